@@ -1,0 +1,3 @@
+"""refloop: referral management and physician-relationship software."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,95 @@
+"""The roles of DESIGN.md and the capabilities each one has.
+
+Every service and selector asks here; pages and endpoints ask the same
+functions, so a new edge cannot forget a rule.
+"""
+
+from enum import StrEnum
+
+from refloop.core.errors import NotAllowed
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    CLINICIAN = "clinician"
+    LIAISON = "liaison"
+    ANALYST = "analyst"
+    PORTAL = "portal"
+
+
+class Capability(StrEnum):
+    VIEW_REFERRALS = "view_referrals"  # patient identity and clinical detail
+    VIEW_REFERRAL_SUMMARIES = "view_referral_summaries"  # no patient, no clinical detail
+    CREATE_REFERRALS = "create_referrals"
+    WORK_REFERRALS = "work_referrals"  # every transition, contact, scheduling, assignment
+    CLINICAL_DECISIONS = "clinical_decisions"  # review, accept/decline, seen, close the loop
+    ANNOTATE_REFERRALS = "annotate_referrals"  # notes and documents
+    VIEW_DIRECTORY = "view_directory"
+    EDIT_DIRECTORY = "edit_directory"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_SETTINGS = "manage_settings"
+
+
+_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.ADMIN: frozenset(Capability),
+    Role.COORDINATOR: frozenset(
+        {
+            Capability.VIEW_REFERRALS,
+            Capability.VIEW_REFERRAL_SUMMARIES,
+            Capability.CREATE_REFERRALS,
+            Capability.WORK_REFERRALS,
+            Capability.CLINICAL_DECISIONS,
+            Capability.ANNOTATE_REFERRALS,
+            Capability.VIEW_DIRECTORY,
+            Capability.EDIT_DIRECTORY,
+        }
+    ),
+    Role.CLINICIAN: frozenset(
+        {
+            Capability.VIEW_REFERRALS,
+            Capability.VIEW_REFERRAL_SUMMARIES,
+            Capability.CLINICAL_DECISIONS,
+            Capability.ANNOTATE_REFERRALS,
+            Capability.VIEW_DIRECTORY,
+        }
+    ),
+    Role.LIAISON: frozenset(
+        {
+            Capability.VIEW_REFERRAL_SUMMARIES,
+            Capability.VIEW_DIRECTORY,
+            Capability.EDIT_DIRECTORY,
+        }
+    ),
+    Role.ANALYST: frozenset({Capability.VIEW_DIRECTORY}),
+    # Portal users see their own practice's referrals; the portal issue gives them pages.
+    Role.PORTAL: frozenset({Capability.VIEW_REFERRALS}),
+}
+
+_WORDS = {
+    Capability.VIEW_REFERRALS: "see referral details",
+    Capability.VIEW_REFERRAL_SUMMARIES: "see referrals",
+    Capability.CREATE_REFERRALS: "create referrals",
+    Capability.WORK_REFERRALS: "work referrals",
+    Capability.CLINICAL_DECISIONS: "make this decision on a referral",
+    Capability.ANNOTATE_REFERRALS: "add notes or documents",
+    Capability.VIEW_DIRECTORY: "see the referral partner directory",
+    Capability.EDIT_DIRECTORY: "edit the referral partner directory",
+    Capability.VIEW_AUDIT: "read the audit log",
+    Capability.MANAGE_SETTINGS: "change settings",
+}
+
+
+def can(user, capability: Capability) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    try:
+        role = Role(user.role)
+    except ValueError:
+        return False
+    return capability in _CAPABILITIES[role]
+
+
+def require(user, capability: Capability) -> None:
+    if not can(user, capability):
+        raise NotAllowed(f"Your role may not {_WORDS[capability]}.")

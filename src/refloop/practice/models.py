@@ -1,0 +1,94 @@
+"""This practice: its organization settings, locations and departments (service lines)."""
+
+from datetime import timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. America/Chicago).")
+
+
+class Organization(models.Model):
+    """The one practice this installation serves (a singleton, pk=1)."""
+
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_time_zone],
+        help_text="Used for every displayed time and every period boundary.",
+    )
+    phone = models.CharField(max_length=30, blank=True)
+    fax = models.CharField(max_length=30, blank=True)
+    # First-contact SLA per urgency, in hours after the referral is received.
+    sla_stat_hours = models.PositiveIntegerField(default=4)
+    sla_urgent_hours = models.PositiveIntegerField(default=24)
+    sla_routine_hours = models.PositiveIntegerField(default=48)
+    # Unsuccessful patient contact attempts before a referral becomes unreachable.
+    max_contact_attempts = models.PositiveIntegerField(default=3)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def current(cls) -> "Organization":
+        org = cls.objects.filter(pk=1).first()
+        if org is None:
+            org, _ = cls.objects.get_or_create(pk=1, defaults={"name": "Our practice"})
+        return org
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def first_contact_sla(self, urgency: str) -> timedelta:
+        hours = {
+            "stat": self.sla_stat_hours,
+            "urgent": self.sla_urgent_hours,
+            "routine": self.sla_routine_hours,
+        }[urgency]
+        return timedelta(hours=hours)
+
+
+class Location(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    address = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=80, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    postal_code = models.CharField(max_length=10, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    fax = models.CharField(max_length=30, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    """A service line: what it accepts, and who answers for it."""
+
+    name = models.CharField(max_length=120, unique=True)
+    code = models.SlugField(max_length=30, unique=True)
+    locations = models.ManyToManyField(Location, blank=True, related_name="departments")
+    accepted_specialties = models.JSONField(
+        default=list, blank=True, help_text="Specialties it treats, e.g. ['Spine surgery']"
+    )
+    accepted_conditions = models.JSONField(
+        default=list, blank=True, help_text="ICD-10 prefixes it accepts, e.g. ['M54', 'M51']"
+    )
+    accepted_insurances = models.JSONField(
+        default=list, blank=True, help_text="Payer names it accepts; empty means all"
+    )
+    point_of_contact = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Receives SLA escalations and unassigned-referral alerts",
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    def accepts_condition(self, icd10_code: str) -> bool:
+        code = icd10_code.replace(".", "").upper()
+        return any(code.startswith(p.replace(".", "").upper()) for p in self.accepted_conditions)

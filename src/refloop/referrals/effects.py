@@ -1,0 +1,27 @@
+"""Side effects of timeline events, run by the worker after the change has committed.
+
+Historical loads (the demo seed, history imports) suppress them: a referral
+closed two years ago must not notify anyone today.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_suppressed: ContextVar[bool] = ContextVar("refloop_effects_suppressed", default=False)
+
+
+@contextmanager
+def suppressed():
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
+def event_committed(event_id: int) -> None:
+    if _suppressed.get():
+        return
+    from refloop.referrals.tasks import process_event
+
+    process_event.enqueue(event_id)

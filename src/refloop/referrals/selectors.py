@@ -1,0 +1,139 @@
+"""Reads of referrals shared by pages and the API: who may see what, and the audit of it."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Prefetch, QuerySet
+
+from refloop.core import audit
+from refloop.core.errors import NotAllowed, NotFound
+from refloop.core.roles import Capability, Role, can
+from refloop.practice.models import Organization
+from refloop.referrals.models import Referral, ReferralEvent
+from refloop.referrals.timeline import touch
+
+
+def visible_referrals(user) -> QuerySet[Referral]:
+    """Every referral `user` may know exists (with or without clinical detail)."""
+    if not (can(user, Capability.VIEW_REFERRALS) or can(user, Capability.VIEW_REFERRAL_SUMMARIES)):
+        return Referral.objects.none()
+    referrals = Referral.objects.all()
+    if user.role == Role.CLINICIAN:
+        return referrals.filter(department__in=user.departments.all())
+    if user.role == Role.PORTAL:
+        if user.partner_practice_id is None:
+            return Referral.objects.none()
+        return referrals.filter(direction="inbound", referring_practice_id=user.partner_practice_id)
+    return referrals
+
+
+def sees_clinical_detail(user) -> bool:
+    """Patient identity, reason, codes, notes, documents: not for liaisons (minimum necessary)."""
+    return can(user, Capability.VIEW_REFERRALS)
+
+
+def require_any_referral_access(user) -> None:
+    if not (can(user, Capability.VIEW_REFERRALS) or can(user, Capability.VIEW_REFERRAL_SUMMARIES)):
+        raise NotAllowed("Your role may not see referrals.")
+
+
+def get_referral(user, referral_id: int, *, now=None) -> Referral:
+    """One referral with its detail, audited as a read (or as a refused read)."""
+    require_any_referral_access(user)
+    referral = (
+        visible_referrals(user)
+        .select_related(
+            "patient", "referring_practice", "referring_provider", "department", "assignee",
+            "receiving_practice", "receiving_provider",
+        )
+        .prefetch_related(
+            "contact_attempts",
+            "attachments",
+            Prefetch("appointments"),
+            Prefetch("events", queryset=ReferralEvent.objects.select_related("actor")),
+        )
+        .filter(pk=referral_id)
+        .first()
+    )
+    if referral is None:
+        # Whether it does not exist or is not theirs, the answer is the same; the
+        # attempt is recorded either way.
+        audit.record(
+            "referral.read_denied",
+            audit.Touch("referral", referral_id, referral_id=referral_id),
+            actor=user,
+            now=now,
+        )
+        raise NotFound("No referral with this id is visible to you.")
+    action = "referral.read" if sees_clinical_detail(user) else "referral.read_summary"
+    audit.record(action, touch(referral), actor=user, now=now)
+    return referral
+
+
+@dataclass(frozen=True)
+class ReferralFilters:
+    direction: str | None = None
+    states: tuple[str, ...] = ()
+    urgency: str | None = None
+    department_id: int | None = None
+    source_type: str | None = None
+    referring_practice_id: int | None = None
+    channel: str | None = None
+    assignee_id: int | None = None
+    received_from: date | None = None  # inclusive, the practice's local date
+    received_to: date | None = None  # inclusive, the practice's local date
+
+
+def local_day_start(day: date, org: Organization) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=org.zone)
+
+
+def filtered(queryset: QuerySet[Referral], filters: ReferralFilters) -> QuerySet[Referral]:
+    conditions: dict = {}
+    if filters.direction:
+        conditions["direction"] = filters.direction
+    if filters.states:
+        conditions["state__in"] = filters.states
+    if filters.urgency:
+        conditions["urgency"] = filters.urgency
+    if filters.department_id:
+        conditions["department_id"] = filters.department_id
+    if filters.source_type:
+        conditions["source_type"] = filters.source_type
+    if filters.referring_practice_id:
+        conditions["referring_practice_id"] = filters.referring_practice_id
+    if filters.channel:
+        conditions["channel"] = filters.channel
+    if filters.assignee_id:
+        conditions["assignee_id"] = filters.assignee_id
+    if filters.received_from or filters.received_to:
+        org = Organization.current()
+        if filters.received_from:
+            conditions["received_at__gte"] = local_day_start(filters.received_from, org)
+        if filters.received_to:
+            end = local_day_start(filters.received_to + timedelta(days=1), org)
+            conditions["received_at__lt"] = end
+    return queryset.filter(**conditions)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Referral]
+    total: int
+    limit: int
+    offset: int
+
+
+def list_referrals(user, filters: ReferralFilters, *, limit: int = 50, offset: int = 0, now=None) -> Page:
+    """A page of referrals, newest first; each row showing patient data is audited as a read."""
+    require_any_referral_access(user)
+    queryset = filtered(visible_referrals(user), filters)
+    rows = list(
+        queryset.select_related(
+            "patient", "referring_practice", "referring_provider", "department", "assignee",
+            "receiving_practice",
+        ).order_by("-received_at", "-pk")[offset : offset + limit]
+    )
+    if rows and sees_clinical_detail(user):
+        audit.record_many("referral.listed", [touch(r) for r in rows], actor=user, now=now)
+    return Page(items=rows, total=queryset.count(), limit=limit, offset=offset)

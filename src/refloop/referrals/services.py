@@ -1,0 +1,456 @@
+"""Writes to referrals other than state transitions: creation, assignment, contact
+attempts, notes and documents. Transitions live in transitions.py."""
+
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from refloop.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from refloop.core.models import User
+from refloop.core.roles import Capability, Role, require
+from refloop.network.models import Practice, Provider
+from refloop.patients.models import Patient
+from refloop.practice.models import Department, Organization
+from refloop.referrals import documents, lifecycle
+from refloop.referrals.models import (
+    Attachment,
+    AttachmentKind,
+    ContactAttempt,
+    ContactChannel,
+    ContactOutcome,
+    Direction,
+    IdempotencyKey,
+    Referral,
+    ReferralChannel,
+    ReferralEvent,
+    SourceType,
+    State,
+    UnreachableReason,
+    Urgency,
+)
+from refloop.referrals.selectors import visible_referrals
+from refloop.referrals.timeline import record_event
+
+ICD10 = re.compile(r"^([A-TV-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$")
+
+
+def normalize_icd10(codes: Iterable[str]) -> list[str]:
+    """Upper-case, dotted ICD-10-CM codes ('m5416' -> 'M54.16'); refuses malformed ones."""
+    normalized = []
+    for raw in codes:
+        match = ICD10.match(raw.strip().upper())
+        if not match:
+            raise InvalidInput(
+                f"{raw!r} is not an ICD-10 code (expected a letter, two characters, "
+                "and up to four more after a dot, e.g. M54.16).",
+                field="icd10_codes",
+            )
+        category, suffix = match.groups()
+        code = f"{category}.{suffix}" if suffix else category
+        if code not in normalized:
+            normalized.append(code)
+    return normalized
+
+
+def _choice(value: str, choices, field: str) -> str:
+    if value not in choices.values:
+        raise InvalidInput(
+            f"{field} must be one of {', '.join(choices.values)}; got {value!r}.", field=field
+        )
+    return value
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    """Times without a zone are read in the practice's time zone."""
+    if value is None:
+        raise InvalidInput(f"{field} is required.", field=field)
+    if timezone.is_naive(value):
+        return timezone.make_aware(value, Organization.current().zone)
+    return value
+
+
+def _validated(instance, prefix: str, exclude: Iterable[str] = ()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise InvalidInput(f"{prefix}{field}: {messages[0]}", field=f"{prefix}{field}") from None
+
+
+PATIENT_FIELDS = (
+    "first_name", "last_name", "date_of_birth", "sex", "phone", "email", "address", "city",
+    "state", "postal_code", "insurance_payer", "insurance_member_id", "preferred_language",
+    "contact_consent",
+)
+
+
+def _new_patient(data: dict, *, now: datetime) -> Patient:
+    unknown = set(data) - set(PATIENT_FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidInput(f"patient.{field} is not a patient field.", field=f"patient.{field}")
+    for required in ("first_name", "last_name", "date_of_birth"):
+        if not data.get(required):
+            raise InvalidInput(f"patient.{required} is required.", field=f"patient.{required}")
+    patient = Patient(**data)
+    _validated(patient, "patient.", exclude=["name_key"])
+    if patient.date_of_birth > timezone.localdate(now, Organization.current().zone):
+        raise InvalidInput(
+            "patient.date_of_birth is in the future.", field="patient.date_of_birth"
+        )
+    patient.save()
+    return patient
+
+
+def _lock(referral: Referral | int, *, acting_user, capability: Capability) -> Referral:
+    """The referral, row-locked for this transaction, if `acting_user` may change it."""
+    require(acting_user, capability)
+    pk = referral.pk if isinstance(referral, Referral) else referral
+    locked = (
+        visible_referrals(acting_user).select_for_update(of=("self",)).filter(pk=pk).first()
+    )
+    if locked is None:
+        raise NotFound("No referral with this id is visible to you.")
+    return locked
+
+
+def check_version(referral: Referral, expected_version: int | None) -> None:
+    if expected_version is not None and referral.version != expected_version:
+        raise Conflict(
+            "This referral changed since you loaded it (someone else updated it). "
+            "Reload it to see the change, then try again."
+        )
+
+
+def save_changes(referral: Referral, fields: Iterable[str]) -> None:
+    referral.version += 1
+    referral.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _staff_assignee(user: User | None) -> User | None:
+    if user is None:
+        return None
+    if not user.is_active or user.role not in (Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN):
+        raise InvalidInput(
+            "A referral can be assigned only to an active coordinator, clinician or admin.",
+            field="assignee",
+        )
+    return user
+
+
+@transaction.atomic
+def create_inbound_referral(
+    *,
+    acting_user: User,
+    patient: Patient | dict,
+    source_type: str,
+    channel: str,
+    reason: str,
+    urgency: str = Urgency.ROUTINE,
+    source_other: str = "",
+    referring_practice: Practice | None = None,
+    referring_provider: Provider | None = None,
+    advocate_patient: Patient | None = None,
+    campaign: str = "",
+    icd10_codes: Iterable[str] = (),
+    department: Department | None = None,
+    assignee: User | None = None,
+    received_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    now: datetime | None = None,
+) -> tuple[Referral, bool]:
+    """Record a referral that reached us; returns (referral, created).
+
+    With an idempotency key, a replay of the same request (even a concurrent one)
+    returns the first referral and `created` is False.
+    """
+    require(acting_user, Capability.CREATE_REFERRALS)
+    now = now or timezone.now()
+
+    key_row = None
+    if idempotency_key:
+        if len(idempotency_key) > 128:
+            raise InvalidInput("Idempotency-Key is longer than 128 characters.", field="Idempotency-Key")
+        try:
+            with transaction.atomic():
+                key_row = IdempotencyKey.objects.create(
+                    user=acting_user, key=idempotency_key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            existing = IdempotencyKey.objects.select_related("referral").get(
+                user=acting_user, key=idempotency_key
+            )
+            if existing.fingerprint != fingerprint:
+                raise InvalidInput(
+                    "This Idempotency-Key was already used for a different request; "
+                    "use a new key for a new referral.",
+                    field="Idempotency-Key",
+                ) from None
+            return existing.referral, False
+
+    _choice(source_type, SourceType, "source_type")
+    _choice(channel, ReferralChannel, "channel")
+    _choice(urgency, Urgency, "urgency")
+    if source_type == SourceType.OTHER and not source_other.strip():
+        raise InvalidInput("source_other is required when the source type is 'other'.", field="source_other")
+    if not reason or not reason.strip():
+        raise InvalidInput("reason is required: say why the patient is referred.", field="reason")
+    if referring_provider is not None and referring_practice is None:
+        referring_practice = referring_provider.practice
+    if source_type == SourceType.PROVIDER and referring_practice is None and referring_provider is None:
+        raise InvalidInput(
+            "A provider referral needs referring_provider_id or referring_practice_id.",
+            field="referring_provider_id",
+        )
+    received_at = received_at or now
+    if received_at > now:
+        raise InvalidInput("received_at is in the future.", field="received_at")
+
+    if isinstance(patient, dict):
+        patient = _new_patient(patient, now=now)
+    org = Organization.current()
+    referral = Referral.objects.create(
+        direction=Direction.INBOUND,
+        state=State.RECEIVED,
+        patient=patient,
+        source_type=source_type,
+        source_other=source_other.strip() if source_type == SourceType.OTHER else "",
+        referring_practice=referring_practice,
+        referring_provider=referring_provider,
+        advocate_patient=advocate_patient,
+        campaign=campaign,
+        channel=channel,
+        urgency=urgency,
+        reason=reason.strip(),
+        icd10_codes=normalize_icd10(icd10_codes),
+        department=department,
+        assignee=_staff_assignee(assignee),
+        received_at=received_at,
+        state_changed_at=received_at,
+        first_contact_due_at=received_at + org.first_contact_sla(urgency),
+        created_by=acting_user,
+    )
+    record_event(
+        referral, "referral.received", actor=acting_user, at=received_at, to_state=State.RECEIVED,
+        data={"channel": channel, "source_type": source_type},
+    )
+    if referral.assignee is not None:
+        record_event(
+            referral, "referral.assigned", actor=acting_user, at=received_at,
+            data={"assignee": referral.assignee.get_username()},
+        )
+    if key_row is not None:
+        key_row.referral = referral
+        key_row.save(update_fields=["referral"])
+    return referral, True
+
+
+@transaction.atomic
+def create_outbound_referral(
+    *,
+    acting_user: User,
+    patient: Patient | dict,
+    receiving_practice: Practice,
+    reason: str,
+    receiving_provider: Provider | None = None,
+    urgency: str = Urgency.ROUTINE,
+    icd10_codes: Iterable[str] = (),
+    department: Department | None = None,
+    now: datetime | None = None,
+) -> Referral:
+    """Draft a referral of one of our patients to an outside practice."""
+    require(acting_user, Capability.CREATE_REFERRALS)
+    now = now or timezone.now()
+    _choice(urgency, Urgency, "urgency")
+    if not reason or not reason.strip():
+        raise InvalidInput("reason is required: say why the patient is referred.", field="reason")
+    if receiving_practice is None:
+        raise InvalidInput("receiving_practice_id is required.", field="receiving_practice_id")
+    if isinstance(patient, dict):
+        patient = _new_patient(patient, now=now)
+    referral = Referral.objects.create(
+        direction=Direction.OUTBOUND,
+        state=State.DRAFT,
+        patient=patient,
+        source_type=SourceType.PROVIDER,
+        channel=ReferralChannel.API,
+        urgency=urgency,
+        reason=reason.strip(),
+        icd10_codes=normalize_icd10(icd10_codes),
+        department=department,
+        receiving_practice=receiving_practice,
+        receiving_provider=receiving_provider,
+        received_at=now,
+        state_changed_at=now,
+        created_by=acting_user,
+    )
+    record_event(referral, "referral.drafted", actor=acting_user, at=now, to_state=State.DRAFT)
+    return referral
+
+
+@transaction.atomic
+def assign_referral(
+    referral: Referral | int, *, acting_user: User, assignee: User | None,
+    expected_version: int | None = None, now: datetime | None = None,
+) -> Referral:
+    now = now or timezone.now()
+    referral = _lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    check_version(referral, expected_version)
+    if not lifecycle.is_open(referral.direction, referral.state):
+        raise Conflict(f"This referral is {referral.state}, which is final; it cannot be reassigned.")
+    referral.assignee = _staff_assignee(assignee)
+    save_changes(referral, ["assignee"])
+    record_event(
+        referral, "referral.assigned", actor=acting_user, at=now,
+        data={"assignee": assignee.get_username() if assignee else None},
+    )
+    return referral
+
+
+def unsuccessful_attempts(referral: Referral) -> int:
+    """Unsuccessful contact attempts in the current round of outreach."""
+    attempts = referral.contact_attempts.filter(outcome__in=ContactOutcome.unsuccessful())
+    if referral.outreach_started_at is not None:
+        attempts = attempts.filter(at__gte=referral.outreach_started_at)
+    return attempts.count()
+
+
+@transaction.atomic
+def record_contact_attempt(
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    channel: str,
+    outcome: str,
+    note: str = "",
+    at: datetime | None = None,
+    now: datetime | None = None,
+) -> ContactAttempt:
+    """Record an attempt to reach the patient.
+
+    The first attempt starts "time to first contact". While the referral is being
+    worked for an appointment (contacting, no_show), the configured number of
+    unsuccessful attempts moves it to unreachable.
+    """
+    now = now or timezone.now()
+    referral = _lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    if not lifecycle.is_open(referral.direction, referral.state):
+        raise Conflict(f"This referral is {referral.state}, which is final; no more contact attempts.")
+    _choice(channel, ContactChannel, "channel")
+    _choice(outcome, ContactOutcome, "outcome")
+    at = _aware(at, "at") if at is not None else now
+    if at > now:
+        raise InvalidInput("at is in the future.", field="at")
+    if at < referral.received_at:
+        raise InvalidInput("at is before the referral was received.", field="at")
+
+    attempt = ContactAttempt.objects.create(
+        referral=referral, at=at, channel=channel, outcome=outcome, note=note, recorded_by=acting_user
+    )
+    changed = []
+    if referral.first_contact_at is None or at < referral.first_contact_at:
+        referral.first_contact_at = at
+        changed.append("first_contact_at")
+    save_changes(referral, changed)
+    record_event(
+        referral, "referral.contact_attempted", actor=acting_user, at=at,
+        data={"attempt_id": attempt.pk, "channel": channel, "outcome": outcome},
+    )
+
+    maximum = Organization.current().max_contact_attempts
+    if (
+        referral.state in (State.CONTACTING, State.NO_SHOW)
+        and outcome in ContactOutcome.unsuccessful()
+        and unsuccessful_attempts(referral) >= maximum
+    ):
+        from refloop.referrals.transitions import finish_transition
+
+        referral.end_reason = UnreachableReason.MAX_ATTEMPTS_REACHED
+        finish_transition(
+            referral, State.UNREACHABLE, acting_user=acting_user, now=now, changed=["end_reason"],
+            data={"reason": UnreachableReason.MAX_ATTEMPTS_REACHED, "attempts": maximum},
+        )
+    return attempt
+
+
+@transaction.atomic
+def add_note(
+    referral: Referral | int, *, acting_user: User, text: str, now: datetime | None = None
+) -> ReferralEvent:
+    now = now or timezone.now()
+    if not text or not text.strip():
+        raise InvalidInput("text is required.", field="text")
+    referral = _lock(referral, acting_user=acting_user, capability=Capability.ANNOTATE_REFERRALS)
+    save_changes(referral, [])
+    return record_event(
+        referral, "referral.note_added", actor=acting_user, at=now, data={"text": text.strip()}
+    )
+
+
+def _read_checked(upload, max_bytes: int) -> tuple[str, str]:
+    """(content type, sha256) of an upload, refusing unsupported or oversize content."""
+    size = upload.size
+    if size is not None and size > max_bytes:
+        raise PayloadTooLarge(
+            f"The file is {size / 1_048_576:.1f} MB; attachments may be at most "
+            f"{max_bytes // 1_048_576} MB."
+        )
+    upload.seek(0)
+    content_type = documents.sniff_content_type(upload.read(16))
+    if content_type is None:
+        raise UnsupportedMediaType(
+            f"This file is not a {documents.ACCEPTED_DESCRIPTION} (judged by its content, "
+            "not its name). Scan or save it in one of those formats."
+        )
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    return content_type, digest.hexdigest()
+
+
+def add_attachment(
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    upload: File,
+    filename: str,
+    kind: str = AttachmentKind.OTHER,
+    now: datetime | None = None,
+) -> Attachment:
+    """Store a document on a referral: PDF, TIFF, PNG or JPEG by content, 20 MB at most."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    _choice(kind, AttachmentKind, "kind")
+    content_type, sha256 = _read_checked(upload, settings.ATTACHMENT_MAX_BYTES)
+    attachment = None
+    try:
+        with transaction.atomic():
+            locked = _lock(referral, acting_user=acting_user, capability=Capability.ANNOTATE_REFERRALS)
+            attachment = Attachment(
+                referral=locked, original_name=(filename or "document")[:255],
+                content_type=content_type, size=upload.size, sha256=sha256, kind=kind,
+                uploaded_by=acting_user, uploaded_at=now,
+            )
+            attachment.file.save("upload", upload, save=False)
+            attachment.save()
+            save_changes(locked, [])
+            record_event(
+                locked, "referral.document_added", actor=acting_user, at=now,
+                data={"attachment_id": attachment.pk, "kind": kind, "content_type": content_type},
+            )
+    except BaseException:
+        # The row rolled back; the file must not outlive it.
+        if attachment is not None and attachment.file.name:
+            attachment.file.storage.delete(attachment.file.name)
+        raise
+    return attachment

@@ -1,0 +1,125 @@
+"""Named users that encode the permission boundaries, and the practice they work in.
+
+ada    admin
+cora   coordinator
+cliff  clinician in Spine          hana  clinician in Hand
+lia    liaison                     andy  analyst
+pam    portal user of practice A   pete  portal user of practice B
+"""
+
+import pytest
+from django.test import Client
+
+from refloop.core.models import ApiToken
+from refloop.core.roles import Role
+from refloop.demo import factories as f
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def org(db):
+    return f.OrganizationFactory()
+
+
+@pytest.fixture
+def spine(org):
+    return f.DepartmentFactory(code="spine", name="Spine", accepted_conditions=["M54", "M51"])
+
+
+@pytest.fixture
+def hand(org):
+    return f.DepartmentFactory(code="hand", name="Hand & Upper Extremity")
+
+
+@pytest.fixture
+def practice_a(db):
+    return f.PracticeFactory(name="Prairie Family Medicine")
+
+
+@pytest.fixture
+def practice_b(db):
+    return f.PracticeFactory(name="Riverside Internal Medicine")
+
+
+@pytest.fixture
+def provider_a(practice_a):
+    return f.ProviderFactory(practice=practice_a)
+
+
+@pytest.fixture
+def provider_b(practice_b):
+    return f.ProviderFactory(practice=practice_b)
+
+
+@pytest.fixture
+def ada(org):
+    return f.UserFactory(username="ada", role=Role.ADMIN)
+
+
+@pytest.fixture
+def cora(org):
+    return f.UserFactory(username="cora", role=Role.COORDINATOR)
+
+
+@pytest.fixture
+def cliff(spine):
+    return f.UserFactory(username="cliff", role=Role.CLINICIAN, departments=[spine])
+
+
+@pytest.fixture
+def hana(hand):
+    return f.UserFactory(username="hana", role=Role.CLINICIAN, departments=[hand])
+
+
+@pytest.fixture
+def lia(org):
+    return f.UserFactory(username="lia", role=Role.LIAISON)
+
+
+@pytest.fixture
+def andy(org):
+    return f.UserFactory(username="andy", role=Role.ANALYST)
+
+
+@pytest.fixture
+def pam(practice_a):
+    return f.UserFactory(username="pam", role=Role.PORTAL, partner_practice=practice_a)
+
+
+@pytest.fixture
+def pete(practice_b):
+    return f.UserFactory(username="pete", role=Role.PORTAL, partner_practice=practice_b)
+
+
+@pytest.fixture
+def referral(cora, spine, provider_a):
+    """A fresh inbound referral to Spine from practice A, in state received."""
+    return f.make_referral(acting_user=cora, department=spine, referring_provider=provider_a)
+
+
+class ApiClient:
+    """Django's test client with a bearer token and JSON bodies."""
+
+    def __init__(self, user):
+        _, self.token = ApiToken.issue(user)
+        self.user = user
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {self.token}")
+
+    def get(self, path, **params):
+        return self.client.get(path, params)
+
+    def post(self, path, body=None, **headers):
+        return self.client.post(path, body or {}, content_type="application/json", headers=headers)
+
+    def upload(self, path, files: dict, data: dict | None = None):
+        return self.client.post(path, {**(data or {}), **files})
+
+
+@pytest.fixture
+def api():
+    """api(user) -> a client authenticated as `user`."""
+    return ApiClient
