@@ -58,7 +58,8 @@ def database_from_url(url: str) -> dict:
             "CONN_HEALTH_CHECKS": True,
         }
     if parts.scheme == "sqlite":
-        return sqlite_database(Path(unquote(parts.path)))
+        # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them
+        return sqlite_database(Path(unquote(parts.path[1:])).resolve())
     raise ImproperlyConfigured(
         f"REFLOOP_DATABASE_URL must start with postgres:// or sqlite:///, not {parts.scheme}://"
     )
@@ -191,6 +192,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
 SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", False)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
