@@ -151,3 +151,19 @@ def test_portal_user_may_read_own_practices_referral_but_not_change_it(referral,
 )
 def test_capability_table(request, user_name, capability, expected):
     assert can(request.getfixturevalue(user_name), capability) is expected
+
+
+def test_referring_practice_staff_do_not_see_internal_notes(referral, cora, pam):
+    services.add_note(referral, acting_user=cora, text="Internal: check prior auth before booking")
+    staff_view = selectors.get_referral(cora, referral.pk)
+    portal_view = selectors.get_referral(pam, referral.pk)
+    assert "referral.note_added" in [e.kind for e in staff_view.events.all()]
+    assert "referral.note_added" not in [e.kind for e in portal_view.events.all()]
+
+
+def test_a_role_without_the_capability_is_refused_before_the_file_is_read(referral, lia):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    not_a_pdf = SimpleUploadedFile("x.pdf", b"plain text")
+    with pytest.raises(NotAllowed):
+        services.add_attachment(referral, acting_user=lia, upload=not_a_pdf, filename="x.pdf")

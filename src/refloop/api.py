@@ -1,5 +1,148 @@
-"""The REST API under /api/v1/ (django-ninja): token auth, one router per domain."""
+"""The REST API under /api/v1/ (django-ninja): token auth, one router per domain.
 
+Errors leave in one shape, {"detail", "field"}: domain errors carry their own
+sentence; validation errors name the field and never echo the submitted value.
+"""
+
+from datetime import timedelta
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
 
-api = NinjaAPI(title="refloop API", version="1", urls_namespace="api")
+from refloop.core.errors import DomainError
+from refloop.core.models import ApiToken, User
+from refloop.core.schemas import ERROR_DESCRIPTIONS
+from refloop.network.api import router as directory_router
+from refloop.referrals.api import router as referrals_router
+
+# Writing last_used_at on every request would turn every read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>` with an ApiToken that is not revoked, of an active user."""
+
+    def __call__(self, request: HttpRequest) -> User | None:
+        # ninja's own parsing logs an unexpected header in DEBUG; a credential never is.
+        scheme, _, token = request.headers.get(self.header, "").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return self.authenticate(request, token.strip())
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        if not token:
+            return None
+        row = (
+            ApiToken.objects.select_related("user")
+            .filter(digest=ApiToken.digest_of(token), revoked_at__isnull=True)
+            .first()
+        )
+        if row is None or not row.user.is_active:
+            return None
+        now = timezone.now()
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        return row.user
+
+
+class RefloopAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        return operation.view_func.__name__
+
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    if int(code) in ERROR_DESCRIPTIONS:
+                        response["description"] = ERROR_DESCRIPTIONS[int(code)]
+        return schema
+
+
+api = RefloopAPI(
+    title="refloop API",
+    version="1",
+    urls_namespace="api",
+    auth=BearerToken(),
+    description=(
+        "Referrals, their lifecycle, and the referral partner directory. Authenticate with "
+        "`Authorization: Bearer <token>`. Every error answers `{\"detail\", \"field\"}`."
+    ),
+)
+
+
+def _error(
+    request: HttpRequest, status: int, detail: str, field: str | None = None
+) -> HttpResponse:
+    response = api.create_response(request, {"detail": detail, "field": field}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="refloop"'
+    return response
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.message, exc.field)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(
+        request, 401, "Send a valid API token in the header: Authorization: Bearer <token>."
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "Not found.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _error(request, 413, "The request body is too large.")
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # Only the first problem is reported; pydantic's `input` (the submitted value) never is.
+    first = exc.errors[0] if exc.errors else {}
+    field = field_name(tuple(first.get("loc", ())))
+    message = first.get("msg", "Invalid value")
+    if field is None:
+        detail = "A JSON request body is required." if message == "Field required" else message
+    elif message == "Field required":
+        detail = f"{field} is required."
+    else:
+        detail = f"{field}: {message}."
+    return _error(request, 422, detail, field)
+
+
+def field_name(loc: tuple) -> str | None:
+    """('body', 'payload', 'patient', 'date_of_birth') -> 'patient.date_of_birth'."""
+    if not loc:
+        return None
+    source, *path = loc
+    if source == "body" and path:
+        path = path[1:]  # the view's parameter name, not part of the document
+    return ".".join(str(part) for part in path) or None
+
+
+@api.exception_handler(Exception)
+def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Django answers 500 and logs through the redacting filter; never a traceback in the
+    # body, even with DEBUG on, because exception messages may quote stored patient data.
+    raise exc
+
+
+api.add_router("/", referrals_router)
+api.add_router("/", directory_router)

@@ -7,9 +7,10 @@ from django.db.models import Prefetch, QuerySet
 
 from refloop.core import audit
 from refloop.core.errors import NotAllowed, NotFound
-from refloop.core.roles import Capability, Role, can
+from refloop.core.roles import Capability, Role, can, require
+from refloop.patients.models import Patient
 from refloop.practice.models import Organization
-from refloop.referrals.models import Referral, ReferralEvent
+from refloop.referrals.models import Attachment, Referral, ReferralEvent
 from refloop.referrals.timeline import touch
 
 
@@ -32,6 +33,14 @@ def sees_clinical_detail(user) -> bool:
     return can(user, Capability.VIEW_REFERRALS)
 
 
+def timeline_for(user) -> QuerySet[ReferralEvent]:
+    """Timeline events `user` may read: a referring practice's staff don't see internal notes."""
+    events = ReferralEvent.objects.select_related("actor")
+    if user.role == Role.PORTAL:
+        events = events.exclude(kind="referral.note_added")
+    return events
+
+
 def require_any_referral_access(user) -> None:
     if not (can(user, Capability.VIEW_REFERRALS) or can(user, Capability.VIEW_REFERRAL_SUMMARIES)):
         raise NotAllowed("Your role may not see referrals.")
@@ -50,7 +59,7 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
             "contact_attempts",
             "attachments",
             Prefetch("appointments"),
-            Prefetch("events", queryset=ReferralEvent.objects.select_related("actor")),
+            Prefetch("events", queryset=timeline_for(user)),
         )
         .filter(pk=referral_id)
         .first()
@@ -137,3 +146,40 @@ def list_referrals(user, filters: ReferralFilters, *, limit: int = 50, offset: i
     if rows and sees_clinical_detail(user):
         audit.record_many("referral.listed", [touch(r) for r in rows], actor=user, now=now)
     return Page(items=rows, total=queryset.count(), limit=limit, offset=offset)
+
+
+def visible_patient(user, patient_id: int) -> Patient | None:
+    """A patient on a referral `user` may see with clinical detail, or None."""
+    if not sees_clinical_detail(user):
+        return None
+    if not visible_referrals(user).filter(patient_id=patient_id).exists():
+        return None
+    return Patient.objects.filter(pk=patient_id).first()
+
+
+def get_attachment(user, referral_id: int, attachment_id: int, *, now=None) -> Attachment:
+    """One document of a visible referral, audited as attachment.read (its content is PHI)."""
+    require(user, Capability.VIEW_REFERRALS)
+    attachment = (
+        Attachment.objects.select_related("referral")
+        .filter(pk=attachment_id, referral__in=visible_referrals(user).filter(pk=referral_id))
+        .first()
+    )
+    if attachment is None:
+        audit.record(
+            "attachment.read_denied",
+            audit.Touch("attachment", attachment_id, referral_id=referral_id),
+            actor=user,
+            now=now,
+        )
+        raise NotFound("No document with this id is visible to you on this referral.")
+    audit.record(
+        "attachment.read",
+        audit.Touch(
+            "attachment", attachment.pk, patient_id=attachment.referral.patient_id,
+            referral_id=attachment.referral_id,
+        ),
+        actor=user,
+        now=now,
+    )
+    return attachment

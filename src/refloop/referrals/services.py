@@ -139,7 +139,7 @@ def _staff_assignee(user: User | None) -> User | None:
     if not user.is_active or user.role not in (Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN):
         raise InvalidInput(
             "A referral can be assigned only to an active coordinator, clinician or admin.",
-            field="assignee",
+            field="assignee_id",
         )
     return user
 
@@ -209,7 +209,7 @@ def create_inbound_referral(
             "A provider referral needs referring_provider_id or referring_practice_id.",
             field="referring_provider_id",
         )
-    received_at = received_at or now
+    received_at = _aware(received_at, "received_at") if received_at is not None else now
     if received_at > now:
         raise InvalidInput("received_at is in the future.", field="received_at")
 
@@ -430,6 +430,7 @@ def add_attachment(
     from django.conf import settings
 
     now = now or timezone.now()
+    require(acting_user, Capability.ANNOTATE_REFERRALS)
     _choice(kind, AttachmentKind, "kind")
     content_type, sha256 = _read_checked(upload, settings.ATTACHMENT_MAX_BYTES)
     attachment = None

@@ -27,6 +27,7 @@ from refloop.referrals.models import (
     State,
     UnreachableReason,
 )
+from refloop.referrals.selectors import visible_referrals
 from refloop.referrals.services import (
     _aware,
     _choice,
@@ -489,7 +490,9 @@ def transition(
     note = fields.get("note") or ""
     pk = referral.pk if isinstance(referral, Referral) else referral
     # Outbound and inbound share state names; the stored direction decides which move it is.
-    direction = Referral.objects.filter(pk=pk).values_list("direction", flat=True).first()
+    direction = (
+        visible_referrals(acting_user).filter(pk=pk).values_list("direction", flat=True).first()
+    )
     if direction is None:
         raise NotFound("No referral with this id is visible to you.")
     booking = fields.get("appointment")

@@ -1,0 +1,49 @@
+"""API schemas every router shares: the error body and the error responses it documents."""
+
+from typing import Any
+
+from ninja import Schema
+from ninja.schema import DjangoGetter
+from pydantic import Field, ValidationInfo, model_validator
+
+ERROR_DESCRIPTIONS = {
+    400: "The request could not be read (malformed JSON, for example).",
+    401: "Missing, invalid or revoked API token.",
+    403: "Your role may not do this.",
+    404: "Nothing with this id is visible to you.",
+    409: "The object is not in a state that allows this, or changed since you loaded it.",
+    413: "The request body or the uploaded file is larger than the limit.",
+    415: "The file type is not accepted (judged by content).",
+    422: "A value is missing or invalid; `field` names it.",
+}
+
+
+class OutSchema(Schema):
+    """An output schema; an instance the view already built passes through unchanged.
+
+    A view that picks one arm of a union (full detail or summary) builds the instance
+    itself; validating it again would run its resolvers on the instance, not the row.
+    """
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(cls, values: Any, handler, info: ValidationInfo) -> Any:
+        if isinstance(values, cls):
+            return values
+        return handler(DjangoGetter(values, cls, info.context))
+
+
+class ErrorOut(Schema):
+    """Every error answer: a sentence saying what to fix, and the field it is about."""
+
+    detail: str = Field(
+        description="A plain sentence; never contains patient data you did not send"
+    )
+    field: str | None = Field(
+        None, description="The input the error is about (dotted for nested: patient.date_of_birth)"
+    )
+
+
+def errors(*codes: int) -> dict[int, type[ErrorOut]]:
+    """Error responses for an operation's `response=`; 401 applies to every operation."""
+    return {code: ErrorOut for code in sorted({401, *codes})}

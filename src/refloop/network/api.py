@@ -1,0 +1,67 @@
+"""The referral partner directory over the API: practices and providers."""
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.responses import Status
+
+from refloop.core.schemas import errors
+from refloop.network import selectors, services
+from refloop.network.schemas import (
+    PracticeFilterIn,
+    PracticeIn,
+    PracticeOut,
+    PracticePageOut,
+    ProviderFilterIn,
+    ProviderIn,
+    ProviderOut,
+    ProviderPageOut,
+)
+
+router = Router(tags=["directory"])
+
+
+@router.get("/practices", response={200: PracticePageOut, **errors(403, 422)})
+def list_practices(request: HttpRequest, filters: Query[PracticeFilterIn]):
+    """Outside practices, by name."""
+    return selectors.list_practices(
+        request.auth, q=filters.q, in_network=filters.in_network, limit=filters.limit,
+        offset=filters.offset,
+    )
+
+
+@router.post("/practices", response={201: PracticeOut, **errors(400, 403, 413, 422)})
+def create_practice(request: HttpRequest, payload: PracticeIn):
+    """Add a practice (needs the edit_directory capability)."""
+    practice = services.create_practice(
+        acting_user=request.auth, **payload.model_dump(exclude_none=True)
+    )
+    return Status(201, practice)
+
+
+@router.get("/practices/{practice_id}", response={200: PracticeOut, **errors(403, 404, 422)})
+def get_practice(request: HttpRequest, practice_id: int):
+    return selectors.get_practice(request.auth, practice_id)
+
+
+@router.get("/providers", response={200: ProviderPageOut, **errors(403, 422)})
+def list_providers(request: HttpRequest, filters: Query[ProviderFilterIn]):
+    """Providers, by last name."""
+    return selectors.list_providers(
+        request.auth, practice_id=filters.practice, q=filters.q, limit=filters.limit,
+        offset=filters.offset,
+    )
+
+
+@router.post("/providers", response={201: ProviderOut, **errors(400, 403, 409, 413, 422)})
+def create_provider(request: HttpRequest, payload: ProviderIn):
+    """Add a provider; the NPI must be valid and not in the directory yet (else 409)."""
+    fields = payload.model_dump(exclude_none=True, exclude={"practice_id"})
+    provider = services.create_provider(
+        acting_user=request.auth, practice=payload.practice_id, **fields
+    )
+    return Status(201, provider)
+
+
+@router.get("/providers/{provider_id}", response={200: ProviderOut, **errors(403, 404, 422)})
+def get_provider(request: HttpRequest, provider_id: int):
+    return selectors.get_provider(request.auth, provider_id)

@@ -1,0 +1,111 @@
+"""API schemas of the referral partner directory: one input and one output per endpoint."""
+
+from datetime import datetime
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+from refloop.core.schemas import OutSchema
+from refloop.network.models import Channel
+
+
+class _In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _ContactIn(_In):
+    phone: str = Field("", max_length=30)
+    fax: str = Field("", max_length=30)
+    email: str = Field("", max_length=254)
+    preferred_channel: Channel | None = None
+    best_time: str = Field("", max_length=120)
+    notes: str = ""
+
+
+class PracticeIn(_ContactIn):
+    name: str = Field(max_length=200)
+    address: str = Field("", max_length=200)
+    city: str = Field("", max_length=80)
+    state: str = Field("", max_length=2, description="Two-letter state code")
+    postal_code: str = Field("", max_length=10)
+    in_network: bool = False
+
+
+class ProviderIn(_ContactIn):
+    npi: str = Field(description="10-digit National Provider Identifier (check digit verified)")
+    first_name: str = Field(max_length=80)
+    last_name: str = Field(max_length=80)
+    practice_id: int | None = None
+    credentials: str = Field("", max_length=40, description="MD, DO, NP, PA-C…")
+    taxonomy_code: str = Field("", max_length=10)
+    specialty: str = Field("", max_length=120)
+
+
+class PracticeFilterIn(Schema):
+    q: str = Field("", description="Matches the name or the city")
+    in_network: bool | None = None
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class ProviderFilterIn(Schema):
+    practice: int | None = Field(None, description="Only providers of this practice (id)")
+    q: str = Field(
+        "", description="Matches the name, the NPI (from its start) or the practice's city"
+    )
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class _ContactOut(OutSchema):
+    phone: str
+    fax: str
+    email: str
+    preferred_channel: str
+    best_time: str
+    notes: str
+
+
+class PracticeOut(_ContactOut):
+    id: int
+    name: str
+    address: str
+    city: str
+    state: str
+    postal_code: str
+    in_network: bool
+    segment: str
+    created_at: datetime
+
+
+class PracticeRefOut(OutSchema):
+    id: int
+    name: str
+    city: str
+    in_network: bool
+
+
+class ProviderOut(_ContactOut):
+    id: int
+    npi: str
+    first_name: str
+    last_name: str
+    credentials: str
+    taxonomy_code: str
+    specialty: str
+    practice: PracticeRefOut | None
+    created_at: datetime
+
+
+class PracticePageOut(OutSchema):
+    items: list[PracticeOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ProviderPageOut(OutSchema):
+    items: list[ProviderOut]
+    total: int
+    limit: int
+    offset: int

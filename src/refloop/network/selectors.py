@@ -1,0 +1,73 @@
+"""Reads of the referral partner directory shared by pages and the API."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from refloop.core.errors import NotFound
+from refloop.core.roles import Capability, require
+from refloop.network.models import Practice, Provider
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    total: int
+    limit: int
+    offset: int
+
+
+def _page(queryset: QuerySet, limit: int, offset: int) -> Page:
+    return Page(
+        items=list(queryset[offset : offset + limit]), total=queryset.count(), limit=limit,
+        offset=offset,
+    )
+
+
+def list_practices(
+    user, *, q: str = "", in_network: bool | None = None, limit: int = 50, offset: int = 0
+) -> Page:
+    """Practices by name; `q` matches the name or the city."""
+    require(user, Capability.VIEW_DIRECTORY)
+    practices = Practice.objects.all()
+    if q.strip():
+        term = q.strip()
+        practices = practices.filter(Q(name__icontains=term) | Q(city__icontains=term))
+    if in_network is not None:
+        practices = practices.filter(in_network=in_network)
+    return _page(practices.order_by("name", "pk"), limit, offset)
+
+
+def get_practice(user, practice_id: int) -> Practice:
+    require(user, Capability.VIEW_DIRECTORY)
+    practice = Practice.objects.filter(pk=practice_id).first()
+    if practice is None:
+        raise NotFound("No practice with this id is in the directory.")
+    return practice
+
+
+def list_providers(
+    user, *, practice_id: int | None = None, q: str = "", limit: int = 50, offset: int = 0
+) -> Page:
+    """Providers by last name; each word of `q` matches the name, the NPI (from its
+    start) or the practice's city."""
+    require(user, Capability.VIEW_DIRECTORY)
+    providers = Provider.objects.select_related("practice")
+    if practice_id is not None:
+        providers = providers.filter(practice_id=practice_id)
+    for term in q.split():
+        providers = providers.filter(
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(npi__startswith=term)
+            | Q(practice__city__icontains=term)
+        )
+    return _page(providers.order_by("last_name", "first_name", "pk"), limit, offset)
+
+
+def get_provider(user, provider_id: int) -> Provider:
+    require(user, Capability.VIEW_DIRECTORY)
+    provider = Provider.objects.select_related("practice").filter(pk=provider_id).first()
+    if provider is None:
+        raise NotFound("No provider with this id is in the directory.")
+    return provider

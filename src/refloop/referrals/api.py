@@ -1,0 +1,409 @@
+"""Referrals over the API: list, create, detail, transitions, and the work on a referral.
+
+Every endpoint hands the calling user to a service or selector, which decides
+what the user may see or change and audits it; here we only translate.
+"""
+
+import hashlib
+from functools import wraps
+
+from django.conf import settings
+from django.db import models
+from django.http import FileResponse, HttpRequest, HttpResponse
+from ninja import File, Form, Header, Query, Router
+from ninja.decorators import decorate_view
+from ninja.files import UploadedFile
+from ninja.responses import Status
+
+from refloop.core.errors import InvalidInput, PayloadTooLarge
+from refloop.core.models import User
+from refloop.core.roles import Capability, require
+from refloop.core.schemas import errors
+from refloop.network.models import Practice, Provider
+from refloop.patients.models import Patient
+from refloop.practice.models import Department
+from refloop.referrals import selectors, services, transitions
+from refloop.referrals.models import AttachmentKind, Referral, State
+from refloop.referrals.schemas import (
+    AppointmentBookedOut,
+    AppointmentBookingIn,
+    AppointmentOut,
+    AssignmentIn,
+    AttachmentOut,
+    ContactAttemptIn,
+    ContactAttemptOut,
+    NoteIn,
+    NoteOut,
+    OutboundReferralIn,
+    ReferralDetailOut,
+    ReferralFilterIn,
+    ReferralIn,
+    ReferralOut,
+    ReferralPageOut,
+    ReferralRowOut,
+    ReferralStateOut,
+    ReferralSummaryOut,
+    TransitionIn,
+)
+
+router = Router(tags=["referrals"])
+
+# Room for the multipart boundaries and part headers around the file itself.
+MULTIPART_ALLOWANCE = 64 * 1024
+
+FILE_EXTENSIONS = {
+    "application/pdf": "pdf",
+    "image/tiff": "tif",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+}
+
+
+def _lookup(model: type[models.Model], pk: int | None, field: str):
+    """The row `pk` names, or None when no id was given; a wrong id is the caller's to fix."""
+    if pk is None:
+        return None
+    row = model.objects.filter(pk=pk).first()
+    if row is None:
+        raise InvalidInput(f"{field} names no {model._meta.verbose_name}.", field=field)
+    return row
+
+
+def _patient(user: User, payload) -> Patient | dict:
+    """The new patient's fields, or a patient already on a referral the user may see."""
+    if (payload.patient is None) == (payload.patient_id is None):
+        raise InvalidInput(
+            "Give exactly one of patient (a new patient's details) and patient_id (a patient "
+            "already on record).",
+            field="patient",
+        )
+    if payload.patient is not None:
+        return payload.patient.model_dump(exclude_unset=True)
+    patient = selectors.visible_patient(user, payload.patient_id)
+    if patient is None:
+        raise InvalidInput(
+            "patient_id names no patient on a referral visible to you.", field="patient_id"
+        )
+    return patient
+
+
+def _clinical_referral(user: User, referral_id: int) -> Referral:
+    """A referral with its detail, for reads of patient data (audited by get_referral)."""
+    require(user, Capability.VIEW_REFERRALS)
+    return selectors.get_referral(user, referral_id)
+
+
+def _detail(user: User, referral_id: int) -> ReferralDetailOut:
+    return ReferralDetailOut.from_orm(selectors.get_referral(user, referral_id))
+
+
+# ---- referrals -------------------------------------------------------------------
+
+
+@router.get("/referrals", response={200: ReferralPageOut, **errors(403, 422)})
+def list_referrals(request: HttpRequest, filters: Query[ReferralFilterIn]):
+    """Referrals visible to you, newest first.
+
+    Roles with clinical access get rows with the patient (`access: full`); liaisons get
+    summaries without patient or clinical data (`access: summary`).
+    """
+    user = request.auth
+    page = selectors.list_referrals(
+        user,
+        selectors.ReferralFilters(
+            direction=filters.direction,
+            states=tuple(filters.state),
+            urgency=filters.urgency,
+            department_id=filters.department,
+            source_type=filters.source_type,
+            referring_practice_id=filters.referring_practice,
+            channel=filters.channel,
+            assignee_id=filters.assignee,
+            received_from=filters.received_from,
+            received_to=filters.received_to,
+        ),
+        limit=filters.limit,
+        offset=filters.offset,
+    )
+    row = ReferralRowOut if selectors.sees_clinical_detail(user) else ReferralSummaryOut
+    return {
+        "items": [row.from_orm(referral) for referral in page.items],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+
+
+REPLAYED = {
+    "description": "A replay (same Idempotency-Key, same body): the referral created first",
+    "headers": {
+        "Idempotent-Replayed": {
+            "description": "true: this answer replays an earlier request",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    },
+}
+
+
+@router.post(
+    "/referrals",
+    response={201: ReferralDetailOut, 200: ReferralDetailOut, **errors(400, 403, 413, 422)},
+    openapi_extra={"responses": {200: REPLAYED, 201: {"description": "Created"}}},
+)
+def create_referral(
+    request: HttpRequest,
+    payload: ReferralIn,
+    response: HttpResponse,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key",
+        description="Send the same key when retrying; the first referral comes back (200)",
+    ),
+):
+    """Record an inbound referral (201), or replay an earlier one by its Idempotency-Key (200)."""
+    user = request.auth
+    require(user, Capability.CREATE_REFERRALS)
+    referral, created = services.create_inbound_referral(
+        acting_user=user,
+        patient=_patient(user, payload),
+        source_type=payload.source_type,
+        source_other=payload.source_other,
+        referring_provider=_lookup(
+            Provider, payload.referring_provider_id, "referring_provider_id"
+        ),
+        referring_practice=_lookup(
+            Practice, payload.referring_practice_id, "referring_practice_id"
+        ),
+        channel=payload.channel,
+        urgency=payload.urgency,
+        reason=payload.reason,
+        icd10_codes=payload.icd10_codes,
+        department=_lookup(Department, payload.department_id, "department_id"),
+        assignee=_lookup(User, payload.assignee_id, "assignee_id"),
+        received_at=payload.received_at,
+        idempotency_key=idempotency_key,
+        fingerprint=hashlib.sha256(request.body).hexdigest() if idempotency_key else "",
+    )
+    response["Location"] = f"/api/v1/referrals/{referral.pk}"
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+        return Status(200, _detail(user, referral.pk))
+    return Status(201, _detail(user, referral.pk))
+
+
+@router.post(
+    "/outbound-referrals", response={201: ReferralDetailOut, **errors(400, 403, 413, 422)}
+)
+def create_outbound_referral(
+    request: HttpRequest, payload: OutboundReferralIn, response: HttpResponse
+):
+    """Draft a referral of one of our patients to an outside practice."""
+    user = request.auth
+    require(user, Capability.CREATE_REFERRALS)
+    referral = services.create_outbound_referral(
+        acting_user=user,
+        patient=_patient(user, payload),
+        receiving_practice=_lookup(
+            Practice, payload.receiving_practice_id, "receiving_practice_id"
+        ),
+        receiving_provider=_lookup(
+            Provider, payload.receiving_provider_id, "receiving_provider_id"
+        ),
+        reason=payload.reason,
+        urgency=payload.urgency,
+        icd10_codes=payload.icd10_codes,
+        department=_lookup(Department, payload.department_id, "department_id"),
+    )
+    response["Location"] = f"/api/v1/referrals/{referral.pk}"
+    return Status(201, _detail(user, referral.pk))
+
+
+@router.get("/referrals/{referral_id}", response={200: ReferralOut, **errors(403, 404, 422)})
+def get_referral(request: HttpRequest, referral_id: int):
+    """One referral: full detail (`access: full`), or for liaisons a summary (`access: summary`)."""
+    user = request.auth
+    referral = selectors.get_referral(user, referral_id)
+    if selectors.sees_clinical_detail(user):
+        return ReferralDetailOut.from_orm(referral)
+    return ReferralSummaryOut.from_orm(referral)
+
+
+@router.post(
+    "/referrals/{referral_id}/transitions",
+    response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
+)
+def transition_referral(request: HttpRequest, referral_id: int, payload: TransitionIn):
+    """Move the referral to state `to`, with the fields that move needs.
+
+    409 when the move is not allowed from the current state (the answer names the
+    states it can move to) or when `expected_version` is stale.
+    """
+    fields = payload.model_dump(exclude={"to", "expected_version"}, exclude_none=True)
+    return transitions.transition(
+        referral_id, to=payload.to, acting_user=request.auth, fields=fields,
+        expected_version=payload.expected_version,
+    )
+
+
+@router.post(
+    "/referrals/{referral_id}/assignment",
+    response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
+)
+def assign_referral(request: HttpRequest, referral_id: int, payload: AssignmentIn):
+    """Assign the referral to a staff member, or unassign it with null."""
+    user = request.auth
+    require(user, Capability.WORK_REFERRALS)
+    return services.assign_referral(
+        referral_id, acting_user=user, assignee=_lookup(User, payload.assignee_id, "assignee_id"),
+        expected_version=payload.expected_version,
+    )
+
+
+# ---- contact attempts, notes, appointments ---------------------------------------------
+
+
+@router.get(
+    "/referrals/{referral_id}/contact-attempts",
+    response={200: list[ContactAttemptOut], **errors(403, 404, 422)},
+)
+def list_contact_attempts(request: HttpRequest, referral_id: int):
+    return list(_clinical_referral(request.auth, referral_id).contact_attempts.all())
+
+
+@router.post(
+    "/referrals/{referral_id}/contact-attempts",
+    response={201: ContactAttemptOut, **errors(400, 403, 404, 409, 413, 422)},
+)
+def record_contact_attempt(request: HttpRequest, referral_id: int, payload: ContactAttemptIn):
+    """Record an attempt to reach the patient (may move a referral to unreachable)."""
+    attempt = services.record_contact_attempt(
+        referral_id, acting_user=request.auth, channel=payload.channel, outcome=payload.outcome,
+        note=payload.note, at=payload.at,
+    )
+    return Status(201, attempt)
+
+
+@router.get(
+    "/referrals/{referral_id}/notes", response={200: list[NoteOut], **errors(403, 404, 422)}
+)
+def list_notes(request: HttpRequest, referral_id: int):
+    referral = _clinical_referral(request.auth, referral_id)
+    return [event for event in referral.events.all() if event.kind == "referral.note_added"]
+
+
+@router.post(
+    "/referrals/{referral_id}/notes", response={201: NoteOut, **errors(400, 403, 404, 413, 422)}
+)
+def add_note(request: HttpRequest, referral_id: int, payload: NoteIn):
+    return Status(201, services.add_note(referral_id, acting_user=request.auth, text=payload.text))
+
+
+@router.get(
+    "/referrals/{referral_id}/appointments",
+    response={200: list[AppointmentOut], **errors(403, 404, 422)},
+)
+def list_appointments(request: HttpRequest, referral_id: int):
+    return list(_clinical_referral(request.auth, referral_id).appointments.all())
+
+
+@router.post(
+    "/referrals/{referral_id}/appointments",
+    response={201: AppointmentBookedOut, **errors(400, 403, 404, 409, 413, 422)},
+)
+def book_appointment(request: HttpRequest, referral_id: int, payload: AppointmentBookingIn):
+    """Book the appointment: schedules the referral, or reschedules it if already scheduled."""
+    user = request.auth
+    booking = transitions.AppointmentInput(**payload.model_dump(exclude={"expected_version"}))
+    # Only picks which move to ask for: the service re-checks the state under its row lock.
+    current = (
+        selectors.visible_referrals(user).filter(pk=referral_id).values_list("state", flat=True)
+    ).first()
+    book = (
+        transitions.reschedule_appointment
+        if current == State.SCHEDULED
+        else transitions.schedule_referral
+    )
+    referral = book(
+        referral_id, acting_user=user, appointment=booking,
+        expected_version=payload.expected_version,
+    )
+    appointment = referral.appointments.order_by("-created_at", "-pk").first()
+    return Status(201, {"referral": referral, "appointment": appointment})
+
+
+# ---- documents ---------------------------------------------------------------------
+
+
+def _refuse_oversize_uploads(run):
+    """Answer 413 from Content-Length alone, before the body is read or spooled to disk."""
+
+    @wraps(run)
+    def guarded(request: HttpRequest, *args, **kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.ATTACHMENT_MAX_BYTES
+        if length > limit + MULTIPART_ALLOWANCE:
+            refused = PayloadTooLarge(
+                f"The upload is {length / 1_048_576:.1f} MB; attachments may be at most "
+                f"{limit / 1_048_576:.1f} MB."
+            )
+            return run.__self__.api.on_exception(request, refused)
+        return run(request, *args, **kwargs)
+
+    return guarded
+
+
+@router.get(
+    "/referrals/{referral_id}/attachments",
+    response={200: list[AttachmentOut], **errors(403, 404, 422)},
+)
+def list_attachments(request: HttpRequest, referral_id: int):
+    """The documents' metadata; fetch each one's content from its content_url."""
+    return list(_clinical_referral(request.auth, referral_id).attachments.all())
+
+
+@router.post(
+    "/referrals/{referral_id}/attachments",
+    response={201: AttachmentOut, **errors(400, 403, 404, 413, 415, 422)},
+)
+@decorate_view(_refuse_oversize_uploads)
+def upload_attachment(
+    request: HttpRequest,
+    referral_id: int,
+    file: File[UploadedFile],
+    kind: Form[AttachmentKind] = AttachmentKind.OTHER,
+):
+    """Attach a PDF, TIFF, PNG or JPEG (judged by content; 415 otherwise), within the size limit."""
+    attachment = services.add_attachment(
+        referral_id, acting_user=request.auth, upload=file, filename=file.name or "", kind=kind
+    )
+    return Status(201, attachment)
+
+
+@router.get(
+    "/referrals/{referral_id}/attachments/{attachment_id}/content",
+    response={200: None, **errors(403, 404, 422)},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The document, as a download with a neutral file name",
+                "content": {
+                    content_type: {"schema": {"type": "string", "format": "binary"}}
+                    for content_type in FILE_EXTENSIONS
+                },
+            }
+        }
+    },
+)
+def attachment_content(request: HttpRequest, referral_id: int, attachment_id: int):
+    """Download a document; audited as attachment.read."""
+    attachment = selectors.get_attachment(request.auth, referral_id, attachment_id)
+    # The uploaded name often holds the patient's; the download is named after the referral.
+    extension = FILE_EXTENSIONS.get(attachment.content_type, "bin")
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=f"{attachment.referral.number}-{attachment.pk}.{extension}",
+        content_type=attachment.content_type,
+    )

@@ -1,0 +1,370 @@
+"""API schemas of referrals: one input and one output schema per endpoint.
+
+Two views of a referral leave the API, told apart by `access`: "full" for roles
+that see clinical detail, "summary" (no patient, no clinical data) for liaisons.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+from refloop.core.schemas import OutSchema
+from refloop.network.schemas import PracticeRefOut
+from refloop.patients.models import Sex
+from refloop.referrals import lifecycle
+from refloop.referrals.models import (
+    ContactChannel,
+    ContactOutcome,
+    Direction,
+    ReferralChannel,
+    SourceType,
+    State,
+    Urgency,
+)
+
+# ---- input -------------------------------------------------------------------
+
+
+class _In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatientIn(_In):
+    """A new patient; only the fields sent are stored (the rest take their defaults)."""
+
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    sex: Sex = Sex.UNKNOWN
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    city: str = ""
+    state: str = Field("", description="Two-letter state code")
+    postal_code: str = ""
+    insurance_payer: str = ""
+    insurance_member_id: str = ""
+    preferred_language: str = "English"
+    contact_consent: bool = True
+
+
+class _NewReferralIn(_In):
+    patient: PatientIn | None = Field(None, description="A new patient; or give patient_id")
+    patient_id: int | None = Field(
+        None, description="A patient already on a referral you may see; or give patient"
+    )
+    reason: str = Field(description="Why the patient is referred")
+    urgency: Urgency = Urgency.ROUTINE
+    icd10_codes: list[str] = Field([], description="ICD-10-CM codes, e.g. M54.16")
+    department_id: int | None = None
+
+
+class ReferralIn(_NewReferralIn):
+    source_type: SourceType
+    source_other: str = Field("", max_length=200, description="Required when source_type is other")
+    referring_provider_id: int | None = None
+    referring_practice_id: int | None = None
+    channel: ReferralChannel = ReferralChannel.API
+    assignee_id: int | None = None
+    received_at: datetime | None = Field(
+        None, description="When it reached us; without an offset, the practice's local time"
+    )
+
+
+class OutboundReferralIn(_NewReferralIn):
+    receiving_practice_id: int
+    receiving_provider_id: int | None = None
+
+
+class ReferralFilterIn(Schema):
+    state: list[State] = Field([], description="Repeat to match any of several states")
+    urgency: Urgency | None = None
+    department: int | None = Field(None, description="Department id")
+    source_type: SourceType | None = None
+    referring_practice: int | None = Field(None, description="Practice id")
+    channel: ReferralChannel | None = None
+    assignee: int | None = Field(None, description="User id")
+    direction: Direction | None = None
+    received_from: date | None = Field(None, description="Inclusive, the practice's local date")
+    received_to: date | None = Field(None, description="Inclusive, the practice's local date")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class AppointmentIn(_In):
+    starts_at: datetime = Field(description="Without an offset, the practice's local time")
+    department_id: int | None = None
+    location_id: int | None = None
+    clinician_id: int | None = None
+
+
+class AppointmentBookingIn(AppointmentIn):
+    expected_version: int | None = Field(None, description="Refuse (409) if the referral changed")
+
+
+class TransitionIn(_In):
+    to: State
+    expected_version: int | None = Field(None, description="Refuse (409) if the referral changed")
+    reason: str | None = Field(None, description="declined, unreachable, cancelled")
+    reason_detail: str | None = Field(None, description="Required when reason is other")
+    suggested_alternative: str | None = Field(None, description="declined")
+    missing_info: str | None = Field(None, description="pending_info")
+    department_id: int | None = Field(None, description="accepted")
+    appointment: AppointmentIn | None = Field(None, description="scheduled")
+    visit_value: Decimal | None = Field(None, description="seen")
+    report_summary: str | None = Field(None, description="loop_closed, completed")
+    note: str | None = None
+
+
+class AssignmentIn(_In):
+    assignee_id: int | None = Field(description="A staff user id, or null to unassign")
+    expected_version: int | None = None
+
+
+class ContactAttemptIn(_In):
+    channel: ContactChannel
+    outcome: ContactOutcome
+    note: str = ""
+    at: datetime | None = Field(None, description="Defaults to now")
+
+
+class NoteIn(_In):
+    text: str
+
+
+# ---- output: references ----------------------------------------------------------
+
+
+class ProviderRefOut(OutSchema):
+    id: int
+    npi: str
+    first_name: str
+    last_name: str
+    credentials: str
+
+
+class DepartmentRefOut(OutSchema):
+    id: int
+    code: str
+    name: str
+
+
+class LocationRefOut(OutSchema):
+    id: int
+    name: str
+
+
+class UserRefOut(OutSchema):
+    id: int
+    username: str
+    name: str
+
+    @staticmethod
+    def resolve_name(user) -> str:
+        return user.get_full_name() or user.username
+
+
+# ---- output: the parts of a referral ----------------------------------------------
+
+
+class PatientOut(OutSchema):
+    id: int
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    sex: str
+    phone: str
+    email: str
+    address: str
+    city: str
+    state: str
+    postal_code: str
+    insurance_payer: str
+    insurance_member_id: str
+    preferred_language: str
+    contact_consent: bool
+
+
+class PatientBriefOut(OutSchema):
+    id: int
+    first_name: str
+    last_name: str
+    date_of_birth: date
+
+
+class AppointmentOut(OutSchema):
+    id: int
+    starts_at: datetime
+    department: DepartmentRefOut | None
+    location: LocationRefOut | None
+    clinician: UserRefOut | None
+    outcome: str = Field(description="Empty while the appointment is still ahead")
+    visit_value: Decimal | None
+    created_at: datetime
+
+
+class ContactAttemptOut(OutSchema):
+    id: int
+    at: datetime
+    channel: str
+    outcome: str
+    note: str
+    recorded_by: str | None
+
+    @staticmethod
+    def resolve_recorded_by(attempt) -> str | None:
+        return attempt.recorded_by.get_username() if attempt.recorded_by_id else None
+
+
+class AttachmentOut(OutSchema):
+    id: int
+    kind: str
+    content_type: str
+    size: int
+    sha256: str
+    original_name: str
+    uploaded_by: str | None
+    uploaded_at: datetime
+    content_url: str
+
+    @staticmethod
+    def resolve_uploaded_by(attachment) -> str | None:
+        return attachment.uploaded_by.get_username() if attachment.uploaded_by_id else None
+
+    @staticmethod
+    def resolve_content_url(attachment) -> str:
+        return f"/api/v1/referrals/{attachment.referral_id}/attachments/{attachment.pk}/content"
+
+
+class EventOut(OutSchema):
+    id: int
+    kind: str = Field(description="Dotted event name, e.g. referral.accepted")
+    from_state: str
+    to_state: str
+    actor: str
+    at: datetime
+    data: dict
+
+    @staticmethod
+    def resolve_actor(event) -> str:
+        return event.actor_label
+
+
+class NoteOut(OutSchema):
+    id: int
+    text: str
+    author: str
+    at: datetime
+
+    @staticmethod
+    def resolve_text(event) -> str:
+        return event.data.get("text", "")
+
+    @staticmethod
+    def resolve_author(event) -> str:
+        return event.actor_label
+
+
+# ---- output: a referral ---------------------------------------------------------
+
+
+class ReferralSummaryOut(OutSchema):
+    """What a role without clinical access may know: no patient, reason, codes or documents."""
+
+    access: Literal["summary"] = "summary"
+    id: int
+    number: str
+    direction: str
+    state: str
+    version: int
+    urgency: str
+    source_type: str
+    channel: str
+    referring_practice: PracticeRefOut | None
+    referring_provider: ProviderRefOut | None
+    receiving_practice: PracticeRefOut | None
+    department: DepartmentRefOut | None
+    assignee: UserRefOut | None
+    received_at: datetime
+    state_changed_at: datetime
+    first_contact_due_at: datetime | None
+    first_contact_at: datetime | None
+    closed_at: datetime | None
+
+
+class ReferralRowOut(ReferralSummaryOut):
+    """A list row for roles with clinical access."""
+
+    access: Literal["full"] = "full"
+    patient: PatientBriefOut
+    reason: str
+    icd10_codes: list[str]
+
+
+class ReferralDetailOut(ReferralRowOut):
+    """Everything about one referral, for roles with clinical access."""
+
+    patient: PatientOut
+    source_other: str
+    campaign: str
+    receiving_provider: ProviderRefOut | None
+    receiving_in_network: bool | None
+    allowed_next: list[str] = Field(description="States this referral may move to now")
+    missing_info: str
+    end_reason: str
+    end_reason_detail: str
+    suggested_alternative: str
+    report_summary: str
+    sla_breached_at: datetime | None
+    outreach_started_at: datetime | None
+    accepted_at: datetime | None
+    first_scheduled_at: datetime | None
+    seen_at: datetime | None
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    appointments: list[AppointmentOut]
+    contact_attempts: list[ContactAttemptOut]
+    attachments: list[AttachmentOut]
+    events: list[EventOut] = Field(description="The timeline, oldest first")
+
+    @staticmethod
+    def resolve_allowed_next(referral) -> list[str]:
+        return list(lifecycle.allowed_next(referral.direction, referral.state))
+
+
+ReferralOut = Annotated[ReferralDetailOut | ReferralSummaryOut, Field(discriminator="access")]
+ReferralListItemOut = Annotated[ReferralRowOut | ReferralSummaryOut, Field(discriminator="access")]
+
+
+class ReferralPageOut(OutSchema):
+    items: list[ReferralListItemOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReferralStateOut(OutSchema):
+    """A referral's state after a change."""
+
+    id: int
+    number: str
+    direction: str
+    state: str
+    version: int
+    allowed_next: list[str]
+    assignee: UserRefOut | None
+    state_changed_at: datetime
+
+    @staticmethod
+    def resolve_allowed_next(referral) -> list[str]:
+        return list(lifecycle.allowed_next(referral.direction, referral.state))
+
+
+class AppointmentBookedOut(OutSchema):
+    referral: ReferralStateOut
+    appointment: AppointmentOut
+

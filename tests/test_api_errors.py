@@ -1,0 +1,271 @@
+"""How /api/v1/ refuses: token auth, the one error shape, validation without echoing
+input, and the error responses the OpenAPI document declares."""
+
+import datetime as dt
+import logging
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from refloop.core.models import ApiToken
+from refloop.demo import factories as f
+from refloop.referrals.models import Referral
+
+pytestmark = pytest.mark.django_db
+
+
+def new_referral_body(provider, department, **overrides) -> dict:
+    patient = {"first_name": "Ottoline", "last_name": "Quarrington", "date_of_birth": "1961-04-09"}
+    return {
+        "patient": patient,
+        "source_type": "provider",
+        "referring_provider_id": provider.pk if provider else None,
+        "reason": "Knee pain after a fall",
+        "department_id": department.pk,
+        **overrides,
+    }
+
+
+# ---- authentication ----------------------------------------------------------------
+
+
+def test_request_without_a_token_is_401(referral):
+    answer = Client().get("/api/v1/referrals")
+    assert answer.status_code == 401
+    assert answer.json()["field"] is None
+    assert "Authorization: Bearer" in answer.json()["detail"]
+    assert answer["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer rfl_not-a-real-token", "Bearer ", "Token abc", "Basic Y29yYQ=="]
+)
+def test_unknown_token_or_other_scheme_is_401(cora, header):
+    answer = Client(HTTP_AUTHORIZATION=header).get("/api/v1/referrals")
+    assert answer.status_code == 401
+
+
+def test_revoked_token_is_401(api, cora):
+    client = api(cora)
+    assert client.get("/api/v1/referrals").status_code == 200
+    ApiToken.objects.filter(user=cora).update(revoked_at=timezone.now())
+    assert client.get("/api/v1/referrals").status_code == 401
+
+
+def test_token_of_an_inactive_user_is_401(api, cora):
+    client = api(cora)
+    cora.is_active = False
+    cora.save(update_fields=["is_active"])
+    assert client.get("/api/v1/referrals").status_code == 401
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(api, cora):
+    start = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        client = api(cora)
+        client.get("/api/v1/referrals")
+        row = ApiToken.objects.get(user=cora)
+        assert row.last_used_at == start
+        traveller.shift(dt.timedelta(seconds=30))
+        client.get("/api/v1/referrals")
+        row.refresh_from_db()
+        assert row.last_used_at == start
+        traveller.shift(dt.timedelta(seconds=40))
+        client.get("/api/v1/referrals")
+        row.refresh_from_db()
+        assert row.last_used_at == start + dt.timedelta(seconds=70)
+
+
+def test_openapi_document_is_served_without_a_token(db):
+    answer = Client().get("/api/v1/openapi.json")
+    assert answer.status_code == 200
+    assert answer.json()["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
+
+
+def test_api_docs_load_their_assets_locally(db):
+    page = Client().get("/api/v1/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.content.decode()
+
+
+# ---- validation: 422 naming the field, never echoing the value -------------------------
+
+
+def test_missing_reason_is_422_naming_reason(api, cora, provider_a, spine):
+    body = new_referral_body(provider_a, spine)
+    del body["reason"]
+    answer = api(cora).post("/api/v1/referrals", body)
+    assert answer.status_code == 422
+    assert answer.json() == {"detail": "reason is required.", "field": "reason"}
+
+
+def test_blank_reason_is_422_naming_reason(api, cora, provider_a, spine):
+    answer = api(cora).post("/api/v1/referrals", new_referral_body(provider_a, spine, reason=" "))
+    assert (answer.status_code, answer.json()["field"]) == (422, "reason")
+
+
+def test_malformed_date_of_birth_is_422_naming_the_nested_field_without_echoing_it(
+    api, cora, provider_a, spine
+):
+    body = new_referral_body(provider_a, spine)
+    body["patient"]["date_of_birth"] = "Quarrington-1961"
+    answer = api(cora).post("/api/v1/referrals", body)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "patient.date_of_birth"
+    assert "Quarrington" not in answer.content.decode()
+    assert "Ottoline" not in answer.content.decode()
+
+
+def test_future_date_of_birth_is_422(api, cora, provider_a, spine):
+    body = new_referral_body(provider_a, spine)
+    body["patient"]["date_of_birth"] = "2999-01-01"
+    answer = api(cora).post("/api/v1/referrals", body)
+    assert (answer.status_code, answer.json()["field"]) == (422, "patient.date_of_birth")
+
+
+def test_other_source_without_specification_is_422_naming_source_other(api, cora, spine):
+    body = new_referral_body(None, spine, source_type="other", referring_provider_id=None)
+    answer = api(cora).post("/api/v1/referrals", body)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "source_other"
+    assert not Referral.objects.exists()
+
+
+def test_malformed_icd10_code_is_422_naming_icd10_codes(api, cora, provider_a, spine):
+    body = new_referral_body(provider_a, spine, icd10_codes=["M54.16", "back pain"])
+    answer = api(cora).post("/api/v1/referrals", body)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "icd10_codes"
+    assert "is not an ICD-10 code" in answer.json()["detail"]
+
+
+def test_unknown_source_type_is_422_listing_the_choices(api, cora, provider_a, spine):
+    body = new_referral_body(provider_a, spine, source_type="tv")
+    answer = api(cora).post("/api/v1/referrals", body)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "source_type"
+    assert "'provider'" in answer.json()["detail"]
+
+
+def test_unknown_field_is_422_naming_it(api, cora, provider_a, spine):
+    body = new_referral_body(provider_a, spine)
+    body["patient"]["ssn"] = "123-45-6789"
+    answer = api(cora).post("/api/v1/referrals", body)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "patient.ssn"
+    assert "123-45-6789" not in answer.content.decode()
+
+
+def test_unknown_department_id_is_422_naming_it(api, cora, provider_a, spine):
+    answer = api(cora).post(
+        "/api/v1/referrals", new_referral_body(provider_a, spine, department_id=987654)
+    )
+    assert (answer.status_code, answer.json()["field"]) == (422, "department_id")
+
+
+def test_body_that_is_not_json_is_400(api, cora):
+    client = api(cora)
+    answer = client.client.post("/api/v1/referrals", "{not json", content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json() == {"detail": "Cannot parse request body", "field": None}
+
+
+def test_json_body_over_the_request_limit_is_413(api, cora, referral, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    answer = api(cora).post(f"/api/v1/referrals/{referral.pk}/notes", {"text": "x" * 200})
+    assert answer.status_code == 413
+    assert answer.json() == {"detail": "The request body is too large.", "field": None}
+
+
+def test_empty_body_is_422_naming_the_first_required_field(api, cora):
+    answer = api(cora).client.post("/api/v1/referrals", content_type="application/json")
+    assert answer.status_code == 422
+    assert answer.json() == {"detail": "reason is required.", "field": "reason"}
+
+
+def test_bad_query_value_is_422_naming_the_parameter(api, cora):
+    answer = api(cora).get("/api/v1/referrals", received_from="last tuesday")
+    assert (answer.status_code, answer.json()["field"]) == (422, "received_from")
+
+
+def test_non_numeric_path_id_is_422_naming_it(api, cora):
+    answer = api(cora).get("/api/v1/referrals/abc")
+    assert (answer.status_code, answer.json()["field"]) == (422, "referral_id")
+
+
+def test_validation_failures_write_no_patient_data_to_logs(api, cora, provider_a, spine, caplog):
+    body = new_referral_body(provider_a, spine)
+    body["patient"]["date_of_birth"] = "Quarrington-1961"
+    with caplog.at_level(logging.DEBUG):
+        api(cora).post("/api/v1/referrals", body)
+        api(cora).post("/api/v1/referrals", new_referral_body(provider_a, spine, icd10_codes=["?"]))
+        api(cora).post("/api/v1/referrals", new_referral_body(provider_a, spine))
+    assert "Quarrington" not in caplog.text
+    assert "Ottoline" not in caplog.text
+
+
+# ---- domain errors map to their status with the one error shape -------------------------
+
+
+def test_domain_errors_answer_detail_and_field(api, cora, referral):
+    f.advance(referral, "declined", acting_user=cora)
+    answer = api(cora).post(f"/api/v1/referrals/{referral.pk}/transitions", {"to": "accepted"})
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "detail": "This referral is declined, which is final; it cannot move to accepted.",
+        "field": None,
+    }
+
+
+# ---- the OpenAPI document -----------------------------------------------------------------
+
+
+@pytest.fixture
+def openapi(db):
+    return Client().get("/api/v1/openapi.json").json()
+
+
+def responses(openapi, path, method) -> dict:
+    return openapi["paths"][f"/api/v1{path}"][method]["responses"]
+
+
+def test_openapi_declares_401_403_404_409_422_on_transitions(openapi):
+    declared = responses(openapi, "/referrals/{referral_id}/transitions", "post")
+    assert {"200", "400", "401", "403", "404", "409", "422"} <= set(declared)
+
+
+def test_openapi_declares_413_and_415_on_attachment_upload(openapi):
+    declared = responses(openapi, "/referrals/{referral_id}/attachments", "post")
+    assert {"201", "401", "403", "404", "413", "415", "422"} <= set(declared)
+    body = openapi["paths"]["/api/v1/referrals/{referral_id}/attachments"]["post"]["requestBody"]
+    assert "multipart/form-data" in body["content"]
+
+
+def test_openapi_declares_the_error_schema_for_every_error_of_every_operation(openapi):
+    error_schema = {"$ref": "#/components/schemas/ErrorOut"}
+    assert set(openapi["components"]["schemas"]["ErrorOut"]["properties"]) == {"detail", "field"}
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            declared = operation["responses"]
+            assert "401" in declared, (method, path)
+            for code, response in declared.items():
+                if int(code) >= 400:
+                    assert response["content"]["application/json"]["schema"] == error_schema
+
+
+def test_openapi_documents_full_and_summary_referral_detail(openapi):
+    schema = responses(openapi, "/referrals/{referral_id}", "get")["200"]["content"]
+    union = schema["application/json"]["schema"]
+    refs = {arm["$ref"].rsplit("/", 1)[-1] for arm in union["oneOf"]}
+    assert refs == {"ReferralDetailOut", "ReferralSummaryOut"}
+    summary = openapi["components"]["schemas"]["ReferralSummaryOut"]["properties"]
+    assert "patient" not in summary and "reason" not in summary
+    assert "patient" in openapi["components"]["schemas"]["ReferralDetailOut"]["properties"]
+
+
+def test_openapi_declares_the_replay_answer_of_referral_creation(openapi):
+    declared = responses(openapi, "/referrals", "post")
+    assert {"200", "201", "400", "401", "403", "422"} <= set(declared)
+    assert "Idempotent-Replayed" in declared["200"]["headers"]
