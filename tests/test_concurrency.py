@@ -68,3 +68,29 @@ def test_racing_decisions_on_one_referral_let_exactly_one_win(cora, cliff, provi
     assert referral.state == winners[0]
     decisions = ReferralEvent.objects.filter(referral=referral).exclude(kind="referral.received")
     assert decisions.count() == 1
+
+
+def test_concurrent_http_posts_with_one_idempotency_key_answer_the_same_referral(
+    api, cora, provider_a, spine
+):
+    body = {
+        "patient": {"first_name": "Ines", "last_name": "Varga", "date_of_birth": "1961-04-09"},
+        "source_type": "provider",
+        "referring_provider_id": provider_a.pk,
+        "channel": "api",
+        "reason": "Right knee osteoarthritis, failed injections",
+        "icd10_codes": ["M17.11"],
+        "department_id": spine.pk,
+    }
+    client = api(cora)
+
+    def post(_):
+        response = client.post("/api/v1/referrals", body, **{"Idempotency-Key": "ehr-msg-88121"})
+        return response.status_code, response.json()["id"]
+
+    results = run_together(5, post)
+    assert all(isinstance(r, tuple) for r in results), results
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200, 200, 200, 200, 201]
+    assert len({referral_id for _, referral_id in results}) == 1
+    assert Referral.objects.count() == 1
