@@ -12,8 +12,13 @@ VALID_NPI = f.npi_from(987_654)
 
 
 def provider_body(**overrides) -> dict:
-    return {"npi": VALID_NPI, "first_name": "Imani", "last_name": "Okafor", "credentials": "DO",
-            **overrides}
+    return {
+        "npi": VALID_NPI,
+        "first_name": "Imani",
+        "last_name": "Okafor",
+        "credentials": "DO",
+        **overrides,
+    }
 
 
 # ---- practices ----------------------------------------------------------------------
@@ -62,13 +67,21 @@ def test_practice_detail_and_unknown_practice(api, lia, practice_a):
 def test_directory_editors_add_a_practice(api, request, user):
     answer = api(request.getfixturevalue(user)).post(
         "/api/v1/practices",
-        {"name": "Lakeview Pediatrics", "city": "Peoria", "state": "IL", "in_network": True,
-         "preferred_channel": "fax", "fax": "(309) 555-0101"},
+        {
+            "name": "Lakeview Pediatrics",
+            "city": "Peoria",
+            "state": "IL",
+            "in_network": True,
+            "preferred_channel": "fax",
+            "fax": "(309) 555-0101",
+        },
     )
     assert answer.status_code == 201
     practice = Practice.objects.get(pk=answer.json()["id"])
     assert (practice.name, practice.preferred_channel, practice.in_network) == (
-        "Lakeview Pediatrics", "fax", True,
+        "Lakeview Pediatrics",
+        "fax",
+        True,
     )
     assert AuditEntry.objects.filter(action="practice.created", object_id=str(practice.pk)).exists()
 
@@ -114,7 +127,10 @@ def test_provider_detail_names_its_practice(api, andy, provider_a, practice_a):
     body = api(andy).get(f"/api/v1/providers/{provider_a.pk}").json()
     assert body["npi"] == provider_a.npi
     assert body["practice"] == {
-        "id": practice_a.pk, "name": practice_a.name, "city": practice_a.city, "in_network": True,
+        "id": practice_a.pk,
+        "name": practice_a.name,
+        "city": practice_a.city,
+        "in_network": True,
     }
     assert api(andy).get("/api/v1/providers/999999").status_code == 404
 
@@ -142,7 +158,8 @@ def test_provider_with_an_npi_of_the_wrong_length_is_422(api, cora):
     answer = api(cora).post("/api/v1/providers", provider_body(npi="12345"))
     assert answer.status_code == 422
     assert answer.json() == {
-        "detail": "The NPI is invalid. An NPI is exactly 10 digits.", "field": "npi",
+        "detail": "The NPI is invalid. An NPI is exactly 10 digits.",
+        "field": "npi",
     }
 
 

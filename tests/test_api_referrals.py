@@ -82,7 +82,10 @@ def test_analyst_may_not_list_referrals(api, andy, referral):
 def test_portal_users_list_only_their_own_practices_referrals(api, pam, pete, referral):
     assert [r["id"] for r in api(pam).get("/api/v1/referrals").json()["items"]] == [referral.pk]
     assert api(pete).get("/api/v1/referrals").json() == {
-        "items": [], "total": 0, "limit": 50, "offset": 0,
+        "items": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
     }
 
 
@@ -95,11 +98,13 @@ def test_list_filters_by_repeated_state_and_pages(api, cora, spine, provider_a):
     received = f.make_referral(acting_user=cora, department=spine, referring_provider=provider_a)
     accepted = f.advance(
         f.make_referral(acting_user=cora, department=spine, referring_provider=provider_a),
-        State.ACCEPTED, acting_user=cora,
+        State.ACCEPTED,
+        acting_user=cora,
     )
     f.advance(
         f.make_referral(acting_user=cora, department=spine, referring_provider=provider_a),
-        State.DECLINED, acting_user=cora,
+        State.DECLINED,
+        acting_user=cora,
     )
     client = api(cora)
     body = client.get("/api/v1/referrals", state=["received", "accepted"]).json()
@@ -111,7 +116,9 @@ def test_list_filters_by_repeated_state_and_pages(api, cora, spine, provider_a):
 def test_list_filters_by_practice_local_received_dates_inclusive(api, cora, spine, provider_a):
     # 03:00 UTC on March 1st is still February 28th in Chicago, the practice's zone.
     late_evening = f.make_referral(
-        acting_user=cora, department=spine, referring_provider=provider_a,
+        acting_user=cora,
+        department=spine,
+        referring_provider=provider_a,
         received_at=dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC),
     )
     client = api(cora)
@@ -125,15 +132,22 @@ def test_list_filters_by_urgency_channel_source_department_and_practice(
 ):
     client = api(cora)
     matching = {
-        "urgency": "routine", "channel": "fax", "source_type": "provider",
-        "department": spine.pk, "referring_practice": provider_a.practice_id,
+        "urgency": "routine",
+        "channel": "fax",
+        "source_type": "provider",
+        "department": spine.pk,
+        "referring_practice": provider_a.practice_id,
         "direction": "inbound",
     }
     assert client.get("/api/v1/referrals", **matching).json()["total"] == 1
     for name, other in [
-        ("urgency", "stat"), ("channel", "email"), ("source_type", "self"),
-        ("department", hand.pk), ("referring_practice", practice_b.pk),
-        ("direction", "outbound"), ("assignee", cora.pk),
+        ("urgency", "stat"),
+        ("channel", "email"),
+        ("source_type", "self"),
+        ("department", hand.pk),
+        ("referring_practice", practice_b.pk),
+        ("direction", "outbound"),
+        ("assignee", cora.pk),
     ]:
         assert client.get("/api/v1/referrals", **{name: other}).json()["total"] == 0, name
 
@@ -157,7 +171,11 @@ def test_coordinator_creates_an_inbound_referral(api, cora, provider_a, spine):
     assert body["icd10_codes"] == ["M54.12"]
     assert body["referring_practice"]["id"] == provider_a.practice_id
     assert body["allowed_next"] == [
-        "in_review", "pending_info", "accepted", "declined", "cancelled",
+        "in_review",
+        "pending_info",
+        "accepted",
+        "declined",
+        "cancelled",
     ]
     assert answer["Location"] == f"/api/v1/referrals/{referral.pk}"
     assert referral.created_by == cora
@@ -233,12 +251,15 @@ def test_naive_received_at_is_read_in_the_practice_time_zone(api, cora, provider
 
 
 def test_coordinator_drafts_an_outbound_referral(api, cora, referral, practice_b, provider_b):
-    answer = api(cora).post("/api/v1/outbound-referrals", {
-        "patient_id": referral.patient_id,
-        "receiving_practice_id": practice_b.pk,
-        "receiving_provider_id": provider_b.pk,
-        "reason": "Cardiology opinion before surgery",
-    })
+    answer = api(cora).post(
+        "/api/v1/outbound-referrals",
+        {
+            "patient_id": referral.patient_id,
+            "receiving_practice_id": practice_b.pk,
+            "receiving_provider_id": provider_b.pk,
+            "reason": "Cardiology opinion before surgery",
+        },
+    )
     assert answer.status_code == 201
     body = answer.json()
     assert (body["direction"], body["state"]) == ("outbound", "draft")
@@ -255,10 +276,14 @@ def test_outbound_referral_needs_a_receiving_practice(api, cora, referral):
 
 
 def test_liaison_may_not_draft_outbound_referrals(api, lia, referral, practice_b):
-    answer = api(lia).post("/api/v1/outbound-referrals", {
-        "patient_id": referral.patient_id, "receiving_practice_id": practice_b.pk,
-        "reason": "Cardiology",
-    })
+    answer = api(lia).post(
+        "/api/v1/outbound-referrals",
+        {
+            "patient_id": referral.patient_id,
+            "receiving_practice_id": practice_b.pk,
+            "reason": "Cardiology",
+        },
+    )
     assert answer.status_code == 403
 
 
@@ -276,7 +301,9 @@ def test_coordinator_reads_full_detail_and_the_read_is_audited(api, cora, referr
     assert [e["kind"] for e in body["events"]] == ["referral.received"]
     assert body["version"] == referral.version
     assert AuditEntry.objects.filter(
-        action="referral.read", actor=cora, referral_id=referral.pk,
+        action="referral.read",
+        actor=cora,
+        referral_id=referral.pk,
         patient_id=referral.patient_id,
     ).exists()
 
@@ -285,8 +312,16 @@ def test_liaison_detail_is_a_summary_without_patient_or_clinical_data(api, lia, 
     api(cora).post(f"/api/v1/referrals/{referral.pk}/notes", {"text": "Prefers mornings"})
     body = api(lia).get(f"/api/v1/referrals/{referral.pk}").json()
     assert body["access"] == "summary"
-    for hidden in ("patient", "reason", "icd10_codes", "events", "attachments",
-                   "appointments", "contact_attempts", "report_summary"):
+    for hidden in (
+        "patient",
+        "reason",
+        "icd10_codes",
+        "events",
+        "attachments",
+        "appointments",
+        "contact_attempts",
+        "report_summary",
+    ):
         assert hidden not in body
     assert referral.patient.last_name not in str(body)
     assert "Prefers mornings" not in str(body)
@@ -381,9 +416,7 @@ def test_clinician_of_another_department_gets_404_on_transition(api, hana, refer
 
 def test_coordinator_assigns_and_unassigns_a_referral(api, cora, cliff, referral):
     client = api(cora)
-    assigned = client.post(
-        f"/api/v1/referrals/{referral.pk}/assignment", {"assignee_id": cliff.pk}
-    )
+    assigned = client.post(f"/api/v1/referrals/{referral.pk}/assignment", {"assignee_id": cliff.pk})
     assert assigned.status_code == 200
     assert assigned.json()["assignee"]["username"] == "cliff"
     cleared = client.post(f"/api/v1/referrals/{referral.pk}/assignment", {"assignee_id": None})
@@ -503,10 +536,12 @@ def test_pdf_is_attached_listed_and_downloaded_under_a_neutral_name(api, cora, r
     assert download["Content-Type"] == "application/pdf"
     disposition = download["Content-Disposition"]
     assert disposition.startswith("attachment")
-    assert f'{referral.number}-{body["id"]}.pdf' in disposition
+    assert f"{referral.number}-{body['id']}.pdf" in disposition
     assert "Jane" not in disposition
     assert AuditEntry.objects.filter(
-        action="attachment.read", actor=cora, object_id=str(body["id"]),
+        action="attachment.read",
+        actor=cora,
+        object_id=str(body["id"]),
         patient_id=referral.patient_id,
     ).exists()
 
@@ -551,8 +586,10 @@ def test_oversize_upload_is_refused_from_content_length_before_the_body_is_read(
     client = api(cora)
     # The declared length is far beyond the limit; the small body is never parsed.
     answer = client.client.post(
-        f"/api/v1/referrals/{referral.pk}/attachments", b"x" * 10,
-        content_type="multipart/form-data; boundary=zzz", CONTENT_LENGTH=str(50 * 1024 * 1024),
+        f"/api/v1/referrals/{referral.pk}/attachments",
+        b"x" * 10,
+        content_type="multipart/form-data; boundary=zzz",
+        CONTENT_LENGTH=str(50 * 1024 * 1024),
     )
     assert answer.status_code == 413
     assert answer.json()["detail"].startswith("The upload is 50.0 MB")

@@ -57,13 +57,21 @@ def test_each_write_is_audited_under_its_event_name(referral, cora):
     services.record_contact_attempt(referral, acting_user=cora, channel="phone", outcome="reached")
     services.add_note(referral, acting_user=cora, text="Patient prefers mornings")
     actions = list(
-        AuditEntry.objects.filter(referral_id=referral.pk).order_by("pk").values_list("action", flat=True)
+        AuditEntry.objects.filter(referral_id=referral.pk)
+        .order_by("pk")
+        .values_list("action", flat=True)
     )
     assert actions == [
-        "referral.received", "referral.in_review", "referral.contact_attempted", "referral.note_added",
+        "referral.received",
+        "referral.in_review",
+        "referral.contact_attempted",
+        "referral.note_added",
     ]
     transition_entry = entries("referral.in_review").get()
-    assert transition_entry.detail["from"] == "received" and transition_entry.detail["to"] == "in_review"
+    assert (
+        transition_entry.detail["from"] == "received"
+        and transition_entry.detail["to"] == "in_review"
+    )
     assert transition_entry.patient_id == referral.patient_id
 
 
@@ -94,7 +102,9 @@ def test_the_database_itself_refuses_to_rewrite_the_audit_log_and_timeline(refer
             cursor.execute(f"UPDATE {table} SET at = at")  # noqa: S608
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite refuses deletes in the ORM only")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite refuses deletes in the ORM only"
+)
 def test_postgresql_refuses_deleting_audit_rows(referral):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM core_auditentry")
@@ -131,7 +141,9 @@ def test_a_crash_mid_creation_leaves_no_referral_and_no_patient(cora, provider_a
     assert Referral.objects.count() == 0 and Patient.objects.count() == 0
 
 
-def test_side_effects_are_queued_only_after_commit(referral, cora, django_capture_on_commit_callbacks):
+def test_side_effects_are_queued_only_after_commit(
+    referral, cora, django_capture_on_commit_callbacks
+):
     from django_tasks_db.models import DBTaskResult
 
     before = DBTaskResult.objects.count()
@@ -143,7 +155,9 @@ def test_side_effects_are_queued_only_after_commit(referral, cora, django_captur
     assert DBTaskResult.objects.count() == before + 1
 
 
-def test_a_rolled_back_transition_queues_no_side_effect(referral, cora, django_capture_on_commit_callbacks):
+def test_a_rolled_back_transition_queues_no_side_effect(
+    referral, cora, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         with pytest.raises(Exception), transaction.atomic():  # noqa: B017
             transitions.start_review(referral, acting_user=cora)

@@ -37,9 +37,15 @@ def test_concurrent_replays_of_one_idempotency_key_create_one_referral(cora, pro
 
     def create(_):
         referral, created = create_inbound_referral(
-            acting_user=cora, patient=patient, source_type="provider", channel="api",
-            reason="Neck pain", referring_provider=provider_a, department=spine,
-            idempotency_key="fax-7731", fingerprint="same-body",
+            acting_user=cora,
+            patient=patient,
+            source_type="provider",
+            channel="api",
+            reason="Neck pain",
+            referring_provider=provider_a,
+            department=spine,
+            idempotency_key="fax-7731",
+            fingerprint="same-body",
         )
         return referral.pk, created
 
@@ -58,7 +64,9 @@ def test_racing_decisions_on_one_referral_let_exactly_one_win(cora, cliff, provi
     def decide(i):
         if i % 2 == 0:
             return transitions.accept_referral(referral.pk, acting_user=cliff).state
-        return transitions.decline_referral(referral.pk, acting_user=cora, reason="outside_scope").state
+        return transitions.decline_referral(
+            referral.pk, acting_user=cora, reason="outside_scope"
+        ).state
 
     results = run_together(4, decide)
     winners = [r for r in results if isinstance(r, str)]

@@ -12,7 +12,9 @@ from refloop.referrals.models import State
 
 
 def attempt(referral, user, outcome="no_answer", **kw):
-    return services.record_contact_attempt(referral, acting_user=user, channel="phone", outcome=outcome, **kw)
+    return services.record_contact_attempt(
+        referral, acting_user=user, channel="phone", outcome=outcome, **kw
+    )
 
 
 def test_first_attempt_sets_first_contact_time(referral, cora):
@@ -25,7 +27,9 @@ def test_first_attempt_sets_first_contact_time(referral, cora):
 
 def test_attempts_can_be_recorded_in_any_open_state(referral, cora):
     for state in (State.RECEIVED, State.IN_REVIEW):
-        referral = f.advance(referral, state, acting_user=cora) if state != referral.state else referral
+        referral = (
+            f.advance(referral, state, acting_user=cora) if state != referral.state else referral
+        )
         attempt(referral, cora, outcome="reached")
     assert referral.contact_attempts.count() == 2
 
@@ -49,7 +53,9 @@ def test_unknown_outcome_is_refused_naming_the_field(referral, cora):
     assert refused.value.field == "outcome"
 
 
-def test_reaching_the_maximum_of_unsuccessful_attempts_makes_the_referral_unreachable(referral, cora, org):
+def test_reaching_the_maximum_of_unsuccessful_attempts_makes_the_referral_unreachable(
+    referral, cora, org
+):
     referral = f.advance(referral, State.CONTACTING, acting_user=cora)
     attempt(referral, cora, outcome="no_answer")
     attempt(referral, cora, outcome="reached")  # reached but did not book: not counted
@@ -86,7 +92,8 @@ def test_no_show_starts_a_new_round_of_attempts(referral, cora):
     attempt(referral, cora)
     attempt(referral, cora)
     transitions.schedule_referral(
-        referral, acting_user=cora,
+        referral,
+        acting_user=cora,
         appointment=transitions.AppointmentInput(starts_at=timezone.now() + dt.timedelta(days=3)),
     )
     referral = transitions.record_no_show(referral, acting_user=cora)
@@ -104,5 +111,7 @@ def test_max_attempts_reason_needs_the_attempts_on_record(referral, cora):
     attempt(referral, cora)
     with pytest.raises(InvalidInput, match="Only 1 of 3 contact attempts"):
         transitions.mark_unreachable(referral, acting_user=cora, reason="max_attempts_reached")
-    marked = transitions.mark_unreachable(referral, acting_user=cora, reason="invalid_contact_details")
+    marked = transitions.mark_unreachable(
+        referral, acting_user=cora, reason="invalid_contact_details"
+    )
     assert marked.state == State.UNREACHABLE

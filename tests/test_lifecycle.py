@@ -24,7 +24,9 @@ def inbound_cases():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("current", "to", "allowed"), list(inbound_cases()))
-def test_inbound_transition_allowed_exactly_as_the_state_table_says(referral, cora, current, to, allowed):
+def test_inbound_transition_allowed_exactly_as_the_state_table_says(
+    referral, cora, current, to, allowed
+):
     referral = f.advance(referral, current, acting_user=cora)
     assert referral.state == current
     now = timezone.now()
@@ -63,13 +65,17 @@ OUTBOUND_PATH = {
 def outbound_cases():
     for current in OUTBOUND_STATES:
         for to in EVERY_STATE:
-            yield pytest.param(current, to, to in lifecycle.OUTBOUND[current], id=f"{current}->{to}")
+            yield pytest.param(
+                current, to, to in lifecycle.OUTBOUND[current], id=f"{current}->{to}"
+            )
 
 
 @pytest.fixture
 def outbound(cora, practice_b):
     return create_outbound_referral(
-        acting_user=cora, patient=f.patient_data(), receiving_practice=practice_b,
+        acting_user=cora,
+        patient=f.patient_data(),
+        receiving_practice=practice_b,
         reason="Cardiology clearance before spinal fusion",
     )
 
@@ -79,7 +85,9 @@ def outbound(cora, practice_b):
 def test_outbound_transition_allowed_exactly_as_designed(outbound, cora, current, to, allowed):
     now = timezone.now()
     for step in OUTBOUND_PATH[current]:
-        transitions.transition(outbound.pk, to=step, acting_user=cora, fields=f.fields_for(step, at=now))
+        transitions.transition(
+            outbound.pk, to=step, acting_user=cora, fields=f.fields_for(step, at=now)
+        )
     move = lambda: transitions.transition(  # noqa: E731
         outbound.pk, to=to, acting_user=cora, fields=f.fields_for(to, at=now)
     )
@@ -92,7 +100,9 @@ def test_outbound_transition_allowed_exactly_as_designed(outbound, cora, current
         assert outbound.state == current
 
 
-def test_sending_an_outbound_referral_records_the_receivers_network_status(outbound, cora, practice_b):
+def test_sending_an_outbound_referral_records_the_receivers_network_status(
+    outbound, cora, practice_b
+):
     practice_b.in_network = False
     practice_b.save()
     sent = transitions.send_outbound(outbound, acting_user=cora)
@@ -124,7 +134,9 @@ def test_terminal_state_refusal_says_it_is_final(referral, cora):
         (State.SCHEDULED, State.SEEN, {"visit_value": "lots"}, "visit_value"),
     ],
 )
-def test_transition_refuses_missing_data_naming_the_field(referral, cora, current, to, fields, field):
+def test_transition_refuses_missing_data_naming_the_field(
+    referral, cora, current, to, fields, field
+):
     referral = f.advance(referral, current, acting_user=cora)
     with pytest.raises(InvalidInput) as refused:
         transitions.transition(referral.pk, to=to, acting_user=cora, fields=fields)
@@ -177,7 +189,8 @@ def test_rescheduling_refuses_a_referral_that_is_not_scheduled(referral, cora):
     referral = f.advance(referral, State.ACCEPTED, acting_user=cora)
     with pytest.raises(Conflict, match="only a scheduled referral"):
         transitions.reschedule_appointment(
-            referral, acting_user=cora,
+            referral,
+            acting_user=cora,
             appointment=transitions.AppointmentInput(starts_at=timezone.now()),
         )
 
@@ -185,7 +198,8 @@ def test_rescheduling_refuses_a_referral_that_is_not_scheduled(referral, cora):
 def test_naive_appointment_times_are_read_in_the_practice_time_zone(referral, cora, org):
     referral = f.advance(referral, State.ACCEPTED, acting_user=cora)
     scheduled = transitions.schedule_referral(
-        referral, acting_user=cora,
+        referral,
+        acting_user=cora,
         appointment=transitions.AppointmentInput(starts_at=dt.datetime(2026, 7, 1, 9, 30)),
     )
     starts_at = scheduled.appointments.get().starts_at
@@ -210,7 +224,9 @@ def test_cancelling_a_scheduled_referral_cancels_its_appointment(referral, cora)
 
 def test_declining_keeps_reason_and_suggested_alternative(referral, cora):
     declined = transitions.decline_referral(
-        referral, acting_user=cora, reason="insurance_not_accepted",
+        referral,
+        acting_user=cora,
+        reason="insurance_not_accepted",
         suggested_alternative="County orthopedic clinic accepts this plan",
     )
     assert declined.end_reason == "insurance_not_accepted"

@@ -67,7 +67,9 @@ def test_coordinators_and_admins_create_referrals(request, creator, provider_a):
 
 
 @pytest.mark.parametrize("creator", ["cliff", "lia", "andy", "pam"])
-def test_other_roles_may_not_create_referrals_through_the_staff_service(request, creator, provider_a):
+def test_other_roles_may_not_create_referrals_through_the_staff_service(
+    request, creator, provider_a
+):
     user = request.getfixturevalue(creator)
     with pytest.raises(NotAllowed, match="may not create referrals"):
         f.make_referral(acting_user=user, referring_provider=provider_a)
@@ -98,7 +100,9 @@ def test_coordinator_works_scheduling_but_clinician_does_not(referral, cora, cli
 
 
 def test_only_workers_record_contact_attempts(referral, cora, cliff, lia):
-    services.record_contact_attempt(referral, acting_user=cora, channel="phone", outcome="no_answer")
+    services.record_contact_attempt(
+        referral, acting_user=cora, channel="phone", outcome="no_answer"
+    )
     for outsider in (cliff, lia):
         with pytest.raises(NotAllowed):
             services.record_contact_attempt(

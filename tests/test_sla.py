@@ -44,7 +44,9 @@ def test_a_breach_is_flagged_and_notified_once(received, cora, cliff):
     assert sweep_sla_breaches(now=later + dt.timedelta(hours=1)) == 0
     referral.refresh_from_db()
     assert referral.sla_breached_at == later
-    assert ReferralEvent.objects.filter(referral=referral, kind="referral.sla_breached").count() == 1
+    assert (
+        ReferralEvent.objects.filter(referral=referral, kind="referral.sla_breached").count() == 1
+    )
     notice = Notification.objects.get(kind="referral.sla_breached")
     assert notice.user == cliff and referral.number in notice.text
     assert referral.patient.last_name not in notice.text
@@ -67,8 +69,12 @@ def test_with_nobody_answering_the_admins_hear_of_it(received, ada):
 def test_contacted_or_closed_referrals_are_not_flagged(received, cora):
     contacted = received()
     services.record_contact_attempt(
-        contacted, acting_user=cora, channel="phone", outcome="no_answer",
-        at=T0 + dt.timedelta(hours=1), now=T0 + dt.timedelta(hours=1),
+        contacted,
+        acting_user=cora,
+        channel="phone",
+        outcome="no_answer",
+        at=T0 + dt.timedelta(hours=1),
+        now=T0 + dt.timedelta(hours=1),
     )
     declined = f.advance(received(), "declined", acting_user=cora, now=T0 + dt.timedelta(hours=2))
     assert sweep_sla_breaches(now=T0 + dt.timedelta(days=5)) == 0

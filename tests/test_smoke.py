@@ -7,6 +7,9 @@ def test_referral_reaches_loop_closed_through_the_services(referral, cora):
     assert closed.state == State.LOOP_CLOSED
     kinds = list(closed.events.values_list("kind", flat=True))
     assert kinds == [
-        "referral.received", "referral.accepted", "referral.scheduled", "referral.seen",
+        "referral.received",
+        "referral.accepted",
+        "referral.scheduled",
+        "referral.seen",
         "referral.loop_closed",
     ]

@@ -26,7 +26,11 @@ def test_generated_demo_npis_are_valid():
 
 
 def test_icd10_codes_are_normalized_and_deduplicated():
-    assert normalize_icd10(["m5416", "M54.16", " s83.511a ", "G56"]) == ["M54.16", "S83.511A", "G56"]
+    assert normalize_icd10(["m5416", "M54.16", " s83.511a ", "G56"]) == [
+        "M54.16",
+        "S83.511A",
+        "G56",
+    ]
 
 
 @pytest.mark.parametrize("code", ["M5", "U07.1", "12.3", "M54.16789", "back pain"])
@@ -69,7 +73,12 @@ def test_secrets_can_come_from_a_file(monkeypatch, tmp_path):
 def test_database_urls():
     pg = refloop_settings.database_from_url("postgres://refloop:p%40ss@db.internal:6432/refloop")
     assert (pg["ENGINE"], pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"]) == (
-        "django.db.backends.postgresql", "refloop", "refloop", "p@ss", "db.internal", "6432",
+        "django.db.backends.postgresql",
+        "refloop",
+        "refloop",
+        "p@ss",
+        "db.internal",
+        "6432",
     )
     lite = refloop_settings.database_from_url("sqlite:////var/lib/refloop/db.sqlite3")
     assert lite["NAME"] == "/var/lib/refloop/db.sqlite3"

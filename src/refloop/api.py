@@ -71,7 +71,7 @@ api = RefloopAPI(
     auth=BearerToken(),
     description=(
         "Referrals, their lifecycle, and the referral partner directory. Authenticate with "
-        "`Authorization: Bearer <token>`. Every error answers `{\"detail\", \"field\"}`."
+        '`Authorization: Bearer <token>`. Every error answers `{"detail", "field"}`.'
     ),
 )
 

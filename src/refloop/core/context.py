@@ -11,7 +11,10 @@ class RequestContext:
     channel: str = "system"  # "web", "api", "cli", "worker", "system"
 
 
-_current: ContextVar[RequestContext] = ContextVar("refloop_request", default=RequestContext())
+_current: ContextVar[RequestContext] = ContextVar(
+    "refloop_request",
+    default=RequestContext(),  # noqa: B039 (frozen dataclass: immutable)
+)
 
 
 def current() -> RequestContext:

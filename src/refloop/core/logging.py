@@ -11,8 +11,10 @@ class RedactExceptionMessages(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None and not isinstance(
-            record.exc_info[1], RedactedError
+        if (
+            record.exc_info
+            and record.exc_info[1] is not None
+            and not isinstance(record.exc_info[1], RedactedError)
         ):
             exc_type, exc, tb = record.exc_info
             redacted = _redacted(exc)

@@ -15,7 +15,10 @@ class User(AbstractUser):
     departments = models.ManyToManyField("practice.Department", blank=True, related_name="staff")
     # Portal users belong to one referring practice and see only what it sent.
     partner_practice = models.ForeignKey(
-        "network.Practice", null=True, blank=True, on_delete=models.PROTECT,
+        "network.Practice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="portal_users",
     )
 
@@ -102,7 +105,10 @@ class Notification(models.Model):
     kind = models.CharField(max_length=60)  # dotted event name
     text = models.CharField(max_length=300)
     referral = models.ForeignKey(
-        "referrals.Referral", null=True, blank=True, on_delete=models.CASCADE,
+        "referrals.Referral",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="notifications",
     )
     created_at = models.DateTimeField()

@@ -24,7 +24,10 @@ router = Router(tags=["directory"])
 def list_practices(request: HttpRequest, filters: Query[PracticeFilterIn]):
     """Outside practices, by name."""
     return selectors.list_practices(
-        request.auth, q=filters.q, in_network=filters.in_network, limit=filters.limit,
+        request.auth,
+        q=filters.q,
+        in_network=filters.in_network,
+        limit=filters.limit,
         offset=filters.offset,
     )
 
@@ -47,7 +50,10 @@ def get_practice(request: HttpRequest, practice_id: int):
 def list_providers(request: HttpRequest, filters: Query[ProviderFilterIn]):
     """Providers, by last name."""
     return selectors.list_providers(
-        request.auth, practice_id=filters.practice, q=filters.q, limit=filters.limit,
+        request.auth,
+        practice_id=filters.practice,
+        q=filters.q,
+        limit=filters.limit,
         offset=filters.offset,
     )
 

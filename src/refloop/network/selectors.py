@@ -19,7 +19,9 @@ class Page:
 
 def _page(queryset: QuerySet, limit: int, offset: int) -> Page:
     return Page(
-        items=list(queryset[offset : offset + limit]), total=queryset.count(), limit=limit,
+        items=list(queryset[offset : offset + limit]),
+        total=queryset.count(),
+        limit=limit,
         offset=offset,
     )
 

@@ -11,12 +11,32 @@ from refloop.network.models import Practice, Provider
 from refloop.network.npi import npi_problem
 
 PRACTICE_FIELDS = (
-    "name", "address", "city", "state", "postal_code", "in_network", "phone", "fax", "email",
-    "preferred_channel", "best_time", "notes",
+    "name",
+    "address",
+    "city",
+    "state",
+    "postal_code",
+    "in_network",
+    "phone",
+    "fax",
+    "email",
+    "preferred_channel",
+    "best_time",
+    "notes",
 )
 PROVIDER_FIELDS = (
-    "npi", "first_name", "last_name", "credentials", "taxonomy_code", "specialty", "phone", "fax",
-    "email", "preferred_channel", "best_time", "notes",
+    "npi",
+    "first_name",
+    "last_name",
+    "credentials",
+    "taxonomy_code",
+    "specialty",
+    "phone",
+    "fax",
+    "email",
+    "preferred_channel",
+    "best_time",
+    "notes",
 )
 
 
@@ -68,8 +88,13 @@ def _npi_taken() -> Conflict:
 
 
 def create_provider(
-    *, acting_user: User, npi: str, first_name: str, last_name: str,
-    practice: Practice | int | None = None, **fields,
+    *,
+    acting_user: User,
+    npi: str,
+    first_name: str,
+    last_name: str,
+    practice: Practice | int | None = None,
+    **fields,
 ) -> Provider:
     """Add a provider; the NPI must be valid (check digit) and not in the directory yet."""
     require(acting_user, Capability.EDIT_DIRECTORY)
@@ -82,7 +107,10 @@ def create_provider(
         if not value or not value.strip():
             raise InvalidInput(f"{required} is required.", field=required)
     provider = Provider(
-        npi=npi, first_name=first_name.strip(), last_name=last_name.strip(), practice=practice,
+        npi=npi,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        practice=practice,
         **_only(fields, PROVIDER_FIELDS),
     )
     _validated(provider, exclude=("practice",))

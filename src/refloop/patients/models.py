@@ -47,12 +47,12 @@ class Patient(models.Model):
     class Meta:
         indexes = [models.Index(fields=["name_key", "date_of_birth"])]
 
+    def __str__(self) -> str:
+        # Deliberately not the name: this string ends up in admin logs and error pages.
+        return f"Patient #{self.pk}"
+
     def save(self, *args, **kwargs):
         self.name_key = normalized_name(self.first_name, self.last_name)
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "name_key"}
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        # Deliberately not the name: this string ends up in admin logs and error pages.
-        return f"Patient #{self.pk}"

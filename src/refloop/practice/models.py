@@ -18,7 +18,9 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200)
     time_zone = models.CharField(
-        max_length=64, default="America/New_York", validators=[validate_time_zone],
+        max_length=64,
+        default="America/New_York",
+        validators=[validate_time_zone],
         help_text="Used for every displayed time and every period boundary.",
     )
     phone = models.CharField(max_length=30, blank=True)
@@ -82,7 +84,11 @@ class Department(models.Model):
         default=list, blank=True, help_text="Payer names it accepts; empty means all"
     )
     point_of_contact = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Receives SLA escalations and unassigned-referral alerts",
     )
 

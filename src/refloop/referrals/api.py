@@ -15,6 +15,7 @@ from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
+from refloop.core import audit
 from refloop.core.errors import InvalidInput, PayloadTooLarge
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
@@ -35,6 +36,7 @@ from refloop.referrals.schemas import (
     NoteIn,
     NoteOut,
     OutboundReferralIn,
+    ReferralCreatedOut,
     ReferralDetailOut,
     ReferralFilterIn,
     ReferralIn,
@@ -45,6 +47,7 @@ from refloop.referrals.schemas import (
     ReferralSummaryOut,
     TransitionIn,
 )
+from refloop.referrals.timeline import touch
 
 router = Router(tags=["referrals"])
 
@@ -59,13 +62,14 @@ FILE_EXTENSIONS = {
 }
 
 
-def _lookup(model: type[models.Model], pk: int | None, field: str):
+def _lookup(source: type[models.Model] | models.QuerySet, pk: int | None, field: str):
     """The row `pk` names, or None when no id was given; a wrong id is the caller's to fix."""
     if pk is None:
         return None
-    row = model.objects.filter(pk=pk).first()
+    rows = source if isinstance(source, models.QuerySet) else source.objects.all()
+    row = rows.filter(pk=pk).first()
     if row is None:
-        raise InvalidInput(f"{field} names no {model._meta.verbose_name}.", field=field)
+        raise InvalidInput(f"{field} names no {rows.model._meta.verbose_name}.", field=field)
     return row
 
 
@@ -147,7 +151,7 @@ REPLAYED = {
 
 @router.post(
     "/referrals",
-    response={201: ReferralDetailOut, 200: ReferralDetailOut, **errors(400, 403, 413, 422)},
+    response={201: ReferralCreatedOut, 200: ReferralCreatedOut, **errors(400, 403, 413, 422)},
     openapi_extra={"responses": {200: REPLAYED, 201: {"description": "Created"}}},
 )
 def create_referral(
@@ -155,7 +159,8 @@ def create_referral(
     payload: ReferralIn,
     response: HttpResponse,
     idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key",
+        None,
+        alias="Idempotency-Key",
         description="Send the same key when retrying; the first referral comes back (200)",
     ),
 ):
@@ -168,7 +173,9 @@ def create_referral(
         source_type=payload.source_type,
         source_other=payload.source_other,
         referring_provider=_lookup(
-            Provider, payload.referring_provider_id, "referring_provider_id"
+            Provider.objects.select_related("practice"),
+            payload.referring_provider_id,
+            "referring_provider_id",
         ),
         referring_practice=_lookup(
             Practice, payload.referring_practice_id, "referring_practice_id"
@@ -184,15 +191,16 @@ def create_referral(
         fingerprint=hashlib.sha256(request.body).hexdigest() if idempotency_key else "",
     )
     response["Location"] = f"/api/v1/referrals/{referral.pk}"
+    # Answered from the objects in hand: the detail query would cost more than the intake.
     if not created:
+        # A replay hands back stored data, so it is a read like any other.
+        audit.record("referral.read", touch(referral), actor=user)
         response["Idempotent-Replayed"] = "true"
-        return Status(200, _detail(user, referral.pk))
-    return Status(201, _detail(user, referral.pk))
+        return Status(200, ReferralCreatedOut.from_orm(referral))
+    return Status(201, ReferralCreatedOut.from_orm(referral))
 
 
-@router.post(
-    "/outbound-referrals", response={201: ReferralDetailOut, **errors(400, 403, 413, 422)}
-)
+@router.post("/outbound-referrals", response={201: ReferralDetailOut, **errors(400, 403, 413, 422)})
 def create_outbound_referral(
     request: HttpRequest, payload: OutboundReferralIn, response: HttpResponse
 ):
@@ -239,7 +247,10 @@ def transition_referral(request: HttpRequest, referral_id: int, payload: Transit
     """
     fields = payload.model_dump(exclude={"to", "expected_version"}, exclude_none=True)
     return transitions.transition(
-        referral_id, to=payload.to, acting_user=request.auth, fields=fields,
+        referral_id,
+        to=payload.to,
+        acting_user=request.auth,
+        fields=fields,
         expected_version=payload.expected_version,
     )
 
@@ -253,7 +264,9 @@ def assign_referral(request: HttpRequest, referral_id: int, payload: AssignmentI
     user = request.auth
     require(user, Capability.WORK_REFERRALS)
     return services.assign_referral(
-        referral_id, acting_user=user, assignee=_lookup(User, payload.assignee_id, "assignee_id"),
+        referral_id,
+        acting_user=user,
+        assignee=_lookup(User, payload.assignee_id, "assignee_id"),
         expected_version=payload.expected_version,
     )
 
@@ -276,8 +289,12 @@ def list_contact_attempts(request: HttpRequest, referral_id: int):
 def record_contact_attempt(request: HttpRequest, referral_id: int, payload: ContactAttemptIn):
     """Record an attempt to reach the patient (may move a referral to unreachable)."""
     attempt = services.record_contact_attempt(
-        referral_id, acting_user=request.auth, channel=payload.channel, outcome=payload.outcome,
-        note=payload.note, at=payload.at,
+        referral_id,
+        acting_user=request.auth,
+        channel=payload.channel,
+        outcome=payload.outcome,
+        note=payload.note,
+        at=payload.at,
     )
     return Status(201, attempt)
 
@@ -323,7 +340,9 @@ def book_appointment(request: HttpRequest, referral_id: int, payload: Appointmen
         else transitions.schedule_referral
     )
     referral = book(
-        referral_id, acting_user=user, appointment=booking,
+        referral_id,
+        acting_user=user,
+        appointment=booking,
         expected_version=payload.expected_version,
     )
     appointment = referral.appointments.order_by("-created_at", "-pk").first()

@@ -107,16 +107,26 @@ class Referral(models.Model):
         max_length=200, blank=True, help_text="Required when the source type is 'other'"
     )
     referring_practice = models.ForeignKey(
-        "network.Practice", null=True, blank=True, on_delete=models.PROTECT,
+        "network.Practice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="sent_referrals",
     )
     referring_provider = models.ForeignKey(
-        "network.Provider", null=True, blank=True, on_delete=models.PROTECT,
+        "network.Provider",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="sent_referrals",
     )
     advocate_patient = models.ForeignKey(
-        "patients.Patient", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="advocated_referrals", help_text="The patient who recommended us",
+        "patients.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="advocated_referrals",
+        help_text="The patient who recommended us",
     )
     campaign = models.CharField(max_length=120, blank=True)
     channel = models.CharField(max_length=10, choices=ReferralChannel.choices)
@@ -124,21 +134,33 @@ class Referral(models.Model):
     reason = models.TextField()
     icd10_codes = models.JSONField(default=list, blank=True)
     department = models.ForeignKey(
-        "practice.Department", null=True, blank=True, on_delete=models.PROTECT,
+        "practice.Department",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="referrals",
     )
     assignee = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.PROTECT,
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="assigned_referrals",
     )
 
     # outbound: where we send the patient, and whether that was in network when sent
     receiving_practice = models.ForeignKey(
-        "network.Practice", null=True, blank=True, on_delete=models.PROTECT,
+        "network.Practice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="received_referrals",
     )
     receiving_provider = models.ForeignKey(
-        "network.Provider", null=True, blank=True, on_delete=models.PROTECT,
+        "network.Provider",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="received_referrals",
     )
     receiving_in_network = models.BooleanField(null=True, blank=True)
@@ -237,7 +259,9 @@ class ContactOutcome(models.TextChoices):
 
 
 class ContactAttempt(models.Model):
-    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="contact_attempts")
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, related_name="contact_attempts"
+    )
     at = models.DateTimeField()
     channel = models.CharField(max_length=10, choices=ContactChannel.choices)
     outcome = models.CharField(max_length=20, choices=ContactOutcome.choices)
@@ -261,12 +285,16 @@ class Appointment(models.Model):
     department = models.ForeignKey(
         "practice.Department", null=True, blank=True, on_delete=models.PROTECT
     )
-    location = models.ForeignKey("practice.Location", null=True, blank=True, on_delete=models.PROTECT)
+    location = models.ForeignKey(
+        "practice.Location", null=True, blank=True, on_delete=models.PROTECT
+    )
     clinician = models.ForeignKey(
         "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
     )
     outcome = models.CharField(
-        max_length=12, choices=AppointmentOutcome.choices, blank=True,
+        max_length=12,
+        choices=AppointmentOutcome.choices,
+        blank=True,
         help_text="Empty while the appointment is still ahead",
     )
     visit_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)

@@ -304,6 +304,16 @@ class ReferralRowOut(ReferralSummaryOut):
     icd10_codes: list[str]
 
 
+class ReferralCreatedOut(ReferralRowOut):
+    """The referral as just recorded; its Location answers the full detail."""
+
+    allowed_next: list[str] = Field(description="States this referral may move to now")
+
+    @staticmethod
+    def resolve_allowed_next(referral) -> list[str]:
+        return list(lifecycle.allowed_next(referral.direction, referral.state))
+
+
 class ReferralDetailOut(ReferralRowOut):
     """Everything about one referral, for roles with clinical access."""
 
@@ -367,4 +377,3 @@ class ReferralStateOut(OutSchema):
 class AppointmentBookedOut(OutSchema):
     referral: ReferralStateOut
     appointment: AppointmentOut
-

@@ -52,8 +52,13 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
     referral = (
         visible_referrals(user)
         .select_related(
-            "patient", "referring_practice", "referring_provider", "department", "assignee",
-            "receiving_practice", "receiving_provider",
+            "patient",
+            "referring_practice",
+            "referring_provider",
+            "department",
+            "assignee",
+            "receiving_practice",
+            "receiving_provider",
         )
         .prefetch_related(
             "contact_attempts",
@@ -133,13 +138,19 @@ class Page:
     offset: int
 
 
-def list_referrals(user, filters: ReferralFilters, *, limit: int = 50, offset: int = 0, now=None) -> Page:
+def list_referrals(
+    user, filters: ReferralFilters, *, limit: int = 50, offset: int = 0, now=None
+) -> Page:
     """A page of referrals, newest first; each row showing patient data is audited as a read."""
     require_any_referral_access(user)
     queryset = filtered(visible_referrals(user), filters)
     rows = list(
         queryset.select_related(
-            "patient", "referring_practice", "referring_provider", "department", "assignee",
+            "patient",
+            "referring_practice",
+            "referring_provider",
+            "department",
+            "assignee",
             "receiving_practice",
         ).order_by("-received_at", "-pk")[offset : offset + limit]
     )
@@ -176,7 +187,9 @@ def get_attachment(user, referral_id: int, attachment_id: int, *, now=None) -> A
     audit.record(
         "attachment.read",
         audit.Touch(
-            "attachment", attachment.pk, patient_id=attachment.referral.patient_id,
+            "attachment",
+            attachment.pk,
+            patient_id=attachment.referral.patient_id,
             referral_id=attachment.referral_id,
         ),
         actor=user,

@@ -4,14 +4,20 @@ attempts, notes and documents. Transitions live in transitions.py."""
 import hashlib
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from refloop.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from refloop.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from refloop.core.models import User
 from refloop.core.roles import Capability, Role, require
 from refloop.network.models import Practice, Provider
@@ -71,26 +77,41 @@ def _aware(value: datetime, field: str) -> datetime:
     if value is None:
         raise InvalidInput(f"{field} is required.", field=field)
     if timezone.is_naive(value):
-        return timezone.make_aware(value, Organization.current().zone)
-    return value
+        value = timezone.make_aware(value, Organization.current().zone)
+    # Stored and answered in UTC, whatever zone the caller wrote it in.
+    return value.astimezone(UTC)
 
 
 def _validated(instance, prefix: str, exclude: Iterable[str] = ()) -> None:
     try:
-        instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+        instance.full_clean(
+            exclude=list(exclude), validate_unique=False, validate_constraints=False
+        )
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
         raise InvalidInput(f"{prefix}{field}: {messages[0]}", field=f"{prefix}{field}") from None
 
 
 PATIENT_FIELDS = (
-    "first_name", "last_name", "date_of_birth", "sex", "phone", "email", "address", "city",
-    "state", "postal_code", "insurance_payer", "insurance_member_id", "preferred_language",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "city",
+    "state",
+    "postal_code",
+    "insurance_payer",
+    "insurance_member_id",
+    "preferred_language",
     "contact_consent",
 )
 
 
-def _new_patient(data: dict, *, now: datetime) -> Patient:
+def _unsaved_patient(data: dict, *, now: datetime, org: Organization) -> Patient:
+    """A validated, not yet saved patient from a request's fields."""
     unknown = set(data) - set(PATIENT_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
@@ -100,11 +121,8 @@ def _new_patient(data: dict, *, now: datetime) -> Patient:
             raise InvalidInput(f"patient.{required} is required.", field=f"patient.{required}")
     patient = Patient(**data)
     _validated(patient, "patient.", exclude=["name_key"])
-    if patient.date_of_birth > timezone.localdate(now, Organization.current().zone):
-        raise InvalidInput(
-            "patient.date_of_birth is in the future.", field="patient.date_of_birth"
-        )
-    patient.save()
+    if patient.date_of_birth > timezone.localdate(now, org.zone):
+        raise InvalidInput("patient.date_of_birth is in the future.", field="patient.date_of_birth")
     return patient
 
 
@@ -112,9 +130,7 @@ def _lock(referral: Referral | int, *, acting_user, capability: Capability) -> R
     """The referral, row-locked for this transaction, if `acting_user` may change it."""
     require(acting_user, capability)
     pk = referral.pk if isinstance(referral, Referral) else referral
-    locked = (
-        visible_referrals(acting_user).select_for_update(of=("self",)).filter(pk=pk).first()
-    )
+    locked = visible_referrals(acting_user).select_for_update(of=("self",)).filter(pk=pk).first()
     if locked is None:
         raise NotFound("No referral with this id is visible to you.")
     return locked
@@ -144,7 +160,6 @@ def _staff_assignee(user: User | None) -> User | None:
     return user
 
 
-@transaction.atomic
 def create_inbound_referral(
     *,
     acting_user: User,
@@ -174,37 +189,22 @@ def create_inbound_referral(
     require(acting_user, Capability.CREATE_REFERRALS)
     now = now or timezone.now()
 
-    key_row = None
-    if idempotency_key:
-        if len(idempotency_key) > 128:
-            raise InvalidInput("Idempotency-Key is longer than 128 characters.", field="Idempotency-Key")
-        try:
-            with transaction.atomic():
-                key_row = IdempotencyKey.objects.create(
-                    user=acting_user, key=idempotency_key, fingerprint=fingerprint
-                )
-        except IntegrityError:
-            existing = IdempotencyKey.objects.select_related("referral").get(
-                user=acting_user, key=idempotency_key
-            )
-            if existing.fingerprint != fingerprint:
-                raise InvalidInput(
-                    "This Idempotency-Key was already used for a different request; "
-                    "use a new key for a new referral.",
-                    field="Idempotency-Key",
-                ) from None
-            return existing.referral, False
-
     _choice(source_type, SourceType, "source_type")
     _choice(channel, ReferralChannel, "channel")
     _choice(urgency, Urgency, "urgency")
     if source_type == SourceType.OTHER and not source_other.strip():
-        raise InvalidInput("source_other is required when the source type is 'other'.", field="source_other")
+        raise InvalidInput(
+            "source_other is required when the source type is 'other'.", field="source_other"
+        )
     if not reason or not reason.strip():
         raise InvalidInput("reason is required: say why the patient is referred.", field="reason")
     if referring_provider is not None and referring_practice is None:
         referring_practice = referring_provider.practice
-    if source_type == SourceType.PROVIDER and referring_practice is None and referring_provider is None:
+    if (
+        source_type == SourceType.PROVIDER
+        and referring_practice is None
+        and referring_provider is None
+    ):
         raise InvalidInput(
             "A provider referral needs referring_provider_id or referring_practice_id.",
             field="referring_provider_id",
@@ -213,43 +213,82 @@ def create_inbound_referral(
     if received_at > now:
         raise InvalidInput("received_at is in the future.", field="received_at")
 
-    if isinstance(patient, dict):
-        patient = _new_patient(patient, now=now)
-    org = Organization.current()
-    referral = Referral.objects.create(
-        direction=Direction.INBOUND,
-        state=State.RECEIVED,
-        patient=patient,
-        source_type=source_type,
-        source_other=source_other.strip() if source_type == SourceType.OTHER else "",
-        referring_practice=referring_practice,
-        referring_provider=referring_provider,
-        advocate_patient=advocate_patient,
-        campaign=campaign,
-        channel=channel,
-        urgency=urgency,
-        reason=reason.strip(),
-        icd10_codes=normalize_icd10(icd10_codes),
-        department=department,
-        assignee=_staff_assignee(assignee),
-        received_at=received_at,
-        state_changed_at=received_at,
-        first_contact_due_at=received_at + org.first_contact_sla(urgency),
-        created_by=acting_user,
-    )
-    record_event(
-        referral, "referral.received", actor=acting_user, at=received_at, to_state=State.RECEIVED,
-        data={"channel": channel, "source_type": source_type},
-    )
-    if referral.assignee is not None:
-        record_event(
-            referral, "referral.assigned", actor=acting_user, at=received_at,
-            data={"assignee": referral.assignee.get_username()},
+    if idempotency_key and len(idempotency_key) > 128:
+        raise InvalidInput(
+            "Idempotency-Key is longer than 128 characters.", field="Idempotency-Key"
         )
-    if key_row is not None:
-        key_row.referral = referral
-        key_row.save(update_fields=["referral"])
+    # Everything that needs no write is checked before the transaction, so the
+    # write lock (all of SQLite's) is held only for the inserts.
+    org = Organization.current()
+    new_patient = _unsaved_patient(patient, now=now, org=org) if isinstance(patient, dict) else None
+    codes = normalize_icd10(icd10_codes)
+    assignee = _staff_assignee(assignee)
+
+    with transaction.atomic():
+        if idempotency_key:
+            try:
+                with transaction.atomic():
+                    key_row = IdempotencyKey.objects.create(
+                        user=acting_user, key=idempotency_key, fingerprint=fingerprint
+                    )
+            except IntegrityError:
+                return _replay(acting_user, idempotency_key, fingerprint), False
+        if new_patient is not None:
+            new_patient.save()
+            patient = new_patient
+        referral = Referral.objects.create(
+            direction=Direction.INBOUND,
+            state=State.RECEIVED,
+            patient=patient,
+            source_type=source_type,
+            source_other=source_other.strip() if source_type == SourceType.OTHER else "",
+            referring_practice=referring_practice,
+            referring_provider=referring_provider,
+            advocate_patient=advocate_patient,
+            campaign=campaign,
+            channel=channel,
+            urgency=urgency,
+            reason=reason.strip(),
+            icd10_codes=codes,
+            department=department,
+            assignee=assignee,
+            received_at=received_at,
+            state_changed_at=received_at,
+            first_contact_due_at=received_at + org.first_contact_sla(urgency),
+            created_by=acting_user,
+        )
+        record_event(
+            referral,
+            "referral.received",
+            actor=acting_user,
+            at=received_at,
+            to_state=State.RECEIVED,
+            data={"channel": channel, "source_type": source_type},
+        )
+        if assignee is not None:
+            record_event(
+                referral,
+                "referral.assigned",
+                actor=acting_user,
+                at=received_at,
+                data={"assignee": assignee.get_username()},
+            )
+        if idempotency_key:
+            key_row.referral = referral
+            key_row.save(update_fields=["referral"])
     return referral, True
+
+
+def _replay(acting_user: User, key: str, fingerprint: str) -> Referral:
+    """The referral an earlier request with this key created, if the request was the same."""
+    existing = IdempotencyKey.objects.select_related("referral").get(user=acting_user, key=key)
+    if existing.fingerprint != fingerprint:
+        raise InvalidInput(
+            "This Idempotency-Key was already used for a different request; "
+            "use a new key for a new referral.",
+            field="Idempotency-Key",
+        )
+    return existing.referral
 
 
 @transaction.atomic
@@ -274,7 +313,8 @@ def create_outbound_referral(
     if receiving_practice is None:
         raise InvalidInput("receiving_practice_id is required.", field="receiving_practice_id")
     if isinstance(patient, dict):
-        patient = _new_patient(patient, now=now)
+        patient = _unsaved_patient(patient, now=now, org=Organization.current())
+        patient.save()
     referral = Referral.objects.create(
         direction=Direction.OUTBOUND,
         state=State.DRAFT,
@@ -297,18 +337,27 @@ def create_outbound_referral(
 
 @transaction.atomic
 def assign_referral(
-    referral: Referral | int, *, acting_user: User, assignee: User | None,
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    assignee: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     now = now or timezone.now()
     referral = _lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
     check_version(referral, expected_version)
     if not lifecycle.is_open(referral.direction, referral.state):
-        raise Conflict(f"This referral is {referral.state}, which is final; it cannot be reassigned.")
+        raise Conflict(
+            f"This referral is {referral.state}, which is final; it cannot be reassigned."
+        )
     referral.assignee = _staff_assignee(assignee)
     save_changes(referral, ["assignee"])
     record_event(
-        referral, "referral.assigned", actor=acting_user, at=now,
+        referral,
+        "referral.assigned",
+        actor=acting_user,
+        at=now,
         data={"assignee": assignee.get_username() if assignee else None},
     )
     return referral
@@ -342,7 +391,9 @@ def record_contact_attempt(
     now = now or timezone.now()
     referral = _lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
     if not lifecycle.is_open(referral.direction, referral.state):
-        raise Conflict(f"This referral is {referral.state}, which is final; no more contact attempts.")
+        raise Conflict(
+            f"This referral is {referral.state}, which is final; no more contact attempts."
+        )
     _choice(channel, ContactChannel, "channel")
     _choice(outcome, ContactOutcome, "outcome")
     at = _aware(at, "at") if at is not None else now
@@ -352,7 +403,12 @@ def record_contact_attempt(
         raise InvalidInput("at is before the referral was received.", field="at")
 
     attempt = ContactAttempt.objects.create(
-        referral=referral, at=at, channel=channel, outcome=outcome, note=note, recorded_by=acting_user
+        referral=referral,
+        at=at,
+        channel=channel,
+        outcome=outcome,
+        note=note,
+        recorded_by=acting_user,
     )
     changed = []
     if referral.first_contact_at is None or at < referral.first_contact_at:
@@ -360,7 +416,10 @@ def record_contact_attempt(
         changed.append("first_contact_at")
     save_changes(referral, changed)
     record_event(
-        referral, "referral.contact_attempted", actor=acting_user, at=at,
+        referral,
+        "referral.contact_attempted",
+        actor=acting_user,
+        at=at,
         data={"attempt_id": attempt.pk, "channel": channel, "outcome": outcome},
     )
 
@@ -374,7 +433,11 @@ def record_contact_attempt(
 
         referral.end_reason = UnreachableReason.MAX_ATTEMPTS_REACHED
         finish_transition(
-            referral, State.UNREACHABLE, acting_user=acting_user, now=now, changed=["end_reason"],
+            referral,
+            State.UNREACHABLE,
+            acting_user=acting_user,
+            now=now,
+            changed=["end_reason"],
             data={"reason": UnreachableReason.MAX_ATTEMPTS_REACHED, "attempts": maximum},
         )
     return attempt
@@ -411,7 +474,9 @@ def _read_checked(upload, max_bytes: int) -> tuple[str, str]:
         )
     upload.seek(0)
     digest = hashlib.sha256()
-    for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
+    for chunk in (
+        upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b"")
+    ):
         digest.update(chunk)
     upload.seek(0)
     return content_type, digest.hexdigest()
@@ -436,17 +501,27 @@ def add_attachment(
     attachment = None
     try:
         with transaction.atomic():
-            locked = _lock(referral, acting_user=acting_user, capability=Capability.ANNOTATE_REFERRALS)
+            locked = _lock(
+                referral, acting_user=acting_user, capability=Capability.ANNOTATE_REFERRALS
+            )
             attachment = Attachment(
-                referral=locked, original_name=(filename or "document")[:255],
-                content_type=content_type, size=upload.size, sha256=sha256, kind=kind,
-                uploaded_by=acting_user, uploaded_at=now,
+                referral=locked,
+                original_name=(filename or "document")[:255],
+                content_type=content_type,
+                size=upload.size,
+                sha256=sha256,
+                kind=kind,
+                uploaded_by=acting_user,
+                uploaded_at=now,
             )
             attachment.file.save("upload", upload, save=False)
             attachment.save()
             save_changes(locked, [])
             record_event(
-                locked, "referral.document_added", actor=acting_user, at=now,
+                locked,
+                "referral.document_added",
+                actor=acting_user,
+                at=now,
                 data={"attachment_id": attachment.pk, "kind": kind, "content_type": content_type},
             )
     except BaseException:

@@ -42,18 +42,27 @@ def sweep_sla_breaches(*, now: datetime) -> int:
             )
             if not claimed:
                 continue
-            referral = Referral.objects.select_related("assignee", "department__point_of_contact").get(
-                pk=referral_id
-            )
+            referral = Referral.objects.select_related(
+                "assignee", "department__point_of_contact"
+            ).get(pk=referral_id)
             overdue_hours = (now - referral.first_contact_due_at).total_seconds() / 3600
             record_event(
-                referral, "referral.sla_breached", actor=None, at=now,
-                data={"sla": "first_contact", "due_at": referral.first_contact_due_at.isoformat(),
-                      "urgency": referral.urgency},
+                referral,
+                "referral.sla_breached",
+                actor=None,
+                at=now,
+                data={
+                    "sla": "first_contact",
+                    "due_at": referral.first_contact_due_at.isoformat(),
+                    "urgency": referral.urgency,
+                },
             )
             for user in who_answers_for(referral):
                 notify(
-                    user, kind="referral.sla_breached", referral=referral, now=now,
+                    user,
+                    kind="referral.sla_breached",
+                    referral=referral,
+                    now=now,
                     text=f"{referral.get_urgency_display()} referral {referral.number} has had no "
                     f"patient contact {overdue_hours:.0f} h past its first-contact target.",
                 )

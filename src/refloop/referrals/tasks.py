@@ -14,10 +14,17 @@ def process_event(event_id: int) -> None:
     event = ReferralEvent.objects.select_related("referral__assignee").get(pk=event_id)
     referral = event.referral
     if event.kind == "referral.assigned" and referral.assignee is not None:
-        if referral.assignee.get_username() == event.data.get("assignee") and referral.assignee != event.actor:
+        if (
+            referral.assignee.get_username() == event.data.get("assignee")
+            and referral.assignee != event.actor
+        ):
             notify(
-                referral.assignee, kind=event.kind, referral=referral, dedupe_key=str(event.pk),
-                text=f"Referral {referral.number} was assigned to you.", now=event.at,
+                referral.assignee,
+                kind=event.kind,
+                referral=referral,
+                dedupe_key=str(event.pk),
+                text=f"Referral {referral.number} was assigned to you.",
+                now=event.at,
             )
 
 

@@ -10,7 +10,9 @@ from refloop.referrals.models import Referral, ReferralEvent
 
 
 def touch(referral: Referral) -> audit.Touch:
-    return audit.Touch("referral", referral.pk, patient_id=referral.patient_id, referral_id=referral.pk)
+    return audit.Touch(
+        "referral", referral.pk, patient_id=referral.patient_id, referral_id=referral.pk
+    )
 
 
 def record_event(

@@ -84,8 +84,13 @@ def finish_transition(
         fields.append("closed_at")
     save_changes(referral, fields)
     record_event(
-        referral, f"referral.{to}", actor=acting_user, at=now, from_state=from_state,
-        to_state=to, data=data,
+        referral,
+        f"referral.{to}",
+        actor=acting_user,
+        at=now,
+        from_state=from_state,
+        to_state=to,
+        data=data,
     )
     return referral
 
@@ -103,7 +108,9 @@ def _reason(value: str | None, detail: str, choices, what: str) -> tuple[str, st
         )
     _choice(value, choices, "reason")
     if value == "other" and not (detail or "").strip():
-        raise InvalidInput("reason_detail is required when the reason is 'other'.", field="reason_detail")
+        raise InvalidInput(
+            "reason_detail is required when the reason is 'other'.", field="reason_detail"
+        )
     return value, (detail or "").strip()
 
 
@@ -112,13 +119,20 @@ def _reason(value: str | None, detail: str, choices, what: str) -> tuple[str, st
 
 @transaction.atomic
 def start_review(
-    referral: Referral | int, *, acting_user: User, note: str = "",
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    note: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """received -> in_review, or pending_info -> in_review once the missing information arrived."""
     now = now or timezone.now()
     referral = begin_transition(
-        referral, S.IN_REVIEW, acting_user=acting_user, capability=Capability.CLINICAL_DECISIONS,
+        referral,
+        S.IN_REVIEW,
+        acting_user=acting_user,
+        capability=Capability.CLINICAL_DECISIONS,
         expected_version=expected_version,
     )
     return finish_transition(
@@ -128,32 +142,51 @@ def start_review(
 
 @transaction.atomic
 def request_info(
-    referral: Referral | int, *, acting_user: User, missing_info: str,
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    missing_info: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """Ask the referrer for records or an authorization before deciding."""
     now = now or timezone.now()
     missing = _required_text(missing_info, "missing_info", "say what the referrer must send.")
     referral = begin_transition(
-        referral, S.PENDING_INFO, acting_user=acting_user, capability=Capability.CLINICAL_DECISIONS,
+        referral,
+        S.PENDING_INFO,
+        acting_user=acting_user,
+        capability=Capability.CLINICAL_DECISIONS,
         expected_version=expected_version,
     )
     referral.missing_info = missing
     return finish_transition(
-        referral, S.PENDING_INFO, acting_user=acting_user, now=now, changed=["missing_info"],
+        referral,
+        S.PENDING_INFO,
+        acting_user=acting_user,
+        now=now,
+        changed=["missing_info"],
         data={"missing_info": missing},
     )
 
 
 @transaction.atomic
 def accept_referral(
-    referral: Referral | int, *, acting_user: User, department: Department | None = None,
-    note: str = "", expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    department: Department | None = None,
+    note: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """We will see the patient (inbound), or the outside practice will (outbound)."""
     now = now or timezone.now()
     referral = begin_transition(
-        referral, S.ACCEPTED, acting_user=acting_user, capability=Capability.CLINICAL_DECISIONS,
+        referral,
+        S.ACCEPTED,
+        acting_user=acting_user,
+        capability=Capability.CLINICAL_DECISIONS,
         expected_version=expected_version,
     )
     changed = ["accepted_at"]
@@ -173,25 +206,39 @@ def accept_referral(
 
 @transaction.atomic
 def decline_referral(
-    referral: Referral | int, *, acting_user: User, reason: str, reason_detail: str = "",
-    suggested_alternative: str = "", expected_version: int | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    reason: str,
+    reason_detail: str = "",
+    suggested_alternative: str = "",
+    expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Referral:
     """Not a fit: the reason and a suggested alternative go back to the referrer."""
     now = now or timezone.now()
     reason, detail = _reason(reason, reason_detail, DeclineReason, "decline a referral")
     referral = begin_transition(
-        referral, S.DECLINED, acting_user=acting_user, capability=Capability.CLINICAL_DECISIONS,
+        referral,
+        S.DECLINED,
+        acting_user=acting_user,
+        capability=Capability.CLINICAL_DECISIONS,
         expected_version=expected_version,
     )
     referral.end_reason = reason
     referral.end_reason_detail = detail
     referral.suggested_alternative = (suggested_alternative or "").strip()
     return finish_transition(
-        referral, S.DECLINED, acting_user=acting_user, now=now,
+        referral,
+        S.DECLINED,
+        acting_user=acting_user,
+        now=now,
         changed=["end_reason", "end_reason_detail", "suggested_alternative"],
-        data={"reason": reason, "reason_detail": detail,
-              "suggested_alternative": referral.suggested_alternative},
+        data={
+            "reason": reason,
+            "reason_detail": detail,
+            "suggested_alternative": referral.suggested_alternative,
+        },
     )
 
 
@@ -200,48 +247,74 @@ def decline_referral(
 
 @transaction.atomic
 def start_contacting(
-    referral: Referral | int, *, acting_user: User, note: str = "",
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    note: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """Begin (or after a no-show, begin again) reaching the patient to book."""
     now = now or timezone.now()
     referral = begin_transition(
-        referral, S.CONTACTING, acting_user=acting_user, capability=Capability.WORK_REFERRALS,
+        referral,
+        S.CONTACTING,
+        acting_user=acting_user,
+        capability=Capability.WORK_REFERRALS,
         expected_version=expected_version,
     )
     referral.outreach_started_at = now
     return finish_transition(
-        referral, S.CONTACTING, acting_user=acting_user, now=now,
-        changed=["outreach_started_at"], data=_note(note),
+        referral,
+        S.CONTACTING,
+        acting_user=acting_user,
+        now=now,
+        changed=["outreach_started_at"],
+        data=_note(note),
     )
 
 
-def _appointment(referral: Referral, booking: AppointmentInput | None, *, now: datetime) -> Appointment:
+def _appointment(
+    referral: Referral, booking: AppointmentInput | None, *, now: datetime
+) -> Appointment:
     if booking is None:
-        raise InvalidInput("appointment is required: give at least its starts_at.", field="appointment")
+        raise InvalidInput(
+            "appointment is required: give at least its starts_at.", field="appointment"
+        )
     starts_at = _aware(booking.starts_at, "appointment.starts_at")
     department = referral.department
     if booking.department_id is not None:
         department = Department.objects.filter(pk=booking.department_id).first()
         if department is None:
-            raise InvalidInput("appointment.department_id names no department.", field="appointment.department_id")
+            raise InvalidInput(
+                "appointment.department_id names no department.", field="appointment.department_id"
+            )
     location = None
     if booking.location_id is not None:
         location = Location.objects.filter(pk=booking.location_id).first()
         if location is None:
-            raise InvalidInput("appointment.location_id names no location.", field="appointment.location_id")
+            raise InvalidInput(
+                "appointment.location_id names no location.", field="appointment.location_id"
+            )
     clinician = None
     if booking.clinician_id is not None:
-        clinician = User.objects.filter(pk=booking.clinician_id, role=Role.CLINICIAN, is_active=True).first()
+        clinician = User.objects.filter(
+            pk=booking.clinician_id, role=Role.CLINICIAN, is_active=True
+        ).first()
         if clinician is None:
             raise InvalidInput(
-                "appointment.clinician_id names no active clinician.", field="appointment.clinician_id"
+                "appointment.clinician_id names no active clinician.",
+                field="appointment.clinician_id",
             )
     if referral.direction == Direction.OUTBOUND:
         department = location = clinician = None  # the visit is at the outside practice
     return Appointment.objects.create(
-        referral=referral, starts_at=starts_at, department=department, location=location,
-        clinician=clinician, created_at=now,
+        referral=referral,
+        starts_at=starts_at,
+        department=department,
+        location=location,
+        clinician=clinician,
+        created_at=now,
     )
 
 
@@ -264,13 +337,20 @@ def _appointment_data(appointment: Appointment) -> dict:
 
 @transaction.atomic
 def schedule_referral(
-    referral: Referral | int, *, acting_user: User, appointment: AppointmentInput | None,
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    appointment: AppointmentInput | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """Book the appointment (from accepted, contacting or after a no-show)."""
     now = now or timezone.now()
     referral = begin_transition(
-        referral, S.SCHEDULED, acting_user=acting_user, capability=Capability.WORK_REFERRALS,
+        referral,
+        S.SCHEDULED,
+        acting_user=acting_user,
+        capability=Capability.WORK_REFERRALS,
         expected_version=expected_version,
     )
     booked = _appointment(referral, appointment, now=now)
@@ -279,15 +359,23 @@ def schedule_referral(
         referral.first_scheduled_at = now
         changed.append("first_scheduled_at")
     return finish_transition(
-        referral, S.SCHEDULED, acting_user=acting_user, now=now, changed=changed,
+        referral,
+        S.SCHEDULED,
+        acting_user=acting_user,
+        now=now,
+        changed=changed,
         data=_appointment_data(booked),
     )
 
 
 @transaction.atomic
 def reschedule_appointment(
-    referral: Referral | int, *, acting_user: User, appointment: AppointmentInput | None,
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    appointment: AppointmentInput | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """Move the booked appointment; the referral stays scheduled."""
     now = now or timezone.now()
@@ -302,27 +390,44 @@ def reschedule_appointment(
     booked = _appointment(locked, appointment, now=now)
     save_changes(locked, [])
     record_event(
-        locked, "referral.rescheduled", actor=acting_user, at=now,
-        data={**_appointment_data(booked), "previous_appointment_id": previous.pk if previous else None},
+        locked,
+        "referral.rescheduled",
+        actor=acting_user,
+        at=now,
+        data={
+            **_appointment_data(booked),
+            "previous_appointment_id": previous.pk if previous else None,
+        },
     )
     return locked
 
 
 @transaction.atomic
 def record_no_show(
-    referral: Referral | int, *, acting_user: User, note: str = "",
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    note: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     now = now or timezone.now()
     referral = begin_transition(
-        referral, S.NO_SHOW, acting_user=acting_user, capability=Capability.WORK_REFERRALS,
+        referral,
+        S.NO_SHOW,
+        acting_user=acting_user,
+        capability=Capability.WORK_REFERRALS,
         expected_version=expected_version,
     )
     _set_outcome(_pending_appointment(referral), AppointmentOutcome.NO_SHOW)
     referral.outreach_started_at = now
     no_shows = referral.appointments.filter(outcome=AppointmentOutcome.NO_SHOW).count()
     return finish_transition(
-        referral, S.NO_SHOW, acting_user=acting_user, now=now, changed=["outreach_started_at"],
+        referral,
+        S.NO_SHOW,
+        acting_user=acting_user,
+        now=now,
+        changed=["outreach_started_at"],
         data={**_note(note), "no_shows": no_shows},
     )
 
@@ -333,7 +438,9 @@ def _money(value) -> Decimal | None:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise InvalidInput("visit_value must be an amount such as 180.00.", field="visit_value") from None
+        raise InvalidInput(
+            "visit_value must be an amount such as 180.00.", field="visit_value"
+        ) from None
     if amount < 0 or amount >= Decimal("100000000"):
         raise InvalidInput("visit_value must be between 0 and 99,999,999.99.", field="visit_value")
     return amount.quantize(Decimal("0.01"))
@@ -341,14 +448,22 @@ def _money(value) -> Decimal | None:
 
 @transaction.atomic
 def mark_seen(
-    referral: Referral | int, *, acting_user: User, visit_value=None, note: str = "",
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    visit_value=None,
+    note: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """The patient attended; optionally record the visit's value for lifetime-value figures."""
     now = now or timezone.now()
     value = _money(visit_value)
     referral = begin_transition(
-        referral, S.SEEN, acting_user=acting_user, capability=Capability.CLINICAL_DECISIONS,
+        referral,
+        S.SEEN,
+        acting_user=acting_user,
+        capability=Capability.CLINICAL_DECISIONS,
         expected_version=expected_version,
     )
     _set_outcome(_pending_appointment(referral), AppointmentOutcome.ATTENDED, visit_value=value)
@@ -360,8 +475,12 @@ def mark_seen(
 
 @transaction.atomic
 def close_loop(
-    referral: Referral | int, *, acting_user: User, report_summary: str,
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    report_summary: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """The consult report went back to the referrer: the loop is closed."""
     now = now or timezone.now()
@@ -369,7 +488,10 @@ def close_loop(
         report_summary, "report_summary", "summarize the findings and plan sent to the referrer."
     )
     referral = begin_transition(
-        referral, S.LOOP_CLOSED, acting_user=acting_user, capability=Capability.CLINICAL_DECISIONS,
+        referral,
+        S.LOOP_CLOSED,
+        acting_user=acting_user,
+        capability=Capability.CLINICAL_DECISIONS,
         expected_version=expected_version,
     )
     referral.report_summary = report
@@ -380,14 +502,24 @@ def close_loop(
 
 @transaction.atomic
 def mark_unreachable(
-    referral: Referral | int, *, acting_user: User, reason: str, reason_detail: str = "",
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    reason: str,
+    reason_detail: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """The patient could not be reached. 'max_attempts_reached' needs those attempts on record."""
     now = now or timezone.now()
-    reason, detail = _reason(reason, reason_detail, UnreachableReason, "mark a referral unreachable")
+    reason, detail = _reason(
+        reason, reason_detail, UnreachableReason, "mark a referral unreachable"
+    )
     referral = begin_transition(
-        referral, S.UNREACHABLE, acting_user=acting_user, capability=Capability.WORK_REFERRALS,
+        referral,
+        S.UNREACHABLE,
+        acting_user=acting_user,
+        capability=Capability.WORK_REFERRALS,
         expected_version=expected_version,
     )
     if reason == UnreachableReason.MAX_ATTEMPTS_REACHED:
@@ -402,7 +534,10 @@ def mark_unreachable(
     referral.end_reason = reason
     referral.end_reason_detail = detail
     return finish_transition(
-        referral, S.UNREACHABLE, acting_user=acting_user, now=now,
+        referral,
+        S.UNREACHABLE,
+        acting_user=acting_user,
+        now=now,
         changed=["end_reason", "end_reason_detail"],
         data={"reason": reason, "reason_detail": detail},
     )
@@ -410,21 +545,32 @@ def mark_unreachable(
 
 @transaction.atomic
 def cancel_referral(
-    referral: Referral | int, *, acting_user: User, reason: str, reason_detail: str = "",
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    reason: str,
+    reason_detail: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """Withdrawn by the referrer or the patient, from any open state."""
     now = now or timezone.now()
     reason, detail = _reason(reason, reason_detail, CancelReason, "cancel a referral")
     referral = begin_transition(
-        referral, S.CANCELLED, acting_user=acting_user, capability=Capability.WORK_REFERRALS,
+        referral,
+        S.CANCELLED,
+        acting_user=acting_user,
+        capability=Capability.WORK_REFERRALS,
         expected_version=expected_version,
     )
     _set_outcome(_pending_appointment(referral), AppointmentOutcome.CANCELLED)
     referral.end_reason = reason
     referral.end_reason_detail = detail
     return finish_transition(
-        referral, S.CANCELLED, acting_user=acting_user, now=now,
+        referral,
+        S.CANCELLED,
+        acting_user=acting_user,
+        now=now,
         changed=["end_reason", "end_reason_detail"],
         data={"reason": reason, "reason_detail": detail},
     )
@@ -435,19 +581,28 @@ def cancel_referral(
 
 @transaction.atomic
 def send_outbound(
-    referral: Referral | int, *, acting_user: User, expected_version: int | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Referral:
     """Send a drafted outbound referral; the receiving practice's network status is kept as it is now."""
     now = now or timezone.now()
     referral = begin_transition(
-        referral, S.SENT, acting_user=acting_user, capability=Capability.WORK_REFERRALS,
+        referral,
+        S.SENT,
+        acting_user=acting_user,
+        capability=Capability.WORK_REFERRALS,
         expected_version=expected_version,
     )
     referral.sent_at = now
     referral.receiving_in_network = referral.receiving_practice.in_network
     return finish_transition(
-        referral, S.SENT, acting_user=acting_user, now=now,
+        referral,
+        S.SENT,
+        acting_user=acting_user,
+        now=now,
         changed=["sent_at", "receiving_in_network"],
         data={"in_network": referral.receiving_in_network},
     )
@@ -455,14 +610,21 @@ def send_outbound(
 
 @transaction.atomic
 def complete_outbound(
-    referral: Referral | int, *, acting_user: User, report_summary: str,
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    report_summary: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """The outside practice's report came back."""
     now = now or timezone.now()
     report = _required_text(report_summary, "report_summary", "summarize the report received.")
     referral = begin_transition(
-        referral, S.COMPLETED, acting_user=acting_user, capability=Capability.WORK_REFERRALS,
+        referral,
+        S.COMPLETED,
+        acting_user=acting_user,
+        capability=Capability.WORK_REFERRALS,
         expected_version=expected_version,
     )
     _set_outcome(_pending_appointment(referral), AppointmentOutcome.ATTENDED)
@@ -480,8 +642,13 @@ def _note(note: str) -> dict:
 
 
 def transition(
-    referral: Referral | int, *, to: str, acting_user: User, fields: dict,
-    expected_version: int | None = None, now: datetime | None = None,
+    referral: Referral | int,
+    *,
+    to: str,
+    acting_user: User,
+    fields: dict,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """Move `referral` to state `to` with the fields that move needs (the API's body)."""
     if to not in State.values:
@@ -516,8 +683,11 @@ def transition(
         return accept_referral(pk, department=department, note=note, **common)
     if to == S.DECLINED:
         return decline_referral(
-            pk, reason=fields.get("reason"), reason_detail=fields.get("reason_detail") or "",
-            suggested_alternative=fields.get("suggested_alternative") or "", **common,
+            pk,
+            reason=fields.get("reason"),
+            reason_detail=fields.get("reason_detail") or "",
+            suggested_alternative=fields.get("suggested_alternative") or "",
+            **common,
         )
     if to == S.CONTACTING:
         return start_contacting(pk, note=note, **common)
@@ -531,17 +701,26 @@ def transition(
         return close_loop(pk, report_summary=fields.get("report_summary"), **common)
     if to == S.UNREACHABLE:
         return mark_unreachable(
-            pk, reason=fields.get("reason"), reason_detail=fields.get("reason_detail") or "", **common
+            pk,
+            reason=fields.get("reason"),
+            reason_detail=fields.get("reason_detail") or "",
+            **common,
         )
     if to == S.CANCELLED:
         return cancel_referral(
-            pk, reason=fields.get("reason"), reason_detail=fields.get("reason_detail") or "", **common
+            pk,
+            reason=fields.get("reason"),
+            reason_detail=fields.get("reason_detail") or "",
+            **common,
         )
     # received, draft, and outbound-only states asked of an inbound referral (or the reverse):
     # let the lifecycle say why this move is not possible.
     with transaction.atomic():
         begin_transition(
-            pk, to, acting_user=acting_user, capability=Capability.WORK_REFERRALS,
+            pk,
+            to,
+            acting_user=acting_user,
+            capability=Capability.WORK_REFERRALS,
             expected_version=expected_version,
         )
     raise InvalidInput(f"A referral cannot be moved to {to} this way.", field="to")

@@ -4,36 +4,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(max_length=80)),
-                ('last_name', models.CharField(max_length=80)),
-                ('date_of_birth', models.DateField()),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other'), ('unknown', 'Unknown')], default='unknown', max_length=10)),
-                ('phone', models.CharField(blank=True, max_length=30)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('address', models.CharField(blank=True, max_length=200)),
-                ('city', models.CharField(blank=True, max_length=80)),
-                ('state', models.CharField(blank=True, max_length=2)),
-                ('postal_code', models.CharField(blank=True, max_length=10)),
-                ('insurance_payer', models.CharField(blank=True, max_length=120)),
-                ('insurance_member_id', models.CharField(blank=True, max_length=40)),
-                ('preferred_language', models.CharField(default='English', max_length=40)),
-                ('contact_consent', models.BooleanField(default=True, help_text='The patient agreed to be contacted about this referral')),
-                ('name_key', models.CharField(db_index=True, editable=False, max_length=170)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=80)),
+                ("last_name", models.CharField(max_length=80)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("other", "Other"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=30)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("address", models.CharField(blank=True, max_length=200)),
+                ("city", models.CharField(blank=True, max_length=80)),
+                ("state", models.CharField(blank=True, max_length=2)),
+                ("postal_code", models.CharField(blank=True, max_length=10)),
+                ("insurance_payer", models.CharField(blank=True, max_length=120)),
+                ("insurance_member_id", models.CharField(blank=True, max_length=40)),
+                ("preferred_language", models.CharField(default="English", max_length=40)),
+                (
+                    "contact_consent",
+                    models.BooleanField(
+                        default=True,
+                        help_text="The patient agreed to be contacted about this referral",
+                    ),
+                ),
+                ("name_key", models.CharField(db_index=True, editable=False, max_length=170)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['name_key', 'date_of_birth'], name='patients_pa_name_ke_2ba4fd_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["name_key", "date_of_birth"], name="patients_pa_name_ke_2ba4fd_idx"
+                    )
+                ],
             },
         ),
     ]
