@@ -1,0 +1,29 @@
+"""Run every benchmark in bench/ and print its figures: `./run bench [--db D] [--quick]`.
+
+Exits non-zero only when a benchmark could not run or requests failed, never for a
+missed target. Results are also written as JSON under bench/results/.
+"""
+
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import intake  # noqa: E402
+
+BENCHMARKS = [intake]
+
+
+def main(argv: list[str]) -> int:
+    status = 0
+    for benchmark in BENCHMARKS:
+        status |= benchmark.main(argv)
+    return status
+
+
+if __name__ == "__main__":
+    # A TERM (a CI timeout, a killed shell) unwinds like Ctrl-C, so servers and
+    # throwaway databases are cleaned up by the benchmarks' finally blocks.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(main(sys.argv[1:]))
