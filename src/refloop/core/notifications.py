@@ -10,7 +10,10 @@ def notify(
 ) -> bool:
     """Create the notice unless this (user, kind, referral, dedupe_key) was already sent."""
     _, created = Notification.objects.get_or_create(
-        user=user, kind=kind, referral=referral, dedupe_key=dedupe_key,
+        user=user,
+        kind=kind,
+        referral=referral,
+        dedupe_key=dedupe_key,
         defaults={"text": text, "created_at": now or timezone.now()},
     )
     return created

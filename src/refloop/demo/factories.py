@@ -170,18 +170,25 @@ def fields_for(to: str, *, at: dt.datetime) -> dict:
         State.PENDING_INFO: {"missing_info": "Recent MRI report and last clinic note"},
         State.DECLINED: {"reason": "outside_scope", "suggested_alternative": "Pain management"},
         State.SCHEDULED: {"appointment": {"starts_at": at + dt.timedelta(days=7)}},
-        State.LOOP_CLOSED: {"report_summary": "Seen in clinic; plan: physical therapy, review in 6 weeks."},
+        State.LOOP_CLOSED: {
+            "report_summary": "Seen in clinic; plan: physical therapy, review in 6 weeks."
+        },
         State.UNREACHABLE: {"reason": "invalid_contact_details"},
         State.CANCELLED: {"reason": "patient_request"},
         State.COMPLETED: {"report_summary": "Consult report received."},
     }.get(to, {})
 
 
-def advance(referral: Referral, to: str, *, acting_user: User, now: dt.datetime | None = None) -> Referral:
+def advance(
+    referral: Referral, to: str, *, acting_user: User, now: dt.datetime | None = None
+) -> Referral:
     """Drive a received inbound referral to state `to` through the real transitions."""
     for step in PATH_TO[to]:
         referral = transitions.transition(
-            referral.pk, to=step, acting_user=acting_user, now=now,
+            referral.pk,
+            to=step,
+            acting_user=acting_user,
+            now=now,
             fields=fields_for(step, at=now or referral.received_at),
         )
     return referral

@@ -1,0 +1,600 @@
+"""The demo practice's referral journeys, planned before anything is written.
+
+A plan is one referral's story as timed steps (received, reviewed, contacted,
+scheduled, seen, closed…) drawn from a seeded random generator; seed.py replays
+every plan's steps in time order through the real services. Nothing here
+touches the database, so the same seeds always give the same plans.
+"""
+
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from refloop.demo import content as c
+from refloop.demo import partners
+from refloop.demo.outbound import OutboundJourneys
+from refloop.demo.patients import new_patient, pick
+from refloop.demo.plans import (
+    INBOUND_STATES,
+    OUTBOUND_STATES,
+    Clock,
+    Fate,
+    Path,
+    Plan,
+    ProviderRef,
+    ReceiverRef,
+    Staff,
+    Step,
+    truncate_at,
+    until,
+)
+
+# How much faster an urgent or stat referral moves through each step.
+PACE = {"routine": 1.0, "urgent": 0.4, "stat": 0.12}
+
+SOURCES = [
+    ("provider", 0.79),
+    ("patient", 0.06),
+    ("self", 0.08),
+    ("marketing", 0.04),
+    ("other", 0.03),
+]
+CHANNELS = {
+    "provider": [
+        ("fax", 0.5),
+        ("portal", 0.16),
+        ("phone", 0.1),
+        ("email", 0.08),
+        ("api", 0.12),
+        ("web_form", 0.04),
+    ],
+    "patient": [("phone", 0.55), ("web_form", 0.35), ("email", 0.1)],
+    "self": [("phone", 0.55), ("web_form", 0.35), ("email", 0.1)],
+    "marketing": [("web_form", 0.6), ("phone", 0.4)],
+    "other": [("phone", 0.5), ("fax", 0.3), ("email", 0.2)],
+}
+
+
+class Planner(OutboundJourneys):
+    def __init__(
+        self,
+        *,
+        rng,
+        fake,
+        zone: ZoneInfo,
+        now: datetime,
+        staff: Staff,
+        providers: list[ProviderRef],
+        receivers: list[ReceiverRef],
+        sla_hours: dict[str, int],
+        max_attempts: int,
+    ):
+        self.rng, self.fake, self.now, self.staff = rng, fake, now, staff
+        self.clock = Clock(zone, rng)
+        self.zone = zone
+        self.providers, self.receivers = providers, receivers
+        self.sla_hours, self.max_attempts = sla_hours, max_attempts
+        self.kinds = {k.key: k for k in partners.PRACTICE_KINDS}
+        self.today = now.astimezone(zone).date()
+
+    # ---- everything at once ------------------------------------------------
+
+    def plan_all(self, *, inbound: int, outbound: int, months: int = 18) -> list[Plan]:
+        start = self.now - timedelta(days=round(months * 30.44))
+        natural = max(0, inbound - len(INBOUND_STATES))
+        plans = [self.forced_inbound(i, state) for i, state in enumerate(INBOUND_STATES)]
+        for t in self.arrivals(natural, start):
+            plans.append(self.inbound(len(plans), t))
+        self._returning_patients(plans)
+        first_out = len(plans)
+        for i, state in enumerate(OUTBOUND_STATES):
+            plans.append(self.forced_outbound(first_out + i, state, plans))
+        out_start = self.now - timedelta(days=365)
+        for t in self.arrivals(max(0, outbound - len(OUTBOUND_STATES)), out_start, business=True):
+            plans.append(self.outbound(len(plans), t, plans))
+        return [p for p in plans if p.steps]
+
+    def arrivals(self, count: int, start: datetime, business: bool = False) -> list[datetime]:
+        """Arrival times: weekdays far busier than weekends, volume growing slowly."""
+        first = start.astimezone(self.zone).date()
+        days = (self.today - first).days
+        weights = []
+        for d in range(days + 1):
+            weekday = (first + timedelta(days=d)).weekday() < 5
+            weights.append((1.0 if weekday else 0.12) * (0.85 + 0.3 * d / max(days, 1)))
+        times = []
+        for d in self.rng.choices(range(days + 1), weights, k=count):
+            day = first + timedelta(days=d)
+            if day.weekday() < 5:
+                hour = self.rng.triangular(7.0, 18.5, 11.0)
+            else:
+                hour = self.rng.uniform(8.0, 20.0)
+            local = datetime.combine(day, time(0), tzinfo=self.zone) + timedelta(hours=hour)
+            t = local.astimezone(UTC)
+            if business:
+                t = self.clock.business(t)
+            if t >= self.now:
+                t = self.now - timedelta(minutes=self.rng.uniform(10, 600))
+            times.append(t)
+        return sorted(times)
+
+    def sweep_times(self, plans: list[Plan]) -> list[datetime]:
+        """When the every-five-minutes SLA sweep would have found each late first contact."""
+        times = {}
+        for plan in plans:
+            if plan.direction != "inbound":
+                continue
+            due = plan.created_at + timedelta(hours=self.sla_hours[plan.urgency])
+            first = next((s.at for s in plan.steps if s.kind == "attempt"), None)
+            if first is not None and first <= due:
+                continue
+            grid = due + timedelta(minutes=5)
+            grid -= timedelta(
+                minutes=grid.minute % 5, seconds=grid.second, microseconds=grid.microsecond
+            )
+            if grid <= self.now:
+                times[grid] = True
+        return sorted(times)
+
+    # ---- inbound -------------------------------------------------------------
+
+    def inbound(self, index: int, received_at: datetime, target: str | None = None) -> Plan:
+        rng = self.rng
+        source = pick(rng, SOURCES)
+        provider = self._provider(received_at) if source == "provider" else None
+        if source == "provider" and provider is None:
+            source = "self"
+        kind = self.kinds[provider.kind] if provider else None
+        if kind:
+            department = pick(rng, list(kind.departments.items()))
+        elif source == "other":
+            department = pick(rng, [("spine", 0.5), ("sports-hand", 0.4), ("joint", 0.1)])
+        else:
+            department = pick(rng, [("spine", 0.35), ("joint", 0.3), ("sports-hand", 0.35)])
+        condition = rng.choices(
+            c.CONDITIONS[department], [x.weight for x in c.CONDITIONS[department]]
+        )[0]
+        if source in ("provider", "other") or rng.random() < 0.3:
+            reason, codes = self._reason(condition), list(condition.codes)
+        else:
+            reason, codes = rng.choice(c.SELF_REASONS[department]), []
+        clinical = source in ("provider", "other")
+        urgency = pick(
+            rng,
+            [("routine", 0.84), ("urgent", 0.14), ("stat", 0.02)]
+            if clinical
+            else [("routine", 0.95), ("urgent", 0.05)],
+        )
+        routed = source == "provider" or rng.random() < 0.8  # else routed when accepted
+        channel = pick(rng, CHANNELS[source])
+        if channel == "phone" and not self.clock.is_open(received_at):
+            channel = "fax" if clinical else "web_form"  # nobody answers the phone at night
+        create = {
+            "source_type": source,
+            "channel": channel,
+            "urgency": urgency,
+            "reason": reason,
+            "icd10_codes": codes,
+            "department": department if routed else None,
+            "provider": provider.index if provider else None,
+            "practice": provider.practice if provider else None,
+            "source_other": rng.choice(c.OTHER_SOURCES) if source == "other" else "",
+            "campaign": rng.choice(c.CAMPAIGNS) if source == "marketing" else "",
+            "assignee": self.staff.coordinator_for[department] if rng.random() < 0.88 else None,
+        }
+        pediatric = kind is not None and kind.key == "pediatrics"
+        plan = Plan(
+            index,
+            "inbound",
+            department,
+            urgency,
+            create,
+            patient=self.patient(department, pediatric=pediatric),
+        )
+        fate = self._fate(target)
+        old = received_at < self.now - timedelta(days=60)
+        if target is None and fate.no_show == "stay" and old:
+            fate.no_show = "recontact"  # an old no-show is not left hanging
+        steps = self._inbound_steps(plan, received_at, fate, routed)
+        steps = [s for s in steps if s.kind != "visit"]
+        if target is not None:
+            plan.steps = truncate_at(steps, target)
+        else:
+            recent = received_at > self.now - timedelta(days=120)
+            if rng.random() < (0.025 if recent else 0.004):  # nobody picked it up: it stalls
+                steps = steps[: rng.randint(1, 3)]
+            plan.steps = until(steps, self.now)
+        plan.outcome = plan.steps[-1].state if plan.steps else ""
+        return plan
+
+    def forced_inbound(self, index: int, target: str) -> Plan:
+        """A plan that ends in `target` just before now, so every state is on show."""
+        lead = {
+            "received": 6,
+            "in_review": 30,
+            "pending_info": 120,
+            "accepted": 48,
+            "contacting": 90,
+            "scheduled": 100,
+            "no_show": 480,
+            "seen": 300,
+            "loop_closed": 900,
+            "declined": 700,
+            "unreachable": 900,
+            "cancelled": 500,
+        }[target]
+        for _ in range(60):
+            plan = self.inbound(index, self.now - timedelta(hours=lead), target=target)
+            if not plan.steps:
+                continue
+            last = plan.steps[-1].at
+            if last > self.now - timedelta(minutes=5):
+                lead += (last - self.now).total_seconds() / 3600 + 3
+                continue
+            booked = [s.args["starts_at"] for s in plan.steps if "starts_at" in s.args]
+            if target == "scheduled" and booked[-1] <= self.now + timedelta(hours=2):
+                lead = max(4.0, lead * 0.7)
+                continue
+            if target != "received" and plan.created_at < self.now - timedelta(days=500):
+                lead *= 0.6
+                continue
+            return plan
+        raise RuntimeError(f"could not plan a referral ending in {target}")
+
+    def _fate(self, target: str | None) -> Fate:
+        rng = self.rng
+        fate = Fate(
+            outcome=pick(
+                rng,
+                [
+                    ("loop", 0.795),
+                    ("decline", 0.08),
+                    ("cancel_early", 0.03),
+                    ("unreachable", 0.04),
+                    ("invalid_contact", 0.012),
+                    ("patient_declined", 0.018),
+                    ("cancel_before_visit", 0.025),
+                ],
+            ),
+            review=pick(rng, [("direct", 0.25), ("review", 0.57), ("pending", 0.18)]),
+            pending_resolves=rng.random() < 0.8,
+            direct_schedule=rng.random() < 0.35,
+            failures=pick(rng, [(0, 0.52), (1, 0.28), (2, 0.2)]),
+            reschedule=rng.random() < 0.1,
+            no_show=None
+            if rng.random() > 0.12
+            else pick(
+                rng, [("recontact", 0.6), ("unreachable", 0.2), ("cancel", 0.12), ("stay", 0.08)]
+            ),
+            close=pick(rng, [("fast", 0.83), ("slow", 0.12), ("never", 0.05)]),
+            procedure=rng.random() < 0.12,
+        )
+        loop = {"outcome": "loop", "pending_resolves": True}
+        forced = {
+            None: {},
+            "received": loop,
+            "in_review": {**loop, "review": "review"},
+            "pending_info": {**loop, "review": "pending"},
+            "accepted": loop,
+            "contacting": {**loop, "direct_schedule": False, "failures": 1 + rng.randrange(2)},
+            "scheduled": {**loop, "no_show": None},
+            "no_show": {**loop, "no_show": "stay"},
+            "seen": {**loop, "no_show": None, "close": "never"},
+            "loop_closed": {**loop, "close": "fast"},
+            "declined": {"outcome": "decline"},
+            "unreachable": {"outcome": "unreachable"},
+            "cancelled": {"outcome": "cancel_early"},
+        }[target]
+        return replace(fate, **forced)
+
+    def _inbound_steps(self, plan: Plan, received_at: datetime, fate: Fate, routed: bool):
+        rng, pace, dept = self.rng, PACE[plan.urgency], plan.department
+        owner = plan.create["assignee"] or self.staff.coordinator_for[dept]
+        intake = rng.choice(self.staff.coordinators)
+        doctor = rng.choice(self.staff.clinicians[dept])
+        decider = doctor if routed and rng.random() < 0.6 else owner
+        path = Path(self, Step(received_at, "create", intake, "received"))
+        if plan.create["assignee"] is None:
+            path.add("assign", intake, (0.2 * pace, 5 * pace), assignee=owner)
+        # Many referrals get a call at intake to confirm demographics and insurance;
+        # always when records are missing, so the patient knows why nothing happens yet.
+        if rng.random() < (0.7 if fate.review == "pending" else 0.3):
+            path.add(
+                "attempt",
+                owner,
+                (0.1 * pace, 4 * pace),
+                **self._attempt(pick(rng, [("reached", 0.6), ("left_voicemail", 0.4)])),
+            )
+
+        if fate.outcome == "cancel_early":
+            if rng.random() < 0.5:
+                path.add("review", owner, (0.5 * pace, 20 * pace), state="in_review")
+            reason, detail = rng.choice(c.CANCELS_EARLY)
+            path.add(
+                "cancel", owner, (1, 72), state="cancelled", reason=reason, reason_detail=detail
+            )
+            return path.steps
+
+        if fate.review in ("review", "pending") and (fate.review == "review" or rng.random() < 0.5):
+            path.add("review", decider, (0.2 * pace, 8 * pace), state="in_review")
+        if fate.review == "pending":
+            path.add(
+                "request_info",
+                decider,
+                (0.2 * pace, 4 * pace),
+                state="pending_info",
+                missing_info=rng.choice(c.MISSING_INFO),
+            )
+            if not fate.pending_resolves:
+                if rng.random() < 0.6:
+                    path.add(
+                        "decline",
+                        decider,
+                        (14 * 24, 30 * 24),
+                        state="declined",
+                        reason="incomplete_information",
+                        reason_detail="The requested records never arrived.",
+                        suggested_alternative="Resend with the records and we will review "
+                        "within one business day",
+                    )
+                else:
+                    path.add(
+                        "cancel",
+                        owner,
+                        (10 * 24, 30 * 24),
+                        state="cancelled",
+                        reason="referrer_request",
+                        reason_detail="Referring office withdrew the referral.",
+                    )
+                return path.steps
+            path.add("review", decider, (20, 240), state="in_review")
+
+        if fate.outcome == "decline":
+            options = c.DECLINES["*"] + c.DECLINES[dept] * 2
+            if plan.create["source_type"] not in ("provider", "other"):  # no records to ask for
+                options = [o for o in options if o[0] != "incomplete_information"]
+            reason, detail, alternative = rng.choice(options)
+            path.add(
+                "decline",
+                decider,
+                (0.3 * pace, 24 * pace),
+                state="declined",
+                reason=reason,
+                reason_detail=detail,
+                suggested_alternative=alternative,
+            )
+            return path.steps
+        path.add(
+            "accept",
+            decider,
+            (0.1 * pace, 5 * pace),
+            state="accepted",
+            department=None if routed else dept,
+        )
+
+        direct = fate.direct_schedule and fate.outcome == "loop"
+        if direct:
+            path.add(
+                "attempt", owner, (0.1 * pace, 12 * pace), pivot=True, **self._attempt("reached")
+            )
+        else:
+            path.add("contacting", owner, (0.05 * pace, 2 * pace), state="contacting")
+            if not self._reach(path, owner, fate.outcome, fate.failures, pace, first=True):
+                return path.steps
+        if not self._book(path, owner, plan, fate):
+            return path.steps
+
+        if fate.no_show:
+            path.add("no_show", owner, (1, 6), state="no_show")
+            if fate.no_show == "stay" or (fate.no_show == "cancel"):
+                if fate.no_show == "cancel":
+                    reason, detail = rng.choice(c.CANCELS_LATER)
+                    path.add(
+                        "cancel",
+                        owner,
+                        (1, 72),
+                        state="cancelled",
+                        reason=reason,
+                        reason_detail=detail,
+                    )
+                return path.steps
+            path.add("contacting", owner, (2, 48), state="contacting")
+            outcome = "unreachable" if fate.no_show == "unreachable" else "loop"
+            if not self._reach(path, owner, outcome, rng.randrange(3), 1.0, first=False):
+                return path.steps
+            if not self._book(path, owner, plan, replace(fate, reschedule=False)):
+                return path.steps
+
+        low, high = (c.PROCEDURE_VALUES if fate.procedure else c.VISIT_VALUES)[dept]
+        visit = next(s.args["clinician"] for s in reversed(path.steps) if "clinician" in s.args)
+        path.add(
+            "seen",
+            visit,
+            (0.5, 4),
+            state="seen",
+            business=False,
+            visit_value=f"{rng.uniform(low, high):.2f}",
+        )
+        if fate.close == "never":
+            return path.steps
+        hours = (4, 5 * 24) if fate.close == "fast" else (8 * 24, 25 * 24)
+        path.add(
+            "close", visit, hours, state="loop_closed", report_summary=rng.choice(c.REPORTS[dept])
+        )
+        return path.steps
+
+    def _reach(
+        self, path: Path, owner: str, outcome: str, failures: int, pace: float, *, first: bool
+    ) -> bool:
+        """Contact attempts until the patient is reached; False when the story ends here."""
+        rng = self.rng
+        wait = (0.05 * pace, 4 * pace) if first else (0.5, 24)
+        spacing = (18 * max(pace, 0.25), 72 * max(pace, 0.25))  # between unanswered calls
+        if outcome == "unreachable":
+            for n in range(self.max_attempts):
+                last = n == self.max_attempts - 1
+                path.add(
+                    "attempt",
+                    owner,
+                    wait if n == 0 else spacing,
+                    state="unreachable" if last else None,
+                    **self._attempt(
+                        rng.choice(
+                            [
+                                "no_answer",
+                                "left_voicemail",
+                                "left_voicemail",
+                                "busy",
+                                "message_sent",
+                            ]
+                        )
+                    ),
+                )
+            return False
+        if outcome == "invalid_contact":
+            path.add("attempt", owner, wait, **self._attempt("wrong_number"))
+            path.add(
+                "unreachable",
+                owner,
+                (0.1, 4),
+                state="unreachable",
+                reason="invalid_contact_details",
+                reason_detail="Phone disconnected and no other contact details on file.",
+            )
+            return False
+        for n in range(failures):
+            path.add(
+                "attempt",
+                owner,
+                wait if n == 0 else spacing,
+                **self._attempt(rng.choice(["no_answer", "left_voicemail", "message_sent"])),
+            )
+        if outcome == "patient_declined":
+            path.add(
+                "attempt",
+                owner,
+                wait if failures == 0 else spacing,
+                **self._attempt("patient_declined"),
+            )
+            path.add(
+                "cancel",
+                owner,
+                (0.05, 1),
+                state="cancelled",
+                business=False,
+                reason="patient_request",
+                reason_detail="Patient declined to schedule.",
+            )
+            return False
+        path.add(
+            "attempt",
+            owner,
+            wait if failures == 0 else spacing,
+            pivot=True,
+            **self._attempt("reached"),
+        )
+        return True
+
+    def _book(self, path: Path, owner: str, plan: Plan, fate: Fate) -> bool:
+        """Book (and maybe move) the appointment; False when the story ends before the visit."""
+        rng = self.rng
+        lead_days = {"routine": (5, 21), "urgent": (1.5, 6), "stat": (0.3, 1.5)}[plan.urgency]
+        booked_at = path.t + timedelta(hours=rng.uniform(0.02, 0.3))
+        starts_at = self.clock.slot(booked_at + timedelta(days=rng.uniform(*lead_days)))
+        dept = plan.department
+        where = {
+            "department": dept,
+            "location": rng.choice(self.staff.locations[dept]),
+            "clinician": rng.choice(self.staff.clinicians[dept]),
+        }
+        path.add(
+            "schedule",
+            owner,
+            (0.02, 0.3),
+            state="scheduled",
+            business=False,
+            starts_at=starts_at,
+            **where,
+        )
+        if fate.reschedule and starts_at - path.t > timedelta(days=2):
+            moved_at = path.t + (starts_at - path.t) * rng.uniform(0.2, 0.8)
+            starts_at = self.clock.slot(starts_at + timedelta(days=rng.uniform(2, 10)))
+            path.steps.append(
+                Step(
+                    self.clock.business(moved_at),
+                    "reschedule",
+                    owner,
+                    "scheduled",
+                    {"starts_at": starts_at, **where},
+                )
+            )
+            if path.steps[-1].at >= starts_at:  # business hours pushed it past the visit
+                path.steps.pop()
+        if fate.outcome == "cancel_before_visit":
+            reason, detail = rng.choice(c.CANCELS_LATER)
+            span = (starts_at - path.t).total_seconds() / 3600
+            path.add(
+                "cancel",
+                owner,
+                (0.1 * span, 0.9 * span),
+                state="cancelled",
+                business=False,
+                reason=reason,
+                reason_detail=detail,
+            )
+            return False
+        path.steps.append(Step(starts_at, "visit", "", "scheduled"))  # a marker, not a write
+        return True
+
+    def _attempt(self, outcome: str) -> dict:
+        by_message = self.rng.choice(["sms", "portal", "email"])
+        channel = by_message if outcome == "message_sent" else "phone"
+        return {
+            "channel": channel,
+            "outcome": outcome,
+            "note": self.rng.choice(c.ATTEMPT_NOTES[outcome]),
+        }
+
+    def _reason(self, condition: c.Condition) -> str:
+        rng = self.rng
+        weeks = rng.choice([3, 4, 6, 8, 10, 12, 16, 24])
+        tried = rng.choice(c.TRIED).format(weeks=weeks)
+        return rng.choice(condition.reasons).format(
+            side=rng.choice(["left", "right"]), weeks=weeks, tried=tried
+        )
+
+    def _provider(self, t: datetime) -> ProviderRef | None:
+        weights = [p.weight_at(t) for p in self.providers]
+        if not any(weights):
+            return None
+        return self.rng.choices(self.providers, weights)[0]
+
+    def _returning_patients(self, plans: list[Plan]) -> None:
+        """Some patients come back with a new problem; some recommend us to a friend."""
+        rng = self.rng
+        natural = sorted(
+            (p for p in plans if p.index >= len(INBOUND_STATES)), key=lambda p: p.created_at
+        )
+        for n, plan in enumerate(natural):
+            earlier = [
+                p
+                for p in natural[max(0, n - 400) : n]
+                if p.created_at < plan.created_at - timedelta(days=30)
+            ]
+            if not earlier:
+                continue
+            if plan.create["source_type"] == "patient":
+                plan.advocate_of = rng.choice(earlier).index
+            elif rng.random() < 0.05:
+                previous = rng.choice(earlier)
+                plan.patient = None
+                plan.patient_of = (
+                    previous.patient_of if previous.patient_of is not None else previous.index
+                )
+
+    # ---- people --------------------------------------------------------------
+
+    def patient(self, department: str, *, pediatric: bool = False) -> dict:
+        return new_patient(
+            self.rng, self.fake, today=self.today, department=department, pediatric=pediatric
+        )

@@ -1,0 +1,527 @@
+"""The demo practice: an orthopedic and spine group with 18 months of referral history.
+
+The same data every run: fixed seeds for `random` and Faker drive the practice, its
+referral partner directory and every referral's story (only the passwords and the
+referral numbers come from `secrets`). Every referral write goes through the real
+services with `now` set in the past, so timelines, audit entries and timestamps agree;
+side effects (messages, notices) are suppressed for the history.
+"""
+
+import os
+import random
+import secrets
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import factory
+import factory.random
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from faker import Faker
+
+from refloop.core import context
+from refloop.core.models import Notification, User
+from refloop.core.roles import Role
+from refloop.demo import content as c
+from refloop.demo import factories as f
+from refloop.demo import partners
+from refloop.demo.journeys import Planner
+from refloop.demo.plans import ProviderRef, ReceiverRef, Staff
+from refloop.network.models import Channel, Practice, Provider, Segment, StaffRole
+from refloop.practice.models import Department, Location, Organization
+from refloop.referrals import effects, services, sla, transitions
+from refloop.referrals.models import Direction, Referral
+from refloop.referrals.transitions import AppointmentInput
+
+SEED = 20_260_302
+FULL_SIZE = 2000
+STEPS_PER_TRANSACTION = 1500
+
+# username, first name, last name, role, departments, title
+STAFF = [
+    ("admin", "Maren", "Holt", Role.ADMIN, [], "practice manager"),
+    ("coordinator", "Tasha", "Greene", Role.COORDINATOR, [], "referral coordinator, Spine"),
+    ("clinician", "Daniel", "Okafor", Role.CLINICIAN, ["spine", "joint"], "orthopedic surgeon"),
+    ("liaison", "Jenna", "Marsh", Role.LIAISON, [], "physician liaison"),
+    ("analyst", "Victor", "Chen", Role.ANALYST, [], "reporting analyst"),
+    ("dwhitfield", "Dana", "Whitfield", Role.COORDINATOR, [], "referral coordinator, Joint"),
+    ("lortega", "Luis", "Ortega", Role.COORDINATOR, [], "referral coordinator, Sports & Hand"),
+    ("smercer", "Samuel", "Mercer", Role.CLINICIAN, ["spine"], "physiatrist"),
+    ("plindqvist", "Petra", "Lindqvist", Role.CLINICIAN, ["joint"], "joint replacement surgeon"),
+    ("rherrera", "Rafael", "Herrera", Role.CLINICIAN, ["sports-hand"], "hand surgeon"),
+    ("kbrandt", "Kara", "Brandt", Role.CLINICIAN, ["sports-hand"], "physician assistant"),
+]
+LOGIN_USERS = ["admin", "coordinator", "clinician", "liaison", "analyst"]
+COORDINATOR_FOR = {"spine": "coordinator", "joint": "dwhitfield", "sports-hand": "lortega"}
+
+
+@dataclass
+class SeedResult:
+    inbound: int
+    outbound: int
+    seconds: float
+    logins: dict[str, str]
+    logins_file: Path
+
+
+def logins_path() -> Path:
+    return settings.DATA_DIR / "demo-logins.txt"
+
+
+def seed_demo(
+    *,
+    now: datetime | None = None,
+    referrals: int = FULL_SIZE,
+    outbound: int | None = None,
+    logins_file: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SeedResult:
+    """Build the demo practice into an empty database; returns counts and the demo logins."""
+    started = time.monotonic()
+    now = now or timezone.now()
+    outbound = max(7, referrals // 50) if outbound is None else outbound
+    rng = random.Random(SEED)
+    fake = Faker("en_US")
+    fake.seed_instance(SEED)
+    factory.random.reseed_random(SEED)  # any factory default left unset stays repeatable too
+
+    with transaction.atomic():
+        org = _organization()
+        departments = _departments()
+        logins = {name: secrets.token_urlsafe(12) for name in LOGIN_USERS}
+        users = _staff(departments, logins)
+        for code, username in COORDINATOR_FOR.items():
+            departments[code].point_of_contact = users[username]
+            departments[code].save(update_fields=["point_of_contact"])
+        practices, providers, provider_refs, receivers = _directory(rng, fake, referrals, now)
+
+    staff = Staff(
+        coordinator_for=COORDINATOR_FOR,
+        coordinators=[s[0] for s in STAFF if s[3] == Role.COORDINATOR],
+        clinicians={d: [u for u, _, _, role, depts, _ in STAFF if d in depts] for d in departments},
+        locations={d["code"]: d["locations"] for d in c.DEPARTMENTS},
+    )
+    planner = Planner(
+        rng=rng,
+        fake=fake,
+        zone=org.zone,
+        now=now,
+        staff=staff,
+        providers=provider_refs,
+        receivers=receivers,
+        max_attempts=org.max_contact_attempts,
+        sla_hours={
+            "routine": org.sla_routine_hours,
+            "urgent": org.sla_urgent_hours,
+            "stat": org.sla_stat_hours,
+        },
+    )
+    plans = planner.plan_all(inbound=referrals, outbound=outbound)
+    if progress:
+        progress(f"planned {len(plans)} referrals in {time.monotonic() - started:.1f}s")
+    lookups = _Lookups(users, departments, practices, providers)
+    with context.using(context.RequestContext(channel="web")), effects.suppressed():
+        _replay(plans, planner.sweep_times(plans), lookups, progress)
+    _settle(now)
+
+    path = logins_file or logins_path()
+    write_logins(path, logins, now=now)
+    return SeedResult(
+        inbound=sum(p.direction == "inbound" for p in plans),
+        outbound=sum(p.direction == "outbound" for p in plans),
+        seconds=time.monotonic() - started,
+        logins=logins,
+        logins_file=path,
+    )
+
+
+# ---- the practice and its people -----------------------------------------------
+
+
+def _organization() -> Organization:
+    org = f.OrganizationFactory(pk=1)
+    for name, value in c.ORGANIZATION.items():
+        setattr(org, name, value)
+    org.save()
+    return Organization.objects.get(pk=1)
+
+
+def _departments() -> dict[str, Department]:
+    locations = {spec["name"]: f.LocationFactory(**spec) for spec in c.LOCATIONS}
+    departments = {}
+    for spec in c.DEPARTMENTS:
+        fields = {k: v for k, v in spec.items() if k != "locations"}
+        department = f.DepartmentFactory(**fields)
+        department.locations.set([locations[name] for name in spec["locations"]])
+        departments[spec["code"]] = department
+    return departments
+
+
+def _staff(departments: dict[str, Department], logins: dict[str, str]) -> dict[str, User]:
+    # Hashing is deliberately slow; the threads run it on every core at once.
+    with ThreadPoolExecutor(max_workers=len(logins)) as pool:
+        hashes = dict(zip(logins, pool.map(make_password, logins.values()), strict=True))
+    users = {}
+    for username, first, last, role, depts, _title in STAFF:
+        users[username] = f.UserFactory(
+            username=username,
+            first_name=first,
+            last_name=last,
+            role=role,
+            email=f"{username}@lakeside-ortho.example",
+            password=factory.Transformer.Force(hashes.get(username) or make_password(None)),
+            is_staff=role == Role.ADMIN,
+            is_superuser=role == Role.ADMIN,
+            departments=[departments[d] for d in depts],
+        )
+    return users
+
+
+def write_logins(path: Path, logins: dict[str, str], *, now: datetime) -> None:
+    """The demo users' passwords, readable by this system user only."""
+    titles = {name: f"{role.value} ({title})" for name, _, _, role, _, title in STAFF}
+    lines = [f"# refloop demo logins, created {now:%Y-%m-%d %H:%M} UTC. Keep this file private."]
+    lines += [f"{name:<12} {password:<18} {titles[name]}" for name, password in logins.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def read_logins(path: Path | None = None) -> list[str]:
+    path = path or logins_path()
+    if not path.exists():
+        return []
+    return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+
+
+# ---- the referral partner directory -------------------------------------------
+
+
+def _directory(rng, fake, referrals: int, now: datetime):
+    """About 60 practices and 150 providers at full size; fewer for a small seed."""
+    scale = min(1.0, max(0.2, referrals / FULL_SIZE))
+    practices: list[Practice] = []
+    providers: list[Provider] = []
+    refs: list[ProviderRef] = []
+    receivers: list[ReceiverRef] = []
+    names: set[str] = set()
+    npis: set[str] = set()
+    for kind in partners.PRACTICE_KINDS:
+        count = round(kind.count * scale) or (1 if kind.outbound_target or kind.count >= 5 else 0)
+        for _ in range(count):
+            practice = _practice(rng, fake, kind, names)
+            practices.append(practice)
+            if kind.outbound_target:
+                receivers.append(ReceiverRef(len(practices) - 1, kind.key, kind.outbound_target))
+            for _ in range(rng.randint(*kind.providers)):
+                providers.append(_provider(rng, fake, kind, practice, npis))
+                refs.append(ProviderRef(len(providers) - 1, len(practices) - 1, kind.key, 0.0))
+            for role in _staff_roles(rng):
+                _staff_contact(rng, fake, practice, role)
+    _referral_weights(rng, refs, now)
+    return practices, providers, refs, receivers
+
+
+def _practice(rng, fake, kind: partners.PracticeKind, names: set[str]) -> Practice:
+    for _ in range(50):
+        town, postal_code = rng.choice(partners.TOWNS)
+        name = rng.choice(kind.names).format(town=town, surname=fake.last_name())
+        if name not in names:
+            break
+    else:
+        name = f"{name} {len(names)}"
+    names.add(name)
+    domain = "".join(ch for ch in name.lower() if ch.isalnum())[:24]
+    return f.PracticeFactory(
+        name=name,
+        address=fake.street_address(),
+        city=town,
+        state="IL",
+        postal_code=postal_code,
+        phone=_phone(rng),
+        fax=_phone(rng),
+        email=f"referrals@{domain}.example",
+        preferred_channel=rng.choices(
+            [Channel.FAX, Channel.EMAIL, Channel.PHONE, Channel.PORTAL], [0.55, 0.2, 0.15, 0.1]
+        )[0],
+        best_time=rng.choice(partners.BEST_TIMES),
+        notes=rng.choice(partners.STAFF_NOTES[-4:]),
+        in_network=rng.random() < kind.in_network,
+    )
+
+
+def _provider(
+    rng, fake, kind: partners.PracticeKind, practice: Practice, npis: set[str]
+) -> Provider:
+    credentials, specialty, taxonomy, _ = rng.choices(
+        kind.clinicians, [x[3] for x in kind.clinicians]
+    )[0]
+    npi = f.npi_from(rng.randrange(10**7, 10**8))
+    while npi in npis:
+        npi = f.npi_from(rng.randrange(10**7, 10**8))
+    npis.add(npi)
+    female = rng.random() < 0.5
+    first = fake.first_name_female() if female else fake.first_name_male()
+    last = fake.last_name()
+    return f.ProviderFactory(
+        practice=practice,
+        npi=npi,
+        first_name=first,
+        last_name=last,
+        credentials=credentials,
+        specialty=specialty,
+        taxonomy_code=taxonomy,
+        phone=practice.phone,
+        fax=practice.fax,
+        email=f"{first[0]}{last}@{practice.email.split('@')[1]}".lower()
+        if rng.random() < 0.4
+        else "",
+        preferred_channel=rng.choice([Channel.FAX, Channel.PHONE, Channel.EMAIL, ""]),
+        best_time=rng.choice(partners.BEST_TIMES) if rng.random() < 0.4 else "",
+        notes=rng.choice(partners.PROVIDER_NOTES),
+    )
+
+
+def _staff_roles(rng) -> list[str]:
+    roles = [StaffRole.REFERRAL_COORDINATOR] if rng.random() < 0.8 else [StaffRole.FRONT_DESK]
+    extra = [
+        StaffRole.NURSE,
+        StaffRole.MEDICAL_ASSISTANT,
+        StaffRole.FRONT_DESK,
+        StaffRole.OFFICE_MANAGER,
+    ]
+    return roles + rng.sample(extra, rng.choice([0, 1, 1, 2]))
+
+
+def _staff_contact(rng, fake, practice: Practice, role: str) -> None:
+    first = fake.first_name_female() if rng.random() < 0.8 else fake.first_name_male()
+    f.StaffContactFactory(
+        practice=practice,
+        name=f"{first} {fake.last_name()}",
+        role=role,
+        phone=practice.phone,
+        fax=practice.fax if role == StaffRole.REFERRAL_COORDINATOR else "",
+        email=f"{first.lower()}@{practice.email.split('@')[1]}" if rng.random() < 0.6 else "",
+        preferred_channel=rng.choice([Channel.PHONE, Channel.EMAIL, Channel.FAX]),
+        best_time=rng.choice(partners.BEST_TIMES),
+        notes=rng.choice(partners.STAFF_NOTES),
+    )
+
+
+def _phone(rng) -> str:
+    return f"({rng.choice(['217', '217', '309', '618'])}) 555-{rng.randrange(10000):04d}"
+
+
+def _referral_weights(rng, refs: list[ProviderRef], now: datetime) -> None:
+    """A Zipf-like spread (the top fifth send about 80%), a few drifting away, a few new."""
+    order = list(range(len(refs)))
+    rng.shuffle(order)
+    silent = set(order[-max(1, len(order) // 12) :])  # in the directory, never refer
+    for rank, index in enumerate(order):
+        refs[index].weight = 0.0 if index in silent else (rank + 1) ** -1.2
+    by_practice: dict[int, float] = defaultdict(float)
+    for ref in refs:
+        by_practice[ref.practice] += ref.weight
+    ranked = sorted(by_practice, key=lambda p: (-by_practice[p], p))
+    top = ranked[: max(3, len(ranked) // 3)]
+    declining = rng.sample(top, min(3, len(top) - 1))
+    middle = [p for p in ranked[len(ranked) // 3 : 2 * len(ranked) // 3] if p not in declining]
+    new = rng.sample(middle, min(2, len(middle)))
+    for ref in refs:
+        if ref.practice in declining:
+            ref.fades_at = now - timedelta(days=rng.randint(100, 130))
+        if ref.practice in new:
+            ref.starts_at = now - timedelta(days=rng.randint(45, 80))
+            ref.weight = max(ref.weight, 0.02) * 3
+
+
+# ---- replaying the stories ------------------------------------------------------
+
+
+@dataclass
+class _Lookups:
+    users: dict[str, User]
+    departments: dict[str, Department]
+    practices: list[Practice]
+    providers: list[Provider]
+
+    def __post_init__(self):
+        self.locations = {loc.name: loc.pk for loc in Location.objects.all()}
+        self.patients: dict[int, object] = {}  # plan index -> Patient
+
+
+def _replay(plans, sweeps: list[datetime], lookups: _Lookups, progress) -> None:
+    """Every plan's steps in time order, with the SLA sweep where it would have run."""
+    queue = [
+        (step.at, 0, plan.index, n, plan, step)
+        for plan in plans
+        for n, step in enumerate(plan.steps)
+    ]
+    queue += [(at, 1, 0, 0, None, None) for at in sweeps]
+    queue.sort(key=lambda item: item[:4])
+    for start in range(0, len(queue), STEPS_PER_TRANSACTION):
+        with transaction.atomic():
+            for at, _, _, _, plan, step in queue[start : start + STEPS_PER_TRANSACTION]:
+                if plan is None:
+                    with context.using(context.RequestContext(channel="worker")):
+                        sla.sweep_sla_breaches(now=at)
+                else:
+                    _run(plan, step, lookups)
+        if progress:
+            done = min(start + STEPS_PER_TRANSACTION, len(queue))
+            progress(f"replayed {done}/{len(queue)} steps")
+
+
+def _appointment(step, lookups: _Lookups) -> AppointmentInput:
+    a = step.args
+    if "department" not in a:
+        return AppointmentInput(starts_at=a["starts_at"])
+    return AppointmentInput(
+        starts_at=a["starts_at"],
+        department_id=lookups.departments[a["department"]].pk,
+        location_id=lookups.locations[a["location"]],
+        clinician_id=lookups.users[a["clinician"]].pk,
+    )
+
+
+def _run(plan, step, lookups: _Lookups) -> None:
+    user, a, at, pk = lookups.users.get(step.actor), step.args, step.at, plan.referral_id
+    kind = step.kind
+    if kind in ("create", "create_out"):
+        _create(plan, step, user, lookups)
+    elif kind == "assign":
+        assignee = lookups.users[a["assignee"]]
+        services.assign_referral(pk, acting_user=user, assignee=assignee, now=at)
+    elif kind == "attempt":
+        services.record_contact_attempt(pk, acting_user=user, at=at, now=at, **a)
+    elif kind == "review":
+        transitions.start_review(pk, acting_user=user, now=at)
+    elif kind == "request_info":
+        transitions.request_info(pk, acting_user=user, missing_info=a["missing_info"], now=at)
+    elif kind == "accept":
+        department = lookups.departments[a["department"]] if a.get("department") else None
+        transitions.accept_referral(pk, acting_user=user, department=department, now=at)
+    elif kind == "decline":
+        transitions.decline_referral(pk, acting_user=user, now=at, **a)
+    elif kind == "contacting":
+        transitions.start_contacting(pk, acting_user=user, now=at)
+    elif kind == "schedule":
+        transitions.schedule_referral(
+            pk, acting_user=user, appointment=_appointment(step, lookups), now=at
+        )
+    elif kind == "reschedule":
+        transitions.reschedule_appointment(
+            pk, acting_user=user, appointment=_appointment(step, lookups), now=at
+        )
+    elif kind == "no_show":
+        transitions.record_no_show(pk, acting_user=user, now=at)
+    elif kind == "seen":
+        transitions.mark_seen(pk, acting_user=user, visit_value=a["visit_value"], now=at)
+    elif kind == "close":
+        transitions.close_loop(pk, acting_user=user, report_summary=a["report_summary"], now=at)
+    elif kind == "unreachable":
+        transitions.mark_unreachable(pk, acting_user=user, now=at, **a)
+    elif kind == "cancel":
+        transitions.cancel_referral(pk, acting_user=user, now=at, **a)
+    elif kind == "send":
+        transitions.send_outbound(pk, acting_user=user, now=at)
+    elif kind == "complete":
+        transitions.complete_outbound(
+            pk, acting_user=user, report_summary=a["report_summary"], now=at
+        )
+    else:
+        raise ValueError(f"unknown demo step {kind!r}")
+
+
+def _create(plan, step, user: User, lookups: _Lookups) -> None:
+    fields = dict(plan.create)
+    patient = plan.patient if plan.patient is not None else lookups.patients[plan.patient_of]
+    code = fields.pop("department")
+    department = lookups.departments[code] if code else None
+    practice = fields.pop("practice")
+    practice = lookups.practices[practice] if practice is not None else None
+    if plan.direction == Direction.OUTBOUND:
+        referral = services.create_outbound_referral(
+            acting_user=user,
+            patient=patient,
+            receiving_practice=practice,
+            department=department,
+            now=step.at,
+            **fields,
+        )
+    else:
+        provider = fields.pop("provider")
+        assignee = fields.pop("assignee")
+        referral, _ = services.create_inbound_referral(
+            acting_user=user,
+            patient=patient,
+            department=department,
+            referring_practice=practice,
+            referring_provider=lookups.providers[provider] if provider is not None else None,
+            assignee=lookups.users[assignee] if assignee else None,
+            advocate_patient=lookups.patients.get(plan.advocate_of),
+            received_at=step.at,
+            now=step.at,
+            **fields,
+        )
+    plan.referral_id = referral.pk
+    lookups.patients[plan.index] = referral.patient
+
+
+# ---- after the history ------------------------------------------------------------
+
+
+def _settle(now: datetime) -> None:
+    """Staff read their old notices; each practice gets its relationship segment."""
+    Notification.objects.filter(
+        created_at__lt=now - timedelta(days=2), read_at__isnull=True
+    ).update(read_at=F("created_at") + timedelta(hours=3))
+    zone = Organization.current().zone
+    received = defaultdict(list)
+    rows = Referral.objects.filter(direction=Direction.INBOUND, referring_practice__isnull=False)
+    for practice_id, at in rows.values_list("referring_practice_id", "received_at"):
+        received[practice_id].append(at)
+    today = now.astimezone(zone).date()
+    edges = [_months_before(today, months) for months in (12, 9, 6, 3, 0)]
+    segments: dict[str, list[int]] = defaultdict(list)
+    for practice_id in Practice.objects.values_list("pk", flat=True):
+        dates = [at.astimezone(zone).date() for at in received[practice_id]]
+        blocks = Counter(
+            next(i for i in range(4) if edges[i] <= d < edges[i + 1])
+            for d in dates
+            if edges[0] <= d < edges[4]
+        )
+        if dates and min(dates) > today - timedelta(days=90):
+            segment = Segment.NEW
+        elif len(blocks) >= 3:
+            segment = Segment.LOYAL
+        elif blocks:
+            segment = Segment.SEMI_LOYAL
+        else:
+            segment = Segment.NON_REFERRING
+        segments[segment].append(practice_id)
+    for segment, ids in segments.items():
+        Practice.objects.filter(pk__in=ids).update(segment=segment)
+
+
+def _months_before(day: date, months: int) -> date:
+    month = day.month - months
+    year = day.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    # The same day of the month, or the month's last day when it is shorter.
+    for candidate in range(day.day, 27, -1):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    return date(year, month, min(day.day, 28))
