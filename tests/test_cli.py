@@ -148,7 +148,8 @@ def alive(pid: int) -> bool:
 def test_refloop_demo_starts_serves_and_stops_cleanly(tmp_path):
     port = free_port()
     env = {
-        **os.environ,
+        # The demo is the embedded SQLite product: never the suite's PostgreSQL database.
+        **{k: v for k, v in os.environ.items() if k != "REFLOOP_DATABASE_URL"},
         "REFLOOP_DATA_DIR": str(tmp_path / "data"),
         "REFLOOP_DEMO_REFERRALS": "30",
         "PYTHONUNBUFFERED": "1",
