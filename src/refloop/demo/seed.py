@@ -82,7 +82,7 @@ def seed_demo(
     referrals: int = FULL_SIZE,
     outbound: int | None = None,
     logins_file: Path | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SeedResult:
     """Build the demo practice into an empty database; returns counts and the demo logins."""
     started = time.monotonic()
@@ -125,8 +125,6 @@ def seed_demo(
         },
     )
     plans = planner.plan_all(inbound=referrals, outbound=outbound)
-    if progress:
-        progress(f"planned {len(plans)} referrals in {time.monotonic() - started:.1f}s")
     lookups = _Lookups(users, departments, practices, providers)
     with context.using(context.RequestContext(channel="web")), effects.suppressed():
         _replay(plans, planner.sweep_times(plans), lookups, progress)
@@ -378,8 +376,7 @@ def _replay(plans, sweeps: list[datetime], lookups: _Lookups, progress) -> None:
                 else:
                     _run(plan, step, lookups)
         if progress:
-            done = min(start + STEPS_PER_TRANSACTION, len(queue))
-            progress(f"replayed {done}/{len(queue)} steps")
+            progress(min(start + STEPS_PER_TRANSACTION, len(queue)), len(queue))
 
 
 def _appointment(step, lookups: _Lookups) -> AppointmentInput:

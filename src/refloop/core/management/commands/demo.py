@@ -56,11 +56,23 @@ class Command(BaseCommand):
                 f"Creating the demo practice ({referrals} referrals over 18 months); "
                 "this takes about a minute the first time…"
             )
-            result = seed_demo(referrals=referrals)
+            result = seed_demo(referrals=referrals, progress=self.show_progress)
             self.say(f"Demo practice ready ({result.seconds:.0f}s).")
         call_command("collectstatic", interactive=False, verbosity=0)
         connections.close_all()  # the children open their own
         self.run_children(host, port)
+
+    def show_progress(self, done: int, total: int) -> None:
+        """One line per tenth on a log, one rewritten line on a terminal."""
+        percent = 100 * done // total
+        if self.stdout.isatty():
+            self.stdout.write(f"\r  {percent:3d}% of the history replayed", ending="")
+            if done == total:
+                self.stdout.write("")
+            self.stdout.flush()
+        elif percent // 10 != getattr(self, "_last_tenth", -1):
+            self._last_tenth = percent // 10
+            self.say(f"  {percent}% of the history replayed")
 
     def run_children(self, host: str, port: int) -> None:
         stop_requests: list[int] = []

@@ -53,7 +53,12 @@ class Command(BaseCommand):
                 "The database already holds a practice. Run with --flush to delete every "
                 "record first, or point REFLOOP_DATA_DIR at an empty folder."
             )
-        progress = self.stdout.write if verbosity >= 2 else None
+        progress = None
+        if verbosity >= 2:
+
+            def progress(done: int, total: int) -> None:
+                self.stdout.write(f"replayed {done}/{total} steps")
+
         result = seed_demo(now=now, referrals=referrals, progress=progress)
         self.stdout.write(
             f"Seeded {result.inbound} inbound and {result.outbound} outbound referrals in "
