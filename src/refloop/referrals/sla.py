@@ -34,7 +34,9 @@ def who_answers_for(referral: Referral) -> list[User]:
 def sweep_sla_breaches(*, now: datetime) -> int:
     """Flag every newly overdue referral and notify who answers for it; returns how many."""
     flagged = 0
-    for referral_id in overdue_first_contact(now).values_list("pk", flat=True).iterator():
+    # The ids are read first: each breach is then written in its own transaction,
+    # with no cursor left open across those writes.
+    for referral_id in list(overdue_first_contact(now).values_list("pk", flat=True)):
         with transaction.atomic():
             # The conditional update is the claim: two sweeps never flag the same breach twice.
             claimed = Referral.objects.filter(pk=referral_id, sla_breached_at__isnull=True).update(
