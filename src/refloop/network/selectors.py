@@ -1,29 +1,11 @@
 """Reads of the referral partner directory shared by pages and the API."""
 
-from dataclasses import dataclass
-
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from refloop.core.errors import NotFound
+from refloop.core.paging import Page, page_of
 from refloop.core.roles import Capability, require
 from refloop.network.models import Practice, Provider
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    total: int
-    limit: int
-    offset: int
-
-
-def _page(queryset: QuerySet, limit: int, offset: int) -> Page:
-    return Page(
-        items=list(queryset[offset : offset + limit]),
-        total=queryset.count(),
-        limit=limit,
-        offset=offset,
-    )
 
 
 def list_practices(
@@ -37,7 +19,7 @@ def list_practices(
         practices = practices.filter(Q(name__icontains=term) | Q(city__icontains=term))
     if in_network is not None:
         practices = practices.filter(in_network=in_network)
-    return _page(practices.order_by("name", "pk"), limit, offset)
+    return page_of(practices.order_by("name", "pk"), limit=limit, offset=offset)
 
 
 def get_practice(user, practice_id: int) -> Practice:
@@ -64,7 +46,7 @@ def list_providers(
             | Q(npi__startswith=term)
             | Q(practice__city__icontains=term)
         )
-    return _page(providers.order_by("last_name", "first_name", "pk"), limit, offset)
+    return page_of(providers.order_by("last_name", "first_name", "pk"), limit=limit, offset=offset)
 
 
 def get_provider(user, provider_id: int) -> Provider:

@@ -1,12 +1,12 @@
 """Writes to the referral partner directory: new practices and providers."""
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from refloop.core import audit
 from refloop.core.errors import Conflict, InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
+from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.network.npi import npi_problem
 
@@ -40,15 +40,6 @@ PROVIDER_FIELDS = (
 )
 
 
-def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
-    """Model validation, reported as the first field at fault."""
-    try:
-        instance.full_clean(exclude=list(exclude), validate_unique=False)
-    except ValidationError as error:
-        field, messages = next(iter(error.message_dict.items()))
-        raise InvalidInput(f"{field}: {messages[0]}", field=field) from None
-
-
 def _only(fields: dict, allowed: tuple[str, ...]) -> dict:
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
@@ -63,7 +54,7 @@ def create_practice(*, acting_user: User, name: str, **fields) -> Practice:
     if not name or not name.strip():
         raise InvalidInput("name is required.", field="name")
     practice = Practice(name=name.strip(), **_only(fields, PRACTICE_FIELDS))
-    _validated(practice)
+    validated(practice)
     practice.save()
     audit.record("practice.created", audit.Touch("practice", practice.pk), actor=acting_user)
     return practice
@@ -113,7 +104,7 @@ def create_provider(
         practice=practice,
         **_only(fields, PROVIDER_FIELDS),
     )
-    _validated(provider, exclude=("practice",))
+    validated(provider, exclude=("practice",))
     if Provider.objects.filter(npi=npi).exists():
         raise _npi_taken()
     try:

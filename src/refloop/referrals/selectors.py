@@ -7,6 +7,7 @@ from django.db.models import Prefetch, QuerySet
 
 from refloop.core import audit
 from refloop.core.errors import NotAllowed, NotFound
+from refloop.core.paging import Page, page_of
 from refloop.core.roles import Capability, Role, can, require
 from refloop.patients.models import Patient
 from refloop.practice.models import Organization
@@ -130,33 +131,23 @@ def filtered(queryset: QuerySet[Referral], filters: ReferralFilters) -> QuerySet
     return queryset.filter(**conditions)
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[Referral]
-    total: int
-    limit: int
-    offset: int
-
-
 def list_referrals(
     user, filters: ReferralFilters, *, limit: int = 50, offset: int = 0, now=None
 ) -> Page:
     """A page of referrals, newest first; each row showing patient data is audited as a read."""
     require_any_referral_access(user)
-    queryset = filtered(visible_referrals(user), filters)
-    rows = list(
-        queryset.select_related(
-            "patient",
-            "referring_practice",
-            "referring_provider",
-            "department",
-            "assignee",
-            "receiving_practice",
-        ).order_by("-received_at", "-pk")[offset : offset + limit]
+    queryset = filtered(visible_referrals(user), filters).select_related(
+        "patient",
+        "referring_practice",
+        "referring_provider",
+        "department",
+        "assignee",
+        "receiving_practice",
     )
-    if rows and sees_clinical_detail(user):
-        audit.record_many("referral.listed", [touch(r) for r in rows], actor=user, now=now)
-    return Page(items=rows, total=queryset.count(), limit=limit, offset=offset)
+    page = page_of(queryset.order_by("-received_at", "-pk"), limit=limit, offset=offset)
+    if page.items and sees_clinical_detail(user):
+        audit.record_many("referral.listed", [touch(r) for r in page.items], actor=user, now=now)
+    return page
 
 
 def visible_patient(user, patient_id: int) -> Patient | None:

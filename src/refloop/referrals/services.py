@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,6 +19,7 @@ from refloop.core.errors import (
 )
 from refloop.core.models import User
 from refloop.core.roles import Capability, Role, require
+from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department, Organization
@@ -82,16 +82,6 @@ def _aware(value: datetime, field: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _validated(instance, prefix: str, exclude: Iterable[str] = ()) -> None:
-    try:
-        instance.full_clean(
-            exclude=list(exclude), validate_unique=False, validate_constraints=False
-        )
-    except ValidationError as error:
-        field, messages = next(iter(error.message_dict.items()))
-        raise InvalidInput(f"{prefix}{field}: {messages[0]}", field=f"{prefix}{field}") from None
-
-
 PATIENT_FIELDS = (
     "first_name",
     "last_name",
@@ -120,7 +110,7 @@ def _unsaved_patient(data: dict, *, now: datetime, org: Organization) -> Patient
         if not data.get(required):
             raise InvalidInput(f"patient.{required} is required.", field=f"patient.{required}")
     patient = Patient(**data)
-    _validated(patient, "patient.", exclude=["name_key"])
+    validated(patient, prefix="patient.", exclude=["name_key"])
     if patient.date_of_birth > timezone.localdate(now, org.zone):
         raise InvalidInput("patient.date_of_birth is in the future.", field="patient.date_of_birth")
     return patient

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from refloop.core.errors import Conflict, InvalidInput, NotFound
 from refloop.core.models import User
-from refloop.core.roles import Capability, Role
+from refloop.core.roles import Capability, Role, require
 from refloop.practice.models import Department, Location, Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.models import (
@@ -59,8 +59,8 @@ def begin_transition(
 ) -> Referral:
     # Work on outbound referrals is a coordinator's, whatever the move is called.
     locked = _lock(referral, acting_user=acting_user, capability=capability)
-    if locked.direction == Direction.OUTBOUND and capability != Capability.WORK_REFERRALS:
-        locked = _lock(locked, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    if locked.direction == Direction.OUTBOUND:
+        require(acting_user, Capability.WORK_REFERRALS)
     check_version(locked, expected_version)
     lifecycle.check(locked.direction, locked.state, to)
     return locked
