@@ -196,8 +196,7 @@ def test_refloop_demo_starts_serves_and_stops_cleanly(tmp_path):
             demo.wait()
 
 
-def test_the_landing_page_names_the_practice_and_links_the_api_docs(client, org):
-    page = client.get("/")
-    assert page.status_code == 200
+def test_the_start_page_sends_a_visitor_to_sign_in_under_the_practice_name(client, org):
+    page = client.get("/", follow=True)
+    assert page.redirect_chain[-1][0].startswith("/login/")
     assert org.name.replace("&", "&amp;") in page.content.decode()
-    assert 'href="/api/v1/docs"' in page.content.decode()

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # the form renderer finds the built-in widget templates here
     "django_tasks_db",
     "ninja",  # serves the API docs' assets from the package, not from a CDN
     "refloop.core",
@@ -117,6 +118,7 @@ INSTALLED_APPS = [
     "refloop.network",
     "refloop.patients",
     "refloop.referrals",
+    "refloop.workspace",
 ]
 
 MIDDLEWARE = [
@@ -129,11 +131,17 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "refloop.core.middleware.RequestContextMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "refloop.workspace.middleware.DomainErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "refloop.urls"
 WSGI_APPLICATION = "refloop.wsgi.application"
 AUTH_USER_MODEL = "core.User"
+FORM_RENDERER = "refloop.workspace.forms.WorkspaceFormRenderer"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
     {
@@ -145,6 +153,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "refloop.workspace.shell.shell_context",
             ],
         },
     },

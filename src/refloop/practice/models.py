@@ -7,6 +7,20 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.core.exceptions import ValidationError
 from django.db import models
 
+LOGO_TYPES = {"image/png", "image/jpeg"}
+
+
+def validate_logo(upload) -> None:
+    from refloop.referrals.documents import sniff_content_type
+
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if sniff_content_type(head) not in LOGO_TYPES:
+        raise ValidationError("The logo must be a PNG or JPEG image.")
+    if upload.size > 512 * 1024:
+        raise ValidationError("The logo must be smaller than 512 KB.")
+
 
 def validate_time_zone(value: str) -> None:
     if value not in available_timezones():
@@ -25,6 +39,12 @@ class Organization(models.Model):
     )
     phone = models.CharField(max_length=30, blank=True)
     fax = models.CharField(max_length=30, blank=True)
+    logo = models.FileField(
+        upload_to="branding/",
+        blank=True,
+        validators=[validate_logo],
+        help_text="PNG or JPEG, shown in the workspace header.",
+    )
     # First-contact SLA per urgency, in hours after the referral is received.
     sla_stat_hours = models.PositiveIntegerField(default=4)
     sla_urgent_hours = models.PositiveIntegerField(default=24)

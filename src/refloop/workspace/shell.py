@@ -1,0 +1,141 @@
+"""The frame around every workspace page: sign-in, navigation, the notification bell."""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST
+
+from refloop.core.models import Notification
+from refloop.core.notifications import unread_for
+from refloop.core.roles import Capability, can
+from refloop.practice.models import Organization
+from refloop.referrals.documents import sniff_content_type
+from refloop.workspace.access import is_staff_member, staff_view
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    icon: str
+    capability: Capability | None = None
+    section: str = ""  # the URL prefix that marks the item current
+
+
+NAVIGATION = (
+    NavItem(
+        "Worklist", "worklist", "list-check", Capability.VIEW_REFERRAL_SUMMARIES, "/referrals/"
+    ),
+    NavItem("New referral", "intake", "plus", Capability.CREATE_REFERRALS, "/intake/"),
+    NavItem("Outbound", "outbound", "send", Capability.VIEW_REFERRALS, "/outbound/"),
+    NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/"),
+)
+
+NOTIFICATIONS_IN_BELL = 8
+
+
+def navigation_for(user, path: str) -> list[dict]:
+    items = []
+    for item in NAVIGATION:
+        if item.capability is None or can(user, item.capability):
+            items.append(
+                {
+                    "label": item.label,
+                    "url": reverse(item.url_name),
+                    "icon": item.icon,
+                    "current": bool(item.section) and path.startswith(item.section),
+                }
+            )
+    return items
+
+
+def shell_context(request) -> dict:
+    """Context processor: what base.html needs on every page."""
+    user = getattr(request, "user", None)
+    context = {"organization": Organization.current()}
+    if user is not None and is_staff_member(user):
+        context["nav"] = navigation_for(user, request.path)
+        context["unread_count"] = unread_for(user).count()
+        context["can_manage_settings"] = can(user, Capability.MANAGE_SETTINGS)
+    return context
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if is_staff_member(request.user) and can(request.user, Capability.VIEW_REFERRAL_SUMMARIES):
+        return redirect("worklist")
+    return render(request, "workspace/home.html")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "workspace/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "workspace/password_change.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password was changed.")
+        return response
+
+    def get_success_url(self):
+        return reverse("home")
+
+
+@staff_view()
+def notifications(request):
+    """The bell's panel (htmx) or the full page: the user's unread notices, newest first."""
+    unread = unread_for(request.user).select_related("referral")
+    template = "workspace/_notifications.html" if request.htmx else "workspace/notifications.html"
+    limit = NOTIFICATIONS_IN_BELL if request.htmx else 200
+    return render(request, template, {"notices": unread[:limit], "more": unread.count() > limit})
+
+
+@require_POST
+@staff_view()
+def open_notification(request, pk: int):
+    notice = get_object_or_404(Notification, pk=pk, user=request.user)
+    Notification.objects.filter(pk=notice.pk, read_at__isnull=True).update(read_at=timezone.now())
+    if notice.referral_id:
+        return redirect("referral_detail", pk=notice.referral_id)
+    return redirect("notifications")
+
+
+@require_POST
+@staff_view()
+def read_all_notifications(request):
+    unread_for(request.user).update(read_at=timezone.now())
+    return redirect("notifications")
+
+
+@cache_control(max_age=3600)
+def logo(request):
+    """The practice's logo (not patient data, so no sign-in needed: the login page shows it)."""
+    organization = Organization.current()
+    if not organization.logo:
+        raise Http404
+    handle = organization.logo.open("rb")
+    content_type = sniff_content_type(handle.read(16))
+    handle.seek(0)
+    return FileResponse(handle, content_type=content_type or "application/octet-stream")
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("login/", LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", PasswordChangeView.as_view(), name="password_change"),
+    path("notifications/", notifications, name="notifications"),
+    path("notifications/<int:pk>/open", open_notification, name="notification_open"),
+    path("notifications/read-all", read_all_notifications, name="notifications_read_all"),
+    path("branding/logo", logo, name="logo"),
+]

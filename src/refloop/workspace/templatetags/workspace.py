@@ -1,0 +1,18 @@
+"""Template helpers shared by every workspace page."""
+
+from django import template
+from django.templatetags.static import static
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag
+def icon(name: str, label: str = ""):
+    """An icon from the vendored Tabler sprite; decorative unless it gets a label."""
+    href = f"{static('vendor/icons.svg')}#{name}"
+    if label:
+        return format_html(
+            '<svg class="icon" role="img" aria-label="{}"><use href="{}"></use></svg>', label, href
+        )
+    return format_html('<svg class="icon" aria-hidden="true"><use href="{}"></use></svg>', href)
