@@ -140,6 +140,9 @@ WSGI_APPLICATION = "refloop.wsgi.application"
 AUTH_USER_MODEL = "core.User"
 FORM_RENDERER = "refloop.workspace.forms.WorkspaceFormRenderer"
 LOGIN_URL = "login"
+# Failed sign-ins (from the audit log) that lock a username out for the window.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -1,9 +1,13 @@
 """The frame around every workspace page: sign-in, navigation, the notification bell."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -11,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
-from refloop.core.models import Notification
+from refloop.core.models import AuditEntry, Notification
 from refloop.core.notifications import unread_for
 from refloop.core.roles import Capability, can
 from refloop.practice.models import Organization
@@ -74,8 +78,30 @@ def home(request):
     return render(request, "workspace/home.html")
 
 
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Refuses a username after repeated failed sign-ins, counted from the audit log."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        window = timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+        failures = AuditEntry.objects.filter(
+            action="auth.login_failed",
+            at__gte=timezone.now() - window,
+            detail__username=username[:150],
+        ).count()
+        if username and failures >= settings.LOGIN_FAILURE_LIMIT:
+            raise ValidationError(
+                f"Too many failed sign-ins for this username. Wait "
+                f"{settings.LOGIN_FAILURE_WINDOW_MINUTES} minutes or ask an administrator "
+                "to reset the password.",
+                code="throttled",
+            )
+        return super().clean()
+
+
 class LoginView(auth_views.LoginView):
     template_name = "workspace/login.html"
+    authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
 
 
