@@ -100,7 +100,12 @@ def pete(practice_b):
 @pytest.fixture
 def referral(cora, spine, provider_a):
     """A fresh inbound referral to Spine from practice A, in state received."""
-    return f.make_referral(acting_user=cora, department=spine, referring_provider=provider_a)
+    # A name no page text or other fixture contains, so "the name is not on the page" can't
+    # fail by coincidence (a random "Hill" would match "Hillside").
+    patient = f.patient_data(first_name="Zephyrine", last_name="Quillfeather")
+    return f.make_referral(
+        acting_user=cora, department=spine, referring_provider=provider_a, patient=patient
+    )
 
 
 class ApiClient:

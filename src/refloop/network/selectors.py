@@ -55,3 +55,43 @@ def get_provider(user, provider_id: int) -> Provider:
     if provider is None:
         raise NotFound("No provider with this id is in the directory.")
     return provider
+
+
+def find_referral_sources(user, q: str, *, limit: int = 8) -> tuple[list[Provider], list[Practice]]:
+    """Providers (by name, NPI or their practice's city) and practices (by name or city)
+    matching every word of `q`, for a type-ahead; nothing for fewer than two characters."""
+    require(user, Capability.VIEW_DIRECTORY)
+    terms = q.split()
+    if len("".join(terms)) < 2:
+        return [], []
+    providers = Provider.objects.select_related("practice")
+    practices = Practice.objects.all()
+    for term in terms:
+        providers = providers.filter(
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(npi__startswith=term)
+            | Q(practice__name__icontains=term)
+            | Q(practice__city__icontains=term)
+        )
+        practices = practices.filter(Q(name__icontains=term) | Q(city__icontains=term))
+    return (
+        list(providers.order_by("last_name", "first_name", "pk")[:limit]),
+        list(practices.order_by("name", "pk")[:limit]),
+    )
+
+
+def practices_for_outbound(user) -> list[Practice]:
+    """Every practice we may send a patient to, in-network ones first, then by name."""
+    require(user, Capability.VIEW_DIRECTORY)
+    return list(Practice.objects.order_by("-in_network", "name", "pk"))
+
+
+def providers_for_outbound(user) -> list[Provider]:
+    """Providers at partner practices, grouped by practice (in-network practices first)."""
+    require(user, Capability.VIEW_DIRECTORY)
+    return list(
+        Provider.objects.filter(practice__isnull=False)
+        .select_related("practice")
+        .order_by("-practice__in_network", "practice__name", "last_name", "first_name", "pk")
+    )

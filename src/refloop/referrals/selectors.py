@@ -1,15 +1,16 @@
 """Reads of referrals shared by pages and the API: who may see what, and the audit of it."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
 from refloop.core import audit
 from refloop.core.errors import NotAllowed, NotFound
 from refloop.core.paging import Page, page_of
 from refloop.core.roles import Capability, Role, can, require
-from refloop.patients.models import Patient
+from refloop.patients.models import Patient, normalized_name
 from refloop.practice.models import Organization
 from refloop.referrals.models import Attachment, Referral, ReferralEvent
 from refloop.referrals.timeline import touch
@@ -187,3 +188,210 @@ def get_attachment(user, referral_id: int, attachment_id: int, *, now=None) -> A
         now=now,
     )
     return attachment
+
+
+# ---- the coordinator worklist -------------------------------------------------------
+
+WORKLIST_SCOPES = ("mine", "department", "unassigned", "all")
+
+# Sort keys the worklist accepts, each with the columns it orders by; "patient" only
+# for roles that see patient identity. Every order ends on the primary key, so a page
+# boundary never shows a row twice or skips one.
+_URGENCY_RANK = Case(
+    When(urgency="stat", then=Value(0)),
+    When(urgency="urgent", then=Value(1)),
+    default=Value(2),
+)
+WORKLIST_SORTS: dict[str, tuple] = {
+    "number": (F("number"),),
+    "patient": (F("patient__last_name"), F("patient__first_name")),
+    "department": (F("department__name"),),
+    "urgency": (_URGENCY_RANK,),
+    "state": (F("state"),),
+    "practice": (F("referring_practice__name"),),
+    "assignee": (F("assignee__first_name"), F("assignee__last_name"), F("assignee__username")),
+    "received": (F("received_at"),),
+    "last_action": (F("last_action_at"),),
+}
+
+
+REFERRAL_NUMBER = re.compile(r"R-[0-9A-Z]{4}-[0-9A-Z]{4}")
+
+
+def text_matches(text: str, *, patient_names: bool) -> Q | None:
+    """Referral number, and (for roles that see patients) the patient's normalized name.
+
+    Every word of the text must appear in the patient's name key, so "smith j" and
+    "José Smith" find "jose smith"; accents and punctuation are folded as on Patient.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if REFERRAL_NUMBER.fullmatch(text.upper()):
+        return Q(number=text.upper())  # the unique index answers a whole number at once
+    condition = Q(number__icontains=text.upper())
+    if patient_names:
+        words = [normalized_name(word, "").strip() for word in text.split()]
+        words = [w for w in words if w]
+        if words:
+            name = Q()
+            for word in words:
+                name &= Q(patient__name_key__contains=word)
+            condition |= name
+    return condition
+
+
+def worklist_referrals(
+    user,
+    filters: ReferralFilters,
+    *,
+    scope: str = "all",
+    text: str = "",
+    sort: str = "received",
+    limit: int = 50,
+    offset: int = 0,
+    now=None,
+) -> Page:
+    """A page of inbound referrals for the worklist, with `last_action_at` on each row.
+
+    `scope`: "mine" (assigned to the user), "department" (the user's departments),
+    "unassigned" or "all" (everything the role may see). `sort` is a WORKLIST_SORTS
+    key, "-" in front for descending. Rows revealing patient data are audited as
+    `referral.listed`, like list_referrals; liaisons get rows without the patient.
+    """
+    require_any_referral_access(user)
+    detail = sees_clinical_detail(user)
+    queryset = filtered(visible_referrals(user), filters).filter(direction="inbound")
+    if scope == "mine":
+        queryset = queryset.filter(assignee=user)
+    elif scope == "department":
+        queryset = queryset.filter(department__in=user.departments.all())
+    elif scope == "unassigned":
+        queryset = queryset.filter(assignee__isnull=True)
+    condition = text_matches(text, patient_names=detail)
+    if condition is not None:
+        queryset = queryset.filter(condition)
+
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in WORKLIST_SORTS or (key == "patient" and not detail):
+        key, descending = "received", False
+    latest_event = ReferralEvent.objects.filter(referral=OuterRef("pk")).order_by("-at", "-pk")
+    ordered = queryset
+    if key == "last_action":
+        ordered = ordered.annotate(last_action_at=Subquery(latest_event.values("at")[:1]))
+    order = [
+        e.desc(nulls_last=True) if descending else e.asc(nulls_last=True)
+        for e in WORKLIST_SORTS[key]
+    ]
+    order.append(F("pk").desc() if descending else F("pk").asc())
+    # Sort and page over ids alone, then load the page's rows: the sort then carries
+    # narrow rows, and the joins and the last-action lookup run for 50 rows, not all.
+    ids = list(ordered.order_by(*order).values_list("pk", flat=True)[offset : offset + limit])
+    items: list[Referral] = []
+    if ids:
+        related = ["referring_practice", "referring_provider", "department", "assignee"]
+        by_id = Referral.objects.select_related(
+            *(["patient", *related] if detail else related)
+        ).in_bulk(ids)
+        last_action = dict(
+            ReferralEvent.objects.filter(referral_id__in=ids)
+            .values("referral_id")
+            .annotate(last=Max("at"))
+            .values_list("referral_id", "last")
+        )
+        items = [by_id[pk] for pk in ids]
+        for referral in items:
+            referral.last_action_at = last_action.get(referral.pk)
+    page = Page(items=items, total=queryset.order_by().count(), limit=limit, offset=offset)
+    if page.items and detail:
+        audit.record_many("referral.listed", [touch(r) for r in page.items], actor=user, now=now)
+    return page
+
+
+@dataclass(frozen=True)
+class PatientMatch:
+    patient: Patient
+    open_referrals: int
+    same_name: bool  # False: same last name and date of birth only (a nickname, a typo)
+
+
+def find_patient_matches(
+    user, *, first_name: str, last_name: str, date_of_birth: date, limit: int = 10, now=None
+) -> list[PatientMatch]:
+    """Patients already on record with this date of birth and the same normalized name
+    (or the same last name), among those on referrals `user` may see; each one shown is
+    audited as a patient read."""
+    from django.db.models import Count, Q
+
+    from refloop.patients.models import normalized_name
+    from refloop.referrals import lifecycle
+    from refloop.referrals.models import Direction
+
+    require(user, Capability.VIEW_REFERRALS)
+    key = normalized_name(first_name, last_name)
+    last_key = key.split(" ", 1)[1]
+    if not last_key or date_of_birth is None:
+        return []
+    open_referrals = Q(referrals__direction=Direction.INBOUND) & Q(
+        referrals__state__in=lifecycle.open_states(Direction.INBOUND)
+    ) | Q(referrals__direction=Direction.OUTBOUND) & Q(
+        referrals__state__in=lifecycle.open_states(Direction.OUTBOUND)
+    )
+    candidates = (
+        Patient.objects.filter(date_of_birth=date_of_birth, name_key__endswith=f" {last_key}")
+        .filter(pk__in=visible_referrals(user).values("patient_id"))
+        .annotate(open_count=Count("referrals", filter=open_referrals, distinct=True))
+        .order_by("-created_at", "-pk")
+    )
+    matches = [
+        PatientMatch(patient, patient.open_count, patient.name_key == key)
+        for patient in candidates[: limit * 3]
+    ]
+    matches.sort(key=lambda m: not m.same_name)
+    matches = matches[:limit]
+    if matches:
+        audit.record_many(
+            "patient.read",
+            [audit.Touch("patient", m.patient.pk, patient_id=m.patient.pk) for m in matches],
+            actor=user,
+            detail={"via": "duplicate_check"},
+            now=now,
+        )
+    return matches
+
+
+# ---- the referral detail page (workspace) --------------------------------------
+
+
+def assignable_staff() -> QuerySet:
+    """Active staff a referral may be assigned to (services.assign_referral accepts them)."""
+    from refloop.core.models import User
+
+    return User.objects.filter(
+        is_active=True, role__in=(Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN)
+    ).order_by("first_name", "last_name", "username")
+
+
+def appointments_of(referral: Referral) -> list:
+    """A visible referral's appointments with their department, location and clinician."""
+    return list(
+        referral.appointments.select_related("department", "location", "clinician").order_by(
+            "starts_at", "pk"
+        )
+    )
+
+
+def reveal_patient(user, referral: Referral, *, purpose: str = "show", now=None) -> Patient:
+    """The patient of a referral already read through get_referral, audited as patient.read."""
+    require(user, Capability.VIEW_REFERRALS)
+    audit.record(
+        "patient.read",
+        audit.Touch(
+            "patient", referral.patient_id, patient_id=referral.patient_id, referral_id=referral.pk
+        ),
+        actor=user,
+        detail={"purpose": purpose},
+        now=now,
+    )
+    return referral.patient

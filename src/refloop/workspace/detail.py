@@ -1,17 +1,325 @@
-"""Work in progress: replaced by the full page."""
+"""The referral detail page: who, from whom, why, what happened, and what can be done now.
 
+Reads go through the referral selectors, which audit them; the patient's identity is
+shown only on request (a POST, audited as patient.read). Liaisons get the summary only.
+The actions (transitions, assignment, notes, documents…) live in detail_actions.py.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.http import FileResponse
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import dateformat, timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
 
 from refloop.core.roles import Capability
-from refloop.referrals.selectors import get_referral
+from refloop.practice.models import Organization
+from refloop.referrals import lifecycle
+from refloop.referrals.documents import sniff_content_type
+from refloop.referrals.models import Direction, Referral, State
+from refloop.referrals.selectors import (
+    appointments_of,
+    get_attachment,
+    get_referral,
+    reveal_patient,
+    sees_clinical_detail,
+)
+from refloop.workspace import detail_actions
 from refloop.workspace.access import staff_view
+from refloop.workspace.detail_forms import words
+
+TIME_FORMAT = "M j, Y, g:i A T"
+FILE_EXTENSIONS = {
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/tiff": "tif",
+}
+
+EVENT_WORDS = {
+    "referral.received": "Received",
+    "referral.drafted": "Drafted",
+    "referral.assigned": "Assigned",
+    "referral.in_review": "Review started",
+    "referral.pending_info": "Information requested",
+    "referral.accepted": "Accepted",
+    "referral.declined": "Declined",
+    "referral.contacting": "Contacting the patient",
+    "referral.contact_attempted": "Contact attempt",
+    "referral.scheduled": "Scheduled",
+    "referral.rescheduled": "Appointment rescheduled",
+    "referral.no_show": "No-show",
+    "referral.seen": "Seen",
+    "referral.loop_closed": "Loop closed",
+    "referral.unreachable": "Unreachable",
+    "referral.cancelled": "Cancelled",
+    "referral.sent": "Sent",
+    "referral.completed": "Completed: report received",
+    "referral.note_added": "Note",
+    "referral.document_added": "Document added",
+    "referral.sla_breached": "First-contact deadline missed",
+}
+
+# Event data worth showing, in this order, with its label; ids and internals are left out.
+DATA_LABELS = {
+    "text": "",
+    "note": "Note",
+    "missing_info": "Missing",
+    "reason": "Reason",
+    "reason_detail": "Details",
+    "suggested_alternative": "Suggested alternative",
+    "starts_at": "Appointment",
+    "channel": "Channel",
+    "outcome": "Outcome",
+    "assignee": "Assignee",
+    "kind": "Kind",
+    "no_shows": "No-shows so far",
+    "attempts": "Unsuccessful attempts",
+    "in_network": "In network",
+    "source_type": "Source",
+}
+CODED_VALUES = {"reason", "channel", "outcome", "kind", "source_type"}
+
+GOOD_STATES = {State.SCHEDULED, State.SEEN, State.LOOP_CLOSED, State.COMPLETED, State.ACCEPTED}
+WAITING_STATES = {State.PENDING_INFO, State.NO_SHOW}
+LOST_STATES = {State.DECLINED, State.UNREACHABLE, State.CANCELLED}
 
 
+def local(moment: datetime | None, org: Organization) -> str:
+    if moment is None:
+        return ""
+    return dateformat.format(timezone.localtime(moment, org.zone), TIME_FORMAT)
+
+
+def state_tone(state: str) -> str:
+    if state in GOOD_STATES:
+        return "ok"
+    if state in WAITING_STATES:
+        return "warn"
+    if state in LOST_STATES:
+        return "late"
+    return ""
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: str
+    actor: str
+    words: str
+    text: str
+    details: list[tuple[str, str]]
+
+
+def _value(key: str, value, org: Organization) -> str:
+    if value is None or value == "":
+        return "Unassigned" if key == "assignee" else ""
+    if key == "starts_at":
+        return local(datetime.fromisoformat(value), org)
+    if key == "in_network":
+        return "Yes" if value else "No"
+    if key in CODED_VALUES:
+        return words(str(value))
+    return str(value)
+
+
+def timeline(events, *, clinical: bool, org: Organization) -> list[TimelineEntry]:
+    """Events in words, newest first. Without clinical access: state changes only, no data."""
+    entries = []
+    for event in events:
+        if not clinical and not event.to_state:
+            continue
+        actor = event.actor.get_full_name() if event.actor else ""
+        data = event.data if clinical else {}
+        details = [
+            (label, _value(key, data[key], org))
+            for key, label in DATA_LABELS.items()
+            if key in data and key != "text" and _value(key, data[key], org)
+        ]
+        entries.append(
+            TimelineEntry(
+                at=local(event.at, org),
+                actor=actor or event.actor_label,
+                words=EVENT_WORDS.get(event.kind, words(event.kind.split(".")[-1])),
+                text=str(data.get("text", "")),
+                details=details,
+            )
+        )
+    entries.reverse()
+    return entries
+
+
+def attachment_views(referral: Referral, org: Organization) -> list[dict]:
+    views = []
+    for attachment in referral.attachments.all():
+        kind = words(attachment.kind)
+        shown_as = {"application/pdf": "pdf", "image/png": "image", "image/jpeg": "image"}
+        views.append(
+            {
+                "attachment": attachment,
+                "kind": kind,
+                "url": reverse("referral_attachment", args=[referral.pk, attachment.pk]),
+                "viewer": shown_as.get(attachment.content_type, ""),
+                "format": FILE_EXTENSIONS.get(attachment.content_type, "file").upper(),
+                "uploaded": local(attachment.uploaded_at, org),
+                "title": f"{kind}, uploaded {local(attachment.uploaded_at, org)}",
+            }
+        )
+    return views
+
+
+def code_fit(referral: Referral) -> list[dict]:
+    """Each ICD-10 code against the department's accepted conditions (its 'fit')."""
+    department = referral.department
+    listed = bool(department and department.accepted_conditions)
+    return [
+        {"code": code, "fits": department.accepts_condition(code) if listed else None}
+        for code in referral.icd10_codes
+    ]
+
+
+def page_context(
+    request, referral: Referral, org: Organization, *, patient=None, actions: bool = True
+) -> dict:
+    user = request.user
+    clinical = sees_clinical_detail(user)
+    open_now = lifecycle.is_open(referral.direction, referral.state)
+    now = timezone.now()
+    overdue = bool(
+        open_now
+        and referral.direction == Direction.INBOUND
+        and referral.first_contact_at is None
+        and referral.first_contact_due_at
+        and referral.first_contact_due_at < now
+    )
+    context = {
+        "referral": referral,
+        "org": org,
+        "clinical": clinical,
+        "patient": patient,
+        "inbound": referral.direction == Direction.INBOUND,
+        "state_words": words(referral.state),
+        "end_reason_words": words(referral.end_reason),
+        "state_tone": state_tone(referral.state),
+        "open": open_now,
+        "overdue": overdue,
+        "times": {
+            "received": local(referral.received_at, org),
+            "changed": local(referral.state_changed_at, org),
+            "due": local(referral.first_contact_due_at, org),
+            "first_contact": local(referral.first_contact_at, org),
+            "sent": local(referral.sent_at, org),
+            "closed": local(referral.closed_at, org),
+        },
+        "timeline": timeline(referral.events.all(), clinical=clinical, org=org),
+        # Only the buttons: each form is fetched when its dialog opens (or is its own page
+        # without JS), so the page does not render forms it may never need.
+        "buttons": [
+            {"action": action, "url": action.url(referral)}
+            for action in detail_actions.dialog_actions(user, referral)
+        ]
+        if actions
+        else [],
+    }
+    if clinical:
+        inline = detail_actions.inline_actions(user) if actions else {}
+        context.update(
+            {
+                "codes": code_fit(referral),
+                "appointments": [
+                    {
+                        "appointment": a,
+                        "starts": local(a.starts_at, org),
+                        "clinician": a.clinician.get_full_name() if a.clinician else "",
+                    }
+                    for a in appointments_of(referral)
+                ],
+                "attempts": [
+                    {"attempt": a, "at": local(a.at, org)} for a in referral.contact_attempts.all()
+                ],
+                "attachments": attachment_views(referral, org),
+                "note": detail_actions.bound(inline["note"], referral, org)
+                if "note" in inline
+                else None,
+                "upload": detail_actions.bound(inline["attachment_upload"], referral, org)
+                if "attachment_upload" in inline
+                else None,
+            }
+        )
+    return context
+
+
+@require_GET
 @staff_view(Capability.VIEW_REFERRAL_SUMMARIES)
 def page(request, pk: int):
     referral = get_referral(request.user, pk)
-    return render(request, "workspace/error.html", {"title": referral.number, "message": ""})
+    context = page_context(request, referral, Organization.current())
+    return render(request, "workspace/detail/page.html", context)
 
 
-urlpatterns = [path("referrals/<int:pk>/", page, name="referral_detail")]
+@require_POST
+@staff_view(Capability.VIEW_REFERRALS)
+def show_patient(request, pk: int):
+    """The audited "show": the patient block for htmx, the whole page with it otherwise."""
+    referral = get_referral(request.user, pk)
+    patient = reveal_patient(request.user, referral)
+    org = Organization.current()
+    if request.htmx:
+        context = {"referral": referral, "patient": patient, "clinical": True, "org": org}
+        return render(request, "workspace/detail/_patient.html", context)
+    context = page_context(request, referral, org, patient=patient)
+    return render(request, "workspace/detail/page.html", context)
+
+
+@xframe_options_sameorigin
+@require_GET
+@staff_view(Capability.VIEW_REFERRALS)
+def attachment(request, pk: int, attachment_id: int):
+    """A document shown inline in the page (PDF frame, image), sandboxed and never cached."""
+    document = get_attachment(request.user, pk, attachment_id)
+    handle = document.file.open("rb")
+    content_type = sniff_content_type(handle.read(16)) or "application/octet-stream"
+    handle.seek(0)
+    extension = FILE_EXTENSIONS.get(content_type, "bin")
+    # The uploaded name often holds the patient's; the file is named after the referral.
+    response = FileResponse(
+        handle,
+        content_type=content_type,
+        filename=f"{document.referral.number}-{document.pk}.{extension}",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@staff_view(Capability.VIEW_REFERRAL_SUMMARIES)
+def print_summary(request, pk: int):
+    """A one-page summary to print; printing the patient's identity is audited too."""
+    referral = get_referral(request.user, pk)
+    org = Organization.current()
+    patient = None
+    if sees_clinical_detail(request.user):
+        patient = reveal_patient(request.user, referral, purpose="print")
+    context = page_context(request, referral, org, patient=patient, actions=False)
+    context["history"] = timeline(
+        [e for e in referral.events.all() if e.to_state], clinical=patient is not None, org=org
+    )
+    context["printed_at"] = local(timezone.now(), org)
+    return render(request, "workspace/detail/print.html", context)
+
+
+urlpatterns = [
+    path("referrals/<int:pk>/", page, name="referral_detail"),
+    path("referrals/<int:pk>/patient", show_patient, name="referral_patient"),
+    path(
+        "referrals/<int:pk>/attachments/<int:attachment_id>",
+        attachment,
+        name="referral_attachment",
+    ),
+    path("referrals/<int:pk>/print", print_summary, name="referral_print"),
+    *detail_actions.urlpatterns,
+]
