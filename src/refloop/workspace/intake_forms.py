@@ -1,0 +1,265 @@
+"""The quick-intake form: a phone or walk-in referral, typed in while the caller waits."""
+
+import hashlib
+import json
+import re
+import uuid
+
+from django import forms
+from django.urls import reverse
+
+from refloop.core.errors import InvalidInput
+from refloop.core.models import User
+from refloop.core.roles import Role
+from refloop.network.models import Practice, Provider
+from refloop.patients.models import Sex
+from refloop.practice.models import Department
+from refloop.referrals.models import ReferralChannel, SourceType, Urgency
+from refloop.referrals.services import normalize_icd10
+
+# Channels that only machines use; a person at the intake desk picks from the rest.
+AUTOMATED_CHANNELS = {
+    ReferralChannel.PORTAL,
+    ReferralChannel.HL7,
+    ReferralChannel.FHIR,
+    ReferralChannel.API,
+    ReferralChannel.IMPORT,
+}
+
+SOURCE_LABELS = {
+    SourceType.PROVIDER: "A provider or practice",
+    SourceType.PATIENT: "Another patient recommended us",
+    SourceType.SELF: "The patient (self-referral)",
+    SourceType.MARKETING: "Marketing or an event",
+    SourceType.OTHER: "Other",
+}
+
+# What the services call a field, and the field of these forms that shows its error.
+SERVICE_FIELDS = {
+    "patient.first_name": "first_name",
+    "patient.last_name": "last_name",
+    "patient.date_of_birth": "date_of_birth",
+    "patient.sex": "sex",
+    "patient.phone": "phone",
+    "patient.email": "email",
+    "patient.address": "address",
+    "patient.city": "city",
+    "patient.state": "state",
+    "patient.postal_code": "postal_code",
+    "patient.insurance_payer": "insurance_payer",
+    "patient.insurance_member_id": "insurance_member_id",
+    "patient.preferred_language": "preferred_language",
+    "referring_provider_id": "referring_search",
+    "referring_practice_id": "referring_search",
+    "receiving_practice_id": "receiving_practice",
+    "receiving_provider_id": "receiving_provider",
+    "assignee_id": "assignee",
+    "department_id": "department",
+}
+
+
+def form_error(error: InvalidInput) -> InvalidInput:
+    """A service's error, renamed to the form field that shows it."""
+    return InvalidInput(error.message, field=SERVICE_FIELDS.get(error.field, error.field))
+
+
+def split_codes(text: str) -> list[str]:
+    return [code for code in re.split(r"[\s,;]+", text or "") if code]
+
+
+def request_fingerprint(data) -> str:
+    """The same form sent twice gives the same fingerprint (the CSRF token aside)."""
+    fields = {
+        name: data.getlist(name)
+        for name in sorted(data)
+        if name not in ("csrfmiddlewaretoken", "idempotency_key", "action")
+    }
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+class PatientFields(forms.Form):
+    """A new patient's details (or the name and birth date to look one up)."""
+
+    patient_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    first_name = forms.CharField(label="First name", max_length=80)
+    last_name = forms.CharField(label="Last name", max_length=80)
+    date_of_birth = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    sex = forms.ChoiceField(label="Sex", choices=Sex.choices, initial=Sex.UNKNOWN)
+    phone = forms.CharField(
+        label="Phone",
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    email = forms.EmailField(label="Email", required=False)
+    insurance_payer = forms.CharField(label="Insurance", max_length=120, required=False)
+    insurance_member_id = forms.CharField(label="Member ID", max_length=40, required=False)
+    preferred_language = forms.CharField(
+        label="Preferred language", max_length=40, initial="English"
+    )
+    contact_consent = forms.BooleanField(
+        label="The patient agrees to be contacted about this referral",
+        required=False,
+        initial=True,
+    )
+    address = forms.CharField(label="Street address", max_length=200, required=False)
+    city = forms.CharField(label="City", max_length=80, required=False)
+    state = forms.CharField(label="State", max_length=2, required=False)
+    postal_code = forms.CharField(label="ZIP code", max_length=10, required=False)
+
+    PATIENT_FIELD_NAMES = (
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "sex",
+        "phone",
+        "email",
+        "insurance_payer",
+        "insurance_member_id",
+        "preferred_language",
+        "contact_consent",
+        "address",
+        "city",
+        "state",
+        "postal_code",
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name"):
+            self.fields[name].widget.attrs["autocomplete"] = "off"
+
+    def new_patient_data(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.PATIENT_FIELD_NAMES}
+        return {k: v for k, v in data.items() if v not in ("", None) or k == "contact_consent"}
+
+    def clean_state(self) -> str:
+        return self.cleaned_data["state"].upper()
+
+
+def _codes(value: str) -> list[str]:
+    try:
+        return normalize_icd10(split_codes(value))
+    except InvalidInput as error:
+        raise forms.ValidationError(error.message) from error
+
+
+def staff_assignees():
+    return User.objects.filter(
+        is_active=True, role__in=[Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN]
+    ).order_by("first_name", "last_name", "username")
+
+
+class AssigneeChoice(forms.ModelChoiceField):
+    def label_from_instance(self, user: User) -> str:
+        name = user.get_full_name() or user.get_username()
+        return f"{name} ({user.get_role_display().lower()})"
+
+
+class IntakeForm(PatientFields):
+    idempotency_key = forms.CharField(max_length=128, widget=forms.HiddenInput)
+    channel = forms.ChoiceField(
+        label="How did the referral reach us",
+        choices=[(c.value, c.label) for c in ReferralChannel if c not in AUTOMATED_CHANNELS],
+        initial=ReferralChannel.PHONE,
+    )
+    source_type = forms.ChoiceField(
+        label="Source",
+        choices=[("", "Choose who sent the patient"), *SOURCE_LABELS.items()],
+        help_text="Who sent the patient to us.",
+    )
+    source_other = forms.CharField(
+        label="Specify other", max_length=200, required=False, help_text="Say who or what it was."
+    )
+    campaign = forms.CharField(label="Campaign or event", max_length=120, required=False)
+    referring_search = forms.CharField(
+        label="Referring provider",
+        required=False,
+        help_text="Type a provider's or practice's name, an NPI or a city, then choose.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    referring_provider = forms.ModelChoiceField(
+        queryset=Provider.objects.select_related("practice"),
+        required=False,
+        widget=forms.HiddenInput,
+    )
+    referring_practice = forms.ModelChoiceField(
+        queryset=Practice.objects.all(), required=False, widget=forms.HiddenInput
+    )
+    reason = forms.CharField(label="Reason for referral", widget=forms.Textarea(attrs={"rows": 3}))
+    icd10_codes = forms.CharField(
+        label="ICD-10 codes",
+        required=False,
+        help_text="Separate with commas or spaces, e.g. M54.16, M51.26.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    urgency = forms.ChoiceField(label="Urgency", choices=Urgency.choices, initial=Urgency.ROUTINE)
+    department = forms.ModelChoiceField(
+        label="Department",
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        empty_label="Decide later",
+    )
+    assignee = AssigneeChoice(
+        label="Assigned to", queryset=staff_assignees(), required=False, empty_label="Unassigned"
+    )
+
+    field_order = [
+        "idempotency_key",
+        "channel",
+        "source_type",
+        "source_other",
+        "campaign",
+        "referring_search",
+        "referring_provider",
+        "referring_practice",
+    ]
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["assignee"].queryset = staff_assignees()
+        self.fields["referring_search"].widget.attrs.update(
+            {
+                "hx-get": reverse("intake_provider_search"),
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#source-results",
+                "hx-sync": "this:replace",
+                "aria-controls": "source-results",
+            }
+        )
+
+    def clean_icd10_codes(self) -> list[str]:
+        return _codes(self.cleaned_data["icd10_codes"])
+
+    def clean(self):
+        data = super().clean()
+        source = data.get("source_type")
+        if source == SourceType.OTHER and not (data.get("source_other") or "").strip():
+            self.add_error("source_other", "Say what the other source is.")
+        provider = data.get("referring_provider")
+        if provider is not None:
+            data["referring_practice"] = provider.practice
+        if (
+            source == SourceType.PROVIDER
+            and provider is None
+            and data.get("referring_practice") is None
+        ):
+            self.add_error(
+                "referring_search",
+                "Choose the referring provider or practice from the search results.",
+            )
+        return data
+
+
+class PatientLookupForm(forms.Form):
+    first_name = forms.CharField(max_length=80)
+    last_name = forms.CharField(max_length=80)
+    date_of_birth = forms.DateField()
