@@ -1,0 +1,108 @@
+"""axe-core on every workspace page, found from the URL patterns so a new page cannot be missed.
+
+Each GET route is opened as the admin (who may see every page) with a referral
+in each direction; whatever answers a full HTML page is checked in Chromium.
+Routes that are not pages (POST-only actions, file downloads, htmx fragments)
+are recognised by their answer, and the test also checks that the pages the
+issue names were among those checked.
+"""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import URLPattern
+
+from refloop.demo import factories as f
+from refloop.referrals import services
+from refloop.workspace import urls as workspace_urls
+from tests.browser.conftest import assert_accessible, sign_in_as
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+EXPECTED_PAGES = {
+    "worklist",
+    "referral_detail",
+    "referral_print",
+    "intake",
+    "outbound",
+    "outbound_new",
+    "audit",
+    "password_change",
+    "notifications",
+}
+
+
+def routes() -> list[URLPattern]:
+    return [p for p in workspace_urls.urlpatterns if isinstance(p, URLPattern)]
+
+
+@pytest.fixture
+def ids(ada, cora, spine, provider_a, practice_b):
+    inbound = f.make_referral(acting_user=cora, department=spine, referring_provider=provider_a)
+    attachment = services.add_attachment(
+        inbound, acting_user=cora, upload=ContentFile(PDF), filename="letter.pdf"
+    )
+    outbound = services.create_outbound_referral(
+        acting_user=cora,
+        patient=inbound.patient,
+        receiving_practice=practice_b,
+        reason="Needs a sleep study",
+    )
+    return {
+        "pk": inbound.pk,
+        "referral_id": inbound.pk,
+        "attachment_id": attachment.pk,
+        "attachment_pk": attachment.pk,
+        "outbound_pk": outbound.pk,
+        "to": "in_review",
+    }
+
+
+def url_for(pattern: URLPattern, ids: dict) -> str | None:
+    route = str(pattern.pattern)
+    if "<" not in route:
+        return "/" + route
+    kwargs = {}
+    for name in pattern.pattern.converters:
+        if name not in ids:
+            return None
+        kwargs[name] = ids[name]
+    from django.urls import reverse
+
+    return reverse(pattern.name, kwargs=kwargs)
+
+
+def test_every_workspace_page_passes_axe(context, live_server, ada, ids):
+    client = Client()
+    client.force_login(ada)
+    pages, unfilled = {}, []
+    for pattern in routes():
+        url = url_for(pattern, ids)
+        if url is None:
+            unfilled.append(str(pattern.pattern))
+            continue
+        response = client.get(url)
+        is_page = (
+            response.status_code == 200
+            and response.get("Content-Type", "").startswith("text/html")
+            and b"<html" in response.content[:400]
+        )
+        if is_page:
+            pages[pattern.name] = url
+    assert not unfilled, f"teach this test the URL parameters of: {unfilled}"
+    assert EXPECTED_PAGES <= set(pages), f"not checked: {EXPECTED_PAGES - set(pages)}"
+
+    sign_in_as(context, live_server, ada)
+    page = context.new_page()
+    for name, url in sorted(pages.items()):
+        page.goto(url)
+        assert_accessible(page)
+    # The outbound referral's detail page has other buttons than the inbound one.
+    page.goto(f"/referrals/{ids['outbound_pk']}/")
+    assert_accessible(page)
+
+
+def test_the_sign_in_page_passes_axe(page, org):
+    page.goto("/login/")
+    assert_accessible(page)
