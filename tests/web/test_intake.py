@@ -448,3 +448,11 @@ def test_no_patient_data_appears_in_any_url_on_the_intake_page(as_cora, referral
         ):
             assert secret.lower() not in url.lower(), url
     assert 'method="post"' in html
+
+
+def test_a_walk_in_referral_is_recorded_with_its_channel(as_cora, spine):
+    page = as_cora.get(INTAKE).content.decode()
+    assert '<option value="walk_in">Walk-in</option>' in page
+    response = as_cora.post(INTAKE, intake_data(channel="walk_in"))
+    assert response.status_code == 302
+    assert Referral.objects.get().channel == "walk_in"

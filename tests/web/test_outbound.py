@@ -200,3 +200,35 @@ def test_no_patient_data_appears_in_any_url_on_the_outbound_pages(as_cora, cora,
         for url in re.findall(r'(?:href|action|hx-get|hx-post|src)="([^"]*)"', html):
             for secret in (patient.first_name, patient.last_name, str(patient.date_of_birth)):
                 assert secret.lower() not in url.lower(), url
+
+
+def test_sending_the_same_outbound_form_twice_drafts_one_referral(as_cora, specialist):
+    first = as_cora.post(NEW, new_data(specialist))
+    second = as_cora.post(NEW, new_data(specialist))
+    referral = Referral.objects.get(direction=Direction.OUTBOUND)
+    assert first["Location"] == second["Location"] == f"/referrals/{referral.pk}/"
+    assert Patient.objects.filter(last_name="Brandt").count() == 1
+
+
+def test_reusing_an_outbound_form_for_different_data_is_refused(as_cora, specialist):
+    as_cora.post(NEW, new_data(specialist))
+    response = as_cora.post(NEW, new_data(specialist, reason="Something else entirely"))
+    assert response.status_code == 422
+    assert "already used for another referral" in response.content.decode()
+    assert Referral.objects.filter(direction=Direction.OUTBOUND).count() == 1
+
+
+def test_the_outbound_service_replays_a_key_from_the_same_user_only(cora, ada, specialist):
+    patient = f.patient_data()
+    first = outbound(cora, specialist, idempotency_key="k-1", fingerprint="same")
+    again = create_outbound_referral(
+        acting_user=cora,
+        patient=patient,
+        receiving_practice=specialist,
+        reason="Neuropathy work-up",
+        idempotency_key="k-1",
+        fingerprint="same",
+    )
+    other_user = outbound(ada, specialist, idempotency_key="k-1", fingerprint="same")
+    assert again.pk == first.pk
+    assert other_user.pk != first.pk

@@ -26,6 +26,7 @@ class ReferralChannel(models.TextChoices):
     PORTAL = "portal"
     WEB_FORM = "web_form"
     PHONE = "phone"
+    WALK_IN = "walk_in", "Walk-in"  # the patient came to the front desk with the referral
     FAX = "fax"
     EMAIL = "email"
     HL7 = "hl7"

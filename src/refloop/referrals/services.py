@@ -203,10 +203,7 @@ def create_inbound_referral(
     if received_at > now:
         raise InvalidInput("received_at is in the future.", field="received_at")
 
-    if idempotency_key and len(idempotency_key) > 128:
-        raise InvalidInput(
-            "Idempotency-Key is longer than 128 characters.", field="Idempotency-Key"
-        )
+    _check_idempotency_key(idempotency_key)
     # Everything that needs no write is checked before the transaction, so the
     # write lock (all of SQLite's) is held only for the inserts.
     org = Organization.current()
@@ -215,14 +212,9 @@ def create_inbound_referral(
     assignee = _staff_assignee(assignee)
 
     with transaction.atomic():
-        if idempotency_key:
-            try:
-                with transaction.atomic():
-                    key_row = IdempotencyKey.objects.create(
-                        user=acting_user, key=idempotency_key, fingerprint=fingerprint
-                    )
-            except IntegrityError:
-                return _replay(acting_user, idempotency_key, fingerprint), False
+        key_row, earlier = _claim_idempotency_key(acting_user, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier, False
         if new_patient is not None:
             new_patient.save()
             patient = new_patient
@@ -263,10 +255,39 @@ def create_inbound_referral(
                 at=received_at,
                 data={"assignee": assignee.get_username()},
             )
-        if idempotency_key:
-            key_row.referral = referral
-            key_row.save(update_fields=["referral"])
+        _bind_idempotency_key(key_row, referral)
     return referral, True
+
+
+def _check_idempotency_key(key: str | None) -> None:
+    if key and len(key) > 128:
+        raise InvalidInput(
+            "Idempotency-Key is longer than 128 characters.", field="Idempotency-Key"
+        )
+
+
+def _claim_idempotency_key(
+    acting_user: User, key: str | None, fingerprint: str
+) -> tuple[IdempotencyKey | None, Referral | None]:
+    """Claim `key` for a new request: (row, None); or (None, referral) for a replay of one.
+
+    Called inside the creating transaction, so a concurrent replay waits on the unique
+    key and then finds the referral the first request made.
+    """
+    if not key:
+        return None, None
+    try:
+        with transaction.atomic():
+            row = IdempotencyKey.objects.create(user=acting_user, key=key, fingerprint=fingerprint)
+    except IntegrityError:
+        return None, _replay(acting_user, key, fingerprint)
+    return row, None
+
+
+def _bind_idempotency_key(row: IdempotencyKey | None, referral: Referral) -> None:
+    if row is not None:
+        row.referral = referral
+        row.save(update_fields=["referral"])
 
 
 def _replay(acting_user: User, key: str, fingerprint: str) -> Referral:
@@ -292,9 +313,14 @@ def create_outbound_referral(
     urgency: str = Urgency.ROUTINE,
     icd10_codes: Iterable[str] = (),
     department: Department | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
     now: datetime | None = None,
 ) -> Referral:
-    """Draft a referral of one of our patients to an outside practice."""
+    """Draft a referral of one of our patients to an outside practice.
+
+    With an idempotency key, a replay of the same request returns the first draft.
+    """
     require(acting_user, Capability.CREATE_REFERRALS)
     now = now or timezone.now()
     _choice(urgency, Urgency, "urgency")
@@ -302,6 +328,10 @@ def create_outbound_referral(
         raise InvalidInput("reason is required: say why the patient is referred.", field="reason")
     if receiving_practice is None:
         raise InvalidInput("receiving_practice_id is required.", field="receiving_practice_id")
+    _check_idempotency_key(idempotency_key)
+    key_row, earlier = _claim_idempotency_key(acting_user, idempotency_key, fingerprint)
+    if earlier is not None:
+        return earlier
     if isinstance(patient, dict):
         patient = _unsaved_patient(patient, now=now, org=Organization.current())
         patient.save()
@@ -322,6 +352,7 @@ def create_outbound_referral(
         created_by=acting_user,
     )
     record_event(referral, "referral.drafted", actor=acting_user, at=now, to_state=State.DRAFT)
+    _bind_idempotency_key(key_row, referral)
     return referral
 
 

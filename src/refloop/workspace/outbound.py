@@ -13,13 +13,10 @@ from refloop.referrals.selectors import ReferralFilters, list_referrals, visible
 from refloop.workspace.access import staff_view
 from refloop.workspace.forms import attach_domain_error
 from refloop.workspace.intake import patient_matches_for, without_errors
-from refloop.workspace.intake_forms import form_error, new_idempotency_key
+from refloop.workspace.intake_forms import form_error, new_idempotency_key, request_fingerprint
 from refloop.workspace.outbound_forms import OutboundForm
 
 PAGE_SIZE = 25
-# Keys of outbound forms already turned into referrals, per session: a resubmit finds its referral.
-SENT_FORMS = "outbound_forms_sent"
-SENT_FORMS_KEPT = 50
 
 STATE_PILLS = {
     "draft": "",
@@ -100,11 +97,6 @@ def outbound_new(request):
         )
 
     form = OutboundForm(request.POST, user=user)
-    sent = request.session.get(SENT_FORMS, {})
-    key = request.POST.get("idempotency_key", "")
-    if key and key in sent:
-        messages.info(request, "This outbound referral was already created.")
-        return redirect("referral_detail", pk=sent[key])
     patient = None
     if form.is_valid() and form.cleaned_data["patient_id"]:
         patient = visible_patient(user, form.cleaned_data["patient_id"])
@@ -122,16 +114,23 @@ def outbound_new(request):
                 urgency=cleaned["urgency"],
                 icd10_codes=cleaned["icd10_codes"],
                 department=cleaned["department"],
+                idempotency_key=cleaned["idempotency_key"],
+                fingerprint=request_fingerprint(request.POST),
             )
         except InvalidInput as error:
-            attach_domain_error(form, form_error(error))
+            if error.field == "Idempotency-Key":
+                form.add_error(
+                    None,
+                    "This form was already used for another referral. "
+                    "Open “New outbound referral” again to draft a new one.",
+                )
+            else:
+                attach_domain_error(form, form_error(error))
         else:
-            recent = list(sent.items())[-(SENT_FORMS_KEPT - 1) :]
-            request.session[SENT_FORMS] = {**dict(recent), key: referral.pk}
             messages.success(
                 request,
                 f"Outbound referral {referral.number} to {referral.receiving_practice.name} "
-                "was drafted. Send it from its page.",
+                "is drafted. Send it from its page.",
             )
             return redirect("referral_detail", pk=referral.pk)
     return render_new(request, form, status=422)
