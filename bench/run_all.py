@@ -11,8 +11,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import intake  # noqa: E402
+import ui_pages  # noqa: E402
 
-BENCHMARKS = [intake]
+BENCHMARKS = [intake, ui_pages]
 
 
 def main(argv: list[str]) -> int:
