@@ -34,7 +34,7 @@ def age(since: datetime | None, now: datetime) -> str:
 def hours(span: timedelta) -> str:
     """An SLA-sized span: hours up to two days ('36 h'), days beyond ('12 d')."""
     total = span.total_seconds()
-    if total < 48 * 3600:
+    if total <= 48 * 3600:
         return f"{total / 3600:.0f} h"
     return f"{total / 86400:.0f} d"
 
