@@ -69,7 +69,7 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
     now = timezone.now()
     overdue = f.make_referral(acting_user=cora, now=now - timedelta(days=3))
 
-    assert enqueue_due_jobs(now=now) == ["sla_sweep"]
+    assert enqueue_due_jobs(now=now) == ["sla_sweep", "optimize_database"]
     assert enqueue_due_jobs(now=now) == []  # the same moment again: already claimed
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1
 
@@ -110,8 +110,26 @@ def test_enqueue_due_jobs_from_two_workers_at_once_enqueues_one_sweep():
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(results) == [[], ["sla_sweep"]]
+    assert sorted(results) == [[], ["sla_sweep", "optimize_database"]]
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_gives_sqlite_planner_statistics_and_leaves_postgresql_alone(cora):
+    from django.db import connection
+
+    from refloop.core.maintenance import optimize_database
+
+    f.make_referral(acting_user=cora)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:  # as on a new install (another test may have run it)
+            cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
+        assert optimize_database() == "ANALYZE"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'referrals_referral'")
+            assert cursor.fetchone()[0] > 0
+    else:
+        assert optimize_database().startswith("nothing")
 
 
 # ---- refloop demo -------------------------------------------------------------------

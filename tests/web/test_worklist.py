@@ -530,3 +530,22 @@ def test_deleting_a_saved_filter(signed_in, cora, org):
     assert "Deleted the saved filter." in response.content.decode()
     again = client.post(f"/referrals/saved-filters/{mine.pk}/delete", follow=True)
     assert "already deleted" in again.content.decode()
+
+
+def test_a_long_list_says_more_than_the_counted_rows_and_still_pages_on(
+    signed_in, cora, spine, provider_a, monkeypatch
+):
+    from refloop.referrals import selectors
+    from refloop.workspace import worklist
+
+    monkeypatch.setattr(selectors, "COUNT_CEILING", 3)
+    monkeypatch.setattr(worklist, "PAGE_SIZE", 2)
+    for i in range(6):
+        make(cora, spine, provider_a, last=f"Patient{i}", assignee=cora)
+    html = signed_in(cora).get("/referrals/").content.decode()
+    assert "Referrals 1–2 of more than 3" in html
+    assert "Page 1</li>" in html
+    assert "page=2\">Next page<" in html
+    last = signed_in(cora).get("/referrals/?page=3").content.decode()
+    assert "Referrals 5–6 of 6" in last
+    assert "Page 3 of 3" in last

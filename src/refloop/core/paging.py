@@ -11,6 +11,7 @@ class Page:
     total: int
     limit: int
     offset: int
+    exact: bool = True  # False: there are more than `total` rows (the count stopped early)
 
 
 def page_of(queryset: QuerySet, *, limit: int, offset: int) -> Page:

@@ -34,6 +34,11 @@ def periodic_jobs() -> list[Periodic]:
             "refloop.referrals.tasks.sla_sweep",
             timedelta(seconds=settings.SLA_SWEEP_SECONDS),
         ),
+        Periodic(
+            "optimize_database",
+            "refloop.core.maintenance.optimize_database_task",
+            timedelta(seconds=settings.DB_OPTIMIZE_SECONDS),
+        ),
     ]
 
 

@@ -132,6 +132,17 @@ class Referral(models.Model):
     campaign = models.CharField(max_length=120, blank=True)
     channel = models.CharField(max_length=10, choices=ReferralChannel.choices)
     urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.ROUTINE)
+    # Most urgent first when sorted ascending; stored and indexed so the worklist can
+    # page "stat first" by walking an index instead of sorting every open referral.
+    urgency_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(urgency="stat", then=models.Value(0)),
+            models.When(urgency="urgent", then=models.Value(1)),
+            default=models.Value(2),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     reason = models.TextField()
     icd10_codes = models.JSONField(default=list, blank=True)
     department = models.ForeignKey(
@@ -199,6 +210,14 @@ class Referral(models.Model):
             models.Index(fields=["direction", "state", "received_at"]),
             models.Index(fields=["department", "state"]),
             models.Index(fields=["assignee", "state"]),
+            models.Index(
+                fields=["direction", "urgency_rank", "received_at"], name="referral_urgency_idx"
+            ),
+            # The worklist's "My referrals": counted and paged from the index alone.
+            models.Index(
+                fields=["assignee", "direction", "state", "received_at"],
+                name="referral_mine_idx",
+            ),
             models.Index(fields=["referring_practice", "received_at"]),
         ]
         constraints = [

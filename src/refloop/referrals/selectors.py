@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from refloop.core import audit
 from refloop.core.errors import NotAllowed, NotFound
@@ -197,16 +197,11 @@ WORKLIST_SCOPES = ("mine", "department", "unassigned", "all")
 # Sort keys the worklist accepts, each with the columns it orders by; "patient" only
 # for roles that see patient identity. Every order ends on the primary key, so a page
 # boundary never shows a row twice or skips one.
-_URGENCY_RANK = Case(
-    When(urgency="stat", then=Value(0)),
-    When(urgency="urgent", then=Value(1)),
-    default=Value(2),
-)
 WORKLIST_SORTS: dict[str, tuple] = {
     "number": (F("number"),),
     "patient": (F("patient__last_name"), F("patient__first_name")),
     "department": (F("department__name"),),
-    "urgency": (_URGENCY_RANK,),
+    "urgency": (F("urgency_rank"),),
     "state": (F("state"),),
     "practice": (F("referring_practice__name"),),
     "assignee": (F("assignee__first_name"), F("assignee__last_name"), F("assignee__username")),
@@ -214,6 +209,9 @@ WORKLIST_SORTS: dict[str, tuple] = {
     "last_action": (F("last_action_at"),),
 }
 
+
+NULLABLE_SORTS = {"patient", "department", "practice", "assignee", "last_action"}
+COUNT_CEILING = 1000
 
 REFERRAL_NUMBER = re.compile(r"R-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
@@ -280,8 +278,12 @@ def worklist_referrals(
     ordered = queryset
     if key == "last_action":
         ordered = ordered.annotate(last_action_at=Subquery(latest_event.values("at")[:1]))
+    # NULLS LAST only where a column can be null: on received_at or number it would stop
+    # SQLite from reading the rows in index order and force a sort of every match.
     order = [
-        e.desc(nulls_last=True) if descending else e.asc(nulls_last=True)
+        (e.desc(nulls_last=True) if descending else e.asc(nulls_last=True))
+        if key in NULLABLE_SORTS
+        else (e.desc() if descending else e.asc())
         for e in WORKLIST_SORTS[key]
     ]
     order.append(F("pk").desc() if descending else F("pk").asc())
@@ -303,7 +305,18 @@ def worklist_referrals(
         items = [by_id[pk] for pk in ids]
         for referral in items:
             referral.last_action_at = last_action.get(referral.pk)
-    page = Page(items=items, total=queryset.order_by().count(), limit=limit, offset=offset)
+    # Counting stops a little past the page shown: "more than 1,000" is as useful to a
+    # coordinator as 23,517 and does not cost a scan of every open referral.
+    ceiling = max(COUNT_CEILING, offset + limit) + 1
+    counted = queryset.order_by()[:ceiling].count()
+    exact = counted < ceiling
+    page = Page(
+        items=items,
+        total=counted if exact else ceiling - 1,
+        limit=limit,
+        offset=offset,
+        exact=exact,
+    )
     if page.items and detail:
         audit.record_many("referral.listed", [touch(r) for r in page.items], actor=user, now=now)
     return page

@@ -179,9 +179,10 @@ def render_worklist(
 
     page = fetch(number)
     pages = max(1, -(-page.total // PAGE_SIZE))
-    if number > pages:
+    if page.exact and number > pages:
         number = pages
         page = fetch(number)
+    has_next = number < pages or not page.exact
 
     can_bulk = can(user, Capability.WORK_REFERRALS)
     if can_bulk and bulk_form is None:
@@ -228,7 +229,7 @@ def render_worklist(
         "first_row": page.offset + 1 if page.items else 0,
         "last_row": page.offset + len(page.items),
         "prev_url": worklist_url(params, page=number - 1) if number > 1 else "",
-        "next_url": worklist_url(params, page=number + 1) if number < pages else "",
+        "next_url": worklist_url(params, page=number + 1) if has_next else "",
         "can_bulk": can_bulk,
         "bulk_form": bulk_form,
         "selected": selected,
