@@ -248,3 +248,11 @@ def test_every_change_bumps_the_version(referral, cora):
     before = Referral.objects.get(pk=referral.pk).version
     transitions.start_review(referral, acting_user=cora)
     assert Referral.objects.get(pk=referral.pk).version == before + 1
+
+
+def test_the_worklist_indexes_cover_exactly_the_open_inbound_states_in_lifecycle_order():
+    from refloop.referrals import lifecycle
+    from refloop.referrals.models import OPEN_INBOUND_STATES, Direction
+
+    # The same states in the same order, or queries stop matching the partial indexes.
+    assert list(OPEN_INBOUND_STATES) == lifecycle.open_states(Direction.INBOUND)

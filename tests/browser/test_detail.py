@@ -12,6 +12,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
+def pdf_viewer_opened(page, *, tries: int = 50) -> bool:
+    for _ in range(tries):
+        if any(frame.url.startswith("chrome-extension://") for frame in page.frames):
+            return True
+        page.wait_for_timeout(200)
+    return False
+
+
 def test_detail_page_is_accessible_and_shows_the_patient_on_request(signed_in, cora, referral):
     services.add_attachment(
         referral,
@@ -37,6 +45,8 @@ def test_detail_page_is_accessible_and_shows_the_patient_on_request(signed_in, c
         .get_attribute("src")
         .endswith(f"/attachments/{referral.attachments.get().pk}")
     )
+    # The document is served with a sandboxing CSP; Chromium's PDF viewer still opens it.
+    assert pdf_viewer_opened(page)
     assert_accessible(page)
 
 

@@ -61,6 +61,22 @@ class State(models.TextChoices):
     COMPLETED = "completed"
 
 
+# The open inbound states in lifecycle.INBOUND's order (a test holds the two together).
+# The worklist's partial indexes cover exactly these rows, and the database uses them
+# only when a query names the same states.
+OPEN_INBOUND_STATES = (
+    State.RECEIVED,
+    State.IN_REVIEW,
+    State.PENDING_INFO,
+    State.ACCEPTED,
+    State.CONTACTING,
+    State.SCHEDULED,
+    State.NO_SHOW,
+    State.SEEN,
+)
+_OPEN_INBOUND = models.Q(direction="inbound", state__in=[s.value for s in OPEN_INBOUND_STATES])
+
+
 class DeclineReason(models.TextChoices):
     NOT_CLINICALLY_INDICATED = "not_clinically_indicated"
     OUTSIDE_SCOPE = "outside_scope"
@@ -213,7 +229,17 @@ class Referral(models.Model):
             models.Index(
                 fields=["direction", "urgency_rank", "received_at"], name="referral_urgency_idx"
             ),
-            # The worklist's "My referrals": counted and paged from the index alone.
+            # The worklist's open referrals, oldest first, mine or everyone's: read in
+            # order from an index holding only open rows. Without them the database walks
+            # received_at from the oldest referral, past every closed one.
+            models.Index(
+                fields=["assignee", "received_at"],
+                condition=_OPEN_INBOUND,
+                name="referral_open_mine_idx",
+            ),
+            models.Index(fields=["received_at"], condition=_OPEN_INBOUND, name="referral_open_idx"),
+            # SQLite never uses a partial index for a query with bound parameters; this
+            # one lets it count and page "My referrals" from the index alone.
             models.Index(
                 fields=["assignee", "direction", "state", "received_at"],
                 name="referral_mine_idx",
