@@ -110,7 +110,11 @@ def test_enqueue_due_jobs_from_two_workers_at_once_enqueues_one_sweep():
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(results) == [[], ["sla_sweep", "optimize_database"]]
+    # Each job is claimed by exactly one of the two (which one takes which may vary).
+    assert sorted(job for claimed in results for job in claimed) == [
+        "optimize_database",
+        "sla_sweep",
+    ]
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1
 
 

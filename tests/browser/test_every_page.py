@@ -10,7 +10,7 @@ issue names were among those checked.
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
-from django.urls import URLPattern
+from django.urls import URLPattern, reverse
 
 from refloop.demo import factories as f
 from refloop.referrals import services
@@ -68,8 +68,6 @@ def url_for(pattern: URLPattern, ids: dict) -> str | None:
         if name not in ids:
             return None
         kwargs[name] = ids[name]
-    from django.urls import reverse
-
     return reverse(pattern.name, kwargs=kwargs)
 
 
@@ -95,7 +93,7 @@ def test_every_workspace_page_passes_axe(context, live_server, ada, ids):
 
     sign_in_as(context, live_server, ada)
     page = context.new_page()
-    for name, url in sorted(pages.items()):
+    for url in sorted(pages.values()):
         page.goto(url)
         assert_accessible(page)
     # The outbound referral's detail page has other buttons than the inbound one.

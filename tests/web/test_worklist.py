@@ -545,7 +545,7 @@ def test_a_long_list_says_more_than_the_counted_rows_and_still_pages_on(
     html = signed_in(cora).get("/referrals/").content.decode()
     assert "Referrals 1–2 of more than 3" in html
     assert "Page 1</li>" in html
-    assert "page=2\">Next page<" in html
+    assert 'page=2">Next page<' in html
     last = signed_in(cora).get("/referrals/?page=3").content.decode()
     assert "Referrals 5–6 of 6" in last
     assert "Page 3 of 3" in last

@@ -18,13 +18,12 @@ from refloop.referrals.models import Urgency
 from refloop.referrals.selectors import find_patient_matches, visible_patient
 from refloop.referrals.services import normalize_icd10
 from refloop.workspace.access import staff_view
-from refloop.workspace.forms import attach_domain_error
 from refloop.workspace.intake_forms import (
     IntakeForm,
     PatientLookupForm,
-    form_error,
     new_idempotency_key,
     request_fingerprint,
+    show_creation_error,
     split_codes,
 )
 
@@ -179,14 +178,9 @@ def intake(request):
                 fingerprint=request_fingerprint(request.POST),
             )
         except InvalidInput as error:
-            if error.field == "Idempotency-Key":
-                form.add_error(
-                    None,
-                    "This form was already used for another referral. "
-                    "Open “New referral” again to record a new one.",
-                )
-            else:
-                attach_domain_error(form, form_error(error))
+            show_creation_error(
+                form, error, start_again="Open “New referral” again to record a new one."
+            )
         else:
             if created:
                 messages.success(request, f"Referral {referral.number} was recorded.")

@@ -16,6 +16,7 @@ from refloop.patients.models import Sex
 from refloop.practice.models import Department
 from refloop.referrals.models import ReferralChannel, SourceType, Urgency
 from refloop.referrals.services import normalize_icd10
+from refloop.workspace.forms import attach_domain_error
 
 # Channels that only machines use; a person at the intake desk picks from the rest.
 AUTOMATED_CHANNELS = {
@@ -75,6 +76,14 @@ def request_fingerprint(data) -> str:
         if name not in ("csrfmiddlewaretoken", "idempotency_key", "action")
     }
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def show_creation_error(form, error: InvalidInput, *, start_again: str) -> None:
+    """A refused create on its form: a reused form says so, anything else sits by its field."""
+    if error.field == "Idempotency-Key":
+        form.add_error(None, f"This form was already used for another referral. {start_again}")
+    else:
+        attach_domain_error(form, form_error(error))
 
 
 def new_idempotency_key() -> str:

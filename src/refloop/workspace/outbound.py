@@ -11,9 +11,12 @@ from refloop.referrals import services
 from refloop.referrals.models import Direction
 from refloop.referrals.selectors import ReferralFilters, list_referrals, visible_patient
 from refloop.workspace.access import staff_view
-from refloop.workspace.forms import attach_domain_error
 from refloop.workspace.intake import patient_matches_for, without_errors
-from refloop.workspace.intake_forms import form_error, new_idempotency_key, request_fingerprint
+from refloop.workspace.intake_forms import (
+    new_idempotency_key,
+    request_fingerprint,
+    show_creation_error,
+)
 from refloop.workspace.outbound_forms import OutboundForm
 
 PAGE_SIZE = 25
@@ -118,14 +121,9 @@ def outbound_new(request):
                 fingerprint=request_fingerprint(request.POST),
             )
         except InvalidInput as error:
-            if error.field == "Idempotency-Key":
-                form.add_error(
-                    None,
-                    "This form was already used for another referral. "
-                    "Open “New outbound referral” again to draft a new one.",
-                )
-            else:
-                attach_domain_error(form, form_error(error))
+            show_creation_error(
+                form, error, start_again="Open “New outbound referral” again to draft a new one."
+            )
         else:
             messages.success(
                 request,

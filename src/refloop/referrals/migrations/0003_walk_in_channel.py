@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0002_timeline_append_only'),
+        ("referrals", "0002_timeline_append_only"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='referral',
-            name='channel',
-            field=models.CharField(choices=[('portal', 'Portal'), ('web_form', 'Web Form'), ('phone', 'Phone'), ('walk_in', 'Walk-in'), ('fax', 'Fax'), ('email', 'Email'), ('hl7', 'Hl7'), ('fhir', 'Fhir'), ('api', 'Api'), ('import', 'Import')], max_length=10),
+            model_name="referral",
+            name="channel",
+            field=models.CharField(
+                choices=[
+                    ("portal", "Portal"),
+                    ("web_form", "Web Form"),
+                    ("phone", "Phone"),
+                    ("walk_in", "Walk-in"),
+                    ("fax", "Fax"),
+                    ("email", "Email"),
+                    ("hl7", "Hl7"),
+                    ("fhir", "Fhir"),
+                    ("api", "Api"),
+                    ("import", "Import"),
+                ],
+                max_length=10,
+            ),
         ),
     ]
