@@ -33,8 +33,10 @@ def act(page, button: str, submit: str, fill=None) -> None:
     dialog.wait_for(state="hidden")
 
 
-def state_of(page) -> str:
-    return page.locator("#referral-state").get_attribute("data-state")
+def expect_state(page, state: str) -> None:
+    """Wait until the page shows the referral in `state` (the move's response may still be
+    on its way when the dialog closes)."""
+    page.locator(f"#referral-state[data-state='{state}']").wait_for()
 
 
 def test_a_phone_referral_is_worked_from_intake_to_loop_closed_in_the_browser(
@@ -60,17 +62,17 @@ def test_a_phone_referral_is_worked_from_intake_to_loop_closed_in_the_browser(
     page.get_by_text("matches Spine").wait_for()
     page.get_by_role("button", name="Create referral").click()
     page.wait_for_url(re.compile(r"/referrals/\d+/$"))
-    assert state_of(page) == State.RECEIVED
+    expect_state(page, State.RECEIVED)
     referral = Referral.objects.get()
     assert page.url.endswith(f"/referrals/{referral.pk}/")
     assert PATIENT[1] not in page.url and "M54" not in page.url
 
     act(page, "Start review", "Start the review")
-    assert state_of(page) == State.IN_REVIEW
+    expect_state(page, State.IN_REVIEW)
     act(page, "Accept", "Accept the referral")
-    assert state_of(page) == State.ACCEPTED
+    expect_state(page, State.ACCEPTED)
     act(page, "Start contacting", "Start contacting")
-    assert state_of(page) == State.CONTACTING
+    expect_state(page, State.CONTACTING)
     act(
         page,
         "Record contact attempt",
@@ -80,15 +82,16 @@ def test_a_phone_referral_is_worked_from_intake_to_loop_closed_in_the_browser(
             d.get_by_label("Outcome").select_option("reached"),
         ),
     )
+    page.locator("#timeline li strong", has_text="Contact attempt").wait_for()
     act(
         page,
         "Schedule",
         "Book the appointment",
         lambda d: (d.get_by_label("Date").fill("2030-03-04"), d.get_by_label("Time").fill("09:30")),
     )
-    assert state_of(page) == State.SCHEDULED
+    expect_state(page, State.SCHEDULED)
     act(page, "Mark seen", "Mark as seen")
-    assert state_of(page) == State.SEEN
+    expect_state(page, State.SEEN)
     act(
         page,
         "Close the loop",
@@ -97,7 +100,7 @@ def test_a_phone_referral_is_worked_from_intake_to_loop_closed_in_the_browser(
             "MRI reviewed; physical therapy first."
         ),
     )
-    assert state_of(page) == State.LOOP_CLOSED
+    expect_state(page, State.LOOP_CLOSED)
     assert_accessible(page)
 
     timeline = page.locator("#timeline")

@@ -40,7 +40,7 @@ class AuditFilterForm(forms.Form):
         label="Referral number",
         required=False,
         max_length=12,
-        widget=forms.TextInput(attrs={"placeholder": "R-XXXX-XXXX", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. R-7K2M-9QXD", "autocomplete": "off"}),
     )
     date_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
