@@ -15,7 +15,7 @@ from refloop.practice.models import Organization
 from refloop.practice.selectors import suggest_department
 from refloop.referrals import services
 from refloop.referrals.models import Urgency
-from refloop.referrals.selectors import find_patient_matches, visible_patient
+from refloop.referrals.selectors import find_patient_matches
 from refloop.referrals.services import normalize_icd10
 from refloop.workspace.access import staff_view
 from refloop.workspace.intake_forms import (
@@ -150,19 +150,13 @@ def intake(request):
         return render_intake(request, form, lookup=True)
 
     form = IntakeForm(data, user=user)
-    patient = None
-    if form.is_valid():
-        patient_id = form.cleaned_data["patient_id"]
-        if patient_id:
-            patient = visible_patient(user, patient_id)
-            if patient is None:
-                form.add_error(None, "The patient chosen is no longer on record; look up again.")
+    patient = form.patient_for_referral() if form.is_valid() else None
     if form.is_valid():
         cleaned = form.cleaned_data
         try:
             referral, created = services.create_inbound_referral(
                 acting_user=user,
-                patient=patient if patient is not None else form.new_patient_data(),
+                patient=patient,
                 source_type=cleaned["source_type"],
                 source_other=cleaned["source_other"],
                 campaign=cleaned["campaign"],

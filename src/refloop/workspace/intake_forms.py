@@ -12,10 +12,11 @@ from refloop.core.errors import InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Role
 from refloop.network.models import Practice, Provider
-from refloop.patients.models import Sex
+from refloop.patients.models import Patient, Sex
 from refloop.practice.models import Department
 from refloop.referrals.models import ReferralChannel, SourceType, Urgency
-from refloop.referrals.services import normalize_icd10
+from refloop.referrals.selectors import visible_patient
+from refloop.referrals.services import PATIENT_FIELDS, normalize_icd10
 from refloop.workspace.forms import attach_domain_error
 
 # Channels that only machines use; a person at the intake desk picks from the rest.
@@ -122,23 +123,6 @@ class PatientFields(forms.Form):
     state = forms.CharField(label="State", max_length=2, required=False)
     postal_code = forms.CharField(label="ZIP code", max_length=10, required=False)
 
-    PATIENT_FIELD_NAMES = (
-        "first_name",
-        "last_name",
-        "date_of_birth",
-        "sex",
-        "phone",
-        "email",
-        "insurance_payer",
-        "insurance_member_id",
-        "preferred_language",
-        "contact_consent",
-        "address",
-        "city",
-        "state",
-        "postal_code",
-    )
-
     def __init__(self, *args, user: User, **kwargs):
         self.user = user
         kwargs.setdefault("label_suffix", "")
@@ -147,8 +131,19 @@ class PatientFields(forms.Form):
             self.fields[name].widget.attrs["autocomplete"] = "off"
 
     def new_patient_data(self) -> dict:
-        data = {name: self.cleaned_data[name] for name in self.PATIENT_FIELD_NAMES}
+        data = {name: self.cleaned_data[name] for name in PATIENT_FIELDS}
         return {k: v for k, v in data.items() if v not in ("", None) or k == "contact_consent"}
+
+    def patient_for_referral(self) -> Patient | dict | None:
+        """The patient on record chosen in the lookup, else the new patient's details;
+        None, with an error on the form, when the chosen one is no longer visible."""
+        patient_id = self.cleaned_data["patient_id"]
+        if not patient_id:
+            return self.new_patient_data()
+        patient = visible_patient(self.user, patient_id)
+        if patient is None:
+            self.add_error(None, "The patient chosen is no longer on record; look up again.")
+        return patient
 
     def clean_state(self) -> str:
         return self.cleaned_data["state"].upper()
@@ -173,8 +168,31 @@ class AssigneeChoice(forms.ModelChoiceField):
         return f"{name} ({user.get_role_display().lower()})"
 
 
-class IntakeForm(PatientFields):
+class NewReferralFields(PatientFields):
+    """What every new-referral form asks besides its own fields: a one-time key (a resubmit
+    finds the first referral), the patient, the reason and codes, urgency, department."""
+
     idempotency_key = forms.CharField(max_length=128, widget=forms.HiddenInput)
+    reason = forms.CharField(label="Reason for referral", widget=forms.Textarea(attrs={"rows": 3}))
+    icd10_codes = forms.CharField(
+        label="ICD-10 codes",
+        required=False,
+        help_text="Separate with commas or spaces, e.g. M54.16, M51.26.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    urgency = forms.ChoiceField(label="Urgency", choices=Urgency.choices, initial=Urgency.ROUTINE)
+    department = forms.ModelChoiceField(
+        label="Department",
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        empty_label="Decide later",
+    )
+
+    def clean_icd10_codes(self) -> list[str]:
+        return _codes(self.cleaned_data["icd10_codes"])
+
+
+class IntakeForm(NewReferralFields):
     channel = forms.ChoiceField(
         label="How did the referral reach us",
         choices=[(c.value, c.label) for c in ReferralChannel if c not in AUTOMATED_CHANNELS],
@@ -203,20 +221,6 @@ class IntakeForm(PatientFields):
     referring_practice = forms.ModelChoiceField(
         queryset=Practice.objects.all(), required=False, widget=forms.HiddenInput
     )
-    reason = forms.CharField(label="Reason for referral", widget=forms.Textarea(attrs={"rows": 3}))
-    icd10_codes = forms.CharField(
-        label="ICD-10 codes",
-        required=False,
-        help_text="Separate with commas or spaces, e.g. M54.16, M51.26.",
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    urgency = forms.ChoiceField(label="Urgency", choices=Urgency.choices, initial=Urgency.ROUTINE)
-    department = forms.ModelChoiceField(
-        label="Department",
-        queryset=Department.objects.order_by("name"),
-        required=False,
-        empty_label="Decide later",
-    )
     assignee = AssigneeChoice(
         label="Assigned to", queryset=staff_assignees(), required=False, empty_label="Unassigned"
     )
@@ -244,9 +248,6 @@ class IntakeForm(PatientFields):
                 "aria-controls": "source-results",
             }
         )
-
-    def clean_icd10_codes(self) -> list[str]:
-        return _codes(self.cleaned_data["icd10_codes"])
 
     def clean(self):
         data = super().clean()

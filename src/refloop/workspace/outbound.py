@@ -9,7 +9,7 @@ from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, can
 from refloop.referrals import services
 from refloop.referrals.models import Direction
-from refloop.referrals.selectors import ReferralFilters, list_referrals, visible_patient
+from refloop.referrals.selectors import ReferralFilters, list_referrals
 from refloop.workspace.access import staff_view
 from refloop.workspace.intake import patient_matches_for, without_errors
 from refloop.workspace.intake_forms import (
@@ -100,17 +100,13 @@ def outbound_new(request):
         )
 
     form = OutboundForm(request.POST, user=user)
-    patient = None
-    if form.is_valid() and form.cleaned_data["patient_id"]:
-        patient = visible_patient(user, form.cleaned_data["patient_id"])
-        if patient is None:
-            form.add_error(None, "The patient chosen is no longer on record; look up again.")
+    patient = form.patient_for_referral() if form.is_valid() else None
     if form.is_valid():
         cleaned = form.cleaned_data
         try:
             referral = services.create_outbound_referral(
                 acting_user=user,
-                patient=patient if patient is not None else form.new_patient_data(),
+                patient=patient,
                 receiving_practice=cleaned["receiving_practice"],
                 receiving_provider=cleaned["receiving_provider"],
                 reason=cleaned["reason"],

@@ -6,8 +6,7 @@ from refloop.core.models import User
 from refloop.network.models import Practice, Provider
 from refloop.network.selectors import practices_for_outbound, providers_for_outbound
 from refloop.practice.models import Department
-from refloop.referrals.models import Urgency
-from refloop.workspace.intake_forms import PatientFields, _codes
+from refloop.workspace.intake_forms import NewReferralFields
 
 
 def _practice_choices(practices: list[Practice]) -> list:
@@ -33,21 +32,13 @@ def _provider_choices(providers: list[Provider]) -> list:
     return [("", "Any provider there"), *groups.items()]
 
 
-class OutboundForm(PatientFields):
-    idempotency_key = forms.CharField(max_length=128, widget=forms.HiddenInput)
+class OutboundForm(NewReferralFields):
     receiving_practice = forms.ChoiceField(label="Receiving practice")
     receiving_provider = forms.ChoiceField(
         label="Receiving provider",
         required=False,
         help_text="Optional; must work at that practice.",
     )
-    reason = forms.CharField(label="Reason for referral", widget=forms.Textarea(attrs={"rows": 3}))
-    icd10_codes = forms.CharField(
-        label="ICD-10 codes",
-        required=False,
-        help_text="Separate with commas or spaces, e.g. M54.16, M51.26.",
-    )
-    urgency = forms.ChoiceField(label="Urgency", choices=Urgency.choices, initial=Urgency.ROUTINE)
     department = forms.ModelChoiceField(
         label="Department",
         queryset=Department.objects.order_by("name"),
@@ -63,9 +54,6 @@ class OutboundForm(PatientFields):
         self.providers = {p.pk: p for p in providers}
         self.fields["receiving_practice"].choices = _practice_choices(list(self.practices.values()))
         self.fields["receiving_provider"].choices = _provider_choices(providers)
-
-    def clean_icd10_codes(self) -> list[str]:
-        return _codes(self.cleaned_data["icd10_codes"])
 
     def clean_receiving_practice(self) -> Practice:
         return self.practices[int(self.cleaned_data["receiving_practice"])]
