@@ -380,10 +380,11 @@ def find_patient_matches(
 def assignable_staff() -> QuerySet:
     """Active staff a referral may be assigned to (services.assign_referral accepts them)."""
     from refloop.core.models import User
+    from refloop.referrals.services import ASSIGNABLE_ROLES
 
-    return User.objects.filter(
-        is_active=True, role__in=(Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN)
-    ).order_by("first_name", "last_name", "username")
+    return User.objects.filter(is_active=True, role__in=ASSIGNABLE_ROLES).order_by(
+        "first_name", "last_name", "username"
+    )
 
 
 def appointments_of(referral: Referral) -> list:

@@ -139,10 +139,14 @@ def save_changes(referral: Referral, fields: Iterable[str]) -> None:
     referral.save(update_fields=[*fields, "version", "updated_at"])
 
 
+# Who may hold a referral; selectors.assignable_staff lists them for the pages.
+ASSIGNABLE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN)
+
+
 def _staff_assignee(user: User | None) -> User | None:
     if user is None:
         return None
-    if not user.is_active or user.role not in (Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN):
+    if not user.is_active or user.role not in ASSIGNABLE_ROLES:
         raise InvalidInput(
             "A referral can be assigned only to an active coordinator, clinician or admin.",
             field="assignee_id",

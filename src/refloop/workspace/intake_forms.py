@@ -10,12 +10,11 @@ from django.urls import reverse
 
 from refloop.core.errors import InvalidInput
 from refloop.core.models import User
-from refloop.core.roles import Role
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient, Sex
 from refloop.practice.models import Department
 from refloop.referrals.models import ReferralChannel, SourceType, Urgency
-from refloop.referrals.selectors import visible_patient
+from refloop.referrals.selectors import assignable_staff, visible_patient
 from refloop.referrals.services import PATIENT_FIELDS, normalize_icd10
 from refloop.workspace.forms import attach_domain_error
 
@@ -156,12 +155,6 @@ def _codes(value: str) -> list[str]:
         raise forms.ValidationError(error.message) from error
 
 
-def staff_assignees():
-    return User.objects.filter(
-        is_active=True, role__in=[Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN]
-    ).order_by("first_name", "last_name", "username")
-
-
 class AssigneeChoice(forms.ModelChoiceField):
     def label_from_instance(self, user: User) -> str:
         name = user.get_full_name() or user.get_username()
@@ -222,7 +215,7 @@ class IntakeForm(NewReferralFields):
         queryset=Practice.objects.all(), required=False, widget=forms.HiddenInput
     )
     assignee = AssigneeChoice(
-        label="Assigned to", queryset=staff_assignees(), required=False, empty_label="Unassigned"
+        label="Assigned to", queryset=assignable_staff(), required=False, empty_label="Unassigned"
     )
 
     field_order = [
@@ -238,7 +231,7 @@ class IntakeForm(NewReferralFields):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        self.fields["assignee"].queryset = staff_assignees()
+        self.fields["assignee"].queryset = assignable_staff()
         self.fields["referring_search"].widget.attrs.update(
             {
                 "hx-get": reverse("intake_provider_search"),

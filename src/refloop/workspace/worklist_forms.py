@@ -16,6 +16,7 @@ from refloop.referrals.models import (
     State,
     Urgency,
 )
+from refloop.referrals.selectors import assignable_staff
 
 OPEN, CLOSED, ANY = "open", "closed", "any"
 INBOUND_STATES = [s for s in State if s in lifecycle.INBOUND]
@@ -45,11 +46,10 @@ def states_for(choice: str) -> tuple[str, ...]:
     return tuple(lifecycle.open_states(Direction.INBOUND))
 
 
-def assignable_staff():
-    """Who a referral may be handed to from the worklist: staff who work referrals."""
-    return User.objects.filter(is_active=True, role__in=(Role.ADMIN, Role.COORDINATOR)).order_by(
-        "first_name", "last_name", "username"
-    )
+def bulk_assignees():
+    """Who the worklist hands referrals to in bulk: staff who work referrals (clinicians
+    are assigned one at a time, from the referral's page)."""
+    return assignable_staff().exclude(role=Role.CLINICIAN)
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -120,9 +120,7 @@ class FilterForm(forms.Form):
     )
     assignee = StaffChoiceField(
         required=False,
-        queryset=User.objects.filter(
-            is_active=True, role__in=(Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN)
-        ).order_by("first_name", "last_name", "username"),
+        queryset=assignable_staff(),
         empty_label="Anyone",
         widget=QuickSelect,
     )
@@ -169,7 +167,7 @@ class BulkAssignForm(forms.Form):
         # Its own ids: the filter form beside it has an "assignee" field too.
         kwargs.setdefault("auto_id", "id_bulk_%s")
         super().__init__(*args, **kwargs)
-        self.staff = list(assignable_staff())
+        self.staff = list(bulk_assignees())
         self.fields["assignee"].choices = [
             ("", "Choose a person…"),
             *[(str(u.pk), u.get_full_name() or u.get_username()) for u in self.staff],
