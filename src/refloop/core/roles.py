@@ -66,6 +66,9 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.PORTAL: frozenset({Capability.VIEW_REFERRALS}),
 }
 
+# Who may hold (be assigned) a referral.
+ASSIGNABLE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN)
+
 _WORDS = {
     Capability.VIEW_REFERRALS: "see referral details",
     Capability.VIEW_REFERRAL_SUMMARIES: "see referrals",

@@ -4,15 +4,17 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from refloop.core import audit
 from refloop.core.errors import NotAllowed, NotFound
+from refloop.core.models import User
 from refloop.core.paging import Page, page_of
-from refloop.core.roles import Capability, Role, can, require
+from refloop.core.roles import ASSIGNABLE_ROLES, Capability, Role, can, require
 from refloop.patients.models import Patient, normalized_name
 from refloop.practice.models import Organization
-from refloop.referrals.models import Attachment, Referral, ReferralEvent
+from refloop.referrals import lifecycle
+from refloop.referrals.models import Attachment, Direction, Referral, ReferralEvent
 from refloop.referrals.timeline import touch
 
 
@@ -335,12 +337,6 @@ def find_patient_matches(
     """Patients already on record with this date of birth and the same normalized name
     (or the same last name), among those on referrals `user` may see; each one shown is
     audited as a patient read."""
-    from django.db.models import Count, Q
-
-    from refloop.patients.models import normalized_name
-    from refloop.referrals import lifecycle
-    from refloop.referrals.models import Direction
-
     require(user, Capability.VIEW_REFERRALS)
     key = normalized_name(first_name, last_name)
     last_key = key.split(" ", 1)[1]
@@ -379,9 +375,6 @@ def find_patient_matches(
 
 def assignable_staff() -> QuerySet:
     """Active staff a referral may be assigned to (services.assign_referral accepts them)."""
-    from refloop.core.models import User
-    from refloop.referrals.services import ASSIGNABLE_ROLES
-
     return User.objects.filter(is_active=True, role__in=ASSIGNABLE_ROLES).order_by(
         "first_name", "last_name", "username"
     )

@@ -18,7 +18,7 @@ from refloop.core.errors import (
     UnsupportedMediaType,
 )
 from refloop.core.models import User
-from refloop.core.roles import Capability, Role, require
+from refloop.core.roles import ASSIGNABLE_ROLES, Capability, require
 from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
@@ -137,10 +137,6 @@ def check_version(referral: Referral, expected_version: int | None) -> None:
 def save_changes(referral: Referral, fields: Iterable[str]) -> None:
     referral.version += 1
     referral.save(update_fields=[*fields, "version", "updated_at"])
-
-
-# Who may hold a referral; selectors.assignable_staff lists them for the pages.
-ASSIGNABLE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN)
 
 
 def _staff_assignee(user: User | None) -> User | None:
