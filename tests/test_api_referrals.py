@@ -298,7 +298,7 @@ def test_coordinator_reads_full_detail_and_the_read_is_audited(api, cora, referr
     assert body["patient"]["date_of_birth"] == referral.patient.date_of_birth.isoformat()
     assert body["reason"] == referral.reason
     assert body["referring_provider"]["npi"] == referral.referring_provider.npi
-    assert [e["kind"] for e in body["events"]] == ["referral.received"]
+    assert [e["kind"] for e in body["events"]] == ["referral.received", "referral.triaged"]
     assert body["version"] == referral.version
     assert AuditEntry.objects.filter(
         action="referral.read",

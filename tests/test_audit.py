@@ -63,6 +63,7 @@ def test_each_write_is_audited_under_its_event_name(referral, cora):
     )
     assert actions == [
         "referral.received",
+        "referral.triaged",
         "referral.in_review",
         "referral.contact_attempted",
         "referral.note_added",

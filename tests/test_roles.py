@@ -2,7 +2,7 @@
 
 import pytest
 
-from refloop.core.errors import NotAllowed, NotFound
+from refloop.core.errors import InvalidInput, NotAllowed, NotFound
 from refloop.core.roles import Capability, can
 from refloop.demo import factories as f
 from refloop.referrals import selectors, services, transitions
@@ -66,13 +66,30 @@ def test_coordinators_and_admins_create_referrals(request, creator, provider_a):
     assert referral.state == State.RECEIVED
 
 
-@pytest.mark.parametrize("creator", ["cliff", "lia", "andy", "pam"])
+@pytest.mark.parametrize("creator", ["cliff", "lia", "andy"])
 def test_other_roles_may_not_create_referrals_through_the_staff_service(
     request, creator, provider_a
 ):
     user = request.getfixturevalue(creator)
     with pytest.raises(NotAllowed, match="may not create referrals"):
         f.make_referral(acting_user=user, referring_provider=provider_a)
+
+
+def test_portal_user_sends_only_through_the_portal(pam, provider_a):
+    with pytest.raises(NotAllowed, match="through the portal"):
+        f.make_referral(acting_user=pam, referring_provider=provider_a, channel="phone")
+    sent = f.make_referral(acting_user=pam, referring_provider=provider_a, channel="portal")
+    assert sent.referring_practice == pam.partner_practice and sent.assignee is None
+
+
+def test_portal_user_cannot_send_for_another_practice(pam, provider_b):
+    with pytest.raises(InvalidInput, match="not one of your practice's providers"):
+        f.make_referral(acting_user=pam, referring_provider=provider_b, channel="portal")
+
+
+def test_public_form_is_the_only_channel_without_an_account(provider_a):
+    with pytest.raises(NotAllowed, match="public web form"):
+        f.make_referral(acting_user=None, channel="phone", source_type="self")
 
 
 def test_clinician_decides_on_own_department_referral(referral, cliff):

@@ -8,6 +8,7 @@ def test_referral_reaches_loop_closed_through_the_services(referral, cora):
     kinds = list(closed.events.values_list("kind", flat=True))
     assert kinds == [
         "referral.received",
+        "referral.triaged",
         "referral.accepted",
         "referral.scheduled",
         "referral.seen",

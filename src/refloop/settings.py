@@ -119,6 +119,9 @@ INSTALLED_APPS = [
     "refloop.patients",
     "refloop.referrals",
     "refloop.workspace",
+    "refloop.intake",
+    "refloop.portal",
+    "refloop.public",
 ]
 
 MIDDLEWARE = [

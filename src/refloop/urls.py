@@ -7,4 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("refloop.workspace.urls")),
+    path("", include("refloop.intake.urls")),
+    path("", include("refloop.portal.urls")),
+    path("", include("refloop.public.urls")),
 ]

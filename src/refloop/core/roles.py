@@ -22,6 +22,8 @@ class Capability(StrEnum):
     VIEW_REFERRALS = "view_referrals"  # patient identity and clinical detail
     VIEW_REFERRAL_SUMMARIES = "view_referral_summaries"  # no patient, no clinical detail
     CREATE_REFERRALS = "create_referrals"
+    SUBMIT_REFERRALS = "submit_referrals"  # portal: send referrals from one's own practice
+    ANSWER_INFO_REQUESTS = "answer_info_requests"  # portal: upload what pending_info asked for
     WORK_REFERRALS = "work_referrals"  # every transition, contact, scheduling, assignment
     CLINICAL_DECISIONS = "clinical_decisions"  # review, accept/decline, seen, close the loop
     ANNOTATE_REFERRALS = "annotate_referrals"  # notes and documents
@@ -62,8 +64,15 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
         }
     ),
     Role.ANALYST: frozenset({Capability.VIEW_DIRECTORY}),
-    # Portal users see their own practice's referrals; the portal issue gives them pages.
-    Role.PORTAL: frozenset({Capability.VIEW_REFERRALS}),
+    # Portal users see, send and answer for their own practice's referrals only
+    # (selectors.visible_referrals and create_inbound_referral hold them to it).
+    Role.PORTAL: frozenset(
+        {
+            Capability.VIEW_REFERRALS,
+            Capability.SUBMIT_REFERRALS,
+            Capability.ANSWER_INFO_REQUESTS,
+        }
+    ),
 }
 
 # Who may hold (be assigned) a referral.
@@ -73,6 +82,8 @@ _WORDS = {
     Capability.VIEW_REFERRALS: "see referral details",
     Capability.VIEW_REFERRAL_SUMMARIES: "see referrals",
     Capability.CREATE_REFERRALS: "create referrals",
+    Capability.SUBMIT_REFERRALS: "send referrals",
+    Capability.ANSWER_INFO_REQUESTS: "answer requests for information",
     Capability.WORK_REFERRALS: "work referrals",
     Capability.CLINICAL_DECISIONS: "make this decision on a referral",
     Capability.ANNOTATE_REFERRALS: "add notes or documents",

@@ -103,6 +103,34 @@ class Department(models.Model):
     accepted_insurances = models.JSONField(
         default=list, blank=True, help_text="Payer names it accepts; empty means all"
     )
+    # Intake criteria (triage): who is not a fit, and what a referral must include.
+    description = models.TextField(
+        blank=True, help_text="What it treats, in words for referring practices and patients"
+    )
+    accepted_keywords = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Words in a referral's reason that point here, e.g. ['sciatica', 'back pain']",
+    )
+    excluded_conditions = models.JSONField(
+        default=list, blank=True, help_text="ICD-10 prefixes it does not take, e.g. ['M54.5']"
+    )
+    excluded_keywords = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Words in a reason that mean not a fit here, e.g. ['pregnant']",
+    )
+    min_age = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Years, inclusive")
+    max_age = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Years, inclusive")
+    required_documents = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Attachment kinds a referral must include, e.g. ['referral_letter', 'imaging']",
+    )
+    # Round-robin routing: the coordinator who received this department's last referral.
+    last_routed_to = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     point_of_contact = models.ForeignKey(
         "core.User",
         null=True,
@@ -116,5 +144,16 @@ class Department(models.Model):
         return self.name
 
     def accepts_condition(self, icd10_code: str) -> bool:
-        code = icd10_code.replace(".", "").upper()
-        return any(code.startswith(p.replace(".", "").upper()) for p in self.accepted_conditions)
+        return _matching_prefix(icd10_code, self.accepted_conditions) is not None
+
+    def excludes_condition(self, icd10_code: str) -> str | None:
+        """The excluded prefix `icd10_code` falls under, if any."""
+        return _matching_prefix(icd10_code, self.excluded_conditions)
+
+
+def _matching_prefix(icd10_code: str, prefixes: list[str]) -> str | None:
+    code = icd10_code.replace(".", "").upper()
+    for prefix in prefixes:
+        if code.startswith(prefix.replace(".", "").upper()):
+            return prefix
+    return None

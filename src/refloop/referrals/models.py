@@ -77,6 +77,14 @@ OPEN_INBOUND_STATES = (
 _OPEN_INBOUND = models.Q(direction="inbound", state__in=[s.value for s in OPEN_INBOUND_STATES])
 
 
+class Fit(models.TextChoices):
+    """Triage's assessment of a referral against its department's intake criteria."""
+
+    FIT = "fit"
+    NEEDS_REVIEW = "needs_review"
+    NOT_FIT = "not_fit"
+
+
 class DeclineReason(models.TextChoices):
     NOT_CLINICALLY_INDICATED = "not_clinically_indicated"
     OUTSIDE_SCOPE = "outside_scope"
@@ -174,6 +182,20 @@ class Referral(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_referrals",
+    )
+
+    # triage (referrals/triage.py): set at creation, refreshed when documents arrive
+    fit = models.CharField(max_length=12, choices=Fit.choices, blank=True)
+    fit_reasons = models.JSONField(default=list, blank=True)
+    missing_documents = models.JSONField(
+        default=list, blank=True, help_text="Attachment kinds the department requires and lacks"
+    )
+    # Same patient from the same source within 30 days: flagged, merged by a person.
+    possible_duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_referrals"
     )
 
     # outbound: where we send the patient, and whether that was in network when sent

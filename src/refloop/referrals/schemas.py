@@ -328,6 +328,13 @@ class ReferralDetailOut(ReferralRowOut):
     end_reason_detail: str
     suggested_alternative: str
     report_summary: str
+    fit: str = Field(description="Triage against the department's criteria: fit, needs_review, not_fit")
+    fit_reasons: list[str] = Field(description="One sentence per finding, the deciding ones first")
+    missing_documents: list[str] = Field(description="Attachment kinds required and not attached")
+    possible_duplicate_of_id: int | None = Field(
+        description="An earlier referral for the same patient from the same source (30 days)"
+    )
+    merged_into_id: int | None = Field(description="Set when merged into another referral")
     sla_breached_at: datetime | None
     outreach_started_at: datetime | None
     accepted_at: datetime | None

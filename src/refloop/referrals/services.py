@@ -13,20 +13,22 @@ from django.utils import timezone
 from refloop.core.errors import (
     Conflict,
     InvalidInput,
+    NotAllowed,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
 from refloop.core.models import User
-from refloop.core.roles import ASSIGNABLE_ROLES, Capability, require
+from refloop.core.roles import ASSIGNABLE_ROLES, Capability, can, require
 from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department, Organization
-from refloop.referrals import documents, lifecycle
+from refloop.referrals import documents, lifecycle, triage
 from refloop.referrals.models import (
     Attachment,
     AttachmentKind,
+    CancelReason,
     ContactAttempt,
     ContactChannel,
     ContactOutcome,
@@ -173,10 +175,17 @@ def create_inbound_referral(
 ) -> tuple[Referral, bool]:
     """Record a referral that reached us; returns (referral, created).
 
+    `acting_user` is staff who may create referrals; or a portal user, who sends on
+    the portal channel for their own practice only; or None for the public web form.
+    Every new referral is triaged (referrals/triage.py): department, assignee, fit
+    assessment, possible duplicate.
+
     With an idempotency key, a replay of the same request (even a concurrent one)
     returns the first referral and `created` is False.
     """
-    require(acting_user, Capability.CREATE_REFERRALS)
+    referring_practice, assignee = _check_submitter(
+        acting_user, channel, referring_practice, referring_provider, assignee
+    )
     now = now or timezone.now()
 
     _choice(source_type, SourceType, "source_type")
@@ -204,6 +213,8 @@ def create_inbound_referral(
         raise InvalidInput("received_at is in the future.", field="received_at")
 
     _check_idempotency_key(idempotency_key)
+    if idempotency_key and acting_user is None:
+        raise ValueError("An idempotency key belongs to a user; the public form has none.")
     # Everything that needs no write is checked before the transaction, so the
     # write lock (all of SQLite's) is held only for the inserts.
     org = Organization.current()
@@ -255,8 +266,74 @@ def create_inbound_referral(
                 at=received_at,
                 data={"assignee": assignee.get_username()},
             )
+        _triage(referral, acting_user=acting_user, at=received_at)
         _bind_idempotency_key(key_row, referral)
     return referral, True
+
+
+def _check_submitter(
+    acting_user: User | None,
+    channel: str,
+    referring_practice: Practice | None,
+    referring_provider: Provider | None,
+    assignee: User | None,
+) -> tuple[Practice | None, User | None]:
+    """Who may record an inbound referral, and on whose behalf; returns the practice and
+    assignee to use."""
+    if acting_user is None:
+        # The public web form: no account, no say over routing.
+        if channel != ReferralChannel.WEB_FORM:
+            raise NotAllowed("Only the public web form records referrals without an account.")
+        return referring_practice, None
+    if not can(acting_user, Capability.SUBMIT_REFERRALS):
+        require(acting_user, Capability.CREATE_REFERRALS)
+    if can(acting_user, Capability.CREATE_REFERRALS):
+        return referring_practice, assignee
+    own = acting_user.partner_practice
+    if own is None:
+        raise NotAllowed("Your portal account belongs to no practice; ask the practice to fix it.")
+    if channel != ReferralChannel.PORTAL:
+        raise NotAllowed("Portal accounts send referrals through the portal.")
+    if referring_practice is not None and referring_practice.pk != own.pk:
+        raise NotAllowed("You can send referrals only from your own practice.")
+    if referring_provider is not None and referring_provider.practice_id != own.pk:
+        raise InvalidInput(
+            "That provider is not one of your practice's providers.",
+            field="referring_provider_id",
+        )
+    return own, None
+
+
+def _triage(referral: Referral, *, acting_user: User | None, at: datetime) -> None:
+    """Route, assess and flag a new inbound referral, each step on its timeline."""
+    _, routing, result, duplicate = triage.triage_new_referral(referral, now=at)
+    if "assignee" in routing:
+        record_event(
+            referral,
+            "referral.assigned",
+            actor=None,
+            at=at,
+            data={"assignee": routing["assignee"], "routed": True},
+        )
+    record_event(
+        referral,
+        "referral.triaged",
+        actor=None,
+        at=at,
+        data={
+            "fit": result.fit,
+            "missing_documents": result.missing_documents,
+            **({"department": routing["department"]} if "department" in routing else {}),
+        },
+    )
+    if duplicate is not None:
+        record_event(
+            referral,
+            "referral.duplicate_flagged",
+            actor=None,
+            at=at,
+            data={"of": duplicate.number},
+        )
 
 
 def _check_idempotency_key(key: str | None) -> None:
@@ -267,7 +344,7 @@ def _check_idempotency_key(key: str | None) -> None:
 
 
 def _claim_idempotency_key(
-    acting_user: User, key: str | None, fingerprint: str
+    acting_user: User | None, key: str | None, fingerprint: str
 ) -> tuple[IdempotencyKey | None, Referral | None]:
     """Claim `key` for a new request: (row, None); or (None, referral) for a replay of one.
 
@@ -354,6 +431,63 @@ def create_outbound_referral(
     record_event(referral, "referral.drafted", actor=acting_user, at=now, to_state=State.DRAFT)
     _bind_idempotency_key(key_row, referral)
     return referral
+
+
+@transaction.atomic
+def merge_duplicate(
+    duplicate: Referral | int,
+    *,
+    into: Referral | int,
+    acting_user: User,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Referral:
+    """Fold a duplicate into the referral kept; returns the kept one.
+
+    The duplicate is cancelled as a duplicate (if still open) and points at the kept
+    referral; neither timeline loses anything, and the kept referral's page shows both.
+    """
+    from refloop.referrals.transitions import cancel_referral
+
+    now = now or timezone.now()
+    dup_pk = duplicate.pk if isinstance(duplicate, Referral) else duplicate
+    kept_pk = into.pk if isinstance(into, Referral) else into
+    if dup_pk == kept_pk:
+        raise InvalidInput("A referral cannot be merged into itself.", field="into")
+    # Both rows locked, lower id first, so two merges of the same pair cannot deadlock.
+    locked = {
+        pk: _lock(pk, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+        for pk in sorted((dup_pk, kept_pk))
+    }
+    dup, kept = locked[dup_pk], locked[kept_pk]
+    check_version(dup, expected_version)
+    if dup.direction != Direction.INBOUND or kept.direction != Direction.INBOUND:
+        raise InvalidInput("Only inbound referrals are merged.", field="into")
+    if dup.merged_into_id is not None:
+        raise Conflict(f"{dup.number} was already merged into another referral.")
+    if kept.merged_into_id is not None:
+        raise InvalidInput(
+            f"{kept.number} was itself merged away; merge into the referral it went to.",
+            field="into",
+        )
+    if lifecycle.is_open(dup.direction, dup.state):
+        dup = cancel_referral(
+            dup,
+            acting_user=acting_user,
+            reason=CancelReason.DUPLICATE,
+            reason_detail=f"Merged into {kept.number}",
+            now=now,
+        )
+    dup.merged_into = kept
+    save_changes(dup, ["merged_into"])
+    record_event(dup, "referral.merged_into", actor=acting_user, at=now, data={"into": kept.number})
+    changed = []
+    if kept.possible_duplicate_of_id == dup.pk:
+        kept.possible_duplicate_of = None
+        changed.append("possible_duplicate_of")
+    save_changes(kept, changed)
+    record_event(kept, "referral.merged", actor=acting_user, at=now, data={"merged": dup.number})
+    return kept
 
 
 @transaction.atomic
@@ -512,19 +646,27 @@ def add_attachment(
     kind: str = AttachmentKind.OTHER,
     now: datetime | None = None,
 ) -> Attachment:
-    """Store a document on a referral: PDF, TIFF, PNG or JPEG by content, 20 MB at most."""
+    """Store a document on a referral: PDF, TIFF, PNG or JPEG by content, 20 MB at most.
+
+    Staff who annotate referrals may attach to any they see; portal users to their own
+    practice's referrals (the records a referral needs, or that a request asked for).
+    The fit assessment is re-read, since a required document may have arrived.
+    """
     from django.conf import settings
 
     now = now or timezone.now()
-    require(acting_user, Capability.ANNOTATE_REFERRALS)
+    capability = (
+        Capability.ANNOTATE_REFERRALS
+        if can(acting_user, Capability.ANNOTATE_REFERRALS)
+        else Capability.ANSWER_INFO_REQUESTS
+    )
+    require(acting_user, capability)
     _choice(kind, AttachmentKind, "kind")
     content_type, sha256 = _read_checked(upload, settings.ATTACHMENT_MAX_BYTES)
     attachment = None
     try:
         with transaction.atomic():
-            locked = _lock(
-                referral, acting_user=acting_user, capability=Capability.ANNOTATE_REFERRALS
-            )
+            locked = _lock(referral, acting_user=acting_user, capability=capability)
             attachment = Attachment(
                 referral=locked,
                 original_name=(filename or "document")[:255],
@@ -537,7 +679,10 @@ def add_attachment(
             )
             attachment.file.save("upload", upload, save=False)
             attachment.save()
-            save_changes(locked, [])
+            reassessed = locked.direction == Direction.INBOUND and triage.refresh_assessment(
+                locked, on=now.date()
+            )
+            save_changes(locked, ["fit", "fit_reasons", "missing_documents"] if reassessed else [])
             record_event(
                 locked,
                 "referral.document_added",

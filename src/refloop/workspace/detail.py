@@ -15,21 +15,23 @@ from django.utils import dateformat, timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from refloop.core.roles import Capability
+from refloop.core.roles import Capability, can
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.documents import sniff_content_type
-from refloop.referrals.models import Direction, Referral, State
+from refloop.referrals.models import Direction, Fit, Referral, State
 from refloop.referrals.selectors import (
     appointments_of,
     get_attachment,
     get_referral,
     reveal_patient,
     sees_clinical_detail,
+    timeline_for,
 )
 from refloop.workspace import detail_actions
 from refloop.workspace.access import staff_view
 from refloop.workspace.detail_forms import words
+from refloop.workspace.duplicates import duplicate_context
 
 TIME_FORMAT = "M j, Y, g:i A T"
 FILE_EXTENSIONS = {
@@ -61,6 +63,10 @@ EVENT_WORDS = {
     "referral.note_added": "Note",
     "referral.document_added": "Document added",
     "referral.sla_breached": "First-contact deadline missed",
+    "referral.triaged": "Triaged",
+    "referral.duplicate_flagged": "Flagged as a possible duplicate",
+    "referral.merged": "Merged a duplicate into this referral",
+    "referral.merged_into": "Merged into another referral",
 }
 
 # Event data worth showing, in this order, with its label; ids and internals are left out.
@@ -80,8 +86,16 @@ DATA_LABELS = {
     "attempts": "Unsuccessful attempts",
     "in_network": "In network",
     "source_type": "Source",
+    "fit": "Fit",
+    "department": "Department",
+    "missing_documents": "Missing documents",
+    "of": "Possible duplicate of",
+    "merged": "Merged",
+    "into": "Into",
 }
-CODED_VALUES = {"reason", "channel", "outcome", "kind", "source_type"}
+CODED_VALUES = {"reason", "channel", "outcome", "kind", "source_type", "fit"}
+
+FIT_TONES = {Fit.FIT: "ok", Fit.NEEDS_REVIEW: "warn", Fit.NOT_FIT: "late"}
 
 GOOD_STATES = {State.SCHEDULED, State.SEEN, State.LOOP_CLOSED, State.COMPLETED, State.ACCEPTED}
 WAITING_STATES = {State.PENDING_INFO, State.NO_SHOW}
@@ -111,6 +125,7 @@ class TimelineEntry:
     words: str
     text: str
     details: list[tuple[str, str]]
+    origin: str = ""  # the merged referral's number, for events that happened there
 
 
 def _value(key: str, value, org: Organization) -> str:
@@ -122,6 +137,8 @@ def _value(key: str, value, org: Organization) -> str:
         return "Yes" if value else "No"
     if key in CODED_VALUES:
         return words(str(value))
+    if isinstance(value, list):
+        return ", ".join(words(str(v)) for v in value)
     return str(value)
 
 
@@ -145,26 +162,35 @@ def timeline(events, *, clinical: bool, org: Organization) -> list[TimelineEntry
                 words=EVENT_WORDS.get(event.kind, words(event.kind.split(".")[-1])),
                 text=str(data.get("text", "")),
                 details=details,
+                origin=getattr(event, "origin", ""),
             )
         )
     entries.reverse()
     return entries
 
 
-def attachment_views(referral: Referral, org: Organization) -> list[dict]:
+def attachment_views(
+    referral: Referral, org: Organization, merged: list[Referral] = ()
+) -> list[dict]:
     views = []
-    for attachment in referral.attachments.all():
+    documents = [*referral.attachments.all()]
+    for other in merged:
+        documents += list(other.attachments.all())
+    for attachment in documents:
         kind = words(attachment.kind)
         shown_as = {"application/pdf": "pdf", "image/png": "image", "image/jpeg": "image"}
         views.append(
             {
                 "attachment": attachment,
                 "kind": kind,
-                "url": reverse("referral_attachment", args=[referral.pk, attachment.pk]),
+                "url": reverse("referral_attachment", args=[attachment.referral_id, attachment.pk]),
                 "viewer": shown_as.get(attachment.content_type, ""),
                 "format": FILE_EXTENSIONS.get(attachment.content_type, "file").upper(),
                 "uploaded": local(attachment.uploaded_at, org),
                 "title": f"{kind}, uploaded {local(attachment.uploaded_at, org)}",
+                "origin": ""
+                if attachment.referral_id == referral.pk
+                else attachment.referral.number,
             }
         )
     return views
@@ -180,11 +206,40 @@ def code_fit(referral: Referral) -> list[dict]:
     ]
 
 
+def with_merged_events(referral: Referral, user, merged: list[Referral]) -> list:
+    """This referral's timeline and those of the duplicates merged into it, in time order."""
+    events = list(referral.events.all())
+    if merged:
+        numbers = {other.pk: other.number for other in merged}
+        for event in timeline_for(user).filter(referral__in=merged):
+            event.origin = numbers[event.referral_id]
+            events.append(event)
+        events.sort(key=lambda e: (e.at, e.pk))
+    return events
+
+
+def triage_context(referral: Referral) -> dict:
+    if not referral.fit:
+        return {}
+    return {
+        "fit": {
+            "words": words(referral.fit),
+            "tone": FIT_TONES.get(referral.fit, ""),
+            "reasons": referral.fit_reasons,
+            "missing": [words(kind) for kind in referral.missing_documents],
+        }
+    }
+
+
 def page_context(
     request, referral: Referral, org: Organization, *, patient=None, actions: bool = True
 ) -> dict:
     user = request.user
     clinical = sees_clinical_detail(user)
+    duplicates = (
+        duplicate_context(user, referral) if referral.direction == Direction.INBOUND else {}
+    )
+    merged = duplicates.get("merged_referrals", [])
     open_now = lifecycle.is_open(referral.direction, referral.state)
     now = timezone.now()
     overdue = bool(
@@ -213,7 +268,11 @@ def page_context(
             "sent": local(referral.sent_at, org),
             "closed": local(referral.closed_at, org),
         },
-        "timeline": timeline(referral.events.all(), clinical=clinical, org=org),
+        "timeline": timeline(
+            with_merged_events(referral, user, merged), clinical=clinical, org=org
+        ),
+        **duplicates,
+        "can_merge": can(user, Capability.WORK_REFERRALS) and actions,
         # Only the buttons: each form is fetched when its dialog opens (or is its own page
         # without JS), so the page does not render forms it may never need.
         "buttons": [
@@ -225,6 +284,9 @@ def page_context(
     }
     if clinical:
         inline = detail_actions.inline_actions(user) if actions else {}
+        context.update(triage_context(referral))
+        pending = [b for b in context["buttons"] if b["action"].to == State.PENDING_INFO]
+        context["request_missing_url"] = pending[0]["url"] if pending else ""
         context.update(
             {
                 "codes": code_fit(referral),
@@ -239,7 +301,7 @@ def page_context(
                 "attempts": [
                     {"attempt": a, "at": local(a.at, org)} for a in referral.contact_attempts.all()
                 ],
-                "attachments": attachment_views(referral, org),
+                "attachments": attachment_views(referral, org, merged),
                 "note": detail_actions.bound(inline["note"], referral, org)
                 if "note" in inline
                 else None,

@@ -78,6 +78,24 @@ class RequestInfoForm(ActionForm):
         help_text="Sent to the referrer, e.g. the recent MRI report and last clinic note.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Triage found required documents missing: the request starts out naming them.
+        if not self.is_bound and self.referral.missing_documents:
+            self.initial["missing_info"] = missing_documents_request(self.referral)
+
+
+def missing_documents_request(referral: Referral) -> str:
+    department = referral.department.name if referral.department else "the department"
+    kinds = [
+        AttachmentKind(kind).label if kind in AttachmentKind.values else kind
+        for kind in referral.missing_documents
+    ]
+    return (
+        f"To review this referral, {department} needs: {', '.join(kinds).lower()}. "
+        "Please send them through the portal or by fax."
+    )
+
 
 class AcceptForm(ActionForm):
     department = forms.ModelChoiceField(

@@ -1,0 +1,3 @@
+"""Pages of the intake app (being built)."""
+
+urlpatterns: list = []

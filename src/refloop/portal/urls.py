@@ -1,0 +1,3 @@
+"""Pages of the portal app (being built)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of the public app (being built)."""
+
+urlpatterns: list = []

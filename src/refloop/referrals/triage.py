@@ -1,0 +1,216 @@
+"""Triage and routing: every new referral, whatever its channel, is checked against its
+department's intake criteria, given a department and an owner, and compared with recent
+referrals for the same patient from the same source.
+
+`assess` is a pure reading of a referral against a department; `triage_new_referral`
+stores the result (inside the creating transaction) and `refresh_assessment` re-reads it
+when documents arrive or the department changes.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Q
+
+from refloop.core.models import User
+from refloop.core.roles import Role
+from refloop.practice.models import Department
+from refloop.practice.selectors import suggest_department
+from refloop.referrals.models import AttachmentKind, Direction, Fit, Referral
+
+DUPLICATE_WINDOW = timedelta(days=30)
+
+
+@dataclass
+class Assessment:
+    fit: str
+    reasons: list[str] = field(default_factory=list)
+    missing_documents: list[str] = field(default_factory=list)
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _kind_label(kind: str) -> str:
+    return AttachmentKind(kind).label.lower() if kind in AttachmentKind.values else kind
+
+
+def assess(referral: Referral, department: Department | None, on: date) -> Assessment:
+    """How `referral` fits `department`'s intake criteria, with a sentence per finding.
+
+    `not_fit` when something the department excludes is present (a condition, a word in
+    the reason, the insurance, the age); `needs_review` when nothing confirms the fit or a
+    required document is missing; `fit` when a condition or keyword it accepts is present
+    and nothing speaks against it.
+    """
+    if department is None:
+        return Assessment(Fit.NEEDS_REVIEW, ["No department matched: choose one."])
+    name = department.name
+    against: list[str] = []
+    unsure: list[str] = []
+    support: list[str] = []
+
+    for code in referral.icd10_codes:
+        excluded = department.excludes_condition(code)
+        if excluded:
+            against.append(f"{code} is a condition {name} does not take ({excluded}).")
+        elif department.accepts_condition(code):
+            support.append(f"{code} is a condition {name} accepts.")
+        elif department.accepted_conditions:
+            unsure.append(f"{code} is not among the conditions {name} lists.")
+
+    reason = (referral.reason or "").lower()
+    for word in department.excluded_keywords:
+        if word.strip() and word.lower() in reason:
+            against.append(f"“{word}” in the reason is something {name} does not take.")
+    for word in department.accepted_keywords:
+        if word.strip() and word.lower() in reason:
+            support.append(f"“{word}” in the reason matches {name}.")
+            break
+
+    patient = referral.patient
+    accepted = [payer.lower() for payer in department.accepted_insurances]
+    if accepted:
+        payer = (patient.insurance_payer or "").strip()
+        if not payer:
+            unsure.append(f"No insurance given; {name} accepts only some payers.")
+        elif payer.lower() not in accepted:
+            against.append(f"{name} does not accept the insurance “{payer}”.")
+
+    if department.min_age is not None or department.max_age is not None:
+        age = _age(patient.date_of_birth, on)
+        low = department.min_age if department.min_age is not None else 0
+        if age < low or (department.max_age is not None and age > department.max_age):
+            span = f"{low}–{department.max_age}" if department.max_age is not None else f"{low}+"
+            against.append(f"The patient is {age}; {name} sees ages {span}.")
+
+    present = set(_attachment_kinds(referral))
+    missing = [kind for kind in department.required_documents if kind not in present]
+    if missing:
+        unsure.append(
+            f"{name} needs {', '.join(_kind_label(k) for k in missing)}, not yet attached."
+        )
+
+    if (
+        not support
+        and not against
+        and (department.accepted_conditions or department.accepted_keywords)
+    ):
+        unsure.append(f"No code or word in the reason confirms a fit for {name}.")
+
+    if against:
+        verdict = Fit.NOT_FIT
+    elif unsure:
+        verdict = Fit.NEEDS_REVIEW
+    else:
+        verdict = Fit.FIT
+    return Assessment(verdict, [*against, *unsure, *support], missing)
+
+
+def _attachment_kinds(referral: Referral) -> list[str]:
+    if referral.pk is None:
+        return []
+    return list(referral.attachments.values_list("kind", flat=True))
+
+
+def next_assignee(department: Department) -> User | None:
+    """Round-robin among the department's active coordinators, else its point of contact.
+
+    The caller holds the department's row lock (`select_for_update`), so two referrals
+    arriving at once go to two coordinators rather than both to the same one.
+    """
+    coordinators = list(
+        User.objects.filter(departments=department, role=Role.COORDINATOR, is_active=True).order_by(
+            "pk"
+        )
+    )
+    if not coordinators:
+        contact = department.point_of_contact
+        return contact if contact is not None and contact.is_active else None
+    last = department.last_routed_to_id
+    following = [user for user in coordinators if last is None or user.pk > last]
+    chosen = following[0] if following else coordinators[0]
+    department.last_routed_to = chosen
+    department.save(update_fields=["last_routed_to"])
+    return chosen
+
+
+def possible_duplicate(referral: Referral) -> Referral | None:
+    """The latest earlier inbound referral for the same patient (normalized name and date
+    of birth) from the same referring practice (or both without one) within 30 days."""
+    patient = referral.patient
+    same_source = (
+        Q(referring_practice_id=referral.referring_practice_id)
+        if referral.referring_practice_id
+        else Q(referring_practice__isnull=True)
+    )
+    return (
+        Referral.objects.filter(
+            same_source,
+            direction=Direction.INBOUND,
+            patient__name_key=patient.name_key,
+            patient__date_of_birth=patient.date_of_birth,
+            received_at__gte=referral.received_at - DUPLICATE_WINDOW,
+            received_at__lte=referral.received_at + DUPLICATE_WINDOW,
+            merged_into__isnull=True,
+        )
+        .exclude(pk=referral.pk)
+        .order_by("-received_at", "-pk")
+        .first()
+    )
+
+
+def triage_new_referral(
+    referral: Referral, *, now: datetime
+) -> tuple[list[str], dict, Assessment, Referral | None]:
+    """Route, assess and flag a just-created inbound referral.
+
+    Returns the fields changed, what routing decided (department and why, assignee),
+    the assessment and the possible duplicate.
+
+    Runs inside the creating transaction. The department is kept if the creator chose
+    one, else suggested from codes and reason; the assignee likewise, else round-robin.
+    """
+    changed = []
+    routing = {}
+    if referral.department_id is None:
+        department, why = suggest_department(
+            reason=referral.reason, icd10_codes=referral.icd10_codes
+        )
+        if department is not None:
+            referral.department = department
+            changed.append("department")
+            routing["department"] = department.code
+            routing["department_reason"] = why
+    if referral.assignee_id is None and referral.department_id is not None:
+        department = Department.objects.select_for_update().get(pk=referral.department_id)
+        assignee = next_assignee(department)
+        if assignee is not None:
+            referral.assignee = assignee
+            changed.append("assignee")
+            routing["assignee"] = assignee.get_username()
+    result = assess(referral, referral.department, now.date())
+    referral.fit, referral.fit_reasons = result.fit, result.reasons
+    referral.missing_documents = result.missing_documents
+    changed += ["fit", "fit_reasons", "missing_documents"]
+    duplicate = possible_duplicate(referral)
+    if duplicate is not None:
+        referral.possible_duplicate_of = duplicate
+        changed.append("possible_duplicate_of")
+    referral.save(update_fields=changed)
+    return changed, routing, result, duplicate
+
+
+def refresh_assessment(referral: Referral, *, on: date) -> bool:
+    """Re-read the fit after documents arrive or the department changes; True if it changed."""
+    result = assess(referral, referral.department, on)
+    if (result.fit, result.reasons, result.missing_documents) == (
+        referral.fit,
+        referral.fit_reasons,
+        referral.missing_documents,
+    ):
+        return False
+    referral.fit, referral.fit_reasons = result.fit, result.reasons
+    referral.missing_documents = result.missing_documents
+    return True
