@@ -55,6 +55,19 @@ def test_one_login_per_role_named_after_the_role(seeded, settings):
     assert User.objects.filter(role=Role.COORDINATOR).count() > 1
 
 
+def test_portal_users_belong_to_two_referring_practices_that_sent_referrals(seeded, settings):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+    a, b = (User.objects.get(username=name) for name in ("portal-a", "portal-b"))
+    assert a.role == b.role == Role.PORTAL
+    assert a.partner_practice_id != b.partner_practice_id
+    for user in (a, b):
+        assert inbound().filter(referring_practice=user.partner_practice).exists()
+        password = seeded.logins[user.username]
+        assert authenticate(username=user.username, password=password) == user
+    lines = read_logins(seeded.logins_file)
+    assert any(line.startswith("portal-a") and a.partner_practice.name in line for line in lines)
+
+
 def test_logins_file_is_private_and_lists_every_demo_user(seeded):
     mode = stat.S_IMODE(os.stat(seeded.logins_file).st_mode)
     assert mode == 0o600

@@ -240,3 +240,16 @@ def test_liaison_cannot_merge(pair, lia):
         services.merge_duplicate(second, into=first, acting_user=lia)
     second.refresh_from_db()
     assert second.merged_into is None
+
+
+def test_an_accepted_keyword_routes_a_referral_without_codes(knee, spine, cora, provider_a):
+    referral = f.make_referral(
+        acting_user=cora,
+        referring_provider=provider_a,
+        department=None,
+        icd10_codes=[],
+        reason="Twisted her knee skiing, swelling for two weeks",
+    )
+    assert referral.department == knee
+    triaged = referral.events.get(kind="referral.triaged")
+    assert triaged.data["department"] == "knee"

@@ -54,6 +54,13 @@ DEPARTMENTS = [
     {
         "code": "spine",
         "name": "Spine",
+        "description": "Neck and back pain, sciatica, spinal stenosis, disc disease, "
+        "scoliosis and spinal fractures, from injections and therapy to surgery.",
+        "accepted_keywords": ["back pain", "neck pain", "sciatica", "stenosis", "radiculopathy"],
+        "excluded_conditions": ["C41.2", "C79.5"],  # spinal tumours go to oncology
+        "excluded_keywords": ["cauda equina"],  # an emergency: the ED, not a referral
+        "min_age": 16,
+        "required_documents": ["referral_letter"],
         "accepted_specialties": ["Spine surgery", "Physiatry", "Interventional spine"],
         "accepted_conditions": [
             "M40",
@@ -86,6 +93,13 @@ DEPARTMENTS = [
     {
         "code": "joint",
         "name": "Joint Replacement",
+        "description": "Hip, knee and shoulder replacement and revision for arthritis "
+        "and failed earlier replacements.",
+        "accepted_keywords": ["arthritis", "replacement", "osteoarthritis"],
+        "excluded_conditions": ["M00"],  # an infected joint needs urgent care first
+        "excluded_keywords": ["open wound"],
+        "min_age": 18,
+        "required_documents": ["referral_letter", "imaging"],
         "accepted_specialties": [
             "Adult reconstruction",
             "Hip and knee arthroplasty",
@@ -109,6 +123,12 @@ DEPARTMENTS = [
     {
         "code": "sports-hand",
         "name": "Sports Medicine & Hand",
+        "description": "Sports injuries, ligament and tendon tears, carpal tunnel, "
+        "trigger finger, and shoulder, elbow, wrist, foot and ankle problems.",
+        "accepted_keywords": ["sprain", "tear", "carpal tunnel", "trigger finger", "sports"],
+        "excluded_keywords": ["amputation"],
+        "min_age": 8,
+        "required_documents": ["referral_letter"],
         "accepted_specialties": [
             "Sports medicine",
             "Hand surgery",

@@ -23,7 +23,7 @@ import factory.random
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 from faker import Faker
 
@@ -60,6 +60,8 @@ STAFF = [
     ("kbrandt", "Kara", "Brandt", Role.CLINICIAN, ["sports-hand"], "physician assistant"),
 ]
 LOGIN_USERS = ["admin", "coordinator", "clinician", "liaison", "analyst"]
+# Staff of the two referring practices that send the most, signed in to the portal.
+PORTAL_USERS = [("portal-a", "Olivia", "Brooks"), ("portal-b", "Marcus", "Reid")]
 COORDINATOR_FOR = {"spine": "coordinator", "joint": "dwhitfield", "sports-hand": "lortega"}
 
 
@@ -130,8 +132,10 @@ def seed_demo(
         _replay(plans, planner.sweep_times(plans), lookups, progress)
     _settle(now)
 
+    titles = {name: f"{role.value} ({title})" for name, _, _, role, _, title in STAFF}
+    titles.update(_portal_users(logins))
     path = logins_file or logins_path()
-    write_logins(path, logins, now=now)
+    write_logins(path, logins, titles, now=now)
     return SeedResult(
         inbound=sum(p.direction == "inbound" for p in plans),
         outbound=sum(p.direction == "outbound" for p in plans),
@@ -183,9 +187,33 @@ def _staff(departments: dict[str, Department], logins: dict[str, str]) -> dict[s
     return users
 
 
-def write_logins(path: Path, logins: dict[str, str], *, now: datetime) -> None:
+def _portal_users(logins: dict[str, str]) -> dict[str, str]:
+    """portal-a and portal-b, staff of the two busiest referring practices; returns titles."""
+    busiest = list(
+        Practice.objects.annotate(sent=Count("sent_referrals"))
+        .filter(sent__gt=0)
+        .order_by("-sent", "pk")[: len(PORTAL_USERS)]
+    )
+    titles = {}
+    for (username, first, last), practice in zip(PORTAL_USERS, busiest, strict=False):
+        logins[username] = secrets.token_urlsafe(12)
+        f.UserFactory(
+            username=username,
+            first_name=first,
+            last_name=last,
+            role=Role.PORTAL,
+            email=f"{username}@{practice.pk}.partners.example",
+            password=factory.Transformer.Force(make_password(logins[username])),
+            partner_practice=practice,
+        )
+        titles[username] = f"portal (staff of {practice.name})"
+    return titles
+
+
+def write_logins(
+    path: Path, logins: dict[str, str], titles: dict[str, str], *, now: datetime
+) -> None:
     """The demo users' passwords, readable by this system user only."""
-    titles = {name: f"{role.value} ({title})" for name, _, _, role, _, title in STAFF}
     lines = [f"# refloop demo logins, created {now:%Y-%m-%d %H:%M} UTC. Keep this file private."]
     lines += [f"{name:<12} {password:<18} {titles[name]}" for name, password in logins.items()]
     path.parent.mkdir(parents=True, exist_ok=True)

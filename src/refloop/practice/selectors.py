@@ -65,8 +65,9 @@ def suggest_department(*, reason: str, icd10_codes: list[str]) -> tuple[Departme
     """The department a referral most likely belongs to, and why (a sentence for the user).
 
     An ICD-10 code matching a department's accepted condition prefixes wins (the
-    longest prefix, so 'M25.56' beats 'M25'); otherwise words of the reason that
-    name a department or one of its specialties.
+    longest prefix, so 'M25.56' beats 'M25'); then the longest of a department's
+    accepted keywords found in the reason; otherwise words of the reason that name a
+    department or one of its specialties.
     """
     departments = list(Department.objects.order_by("name", "pk"))
     best: tuple[int, Department, str, str] | None = None
@@ -81,6 +82,17 @@ def suggest_department(*, reason: str, icd10_codes: list[str]) -> tuple[Departme
     if best is not None:
         _, department, code, prefix = best
         return department, f"{code} matches {department.name} ({prefix})"
+
+    text = (reason or "").lower()
+    phrases = [
+        (len(keyword), -order, department, keyword)
+        for order, department in enumerate(departments)
+        for keyword in department.accepted_keywords
+        if keyword.strip() and re.search(rf"\b{re.escape(keyword.lower())}\b", text)
+    ]
+    if phrases:
+        _, _, department, keyword = max(phrases, key=lambda row: (row[0], row[1]))
+        return department, f"“{keyword}” in the reason is a keyword of {department.name}"
 
     reason_words = _words(reason or "")
     scored: list[tuple[int, int, Department, str, str]] = []

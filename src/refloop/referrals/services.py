@@ -323,7 +323,7 @@ def _triage(referral: Referral, *, acting_user: User | None, at: datetime) -> No
         data={
             "fit": result.fit,
             "missing_documents": result.missing_documents,
-            **({"department": routing["department"]} if "department" in routing else {}),
+            **{k: routing[k] for k in ("department", "department_reason") if k in routing},
         },
     )
     if duplicate is not None:

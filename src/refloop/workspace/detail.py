@@ -88,6 +88,7 @@ DATA_LABELS = {
     "source_type": "Source",
     "fit": "Fit",
     "department": "Department",
+    "department_reason": "Because",
     "missing_documents": "Missing documents",
     "of": "Possible duplicate of",
     "merged": "Merged",
