@@ -103,3 +103,15 @@ def test_clinician_sees_the_flag_but_cannot_merge(client, cliff, pair):
         f"/referrals/{second.pk}/merge", {"expected_version": second.version, "into": first.pk}
     )
     assert response.status_code == 403
+
+
+def test_worklist_shows_fit_and_filters_by_it(client, cora, knee_referral, spine, provider_a):
+    fitting = f.make_referral(
+        acting_user=cora, referring_provider=provider_a, department=spine, icd10_codes=["M54.16"]
+    )
+    client.force_login(cora)
+    html = client.get("/referrals/", {"tab": "all"}).content.decode()
+    assert 'class="pill fit warn" title="Fit assessment">Needs review' in html
+    assert 'class="pill fit ok" title="Fit assessment">Fit' in html
+    only = client.get("/referrals/", {"tab": "all", "fit": "fit"}).content.decode()
+    assert fitting.number in only and knee_referral.number not in only

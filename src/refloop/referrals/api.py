@@ -123,6 +123,7 @@ def list_referrals(request: HttpRequest, filters: Query[ReferralFilterIn]):
             referring_practice_id=filters.referring_practice,
             channel=filters.channel,
             assignee_id=filters.assignee,
+            fit=filters.fit,
             received_from=filters.received_from,
             received_to=filters.received_to,
         ),

@@ -80,9 +80,9 @@ _OPEN_INBOUND = models.Q(direction="inbound", state__in=[s.value for s in OPEN_I
 class Fit(models.TextChoices):
     """Triage's assessment of a referral against its department's intake criteria."""
 
-    FIT = "fit"
-    NEEDS_REVIEW = "needs_review"
-    NOT_FIT = "not_fit"
+    FIT = "fit", "Fit"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    NOT_FIT = "not_fit", "Not a fit"
 
 
 class DeclineReason(models.TextChoices):

@@ -19,6 +19,7 @@ from refloop.referrals.models import (
     ContactChannel,
     ContactOutcome,
     Direction,
+    Fit,
     ReferralChannel,
     SourceType,
     State,
@@ -87,6 +88,7 @@ class ReferralFilterIn(Schema):
     referring_practice: int | None = Field(None, description="Practice id")
     channel: ReferralChannel | None = None
     assignee: int | None = Field(None, description="User id")
+    fit: Fit | None = Field(None, description="Triage's assessment")
     direction: Direction | None = None
     received_from: date | None = Field(None, description="Inclusive, the practice's local date")
     received_to: date | None = Field(None, description="Inclusive, the practice's local date")
@@ -328,7 +330,9 @@ class ReferralDetailOut(ReferralRowOut):
     end_reason_detail: str
     suggested_alternative: str
     report_summary: str
-    fit: str = Field(description="Triage against the department's criteria: fit, needs_review, not_fit")
+    fit: str = Field(
+        description="Triage against the department's criteria: fit, needs_review, not_fit"
+    )
     fit_reasons: list[str] = Field(description="One sentence per finding, the deciding ones first")
     missing_documents: list[str] = Field(description="Attachment kinds required and not attached")
     possible_duplicate_of_id: int | None = Field(

@@ -98,6 +98,7 @@ class ReferralFilters:
     referring_practice_id: int | None = None
     channel: str | None = None
     assignee_id: int | None = None
+    fit: str | None = None  # triage's assessment
     received_from: date | None = None  # inclusive, the practice's local date
     received_to: date | None = None  # inclusive, the practice's local date
 
@@ -124,6 +125,8 @@ def filtered(queryset: QuerySet[Referral], filters: ReferralFilters) -> QuerySet
         conditions["channel"] = filters.channel
     if filters.assignee_id:
         conditions["assignee_id"] = filters.assignee_id
+    if filters.fit:
+        conditions["fit"] = filters.fit
     if filters.received_from or filters.received_to:
         org = Organization.current()
         if filters.received_from:

@@ -32,6 +32,7 @@ from refloop.workspace import detail_actions
 from refloop.workspace.access import staff_view
 from refloop.workspace.detail_forms import words
 from refloop.workspace.duplicates import duplicate_context
+from refloop.workspace.worklist_rows import FIT_TONES
 
 TIME_FORMAT = "M j, Y, g:i A T"
 FILE_EXTENSIONS = {
@@ -96,7 +97,6 @@ DATA_LABELS = {
 }
 CODED_VALUES = {"reason", "channel", "outcome", "kind", "source_type", "fit"}
 
-FIT_TONES = {Fit.FIT: "ok", Fit.NEEDS_REVIEW: "warn", Fit.NOT_FIT: "late"}
 
 GOOD_STATES = {State.SCHEDULED, State.SEEN, State.LOOP_CLOSED, State.COMPLETED, State.ACCEPTED}
 WAITING_STATES = {State.PENDING_INFO, State.NO_SHOW}
@@ -224,7 +224,7 @@ def triage_context(referral: Referral) -> dict:
         return {}
     return {
         "fit": {
-            "words": words(referral.fit),
+            "words": Fit(referral.fit).label,
             "tone": FIT_TONES.get(referral.fit, ""),
             "reasons": referral.fit_reasons,
             "missing": [words(kind) for kind in referral.missing_documents],

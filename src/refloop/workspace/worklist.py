@@ -153,6 +153,7 @@ def render_worklist(
         referring_practice_id=data["practice"].pk if data.get("practice") else None,
         channel=data.get("channel") or None,
         assignee_id=data["assignee"].pk if data.get("assignee") else None,
+        fit=data.get("fit") or None,
         received_from=data.get("received_from"),
         received_to=data.get("received_to"),
     )

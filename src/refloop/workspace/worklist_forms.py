@@ -11,6 +11,7 @@ from refloop.practice.models import Department
 from refloop.referrals import lifecycle
 from refloop.referrals.models import (
     Direction,
+    Fit,
     ReferralChannel,
     SourceType,
     State,
@@ -31,6 +32,7 @@ FILTER_PARAMS = (
     "practice",
     "channel",
     "assignee",
+    "fit",
     "received_from",
     "received_to",
 )
@@ -123,6 +125,9 @@ class FilterForm(forms.Form):
         queryset=assignable_staff(),
         empty_label="Anyone",
         widget=QuickSelect,
+    )
+    fit = forms.ChoiceField(
+        required=False, label="Fit", choices=_blank("Any fit", Fit), widget=QuickSelect
     )
     received_from = forms.DateField(
         required=False, label="Received from", widget=forms.DateInput(attrs={"type": "date"})

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
-from refloop.referrals.models import Referral, SourceType, State, Urgency
+from refloop.referrals.models import Fit, Referral, SourceType, State, Urgency
 
 WARN_AT = 0.75  # share of the SLA used up when the clock turns amber
 
@@ -75,6 +75,8 @@ class Row:
     urgency: str
     urgency_label: str
     state: str
+    fit: str  # triage's words, "" before triage or for outbound referrals
+    fit_tone: str
     practice: str
     provider: str
     source: str
@@ -86,6 +88,9 @@ class Row:
     last_action_local: str
     last_action_age: str
     clock: Clock
+
+
+FIT_TONES = {Fit.FIT: "ok", Fit.NEEDS_REVIEW: "warn", Fit.NOT_FIT: "late"}
 
 
 def _local(moment: datetime | None, org: Organization) -> tuple[str, str]:
@@ -119,6 +124,8 @@ def rows_for(
                 urgency=r.urgency,
                 urgency_label=Urgency(r.urgency).label,
                 state=State(r.state).label,
+                fit=Fit(r.fit).label if r.fit else "",
+                fit_tone=FIT_TONES.get(r.fit, ""),
                 practice=r.referring_practice.name if r.referring_practice_id else "",
                 provider=str(r.referring_provider) if r.referring_provider_id else "",
                 source=SourceType(r.source_type).label,

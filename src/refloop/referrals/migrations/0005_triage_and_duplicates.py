@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             name="fit",
             field=models.CharField(
                 blank=True,
-                choices=[("fit", "Fit"), ("needs_review", "Needs Review"), ("not_fit", "Not Fit")],
+                choices=[("fit", "Fit"), ("needs_review", "Needs review"), ("not_fit", "Not a fit")],
                 max_length=12,
             ),
         ),
