@@ -241,8 +241,16 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "django.server": {"level": "WARNING"},
+        # fpdf2's font subsetting logs every glyph table at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
+
+# The public referral form: which websites may frame it (empty: any), and how many
+# submissions one address may send per window before a polite 429.
+EMBED_ORIGINS = [o.strip() for o in (env("EMBED_ORIGINS", "") or "").split(",") if o.strip()]
+PUBLIC_FORM_RATE_LIMIT = env_int("PUBLIC_FORM_RATE_LIMIT", 10)
+PUBLIC_FORM_RATE_WINDOW_MINUTES = env_int("PUBLIC_FORM_RATE_WINDOW_MINUTES", 60)
 
 # Worker: how often the worker looks for due tasks and periodic jobs (seconds).
 WORKER_INTERVAL_SECONDS = env_int("WORKER_INTERVAL", 2)

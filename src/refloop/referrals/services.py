@@ -199,10 +199,13 @@ def create_inbound_referral(
         raise InvalidInput("reason is required: say why the patient is referred.", field="reason")
     if referring_provider is not None and referring_practice is None:
         referring_practice = referring_provider.practice
+    # A provider without an account who uses the public form may not be in the
+    # directory yet; the form keeps who they are, and staff add them from there.
     if (
         source_type == SourceType.PROVIDER
         and referring_practice is None
         and referring_provider is None
+        and channel != ReferralChannel.WEB_FORM
     ):
         raise InvalidInput(
             "A provider referral needs referring_provider_id or referring_practice_id.",

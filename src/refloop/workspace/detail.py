@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from refloop.core.roles import Capability, can
 from refloop.practice.models import Organization
+from refloop.public.selectors import submission_for_staff
 from refloop.referrals import lifecycle
 from refloop.referrals.documents import sniff_content_type
 from refloop.referrals.models import Direction, Fit, Referral, State
@@ -286,6 +287,7 @@ def page_context(
     if clinical:
         inline = detail_actions.inline_actions(user) if actions else {}
         context.update(triage_context(referral))
+        context["submission"] = submission_for_staff(user, referral)
         pending = [b for b in context["buttons"] if b["action"].to == State.PENDING_INFO]
         context["request_missing_url"] = pending[0]["url"] if pending else ""
         context.update(

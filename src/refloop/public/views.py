@@ -1,0 +1,216 @@
+"""The public pages: how to refer to us (page and PDF), the referral form anyone may send
+(also embedded on the practice's own website), its confirmation, and the embed snippet."""
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from refloop.core import context
+from refloop.core.errors import InvalidInput
+from refloop.practice.models import Department, Organization
+from refloop.public import services
+from refloop.public.forms import PublicReferralForm
+from refloop.public.pdf import one_pager
+from refloop.public.selectors import (
+    URGENCY_WORDS,
+    document_label,
+    first_contact_targets,
+    hours_phrase,
+    referral_guide,
+)
+
+PORTAL_PATH = "/portal/"  # the referring practices' portal (its own app)
+
+
+def frameable(view):
+    """Let other sites show `view` in an iframe: only the referral form and the pages it
+    leads to. Every other page keeps the global X-Frame-Options: DENY.
+
+    EMBED_ORIGINS (env REFLOOP_EMBED_ORIGINS, e.g. "https://www.example-ortho.com") limits
+    which sites may; unset, any site may embed the form. The form shows nothing it did not
+    receive from the person typing, so framing it gives a hostile page little to gain.
+    """
+
+    @xframe_options_exempt
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        origins = getattr(settings, "EMBED_ORIGINS", None) or ["*"]
+        response["Content-Security-Policy"] = "frame-ancestors 'self' " + " ".join(origins)
+        return response
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def _absolute(request, name: str) -> str:
+    return request.build_absolute_uri(reverse(name))
+
+
+def _links(request) -> dict:
+    return {
+        "page_url": _absolute(request, "how_to_refer"),
+        "form_url": _absolute(request, "public_form"),
+        "pdf_url": reverse("how_to_refer_pdf"),
+        "portal_url": request.build_absolute_uri(PORTAL_PATH),
+    }
+
+
+@require_GET
+def how_to_refer(request):
+    return render(
+        request, "public/how_to_refer.html", {"guide": referral_guide(), **_links(request)}
+    )
+
+
+@require_GET
+def how_to_refer_pdf(request):
+    links = _links(request)
+    content = one_pager(
+        referral_guide(),
+        page_url=links["page_url"],
+        form_url=links["form_url"],
+        portal_url=links["portal_url"],
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="how-to-refer.pdf"'
+    return response
+
+
+def _form_page(request, form, *, embed: bool, status: int = 200):
+    return render(
+        request,
+        "public/form.html",
+        {
+            "form": form,
+            "embed": embed,
+            # The public may ask for routine or urgent; same-day (stat) is for providers' calls.
+            "first_contact": first_contact_targets(Organization.current())[:2],
+        },
+        status=status,
+    )
+
+
+def _client_address(request) -> str | None:
+    # The same address the audit log records (RequestContextMiddleware decides it).
+    return context.current().ip_address or request.META.get("REMOTE_ADDR")
+
+
+def _thanks_url(token: str, embed: bool) -> str:
+    query = {"ref": token, **({"embed": "1"} if embed else {})}
+    return f"{reverse('public_form_thanks')}?{urlencode(query)}"
+
+
+# Not CSRF-protected by Django, on purpose: embedded on the practice's website, the form
+# lives in a cross-site iframe, where browsers withhold SameSite=Lax cookies (and often all
+# third-party cookies), so Django's cookie-based check would refuse every embedded send.
+# CSRF protects a signed-in session from forged requests; this form has no session and
+# grants nothing. Instead each rendering carries a signed, expiring one-time nonce: a POST
+# must bring one this server issued, and a nonce records at most one referral (double
+# submits included). The per-address rate limit bounds what a script could send.
+@csrf_exempt
+@frameable
+@never_cache
+@require_http_methods(["GET", "POST"])
+def referral_form(request):
+    embed = request.GET.get("embed") == "1"
+    if request.method != "POST":
+        initial = {"nonce": services.new_form_nonce()}
+        department = Department.objects.filter(code=request.GET.get("department", "")).first()
+        if department is not None:
+            initial["department"] = department.pk
+        return _form_page(request, PublicReferralForm(initial=initial), embed=embed)
+
+    key = services.client_key(_client_address(request))
+    wait = services.retry_after_seconds(key)
+    if wait is not None:
+        response = render(
+            request,
+            "public/too_many.html",
+            {"embed": embed, "minutes": max(1, round(wait / 60))},
+            status=429,
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    services.record_attempt(key)
+
+    data = request.POST.copy()
+    form = PublicReferralForm(data)
+    if form.honeypot_filled:
+        # Answer as if it worked, so the sender learns nothing; keep nothing it sent.
+        services.note_honeypot(key)
+        return redirect(_thanks_url(services.decoy_confirmation_token(), embed))
+
+    valid = form.is_valid()
+    try:
+        nonce = services.read_form_nonce(data.get("nonce", ""))
+    except services.NonceProblem as problem:
+        data["nonce"] = services.new_form_nonce()
+        form = PublicReferralForm(data)
+        form.is_valid()
+        form.add_error(None, str(problem))
+        return _form_page(request, form, embed=embed, status=422)
+    if not valid:
+        return _form_page(request, form, embed=embed, status=422)
+
+    try:
+        submission, _ = services.submit_public_referral(
+            nonce=nonce,
+            submitter=form.submitter(),
+            patient=form.patient_data(),
+            reason=form.cleaned_data["reason"],
+            urgency=form.cleaned_data["urgency"],
+            icd10_codes=form.cleaned_data["icd10_codes"],
+            department=form.cleaned_data["department"],
+        )
+    except InvalidInput as error:
+        form.show_service_error(error)
+        return _form_page(request, form, embed=embed, status=422)
+    return redirect(_thanks_url(services.confirmation_token(submission.reference), embed))
+
+
+@frameable
+@never_cache
+@require_GET
+def referral_form_thanks(request):
+    """What happens next, and when. Shows the referral's reference only to a fresh link."""
+    org = Organization.current()
+    submission = services.submission_for_token(request.GET.get("ref", ""))
+    context_ = {
+        "embed": request.GET.get("embed") == "1",
+        "first_contact": first_contact_targets(org),
+    }
+    if submission is not None:
+        referral = submission.referral
+        sla_hours = int(org.first_contact_sla(referral.urgency).total_seconds()) // 3600
+        context_.update(
+            {
+                "referral": referral,
+                "urgency_label": URGENCY_WORDS.get(referral.urgency, referral.urgency),
+                "within": hours_phrase(sla_hours),
+                "due_at": timezone.localtime(referral.first_contact_due_at, org.zone),
+                "time_zone": org.time_zone,
+                "documents": [document_label(k) for k in referral.missing_documents],
+            }
+        )
+    return render(request, "public/thanks.html", context_)
+
+
+@require_GET
+def embed_snippet(request):
+    form_url = _absolute(request, "public_form") + "?embed=1"
+    return render(
+        request,
+        "public/embed.html",
+        {
+            "form_url": form_url,
+            "embed_origins": getattr(settings, "EMBED_ORIGINS", None) or [],
+        },
+    )
