@@ -373,9 +373,7 @@ def test_concurrent_sends_of_one_form_record_one_referral(org, spine):
     assert PublicSubmission.objects.count() == 1
 
 
-def test_staff_see_who_sent_a_form_referral_on_its_page_and_the_read_is_audited(
-    visitor, cora, lia
-):
+def test_staff_see_who_sent_a_form_referral_on_its_page_and_the_read_is_audited(visitor, cora, lia):
     data = form_data(
         visitor,
         submitter_role="provider",
