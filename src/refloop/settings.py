@@ -246,6 +246,33 @@ LOGGING = {
     },
 }
 
+# Email (portal invitations, "you have a new message" notices). With no SMTP host the
+# messages are written as files under the data folder, so the demo sends nothing.
+if env("SMTP_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env("SMTP_HOST"),
+                "port": env_int("SMTP_PORT", 587),
+                "username": env("SMTP_USER", ""),
+                "password": env("SMTP_PASSWORD", ""),
+                "use_tls": env_bool("SMTP_STARTTLS", True),
+                "timeout": 20,
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(DATA_DIR / "outbox")},
+        }
+    }
+DEFAULT_FROM_EMAIL = env("FROM_EMAIL", "refloop@localhost")
+# How long a portal invitation link stays good.
+PORTAL_INVITE_DAYS = env_int("PORTAL_INVITE_DAYS", 7)
+
 # The public referral form: which websites may frame it (empty: any), and how many
 # submissions one address may send per window before a polite 429.
 EMBED_ORIGINS = [o.strip() for o in (env("EMBED_ORIGINS", "") or "").split(",") if o.strip()]

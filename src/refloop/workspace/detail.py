@@ -16,6 +16,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from refloop.core.roles import Capability, can
+from refloop.portal.staff import messages_panel_context
 from refloop.practice.models import Organization
 from refloop.public.selectors import submission_for_staff
 from refloop.referrals import lifecycle
@@ -69,6 +70,7 @@ EVENT_WORDS = {
     "referral.duplicate_flagged": "Flagged as a possible duplicate",
     "referral.merged": "Merged a duplicate into this referral",
     "referral.merged_into": "Merged into another referral",
+    "referral.message_posted": "Message with the referring practice",
 }
 
 # Event data worth showing, in this order, with its label; ids and internals are left out.
@@ -288,6 +290,8 @@ def page_context(
         inline = detail_actions.inline_actions(user) if actions else {}
         context.update(triage_context(referral))
         context["submission"] = submission_for_staff(user, referral)
+        if actions:
+            context["portal_messages"] = messages_panel_context(referral, user)
         pending = [b for b in context["buttons"] if b["action"].to == State.PENDING_INFO]
         context["request_missing_url"] = pending[0]["url"] if pending else ""
         context.update(

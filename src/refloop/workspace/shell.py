@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from refloop.core.models import AuditEntry, Notification
 from refloop.core.notifications import unread_for
 from refloop.core.roles import Capability, can
+from refloop.portal.access import is_portal_user
 from refloop.practice.models import Organization
 from refloop.referrals.documents import sniff_content_type
 from refloop.workspace.access import is_staff_member, staff_view
@@ -39,24 +40,36 @@ NAVIGATION = (
     NavItem("New referral", "intake", "plus", Capability.CREATE_REFERRALS, "/intake/"),
     NavItem("Outbound", "outbound", "send", Capability.VIEW_REFERRALS, "/outbound/"),
     NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/"),
+    NavItem(
+        "Portal invites",
+        "portal_invites",
+        "user-plus",
+        Capability.WORK_REFERRALS,
+        "/portal-invites/",
+    ),
+    NavItem(
+        "How to refer", "how_to_refer", "info-circle", Capability.VIEW_REFERRAL_SUMMARIES, "/refer/"
+    ),
 )
 
 NOTIFICATIONS_IN_BELL = 8
 
 
 def navigation_for(user, path: str) -> list[dict]:
-    items = []
-    for item in NAVIGATION:
-        if item.capability is None or can(user, item.capability):
-            items.append(
-                {
-                    "label": item.label,
-                    "url": reverse(item.url_name),
-                    "icon": item.icon,
-                    "current": bool(item.section) and path.startswith(item.section),
-                }
-            )
-    return items
+    shown = [i for i in NAVIGATION if i.capability is None or can(user, i.capability)]
+    # The longest section the path is in is the current one (/intake/documents/ is
+    # Documents, not New referral).
+    sections = [i.section for i in shown if i.section and path.startswith(i.section)]
+    current = max(sections, key=len, default=None)
+    return [
+        {
+            "label": item.label,
+            "url": reverse(item.url_name),
+            "icon": item.icon,
+            "current": bool(item.section) and item.section == current,
+        }
+        for item in shown
+    ]
 
 
 def shell_context(request) -> dict:
@@ -73,6 +86,8 @@ def shell_context(request) -> dict:
 def home(request):
     if not request.user.is_authenticated:
         return redirect("login")
+    if is_portal_user(request.user):
+        return redirect("portal_home")
     if is_staff_member(request.user) and can(request.user, Capability.VIEW_REFERRAL_SUMMARIES):
         return redirect("worklist")
     return render(request, "workspace/home.html")

@@ -1,0 +1,53 @@
+"""Who may open a portal page: signed-in staff of a partner practice, for their practice only.
+
+Practice staff get a plain refusal (the workspace is theirs); a referral the user may not
+see answers "not found", the same as one that does not exist.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+
+from refloop.core.errors import NotFound
+from refloop.core.roles import Role
+
+
+def is_portal_user(user) -> bool:
+    return user.is_authenticated and user.is_active and user.role == Role.PORTAL
+
+
+def refused(request, message: str):
+    return render(request, "portal/forbidden.html", {"message": message}, status=403)
+
+
+def not_found(request):
+    return render(request, "portal/not_found.html", status=404)
+
+
+def portal_view(view):
+    """Require a signed-in portal user who belongs to a practice; hidden is not found."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_portal_user(user):
+            return refused(
+                request,
+                "The referral portal is for staff of referring practices. "
+                "The practice's own staff use the workspace.",
+            )
+        if user.partner_practice_id is None:
+            return refused(
+                request,
+                "Your portal account belongs to no practice. Ask the practice that invited "
+                "you to fix your account.",
+            )
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            return not_found(request)
+
+    return wrapped

@@ -1,0 +1,213 @@
+"""The portal's referral pages: the practice's referrals, one referral in plain words, its
+documents, the answer to a request for information, and the messages with the coordinator."""
+
+from django.contrib import messages
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from refloop.core.errors import Conflict, DomainError, InvalidInput
+from refloop.portal import selectors, services
+from refloop.portal.access import portal_view
+from refloop.portal.forms import AnswerInfoForm, MessageForm
+from refloop.practice.models import Organization
+from refloop.referrals.documents import sniff_content_type
+from refloop.referrals.models import Attachment, Referral, State
+from refloop.referrals.selectors import get_attachment, get_referral
+
+FILE_EXTENSIONS = {
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/tiff": "tif",
+}
+
+
+def _page_number(request) -> int:
+    try:
+        return max(int(request.GET.get("page", 1)), 1)
+    except ValueError:
+        return 1
+
+
+@require_GET
+@portal_view
+def home(request):
+    """Every referral the user's practice sent, newest first."""
+    number = _page_number(request)
+    listing, rows = selectors.practice_referrals(request.user, page=number)
+    last_page = max((listing.total + listing.limit - 1) // listing.limit, 1)
+    context = {
+        "rows": rows,
+        "listing": listing,
+        "page_number": number,
+        "previous_page": number - 1 if number > 1 else None,
+        "next_page": number + 1 if number < last_page else None,
+        "last_page": last_page,
+    }
+    return render(request, "portal/home.html", context)
+
+
+def document_url(referral: Referral, attachment: Attachment) -> str:
+    return reverse("portal_document", args=[referral.pk, attachment.pk])
+
+
+def _documents(referral: Referral, org: Organization) -> list[dict]:
+    return [
+        {
+            "attachment": a,
+            "url": document_url(referral, a),
+            "kind": selectors.words(a.kind),
+            "uploaded": selectors.local(a.uploaded_at, org),
+            "format": FILE_EXTENSIONS.get(a.content_type, "file").upper(),
+        }
+        for a in referral.attachments.all()
+    ]
+
+
+def detail_context(request, referral: Referral, *, answer_form=None, message_form=None) -> dict:
+    org = Organization.current()
+    pending = referral.state == State.PENDING_INFO
+    closed = referral.state == State.LOOP_CLOSED
+    documents = _documents(referral, org)
+    return {
+        "referral": referral,
+        "patient": referral.patient,
+        "org": org,
+        "status": selectors.status_of(referral.state),
+        "received": selectors.local(referral.received_at, org),
+        "changed": selectors.local(referral.state_changed_at, org),
+        "appointment": selectors.appointment_shown(referral, org),
+        "declined": referral.state == State.DECLINED,
+        "cancelled": referral.state == State.CANCELLED,
+        "end_reason": selectors.words(referral.end_reason),
+        "closed": closed,
+        "reports": [d for d in documents if d["attachment"].kind == "consult_report"]
+        if closed
+        else [],
+        "documents": documents,
+        "pending": pending,
+        "answer_form": (
+            answer_form or AnswerInfoForm(initial={"expected_version": referral.version})
+        )
+        if pending
+        else None,
+        "thread": selectors.thread_view(referral, org),
+        "message_form": message_form or MessageForm(),
+        "history": selectors.status_history(referral, org),
+    }
+
+
+@require_GET
+@portal_view
+def detail(request, pk: int):
+    referral = get_referral(request.user, pk)
+    context = detail_context(request, referral)
+    services.mark_thread_read(referral, request.user)
+    return render(request, "portal/detail.html", context)
+
+
+@require_GET
+@portal_view
+def document(request, pk: int, attachment_id: int):
+    """One document of the practice's own referral: sandboxed, never cached, audited."""
+    attachment = get_attachment(request.user, pk, attachment_id)
+    return document_response(attachment)
+
+
+def document_response(attachment: Attachment) -> FileResponse:
+    handle = attachment.file.open("rb")
+    content_type = sniff_content_type(handle.read(16)) or "application/octet-stream"
+    handle.seek(0)
+    extension = FILE_EXTENSIONS.get(content_type, "bin")
+    # Named after the referral: the uploaded name often holds the patient's.
+    response = FileResponse(
+        handle,
+        content_type=content_type,
+        filename=f"{attachment.referral.number}-{attachment.pk}.{extension}",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _show_error(form, error: DomainError, field: str | None) -> None:
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+def _status_for(error: DomainError) -> int:
+    return 409 if isinstance(error, Conflict) else 422
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view
+def answer_info(request, pk: int):
+    """Send the records a pending_info request asked for; the referral goes back to review."""
+    referral = get_referral(request.user, pk)
+    if request.method == "GET":
+        return redirect(reverse("portal_referral", args=[referral.pk]) + "#answer")
+    form = AnswerInfoForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.answer_info_request(
+                referral.pk,
+                acting_user=request.user,
+                documents=form.cleaned_data["documents"],
+                document_kind=form.cleaned_data["document_kind"],
+                note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data["expected_version"],
+                base_url=request.build_absolute_uri("/"),
+            )
+        except DomainError as error:
+            _show_error(form, error, error.field or "documents")
+            if isinstance(error, Conflict):
+                form.add_error(None, "Nothing was sent. Reload the page to see the referral now.")
+            context = detail_context(request, referral, answer_form=form)
+            return render(request, "portal/detail.html", context, status=_status_for(error))
+        messages.success(
+            request, "Thank you: the records were sent and the referral is back in review."
+        )
+        return redirect("portal_referral", pk=referral.pk)
+    context = detail_context(request, referral, answer_form=form)
+    return render(request, "portal/detail.html", context, status=422)
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view
+def referral_messages(request, pk: int):
+    """The thread lives on the referral's page; a message is posted here."""
+    referral = get_referral(request.user, pk)
+    detail_url = reverse("portal_referral", args=[referral.pk])
+    if request.method == "GET":
+        return redirect(detail_url + "#messages")
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.post_message(
+                referral.pk,
+                acting_user=request.user,
+                body=form.cleaned_data["body"],
+                base_url=request.build_absolute_uri("/"),
+            )
+        except InvalidInput as error:
+            _show_error(form, error, "body")
+        else:
+            messages.success(request, "Your message was sent.")
+            return redirect(detail_url + "#messages")
+    context = detail_context(request, referral, message_form=form)
+    return render(request, "portal/detail.html", context, status=422)
+
+
+urlpatterns = [
+    path("portal/", home, name="portal_home"),
+    path("portal/referrals/<int:pk>/", detail, name="portal_referral"),
+    path(
+        "portal/referrals/<int:pk>/documents/<int:attachment_id>",
+        document,
+        name="portal_document",
+    ),
+    path("portal/referrals/<int:pk>/answer", answer_info, name="portal_answer_info"),
+    path("portal/referrals/<int:pk>/messages", referral_messages, name="portal_messages"),
+]
