@@ -11,9 +11,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import intake  # noqa: E402
+import ocr  # noqa: E402
 import ui_pages  # noqa: E402
 
-BENCHMARKS = [intake, ui_pages]
+BENCHMARKS = [intake, ui_pages, ocr]
 
 
 def main(argv: list[str]) -> int:

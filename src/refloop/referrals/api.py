@@ -24,6 +24,7 @@ from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department
 from refloop.referrals import selectors, services, transitions
+from refloop.referrals.documents import FILE_EXTENSIONS
 from refloop.referrals.models import AttachmentKind, Referral, State
 from refloop.referrals.schemas import (
     AppointmentBookedOut,
@@ -53,13 +54,6 @@ router = Router(tags=["referrals"])
 
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_ALLOWANCE = 64 * 1024
-
-FILE_EXTENSIONS = {
-    "application/pdf": "pdf",
-    "image/tiff": "tif",
-    "image/png": "png",
-    "image/jpeg": "jpg",
-}
 
 
 def _lookup(source: type[models.Model] | models.QuerySet, pk: int | None, field: str):
@@ -353,7 +347,7 @@ def book_appointment(request: HttpRequest, referral_id: int, payload: Appointmen
 # ---- documents ---------------------------------------------------------------------
 
 
-def _refuse_oversize_uploads(run):
+def refuse_oversize_uploads(run):
     """Answer 413 from Content-Length alone, before the body is read or spooled to disk."""
 
     @wraps(run)
@@ -387,7 +381,7 @@ def list_attachments(request: HttpRequest, referral_id: int):
     "/referrals/{referral_id}/attachments",
     response={201: AttachmentOut, **errors(400, 403, 404, 413, 415, 422)},
 )
-@decorate_view(_refuse_oversize_uploads)
+@decorate_view(refuse_oversize_uploads)
 def upload_attachment(
     request: HttpRequest,
     referral_id: int,

@@ -4,8 +4,11 @@ Historical loads (the demo seed, history imports) suppress them: a referral
 closed two years ago must not notify anyone today.
 """
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from django.db import transaction
 
 _suppressed: ContextVar[bool] = ContextVar("refloop_effects_suppressed", default=False)
 
@@ -17,6 +20,13 @@ def suppressed():
         yield
     finally:
         _suppressed.reset(token)
+
+
+def after_commit(enqueue: Callable[[], object]) -> None:
+    """Run `enqueue` (a task's enqueue) once the current transaction commits, unless a
+    historical load suppressed side effects."""
+    if not _suppressed.get():
+        transaction.on_commit(enqueue)
 
 
 def event_committed(event_id: int) -> None:

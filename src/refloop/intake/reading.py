@@ -1,0 +1,327 @@
+"""Reading a packet's pages: a PDF's text layer where there is one, OCR (tesseract) otherwise.
+
+Every page comes back as lines of words with their boxes (fractions of the page) and a
+confidence 0..1 (1.0 for a text layer), plus a PNG of the page for the review screen.
+Problems a coordinator can act on raise ReadError with a sentence saying what to do.
+"""
+
+import io
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pypdfium2 as pdfium
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+TESSERACT = os.environ.get("REFLOOP_TESSERACT", "tesseract")
+OCR_TIMEOUT_SECONDS = 120
+# A page with fewer characters than this in its text layer is a scan inside a PDF.
+MIN_TEXT_LAYER_CHARS = 20
+OCR_DPI = 204  # fax resolution: enough for the engine, cheaper than 300
+REVIEW_IMAGE_WIDTH = 1020  # about 120 dpi across a letter page
+MAX_OCR_WIDTH = 2600  # a 600 dpi scan is read at about 300 dpi
+MAX_PAGES = 200
+PDF_POINTS_PER_INCH = 72
+
+
+class ReadError(Exception):
+    """The packet cannot be read; `reason` tells a coordinator what to do about it."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class OcrUnavailable(ReadError):
+    pass
+
+
+@dataclass
+class Word:
+    text: str
+    conf: float  # 0..1
+    x0: float  # fractions of the page's width and height
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass
+class PageText:
+    number: int  # 1-based
+    method: str  # "text" or "ocr"
+    lines: list[list[Word]]
+    image_png: bytes = b""
+    confidence: float | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(" ".join(word.text for word in line) for line in self.lines)
+
+    @property
+    def words(self) -> list[Word]:
+        return [word for line in self.lines for word in line]
+
+
+def ocr_available() -> bool:
+    return shutil.which(TESSERACT) is not None
+
+
+# ---- the packet's pages -----------------------------------------------------------------
+
+
+def count_pages(content: bytes, content_type: str) -> int:
+    if content_type == "application/pdf":
+        document = _open_pdf(content)
+        try:
+            return _checked_count(len(document))
+        finally:
+            document.close()
+    image = _open_image(content)
+    return _checked_count(getattr(image, "n_frames", 1))
+
+
+def read_pages(content: bytes, content_type: str) -> Iterator[PageText]:
+    """Each page in order, read as it is reached (so the caller can report progress)."""
+    if content_type == "application/pdf":
+        yield from _read_pdf(content)
+    else:
+        yield from _read_images(content)
+
+
+def _checked_count(count: int) -> int:
+    if count == 0:
+        raise ReadError("The document has no pages.")
+    if count > MAX_PAGES:
+        raise ReadError(
+            f"The document has {count} pages; intake reads at most {MAX_PAGES}. "
+            "Ask the sender to split it."
+        )
+    return count
+
+
+def _open_pdf(content: bytes) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(content)
+    except pdfium.PdfiumError as exc:
+        if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD:
+            raise ReadError(
+                "The PDF is password-protected; ask the sender for an unprotected copy."
+            ) from None
+        raise ReadError(
+            "The PDF is damaged and cannot be opened; ask the sender to send it again."
+        ) from None
+
+
+def _read_pdf(content: bytes) -> Iterator[PageText]:
+    document = _open_pdf(content)
+    try:
+        for index in range(_checked_count(len(document))):
+            try:
+                page = document[index]
+            except pdfium.PdfiumError:
+                raise ReadError(
+                    f"Page {index + 1} of the PDF is damaged; ask the sender to send it again."
+                ) from None
+            try:
+                width, height = page.get_size()
+                textpage = page.get_textpage()
+                try:
+                    lines = _text_layer_lines(textpage, width, height)
+                finally:
+                    textpage.close()
+                if sum(len(w.text) for line in lines for w in line) >= MIN_TEXT_LAYER_CHARS:
+                    image = _render(page, REVIEW_IMAGE_WIDTH / width * PDF_POINTS_PER_INCH)
+                    yield PageText(
+                        number=index + 1,
+                        method="text",
+                        lines=lines,
+                        image_png=_png(image),
+                        confidence=1.0,
+                    )
+                else:
+                    yield _ocr_page(index + 1, _render(page, OCR_DPI))
+            finally:
+                page.close()
+    finally:
+        document.close()
+
+
+def _render(page, dpi: float) -> Image.Image:
+    bitmap = page.render(scale=dpi / PDF_POINTS_PER_INCH, grayscale=True)
+    return bitmap.to_pil().convert("L")
+
+
+def _text_layer_lines(textpage, width: float, height: float) -> list[list[Word]]:
+    """Words with their boxes from a PDF text layer, in the layer's line order."""
+    count = textpage.count_chars()
+    text = textpage.get_text_range(0, count) if count else ""
+    lines: list[list[Word]] = []
+    line: list[Word] = []
+    chars: list[str] = []
+    box: list[float] = []
+
+    def end_word():
+        if chars:
+            x0, bottom, x1, top = box
+            line.append(
+                Word(
+                    "".join(chars),
+                    1.0,
+                    x0 / width,
+                    1 - top / height,
+                    x1 / width,
+                    1 - bottom / height,
+                )
+            )
+            chars.clear()
+            box.clear()
+
+    for index, char in enumerate(text[:count]):
+        if char in "\r\n":
+            end_word()
+            if line:
+                lines.append(line)
+                line = []
+            continue
+        if char.isspace():
+            end_word()
+            continue
+        left, bottom, right, top = textpage.get_charbox(index, loose=True)
+        if chars and left - box[2] > (top - bottom) * 0.9:  # a gap with no space character
+            end_word()
+        if not chars:
+            box[:] = [left, bottom, right, top]
+        else:
+            box[:] = [min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)]
+        chars.append(char)
+    end_word()
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _open_image(content: bytes) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(content))
+        image.load()
+    except Image.DecompressionBombError:
+        raise ReadError(
+            "The image is too large to read (over the pixel limit); scan it at 300 dpi or less."
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise ReadError(
+            "The image file is damaged and cannot be opened; ask the sender to send it again."
+        ) from None
+    return image
+
+
+def _read_images(content: bytes) -> Iterator[PageText]:
+    image = _open_image(content)
+    _checked_count(getattr(image, "n_frames", 1))
+    try:
+        for index, frame in enumerate(ImageSequence.Iterator(image)):
+            yield _ocr_page(index + 1, _upright(frame))
+    except (OSError, ValueError, SyntaxError):
+        raise ReadError(
+            "A page of the image file is damaged; ask the sender to send it again."
+        ) from None
+
+
+def _upright(frame: Image.Image) -> Image.Image:
+    """Greyscale with square pixels (a fax at 204x98 dpi is stretched back to its shape)."""
+    page = frame.convert("L")
+    try:
+        xdpi, ydpi = (float(v) for v in frame.info.get("dpi", (0, 0)))
+    except (TypeError, ValueError, ZeroDivisionError):
+        xdpi = ydpi = 0.0
+    if xdpi > 0 and ydpi > 0 and abs(xdpi / ydpi - 1) > 0.1:
+        page = page.resize((page.width, round(page.height * xdpi / ydpi)))
+    return page
+
+
+# ---- OCR ----------------------------------------------------------------------------------
+
+
+def _ocr_page(number: int, image: Image.Image) -> PageText:
+    if image.width > MAX_OCR_WIDTH:
+        image = image.resize((MAX_OCR_WIDTH, round(image.height * MAX_OCR_WIDTH / image.width)))
+    lines = ocr_lines(image)
+    words = [word for line in lines for word in line]
+    confidence = sum(w.conf for w in words) / len(words) if words else None
+    review = image.resize(
+        (REVIEW_IMAGE_WIDTH, round(image.height * REVIEW_IMAGE_WIDTH / image.width)),
+        Image.Resampling.BOX,
+    )
+    return PageText(
+        number=number,
+        method="ocr",
+        lines=lines,
+        image_png=_png(review),
+        confidence=confidence,
+    )
+
+
+def tesseract_tsv(png: bytes, *, psm: int = 6) -> str:
+    """The engine's TSV output for one page image, on one core."""
+    if not ocr_available():
+        raise OcrUnavailable("OCR engine not installed: apt-get install tesseract-ocr")
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    try:
+        result = subprocess.run(  # noqa: S603 - fixed arguments, the image on stdin
+            [TESSERACT, "stdin", "stdout", "--psm", str(psm), "-l", "eng", "tsv"],
+            input=png,
+            capture_output=True,
+            timeout=OCR_TIMEOUT_SECONDS,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ReadError(
+            f"Reading a page took longer than {OCR_TIMEOUT_SECONDS} s; the scan may be "
+            "unusually dense or damaged. Ask the sender for a clearer copy."
+        ) from None
+    if result.returncode != 0:
+        if b"Failed loading language" in result.stderr or b"traineddata" in result.stderr:
+            raise OcrUnavailable(
+                "OCR engine's English data is missing: apt-get install tesseract-ocr-eng"
+            )
+        raise ReadError("The OCR engine could not read a page image; the scan may be damaged.")
+    return result.stdout.decode("utf-8", errors="replace")
+
+
+def ocr_lines(image: Image.Image) -> list[list[Word]]:
+    tsv = tesseract_tsv(_png(image))
+    width, height = image.size
+    lines: dict[tuple[str, str, str], list[Word]] = {}
+    for row in tsv.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) < 12 or not cols[11].strip():
+            continue
+        try:
+            conf = float(cols[10])
+            left, top, w, h = (int(v) for v in cols[6:10])
+        except ValueError:
+            continue
+        if conf < 0:
+            continue
+        key = (cols[2], cols[3], cols[4])
+        lines.setdefault(key, []).append(
+            Word(
+                cols[11].strip(),
+                conf / 100,
+                left / width,
+                top / height,
+                (left + w) / width,
+                (top + h) / height,
+            )
+        )
+    return [sorted(line, key=lambda w: w.x0) for line in lines.values()]
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=False)
+    return out.getvalue()

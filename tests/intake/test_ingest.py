@@ -1,0 +1,115 @@
+"""Receiving packets: stored by content, recorded, queued, or kept aside with a reason."""
+
+import pytest
+from django_tasks_db.models import DBTaskResult
+
+from refloop.core.errors import PayloadTooLarge
+from refloop.core.models import AuditEntry
+from refloop.intake.models import DocumentStatus, IntakeDocument
+from refloop.intake.services import documents_waiting, ingest, quarantine
+from refloop.intake.tasks import process_document_task
+
+from .helpers import referral_pdf
+
+PATIENT_FILE_NAME = "Quillfeather_Zephyrine_referral.pdf"
+
+
+@pytest.mark.django_db
+def test_a_packet_is_stored_under_a_neutral_name_audited_and_queued_after_commit(
+    cora, django_capture_on_commit_callbacks
+):
+    before = DBTaskResult.objects.count()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        document = ingest(
+            content=referral_pdf(), filename=PATIENT_FILE_NAME, source="upload", uploaded_by=cora
+        )
+        assert DBTaskResult.objects.count() == before
+    assert document.status == DocumentStatus.QUEUED
+    assert document.content_type == "application/pdf"
+    assert document.original_name == PATIENT_FILE_NAME
+    assert "Quillfeather" not in document.file.name and document.file.name.startswith("intake/")
+    assert document.file.read()[:5] == b"%PDF-"
+    entry = AuditEntry.objects.get(action="intake.document_received")
+    assert entry.object_id == str(document.pk) and entry.actor == cora
+    assert "Quillfeather" not in str(entry.detail)
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert DBTaskResult.objects.count() == before + 1
+    assert documents_waiting() == [document.pk]
+
+
+@pytest.mark.django_db
+def test_the_processing_task_reads_the_document():
+    document = ingest(content=referral_pdf(), filename="x.pdf", source="api")
+    assert process_document_task.call(document.pk) == DocumentStatus.REVIEW
+    assert documents_waiting() == []
+
+
+@pytest.mark.django_db
+def test_an_unsupported_file_is_quarantined_with_what_to_send_instead(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        document = ingest(content=b"PK\x03\x04 a word file", filename="a.pdf", source="upload")
+    assert callbacks == []  # nothing to read
+    assert document.status == DocumentStatus.QUARANTINED
+    assert document.status_reason == (
+        "Unsupported file type (a ZIP archive or Office document, judged by its content); "
+        "send PDF, TIFF, PNG or JPEG."
+    )
+    assert document.file.size > 0  # kept for the coordinator
+    assert IntakeDocument.objects.filter(status=DocumentStatus.QUARANTINED).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_empty_file_is_quarantined():
+    document = ingest(content=b"", filename="empty.tif", source="watched_folder")
+    assert document.status == DocumentStatus.QUARANTINED
+    assert "empty" in document.status_reason
+
+
+@pytest.mark.django_db
+def test_the_same_file_twice_is_recorded_as_a_duplicate_and_not_read():
+    content = referral_pdf()
+    first = ingest(content=content, filename="a.pdf", source="upload")
+    second = ingest(content=content, filename="b.pdf", source="upload")
+    third = ingest(content=content, filename="c.pdf", source="upload")
+    assert second.status == third.status == DocumentStatus.DUPLICATE
+    assert second.duplicate_of == first and third.duplicate_of == first
+    assert documents_waiting() == [first.pk]
+    assert AuditEntry.objects.filter(action="intake.document_received").count() == 3
+
+
+@pytest.mark.django_db
+def test_an_oversize_file_is_refused_before_anything_is_stored(settings):
+    settings.ATTACHMENT_MAX_BYTES = 1000
+    with pytest.raises(PayloadTooLarge):
+        ingest(content=b"%PDF-" + b"0" * 2000, filename="big.pdf", source="upload")
+    assert IntakeDocument.objects.count() == 0
+    assert not (settings.MEDIA_ROOT / "intake").exists()
+
+
+@pytest.mark.django_db
+def test_a_failed_ingest_leaves_no_file_behind(settings, monkeypatch):
+    from refloop.intake import services
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services.audit, "record", crash)
+    with pytest.raises(RuntimeError):
+        ingest(content=referral_pdf(), filename="a.pdf", source="upload")
+    assert IntakeDocument.objects.count() == 0
+    stored = [p for p in (settings.MEDIA_ROOT / "intake").rglob("*") if p.is_file()]
+    assert stored == []
+
+
+@pytest.mark.django_db
+def test_quarantine_leaves_a_reviewed_document_alone(cora):
+    from refloop.intake.pipeline import process_document
+
+    document = process_document(
+        ingest(content=referral_pdf(), filename="a.pdf", source="upload").pk
+    )
+    assert quarantine(document, reason="whatever", actor=cora).status == DocumentStatus.REVIEW
+    assert document.candidates.count() == 1
