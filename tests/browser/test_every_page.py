@@ -1,4 +1,5 @@
-"""axe-core on every workspace page, found from the URL patterns so a new page cannot be missed.
+"""axe-core on every staff page (the workspace, document intake, portal invitations and
+messages, the public pages), found from the URL patterns so a new page cannot be missed.
 
 Each GET route is opened as the admin (who may see every page) with a referral
 in each direction; whatever answers a full HTML page is checked in Chromium.
@@ -13,9 +14,16 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 from refloop.demo import factories as f
+from refloop.intake import urls as intake_urls
+from refloop.intake.pipeline import process_document
+from refloop.intake.services import ingest
+from refloop.portal import invites as portal_invites
+from refloop.portal import staff as portal_staff
+from refloop.public import urls as public_urls
 from refloop.referrals import services
 from refloop.workspace import urls as workspace_urls
 from tests.browser.conftest import assert_accessible, sign_in_as
+from tests.intake.helpers import referral_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,11 +38,33 @@ EXPECTED_PAGES = {
     "audit",
     "password_change",
     "notifications",
+    "intake_documents",
+    "intake_document",
+    "intake_candidate",
+    "portal_invites",
+    "referral_messages",
+    "how_to_refer",
+    "public_form",
 }
 
 
+# Each app's routes name their own objects: `pk` is a referral in the workspace and the
+# portal's staff pages, a document or a candidate in document intake.
+def id_key(pattern: URLPattern, name: str) -> str:
+    if name != "pk" or not pattern.name.startswith("intake_"):
+        return name
+    return "candidate_pk" if pattern.name == "intake_candidate" else "document_pk"
+
+
 def routes() -> list[URLPattern]:
-    return [p for p in workspace_urls.urlpatterns if isinstance(p, URLPattern)]
+    patterns = [
+        *workspace_urls.urlpatterns,
+        *intake_urls.urlpatterns,
+        *portal_staff.urlpatterns,
+        *[p for p in portal_invites.urlpatterns if p.name.startswith("portal_invites")],
+        *public_urls.urlpatterns,
+    ]
+    return [p for p in patterns if isinstance(p, URLPattern)]
 
 
 @pytest.fixture
@@ -49,7 +79,13 @@ def ids(ada, cora, spine, provider_a, practice_b):
         receiving_practice=practice_b,
         reason="Needs a sleep study",
     )
+    document = process_document(
+        ingest(content=referral_pdf(), filename="fax.pdf", source="upload", uploaded_by=cora).pk
+    )
     return {
+        "document_pk": document.pk,
+        "candidate_pk": document.candidates.get().pk,
+        "number": 1,
         "pk": inbound.pk,
         "referral_id": inbound.pk,
         "attachment_id": attachment.pk,
@@ -65,9 +101,10 @@ def url_for(pattern: URLPattern, ids: dict) -> str | None:
         return "/" + route
     kwargs = {}
     for name in pattern.pattern.converters:
-        if name not in ids:
+        key = id_key(pattern, name)
+        if key not in ids:
             return None
-        kwargs[name] = ids[name]
+        kwargs[name] = ids[key]
     return reverse(pattern.name, kwargs=kwargs)
 
 

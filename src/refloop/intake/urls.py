@@ -1,3 +1,5 @@
-"""Pages of the intake app (being built)."""
+"""Document intake pages: the queue, review and quarantine."""
 
-urlpatterns: list = []
+from refloop.intake import views
+
+urlpatterns = [*views.urlpatterns]

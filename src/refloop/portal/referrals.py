@@ -12,16 +12,9 @@ from refloop.portal import selectors, services
 from refloop.portal.access import portal_view
 from refloop.portal.forms import AnswerInfoForm, MessageForm
 from refloop.practice.models import Organization
-from refloop.referrals.documents import sniff_content_type
+from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
 from refloop.referrals.models import Attachment, Referral, State
 from refloop.referrals.selectors import get_attachment, get_referral
-
-FILE_EXTENSIONS = {
-    "application/pdf": "pdf",
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "image/tiff": "tif",
-}
 
 
 def _page_number(request) -> int:
@@ -117,20 +110,9 @@ def document(request, pk: int, attachment_id: int):
 
 
 def document_response(attachment: Attachment) -> FileResponse:
-    handle = attachment.file.open("rb")
-    content_type = sniff_content_type(handle.read(16)) or "application/octet-stream"
-    handle.seek(0)
-    extension = FILE_EXTENSIONS.get(content_type, "bin")
-    # Named after the referral: the uploaded name often holds the patient's.
-    response = FileResponse(
-        handle,
-        content_type=content_type,
-        filename=f"{attachment.referral.number}-{attachment.pk}.{extension}",
+    return private_file_response(
+        attachment.file, name=f"{attachment.referral.number}-{attachment.pk}"
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _show_error(form, error: DomainError, field: str | None) -> None:

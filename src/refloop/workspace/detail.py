@@ -8,7 +8,6 @@ The actions (transitions, assignment, notes, documents…) live in detail_action
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.http import FileResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
@@ -20,7 +19,7 @@ from refloop.portal.staff import messages_panel_context
 from refloop.practice.models import Organization
 from refloop.public.selectors import submission_for_staff
 from refloop.referrals import lifecycle
-from refloop.referrals.documents import sniff_content_type
+from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
 from refloop.referrals.models import Direction, Fit, Referral, State
 from refloop.referrals.selectors import (
     appointments_of,
@@ -37,12 +36,6 @@ from refloop.workspace.duplicates import duplicate_context
 from refloop.workspace.worklist_rows import FIT_TONES
 
 TIME_FORMAT = "M j, Y, g:i A T"
-FILE_EXTENSIONS = {
-    "application/pdf": "pdf",
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "image/tiff": "tif",
-}
 
 EVENT_WORDS = {
     "referral.received": "Received",
@@ -348,20 +341,7 @@ def show_patient(request, pk: int):
 def attachment(request, pk: int, attachment_id: int):
     """A document shown inline in the page (PDF frame, image), sandboxed and never cached."""
     document = get_attachment(request.user, pk, attachment_id)
-    handle = document.file.open("rb")
-    content_type = sniff_content_type(handle.read(16)) or "application/octet-stream"
-    handle.seek(0)
-    extension = FILE_EXTENSIONS.get(content_type, "bin")
-    # The uploaded name often holds the patient's; the file is named after the referral.
-    response = FileResponse(
-        handle,
-        content_type=content_type,
-        filename=f"{document.referral.number}-{document.pk}.{extension}",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "no-store"
-    return response
+    return private_file_response(document.file, name=f"{document.referral.number}-{document.pk}")
 
 
 @require_GET

@@ -38,6 +38,9 @@ NAVIGATION = (
         "Worklist", "worklist", "list-check", Capability.VIEW_REFERRAL_SUMMARIES, "/referrals/"
     ),
     NavItem("New referral", "intake", "plus", Capability.CREATE_REFERRALS, "/intake/"),
+    NavItem(
+        "Documents", "intake_documents", "inbox", Capability.CREATE_REFERRALS, "/intake/documents/"
+    ),
     NavItem("Outbound", "outbound", "send", Capability.VIEW_REFERRALS, "/outbound/"),
     NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/"),
     NavItem(
