@@ -20,6 +20,7 @@ from refloop.core.models import AuditEntry, Notification, User
 from refloop.core.roles import Role
 from refloop.demo.journeys import INBOUND_STATES, OUTBOUND_STATES
 from refloop.demo.seed import read_logins, seed_demo
+from refloop.intake.models import DocumentStatus, IntakeCandidate, IntakeDocument
 from refloop.referrals.models import Direction, Referral, ReferralEvent, State
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -198,3 +199,11 @@ def test_two_seeds_into_fresh_databases_give_the_same_practice(tmp_path):
     assert (tmp_path / "one" / "demo-logins.txt").read_text() != (
         tmp_path / "two" / "demo-logins.txt"
     ).read_text()
+
+
+def test_the_document_queue_holds_faxes_to_review_and_one_in_quarantine(seeded):
+    waiting = IntakeDocument.objects.filter(status=DocumentStatus.REVIEW)
+    assert waiting.count() >= 2
+    assert IntakeCandidate.objects.filter(document__in=waiting, status="pending").count() >= 4
+    [damaged] = IntakeDocument.objects.filter(status=DocumentStatus.QUARANTINED)
+    assert damaged.status_reason

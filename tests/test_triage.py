@@ -91,7 +91,8 @@ def test_an_excluded_finding_makes_it_not_fit(knee, cora, provider_a, fields, fi
 
 
 def test_missing_insurance_asks_for_review_where_only_some_payers_are_taken(knee, cora, provider_a):
-    referral = referral_to(knee, cora, provider_a, patient=f.patient_data(insurance_payer=""))
+    patient = f.patient_data(insurance_payer="", date_of_birth=dt.date(1960, 5, 1))
+    referral = referral_to(knee, cora, provider_a, patient=patient)
     assert referral.fit == Fit.NEEDS_REVIEW
     assert any("No insurance given" in r for r in referral.fit_reasons)
 

@@ -35,6 +35,10 @@ from refloop.demo import factories as f
 from refloop.demo import partners
 from refloop.demo.journeys import Planner
 from refloop.demo.plans import ProviderRef, ReceiverRef, Staff
+from refloop.intake.pipeline import process_document
+from refloop.intake.reading import ocr_available
+from refloop.intake.services import ingest
+from refloop.intake.synthetic import make_packet
 from refloop.network.models import Channel, Practice, Provider, Segment, StaffRole
 from refloop.practice.models import Department, Location, Organization
 from refloop.referrals import effects, services, sla, transitions
@@ -134,6 +138,8 @@ def seed_demo(
 
     titles = {name: f"{role.value} ({title})" for name, _, _, role, _, title in STAFF}
     titles.update(_portal_users(logins))
+    with effects.suppressed():  # the seed reads the faxes itself; the worker need not
+        _document_inbox(now)
     path = logins_file or logins_path()
     write_logins(path, logins, titles, now=now)
     return SeedResult(
@@ -208,6 +214,29 @@ def _portal_users(logins: dict[str, str]) -> dict[str, str]:
         )
         titles[username] = f"portal (staff of {practice.name})"
     return titles
+
+
+# Synthetic faxes (refloop.intake.synthetic) waiting in the document review queue.
+DEMO_FAXES = [(7, False), (8, False), (11, True)]  # (seed, scanned); scans need tesseract
+
+
+def _document_inbox(now: datetime) -> None:
+    """A few faxes read and waiting for review, and one damaged file in quarantine."""
+    received = now - timedelta(hours=len(DEMO_FAXES) + 1)
+    for number, (seed, scanned) in enumerate(DEMO_FAXES, start=1):
+        if scanned and not ocr_available():
+            continue
+        content, extension, _ = make_packet(seed, patients=2, scanned=scanned)
+        document = ingest(
+            content=content,
+            filename=f"fax-{number:04}.{extension}",
+            source="watched_folder",
+            now=received + timedelta(hours=number),
+        )
+        process_document(document.pk)
+    damaged = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\ntrailer\n"
+    document = ingest(content=damaged, filename="fax-0009.pdf", source="watched_folder", now=now)
+    process_document(document.pk)
 
 
 def write_logins(

@@ -15,7 +15,11 @@ class Migration(migrations.Migration):
             name="fit",
             field=models.CharField(
                 blank=True,
-                choices=[("fit", "Fit"), ("needs_review", "Needs review"), ("not_fit", "Not a fit")],
+                choices=[
+                    ("fit", "Fit"),
+                    ("needs_review", "Needs review"),
+                    ("not_fit", "Not a fit"),
+                ],
                 max_length=12,
             ),
         ),
