@@ -69,7 +69,7 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
     now = timezone.now()
     overdue = f.make_referral(acting_user=cora, now=now - timedelta(days=3))
 
-    assert enqueue_due_jobs(now=now) == ["sla_sweep", "optimize_database"]
+    assert enqueue_due_jobs(now=now) == ["sla_sweep", "intake_resume", "optimize_database"]
     assert enqueue_due_jobs(now=now) == []  # the same moment again: already claimed
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1
 
@@ -84,7 +84,7 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
     assert overdue.number in notices[0].text
 
     later = now + timedelta(seconds=301)
-    assert enqueue_due_jobs(now=later) == ["sla_sweep"]
+    assert enqueue_due_jobs(now=later) == ["sla_sweep", "intake_resume"]
     drain_queue()
     assert breaches.count() == 1
     assert notices.count() == 1
@@ -112,6 +112,7 @@ def test_enqueue_due_jobs_from_two_workers_at_once_enqueues_one_sweep():
         thread.join(timeout=30)
     # Each job is claimed by exactly one of the two (which one takes which may vary).
     assert sorted(job for claimed in results for job in claimed) == [
+        "intake_resume",
         "optimize_database",
         "sla_sweep",
     ]

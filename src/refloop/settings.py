@@ -273,6 +273,11 @@ DEFAULT_FROM_EMAIL = env("FROM_EMAIL", "refloop@localhost")
 # How long a portal invitation link stays good.
 PORTAL_INVITE_DAYS = env_int("PORTAL_INVITE_DAYS", 7)
 
+# Document intake: how often the worker looks for packets a crash left unread, and how
+# long a packet may sit queued or half-read before it is queued again.
+INTAKE_SWEEP_SECONDS = env_int("INTAKE_SWEEP_SECONDS", 300)
+INTAKE_STALE_MINUTES = env_int("INTAKE_STALE_MINUTES", 15)
+
 # The public referral form: which websites may frame it (empty: any), and how many
 # submissions one address may send per window before a polite 429.
 EMBED_ORIGINS = [o.strip() for o in (env("EMBED_ORIGINS", "") or "").split(",") if o.strip()]

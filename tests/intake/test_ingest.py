@@ -1,15 +1,20 @@
 """Receiving packets: stored by content, recorded, queued, or kept aside with a reason."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from refloop.core.errors import PayloadTooLarge
 from refloop.core.models import AuditEntry
+from refloop.core.worker import drain_queue, enqueue_due_jobs
 from refloop.intake.models import DocumentStatus, IntakeDocument
-from refloop.intake.services import documents_waiting, ingest, quarantine
+from refloop.intake.services import documents_waiting, ingest, quarantine, resume_stalled
 from refloop.intake.tasks import process_document_task
+from refloop.referrals import effects
 
-from .helpers import referral_pdf
+from .helpers import REFERRAL_LINES, blank_png, referral_pdf, text_pdf
 
 PATIENT_FILE_NAME = "Quillfeather_Zephyrine_referral.pdf"
 
@@ -113,3 +118,45 @@ def test_quarantine_leaves_a_reviewed_document_alone(cora):
     )
     assert quarantine(document, reason="whatever", actor=cora).status == DocumentStatus.REVIEW
     assert document.candidates.count() == 1
+
+
+def other_referral_pdf() -> bytes:
+    """A second, different referral (not a resent copy of referral_pdf)."""
+    lines = [
+        line.replace("Zephyrine Quillfeather", "Bartholomew Vantongeren")
+        .replace("02/29/1964", "11/03/1958")
+        .replace(
+            "Low back pain with left leg radiculopathy", "Knee osteoarthritis, failed injections"
+        )
+        .replace("M54.16, M51.16", "M17.11")
+        .format(provider="Mara Lindqvist, DO", npi="1245319599", fax="(309) 555-0123")
+        for line in REFERRAL_LINES
+    ]
+    return text_pdf(lines)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_packets_a_crash_left_unread_are_queued_again_and_read(org):
+    now = timezone.now()
+    with effects.suppressed():  # as if the process died before queueing the reading
+        lost = ingest(content=referral_pdf(), filename="a.pdf", source="upload")
+        abandoned = ingest(content=other_referral_pdf(), filename="b.pdf", source="upload")
+        busy = ingest(content=blank_png(), filename="c.png", source="upload")
+    IntakeDocument.objects.filter(pk=lost.pk).update(received_at=now - timedelta(minutes=20))
+    IntakeDocument.objects.filter(pk=abandoned.pk).update(
+        status=DocumentStatus.PROCESSING, processing_started_at=now - timedelta(minutes=20)
+    )
+    IntakeDocument.objects.filter(pk=busy.pk).update(
+        status=DocumentStatus.PROCESSING, processing_started_at=now - timedelta(minutes=2)
+    )
+    assert DBTaskResult.objects.count() == 0
+
+    assert resume_stalled(now=now) == [lost.pk, abandoned.pk]
+    drain_queue()
+    statuses = dict(IntakeDocument.objects.values_list("pk", "status"))
+    assert statuses[lost.pk] == statuses[abandoned.pk] == DocumentStatus.REVIEW
+    assert statuses[busy.pk] == DocumentStatus.PROCESSING  # someone may still be reading it
+    for document in (lost, abandoned):
+        assert IntakeDocument.objects.get(pk=document.pk).candidates.count() == 1
+    # The worker runs the sweep on its own schedule.
+    assert "intake_resume" in enqueue_due_jobs(now=now)

@@ -35,6 +35,11 @@ def periodic_jobs() -> list[Periodic]:
             timedelta(seconds=settings.SLA_SWEEP_SECONDS),
         ),
         Periodic(
+            "intake_resume",
+            "refloop.intake.tasks.resume_stalled_documents",
+            timedelta(seconds=settings.INTAKE_SWEEP_SECONDS),
+        ),
+        Periodic(
             "optimize_database",
             "refloop.core.maintenance.optimize_database_task",
             timedelta(seconds=settings.DB_OPTIMIZE_SECONDS),

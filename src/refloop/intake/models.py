@@ -85,6 +85,9 @@ class IntakeDocument(models.Model):
     )
     page_count = models.PositiveIntegerField(default=0)
     pages_done = models.PositiveIntegerField(default=0, help_text="Progress while processing")
+    processing_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last reading began (to find abandoned ones)"
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -58,7 +58,8 @@ def process_document(document_id: int) -> IntakeDocument:
             return document
         document.status = DocumentStatus.PROCESSING
         document.pages_done = 0
-        document.save(update_fields=["status", "pages_done"])
+        document.processing_started_at = timezone.now()
+        document.save(update_fields=["status", "pages_done", "processing_started_at"])
     try:
         pages = _read(document)
         readings = [extraction.read_page(page, today=timezone.localdate()) for page in pages]

@@ -6,12 +6,14 @@ reason a coordinator can act on. Nothing is dropped silently.
 """
 
 import hashlib
+import logging
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from refloop.core import audit
@@ -20,6 +22,8 @@ from refloop.core.models import User
 from refloop.intake.models import DocumentSource, DocumentStatus, IntakeDocument, IntakePage
 from refloop.referrals import effects
 from refloop.referrals.documents import ACCEPTED_DESCRIPTION, sniff_content_type
+
+logger = logging.getLogger(__name__)
 
 # What a refused file looks like, to say so in the quarantine reason.
 KNOWN_OTHER_TYPES: list[tuple[bytes, str]] = [
@@ -192,3 +196,26 @@ def documents_waiting() -> list[int]:
         .order_by("received_at", "pk")
         .values_list("pk", flat=True)
     )
+
+
+def resume_stalled(*, now: datetime) -> list[int]:
+    """Queue again the documents nobody is reading: still `queued` long after arrival (the
+    process died between storing and queueing) or `processing` long after the reading
+    began (the worker died mid-read). Reading twice is harmless: only the first run to
+    finish writes pages and candidates. Returns the ids queued."""
+    from refloop.intake.tasks import process_document_task
+
+    stale = now - timedelta(minutes=settings.INTAKE_STALE_MINUTES)
+    stalled = list(
+        IntakeDocument.objects.filter(
+            Q(status=DocumentStatus.QUEUED, received_at__lt=stale)
+            | Q(status=DocumentStatus.PROCESSING, processing_started_at__lt=stale)
+        )
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in stalled:
+        process_document_task.enqueue(pk)
+    if stalled:
+        logger.info("intake: queued %d stalled document(s) again", len(stalled))
+    return stalled
