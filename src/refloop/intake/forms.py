@@ -1,13 +1,12 @@
 """The review form: what was read from a packet, as editable fields with their confidence."""
 
 from django import forms
-from django.urls import reverse
 
 from refloop.core.errors import InvalidInput
 from refloop.intake.models import FIELD_NAMES, IntakeCandidate
 from refloop.intake.review import extracted_values, parse_date
-from refloop.network.models import Practice, Provider
 from refloop.referrals.models import Urgency
+from refloop.workspace.intake_forms import ReferringPartnerSearch
 
 MAX_FILES = 20
 # Below this confidence a field is flagged even when the engine did not ask for review.
@@ -80,7 +79,7 @@ def text(label: str, *, required: bool = False, max_length: int = 120, **attrs) 
     )
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(ReferringPartnerSearch):
     """Starts from the extracted values; each field says how sure the reading was."""
 
     patient_first_name = text(LABELS["patient_first_name"], required=True, max_length=80)
@@ -100,21 +99,6 @@ class ReviewForm(forms.Form):
     provider_npi = text(LABELS["provider_npi"], max_length=10, inputmode="numeric")
     provider_phone = text(LABELS["provider_phone"], max_length=30, type="tel")
     provider_fax = text(LABELS["provider_fax"], max_length=30, type="tel")
-    referring_search = forms.CharField(
-        label="Find another provider",
-        required=False,
-        help_text="A name, an NPI or a city, then choose.",
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
-    )
-    referring_provider = forms.ModelChoiceField(
-        queryset=Provider.objects.select_related("practice"),
-        required=False,
-        widget=forms.HiddenInput,
-    )
-    # Set by the search when a practice is chosen without a provider.
-    referring_practice = forms.ModelChoiceField(
-        queryset=Practice.objects.all(), required=False, widget=forms.HiddenInput
-    )
     add_provider = forms.BooleanField(
         label="Add this provider to the directory when creating the referral", required=False
     )
@@ -127,14 +111,10 @@ class ReviewForm(forms.Form):
         if not args and "data" not in kwargs:
             kwargs.setdefault("initial", self.initial_for(candidate))
         super().__init__(*args, **kwargs)
-        self.fields["referring_search"].widget.attrs.update(
-            {
-                "hx-get": reverse("intake_provider_search"),
-                "hx-trigger": "input changed delay:300ms",
-                "hx-target": "#source-results",
-                "hx-sync": "this:replace",
-                "aria-controls": "source-results",
-            }
+        search = self.fields["referring_search"]
+        search.label, search.help_text = (
+            "Find another provider",
+            "A name, an NPI or a city, then choose.",
         )
         self.flag_uncertain_fields()
 

@@ -185,21 +185,13 @@ class NewReferralFields(PatientFields):
         return _codes(self.cleaned_data["icd10_codes"])
 
 
-class IntakeForm(NewReferralFields):
-    channel = forms.ChoiceField(
-        label="How did the referral reach us",
-        choices=[(c.value, c.label) for c in ReferralChannel if c not in AUTOMATED_CHANNELS],
-        initial=ReferralChannel.PHONE,
-    )
-    source_type = forms.ChoiceField(
-        label="Source",
-        choices=[("", "Choose who sent the patient"), *SOURCE_LABELS.items()],
-        help_text="Who sent the patient to us.",
-    )
-    source_other = forms.CharField(
-        label="Specify other", max_length=200, required=False, help_text="Say who or what it was."
-    )
-    campaign = forms.CharField(label="Campaign or event", max_length=120, required=False)
+class ReferringPartnerSearch(forms.Form):
+    """The type-ahead over the directory's providers and practices, and what was chosen.
+
+    The search box asks `intake_provider_search` as the user types; choosing a result
+    fills the hidden provider (or, for a practice without a provider, practice) field.
+    """
+
     referring_search = forms.CharField(
         label="Referring provider",
         required=False,
@@ -214,6 +206,35 @@ class IntakeForm(NewReferralFields):
     referring_practice = forms.ModelChoiceField(
         queryset=Practice.objects.all(), required=False, widget=forms.HiddenInput
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["referring_search"].widget.attrs.update(
+            {
+                "hx-get": reverse("intake_provider_search"),
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#source-results",
+                "hx-sync": "this:replace",
+                "aria-controls": "source-results",
+            }
+        )
+
+
+class IntakeForm(ReferringPartnerSearch, NewReferralFields):
+    channel = forms.ChoiceField(
+        label="How did the referral reach us",
+        choices=[(c.value, c.label) for c in ReferralChannel if c not in AUTOMATED_CHANNELS],
+        initial=ReferralChannel.PHONE,
+    )
+    source_type = forms.ChoiceField(
+        label="Source",
+        choices=[("", "Choose who sent the patient"), *SOURCE_LABELS.items()],
+        help_text="Who sent the patient to us.",
+    )
+    source_other = forms.CharField(
+        label="Specify other", max_length=200, required=False, help_text="Say who or what it was."
+    )
+    campaign = forms.CharField(label="Campaign or event", max_length=120, required=False)
     assignee = AssigneeChoice(
         label="Assigned to", queryset=assignable_staff(), required=False, empty_label="Unassigned"
     )
@@ -232,15 +253,6 @@ class IntakeForm(NewReferralFields):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
         self.fields["assignee"].queryset = assignable_staff()
-        self.fields["referring_search"].widget.attrs.update(
-            {
-                "hx-get": reverse("intake_provider_search"),
-                "hx-trigger": "input changed delay:300ms",
-                "hx-target": "#source-results",
-                "hx-sync": "this:replace",
-                "aria-controls": "source-results",
-            }
-        )
 
     def clean(self):
         data = super().clean()
