@@ -166,3 +166,8 @@ def test_the_logo_is_served_when_set_and_absent_otherwise(client, org, settings,
 def test_a_logo_that_is_not_an_image_is_refused():
     with pytest.raises(ValidationError, match="PNG or JPEG"):
         validate_logo(SimpleUploadedFile("logo.png", b"<svg onload=alert(1)>"))
+
+
+def test_the_sign_in_page_points_referrers_without_an_account_to_the_public_pages(client, org):
+    html = client.get("/login/").content.decode()
+    assert 'href="/refer/"' in html and 'href="/refer/form/"' in html
