@@ -86,6 +86,9 @@ def ids(ada, cora, spine, provider_a, practice_b):
         "document_pk": document.pk,
         "candidate_pk": document.candidates.get().pk,
         "number": 1,
+        # A password-reset link that no longer works: its page says so.
+        "uidb64": "MQ",
+        "token": "expired-token",
         "pk": inbound.pk,
         "referral_id": inbound.pk,
         "attachment_id": attachment.pk,

@@ -1,9 +1,19 @@
 """Every workspace page; each feature module owns its own patterns."""
 
-from refloop.workspace import audit_log, detail, duplicates, intake, outbound, shell, worklist
+from refloop.workspace import (
+    audit_log,
+    detail,
+    duplicates,
+    intake,
+    outbound,
+    password_reset,
+    shell,
+    worklist,
+)
 
 urlpatterns = [
     *shell.urlpatterns,
+    *password_reset.urlpatterns,
     *worklist.urlpatterns,
     *detail.urlpatterns,
     *duplicates.urlpatterns,

@@ -1,0 +1,60 @@
+"""Forgotten passwords, for staff and portal users alike: a single-use emailed link.
+
+Django's views do the work. The answer never says whether an address has an account,
+the email carries no patient data, and the token leaves the address bar at once (the
+confirm view moves it into the session). Requests and completed resets are audited.
+"""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from refloop.core import audit
+from refloop.core.audit import Touch
+from refloop.core.models import User
+from refloop.practice.models import Organization
+
+
+class RequestView(auth_views.PasswordResetView):
+    template_name = "workspace/password_reset/request.html"
+    email_template_name = "workspace/password_reset/email.txt"
+    subject_template_name = "workspace/password_reset/subject.txt"
+    success_url = reverse_lazy("password_reset_sent")
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        # Only the ids of the accounts a link went to; the typed address stays out of the log.
+        for user in form.get_users(email):
+            audit.record("auth.password_reset_requested", Touch("user", user.pk), actor=None)
+        self.extra_email_context = {"practice": Organization.current().name}
+        return super().form_valid(form)
+
+
+class ConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "workspace/password_reset/confirm.html"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user: User = form.user
+        audit.record("auth.password_reset", Touch("user", user.pk), actor=user)
+        return response
+
+
+urlpatterns = [
+    path("password-reset/", RequestView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="workspace/password_reset/sent.html"
+        ),
+        name="password_reset_sent",
+    ),
+    path("password-reset/<uidb64>/<token>/", ConfirmView.as_view(), name="password_reset_confirm"),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="workspace/password_reset/done.html"
+        ),
+        name="password_reset_done",
+    ),
+]
