@@ -30,7 +30,7 @@ from refloop.portal.models import (
     new_invite_token,
     token_digest,
 )
-from refloop.practice.models import Department
+from refloop.practice.models import Department, Organization
 from refloop.referrals import services as referral_services
 from refloop.referrals.models import (
     Attachment,
@@ -112,18 +112,22 @@ def invite_portal_user(
 
 
 def _send_invite_email(invite: PortalInvite, link: str) -> bool:
-    from refloop.practice.models import Organization
-
+    organization = Organization.current()
     body = render_to_string(
         "portal/email/invite.txt",
-        {"invite": invite, "link": link, "organization": Organization.current()},
+        {"invite": invite, "link": link, "organization": organization},
     )
-    subject = f"Your invitation to the {Organization.current().name} referral portal"
+    subject = f"Your invitation to the {organization.name} referral portal"
     try:
         send_mail(subject, body, None, [invite.email])
-    except (smtplib.SMTPException, OSError):
-        # The link is never logged; the inviter sees it on the page instead.
-        logger.warning("invite %s: the email could not be sent", invite.pk)
+    except (smtplib.SMTPException, OSError) as error:
+        # Only the invite's id and the error's type: never the link (it is the
+        # credential) nor the address; the inviter sees the link on the page instead.
+        logger.warning(
+            "portal invite #%d: the email could not be sent (%s)",
+            invite.pk,
+            type(error).__name__,
+        )
         return False
     return True
 
@@ -262,17 +266,7 @@ def submit_referral(
                 now=now,
             )
             if created:
-                for upload in documents:
-                    stored.append(
-                        referral_services.add_attachment(
-                            referral,
-                            acting_user=acting_user,
-                            upload=upload,
-                            filename=upload.name,
-                            kind=document_kind,
-                            now=now,
-                        )
-                    )
+                _attach_all(referral, acting_user, documents, document_kind, now, stored)
                 remember_choices(
                     acting_user,
                     referring_provider=referring_provider,
@@ -284,6 +278,23 @@ def submit_referral(
         _discard_files(stored)
         raise
     return referral, created
+
+
+def _attach_all(
+    referral: Referral,
+    user: User,
+    documents: Sequence[UploadedFile],
+    kind: str,
+    now: datetime,
+    stored: list[Attachment],
+) -> None:
+    """Attach each upload, adding it to `stored` so a rollback can remove its file."""
+    for upload in documents:
+        stored.append(
+            referral_services.add_attachment(
+                referral, acting_user=user, upload=upload, filename=upload.name, kind=kind, now=now
+            )
+        )
 
 
 def remember_choices(
@@ -330,17 +341,7 @@ def answer_info_request(
                     "This referral is not waiting for information any more; reload the page "
                     "to see where it is."
                 )
-            for upload in documents:
-                stored.append(
-                    referral_services.add_attachment(
-                        referral,
-                        acting_user=acting_user,
-                        upload=upload,
-                        filename=upload.name,
-                        kind=document_kind,
-                        now=now,
-                    )
-                )
+            _attach_all(referral, acting_user, documents, document_kind, now, stored)
             # Each attachment bumped the version on its own copy of the row.
             referral.refresh_from_db(fields=["version"])
             data = {"documents": len(stored)}
