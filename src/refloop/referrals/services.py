@@ -309,7 +309,7 @@ def _check_submitter(
 
 def _triage(referral: Referral, *, acting_user: User | None, at: datetime) -> None:
     """Route, assess and flag a new inbound referral, each step on its timeline."""
-    _, routing, result, duplicate = triage.triage_new_referral(referral, now=at)
+    routing, result, duplicate = triage.triage_new_referral(referral, now=at)
     if "assignee" in routing:
         record_event(
             referral,

@@ -7,6 +7,7 @@ stores the result (inside the creating transaction) and `refresh_assessment` re-
 when documents arrive or the department changes.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -16,7 +17,7 @@ from refloop.core.models import User
 from refloop.core.roles import Role
 from refloop.practice.models import Department
 from refloop.practice.selectors import suggest_department
-from refloop.referrals.models import AttachmentKind, Direction, Fit, Referral
+from refloop.referrals.models import Direction, Fit, Referral, kind_label
 
 DUPLICATE_WINDOW = timedelta(days=30)
 
@@ -32,17 +33,19 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _kind_label(kind: str) -> str:
-    return AttachmentKind(kind).label.lower() if kind in AttachmentKind.values else kind
-
-
-def assess(referral: Referral, department: Department | None, on: date) -> Assessment:
+def assess(
+    referral: Referral,
+    department: Department | None,
+    on: date,
+    attached: Iterable[str] | None = None,
+) -> Assessment:
     """How `referral` fits `department`'s intake criteria, with a sentence per finding.
 
     `not_fit` when something the department excludes is present (a condition, a word in
     the reason, the insurance, the age); `needs_review` when nothing confirms the fit or a
     required document is missing; `fit` when a condition or keyword it accepts is present
-    and nothing speaks against it.
+    and nothing speaks against it. `attached` are the kinds of the documents on the
+    referral (read from the database when not given).
     """
     if department is None:
         return Assessment(Fit.NEEDS_REVIEW, ["No department matched: choose one."])
@@ -85,11 +88,13 @@ def assess(referral: Referral, department: Department | None, on: date) -> Asses
             span = f"{low}–{department.max_age}" if department.max_age is not None else f"{low}+"
             against.append(f"The patient is {age}; {name} sees ages {span}.")
 
-    present = set(_attachment_kinds(referral))
+    present = set(
+        referral.attachments.values_list("kind", flat=True) if attached is None else attached
+    )
     missing = [kind for kind in department.required_documents if kind not in present]
     if missing:
         unsure.append(
-            f"{name} needs {', '.join(_kind_label(k) for k in missing)}, not yet attached."
+            f"{name} needs {', '.join(kind_label(k).lower() for k in missing)}, not yet attached."
         )
 
     if (
@@ -108,26 +113,23 @@ def assess(referral: Referral, department: Department | None, on: date) -> Asses
     return Assessment(verdict, [*against, *unsure, *support], missing)
 
 
-def _attachment_kinds(referral: Referral) -> list[str]:
-    if referral.pk is None:
-        return []
-    return list(referral.attachments.values_list("kind", flat=True))
-
-
-def next_assignee(department: Department) -> User | None:
+def next_assignee(department_id: int) -> User | None:
     """Round-robin among the department's active coordinators, else its point of contact.
 
-    The caller holds the department's row lock (`select_for_update`), so two referrals
-    arriving at once go to two coordinators rather than both to the same one.
+    Only the round-robin takes the department's row lock, so two referrals arriving at
+    once go to two coordinators rather than both to the same one; a department without
+    coordinators is neither locked nor written.
     """
     coordinators = list(
-        User.objects.filter(departments=department, role=Role.COORDINATOR, is_active=True).order_by(
-            "pk"
-        )
+        User.objects.filter(
+            departments=department_id, role=Role.COORDINATOR, is_active=True
+        ).order_by("pk")
     )
     if not coordinators:
+        department = Department.objects.select_related("point_of_contact").get(pk=department_id)
         contact = department.point_of_contact
         return contact if contact is not None and contact.is_active else None
+    department = Department.objects.select_for_update().get(pk=department_id)
     last = department.last_routed_to_id
     following = [user for user in coordinators if last is None or user.pk > last]
     chosen = following[0] if following else coordinators[0]
@@ -163,16 +165,16 @@ def possible_duplicate(referral: Referral) -> Referral | None:
 
 def triage_new_referral(
     referral: Referral, *, now: datetime
-) -> tuple[list[str], dict, Assessment, Referral | None]:
+) -> tuple[dict, Assessment, Referral | None]:
     """Route, assess and flag a just-created inbound referral.
 
-    Returns the fields changed, what routing decided (department and why, assignee),
-    the assessment and the possible duplicate.
+    Returns what routing decided (department and why, assignee), the assessment and the
+    possible duplicate.
 
     Runs inside the creating transaction. The department is kept if the creator chose
     one, else suggested from codes and reason; the assignee likewise, else round-robin.
     """
-    changed = []
+    changed = ["fit", "fit_reasons", "missing_documents"]
     routing = {}
     if referral.department_id is None:
         department, why = suggest_department(
@@ -184,22 +186,20 @@ def triage_new_referral(
             routing["department"] = department.code
             routing["department_reason"] = why
     if referral.assignee_id is None and referral.department_id is not None:
-        department = Department.objects.select_for_update().get(pk=referral.department_id)
-        assignee = next_assignee(department)
+        assignee = next_assignee(referral.department_id)
         if assignee is not None:
             referral.assignee = assignee
             changed.append("assignee")
             routing["assignee"] = assignee.get_username()
-    result = assess(referral, referral.department, now.date())
-    referral.fit, referral.fit_reasons = result.fit, result.reasons
-    referral.missing_documents = result.missing_documents
-    changed += ["fit", "fit_reasons", "missing_documents"]
+    # Nothing can be attached to a referral still being created.
+    result = assess(referral, referral.department, now.date(), attached=())
+    _store(referral, result)
     duplicate = possible_duplicate(referral)
     if duplicate is not None:
         referral.possible_duplicate_of = duplicate
         changed.append("possible_duplicate_of")
     referral.save(update_fields=changed)
-    return changed, routing, result, duplicate
+    return routing, result, duplicate
 
 
 def refresh_assessment(referral: Referral, *, on: date) -> bool:
@@ -211,6 +211,10 @@ def refresh_assessment(referral: Referral, *, on: date) -> bool:
         referral.missing_documents,
     ):
         return False
+    _store(referral, result)
+    return True
+
+
+def _store(referral: Referral, result: Assessment) -> None:
     referral.fit, referral.fit_reasons = result.fit, result.reasons
     referral.missing_documents = result.missing_documents
-    return True
