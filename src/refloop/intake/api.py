@@ -20,7 +20,7 @@ from refloop.core.errors import PayloadTooLarge
 from refloop.core.roles import Capability, require
 from refloop.core.schemas import OutSchema, errors
 from refloop.intake import services
-from refloop.intake.models import DocumentSource, IntakeDocument
+from refloop.intake.models import DocumentSource, IntakeDocument, document_touch
 from refloop.referrals.api import refuse_oversize_uploads
 
 router = Router(tags=["intake"])
@@ -120,7 +120,7 @@ def get_document(request: HttpRequest, document_id: int):
     )
     audit.record(
         "intake.document_read",
-        services.touch(document),
+        document_touch(document),
         actor=user,
         detail={"candidates": len(document.candidates.all())},
     )

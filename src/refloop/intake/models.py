@@ -16,6 +16,8 @@ import secrets
 
 from django.db import models
 
+from refloop.core import audit
+
 # The fields extraction reads, in the order the review page shows them.
 FIELD_NAMES = (
     "patient_first_name",
@@ -157,3 +159,18 @@ class IntakeCandidate(models.Model):
 
     class Meta:
         ordering = ["document", "first_page"]
+
+
+def document_touch(document: IntakeDocument | int) -> audit.Touch:
+    """The audit log's handle on a packet (its pages are patient data)."""
+    return audit.Touch("intake_document", getattr(document, "pk", document))
+
+
+def candidate_touch(candidate: IntakeCandidate) -> audit.Touch:
+    """The audit log's handle on one patient's pages, tied to the referral once created."""
+    return audit.Touch(
+        "intake_candidate",
+        candidate.pk,
+        patient_id=candidate.referral.patient_id if candidate.referral_id else None,
+        referral_id=candidate.referral_id,
+    )

@@ -24,6 +24,7 @@ from refloop.intake.models import (
     IntakeCandidate,
     IntakeDocument,
     IntakePage,
+    document_touch,
 )
 
 logger = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ def _save(
                 document.save()
                 audit.record(
                     "intake.document_duplicate",
-                    audit.Touch("intake_document", document.pk),
+                    document_touch(document),
                     actor=None,
                     detail={"duplicate_of": document.duplicate_of_id, "by": "page content"},
                     now=now,
@@ -218,7 +219,7 @@ def _save(
             document.save()
             audit.record(
                 "intake.document_processed",
-                audit.Touch("intake_document", document.pk),
+                document_touch(document),
                 actor=None,
                 detail={
                     "pages": len(pages),

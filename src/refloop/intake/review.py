@@ -23,6 +23,7 @@ from refloop.intake.models import (
     DocumentStatus,
     IntakeCandidate,
     IntakeDocument,
+    candidate_touch,
 )
 from refloop.network import services as directory
 from refloop.network.models import Practice, Provider
@@ -68,16 +69,6 @@ def _lock_candidate(candidate: IntakeCandidate | int) -> IntakeCandidate:
     # Related rows are loaded after the lock, not joined into it: on PostgreSQL a waiter
     # re-reads only the locked row, so a referral joined in would come back empty.
     return IntakeCandidate.objects.select_for_update().get(pk=pk)
-
-
-def _touch(candidate: IntakeCandidate) -> audit.Touch:
-    referral = candidate.referral
-    return audit.Touch(
-        "intake_candidate",
-        candidate.pk,
-        patient_id=referral.patient_id if referral else None,
-        referral_id=referral.pk if referral else None,
-    )
 
 
 def extracted_values(candidate: IntakeCandidate) -> dict[str, str]:
@@ -263,7 +254,7 @@ def create_referral_from_candidate(
             _finish_document_if_reviewed(locked.document)
             audit.record(
                 "intake.candidate_created",
-                _touch(locked),
+                candidate_touch(locked),
                 actor=acting_user,
                 detail={"document_id": locked.document_id, "corrected": _corrected(locked, values)},
                 now=now,
@@ -295,7 +286,7 @@ def discard_candidate(
         _finish_document_if_reviewed(locked.document)
         audit.record(
             "intake.candidate_discarded",
-            _touch(locked),
+            candidate_touch(locked),
             actor=acting_user,
             detail={"document_id": locked.document_id},
             now=now,
@@ -364,7 +355,7 @@ def _add_provider(
     locked.save(update_fields=["matched_provider", "match_reason"])
     audit.record(
         "intake.provider_matched",
-        _touch(locked),
+        candidate_touch(locked),
         actor=acting_user,
         detail={"provider_id": provider.pk, "added": known is None},
     )
@@ -409,7 +400,7 @@ def choose_provider(
         locked.save(update_fields=["matched_provider", "match_reason"])
         audit.record(
             "intake.provider_matched",
-            _touch(locked),
+            candidate_touch(locked),
             actor=acting_user,
             detail={"provider_id": provider.pk, "added": False},
         )

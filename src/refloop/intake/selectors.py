@@ -14,6 +14,8 @@ from refloop.intake.models import (
     IntakeCandidate,
     IntakeDocument,
     IntakePage,
+    candidate_touch,
+    document_touch,
 )
 
 
@@ -33,19 +35,6 @@ TABS = (
 )
 TAB_BY_KEY = {tab.key: tab for tab in TABS}
 LIST_LIMIT = 100
-
-
-def document_touch(document: IntakeDocument) -> audit.Touch:
-    return audit.Touch("intake_document", document.pk)
-
-
-def candidate_touch(candidate: IntakeCandidate) -> audit.Touch:
-    return audit.Touch(
-        "intake_candidate",
-        candidate.pk,
-        patient_id=candidate.referral.patient_id if candidate.referral_id else None,
-        referral_id=candidate.referral_id,
-    )
 
 
 def queue_counts(user) -> dict[str, int]:
@@ -167,7 +156,7 @@ def get_page(user, document_id: int, number: int) -> IntakePage:
         raise NotFound("No page image with this number.")
     audit.record(
         "intake.page_read",
-        audit.Touch("intake_document", document_id),
+        document_touch(document_id),
         actor=user,
         detail={"page": number},
     )

@@ -19,7 +19,13 @@ from django.utils import timezone
 from refloop.core import audit
 from refloop.core.errors import InvalidInput, PayloadTooLarge
 from refloop.core.models import User
-from refloop.intake.models import DocumentSource, DocumentStatus, IntakeDocument, IntakePage
+from refloop.intake.models import (
+    DocumentSource,
+    DocumentStatus,
+    IntakeDocument,
+    IntakePage,
+    document_touch,
+)
 from refloop.referrals import effects
 from refloop.referrals.documents import ACCEPTED_DESCRIPTION, sniff_content_type
 
@@ -47,10 +53,6 @@ def describe_content(head: bytes) -> str:
     except UnicodeDecodeError:
         return "an unrecognized binary file"
     return "plain text"
-
-
-def touch(document: IntakeDocument) -> audit.Touch:
-    return audit.Touch("intake_document", document.pk)
 
 
 def ingest(
@@ -119,7 +121,7 @@ def ingest(
             document.save()
             audit.record(
                 "intake.document_received",
-                touch(document),
+                document_touch(document),
                 actor=uploaded_by,
                 detail={
                     "source": source,
@@ -174,7 +176,7 @@ def quarantine(
         locked.save(update_fields=["status", "status_reason", "pages_done", "processed_at"])
         audit.record(
             "intake.document_quarantined",
-            touch(locked),
+            document_touch(locked),
             actor=actor,
             detail={"reason": reason},
             now=now,

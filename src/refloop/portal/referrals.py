@@ -13,7 +13,7 @@ from refloop.portal.access import portal_view
 from refloop.portal.forms import AnswerInfoForm, MessageForm
 from refloop.practice.models import Organization
 from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
-from refloop.referrals.models import Attachment, Referral, State
+from refloop.referrals.models import Attachment, Referral, State, kind_label
 from refloop.referrals.selectors import get_attachment, get_referral
 
 
@@ -51,7 +51,7 @@ def _documents(referral: Referral, org: Organization) -> list[dict]:
         {
             "attachment": a,
             "url": document_url(referral, a),
-            "kind": selectors.words(a.kind),
+            "kind": kind_label(a.kind),
             "uploaded": selectors.local(a.uploaded_at, org),
             "format": FILE_EXTENSIONS.get(a.content_type, "file").upper(),
         }

@@ -18,8 +18,10 @@ from refloop.referrals.models import (
     AttachmentKind,
     Referral,
     State,
+    kind_label,
 )
 from refloop.referrals.selectors import ReferralFilters, list_referrals
+from refloop.workspace.detail_forms import words
 
 S = State
 DATE_FORMAT = "M j, Y"
@@ -59,10 +61,6 @@ def local(moment: datetime | None, org: Organization, fmt: str = TIME_FORMAT) ->
     if moment is None:
         return ""
     return dateformat.format(timezone.localtime(moment, org.zone), fmt)
-
-
-def words(value: str) -> str:
-    return value.replace("_", " ").capitalize() if value else ""
 
 
 def status_of(state: str) -> dict:
@@ -205,7 +203,6 @@ def _ages(department: Department) -> str:
 
 def departments_for_referrers() -> list[dict]:
     """Each department with what it accepts, in words for a referring practice."""
-    kinds = dict(AttachmentKind.choices)
     described = []
     for department in Department.objects.select_related("point_of_contact").order_by("name"):
         contact = department.point_of_contact
@@ -219,7 +216,7 @@ def departments_for_referrers() -> list[dict]:
                 "excluded_keywords": department.excluded_keywords,
                 "insurances": department.accepted_insurances,
                 "ages": _ages(department),
-                "documents": [kinds.get(k, words(k)) for k in department.required_documents],
+                "documents": [kind_label(k) for k in department.required_documents],
                 "contact": (contact.get_full_name() or contact.get_username())
                 if contact is not None and contact.is_active
                 else "",

@@ -6,6 +6,8 @@ import uuid
 
 from django.db import models
 
+from refloop.core import audit
+
 
 class SubmitterRole(models.TextChoices):
     PATIENT = "patient", "I am the patient"
@@ -75,3 +77,13 @@ class SubmissionAttempt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["client_key", "at"])]
+
+
+def touch(submission: "PublicSubmission", referral) -> audit.Touch:
+    """The audit log's handle on a submission (it holds the sender's details)."""
+    return audit.Touch(
+        "public_submission",
+        submission.pk,
+        patient_id=referral.patient_id,
+        referral_id=referral.pk,
+    )

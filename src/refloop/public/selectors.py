@@ -7,7 +7,8 @@ from refloop.core import audit
 from refloop.core.models import User
 from refloop.core.roles import Role
 from refloop.practice.models import Department, Location, Organization
-from refloop.referrals.models import AttachmentKind, Referral, Urgency
+from refloop.public.models import PublicSubmission, touch
+from refloop.referrals.models import Referral, Urgency, kind_label
 from refloop.referrals.selectors import sees_clinical_detail, visible_referrals
 
 URGENCY_WORDS = {
@@ -30,10 +31,6 @@ def first_contact_targets(org: Organization) -> list[tuple[str, str]]:
         )
         for urgency in (Urgency.ROUTINE, Urgency.URGENT, Urgency.STAT)
     ]
-
-
-def document_label(kind: str) -> str:
-    return AttachmentKind(kind).label.capitalize() if kind in AttachmentKind.values else kind
 
 
 def age_range(min_age: int | None, max_age: int | None) -> str:
@@ -120,7 +117,7 @@ def referral_guide() -> ReferralGuide:
             insurances=list(d.accepted_insurances),
             ages=age_range(d.min_age, d.max_age),
             has_age_limit=d.min_age is not None or d.max_age is not None,
-            required_documents=[document_label(k) for k in d.required_documents],
+            required_documents=[kind_label(k) for k in d.required_documents],
             contact_name=_contact_name(d.point_of_contact),
             places=[_place(loc) for loc in sorted(d.locations.all(), key=lambda x: x.name)],
         )
@@ -132,8 +129,6 @@ def referral_guide() -> ReferralGuide:
 def submission_for_staff(user: User, referral: Referral):
     """The public form's record of who sent `referral` (None if it came another way),
     for staff who may see the referral's full detail; the read is audited."""
-    from refloop.public.models import PublicSubmission
-
     if (
         user.role == Role.PORTAL
         or not sees_clinical_detail(user)
@@ -148,12 +143,7 @@ def submission_for_staff(user: User, referral: Referral):
     if submission is not None:
         audit.record(
             "public_submission.read",
-            audit.Touch(
-                "public_submission",
-                submission.pk,
-                patient_id=referral.patient_id,
-                referral_id=referral.pk,
-            ),
+            touch(submission, referral),
             actor=user,
         )
     return submission

@@ -20,6 +20,7 @@ from refloop.public.models import (
     HeardAbout,
     PublicSubmission,
     SubmissionAttempt,
+    touch,
 )
 from refloop.referrals.models import ReferralChannel, SourceType
 from refloop.referrals.services import create_inbound_referral
@@ -242,12 +243,7 @@ def submit_public_referral(
         submission.save(update_fields=["referral"])
         audit.record(
             "public_submission.created",
-            audit.Touch(
-                "public_submission",
-                submission.pk,
-                patient_id=referral.patient_id,
-                referral_id=referral.pk,
-            ),
+            touch(submission, referral),
             actor=None,
             detail={
                 "submitter_role": submitter.role,

@@ -20,11 +20,11 @@ from refloop.public.forms import PublicReferralForm
 from refloop.public.pdf import one_pager
 from refloop.public.selectors import (
     URGENCY_WORDS,
-    document_label,
     first_contact_targets,
     hours_phrase,
     referral_guide,
 )
+from refloop.referrals.models import kind_label
 
 PORTAL_PATH = "/portal/"  # the referring practices' portal (its own app)
 
@@ -197,7 +197,7 @@ def referral_form_thanks(request):
                 "within": hours_phrase(sla_hours),
                 "due_at": timezone.localtime(referral.first_contact_due_at, org.zone),
                 "time_zone": org.time_zone,
-                "documents": [document_label(k) for k in referral.missing_documents],
+                "documents": [kind_label(k) for k in referral.missing_documents],
             }
         )
     return render(request, "public/thanks.html", context_)

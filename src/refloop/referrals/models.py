@@ -381,6 +381,14 @@ class AttachmentKind(models.TextChoices):
     OTHER = "other"
 
 
+def kind_label(kind: str) -> str:
+    """An attachment kind in words ('referral_letter' -> 'Referral letter'); unknown kinds
+    (a department may list one the product does not know yet) as they are."""
+    if kind not in AttachmentKind.values:
+        return kind
+    return kind.replace("_", " ").capitalize()
+
+
 def attachment_path(instance: "Attachment", filename: str) -> str:
     # The stored name never carries the uploaded name (which often holds the patient's).
     return f"attachments/{instance.uploaded_at:%Y/%m}/{secrets.token_hex(16)}"

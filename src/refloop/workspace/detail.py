@@ -20,7 +20,7 @@ from refloop.practice.models import Organization
 from refloop.public.selectors import submission_for_staff
 from refloop.referrals import lifecycle
 from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
-from refloop.referrals.models import Direction, Fit, Referral, State
+from refloop.referrals.models import Direction, Fit, Referral, State, kind_label
 from refloop.referrals.selectors import (
     appointments_of,
     get_attachment,
@@ -223,7 +223,7 @@ def triage_context(referral: Referral) -> dict:
             "words": Fit(referral.fit).label,
             "tone": FIT_TONES.get(referral.fit, ""),
             "reasons": referral.fit_reasons,
-            "missing": [words(kind) for kind in referral.missing_documents],
+            "missing": [kind_label(kind) for kind in referral.missing_documents],
         }
     }
 

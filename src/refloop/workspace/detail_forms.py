@@ -21,6 +21,7 @@ from refloop.referrals.models import (
     Direction,
     Referral,
     UnreachableReason,
+    kind_label,
 )
 from refloop.referrals.selectors import assignable_staff
 
@@ -87,12 +88,9 @@ class RequestInfoForm(ActionForm):
 
 def missing_documents_request(referral: Referral) -> str:
     department = referral.department.name if referral.department else "the department"
-    kinds = [
-        AttachmentKind(kind).label if kind in AttachmentKind.values else kind
-        for kind in referral.missing_documents
-    ]
+    kinds = ", ".join(kind_label(kind).lower() for kind in referral.missing_documents)
     return (
-        f"To review this referral, {department} needs: {', '.join(kinds).lower()}. "
+        f"To review this referral, {department} needs: {kinds}. "
         "Please send them through the portal or by fax."
     )
 
