@@ -147,3 +147,4 @@ def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/", referrals_router)
 api.add_router("/", directory_router)
 api.add_router("/", "refloop.intake.api.router")
+api.add_router("/", "refloop.messaging.api.router")

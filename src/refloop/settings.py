@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "refloop.intake",
     "refloop.portal",
     "refloop.public",
+    "refloop.messaging",
 ]
 
 MIDDLEWARE = [
@@ -283,6 +284,37 @@ INTAKE_STALE_MINUTES = env_int("INTAKE_STALE_MINUTES", 15)
 EMBED_ORIGINS = [o.strip() for o in (env("EMBED_ORIGINS", "") or "").split(",") if o.strip()]
 PUBLIC_FORM_RATE_LIMIT = env_int("PUBLIC_FORM_RATE_LIMIT", 10)
 PUBLIC_FORM_RATE_WINDOW_MINUTES = env_int("PUBLIC_FORM_RATE_WINDOW_MINUTES", 60)
+
+# Messaging (refloop.messaging). Links in messages (portal, patients' magic links) start
+# with BASE_URL. Each channel's transport is chosen here; the demo's write files.
+BASE_URL = (env("BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+MESSAGING_TRANSPORTS = {
+    "email": "refloop.messaging.transports.email.EmailTransport",
+    "in_app": "refloop.messaging.transports.in_app.InAppTransport",
+    "sms": env("SMS_TRANSPORT", "refloop.messaging.transports.sms.FileSmsTransport"),
+    "fax": env("FAX_TRANSPORT", "refloop.messaging.transports.fax.FileFaxTransport"),
+    "letter": "refloop.messaging.transports.letter.LetterTransport",
+}
+# Where the demo transports put what they "send", and where printable letters wait for staff.
+SMS_OUTBOX_FILE = Path(env("SMS_OUTBOX_FILE", str(DATA_DIR / "sms-outbox.jsonl")))
+FAX_OUTBOX_DIR = Path(env("FAX_OUTBOX_DIR", str(DATA_DIR / "fax-out")))
+LETTER_DIR = Path(env("LETTER_DIR", str(DATA_DIR / "letters")))
+# SMS through Twilio (REFLOOP_SMS_TRANSPORT=refloop.messaging.transports.sms.TwilioSmsTransport).
+# TWILIO_FROM is a phone number (+1...) or a Messaging Service SID (MG...). The auth token
+# may come from a file (REFLOOP_TWILIO_AUTH_TOKEN_FILE); it also signs inbound STOP webhooks.
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", "") or ""
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "") or ""
+TWILIO_FROM = env("TWILIO_FROM", "") or ""
+TWILIO_API_BASE = (env("TWILIO_API_BASE", "https://api.twilio.com") or "").rstrip("/")
+# A worker's claim on a batch of due messages lasts this long; a claim left by a worker
+# that died is taken back after it, and its messages sent again with the same identity.
+MESSAGE_LEASE_SECONDS = env_int("MESSAGE_LEASE_SECONDS", 120)
+MESSAGE_BATCH = env_int("MESSAGE_BATCH", 100)
+# Transient failures are retried after 1, 5, 30 and 120 minutes, then the message fails.
+MESSAGE_RETRY_MINUTES = [1, 5, 30, 120]
+MESSAGING_SWEEP_SECONDS = env_int("MESSAGING_SWEEP_SECONDS", 600)
+# Magic links for patients: how long a link to an instruction sheet or document lasts.
+MAGIC_LINK_DAYS = env_int("MAGIC_LINK_DAYS", 14)
 
 # Worker: how often the worker looks for due tasks and periodic jobs (seconds).
 WORKER_INTERVAL_SECONDS = env_int("WORKER_INTERVAL", 2)

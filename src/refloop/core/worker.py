@@ -16,6 +16,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from refloop.core import context
 from refloop.core.models import PeriodicJob
+from refloop.messaging.dispatch import dispatch_all_due
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,11 @@ def periodic_jobs() -> list[Periodic]:
             "intake_resume",
             "refloop.intake.tasks.resume_stalled_documents",
             timedelta(seconds=settings.INTAKE_SWEEP_SECONDS),
+        ),
+        Periodic(
+            "messaging_sweep",
+            "refloop.messaging.tasks.messaging_sweep",
+            timedelta(seconds=settings.MESSAGING_SWEEP_SECONDS),
         ),
         Periodic(
             "optimize_database",
@@ -96,6 +102,7 @@ def run_forever(*, interval: float) -> None:
             close_old_connections()
             enqueue_due_jobs(now=timezone.now())
             drain_queue(worker_id=worker_id)
+            dispatch_all_due(worker_id=worker_id)
             close_old_connections()
             for _ in range(int(interval * 10)):
                 if stopping:

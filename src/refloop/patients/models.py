@@ -40,6 +40,10 @@ class Patient(models.Model):
     contact_consent = models.BooleanField(
         default=True, help_text="The patient agreed to be contacted about this referral"
     )
+    # Whether the patient agreed that the outcome of their visit (findings, plan) may be
+    # shared with the referring provider. None: not asked yet; the report waits.
+    outcome_sharing_consent = models.BooleanField(null=True, blank=True)
+    outcome_consent_recorded_at = models.DateTimeField(null=True, blank=True)
     # Identity key for duplicates and lifetime value (DESIGN.md): normalized name + DOB.
     name_key = models.CharField(max_length=170, editable=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -372,6 +372,20 @@ class Appointment(models.Model):
         ordering = ["starts_at", "pk"]
 
 
+class ProgressReport(models.Model):
+    """What the clinician found and plans, written after the visit for the referring provider."""
+
+    referral = models.OneToOneField(
+        Referral, on_delete=models.PROTECT, related_name="progress_report"
+    )
+    findings = models.TextField()
+    plan = models.TextField()
+    medications = models.TextField(blank=True)
+    follow_up = models.TextField(blank=True, help_text="Recommendations for the referring provider")
+    entered_by = models.ForeignKey("core.User", on_delete=models.PROTECT)
+    entered_at = models.DateTimeField()
+
+
 class AttachmentKind(models.TextChoices):
     REFERRAL_LETTER = "referral_letter"
     RECORDS = "records"

@@ -4,9 +4,6 @@ from datetime import datetime
 
 from django.db import transaction
 
-from refloop.core.models import User
-from refloop.core.notifications import notify
-from refloop.core.roles import Role
 from refloop.referrals import lifecycle
 from refloop.referrals.models import Direction, Referral
 from refloop.referrals.timeline import record_event
@@ -22,17 +19,12 @@ def overdue_first_contact(now: datetime):
     )
 
 
-def who_answers_for(referral: Referral) -> list[User]:
-    """The assignee; else the department's point of contact; else the admins, so no breach is silent."""
-    if referral.assignee_id and referral.assignee.is_active:
-        return [referral.assignee]
-    if referral.department_id and referral.department.point_of_contact_id:
-        return [referral.department.point_of_contact]
-    return list(User.objects.filter(role=Role.ADMIN, is_active=True))
-
-
 def sweep_sla_breaches(*, now: datetime) -> int:
-    """Flag every newly overdue referral and notify who answers for it; returns how many."""
+    """Flag every newly overdue referral; returns how many.
+
+    The `referral.sla_breached` event is what alerts the assignee and, later, escalates to
+    the department's point of contact (refloop.messaging.automation).
+    """
     flagged = 0
     # The ids are read first: each breach is then written in its own transaction,
     # with no cursor left open across those writes.
@@ -44,10 +36,7 @@ def sweep_sla_breaches(*, now: datetime) -> int:
             )
             if not claimed:
                 continue
-            referral = Referral.objects.select_related(
-                "assignee", "department__point_of_contact"
-            ).get(pk=referral_id)
-            overdue_hours = (now - referral.first_contact_due_at).total_seconds() / 3600
+            referral = Referral.objects.get(pk=referral_id)
             record_event(
                 referral,
                 "referral.sla_breached",
@@ -59,14 +48,5 @@ def sweep_sla_breaches(*, now: datetime) -> int:
                     "urgency": referral.urgency,
                 },
             )
-            for user in who_answers_for(referral):
-                notify(
-                    user,
-                    kind="referral.sla_breached",
-                    referral=referral,
-                    now=now,
-                    text=f"{referral.get_urgency_display()} referral {referral.number} has had no "
-                    f"patient contact {overdue_hours:.0f} h past its first-contact target.",
-                )
             flagged += 1
     return flagged

@@ -4,6 +4,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from refloop.core.notifications import notify
+from refloop.messaging import automation
 from refloop.referrals.models import ReferralEvent
 from refloop.referrals.sla import sweep_sla_breaches
 
@@ -13,6 +14,7 @@ def process_event(event_id: int) -> None:
     """Side effects of one committed timeline event. Safe to run twice (notices dedupe)."""
     event = ReferralEvent.objects.select_related("referral__assignee").get(pk=event_id)
     referral = event.referral
+    automation.handle_event(event)
     if event.kind == "referral.assigned" and referral.assignee is not None:
         if (
             referral.assignee.get_username() == event.data.get("assignee")

@@ -15,6 +15,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from refloop.core.roles import Capability, can
+from refloop.messaging.report_panels import after_visit_context
+from refloop.messaging.staff_panels import outbox_panel_context
 from refloop.portal.staff import messages_panel_context
 from refloop.practice.models import Organization
 from refloop.public.selectors import submission_for_staff
@@ -285,6 +287,8 @@ def page_context(
         context["submission"] = submission_for_staff(user, referral)
         if actions:
             context["portal_messages"] = messages_panel_context(referral, user)
+        context["outbox_panel"] = outbox_panel_context(referral, user)
+        context["after_visit_panel"] = after_visit_context(request, referral, actions=actions)
         pending = [b for b in context["buttons"] if b["action"].to == State.PENDING_INFO]
         context["request_missing_url"] = pending[0]["url"] if pending else ""
         context.update(

@@ -1,0 +1,526 @@
+"""The automation: which messages each committed timeline event queues, the periodic sweeps
+(stalled referrals, monthly digests), and the checks made again just before sending.
+
+Runs in the worker on events that have committed, so a rolled-back change queues nothing.
+"""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Max, OuterRef, Q, Subquery
+
+from refloop.core.models import User
+from refloop.core.roles import Role
+from refloop.messaging import outbox
+from refloop.messaging.models import Audience, Message, Preference
+from refloop.messaging.recipients import (
+    Recipient,
+    patient_of,
+    practice_recipient,
+    referrer_of,
+    staff_contact,
+    staff_user,
+)
+from refloop.messaging.rules import RULES, rule
+from refloop.practice.models import Organization
+from refloop.referrals import lifecycle
+from refloop.referrals.models import (
+    Appointment,
+    Direction,
+    ProgressReport,
+    Referral,
+    ReferralEvent,
+    State,
+)
+
+# ---------------------------------------------------------------- wording values
+
+
+def _when(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%A, %B} {local.day} at {local:%I:%M %p}".replace(" 0", " ")
+
+
+def values_for(
+    referral: Referral, recipient: Recipient | None = None, **extra: str
+) -> dict[str, str]:
+    org = Organization.current()
+    patient = referral.patient
+    values = {
+        "practice.name": org.name,
+        "practice.phone": org.phone or "our office",
+        "department.name": referral.department.name if referral.department_id else "our team",
+        "referral.number": referral.number,
+        "patient.initials": f"{patient.first_name[:1]}. {patient.last_name[:1]}.",
+        "link.portal": settings.BASE_URL + "/portal/",
+    }
+    referrer = referral.referring_provider
+    values["referrer.name"] = (
+        f"Dr. {referrer.last_name}" if referrer is not None else "your referring provider"
+    )
+    practice = referral.referring_practice or (referrer.practice if referrer else None)
+    values["referrer.practice"] = practice.name if practice is not None else ""
+    if recipient is not None and recipient.audience == Audience.PATIENT:
+        values["patient.first_name"] = patient.first_name
+    if recipient is not None and recipient.audience == Audience.REFERRER and recipient.name:
+        values["referrer.name"] = recipient.name
+    values.update(extra)
+    return values
+
+
+def _appointment_values(appointment: Appointment) -> dict[str, str]:
+    zone = Organization.current().zone
+    where = appointment.location
+    return {
+        "appointment.when": _when(appointment.starts_at, zone),
+        "appointment.where": ", ".join(p for p in [where.name, where.address, where.city] if p)
+        if where is not None
+        else Organization.current().name,
+        "appointment.with": str(appointment.clinician.get_full_name() or appointment.clinician)
+        if appointment.clinician_id
+        else "our team",
+    }
+
+
+def add_business_days(moment: datetime, days: int, zone: ZoneInfo) -> datetime:
+    local = moment.astimezone(zone)
+    while days > 0:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            days -= 1
+    return local.astimezone(moment.tzinfo)
+
+
+# ---------------------------------------------------------------- queueing helpers
+
+
+def _queue(
+    key: str, recipient: Recipient | None, event: ReferralEvent, *, due_at=None, cause=None, **extra
+):
+    if recipient is None:
+        return None
+    referral = event.referral
+    return outbox.queue(
+        rule=rule(key),
+        recipient=recipient,
+        cause=cause or f"event:{event.pk}",
+        values=values_for(referral, recipient, **extra),
+        due_at=due_at or event.at,
+        now=event.at,
+        referral=referral,
+        event=event,
+    )
+
+
+def answerable_staff(referral: Referral) -> list[User]:
+    """Who answers for a referral: the assignee, else the point of contact, else the admins."""
+    if referral.assignee_id and referral.assignee.is_active:
+        return [referral.assignee]
+    return point_of_contact(referral)
+
+
+def point_of_contact(referral: Referral) -> list[User]:
+    if referral.department_id and referral.department.point_of_contact_id:
+        contact = referral.department.point_of_contact
+        if contact.is_active:
+            return [contact]
+    return list(User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"))
+
+
+def _first_referral_from_source(referral: Referral) -> bool:
+    earlier = Referral.objects.filter(
+        direction=Direction.INBOUND, received_at__lt=referral.received_at
+    )
+    if referral.referring_provider_id:
+        return not earlier.filter(referring_provider_id=referral.referring_provider_id).exists()
+    if referral.referring_practice_id:
+        return not earlier.filter(referring_practice_id=referral.referring_practice_id).exists()
+    return False
+
+
+# ---------------------------------------------------------------- event handlers
+
+
+def _received(event: ReferralEvent) -> None:
+    referral = event.referral
+    if referral.direction != Direction.INBOUND:
+        return
+    referrer = referrer_of(referral)
+    org = Organization.current()
+    by = "soon"
+    if referral.first_contact_due_at is not None:
+        local = referral.first_contact_due_at.astimezone(org.zone)
+        by = f"by {local:%A, %B} {local.day}, {local:%I:%M %p}".replace(" 0", " ")
+    _queue("referrer.acknowledgment", referrer, event, **{"first_contact.by": by})
+    if referrer is not None and _first_referral_from_source(referral):
+        _queue("referrer.thank_you_first", referrer, event)
+        practice = referral.referring_practice or (
+            referral.referring_provider.practice if referral.referring_provider_id else None
+        )
+        if practice is not None:
+            for contact in practice.staff.all():
+                _queue("referrer.thank_you_first", staff_contact(contact), event)
+
+
+def _accepted(event):
+    _queue("referrer.accepted", referrer_of(event.referral), event)
+
+
+def _declined(event):
+    from refloop.referrals.models import DeclineReason
+
+    referral = event.referral
+    reason = referral.end_reason_detail or (
+        DeclineReason(referral.end_reason).label
+        if referral.end_reason in DeclineReason.values
+        else ""
+    )
+    _queue(
+        "referrer.declined",
+        referrer_of(referral),
+        event,
+        **{
+            "decline.reason": reason.rstrip(".") or "it is outside what we treat",
+            "decline.alternative": referral.suggested_alternative
+            or "please call us to talk it through",
+        },
+    )
+
+
+def _pending_info(event):
+    referral = event.referral
+    _queue(
+        "referrer.pending_info",
+        referrer_of(referral),
+        event,
+        **{"info.missing": referral.missing_info or "the documents we asked for"},
+    )
+
+
+def _scheduled(event):
+    referral = event.referral
+    appointment = (
+        Appointment.objects.select_related("location", "clinician")
+        .filter(pk=event.data.get("appointment_id"))
+        .first()
+    )
+    if appointment is None:
+        return
+    details = _appointment_values(appointment)
+    patient = patient_of(referral)
+    _queue("patient.scheduled", patient, event, **details)
+    _queue("referrer.scheduled", referrer_of(referral), event, **details)
+    for key in ("patient.reminder_early", "patient.reminder_late"):
+        due = appointment.starts_at + rule(key).offset()
+        if due <= event.at:
+            continue  # the confirmation just sent says it all
+        _queue(key, patient, event, due_at=due, cause=f"appointment:{appointment.pk}", **details)
+
+
+def _no_show(event):
+    referral = event.referral
+    _queue("patient.no_show", patient_of(referral), event)
+    count = int(event.data.get("no_shows") or 0)
+    if count >= 2:
+        _queue("referrer.no_show", referrer_of(referral), event, **{"no_show.count": str(count)})
+
+
+def _seen(event):
+    referral = event.referral
+    _queue("referrer.seen", referrer_of(referral), event)
+    _queue("patient.follow_up", patient_of(referral), event)
+    due = add_business_days(
+        event.at, max(1, rule("staff.report_due").offset().days or 1), Organization.current().zone
+    )
+    for user in answerable_staff(referral):
+        _queue("staff.report_due", staff_user(user), event, due_at=due)
+
+
+def _queue_progress_report(event, referral: Referral) -> None:
+    report = ProgressReport.objects.filter(referral=referral).first()
+    if report is None or referral.state != State.SEEN:
+        return
+    patient = referral.patient
+    if patient.outcome_sharing_consent is not True:
+        users = {report.entered_by, *answerable_staff(referral)}
+        for user in users:
+            _queue(
+                "staff.report_needs_consent", staff_user(user), event, cause=f"report:{report.pk}"
+            )
+        return
+    _queue(
+        "referrer.progress_report",
+        referrer_of(referral),
+        event,
+        cause=f"report:{report.pk}",
+        **{
+            "report.findings": report.findings,
+            "report.plan": report.plan,
+            "report.medications": report.medications or "No changes.",
+            "report.follow_up": report.follow_up or "None beyond your usual care.",
+        },
+    )
+
+
+def _report_written(event):
+    _queue_progress_report(event, event.referral)
+
+
+def _consent_recorded(event):
+    if event.data.get("consent"):
+        _queue_progress_report(event, event.referral)
+
+
+def _sla_breached(event):
+    referral = event.referral
+    due = referral.first_contact_due_at or event.at
+    hours = str(round((event.at - due).total_seconds() / 3600))
+    for user in answerable_staff(referral):
+        _queue("staff.sla_breach", staff_user(user), event, **{"sla.overdue_hours": hours})
+    escalate_at = event.at + rule("staff.sla_escalation").offset()
+    later = str(round((escalate_at - due).total_seconds() / 3600))
+    assignee = {referral.assignee_id}
+    for user in point_of_contact(referral):
+        if user.pk not in assignee:
+            _queue(
+                "staff.sla_escalation",
+                staff_user(user),
+                event,
+                due_at=escalate_at,
+                **{"sla.overdue_hours": later},
+            )
+
+
+HANDLERS = {
+    "referral.received": _received,
+    "referral.accepted": _accepted,
+    "referral.declined": _declined,
+    "referral.pending_info": _pending_info,
+    "referral.scheduled": _scheduled,
+    "referral.rescheduled": _scheduled,
+    "referral.no_show": _no_show,
+    "referral.seen": _seen,
+    "referral.report_written": _report_written,
+    "referral.outcome_consent_recorded": _consent_recorded,
+    "referral.sla_breached": _sla_breached,
+}
+
+
+def handle_event(event: ReferralEvent) -> None:
+    """Queue what `event` calls for. Safe to run twice: each message is queued once."""
+    handler = HANDLERS.get(event.kind)
+    if handler is not None:
+        handler(event)
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def _last_action():
+    human = ReferralEvent.objects.filter(referral=OuterRef("pk")).filter(
+        Q(actor__isnull=False) | Q(kind="referral.received")
+    )
+    return Subquery(human.order_by("-at", "-pk").values("pk")[:1])
+
+
+def sweep_stalled(*, now: datetime) -> int:
+    """Alert whoever answers for each open referral with no action for the rule's time."""
+    stalled_rule = rule("staff.stalled")
+    if not stalled_rule.enabled():
+        return 0
+    quiet_for = stalled_rule.offset()
+    candidates = (
+        Referral.objects.filter(
+            direction=Direction.INBOUND, state__in=lifecycle.open_states(Direction.INBOUND)
+        )
+        .annotate(last_event_id=_last_action())
+        .annotate(last_at=Max("events__at"))
+        .filter(last_at__lte=now - quiet_for)
+        .select_related("assignee", "department__point_of_contact", "patient")
+    )
+    queued = 0
+    for referral in candidates:
+        event = ReferralEvent.objects.filter(pk=referral.last_event_id).first()
+        if event is None or event.at > now - quiet_for:
+            continue
+        days = str(max(1, (now - event.at).days))
+        state = referral.get_state_display().lower()
+        values = values_for(referral, **{"stall.days": days, "stall.state": state})
+        for user in answerable_staff(referral):
+            message = outbox.queue(
+                rule=stalled_rule,
+                recipient=staff_user(user),
+                cause=f"stall:{event.pk}",
+                values=values,
+                due_at=now,
+                now=now,
+                referral=referral,
+                event=event,
+            )
+            queued += bool(message and message.created_at == now)
+        escalation = rule("staff.stalled_escalation")
+        assignee = {referral.assignee_id}
+        for user in point_of_contact(referral):
+            if user.pk in assignee:
+                continue
+            outbox.queue(
+                rule=escalation,
+                recipient=staff_user(user),
+                cause=f"stall:{event.pk}",
+                values=values,
+                due_at=now + escalation.offset(),
+                now=now,
+                referral=referral,
+                event=event,
+            )
+    return queued
+
+
+def _month_start(local: datetime) -> datetime:
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def send_monthly_digests(*, now: datetime) -> int:
+    """On the first sweep of each month: each practice that referred in the last year gets
+    where its referrals stand. One digest per practice per month, whatever reruns."""
+    digest_rule = rule("referrer.monthly_digest")
+    if not digest_rule.enabled():
+        return 0
+    org = Organization.current()
+    zone = org.zone
+    this_month = _month_start(now.astimezone(zone))
+    last_month = _month_start(this_month - timedelta(days=1))
+    due = max(now, this_month.replace(hour=9).astimezone(now.tzinfo))
+    year_ago = now - timedelta(days=365)
+    practice_ids = (
+        Referral.objects.filter(
+            direction=Direction.INBOUND, received_at__gte=year_ago, referring_practice__isnull=False
+        )
+        .values_list("referring_practice_id", flat=True)
+        .distinct()
+    )
+    from refloop.network.models import Practice
+
+    queued = 0
+    for practice in Practice.objects.filter(pk__in=list(practice_ids)):
+        referrals = (
+            Referral.objects.filter(direction=Direction.INBOUND, referring_practice=practice)
+            .filter(
+                Q(state__in=lifecycle.open_states(Direction.INBOUND))
+                | Q(received_at__gte=last_month)
+            )
+            .select_related("department")
+            .order_by("received_at")
+        )
+        lines = []
+        for referral in referrals:
+            received = referral.received_at.astimezone(zone)
+            department = referral.department.name if referral.department_id else ""
+            lines.append(
+                f"{referral.number}  received {received:%b} {received.day}  {department}  "
+                f"{referral.get_state_display().lower()}"
+            )
+        if not lines:
+            continue
+        message = outbox.queue(
+            rule=digest_rule,
+            recipient=practice_recipient(practice),
+            cause=f"digest:{practice.pk}:{last_month:%Y-%m}",
+            values={
+                "practice.name": org.name,
+                "practice.phone": org.phone or "our office",
+                "referrer.practice": practice.name,
+                "link.portal": settings.BASE_URL + "/portal/",
+                "digest.month": f"{last_month:%B %Y}",
+                "digest.table": "\n".join(lines),
+            },
+            due_at=due,
+            now=now,
+        )
+        queued += bool(message and message.created_at == now)
+    return queued
+
+
+# ---------------------------------------------------------------- at send time
+
+
+def no_longer_applies(message: Message, *, now: datetime) -> str:
+    """Why a due message should not go out after all ('' if it should)."""
+    referral = message.referral
+    if referral is None:
+        return ""
+    key = message.rule
+    if key.startswith("patient.reminder"):
+        appointment_id = message.event.data.get("appointment_id") if message.event_id else None
+        appointment = Appointment.objects.filter(pk=appointment_id).first()
+        if appointment is None or appointment.outcome:
+            return "The appointment was moved, cancelled or has already happened."
+        if appointment.starts_at <= now:
+            return "The appointment has already started."
+    if key == "staff.report_due" and ProgressReport.objects.filter(referral=referral).exists():
+        return "The report has been written."
+    if key == "staff.sla_escalation" and (
+        referral.first_contact_at is not None
+        or not lifecycle.is_open(referral.direction, referral.state)
+    ):
+        return "The patient has been contacted since."
+    if key == "staff.stalled_escalation" and (
+        ReferralEvent.objects.filter(
+            referral=referral, pk__gt=message.event_id, actor__isnull=False
+        ).exists()
+        or not lifecycle.is_open(referral.direction, referral.state)
+    ):
+        return "Someone has acted on the referral since."
+    if key == "referrer.progress_report" and referral.patient.outcome_sharing_consent is not True:
+        return "The patient withdrew consent to share the outcome."
+    if message.audience == Audience.PATIENT and not referral.patient.contact_consent:
+        return "The patient has not agreed to be contacted."
+    return ""
+
+
+def after_sent(message: Message, *, now: datetime) -> None:
+    if message.rule == "referrer.progress_report" and message.referral_id:
+        from refloop.referrals.reports import close_loop_on_delivery
+
+        close_loop_on_delivery(message.referral_id, message_id=message.pk, now=now)
+
+
+def after_failed(message: Message, *, now: datetime) -> None:
+    """Tell whoever answers for the referral that a message did not get through."""
+    if message.audience == Audience.STAFF or message.referral_id is None:
+        return
+    referral = message.referral
+    values = values_for(referral, **{"failure.reason": message_reason(message)})
+    for user in answerable_staff(referral):
+        outbox.queue(
+            rule=rule("staff.delivery_failed"),
+            recipient=staff_user(user),
+            cause=f"failed:{message.pk}",
+            values=values,
+            due_at=now,
+            now=now,
+            referral=referral,
+        )
+
+
+def message_reason(message: Message) -> str:
+    return Message.objects.filter(pk=message.pk).values_list("reason", flat=True).first() or ""
+
+
+def quiet_hours_for(message: Message, due: datetime) -> datetime:
+    """`due` moved past the recipient's quiet hours (for retries, which skip recipient lookup)."""
+    if message.audience == Audience.STAFF:
+        return due
+    recipient = Recipient(
+        key=message.recipient, audience=message.audience, label="", zone=Organization.current().zone
+    )
+    preference = Preference.objects.filter(recipient=message.recipient).first()
+    if preference is not None:
+        recipient.quiet = (preference.quiet_start, preference.quiet_end)
+        if preference.time_zone:
+            recipient.zone = ZoneInfo(preference.time_zone)
+    return outbox.after_quiet_hours(due, recipient, message.channel)
+
+
+__all__ = ["RULES", "handle_event", "sweep_stalled", "send_monthly_digests"]

@@ -1,0 +1,110 @@
+"""Magic links for patients: signed, expiring, single-purpose. Only a digest is stored;
+the token exists in the message that carries it and nowhere else."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.urls import reverse
+
+from refloop.messaging.models import MagicLink
+
+Purpose = MagicLink.Purpose
+_FOR_PLACEHOLDER = {
+    "link.confirm": Purpose.CONFIRM_APPOINTMENT,
+    "link.cancel": Purpose.CANCEL_APPOINTMENT,
+    "link.instructions": Purpose.VIEW_INSTRUCTIONS,
+}
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{token}".encode()).hexdigest()
+
+
+def mint(
+    purpose: str,
+    *,
+    referral,
+    now: datetime,
+    appointment=None,
+    attachment=None,
+    message=None,
+) -> str:
+    """A new link's token. Appointment links last until the appointment starts."""
+    token = secrets.token_urlsafe(24)
+    if appointment is not None and purpose in (
+        Purpose.CONFIRM_APPOINTMENT,
+        Purpose.CANCEL_APPOINTMENT,
+    ):
+        expires = appointment.starts_at
+    else:
+        expires = now + timedelta(days=settings.MAGIC_LINK_DAYS)
+    MagicLink.objects.create(
+        digest=digest(token),
+        purpose=purpose,
+        referral=referral,
+        appointment=appointment,
+        attachment=attachment,
+        message=message,
+        created_at=now,
+        expires_at=expires,
+    )
+    return token
+
+
+def url_for(token: str) -> str:
+    return settings.BASE_URL + reverse("magic_link", args=[token])
+
+
+def links_for(message, *, now: datetime) -> dict[str, str]:
+    """Mint a link for each link placeholder in `message`'s body, for its referral."""
+    from refloop.messaging.templating import placeholders_in
+
+    wanted = [
+        name for name in dict.fromkeys(placeholders_in(message.body)) if name in _FOR_PLACEHOLDER
+    ]
+    if not wanted:
+        return {}
+    referral = message.referral
+    appointments = referral.appointments.all()
+    appointment_id = message.event.data.get("appointment_id") if message.event_id else None
+    if appointment_id:
+        appointments = appointments.filter(pk=appointment_id)
+    else:
+        appointments = appointments.filter(outcome="")
+    appointment = appointments.order_by("-starts_at").first()
+    return {
+        name: url_for(
+            mint(
+                _FOR_PLACEHOLDER[name],
+                referral=referral,
+                appointment=appointment,
+                message=message,
+                now=now,
+            )
+        )
+        for name in wanted
+    }
+
+
+@dataclass(frozen=True)
+class Lookup:
+    link: MagicLink | None
+    problem: str  # "", "unknown", "expired", "used"
+
+
+def look_up(token: str, *, now: datetime) -> Lookup:
+    link = (
+        MagicLink.objects.select_related("referral", "appointment", "attachment")
+        .filter(digest=digest(token))
+        .first()
+    )
+    if link is None:
+        return Lookup(None, "unknown")
+    if link.used_at is not None:
+        return Lookup(link, "used")
+    if link.expires_at <= now:
+        return Lookup(link, "expired")
+    return Lookup(link, "")

@@ -1,0 +1,220 @@
+"""The automation rules: which message each lifecycle moment sends, to whom, and when.
+
+Every rule is on by default; an admin can switch one off or retime it (RuleSetting).
+The handlers that apply them live in `automation.py`.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from refloop.messaging.models import Audience, RuleSetting
+
+_COMMON = {"practice.name", "practice.phone", "department.name", "referral.number"}
+_REFERRER = _COMMON | {"referrer.name", "referrer.practice", "patient.initials", "link.portal"}
+_PATIENT = _COMMON | {"patient.first_name"}
+_APPOINTMENT = {"appointment.when", "appointment.where", "appointment.with"}
+_STAFF = _COMMON
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    title: str
+    audience: str
+    when: str  # in words, for the admin page
+    placeholders: frozenset[str]
+    # A rule with a timing: minutes relative to its anchor (negative: before it).
+    offset_minutes: int | None = None
+    offset_meaning: str = ""
+    clinical: bool = False
+
+    def setting(self) -> RuleSetting | None:
+        return RuleSetting.objects.filter(key=self.key).first()
+
+    def enabled(self) -> bool:
+        setting = self.setting()
+        return setting is None or setting.enabled
+
+    def offset(self) -> timedelta:
+        setting = self.setting()
+        minutes = self.offset_minutes
+        if setting is not None and setting.offset_minutes is not None:
+            minutes = setting.offset_minutes
+        return timedelta(minutes=minutes or 0)
+
+
+def _rule(key, title, audience, when, placeholders=(), **timing) -> Rule:
+    base = {Audience.REFERRER: _REFERRER, Audience.PATIENT: _PATIENT, Audience.STAFF: _STAFF}
+    return Rule(key, title, audience, when, frozenset(base[audience] | set(placeholders)), **timing)
+
+
+RULES: dict[str, Rule] = {
+    rule.key: rule
+    for rule in [
+        _rule(
+            "referrer.acknowledgment",
+            "Referral received",
+            Audience.REFERRER,
+            "when a referral arrives",
+            {"first_contact.by"},
+        ),
+        _rule(
+            "referrer.thank_you_first",
+            "Thank you for a first referral",
+            Audience.REFERRER,
+            "after the first referral from a new provider or practice (to the provider and their staff)",
+        ),
+        _rule(
+            "referrer.accepted",
+            "Referral accepted",
+            Audience.REFERRER,
+            "when a referral is accepted",
+        ),
+        _rule(
+            "referrer.declined",
+            "Referral declined",
+            Audience.REFERRER,
+            "when a referral is declined",
+            {"decline.reason", "decline.alternative"},
+        ),
+        _rule(
+            "referrer.pending_info",
+            "More information needed",
+            Audience.REFERRER,
+            "when a referral waits for records or authorization",
+            {"info.missing"},
+        ),
+        _rule(
+            "referrer.scheduled",
+            "Patient scheduled",
+            Audience.REFERRER,
+            "when the appointment is booked or moved",
+            {"appointment.when"},
+        ),
+        _rule(
+            "patient.scheduled",
+            "Appointment confirmation",
+            Audience.PATIENT,
+            "when the appointment is booked or moved",
+            _APPOINTMENT | {"link.instructions", "link.cancel"},
+        ),
+        _rule(
+            "patient.reminder_early",
+            "First appointment reminder",
+            Audience.PATIENT,
+            "before the appointment",
+            _APPOINTMENT | {"link.confirm", "link.cancel"},
+            offset_minutes=-48 * 60,
+            offset_meaning="minutes before the appointment",
+        ),
+        _rule(
+            "patient.reminder_late",
+            "Second appointment reminder",
+            Audience.PATIENT,
+            "shortly before the appointment",
+            _APPOINTMENT | {"link.confirm", "link.cancel"},
+            offset_minutes=-2 * 60,
+            offset_meaning="minutes before the appointment",
+        ),
+        _rule(
+            "patient.no_show",
+            "Missed appointment: let's rebook",
+            Audience.PATIENT,
+            "when the patient misses an appointment",
+        ),
+        _rule(
+            "referrer.no_show",
+            "Patient missed appointments",
+            Audience.REFERRER,
+            "after the patient's second missed appointment",
+            {"no_show.count"},
+        ),
+        _rule(
+            "referrer.seen",
+            "Patient seen",
+            Audience.REFERRER,
+            "when the patient has been seen (no clinical detail; the report follows)",
+        ),
+        _rule(
+            "referrer.progress_report",
+            "Progress report",
+            Audience.REFERRER,
+            "when the clinician has written the report and the patient agreed to share it; sending it closes the loop",
+            {"report.findings", "report.plan", "report.medications", "report.follow_up"},
+            clinical=True,
+        ),
+        _rule(
+            "patient.follow_up",
+            "Follow up with your referring provider",
+            Audience.PATIENT,
+            "after the visit",
+            {"referrer.name"},
+        ),
+        _rule(
+            "staff.report_due",
+            "Progress report not written yet",
+            Audience.STAFF,
+            "if no report is written one business day after the visit (to the assignee)",
+            offset_minutes=24 * 60,
+            offset_meaning="minutes after the visit, counted in business days",
+        ),
+        _rule(
+            "staff.report_needs_consent",
+            "Report waiting for consent",
+            Audience.STAFF,
+            "when a report is written but the patient has not agreed to share outcomes",
+        ),
+        _rule(
+            "staff.sla_breach",
+            "First-contact target missed",
+            Audience.STAFF,
+            "when a referral passes its first-contact target (to the assignee)",
+            {"sla.overdue_hours"},
+        ),
+        _rule(
+            "staff.sla_escalation",
+            "First-contact target missed: escalation",
+            Audience.STAFF,
+            "if still nobody has contacted the patient (to the department's point of contact)",
+            {"sla.overdue_hours"},
+            offset_minutes=24 * 60,
+            offset_meaning="minutes after the breach",
+        ),
+        _rule(
+            "staff.stalled",
+            "Referral stalled",
+            Audience.STAFF,
+            "when an open referral has had no action (to the assignee)",
+            {"stall.days", "stall.state"},
+            offset_minutes=5 * 24 * 60,
+            offset_meaning="minutes without any action",
+        ),
+        _rule(
+            "staff.stalled_escalation",
+            "Referral stalled: escalation",
+            Audience.STAFF,
+            "if a stalled referral still sees no action (to the department's point of contact)",
+            {"stall.days", "stall.state"},
+            offset_minutes=24 * 60,
+            offset_meaning="minutes after the stall alert",
+        ),
+        _rule(
+            "staff.delivery_failed",
+            "A message could not be delivered",
+            Audience.STAFF,
+            "when a message finally fails (to the assignee)",
+            {"failure.reason"},
+        ),
+        _rule(
+            "referrer.monthly_digest",
+            "Monthly referral digest",
+            Audience.REFERRER,
+            "on the first of each month, to each practice that referred in the last year",
+            {"digest.month", "digest.table"},
+        ),
+    ]
+}
+
+
+def rule(key: str) -> Rule:
+    return RULES[key]

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def outbox_panel_context(referral, user):
+    return None

@@ -1,0 +1,71 @@
+"""Email through Django's configured mailer (SMTP in production, files in the demo)."""
+
+import logging
+import smtplib
+
+from django.conf import settings
+from django.core.mail import EmailMessage, mailers
+
+from refloop.messaging.transports.base import Envelope, PermanentFailure, TransientFailure
+
+logger = logging.getLogger(__name__)
+
+
+class EmailTransport:
+    channel = "email"
+
+    def __init__(self):
+        self.connection = None
+
+    def open(self) -> None:
+        self.connection = mailers.create_connection("default")
+        try:
+            self.connection.open()
+        except (OSError, smtplib.SMTPException) as error:
+            self.connection = None
+            raise TransientFailure(
+                f"The mail server could not be reached ({type(error).__name__})."
+            ) from None
+
+    def send(self, envelope: Envelope) -> str:
+        if self.connection is None:
+            self.open()
+        domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "refloop.local"
+        message_id = f"<{envelope.delivery_key}@{domain}>"
+        email = EmailMessage(
+            subject=envelope.subject,
+            body=envelope.body,
+            to=[envelope.to],
+            headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
+        )
+        for name, content, mimetype in envelope.attachments:
+            email.attach(name, content, mimetype)
+        try:
+            self.connection.send_messages([email])
+        except smtplib.SMTPRecipientsRefused as error:
+            code, text = next(iter(error.recipients.values()))
+            raise _failure(code, text) from None
+        except smtplib.SMTPResponseException as error:
+            raise _failure(error.smtp_code, error.smtp_error) from None
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as error:
+            self.close()
+            raise TransientFailure(
+                f"The connection to the mail server was lost ({type(error).__name__})."
+            ) from None
+        return message_id
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.close()
+            except (OSError, smtplib.SMTPException) as error:
+                # The connection is being discarded either way; a broken QUIT changes nothing.
+                logger.debug("closing the mail connection failed: %s", type(error).__name__)
+            self.connection = None
+
+
+def _failure(code: int, text) -> TransientFailure | PermanentFailure:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    reason = f"The mail server answered {code}: {str(text)[:200]}"
+    return PermanentFailure(reason) if 500 <= code < 600 else TransientFailure(reason)

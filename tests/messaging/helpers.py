@@ -1,0 +1,29 @@
+"""Running the worker's messaging work inline, at a time the test chooses."""
+
+from refloop.messaging.automation import handle_event
+from refloop.messaging.dispatch import dispatch_all_due
+from refloop.messaging.models import Message
+from refloop.referrals.models import ReferralEvent
+
+_handled: set[int] = set()
+
+
+def run_automation() -> None:
+    """What the worker does for each committed event: queue the messages it calls for.
+    Handling an event twice is harmless (messages are queued once), which the tests rely on."""
+    for event in ReferralEvent.objects.select_related("referral").order_by("pk"):
+        handle_event(event)
+
+
+def settle(now) -> None:
+    """Queue what the events call for, then send everything due at `now`."""
+    run_automation()
+    dispatch_all_due(now=now)
+
+
+def messages(**filters) -> list[tuple[str, str, str]]:
+    """(rule, recipient kind, status) of every message, in queue order."""
+    return [
+        (m.rule, m.recipient.split(":")[0], m.status)
+        for m in Message.objects.filter(**filters).order_by("pk")
+    ]
