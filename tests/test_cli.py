@@ -69,7 +69,12 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
     now = timezone.now()
     overdue = f.make_referral(acting_user=cora, now=now - timedelta(days=3))
 
-    assert enqueue_due_jobs(now=now) == ["sla_sweep", "intake_resume", "optimize_database"]
+    assert enqueue_due_jobs(now=now) == [
+        "sla_sweep",
+        "intake_resume",
+        "messaging_sweep",
+        "optimize_database",
+    ]
     assert enqueue_due_jobs(now=now) == []  # the same moment again: already claimed
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1
 
@@ -113,6 +118,7 @@ def test_enqueue_due_jobs_from_two_workers_at_once_enqueues_one_sweep():
     # Each job is claimed by exactly one of the two (which one takes which may vary).
     assert sorted(job for claimed in results for job in claimed) == [
         "intake_resume",
+        "messaging_sweep",
         "optimize_database",
         "sla_sweep",
     ]

@@ -252,10 +252,19 @@ def test_the_last_candidate_finishes_the_document(as_cora, spine, packet):
     assert referral.referring_provider.npi == f.npi_from(4242)
 
 
+def test_a_misread_phone_number_is_refused_until_corrected(as_cora, spine, packet):
+    candidate = packet.candidates.get(first_page=1)
+    response = as_cora.post(review_url(candidate), form_data(candidate))
+    assert response.status_code == 422
+    assert "full phone number" in response.content.decode()
+    assert not Referral.objects.exists()
+
+
 def test_a_double_submit_records_one_referral(as_cora, spine, packet):
     candidate = packet.candidates.get(first_page=1)
-    first = as_cora.post(review_url(candidate), form_data(candidate))
-    second = as_cora.post(review_url(candidate), form_data(candidate))
+    fixed = form_data(candidate, patient_phone="(217) 555-0142")
+    first = as_cora.post(review_url(candidate), fixed)
+    second = as_cora.post(review_url(candidate), fixed)
 
     referral = Referral.objects.get()
     assert first.status_code == 302

@@ -1,5 +1,6 @@
 """Model validation reported the way every edge reports it: one field, one sentence."""
 
+import re
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -20,3 +21,29 @@ def validated(instance: models.Model, *, prefix: str = "", exclude: Iterable[str
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
         raise InvalidInput(f"{prefix}{field}: {messages[0]}", field=f"{prefix}{field}") from None
+
+
+_EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension)\s*\d{1,6}\s*$", re.IGNORECASE)
+
+
+def phone_e164(phone: str) -> str:
+    """A phone or fax number as E.164: North American numbers get +1, numbers written with a
+    leading + keep their country code; an extension is dropped. '' if it is not a number."""
+    text = _EXTENSION.sub("", phone or "").strip()
+    if re.search(r"[^\d\s().+\-/]", text):
+        return ""
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+"):
+        return "+" + digits if 8 <= len(digits) <= 15 else ""
+    if len(digits) == 10 and digits[0] not in "01":
+        return "+1" + digits
+    if len(digits) == 11 and digits.startswith("1") and digits[1] not in "01":
+        return "+" + digits
+    return ""
+
+
+def validate_phone(value: str) -> None:
+    if value and not phone_e164(value):
+        raise ValidationError(
+            "Enter a full phone number with area code, e.g. (217) 555-0142, or +44 20 7946 0958."
+        )

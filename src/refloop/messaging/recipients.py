@@ -1,10 +1,10 @@
 """Who a message goes to, how they can be reached, and how they prefer to be."""
 
-import re
 from dataclasses import dataclass, field
 from datetime import time
 from zoneinfo import ZoneInfo
 
+from refloop.core.validation import phone_e164 as e164
 from refloop.messaging.models import (
     DEFAULT_QUIET_END,
     DEFAULT_QUIET_START,
@@ -25,18 +25,6 @@ _DIRECTORY_CHANNEL = {
 }
 # Clinical detail goes only where it stays between treating parties: not plain email or SMS.
 CLINICAL_CHANNELS = {Channel.FAX, Channel.LETTER}
-
-
-def e164(phone: str) -> str:
-    """A North American number as +1XXXXXXXXXX; other numbers with their + kept; '' if none."""
-    digits = re.sub(r"\D", "", phone or "")
-    if phone.strip().startswith("+") and 8 <= len(digits) <= 15:
-        return "+" + digits
-    if len(digits) == 10:
-        return "+1" + digits
-    if len(digits) == 11 and digits.startswith("1"):
-        return "+" + digits
-    return ""
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from refloop.core.validation import validate_phone
 from refloop.network.npi import npi_problem
 
 
@@ -30,8 +31,8 @@ class Segment(models.TextChoices):
 class ContactDetails(models.Model):
     """How and when a partner prefers to be reached."""
 
-    phone = models.CharField(max_length=30, blank=True)
-    fax = models.CharField(max_length=30, blank=True)
+    phone = models.CharField(max_length=30, blank=True, validators=[validate_phone])
+    fax = models.CharField(max_length=30, blank=True, validators=[validate_phone])
     email = models.EmailField(blank=True)
     preferred_channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
     best_time = models.CharField(max_length=120, blank=True, help_text="e.g. 'after 3 pm'")

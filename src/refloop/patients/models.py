@@ -5,6 +5,8 @@ import unicodedata
 
 from django.db import models
 
+from refloop.core.validation import validate_phone
+
 
 def normalized_name(first_name: str, last_name: str) -> str:
     """Lowercase letters only, accents folded: 'José  O'Neil' -> 'jose oneil'."""
@@ -28,7 +30,7 @@ class Patient(models.Model):
     last_name = models.CharField(max_length=80)
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
-    phone = models.CharField(max_length=30, blank=True)
+    phone = models.CharField(max_length=30, blank=True, validators=[validate_phone])
     email = models.EmailField(blank=True)
     address = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=80, blank=True)
