@@ -227,7 +227,10 @@ ADMINS: list[tuple[str, str]] = []  # error mails would carry request data: neve
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "refloop.core.logging.RedactExceptionMessages"}},
+    "filters": {
+        "redact": {"()": "refloop.core.logging.RedactExceptionMessages"},
+        "link_tokens": {"()": "refloop.core.logging.RedactLinkTokens"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
@@ -235,13 +238,14 @@ LOGGING = {
         "stderr": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact"],
+            "filters": ["redact", "link_tokens"],
         },
     },
     "root": {"handlers": ["stderr"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "django.server": {"level": "WARNING"},
+        "django.server": {"level": "WARNING", "filters": ["link_tokens"]},
+        "django.request": {"filters": ["link_tokens"]},
         # fpdf2's font subsetting logs every glyph table at INFO.
         "fontTools": {"level": "WARNING"},
     },

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("refloop.intake.urls")),
     path("", include("refloop.portal.urls")),
     path("", include("refloop.public.urls")),
+    path("", include("refloop.messaging.urls")),
     path("", include("refloop.messaging.outbox_views")),
     path("", include("refloop.messaging.settings_views")),
     path("", include("refloop.messaging.patient_views")),
