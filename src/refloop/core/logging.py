@@ -1,6 +1,7 @@
 """Log filtering that keeps patient data out of application logs."""
 
 import logging
+import re
 
 
 class RedactExceptionMessages(logging.Filter):
@@ -35,3 +36,28 @@ def _redacted(exc: BaseException) -> BaseException:
     redacted = RedactedError(f"{type(exc).__module__}.{type(exc).__qualname__} (message withheld)")
     redacted.__traceback__ = exc.__traceback__
     return redacted
+
+
+class RedactLinkTokens(logging.Filter):
+    """Replace the token in magic-link and invitation paths with "[token]".
+
+    django.server logs the request line ('"%s" %s %s', request line first) and
+    django.request the path ("%s: %s"); either would otherwise write a working
+    patient link or invitation into the log.
+    """
+
+    _TOKEN_PATH = re.compile(r"(/(?:p|portal/invite)/)(?!renew/)[^/\s?#\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = self._redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: self._redact(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
+        return True
+
+    def _redact(self, text: str) -> str:
+        return self._TOKEN_PATH.sub(r"\1[token]", text)

@@ -108,3 +108,65 @@ def look_up(token: str, *, now: datetime) -> Lookup:
     if link.expires_at <= now:
         return Lookup(link, "expired")
     return Lookup(link, "")
+
+
+def use(link: MagicLink, *, now: datetime) -> bool:
+    """Mark `link` used; False when it already was (a double click acts once)."""
+    used = MagicLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now)
+    if used:
+        link.used_at = now
+    return bool(used)
+
+
+def appointment_ahead(link: MagicLink, *, now: datetime) -> bool:
+    """Whether the link's appointment is still to come and not called off."""
+    from refloop.referrals.models import State
+
+    appointment = link.appointment
+    return (
+        appointment is not None
+        and appointment.outcome == ""
+        and appointment.starts_at > now
+        and link.referral.state != State.CANCELLED
+    )
+
+
+def renewable(link: MagicLink, *, now: datetime) -> bool:
+    """Whether a fresh copy of the link's message may be sent to the patient."""
+    if link.message_id is None:
+        return False
+    if link.appointment_id is None:
+        return link.purpose == Purpose.VIEW_DOCUMENT
+    return appointment_ahead(link, now=now)
+
+
+def resend_for(link: MagicLink, *, now: datetime):
+    """Queue a fresh copy of the message that carried `link`, to the same recipient; its
+    links are minted anew when it is sent. Asking again returns the same copy.
+    None when there is no message to copy or the link may not be renewed."""
+    from refloop.messaging.models import Message, Status
+
+    if not renewable(link, now=now):
+        return None
+    original = link.message
+    copy, _ = Message.objects.get_or_create(
+        dedupe_key=f"renew:{link.pk}",
+        defaults={
+            "referral_id": original.referral_id,
+            "event_id": original.event_id,
+            "rule": original.rule,
+            "audience": original.audience,
+            "recipient": original.recipient,
+            "recipient_label": original.recipient_label,
+            "channel": original.channel,
+            "address": original.address,
+            "language": original.language,
+            "subject": original.subject,
+            "body": original.body,
+            "clinical": original.clinical,
+            "due_at": now,
+            "status": Status.DUE,
+            "created_at": now,
+        },
+    )
+    return copy
