@@ -17,6 +17,9 @@ from refloop.demo import factories as f
 from refloop.intake import urls as intake_urls
 from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
+from refloop.messaging import outbox_views
+from refloop.messaging import settings_views as message_settings
+from refloop.messaging.models import Message
 from refloop.portal import invites as portal_invites
 from refloop.portal import staff as portal_staff
 from refloop.public import urls as public_urls
@@ -45,6 +48,10 @@ EXPECTED_PAGES = {
     "referral_messages",
     "how_to_refer",
     "public_form",
+    "message_settings",
+    "message_template",
+    "outbox",
+    "outbox_message",
 }
 
 
@@ -63,6 +70,8 @@ def routes() -> list[URLPattern]:
         *portal_staff.urlpatterns,
         *[p for p in portal_invites.urlpatterns if p.name.startswith("portal_invites")],
         *public_urls.urlpatterns,
+        *message_settings.urlpatterns,
+        *outbox_views.urlpatterns,
     ]
     return [p for p in patterns if isinstance(p, URLPattern)]
 
@@ -82,7 +91,23 @@ def ids(ada, cora, spine, provider_a, practice_b):
     document = process_document(
         ingest(content=referral_pdf(), filename="fax.pdf", source="upload", uploaded_by=cora).pk
     )
+    message = Message.objects.create(
+        referral=inbound,
+        rule="referrer.acknowledgment",
+        audience="referrer",
+        recipient=f"provider:{provider_a.pk}",
+        recipient_label=str(provider_a),
+        channel="fax",
+        body="We received your referral.",
+        dedupe_key="browser-test|failed",
+        due_at=inbound.received_at,
+        created_at=inbound.received_at,
+        status="failed",
+        attempts=3,
+        reason="The fax line was busy.",
+    )
     return {
+        "message_pk": message.pk,
         "document_pk": document.pk,
         "candidate_pk": document.candidates.get().pk,
         "number": 1,
@@ -95,6 +120,8 @@ def ids(ada, cora, spine, provider_a, practice_b):
         "attachment_pk": attachment.pk,
         "outbound_pk": outbound.pk,
         "to": "in_review",
+        "rule_key": "patient.scheduled",
+        "channel": "email",
     }
 
 

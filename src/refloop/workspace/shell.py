@@ -42,7 +42,15 @@ NAVIGATION = (
         "Documents", "intake_documents", "inbox", Capability.CREATE_REFERRALS, "/intake/documents/"
     ),
     NavItem("Outbound", "outbound", "send", Capability.VIEW_REFERRALS, "/outbound/"),
+    NavItem("Messages", "outbox", "mail", Capability.VIEW_REFERRALS, "/messages/"),
     NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/"),
+    NavItem(
+        "Message settings",
+        "message_settings",
+        "settings",
+        Capability.MANAGE_SETTINGS,
+        "/settings/messages/",
+    ),
     NavItem(
         "Portal invites",
         "portal_invites",
