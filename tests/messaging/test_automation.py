@@ -334,3 +334,40 @@ def test_each_referring_practice_gets_one_digest_a_month(new_referral, provider_
     digest = Message.objects.get(rule="referrer.monthly_digest")
     assert "March 2026" in digest.subject and "Quillfeather" not in digest.body
     assert send_monthly_digests(now=dt.datetime(2026, 5, 1, 15, 0, tzinfo=dt.UTC)) == 1
+
+
+def test_a_message_that_keeps_failing_is_retried_with_backoff_then_failed_and_staff_told(
+    new_referral, cora, cliff, provider_a, settings
+):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed_port, "timeout": 2},
+        }
+    }
+    provider_a.email = "dr.silva@example.test"
+    provider_a.preferred_channel = "email"
+    provider_a.save()
+    RuleSetting.objects.create(key="referrer.thank_you_first", enabled=False, updated_at=T0)
+    new_referral()
+    settle(T0)
+    ack = Message.objects.get(rule="referrer.acknowledgment")
+    moments = [T0]
+    for minutes in settings.MESSAGE_RETRY_MINUTES:
+        ack.refresh_from_db()
+        assert ack.status == Status.DUE and ack.due_at == moments[-1] + dt.timedelta(
+            minutes=minutes
+        )
+        moments.append(ack.due_at)
+        settle(ack.due_at)
+    ack.refresh_from_db()
+    assert ack.status == Status.FAILED and ack.attempts == len(settings.MESSAGE_RETRY_MINUTES) + 1
+    assert "could not be reached" in ack.reason
+    assert list(ack.deliveries.values_list("outcome", flat=True)) == ["retry"] * 4 + ["failed"]
+    notice = Notification.objects.get(kind="staff.delivery_failed")
+    assert notice.user == cliff and "could not be reached" in notice.text

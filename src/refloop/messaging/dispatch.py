@@ -28,7 +28,13 @@ from refloop.core import audit
 from refloop.messaging import magic, templating
 from refloop.messaging.models import Channel, DeliveryAttempt, Message, OptOut, Status
 from refloop.messaging.transports import transport_for
-from refloop.messaging.transports.base import DeliveryFailure, Envelope, Transport
+from refloop.messaging.transports.base import (
+    DeliveryFailure,
+    Envelope,
+    TransientFailure,
+    Transport,
+    delivery_key,
+)
 
 logger = logging.getLogger(__name__)
 # Stop taking new messages from a batch this long before its lease ends.
@@ -143,7 +149,7 @@ def _envelope(message: Message, *, now: datetime) -> Envelope:
         to=message.address,
         subject=message.subject,
         body=body,
-        delivery_key=f"refloop-message-{message.pk}",
+        delivery_key=delivery_key(message.pk),
         recipient_label=message.recipient_label,
     )
 
@@ -178,6 +184,19 @@ def _send_one(
             envelope = _envelope(message, now=now)
         external_id = transport.send(envelope)
     except DeliveryFailure as failure:
+        _failed(message, failure, now=now, worker=worker, tally=tally)
+        return
+    except Exception as error:  # noqa: BLE001 - a transport's bug must not stall the batch
+        # Type only: a transport's exception text may quote the address or the body.
+        logger.error(
+            "the %s transport raised %s for message %s",
+            message.channel,
+            type(error).__name__,
+            message.pk,
+        )
+        failure = TransientFailure(
+            f"Unexpected error in the {message.channel} transport ({type(error).__name__})."
+        )
         _failed(message, failure, now=now, worker=worker, tally=tally)
         return
     with transaction.atomic():

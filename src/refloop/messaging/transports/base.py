@@ -24,6 +24,11 @@ class PermanentFailure(DeliveryFailure):
     """Trying again will not help: a bounced address, a number the provider refuses."""
 
 
+def delivery_key(message_pk: int) -> str:
+    """A message's identity towards the outside world: the same on every attempt."""
+    return f"refloop-message-{message_pk}"
+
+
 @dataclass(frozen=True)
 class Envelope:
     """Everything a transport needs to deliver one message."""

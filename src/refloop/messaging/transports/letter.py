@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from refloop.messaging.pdf import document_path, render_document_pdf, write_atomically
-from refloop.messaging.transports.base import Envelope, PermanentFailure
+from refloop.messaging.transports.base import Envelope, PermanentFailure, delivery_key
 from refloop.practice.models import Organization
 
 # The outbox joins a postal address with ", "; "IL 62701" belongs on the city's line.
@@ -39,14 +39,9 @@ def letter_pdf(envelope: Envelope) -> bytes:
     )
 
 
-def _delivery_key(message_pk: int) -> str:
-    # As refloop.messaging.dispatch names a message's delivery.
-    return f"refloop-message-{message_pk}"
-
-
 def letter_path(message_pk: int) -> Path | None:
     """The printable PDF of a letter that was "sent", or None if there is none (yet)."""
-    path = document_path(settings.LETTER_DIR, _delivery_key(message_pk))
+    path = document_path(settings.LETTER_DIR, delivery_key(message_pk))
     return path if path.is_file() else None
 
 

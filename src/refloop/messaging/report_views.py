@@ -1,0 +1,136 @@
+"""The after-visit panel's actions: write the progress report, record the patient's consent
+to share it, and save the patient's message preferences. Each posts back to the referral's
+detail page; input to fix re-renders the page with the form's errors (422)."""
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from refloop.core import audit
+from refloop.core.errors import Conflict, InvalidInput, NotAllowed
+from refloop.core.roles import Capability
+from refloop.messaging.models import Preference
+from refloop.messaging.report_panels import BOUND_FORMS, patient_key
+from refloop.messaging.template_forms import PreferenceForm, ProgressReportForm
+from refloop.practice.models import Organization
+from refloop.referrals.models import Direction, Referral
+from refloop.referrals.reports import record_outcome_consent, write_progress_report
+from refloop.referrals.selectors import get_referral
+from refloop.workspace.access import staff_view
+
+
+def _detail_page(request, referral: Referral, status: int, **forms):
+    """The referral's detail page again, with the panel's forms as they were posted."""
+    from refloop.workspace.detail import page_context  # it imports this app's panel
+
+    setattr(request, BOUND_FORMS, forms)
+    context = page_context(request, referral, Organization.current())
+    return render(request, "workspace/detail/page.html", context, status=status)
+
+
+def _refused(request, referral: Referral, error, status: int):
+    messages.error(request, error.message)
+    return _detail_page(request, referral, status)
+
+
+@require_POST
+@staff_view(Capability.CLINICAL_DECISIONS)
+def progress_report(request, pk: int):
+    referral = get_referral(request.user, pk)
+    form = ProgressReportForm(request.POST, auto_id="report_%s")
+    if not form.is_valid():
+        return _detail_page(request, referral, 422, report=form)
+    try:
+        write_progress_report(referral.pk, acting_user=request.user, **form.cleaned_data)
+    except InvalidInput as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return _detail_page(request, referral, 422, report=form)
+    except Conflict as error:
+        return _refused(request, referral, error, 409)
+    except NotAllowed as error:
+        return _refused(request, referral, error, 403)
+    messages.success(request, "The progress report was saved.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@staff_view(Capability.WORK_REFERRALS)
+def outcome_consent(request, pk: int):
+    referral = get_referral(request.user, pk)
+    answer = request.POST.get("consent")
+    if answer not in ("agreed", "declined"):
+        return _refused(
+            request, referral, InvalidInput("Choose whether the patient agreed or declined."), 422
+        )
+    try:
+        record_outcome_consent(referral.pk, acting_user=request.user, consent=answer == "agreed")
+    except (Conflict, InvalidInput) as error:
+        return _refused(request, referral, error, error.status)
+    except NotAllowed as error:
+        return _refused(request, referral, error, 403)
+    if answer == "agreed":
+        messages.success(request, "Recorded: the patient agreed to share the outcome.")
+    else:
+        messages.success(request, "Recorded: the patient declined; the report is not sent.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@staff_view(Capability.WORK_REFERRALS)
+def message_preferences(request, pk: int):
+    referral = get_referral(request.user, pk)
+    if referral.direction != Direction.INBOUND:
+        return _refused(
+            request,
+            referral,
+            Conflict("Message preferences are kept for patients of inbound referrals."),
+            409,
+        )
+    form = PreferenceForm(request.POST, patient=referral.patient, auto_id="prefs_%s")
+    if not form.is_valid():
+        return _detail_page(request, referral, 422, preferences=form)
+    data = form.cleaned_data
+    values = {
+        "preferred_channel": data["preferred_channel"] or "",
+        "opted_out": sorted(data["opted_out"]),
+        "quiet_start": data["quiet_start"],
+        "quiet_end": data["quiet_end"],
+        "language": data["language"] or "",
+    }
+    now = timezone.now()
+    with transaction.atomic():
+        Preference.objects.update_or_create(
+            recipient=patient_key(referral), defaults={**values, "updated_at": now}
+        )
+        audit.record(
+            "patient.preferences_changed",
+            audit.Touch(
+                "patient",
+                referral.patient_id,
+                patient_id=referral.patient_id,
+                referral_id=referral.pk,
+            ),
+            actor=request.user,
+            detail={
+                **values,
+                "quiet_start": values["quiet_start"].strftime("%H:%M"),
+                "quiet_end": values["quiet_end"].strftime("%H:%M"),
+            },
+            now=now,
+        )
+    messages.success(request, "The patient's message preferences were saved.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+urlpatterns = [
+    path("referrals/<int:pk>/report/", progress_report, name="referral_progress_report"),
+    path("referrals/<int:pk>/outcome-consent/", outcome_consent, name="referral_outcome_consent"),
+    path(
+        "referrals/<int:pk>/message-preferences/",
+        message_preferences,
+        name="referral_message_preferences",
+    ),
+]
