@@ -21,6 +21,7 @@ from django_tasks_db.models import DBTaskResult
 from refloop.core.models import ApiToken, AuditEntry, Notification
 from refloop.core.worker import drain_queue, enqueue_due_jobs
 from refloop.demo import factories as f
+from refloop.messaging.dispatch import dispatch_all_due
 from refloop.referrals.models import ReferralEvent
 
 SLA_SWEEP = "refloop.referrals.tasks.sla_sweep"
@@ -79,18 +80,20 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1
 
     drain_queue()
+    dispatch_all_due()  # what the worker does after running its tasks
     overdue.refresh_from_db()
     assert overdue.sla_breached_at is not None
     breaches = ReferralEvent.objects.filter(referral=overdue, kind="referral.sla_breached")
     assert breaches.count() == 1
     # Nobody is assigned and Spine has no point of contact: the admin hears of it.
-    notices = Notification.objects.filter(kind="referral.sla_breached", referral=overdue)
+    notices = Notification.objects.filter(kind="staff.sla_breach", referral=overdue)
     assert [n.user for n in notices] == [ada]
     assert overdue.number in notices[0].text
 
     later = now + timedelta(seconds=301)
     assert enqueue_due_jobs(now=later) == ["sla_sweep", "intake_resume"]
     drain_queue()
+    dispatch_all_due()
     assert breaches.count() == 1
     assert notices.count() == 1
 

@@ -37,8 +37,13 @@ from refloop.messaging.transports.base import (
 )
 
 logger = logging.getLogger(__name__)
-# Stop taking new messages from a batch this long before its lease ends.
-_LEASE_MARGIN = timedelta(seconds=5)
+
+
+def lease_margin() -> timedelta:
+    """Stop taking new messages from a batch this long before its lease ends: a quarter of
+    the lease, which at the default 120 s outlasts the mail server's 20 s timeout, so a send
+    that started in time has finished before another worker may take the lease back."""
+    return timedelta(seconds=settings.MESSAGE_LEASE_SECONDS / 4)
 
 
 @dataclass
@@ -294,9 +299,10 @@ def dispatch_due(
     tally.recovered = recover_abandoned(now=now)
     batch = claim_due(now=now, worker_id=worker_id, limit=limit or settings.MESSAGE_BATCH)
     transports: dict[str, Transport] = {}
+    margin = lease_margin()
     try:
         for index, message in enumerate(batch):
-            if pinned is None and clock() >= message.claimed_until - _LEASE_MARGIN:
+            if pinned is None and clock() >= message.claimed_until - margin:
                 tally.released = _release(batch[index:])
                 break
             transport = transports.get(message.channel)
