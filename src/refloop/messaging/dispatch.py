@@ -160,15 +160,18 @@ def _envelope(message: Message, *, now: datetime) -> Envelope:
 
 
 def _send_one(
-    message: Message, transport: Transport, *, now: datetime, worker: str, tally: Tally
+    message: Message,
+    transport: Transport,
+    *,
+    now: datetime,
+    worker: str,
+    tally: Tally,
+    opted_out: set[tuple[str, str]],
 ) -> None:
     from refloop.messaging import automation
 
     reason = automation.no_longer_applies(message, now=now)
-    if (
-        not reason
-        and OptOut.objects.filter(channel=message.channel, address=message.address).exists()
-    ):
+    if not reason and (message.channel, message.address) in opted_out:
         reason = f"The recipient opted out of {Channel(message.channel).label}."
     if reason:
         with transaction.atomic():
@@ -298,8 +301,16 @@ def dispatch_due(
     now = now or clock()
     tally.recovered = recover_abandoned(now=now)
     batch = claim_due(now=now, worker_id=worker_id, limit=limit or settings.MESSAGE_BATCH)
+    if not batch:
+        return tally
     transports: dict[str, Transport] = {}
     margin = lease_margin()
+    # Opt-outs are read once per batch, not once per message.
+    opted_out = set(
+        OptOut.objects.filter(address__in={m.address for m in batch}).values_list(
+            "channel", "address"
+        )
+    )
     try:
         for index, message in enumerate(batch):
             if pinned is None and clock() >= message.claimed_until - margin:
@@ -308,7 +319,14 @@ def dispatch_due(
             transport = transports.get(message.channel)
             if transport is None:
                 transport = transports[message.channel] = transport_for(message.channel)
-            _send_one(message, transport, now=pinned or clock(), worker=worker_id, tally=tally)
+            _send_one(
+                message,
+                transport,
+                now=pinned or clock(),
+                worker=worker_id,
+                tally=tally,
+                opted_out=opted_out,
+            )
     finally:
         for transport in transports.values():
             transport.close()
