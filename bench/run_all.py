@@ -11,10 +11,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import intake  # noqa: E402
+import messaging  # noqa: E402
 import ocr  # noqa: E402
 import ui_pages  # noqa: E402
 
-BENCHMARKS = [intake, ui_pages, ocr]
+BENCHMARKS = [intake, ui_pages, ocr, messaging]
 
 
 def main(argv: list[str]) -> int:

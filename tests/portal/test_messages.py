@@ -6,8 +6,9 @@ from django.core import mail
 from django.test import Client
 
 from refloop.core.models import AuditEntry, Notification
-from refloop.core.worker import drain_queue
+from refloop.core.worker import drain_queue as run_tasks
 from refloop.demo import factories as f
+from refloop.messaging.dispatch import dispatch_all_due
 from refloop.portal.models import PortalMessage
 from refloop.portal.staff import messages_panel_context
 from refloop.referrals import services
@@ -15,6 +16,12 @@ from refloop.referrals import services
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECRET = "MRI shows L4-L5 herniation, patient anxious"
+
+
+def drain_queue() -> None:
+    """What the worker does: run the queued tasks, then send what they put in the outbox."""
+    run_tasks()
+    dispatch_all_due()
 
 
 def client_for(user) -> Client:

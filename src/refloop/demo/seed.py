@@ -39,10 +39,11 @@ from refloop.intake.pipeline import process_document
 from refloop.intake.reading import ocr_available
 from refloop.intake.services import ingest
 from refloop.intake.synthetic import make_packet
+from refloop.messaging.automation import handle_event
 from refloop.network.models import Channel, Practice, Provider, Segment, StaffRole
 from refloop.practice.models import Department, Location, Organization
 from refloop.referrals import effects, services, sla, transitions
-from refloop.referrals.models import Direction, Referral
+from refloop.referrals.models import Direction, Referral, ReferralEvent
 from refloop.referrals.transitions import AppointmentInput
 
 SEED = 20_260_302
@@ -135,6 +136,7 @@ def seed_demo(
     with context.using(context.RequestContext(channel="web")), effects.suppressed():
         _replay(plans, planner.sweep_times(plans), lookups, progress)
     _settle(now)
+    _recent_messages(now)
 
     titles = {name: f"{role.value} ({title})" for name, _, _, role, _, title in STAFF}
     titles.update(_portal_users(logins))
@@ -214,6 +216,16 @@ def _portal_users(logins: dict[str, str]) -> dict[str, str]:
         )
         titles[username] = f"portal (staff of {practice.name})"
     return titles
+
+
+def _recent_messages(now: datetime) -> None:
+    """The messages the last three days of the history call for (acknowledgments, reminders
+    of coming appointments…), queued as the worker would have: the demo's outbox is not
+    empty, and its worker sends what is due to the files under the data folder."""
+    recent = ReferralEvent.objects.filter(at__gte=now - timedelta(days=3), at__lte=now)
+    with context.using(context.RequestContext(channel="worker")):
+        for event in recent.select_related("referral").order_by("pk"):
+            handle_event(event)
 
 
 # Synthetic faxes (refloop.intake.synthetic) waiting in the document review queue.

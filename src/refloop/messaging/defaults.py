@@ -197,6 +197,22 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "staff.delivery_failed": {
         "in_app": "A message about referral {{ referral.number }} could not be delivered: {{ failure.reason }}"
     },
+    "referrer.new_portal_message": {
+        "subject": "New message about referral {{ referral.number }}",
+        "long": (
+            "There is a new message about referral {{ referral.number }}.\n\n"
+            "Sign in to read it: {{ link.thread }}\n\n"
+            "{{ practice.name }}"
+        ),
+    },
+    "staff.new_portal_message": {
+        "subject": "New message about referral {{ referral.number }}",
+        "long": (
+            "There is a new message about referral {{ referral.number }}.\n\n"
+            "Sign in to read it: {{ link.thread }}\n\n"
+            "{{ practice.name }}"
+        ),
+    },
     "referrer.monthly_digest": {
         "subject": "Your referrals to {{ practice.name }}: {{ digest.month }}",
         "long": (
@@ -213,7 +229,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
 def default_wording(key: str, channel: str) -> tuple[str, str]:
     """(subject, body) refloop uses for `key` on `channel` when no admin template exists."""
     wording = DEFAULTS[key]
-    if channel == "in_app":
+    if channel == "in_app" or "long" not in wording:
         return "", wording["in_app"]
     if channel == "sms" and "sms" in wording:
         return "", wording["sms"]

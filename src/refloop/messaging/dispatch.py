@@ -146,7 +146,11 @@ def _retry_at(message: Message, now: datetime) -> datetime | None:
 
 def _envelope(message: Message, *, now: datetime) -> Envelope:
     body = message.body
-    links = magic.links_for(message, now=now) if message.referral_id else {}
+    links = {}
+    if message.referral_id and "{{ link." in body:
+        # The links are committed before the message leaves, so they work when clicked.
+        with transaction.atomic():
+            links = magic.links_for(message, now=now)
     if links:
         body = templating.render(body, links, keep=set())
     return Envelope(
@@ -188,8 +192,7 @@ def _send_one(
                 tally.cancelled += 1
         return
     try:
-        with transaction.atomic():
-            envelope = _envelope(message, now=now)
+        envelope = _envelope(message, now=now)
         external_id = transport.send(envelope)
     except DeliveryFailure as failure:
         _failed(message, failure, now=now, worker=worker, tally=tally)

@@ -79,7 +79,8 @@ class Message(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["status", "due_at"]),
+            # The dispatcher's claim: due rows in due order, read straight off the index.
+            models.Index(fields=["status", "due_at", "id"], name="message_due_order"),
             models.Index(fields=["referral", "created_at"]),
         ]
 

@@ -203,6 +203,19 @@ def staff_user(user) -> Recipient:
     )
 
 
+def user_by_email(user, audience: str) -> Recipient:
+    """A signed-in user (staff or portal) reached at their account's email address."""
+    return Recipient(
+        key=f"user:{user.pk}",
+        audience=audience,
+        label=user.get_username(),
+        name=user.first_name or user.get_username(),
+        addresses={Channel.EMAIL: user.email},
+        order=[Channel.EMAIL],
+        quiet=None,
+    )
+
+
 def route(recipient: Recipient, *, clinical: bool) -> Route:
     """The first channel the recipient can be reached on, or why there is none."""
     if recipient.refused:

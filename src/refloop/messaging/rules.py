@@ -27,6 +27,8 @@ class Rule:
     offset_minutes: int | None = None
     offset_meaning: str = ""
     clinical: bool = False
+    # Channels it is ever sent on, when not the audience's usual ones (messaging.template_forms).
+    channels: tuple[str, ...] = ()
 
     def setting(self) -> RuleSetting | None:
         return RuleSetting.objects.filter(key=self.key).first()
@@ -204,6 +206,22 @@ RULES: dict[str, Rule] = {
             Audience.STAFF,
             "when a message finally fails (to the assignee)",
             {"failure.reason"},
+        ),
+        _rule(
+            "referrer.new_portal_message",
+            "New secure message (portal users)",
+            Audience.REFERRER,
+            "when our staff write on a referral's secure thread (to the practice's portal users)",
+            {"link.thread"},
+            channels=("email",),
+        ),
+        _rule(
+            "staff.new_portal_message",
+            "New secure message (staff email)",
+            Audience.STAFF,
+            "when the referring practice writes on a referral's thread (to whoever answers for it)",
+            {"link.thread"},
+            channels=("email",),
         ),
         _rule(
             "referrer.monthly_digest",

@@ -18,6 +18,8 @@ MAX_HOURS = Decimal(24 * 60)  # two months: anything longer is surely a typo
 
 def channels_for(rule: Rule) -> list[str]:
     """The channels an admin may word this rule for."""
+    if rule.channels:
+        return list(rule.channels)
     if rule.audience == "staff":
         return [Channel.IN_APP]
     if rule.clinical:

@@ -1,9 +1,9 @@
 """Background tasks of the portal: telling the other side there is something new.
 
 Emails and notices name the referral number only; never the patient, never a message body.
+The emails go through the outbox (refloop.messaging), which retries them and sends each once.
 """
 
-from django.core.mail import send_mail
 from django.db.models import QuerySet
 from django.tasks import task
 from django.urls import reverse
@@ -12,8 +12,12 @@ from django.utils import timezone
 from refloop.core.models import User
 from refloop.core.notifications import notify
 from refloop.core.roles import Role
+from refloop.messaging import outbox
+from refloop.messaging.automation import values_for
+from refloop.messaging.models import Audience
+from refloop.messaging.recipients import user_by_email
+from refloop.messaging.rules import rule
 from refloop.portal.models import PortalMessage
-from refloop.practice.models import Organization
 from refloop.referrals.models import Referral
 
 STAFF_NOTICES = {
@@ -42,21 +46,21 @@ def portal_recipients(referral: Referral) -> QuerySet[User]:
     )
 
 
-def _email(users, *, subject: str, body: str) -> None:
-    # One message per recipient: nobody sees who else was told.
-    for address in sorted({u.email for u in users if u.email}):
-        send_mail(subject, body, None, [address])
-
-
-def _message_email(referral: Referral, link: str) -> tuple[str, str]:
-    org = Organization.current()
-    subject = f"New message about referral {referral.number}"
-    body = (
-        f"There is a new message about referral {referral.number}.\n\n"
-        f"Sign in to read it: {link}\n\n"
-        f"{org.name}\n"
-    )
-    return subject, body
+def _email(message: PortalMessage, users, *, rule_key: str, audience: str, link: str) -> None:
+    """One outbox email per recipient (nobody sees who else was told), at most once each."""
+    referral = message.referral
+    values = values_for(referral, **{"link.thread": link})
+    for user in users:
+        if user.email:
+            outbox.queue(
+                rule=rule(rule_key),
+                recipient=user_by_email(user, audience),
+                cause=f"portal-message:{message.pk}",
+                values=values,
+                due_at=message.created_at,
+                now=message.created_at,
+                referral=referral,
+            )
 
 
 @task()
@@ -76,12 +80,14 @@ def notify_new_message(message_id: int, base_url: str) -> None:
                 text=STAFF_NOTICES["referral.message_posted"].format(number=referral.number),
                 now=message.created_at,
             )
+        rule_key, audience = "staff.new_portal_message", Audience.STAFF
         path = reverse("referral_detail", args=[referral.pk])
     else:
         recipients = list(portal_recipients(referral).exclude(pk=message.author_id))
+        rule_key, audience = "referrer.new_portal_message", Audience.REFERRER
         path = reverse("portal_referral", args=[referral.pk])
-    subject, body = _message_email(referral, base_url.rstrip("/") + path)
-    _email(recipients, subject=subject, body=body)
+    link = base_url.rstrip("/") + path
+    _email(message, recipients, rule_key=rule_key, audience=audience, link=link)
 
 
 @task()
