@@ -116,6 +116,16 @@ def test_a_message_shows_its_body_with_link_placeholders_and_its_deliveries(cora
     assert "Timed out" in text
     assert "Cancel</button>" in text and "Send again" not in text
     assert AuditEntry.objects.filter(action="message.read", object_id=str(due.pk)).exists()
+    # A patient's number only as a hint; a partner's fax in full.
+    assert "a number ending 0100" in text and "+15550100" not in text
+
+
+@pytest.mark.django_db
+def test_a_message_to_a_referrer_shows_the_address_it_went_to(cora, failed):
+    failed.address = "+12175550188"
+    failed.save()
+    text = html(signed_in(cora).get(f"/messages/{failed.pk}/"))
+    assert '<dd id="message-address">+12175550188</dd>' in text
 
 
 @pytest.mark.django_db

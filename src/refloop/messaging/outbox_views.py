@@ -144,6 +144,7 @@ def _message_context(user, message) -> dict:
     return {
         "row": message_row(message, zone),
         "m": message,
+        "address": selectors.address_words(message),
         "subject": selectors.staff_text(message.subject),
         "body": selectors.staff_text(message.body),
         "due": local(message.due_at, zone),

@@ -166,3 +166,18 @@ def recipient_words(message: Message) -> str:
             return f"Patient of {message.referral.number}"
         return "Patient"
     return f"{kind}: {message.recipient_label}" if message.recipient_label else kind
+
+
+def address_words(message: Message) -> str:
+    """Where it went: a partner's or colleague's address in full; a patient's only as a hint
+    (the last digits of a number, the domain of an email), enough to spot a wrong one."""
+    address = message.address
+    if not address:
+        return "none on file"
+    if message.audience != Audience.PATIENT:
+        return address
+    if message.channel == "email":
+        return "an address at " + address.rpartition("@")[2]
+    if message.channel == "letter":
+        return "the postal address on file"
+    return "a number ending " + address[-4:]
