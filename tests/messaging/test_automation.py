@@ -334,6 +334,8 @@ def test_each_referring_practice_gets_one_digest_a_month(new_referral, provider_
     digest = Message.objects.get(rule="referrer.monthly_digest")
     assert "March 2026" in digest.subject and "Quillfeather" not in digest.body
     assert send_monthly_digests(now=dt.datetime(2026, 5, 1, 15, 0, tzinfo=dt.UTC)) == 1
+    # Installed (or restarted) mid-month: last month's digest is too old to send.
+    assert send_monthly_digests(now=dt.datetime(2026, 6, 15, 15, 0, tzinfo=dt.UTC)) == 0
 
 
 def test_a_message_that_keeps_failing_is_retried_with_backoff_then_failed_and_staff_told(

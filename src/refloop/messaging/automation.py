@@ -381,6 +381,10 @@ def _month_start(local: datetime) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+# A worker that was down on the 1st still sends the month's digests during its first days.
+DIGEST_DAYS = 7
+
+
 def send_monthly_digests(*, now: datetime) -> int:
     """On the first sweep of each month: each practice that referred in the last year gets
     where its referrals stand. One digest per practice per month, whatever reruns."""
@@ -389,7 +393,10 @@ def send_monthly_digests(*, now: datetime) -> int:
         return 0
     org = Organization.current()
     zone = org.zone
-    this_month = _month_start(now.astimezone(zone))
+    local_now = now.astimezone(zone)
+    if local_now.day > DIGEST_DAYS:
+        return 0  # a digest of last month arriving mid-month would be news from long ago
+    this_month = _month_start(local_now)
     last_month = _month_start(this_month - timedelta(days=1))
     due = max(now, this_month.replace(hour=9).astimezone(now.tzinfo))
     year_ago = now - timedelta(days=365)
