@@ -373,3 +373,63 @@ def test_a_message_that_keeps_failing_is_retried_with_backoff_then_failed_and_st
     assert list(ack.deliveries.values_list("outcome", flat=True)) == ["retry"] * 4 + ["failed"]
     notice = Notification.objects.get(kind="staff.delivery_failed")
     assert notice.user == cliff and "could not be reached" in notice.text
+
+
+def test_an_unreachable_mail_server_is_tried_once_per_batch(org, settings, monkeypatch):
+    import socket
+
+    from refloop.messaging.dispatch import dispatch_due
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed_port, "timeout": 2},
+        }
+    }
+    Message.objects.bulk_create(
+        Message(
+            rule="referrer.monthly_digest",
+            audience="referrer",
+            recipient=f"practice:{i}",
+            recipient_label="A practice",
+            channel="email",
+            address=f"office{i}@example.test",
+            body="Digest",
+            dedupe_key=f"unreachable:{i}",
+            due_at=T0,
+            created_at=T0,
+        )
+        for i in range(5)
+    )
+    connects = []
+    real_connect = socket.socket.connect
+
+    def counting_connect(sock, address):
+        connects.append(address)
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", counting_connect)
+    tally = dispatch_due(now=T0)
+    monkeypatch.undo()
+    assert tally.retried == 5
+    assert len([a for a in connects if a[1] == closed_port]) == 1
+    assert set(Message.objects.values_list("status", flat=True)) == {Status.DUE}
+
+
+def test_a_confirmation_held_by_quiet_hours_is_dropped_if_the_visit_is_cancelled_meanwhile(
+    new_referral, cora
+):
+    referral = new_referral()
+    evening = dt.datetime(2026, 3, 3, 3, 30, tzinfo=dt.UTC)  # 21:30 in Chicago
+    scheduled(referral, cora, at=evening)
+    run_automation()
+    transitions.cancel_referral(
+        referral, acting_user=cora, reason="patient_request", now=evening + H
+    )
+    settle(dt.datetime(2026, 3, 3, 14, 0, tzinfo=dt.UTC))
+    confirmation = Message.objects.get(rule="patient.scheduled")
+    assert confirmation.status == Status.CANCELLED and "cancelled" in confirmation.reason
+    assert Message.objects.get(rule="referrer.scheduled").status == Status.CANCELLED

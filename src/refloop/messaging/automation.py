@@ -452,13 +452,23 @@ def send_monthly_digests(*, now: datetime) -> int:
 # ---------------------------------------------------------------- at send time
 
 
+# Messages that speak of one appointment: not sent once it was moved, cancelled or is past
+# (a confirmation held back by quiet hours included).
+ABOUT_AN_APPOINTMENT = {
+    "patient.scheduled",
+    "referrer.scheduled",
+    "patient.reminder_early",
+    "patient.reminder_late",
+}
+
+
 def no_longer_applies(message: Message, *, now: datetime) -> str:
     """Why a due message should not go out after all ('' if it should)."""
     referral = message.referral
     if referral is None:
         return ""
     key = message.rule
-    if key.startswith("patient.reminder"):
+    if key in ABOUT_AN_APPOINTMENT:
         appointment_id = message.event.data.get("appointment_id") if message.event_id else None
         appointment = Appointment.objects.filter(pk=appointment_id).first()
         if appointment is None or appointment.outcome:

@@ -20,16 +20,20 @@ class EmailTransport:
 
     def __init__(self):
         self.connection = None
+        # Once the server could not be reached, the rest of the batch is not tried against it
+        # (each try could wait out the whole timeout); the next batch tries again.
+        self.unreachable = ""
 
     def open(self) -> None:
+        if self.unreachable:
+            raise TransientFailure(self.unreachable)
         self.connection = mailers.create_connection("default")
         try:
             self.connection.open()
         except (OSError, smtplib.SMTPException) as error:
             self.connection = None
-            raise TransientFailure(
-                f"The mail server could not be reached ({type(error).__name__})."
-            ) from None
+            self.unreachable = f"The mail server could not be reached ({type(error).__name__})."
+            raise TransientFailure(self.unreachable) from None
 
     def send(self, envelope: Envelope) -> str:
         if self.connection is None:
