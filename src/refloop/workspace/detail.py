@@ -66,6 +66,10 @@ EVENT_WORDS = {
     "referral.merged": "Merged a duplicate into this referral",
     "referral.merged_into": "Merged into another referral",
     "referral.message_posted": "Message with the referring practice",
+    "referral.report_written": "Progress report written",
+    "referral.outcome_consent_recorded": "Patient's consent to share the outcome recorded",
+    "referral.appointment_confirmed": "The patient confirmed the appointment",
+    "referral.appointment_cancelled_by_patient": "The patient cancelled the appointment by link",
 }
 
 # Event data worth showing, in this order, with its label; ids and internals are left out.
