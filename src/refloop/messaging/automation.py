@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Max, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from refloop.core.models import User
 from refloop.core.roles import Role
 from refloop.messaging import outbox
-from refloop.messaging.models import Audience, Message, Preference
+from refloop.messaging.models import Audience, Message
 from refloop.messaging.recipients import (
     Recipient,
     patient_of,
@@ -21,8 +21,9 @@ from refloop.messaging.recipients import (
     referrer_of,
     staff_contact,
     staff_user,
+    with_preference,
 )
-from refloop.messaging.rules import RULES, rule
+from refloop.messaging.rules import rule
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.models import (
@@ -70,13 +71,13 @@ def values_for(
 
 
 def _appointment_values(appointment: Appointment) -> dict[str, str]:
-    zone = Organization.current().zone
+    org = Organization.current()
     where = appointment.location
     return {
-        "appointment.when": _when(appointment.starts_at, zone),
+        "appointment.when": _when(appointment.starts_at, org.zone),
         "appointment.where": ", ".join(p for p in [where.name, where.address, where.city] if p)
         if where is not None
-        else Organization.current().name,
+        else org.name,
         "appointment.with": str(appointment.clinician.get_full_name() or appointment.clinician)
         if appointment.clinician_id
         else "our team",
@@ -317,11 +318,12 @@ def handle_event(event: ReferralEvent) -> None:
 # ---------------------------------------------------------------- sweeps
 
 
-def _last_action():
+def _last_action(field: str):
+    """The referral's latest human action (or its arrival), as a subquery of `field`."""
     human = ReferralEvent.objects.filter(referral=OuterRef("pk")).filter(
         Q(actor__isnull=False) | Q(kind="referral.received")
     )
-    return Subquery(human.order_by("-at", "-pk").values("pk")[:1])
+    return Subquery(human.order_by("-at", "-pk").values(field)[:1])
 
 
 def sweep_stalled(*, now: datetime) -> int:
@@ -329,21 +331,19 @@ def sweep_stalled(*, now: datetime) -> int:
     stalled_rule = rule("staff.stalled")
     if not stalled_rule.enabled():
         return 0
-    quiet_for = stalled_rule.offset()
-    candidates = (
+    escalation = rule("staff.stalled_escalation")
+    candidates = list(
         Referral.objects.filter(
             direction=Direction.INBOUND, state__in=lifecycle.open_states(Direction.INBOUND)
         )
-        .annotate(last_event_id=_last_action())
-        .annotate(last_at=Max("events__at"))
-        .filter(last_at__lte=now - quiet_for)
+        .annotate(last_action_id=_last_action("pk"), last_action_at=_last_action("at"))
+        .filter(last_action_at__lte=now - stalled_rule.offset())
         .select_related("assignee", "department__point_of_contact", "patient")
     )
+    actions = ReferralEvent.objects.in_bulk([r.last_action_id for r in candidates])
     queued = 0
     for referral in candidates:
-        event = ReferralEvent.objects.filter(pk=referral.last_event_id).first()
-        if event is None or event.at > now - quiet_for:
-            continue
+        event = actions[referral.last_action_id]
         days = str(max(1, (now - event.at).days))
         state = referral.get_state_display().lower()
         values = values_for(referral, **{"stall.days": days, "stall.state": state})
@@ -359,10 +359,8 @@ def sweep_stalled(*, now: datetime) -> int:
                 event=event,
             )
             queued += bool(message and message.created_at == now)
-        escalation = rule("staff.stalled_escalation")
-        assignee = {referral.assignee_id}
         for user in point_of_contact(referral):
-            if user.pk in assignee:
+            if user.pk == referral.assignee_id:
                 continue
             outbox.queue(
                 rule=escalation,
@@ -503,12 +501,12 @@ def after_sent(message: Message, *, now: datetime) -> None:
         close_loop_on_delivery(message.referral_id, message_id=message.pk, now=now)
 
 
-def after_failed(message: Message, *, now: datetime) -> None:
+def after_failed(message: Message, *, reason: str, now: datetime) -> None:
     """Tell whoever answers for the referral that a message did not get through."""
     if message.audience == Audience.STAFF or message.referral_id is None:
         return
     referral = message.referral
-    values = values_for(referral, **{"failure.reason": message_reason(message)})
+    values = values_for(referral, **{"failure.reason": reason})
     for user in answerable_staff(referral):
         outbox.queue(
             rule=rule("staff.delivery_failed"),
@@ -521,23 +519,16 @@ def after_failed(message: Message, *, now: datetime) -> None:
         )
 
 
-def message_reason(message: Message) -> str:
-    return Message.objects.filter(pk=message.pk).values_list("reason", flat=True).first() or ""
-
-
 def quiet_hours_for(message: Message, due: datetime) -> datetime:
     """`due` moved past the recipient's quiet hours (for retries, which skip recipient lookup)."""
     if message.audience == Audience.STAFF:
         return due
-    recipient = Recipient(
-        key=message.recipient, audience=message.audience, label="", zone=Organization.current().zone
+    recipient = with_preference(
+        Recipient(
+            key=message.recipient,
+            audience=message.audience,
+            label="",
+            zone=Organization.current().zone,
+        )
     )
-    preference = Preference.objects.filter(recipient=message.recipient).first()
-    if preference is not None:
-        recipient.quiet = (preference.quiet_start, preference.quiet_end)
-        if preference.time_zone:
-            recipient.zone = ZoneInfo(preference.time_zone)
     return outbox.after_quiet_hours(due, recipient, message.channel)
-
-
-__all__ = ["RULES", "handle_event", "sweep_stalled", "send_monthly_digests"]

@@ -16,7 +16,7 @@ The guarantees, and what gives them:
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -54,7 +54,6 @@ class Tally:
     cancelled: int = 0
     recovered: int = 0
     released: int = 0
-    by_status: dict[str, int] = field(default_factory=dict)
 
     @property
     def handled(self) -> int:
@@ -124,15 +123,6 @@ def _finish(
             message_id=message.pk, at=now, worker=worker, outcome=outcome, detail=detail[:300]
         )
     return bool(done)
-
-
-def _touch(message: Message) -> audit.Touch:
-    return audit.Touch(
-        "message",
-        message.pk,
-        patient_id=message.referral.patient_id if message.referral_id else None,
-        referral_id=message.referral_id,
-    )
 
 
 def _retry_at(message: Message, now: datetime) -> datetime | None:
@@ -224,7 +214,7 @@ def _send_one(
         ):
             audit.record(
                 "message.sent",
-                _touch(message),
+                message.audit_touch(),
                 actor=None,
                 detail={"rule": message.rule, "channel": message.channel},
                 now=now,
@@ -265,12 +255,12 @@ def _failed(
         ):
             audit.record(
                 "message.failed",
-                _touch(message),
+                message.audit_touch(),
                 actor=None,
                 detail={"rule": message.rule, "channel": message.channel},
                 now=now,
             )
-            automation.after_failed(message, now=now)
+            automation.after_failed(message, reason=failure.reason, now=now)
             tally.failed += 1
 
 

@@ -87,6 +87,17 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"Message #{self.pk} ({self.rule}, {self.channel})"
 
+    def audit_touch(self):
+        """The audit log's handle on this message: it, and the patient it is about, if any."""
+        from refloop.core.audit import Touch
+
+        return Touch(
+            "message",
+            self.pk,
+            patient_id=self.referral.patient_id if self.referral_id else None,
+            referral_id=self.referral_id,
+        )
+
 
 class DeliveryAttempt(models.Model):
     class Outcome(models.TextChoices):

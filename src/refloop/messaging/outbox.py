@@ -75,7 +75,6 @@ def queue(
     path = route(recipient, clinical=rule.clinical)
     channel = path.channel or (recipient.order[0] if recipient.order else Channel.EMAIL)
     subject, body = wording(rule.key, channel, recipient.language)
-    values = {**values, "patient.first_name": values.get("patient.first_name", "")}
     message = Message(
         referral=referral,
         event=event,
@@ -106,16 +105,6 @@ def queue(
     return message
 
 
-def _touch(message: Message) -> audit.Touch:
-    referral = message.referral
-    return audit.Touch(
-        "message",
-        message.pk,
-        patient_id=referral.patient_id if referral is not None else None,
-        referral_id=message.referral_id,
-    )
-
-
 @transaction.atomic
 def cancel(
     message_id: int, *, acting_user, reason: str = "", now: datetime | None = None
@@ -134,7 +123,7 @@ def cancel(
     message.reason = reason.strip() or f"Cancelled by {acting_user.get_username()}."
     message.finished_at = now
     message.save(update_fields=["status", "reason", "finished_at"])
-    audit.record("message.cancelled", _touch(message), actor=acting_user, now=now)
+    audit.record("message.cancelled", message.audit_touch(), actor=acting_user, now=now)
     return message
 
 
@@ -154,7 +143,7 @@ def retry(message_id: int, *, acting_user, now: datetime | None = None) -> Messa
     message.reason = ""
     message.finished_at = None
     message.save(update_fields=["status", "due_at", "reason", "finished_at"])
-    audit.record("message.retried", _touch(message), actor=acting_user, now=now)
+    audit.record("message.retried", message.audit_touch(), actor=acting_user, now=now)
     return message
 
 

@@ -198,7 +198,7 @@ def letter_download(request, message_pk: int):
     found = _letter_path(message)
     if found is None:
         raise Http404("No printed letter for this message.")
-    audit.record("message.letter_read", selectors.touch(message), actor=request.user)
+    audit.record("message.letter_read", message.audit_touch(), actor=request.user)
     name = f"letter-{message.referral.number if message.referral else message.pk}"
     return private_file_response(found, name=name, as_attachment=True)
 

@@ -49,7 +49,8 @@ class Route:
     reason: str = ""  # why there is no channel
 
 
-def _apply_preference(recipient: Recipient) -> Recipient:
+def with_preference(recipient: Recipient) -> Recipient:
+    """The recipient with their own choices (channel, opt-outs, language, quiet hours) applied."""
     preference = Preference.objects.filter(recipient=recipient.key).first()
     if preference is not None:
         if preference.preferred_channel:
@@ -97,7 +98,7 @@ def patient_of(referral) -> Recipient:
     )
     if not patient.contact_consent:
         recipient.refused = "The patient has not agreed to be contacted."
-    return _apply_preference(recipient)
+    return with_preference(recipient)
 
 
 def _contact(entity, key: str, label: str, name: str, postal: str) -> Recipient:
@@ -118,7 +119,7 @@ def _contact(entity, key: str, label: str, name: str, postal: str) -> Recipient:
         order=order,
         zone=Organization.current().zone,
     )
-    return _apply_preference(recipient)
+    return with_preference(recipient)
 
 
 def _postal(practice, attention: str) -> str:
@@ -160,15 +161,7 @@ def referrer_of(referral) -> Recipient | None:
                 recipient.addresses[channel] = recipient.addresses[channel] or value
         return recipient
     practice = referral.referring_practice
-    if practice is None:
-        return None
-    return _contact(
-        practice,
-        f"practice:{practice.pk}",
-        practice.name,
-        f"{practice.name} team",
-        _postal(practice, ""),
-    )
+    return practice_recipient(practice) if practice is not None else None
 
 
 def practice_recipient(practice) -> Recipient:

@@ -70,16 +70,6 @@ def messages_for(
     return messages.filter(**conditions)
 
 
-def touch(message: Message) -> audit.Touch:
-    referral = message.referral
-    return audit.Touch(
-        "message",
-        message.pk,
-        patient_id=referral.patient_id if referral is not None else None,
-        referral_id=message.referral_id,
-    )
-
-
 def _with_detail(messages: QuerySet[Message]) -> QuerySet[Message]:
     return messages.select_related("referral").prefetch_related(
         Prefetch("deliveries", queryset=DeliveryAttempt.objects.order_by("at", "pk"))
@@ -92,7 +82,9 @@ def list_messages(user, *, limit: int = 50, offset: int = 0, now=None, **filters
     messages = _with_detail(messages_for(user, **filters)).order_by("-due_at", "-pk")
     page = page_of(messages, limit=limit, offset=offset)
     if page.items:
-        audit.record_many("message.listed", [touch(m) for m in page.items], actor=user, now=now)
+        audit.record_many(
+            "message.listed", [m.audit_touch() for m in page.items], actor=user, now=now
+        )
     return page
 
 
@@ -112,7 +104,7 @@ def get_message(user, message_id: int, *, now=None) -> Message:
     if message is None:
         audit.record("message.read_denied", audit.Touch("message", message_id), actor=user, now=now)
         raise NotFound("No message with this id is visible to you.")
-    audit.record("message.read", touch(message), actor=user, now=now)
+    audit.record("message.read", message.audit_touch(), actor=user, now=now)
     return message
 
 
