@@ -13,12 +13,12 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from refloop.core.validation import phone_e164
 from refloop.messaging import outbox
 from refloop.messaging.transports.base import Envelope, PermanentFailure, TransientFailure
 
 logger = logging.getLogger(__name__)
 
-_E164 = re.compile(r"\+\d{8,15}")
 TWILIO_TIMEOUT_SECONDS = 15
 # Twilio's error code for a recipient who texted STOP to our sender.
 TWILIO_UNSUBSCRIBED = 21610
@@ -27,7 +27,8 @@ _NUMBER_IN_TEXT = re.compile(r"\+?\d[\d ().-]{5,}\d")
 
 
 def is_e164(number: str) -> bool:
-    return bool(_E164.fullmatch(number or ""))
+    """Already in E.164 form (as the outbox stores numbers), by the same rule as entry checks."""
+    return bool(number) and phone_e164(number) == number
 
 
 def _check_number(number: str, kind: str = "mobile") -> None:
