@@ -111,6 +111,9 @@ def test_provider_list_filters_by_practice_and_by_name_npi_or_city(
 ):
     practice_a.city = "Champaign"
     practice_a.save()
+    # Faker's random surnames can share letters ("Hill", "Hillard"): one nobody else has.
+    provider_b.last_name = "Quennevilleworth"
+    provider_b.save()
     client = api(cora)
 
     def ids(**params):

@@ -74,6 +74,7 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
         "sla_sweep",
         "intake_resume",
         "messaging_sweep",
+        "analytics_catch_up",
         "optimize_database",
     ]
     assert enqueue_due_jobs(now=now) == []  # the same moment again: already claimed
@@ -120,6 +121,7 @@ def test_enqueue_due_jobs_from_two_workers_at_once_enqueues_one_sweep():
         thread.join(timeout=30)
     # Each job is claimed by exactly one of the two (which one takes which may vary).
     assert sorted(job for claimed in results for job in claimed) == [
+        "analytics_catch_up",
         "intake_resume",
         "messaging_sweep",
         "optimize_database",

@@ -58,6 +58,10 @@ def database_from_url(url: str) -> dict:
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
+            # JIT compiles each expensive query anew; for the analytics queries (0.1-1 s)
+            # the compiling cost more than it saved: 29 s against 11 s for the dashboard
+            # at a million referrals (bench/analytics.py).
+            "OPTIONS": {"options": "-c jit=off"},
         }
     if parts.scheme == "sqlite":
         # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them
@@ -123,6 +127,8 @@ INSTALLED_APPS = [
     "refloop.portal",
     "refloop.public",
     "refloop.messaging",
+    "refloop.analytics",
+    "refloop.history",
 ]
 
 MIDDLEWARE = [
@@ -317,6 +323,10 @@ MESSAGE_BATCH = env_int("MESSAGE_BATCH", 100)
 # Transient failures are retried after 1, 5, 30 and 120 minutes, then the message fails.
 MESSAGE_RETRY_MINUTES = [1, 5, 30, 120]
 MESSAGING_SWEEP_SECONDS = env_int("MESSAGING_SWEEP_SECONDS", 600)
+# How often the worker repairs analytics facts left behind by a failed rebuild.
+ANALYTICS_CATCH_UP_SECONDS = env_int("ANALYTICS_CATCH_UP_SECONDS", 600)
+# PostgreSQL's work_mem while a dashboard is read (its percentiles sort a period's durations).
+ANALYTICS_WORK_MEM = env("ANALYTICS_WORK_MEM", "64MB")
 # Magic links for patients: how long a link to an instruction sheet or document lasts.
 MAGIC_LINK_DAYS = env_int("MAGIC_LINK_DAYS", 14)
 

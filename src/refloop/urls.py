@@ -14,4 +14,8 @@ urlpatterns = [
     path("", include("refloop.messaging.outbox_views")),
     path("", include("refloop.messaging.settings_views")),
     path("", include("refloop.messaging.patient_views")),
+    path("", include("refloop.history.urls")),
+    path("", include("refloop.analytics.export_urls")),
+    path("", include("refloop.analytics.urls")),
+    path("", include("refloop.analytics.scorecard_urls")),
 ]

@@ -83,11 +83,10 @@ def test_navigation_shows_each_role_only_what_it_may_use(client, request, user, 
     assert nav_labels(page) == expected
 
 
-def test_an_analyst_gets_a_start_page_instead_of_the_worklist(client, andy):
+def test_an_analyst_starts_on_the_analytics_dashboard_not_the_worklist(client, andy):
     client.force_login(andy)
     response = client.get("/")
-    assert response.status_code == 200
-    assert "has no workspace pages" in response.content.decode()
+    assert response.status_code == 302 and response.url == "/analytics/"
     assert client.get("/referrals/").status_code == 403
 
 

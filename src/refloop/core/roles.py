@@ -31,6 +31,7 @@ class Capability(StrEnum):
     EDIT_DIRECTORY = "edit_directory"
     VIEW_AUDIT = "view_audit"
     MANAGE_SETTINGS = "manage_settings"
+    VIEW_ANALYTICS = "view_analytics"  # aggregates; drill-downs follow the referral capabilities
 
 
 _CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -45,6 +46,7 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.ANNOTATE_REFERRALS,
             Capability.VIEW_DIRECTORY,
             Capability.EDIT_DIRECTORY,
+            Capability.VIEW_ANALYTICS,
         }
     ),
     Role.CLINICIAN: frozenset(
@@ -54,6 +56,7 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.CLINICAL_DECISIONS,
             Capability.ANNOTATE_REFERRALS,
             Capability.VIEW_DIRECTORY,
+            Capability.VIEW_ANALYTICS,
         }
     ),
     Role.LIAISON: frozenset(
@@ -61,9 +64,10 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.VIEW_REFERRAL_SUMMARIES,
             Capability.VIEW_DIRECTORY,
             Capability.EDIT_DIRECTORY,
+            Capability.VIEW_ANALYTICS,
         }
     ),
-    Role.ANALYST: frozenset({Capability.VIEW_DIRECTORY}),
+    Role.ANALYST: frozenset({Capability.VIEW_DIRECTORY, Capability.VIEW_ANALYTICS}),
     # Portal users see, send and answer for their own practice's referrals only
     # (selectors.visible_referrals and create_inbound_referral hold them to it).
     Role.PORTAL: frozenset(
@@ -91,6 +95,7 @@ _WORDS = {
     Capability.EDIT_DIRECTORY: "edit the referral partner directory",
     Capability.VIEW_AUDIT: "read the audit log",
     Capability.MANAGE_SETTINGS: "change settings",
+    Capability.VIEW_ANALYTICS: "see the referral analytics",
 }
 
 

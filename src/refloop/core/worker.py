@@ -46,6 +46,11 @@ def periodic_jobs() -> list[Periodic]:
             timedelta(seconds=settings.MESSAGING_SWEEP_SECONDS),
         ),
         Periodic(
+            "analytics_catch_up",
+            "refloop.analytics.tasks.catch_up_facts",
+            timedelta(seconds=settings.ANALYTICS_CATCH_UP_SECONDS),
+        ),
+        Periodic(
             "optimize_database",
             "refloop.core.maintenance.optimize_database_task",
             timedelta(seconds=settings.DB_OPTIMIZE_SECONDS),

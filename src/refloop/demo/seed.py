@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import factory
@@ -27,6 +27,8 @@ from django.db.models import Count, F
 from django.utils import timezone
 from faker import Faker
 
+from refloop.analytics import facts
+from refloop.analytics.referrers import months_before
 from refloop.core import context
 from refloop.core.models import Notification, User
 from refloop.core.roles import Role
@@ -142,6 +144,7 @@ def seed_demo(
     titles.update(_portal_users(logins))
     with effects.suppressed():  # the seed reads the faxes itself; the worker need not
         _document_inbox(now)
+    facts.rebuild_all()  # the replay suppressed the per-change rebuilds
     path = logins_file or logins_path()
     write_logins(path, logins, titles, now=now)
     return SeedResult(
@@ -558,7 +561,7 @@ def _settle(now: datetime) -> None:
     for practice_id, at in rows.values_list("referring_practice_id", "received_at"):
         received[practice_id].append(at)
     today = now.astimezone(zone).date()
-    edges = [_months_before(today, months) for months in (12, 9, 6, 3, 0)]
+    edges = [months_before(today, months) for months in (12, 9, 6, 3, 0)]
     segments: dict[str, list[int]] = defaultdict(list)
     for practice_id in Practice.objects.values_list("pk", flat=True):
         dates = [at.astimezone(zone).date() for at in received[practice_id]]
@@ -578,16 +581,3 @@ def _settle(now: datetime) -> None:
         segments[segment].append(practice_id)
     for segment, ids in segments.items():
         Practice.objects.filter(pk__in=ids).update(segment=segment)
-
-
-def _months_before(day: date, months: int) -> date:
-    month = day.month - months
-    year = day.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    # The same day of the month, or the month's last day when it is shorter.
-    for candidate in range(day.day, 27, -1):
-        try:
-            return date(year, month, candidate)
-        except ValueError:
-            continue
-    return date(year, month, min(day.day, 28))

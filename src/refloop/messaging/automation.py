@@ -4,7 +4,7 @@
 Runs in the worker on events that have committed, so a rolled-back change queues nothing.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -24,6 +24,7 @@ from refloop.messaging.recipients import (
     with_preference,
 )
 from refloop.messaging.rules import rule
+from refloop.messaging.transports.base import PermanentFailure
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.models import (
@@ -386,6 +387,8 @@ DIGEST_DAYS = 7
 def send_monthly_digests(*, now: datetime) -> int:
     """On the first sweep of each month: each practice that referred in the last year gets
     where its referrals stand. One digest per practice per month, whatever reruns."""
+    # The scorecards go out in the same first week, under their own rule, switch and timing.
+    send_monthly_scorecards(now=now)
     digest_rule = rule("referrer.monthly_digest")
     if not digest_rule.enabled():
         return 0
@@ -447,7 +450,83 @@ def send_monthly_digests(*, now: datetime) -> int:
     return queued
 
 
+SCORECARD_RULE = "referrer.monthly_scorecard"
+
+
+def scorecard_cause(practice_id: int, month: date) -> str:
+    return f"scorecard:{practice_id}:{month:%Y-%m}"
+
+
+def scorecard_message(practice, month: date) -> Message | None:
+    """The scorecard message of `practice` for the month starting `month`, if one was queued."""
+    key = outbox.dedupe_key(
+        scorecard_cause(practice.pk, month), rule(SCORECARD_RULE), practice_recipient(practice)
+    )
+    return Message.objects.filter(dedupe_key=key).first()
+
+
+def queue_scorecard(
+    practice, month: date, *, now: datetime, due_at: datetime | None = None
+) -> Message | None:
+    """Queue `practice`'s scorecard for the month starting `month`, once per practice and month
+    whoever asks (the sweep, Send now, `refloop analytics scorecards --queue`); None if the
+    rule is off. Its PDF is drawn when it leaves (`attachments_for`)."""
+    org = Organization.current()
+    return outbox.queue(
+        rule=rule(SCORECARD_RULE),
+        recipient=practice_recipient(practice),
+        cause=scorecard_cause(practice.pk, month),
+        values={
+            "practice.name": org.name,
+            "practice.phone": org.phone or "our office",
+            "referrer.practice": practice.name,
+            "link.portal": settings.BASE_URL + "/portal/",
+            "digest.month": f"{month:%B %Y}",
+        },
+        due_at=due_at or now,
+        now=now,
+    )
+
+
+def send_monthly_scorecards(*, now: datetime) -> int:
+    """In the first week of each month: each practice that referred last month gets its
+    scorecard for last month, due the rule's time after the month began."""
+    from refloop.analytics.scorecards import month_period, referring_practices
+    from refloop.network.models import Practice
+
+    scorecard_rule = rule(SCORECARD_RULE)
+    if not scorecard_rule.enabled():
+        return 0
+    local_now = now.astimezone(Organization.current().zone)
+    if local_now.day > DIGEST_DAYS:
+        return 0
+    this_month = _month_start(local_now)
+    month = month_period(_month_start(this_month - timedelta(days=1)).date())
+    due = max(now, (this_month + scorecard_rule.offset()).astimezone(now.tzinfo))
+    practices = referring_practices(month, now=now)
+    queued = 0
+    for practice in Practice.objects.filter(pk__in=list(practices)).order_by("pk"):
+        message = queue_scorecard(practice, month.start, now=now, due_at=due)
+        queued += bool(message and message.created_at == now)
+    return queued
+
+
 # ---------------------------------------------------------------- at send time
+
+
+def attachments_for(message: Message, *, now: datetime) -> list[tuple[str, bytes, str]]:
+    """Documents drawn as a message leaves and sent with it (name, content, type): a
+    scorecard's PDF, with the figures as known then. Like magic links, none is stored."""
+    if message.rule != SCORECARD_RULE:
+        return []
+    from refloop.analytics.pdf import scorecard_attachment
+    from refloop.network.models import Practice
+
+    _, practice_id, month = message.dedupe_key.split("|", 1)[0].split(":")
+    practice = Practice.objects.filter(pk=int(practice_id)).first()
+    if practice is None:
+        raise PermanentFailure("The practice of this scorecard is no longer in the directory.")
+    return [scorecard_attachment(practice, month, now=now)]
 
 
 # Messages that speak of one appointment: not sent once it was moved, cancelled or is past

@@ -223,6 +223,17 @@ DEFAULTS: dict[str, dict[str, str]] = {
             "{{ practice.name }}"
         ),
     },
+    "referrer.monthly_scorecard": {
+        "subject": "Your referral scorecard from {{ practice.name }}: {{ digest.month }}",
+        "long": (
+            "Dear {{ referrer.practice }} team,\n\n"
+            "Attached is your scorecard for {{ digest.month }}: how quickly we reached, saw and "
+            "reported back on the patients you sent us, next to the same figures for all the "
+            "practices that refer to us. It holds numbers only, no patient names.\n\n"
+            "Thank you for your referrals. Questions or ideas: call us at {{ practice.phone }}.\n\n"
+            "{{ practice.name }}"
+        ),
+    },
 }
 
 

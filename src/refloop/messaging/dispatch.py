@@ -135,6 +135,8 @@ def _retry_at(message: Message, now: datetime) -> datetime | None:
 
 
 def _envelope(message: Message, *, now: datetime) -> Envelope:
+    from refloop.messaging import automation
+
     body = message.body
     links = {}
     if message.referral_id and "{{ link." in body:
@@ -150,6 +152,7 @@ def _envelope(message: Message, *, now: datetime) -> Envelope:
         body=body,
         delivery_key=delivery_key(message.pk),
         recipient_label=message.recipient_label,
+        attachments=automation.attachments_for(message, now=now),
     )
 
 

@@ -1,10 +1,12 @@
 """Printable documents for the fax and letter channels: one PDF layout, and storing it safely."""
 
+import io
 import os
 import re
 import tempfile
 from pathlib import Path
 
+import pypdfium2
 from fpdf.enums import XPos, YPos
 
 from refloop.messaging.transports.base import PermanentFailure
@@ -19,17 +21,24 @@ _SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")
 
 
 def render_document_pdf(
-    title_lines: list[str], subject: str, body: str, *, footer: str = "", author: str = ""
+    title_lines: list[str],
+    subject: str,
+    body: str,
+    *,
+    footer: str = "",
+    author: str = "",
+    extra_pages: int = 0,
 ) -> bytes:
     """A Letter-size PDF: a heading block (first line bold, "" for a gap), the subject, the body.
 
-    The body wraps and runs onto as many pages as it needs.
+    The body wraps and runs onto as many pages as it needs. `extra_pages` (attachments that
+    will follow) count in the heading's page count.
     """
     # Rendered twice when the heading shows the page count: the first pass counts the pages.
     pages = "1"
     document = _render(title_lines, subject, body, footer=footer, author=author, pages=pages)
     if any(PAGE_COUNT in line for line in title_lines):
-        pages = str(document.pages_count)
+        pages = str(document.pages_count + extra_pages)
         document = _render(title_lines, subject, body, footer=footer, author=author, pages=pages)
     return bytes(document.output())
 
@@ -63,6 +72,31 @@ def _render(
     pdf.set_text_color(*INK)
     pdf.multi_cell(0, 5.4, body.strip(), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return pdf
+
+
+def attachment_pages(attachments: list[tuple[str, bytes, str]]) -> int:
+    """How many pages the PDF attachments of a fax or letter add."""
+    return sum(len(pypdfium2.PdfDocument(content)) for _, content, _ in _pdfs(attachments))
+
+
+def with_attachments(document: bytes, attachments: list[tuple[str, bytes, str]]) -> bytes:
+    """`document` followed by every page of each PDF attachment (a scorecard sent by fax or
+    letter travels as pages after the message)."""
+    pdfs = _pdfs(attachments)
+    if not pdfs:
+        return document
+    merged = pypdfium2.PdfDocument(document)
+    for _, content, _ in pdfs:
+        merged.import_pages(pypdfium2.PdfDocument(content))
+    buffer = io.BytesIO()
+    merged.save(buffer)
+    return buffer.getvalue()
+
+
+def _pdfs(attachments: list[tuple[str, bytes, str]]) -> list[tuple[str, bytes, str]]:
+    if any(mimetype != "application/pdf" for _, _, mimetype in attachments):
+        raise PermanentFailure("Only PDF documents can be sent by fax or letter.")
+    return attachments
 
 
 def document_path(directory: Path, delivery_key: str) -> Path:

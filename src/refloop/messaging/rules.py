@@ -230,6 +230,27 @@ RULES: dict[str, Rule] = {
             "on the first of each month, to each practice that referred in the last year",
             {"digest.month", "digest.table"},
         ),
+        # Practice-level, like the digest, but offering only what a practice-level message
+        # can fill: no referral, provider or patient placeholders.
+        Rule(
+            "referrer.monthly_scorecard",
+            "Monthly referrer scorecard (PDF)",
+            Audience.REFERRER,
+            "in the first week of each month, to each practice that referred the month before: "
+            "its scorecard for that month as a PDF attachment (numbers only, no patients)",
+            frozenset(
+                {
+                    "practice.name",
+                    "practice.phone",
+                    "referrer.practice",
+                    "link.portal",
+                    "digest.month",
+                }
+            ),
+            offset_minutes=9 * 60,
+            offset_meaning="minutes after the month begins (midnight on the 1st)",
+            channels=("email", "fax", "letter"),
+        ),
     ]
 }
 

@@ -22,6 +22,10 @@ def suppressed():
         _suppressed.reset(token)
 
 
+def is_suppressed() -> bool:
+    return _suppressed.get()
+
+
 def after_commit(enqueue: Callable[[], object]) -> None:
     """Run `enqueue` (a task's enqueue) once the current transaction commits, unless a
     historical load suppressed side effects."""

@@ -4,6 +4,7 @@ from functools import partial
 
 from django.db import transaction
 
+from refloop.analytics import facts
 from refloop.core import audit
 from refloop.referrals import effects
 from refloop.referrals.models import Referral, ReferralEvent
@@ -45,4 +46,6 @@ def record_event(
         detail.update({"from": from_state, "to": to_state})
     audit.record(kind, touch(referral), actor=actor, detail=detail, now=at)
     transaction.on_commit(partial(effects.event_committed, event.pk))
+    if not effects.is_suppressed():  # historical loads rebuild their facts in bulk
+        facts.mark_stale(referral.pk)
     return event

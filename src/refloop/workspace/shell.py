@@ -43,6 +43,9 @@ NAVIGATION = (
     ),
     NavItem("Outbound", "outbound", "send", Capability.VIEW_REFERRALS, "/outbound/"),
     NavItem("Messages", "outbox", "mail", Capability.VIEW_REFERRALS, "/messages/"),
+    NavItem(
+        "Analytics", "analytics_dashboard", "chart-bar", Capability.VIEW_ANALYTICS, "/analytics/"
+    ),
     NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/"),
     NavItem(
         "Message settings",
@@ -101,6 +104,8 @@ def home(request):
         return redirect("portal_home")
     if is_staff_member(request.user) and can(request.user, Capability.VIEW_REFERRAL_SUMMARIES):
         return redirect("worklist")
+    if is_staff_member(request.user) and can(request.user, Capability.VIEW_ANALYTICS):
+        return redirect("analytics_dashboard")  # the analyst's page
     return render(request, "workspace/home.html")
 
 

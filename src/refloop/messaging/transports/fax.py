@@ -3,7 +3,14 @@
 from django.conf import settings
 from django.utils import timezone
 
-from refloop.messaging.pdf import PAGE_COUNT, document_path, render_document_pdf, write_atomically
+from refloop.messaging.pdf import (
+    PAGE_COUNT,
+    attachment_pages,
+    document_path,
+    render_document_pdf,
+    with_attachments,
+    write_atomically,
+)
 from refloop.messaging.transports.base import Envelope, PermanentFailure
 from refloop.messaging.transports.sms import is_e164
 from refloop.practice.models import Organization
@@ -32,9 +39,15 @@ def fax_pdf(envelope: Envelope) -> bytes:
         "",
         CONFIDENTIALITY_NOTICE,
     ]
-    return render_document_pdf(
-        cover, envelope.subject, envelope.body, footer=f"Fax from {org.name}", author=org.name
+    document = render_document_pdf(
+        cover,
+        envelope.subject,
+        envelope.body,
+        footer=f"Fax from {org.name}",
+        author=org.name,
+        extra_pages=attachment_pages(envelope.attachments),
     )
+    return with_attachments(document, envelope.attachments)
 
 
 class FileFaxTransport:

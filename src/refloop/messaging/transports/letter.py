@@ -6,7 +6,12 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from refloop.messaging.pdf import document_path, render_document_pdf, write_atomically
+from refloop.messaging.pdf import (
+    document_path,
+    render_document_pdf,
+    with_attachments,
+    write_atomically,
+)
 from refloop.messaging.transports.base import Envelope, PermanentFailure, delivery_key
 from refloop.practice.models import Organization
 
@@ -34,9 +39,10 @@ def letter_pdf(envelope: Envelope) -> bytes:
         "",
         *address_lines(envelope.to),
     ]
-    return render_document_pdf(
+    document = render_document_pdf(
         heading, envelope.subject, envelope.body, footer=org.name, author=org.name
     )
+    return with_attachments(document, envelope.attachments)
 
 
 def letter_path(message_pk: int) -> Path | None:

@@ -1,0 +1,86 @@
+"""The analytics API: DESIGN.md's metrics, the referrers and the funnel for a period.
+
+Periods are `start` (inclusive) and `end` (exclusive) local dates; filters narrow the
+referrals counted. A bad or unknown parameter answers 422 naming it. Aggregates only:
+no patient appears in any answer.
+"""
+
+from datetime import date
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from refloop.analytics import metrics, referrers
+from refloop.core.errors import InvalidInput
+from refloop.core.roles import Capability, require
+from refloop.core.schemas import errors
+
+router = Router(tags=["analytics"])
+
+FILTERS = ("department", "location", "source_type", "channel", "practice", "urgency")
+
+
+class ScopeIn(Schema):
+    start: date = Field(description="First day of the period (YYYY-MM-DD, the practice's time)")
+    end: date = Field(description="Day after the last one: the period is [start, end)")
+    department: int | None = Field(None, description="Department id")
+    location: int | None = Field(None, description="Location id (of the first appointment)")
+    source_type: str | None = Field(None, description="provider, patient, self, marketing, other")
+    channel: str | None = Field(None, description="The channel the referral arrived by")
+    practice: int | None = Field(None, description="Referring practice id")
+    urgency: str | None = Field(None, description="routine, urgent or stat")
+
+
+class MetricsIn(ScopeIn):
+    metrics: str | None = Field(
+        None, description="Comma-separated metric names; all of them when omitted"
+    )
+
+
+def _scope(request: HttpRequest, allowed: tuple[str, ...]) -> metrics.Scope:
+    require(request.user, Capability.VIEW_ANALYTICS)
+    for name in request.GET:
+        if name not in allowed:
+            raise InvalidInput(
+                f"Unknown parameter {name}; the parameters are {', '.join(allowed)}.", field=name
+            )
+    return metrics.parse_scope(request.GET, now=timezone.now())
+
+
+def _echo(scope: metrics.Scope) -> dict:
+    return {
+        "start": scope.period.start,
+        "end": scope.period.end,
+        "filters": scope.filters.as_params(),
+    }
+
+
+# The query schemas document the parameters in OpenAPI; the values are read from
+# request.GET by metrics.parse_scope so that every endpoint, page and export answers a
+# bad value with the same sentence.
+@router.get("/analytics/metrics", response={200: dict, **errors(403, 422)})
+def analytics_metrics(request: HttpRequest, query: Query[MetricsIn]):
+    """Every metric of DESIGN.md (or those named in `metrics`) for the period."""
+    scope = _scope(request, ("start", "end", *FILTERS, "metrics"))
+    names = tuple(
+        name.strip() for name in (request.GET.get("metrics") or "").split(",") if name.strip()
+    )
+    return {**_echo(scope), "metrics": metrics.compute(scope, names or metrics.METRICS)}
+
+
+@router.get("/analytics/referrers", response={200: dict, **errors(403, 422)})
+def analytics_referrers(request: HttpRequest, query: Query[ScopeIn]):
+    """Per referring practice: volume (and the previous period's), monthly trend, segment
+    and declining flag as of `end`, conversion, median hours to first contact."""
+    scope = _scope(request, ("start", "end", *FILTERS))
+    return {**_echo(scope), "referrers": referrers.referrers(scope)}
+
+
+@router.get("/analytics/funnel", response={200: dict, **errors(403, 422)})
+def analytics_funnel(request: HttpRequest, query: Query[ScopeIn]):
+    """For the referrals received in the period: how many reached each state, were lost
+    at it, are in it now, and the median hours spent there."""
+    scope = _scope(request, ("start", "end", *FILTERS))
+    return {**_echo(scope), **metrics.funnel(scope)}

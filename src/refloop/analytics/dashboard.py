@@ -1,0 +1,153 @@
+"""Everything the analytics dashboard shows for one scope, read through the metrics
+module: the page renders it, the benchmark times it, the management report prints it."""
+
+from collections import defaultdict
+
+from django.db.models import Count, Q
+
+from refloop.analytics import bottlenecks, metrics, referrers
+from refloop.analytics.metrics import Scope, cohort
+from refloop.analytics.stats import grouped_percentiles
+from refloop.network.models import Practice
+from refloop.practice.models import Department, Organization
+
+# Sankey: the busiest referring practices by name, the rest as one flow.
+SANKEY_PRACTICES = 12
+
+
+def volume_series(scope: Scope, by: str) -> dict:
+    """Referrals per local month of the period, one series per `by` value (source_type
+    or channel)."""
+    months = scope.period.months()
+    series: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
+    index = {month: i for i, month in enumerate(months)}
+    for month, key, n in (
+        cohort(scope)
+        .values("received_month", by)
+        .annotate(n=Count("pk"))
+        .values_list("received_month", by, "n")
+    ):
+        if month in index:
+            series[key][index[month]] = n
+    return {"months": months, "series": dict(sorted(series.items()))}
+
+
+def sla(scope: Scope) -> dict:
+    """Per urgency: the first-contact SLA in hours, the median and 90th percentile hours
+    to first contact and to appointment, and how many were contacted within the SLA."""
+    org = Organization.current()
+    hours = {
+        u: org.first_contact_sla(u).total_seconds() / 3600 for u in ("stat", "urgent", "routine")
+    }
+    contact = grouped_percentiles(cohort(scope), ["urgency"], "first_contact_hours", ps=(0.5, 0.9))
+    visit = grouped_percentiles(cohort(scope), ["urgency"], "appointment_hours", ps=(0.5, 0.9))
+    within = dict(
+        cohort(scope)
+        .filter(first_contact_hours__isnull=False)
+        .values("urgency")
+        .annotate(
+            n=Count(
+                "pk",
+                filter=Q(urgency="stat", first_contact_hours__lte=hours["stat"])
+                | Q(urgency="urgent", first_contact_hours__lte=hours["urgent"])
+                | Q(urgency="routine", first_contact_hours__lte=hours["routine"]),
+            )
+        )
+        .values_list("urgency", "n")
+    )
+    rows = []
+    for urgency, target in hours.items():
+        c, v = contact.get((urgency,), {}), visit.get((urgency,), {})
+        rows.append(
+            {
+                "urgency": urgency,
+                "sla_hours": target,
+                "contacted": c.get("count", 0),
+                "appointments": v.get("count", 0),
+                "within_sla": within.get(urgency, 0),
+                "median_hours_to_first_contact": c.get("p50"),
+                "p90_hours_to_first_contact": c.get("p90"),
+                "median_hours_to_appointment": v.get("p50"),
+                "p90_hours_to_appointment": v.get("p90"),
+            }
+        )
+    return {"by_urgency": rows}
+
+
+def flows(scope: Scope) -> dict:
+    """Referring practice -> department flows of the cohort (the Sankey diagram): the
+    busiest practices by name, the others together, and referrals with no practice by
+    their source type."""
+    rows = list(
+        cohort(scope).values("practice_id", "source_type", "department_id").annotate(n=Count("pk"))
+    )
+    totals: dict[int, int] = defaultdict(int)
+    for row in rows:
+        if row["practice_id"]:
+            totals[row["practice_id"]] += row["n"]
+    busiest = sorted(totals, key=lambda pk: -totals[pk])[:SANKEY_PRACTICES]
+    names = dict(Practice.objects.filter(pk__in=busiest).values_list("pk", "name"))
+    departments = dict(Department.objects.values_list("pk", "name"))
+    links: dict[tuple, int] = defaultdict(int)
+    for row in rows:
+        if row["practice_id"] in names:
+            source = ("practice", row["practice_id"], names[row["practice_id"]])
+        elif row["practice_id"]:
+            source = ("others", None, "Other practices")
+        else:
+            source = (
+                "source",
+                row["source_type"],
+                f"{row['source_type'].capitalize()} (no practice)",
+            )
+        target = (
+            "department",
+            row["department_id"],
+            departments.get(row["department_id"], "No department"),
+        )
+        links[(source, target)] += row["n"]
+    return {
+        "links": [
+            {
+                "source": source[2],
+                "source_kind": source[0],
+                "source_id": source[1],
+                "target": target[2],
+                "department_id": target[1],
+                "referrals": n,
+            }
+            for (source, target), n in sorted(links.items(), key=lambda item: -item[1])
+        ]
+    }
+
+
+def build(scope: Scope) -> dict:
+    """The whole dashboard for one scope, and the previous period's headline figures
+    to compare with; each cohort query runs once (metrics.reading)."""
+    with metrics.reading():
+        return _build(scope)
+
+
+def _build(scope: Scope) -> dict:
+    figures = metrics.compute(scope)
+    network = referrers.referrers(scope)
+    by_segment: dict[str, list[dict]] = {segment: [] for segment in referrers.SEGMENTS}
+    for row in network:
+        by_segment[row["segment"]].append(
+            {"practice_id": row["practice_id"], "practice": row["practice"]}
+        )
+    return {
+        "period": {"start": scope.period.start, "end": scope.period.end},
+        "filters": scope.filters.as_params(),
+        "metrics": figures,
+        "previous_metrics": metrics.compute(scope.previous()),
+        "funnel": metrics.funnel(scope),
+        "by_source_type": volume_series(scope, "source_type"),
+        "by_channel": volume_series(scope, "channel"),
+        "sla": sla(scope),
+        "bottlenecks": bottlenecks.find(scope),
+        "referrers": network,
+        "declining": [row for row in network if row["declining"]],
+        "segments": by_segment,
+        "flows": flows(scope),
+    }

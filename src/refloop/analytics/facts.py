@@ -1,0 +1,380 @@
+"""Building the fact tables from referrals, their timelines and their appointments.
+
+`rebuild(ids)` is the one writer. It runs after every committed change to a referral
+(`mark_stale`, called where timeline events are appended), in bulk after imports and
+the demo seed, and from the worker's catch-up job for rows left behind.
+"""
+
+import hashlib
+import hmac
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+
+from refloop.analytics.models import (
+    DWELL_STATES,
+    LOST_STATES,
+    REACHED_BIT,
+    AppointmentFact,
+    ReferralFact,
+)
+from refloop.practice.models import Organization
+from refloop.referrals.models import Appointment, Direction, Referral, ReferralEvent
+
+log = logging.getLogger(__name__)
+
+CHUNK = 2000
+HOUR = 3600.0
+
+
+def patient_key(name_key: str, date_of_birth) -> str:
+    """A keyed hash of the identity DESIGN.md gives lifetime value (normalized name and
+    birth date), so the fact table holds no name and no birth date."""
+    message = f"{name_key}|{date_of_birth.isoformat()}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _pending() -> set[int]:
+    # Per connection, so per thread: a web server thread's ids never leak into another's.
+    return connection.__dict__.setdefault("refloop_stale_facts", set())
+
+
+def mark_stale(referral_id: int) -> None:
+    """Rebuild this referral's facts once the current transaction commits. However many
+    events a transaction appends, the first callback to run rebuilds them all and the
+    rest find nothing left. (Ids of a rolled-back transaction are rebuilt with the next
+    one's, which reads what is committed and so changes nothing.) `robust`: a failed
+    rebuild is logged and left to the catch-up job; the change itself has committed."""
+    _pending().add(referral_id)
+    transaction.on_commit(_flush, robust=True)
+
+
+def _flush() -> None:
+    pending = _pending()
+    ids = list(pending)
+    pending.clear()
+    rebuild(ids)
+
+
+def _hours(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() / HOUR
+
+
+def _month(at: datetime, zone) -> int:
+    local = at.astimezone(zone)
+    return local.year * 100 + local.month
+
+
+def _walk(received_at: datetime, moves: list[tuple[str, str, datetime]]) -> dict:
+    """Reached states, completed time per open state, no-shows and the stage before a
+    loss, from the transitions in time order."""
+    reached = REACHED_BIT["received"]
+    dwell: dict[str, float] = {}
+    current, since = "received", received_at
+    no_shows = 0
+    lost_stage = ""
+    for from_state, to_state, at in moves:
+        if to_state == "received":
+            continue
+        state_from = from_state or current
+        if state_from in DWELL_STATES:
+            dwell[state_from] = dwell.get(state_from, 0.0) + _hours(since, at)
+        reached |= REACHED_BIT.get(to_state, 0)
+        if to_state == "no_show":
+            no_shows += 1
+        if to_state in LOST_STATES:
+            lost_stage = state_from
+        current, since = to_state, at
+    return {"reached": reached, "dwell": dwell, "no_shows": no_shows, "lost_stage": lost_stage}
+
+
+def _referral_fact(row: dict, moves, appointments: list[dict], zone) -> dict:
+    """The fact row's values by attribute name (plain dicts: building model instances
+    was a third of a rebuild's time)."""
+    received = row["received_at"]
+    walked = _walk(received, moves) if row["direction"] == Direction.INBOUND else None
+    first_appointment = min(appointments, key=lambda a: (a["starts_at"], a["id"]), default=None)
+    loop_closed_at = row["closed_at"] if row["state"] == "loop_closed" else None
+    fact = dict(
+        referral_id=row["id"],
+        version=row["version"],
+        direction=row["direction"],
+        received_at=received,
+        received_month=_month(received, zone),
+        state=row["state"],
+        state_since=row["state_changed_at"],
+        department_id=row["department_id"],
+        location_id=first_appointment["location_id"] if first_appointment else None,
+        source_type=row["source_type"],
+        channel=row["channel"],
+        urgency=row["urgency"],
+        practice_id=row["referring_practice_id"],
+        provider_id=row["referring_provider_id"],
+        provider_npi=row["referring_provider__npi"] or "",
+        assignee_id=row["assignee_id"],
+        receiving_practice_id=row["receiving_practice_id"],
+        receiving_in_network=row["receiving_in_network"],
+        sent_at=row["sent_at"],
+        first_contact_hours=_hours(received, row["first_contact_at"]),
+        schedule_hours=_hours(received, row["first_scheduled_at"]),
+        appointment_hours=_hours(received, first_appointment["starts_at"])
+        if first_appointment
+        else None,
+        seen_at=row["seen_at"],
+        loop_closed_at=loop_closed_at,
+        report_hours=_hours(row["seen_at"], loop_closed_at),
+        lost_reason=row["end_reason"] if row["state"] in LOST_STATES else "",
+        patient_key=patient_key(row["patient__name_key"], row["patient__date_of_birth"]),
+    )
+    if walked is not None:
+        fact["reached"] = walked["reached"]
+        fact["no_shows"] = walked["no_shows"]
+        fact["lost_stage"] = walked["lost_stage"] if row["state"] in LOST_STATES else ""
+        for state, hours in walked["dwell"].items():
+            fact[f"dwell_{state}"] = hours
+    return fact
+
+
+_REFERRAL_FIELDS = (
+    "id",
+    "version",
+    "direction",
+    "state",
+    "state_changed_at",
+    "received_at",
+    "department_id",
+    "source_type",
+    "channel",
+    "urgency",
+    "referring_practice_id",
+    "referring_provider_id",
+    "referring_provider__npi",
+    "assignee_id",
+    "receiving_practice_id",
+    "receiving_in_network",
+    "sent_at",
+    "first_contact_at",
+    "first_scheduled_at",
+    "seen_at",
+    "closed_at",
+    "end_reason",
+    "patient__name_key",
+    "patient__date_of_birth",
+)
+
+
+def _rebuild_chunk(ids: list[int], zone) -> set[str]:
+    rows = list(
+        Referral.objects.filter(pk__in=ids, merged_into__isnull=True).values(*_REFERRAL_FIELDS)
+    )
+    moves: dict[int, list] = defaultdict(list)
+    for referral_id, from_state, to_state, at in (
+        ReferralEvent.objects.filter(referral_id__in=ids)
+        .exclude(to_state="")
+        .order_by("referral_id", "at", "pk")
+        .values_list("referral_id", "from_state", "to_state", "at")
+    ):
+        moves[referral_id].append((from_state, to_state, at))
+    appointments: dict[int, list[dict]] = defaultdict(list)
+    for appointment in Appointment.objects.filter(referral_id__in=ids).values(
+        "id", "referral_id", "starts_at", "outcome", "visit_value", "department_id", "location_id"
+    ):
+        appointments[appointment["referral_id"]].append(appointment)
+
+    facts = [_referral_fact(row, moves[row["id"]], appointments[row["id"]], zone) for row in rows]
+    appointment_facts = [
+        {
+            "appointment_id": a["id"],
+            "referral_id": a["referral_id"],
+            "starts_at": a["starts_at"],
+            "outcome": a["outcome"],
+            "visit_value": a["visit_value"],
+            "department_id": a["department_id"] or fact["department_id"],
+            "location_id": a["location_id"],
+            "source_type": fact["source_type"],
+            "channel": fact["channel"],
+            "urgency": fact["urgency"],
+            "practice_id": fact["practice_id"],
+        }
+        for fact in facts
+        for a in appointments[fact["referral_id"]]
+    ]
+    AppointmentFact.objects.filter(referral_id__in=ids).delete()
+    ReferralFact.objects.filter(pk__in=ids).delete()
+    _insert(ReferralFact, facts)
+    _insert(AppointmentFact, appointment_facts)
+    return {fact["patient_key"] for fact in facts if fact["direction"] == Direction.INBOUND}
+
+
+def _refresh_patients(keys: list[str] | None) -> None:
+    """Mark each patient's first inbound referral and give it the patient's value to
+    date (the attended visits of all their referrals); for these patients, or (None)
+    for all, after a full rebuild has just written every row unmarked.
+
+    Set-based SQL (UPDATE … FROM, SQLite 3.33+ and PostgreSQL): a full rebuild touches
+    every patient, and row-by-row updates of a million facts would take minutes. Each
+    first row is updated once: on PostgreSQL every update leaves a dead row behind, and
+    two passes doubled the table a dashboard scans."""
+    facts = ReferralFact._meta.db_table
+    appointments = AppointmentFact._meta.db_table
+    batches = [None] if keys is None else [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
+    with connection.cursor() as cursor:
+        for batch in batches:
+            where, params = "", []
+            if batch is not None:
+                where = f" AND patient_key IN ({', '.join(['%s'] * len(batch))})"
+                params = list(batch)
+                cursor.execute(
+                    f"UPDATE {facts} SET first_of_patient = %s, patient_value = NULL "  # noqa: S608 (our table names; values are parameters)
+                    f"WHERE direction = 'inbound' AND (first_of_patient OR patient_value IS NOT NULL)"
+                    f"{where}",
+                    [False, *params],
+                )
+            if batch is None:
+                cursor.execute(
+                    f"UPDATE {facts} SET first_of_patient = %s, patient_value = COALESCE(firsts.value, 0)"  # noqa: S608
+                    f" FROM (SELECT ranked.referral_id AS referral_id, totals.value AS value FROM ("
+                    f"  SELECT referral_id, patient_key, ROW_NUMBER() OVER ("
+                    f"   PARTITION BY patient_key ORDER BY received_at, referral_id) AS nth"
+                    f"  FROM {facts} WHERE direction = 'inbound') ranked"
+                    f" LEFT JOIN (SELECT r.patient_key AS patient_key, SUM(a.visit_value) AS value"
+                    f"  FROM {appointments} a JOIN {facts} r ON r.referral_id = a.referral_id"
+                    f"  WHERE r.direction = 'inbound' AND a.outcome = 'attended'"
+                    f"  AND a.visit_value IS NOT NULL"
+                    f"  GROUP BY r.patient_key) totals ON totals.patient_key = ranked.patient_key"
+                    f" WHERE ranked.nth = 1) firsts"
+                    f" WHERE {facts}.referral_id = firsts.referral_id",
+                    [True],
+                )
+                continue
+            # A few patients (after a change or an import): their rows by the key index.
+            cursor.execute(
+                f"UPDATE {facts} SET first_of_patient = %s, patient_value = 0 WHERE referral_id IN ("  # noqa: S608
+                f" SELECT referral_id FROM (SELECT referral_id, ROW_NUMBER() OVER ("
+                f"  PARTITION BY patient_key ORDER BY received_at, referral_id) AS nth"
+                f"  FROM {facts} WHERE direction = 'inbound'{where}) ranked"
+                f" WHERE nth = 1)",
+                [True, *params],
+            )
+            cursor.execute(
+                f"UPDATE {facts} SET patient_value = totals.value FROM ("  # noqa: S608
+                f" SELECT r.patient_key AS patient_key, SUM(a.visit_value) AS value"
+                f" FROM {appointments} a JOIN {facts} r ON r.referral_id = a.referral_id"
+                f" WHERE r.direction = 'inbound' AND a.outcome = 'attended'"
+                f" AND a.visit_value IS NOT NULL{where.replace('patient_key', 'r.patient_key')}"
+                f" GROUP BY r.patient_key) totals"
+                f" WHERE {facts}.patient_key = totals.patient_key AND {facts}.first_of_patient",
+                params,
+            )
+
+
+def _compact() -> None:
+    """After a full rebuild on PostgreSQL: rewrite the fact table in received order and
+    refresh the planner's statistics, so a period's rows sit together (a dashboard at a
+    million referrals read a table half as large again without it)."""
+    if connection.vendor != "postgresql":
+        return
+    by_received = ReferralFact._meta.indexes[0].name  # (direction, received_at)
+    with connection.cursor() as cursor:
+        # The facts' foreign-key checks are deferred to commit; CLUSTER wants none pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"CLUSTER {ReferralFact._meta.db_table} USING {by_received}")
+        cursor.execute(f"ANALYZE {ReferralFact._meta.db_table}")
+        cursor.execute(f"ANALYZE {AppointmentFact._meta.db_table}")
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """INSERT the rows (values by attribute name; a missing one takes the field's
+    default) with executemany: bulk_create compiles SQL per object, which made it most
+    of a rebuild's time."""
+    if not rows:
+        return
+    ops = connection.ops
+    fields = model._meta.concrete_fields
+    defaults = {f.attname: f.get_default() for f in fields}
+    adapters = []
+    for f in fields:
+        if f.get_internal_type() == "DateTimeField":
+            adapters.append((f.attname, ops.adapt_datetimefield_value))
+        elif f.get_internal_type() == "DecimalField":
+            adapters.append(
+                (
+                    f.attname,
+                    lambda v, f=f: ops.adapt_decimalfield_value(v, f.max_digits, f.decimal_places),
+                )
+            )
+        else:
+            adapters.append((f.attname, None))
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    sql = (
+        f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+    )
+    values = []
+    for row in rows:
+        filled = defaults | row
+        values.append([adapt(filled[name]) if adapt else filled[name] for name, adapt in adapters])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
+def rebuild(
+    referral_ids: Iterable[int],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    everything: bool = False,
+) -> int:
+    """Write the facts of these referrals (and of their patients' other referrals'
+    first-referral marks). Merged duplicates get none. Returns how many were written."""
+    ids = sorted(set(referral_ids))
+    if not ids:
+        return 0
+    zone = Organization.current().zone
+    keys: set[str] = set()
+    with transaction.atomic():
+        for start in range(0, len(ids), CHUNK):
+            keys |= _rebuild_chunk(ids[start : start + CHUNK], zone)
+            if progress is not None:
+                progress(min(start + CHUNK, len(ids)), len(ids))
+        _refresh_patients(None if everything else sorted(keys))
+    return len(ids)
+
+
+def rebuild_all(*, progress: Callable[[int, int], None] | None = None) -> int:
+    """Every referral's facts, from scratch (after a restore, or by `refloop analytics
+    rebuild`)."""
+    with transaction.atomic():
+        AppointmentFact.objects.all().delete()
+        ReferralFact.objects.all().delete()
+        ids = list(Referral.objects.order_by("pk").values_list("pk", flat=True))
+        written = rebuild(ids, progress=progress, everything=True)
+        _compact()
+    return written
+
+
+def stale_ids(limit: int = 10_000) -> list[int]:
+    """Referrals whose facts are missing or older than the referral (a change that
+    committed while its rebuild failed, or data loaded around the services)."""
+    missing = Referral.objects.filter(fact__isnull=True, merged_into__isnull=True)
+    behind = Referral.objects.filter(fact__isnull=False).exclude(fact__version=F("version"))
+    merged = Referral.objects.filter(fact__isnull=False, merged_into__isnull=False)
+    ids: list[int] = []
+    for qs in (missing, behind, merged):
+        ids.extend(qs.values_list("pk", flat=True)[: limit - len(ids)])
+        if len(ids) >= limit:
+            break
+    return ids
+
+
+def catch_up() -> int:
+    """The worker's repair job: rebuild whatever `stale_ids` finds."""
+    ids = stale_ids()
+    if ids:
+        log.info("analytics: rebuilding %d stale referral facts", len(ids))
+    return rebuild(ids)

@@ -1,0 +1,180 @@
+"""The referral network in numbers: each referring practice's volume, trend, segment,
+conversion and speed, and whether it is drifting away (DESIGN.md's definitions)."""
+
+import math
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Min, Q
+
+from refloop.analytics.metrics import Scope, _rate, _reached, cohort, inbound
+from refloop.analytics.stats import grouped_percentiles
+from refloop.network.models import Practice
+
+RECENT_DAYS = 90
+PRIOR_DAYS = 365
+DECLINE_MIN_PRIOR = 6
+DECLINE_P = 0.05
+SEGMENTS = ("loyal", "semi_loyal", "new", "non_referring")
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` local calendar months earlier (the last day of a shorter
+    month when it has no such day)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    for candidate in range(day.day, 27, -1):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    return date(year, month, min(day.day, 28))
+
+
+def poisson_cdf(k: int, expected: float) -> float:
+    """P(X ≤ k) for X ~ Poisson(expected), summed in log space so large means stay finite."""
+    if expected <= 0:
+        return 1.0
+    total = 0.0
+    for i in range(k + 1):
+        total += math.exp(i * math.log(expected) - expected - math.lgamma(i + 1))
+    return min(total, 1.0)
+
+
+def declining(recent: int, prior: int) -> tuple[bool, float | None]:
+    """(declining?, P(X ≤ recent)) with expected = prior × 90/365; only for prior ≥ 6."""
+    if prior < DECLINE_MIN_PRIOR:
+        return False, None
+    p = poisson_cdf(recent, prior * RECENT_DAYS / PRIOR_DAYS)
+    return p < DECLINE_P, p
+
+
+def _at(day: date, zone) -> datetime:
+    return datetime.combine(day, time(), tzinfo=zone)
+
+
+def segments(as_of: date, zone) -> dict[int, str]:
+    """Every practice in the directory with its segment as of `as_of` (exclusive): over
+    the four 3-month blocks ending then, loyal (a referral in 3 or 4 blocks), semi_loyal
+    (1 or 2), non_referring (none); new (first referral ever in the last 90 days) wins."""
+    edges = [_at(months_before(as_of, 3 * i), zone) for i in range(4, -1, -1)]
+    blocks = {
+        f"b{i}": Count("pk", filter=Q(received_at__gte=edges[i], received_at__lt=edges[i + 1]))
+        for i in range(4)
+    }
+    end = _at(as_of, zone)
+    window = inbound().filter(practice__isnull=False, received_at__lt=end)
+    active = {
+        row["practice_id"]: sum(1 for i in range(4) if row[f"b{i}"])
+        for row in window.filter(received_at__gte=edges[0]).values("practice_id").annotate(**blocks)
+    }
+    new_since = end - timedelta(days=RECENT_DAYS)
+    first = dict(
+        window.values("practice_id")
+        .annotate(first=Min("received_at"))
+        .values_list("practice_id", "first")
+    )
+    result = {}
+    for practice_id in Practice.objects.values_list("pk", flat=True):
+        if practice_id in first and first[practice_id] >= new_since:
+            result[practice_id] = "new"
+        elif active.get(practice_id, 0) >= 3:
+            result[practice_id] = "loyal"
+        elif active.get(practice_id, 0) >= 1:
+            result[practice_id] = "semi_loyal"
+        else:
+            result[practice_id] = "non_referring"
+    return result
+
+
+def drift(as_of: date, zone) -> dict[int, dict]:
+    """Per practice: referrals in the last 90 days and the 365 before, expected, p, flag."""
+    end = _at(as_of, zone)
+    recent_start = end - timedelta(days=RECENT_DAYS)
+    prior_start = recent_start - timedelta(days=PRIOR_DAYS)
+    rows = (
+        inbound()
+        .filter(practice__isnull=False, received_at__gte=prior_start, received_at__lt=end)
+        .values("practice_id")
+        .annotate(
+            recent=Count("pk", filter=Q(received_at__gte=recent_start)),
+            prior=Count("pk", filter=Q(received_at__lt=recent_start)),
+        )
+    )
+    result = {}
+    for row in rows:
+        flag, p = declining(row["recent"], row["prior"])
+        result[row["practice_id"]] = {
+            "recent": row["recent"],
+            "prior": row["prior"],
+            "expected": row["prior"] * RECENT_DAYS / PRIOR_DAYS,
+            "p_value": p,
+            "declining": flag,
+        }
+    return result
+
+
+def referrers(scope: Scope) -> list[dict]:
+    """Every practice in the directory, declining ones first, then by volume: volume in
+    the period and in the one before, monthly trend, segment and drift as of the period's
+    end, conversion and median hours to first contact."""
+    months = scope.period.months()
+    period = {
+        row["practice_id"]: row
+        for row in cohort(scope)
+        .filter(practice__isnull=False)
+        .values("practice_id")
+        .annotate(volume=Count("pk"), seen=_reached("seen"))
+    }
+    before = dict(
+        cohort(scope.previous())
+        .filter(practice__isnull=False)
+        .values("practice_id")
+        .annotate(n=Count("pk"))
+        .values_list("practice_id", "n")
+    )
+    trend: dict[int, dict[int, int]] = defaultdict(dict)
+    for practice_id, month, n in (
+        cohort(scope)
+        .filter(practice__isnull=False)
+        .values("practice_id", "received_month")
+        .annotate(n=Count("pk"))
+        .values_list("practice_id", "received_month", "n")
+    ):
+        trend[practice_id][month] = n
+    contact = grouped_percentiles(
+        cohort(scope).filter(practice__isnull=False), ["practice_id"], "first_contact_hours"
+    )
+    segment = segments(scope.period.end, scope.zone)
+    drifting = drift(scope.period.end, scope.zone)
+    result = []
+    for practice in Practice.objects.values("pk", "name", "city", "in_network"):
+        pk = practice["pk"]
+        if scope.filters.practice and pk != scope.filters.practice:
+            continue
+        stats = period.get(pk, {"volume": 0, "seen": 0})
+        d = drifting.get(
+            pk, {"recent": 0, "prior": 0, "expected": 0.0, "p_value": None, "declining": False}
+        )
+        result.append(
+            {
+                "practice_id": pk,
+                "practice": practice["name"],
+                "city": practice["city"],
+                "in_network": practice["in_network"],
+                "volume": stats["volume"],
+                "previous_volume": before.get(pk, 0),
+                "trend": [trend[pk].get(month, 0) for month in months],
+                "segment": segment[pk],
+                "declining": d["declining"],
+                "recent_90_days": d["recent"],
+                "prior_365_days": d["prior"],
+                "expected_90_days": round(d["expected"], 2),
+                "p_value": d["p_value"],
+                "conversion": _rate(stats["seen"] or 0, stats["volume"]),
+                "contacted": contact.get((pk,), {}).get("count", 0),
+                "median_hours_to_first_contact": contact.get((pk,), {}).get("p50"),
+            }
+        )
+    result.sort(key=lambda r: (not r["declining"], -r["volume"], r["practice"]))
+    return result

@@ -1,0 +1,138 @@
+"""Percentiles as DESIGN.md defines them (linear interpolation between closest ranks),
+computed by the database: PostgreSQL's percentile_cont, or on SQLite by reading only
+the ranks that matter from an ordered query.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, QuerySet
+
+
+class PercentileCont(Aggregate):
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+
+
+def interpolate(ordered: Sequence[float], p: float) -> float | None:
+    """The p-th percentile of already sorted values (numpy's default method)."""
+    if not ordered:
+        return None
+    position = p * (len(ordered) - 1)
+    low = math.floor(position)
+    high = math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def percentiles(
+    qs: QuerySet, columns: Sequence[str], ps: Sequence[float] = (0.5, 0.9)
+) -> dict[str, dict]:
+    """{column: {"count": n, "p50": …, "p90": …}} over the rows of `qs` where the column
+    is not null."""
+    result: dict[str, dict] = {}
+    if _postgres():
+        aggregates = {}
+        for column in columns:
+            for p in ps:
+                aggregates[f"{column}__p{round(p * 100)}"] = PercentileCont(column, p)
+        values = qs.aggregate(**aggregates) if aggregates else {}
+        counts = _counts(qs, columns)
+        for column in columns:
+            result[column] = {"count": counts[column]} | {
+                f"p{round(p * 100)}": values[f"{column}__p{round(p * 100)}"] for p in ps
+            }
+        return result
+    counts = _counts(qs, columns)
+    for column in columns:
+        n = counts[column]
+        entry: dict = {"count": n}
+        ordered = qs.filter(**{f"{column}__isnull": False}).order_by(column)
+        for p in ps:
+            if n == 0:
+                entry[f"p{round(p * 100)}"] = None
+                continue
+            position = p * (n - 1)
+            low = math.floor(position)
+            pair = list(ordered.values_list(column, flat=True)[low : low + 2])
+            high = pair[1] if len(pair) > 1 else pair[0]
+            entry[f"p{round(p * 100)}"] = pair[0] + (high - pair[0]) * (position - low)
+        result[column] = entry
+    return result
+
+
+def _counts(qs: QuerySet, columns: Sequence[str]) -> dict[str, int]:
+    return qs.aggregate(**{column: Count(column) for column in columns})
+
+
+def grouped_percentiles(
+    qs: QuerySet, group: Sequence[str], column: str, ps: Sequence[float] = (0.5,)
+) -> dict[tuple, dict]:
+    """{group values: {"count": n, "p50": …}} for each group that has a value."""
+    present = qs.filter(**{f"{column}__isnull": False})
+    result: dict[tuple, dict] = {}
+    if _postgres():
+        aggregates = {f"p{round(p * 100)}": PercentileCont(column, p) for p in ps}
+        for row in present.order_by().values(*group).annotate(count=Count(column), **aggregates):
+            key = tuple(row[g] for g in group)
+            result[key] = {"count": row["count"]} | {k: row[k] for k in aggregates}
+        return result
+    values: dict[tuple, list[float]] = defaultdict(list)
+    for row in present.order_by(*group, column).values_list(*group, column):
+        values[row[:-1]].append(row[-1])
+    for key, ordered in values.items():
+        result[key] = {"count": len(ordered)} | {
+            f"p{round(p * 100)}": interpolate(ordered, p) for p in ps
+        }
+    return result
+
+
+def percentiles_by_sets(
+    qs: QuerySet, sets: Sequence[tuple[str, ...]], column: str, p: float = 0.5
+) -> dict[tuple[str, ...], dict[tuple, dict]]:
+    """grouped_percentiles for several groupings in one pass over the rows:
+    {grouping: {group values: {"count", "p50"}}}. PostgreSQL groups by GROUPING SETS;
+    SQLite reads the rows once and groups them here."""
+    dims = list(dict.fromkeys(d for grouping in sets for d in grouping))
+    present = qs.filter(**{f"{column}__isnull": False}).order_by()
+    label = f"p{round(p * 100)}"
+    result: dict[tuple[str, ...], dict[tuple, dict]] = {grouping: {} for grouping in sets}
+    if _postgres():
+        inner, params = present.values(*dims, column).query.sql_with_params()
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(d) for d in dims)
+        grouping_sets = ", ".join(f"({', '.join(quote(d) for d in g)})" for g in sets)
+        sql = (
+            f"SELECT {columns}, GROUPING({columns}), COUNT(*), "  # noqa: S608 (our columns)
+            f"PERCENTILE_CONT({float(p)!r}) WITHIN GROUP (ORDER BY {quote(column)}) "
+            f"FROM ({inner}) rows GROUP BY GROUPING SETS ({grouping_sets})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for row in cursor.fetchall():
+                values, mask, count, value = row[: len(dims)], row[len(dims)], row[-2], row[-1]
+                # GROUPING() sets a bit, first dimension highest, for each one left out.
+                used = tuple(d for i, d in enumerate(dims) if not mask & (1 << (len(dims) - 1 - i)))
+                grouping = next(g for g in sets if set(g) == set(used))
+                key = tuple(values[dims.index(d)] for d in grouping)
+                result[grouping][key] = {"count": count, label: value}
+        return result
+    collected: dict[tuple[str, ...], dict[tuple, list[float]]] = {
+        g: defaultdict(list) for g in sets
+    }
+    for row in present.order_by(column).values_list(*dims, column):
+        for grouping in sets:
+            collected[grouping][tuple(row[dims.index(d)] for d in grouping)].append(row[-1])
+    for grouping, groups in collected.items():
+        for key, ordered in groups.items():
+            result[grouping][key] = {"count": len(ordered), label: interpolate(ordered, p)}
+    return result

@@ -1,0 +1,165 @@
+"""The dashboard's headline figures, each against the period before."""
+
+from refloop.analytics.metrics import Scope
+from refloop.analytics.selection import drill_url
+
+# better: which way is good news (None: neither, e.g. concentration is a risk, not a score)
+UP_IS_GOOD, DOWN_IS_GOOD, NEUTRAL = "up", "down", None
+
+
+def _count(value) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _hours(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f} hours" if value < 48 else f"{value / 24:.1f} days"
+
+
+def figure(name: str, now, before, fmt, better) -> dict:
+    """One number with the previous period's and which way it moved."""
+    change = None
+    if now is not None and before is not None:
+        change = "same" if round(now, 4) == round(before, 4) else ("up" if now > before else "down")
+    tone = ""
+    if change in ("up", "down") and better:
+        tone = "good" if change == better else "bad"
+    words = {
+        "up": f"up from {fmt(before)}",
+        "down": f"down from {fmt(before)}",
+        "same": f"the same as before ({fmt(before)})",
+        None: "no figure for the previous period" if before is None else "",
+    }[change]
+    return {
+        "name": name,
+        "value": fmt(now),
+        "previous": fmt(before),
+        "change": change,
+        "tone": tone,
+        "words": words,
+    }
+
+
+def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
+    """Tiles of the headline metrics; `figures` and `previous` are metrics.compute() results."""
+
+    def clock(key: str, title: str) -> dict:
+        now, before = figures[key], previous[key]
+        return {
+            "title": title,
+            "figures": [
+                figure("Median", now["median_hours"], before["median_hours"], _hours, DOWN_IS_GOOD),
+                figure(
+                    "90th percentile", now["p90_hours"], before["p90_hours"], _hours, DOWN_IS_GOOD
+                ),
+            ],
+            "note": f"{now['count']:,} referrals measured",
+        }
+
+    show, show_before = figures["show_rate"], previous["show_rate"]
+    return [
+        {
+            "title": "Referrals received",
+            "figures": [
+                figure(
+                    "", figures["volume"]["count"], previous["volume"]["count"], _count, UP_IS_GOOD
+                )
+            ],
+            "url": drill_url(scope),
+        },
+        {
+            "title": "Conversion to a visit",
+            "figures": [
+                figure(
+                    "",
+                    figures["conversion"]["rate"],
+                    previous["conversion"]["rate"],
+                    _percent,
+                    UP_IS_GOOD,
+                )
+            ],
+            "note": f"{figures['conversion']['seen']:,} seen",
+            "url": drill_url(scope, reached="seen"),
+        },
+        clock("time_to_first_contact", "Time to first contact"),
+        clock("time_to_schedule", "Time to schedule"),
+        clock("time_to_appointment", "Time to appointment"),
+        {
+            "title": "Show rate",
+            "figures": [
+                figure(
+                    "Referred",
+                    show["referred"]["rate"],
+                    show_before["referred"]["rate"],
+                    _percent,
+                    UP_IS_GOOD,
+                ),
+                figure(
+                    "Non-referred",
+                    show["non_referred"]["rate"],
+                    show_before["non_referred"]["rate"],
+                    _percent,
+                    UP_IS_GOOD,
+                ),
+            ],
+        },
+        {
+            "title": "Loop closed within 7 days",
+            "figures": [
+                figure(
+                    "",
+                    figures["loop_closure"]["rate"],
+                    previous["loop_closure"]["rate"],
+                    _percent,
+                    UP_IS_GOOD,
+                )
+            ],
+            "note": f"of {figures['loop_closure']['seen']:,} seen",
+            "url": drill_url(scope, closure="not_closed"),
+            "url_label": "Not closed",
+        },
+        {
+            "title": "Leakage (out of network)",
+            "figures": [
+                figure(
+                    "",
+                    figures["leakage"]["rate"],
+                    previous["leakage"]["rate"],
+                    _percent,
+                    DOWN_IS_GOOD,
+                )
+            ],
+            "note": f"of {figures['leakage']['sent']:,} sent out",
+            "url": drill_url(scope, outbound=1, in_network=0),
+        },
+        {
+            "title": "Lost referrals",
+            "figures": [
+                figure(
+                    "", figures["lost"]["count"], previous["lost"]["count"], _count, DOWN_IS_GOOD
+                )
+            ],
+            "url": drill_url(scope, lost=1),
+        },
+        {
+            "title": "Share from the top 20% of providers",
+            "figures": [
+                figure(
+                    "",
+                    figures["concentration"]["top_share"],
+                    previous["concentration"]["top_share"],
+                    _percent,
+                    NEUTRAL,
+                )
+            ],
+            "note": (
+                f"top {figures['concentration']['top_providers']} of "
+                f"{figures['concentration']['providers']} providers"
+            ),
+        },
+    ]

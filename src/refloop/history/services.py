@@ -1,0 +1,413 @@
+"""Importing a checked history file: each row's referral with its patient, referrer,
+timeline, first contact attempt and appointments, all in one transaction.
+
+Everything the rows refer to (practices, providers, patients, departments, users) is
+looked up once per file, and rows are written a chunk at a time with multi-row INSERTs
+(bulk.py), never one query per row. Side effects (messages, notifications) are
+suppressed: a referral closed two years ago must not notify anyone today.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from refloop.analytics.facts import rebuild
+from refloop.core import audit
+from refloop.core.roles import Capability, require
+from refloop.history.bulk import Table
+from refloop.history.validation import Checked, Row
+from refloop.network.models import Practice, Provider
+from refloop.patients.models import Patient, normalized_name
+from refloop.practice.models import Organization
+from refloop.referrals import effects, lifecycle
+from refloop.referrals.models import (
+    Appointment,
+    AppointmentOutcome,
+    ContactAttempt,
+    ContactChannel,
+    ContactOutcome,
+    Direction,
+    Referral,
+    ReferralEvent,
+    State,
+    Urgency,
+    new_referral_number,
+)
+
+ACTOR_LABEL = "History import"
+CHUNK = 2000
+LOOKUP_CHUNK = 500
+LOST_STATES = (State.DECLINED, State.UNREACHABLE, State.CANCELLED)
+OPEN_STATES = frozenset(lifecycle.open_states(Direction.INBOUND))
+Progress = Callable[[int, int], None]
+# The data of an imported transition; one object, so it is serialized once per chunk.
+IMPORTED = {"imported": True}
+
+REFERRAL_COLUMNS = (
+    "number",
+    "direction",
+    "state",
+    "patient_id",
+    "source_type",
+    "source_other",
+    "referring_practice_id",
+    "referring_provider_id",
+    "channel",
+    "urgency",
+    "department_id",
+    "assignee_id",
+    "received_at",
+    "state_changed_at",
+    "first_contact_due_at",
+    "first_contact_at",
+    "sla_breached_at",
+    "outreach_started_at",
+    "accepted_at",
+    "first_scheduled_at",
+    "seen_at",
+    "closed_at",
+    "end_reason",
+    "created_by_id",
+)
+EVENT_COLUMNS = (
+    "referral_id",
+    "kind",
+    "from_state",
+    "to_state",
+    "actor_id",
+    "actor_label",
+    "at",
+    "data",
+)
+ATTEMPT_COLUMNS = ("referral_id", "at", "channel", "outcome", "note", "recorded_by_id")
+APPOINTMENT_COLUMNS = (
+    "referral_id",
+    "starts_at",
+    "department_id",
+    "outcome",
+    "visit_value",
+    "created_at",
+)
+PATIENT_COLUMNS = ("first_name", "last_name", "date_of_birth", "name_key")
+
+
+class HistoryFileInvalid(Exception):
+    """The file has errors and the user did not ask to import only the good rows."""
+
+    def __init__(self, checked: Checked):
+        super().__init__(f"{len(checked.errors)} problem(s) in the file; nothing was imported.")
+        self.checked = checked
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    skipped_rows: int = 0
+    patients_created: int = 0
+    practices_created: int = 0
+    providers_created: int = 0
+    referral_ids: list[int] = field(default_factory=list)
+
+
+def import_history(
+    checked: Checked,
+    *,
+    acting_user=None,
+    only_good: bool = False,
+    run_id: int | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> ImportResult:
+    """Write the good rows of `checked`; all of them or none.
+
+    A file with errors is refused (HistoryFileInvalid) unless `only_good`; a problem with
+    the file as a whole (its header) is refused either way. `acting_user` None is the
+    command line; a user must be an admin.
+    """
+    if acting_user is not None:
+        require(acting_user, Capability.MANAGE_SETTINGS)
+    if checked.file_problem or (checked.errors and not only_good):
+        raise HistoryFileInvalid(checked)
+    now = now or timezone.now()
+    rows = checked.rows
+    total = len(rows)
+    with transaction.atomic(), effects.suppressed():
+        writer = _Writer(acting_user=acting_user, now=now)
+        writer.add_partners(rows)
+        for start in range(0, total, CHUNK):
+            writer.write(rows[start : start + CHUNK])
+            if progress is not None:
+                progress(min(start + CHUNK, total), total)
+        result = writer.result
+        result.skipped_rows = checked.bad_rows
+        # One entry for the whole import (never one per row, never patient data).
+        audit.record(
+            "history.imported",
+            audit.Touch("history_import", run_id if run_id is not None else "cli"),
+            actor=acting_user,
+            detail={
+                "file": checked.file_name,
+                "rows": result.imported,
+                "skipped_rows": result.skipped_rows,
+                "patients_created": result.patients_created,
+                "practices_created": result.practices_created,
+                "providers_created": result.providers_created,
+            },
+            now=now,
+        )
+        rebuild(result.referral_ids)
+    return result
+
+
+class _Writer:
+    """Writes rows chunk by chunk, remembering what earlier chunks created."""
+
+    def __init__(self, *, acting_user, now: datetime):
+        self.user_id = acting_user.pk if acting_user is not None and acting_user.pk else None
+        self.now = now
+        org = Organization.current()
+        self.sla = {urgency: org.first_contact_sla(urgency) for urgency in Urgency.values}
+        self.result = ImportResult()
+        self.practices: dict[str, int] = {}  # casefolded name -> pk
+        self.providers: dict[str, tuple[int, int | None]] = {}  # npi -> (pk, practice pk)
+        self.patients: dict[tuple, int] = {}  # (name_key, date_of_birth) -> pk
+        self.name_keys: dict[tuple[str, str], str] = {}
+        self.referrals = Table(Referral, REFERRAL_COLUMNS)
+        self.events = Table(ReferralEvent, EVENT_COLUMNS)
+        self.attempts = Table(ContactAttempt, ATTEMPT_COLUMNS)
+        self.appointments = Table(Appointment, APPOINTMENT_COLUMNS)
+        self.new_patients = Table(Patient, PATIENT_COLUMNS)
+
+    # -- once per file --
+
+    def add_partners(self, rows: list[Row]) -> None:
+        """Find or add every referring practice and provider the rows name."""
+        for pk, name in Practice.objects.order_by("pk").values_list("pk", "name"):
+            self.practices.setdefault(name.casefold(), pk)
+        new_practices: dict[str, Practice] = {}
+        for row in rows:
+            key = row.practice_name.casefold()
+            if key and key not in self.practices and key not in new_practices:
+                new_practices[key] = Practice(name=row.practice_name)
+        Practice.objects.bulk_create(new_practices.values())
+        self.practices.update({key: p.pk for key, p in new_practices.items()})
+        self.result.practices_created = len(new_practices)
+
+        new_providers: dict[str, Provider] = {}
+        for row in rows:
+            if row.provider_id is not None:
+                self.providers[row.npi] = (row.provider_id, row.provider_practice_id)
+            elif row.npi and row.provider_name and row.npi not in new_providers:
+                last, first = row.provider_name
+                new_providers[row.npi] = Provider(
+                    npi=row.npi,
+                    last_name=last,
+                    first_name=first,
+                    practice_id=self.practices.get(row.practice_name.casefold()),
+                )
+        Provider.objects.bulk_create(new_providers.values())
+        self.providers.update({npi: (p.pk, p.practice_id) for npi, p in new_providers.items()})
+        self.result.providers_created = len(new_providers)
+
+    # -- a chunk of rows --
+
+    def write(self, rows: list[Row]) -> None:
+        patient_ids = self._patients(rows)
+        numbers = self._numbers(rows)
+        referral_ids = self.referrals.insert(
+            [
+                self._referral(row, pid, no)
+                for row, pid, no in zip(rows, patient_ids, numbers, strict=True)
+            ],
+            ids=True,
+        )
+        attempt_rows, attempt_for = [], []
+        appointment_rows, event_rows = [], []
+        for row, referral_id in zip(rows, referral_ids, strict=True):
+            if row.first_contact_at is not None:
+                attempt_rows.append(self._attempt(row, referral_id))
+                attempt_for.append(row)
+            appointment_rows.extend(self._appointments(row, referral_id))
+        attempt_ids = dict(
+            zip(
+                (id(row) for row in attempt_for),
+                self.attempts.insert(attempt_rows, ids=True),
+                strict=True,
+            )
+        )
+        for row, referral_id in zip(rows, referral_ids, strict=True):
+            event_rows.extend(self._events(row, referral_id, attempt_ids.get(id(row))))
+        self.appointments.insert(appointment_rows)
+        self.events.insert(event_rows)
+        self.result.imported += len(rows)
+        self.result.referral_ids.extend(referral_ids)
+
+    def _patients(self, rows: list[Row]) -> list[int]:
+        """Each row's patient: on record (normalized name and date of birth), or added."""
+        keys = [(self._name_key(r.first_name, r.last_name), r.date_of_birth) for r in rows]
+        names = sorted({key[0] for key in keys if key not in self.patients})
+        for start in range(0, len(names), LOOKUP_CHUNK):
+            found = Patient.objects.filter(name_key__in=names[start : start + LOOKUP_CHUNK])
+            for pk, name_key, birth in found.order_by("pk").values_list(
+                "pk", "name_key", "date_of_birth"
+            ):
+                self.patients.setdefault((name_key, birth), pk)
+        new_rows: dict[tuple, tuple] = {}
+        for row, key in zip(rows, keys, strict=True):
+            if key not in self.patients and key not in new_rows:
+                new_rows[key] = (row.first_name, row.last_name, row.date_of_birth, key[0])
+        new_ids = self.new_patients.insert(list(new_rows.values()), ids=True)
+        self.patients.update(zip(new_rows, new_ids, strict=True))
+        self.result.patients_created += len(new_ids)
+        return [self.patients[key] for key in keys]
+
+    def _name_key(self, first_name: str, last_name: str) -> str:
+        """normalized_name, remembered: the same names recur across thousands of rows."""
+        key = self.name_keys.get((first_name, last_name))
+        if key is None:
+            key = self.name_keys[first_name, last_name] = normalized_name(first_name, last_name)
+        return key
+
+    def _numbers(self, rows: list[Row]) -> list[str]:
+        """The row's own number, or a new one no referral has (checked, not assumed)."""
+        numbers = [row.number or new_referral_number() for row in rows]
+        while True:
+            drawn = {n for row, n in zip(rows, numbers, strict=True) if not row.number}
+            taken = set(Referral.objects.filter(number__in=drawn).values_list("number", flat=True))
+            if not taken:
+                return numbers
+            numbers = [new_referral_number() if n in taken else n for n in numbers]
+
+    def _referral(self, row: Row, patient_id: int, number: str) -> tuple:
+        reached = row.reached()
+        state = row.state
+        last_at = row.steps[-1][2] if row.steps else row.received_at
+        due = row.received_at + self.sla[row.urgency]
+        # An open referral never contacted and past its deadline would be flagged by the SLA
+        # sweep today, alerting staff about history; it is recorded as breached at its due time.
+        breached = None
+        if state in OPEN_STATES and row.first_contact_at is None and due <= self.now:
+            breached = due
+        practice_id = (
+            self.practices.get(row.practice_name.casefold()) if row.practice_name else None
+        )
+        provider_id, provider_practice_id = self.providers.get(row.npi, (None, None))
+        return (
+            number,
+            Direction.INBOUND,
+            state,
+            patient_id,
+            row.source_type,
+            row.source_other,
+            practice_id or provider_practice_id,
+            provider_id,
+            row.channel,
+            row.urgency,
+            row.department_id,
+            row.assignee_id,
+            row.received_at,
+            last_at,
+            due,
+            row.first_contact_at,
+            breached,
+            reached.get("contacting_at"),
+            reached.get("accepted_at"),
+            reached.get("scheduled_at"),
+            reached.get("seen_at"),
+            None if state in OPEN_STATES else last_at,
+            row.end_reason,
+            self.user_id,
+        )
+
+    def _attempt(self, row: Row, referral_id: int) -> tuple:
+        return (
+            referral_id,
+            row.first_contact_at,
+            ContactChannel.PHONE,
+            _contact_outcome(row),
+            "Imported from history",
+            None,
+        )
+
+    def _appointments(self, row: Row, referral_id: int) -> list[tuple]:
+        """The latest appointment; and, when the patient was booked again after a no-show,
+        the missed one before it (at the time the no-show was recorded)."""
+        if row.appointment_at is None:
+            return []
+        reached = row.reached()
+        scheduled_at = reached["scheduled_at"]
+        rebooked_at = reached.get("rescheduled_at")
+        appointments = []
+        if rebooked_at is not None and row.appointment_outcome != AppointmentOutcome.NO_SHOW:
+            appointments.append(
+                (
+                    referral_id,
+                    reached["no_show_at"],
+                    row.department_id,
+                    AppointmentOutcome.NO_SHOW,
+                    None,
+                    scheduled_at,
+                )
+            )
+        appointments.append(
+            (
+                referral_id,
+                row.appointment_at,
+                row.department_id,
+                row.appointment_outcome,
+                row.visit_value,
+                rebooked_at or scheduled_at,
+            )
+        )
+        return appointments
+
+    def _events(self, row: Row, referral_id: int, attempt_id: int | None) -> list[tuple]:
+        """The timeline: received, each transition, the first contact attempt; by time."""
+        events = [
+            (
+                referral_id,
+                "referral.received",
+                "",
+                State.RECEIVED,
+                None,
+                ACTOR_LABEL,
+                row.received_at,
+                {"imported": True, "channel": row.channel, "source_type": row.source_type},
+            )
+        ]
+        for state, _, at, from_state in row.steps:
+            data = IMPORTED
+            if state in LOST_STATES:
+                data = {**IMPORTED, "reason": row.end_reason}
+            events.append(
+                (referral_id, f"referral.{state}", from_state, state, None, ACTOR_LABEL, at, data)
+            )
+        if attempt_id is not None:
+            events.append(
+                (
+                    referral_id,
+                    "referral.contact_attempted",
+                    "",
+                    "",
+                    None,
+                    ACTOR_LABEL,
+                    row.first_contact_at,
+                    {
+                        "imported": True,
+                        "attempt_id": attempt_id,
+                        "channel": ContactChannel.PHONE,
+                        "outcome": _contact_outcome(row),
+                    },
+                )
+            )
+            events.sort(key=lambda event: event[6])  # stable: a transition stays first on a tie
+        return events
+
+
+def _contact_outcome(row: Row) -> str:
+    """The first attempt reached the patient if the referral went on to be scheduled."""
+    scheduled = any(state == State.SCHEDULED for state, *_ in row.steps)
+    return ContactOutcome.REACHED if scheduled else ContactOutcome.NO_ANSWER

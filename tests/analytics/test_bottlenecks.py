@@ -1,0 +1,54 @@
+"""The bottleneck finder names the stage and the group that got slower, in words."""
+
+from datetime import date
+
+from refloop.analytics import bottlenecks
+from refloop.analytics.metrics import Filters, Period, Scope
+from tests.analytics.history import History, local
+
+MARCH = Period(date(2026, 3, 1), date(2026, 4, 1))  # the previous period: 29 Jan - 1 Mar
+
+
+def test_a_slower_first_contact_for_routine_spine_referrals_is_named(cora, spine, hand):
+    h = History(cora, spine)
+    for day in range(5):  # before: 1.4 days to first contact, routine and urgent alike
+        h.referral(f"2026-02-0{day + 2} 09:00", ("contact", 33.6))
+        h.referral(f"2026-02-0{day + 2} 10:00", ("contact", 10), department=hand)
+    for day in range(5):  # now: Spine's routine referrals wait 3.1 days; Hand is unchanged
+        h.referral(f"2026-03-0{day + 2} 09:00", ("contact", 74.4))
+        h.referral(f"2026-03-0{day + 2} 10:00", ("contact", 10), department=hand)
+    h.referral("2026-03-20 09:00", ("cancelled", 2))
+    h.rebuild()
+
+    found = bottlenecks.find(Scope.of(MARCH, Filters(), now=local("2026-04-02 09:00")))
+    assert found["stage"] == "first_contact"
+    assert found["sentences"][0] == (
+        # Spine and Hand together: the median of five 10 h and five 74.4 h waits, against
+        # five 10 h and five 33.6 h (the cancelled referral was never contacted).
+        "The wait that grew most is for first contact: a median 42.2 hours, up from 21.8 "
+        "(10 referrals)."
+    )
+    assert found["sentences"][1] == (
+        "Most lost referrals are lost on arrival: 1 of 1, against 0 in the previous period."
+    )
+    assert (
+        "Routine referrals to Spine wait a median 3.1 days for first contact, up from 1.4."
+        in (found["sentences"])
+    )
+    assert not any("Hand" in sentence for sentence in found["sentences"])
+
+
+def test_with_nothing_slower_it_names_the_longest_wait(cora, spine):
+    h = History(cora, spine)
+    h.referral("2026-03-02 09:00", ("contact", 5))
+    h.rebuild()
+    found = bottlenecks.find(Scope.of(MARCH, Filters(), now=local("2026-04-02 09:00")))
+    assert found["sentences"] == [
+        "The longest wait is for first contact: a median 5.0 hours, with no figure for the "
+        "previous period (1 referral)."
+    ]
+
+
+def test_an_empty_period_has_no_sentences(org):
+    found = bottlenecks.find(Scope.of(MARCH, Filters(), now=local("2026-04-02 09:00")))
+    assert found["sentences"] == [] and found["stage"] is None
