@@ -49,6 +49,9 @@ def test_a_phone_referral_is_worked_from_intake_to_loop_closed_in_the_browser(
     page.wait_for_url("**/referrals/**")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New referral").click()
+    # The click returns once the navigation commits; the type-ahead listens only after htmx
+    # has read the page, so typing before the load event could go unheard.
+    page.wait_for_url("**/intake/", wait_until="load")
     page.get_by_label("How did the referral reach us").select_option("phone")
     page.get_by_label("Source", exact=True).select_option("provider")
     page.get_by_label("Referring provider").fill("Achterberg")
