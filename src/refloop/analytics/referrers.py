@@ -5,9 +5,9 @@ import math
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
-from refloop.analytics.metrics import Scope, _rate, _reached, cohort, inbound
+from refloop.analytics.metrics import Scope, _once, _rate, _reached, cohort, inbound
 from refloop.analytics.stats import grouped_percentiles
 from refloop.network.models import Practice
 
@@ -53,34 +53,74 @@ def _at(day: date, zone) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone)
 
 
+def _activity(as_of: date, zone) -> dict[int, dict]:
+    """Per practice that referred in the window before `as_of` (the four 3-month blocks
+    and the 90 + 365 days of drift), in one pass: how many blocks had a referral, the
+    referrals of the last 90 days and of the 365 before, and whether the first referral
+    ever came within the last 90 days. Within metrics.reading every scope ending on the
+    same day shares it."""
+    return _once("activity", (as_of, zone), lambda: _read_activity(as_of, zone))
+
+
+def _read_activity(as_of: date, zone) -> dict[int, dict]:
+    end = _at(as_of, zone)
+    edges = [_at(months_before(as_of, 3 * i), zone) for i in range(4, -1, -1)]
+    recent_start = end - timedelta(days=RECENT_DAYS)
+    prior_start = recent_start - timedelta(days=PRIOR_DAYS)
+    window_start = min(edges[0], prior_start)
+    counts = {
+        f"b{i}": Count("pk", filter=Q(received_at__gte=edges[i], received_at__lt=edges[i + 1]))
+        for i in range(4)
+    }
+    counts["recent"] = Count("pk", filter=Q(received_at__gte=recent_start))
+    counts["prior"] = Count(
+        "pk", filter=Q(received_at__gte=prior_start, received_at__lt=recent_start)
+    )
+    counts["earlier"] = Count("pk", filter=Q(received_at__lt=recent_start))
+    rows = (
+        inbound()
+        .filter(practice__isnull=False, received_at__gte=window_start, received_at__lt=end)
+        .values("practice_id")
+        .annotate(**counts)
+    )
+    result = {
+        row["practice_id"]: {
+            "blocks": sum(1 for i in range(4) if row[f"b{i}"]),
+            "recent": row["recent"],
+            "prior": row["prior"],
+            "new": bool(row["recent"]) and not row["earlier"],
+        }
+        for row in rows
+    }
+    # New only if nothing came before the window either: one index probe per candidate
+    # (practice, received_at) rather than every practice's first referral ever.
+    candidates = [pk for pk, row in result.items() if row["new"]]
+    if candidates:
+        older = inbound().filter(practice_id=OuterRef("pk"), received_at__lt=window_start)
+        for pk in (
+            Practice.objects.filter(pk__in=candidates)
+            .filter(Exists(older))
+            .values_list("pk", flat=True)
+        ):
+            result[pk]["new"] = False
+    return result
+
+
 def segments(as_of: date, zone) -> dict[int, str]:
     """Every practice in the directory with its segment as of `as_of` (exclusive): over
     the four 3-month blocks ending then, loyal (a referral in 3 or 4 blocks), semi_loyal
     (1 or 2), non_referring (none); new (first referral ever in the last 90 days) wins."""
-    edges = [_at(months_before(as_of, 3 * i), zone) for i in range(4, -1, -1)]
-    blocks = {
-        f"b{i}": Count("pk", filter=Q(received_at__gte=edges[i], received_at__lt=edges[i + 1]))
-        for i in range(4)
-    }
-    end = _at(as_of, zone)
-    window = inbound().filter(practice__isnull=False, received_at__lt=end)
-    active = {
-        row["practice_id"]: sum(1 for i in range(4) if row[f"b{i}"])
-        for row in window.filter(received_at__gte=edges[0]).values("practice_id").annotate(**blocks)
-    }
-    new_since = end - timedelta(days=RECENT_DAYS)
-    first = dict(
-        window.values("practice_id")
-        .annotate(first=Min("received_at"))
-        .values_list("practice_id", "first")
-    )
+    activity = _activity(as_of, zone)
     result = {}
     for practice_id in Practice.objects.values_list("pk", flat=True):
-        if practice_id in first and first[practice_id] >= new_since:
+        row = activity.get(practice_id)
+        if row is None:
+            result[practice_id] = "non_referring"
+        elif row["new"]:
             result[practice_id] = "new"
-        elif active.get(practice_id, 0) >= 3:
+        elif row["blocks"] >= 3:
             result[practice_id] = "loyal"
-        elif active.get(practice_id, 0) >= 1:
+        elif row["blocks"] >= 1:
             result[practice_id] = "semi_loyal"
         else:
             result[practice_id] = "non_referring"
@@ -89,22 +129,12 @@ def segments(as_of: date, zone) -> dict[int, str]:
 
 def drift(as_of: date, zone) -> dict[int, dict]:
     """Per practice: referrals in the last 90 days and the 365 before, expected, p, flag."""
-    end = _at(as_of, zone)
-    recent_start = end - timedelta(days=RECENT_DAYS)
-    prior_start = recent_start - timedelta(days=PRIOR_DAYS)
-    rows = (
-        inbound()
-        .filter(practice__isnull=False, received_at__gte=prior_start, received_at__lt=end)
-        .values("practice_id")
-        .annotate(
-            recent=Count("pk", filter=Q(received_at__gte=recent_start)),
-            prior=Count("pk", filter=Q(received_at__lt=recent_start)),
-        )
-    )
     result = {}
-    for row in rows:
+    for practice_id, row in _activity(as_of, zone).items():
+        if not row["recent"] and not row["prior"]:
+            continue
         flag, p = declining(row["recent"], row["prior"])
-        result[row["practice_id"]] = {
+        result[practice_id] = {
             "recent": row["recent"],
             "prior": row["prior"],
             "expected": row["prior"] * RECENT_DAYS / PRIOR_DAYS,
@@ -119,13 +149,18 @@ def referrers(scope: Scope) -> list[dict]:
     the period and in the one before, monthly trend, segment and drift as of the period's
     end, conversion and median hours to first contact."""
     months = scope.period.months()
-    period = {
-        row["practice_id"]: row
-        for row in cohort(scope)
+    period: dict[int, dict] = defaultdict(lambda: {"volume": 0, "seen": 0})
+    trend: dict[int, dict[int, int]] = defaultdict(dict)
+    for row in (
+        cohort(scope)
         .filter(practice__isnull=False)
-        .values("practice_id")
+        .values("practice_id", "received_month")
         .annotate(volume=Count("pk"), seen=_reached("seen"))
-    }
+    ):
+        totals = period[row["practice_id"]]
+        totals["volume"] += row["volume"]
+        totals["seen"] += row["seen"] or 0
+        trend[row["practice_id"]][row["received_month"]] = row["volume"]
     before = dict(
         cohort(scope.previous())
         .filter(practice__isnull=False)
@@ -133,15 +168,6 @@ def referrers(scope: Scope) -> list[dict]:
         .annotate(n=Count("pk"))
         .values_list("practice_id", "n")
     )
-    trend: dict[int, dict[int, int]] = defaultdict(dict)
-    for practice_id, month, n in (
-        cohort(scope)
-        .filter(practice__isnull=False)
-        .values("practice_id", "received_month")
-        .annotate(n=Count("pk"))
-        .values_list("practice_id", "received_month", "n")
-    ):
-        trend[practice_id][month] = n
     contact = grouped_percentiles(
         cohort(scope).filter(practice__isnull=False), ["practice_id"], "first_contact_hours"
     )
