@@ -1,6 +1,6 @@
-"""Percentiles as DESIGN.md defines them (linear interpolation between closest ranks),
-computed by the database: PostgreSQL's percentile_cont, or on SQLite by reading only
-the ranks that matter from an ordered query.
+"""Percentiles as DESIGN.md defines them (linear interpolation between closest ranks):
+PostgreSQL's percentile_cont, or on SQLite (which has none) the column's values read
+once and interpolated here.
 """
 
 import math
@@ -41,37 +41,31 @@ def percentiles(
     is not null."""
     result: dict[str, dict] = {}
     if _postgres():
+        # Counts and percentiles in one pass over the rows.
         aggregates = {}
         for column in columns:
+            aggregates[f"{column}__count"] = Count(column)
             for p in ps:
                 aggregates[f"{column}__p{round(p * 100)}"] = PercentileCont(column, p)
         values = qs.aggregate(**aggregates) if aggregates else {}
-        counts = _counts(qs, columns)
         for column in columns:
-            result[column] = {"count": counts[column]} | {
+            result[column] = {"count": values[f"{column}__count"]} | {
                 f"p{round(p * 100)}": values[f"{column}__p{round(p * 100)}"] for p in ps
             }
         return result
-    counts = _counts(qs, columns)
+    # SQLite: each column's values read once and sorted here (an ORDER BY … OFFSET per
+    # percentile sorted the whole period again for every figure).
     for column in columns:
-        n = counts[column]
-        entry: dict = {"count": n}
-        ordered = qs.filter(**{f"{column}__isnull": False}).order_by(column)
-        for p in ps:
-            if n == 0:
-                entry[f"p{round(p * 100)}"] = None
-                continue
-            position = p * (n - 1)
-            low = math.floor(position)
-            pair = list(ordered.values_list(column, flat=True)[low : low + 2])
-            high = pair[1] if len(pair) > 1 else pair[0]
-            entry[f"p{round(p * 100)}"] = pair[0] + (high - pair[0]) * (position - low)
-        result[column] = entry
+        sql, params = (
+            qs.filter(**{f"{column}__isnull": False}).order_by().values_list(column).query
+        ).sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ordered = sorted(value for (value,) in cursor.fetchall())
+        result[column] = {"count": len(ordered)} | {
+            f"p{round(p * 100)}": interpolate(ordered, p) for p in ps
+        }
     return result
-
-
-def _counts(qs: QuerySet, columns: Sequence[str]) -> dict[str, int]:
-    return qs.aggregate(**{column: Count(column) for column in columns})
 
 
 def grouped_percentiles(
