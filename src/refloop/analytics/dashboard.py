@@ -7,7 +7,7 @@ from django.db.models import Count, Q
 
 from refloop.analytics import bottlenecks, metrics, referrers
 from refloop.analytics.metrics import Scope, cohort
-from refloop.analytics.stats import grouped_percentiles
+from refloop.analytics.stats import grouped_figures
 from refloop.network.models import Practice
 from refloop.practice.models import Department, Organization
 
@@ -21,15 +21,21 @@ def volume_series(scope: Scope, by: str) -> dict:
     months = scope.period.months()
     series: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
     index = {month: i for i, month in enumerate(months)}
-    for month, key, n in (
-        cohort(scope)
-        .values("received_month", by)
-        .annotate(n=Count("pk"))
-        .values_list("received_month", by, "n")
-    ):
-        if month in index:
-            series[key][index[month]] = n
+    for row in _monthly(scope):
+        if row["received_month"] in index:
+            series[row[by]][index[row["received_month"]]] += row["n"]
     return {"months": months, "series": dict(sorted(series.items()))}
+
+
+def _monthly(scope: Scope) -> list[dict]:
+    """Referrals per month, source type and channel: both volume series from one read."""
+    return metrics.once(
+        "monthly",
+        scope,
+        lambda: list(
+            cohort(scope).values("received_month", "source_type", "channel").annotate(n=Count("pk"))
+        ),
+    )
 
 
 def sla(scope: Scope) -> dict:
@@ -39,32 +45,31 @@ def sla(scope: Scope) -> dict:
     hours = {
         u: org.first_contact_sla(u).total_seconds() / 3600 for u in ("stat", "urgent", "routine")
     }
-    contact = grouped_percentiles(cohort(scope), ["urgency"], "first_contact_hours", ps=(0.5, 0.9))
-    visit = grouped_percentiles(cohort(scope), ["urgency"], "appointment_hours", ps=(0.5, 0.9))
-    within = dict(
-        cohort(scope)
-        .filter(first_contact_hours__isnull=False)
-        .values("urgency")
-        .annotate(
-            n=Count(
-                "pk",
-                filter=Q(urgency="stat", first_contact_hours__lte=hours["stat"])
-                | Q(urgency="urgent", first_contact_hours__lte=hours["urgent"])
-                | Q(urgency="routine", first_contact_hours__lte=hours["routine"]),
-            )
-        )
-        .values_list("urgency", "n")
+    within = Count(
+        "pk",
+        filter=Q(urgency="stat", first_contact_hours__lte=hours["stat"])
+        | Q(urgency="urgent", first_contact_hours__lte=hours["urgent"])
+        | Q(urgency="routine", first_contact_hours__lte=hours["routine"]),
+    )
+    found = grouped_figures(
+        cohort(scope),
+        ["urgency"],
+        ["first_contact_hours", "appointment_hours"],
+        ps=(0.5, 0.9),
+        extra={"within": within},
     )
     rows = []
     for urgency, target in hours.items():
-        c, v = contact.get((urgency,), {}), visit.get((urgency,), {})
+        figures = found.get((urgency,), {})
+        c = figures.get("first_contact_hours", {})
+        v = figures.get("appointment_hours", {})
         rows.append(
             {
                 "urgency": urgency,
                 "sla_hours": target,
                 "contacted": c.get("count", 0),
                 "appointments": v.get("count", 0),
-                "within_sla": within.get(urgency, 0),
+                "within_sla": figures.get("within", 0),
                 "median_hours_to_first_contact": c.get("p50"),
                 "p90_hours_to_first_contact": c.get("p90"),
                 "median_hours_to_appointment": v.get("p50"),

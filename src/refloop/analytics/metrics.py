@@ -239,7 +239,8 @@ def _sort_memory() -> Iterator[None]:
             cursor.execute("RESET work_mem")
 
 
-def _once(name: str, scope: Scope, compute: Callable[[], dict]) -> dict:
+def once(name: str, scope, compute: Callable[[], object]):
+    """compute(), kept for the rest of the read (see reading) under (name, scope)."""
     memo = _memo.get()
     if memo is None:
         return compute()
@@ -250,15 +251,24 @@ def _once(name: str, scope: Scope, compute: Callable[[], dict]) -> dict:
 
 
 def _summary(scope: Scope) -> dict:
-    """One pass over the cohort: volume and how many reached each state."""
+    """One pass over the cohort: volume, how many reached each state and how many are
+    in it now, and per source type the patients whose first referral this is and their
+    value (lifetime value)."""
 
     def compute() -> dict:
         aggregates = {"volume": Count("pk")}
         aggregates |= {f"reached_{state}": _reached(state) for state in FUNNEL_STATES}
+        aggregates |= {f"now_{state}": Count("pk", filter=Q(state=state)) for state in FUNNEL_STATES}
+        for source in SourceType.values:
+            first = Q(first_of_patient=True, source_type=source)
+            aggregates[f"first_{source}"] = Count("pk", filter=first)
+            aggregates[f"value_{source}"] = Sum("patient_value", filter=first)
         row = cohort(scope).aggregate(**aggregates)
-        return {key: value or 0 for key, value in row.items()}
+        return {
+            key: value if key.startswith("value_") else value or 0 for key, value in row.items()
+        }
 
-    return _once("summary", scope, compute)
+    return once("summary", scope, compute)
 
 
 # Every duration the dashboard takes a percentile of, read in one pass per scope.
@@ -272,7 +282,7 @@ CLOCK_COLUMNS = (
 
 def clocks(scope: Scope) -> dict[str, dict]:
     """{column: {"count", "p50", "p90"}} for every column of CLOCK_COLUMNS."""
-    return _once("clocks", scope, lambda: percentiles(cohort(scope), CLOCK_COLUMNS))
+    return once("clocks", scope, lambda: percentiles(cohort(scope), CLOCK_COLUMNS))
 
 
 # ---- the metrics ------------------------------------------------------------------
@@ -389,7 +399,7 @@ def leakage(scope: Scope) -> dict:
 
 def lost(scope: Scope) -> dict:
     """Referrals of the cohort now declined, unreachable or cancelled."""
-    return _once("lost", scope, lambda: _lost(scope))
+    return once("lost", scope, lambda: _lost(scope))
 
 
 def _lost(scope: Scope) -> dict:
@@ -449,19 +459,17 @@ def concentration(scope: Scope) -> dict:
 def lifetime_value(scope: Scope) -> dict:
     """Patients whose first referral was received in the period, by that referral's
     source: how many, their attended visit value to date, and the value per patient."""
-    rows = (
-        cohort(scope)
-        .filter(first_of_patient=True)
-        .values("source_type")
-        .annotate(patients=Count("pk"), value=Sum("patient_value"))
-    )
+    summary = _summary(scope)
     by_source = {}
-    for row in sorted(rows, key=lambda r: SourceType.values.index(r["source_type"])):
-        value = row["value"] or Decimal("0")
-        by_source[row["source_type"]] = {
-            "patients": row["patients"],
+    for source in SourceType.values:
+        patients = summary[f"first_{source}"]
+        if not patients:
+            continue
+        value = summary[f"value_{source}"] or Decimal("0")
+        by_source[source] = {
+            "patients": patients,
             "value": float(value),
-            "value_per_patient": float(value / row["patients"]) if row["patients"] else None,
+            "value_per_patient": float(value / patients),
         }
     return {"by_source": by_source}
 
@@ -472,14 +480,13 @@ def funnel(scope: Scope, summary: dict | None = None) -> dict:
     summary = summary or _summary(scope)
     stages = lost(scope)["by_stage"]
     dwell = clocks(scope)
-    now_in = dict(cohort(scope).values("state").annotate(n=Count("pk")).values_list("state", "n"))
     rows = []
     for state in FUNNEL_STATES:
         entry = {
             "state": state,
             "reached": summary[f"reached_{state}"],
             "lost_here": stages.get(state, 0),
-            "now_here": now_in.get(state, 0),
+            "now_here": summary[f"now_{state}"],
         }
         if state in DWELL_STATES:
             entry["median_dwell_hours"] = dwell[f"dwell_{state}"]["p50"]

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q
 
-from refloop.analytics.metrics import Scope, _once, _rate, _reached, cohort, inbound
+from refloop.analytics.metrics import Scope, _rate, _reached, cohort, inbound, once
 from refloop.analytics.stats import grouped_percentiles
 from refloop.network.models import Practice
 
@@ -59,7 +59,7 @@ def _activity(as_of: date, zone) -> dict[int, dict]:
     referrals of the last 90 days and of the 365 before, and whether the first referral
     ever came within the last 90 days. Within metrics.reading every scope ending on the
     same day shares it."""
-    return _once("activity", (as_of, zone), lambda: _read_activity(as_of, zone))
+    return once("activity", (as_of, zone), lambda: _read_activity(as_of, zone))
 
 
 def _read_activity(as_of: date, zone) -> dict[int, dict]:

@@ -72,21 +72,51 @@ def grouped_percentiles(
     qs: QuerySet, group: Sequence[str], column: str, ps: Sequence[float] = (0.5,)
 ) -> dict[tuple, dict]:
     """{group values: {"count": n, "p50": …}} for each group that has a value."""
-    present = qs.filter(**{f"{column}__isnull": False})
-    result: dict[tuple, dict] = {}
+    found = grouped_figures(qs.filter(**{f"{column}__isnull": False}), group, [column], ps)
+    return {key: figures[column] for key, figures in found.items()}
+
+
+def grouped_figures(
+    qs: QuerySet,
+    group: Sequence[str],
+    columns: Sequence[str],
+    ps: Sequence[float] = (0.5,),
+    extra: dict[str, Aggregate] | None = None,
+) -> dict[tuple, dict]:
+    """{group values: {column: {"count", "p50", …}, name: value of each `extra`
+    aggregate}} for each group of `qs`, in one pass on PostgreSQL. A column a group has
+    no value of counts 0 with None percentiles."""
+    extra = extra or {}
+    rows = qs.order_by().values(*group)
     if _postgres():
-        aggregates = {f"p{round(p * 100)}": PercentileCont(column, p) for p in ps}
-        for row in present.order_by().values(*group).annotate(count=Count(column), **aggregates):
-            key = tuple(row[g] for g in group)
-            result[key] = {"count": row["count"]} | {k: row[k] for k in aggregates}
+        aggregates = dict(extra)
+        for column in columns:
+            aggregates[f"{column}__count"] = Count(column)
+            for p in ps:
+                aggregates[f"{column}__p{round(p * 100)}"] = PercentileCont(column, p)
+        result = {}
+        for row in rows.annotate(**aggregates):
+            result[tuple(row[g] for g in group)] = {name: row[name] for name in extra} | {
+                column: {"count": row[f"{column}__count"]}
+                | {f"p{round(p * 100)}": row[f"{column}__p{round(p * 100)}"] for p in ps}
+                for column in columns
+            }
         return result
-    values: dict[tuple, list[float]] = defaultdict(list)
-    for row in present.order_by(*group, column).values_list(*group, column):
-        values[row[:-1]].append(row[-1])
-    for key, ordered in values.items():
-        result[key] = {"count": len(ordered)} | {
-            f"p{round(p * 100)}": interpolate(ordered, p) for p in ps
-        }
+    # SQLite: the groups and extras in one query, then each column's values read once.
+    result = {
+        tuple(row[g] for g in group): {name: row[name] for name in extra}
+        | {column: {"count": 0} | {f"p{round(p * 100)}": None for p in ps} for column in columns}
+        for row in rows.annotate(_rows=Count("pk"), **extra)
+    }
+    for column in columns:
+        values: dict[tuple, list[float]] = defaultdict(list)
+        present = qs.filter(**{f"{column}__isnull": False}).order_by(*group, column)
+        for row in present.values_list(*group, column):
+            values[row[:-1]].append(row[-1])
+        for key, ordered in values.items():
+            result[key][column] = {"count": len(ordered)} | {
+                f"p{round(p * 100)}": interpolate(ordered, p) for p in ps
+            }
     return result
 
 
