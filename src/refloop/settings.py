@@ -6,6 +6,7 @@ production sets REFLOOP_DATABASE_URL, REFLOOP_SECRET_KEY(_FILE) and REFLOOP_ALLO
 
 import os
 import secrets
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -43,6 +44,22 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(
             f"REFLOOP_{name} must be a whole number, not {value!r}"
         ) from None
+
+
+def env_networks(name: str) -> list:
+    """REFLOOP_<NAME>: IP addresses or networks (CIDR) separated by commas; empty if unset."""
+    networks = []
+    for entry in (e.strip() for e in (env(name, "") or "").split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ip_network(entry, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"REFLOOP_{name} takes IP addresses or networks separated by commas; "
+                f"{entry!r} is neither"
+            ) from None
+    return networks
 
 
 def database_from_url(url: str) -> dict:
@@ -103,6 +120,9 @@ def demo_secret_key() -> str:
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY") or demo_secret_key()
 ALLOWED_HOSTS = [h.strip() for h in (env("ALLOWED_HOSTS", "127.0.0.1,localhost") or "").split(",")]
+# Reverse proxies whose X-Forwarded-For is believed (refloop.core.addresses); with none,
+# the connecting peer is the client.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in (env("CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()
 ]
