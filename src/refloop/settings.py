@@ -170,9 +170,17 @@ WSGI_APPLICATION = "refloop.wsgi.application"
 AUTH_USER_MODEL = "core.User"
 FORM_RENDERER = "refloop.workspace.forms.WorkspaceFormRenderer"
 LOGIN_URL = "login"
-# Failed sign-ins (from the audit log) that lock a username out for the window.
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+# Every sign-in passes the throttle's gate first (refloop.core.throttle), which counts
+# failures in the audit log over the window: a username's from one address, a
+# username's from everywhere, and an address's of any kind (sign-in, reset, API token).
+AUTHENTICATION_BACKENDS = [
+    "refloop.core.throttle.GateBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 50)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
