@@ -13,6 +13,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from refloop.core import throttle
 from refloop.core.errors import DomainError
 from refloop.core.models import ApiToken, User
 from refloop.core.schemas import ERROR_DESCRIPTIONS
@@ -36,12 +37,14 @@ class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         if not token:
             return None
+        throttle.check(request)  # an address guessing tokens is refused (429)
         row = (
             ApiToken.objects.select_related("user")
             .filter(digest=ApiToken.digest_of(token), revoked_at__isnull=True)
             .first()
         )
         if row is None or not row.user.is_active:
+            throttle.failed("auth.token_failed")
             return None
         now = timezone.now()
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
@@ -95,6 +98,13 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Http
     return _error(
         request, 401, "Send a valid API token in the header: Authorization: Bearer <token>."
     )
+
+
+@api.exception_handler(throttle.Throttled)
+def throttled(request: HttpRequest, exc: throttle.Throttled) -> HttpResponse:
+    response = _error(request, 429, exc.refusal.message)
+    response["Retry-After"] = str(exc.refusal.retry_after_seconds)
+    return response
 
 
 @api.exception_handler(HttpError)

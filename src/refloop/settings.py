@@ -6,6 +6,7 @@ production sets REFLOOP_DATABASE_URL, REFLOOP_SECRET_KEY(_FILE) and REFLOOP_ALLO
 
 import os
 import secrets
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -43,6 +44,22 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(
             f"REFLOOP_{name} must be a whole number, not {value!r}"
         ) from None
+
+
+def env_networks(name: str) -> list:
+    """REFLOOP_<NAME>: IP addresses or networks (CIDR) separated by commas; empty if unset."""
+    networks = []
+    for entry in (e.strip() for e in (env(name, "") or "").split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ip_network(entry, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"REFLOOP_{name} takes IP addresses or networks separated by commas; "
+                f"{entry!r} is neither"
+            ) from None
+    return networks
 
 
 def database_from_url(url: str) -> dict:
@@ -103,6 +120,9 @@ def demo_secret_key() -> str:
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY") or demo_secret_key()
 ALLOWED_HOSTS = [h.strip() for h in (env("ALLOWED_HOSTS", "127.0.0.1,localhost") or "").split(",")]
+# Reverse proxies whose X-Forwarded-For is believed (refloop.core.addresses); with none,
+# the connecting peer is the client.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in (env("CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()
 ]
@@ -150,9 +170,17 @@ WSGI_APPLICATION = "refloop.wsgi.application"
 AUTH_USER_MODEL = "core.User"
 FORM_RENDERER = "refloop.workspace.forms.WorkspaceFormRenderer"
 LOGIN_URL = "login"
-# Failed sign-ins (from the audit log) that lock a username out for the window.
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+# Every sign-in passes the throttle's gate first (refloop.core.throttle), which counts
+# failures in the audit log over the window: a username's from one address, a
+# username's from everywhere, and an address's of any kind (sign-in, reset, API token).
+AUTHENTICATION_BACKENDS = [
+    "refloop.core.throttle.GateBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 50)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -1,7 +1,11 @@
 """Log filtering that keeps patient data out of application logs."""
 
+import functools
 import logging
 import re
+
+from django.conf import settings
+from django.urls import Resolver404, URLResolver, get_resolver, resolve
 
 
 class RedactExceptionMessages(logging.Filter):
@@ -61,3 +65,62 @@ class RedactLinkTokens(logging.Filter):
 
     def _redact(self, text: str) -> str:
         return self._TOKEN_PATH.sub(r"\1[token]", text)
+
+
+# A regex route's named group, e.g. (?P<month>[^/]+), with at most one level of parentheses.
+_NAMED_GROUP = re.compile(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)")
+_CONVERTED = re.compile(r"<(?:\w+:)?(\w+)>")
+_REGEX_LEFT = re.compile(r"[\\^$()\[\]*+?|{}]")
+HIDDEN = "[...]"
+
+
+def redact_path(path: str) -> str:
+    """A request path as a log may show it: no query string, and nothing a visitor typed.
+
+    A path the URLconf resolves keeps its literal parts and whole-number ids; any other
+    captured value (a magic-link, invitation or reset token) becomes [token]. A path it
+    does not resolve (a 404, where anything may have been typed, a patient's name too)
+    keeps only its first segment, when that is one of the app's own prefixes.
+    """
+    path = path.partition("?")[0]
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return _known_prefix_only(path)
+    captured = {**match.kwargs, **dict(enumerate(match.args))}
+
+    def shown(name: str) -> str:
+        value = str(captured.get(name, ""))
+        return value if value.isdigit() else "\0"  # becomes [token] once checked
+
+    route = _NAMED_GROUP.sub(lambda m: shown(m.group(1)), match.route)
+    route = _CONVERTED.sub(lambda m: shown(m.group(1)), route)
+    route = route.replace("^", "").replace("$", "").replace("\\.", ".")
+    if _REGEX_LEFT.search(route):
+        return _known_prefix_only(path)
+    return "/" + route.replace("\0", "[token]")
+
+
+def _known_prefix_only(path: str) -> str:
+    first, _, rest = path.lstrip("/").partition("/")
+    if first in _url_prefixes() and rest:
+        return f"/{first}/{HIDDEN}"
+    if first in _url_prefixes():
+        return f"/{first}"
+    return "/" + HIDDEN
+
+
+@functools.cache
+def _url_prefixes() -> frozenset[str]:
+    """The literal first segments of the URL patterns (referrals, api, admin…) and static."""
+    prefixes = {settings.STATIC_URL.strip("/").partition("/")[0]}
+    pending = [("", p) for p in get_resolver().url_patterns]
+    while pending:
+        above, entry = pending.pop()
+        route = above + str(entry.pattern).lstrip("^")
+        first, slash, _ = route.partition("/")
+        if slash and not _REGEX_LEFT.search(first) and "<" not in first:
+            prefixes.add(first)
+        elif not slash and isinstance(entry, URLResolver):
+            pending.extend((route, p) for p in entry.url_patterns)
+    return frozenset(prefixes)

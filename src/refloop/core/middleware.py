@@ -1,6 +1,7 @@
 """Sets the request context (client address, channel) that the audit log records."""
 
 from refloop.core import context
+from refloop.core.addresses import client_address
 
 
 class RequestContextMiddleware:
@@ -9,7 +10,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         channel = "api" if request.path.startswith("/api/") else "web"
-        # REMOTE_ADDR is the peer; a TLS proxy in front is trusted only when configured.
-        ip = request.META.get("REMOTE_ADDR")
+        # The peer, or what a trusted proxy says the client was (REFLOOP_TRUSTED_PROXIES).
+        ip = client_address(request)
         with context.using(context.RequestContext(ip_address=ip, channel=channel)):
             return self.get_response(request)

@@ -15,6 +15,7 @@ ERROR_DESCRIPTIONS = {
     413: "The request body or the uploaded file is larger than the limit.",
     415: "The file type is not accepted (judged by content).",
     422: "A value is missing or invalid; `field` names it.",
+    429: "Too many failed attempts (bad API tokens, for one) from your address; wait and retry.",
 }
 
 
@@ -45,5 +46,5 @@ class ErrorOut(Schema):
 
 
 def errors(*codes: int) -> dict[int, type[ErrorOut]]:
-    """Error responses for an operation's `response=`; 401 applies to every operation."""
-    return {code: ErrorOut for code in sorted({401, *codes})}
+    """Error responses for an operation's `response=`; 401 and 429 apply to every operation."""
+    return {code: ErrorOut for code in sorted({401, 429, *codes})}

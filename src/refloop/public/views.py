@@ -12,7 +12,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from refloop.core import context
+from refloop.core.addresses import client_address
 from refloop.core.errors import InvalidInput
 from refloop.practice.models import Department, Organization
 from refloop.public import services
@@ -98,11 +98,6 @@ def _form_page(request, form, *, embed: bool, status: int = 200):
     )
 
 
-def _client_address(request) -> str | None:
-    # The same address the audit log records (RequestContextMiddleware decides it).
-    return context.current().ip_address or request.META.get("REMOTE_ADDR")
-
-
 def _thanks_url(token: str, embed: bool) -> str:
     query = {"ref": token, **({"embed": "1"} if embed else {})}
     return f"{reverse('public_form_thanks')}?{urlencode(query)}"
@@ -128,7 +123,7 @@ def referral_form(request):
             initial["department"] = department.pk
         return _form_page(request, PublicReferralForm(initial=initial), embed=embed)
 
-    key = services.client_key(_client_address(request))
+    key = services.client_key(client_address(request))
     wait = services.retry_after_seconds(key)
     if wait is not None:
         response = render(

@@ -3,7 +3,7 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from refloop.core import audit
+from refloop.core import audit, throttle
 from refloop.core.audit import Touch
 
 
@@ -20,10 +20,7 @@ def _logged_out(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs):
-    # The username tried is kept (it names staff, not patients); the password never is.
-    audit.record(
-        "auth.login_failed",
-        Touch("user", ""),
-        actor=None,
-        detail={"username": str(credentials.get("username", ""))[:150]},
-    )
+    # An attempt the throttle refused is not a new failure: a locked-out user retrying
+    # the right password must not lengthen their own lock.
+    if throttle.refused(request) is None:
+        throttle.failed("auth.login_failed", username=str(credentials.get("username", "")))

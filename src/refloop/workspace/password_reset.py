@@ -3,15 +3,25 @@
 Django's views do the work. The answer never says whether an address has an account,
 the email carries no patient data, and the token leaves the address bar at once (the
 confirm view moves it into the session). Requests and completed resets are audited.
+Both steps go through the sign-in throttle: a request for an address with no account and
+a link that does not work count as failures against the client's address.
 """
 
 from django.contrib.auth import views as auth_views
+from django.shortcuts import render
 from django.urls import path, reverse_lazy
 
-from refloop.core import audit
+from refloop.core import audit, throttle
 from refloop.core.audit import Touch
 from refloop.core.models import User
 from refloop.practice.models import Organization
+
+
+def _throttled(request, refusal: throttle.Refusal):
+    context = {"title": "Too many attempts", "message": refusal.message}
+    response = render(request, "workspace/error.html", context, status=429)
+    response["Retry-After"] = str(refusal.retry_after_seconds)
+    return response
 
 
 class RequestView(auth_views.PasswordResetView):
@@ -20,11 +30,19 @@ class RequestView(auth_views.PasswordResetView):
     subject_template_name = "workspace/password_reset/subject.txt"
     success_url = reverse_lazy("password_reset_sent")
 
+    def post(self, request, *args, **kwargs):
+        if refusal := throttle.refusal_for(request):
+            return _throttled(request, refusal)
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
         email = form.cleaned_data["email"]
         # Only the ids of the accounts a link went to; the typed address stays out of the log.
-        for user in form.get_users(email):
+        users = list(form.get_users(email))
+        for user in users:
             audit.record("auth.password_reset_requested", Touch("user", user.pk), actor=None)
+        if not users:
+            throttle.failed("auth.password_reset_failed")
         self.extra_email_context = {"practice": Organization.current().name}
         return super().form_valid(form)
 
@@ -32,6 +50,14 @@ class RequestView(auth_views.PasswordResetView):
 class ConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "workspace/password_reset/confirm.html"
     success_url = reverse_lazy("password_reset_done")
+
+    def dispatch(self, request, *args, **kwargs):
+        if refusal := throttle.refusal_for(request):
+            return _throttled(request, refusal)
+        response = super().dispatch(request, *args, **kwargs)
+        if not self.validlink:
+            throttle.failed("auth.password_reset_failed")
+        return response
 
     def form_valid(self, form):
         response = super().form_valid(form)

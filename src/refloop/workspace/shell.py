@@ -1,9 +1,7 @@
 """The frame around every workspace page: sign-in, navigation, the notification bell."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -15,7 +13,8 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
-from refloop.core.models import AuditEntry, Notification
+from refloop.core import throttle
+from refloop.core.models import Notification
 from refloop.core.notifications import unread_for
 from refloop.core.roles import Capability, can
 from refloop.portal.access import is_portal_user
@@ -110,24 +109,13 @@ def home(request):
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
-    """Refuses a username after repeated failed sign-ins, counted from the audit log."""
+    """Says why a sign-in the throttle refused was refused (refloop.core.throttle decides)."""
 
-    def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        window = timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
-        failures = AuditEntry.objects.filter(
-            action="auth.login_failed",
-            at__gte=timezone.now() - window,
-            detail__username=username[:150],
-        ).count()
-        if username and failures >= settings.LOGIN_FAILURE_LIMIT:
-            raise ValidationError(
-                f"Too many failed sign-ins for this username. Wait "
-                f"{settings.LOGIN_FAILURE_WINDOW_MINUTES} minutes or ask an administrator "
-                "to reset the password.",
-                code="throttled",
-            )
-        return super().clean()
+    def get_invalid_login_error(self):
+        refusal = throttle.refused(self.request)
+        if refusal is not None:
+            return ValidationError(refusal.message, code="throttled")
+        return super().get_invalid_login_error()
 
 
 class LoginView(auth_views.LoginView):

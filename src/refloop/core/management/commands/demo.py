@@ -98,6 +98,9 @@ class Command(BaseCommand):
                     "--skip-collectstatic",
                     "--log-level",
                     "warning",
+                    # The terminal is for the logins; requests go to a file.
+                    "--access-log",
+                    str(settings.DATA_DIR / "access.log"),
                 ],
                 env=env,
             ),

@@ -26,10 +26,17 @@ class Command(BaseCommand):
             help="Worker processes (default: %(default)s); each runs several threads.",
         )
         parser.add_argument("--threads", type=int, default=4, help="Threads per worker process.")
+        parser.add_argument(
+            "--access-log",
+            default="-",
+            help="Where the access log goes: a file, or - for standard output (the default).",
+        )
         parser.add_argument("--log-level", default="info", help=argparse.SUPPRESS)
         parser.add_argument("--skip-collectstatic", action="store_true", help=argparse.SUPPRESS)
 
-    def handle(self, *, host, port, workers, threads, log_level, skip_collectstatic, **options):
+    def handle(
+        self, *, host, port, workers, threads, access_log, log_level, skip_collectstatic, **options
+    ):
         if not 0 < port < 65536:
             raise CommandError("--port must be between 1 and 65535.")
         if workers < 1 or threads < 1:
@@ -53,6 +60,12 @@ class Command(BaseCommand):
             "10",
             "--log-level",
             log_level,
+            # One line a request: method, path (no query string, tokens hidden), status,
+            # bytes, duration and the client's address (refloop.core.access_log).
+            "--access-logfile",
+            access_log,
+            "--logger-class",
+            "refloop.core.access_log.AccessLogger",
         ]
         connections.close_all()
         sys.stdout.flush()
