@@ -235,6 +235,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Backups (refloop.core.backup): the archive's AES-256-GCM key, 32 bytes in base64.
+# Keep it away from the data folder and the backups themselves.
+BACKUP_KEY = env("BACKUP_KEY")
+
 # Attachments: the API checks the size itself and answers 413; Django's own
 # limit sits above it so the check is reached with a clear message.
 ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
