@@ -5,3 +5,6 @@ class CoreConfig(AppConfig):
     name = "refloop.core"
     label = "core"
     verbose_name = "Users, roles and audit"
+
+    def ready(self):
+        from refloop.core import sessions  # noqa: F401  (starts the session clocks at sign-in)
