@@ -92,9 +92,11 @@ def _plural(count: int, unit: str) -> str:
 def signed_out_sentence(reason: str) -> str:
     if reason == "idle":
         minutes = _plural(settings.SESSION_IDLE_MINUTES, "minute")
-        return f"You were signed out after {minutes} without activity. Sign in again to go on."
+        return f"You were signed out after {minutes} without activity. Sign in again to continue."
     hours = _plural(settings.SESSION_MAX_HOURS, "hour")
-    return f"You were signed out because a sign-in lasts at most {hours}. Sign in again to go on."
+    return (
+        f"You were signed out because a sign-in lasts at most {hours}. Sign in again to continue."
+    )
 
 
 class AutomaticLogoffMiddleware:
