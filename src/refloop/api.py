@@ -24,6 +24,14 @@ from refloop.referrals.api import router as referrals_router
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+class TokenExpired(AuthenticationError):
+    def __init__(self, token: ApiToken):
+        super().__init__(
+            message=f"This API token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC; "
+            "ask an administrator for a new one."
+        )
+
+
 class BearerToken(HttpBearer):
     """`Authorization: Bearer <token>` with an ApiToken that is not revoked, of an active user."""
 
@@ -47,6 +55,8 @@ class BearerToken(HttpBearer):
             throttle.failed("auth.token_failed")
             return None
         now = timezone.now()
+        if row.has_expired(now):
+            raise TokenExpired(row)
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         request.user = row.user
@@ -105,6 +115,11 @@ def throttled(request: HttpRequest, exc: throttle.Throttled) -> HttpResponse:
     response = _error(request, 429, exc.refusal.message)
     response["Retry-After"] = str(exc.refusal.retry_after_seconds)
     return response
+
+
+@api.exception_handler(TokenExpired)
+def token_expired(request: HttpRequest, exc: TokenExpired) -> HttpResponse:
+    return _error(request, 401, str(exc))
 
 
 @api.exception_handler(HttpError)

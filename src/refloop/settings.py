@@ -159,6 +159,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "refloop.core.sessions.AutomaticLogoffMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "refloop.core.middleware.RequestContextMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -361,6 +362,20 @@ ANALYTICS_CATCH_UP_SECONDS = env_int("ANALYTICS_CATCH_UP_SECONDS", 600)
 ANALYTICS_WORK_MEM = env("ANALYTICS_WORK_MEM", "64MB")
 # Magic links for patients: how long a link to an instruction sheet or document lasts.
 MAGIC_LINK_DAYS = env_int("MAGIC_LINK_DAYS", 14)
+
+# Sessions and tokens. A signed-in session ends after this many minutes without activity
+# (background polling does not count) and this many hours after sign-in whatever happens;
+# an API token expires this many days after it is issued (`token create --days` overrides).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
+SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12)
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+for _name, _value in [
+    ("SESSION_IDLE_MINUTES", SESSION_IDLE_MINUTES),
+    ("SESSION_MAX_HOURS", SESSION_MAX_HOURS),
+    ("API_TOKEN_DAYS", API_TOKEN_DAYS),
+]:
+    if _value < 1:
+        raise ImproperlyConfigured(f"REFLOOP_{_name} must be 1 or more, not {_value}")
 
 # Worker: how often the worker looks for due tasks and periodic jobs (seconds).
 WORKER_INTERVAL_SECONDS = env_int("WORKER_INTERVAL", 2)

@@ -22,7 +22,7 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "user", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["prefix", "user", "created_at", "expires_at", "last_used_at", "revoked_at"]
     readonly_fields = ["digest", "prefix", "user", "created_at", "last_used_at"]
 
 

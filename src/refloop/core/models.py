@@ -2,9 +2,12 @@
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 from refloop.core.roles import Role
 
@@ -33,7 +36,9 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Recorded at most once a minute (refloop.api.LAST_USED_RESOLUTION), not on every request.
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="From this moment on the token is refused")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     @staticmethod
@@ -41,9 +46,20 @@ class ApiToken(models.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user: User) -> tuple["ApiToken", str]:
+    def issue(cls, user: User, *, days: int | None = None) -> tuple["ApiToken", str]:
+        """A new token for `user`, good for `days` (settings.API_TOKEN_DAYS by default)."""
         token = "rfl_" + secrets.token_urlsafe(32)
-        return cls.objects.create(user=user, digest=cls.digest_of(token), prefix=token[:8]), token
+        lifetime = timedelta(days=settings.API_TOKEN_DAYS if days is None else days)
+        row = cls.objects.create(
+            user=user,
+            digest=cls.digest_of(token),
+            prefix=token[:8],
+            expires_at=timezone.now() + lifetime,
+        )
+        return row, token
+
+    def has_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
 
 
 class AppendOnlyQuerySet(models.QuerySet):

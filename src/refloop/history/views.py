@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from refloop.core import audit
 from refloop.core.errors import DomainError
 from refloop.core.roles import Capability
+from refloop.core.sessions import passive
 from refloop.history.export import export_history, write_template
 from refloop.history.forms import HistoryUploadForm
 from refloop.history.layout import COLUMNS
@@ -94,6 +95,7 @@ def run_page(request, pk: int):
     return render(request, "history/run.html", _run_context(run, request.GET.get("page")))
 
 
+@passive  # polled: a page left open on it must still sign its user out
 @require_GET
 @admin_view
 def run_progress(request, pk: int):

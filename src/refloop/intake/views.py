@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from refloop.core.errors import Conflict, DomainError, InvalidInput
 from refloop.core.roles import Capability
+from refloop.core.sessions import passive
 from refloop.intake import review, selectors
 from refloop.intake.forms import ReviewForm, UploadForm
 from refloop.intake.models import FIELD_NAMES, CandidateStatus, DocumentSource, DocumentStatus
@@ -124,6 +125,7 @@ def queue(request):
     return render(request, "intake/queue.html", context)
 
 
+@passive  # polled: a page left open on it must still sign its user out
 @require_GET
 @staff_view(Capability.CREATE_REFERRALS)
 def progress(request):

@@ -6,17 +6,18 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from refloop.core import throttle
 from refloop.core.models import Notification
 from refloop.core.notifications import unread_for
 from refloop.core.roles import Capability, can
+from refloop.core.sessions import passive, seconds_left
 from refloop.portal.access import is_portal_user
 from refloop.practice.models import Organization
 from refloop.referrals.documents import sniff_content_type
@@ -89,6 +90,8 @@ def shell_context(request) -> dict:
     """Context processor: what base.html needs on every page."""
     user = getattr(request, "user", None)
     context = {"organization": Organization.current()}
+    if user is not None and user.is_authenticated:
+        context["session_seconds_left"] = seconds_left(request.session, timezone.now())
     if user is not None and is_staff_member(user):
         context["nav"] = navigation_for(user, request.path)
         context["unread_count"] = unread_for(user).count()
@@ -162,6 +165,24 @@ def read_all_notifications(request):
     return redirect("notifications")
 
 
+@passive
+@require_GET
+def session_status(request):
+    """Seconds until automatic sign-out, for the warning script; asking is not activity."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"seconds_left": 0})
+    return JsonResponse({"seconds_left": seconds_left(request.session, timezone.now())})
+
+
+@require_POST
+def stay_signed_in(request):
+    """The warning's "Stay signed in": the request itself is the activity that counts."""
+    response = HttpResponse(status=204)
+    if not request.user.is_authenticated:
+        response["HX-Refresh"] = "true"  # signed out meanwhile: the page goes to sign in
+    return response
+
+
 @cache_control(max_age=3600)
 def logo(request):
     """The practice's logo (not patient data, so no sign-in needed: the login page shows it)."""
@@ -183,4 +204,6 @@ urlpatterns = [
     path("notifications/<int:pk>/open", open_notification, name="notification_open"),
     path("notifications/read-all", read_all_notifications, name="notifications_read_all"),
     path("branding/logo", logo, name="logo"),
+    path("session/", session_status, name="session_status"),
+    path("session/stay", stay_signed_in, name="session_stay"),
 ]

@@ -1,4 +1,5 @@
-"""`refloop token create USERNAME` / `refloop token revoke PREFIX`: API bearer tokens."""
+"""`refloop token create USERNAME [--days N]` / `refloop token revoke PREFIX` /
+`refloop token list`: API bearer tokens."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -15,6 +16,14 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         create = actions.add_parser("create", help="Print a new API token for USERNAME.")
         create.add_argument("username")
+        create.add_argument(
+            "--days",
+            type=int,
+            help="How many days the token lasts (default: REFLOOP_API_TOKEN_DAYS, 90).",
+        )
+        actions.add_parser(
+            "list", help="Active tokens: owner, prefix, expiry and when each was last used."
+        )
         revoke = actions.add_parser(
             "revoke", help="Revoke a token, named by its first 8 characters or in full."
         )
@@ -23,29 +32,53 @@ class Command(BaseCommand):
     def handle(self, *, action: str, **options):
         with context.using(context.RequestContext(channel="cli")):
             if action == "create":
-                self.create(options["username"])
+                self.create(options["username"], days=options["days"])
+            elif action == "list":
+                self.list_tokens()
             else:
                 self.revoke(options["prefix"])
 
     @transaction.atomic
-    def create(self, username: str) -> None:
+    def create(self, username: str, *, days: int | None) -> None:
+        if days is not None and days < 1:
+            raise CommandError("--days must be 1 or more.")
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"There is no user named {username!r}; check the spelling.")
         if not user.is_active:
             raise CommandError(f"User {username!r} is deactivated; activate the user first.")
-        token, secret = ApiToken.issue(user)
+        token, secret = ApiToken.issue(user, days=days)
         audit.record(
             "api_token.created",
             audit.Touch("api_token", token.pk),
             actor=None,
-            detail={"user": user.get_username(), "prefix": token.prefix},
+            detail={
+                "user": user.get_username(),
+                "prefix": token.prefix,
+                "expires_at": token.expires_at.isoformat(),
+            },
         )
         self.stdout.write(secret)
         self.stderr.write(
-            f"API token {token.prefix}… for {user.get_username()}. It is shown only now; "
+            f"API token {token.prefix}… for {user.get_username()}, good until "
+            f"{_when(token.expires_at)}. It is shown only now; "
             "send it as 'Authorization: Bearer <token>'."
         )
+
+    def list_tokens(self) -> None:
+        now = timezone.now()
+        active = (
+            ApiToken.objects.select_related("user")
+            .filter(revoked_at__isnull=True)
+            .order_by("user__username", "created_at")
+        )
+        for token in active:
+            state = "expired" if token.has_expired(now) else "expires"
+            last_used = _when(token.last_used_at) if token.last_used_at else "never"
+            self.stdout.write(
+                f"{token.prefix}…  {token.user.get_username()}  {state} "
+                f"{_when(token.expires_at)}  last used {last_used}"
+            )
 
     @transaction.atomic
     def revoke(self, prefix: str) -> None:
@@ -70,3 +103,7 @@ class Command(BaseCommand):
             detail={"user": token.user.get_username(), "prefix": token.prefix},
         )
         self.stdout.write(f"Revoked token {token.prefix}… of {token.user.get_username()}.")
+
+
+def _when(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
