@@ -5,3 +5,6 @@ class CoreConfig(AppConfig):
     name = "refloop.core"
     label = "core"
     verbose_name = "Users, roles and audit"
+
+    def ready(self):
+        from refloop.core import reauth  # noqa: F401  (marks a fresh sign-in as a confirmation)

@@ -90,7 +90,8 @@ def shell_context(request) -> dict:
     """Context processor: what base.html needs on every page."""
     user = getattr(request, "user", None)
     context = {"organization": Organization.current()}
-    if user is not None and is_staff_member(user):
+    # A session still at the second-factor step sees no navigation (the gate holds it there).
+    if user is not None and is_staff_member(user) and not getattr(request, "mfa_pending", None):
         context["nav"] = navigation_for(user, request.path)
         context["unread_count"] = unread_for(user).count()
         context["can_manage_settings"] = can(user, Capability.MANAGE_SETTINGS)
