@@ -15,6 +15,7 @@ from refloop.core.models import AuditEntry
 from refloop.core.roles import Role
 from refloop.practice.models import Organization
 from refloop.workspace.mfa import devices
+from refloop.workspace.mfa.checks import mfa_enforced
 
 PASSWORD = "correct horse battery staple"
 NOW = datetime(2026, 3, 10, 15, 0, 0, tzinfo=UTC)
@@ -148,9 +149,7 @@ def test_the_back_office_sign_in_form_is_not_a_way_around_mfa(client, ada, clock
     ada.save()
     authenticator(ada)
 
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": "ada", "password": PASSWORD}
-    )
+    response = client.post("/admin/login/?next=/admin/", {"username": "ada", "password": PASSWORD})
 
     assert gate_of(response) == "/login/"
     assert gate_of(client.get("/admin/")) == "/admin/login/"
@@ -269,3 +268,17 @@ def test_without_enforcement_an_admin_signs_in_with_a_password_alone(client, ada
     settings.MFA_ENFORCED = False
     sign_in(client, "ada")
     assert client.get("/audit/").status_code == 200
+
+
+def test_the_sign_in_page_says_when_a_second_factor_is_optional(client, org, settings):
+    settings.MFA_ENFORCED = False
+    assert "Two-step sign-in is optional" in client.get("/login/").content.decode()
+    settings.MFA_ENFORCED = True
+    assert "Two-step sign-in is optional" not in client.get("/login/").content.decode()
+
+
+def test_check_deploy_warns_when_second_factors_are_not_enforced(settings):
+    settings.MFA_ENFORCED = False
+    assert [w.id for w in mfa_enforced(None)] == ["refloop.mfa.W001"]
+    settings.MFA_ENFORCED = True
+    assert mfa_enforced(None) == []

@@ -89,7 +89,7 @@ def navigation_for(user, path: str) -> list[dict]:
 def shell_context(request) -> dict:
     """Context processor: what base.html needs on every page."""
     user = getattr(request, "user", None)
-    context = {"organization": Organization.current()}
+    context = {"organization": Organization.current(), "mfa_enforced": settings.MFA_ENFORCED}
     # A session still at the second-factor step sees no navigation (the gate holds it there).
     if user is not None and is_staff_member(user) and not getattr(request, "mfa_pending", None):
         context["nav"] = navigation_for(user, request.path)
