@@ -282,3 +282,23 @@ def test_check_deploy_warns_when_second_factors_are_not_enforced(settings):
     assert [w.id for w in mfa_enforced(None)] == ["refloop.mfa.W001"]
     settings.MFA_ENFORCED = True
     assert mfa_enforced(None) == []
+
+
+def test_removing_someone_elses_authenticator_in_the_back_office_needs_a_fresh_confirmation(
+    client, ada, cora, clock
+):
+    ada.is_staff = ada.is_superuser = True
+    ada.save()
+    own = authenticator(ada)
+    lost_phone = authenticator(cora)
+    sign_in(client, "ada")
+    client.post("/security/verify/", {"code": code_of(own)})
+    clock.shift(timedelta(minutes=10))
+    url = f"/admin/otp_totp/totpdevice/{lost_phone.pk}/delete/"
+
+    assert gate_of(client.post(url, {"post": "yes"})) == "/security/confirm/"
+    assert TOTPDevice.objects.filter(pk=lost_phone.pk).exists()
+
+    client.post("/security/confirm/", {"password": PASSWORD})
+    client.post(url, {"post": "yes"})
+    assert not TOTPDevice.objects.filter(pk=lost_phone.pk).exists()
