@@ -20,6 +20,9 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     # Real hashing costs ~0.3 s a user; the tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests that are not about sign-in use force_login, which passes no second factor; the
+    # MFA tests (tests/web/test_mfa.py, tests/browser/test_mfa.py) switch enforcement on.
+    settings.MFA_ENFORCED = False
 
 
 @pytest.fixture

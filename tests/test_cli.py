@@ -213,6 +213,7 @@ def test_refloop_demo_starts_serves_and_stops_cleanly(tmp_path):
         output = "".join(lines)
         assert f"{url}api/v1/docs" in output
         assert "admin " in output and "coordinator " in output  # the demo logins
+        assert "Two-step sign-in (MFA) is optional in this demo" in output
         children = descendants(demo.pid)
         assert len(children) >= 3  # gunicorn (with its workers) and the worker
 

@@ -137,6 +137,11 @@ INSTALLED_APPS = [
     "django.forms",  # the form renderer finds the built-in widget templates here
     "django_tasks_db",
     "ninja",  # serves the API docs' assets from the package, not from a CDN
+    # Second factors: authenticator apps (TOTP), recovery codes (static), passkeys (WebAuthn).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "refloop.core",
     "refloop.practice",
     "refloop.network",
@@ -158,10 +163,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "refloop.core.sessions.AutomaticLogoffMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "refloop.core.middleware.RequestContextMiddleware",
+    "refloop.workspace.mfa.gate.MfaGateMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "refloop.workspace.middleware.DomainErrorPageMiddleware",
 ]
@@ -184,6 +191,33 @@ LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 50)
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Multi-factor authentication (refloop.workspace.mfa). Admins always need a second factor;
+# an admin picks the other roles that do in the back office (Organization). A user with a
+# second factor always uses it. MFA_ENFORCED=false leaves enrolment optional for everyone:
+# the demo only (`refloop demo` sets it; `check --deploy` warns).
+MFA_ENFORCED = env_bool("MFA_ENFORCED", True)
+# How long a fresh password or second factor allows security changes (MFA devices,
+# recovery codes, user roles) before it is asked for again.
+REAUTH_MINUTES = env_int("REAUTH_MINUTES", 5)
+OTP_TOTP_ISSUER = env("MFA_ISSUER", "refloop")
+# The back office never shows a user's TOTP key or recovery codes, not even to an admin.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Passkeys are a second factor after the password, never a way in by themselves, so every
+# sign-in goes through the one sign-in page (and its throttle).
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "refloop.workspace.mfa.webauthn.RefloopWebAuthnHelper"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "refloop.workspace.mfa.webauthn.relying_party_id"
+OTP_WEBAUTHN_RP_NAME_CALLABLE = "refloop.workspace.mfa.webauthn.relying_party_name"
+# The relying party is the host the browser asked for (ALLOWED_HOSTS vets it), unless set:
+# a passkey is bound to it, so set REFLOOP_WEBAUTHN_RP_ID when the site has several names.
+WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID", "") or ""
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [
+    o.strip() for o in (env("WEBAUTHN_ORIGINS", "") or "").split(",") if o.strip()
+]
+# Without a list, the allowed origin is the request's own (scheme and a host ALLOWED_HOSTS
+# accepts), which the library's check cannot see.
+SILENCED_SYSTEM_CHECKS = [] if OTP_WEBAUTHN_ALLOWED_ORIGINS else ["otp_webauthn.E030"]
 
 TEMPLATES = [
     {

@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from refloop.api import api
+from refloop.workspace.mfa.views import admin_login
 
 urlpatterns = [
+    # Before the admin's own: its password-only form would be a second way in.
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("refloop.workspace.urls")),

@@ -52,6 +52,11 @@ EXPECTED_PAGES = {
     "message_template",
     "outbox",
     "outbox_message",
+    # Sign-in security; its second step (mfa_verify) and the recovery codes shown once
+    # (mfa_recovery_codes) need a device or fresh codes: tests/browser/test_mfa.py checks them.
+    "mfa_security",
+    "mfa_totp",
+    "reauthenticate",
 }
 
 

@@ -7,7 +7,11 @@ through the audited selectors, and the admin would bypass them.
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from refloop.core import reauth
 from refloop.core.models import ApiToken, AuditEntry, User
+
+# Changing any of these changes what a user may do: it needs a fresh confirmation.
+SECURITY_FIELDS = {"role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions"}
 
 
 @admin.register(User)
@@ -18,6 +22,10 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,
         ("refloop", {"fields": ["role", "departments", "partner_practice"]}),
     ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return reauth.guard_form(form, request, SECURITY_FIELDS) if obj is not None else form
 
 
 @admin.register(ApiToken)

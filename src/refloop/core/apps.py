@@ -7,5 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Users, roles and audit"
 
     def ready(self):
+        from refloop.core import reauth  # noqa: F401  (marks a fresh sign-in as a confirmation)
         from refloop.core import sessions  # noqa: F401  (starts the session clocks at sign-in)
         from refloop.core import throttle  # noqa: F401  (registers its system checks)

@@ -51,6 +51,12 @@ class Organization(models.Model):
     sla_routine_hours = models.PositiveIntegerField(default=48)
     # Unsuccessful patient contact attempts before a referral becomes unreachable.
     max_contact_attempts = models.PositiveIntegerField(default=3)
+    # Roles that must sign in with a second factor, besides admins, who always must.
+    mfa_required_roles = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Roles that must sign in with a second factor (admins always must).",
+    )
 
     def __str__(self) -> str:
         return self.name

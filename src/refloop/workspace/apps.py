@@ -8,3 +8,4 @@ class WorkspaceConfig(AppConfig):
 
     def ready(self):
         from refloop.workspace import auth_audit  # noqa: F401  (connects the receivers)
+        from refloop.workspace.mfa import checks  # noqa: F401  (registers the deploy check)

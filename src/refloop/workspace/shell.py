@@ -89,10 +89,11 @@ def navigation_for(user, path: str) -> list[dict]:
 def shell_context(request) -> dict:
     """Context processor: what base.html needs on every page."""
     user = getattr(request, "user", None)
-    context = {"organization": Organization.current()}
+    context = {"organization": Organization.current(), "mfa_enforced": settings.MFA_ENFORCED}
     if user is not None and user.is_authenticated:
         context["session_seconds_left"] = seconds_left(request.session, timezone.now())
-    if user is not None and is_staff_member(user):
+    # A session still at the second-factor step sees no navigation (the gate holds it there).
+    if user is not None and is_staff_member(user) and not getattr(request, "mfa_pending", None):
         context["nav"] = navigation_for(user, request.path)
         context["unread_count"] = unread_for(user).count()
         context["can_manage_settings"] = can(user, Capability.MANAGE_SETTINGS)

@@ -10,9 +10,11 @@ from refloop.workspace import (
     shell,
     worklist,
 )
+from refloop.workspace.mfa import views as mfa
 
 urlpatterns = [
     *shell.urlpatterns,
+    *mfa.urlpatterns,
     *password_reset.urlpatterns,
     *worklist.urlpatterns,
     *detail.urlpatterns,

@@ -84,6 +84,9 @@ class Command(BaseCommand):
             **os.environ,
             "REFLOOP_DATA_DIR": str(settings.DATA_DIR),
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "refloop.settings"),
+            # The demo's users sign in with the printed passwords alone; a second factor is
+            # there to try, not required (production requires it of admins).
+            "REFLOOP_MFA_ENFORCED": mfa_enforced_in_demo(),
         }
         refloop = [sys.executable, "-m", "refloop.cli"]
         children = {
@@ -169,7 +172,20 @@ class Command(BaseCommand):
                 "interrupted, delete the data folder and run refloop demo again."
             )
         self.say()
+        if mfa_enforced_in_demo() == "false":
+            self.say(
+                "Two-step sign-in (MFA) is optional in this demo, so the passwords above are "
+                "enough; a real installation requires it of admins. To try it, sign in and "
+                "open your name > Sign-in security. Passkeys need a secure address: use "
+                f"http://localhost:{port}/ rather than an IP address."
+            )
+            self.say()
         self.say("Press Ctrl-C to stop.")
+
+
+def mfa_enforced_in_demo() -> str:
+    """MFA is optional in the demo unless REFLOOP_MFA_ENFORCED says otherwise."""
+    return os.environ.get("REFLOOP_MFA_ENFORCED", "false")
 
 
 def port_in_use(host: str, port: int) -> bool:
