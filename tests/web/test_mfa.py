@@ -302,3 +302,23 @@ def test_removing_someone_elses_authenticator_in_the_back_office_needs_a_fresh_c
     client.post("/security/confirm/", {"password": PASSWORD})
     client.post(url, {"post": "yes"})
     assert not TOTPDevice.objects.filter(pk=lost_phone.pk).exists()
+
+
+def test_wrong_second_factors_count_against_the_sign_in_throttle(client, cora, clock, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    device = authenticator(cora)
+    sign_in(client, "cora")
+    wrong = f"{(int(code_of(device)) + 1) % 1_000_000:06d}"
+    for _ in range(3):
+        client.post("/security/verify/", {"code": wrong})
+    # Long enough for the device's own back-off to lift, well inside the throttle's window.
+    clock.shift(timedelta(minutes=5))
+
+    refused = client.post("/security/verify/", {"code": code_of(device)})
+
+    assert "Too many failed sign-ins for this username" in refused.content.decode()
+    assert gate_of(client.get("/referrals/")) == "/security/verify/"
+    clock.shift(timedelta(minutes=11))
+    assert (
+        gate_of(client.post("/security/verify/", {"code": code_of(device)})) != "/security/verify/"
+    )

@@ -39,6 +39,7 @@ from refloop.core.models import AuditEntry
 # What each kind of failure touches in the audit log; all of them count against the address.
 FAILURES = {
     "auth.login_failed": "user",
+    "auth.mfa_failed": "user",  # a wrong second factor counts as a wrong password
     "auth.password_reset_failed": "user",
     "auth.token_failed": "api_token",
 }
@@ -81,7 +82,7 @@ def refusal_for(
         )
     if username:
         counts = failures.filter(
-            action="auth.login_failed", detail__username=username[:150]
+            action__in=("auth.login_failed", "auth.mfa_failed"), detail__username=username[:150]
         ).aggregate(
             everywhere=Count("pk"),
             here=Count("pk", filter=Q(ip_address=address)) if address else Count("pk"),

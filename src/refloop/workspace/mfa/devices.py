@@ -13,7 +13,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
-from refloop.core import audit
+from refloop.core import audit, throttle
 from refloop.core.audit import Touch
 from refloop.core.reauth import mark_reauthenticated
 
@@ -64,6 +64,7 @@ def normalize_code(raw: str) -> str:
 class CodeCheck:
     method: str | None  # "totp" | "recovery_code" when accepted
     throttled: bool = False
+    refusal: str = ""  # the sign-in throttle's sentence, when it refused the attempt
 
 
 def check_code(request: HttpRequest, user, raw_code: str) -> CodeCheck:
@@ -72,6 +73,8 @@ def check_code(request: HttpRequest, user, raw_code: str) -> CodeCheck:
     On success the session counts as verified and freshly re-authenticated; on failure the
     attempt is audited (and counted against the sign-in throttle).
     """
+    if (refusal := throttle.refusal_for(request, user.get_username())) is not None:
+        return CodeCheck(None, throttled=True, refusal=refusal.message)
     code = normalize_code(raw_code)
     if code.isdigit():
         candidates, method = TOTPDevice.objects.filter(user=user, confirmed=True), "totp"
@@ -102,8 +105,8 @@ def record_verified(request: HttpRequest, *, method: str) -> None:
 
 
 def second_factor_failed(request: HttpRequest, user, *, method: str) -> None:
-    """A wrong or refused second factor. THROTTLE: the one call site for failed second
-    factors; the sign-in throttle counts these beside failed passwords."""
+    """A wrong or refused second factor; the sign-in throttle counts it beside failed
+    passwords (refloop.core.throttle), for the username and the address alike."""
     audit.record(
         "auth.mfa_failed",
         _touch(user),

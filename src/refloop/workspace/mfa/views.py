@@ -39,7 +39,7 @@ def next_url(request: HttpRequest, default: str = "home") -> str:
 
 
 def _code_error(check: devices.CodeCheck) -> str:
-    return THROTTLED if check.throttled else WRONG_CODE
+    return check.refusal or (THROTTLED if check.throttled else WRONG_CODE)
 
 
 @never_cache
