@@ -153,6 +153,11 @@ LOGIN_URL = "login"
 # Failed sign-ins (from the audit log) that lock a username out for the window.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)
+# The audit log's hash chain (refloop.core.audit_chain): the HMAC key (keep it out of
+# the database and its backups; without it the chain is derived from SECRET_KEY), and
+# how many chains each day has, so concurrent writers rarely wait on one another.
+AUDIT_KEY = env("AUDIT_KEY", "") or ""
+AUDIT_CHAIN_SHARDS = env_int("AUDIT_CHAIN_SHARDS", 8)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -179,6 +184,11 @@ DATABASES = {
     else sqlite_database(DATA_DIR / "refloop.sqlite3")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# PostgreSQL: the role that owns the tables, when the app runs as another one
+# (refloop.core.db_roles). `refloop migrate` and `flush` connect with its credentials,
+# then grant the runtime role (REFLOOP_DATABASE_URL's user) what it may do.
+_owner_url = env("MIGRATE_DATABASE_URL")
+DATABASE_OWNER = database_from_url(_owner_url) if _owner_url else None
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
