@@ -141,6 +141,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "refloop.core.middleware.RequestContextMiddleware",
+    "refloop.core.admin_audit.AdminReadAuditMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "refloop.workspace.middleware.DomainErrorPageMiddleware",
 ]
