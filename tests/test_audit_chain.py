@@ -16,7 +16,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 
 from refloop.core import audit, audit_chain, db_roles
 from refloop.core.append_only import suspended
@@ -30,15 +30,19 @@ DAY_TWO = dt.datetime(2026, 7, 2, 9, 0, tzinfo=dt.UTC)
 
 def write(count: int, *, on: dt.datetime) -> list[AuditEntry]:
     with time_machine.travel(on, tick=False):
-        return [
-            audit.record(
-                "referral.read",
-                audit.Touch("referral", 100 + n, patient_id=200 + n, referral_id=100 + n),
-                actor=None,
-                detail={"n": n, "note": "ünïcode"},
-            )
-            for n in range(count)
-        ]
+        return append(count)
+
+
+def append(count: int) -> list[AuditEntry]:
+    return [
+        audit.record(
+            "referral.read",
+            audit.Touch("referral", 100 + n, patient_id=200 + n, referral_id=100 + n),
+            actor=None,
+            detail={"n": n, "note": "ünïcode"},
+        )
+        for n in range(count)
+    ]
 
 
 @pytest.fixture
@@ -185,7 +189,8 @@ def test_the_hash_covers_every_column_but_the_row_id():
 
 
 def test_writers_of_one_chain_queue_instead_of_forking(settings, log):
-    """Every thread lands in the same chain (one shard); each appends after the other."""
+    """Every thread lands in the same chain (one shard); each appends after the other
+    rather than two linking to the same predecessor."""
     settings.AUDIT_CHAIN_SHARDS = 1
     start = threading.Barrier(4)
     failures = []
@@ -194,7 +199,7 @@ def test_writers_of_one_chain_queue_instead_of_forking(settings, log):
         try:
             start.wait()
             for _ in range(5):
-                write(2, on=DAY_TWO)
+                append(2)
         except Exception as error:  # reported below: a thread's exception is otherwise lost
             failures.append(error)
         finally:
@@ -202,10 +207,12 @@ def test_writers_of_one_chain_queue_instead_of_forking(settings, log):
             connection.close()
 
     threads = [threading.Thread(target=writer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # One clock for every thread: travelling is process-wide, so no thread may end it early.
+    with time_machine.travel(DAY_TWO, tick=False):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert failures == []
     result = audit_chain.verify()
     assert result.intact and result.entries == 9 + 4 * 5 * 2
@@ -263,3 +270,36 @@ def test_audit_export_to_a_file_with_an_offset(log, tmp_path):
 def test_audit_export_refuses_a_since_that_is_not_a_date(log):
     with pytest.raises(CommandError, match="--since takes an ISO date"):
         run("audit", "export", "--since", "last tuesday")
+
+
+# ---- an existing log ---------------------------------------------------------------------
+
+
+def test_the_migration_chains_the_entries_an_existing_log_already_has():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("core", "0003_audit_append_only")]
+    with db_roles.as_owner():
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        with connection.cursor() as cursor:
+            for n in range(3):
+                cursor.execute(
+                    "INSERT INTO core_auditentry (at, actor_label, action, object_type,"
+                    " object_id, channel, detail) VALUES (%s, 'cora', 'referral.read',"
+                    " 'referral', %s, 'web', %s)",
+                    [DAY_ONE + dt.timedelta(minutes=n), str(n), json.dumps({"n": n})],
+                )
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    legacy = list(AuditEntry.objects.order_by("seq"))
+    assert [(e.chain, e.seq, e.object_id) for e in legacy] == [
+        ("legacy", 1, "0"),
+        ("legacy", 2, "1"),
+        ("legacy", 3, "2"),
+    ]
+    write(2, on=DAY_TWO)
+    assert audit_chain.verify().intact
+    with pytest.raises(DatabaseError, match="append-only|permission denied"), transaction.atomic():
+        with connection.cursor() as cursor:  # the trigger is back after the rebuild
+            cursor.execute("UPDATE core_auditentry SET action = 'x'")

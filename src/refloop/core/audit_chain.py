@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from refloop.core.models import AuditChainHead, AuditEntry
@@ -100,9 +100,19 @@ def chain_name(now: datetime | None = None) -> str:
 
 
 def _locked_head(chain: str) -> AuditChainHead:
-    # Two first writers of a chain may both try to create its head: one row wins.
-    AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
-    return AuditChainHead.objects.select_for_update().get(chain=chain)
+    """The chain's head, created if new, locked until commit: one statement on both
+    databases (an upsert's update takes the row lock, as SELECT … FOR UPDATE would)."""
+    table = AuditChainHead._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (chain, seq, hash, seal) VALUES (%s, 0, '', '') "  # noqa: S608
+            f"ON CONFLICT (chain) DO UPDATE SET seq = {table}.seq RETURNING seq, hash",
+            [chain],
+        )
+        seq, last_hash = cursor.fetchone()
+    head = AuditChainHead(chain=chain, seq=seq, hash=last_hash)
+    head._state.adding = False
+    return head
 
 
 def append(entries: Sequence[AuditEntry]) -> list[AuditEntry]:
