@@ -95,3 +95,31 @@ def test_when_an_owner_is_configured_the_app_connects_as_the_runtime_role():
     with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE core_auditentry")
+
+
+def test_refloop_migrate_runs_as_the_owner_and_grants_the_runtime_role(settings):
+    if connection.vendor != "postgresql":
+        out = io.StringIO()
+        call_command("migrate", stdout=out)  # no roles: the app's own connection migrates
+        assert "No migrations to apply" in out.getvalue()
+        return
+    role = f"refloop_test_{uuid.uuid4().hex[:12]}"
+    with db_roles.as_owner(), connection.cursor() as cursor:
+        owner = {**connection.settings_dict}
+        cursor.execute(f"CREATE ROLE {role} LOGIN")
+    settings.DATABASE_OWNER = owner
+    app = db_roles.switch("default", {"USER": role, "PASSWORD": ""})
+    out = io.StringIO()
+    try:
+        call_command("migrate", stdout=out)
+    finally:
+        db_roles.switch("default", app)
+    try:
+        assert f"Granted the runtime role '{role}' its privileges." in out.getvalue()
+        with db_roles.as_owner():
+            assert privileges(role, "core_auditentry") == {"SELECT", "INSERT"}
+            assert "UPDATE" in privileges(role, "core_user")
+    finally:
+        with db_roles.as_owner(), connection.cursor() as cursor:
+            cursor.execute(f"DROP OWNED BY {role}")
+            cursor.execute(f"DROP ROLE {role}")
