@@ -7,8 +7,9 @@ the web server's workers and the background worker mostly write to different cha
 Appending locks the chain's row in `AuditChainHead` (SELECT … FOR UPDATE on PostgreSQL)
 until the transaction commits: two writers of one chain queue instead of both linking to
 the same predecessor (a fork), and writers of different chains never wait on each other.
-Every transaction takes chain heads in clock order (one day's before the next) and takes
-them last, after the rows it changes, so chain locks cannot deadlock with each other.
+A transaction takes chain heads in clock order (one day's before the next), so chain
+locks cannot deadlock with each other; services write their audit record last, after
+locking the rows they change, so a head is held only from then until commit.
 SQLite runs one write transaction at a time anyway (BEGIN IMMEDIATE), so there the lock
 costs nothing and the shards only keep the chains short.
 
