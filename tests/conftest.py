@@ -10,9 +10,35 @@ pam    portal user of practice A   pete  portal user of practice B
 import pytest
 from django.test import Client
 
+from refloop.core import db_roles
 from refloop.core.models import ApiToken
 from refloop.core.roles import Role
 from refloop.demo import factories as f
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """With REFLOOP_MIGRATE_DATABASE_URL naming the tables' owner (PostgreSQL), the test
+    database is created and migrated by the owner: connect as the owner until then.
+    Returns the runtime role's credentials (None when no owner is configured)."""
+    owner = db_roles.owner_credentials()
+    return db_roles.switch("default", owner) if owner else None
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_modify_db_settings, django_db_blocker):
+    """…then the tests run as the runtime role, as the app does in production. Flushes
+    between transactional tests run as the owner (refloop's `flush` command)."""
+    runtime = django_db_modify_db_settings
+    if runtime is None:
+        yield
+        return
+    with django_db_blocker.unblock():
+        db_roles.grant_runtime(runtime["USER"])
+        owner = db_roles.switch("default", runtime)
+    yield
+    with django_db_blocker.unblock():
+        db_roles.switch("default", owner)  # the owner drops the test database
 
 
 @pytest.fixture(autouse=True)

@@ -169,6 +169,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "refloop.core.middleware.RequestContextMiddleware",
     "refloop.workspace.mfa.gate.MfaGateMiddleware",
+    "refloop.core.admin_audit.AdminReadAuditMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "refloop.workspace.middleware.DomainErrorPageMiddleware",
 ]
@@ -189,6 +190,11 @@ LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15)
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
 LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 50)
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
+# The audit log's hash chain (refloop.core.audit_chain): the HMAC key (keep it out of
+# the database and its backups; without it the chain is derived from SECRET_KEY), and
+# how many chains each day has, so concurrent writers rarely wait on one another.
+AUDIT_KEY = env("AUDIT_KEY", "") or ""
+AUDIT_CHAIN_SHARDS = env_int("AUDIT_CHAIN_SHARDS", 8)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -242,6 +248,11 @@ DATABASES = {
     else sqlite_database(DATA_DIR / "refloop.sqlite3")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# PostgreSQL: the role that owns the tables, when the app runs as another one
+# (refloop.core.db_roles). `refloop migrate` and `flush` connect with its credentials,
+# then grant the runtime role (REFLOOP_DATABASE_URL's user) what it may do.
+_owner_url = env("MIGRATE_DATABASE_URL")
+DATABASE_OWNER = database_from_url(_owner_url) if _owner_url else None
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -52,6 +52,15 @@ def test_an_admin_sees_the_audit_log(admin_client, cora):
     assert "referral.read" in shown_actions(response)
 
 
+def test_opening_the_audit_log_is_itself_audited_after_the_page_is_read(admin_client, ada, cora):
+    shown = entry(actor=cora, patient_id=7, referral_id=3)
+    response = admin_client.get(reverse("audit"), {"patient": 7, "page": 1})
+    assert shown_ids(response) == [shown.pk]
+    viewed = AuditEntry.objects.get(action="audit.viewed")
+    assert viewed.actor == ada and viewed.channel == "web"
+    assert viewed.detail == {"filters": {"patient_id": 7}, "page": 1}
+
+
 @pytest.mark.parametrize("username", ["cora", "cliff", "lia", "andy", "pam"])
 def test_every_other_role_is_refused_the_audit_log_and_its_export(
     client, request, username, cora, cliff, lia, andy, pam

@@ -283,6 +283,14 @@ def _compact() -> None:
         return
     by_received = ReferralFact._meta.indexes[0].name  # (direction, received_at)
     with connection.cursor() as cursor:
+        # Only the table's owner may CLUSTER it; an app running as a runtime role that
+        # does not own the tables (refloop.core.db_roles) leaves that to autovacuum.
+        cursor.execute(
+            "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = %s::regclass",
+            [ReferralFact._meta.db_table],
+        )
+        if not cursor.fetchone()[0]:
+            return
         # The facts' foreign-key checks are deferred to commit; CLUSTER wants none pending.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"CLUSTER {ReferralFact._meta.db_table} USING {by_received}")

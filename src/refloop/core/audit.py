@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from refloop.core import context
+from refloop.core import audit_chain, context
 from refloop.core.models import AuditEntry
 
 
@@ -32,7 +32,8 @@ def record(action: str, touch: Touch, *, actor, detail: dict | None = None, now=
 def record_many(
     action: str, touches: Iterable[Touch], *, actor, detail: dict | None = None, now=None
 ) -> list[AuditEntry]:
-    """Write one entry per object in a single INSERT (a list page audits every row it shows)."""
+    """Write one entry per object in a single INSERT (a list page audits every row it shows),
+    linked into this writer's hash chain."""
     ctx = context.current()
     at = now or timezone.now()
     entries = [
@@ -51,4 +52,4 @@ def record_many(
         )
         for t in touches
     ]
-    return AuditEntry.objects.bulk_create(entries)
+    return audit_chain.append(entries)

@@ -105,13 +105,37 @@ class AuditEntry(AppendOnlyModel):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     channel = models.CharField(max_length=10)
     detail = models.JSONField(default=dict, blank=True)
+    # Tamper evidence (refloop.core.audit_chain): the entry's place in its chain and the
+    # keyed hash of its columns and of the entry before it.
+    chain = models.CharField(max_length=24, blank=True, default="")
+    seq = models.PositiveBigIntegerField(null=True, blank=True)
+    hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name_plural = "audit entries"
         indexes = [models.Index(fields=["actor", "at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_position")
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditChainHead(models.Model):
+    """The last link of one audit chain, locked by each writer of that chain.
+
+    `seal` is a keyed hash of the row, so rolling the head back to hide removed
+    entries at the end of a chain needs the audit key.
+    """
+
+    chain = models.CharField(max_length=24, primary_key=True)
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True, default="")
+    seal = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.chain} @ {self.seq}"
 
 
 class Notification(models.Model):

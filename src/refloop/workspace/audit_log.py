@@ -113,6 +113,13 @@ def audit_log(request):
         return render(request, "workspace/audit/log.html", {"form": form}, status=400)
     filters = form.filters() if form.is_bound else AuditFilters()
     page = audit_page(filters, number=page_number(request), per_page=PER_PAGE)
+    # Recorded after the page is read, so the page shows the log as it was when opened.
+    audit.record(
+        "audit.viewed",
+        audit.Touch("audit_log", "page"),
+        actor=request.user,
+        detail={"filters": filters.as_detail(), "page": page.number},
+    )
     numbers = referral_numbers(e.referral_id for e in page.entries)
     rows = [Row(e, numbers.get(e.referral_id, ""), compact(e.detail)) for e in page.entries]
     return render(
