@@ -15,6 +15,7 @@ ERROR_DESCRIPTIONS = {
     413: "The request body or the uploaded file is larger than the limit.",
     415: "The file type is not accepted (judged by content).",
     422: "A value is missing or invalid; `field` names it.",
+    503: "A service the request needs (the virus scanner) is not answering; try again.",
 }
 
 
