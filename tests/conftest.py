@@ -159,3 +159,13 @@ class ApiClient:
 def api():
     """api(user) -> a client authenticated as `user`."""
     return ApiClient
+
+
+@pytest.fixture
+def fake_clamd(settings):
+    """A ClamAV daemon stand-in on a unix socket, set as REFLOOP_CLAMD_SOCKET; it flags EICAR."""
+    from tests.fake_clamd import FakeClamd
+
+    with FakeClamd() as clamd:
+        settings.CLAMD_SOCKET = clamd.address
+        yield clamd

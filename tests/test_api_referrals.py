@@ -14,10 +14,11 @@ from refloop.referrals.models import (
     ReferralChannel,
     State,
 )
+from tests import samples
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PDF = samples.pdf()
 
 
 def new_referral_body(provider, department, **overrides) -> dict:

@@ -13,8 +13,9 @@ from refloop.demo import factories as f
 from refloop.referrals import services
 from refloop.referrals.models import Fit, ReferralEvent, State
 from refloop.referrals.triage import possible_duplicate
+from tests import samples
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = samples.pdf()
 
 
 @pytest.fixture

@@ -290,6 +290,29 @@ BACKUP_KEY = env("BACKUP_KEY")
 ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Every uploaded document is opened with its real decoder (refloop.core.uploads): an
+# image may hold at most this many pixels (a legal-size page scanned at 600 dpi is 43
+# million), a PDF or multi-page TIFF at most this many pages.
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 50_000_000)
+UPLOAD_MAX_PAGES = env_int("UPLOAD_MAX_PAGES", 200)
+
+
+def clamd_address(value: str) -> str:
+    """A ClamAV daemon's socket: an absolute unix socket path, or host:port for TCP."""
+    host, _, port = value.rpartition(":")
+    if value and not value.startswith("/") and not (host and port.isdigit()):
+        raise ImproperlyConfigured(
+            f"REFLOOP_CLAMD_SOCKET must be a unix socket path (/run/clamav/clamd.ctl) or "
+            f"host:port (127.0.0.1:3310), not {value!r}"
+        )
+    return value
+
+
+# With a ClamAV daemon named here, every upload is scanned before it is stored, and an
+# upload is refused (never stored unscanned) while the daemon does not answer. Without
+# one, documents are stored and shown as "not scanned".
+CLAMD_SOCKET = clamd_address(env("CLAMD_SOCKET", "") or "")
+CLAMD_TIMEOUT_SECONDS = env_int("CLAMD_TIMEOUT_SECONDS", 30)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_SECONDS", 8 * 3600)

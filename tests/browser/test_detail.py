@@ -5,11 +5,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from refloop.referrals import services, transitions
 from refloop.referrals.models import Referral, State
+from tests import samples
 from tests.browser.conftest import assert_accessible
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PDF = samples.pdf()
 
 
 def pdf_viewer_opened(page, *, tries: int = 50) -> bool:

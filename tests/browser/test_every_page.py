@@ -25,12 +25,13 @@ from refloop.portal import staff as portal_staff
 from refloop.public import urls as public_urls
 from refloop.referrals import services
 from refloop.workspace import urls as workspace_urls
+from tests import samples
 from tests.browser.conftest import assert_accessible, sign_in_as
 from tests.intake.helpers import referral_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = samples.pdf()
 EXPECTED_PAGES = {
     "worklist",
     "referral_detail",

@@ -10,11 +10,12 @@ from django.core.files.base import ContentFile
 from refloop.demo import factories as f
 from refloop.referrals import services, transitions
 from refloop.referrals.models import Attachment, Referral
+from tests import samples
 from tests.browser.conftest import assert_accessible
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = samples.pdf()
 
 
 @pytest.fixture

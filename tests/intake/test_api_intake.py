@@ -28,6 +28,8 @@ def test_coordinator_uploads_a_packet_and_reads_what_was_found(cora, api):
         "status": "queued",
         "status_reason": "",
         "duplicate_of": None,
+        "scan_status": "not_scanned",
+        "scanned_by": "",
     }
     document = IntakeDocument.objects.get(pk=body["id"])
     assert document.source == "api" and document.uploaded_by == cora
@@ -65,7 +67,7 @@ def test_an_unsupported_upload_is_kept_in_quarantine_with_the_reason(cora, api):
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "quarantined"
-    assert body["status_reason"].startswith("Unsupported file type (plain text")
+    assert body["status_reason"].startswith("This file is plain text (judged by its content")
 
 
 @pytest.mark.django_db

@@ -59,8 +59,8 @@ def test_an_unsupported_file_is_quarantined_with_what_to_send_instead(
     assert callbacks == []  # nothing to read
     assert document.status == DocumentStatus.QUARANTINED
     assert document.status_reason == (
-        "Unsupported file type (a ZIP archive or Office document, judged by its content); "
-        "send PDF, TIFF, PNG or JPEG."
+        "This file is a ZIP archive or Office document (judged by its content, not its name), "
+        "not a PDF, TIFF, PNG or JPEG. Scan or save it in one of those formats."
     )
     assert document.file.size > 0  # kept for the coordinator
     assert IntakeDocument.objects.filter(status=DocumentStatus.QUARANTINED).count() == 1

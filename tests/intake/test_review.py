@@ -30,8 +30,9 @@ from refloop.intake.models import (
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.referrals.models import Attachment, Referral
+from tests import samples
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = samples.pdf()
 
 
 def page_png(number: int) -> bytes:

@@ -12,6 +12,7 @@ from refloop.messaging.dispatch import dispatch_all_due
 from refloop.portal.models import PortalMessage
 from refloop.portal.staff import messages_panel_context
 from refloop.referrals import services
+from tests import samples
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,7 +136,7 @@ def test_records_sent_for_a_request_notify_the_assignee(pam, cora, assigned):
         f"/portal/referrals/{pending.pk}/answer",
         {
             "expected_version": pending.version,
-            "documents": SimpleUploadedFile("mri.pdf", b"%PDF-1.4\n%%EOF\n"),
+            "documents": SimpleUploadedFile("mri.pdf", samples.pdf()),
             "document_kind": "imaging",
         },
     )

@@ -13,9 +13,10 @@ from refloop.core.roles import Role
 from refloop.demo import factories as f
 from refloop.referrals import services, transitions
 from refloop.referrals.models import Appointment, Attachment, ContactAttempt, Referral, State
+from tests import samples
 
-PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = samples.pdf()
+PNG = samples.png()
 HTMX = {"HX-Request": "true"}
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -608,7 +609,7 @@ def test_an_oversize_file_is_refused_beside_the_field(client, cora, referral, se
     settings.ATTACHMENT_MAX_BYTES = 1024
     response = upload(signed_in(client, cora), referral, "big.pdf", PDF + b"0" * 2048)
     assert response.status_code == 422
-    assert "attachments may be at most" in html_of(response)
+    assert "documents may be at most" in html_of(response)
     assert not Attachment.objects.exists()
 
 

@@ -16,6 +16,7 @@ ERROR_DESCRIPTIONS = {
     415: "The file type is not accepted (judged by content).",
     422: "A value is missing or invalid; `field` names it.",
     429: "Too many failed attempts (bad API tokens, for one) from your address; wait and retry.",
+    503: "A service the request needs (the virus scanner) is not answering; try again.",
 }
 
 

@@ -28,11 +28,19 @@ router = Router(tags=["intake"])
 # Room for the multipart boundaries and part headers around the file itself.
 
 
+SCAN_STATUS_DESCRIPTION = (
+    "clean (a ClamAV daemon scanned it), not_scanned (none is configured), or infected "
+    "(quarantined, the file not kept)"
+)
+
+
 class DocumentCreatedOut(OutSchema):
     id: int
     status: str = Field(description="queued, duplicate or quarantined")
     status_reason: str = Field(description="Why it was quarantined; empty otherwise")
     duplicate_of: int | None = Field(description="The earlier document with the same content")
+    scan_status: str = Field(description=SCAN_STATUS_DESCRIPTION)
+    scanned_by: str = Field(description="The virus scanner's version line; empty if not scanned")
 
     @staticmethod
     def resolve_duplicate_of(document) -> int | None:
@@ -70,6 +78,8 @@ class DocumentOut(OutSchema):
     processed_at: datetime | None
     page_count: int
     pages_done: int = Field(description="Progress while processing")
+    scan_status: str = Field(description=SCAN_STATUS_DESCRIPTION)
+    scanned_by: str = Field(description="The virus scanner's version line; empty if not scanned")
     candidates: list[CandidateOut] = Field(description="One per patient found in the packet")
 
     @staticmethod
@@ -81,14 +91,20 @@ class DocumentOut(OutSchema):
         return list(document.candidates.all())
 
 
-@router.post("/intake/documents", response={201: DocumentCreatedOut, **errors(400, 403, 413, 422)})
+@router.post(
+    "/intake/documents", response={201: DocumentCreatedOut, **errors(400, 403, 413, 422, 503)}
+)
 @decorate_view(refuse_oversize_uploads)
 def upload_document(request: HttpRequest, file: File[UploadedFile]):
     """Upload a fax or scanned packet (PDF, TIFF, PNG or JPEG, judged by content).
 
-    Answers 201 with the stored document: `queued` for reading, `duplicate` of an earlier
-    packet with the same bytes, or `quarantined` with the reason (another file type, an
-    empty file). Follow its reading with GET /intake/documents/{id}.
+    Every file is opened with its real decoder and, when a ClamAV daemon is configured,
+    scanned. Answers 201 with the stored document: `queued` for reading, `duplicate` of an
+    earlier packet with the same bytes, or `quarantined` with the reason (another file
+    type, a damaged or oversized file, web page code, malware found: then nothing of the
+    file is kept). `scan_status` says whether the virus scanner saw it. 503 while the
+    configured scanner does not answer: nothing was stored, send it again later. Follow
+    its reading with GET /intake/documents/{id}.
     """
     user = request.auth
     require(user, Capability.CREATE_REFERRALS)

@@ -17,6 +17,7 @@ import secrets
 from django.db import models
 
 from refloop.core import audit
+from refloop.core.uploads import ScanStatus
 
 # The fields extraction reads, in the order the review page shows them.
 FIELD_NAMES = (
@@ -91,6 +92,12 @@ class IntakeDocument(models.Model):
         null=True, blank=True, help_text="When the last reading began (to find abandoned ones)"
     )
     processed_at = models.DateTimeField(null=True, blank=True)
+    scan_status = models.CharField(
+        max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED
+    )
+    scanned_by = models.CharField(
+        max_length=200, blank=True, help_text="The virus scanner's version line, when scanned"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status", "received_at"])]

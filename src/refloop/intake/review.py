@@ -9,7 +9,6 @@ coordinators on the same candidate make one referral; a failure leaves nothing b
 import re
 from datetime import date, datetime
 
-from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +16,7 @@ from refloop.core import audit
 from refloop.core.errors import Conflict, DomainError, InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
+from refloop.core.uploads import CheckedFile
 from refloop.intake.models import (
     FIELD_NAMES,
     CandidateStatus,
@@ -28,7 +28,6 @@ from refloop.intake.models import (
 from refloop.network import services as directory
 from refloop.network.models import Practice, Provider
 from refloop.referrals import services as referrals
-from refloop.referrals.documents import sniff_content_type
 from refloop.referrals.models import AttachmentKind, Referral, ReferralChannel, SourceType, Urgency
 
 # A packet is a fax whichever way it reached us: the fax server's folder, its API call,
@@ -168,18 +167,26 @@ def _finish_document_if_reviewed(document: IntakeDocument) -> None:
 
 def _attach_packet(referral: Referral, document: IntakeDocument, *, acting_user, now):
     with document.file.open("rb") as handle:
-        content_type = sniff_content_type(handle.read(16)) or ""
-        handle.seek(0)
-        # Named after the document, not as received: fax servers put patients' names there.
-        filename = f"intake-document-{document.pk}.{EXTENSIONS.get(content_type, 'bin')}"
-        return referrals.add_attachment(
-            referral,
-            acting_user=acting_user,
-            upload=File(handle, name=filename),
-            filename=filename,
-            kind=AttachmentKind.REFERRAL_LETTER,
-            now=now,
-        )
+        content = handle.read()
+    # The packet passed the upload check when it was received; the same bytes carry its
+    # result (and its scan) to the referral, rather than being scanned a second time.
+    packet = CheckedFile(
+        content,
+        content_type=document.content_type,
+        pages=document.page_count,
+        scan_status=document.scan_status,
+        scanned_by=document.scanned_by,
+    )
+    # Named after the document, not as received: fax servers put patients' names there.
+    filename = f"intake-document-{document.pk}.{EXTENSIONS.get(document.content_type, 'bin')}"
+    return referrals.add_attachment(
+        referral,
+        acting_user=acting_user,
+        upload=packet,
+        filename=filename,
+        kind=AttachmentKind.REFERRAL_LETTER,
+        now=now,
+    )
 
 
 def create_referral_from_candidate(

@@ -7,7 +7,6 @@ reason a coordinator can act on. Nothing is dropped silently.
 
 import hashlib
 import logging
-import os
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,9 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from refloop.core import audit
-from refloop.core.errors import InvalidInput, PayloadTooLarge
+from refloop.core import audit, uploads
+from refloop.core.errors import InvalidInput, UnsupportedMediaType
 from refloop.core.models import User
+from refloop.core.uploads import ScanStatus
 from refloop.intake.models import (
     DocumentSource,
     DocumentStatus,
@@ -27,32 +27,8 @@ from refloop.intake.models import (
     document_touch,
 )
 from refloop.referrals import effects
-from refloop.referrals.documents import ACCEPTED_DESCRIPTION, sniff_content_type
 
 logger = logging.getLogger(__name__)
-
-# What a refused file looks like, to say so in the quarantine reason.
-KNOWN_OTHER_TYPES: list[tuple[bytes, str]] = [
-    (b"PK\x03\x04", "a ZIP archive or Office document"),
-    (b"\xd0\xcf\x11\xe0", "an old Office document"),
-    (b"{\\rtf", "an RTF document"),
-    (b"GIF8", "a GIF image"),
-    (b"BM", "a BMP image"),
-    (b"RIFF", "a WebP image or other RIFF file"),
-    (b"%!PS", "a PostScript file"),
-    (b"<", "an HTML or XML file"),
-]
-
-
-def describe_content(head: bytes) -> str:
-    for signature, description in KNOWN_OTHER_TYPES:
-        if head.startswith(signature):
-            return description
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "an unrecognized binary file"
-    return "plain text"
 
 
 def ingest(
@@ -65,10 +41,14 @@ def ingest(
 ) -> IntakeDocument:
     """Store a received packet and queue it for reading; returns the document.
 
-    Status after: `queued` (reading starts after commit), `duplicate` (the same bytes as an
-    earlier packet: recorded, `duplicate_of` set, nothing extracted), or `quarantined`
-    (not PDF, TIFF, PNG or JPEG by content, or empty). Files over ATTACHMENT_MAX_BYTES are
-    refused (PayloadTooLarge) before anything is stored.
+    Every file passes the upload check (core.uploads) first. Status after: `queued`
+    (reading starts after commit), `duplicate` (the same bytes as an earlier packet:
+    recorded, `duplicate_of` set, nothing extracted), or `quarantined` with the check's
+    reason (not a PDF, TIFF, PNG or JPEG that decodes within the limits, or empty). A file
+    the virus scanner flags is quarantined without its bytes: the record says what was
+    found, nothing infected is kept. Refused before anything is stored: files over
+    ATTACHMENT_MAX_BYTES (PayloadTooLarge), and every file while a configured scanner does
+    not answer (ScannerUnavailable), so the sender or the watched folder tries again.
     """
     from refloop.intake.tasks import process_document_task
 
@@ -77,34 +57,32 @@ def ingest(
         raise InvalidInput(
             f"source must be one of {', '.join(DocumentSource.values)}.", field="source"
         )
-    limit = settings.ATTACHMENT_MAX_BYTES
-    if len(content) > limit:
-        raise PayloadTooLarge(
-            f"The file is {len(content) / 1_048_576:.1f} MB; documents may be at most "
-            f"{limit / 1_048_576:.0f} MB. Ask the sender to split it."
-        )
-    content_type = sniff_content_type(content[:16]) or ""
-    sha256 = hashlib.sha256(content).hexdigest()
-    # The received name is kept for the coordinator's eyes only, never in a storage path.
-    name = os.path.basename(filename.replace("\\", "/")).strip()[:255] or "document"
     document = IntakeDocument(
-        original_name=name,
-        content_type=content_type,
+        # The received name is kept for the coordinator's eyes only, never in a storage path.
+        original_name=uploads.display_name(filename),
         size=len(content),
-        sha256=sha256,
+        sha256=hashlib.sha256(content).hexdigest(),
         source=source,
         received_at=now,
         uploaded_by=uploaded_by,
     )
-    if not content:
+    kept: bytes | None = content
+    try:
+        checked = uploads.check(content)
+    except uploads.Infected as refusal:
         document.status = DocumentStatus.QUARANTINED
-        document.status_reason = "The file is empty; ask the sender to send it again."
-    elif not content_type:
+        document.status_reason = refusal.message
+        document.scan_status = ScanStatus.INFECTED
+        document.scanned_by = refusal.scanner
+        kept = None
+    except (UnsupportedMediaType, uploads.Refused) as refusal:
         document.status = DocumentStatus.QUARANTINED
-        document.status_reason = (
-            f"Unsupported file type ({describe_content(content[:16])}, judged by its content); "
-            f"send {ACCEPTED_DESCRIPTION}."
-        )
+        document.status_reason = refusal.message
+    else:
+        document.content_type = checked.content_type
+        document.scan_status = checked.scan_status
+        document.scanned_by = checked.scanned_by
+    sha256 = document.sha256
     try:
         with transaction.atomic():
             if document.status == DocumentStatus.QUEUED:
@@ -117,7 +95,8 @@ def ingest(
                 if original is not None:
                     document.status = DocumentStatus.DUPLICATE
                     document.duplicate_of = original.duplicate_of or original
-            document.file.save("received", ContentFile(content), save=False)
+            if kept is not None:
+                document.file.save("received", ContentFile(kept), save=False)
             document.save()
             audit.record(
                 "intake.document_received",
@@ -126,7 +105,8 @@ def ingest(
                 detail={
                     "source": source,
                     "status": document.status,
-                    "content_type": content_type,
+                    "content_type": document.content_type,
+                    "scan_status": document.scan_status,
                     "size": len(content),
                     "duplicate_of": document.duplicate_of_id,
                 },

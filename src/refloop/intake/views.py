@@ -155,16 +155,23 @@ def document_page(request, pk: int):
 def page_image(request, pk: int, number: int):
     """One page as a PNG, never cached, audited."""
     page = selectors.get_page(request.user, pk, number)
-    return private_file_response(page.image, name=f"intake-document-{pk}-page-{number}")
+    # Page images are PNGs refloop rendered itself.
+    return private_file_response(
+        page.image, name=f"intake-document-{pk}-page-{number}", content_type="image/png"
+    )
 
 
 @xframe_options_sameorigin
 @require_GET
 @staff_view(Capability.CREATE_REFERRALS, Capability.VIEW_REFERRALS)
 def document_file(request, pk: int):
-    """The file as received (to check a quarantined one by eye), sandboxed and audited."""
+    """The file as received (to check a quarantined one by eye), sandboxed and audited: as
+    its verified type, or as a download when the upload check refused it. An infected
+    file was never kept."""
     document = selectors.get_document_file(request.user, pk)
-    return private_file_response(document.file, name=f"intake-document-{pk}")
+    return private_file_response(
+        document.file, name=f"intake-document-{pk}", content_type=document.content_type
+    )
 
 
 # ---- review ------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 A file is taken once its size has stopped changing (the fax server may still be writing
 it); dotfiles and `.tmp`/`.part`/`.partial` files are left alone. After ingesting, the file
-moves to `processed/`; a file that could not even be stored moves to `failed/`. So a file
-is never ingested twice and never lost. Printed lines name the stored document and the
+moves to `processed/`; a file that could not even be stored moves to `failed/`, except
+while the virus scanner is not answering: then it stays where it is for the next look. So
+a file is never ingested twice and never lost. Printed lines name the stored document and the
 file's position in the run, never the file's name (fax servers often put the patient's
 name in it).
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refloop.core.errors import DomainError
+from refloop.core.uploads import ScannerUnavailable
 from refloop.intake.models import DocumentSource
 from refloop.intake.services import ingest
 
@@ -75,6 +77,11 @@ class Watcher:
             document = ingest(
                 content=content, filename=path.name, source=DocumentSource.WATCHED_FOLDER
             )
+        except ScannerUnavailable as exc:
+            # Nothing is stored unscanned; the file waits for the scanner to come back.
+            self.seen.pop(path, None)
+            self.report(f"file {number}: not stored: {exc.message} Left in place")
+            return
         except DomainError as exc:
             target = self._move(path, FAILED)
             self.report(f"file {number}: not stored: {exc.message} Moved to {FAILED}/{target.name}")

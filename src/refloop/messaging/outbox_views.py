@@ -200,7 +200,9 @@ def letter_download(request, message_pk: int):
         raise Http404("No printed letter for this message.")
     audit.record("message.letter_read", message.audit_touch(), actor=request.user)
     name = f"letter-{message.referral.number if message.referral else message.pk}"
-    return private_file_response(found, name=name, as_attachment=True)
+    return private_file_response(
+        found, name=name, content_type="application/pdf", as_attachment=True
+    )
 
 
 urlpatterns = [

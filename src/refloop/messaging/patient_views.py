@@ -197,6 +197,7 @@ def _act(request, link: MagicLink, *, now: datetime):
         return private_file_response(
             link.attachment.file,
             name=f"{link.referral.number}-document-{link.attachment_id}",
+            content_type=link.attachment.content_type,
             as_attachment=True,
         )
     return _see_other("magic_link_page")  # instructions: nothing to act on

@@ -2,13 +2,14 @@
 information, a message, accepting an invitation, and (for staff) inviting someone."""
 
 from django import forms
-from django.conf import settings
 
+from refloop.core import uploads
+from refloop.core.errors import DomainError
 from refloop.core.models import User
 from refloop.network.models import Practice, Provider
 from refloop.portal.selectors import practice_providers
 from refloop.portal.services import MESSAGE_MAX_CHARS
-from refloop.referrals.documents import ACCEPTED_DESCRIPTION, sniff_content_type
+from refloop.referrals.documents import ACCEPTED_DESCRIPTION
 from refloop.referrals.models import AttachmentKind
 from refloop.workspace.intake_forms import NewReferralFields
 
@@ -28,7 +29,8 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class DocumentsField(forms.FileField):
-    """Several files at once, each checked by its content (not its name) and its size."""
+    """Several files at once, each through the upload check (core.uploads); cleans to
+    the CheckedFiles, so the service stores them without checking them again."""
 
     widget = MultipleFileInput
 
@@ -40,27 +42,18 @@ class DocumentsField(forms.FileField):
             return []
         if len(files) > MAX_FILES:
             raise forms.ValidationError(f"Attach at most {MAX_FILES} files at a time.")
-        limit = settings.ATTACHMENT_MAX_BYTES
-        problems = []
-        for upload in files:
+        checked, problems = [], []
+        for number, upload in enumerate(files, start=1):
             super().clean(upload, initial)
-            if upload.size > limit:
-                problems.append(
-                    f"“{upload.name}” is {upload.size / 1_048_576:.1f} MB; "
-                    f"each file may be at most {limit // 1_048_576} MB."
-                )
-                continue
-            upload.seek(0)
-            head = upload.read(16)
-            upload.seek(0)
-            if sniff_content_type(head) is None:
-                problems.append(
-                    f"“{upload.name}” is not a {ACCEPTED_DESCRIPTION}; "
-                    "scan or save it in one of those formats."
-                )
+            try:
+                checked.append(uploads.check(upload))
+            except DomainError as refusal:
+                # Numbered, not named: file names often carry the patient's.
+                where = f"File {number} of {len(files)}: " if len(files) > 1 else ""
+                problems.append(where + refusal.message)
         if problems:
             raise forms.ValidationError(problems)
-        return files
+        return checked
 
 
 def documents_field(*, required: bool, label: str = "Files to attach") -> DocumentsField:

@@ -111,7 +111,9 @@ def document(request, pk: int, attachment_id: int):
 
 def document_response(attachment: Attachment) -> FileResponse:
     return private_file_response(
-        attachment.file, name=f"{attachment.referral.number}-{attachment.pk}"
+        attachment.file,
+        name=f"{attachment.referral.number}-{attachment.pk}",
+        content_type=attachment.content_type,
     )
 
 

@@ -7,19 +7,20 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.core.exceptions import ValidationError
 from django.db import models
 
-LOGO_TYPES = {"image/png", "image/jpeg"}
+LOGO_TYPES = frozenset({"image/png", "image/jpeg"})
 
 
 def validate_logo(upload) -> None:
-    from refloop.referrals.documents import sniff_content_type
+    """A PNG or JPEG under 512 KB that passes the upload check (core.uploads)."""
+    from refloop.core import uploads
+    from refloop.core.errors import DomainError
 
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    if sniff_content_type(head) not in LOGO_TYPES:
-        raise ValidationError("The logo must be a PNG or JPEG image.")
     if upload.size > 512 * 1024:
         raise ValidationError("The logo must be smaller than 512 KB.")
+    try:
+        uploads.check(upload, accepted=LOGO_TYPES)
+    except DomainError as refusal:
+        raise ValidationError(f"The logo was refused. {refusal.message}") from None
 
 
 def validate_time_zone(value: str) -> None:

@@ -9,7 +9,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.db import models
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Header, Query, Router
 from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
@@ -24,7 +24,7 @@ from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department
 from refloop.referrals import selectors, services, transitions
-from refloop.referrals.documents import FILE_EXTENSIONS
+from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
 from refloop.referrals.models import AttachmentKind, Referral, State
 from refloop.referrals.schemas import (
     AppointmentBookedOut,
@@ -379,7 +379,7 @@ def list_attachments(request: HttpRequest, referral_id: int):
 
 @router.post(
     "/referrals/{referral_id}/attachments",
-    response={201: AttachmentOut, **errors(400, 403, 404, 413, 415, 422)},
+    response={201: AttachmentOut, **errors(400, 403, 404, 413, 415, 422, 503)},
 )
 @decorate_view(refuse_oversize_uploads)
 def upload_attachment(
@@ -388,7 +388,13 @@ def upload_attachment(
     file: File[UploadedFile],
     kind: Form[AttachmentKind] = AttachmentKind.OTHER,
 ):
-    """Attach a PDF, TIFF, PNG or JPEG (judged by content; 415 otherwise), within the size limit."""
+    """Attach a PDF, TIFF, PNG or JPEG within the size limit.
+
+    The file is opened with its real decoder: 415 when it is not one of those or does not
+    decode; 422 (`field` "file") when it carries web page code, data after its end, more
+    pixels or pages than accepted, or what the virus scanner flags; 503 while a configured
+    scanner does not answer (nothing is stored; send it again later).
+    """
     attachment = services.add_attachment(
         referral_id, acting_user=request.auth, upload=file, filename=file.name or "", kind=kind
     )
@@ -414,10 +420,9 @@ def attachment_content(request: HttpRequest, referral_id: int, attachment_id: in
     """Download a document; audited as attachment.read."""
     attachment = selectors.get_attachment(request.auth, referral_id, attachment_id)
     # The uploaded name often holds the patient's; the download is named after the referral.
-    extension = FILE_EXTENSIONS.get(attachment.content_type, "bin")
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=f"{attachment.referral.number}-{attachment.pk}.{extension}",
+    return private_file_response(
+        attachment.file,
+        name=f"{attachment.referral.number}-{attachment.pk}",
         content_type=attachment.content_type,
+        as_attachment=True,
     )

@@ -1,44 +1,38 @@
-"""What an attachment really is, judged by its first bytes rather than its name, and how a
-stored document is handed to a browser."""
+"""How a stored document is handed to a browser. What an upload is, and whether it is
+accepted, is decided once, in refloop.core.uploads."""
 
 from django.http import FileResponse
 
-SIGNATURES: list[tuple[bytes, str]] = [
-    (b"%PDF-", "application/pdf"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
+from refloop.core.uploads import (
+    ACCEPTED_DESCRIPTION,
+    FILE_EXTENSIONS,
+    sniff_content_type,
+)
+
+__all__ = [
+    "ACCEPTED_DESCRIPTION",
+    "FILE_EXTENSIONS",
+    "private_file_response",
+    "sniff_content_type",
 ]
 
-ACCEPTED_DESCRIPTION = "PDF, TIFF, PNG or JPEG"
-FILE_EXTENSIONS = {
-    "application/pdf": "pdf",
-    "image/tiff": "tif",
-    "image/png": "png",
-    "image/jpeg": "jpg",
-}
+# What a browser can show by itself; anything else is only ever downloaded.
+SHOWN_INLINE = {"application/pdf", "image/png", "image/jpeg"}
 
 
-def sniff_content_type(head: bytes) -> str | None:
-    """The content type of a file starting with `head`, if it is one refloop accepts."""
-    for signature, content_type in SIGNATURES:
-        if head.startswith(signature):
-            return content_type
-    return None
-
-
-def private_file_response(stored, *, name: str, as_attachment: bool = False) -> FileResponse:
-    """A stored document (patient data) for a browser: its type judged by its content, named
+def private_file_response(
+    stored, *, name: str, content_type: str, as_attachment: bool = False
+) -> FileResponse:
+    """A stored document (patient data) for a browser, as the type the upload check verified
+    (`content_type`; anything unverified goes out as a download of octet-stream), named
     `name` plus the matching extension (never the uploaded name, which often holds the
     patient's), sandboxed so nothing in it runs, not type-sniffed, never cached."""
-    handle = stored.open("rb")
-    content_type = sniff_content_type(handle.read(16)) or "application/octet-stream"
-    handle.seek(0)
+    if content_type not in FILE_EXTENSIONS:
+        content_type = "application/octet-stream"
     response = FileResponse(
-        handle,
+        stored.open("rb"),
         content_type=content_type,
-        as_attachment=as_attachment,
+        as_attachment=as_attachment or content_type not in SHOWN_INLINE,
         filename=f"{name}.{FILE_EXTENSIONS.get(content_type, 'bin')}",
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from refloop.core.models import AppendOnlyModel
+from refloop.core.uploads import ScanStatus
 
 
 class Direction(models.TextChoices):
@@ -420,6 +421,12 @@ class Attachment(models.Model):
     )
     uploaded_by = models.ForeignKey("core.User", null=True, on_delete=models.PROTECT)
     uploaded_at = models.DateTimeField()
+    scan_status = models.CharField(
+        max_length=12, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED
+    )
+    scanned_by = models.CharField(
+        max_length=200, blank=True, help_text="The virus scanner's version line, when scanned"
+    )
 
 
 class IdempotencyKey(models.Model):

@@ -230,6 +230,10 @@ class AttachmentOut(OutSchema):
     original_name: str
     uploaded_by: str | None
     uploaded_at: datetime
+    scan_status: str = Field(
+        description="clean (a ClamAV daemon scanned it) or not_scanned (none was configured)"
+    )
+    scanned_by: str = Field(description="The virus scanner's version line; empty if not scanned")
     content_url: str
 
     @staticmethod

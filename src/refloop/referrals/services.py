@@ -1,7 +1,6 @@
 """Writes to referrals other than state transitions: creation, assignment, contact
 attempts, notes and documents. Transitions live in transitions.py."""
 
-import hashlib
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -10,13 +9,12 @@ from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from refloop.core import uploads
 from refloop.core.errors import (
     Conflict,
     InvalidInput,
     NotAllowed,
     NotFound,
-    PayloadTooLarge,
-    UnsupportedMediaType,
 )
 from refloop.core.models import User
 from refloop.core.roles import ASSIGNABLE_ROLES, Capability, can, require
@@ -24,7 +22,7 @@ from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department, Organization
-from refloop.referrals import documents, lifecycle, triage
+from refloop.referrals import lifecycle, triage
 from refloop.referrals.models import (
     Attachment,
     AttachmentKind,
@@ -615,31 +613,6 @@ def add_note(
     )
 
 
-def _read_checked(upload, max_bytes: int) -> tuple[str, str]:
-    """(content type, sha256) of an upload, refusing unsupported or oversize content."""
-    size = upload.size
-    if size is not None and size > max_bytes:
-        raise PayloadTooLarge(
-            f"The file is {size / 1_048_576:.1f} MB; attachments may be at most "
-            f"{max_bytes // 1_048_576} MB."
-        )
-    upload.seek(0)
-    content_type = documents.sniff_content_type(upload.read(16))
-    if content_type is None:
-        raise UnsupportedMediaType(
-            f"This file is not a {documents.ACCEPTED_DESCRIPTION} (judged by its content, "
-            "not its name). Scan or save it in one of those formats."
-        )
-    upload.seek(0)
-    digest = hashlib.sha256()
-    for chunk in (
-        upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b"")
-    ):
-        digest.update(chunk)
-    upload.seek(0)
-    return content_type, digest.hexdigest()
-
-
 def add_attachment(
     referral: Referral | int,
     *,
@@ -649,14 +622,15 @@ def add_attachment(
     kind: str = AttachmentKind.OTHER,
     now: datetime | None = None,
 ) -> Attachment:
-    """Store a document on a referral: PDF, TIFF, PNG or JPEG by content, 20 MB at most.
+    """Store a document on a referral once it passed the upload check (core.uploads: a
+    PDF, TIFF, PNG or JPEG that decodes within the limits, 20 MB at most, and clean to the
+    virus scanner if one is configured). A form that ran the check already passes the
+    CheckedFile as `upload`; anything else is checked here, before any row is locked.
 
     Staff who annotate referrals may attach to any they see; portal users to their own
     practice's referrals (the records a referral needs, or that a request asked for).
     The fit assessment is re-read, since a required document may have arrived.
     """
-    from django.conf import settings
-
     now = now or timezone.now()
     capability = (
         Capability.ANNOTATE_REFERRALS
@@ -665,22 +639,24 @@ def add_attachment(
     )
     require(acting_user, capability)
     _choice(kind, AttachmentKind, "kind")
-    content_type, sha256 = _read_checked(upload, settings.ATTACHMENT_MAX_BYTES)
+    checked = upload if isinstance(upload, uploads.CheckedFile) else uploads.check(upload)
     attachment = None
     try:
         with transaction.atomic():
             locked = _lock(referral, acting_user=acting_user, capability=capability)
             attachment = Attachment(
                 referral=locked,
-                original_name=(filename or "document")[:255],
-                content_type=content_type,
-                size=upload.size,
-                sha256=sha256,
+                original_name=uploads.display_name(filename),
+                content_type=checked.content_type,
+                size=checked.size,
+                sha256=checked.sha256,
+                scan_status=checked.scan_status,
+                scanned_by=checked.scanned_by,
                 kind=kind,
                 uploaded_by=acting_user,
                 uploaded_at=now,
             )
-            attachment.file.save("upload", upload, save=False)
+            attachment.file.save("upload", checked, save=False)
             attachment.save()
             reassessed = locked.direction == Direction.INBOUND and triage.refresh_assessment(
                 locked, on=now.date()
@@ -691,7 +667,11 @@ def add_attachment(
                 "referral.document_added",
                 actor=acting_user,
                 at=now,
-                data={"attachment_id": attachment.pk, "kind": kind, "content_type": content_type},
+                data={
+                    "attachment_id": attachment.pk,
+                    "kind": kind,
+                    "content_type": checked.content_type,
+                },
             )
     except BaseException:
         # The row rolled back; the file must not outlive it.

@@ -349,7 +349,11 @@ def show_patient(request, pk: int):
 def attachment(request, pk: int, attachment_id: int):
     """A document shown inline in the page (PDF frame, image), sandboxed and never cached."""
     document = get_attachment(request.user, pk, attachment_id)
-    return private_file_response(document.file, name=f"{document.referral.number}-{document.pk}")
+    return private_file_response(
+        document.file,
+        name=f"{document.referral.number}-{document.pk}",
+        content_type=document.content_type,
+    )
 
 
 @require_GET

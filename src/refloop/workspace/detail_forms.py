@@ -9,6 +9,8 @@ from datetime import datetime
 
 from django import forms
 
+from refloop.core import uploads
+from refloop.core.errors import DomainError
 from refloop.core.models import User
 from refloop.core.roles import Role
 from refloop.practice.models import Department, Location, Organization
@@ -251,3 +253,11 @@ class UploadForm(ActionForm):
     file = forms.FileField(label="Document (PDF, TIFF, PNG or JPEG, up to 20 MB)")
     kind = forms.ChoiceField(label="Kind", choices=choices_of(AttachmentKind))
     service_fields = {"upload": "file", "filename": "file"}
+
+    def clean_file(self) -> uploads.CheckedFile:
+        """The upload check (core.uploads) here, so a refusal shows beside the field and
+        the scan runs before the referral's row is locked."""
+        try:
+            return uploads.check(self.cleaned_data["file"])
+        except DomainError as refusal:
+            raise forms.ValidationError(refusal.message) from None
