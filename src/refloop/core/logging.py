@@ -1,5 +1,6 @@
 """Log filtering that keeps patient data out of application logs."""
 
+import functools
 import logging
 import re
 
@@ -61,3 +62,69 @@ class RedactLinkTokens(logging.Filter):
 
     def _redact(self, text: str) -> str:
         return self._TOKEN_PATH.sub(r"\1[token]", text)
+
+
+REDACTED = "[redacted]"
+_ID = re.compile(r"[0-9]{1,19}")
+_LITERAL = re.compile(r"[A-Za-z0-9._-]+")
+
+
+@functools.cache
+def _route_words() -> frozenset[str]:
+    """Every fixed path segment of the URL configuration: 'referrals', 'api', 'notes'…"""
+    from django.urls import URLResolver, get_resolver
+
+    words: set[str] = {"static", "media"}
+
+    def walk(patterns) -> None:
+        for pattern in patterns:
+            for segment in str(pattern.pattern).split("/"):
+                if _LITERAL.fullmatch(segment):
+                    words.add(segment)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns)
+
+    walk(get_resolver().url_patterns)
+    return frozenset(words)
+
+
+def redact_path(path: str) -> str:
+    """A request path fit for a log: the query string dropped, and everything from the first
+    segment that is neither a fixed word of our URLs nor a numeric id replaced.
+
+    "/referrals/Jane Doe/print?x=1" -> "/referrals/[redacted]"; "/referrals/42/print" stays.
+    A patient's name, a token or anything else typed into a URL never reaches the log.
+    """
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    kept = []
+    for segment in path.split("/"):
+        if segment == "" or segment in _route_words() or _ID.fullmatch(segment):
+            kept.append(segment)
+            continue
+        return "/".join([*kept, REDACTED])
+    return "/".join(kept)
+
+
+class RedactPaths(logging.Filter):
+    """Log request paths through redact_path: Django's request log ("Not Found: %s") and
+    the development server's request line ('"GET /path HTTP/1.1" 404 …')."""
+
+    _REQUEST_LINE = re.compile(r"^([A-Z]+ )(/.*?)((?: HTTP/[0-9.]+)?)$")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redact(arg) for arg in record.args)
+        # The request object would carry the raw path to any handler that formats it.
+        if getattr(record, "request", None) is not None:
+            record.request = None
+        return True
+
+    def _redact(self, value):
+        if not isinstance(value, str):
+            return value
+        if value.startswith("/"):
+            return redact_path(value)
+        line = self._REQUEST_LINE.match(value)
+        if line:
+            return line.group(1) + redact_path(line.group(2)) + line.group(3)
+        return value
