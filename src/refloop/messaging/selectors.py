@@ -102,7 +102,9 @@ def get_message(user, message_id: int, *, now=None) -> Message:
     require_message_access(user)
     message = _with_detail(messages_for(user)).filter(pk=message_id).first()
     if message is None:
-        audit.record("message.read_denied", audit.Touch("message", message_id), actor=user, now=now)
+        audit.record(
+            "message.read_denied", audit.refused("message", message_id), actor=user, now=now
+        )
         raise NotFound("No message with this id is visible to you.")
     audit.record("message.read", message.audit_touch(), actor=user, now=now)
     return message

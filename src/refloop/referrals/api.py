@@ -19,7 +19,7 @@ from refloop.core import audit
 from refloop.core.errors import InvalidInput, PayloadTooLarge
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import errors
+from refloop.core.schemas import PathId, errors
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department
@@ -221,7 +221,7 @@ def create_outbound_referral(
 
 
 @router.get("/referrals/{referral_id}", response={200: ReferralOut, **errors(403, 404, 422)})
-def get_referral(request: HttpRequest, referral_id: int):
+def get_referral(request: HttpRequest, referral_id: PathId):
     """One referral: full detail (`access: full`), or for liaisons a summary (`access: summary`)."""
     user = request.auth
     referral = selectors.get_referral(user, referral_id)
@@ -234,7 +234,7 @@ def get_referral(request: HttpRequest, referral_id: int):
     "/referrals/{referral_id}/transitions",
     response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def transition_referral(request: HttpRequest, referral_id: int, payload: TransitionIn):
+def transition_referral(request: HttpRequest, referral_id: PathId, payload: TransitionIn):
     """Move the referral to state `to`, with the fields that move needs.
 
     409 when the move is not allowed from the current state (the answer names the
@@ -254,7 +254,7 @@ def transition_referral(request: HttpRequest, referral_id: int, payload: Transit
     "/referrals/{referral_id}/assignment",
     response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def assign_referral(request: HttpRequest, referral_id: int, payload: AssignmentIn):
+def assign_referral(request: HttpRequest, referral_id: PathId, payload: AssignmentIn):
     """Assign the referral to a staff member, or unassign it with null."""
     user = request.auth
     require(user, Capability.WORK_REFERRALS)
@@ -273,7 +273,7 @@ def assign_referral(request: HttpRequest, referral_id: int, payload: AssignmentI
     "/referrals/{referral_id}/contact-attempts",
     response={200: list[ContactAttemptOut], **errors(403, 404, 422)},
 )
-def list_contact_attempts(request: HttpRequest, referral_id: int):
+def list_contact_attempts(request: HttpRequest, referral_id: PathId):
     return list(_clinical_referral(request.auth, referral_id).contact_attempts.all())
 
 
@@ -281,7 +281,7 @@ def list_contact_attempts(request: HttpRequest, referral_id: int):
     "/referrals/{referral_id}/contact-attempts",
     response={201: ContactAttemptOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def record_contact_attempt(request: HttpRequest, referral_id: int, payload: ContactAttemptIn):
+def record_contact_attempt(request: HttpRequest, referral_id: PathId, payload: ContactAttemptIn):
     """Record an attempt to reach the patient (may move a referral to unreachable)."""
     attempt = services.record_contact_attempt(
         referral_id,
@@ -297,7 +297,7 @@ def record_contact_attempt(request: HttpRequest, referral_id: int, payload: Cont
 @router.get(
     "/referrals/{referral_id}/notes", response={200: list[NoteOut], **errors(403, 404, 422)}
 )
-def list_notes(request: HttpRequest, referral_id: int):
+def list_notes(request: HttpRequest, referral_id: PathId):
     referral = _clinical_referral(request.auth, referral_id)
     return [event for event in referral.events.all() if event.kind == "referral.note_added"]
 
@@ -305,7 +305,7 @@ def list_notes(request: HttpRequest, referral_id: int):
 @router.post(
     "/referrals/{referral_id}/notes", response={201: NoteOut, **errors(400, 403, 404, 413, 422)}
 )
-def add_note(request: HttpRequest, referral_id: int, payload: NoteIn):
+def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn):
     return Status(201, services.add_note(referral_id, acting_user=request.auth, text=payload.text))
 
 
@@ -313,7 +313,7 @@ def add_note(request: HttpRequest, referral_id: int, payload: NoteIn):
     "/referrals/{referral_id}/appointments",
     response={200: list[AppointmentOut], **errors(403, 404, 422)},
 )
-def list_appointments(request: HttpRequest, referral_id: int):
+def list_appointments(request: HttpRequest, referral_id: PathId):
     return list(_clinical_referral(request.auth, referral_id).appointments.all())
 
 
@@ -321,7 +321,7 @@ def list_appointments(request: HttpRequest, referral_id: int):
     "/referrals/{referral_id}/appointments",
     response={201: AppointmentBookedOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def book_appointment(request: HttpRequest, referral_id: int, payload: AppointmentBookingIn):
+def book_appointment(request: HttpRequest, referral_id: PathId, payload: AppointmentBookingIn):
     """Book the appointment: schedules the referral, or reschedules it if already scheduled."""
     user = request.auth
     booking = transitions.AppointmentInput(**payload.model_dump(exclude={"expected_version"}))
@@ -372,7 +372,7 @@ def refuse_oversize_uploads(run):
     "/referrals/{referral_id}/attachments",
     response={200: list[AttachmentOut], **errors(403, 404, 422)},
 )
-def list_attachments(request: HttpRequest, referral_id: int):
+def list_attachments(request: HttpRequest, referral_id: PathId):
     """The documents' metadata; fetch each one's content from its content_url."""
     return list(_clinical_referral(request.auth, referral_id).attachments.all())
 
@@ -384,7 +384,7 @@ def list_attachments(request: HttpRequest, referral_id: int):
 @decorate_view(refuse_oversize_uploads)
 def upload_attachment(
     request: HttpRequest,
-    referral_id: int,
+    referral_id: PathId,
     file: File[UploadedFile],
     kind: Form[AttachmentKind] = AttachmentKind.OTHER,
 ):
@@ -410,7 +410,7 @@ def upload_attachment(
         }
     },
 )
-def attachment_content(request: HttpRequest, referral_id: int, attachment_id: int):
+def attachment_content(request: HttpRequest, referral_id: PathId, attachment_id: PathId):
     """Download a document; audited as attachment.read."""
     attachment = selectors.get_attachment(request.auth, referral_id, attachment_id)
     # The uploaded name often holds the patient's; the download is named after the referral.

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from refloop.core.schemas import OutSchema
+from refloop.core.schemas import Id, Offset, OutSchema, Version
 from refloop.network.schemas import PracticeRefOut
 from refloop.patients.models import Sex
 from refloop.referrals import lifecycle
@@ -54,67 +54,71 @@ class PatientIn(_In):
 
 class _NewReferralIn(_In):
     patient: PatientIn | None = Field(None, description="A new patient; or give patient_id")
-    patient_id: int | None = Field(
+    patient_id: Id | None = Field(
         None, description="A patient already on a referral you may see; or give patient"
     )
     reason: str = Field(description="Why the patient is referred")
     urgency: Urgency = Urgency.ROUTINE
     icd10_codes: list[str] = Field([], description="ICD-10-CM codes, e.g. M54.16")
-    department_id: int | None = None
+    department_id: Id | None = None
 
 
 class ReferralIn(_NewReferralIn):
     source_type: SourceType
     source_other: str = Field("", max_length=200, description="Required when source_type is other")
-    referring_provider_id: int | None = None
-    referring_practice_id: int | None = None
+    referring_provider_id: Id | None = None
+    referring_practice_id: Id | None = None
     channel: ReferralChannel = ReferralChannel.API
-    assignee_id: int | None = None
+    assignee_id: Id | None = None
     received_at: datetime | None = Field(
         None, description="When it reached us; without an offset, the practice's local time"
     )
 
 
 class OutboundReferralIn(_NewReferralIn):
-    receiving_practice_id: int
-    receiving_provider_id: int | None = None
+    receiving_practice_id: Id
+    receiving_provider_id: Id | None = None
 
 
 class ReferralFilterIn(Schema):
     state: list[State] = Field([], description="Repeat to match any of several states")
     urgency: Urgency | None = None
-    department: int | None = Field(None, description="Department id")
+    department: Id | None = Field(None, description="Department id")
     source_type: SourceType | None = None
-    referring_practice: int | None = Field(None, description="Practice id")
+    referring_practice: Id | None = Field(None, description="Practice id")
     channel: ReferralChannel | None = None
-    assignee: int | None = Field(None, description="User id")
+    assignee: Id | None = Field(None, description="User id")
     fit: Fit | None = Field(None, description="Triage's assessment")
     direction: Direction | None = None
     received_from: date | None = Field(None, description="Inclusive, the practice's local date")
     received_to: date | None = Field(None, description="Inclusive, the practice's local date")
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class AppointmentIn(_In):
     starts_at: datetime = Field(description="Without an offset, the practice's local time")
-    department_id: int | None = None
-    location_id: int | None = None
-    clinician_id: int | None = None
+    department_id: Id | None = None
+    location_id: Id | None = None
+    clinician_id: Id | None = None
 
 
 class AppointmentBookingIn(AppointmentIn):
-    expected_version: int | None = Field(None, description="Refuse (409) if the referral changed")
+    expected_version: Version | None = Field(
+        None, description="Refuse (409) if the referral changed"
+    )
 
 
 class TransitionIn(_In):
     to: State
-    expected_version: int | None = Field(None, description="Refuse (409) if the referral changed")
+    expected_version: Version | None = Field(
+        None, description="Refuse (409) if the referral changed"
+    )
     reason: str | None = Field(None, description="declined, unreachable, cancelled")
     reason_detail: str | None = Field(None, description="Required when reason is other")
     suggested_alternative: str | None = Field(None, description="declined")
     missing_info: str | None = Field(None, description="pending_info")
-    department_id: int | None = Field(None, description="accepted")
+    department_id: Id | None = Field(None, description="accepted")
     appointment: AppointmentIn | None = Field(None, description="scheduled")
     visit_value: Decimal | None = Field(None, description="seen")
     report_summary: str | None = Field(None, description="loop_closed, completed")
@@ -122,8 +126,8 @@ class TransitionIn(_In):
 
 
 class AssignmentIn(_In):
-    assignee_id: int | None = Field(description="A staff user id, or null to unassign")
-    expected_version: int | None = None
+    assignee_id: Id | None = Field(description="A staff user id, or null to unassign")
+    expected_version: Version | None = None
 
 
 class ContactAttemptIn(_In):

@@ -78,7 +78,7 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
         # attempt is recorded either way.
         audit.record(
             "referral.read_denied",
-            audit.Touch("referral", referral_id, referral_id=referral_id),
+            audit.refused("referral", referral_id, referral_id=referral_id),
             actor=user,
             now=now,
         )
@@ -176,7 +176,7 @@ def get_attachment(user, referral_id: int, attachment_id: int, *, now=None) -> A
     if attachment is None:
         audit.record(
             "attachment.read_denied",
-            audit.Touch("attachment", attachment_id, referral_id=referral_id),
+            audit.refused("attachment", attachment_id, referral_id=referral_id),
             actor=user,
             now=now,
         )
