@@ -17,7 +17,7 @@ from refloop.referrals.selectors import visible_referrals
 
 def may_see_messages(user) -> bool:
     """Practice staff with clinical access; a referring practice's portal users never."""
-    return can(user, Capability.VIEW_REFERRALS) and user.role != Role.PORTAL
+    return can(user, Capability.VIEW_REFERRALS) and can(user, Capability.VIEW_INTERNAL_WORK)
 
 
 def require_message_access(user) -> None:

@@ -23,7 +23,7 @@ from refloop.core.schemas import PathId, errors
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department
-from refloop.referrals import selectors, services, transitions
+from refloop.referrals import referrer, selectors, services, transitions
 from refloop.referrals.documents import FILE_EXTENSIONS
 from refloop.referrals.models import AttachmentKind, Referral, State
 from refloop.referrals.schemas import (
@@ -46,6 +46,8 @@ from refloop.referrals.schemas import (
     ReferralRowOut,
     ReferralStateOut,
     ReferralSummaryOut,
+    ReferrerReferralOut,
+    ReferrerRowOut,
     TransitionIn,
 )
 from refloop.referrals.timeline import touch
@@ -85,10 +87,24 @@ def _patient(user: User, payload) -> Patient | dict:
     return patient
 
 
-def _clinical_referral(user: User, referral_id: int) -> Referral:
-    """A referral with its detail, for reads of patient data (audited by get_referral)."""
+def _staff_referral(user: User, referral_id: int) -> Referral:
+    """A referral with the practice's internal work on it (audited by get_referral); a
+    referring practice's portal users read theirs through GET /referrals/{id} instead."""
     require(user, Capability.VIEW_REFERRALS)
+    require(user, Capability.VIEW_INTERNAL_WORK)
     return selectors.get_referral(user, referral_id)
+
+
+ROWS = {
+    selectors.FULL: ReferralRowOut,
+    selectors.REFERRER: ReferrerRowOut,
+    selectors.SUMMARY: ReferralSummaryOut,
+}
+DETAILS = {
+    selectors.FULL: ReferralDetailOut,
+    selectors.REFERRER: ReferrerReferralOut,
+    selectors.SUMMARY: ReferralSummaryOut,
+}
 
 
 def _detail(user: User, referral_id: int) -> ReferralDetailOut:
@@ -102,8 +118,9 @@ def _detail(user: User, referral_id: int) -> ReferralDetailOut:
 def list_referrals(request: HttpRequest, filters: Query[ReferralFilterIn]):
     """Referrals visible to you, newest first.
 
-    Roles with clinical access get rows with the patient (`access: full`); liaisons get
-    summaries without patient or clinical data (`access: summary`).
+    The practice's staff with clinical access get rows with the patient (`access: full`);
+    a referring practice's portal users what their portal's list shows (`access:
+    referrer`); liaisons summaries without patient or clinical data (`access: summary`).
     """
     user = request.auth
     page = selectors.list_referrals(
@@ -124,9 +141,10 @@ def list_referrals(request: HttpRequest, filters: Query[ReferralFilterIn]):
         limit=filters.limit,
         offset=filters.offset,
     )
-    row = ReferralRowOut if selectors.sees_clinical_detail(user) else ReferralSummaryOut
+    access = selectors.referral_access(user)
+    items = referrer.with_appointments(page.items) if access == selectors.REFERRER else page.items
     return {
-        "items": [row.from_orm(referral) for referral in page.items],
+        "items": [ROWS[access].from_orm(referral) for referral in items],
         "total": page.total,
         "limit": page.limit,
         "offset": page.offset,
@@ -222,12 +240,11 @@ def create_outbound_referral(
 
 @router.get("/referrals/{referral_id}", response={200: ReferralOut, **errors(403, 404, 422)})
 def get_referral(request: HttpRequest, referral_id: PathId):
-    """One referral: full detail (`access: full`), or for liaisons a summary (`access: summary`)."""
+    """One referral: full detail (`access: full`); for a referring practice's portal users
+    what their portal shows (`access: referrer`); for liaisons a summary (`access: summary`)."""
     user = request.auth
     referral = selectors.get_referral(user, referral_id)
-    if selectors.sees_clinical_detail(user):
-        return ReferralDetailOut.from_orm(referral)
-    return ReferralSummaryOut.from_orm(referral)
+    return DETAILS[selectors.referral_access(user)].from_orm(referral)
 
 
 @router.post(
@@ -274,7 +291,7 @@ def assign_referral(request: HttpRequest, referral_id: PathId, payload: Assignme
     response={200: list[ContactAttemptOut], **errors(403, 404, 422)},
 )
 def list_contact_attempts(request: HttpRequest, referral_id: PathId):
-    return list(_clinical_referral(request.auth, referral_id).contact_attempts.all())
+    return list(_staff_referral(request.auth, referral_id).contact_attempts.all())
 
 
 @router.post(
@@ -298,7 +315,7 @@ def record_contact_attempt(request: HttpRequest, referral_id: PathId, payload: C
     "/referrals/{referral_id}/notes", response={200: list[NoteOut], **errors(403, 404, 422)}
 )
 def list_notes(request: HttpRequest, referral_id: PathId):
-    referral = _clinical_referral(request.auth, referral_id)
+    referral = _staff_referral(request.auth, referral_id)
     return [event for event in referral.events.all() if event.kind == "referral.note_added"]
 
 
@@ -314,7 +331,7 @@ def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn):
     response={200: list[AppointmentOut], **errors(403, 404, 422)},
 )
 def list_appointments(request: HttpRequest, referral_id: PathId):
-    return list(_clinical_referral(request.auth, referral_id).appointments.all())
+    return list(_staff_referral(request.auth, referral_id).appointments.all())
 
 
 @router.post(
@@ -374,7 +391,7 @@ def refuse_oversize_uploads(run):
 )
 def list_attachments(request: HttpRequest, referral_id: PathId):
     """The documents' metadata; fetch each one's content from its content_url."""
-    return list(_clinical_referral(request.auth, referral_id).attachments.all())
+    return list(_staff_referral(request.auth, referral_id).attachments.all())
 
 
 @router.post(
