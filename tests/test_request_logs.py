@@ -69,6 +69,7 @@ def test_the_development_servers_request_line_is_redacted(caplog):
         ("/referrals/Jane Doe/print", "/referrals/[redacted]"),
         ("/api/v1/referrals/99999999999999999999", "/api/v1/referrals/[redacted]"),
         ("/p/abc123token/", "/p/[redacted]"),
+        ("/p/[token]/", "/p/[token]/"),
         ("/Quillfeather", "/[redacted]"),
         ("/", "/"),
     ],

@@ -65,6 +65,8 @@ class RedactLinkTokens(logging.Filter):
 
 
 REDACTED = "[redacted]"
+# What may already stand in a path: nothing, or what RedactLinkTokens put there.
+_MARKERS = {"", "[token]", REDACTED}
 _ID = re.compile(r"[0-9]{1,19}")
 _LITERAL = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -98,7 +100,7 @@ def redact_path(path: str) -> str:
     path = path.split("?", 1)[0].split("#", 1)[0]
     kept = []
     for segment in path.split("/"):
-        if segment == "" or segment in _route_words() or _ID.fullmatch(segment):
+        if segment in _MARKERS or segment in _route_words() or _ID.fullmatch(segment):
             kept.append(segment)
             continue
         return "/".join([*kept, REDACTED])
