@@ -255,11 +255,11 @@ def test_openapi_declares_the_error_schema_for_every_error_of_every_operation(op
                     assert response["content"]["application/json"]["schema"] == error_schema
 
 
-def test_openapi_documents_full_and_summary_referral_detail(openapi):
+def test_openapi_documents_full_referrer_and_summary_referral_detail(openapi):
     schema = responses(openapi, "/referrals/{referral_id}", "get")["200"]["content"]
     union = schema["application/json"]["schema"]
     refs = {arm["$ref"].rsplit("/", 1)[-1] for arm in union["oneOf"]}
-    assert refs == {"ReferralDetailOut", "ReferralSummaryOut"}
+    assert refs == {"ReferralDetailOut", "ReferrerReferralOut", "ReferralSummaryOut"}
     summary = openapi["components"]["schemas"]["ReferralSummaryOut"]["properties"]
     assert "patient" not in summary and "reason" not in summary
     assert "patient" in openapi["components"]["schemas"]["ReferralDetailOut"]["properties"]

@@ -139,17 +139,70 @@ def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpRespons
 
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    # Only the first problem is reported; pydantic's `input` (the submitted value) never is.
+    # Only the first problem is reported, in our own words: pydantic's message and context
+    # may quote the submitted value, so only the schema's own limits are taken from them.
     first = exc.errors[0] if exc.errors else {}
     field = field_name(tuple(first.get("loc", ())))
-    message = first.get("msg", "Invalid value")
     if field is None:
-        detail = "A JSON request body is required." if message == "Field required" else message
-    elif message == "Field required":
-        detail = f"{field} is required."
-    else:
-        detail = f"{field}: {message}."
-    return _error(request, 422, detail, field)
+        detail = (
+            "A JSON request body is required."
+            if first.get("type") == "missing"
+            else "The request body must be a JSON object with the documented fields."
+        )
+        return _error(request, 422, detail)
+    return _error(request, 422, validation_message(field, first), field)
+
+
+def validation_message(field: str, error: dict) -> str:
+    """One sentence naming the field and what it accepts; never the value that was sent."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return f"{field} is required."
+    if kind == "extra_forbidden":
+        return f"{field} is not a field of this request; see the API documentation."
+    if kind in ("enum", "literal_error"):
+        return f"{field} must be one of {ctx['expected']}."
+    bounds = {
+        "greater_than": "greater than {gt}",
+        "greater_than_equal": "at least {ge}",
+        "less_than": "less than {lt}",
+        "less_than_equal": "at most {le}",
+    }
+    if kind in bounds:
+        return f"{field} must be {bounds[kind].format(**ctx)}."
+    if kind == "string_too_long":
+        return f"{field} must be at most {ctx['max_length']} characters."
+    if kind == "string_too_short":
+        return f"{field} must be at least {ctx['min_length']} characters."
+    if kind == "decimal_max_digits":
+        return f"{field} must have at most {ctx['max_digits']} digits."
+    if kind == "decimal_max_places":
+        return f"{field} must have at most {ctx['decimal_places']} decimal places."
+    if kind in ("too_long", "too_short"):
+        return f"{field} has too many or too few items."
+    for prefix, expected in EXPECTED_KINDS:
+        if kind.startswith(prefix):
+            return f"{field} must be {expected}."
+    return f"{field} is not valid; see the API documentation for what it accepts."
+
+
+# pydantic's error types, by prefix, and what the field accepts in words.
+EXPECTED_KINDS = (
+    ("int_", "a whole number"),
+    ("float_", "a number"),
+    ("decimal_", "a decimal number"),
+    ("bool_", "true or false"),
+    ("datetime_", "a date and time in ISO 8601, e.g. 2026-03-02T15:00"),
+    ("date_", "a date as YYYY-MM-DD"),
+    ("time_", "a time as HH:MM"),
+    ("string_", "text"),
+    ("list_", "a list"),
+    ("dict_", "an object"),
+    ("model_", "an object"),
+    ("url_", "a URL"),
+    ("uuid_", "a UUID"),
+)
 
 
 def field_name(loc: tuple) -> str | None:

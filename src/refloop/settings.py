@@ -337,6 +337,7 @@ LOGGING = {
     "filters": {
         "redact": {"()": "refloop.core.logging.RedactExceptionMessages"},
         "link_tokens": {"()": "refloop.core.logging.RedactLinkTokens"},
+        "paths": {"()": "refloop.core.logging.RedactPaths"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -351,8 +352,10 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "django.server": {"level": "WARNING", "filters": ["link_tokens"]},
-        "django.request": {"filters": ["link_tokens"]},
+        # Request paths may carry anything typed into a URL, a patient's name included.
+        "django.server": {"level": "WARNING", "filters": ["link_tokens", "paths"]},
+        "django.request": {"filters": ["link_tokens", "paths"]},
+        "django.security.csrf": {"filters": ["paths"]},
         # fpdf2's font subsetting logs every glyph table at INFO.
         "fontTools": {"level": "WARNING"},
     },

@@ -15,7 +15,7 @@ from pydantic import Field
 from refloop.analytics import metrics, referrers
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import errors
+from refloop.core.schemas import Id, errors
 
 router = Router(tags=["analytics"])
 
@@ -25,11 +25,11 @@ FILTERS = ("department", "location", "source_type", "channel", "practice", "urge
 class ScopeIn(Schema):
     start: date = Field(description="First day of the period (YYYY-MM-DD, the practice's time)")
     end: date = Field(description="Day after the last one: the period is [start, end)")
-    department: int | None = Field(None, description="Department id")
-    location: int | None = Field(None, description="Location id (of the first appointment)")
+    department: Id | None = Field(None, description="Department id")
+    location: Id | None = Field(None, description="Location id (of the first appointment)")
     source_type: str | None = Field(None, description="provider, patient, self, marketing, other")
     channel: str | None = Field(None, description="The channel the referral arrived by")
-    practice: int | None = Field(None, description="Referring practice id")
+    practice: Id | None = Field(None, description="Referring practice id")
     urgency: str | None = Field(None, description="routine, urgent or stat")
 
 

@@ -515,7 +515,8 @@ def compute(scope: Scope, names: tuple[str, ...] = METRICS) -> dict:
     unknown = [name for name in names if name not in METRICS]
     if unknown:
         raise InvalidInput(
-            f"Unknown metric {unknown[0]}; the metrics are {', '.join(METRICS)}.", field="metrics"
+            f"metrics names one that does not exist; the metrics are {', '.join(METRICS)}.",
+            field="metrics",
         )
     result: dict = {}
     summary = _summary(scope) if {"volume", "conversion"} & set(names) else None

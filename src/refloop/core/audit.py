@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from refloop.core import audit_chain, context
 from refloop.core.models import AuditEntry
+from refloop.core.validation import fits_db_int
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,15 @@ def record_many(
         for t in touches
     ]
     return audit_chain.append(entries)
+
+
+def refused(object_type: str, requested_id: object, *, referral_id: object = None) -> Touch:
+    """The Touch of a refused read, built so that writing it cannot fail on the request's
+    input: the id as asked for is kept as text within the column, and the referral only when
+    it is an id a row could have."""
+    limit = AuditEntry._meta.get_field("object_id").max_length
+    return Touch(
+        object_type,
+        str(requested_id)[:limit],
+        referral_id=referral_id if fits_db_int(referral_id) else None,
+    )

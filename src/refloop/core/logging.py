@@ -124,3 +124,28 @@ def _url_prefixes() -> frozenset[str]:
         elif not slash and isinstance(entry, URLResolver):
             pending.extend((route, p) for p in entry.url_patterns)
     return frozenset(prefixes)
+
+
+class RedactPaths(logging.Filter):
+    """Log request paths through redact_path: Django's request log ("Not Found: %s") and
+    the development server's request line ('"GET /path HTTP/1.1" 404 …')."""
+
+    _REQUEST_LINE = re.compile(r"^([A-Z]+ )(/.*?)((?: HTTP/[0-9.]+)?)$")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redact(arg) for arg in record.args)
+        # The request object would carry the raw path to any handler that formats it.
+        if getattr(record, "request", None) is not None:
+            record.request = None
+        return True
+
+    def _redact(self, value):
+        if not isinstance(value, str):
+            return value
+        if value.startswith("/"):
+            return redact_path(value)
+        line = self._REQUEST_LINE.match(value)
+        if line:
+            return line.group(1) + redact_path(line.group(2)) + line.group(3)
+        return value

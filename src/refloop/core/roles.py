@@ -21,6 +21,10 @@ class Role(StrEnum):
 class Capability(StrEnum):
     VIEW_REFERRALS = "view_referrals"  # patient identity and clinical detail
     VIEW_REFERRAL_SUMMARIES = "view_referral_summaries"  # no patient, no clinical detail
+    # The practice's own work on a referral: contact attempts, notes, the timeline with who
+    # did what, assignment, every appointment, the outbox. Without it, a role that sees
+    # referrals sees what the referring practice may know (referrals/referrer.py).
+    VIEW_INTERNAL_WORK = "view_internal_work"
     CREATE_REFERRALS = "create_referrals"
     SUBMIT_REFERRALS = "submit_referrals"  # portal: send referrals from one's own practice
     ANSWER_INFO_REQUESTS = "answer_info_requests"  # portal: upload what pending_info asked for
@@ -40,6 +44,7 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
         {
             Capability.VIEW_REFERRALS,
             Capability.VIEW_REFERRAL_SUMMARIES,
+            Capability.VIEW_INTERNAL_WORK,
             Capability.CREATE_REFERRALS,
             Capability.WORK_REFERRALS,
             Capability.CLINICAL_DECISIONS,
@@ -53,6 +58,7 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
         {
             Capability.VIEW_REFERRALS,
             Capability.VIEW_REFERRAL_SUMMARIES,
+            Capability.VIEW_INTERNAL_WORK,
             Capability.CLINICAL_DECISIONS,
             Capability.ANNOTATE_REFERRALS,
             Capability.VIEW_DIRECTORY,
@@ -69,7 +75,8 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
     Role.ANALYST: frozenset({Capability.VIEW_DIRECTORY, Capability.VIEW_ANALYTICS}),
     # Portal users see, send and answer for their own practice's referrals only
-    # (selectors.visible_referrals and create_inbound_referral hold them to it).
+    # (selectors.visible_referrals and create_inbound_referral hold them to it), and of
+    # each only what the referring practice may know: no VIEW_INTERNAL_WORK.
     Role.PORTAL: frozenset(
         {
             Capability.VIEW_REFERRALS,
@@ -85,6 +92,10 @@ ASSIGNABLE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN)
 _WORDS = {
     Capability.VIEW_REFERRALS: "see referral details",
     Capability.VIEW_REFERRAL_SUMMARIES: "see referrals",
+    Capability.VIEW_INTERNAL_WORK: (
+        "see the practice's internal work on a referral (contact attempts, notes, timeline, "
+        "assignment, appointments, messages)"
+    ),
     Capability.CREATE_REFERRALS: "create referrals",
     Capability.SUBMIT_REFERRALS: "send referrals",
     Capability.ANSWER_INFO_REQUESTS: "answer requests for information",

@@ -1,10 +1,21 @@
-"""API schemas every router shares: the error body and the error responses it documents."""
+"""API schemas every router shares: bounded ids and offsets, the error body and the error
+responses it documents."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from ninja import Schema
+from ninja import Path, Schema
 from ninja.schema import DjangoGetter
 from pydantic import Field, ValidationInfo, model_validator
+
+from refloop.core.validation import MAX_DB_INT
+
+# An id or offset past what a database column holds would make the driver fail; it is
+# refused as invalid input (422, naming the parameter) before any query runs.
+# Every id, offset and version the API accepts, in a path, a query or a body, is one of these.
+Id = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+Offset = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
+Version = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
+PathId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
 
 ERROR_DESCRIPTIONS = {
     400: "The request could not be read (malformed JSON, for example).",

@@ -8,6 +8,14 @@ from django.db import models
 
 from refloop.core.errors import InvalidInput
 
+# The largest value a 64-bit integer column holds (PostgreSQL's bigint, SQLite's INTEGER).
+MAX_DB_INT = 2**63 - 1
+
+
+def fits_db_int(value: object) -> bool:
+    """True for an int a database integer column can store; a request may name any number."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_DB_INT
+
 
 def validated(instance: models.Model, *, prefix: str = "", exclude: Iterable[str] = ()) -> None:
     """Run the model's field validation; raise InvalidInput naming the first field at fault.
@@ -19,8 +27,21 @@ def validated(instance: models.Model, *, prefix: str = "", exclude: Iterable[str
             exclude=list(exclude), validate_unique=False, validate_constraints=False
         )
     except ValidationError as error:
-        field, messages = next(iter(error.message_dict.items()))
-        raise InvalidInput(f"{prefix}{field}: {messages[0]}", field=f"{prefix}{field}") from None
+        field, problems = next(iter(error.error_dict.items()))
+        message = _without_value(instance, field, problems[0])
+        raise InvalidInput(f"{prefix}{field}{message}", field=f"{prefix}{field}") from None
+
+
+def _without_value(instance: models.Model, field: str, problem: ValidationError) -> str:
+    """Django's sentence, unless it quotes the value (a choice, a date): then ours."""
+    sentence = problem.messages[0]
+    value = str((problem.params or {}).get("value", ""))
+    if not value or value not in sentence:
+        return f": {sentence}"
+    if problem.code == "invalid_choice":
+        choices = [str(value) for value, _ in instance._meta.get_field(field).flatchoices]
+        return f" must be one of {', '.join(choices)}."
+    return " is not valid."
 
 
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension)\s*\d{1,6}\s*$", re.IGNORECASE)

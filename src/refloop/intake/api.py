@@ -18,7 +18,7 @@ from pydantic import Field
 from refloop.core import audit
 from refloop.core.errors import PayloadTooLarge
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import OutSchema, errors
+from refloop.core.schemas import OutSchema, PathId, errors
 from refloop.intake import services
 from refloop.intake.models import DocumentSource, IntakeDocument, document_touch
 from refloop.referrals.api import refuse_oversize_uploads
@@ -123,8 +123,8 @@ def upload_document(request: HttpRequest, file: File[UploadedFile]):
     return Status(201, document)
 
 
-@router.get("/intake/documents/{document_id}", response={200: DocumentOut, **errors(403, 404)})
-def get_document(request: HttpRequest, document_id: int):
+@router.get("/intake/documents/{document_id}", response={200: DocumentOut, **errors(403, 404, 422)})
+def get_document(request: HttpRequest, document_id: PathId):
     """A document's status and reading progress, and the patients and fields found in it.
 
     The fields are patient data: every read is recorded in the audit log.

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from refloop.core.schemas import OutSchema, errors
+from refloop.core.schemas import Id, Offset, OutSchema, PathId, errors
 from refloop.messaging import selectors
 from refloop.messaging.models import Channel, Status
 from refloop.practice.models import Organization
@@ -19,7 +19,7 @@ router = Router(tags=["messages"])
 
 
 class MessageFilterIn(Schema):
-    referral: int | None = Field(None, description="Referral id")
+    referral: Id | None = Field(None, description="Referral id")
     recipient: str | None = Field(None, description="Recipient key, e.g. provider:12")
     channel: Channel | None = None
     status: Status | None = None
@@ -30,7 +30,7 @@ class MessageFilterIn(Schema):
         None, description="Due at or after (ISO 8601; without an offset, the practice's time)"
     )
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -119,6 +119,6 @@ def list_messages(request: HttpRequest, filters: Query[MessageFilterIn]):
 
 
 @router.get("/messages/{message_id}", response={200: MessageOut, **errors(403, 404, 422)})
-def get_message(request: HttpRequest, message_id: int):
+def get_message(request: HttpRequest, message_id: PathId):
     """One message with its delivery attempts."""
     return selectors.get_message(request.auth, message_id)

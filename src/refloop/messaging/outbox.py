@@ -150,7 +150,7 @@ def retry(message_id: int, *, acting_user, now: datetime | None = None) -> Messa
 def record_opt_out(*, channel: str, address: str, source: str, now: datetime) -> bool:
     """Remember that `address` wants nothing on `channel`; cancel what is due to it. True if new."""
     if channel not in Channel.values:
-        raise InvalidInput(f"{channel!r} is not a channel.", field="channel")
+        raise InvalidInput(f"channel must be one of {', '.join(Channel.values)}.", field="channel")
     try:
         with transaction.atomic():
             OptOut.objects.create(channel=channel, address=address, source=source, at=now)

@@ -17,7 +17,7 @@ from refloop.referrals.selectors import visible_referrals
 
 def may_see_messages(user) -> bool:
     """Practice staff with clinical access; a referring practice's portal users never."""
-    return can(user, Capability.VIEW_REFERRALS) and user.role != Role.PORTAL
+    return can(user, Capability.VIEW_REFERRALS) and can(user, Capability.VIEW_INTERNAL_WORK)
 
 
 def require_message_access(user) -> None:
@@ -102,7 +102,9 @@ def get_message(user, message_id: int, *, now=None) -> Message:
     require_message_access(user)
     message = _with_detail(messages_for(user)).filter(pk=message_id).first()
     if message is None:
-        audit.record("message.read_denied", audit.Touch("message", message_id), actor=user, now=now)
+        audit.record(
+            "message.read_denied", audit.refused("message", message_id), actor=user, now=now
+        )
         raise NotFound("No message with this id is visible to you.")
     audit.record("message.read", message.audit_touch(), actor=user, now=now)
     return message

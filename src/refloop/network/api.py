@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.responses import Status
 
-from refloop.core.schemas import errors
+from refloop.core.schemas import PathId, errors
 from refloop.network import selectors, services
 from refloop.network.schemas import (
     PracticeFilterIn,
@@ -42,7 +42,7 @@ def create_practice(request: HttpRequest, payload: PracticeIn):
 
 
 @router.get("/practices/{practice_id}", response={200: PracticeOut, **errors(403, 404, 422)})
-def get_practice(request: HttpRequest, practice_id: int):
+def get_practice(request: HttpRequest, practice_id: PathId):
     return selectors.get_practice(request.auth, practice_id)
 
 
@@ -69,5 +69,5 @@ def create_provider(request: HttpRequest, payload: ProviderIn):
 
 
 @router.get("/providers/{provider_id}", response={200: ProviderOut, **errors(403, 404, 422)})
-def get_provider(request: HttpRequest, provider_id: int):
+def get_provider(request: HttpRequest, provider_id: PathId):
     return selectors.get_provider(request.auth, provider_id)

@@ -5,7 +5,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from refloop.core.schemas import OutSchema
+from refloop.core.schemas import Id, Offset, OutSchema
 from refloop.network.models import Channel
 
 
@@ -35,7 +35,7 @@ class ProviderIn(_ContactIn):
     npi: str = Field(description="10-digit National Provider Identifier (check digit verified)")
     first_name: str = Field(max_length=80)
     last_name: str = Field(max_length=80)
-    practice_id: int | None = None
+    practice_id: Id | None = None
     credentials: str = Field("", max_length=40, description="MD, DO, NP, PA-C…")
     taxonomy_code: str = Field("", max_length=10)
     specialty: str = Field("", max_length=120)
@@ -45,16 +45,16 @@ class PracticeFilterIn(Schema):
     q: str = Field("", description="Matches the name or the city")
     in_network: bool | None = None
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class ProviderFilterIn(Schema):
-    practice: int | None = Field(None, description="Only providers of this practice (id)")
+    practice: Id | None = Field(None, description="Only providers of this practice (id)")
     q: str = Field(
         "", description="Matches the name, the NPI (from its start) or the practice's city"
     )
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class _ContactOut(OutSchema):

@@ -12,6 +12,7 @@ from refloop.core.paging import Page
 from refloop.network.models import Provider
 from refloop.portal.models import PortalInvite, PortalMessage, PortalPreference
 from refloop.practice.models import Department, Organization
+from refloop.referrals import referrer
 from refloop.referrals.models import (
     Appointment,
     AppointmentOutcome,
@@ -27,21 +28,6 @@ S = State
 DATE_FORMAT = "M j, Y"
 TIME_FORMAT = "M j, Y, g:i A T"
 
-# What each state means to the practice that sent the referral.
-STATUS_WORDS: dict[str, tuple[str, str]] = {
-    S.RECEIVED: ("Received", "We have it and will review it shortly."),
-    S.IN_REVIEW: ("In review", "A coordinator is checking it."),
-    S.PENDING_INFO: ("Information needed", "We need more from you before we can decide."),
-    S.ACCEPTED: ("Accepted", "We will see the patient and will contact them to book."),
-    S.CONTACTING: ("Contacting the patient", "We are reaching the patient to book a visit."),
-    S.SCHEDULED: ("Appointment booked", "The patient has an appointment with us."),
-    S.NO_SHOW: ("Missed appointment", "The patient missed the visit; we are reaching out again."),
-    S.SEEN: ("Seen", "The patient was seen; the consult report follows."),
-    S.LOOP_CLOSED: ("Complete", "The consult report is below."),
-    S.DECLINED: ("Declined", "We cannot see the patient for this referral; see why below."),
-    S.UNREACHABLE: ("Patient not reached", "We could not reach the patient to book."),
-    S.CANCELLED: ("Cancelled", "This referral was withdrawn."),
-}
 TONES = {
     S.PENDING_INFO: "warn",
     S.NO_SHOW: "warn",
@@ -53,7 +39,6 @@ TONES = {
     S.UNREACHABLE: "late",
     S.CANCELLED: "late",
 }
-APPOINTMENT_STATES = {S.SCHEDULED, S.NO_SHOW, S.SEEN, S.LOOP_CLOSED}
 PAGE_SIZE = 50
 
 
@@ -64,7 +49,7 @@ def local(moment: datetime | None, org: Organization, fmt: str = TIME_FORMAT) ->
 
 
 def status_of(state: str) -> dict:
-    label, meaning = STATUS_WORDS.get(state, (words(state), ""))
+    label, meaning = referrer.status_words(state)
     return {"label": label, "meaning": meaning, "tone": TONES.get(state, "")}
 
 
@@ -103,7 +88,9 @@ def practice_referrals(user: User, *, page: int = 1, now=None) -> tuple[Page, li
             referral=r,
             status=status_of(r.state),
             received=local(r.received_at, org, DATE_FORMAT),
-            appointment=local(next_visit.get(r.pk), org) if r.state in APPOINTMENT_STATES else "",
+            appointment=local(next_visit.get(r.pk), org)
+            if r.state in referrer.APPOINTMENT_STATES
+            else "",
             unread=unread.get(r.pk, 0),
         )
         for r in listing.items
@@ -113,12 +100,9 @@ def practice_referrals(user: User, *, page: int = 1, now=None) -> tuple[Page, li
 
 def appointment_shown(referral: Referral, org: Organization) -> dict | None:
     """The appointment the practice should know of: the latest one not cancelled."""
-    if referral.state not in APPOINTMENT_STATES:
+    appointment = referrer.appointment_shown(referral)
+    if appointment is None:
         return None
-    booked = [a for a in referral.appointments.all() if a.outcome != AppointmentOutcome.CANCELLED]
-    if not booked:
-        return None
-    appointment = booked[-1]
     return {
         "starts": local(appointment.starts_at, org),
         "department": appointment.department or referral.department,

@@ -19,11 +19,11 @@ from refloop.core import audit
 from refloop.core.errors import InvalidInput, PayloadTooLarge
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import errors
+from refloop.core.schemas import PathId, errors
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department
-from refloop.referrals import selectors, services, transitions
+from refloop.referrals import referrer, selectors, services, transitions
 from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
 from refloop.referrals.models import AttachmentKind, Referral, State
 from refloop.referrals.schemas import (
@@ -46,6 +46,8 @@ from refloop.referrals.schemas import (
     ReferralRowOut,
     ReferralStateOut,
     ReferralSummaryOut,
+    ReferrerReferralOut,
+    ReferrerRowOut,
     TransitionIn,
 )
 from refloop.referrals.timeline import touch
@@ -85,10 +87,24 @@ def _patient(user: User, payload) -> Patient | dict:
     return patient
 
 
-def _clinical_referral(user: User, referral_id: int) -> Referral:
-    """A referral with its detail, for reads of patient data (audited by get_referral)."""
+def _staff_referral(user: User, referral_id: int) -> Referral:
+    """A referral with the practice's internal work on it (audited by get_referral); a
+    referring practice's portal users read theirs through GET /referrals/{id} instead."""
     require(user, Capability.VIEW_REFERRALS)
+    require(user, Capability.VIEW_INTERNAL_WORK)
     return selectors.get_referral(user, referral_id)
+
+
+ROWS = {
+    selectors.FULL: ReferralRowOut,
+    selectors.REFERRER: ReferrerRowOut,
+    selectors.SUMMARY: ReferralSummaryOut,
+}
+DETAILS = {
+    selectors.FULL: ReferralDetailOut,
+    selectors.REFERRER: ReferrerReferralOut,
+    selectors.SUMMARY: ReferralSummaryOut,
+}
 
 
 def _detail(user: User, referral_id: int) -> ReferralDetailOut:
@@ -102,8 +118,9 @@ def _detail(user: User, referral_id: int) -> ReferralDetailOut:
 def list_referrals(request: HttpRequest, filters: Query[ReferralFilterIn]):
     """Referrals visible to you, newest first.
 
-    Roles with clinical access get rows with the patient (`access: full`); liaisons get
-    summaries without patient or clinical data (`access: summary`).
+    The practice's staff with clinical access get rows with the patient (`access: full`);
+    a referring practice's portal users what their portal's list shows (`access:
+    referrer`); liaisons summaries without patient or clinical data (`access: summary`).
     """
     user = request.auth
     page = selectors.list_referrals(
@@ -124,9 +141,10 @@ def list_referrals(request: HttpRequest, filters: Query[ReferralFilterIn]):
         limit=filters.limit,
         offset=filters.offset,
     )
-    row = ReferralRowOut if selectors.sees_clinical_detail(user) else ReferralSummaryOut
+    access = selectors.referral_access(user)
+    items = referrer.with_appointments(page.items) if access == selectors.REFERRER else page.items
     return {
-        "items": [row.from_orm(referral) for referral in page.items],
+        "items": [ROWS[access].from_orm(referral) for referral in items],
         "total": page.total,
         "limit": page.limit,
         "offset": page.offset,
@@ -221,20 +239,19 @@ def create_outbound_referral(
 
 
 @router.get("/referrals/{referral_id}", response={200: ReferralOut, **errors(403, 404, 422)})
-def get_referral(request: HttpRequest, referral_id: int):
-    """One referral: full detail (`access: full`), or for liaisons a summary (`access: summary`)."""
+def get_referral(request: HttpRequest, referral_id: PathId):
+    """One referral: full detail (`access: full`); for a referring practice's portal users
+    what their portal shows (`access: referrer`); for liaisons a summary (`access: summary`)."""
     user = request.auth
     referral = selectors.get_referral(user, referral_id)
-    if selectors.sees_clinical_detail(user):
-        return ReferralDetailOut.from_orm(referral)
-    return ReferralSummaryOut.from_orm(referral)
+    return DETAILS[selectors.referral_access(user)].from_orm(referral)
 
 
 @router.post(
     "/referrals/{referral_id}/transitions",
     response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def transition_referral(request: HttpRequest, referral_id: int, payload: TransitionIn):
+def transition_referral(request: HttpRequest, referral_id: PathId, payload: TransitionIn):
     """Move the referral to state `to`, with the fields that move needs.
 
     409 when the move is not allowed from the current state (the answer names the
@@ -254,7 +271,7 @@ def transition_referral(request: HttpRequest, referral_id: int, payload: Transit
     "/referrals/{referral_id}/assignment",
     response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def assign_referral(request: HttpRequest, referral_id: int, payload: AssignmentIn):
+def assign_referral(request: HttpRequest, referral_id: PathId, payload: AssignmentIn):
     """Assign the referral to a staff member, or unassign it with null."""
     user = request.auth
     require(user, Capability.WORK_REFERRALS)
@@ -273,15 +290,15 @@ def assign_referral(request: HttpRequest, referral_id: int, payload: AssignmentI
     "/referrals/{referral_id}/contact-attempts",
     response={200: list[ContactAttemptOut], **errors(403, 404, 422)},
 )
-def list_contact_attempts(request: HttpRequest, referral_id: int):
-    return list(_clinical_referral(request.auth, referral_id).contact_attempts.all())
+def list_contact_attempts(request: HttpRequest, referral_id: PathId):
+    return list(_staff_referral(request.auth, referral_id).contact_attempts.all())
 
 
 @router.post(
     "/referrals/{referral_id}/contact-attempts",
     response={201: ContactAttemptOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def record_contact_attempt(request: HttpRequest, referral_id: int, payload: ContactAttemptIn):
+def record_contact_attempt(request: HttpRequest, referral_id: PathId, payload: ContactAttemptIn):
     """Record an attempt to reach the patient (may move a referral to unreachable)."""
     attempt = services.record_contact_attempt(
         referral_id,
@@ -297,15 +314,15 @@ def record_contact_attempt(request: HttpRequest, referral_id: int, payload: Cont
 @router.get(
     "/referrals/{referral_id}/notes", response={200: list[NoteOut], **errors(403, 404, 422)}
 )
-def list_notes(request: HttpRequest, referral_id: int):
-    referral = _clinical_referral(request.auth, referral_id)
+def list_notes(request: HttpRequest, referral_id: PathId):
+    referral = _staff_referral(request.auth, referral_id)
     return [event for event in referral.events.all() if event.kind == "referral.note_added"]
 
 
 @router.post(
     "/referrals/{referral_id}/notes", response={201: NoteOut, **errors(400, 403, 404, 413, 422)}
 )
-def add_note(request: HttpRequest, referral_id: int, payload: NoteIn):
+def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn):
     return Status(201, services.add_note(referral_id, acting_user=request.auth, text=payload.text))
 
 
@@ -313,15 +330,15 @@ def add_note(request: HttpRequest, referral_id: int, payload: NoteIn):
     "/referrals/{referral_id}/appointments",
     response={200: list[AppointmentOut], **errors(403, 404, 422)},
 )
-def list_appointments(request: HttpRequest, referral_id: int):
-    return list(_clinical_referral(request.auth, referral_id).appointments.all())
+def list_appointments(request: HttpRequest, referral_id: PathId):
+    return list(_staff_referral(request.auth, referral_id).appointments.all())
 
 
 @router.post(
     "/referrals/{referral_id}/appointments",
     response={201: AppointmentBookedOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def book_appointment(request: HttpRequest, referral_id: int, payload: AppointmentBookingIn):
+def book_appointment(request: HttpRequest, referral_id: PathId, payload: AppointmentBookingIn):
     """Book the appointment: schedules the referral, or reschedules it if already scheduled."""
     user = request.auth
     booking = transitions.AppointmentInput(**payload.model_dump(exclude={"expected_version"}))
@@ -372,9 +389,9 @@ def refuse_oversize_uploads(run):
     "/referrals/{referral_id}/attachments",
     response={200: list[AttachmentOut], **errors(403, 404, 422)},
 )
-def list_attachments(request: HttpRequest, referral_id: int):
+def list_attachments(request: HttpRequest, referral_id: PathId):
     """The documents' metadata; fetch each one's content from its content_url."""
-    return list(_clinical_referral(request.auth, referral_id).attachments.all())
+    return list(_staff_referral(request.auth, referral_id).attachments.all())
 
 
 @router.post(
@@ -384,7 +401,7 @@ def list_attachments(request: HttpRequest, referral_id: int):
 @decorate_view(refuse_oversize_uploads)
 def upload_attachment(
     request: HttpRequest,
-    referral_id: int,
+    referral_id: PathId,
     file: File[UploadedFile],
     kind: Form[AttachmentKind] = AttachmentKind.OTHER,
 ):
@@ -416,7 +433,7 @@ def upload_attachment(
         }
     },
 )
-def attachment_content(request: HttpRequest, referral_id: int, attachment_id: int):
+def attachment_content(request: HttpRequest, referral_id: PathId, attachment_id: PathId):
     """Download a document; audited as attachment.read."""
     attachment = selectors.get_attachment(request.auth, referral_id, attachment_id)
     # The uploaded name often holds the patient's; the download is named after the referral.

@@ -1,7 +1,8 @@
 """API schemas of referrals: one input and one output schema per endpoint.
 
-Two views of a referral leave the API, told apart by `access`: "full" for roles
-that see clinical detail, "summary" (no patient, no clinical data) for liaisons.
+Three views of a referral leave the API, told apart by `access`: "full" for the practice's
+staff with clinical access, "referrer" for the referring practice's portal users (what the
+portal shows them, no internal work), "summary" (no patient, no clinical data) for liaisons.
 """
 
 from datetime import date, datetime
@@ -11,10 +12,10 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from refloop.core.schemas import OutSchema
+from refloop.core.schemas import Id, Offset, OutSchema, Version
 from refloop.network.schemas import PracticeRefOut
 from refloop.patients.models import Sex
-from refloop.referrals import lifecycle
+from refloop.referrals import lifecycle, referrer
 from refloop.referrals.models import (
     ContactChannel,
     ContactOutcome,
@@ -54,67 +55,71 @@ class PatientIn(_In):
 
 class _NewReferralIn(_In):
     patient: PatientIn | None = Field(None, description="A new patient; or give patient_id")
-    patient_id: int | None = Field(
+    patient_id: Id | None = Field(
         None, description="A patient already on a referral you may see; or give patient"
     )
     reason: str = Field(description="Why the patient is referred")
     urgency: Urgency = Urgency.ROUTINE
     icd10_codes: list[str] = Field([], description="ICD-10-CM codes, e.g. M54.16")
-    department_id: int | None = None
+    department_id: Id | None = None
 
 
 class ReferralIn(_NewReferralIn):
     source_type: SourceType
     source_other: str = Field("", max_length=200, description="Required when source_type is other")
-    referring_provider_id: int | None = None
-    referring_practice_id: int | None = None
+    referring_provider_id: Id | None = None
+    referring_practice_id: Id | None = None
     channel: ReferralChannel = ReferralChannel.API
-    assignee_id: int | None = None
+    assignee_id: Id | None = None
     received_at: datetime | None = Field(
         None, description="When it reached us; without an offset, the practice's local time"
     )
 
 
 class OutboundReferralIn(_NewReferralIn):
-    receiving_practice_id: int
-    receiving_provider_id: int | None = None
+    receiving_practice_id: Id
+    receiving_provider_id: Id | None = None
 
 
 class ReferralFilterIn(Schema):
     state: list[State] = Field([], description="Repeat to match any of several states")
     urgency: Urgency | None = None
-    department: int | None = Field(None, description="Department id")
+    department: Id | None = Field(None, description="Department id")
     source_type: SourceType | None = None
-    referring_practice: int | None = Field(None, description="Practice id")
+    referring_practice: Id | None = Field(None, description="Practice id")
     channel: ReferralChannel | None = None
-    assignee: int | None = Field(None, description="User id")
+    assignee: Id | None = Field(None, description="User id")
     fit: Fit | None = Field(None, description="Triage's assessment")
     direction: Direction | None = None
     received_from: date | None = Field(None, description="Inclusive, the practice's local date")
     received_to: date | None = Field(None, description="Inclusive, the practice's local date")
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class AppointmentIn(_In):
     starts_at: datetime = Field(description="Without an offset, the practice's local time")
-    department_id: int | None = None
-    location_id: int | None = None
-    clinician_id: int | None = None
+    department_id: Id | None = None
+    location_id: Id | None = None
+    clinician_id: Id | None = None
 
 
 class AppointmentBookingIn(AppointmentIn):
-    expected_version: int | None = Field(None, description="Refuse (409) if the referral changed")
+    expected_version: Version | None = Field(
+        None, description="Refuse (409) if the referral changed"
+    )
 
 
 class TransitionIn(_In):
     to: State
-    expected_version: int | None = Field(None, description="Refuse (409) if the referral changed")
+    expected_version: Version | None = Field(
+        None, description="Refuse (409) if the referral changed"
+    )
     reason: str | None = Field(None, description="declined, unreachable, cancelled")
     reason_detail: str | None = Field(None, description="Required when reason is other")
     suggested_alternative: str | None = Field(None, description="declined")
     missing_info: str | None = Field(None, description="pending_info")
-    department_id: int | None = Field(None, description="accepted")
+    department_id: Id | None = Field(None, description="accepted")
     appointment: AppointmentIn | None = Field(None, description="scheduled")
     visit_value: Decimal | None = Field(None, description="seen")
     report_summary: str | None = Field(None, description="loop_closed, completed")
@@ -122,8 +127,8 @@ class TransitionIn(_In):
 
 
 class AssignmentIn(_In):
-    assignee_id: int | None = Field(description="A staff user id, or null to unassign")
-    expected_version: int | None = None
+    assignee_id: Id | None = Field(description="A staff user id, or null to unassign")
+    expected_version: Version | None = None
 
 
 class ContactAttemptIn(_In):
@@ -361,8 +366,140 @@ class ReferralDetailOut(ReferralRowOut):
         return list(lifecycle.allowed_next(referral.direction, referral.state))
 
 
-ReferralOut = Annotated[ReferralDetailOut | ReferralSummaryOut, Field(discriminator="access")]
-ReferralListItemOut = Annotated[ReferralRowOut | ReferralSummaryOut, Field(discriminator="access")]
+# ---- output: what the referring practice may know (portal users) ---------------------
+
+
+class StatusOut(Schema):
+    label: str = Field(description="The state in plain words, e.g. Appointment booked")
+    meaning: str = Field(description="What it means for the referring practice")
+
+
+class ReferrerPatientOut(OutSchema):
+    first_name: str
+    last_name: str
+    date_of_birth: date
+
+
+class ReferrerLocationOut(OutSchema):
+    name: str
+    address: str
+    city: str
+
+
+class ReferrerAppointmentOut(OutSchema):
+    starts_at: datetime
+    department: DepartmentRefOut | None
+    location: ReferrerLocationOut | None
+    outcome: str = Field(description="Empty while the appointment is still ahead")
+
+
+class ReferrerDocumentOut(OutSchema):
+    id: int
+    kind: str
+    content_type: str
+    uploaded_at: datetime
+    content_url: str
+
+    @staticmethod
+    def resolve_content_url(attachment) -> str:
+        return f"/api/v1/referrals/{attachment.referral_id}/attachments/{attachment.pk}/content"
+
+
+class StatusStepOut(Schema):
+    state: str
+    label: str
+    at: datetime
+
+
+class ReferrerRowOut(OutSchema):
+    """A list row for the referring practice: what its portal's list shows."""
+
+    access: Literal["referrer"] = "referrer"
+    id: int
+    number: str
+    state: str
+    status: StatusOut
+    urgency: str
+    department: DepartmentRefOut | None
+    patient: ReferrerPatientOut
+    received_at: datetime
+    state_changed_at: datetime
+    appointment_at: datetime | None = Field(description="The appointment booked, once it is")
+
+    @staticmethod
+    def resolve_status(referral) -> dict:
+        label, meaning = referrer.status_words(referral.state)
+        return {"label": label, "meaning": meaning}
+
+    @staticmethod
+    def resolve_appointment_at(referral) -> datetime | None:
+        appointment = referrer.appointment_shown(referral)
+        return appointment.starts_at if appointment is not None else None
+
+
+class ReferrerReferralOut(ReferrerRowOut):
+    """One referral as the referring practice sees it on the portal, and no more: no
+    contact attempts, notes, staff names, assignee or internal clocks."""
+
+    referring_provider: ProviderRefOut | None
+    reason: str
+    icd10_codes: list[str]
+    missing_info: str = Field(description="What we need from you, while information is needed")
+    end_reason: str = Field(description="Why it was declined or cancelled")
+    end_reason_detail: str
+    suggested_alternative: str = Field(description="Where to refer instead, when declined")
+    report_summary: str = Field(description="The consult report, once the loop is closed")
+    appointment: ReferrerAppointmentOut | None
+    documents: list[ReferrerDocumentOut]
+    history: list[StatusStepOut] = Field(description="The states reached, oldest first")
+
+    @staticmethod
+    def resolve_missing_info(referral) -> str:
+        return referrer.missing_info(referral)
+
+    @staticmethod
+    def resolve_end_reason(referral) -> str:
+        return referrer.end_reason(referral)[0]
+
+    @staticmethod
+    def resolve_end_reason_detail(referral) -> str:
+        return referrer.end_reason(referral)[1]
+
+    @staticmethod
+    def resolve_suggested_alternative(referral) -> str:
+        return referral.suggested_alternative if referral.state == State.DECLINED else ""
+
+    @staticmethod
+    def resolve_report_summary(referral) -> str:
+        return referrer.report_summary(referral)
+
+    @staticmethod
+    def resolve_appointment(referral) -> dict | None:
+        appointment = referrer.appointment_shown(referral)
+        if appointment is None:
+            return None
+        return {
+            "starts_at": appointment.starts_at,
+            "department": appointment.department or referral.department,
+            "location": appointment.location,
+            "outcome": appointment.outcome,
+        }
+
+    @staticmethod
+    def resolve_documents(referral) -> list:
+        return referrer.documents(referral)
+
+    @staticmethod
+    def resolve_history(referral) -> list[dict]:
+        return referrer.status_history(referral)
+
+
+ReferralOut = Annotated[
+    ReferralDetailOut | ReferrerReferralOut | ReferralSummaryOut, Field(discriminator="access")
+]
+ReferralListItemOut = Annotated[
+    ReferralRowOut | ReferrerRowOut | ReferralSummaryOut, Field(discriminator="access")
+]
 
 
 class ReferralPageOut(OutSchema):

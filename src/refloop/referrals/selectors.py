@@ -37,10 +37,21 @@ def sees_clinical_detail(user) -> bool:
     return can(user, Capability.VIEW_REFERRALS)
 
 
+# The three views of a referral: everything (the practice's staff with clinical access),
+# what the referring practice may know (portal users), no patient or clinical data (liaisons).
+FULL, REFERRER, SUMMARY = "full", "referrer", "summary"
+
+
+def referral_access(user) -> str:
+    if not can(user, Capability.VIEW_REFERRALS):
+        return SUMMARY
+    return FULL if can(user, Capability.VIEW_INTERNAL_WORK) else REFERRER
+
+
 def timeline_for(user) -> QuerySet[ReferralEvent]:
-    """Timeline events `user` may read: a referring practice's staff don't see internal notes."""
+    """Timeline events `user` may read: internal notes only for those who see internal work."""
     events = ReferralEvent.objects.select_related("actor")
-    if user.role == Role.PORTAL:
+    if not can(user, Capability.VIEW_INTERNAL_WORK):
         events = events.exclude(kind="referral.note_added")
     return events
 
@@ -78,7 +89,7 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
         # attempt is recorded either way.
         audit.record(
             "referral.read_denied",
-            audit.Touch("referral", referral_id, referral_id=referral_id),
+            audit.refused("referral", referral_id, referral_id=referral_id),
             actor=user,
             now=now,
         )
@@ -176,7 +187,7 @@ def get_attachment(user, referral_id: int, attachment_id: int, *, now=None) -> A
     if attachment is None:
         audit.record(
             "attachment.read_denied",
-            audit.Touch("attachment", attachment_id, referral_id=referral_id),
+            audit.refused("attachment", attachment_id, referral_id=referral_id),
             actor=user,
             now=now,
         )

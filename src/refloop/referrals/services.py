@@ -49,11 +49,12 @@ ICD10 = re.compile(r"^([A-TV-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$")
 def normalize_icd10(codes: Iterable[str]) -> list[str]:
     """Upper-case, dotted ICD-10-CM codes ('m5416' -> 'M54.16'); refuses malformed ones."""
     normalized = []
-    for raw in codes:
+    for position, raw in enumerate(codes, start=1):
         match = ICD10.match(raw.strip().upper())
         if not match:
+            # By position, not by value: what was typed may be anything, a name included.
             raise InvalidInput(
-                f"{raw!r} is not an ICD-10 code (expected a letter, two characters, "
+                f"Code {position} is not an ICD-10 code (expected a letter, two characters, "
                 "and up to four more after a dot, e.g. M54.16).",
                 field="icd10_codes",
             )
@@ -66,9 +67,7 @@ def normalize_icd10(codes: Iterable[str]) -> list[str]:
 
 def _choice(value: str, choices, field: str) -> str:
     if value not in choices.values:
-        raise InvalidInput(
-            f"{field} must be one of {', '.join(choices.values)}; got {value!r}.", field=field
-        )
+        raise InvalidInput(f"{field} must be one of {', '.join(choices.values)}.", field=field)
     return value
 
 

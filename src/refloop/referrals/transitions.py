@@ -652,7 +652,7 @@ def transition(
 ) -> Referral:
     """Move `referral` to state `to` with the fields that move needs (the API's body)."""
     if to not in State.values:
-        raise InvalidInput(f"to must be one of {', '.join(State.values)}; got {to!r}.", field="to")
+        raise InvalidInput(f"to must be one of {', '.join(State.values)}.", field="to")
     common = {"acting_user": acting_user, "expected_version": expected_version, "now": now}
     note = fields.get("note") or ""
     pk = referral.pk if isinstance(referral, Referral) else referral

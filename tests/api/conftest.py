@@ -1,0 +1,46 @@
+"""The OpenAPI document, and a practice with referrals in every state a move starts from."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from refloop.demo import factories as f
+
+
+@pytest.fixture
+def openapi(db):
+    return Client().get("/api/v1/openapi.json").json()
+
+
+@pytest.fixture
+def frozen_clock():
+    with time_machine.travel(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC), tick=False):
+        yield
+
+
+@pytest.fixture
+def world(frozen_clock, ada, cora, cliff, spine, practice_a, provider_a, referral):
+    """Referrals in every state a move starts from, and the ids a valid body names."""
+    now = timezone.now()
+
+    def in_state(state):
+        made = f.make_referral(acting_user=cora, department=spine, referring_provider=provider_a)
+        return f.advance(made, state, acting_user=cora)
+
+    return {
+        "received": referral,
+        "accepted": in_state("accepted"),
+        "scheduled": in_state("scheduled"),
+        "seen": in_state("seen"),
+        "spine": spine,
+        "location": f.LocationFactory(),
+        "cliff": cliff,
+        "cora": cora,
+        "practice_a": practice_a,
+        "provider_a": provider_a,
+        "starts_at": (now + dt.timedelta(days=7)).isoformat(),
+        "now": now.isoformat(),
+    }

@@ -1,0 +1,142 @@
+"""Every number the API takes (ids, offsets, versions; in a path, a query or a body) is
+bounded by the schema: one past what a database column holds answers 422 naming it, never a
+server error, and a refused read of any id is still audited."""
+
+import pytest
+
+from refloop.core.models import AuditEntry
+from refloop.core.validation import MAX_DB_INT
+
+from .walk import (
+    alternatives,
+    call,
+    field_paths,
+    operations,
+    path_for,
+    replaced,
+    schema_at,
+    valid_bodies,
+    valid_query,
+)
+
+pytestmark = pytest.mark.django_db
+
+TOO_BIG = MAX_DB_INT + 1
+WAY_TOO_BIG = 99999999999999999999
+
+
+def integer_inputs(openapi: dict, world: dict):
+    """(where, the request that carries `value` there, the field a 422 should name)."""
+    for path, method, operation in operations(openapi):
+        bodies = valid_bodies(operation["operationId"], world) if method != "get" else []
+        for parameter in operation.get("parameters", []):
+            shapes = alternatives(parameter["schema"], openapi)
+            if not any(shape.get("type") == "integer" for shape in shapes):
+                continue
+            name, where = parameter["name"], parameter["in"]
+
+            def request(
+                value, name=name, where=where, path=path, method=method, operation=operation
+            ):
+                target = path_for(path, world, **({name: value} if where == "path" else {}))
+                query = valid_query(operation["operationId"])
+                if where == "query":
+                    query[name] = value
+                bodies = valid_bodies(operation["operationId"], world) if method != "get" else []
+                body = bodies[0][1] if bodies else None
+                return {"method": method, "path": target, "query": query, "body": body}
+
+            yield (method, path, where, name), shapes, request, name
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" not in content:
+            continue
+        schema = content["application/json"]["schema"]
+        for field in field_paths(schema, openapi):
+            shapes = [s for s in schema_at(schema, openapi, field) if s.get("type") == "integer"]
+            if not shapes or isinstance(field[-1], int):
+                continue
+            # A body that already holds the field's object, so only this number is wrong.
+            state, body = next(((s, b) for s, b in bodies if field[0] in b), bodies[0])
+
+            def request(value, field=field, path=path, method=method, state=state, body=body):
+                return {
+                    "method": method,
+                    "path": path_for(path, world, state),
+                    "body": replaced(body, field, value),
+                }
+
+            yield (method, path, "body", field), shapes, request, ".".join(map(str, field))
+
+
+def send(client, request: dict):
+    return call(
+        client,
+        request["method"],
+        request["path"],
+        query=request.get("query"),
+        body=request.get("body"),
+    )
+
+
+def test_the_openapi_document_bounds_every_integer_the_api_accepts(openapi, world):
+    found = list(integer_inputs(openapi, world))
+    names = {name for *_, name in found}
+    assert {"referral_id", "offset", "assignee", "referring_practice", "patient_id"} <= names
+    for where, shapes, _, _ in found:
+        for shape in shapes:
+            assert 0 <= shape.get("minimum", -1), where
+            assert shape.get("maximum", MAX_DB_INT + 1) <= MAX_DB_INT, where
+
+
+@pytest.mark.parametrize("value", [TOO_BIG, WAY_TOO_BIG, -1])
+def test_a_number_out_of_range_is_422_naming_it(api, ada, openapi, world, value):
+    client = api(ada).client
+    for where, _, request, name in integer_inputs(openapi, world):
+        answer = send(client, request(value))
+        assert answer.status_code == 422, (where, answer.content)
+        assert answer.json()["field"] == name, where
+        assert str(value) not in answer.json()["detail"], where
+
+
+def test_the_largest_number_a_column_holds_answers_without_a_server_error(api, ada, openapi, world):
+    client = api(ada).client
+    for where, _, request, _ in integer_inputs(openapi, world):
+        answer = send(client, request(MAX_DB_INT))
+        assert answer.status_code < 500, where
+
+
+def test_the_reported_out_of_range_requests_answer_422(api, cora, referral):
+    client = api(cora)
+    for path, params in [
+        (f"/api/v1/referrals/{WAY_TOO_BIG}", {}),
+        (f"/api/v1/referrals/{WAY_TOO_BIG}/notes", {}),
+        ("/api/v1/referrals", {"offset": WAY_TOO_BIG}),
+        ("/api/v1/referrals", {"assignee": WAY_TOO_BIG}),
+        ("/api/v1/referrals", {"referring_practice": WAY_TOO_BIG}),
+    ]:
+        answer = client.get(path, **params)
+        assert answer.status_code == 422, path
+        assert "must be at most 9223372036854775807" in answer.json()["detail"]
+    body = {"patient_id": WAY_TOO_BIG, "source_type": "self", "reason": "Knee pain"}
+    answer = client.post("/api/v1/referrals", body)
+    assert (answer.status_code, answer.json()["field"]) == (422, "patient_id")
+
+
+def test_a_refused_read_of_the_largest_id_is_audited(api, cora, referral):
+    answer = api(cora).get(f"/api/v1/referrals/{MAX_DB_INT}")
+    assert answer.status_code == 404
+    entry = AuditEntry.objects.get(action="referral.read_denied")
+    assert (entry.object_id, entry.referral_id) == (str(MAX_DB_INT), MAX_DB_INT)
+
+
+@pytest.mark.parametrize("prefix", ["/referrals/", "/portal/referrals/"])
+def test_a_page_asked_for_an_id_no_column_holds_answers_404_and_audits_the_refusal(
+    client, cora, pam, referral, prefix
+):
+    # Page URLs take any digits; the refused read is recorded whatever the number.
+    client.force_login(pam if prefix.startswith("/portal") else cora)
+    huge = "9" * 60
+    assert client.get(f"{prefix}{huge}/").status_code == 404
+    entry = AuditEntry.objects.get(action="referral.read_denied")
+    assert entry.referral_id is None
+    assert huge.startswith(entry.object_id)

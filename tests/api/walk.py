@@ -1,0 +1,251 @@
+"""Walking the OpenAPI document: every operation, parameter and body field, and for each
+operation bodies it accepts, so a test can change one value at a time and know that only
+that value is wrong."""
+
+import copy
+import json
+
+from django.db import transaction
+from django.test import Client
+
+from refloop.demo import factories as f
+
+
+def resolved(schema: dict, openapi: dict) -> dict:
+    while "$ref" in schema:
+        schema = openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def alternatives(schema: dict, openapi: dict) -> list[dict]:
+    """The non-null shapes a value may take (`int | None` is one: the int)."""
+    schema = resolved(schema, openapi)
+    options = schema.get("anyOf") or schema.get("allOf") or schema.get("oneOf")
+    if not options:
+        return [schema]
+    return [
+        shape
+        for option in options
+        if option.get("type") != "null"
+        for shape in alternatives(option, openapi)
+    ]
+
+
+def field_paths(schema: dict, openapi: dict, path: tuple = ()) -> list[tuple]:
+    """Every place a value can go in a body of this schema: each field, each nested field,
+    the first item of each list."""
+    found = [path] if path else []
+    for shape in alternatives(schema, openapi):
+        if shape.get("type") == "object" and "properties" in shape:
+            for name, sub in shape["properties"].items():
+                found += [p for p in field_paths(sub, openapi, (*path, name)) if p not in found]
+        elif shape.get("type") == "array":
+            found += [p for p in field_paths(shape.get("items", {}), openapi, (*path, 0))]
+    return found
+
+
+def schema_at(schema: dict, openapi: dict, path: tuple) -> list[dict]:
+    """The shapes the value at `path` may take."""
+    shapes = alternatives(schema, openapi)
+    for key in path:
+        inner = []
+        for shape in shapes:
+            if isinstance(key, int) and shape.get("type") == "array":
+                inner += alternatives(shape.get("items", {}), openapi)
+            elif isinstance(key, str) and key in shape.get("properties", {}):
+                inner += alternatives(shape["properties"][key], openapi)
+        shapes = inner
+    return shapes
+
+
+def replaced(body: dict, path: tuple, value) -> dict:
+    """A copy of `body` with `value` at `path` (creating the objects and lists on the way)."""
+    body = copy.deepcopy(body)
+    node = body
+    for key, following in zip(path, path[1:], strict=False):
+        if isinstance(node, list):
+            while len(node) <= key:
+                node.append({} if isinstance(following, str) else [])
+        elif not isinstance(node.get(key), (dict, list)):
+            node[key] = {} if isinstance(following, str) else []
+        node = node[key]
+    last = path[-1]
+    if isinstance(node, list):
+        node[:] = [*node[:last], value, *node[last + 1 :]]
+    else:
+        node[last] = value
+    return body
+
+
+def operations(openapi: dict):
+    for path, methods in openapi["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def call(
+    client: Client,
+    method: str,
+    path: str,
+    *,
+    query=None,
+    body=None,
+    headers=None,
+    multipart: bool = False,
+):
+    """One request, rolled back afterwards so every call starts from the same data."""
+    with transaction.atomic():
+        if method == "get":
+            answer = client.get(path, query or {}, headers=headers or {})
+        elif multipart:
+            answer = client.post(path, body, headers=headers or {})
+        else:
+            answer = client.generic(
+                method.upper(),
+                path,
+                json.dumps(body),
+                content_type="application/json",
+                headers=headers or {},
+            )
+        transaction.set_rollback(True)
+    return answer
+
+
+def path_for(template: str, world: dict, state: str = "received", **values) -> str:
+    """The operation's path with ids that exist (a referral in `state`), or `values`."""
+    ids = {
+        "referral_id": world[state].pk,
+        "attachment_id": 1,
+        "practice_id": world["practice_a"].pk,
+        "provider_id": world["provider_a"].pk,
+        "document_id": 1,
+        "message_id": 1,
+    }
+    return template.format(**{**ids, **values})
+
+
+def valid_bodies(operation_id: str, w: dict) -> list[tuple[str, dict]]:
+    """(referral state the call is made on, a body the endpoint accepts) per operation."""
+    patient = {"first_name": "Ottoline", "last_name": "Quarrington", "date_of_birth": "1961-04-09"}
+    appointment = {
+        "starts_at": w["starts_at"],
+        "department_id": w["spine"].pk,
+        "location_id": w["location"].pk,
+        "clinician_id": w["cliff"].pk,
+    }
+    bodies = {
+        "create_referral": [
+            (
+                "received",
+                {
+                    "patient": {**patient, "phone": "(217) 555-0142", "email": "o@example.org"},
+                    "source_type": "provider",
+                    "source_other": "",
+                    "referring_provider_id": w["provider_a"].pk,
+                    "referring_practice_id": w["practice_a"].pk,
+                    "reason": "Knee pain",
+                    "icd10_codes": ["M54.16"],
+                    "urgency": "routine",
+                    "channel": "api",
+                    "department_id": w["spine"].pk,
+                    "assignee_id": w["cora"].pk,
+                    "received_at": w["now"],
+                },
+            ),
+            (
+                "received",
+                {
+                    "patient": patient,
+                    "source_type": "other",
+                    "source_other": "A flyer",
+                    "reason": "Knee pain",
+                },
+            ),
+        ],
+        "create_outbound_referral": [
+            (
+                "received",
+                {
+                    "patient": patient,
+                    "receiving_practice_id": w["practice_a"].pk,
+                    "receiving_provider_id": w["provider_a"].pk,
+                    "reason": "Second opinion",
+                    "icd10_codes": ["M54.16"],
+                    "department_id": w["spine"].pk,
+                },
+            )
+        ],
+        "transition_referral": [
+            (
+                "received",
+                {
+                    "to": "declined",
+                    "reason": "outside_scope",
+                    "suggested_alternative": "Pain clinic",
+                    "expected_version": 1,
+                },
+            ),
+            ("received", {"to": "declined", "reason": "other", "reason_detail": "See notes"}),
+            ("received", {"to": "cancelled", "reason": "patient_request"}),
+            ("received", {"to": "pending_info", "missing_info": "MRI report"}),
+            ("received", {"to": "accepted", "department_id": w["spine"].pk, "note": "ok"}),
+            ("accepted", {"to": "contacting", "note": "calling"}),
+            ("accepted", {"to": "scheduled", "appointment": appointment}),
+            ("scheduled", {"to": "seen", "visit_value": "120.00"}),
+            ("seen", {"to": "loop_closed", "report_summary": "Findings and plan"}),
+        ],
+        "assign_referral": [("received", {"assignee_id": w["cora"].pk, "expected_version": 1})],
+        "record_contact_attempt": [
+            ("accepted", {"channel": "phone", "outcome": "no_answer", "note": "", "at": w["now"]})
+        ],
+        "add_note": [("received", {"text": "A note"})],
+        "book_appointment": [("accepted", {**appointment, "expected_version": 2})],
+        "upload_attachment": [("received", {"kind": "records"})],
+        "upload_document": [("received", {})],
+        "create_practice": [
+            (
+                "received",
+                {
+                    "name": "Lakeside Clinic",
+                    "address": "1 Main St",
+                    "city": "Urbana",
+                    "state": "IL",
+                    "postal_code": "61801",
+                    "phone": "(217) 555-0142",
+                    "fax": "(217) 555-0143",
+                    "email": "front@example.org",
+                    "preferred_channel": "fax",
+                    "best_time": "mornings",
+                    "notes": "",
+                    "in_network": True,
+                },
+            )
+        ],
+        "create_provider": [
+            (
+                "received",
+                {
+                    "npi": f.npi_from(424242),
+                    "first_name": "Ada",
+                    "last_name": "Byron",
+                    "practice_id": w["practice_a"].pk,
+                    "credentials": "MD",
+                    "taxonomy_code": "207Q00000X",
+                    "specialty": "Family medicine",
+                    "phone": "(217) 555-0142",
+                    "fax": "",
+                    "email": "",
+                    "best_time": "",
+                    "notes": "",
+                },
+            )
+        ],
+    }
+    return bodies[operation_id]
+
+
+def valid_query(operation_id: str) -> dict:
+    """The query parameters an operation requires, with values it accepts."""
+    if operation_id.startswith("analytics_"):
+        return {"start": "2026-01-01", "end": "2026-02-01"}
+    return {}
