@@ -15,10 +15,9 @@ from refloop.core.models import AuditEntry
 from refloop.demo import factories as f
 from refloop.referrals import services
 from refloop.referrals.models import Attachment, Referral
+from tests import samples
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +34,7 @@ def practice(cora, spine, provider_a):
             acting_user=cora, department=spine, referring_provider=provider_a
         )
         services.add_attachment(
-            referral, acting_user=cora, upload=ContentFile(PDF + str(n).encode()), filename="r.pdf"
+            referral, acting_user=cora, upload=ContentFile(samples.pdf()), filename="r.pdf"
         )
         referrals.append(referral)
     return referrals
@@ -58,7 +57,7 @@ class Writer(threading.Thread):
                 services.add_attachment(
                     referral,
                     acting_user=self.fields["acting_user"],
-                    upload=ContentFile(PDF + secrets.token_bytes(8)),
+                    upload=ContentFile(samples.pdf()),
                     filename="w.pdf",
                 )
                 self.written += 1

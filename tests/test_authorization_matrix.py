@@ -1,0 +1,571 @@
+"""Every route × every role and anonymous × own and other practice, from one table.
+
+The routes come from the URL resolver (pages, htmx actions, the admin site) and from the
+API's OpenAPI document, so a route added without an entry in ACCESS fails here. Each
+route is called with objects of side A (a referral from practice A to Spine: pam's
+practice, cliff's department) and of side B (practice B to Hand: pete's, hana's); on
+side B the expected answers swap pam with pete and cliff with hana. A request that is
+refused must answer 401, 403 or 404 (or send a browser to sign in); one that is allowed
+must not; nothing may answer 5xx. Each request runs in a savepoint that is rolled back,
+so one user's POST never changes what the next user finds.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from refloop.api import api
+from refloop.core.models import ApiToken, Notification
+from refloop.demo import factories as f
+from refloop.history.models import ImportRun
+from refloop.intake.pipeline import process_document
+from refloop.intake.services import ingest
+from refloop.messaging.models import Message
+from refloop.portal.models import PortalInvite
+from refloop.referrals import services
+from refloop.workspace.models import SavedFilter
+from tests import samples
+from tests.intake.helpers import referral_pdf
+
+USERS = ("anon", "ada", "cora", "cliff", "hana", "lia", "andy", "pam", "pete")
+SWAP_FOR_SIDE_B = {"pam": "pete", "pete": "pam", "cliff": "hana", "hana": "cliff"}
+
+# Who may use a route, as the set of users allowed on side A.
+ANYONE = frozenset(USERS)
+SIGNED_IN = ANYONE - {"anon"}
+STAFF = frozenset({"ada", "cora", "cliff", "hana", "lia", "andy"})
+ADMIN = frozenset({"ada"})
+WORKERS = frozenset({"ada", "cora"})  # WORK_REFERRALS: coordinators and admins
+CLINICAL = frozenset({"ada", "cora", "cliff"})  # side A's referral is in cliff's Spine
+REFERRAL_READERS = CLINICAL | {"lia"}  # the liaison reads a summary
+ANALYTICS = frozenset({"ada", "cora", "cliff", "hana", "lia", "andy"})
+DIRECTORY = ANALYTICS
+OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
+PORTAL = frozenset({"pam", "pete"})
+NOBODY = frozenset()
+
+# Side A's referral: from practice A (pam's) to Spine (cliff's department). Routes that
+# need a token, a signature or a cookie nobody has here are refused to everyone (NOBODY).
+ACCESS: dict[str, frozenset[str]] = {
+    # Signing in and out, passwords
+    "login": ANYONE,
+    "logout": ANYONE,
+    "home": SIGNED_IN,  # each role is sent to its own start page
+    "password_change": SIGNED_IN,
+    "password_reset": ANYONE,
+    "password_reset_sent": ANYONE,
+    "password_reset_confirm": ANYONE,  # an expired link's page says so
+    "password_reset_done": ANYONE,
+    "logo": NOBODY,  # no logo uploaded: 404 for all
+    "notifications": STAFF,
+    "notification_open": frozenset({"cora"}),  # cora's own notice
+    "notifications_read_all": STAFF,
+    # The worklist and a referral's page
+    "worklist": STAFF - {"andy"},
+    "worklist_bulk_assign": WORKERS,
+    "saved_filter_create": STAFF - {"andy"},
+    # Another user's saved filter is not found in theirs: the delete does nothing and goes back.
+    "saved_filter_delete": STAFF - {"andy"},
+    "referral_detail": REFERRAL_READERS,
+    "referral_print": REFERRAL_READERS,
+    "referral_patient": CLINICAL,
+    "referral_attachment": CLINICAL,
+    "referral_transition": CLINICAL,
+    "referral_assign": WORKERS,
+    "referral_reschedule": WORKERS,
+    "referral_contact_attempt": WORKERS,
+    "referral_note": CLINICAL,
+    "referral_attachment_upload": CLINICAL,
+    "referral_merge": WORKERS,
+    "referral_messages": CLINICAL,
+    "referral_progress_report": CLINICAL,
+    "referral_outcome_consent": WORKERS,
+    "referral_message_preferences": WORKERS,
+    # Quick intake and faxes
+    "intake": WORKERS,
+    "intake_provider_search": WORKERS,
+    "intake_patient_lookup": WORKERS,
+    "intake_department_suggestion": WORKERS,
+    "intake_documents": WORKERS,
+    "intake_progress": WORKERS,
+    "intake_next_candidate": WORKERS,
+    "intake_document": WORKERS,
+    "intake_document_file": WORKERS,
+    "intake_page_image": WORKERS,
+    "intake_candidate": WORKERS,
+    # Outbound, audit, settings, the outbox
+    "outbound": CLINICAL | {"hana"},
+    "outbound_new": WORKERS,
+    "audit": ADMIN,
+    "audit_csv": ADMIN,
+    "message_settings": ADMIN,
+    "message_template": ADMIN,
+    "outbox": CLINICAL | {"hana"},
+    "outbox_message": CLINICAL,
+    "outbox_cancel": WORKERS,
+    "outbox_retry": WORKERS,
+    "outbox_letter": NOBODY,  # the message is a fax: there is no letter to print
+    # The portal, and portal invitations
+    "portal_home": PORTAL,
+    "portal_referral": OWN_PORTAL,
+    "portal_document": OWN_PORTAL,
+    "portal_answer_info": OWN_PORTAL,
+    "portal_messages": OWN_PORTAL,
+    "portal_submit": PORTAL,
+    "portal_invites": WORKERS,
+    "portal_invite_withdraw": WORKERS,
+    "portal_invite_link": ANYONE,  # a page saying the link is not valid
+    "portal_invite_accept": NOBODY,  # needs the invite's cookie
+    # Public pages and patients' links
+    "how_to_refer": ANYONE,
+    "how_to_refer_pdf": ANYONE,
+    "public_form": ANYONE,
+    "public_form_thanks": ANYONE,
+    "public_embed": ANYONE,
+    "magic_link": ANYONE,  # a page saying the link is not valid
+    "magic_link_page": NOBODY,  # needs the link's cookie
+    "magic_link_renew": NOBODY,
+    "sms_inbound_twilio": NOBODY,  # needs Twilio's signature
+    # Analytics and history
+    "analytics_dashboard": ANALYTICS,
+    "analytics_referrers": ANALYTICS,
+    "analytics_drilldown": ANALYTICS,
+    "analytics_export_csv": ANALYTICS,
+    "analytics_export_xlsx": ANALYTICS,
+    "analytics_scorecards": ANALYTICS,
+    "analytics_scorecard": ANALYTICS,
+    "analytics_scorecard_pdf": ANALYTICS,
+    "analytics_scorecard_send": ADMIN,
+    "analytics_report_pdf": ANALYTICS,
+    "history_import": ADMIN,
+    "history_run": ADMIN,
+    "history_run_progress": ADMIN,
+    "history_template": ADMIN,
+    "history_export": ADMIN,
+    # The API
+    "api:list_referrals": STAFF - {"andy"} | PORTAL,  # each sees only what they may
+    "api:create_referral": WORKERS,
+    "api:create_outbound_referral": WORKERS,
+    "api:get_referral": REFERRAL_READERS | OWN_PORTAL,
+    "api:transition_referral": CLINICAL,
+    "api:assign_referral": WORKERS,
+    "api:list_contact_attempts": CLINICAL,
+    "api:record_contact_attempt": WORKERS,
+    "api:list_notes": CLINICAL,
+    "api:add_note": CLINICAL,
+    "api:list_appointments": CLINICAL,  # the portal's view of a referral names its appointment
+    "api:book_appointment": WORKERS,
+    "api:list_attachments": CLINICAL,  # the portal's view of a referral lists its documents
+    "api:upload_attachment": CLINICAL | OWN_PORTAL,  # the portal answers requests for records
+    "api:attachment_content": CLINICAL | OWN_PORTAL,
+    "api:list_practices": DIRECTORY,
+    "api:create_practice": WORKERS | {"lia"},
+    "api:get_practice": DIRECTORY,
+    "api:list_providers": DIRECTORY,
+    "api:create_provider": WORKERS | {"lia"},
+    "api:get_provider": DIRECTORY,
+    "api:upload_document": WORKERS,
+    "api:get_document": WORKERS,
+    "api:list_messages": CLINICAL | {"hana"},  # each clinician sees their departments'
+    "api:get_message": CLINICAL,
+    "api:analytics_metrics": ANALYTICS,
+    "api:analytics_referrers": ANALYTICS,
+    "api:analytics_funnel": ANALYTICS,
+    # The back office (Django's admin) beyond its models, which ADMIN_MODELS covers
+    # The back office's sign-in hands over to the workspace's; signed in, only staff go on.
+    "admin:login": ADMIN | {"anon"},
+    "admin:logout": ANYONE,
+    "admin:index": ADMIN,
+    "admin:app_list": ADMIN,
+    "admin:password_change": ADMIN,
+    "admin:password_change_done": ADMIN,
+    "admin:jsi18n": ADMIN,
+    "admin:autocomplete": NOBODY,  # refuses a request naming no field
+    "admin:view_on_site": NOBODY,  # no object here has a page of its own
+    "admin:admin/(?P<url>.*)$": NOBODY,  # an unknown back-office address
+    "admin:auth_user_password_change": ADMIN,
+    "admin_login": ADMIN | {"anon"},  # the same page under its own name
+    # Second factors and re-authentication: one's own, for anyone signed in
+    "mfa_security": SIGNED_IN,
+    "mfa_totp": SIGNED_IN,
+    "mfa_recovery_codes": SIGNED_IN,
+    "mfa_recovery_codes_new": SIGNED_IN,
+    "mfa_remove": SIGNED_IN,
+    "mfa_verify": SIGNED_IN,
+    "reauthenticate": SIGNED_IN,
+    "otp_webauthn:credential-authentication-begin": SIGNED_IN,
+    "otp_webauthn:credential-authentication-complete": SIGNED_IN,
+    "otp_webauthn:credential-registration-begin": SIGNED_IN,
+    "otp_webauthn:credential-registration-complete": SIGNED_IN,
+    "otp_webauthn:js-i18n-catalog": ANYONE,
+    # The session clock: how long is left (signed out: none), and "stay signed in"
+    "session_status": ANYONE,
+    "session_stay": ANYONE,
+}
+# Models in the back office, admins only; what the model's admin forbids to everyone.
+ADMIN_MODELS = {
+    "core.user": {},
+    "core.apitoken": {},
+    "core.auditentry": {"add": NOBODY, "delete": NOBODY},  # append-only
+    "auth.group": {},
+    "practice.organization": {},
+    "practice.location": {},
+    "practice.department": {},
+    "network.practice": {},
+    "network.provider": {},
+    "django_tasks_database.dbtaskresult": {"add": NOBODY, "delete": NOBODY},
+    # Device id 1 does not exist here: its QR code and settings pages answer 404.
+    "otp_totp.totpdevice": {"config": NOBODY, "qrcode": NOBODY},
+    "otp_static.staticdevice": {},
+    "django_otp_webauthn.webauthncredential": {"add": NOBODY},  # made by a browser only
+}
+ADMIN_ACTIONS = ("changelist", "add", "change", "delete", "history", "config", "qrcode")
+
+
+def expected_on_side_a(key: str) -> frozenset[str] | None:
+    if key in ACCESS:
+        return ACCESS[key]
+    for model, exceptions in ADMIN_MODELS.items():
+        app_label, model_name = model.split(".")
+        for action in ADMIN_ACTIONS:
+            if key == f"admin:{app_label}_{model_name}_{action}":
+                return exceptions.get(action, ADMIN)
+        if key == f"admin:admin/{app_label}/{model_name}/<path:object_id>/":
+            return ADMIN  # the old address of a change page, redirected
+    return None
+
+
+def expected(key: str, side: str, who: str) -> str:
+    allowed = expected_on_side_a(key)
+    assert allowed is not None, key
+    if side == "B":
+        who = SWAP_FOR_SIDE_B.get(who, who)
+    return "allowed" if who in allowed else "refused"
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str  # the URL name, or "api:<operationId>"
+    method: str
+    path: str  # with <name> placeholders
+
+
+def _resolver_routes() -> list[Route]:
+    out = []
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str):
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+                walk(p, prefix + str(p.pattern), ns)
+            elif isinstance(p, URLPattern) and not prefix.startswith("api/"):
+                path = prefix + str(p.pattern)
+                out.append(Route(f"{namespace}{p.name or path}", "?", path))
+
+    walk(get_resolver(), "", "")
+    return out
+
+
+def _api_routes() -> list[Route]:
+    schema = api.get_openapi_schema()
+    out = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            out.append(Route(f"api:{operation['operationId']}", method.upper(), path))
+    return out
+
+
+def all_routes() -> list[Route]:
+    return _resolver_routes() + _api_routes()
+
+
+# Which object a route's `pk` names, when it is not a referral.
+PK_OF = {
+    "notification_open": "notification",
+    "saved_filter_delete": "saved_filter",
+    "portal_invite_withdraw": "invite",
+    "history_run": "run",
+    "history_run_progress": "run",
+    "intake_document": "document",
+    "intake_document_file": "document",
+    "intake_page_image": "document",
+    "intake_candidate": "candidate",
+}
+# Values for the other parameters, the same on both sides.
+FIXED = {
+    "to": "in_review",
+    "rule_key": "patient.scheduled",
+    "channel": "email",
+    "fmt": "csv",
+    "table": "summary",
+    "month": "2026-01",
+    "number": 1,
+    "uidb64": "MQ",
+    "token": "expired-token",
+    "app_label": "core",
+    "url": "nowhere/",
+}
+
+
+def _side(*, acting, department, provider, practice, cora, ada, when, document) -> dict:
+    referral = f.make_referral(
+        acting_user=acting, department=department, referring_provider=provider
+    )
+    attachment = services.add_attachment(
+        referral, acting_user=cora, upload=ContentFile(samples.pdf()), filename="letter.pdf"
+    )
+    message = Message.objects.create(
+        referral=referral,
+        rule="referrer.acknowledgment",
+        audience="referrer",
+        recipient=f"provider:{provider.pk}",
+        recipient_label=str(provider),
+        channel="fax",
+        body="We received your referral.",
+        dedupe_key=f"matrix|{referral.pk}",
+        due_at=when,
+        created_at=when,
+        status="failed",
+    )
+    notification = Notification.objects.create(
+        user=cora, kind="referral.assigned", text="A referral", referral=referral, created_at=when
+    )
+    saved = SavedFilter.objects.create(user=cora, name=f"mine {referral.pk}", params={})
+    invite = PortalInvite.objects.create(
+        email="someone@example.org",
+        practice=practice,
+        invited_by=cora,
+        digest=f"{referral.pk:064d}",
+        created_at=when,
+        expires_at=when,
+    )
+    run = ImportRun.objects.create(original_name="h.csv", uploaded_by=ada, created_at=when)
+    return {
+        "referral": referral.pk,
+        "attachment": attachment.pk,
+        "message": message.pk,
+        "notification": notification.pk,
+        "saved_filter": saved.pk,
+        "invite": invite.pk,
+        "run": run.pk,
+        "document": document.pk,
+        "candidate": document.candidates.get().pk,
+        "practice": practice.pk,
+        "provider": provider.pk,
+    }
+
+
+@pytest.fixture
+def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provider_a, provider_b):
+    ada.is_staff = ada.is_superuser = True  # as the demo's admin: the back office too
+    ada.save()
+    when = timezone.now()
+    # Faxed documents belong to no referring practice until a referral is made of them.
+    document = process_document(
+        ingest(content=referral_pdf(), filename="fax.pdf", source="upload", uploaded_by=cora).pk
+    )
+    common = {"cora": cora, "ada": ada, "when": when, "document": document}
+    return {
+        "A": _side(
+            acting=cora,
+            department=spine,
+            provider=provider_a,
+            practice=provider_a.practice,
+            **common,
+        ),
+        "B": _side(
+            acting=cora,
+            department=hand,
+            provider=provider_b,
+            practice=provider_b.practice,
+            **common,
+        ),
+    }
+
+
+def value_for(route: Route, name: str, ids: dict):
+    if name in ("pk", "referral_id"):
+        return ids[PK_OF.get(route.key, "referral")]
+    if name in ("attachment_id", "attachment_pk"):
+        return ids["attachment"]
+    if name in ("message_pk", "message_id"):
+        return ids["message"]
+    if name == "practice_id":
+        return ids["practice"]
+    if name == "provider_id":
+        return ids["provider"]
+    if name == "document_id":
+        return ids["document"]
+    if name in ("object_id", "content_type_id", "id"):
+        return 1
+    return FIXED[name]
+
+
+_PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>|\{(\w+)\}|\(\?P<(\w+)>[^)]*\)")
+
+
+def url_for(route: Route, ids: dict) -> str:
+    path = route.path.replace("^", "").replace("$", "").replace("\\.", ".")
+
+    def fill(match: re.Match) -> str:
+        name = next(g for g in match.groups() if g)
+        return str(value_for(route, name, ids))
+
+    filled = _PLACEHOLDER.sub(fill, path)
+    return filled if filled.startswith("/") else "/" + filled
+
+
+NEW_PATIENT = {"first_name": "Ottoline", "last_name": "Brackenridge", "date_of_birth": "1970-03-04"}
+
+
+def api_body(key: str, ids: dict) -> dict:
+    """A request the endpoint would carry out, so that only the caller's rights can refuse it."""
+    return {
+        "create_referral": {
+            "source_type": "provider",
+            "referring_provider_id": ids["provider"],
+            "reason": "Low back pain",
+            "patient": NEW_PATIENT,
+        },
+        "create_outbound_referral": {
+            "receiving_practice_id": ids["practice"],
+            "reason": "Sleep study",
+            "patient": NEW_PATIENT,
+        },
+        "transition_referral": {"to": "in_review"},
+        "assign_referral": {"assignee_id": None},
+        "record_contact_attempt": {"channel": "phone", "outcome": "no_answer"},
+        "add_note": {"text": "Called the office."},
+        "book_appointment": {"starts_at": "2031-01-10T10:00:00"},
+        "create_practice": {"name": "Lakeside Pediatrics"},
+        "create_provider": {"npi": "1245319599", "first_name": "Ira", "last_name": "Moss"},
+    }[key]
+
+
+API_QUERY = {"start": "2026-01-01", "end": "2026-07-01"}
+UPLOADS = {"upload_attachment", "upload_document"}
+# Routes whose success sends the browser to the sign-in page.
+SENDS_TO_SIGN_IN = {"logout", "admin:logout", "admin:login", "admin_login"}
+
+
+def _is_sign_in(location: str) -> bool:
+    return "/login/" in location.split("?")[0]
+
+
+def outcome(route: Route, response) -> str:
+    if response.status_code >= 500:
+        return "error"
+    if response.status_code in (401, 403, 404):
+        return "refused"
+    redirect = response.status_code in (301, 302, 303)
+    if redirect and _is_sign_in(response.get("Location", "")) and route.key not in SENDS_TO_SIGN_IN:
+        return "refused"
+    return "allowed"
+
+
+class Caller:
+    """Calls a route as each user: a signed-in session for pages, a bearer token for the API.
+
+    Every call runs in a savepoint that is rolled back, and the session cookie is put back
+    afterwards, so no call (a sign-out, a move, a deletion) changes what the next one finds.
+    """
+
+    def __init__(self, users: dict):
+        self.api = {}
+        self.pages = {}
+        for name, user in users.items():
+            headers = {}
+            page_client = Client(raise_request_exception=False)
+            if user is not None:
+                headers["HTTP_AUTHORIZATION"] = f"Bearer {ApiToken.issue(user)[1]}"
+                page_client.force_login(user)
+            self.api[name] = Client(raise_request_exception=False, **headers)
+            self.pages[name] = page_client
+
+    def call(self, route: Route, url: str, who: str, ids: dict):
+        client = self.api[who] if route.key.startswith("api:") else self.pages[who]
+        cookies = client.cookies
+        client.cookies = cookies.__class__(cookies)
+        with transaction.atomic():
+            response = self._send(client, route, url, ids)
+            transaction.set_rollback(True)
+        client.cookies = cookies
+        return response
+
+    def _send(self, client: Client, route: Route, url: str, ids: dict):
+        operation = route.key.removeprefix("api:")
+        if route.method == "?":
+            response = client.get(url)
+            return client.post(url) if response.status_code == 405 else response
+        if route.method == "GET":
+            return client.get(url, API_QUERY if operation.startswith("analytics_") else {})
+        if operation in UPLOADS:
+            upload = SimpleUploadedFile("scan.png", samples.png(), content_type="image/png")
+            return client.post(url, {"file": upload})
+        body = json.dumps(api_body(operation, ids))
+        return client.generic(route.method, url, body, content_type="application/json")
+
+
+def observe(sides: dict, users: dict) -> dict[tuple[str, str, str], str]:
+    """(route, side, user) -> allowed, refused or error, for every route on both sides."""
+    caller = Caller(users)
+    seen = {}
+    for route in all_routes():
+        urls = {side: url_for(route, ids) for side, ids in sides.items()}
+        for side, ids in sides.items():
+            for who in USERS:
+                if side == "B" and urls["A"] == urls["B"]:
+                    # The same request: what differs by side is only who owns the objects.
+                    seen[(route.key, side, who)] = seen[
+                        (route.key, "A", SWAP_FOR_SIDE_B.get(who, who))
+                    ]
+                    continue
+                response = caller.call(route, urls[side], who, ids)
+                seen[(route.key, side, who)] = outcome(route, response)
+    return seen
+
+
+@pytest.fixture
+def users(ada, cora, cliff, hana, lia, andy, pam, pete):
+    return {
+        "anon": None,
+        "ada": ada,
+        "cora": cora,
+        "cliff": cliff,
+        "hana": hana,
+        "lia": lia,
+        "andy": andy,
+        "pam": pam,
+        "pete": pete,
+    }
+
+
+def test_every_route_has_an_entry_in_the_table():
+    missing = sorted({r.key for r in all_routes() if expected_on_side_a(r.key) is None})
+    assert not missing, f"say who may use these routes in ACCESS or ADMIN_MODELS: {missing}"
+
+
+def test_the_table_names_no_route_that_does_not_exist():
+    keys = {r.key for r in all_routes()}
+    assert not set(ACCESS) - keys
+
+
+def test_every_route_answers_every_user_as_the_table_says(sides, users):
+    seen = observe(sides, users)
+
+    errors = sorted(k for k, result in seen.items() if result == "error")
+    wrong = sorted(
+        f"{key} side {side} as {who}: {result}, expected {expected(key, side, who)}"
+        for (key, side, who), result in seen.items()
+        if result != "error" and result != expected(key, side, who)
+    )
+    assert not errors, f"server errors: {errors}"
+    assert not wrong, "\n".join(wrong)
