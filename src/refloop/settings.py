@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -240,6 +241,39 @@ TEMPLATES = [
         },
     },
 ]
+
+# Content Security Policy, and no caching of what a view answers.
+# Every page may run scripts, and load styles, fonts and images, only from refloop's own
+# static files; an inline <script> or <style> runs only with the request's nonce
+# ({{ csp_nonce }}, put in the header only when a template used it). Style attributes
+# stay allowed (style-src-attr): ECharts writes them into its tooltips, and a style
+# attribute cannot run code. Views that need another policy set it themselves (stored
+# documents: "sandbox"; the embeddable public form: frame-ancestors from EMBED_ORIGINS).
+# NoStoreMiddleware sits after WhiteNoise, so static files stay cacheable and every answer
+# a view builds (pages, fragments, API, downloads) says Cache-Control: no-store unless the
+# view chose its own (the practice's logo).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "refloop.core.no_store.NoStoreMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
 
 _database_url = env("DATABASE_URL")
 DATABASES = {

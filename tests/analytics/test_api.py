@@ -31,16 +31,23 @@ def test_metrics_answer_every_design_metric_for_the_period(api, ada, history):
     assert body["metrics"]["lost"]["by_outcome"]["declined"] == 1
 
 
-def test_metrics_can_be_named_and_filtered(api, analyst_or_liaison, history):
-    response = api(analyst_or_liaison).get(
-        URL, metrics="volume,conversion", source_type="self", **MARCH
-    )
+def test_metrics_can_be_named_and_filtered(api, lia, history):
+    response = api(lia).get(URL, metrics="volume,conversion", source_type="self", **MARCH)
     assert response.status_code == 200
     assert response.json()["metrics"] == {
         "volume": {"count": 1},
         "conversion": {"referrals": 1, "seen": 0, "rate": 0.0},
     }
     assert response.json()["filters"] == {"source_type": "self"}
+
+
+def test_an_analysts_metrics_are_suppressed_as_their_export_is(api, andy, history):
+    response = api(andy).get(URL, metrics="volume,conversion", source_type="self", **MARCH)
+    assert response.status_code == 200
+    assert response.json()["metrics"] == {
+        "volume": {"count": "<11"},
+        "conversion": {"referrals": "<11", "seen": 0, "rate": "suppressed"},
+    }
 
 
 @pytest.fixture(params=["andy", "lia"])

@@ -26,6 +26,7 @@ PAGE = """{% load static analytics_charts %}<!doctype html>
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="htmx-config" content='{"includeIndicatorStyles": false, "allowEval": false}'>
   <title>Charts</title>
   <link rel="icon" href="data:,">
   <link rel="stylesheet" href="{% static 'vendor/pico.min.css' %}">

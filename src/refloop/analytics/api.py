@@ -2,7 +2,8 @@
 
 Periods are `start` (inclusive) and `end` (exclusive) local dates; filters narrow the
 referrals counted. A bad or unknown parameter answers 422 naming it. Aggregates only:
-no patient appears in any answer.
+no patient appears in any answer, and an analyst's figures are suppressed as their export
+is (analytics.privacy).
 """
 
 from datetime import date
@@ -12,7 +13,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from refloop.analytics import metrics, referrers
+from refloop.analytics import dashboard, metrics, privacy, referrers
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, require
 from refloop.core.schemas import Id, errors
@@ -67,7 +68,16 @@ def analytics_metrics(request: HttpRequest, query: Query[MetricsIn]):
     names = tuple(
         name.strip() for name in (request.GET.get("metrics") or "").split(",") if name.strip()
     )
-    return {**_echo(scope), "metrics": metrics.compute(scope, names or metrics.METRICS)}
+    found = metrics.compute(scope, names or metrics.METRICS)
+    if privacy.applies_to(request.user):
+        shown = _analyst_copy(scope).metrics()
+        found = {name: shown.get(name, {}) for name in found}
+    return {**_echo(scope), "metrics": found}
+
+
+def _analyst_copy(scope: metrics.Scope) -> privacy.Shown:
+    """The analyst's figures, suppressed as their export is (analytics.privacy)."""
+    return privacy.Shown.of(dashboard.build(scope))
 
 
 @router.get("/analytics/referrers", response={200: dict, **errors(403, 422)})
@@ -75,6 +85,8 @@ def analytics_referrers(request: HttpRequest, query: Query[ScopeIn]):
     """Per referring practice: volume (and the previous period's), monthly trend, segment
     and declining flag as of `end`, conversion, median hours to first contact."""
     scope = _scope(request, ("start", "end", *FILTERS))
+    if privacy.applies_to(request.user):
+        return {**_echo(scope), "referrers": _analyst_copy(scope).referrers()}
     return {**_echo(scope), "referrers": referrers.referrers(scope)}
 
 
@@ -83,4 +95,6 @@ def analytics_funnel(request: HttpRequest, query: Query[ScopeIn]):
     """For the referrals received in the period: how many reached each state, were lost
     at it, are in it now, and the median hours spent there."""
     scope = _scope(request, ("start", "end", *FILTERS))
+    if privacy.applies_to(request.user):
+        return {**_echo(scope), **_analyst_copy(scope).funnel()}
     return {**_echo(scope), **metrics.funnel(scope)}

@@ -86,6 +86,14 @@ def tables(board: dict) -> list[Table]:
     return [book.sheets[key].table() for key in TABLES]
 
 
+def summary(figures: dict) -> Table:
+    """The summary table alone, of `metrics.compute()`'s figures (another period's
+    headline figures, shown beside the dashboard's)."""
+    book = _Book()
+    _summary(book, figures)
+    return book.sheets["summary"].table()
+
+
 def suppress(found: Sequence[Table]) -> list[Table]:
     """The tables with small cells hidden by `suppression`'s rule, applied across all of
     them at once (they repeat each other's totals): pass every table of an export, even

@@ -1,6 +1,9 @@
-"""The dashboard's headline figures, each against the period before."""
+"""The dashboard's headline figures, each against the period before. A figure may be the
+analyst's "<11" or "suppressed" (analytics.privacy): it is shown as it is and compared
+with nothing."""
 
 from refloop.analytics.metrics import Scope
+from refloop.analytics.privacy import is_hidden
 from refloop.analytics.selection import drill_url
 
 # better: which way is good news (None: neither, e.g. concentration is a risk, not a score)
@@ -8,14 +11,20 @@ UP_IS_GOOD, DOWN_IS_GOOD, NEUTRAL = "up", "down", None
 
 
 def _count(value) -> str:
+    if is_hidden(value):
+        return value
     return "–" if value is None else f"{value:,}"
 
 
 def _percent(value) -> str:
+    if is_hidden(value):
+        return value
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
 def _hours(value) -> str:
+    if is_hidden(value):
+        return value
     if value is None:
         return "–"
     return f"{value:.1f} hours" if value < 48 else f"{value / 24:.1f} days"
@@ -24,6 +33,16 @@ def _hours(value) -> str:
 def figure(name: str, now, before, fmt, better) -> dict:
     """One number with the previous period's and which way it moved."""
     change = None
+    if is_hidden(now) or is_hidden(before):
+        words = "" if is_hidden(now) and before is None else f"before: {fmt(before)}"
+        return {
+            "name": name,
+            "value": fmt(now),
+            "previous": fmt(before),
+            "change": None,
+            "tone": "",
+            "words": words,
+        }
     if now is not None and before is not None:
         change = "same" if round(now, 4) == round(before, 4) else ("up" if now > before else "down")
     tone = ""
@@ -58,7 +77,7 @@ def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
                     "90th percentile", now["p90_hours"], before["p90_hours"], _hours, DOWN_IS_GOOD
                 ),
             ],
-            "note": f"{now['count']:,} referrals measured",
+            "note": f"{_count(now['count'])} referrals measured",
         }
 
     show, show_before = figures["show_rate"], previous["show_rate"]
@@ -83,7 +102,7 @@ def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
                     UP_IS_GOOD,
                 )
             ],
-            "note": f"{figures['conversion']['seen']:,} seen",
+            "note": f"{_count(figures['conversion']['seen'])} seen",
             "url": drill_url(scope, reached="seen"),
         },
         clock("time_to_first_contact", "Time to first contact"),
@@ -119,7 +138,7 @@ def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
                     UP_IS_GOOD,
                 )
             ],
-            "note": f"of {figures['loop_closure']['seen']:,} seen",
+            "note": f"of {_count(figures['loop_closure']['seen'])} seen",
             "url": drill_url(scope, closure="not_closed"),
             "url_label": "Not closed",
         },
@@ -134,7 +153,7 @@ def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
                     DOWN_IS_GOOD,
                 )
             ],
-            "note": f"of {figures['leakage']['sent']:,} sent out",
+            "note": f"of {_count(figures['leakage']['sent'])} sent out",
             "url": drill_url(scope, outbound=1, in_network=0),
         },
         {

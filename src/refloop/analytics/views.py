@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from refloop.analytics import dashboard, metrics, panels, referrers, tiles
+from refloop.analytics import dashboard, metrics, panels, privacy, referrers, tiles
 from refloop.analytics.metrics import FILTER_CHOICES, Scope
 from refloop.analytics.periods import (
     SCOPE_PARAMS,
@@ -23,8 +23,9 @@ from refloop.analytics.periods import (
     scope_params,
     with_default_period,
 )
+from refloop.analytics.privacy import is_hidden
 from refloop.analytics.selection import drill_url
-from refloop.analytics.tables import TABLES
+from refloop.analytics.tables import TABLES, Table
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, can
 from refloop.network.models import Practice
@@ -127,12 +128,20 @@ def period_links(params: dict, now) -> list[dict]:
     return links
 
 
+def in_words(value, fmt) -> str:
+    """A figure in words: "–" for none, an analyst's "<11" or "suppressed" as it is."""
+    if is_hidden(value):
+        return value
+    return "–" if value is None else fmt(value)
+
+
 def referrer_rows(rows: list[dict], scope: Scope, sort: str, show_all: bool) -> dict:
     key = sort.lstrip("-")
     if key in REFERRER_SORTS:
         getter = REFERRER_SORTS[key]
-        present = [r for r in rows if getter(r) is not None]
-        missing = [r for r in rows if getter(r) is None]
+        # Hidden figures sort with the missing ones, in the order the export lists them.
+        present = [r for r in rows if getter(r) is not None and not is_hidden(getter(r))]
+        missing = [r for r in rows if getter(r) is None or is_hidden(getter(r))]
         rows = sorted(present, key=getter, reverse=sort.startswith("-")) + missing
     shown = rows if show_all else rows[:REFERRERS_SHOWN]
     return {
@@ -141,14 +150,16 @@ def referrer_rows(rows: list[dict], scope: Scope, sort: str, show_all: bool) -> 
                 **row,
                 "url": drill_url(scope, practice=row["practice_id"]),
                 "segment_label": panels.SEGMENT_LABELS[row["segment"]],
-                "change": row["volume"] - row["previous_volume"],
+                "change": None
+                if is_hidden(row["volume"]) or is_hidden(row["previous_volume"])
+                else row["volume"] - row["previous_volume"],
                 "spark": sparkline(row["trend"]),
-                "expected_text": f"{row['expected_90_days']:.1f}",
-                "first_contact": panels.hours_words(row["median_hours_to_first_contact"]),
+                "expected_text": in_words(row["expected_90_days"], "{:.1f}".format),
+                "first_contact": panels.hours_words(row["median_hours_to_first_contact"])
+                if not is_hidden(row["median_hours_to_first_contact"])
+                else row["median_hours_to_first_contact"],
                 "p_text": p_value_text(row["p_value"]),
-                "conversion_text": "–"
-                if row["conversion"] is None
-                else f"{row['conversion'] * 100:.0f}%",
+                "conversion_text": in_words(row["conversion"], lambda c: f"{c * 100:.0f}%"),
             }
             for row in shown
         ],
@@ -157,7 +168,9 @@ def referrer_rows(rows: list[dict], scope: Scope, sort: str, show_all: bool) -> 
     }
 
 
-def p_value_text(p: float | None) -> str:
+def p_value_text(p: float | str | None) -> str:
+    if is_hidden(p):
+        return p
     if p is None:
         return "–"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
@@ -228,11 +241,23 @@ def dashboard_page(request):
 
     params = scope_params(scope)
     board = dashboard.build(scope)
-    previous = board["previous_metrics"]
-    anonymous = not (
-        can(request.user, Capability.VIEW_REFERRALS)
-        or can(request.user, Capability.VIEW_REFERRAL_SUMMARIES)
+    figures, previous = board["metrics"], board["previous_metrics"]
+    charts = panels.build(
+        board,
+        scope,
+        anonymous_providers=not (
+            can(request.user, Capability.VIEW_REFERRALS)
+            or can(request.user, Capability.VIEW_REFERRAL_SUMMARIES)
+        ),
     )
+    declining, network = board["declining"], board["referrers"]
+    sentences, withheld = board["bottlenecks"]["sentences"], 0
+    if privacy.applies_to(request.user):
+        analyst = privacy.Shown.of(board)
+        figures, previous = analyst.metrics(), privacy.previous_metrics(previous)
+        charts.update(withheld_charts(analyst.hidden_charts(), charts))
+        declining, network = analyst.declining(), analyst.referrers()
+        sentences, withheld = analyst.sentences()
     context.update(
         {
             "scope": scope,
@@ -240,17 +265,18 @@ def dashboard_page(request):
             "period_last": scope.period.end - timedelta(days=1),
             "previous_start": scope.period.previous().start,
             "previous_last": scope.period.start - timedelta(days=1),
-            "board": board,
-            "tiles": tiles.build(board["metrics"], previous, scope),
-            "charts": panels.build(board, scope, anonymous_providers=anonymous),
+            "sentences": sentences,
+            "withheld_sentences": withheld,
+            "tiles": tiles.build(figures, previous, scope),
+            "charts": charts,
             "declining": [
                 {
                     **row,
                     "url": drill_url(scope, practice=row["practice_id"]),
                     "p_text": p_value_text(row["p_value"]),
-                    "expected_text": f"{row['expected_90_days']:.1f}",
+                    "expected_text": in_words(row["expected_90_days"], "{:.1f}".format),
                 }
-                for row in board["declining"]
+                for row in declining
             ],
             "segments": [
                 {
@@ -265,10 +291,31 @@ def dashboard_page(request):
             ],
             "downloads": export_links(params),
             "drill_all": drill_url(scope),
-            **referrer_context(board["referrers"], scope, params, request),
+            **referrer_context(network, scope, params, request),
         }
     )
     return render(request, "analytics/dashboard.html", context)
+
+
+def withheld_charts(hidden: dict[str, Table], charts: dict) -> dict:
+    """For an analyst: each chart that would show a hidden figure, as its export table
+    (once: charts drawn from a table already shown point to it)."""
+    replaced, shown_tables = {}, set()
+    for name, table in hidden.items():
+        first = table.key not in shown_tables
+        shown_tables.add(table.key)
+        spec = {
+            "kind": "withheld",
+            "title": table.title,
+            "table": table,
+            "show_table": first,
+            "note": "Some of these figures count fewer than 11 referrals, so they are "
+            "shown as the export writes them, not as a chart."
+            if first
+            else f"Counts fewer than 11 referrals: see the table “{table.title}”.",
+        }
+        replaced[name] = [spec] if isinstance(charts[name], list) else spec
+    return replaced
 
 
 @staff_view(Capability.VIEW_ANALYTICS)
@@ -278,8 +325,13 @@ def referrers_fragment(request):
     if error is not None:
         return render(request, "analytics/_error.html", {"error": error}, status=400)
     params = scope_params(scope)
+    if privacy.applies_to(request.user):
+        # Suppression looks at every table at once (they repeat each other's totals).
+        rows = privacy.Shown.of(dashboard.build(scope)).referrers()
+    else:
+        rows = referrers.referrers(scope)
     context = {
         "downloads": export_links(params),
-        **referrer_context(referrers.referrers(scope), scope, params, request),
+        **referrer_context(rows, scope, params, request),
     }
     return render(request, "analytics/_referrers.html", context)

@@ -6,9 +6,11 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.csp import CSP
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -40,10 +42,10 @@ def frameable(view):
 
     @xframe_options_exempt
     def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+        # The site-wide policy (settings.SECURE_CSP) with only its frame-ancestors widened.
         origins = getattr(settings, "EMBED_ORIGINS", None) or ["*"]
-        response["Content-Security-Policy"] = "frame-ancestors 'self' " + " ".join(origins)
-        return response
+        policy = {**settings.SECURE_CSP, "frame-ancestors": [CSP.SELF, *origins]}
+        return csp_override(policy)(view)(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__

@@ -112,10 +112,10 @@ class PatientFields(forms.Form):
     preferred_language = forms.CharField(
         label="Preferred language", max_length=40, initial="English"
     )
+    # Never ticked in advance: the box records what the patient said, not a default.
     contact_consent = forms.BooleanField(
         label="The patient agrees to be contacted about this referral",
         required=False,
-        initial=True,
     )
     address = forms.CharField(label="Street address", max_length=200, required=False)
     city = forms.CharField(label="City", max_length=80, required=False)

@@ -21,6 +21,8 @@ def chart(spec: dict[str, Any], height: str = "320px") -> dict[str, Any]:
         raise template.TemplateSyntaxError(
             f"chart height is a CSS length such as 320px, not {height!r}."
         )
+    if spec["kind"] == "withheld":
+        return withheld(spec)
     table = spec["table"]
     rows = [
         [{"text": text, "href": href} for text, href in zip(row, links, strict=True)]
@@ -37,3 +39,28 @@ def chart(spec: dict[str, Any], height: str = "320px") -> dict[str, Any]:
         "rows": rows,
         "caption": table.get("caption", ""),
     }
+
+
+def withheld(spec: dict[str, Any]) -> dict[str, Any]:
+    """A chart an analyst may not see drawn (analytics.privacy): its export table instead,
+    as the export writes it, or only a pointer to where that table already is."""
+    table = spec["table"]
+    return {
+        "withheld": True,
+        "title": spec["title"],
+        "note": spec["note"],
+        "headers": table.headers if spec["show_table"] else [],
+        "rows": [[{"text": _cell(value)} for value in row] for row in table.rows]
+        if spec["show_table"]
+        else [],
+    }
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
