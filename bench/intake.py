@@ -331,6 +331,7 @@ def post_once(port: int, path: str, seed: dict, key: str) -> tuple[int, str]:
                 "last_name": "Check",
                 "date_of_birth": "1970-01-01",
                 "phone": "(217) 555-0100",
+                "contact_consent": True,
             },
             "source_type": "provider",
             "referring_provider_id": seed["provider_id"],

@@ -59,6 +59,7 @@ class RequestMaker:
                 "last_name": synthetic_surname(n),
                 "date_of_birth": (dt.date(1940, 1, 1) + dt.timedelta(days=n % 25_000)).isoformat(),
                 "phone": f"(217) 555-{n % 10_000:04d}",
+                "contact_consent": True,
             },
             "source_type": "provider",
             "referring_provider_id": self.provider_id,

@@ -17,7 +17,12 @@ pytestmark = pytest.mark.django_db
 
 
 def new_referral_body(provider, department, **overrides) -> dict:
-    patient = {"first_name": "Ottoline", "last_name": "Quarrington", "date_of_birth": "1961-04-09"}
+    patient = {
+        "first_name": "Ottoline",
+        "last_name": "Quarrington",
+        "date_of_birth": "1961-04-09",
+        "contact_consent": True,
+    }
     return {
         "patient": patient,
         "source_type": "provider",

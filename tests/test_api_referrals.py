@@ -607,3 +607,14 @@ def test_analyst_may_not_attach_documents(api, andy, referral):
     answer = upload(api(andy), referral, "letter.pdf", PDF)
     assert answer.status_code == 403
     assert not Attachment.objects.exists()
+
+
+def test_contact_consent_is_never_assumed_by_the_api(api, cora, spine, provider_a):
+    body = new_referral_body(provider_a, spine)
+    del body["patient"]["contact_consent"]
+
+    answer = api(cora).post("/api/v1/referrals", body)
+
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "patient.contact_consent"
+    assert not Referral.objects.exists()

@@ -423,7 +423,12 @@ def url_for(route: Route, ids: dict) -> str:
     return filled if filled.startswith("/") else "/" + filled
 
 
-NEW_PATIENT = {"first_name": "Ottoline", "last_name": "Brackenridge", "date_of_birth": "1970-03-04"}
+NEW_PATIENT = {
+    "first_name": "Ottoline",
+    "last_name": "Brackenridge",
+    "date_of_birth": "1970-03-04",
+    "contact_consent": True,
+}
 
 
 def api_body(key: str, ids: dict) -> dict:

@@ -84,7 +84,12 @@ def test_concurrent_http_posts_with_one_idempotency_key_answer_the_same_referral
     api, cora, provider_a, spine
 ):
     body = {
-        "patient": {"first_name": "Ines", "last_name": "Varga", "date_of_birth": "1961-04-09"},
+        "patient": {
+            "first_name": "Ines",
+            "last_name": "Varga",
+            "date_of_birth": "1961-04-09",
+            "contact_consent": True,
+        },
         "source_type": "provider",
         "referring_provider_id": provider_a.pk,
         "channel": "api",

@@ -447,3 +447,26 @@ def test_views_and_downloads_are_audited_without_patient_data(client, andy, netw
 def test_an_unknown_practice_is_not_found(client, ada, network, at_now):
     client.force_login(ada)
     assert client.get(reverse("analytics_scorecard", args=[999_999])).status_code == 404
+
+
+def test_an_analysts_scorecard_hides_small_cells_by_the_exports_rule(client, andy, network, at_now):
+    client.force_login(andy)
+    page = client.get(scorecard_url(network["a"])).content.decode()
+    # Practice A sent 3 in March, 5 in the year: each is written <11, every share and
+    # median resting on them "suppressed"; nothing exact about the practice remains.
+    assert "33% (1 of 3)" not in page and "67% (2 of 3)" not in page
+    assert page.count("&lt;11") >= 4 and "suppressed" in page
+    assert 'class="chart"' not in page  # a chart would draw the small counts
+    response = client.get(reverse("analytics_scorecard_pdf", args=[network["a"].pk]))
+    pages, text = pdf_text(response.content)
+    assert pages == 1 and "<11" in text and "1 of 3" not in text
+    assert "month by month" not in text
+
+
+def test_others_see_the_exact_scorecard(network):
+    rows = {row.label: row.cells for row in card_for(network["a"]).rows}
+    suppressed = scorecards.build(network["a"], MARCH, now=NOW, suppressed=True)
+    hidden = {row.label: row.cells for row in suppressed.rows}
+    assert rows["Referrals received"] == ("3", "6", "5", "8")
+    assert hidden["Referrals received"] == ("<11", "<11", "<11", "<11")
+    assert set(hidden["Seen by us"]) == {"suppressed"}

@@ -126,7 +126,12 @@ def path_for(template: str, world: dict, state: str = "received", **values) -> s
 
 def valid_bodies(operation_id: str, w: dict) -> list[tuple[str, dict]]:
     """(referral state the call is made on, a body the endpoint accepts) per operation."""
-    patient = {"first_name": "Ottoline", "last_name": "Quarrington", "date_of_birth": "1961-04-09"}
+    patient = {
+        "first_name": "Ottoline",
+        "last_name": "Quarrington",
+        "date_of_birth": "1961-04-09",
+        "contact_consent": True,
+    }
     appointment = {
         "starts_at": w["starts_at"],
         "department_id": w["spine"].pk,

@@ -99,9 +99,10 @@ def scorecard_pdf(card: Scorecard) -> bytes:
     _rule(pdf)
     pdf.ln(6)
 
-    pdf.line_of("Your referrals, month by month", size=11, style="B", color=ACCENT, height=6)
-    _columns(pdf, card.trend_labels, [n for _, n in card.trend], height=38)
-    pdf.ln(5)
+    if card.shows_trend:
+        pdf.line_of("Your referrals, month by month", size=11, style="B", color=ACCENT, height=6)
+        _columns(pdf, card.trend_labels, [n for _, n in card.trend], height=38)
+        pdf.ln(5)
 
     pdf.line_of("What the figures mean", size=10, style="B", height=5.5)
     for row in card.rows:

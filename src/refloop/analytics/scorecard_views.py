@@ -102,6 +102,9 @@ def scorecard_index(request: HttpRequest):
 
 
 def _charts(card: scorecards.Scorecard) -> list[dict]:
+    if card.suppressed:
+        # The analyst reads the table, where small cells are hidden; a chart would draw them.
+        return []
     trend = charts.bar(
         "Referrals per month",
         card.trend_labels,
@@ -185,7 +188,9 @@ def scorecard(request: HttpRequest, practice_id: int):
             "end": request.GET.get("end", ""),
         }
         return render(request, "analytics/scorecard.html", context, status=422)
-    card = scorecards.build(practice, period, now=now)
+    card = scorecards.build(
+        practice, period, now=now, suppressed=report.analyst_copy_for(request.user)
+    )
     _audit(
         request, "analytics.scorecard_viewed", _practice_touch(practice), **_period_detail(period)
     )
@@ -208,7 +213,9 @@ def scorecard_pdf(request: HttpRequest, practice_id: int):
     practice = get_object_or_404(Practice, pk=practice_id)
     now = timezone.now()
     period = _period(request, practice, now)  # a bad date is the error page's sentence
-    card = scorecards.build(practice, period, now=now)
+    card = scorecards.build(
+        practice, period, now=now, suppressed=report.analyst_copy_for(request.user)
+    )
     data = pdf.scorecard_pdf(card)
     _audit(
         request,

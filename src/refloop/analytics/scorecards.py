@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count
 
-from refloop.analytics import metrics
+from refloop.analytics import metrics, suppression
 from refloop.analytics.metrics import Filters, Period, Scope
 from refloop.analytics.referrers import months_before
 from refloop.analytics.stats import percentiles
@@ -175,6 +175,8 @@ class Scorecard:
     mine_year: Figures
     everyone_year: Figures
     trend: list[tuple[int, int]]
+    # The analyst's copy: small cells hidden by the exports' rule (analytics.suppression).
+    suppressed: bool = False
 
     @property
     def period_label(self) -> str:
@@ -193,6 +195,11 @@ class Scorecard:
         return SMALL_VOLUME_NOTE if self.small else ""
 
     @property
+    def shows_trend(self) -> bool:
+        """A suppressed copy draws the month-by-month counts only when none is 1 to 10."""
+        return not self.suppressed or not any(suppression.is_small(n) for _, n in self.trend)
+
+    @property
     def trend_labels(self) -> list[str]:
         return [month_label(month) for month, _ in self.trend]
 
@@ -201,7 +208,9 @@ class Scorecard:
         return rows(self)
 
 
-def build(practice: Practice, period: Period, *, now: datetime) -> Scorecard:
+def build(
+    practice: Practice, period: Period, *, now: datetime, suppressed: bool = False
+) -> Scorecard:
     """The scorecard of `practice` for `period`, with all referrers and the twelve months
     ending with the period's last month beside it."""
     year = twelve_months(period)
@@ -217,6 +226,7 @@ def build(practice: Practice, period: Period, *, now: datetime) -> Scorecard:
         mine_year=figures(Scope.of(year, mine, now=now)),
         everyone_year=figures(Scope.of(year, now=now)),
         trend=monthly_volume(Scope.of(year, mine, now=now)),
+        suppressed=suppressed,
     )
 
 
@@ -308,7 +318,40 @@ _ROWS = (
 )
 
 
+def _bases(f: Figures) -> tuple[tuple[int, ...], ...]:
+    """The counts each row after the first rests on, in `_ROWS` order."""
+    return (
+        (f.seen, f.referrals),
+        (f.contacted,),
+        (f.booked,),
+        (f.reported,),
+        (f.attended, f.appointments),
+        (f.closed_within_7_days, f.seen_in_period),
+    )
+
+
 def rows(card: Scorecard) -> list[Row]:
-    """The scorecard's table, in words: the page and the PDF print the same cells."""
+    """The scorecard's table, in words: the page and the PDF print the same cells; an
+    analyst's copy hides small cells by the same rule as the exports."""
     columns = (card.mine, card.everyone, card.mine_year, card.everyone_year)
-    return [Row(label, tuple(cell(f) for f in columns), meaning) for label, cell, meaning in _ROWS]
+    hidden: dict[suppression.Cell, str] = {}
+    if card.suppressed:
+        values, counts, derived = {}, [], {}
+        for c, f in enumerate(columns):
+            values[suppression.Cell("scorecard", 0, c)] = f.referrals
+            counts.append(suppression.Cell("scorecard", 0, c))
+            for r, basis in enumerate(_bases(f), start=1):
+                values[suppression.Cell("scorecard", r, c)] = r
+                derived[suppression.Cell("scorecard", r, c)] = suppression.Basis(counts=basis)
+        hidden = suppression.hide(values, counts, derived, [])
+    return [
+        Row(
+            label,
+            tuple(
+                hidden.get(suppression.Cell("scorecard", r, c), cell(f))
+                for c, f in enumerate(columns)
+            ),
+            meaning,
+        )
+        for r, (label, cell, meaning) in enumerate(_ROWS)
+    ]

@@ -126,6 +126,7 @@ def patient_data(**overrides) -> dict:
         "sex": patient.sex,
         "phone": patient.phone,
         "insurance_payer": patient.insurance_payer,
+        "contact_consent": True,
     }
 
 

@@ -50,7 +50,10 @@ class PatientIn(_In):
     insurance_payer: str = ""
     insurance_member_id: str = ""
     preferred_language: str = "English"
-    contact_consent: bool = True
+    # Never assumed: a client says whether the patient agreed, as a form's box starts unticked.
+    contact_consent: bool = Field(
+        description="Whether the patient agreed to be contacted about this referral (required)"
+    )
 
 
 class _NewReferralIn(_In):
