@@ -29,7 +29,7 @@ def backup_key(settings):
 @pytest.fixture
 def practice(cora, spine, provider_a):
     referrals = []
-    for n in range(5):
+    for _ in range(5):
         referral = f.make_referral(
             acting_user=cora, department=spine, referring_provider=provider_a
         )
@@ -76,7 +76,7 @@ def _scratch_database(tmp_path: Path):
         }, None
     name = f"refloop_restore_{secrets.token_hex(4)}"
     backup._admin_sql(f'CREATE DATABASE "{name}"')
-    return {**connection.settings_dict, "NAME": name}, name
+    return backup.operator_database(NAME=name), name
 
 
 def test_a_backup_taken_while_the_practice_writes_restores_every_referral_document_and_audit_entry(
@@ -168,10 +168,10 @@ def test_restore_refuses_a_database_or_folder_that_is_not_empty(tmp_path, practi
     full.mkdir()
     (full / "keep.txt").write_text("someone's file")
     with pytest.raises(backup.BackupError, match="not empty"):
-        backup.restore_backup(archive, database=dict(connection.settings_dict), media_root=full)
+        backup.restore_backup(archive, database=backup.operator_database(), media_root=full)
     with pytest.raises(backup.BackupError, match="not empty"):
         backup.restore_backup(
-            archive, database=dict(connection.settings_dict), media_root=tmp_path / "empty"
+            archive, database=backup.operator_database(), media_root=tmp_path / "empty"
         )
     assert (full / "keep.txt").read_text() == "someone's file"
 

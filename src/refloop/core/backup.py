@@ -32,6 +32,8 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
+from refloop.core import db_roles
+
 MAGIC = b"REFLOOP-BACKUP-1\n"
 CHUNK = 1024 * 1024
 FORMAT_VERSION = 1
@@ -201,6 +203,13 @@ def _snapshot_sqlite(target: Path) -> dict[str, int]:
         source.close()
 
 
+def operator_database(**overrides) -> dict:
+    """The configured database as an operator reaches it: as the tables' owner when
+    REFLOOP_MIGRATE_DATABASE_URL names one (the runtime role may not create databases,
+    nor own what a restore creates)."""
+    return {**settings.DATABASES["default"], **(db_roles.owner_credentials() or {}), **overrides}
+
+
 def _pg_env(db: dict) -> tuple[list[str], dict]:
     env = {**os.environ}
     if db.get("PASSWORD"):
@@ -213,11 +222,12 @@ def _pg_env(db: dict) -> tuple[list[str], dict]:
 
 
 def _snapshot_postgres(target: Path) -> dict[str, int]:
-    db = settings.DATABASES["default"]
+    db = operator_database()
     args, env = _pg_env(db)
     # A connection of our own, kept in one repeatable-read transaction until pg_dump has
     # attached to its snapshot: the counts and the dump describe the same moment.
     conn = connections.create_connection("default")
+    conn.settings_dict = {**conn.settings_dict, **db}
     conn.ensure_connection()
     raw = conn.connection
     try:
@@ -478,7 +488,7 @@ def verify_backup(archive: Path, *, progress: Progress = _quiet) -> tuple[dict, 
             )
             return manifest, compare(manifest, database, media)
         name = f"refloop_verify_{secrets.token_hex(4)}"
-        database = {**settings.DATABASES["default"], "NAME": name}
+        database = operator_database(NAME=name)
         _admin_sql(f'CREATE DATABASE "{name}"')
         try:
             manifest = restore_backup(
@@ -492,7 +502,7 @@ def verify_backup(archive: Path, *, progress: Progress = _quiet) -> tuple[dict, 
 def _admin_sql(sql: str) -> None:
     """Run CREATE/DROP DATABASE from the maintenance database (not inside a transaction)."""
     conn = connections.create_connection("default")
-    conn.settings_dict = {**conn.settings_dict, "NAME": "postgres"}
+    conn.settings_dict = operator_database(NAME="postgres")
     try:
         conn.ensure_connection()
         conn.connection.autocommit = True

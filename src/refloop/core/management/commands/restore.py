@@ -25,9 +25,7 @@ class Command(BaseCommand):
         archive = Path(file)
         if not archive.is_file():
             raise CommandError(f"There is no file {archive}.")
-        database = (
-            database_from_url(database_url) if database_url else settings.DATABASES["default"]
-        )
+        database = database_from_url(database_url) if database_url else backup.operator_database()
         try:
             manifest = backup.restore_backup(
                 archive,

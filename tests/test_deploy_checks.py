@@ -1,0 +1,45 @@
+"""`refloop check --deploy` with production settings comes out clean, and catches a demo's."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+PRODUCTION = {
+    "REFLOOP_SECRET_KEY": secrets.token_urlsafe(50),
+    "REFLOOP_ALLOWED_HOSTS": "refloop.example.org",
+    "REFLOOP_SECURE_COOKIES": "1",
+    "REFLOOP_HSTS_SECONDS": "31536000",
+    "REFLOOP_SSL_REDIRECT": "1",
+    "REFLOOP_BEHIND_TLS_PROXY": "1",
+    "REFLOOP_SMTP_HOST": "smtp.example.org",
+}
+
+
+def check_deploy(tmp_path, **environment) -> subprocess.CompletedProcess:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("REFLOOP_")},
+        "REFLOOP_DATA_DIR": str(tmp_path),
+        **environment,
+    }
+    return subprocess.run(  # noqa: S603 - our own interpreter and command
+        [sys.executable, "-m", "refloop.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = check_deploy(tmp_path, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout + result.stderr
+
+
+def test_check_deploy_refuses_demo_shortcuts(tmp_path):
+    demo = {**PRODUCTION, "REFLOOP_SECURE_COOKIES": "0", "REFLOOP_MFA_ENFORCED": "false"}
+    result = check_deploy(tmp_path, **demo)
+    assert result.returncode != 0
+    assert "SESSION_COOKIE_SECURE" in result.stderr or "security.W012" in result.stderr
+    assert "refloop.mfa.W001" in result.stderr
