@@ -1,6 +1,10 @@
 """Backups: a consistent, encrypted archive taken while the practice works, and its restore."""
 
+import base64
+import os
 import secrets
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -211,6 +215,49 @@ def test_restore_command_brings_a_backup_into_an_empty_place(tmp_path, practice,
         assert _read(database, f"SELECT COUNT(*) FROM {Referral._meta.db_table}") == [(referrals,)]  # noqa: S608 - model table names
         restored = [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
         assert len(restored) == len(practice)
+    finally:
+        if scratch:
+            backup._admin_sql(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+
+
+def test_backup_key_prints_a_new_32_byte_key(capsys, db):
+    call_command("backup", "key")
+    first = capsys.readouterr().out.strip()
+    call_command("backup", "key")
+    second = capsys.readouterr().out.strip()
+    assert first != second
+    assert len(base64.urlsafe_b64decode(first + "=")) == 32
+
+
+def test_restore_into_a_new_data_folder_as_the_readme_says(tmp_path, practice, backup_key):
+    archive = tmp_path / "nightly.rfb"
+    call_command("backup", "--out", str(archive))
+    database, scratch = _scratch_database(tmp_path)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("REFLOOP_")},
+        "REFLOOP_DATA_DIR": str(tmp_path / "new-data"),
+        "REFLOOP_BACKUP_KEY": backup_key,
+    }
+    if scratch:
+        env["REFLOOP_DATABASE_URL"] = "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**database)
+    try:
+        result = subprocess.run(  # noqa: S603 - our own interpreter and command
+            [sys.executable, "-m", "refloop.cli", "restore", str(archive)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Restored the backup" in result.stdout
+        if not scratch:
+            database = {"NAME": str(tmp_path / "new-data" / "refloop.sqlite3")}
+            database["ENGINE"] = "django.db.backends.sqlite3"
+        table = Referral._meta.db_table
+        assert _read(database, f"SELECT COUNT(*) FROM {table}") == [(len(practice),)]  # noqa: S608
+        assert len([p for p in (tmp_path / "new-data" / "media").rglob("*") if p.is_file()]) == len(
+            practice
+        )
     finally:
         if scratch:
             backup._admin_sql(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from refloop.core import audit, backup, context
 from refloop.settings import database_from_url
@@ -35,6 +36,9 @@ class Command(BaseCommand):
             )
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
+        # A connection opened before the restore (system checks) still sees the empty
+        # database file that the restore replaced.
+        connections.close_all()
         problems = backup.compare(manifest, database, Path(settings.MEDIA_ROOT))
         if problems:
             raise CommandError("The restore differs from the backup: " + "; ".join(problems[:5]))
