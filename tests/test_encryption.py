@@ -338,3 +338,21 @@ def test_a_fresh_data_folder_its_database_keys_and_uploads_are_private(tmp_path)
     for name in ("refloop.sqlite3", "encryption_keys", "blind_index_key", "secret_key"):
         assert modes[name] == 0o600, name
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def test_deploy_check_warns_when_a_key_is_read_from_the_data_folder(monkeypatch, settings):
+    from refloop import settings as refloop_settings
+    from refloop.core.encryption import check_keys_outside_data_dir
+
+    monkeypatch.delenv("REFLOOP_ENCRYPTION_KEYS", raising=False)
+    monkeypatch.setenv(
+        "REFLOOP_ENCRYPTION_KEYS_FILE", str(refloop_settings.DATA_DIR / "encryption_keys")
+    )
+    assert refloop_settings.key_in_data_dir("ENCRYPTION_KEYS")
+    monkeypatch.setenv("REFLOOP_ENCRYPTION_KEYS_FILE", "/etc/refloop/encryption_keys")
+    assert not refloop_settings.key_in_data_dir("ENCRYPTION_KEYS")
+    settings.KEYS_IN_DATA_DIR = ["REFLOOP_BLIND_INDEX_KEY"]
+    (warning,) = check_keys_outside_data_dir(None)
+    assert warning.id == "refloop.W001" and "REFLOOP_BLIND_INDEX_KEY" in warning.msg
+    settings.KEYS_IN_DATA_DIR = []
+    assert check_keys_outside_data_dir(None) == []

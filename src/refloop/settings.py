@@ -231,7 +231,20 @@ ENCRYPTION_KEYS = parse_keys(
     setting="REFLOOP_ENCRYPTION_KEYS",
 )
 BLIND_INDEX_KEY = (env("BLIND_INDEX_KEY") or demo_key_file("blind_index_key")).strip()
-ENCRYPTION_KEYS_IN_DATA_DIR = not env("ENCRYPTION_KEYS")
+
+
+def key_in_data_dir(name: str) -> bool:
+    """Whether REFLOOP_<name> comes from the data folder (the demo's key files, or a
+    _FILE under it): `check --deploy` warns, since a copy of the folder then opens itself."""
+    if os.environ.get(f"REFLOOP_{name}"):
+        return False
+    file_name = os.environ.get(f"REFLOOP_{name}_FILE")
+    return not file_name or Path(file_name).resolve().is_relative_to(DATA_DIR)
+
+
+KEYS_IN_DATA_DIR = [
+    f"REFLOOP_{name}" for name in ("ENCRYPTION_KEYS", "BLIND_INDEX_KEY") if key_in_data_dir(name)
+]
 ENCRYPTION_ROTATE_BATCH = env_int("ENCRYPTION_ROTATE_BATCH", 500)
 STORAGES["documents"] = {"BACKEND": "refloop.core.storage.EncryptedFileSystemStorage"}
 # Uploaded documents and their folders: readable by the service's own user only.

@@ -23,6 +23,7 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models.lookups import Exact, IsNull
@@ -143,6 +144,19 @@ def blind_index(purpose: str, value: str) -> str:
         )
     message = purpose.encode() + b"\0" + value.encode()
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_keys_outside_data_dir(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    return [
+        checks.Warning(
+            f"{name} is read from the data folder ({settings.DATA_DIR}): a copy or backup of "
+            "the folder then carries the key that opens it.",
+            hint=f"Set {name} or {name}_FILE to a file outside the data folder.",
+            id="refloop.W001",
+        )
+        for name in settings.KEYS_IN_DATA_DIR
+    ]
 
 
 # ---- model fields ---------------------------------------------------------------------
