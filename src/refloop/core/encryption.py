@@ -98,8 +98,7 @@ def key_id_of(stored: str) -> str | None:
     """The id of the key a stored value was written with; None for the empty string."""
     if stored == "":
         return None
-    prefix, kid, _ = _split(stored, what="A stored value")
-    return kid
+    return _split(stored, what="A stored value")[1]
 
 
 def decrypt(stored: str, *, what: str = "A stored value") -> str:
@@ -196,8 +195,6 @@ class EncryptedMixin:
         if value is None:
             return None
         text = decrypt(value, what=f"{self.model._meta.label}.{self.name}")
-        if text == "" and self.null:
-            return None
         return self.from_text(text) if text != "" else text
 
     def get_lookup(self, lookup_name):
