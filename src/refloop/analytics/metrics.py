@@ -258,9 +258,7 @@ def _summary(scope: Scope) -> dict:
     def compute() -> dict:
         aggregates = {"volume": Count("pk")}
         aggregates |= {f"reached_{state}": _reached(state) for state in FUNNEL_STATES}
-        aggregates |= {
-            f"now_{state}": Count("pk", filter=Q(state=state)) for state in FUNNEL_STATES
-        }
+        aggregates |= {f"now_{state}": Count("pk", filter=Q(state=state)) for state in FUNNEL_STATES}
         for source in SourceType.values:
             first = Q(first_of_patient=True, source_type=source)
             aggregates[f"first_{source}"] = Count("pk", filter=first)

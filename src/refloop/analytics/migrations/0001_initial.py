@@ -6,254 +6,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("network", "0002_phone_numbers_checked"),
-        ("practice", "0003_department_intake_criteria"),
-        ("referrals", "0006_progressreport"),
+        ('network', '0002_phone_numbers_checked'),
+        ('practice', '0003_department_intake_criteria'),
+        ('referrals', '0006_progressreport'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ReferralFact",
+            name='ReferralFact',
             fields=[
-                (
-                    "referral",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="fact",
-                        serialize=False,
-                        to="referrals.referral",
-                    ),
-                ),
-                (
-                    "version",
-                    models.PositiveIntegerField(
-                        help_text="The referral's version this row was built from"
-                    ),
-                ),
-                ("direction", models.CharField(max_length=8)),
-                ("received_at", models.DateTimeField()),
-                (
-                    "received_month",
-                    models.PositiveIntegerField(help_text="yyyymm in the practice's time zone"),
-                ),
-                ("state", models.CharField(max_length=20)),
-                ("state_since", models.DateTimeField()),
-                ("source_type", models.CharField(max_length=12)),
-                ("channel", models.CharField(max_length=10)),
-                ("urgency", models.CharField(max_length=8)),
-                ("provider_npi", models.CharField(blank=True, max_length=10)),
-                ("receiving_in_network", models.BooleanField(blank=True, null=True)),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                ("first_contact_hours", models.FloatField(blank=True, null=True)),
-                ("schedule_hours", models.FloatField(blank=True, null=True)),
-                ("appointment_hours", models.FloatField(blank=True, null=True)),
-                ("seen_at", models.DateTimeField(blank=True, null=True)),
-                ("loop_closed_at", models.DateTimeField(blank=True, null=True)),
-                ("report_hours", models.FloatField(blank=True, null=True)),
-                (
-                    "reached",
-                    models.PositiveIntegerField(
-                        default=0, help_text="REACHED_BIT of every state it was in"
-                    ),
-                ),
-                ("no_shows", models.PositiveSmallIntegerField(default=0)),
-                (
-                    "lost_stage",
-                    models.CharField(
-                        blank=True, help_text="The state before the loss", max_length=20
-                    ),
-                ),
-                ("lost_reason", models.CharField(blank=True, max_length=40)),
-                ("dwell_received", models.FloatField(blank=True, null=True)),
-                ("dwell_in_review", models.FloatField(blank=True, null=True)),
-                ("dwell_pending_info", models.FloatField(blank=True, null=True)),
-                ("dwell_accepted", models.FloatField(blank=True, null=True)),
-                ("dwell_contacting", models.FloatField(blank=True, null=True)),
-                ("dwell_scheduled", models.FloatField(blank=True, null=True)),
-                ("dwell_no_show", models.FloatField(blank=True, null=True)),
-                ("dwell_seen", models.FloatField(blank=True, null=True)),
-                ("patient_key", models.CharField(blank=True, max_length=64)),
-                ("first_of_patient", models.BooleanField(default=False)),
-                (
-                    "patient_value",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=2,
-                        help_text="On the first only",
-                        max_digits=12,
-                        null=True,
-                    ),
-                ),
-                (
-                    "assignee",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "department",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="practice.department",
-                    ),
-                ),
-                (
-                    "location",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        help_text="Where the first appointment was",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="practice.location",
-                    ),
-                ),
-                (
-                    "practice",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        help_text="The referring practice",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="network.practice",
-                    ),
-                ),
-                (
-                    "provider",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        help_text="The referring provider",
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="network.provider",
-                    ),
-                ),
-                (
-                    "receiving_practice",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="network.practice",
-                    ),
-                ),
+                ('referral', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='fact', serialize=False, to='referrals.referral')),
+                ('version', models.PositiveIntegerField(help_text="The referral's version this row was built from")),
+                ('direction', models.CharField(max_length=8)),
+                ('received_at', models.DateTimeField()),
+                ('received_month', models.PositiveIntegerField(help_text="yyyymm in the practice's time zone")),
+                ('state', models.CharField(max_length=20)),
+                ('state_since', models.DateTimeField()),
+                ('source_type', models.CharField(max_length=12)),
+                ('channel', models.CharField(max_length=10)),
+                ('urgency', models.CharField(max_length=8)),
+                ('provider_npi', models.CharField(blank=True, max_length=10)),
+                ('receiving_in_network', models.BooleanField(blank=True, null=True)),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('first_contact_hours', models.FloatField(blank=True, null=True)),
+                ('schedule_hours', models.FloatField(blank=True, null=True)),
+                ('appointment_hours', models.FloatField(blank=True, null=True)),
+                ('seen_at', models.DateTimeField(blank=True, null=True)),
+                ('loop_closed_at', models.DateTimeField(blank=True, null=True)),
+                ('report_hours', models.FloatField(blank=True, null=True)),
+                ('reached', models.PositiveIntegerField(default=0, help_text='REACHED_BIT of every state it was in')),
+                ('no_shows', models.PositiveSmallIntegerField(default=0)),
+                ('lost_stage', models.CharField(blank=True, help_text='The state before the loss', max_length=20)),
+                ('lost_reason', models.CharField(blank=True, max_length=40)),
+                ('dwell_received', models.FloatField(blank=True, null=True)),
+                ('dwell_in_review', models.FloatField(blank=True, null=True)),
+                ('dwell_pending_info', models.FloatField(blank=True, null=True)),
+                ('dwell_accepted', models.FloatField(blank=True, null=True)),
+                ('dwell_contacting', models.FloatField(blank=True, null=True)),
+                ('dwell_scheduled', models.FloatField(blank=True, null=True)),
+                ('dwell_no_show', models.FloatField(blank=True, null=True)),
+                ('dwell_seen', models.FloatField(blank=True, null=True)),
+                ('patient_key', models.CharField(blank=True, max_length=64)),
+                ('first_of_patient', models.BooleanField(default=False)),
+                ('patient_value', models.DecimalField(blank=True, decimal_places=2, help_text='On the first only', max_digits=12, null=True)),
+                ('assignee', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('department', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='practice.department')),
+                ('location', models.ForeignKey(blank=True, db_constraint=False, help_text='Where the first appointment was', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='practice.location')),
+                ('practice', models.ForeignKey(blank=True, db_constraint=False, help_text='The referring practice', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='network.practice')),
+                ('provider', models.ForeignKey(blank=True, db_constraint=False, help_text='The referring provider', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='network.provider')),
+                ('receiving_practice', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='network.practice')),
             ],
         ),
         migrations.CreateModel(
-            name="AppointmentFact",
+            name='AppointmentFact',
             fields=[
-                (
-                    "appointment",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="fact",
-                        serialize=False,
-                        to="referrals.appointment",
-                    ),
-                ),
-                ("starts_at", models.DateTimeField(db_index=True)),
-                ("outcome", models.CharField(blank=True, max_length=12)),
-                (
-                    "visit_value",
-                    models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
-                ),
-                ("source_type", models.CharField(max_length=12)),
-                ("channel", models.CharField(max_length=10)),
-                ("urgency", models.CharField(max_length=8)),
-                (
-                    "department",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="practice.department",
-                    ),
-                ),
-                (
-                    "location",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="practice.location",
-                    ),
-                ),
-                (
-                    "practice",
-                    models.ForeignKey(
-                        blank=True,
-                        db_constraint=False,
-                        null=True,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="+",
-                        to="network.practice",
-                    ),
-                ),
-                (
-                    "referral",
-                    models.ForeignKey(
-                        db_constraint=False,
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        related_name="appointments",
-                        to="analytics.referralfact",
-                    ),
-                ),
+                ('appointment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='fact', serialize=False, to='referrals.appointment')),
+                ('starts_at', models.DateTimeField(db_index=True)),
+                ('outcome', models.CharField(blank=True, max_length=12)),
+                ('visit_value', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                ('source_type', models.CharField(max_length=12)),
+                ('channel', models.CharField(max_length=10)),
+                ('urgency', models.CharField(max_length=8)),
+                ('department', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='practice.department')),
+                ('location', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='practice.location')),
+                ('practice', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='network.practice')),
+                ('referral', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='appointments', to='analytics.referralfact')),
             ],
         ),
         migrations.AddIndex(
-            model_name="referralfact",
-            index=models.Index(
-                fields=["direction", "received_at"], name="analytics_r_directi_0dea3f_idx"
-            ),
+            model_name='referralfact',
+            index=models.Index(fields=['direction', 'received_at'], name='analytics_r_directi_0dea3f_idx'),
         ),
         migrations.AddIndex(
-            model_name="referralfact",
-            index=models.Index(
-                fields=["department", "received_at"], name="analytics_r_departm_7878a9_idx"
-            ),
+            model_name='referralfact',
+            index=models.Index(fields=['department', 'received_at'], name='analytics_r_departm_7878a9_idx'),
         ),
         migrations.AddIndex(
-            model_name="referralfact",
-            index=models.Index(
-                fields=["practice", "received_at"], name="analytics_r_practic_8a49a7_idx"
-            ),
+            model_name='referralfact',
+            index=models.Index(fields=['practice', 'received_at'], name='analytics_r_practic_8a49a7_idx'),
         ),
         migrations.AddIndex(
-            model_name="referralfact",
-            index=models.Index(fields=["seen_at"], name="analytics_r_seen_at_51cca9_idx"),
+            model_name='referralfact',
+            index=models.Index(fields=['seen_at'], name='analytics_r_seen_at_51cca9_idx'),
         ),
         migrations.AddIndex(
-            model_name="referralfact",
-            index=models.Index(fields=["sent_at"], name="analytics_r_sent_at_93d373_idx"),
+            model_name='referralfact',
+            index=models.Index(fields=['sent_at'], name='analytics_r_sent_at_93d373_idx'),
         ),
         migrations.AddIndex(
-            model_name="referralfact",
-            index=models.Index(fields=["patient_key"], name="analytics_r_patient_a3fbe8_idx"),
+            model_name='referralfact',
+            index=models.Index(fields=['patient_key'], name='analytics_r_patient_a3fbe8_idx'),
         ),
     ]
