@@ -243,9 +243,13 @@ class Generator:
         self.start = NOW - dt.timedelta(days=round(365.25 * YEARS))
         self.months = months_between(self.start, NOW)
         self.stats: dict = {}
-        from refloop.patients.models import normalized_name
+        from refloop.patients.models import birth_key, last_name_key, name_key
 
-        self.name_key = functools.lru_cache(maxsize=None)(normalized_name)
+        self.name_key = functools.lru_cache(maxsize=None)(name_key)
+        self.last_name_key = functools.lru_cache(maxsize=None)(last_name_key)
+        self.birth_key = functools.lru_cache(maxsize=None)(
+            lambda born: birth_key(dt.date.fromisoformat(born))
+        )
 
     # -- setup through the ORM (a few thousand rows) -----------------------------------
 
@@ -480,12 +484,14 @@ class Generator:
             "patient",
             (
                 pk,
-                first,
-                last,
-                born,
+                encrypt(first),
+                encrypt(last),
+                encrypt(born),
                 "female" if rng.random() < 0.54 else "male",
-                f"(217) 555-{rng.randrange(10_000):04d}",
+                encrypt(f"(217) 555-{rng.randrange(10_000):04d}"),
                 self.name_key(first, last),
+                self.last_name_key(last),
+                self.birth_key(born),
                 writer.ts(t),
             ),
         )
@@ -627,7 +633,7 @@ class Generator:
                 campaign,
                 channel,
                 urgency,
-                reason,
+                encrypt(reason),
                 json.dumps([code]),
                 self.department_ids[dept],
                 assignee,
@@ -646,13 +652,15 @@ class Generator:
                 ts(life.seen),
                 None,
                 ts(life.at) if terminal else None,
-                "Recent MRI report and last clinic note" if life.asked_info else "",
+                encrypt("Recent MRI report and last clinic note" if life.asked_info else ""),
                 life.end_reason,
-                "Patient moved out of state" if life.end_reason == "other" else "",
-                "Pain management clinic" if state == "declined" else "",
-                "Seen in clinic; plan: physical therapy, review in 6 weeks."
-                if state == "loop_closed"
-                else "",
+                encrypt("Patient moved out of state" if life.end_reason == "other" else ""),
+                encrypt("Pain management clinic" if state == "declined" else ""),
+                encrypt(
+                    "Seen in clinic; plan: physical therapy, review in 6 weeks."
+                    if state == "loop_closed"
+                    else ""
+                ),
                 None if channel in ("portal", "web_form", "api", "hl7", "fhir") else actor,
                 ts(t0),
                 ts(life.at),
@@ -1005,6 +1013,14 @@ class Life:
             return
 
 
+def encrypt(text: str) -> str:
+    """Ciphertext as refloop's encrypted fields store it (imported late: Django is set up
+    by then)."""
+    from refloop.core.encryption import encrypt as sealed
+
+    return sealed(text)
+
+
 # --- writing ---------------------------------------------------------------------------
 
 # (table key, model, the columns this generator supplies, in the order rows give them)
@@ -1019,6 +1035,8 @@ TABLES = {
             "sex",
             "phone",
             "name_key",
+            "last_name_key",
+            "birth_key",
             "created_at",
         ),
     ),

@@ -423,6 +423,8 @@ class Table:
     def __init__(self, model, varying: tuple[str, ...]) -> None:
         from django.db import connection, models
 
+        from refloop.core.encryption import EncryptedMixin
+
         self.model = model
         # A generated column (urgency_rank) is the database's to compute.
         fields = [f for f in model._meta.concrete_fields if not f.generated]
@@ -434,7 +436,11 @@ class Table:
         ops = connection.ops
         for field in fields:
             if field.attname in self.varying:
-                if isinstance(field, models.DateTimeField):
+                if isinstance(field, EncryptedMixin):
+                    self.convert[field.attname] = partial(
+                        field.get_db_prep_save, connection=connection
+                    )
+                elif isinstance(field, models.DateTimeField):
                     self.convert[field.attname] = ops.adapt_datetimefield_value
                 elif isinstance(field, models.DateField):
                     self.convert[field.attname] = ops.adapt_datefield_value
@@ -578,7 +584,7 @@ class World:
         """`batch` more referrals with everything that hangs off them, as multi-row INSERTs
         with ids of our own (the ORM's bulk_create spends ~4 ms a referral in Python)."""
         from refloop.core.models import AuditEntry
-        from refloop.patients.models import Patient, normalized_name
+        from refloop.patients.models import Patient, birth_key, last_name_key, name_key
         from refloop.referrals.models import (
             Appointment,
             ContactAttempt,
@@ -590,7 +596,19 @@ class World:
         tables = {
             model: Table(model, varying)
             for model, varying in (
-                (Patient, ("first_name", "last_name", "name_key", "date_of_birth", "sex", "phone")),
+                (
+                    Patient,
+                    (
+                        "first_name",
+                        "last_name",
+                        "name_key",
+                        "last_name_key",
+                        "birth_key",
+                        "date_of_birth",
+                        "sex",
+                        "phone",
+                    ),
+                ),
                 (
                     Referral,
                     (
@@ -649,11 +667,14 @@ class World:
         for offset in range(batch):
             serial = self.count + offset
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            born = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(25_000))
             patient_id = patients.add(
                 first_name=first,
                 last_name=last,
-                name_key=normalized_name(first, last),
-                date_of_birth=dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(25_000)),
+                name_key=name_key(first, last),
+                last_name_key=last_name_key(last),
+                birth_key=birth_key(born),
+                date_of_birth=born,
                 sex=rng.choice(("female", "male")),
                 phone=f"(217) 555-{rng.randrange(10_000):04d}",
             )

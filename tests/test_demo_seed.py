@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
+from refloop.core.keys import generate_key
 from refloop.core.models import AuditEntry, Notification, User
 from refloop.core.roles import Role
 from refloop.demo.journeys import INBOUND_STATES, OUTBOUND_STATES
@@ -156,7 +157,7 @@ def _fingerprint(database: str) -> dict:
                 "ORDER BY id"
             ).fetchall(),
             "patients": db.execute(
-                "SELECT name_key, date_of_birth, insurance_payer FROM patients_patient ORDER BY id"
+                "SELECT name_key, birth_key, insurance_payer FROM patients_patient ORDER BY id"
             ).fetchall(),
             "events": db.execute(
                 "SELECT referral_id, kind, at, actor_label FROM referrals_referralevent ORDER BY id"
@@ -170,9 +171,13 @@ def _fingerprint(database: str) -> dict:
 @pytest.mark.django_db(False)
 def test_two_seeds_into_fresh_databases_give_the_same_practice(tmp_path):
     runs = []
+    # Names and birth dates are stored encrypted under fresh nonces; their blind indexes
+    # compare across the two databases when both use the same index key.
+    index_key = generate_key()
     for name in ("one", "two"):
         # Each seed gets a fresh SQLite file of its own, whatever database the suite runs on.
         env = {k: v for k, v in os.environ.items() if k != "REFLOOP_DATABASE_URL"}
+        env["REFLOOP_BLIND_INDEX_KEY"] = index_key
         env["REFLOOP_DATA_DIR"] = str(tmp_path / name)
         command = (
             "from django.core.management import call_command as c; "

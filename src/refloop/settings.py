@@ -106,7 +106,7 @@ def sqlite_database(path: Path) -> dict:
 
 
 DATA_DIR = Path(env("DATA_DIR", "./.refloop")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def demo_secret_key() -> str:
@@ -314,6 +314,54 @@ STORAGES = {
 # Backups (refloop.core.backup): the archive's AES-256-GCM key, 32 bytes in base64.
 # Keep it away from the data folder and the backups themselves.
 BACKUP_KEY = env("BACKUP_KEY")
+
+# Encryption at rest (refloop.core.encryption, refloop.core.storage). Patient demographics,
+# clinical free text and stored documents are encrypted with AES-256-GCM.
+# REFLOOP_ENCRYPTION_KEYS (or _FILE): keys separated by commas or line breaks, the first
+# encrypts, all decrypt (`refloop keys generate` prints one; `refloop keys rotate`
+# re-encrypts everything under the first). REFLOOP_BLIND_INDEX_KEY (or _FILE): the HMAC
+# key of the equality lookups on encrypted values (patient name and birth date); it does
+# not rotate with the others. The demo writes both into the data folder, mode 0600;
+# production keeps them outside it (a backup of the data folder must not carry its keys).
+from refloop.core.keys import generate_key, parse_keys  # noqa: E402
+
+
+def demo_key_file(name: str) -> str:
+    key_file = DATA_DIR / name
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(generate_key() + "\n")
+    return key_file.read_text()
+
+
+ENCRYPTION_KEYS = parse_keys(
+    env("ENCRYPTION_KEYS") or demo_key_file("encryption_keys"),
+    setting="REFLOOP_ENCRYPTION_KEYS",
+)
+BLIND_INDEX_KEY = (env("BLIND_INDEX_KEY") or demo_key_file("blind_index_key")).strip()
+
+
+def key_in_data_dir(name: str) -> bool:
+    """Whether REFLOOP_<name> comes from the data folder (the demo's key files, or a
+    _FILE under it): `check --deploy` warns, since a copy of the folder then opens itself."""
+    if os.environ.get(f"REFLOOP_{name}"):
+        return False
+    file_name = os.environ.get(f"REFLOOP_{name}_FILE")
+    return not file_name or Path(file_name).resolve().is_relative_to(DATA_DIR)
+
+
+KEYS_IN_DATA_DIR = [
+    f"REFLOOP_{name}" for name in ("ENCRYPTION_KEYS", "BLIND_INDEX_KEY") if key_in_data_dir(name)
+]
+ENCRYPTION_ROTATE_BATCH = env_int("ENCRYPTION_ROTATE_BATCH", 500)
+STORAGES["documents"] = {"BACKEND": "refloop.core.storage.EncryptedFileSystemStorage"}
+# Uploaded documents and their folders: readable by the service's own user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+MEDIA_ROOT.mkdir(mode=0o700, exist_ok=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite gives its -wal and -shm files the database file's mode.
+    Path(DATABASES["default"]["NAME"]).touch(mode=0o600, exist_ok=True)
 
 # Attachments: the API checks the size itself and answers 413; Django's own
 # limit sits above it so the check is reached with a clear message.

@@ -32,10 +32,11 @@ CHUNK = 2000
 HOUR = 3600.0
 
 
-def patient_key(name_key: str, date_of_birth) -> str:
+def patient_key(name_key: str, birth_key: str) -> str:
     """A keyed hash of the identity DESIGN.md gives lifetime value (normalized name and
-    birth date), so the fact table holds no name and no birth date."""
-    message = f"{name_key}|{date_of_birth.isoformat()}".encode()
+    birth date, from the patient's blind indexes), so the fact table holds no name and
+    no birth date, and building facts decrypts nothing."""
+    message = f"{name_key}|{birth_key}".encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
@@ -131,7 +132,7 @@ def _referral_fact(row: dict, moves, appointments: list[dict], zone) -> dict:
         loop_closed_at=loop_closed_at,
         report_hours=_hours(row["seen_at"], loop_closed_at),
         lost_reason=row["end_reason"] if row["state"] in LOST_STATES else "",
-        patient_key=patient_key(row["patient__name_key"], row["patient__date_of_birth"]),
+        patient_key=patient_key(row["patient__name_key"], row["patient__birth_key"]),
     )
     if walked is not None:
         fact["reached"] = walked["reached"]
@@ -166,7 +167,7 @@ _REFERRAL_FIELDS = (
     "closed_at",
     "end_reason",
     "patient__name_key",
-    "patient__date_of_birth",
+    "patient__birth_key",
 )
 
 

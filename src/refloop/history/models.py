@@ -8,6 +8,8 @@ import secrets
 
 from django.db import models
 
+from refloop.core.storage import documents_storage
+
 
 class RunStatus(models.TextChoices):
     VALIDATING = "validating"  # queued or being checked
@@ -25,7 +27,7 @@ def run_file_path(instance: "ImportRun", filename: str) -> str:
 
 
 class ImportRun(models.Model):
-    file = models.FileField(upload_to=run_file_path, max_length=200)
+    file = models.FileField(upload_to=run_file_path, max_length=200, storage=documents_storage)
     original_name = models.CharField(max_length=255)
     uploaded_by = models.ForeignKey(
         "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

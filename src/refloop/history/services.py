@@ -9,7 +9,7 @@ suppressed: a referral closed two years ago must not notify anyone today.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +20,7 @@ from refloop.core.roles import Capability, require
 from refloop.history.bulk import Table
 from refloop.history.validation import Checked, Row
 from refloop.network.models import Practice, Provider
-from refloop.patients.models import Patient, normalized_name
+from refloop.patients.models import Patient, birth_key, last_name_key, name_key
 from refloop.practice.models import Organization
 from refloop.referrals import effects, lifecycle
 from refloop.referrals.models import (
@@ -91,7 +91,14 @@ APPOINTMENT_COLUMNS = (
     "visit_value",
     "created_at",
 )
-PATIENT_COLUMNS = ("first_name", "last_name", "date_of_birth", "name_key")
+PATIENT_COLUMNS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "name_key",
+    "last_name_key",
+    "birth_key",
+)
 
 
 class HistoryFileInvalid(Exception):
@@ -175,6 +182,8 @@ class _Writer:
         self.providers: dict[str, tuple[int, int | None]] = {}  # npi -> (pk, practice pk)
         self.patients: dict[tuple, int] = {}  # (name_key, date_of_birth) -> pk
         self.name_keys: dict[tuple[str, str], str] = {}
+        self.last_name_keys: dict[str, str] = {}
+        self.birth_keys: dict[date, str] = {}
         self.referrals = Table(Referral, REFERRAL_COLUMNS)
         self.events = Table(ReferralEvent, EVENT_COLUMNS)
         self.attempts = Table(ContactAttempt, ATTEMPT_COLUMNS)
@@ -246,29 +255,50 @@ class _Writer:
         self.result.referral_ids.extend(referral_ids)
 
     def _patients(self, rows: list[Row]) -> list[int]:
-        """Each row's patient: on record (normalized name and date of birth), or added."""
-        keys = [(self._name_key(r.first_name, r.last_name), r.date_of_birth) for r in rows]
+        """Each row's patient: on record (normalized name and date of birth, compared
+        through their blind indexes), or added."""
+        keys = [
+            (self._name_key(r.first_name, r.last_name), self._birth_key(r.date_of_birth))
+            for r in rows
+        ]
         names = sorted({key[0] for key in keys if key not in self.patients})
         for start in range(0, len(names), LOOKUP_CHUNK):
             found = Patient.objects.filter(name_key__in=names[start : start + LOOKUP_CHUNK])
-            for pk, name_key, birth in found.order_by("pk").values_list(
-                "pk", "name_key", "date_of_birth"
-            ):
-                self.patients.setdefault((name_key, birth), pk)
+            for pk, name, birth in found.order_by("pk").values_list("pk", "name_key", "birth_key"):
+                self.patients.setdefault((name, birth), pk)
         new_rows: dict[tuple, tuple] = {}
         for row, key in zip(rows, keys, strict=True):
             if key not in self.patients and key not in new_rows:
-                new_rows[key] = (row.first_name, row.last_name, row.date_of_birth, key[0])
+                new_rows[key] = (
+                    row.first_name,
+                    row.last_name,
+                    row.date_of_birth,
+                    key[0],
+                    self._last_name_key(row.last_name),
+                    key[1],
+                )
         new_ids = self.new_patients.insert(list(new_rows.values()), ids=True)
         self.patients.update(zip(new_rows, new_ids, strict=True))
         self.result.patients_created += len(new_ids)
         return [self.patients[key] for key in keys]
 
     def _name_key(self, first_name: str, last_name: str) -> str:
-        """normalized_name, remembered: the same names recur across thousands of rows."""
+        """The name's blind index, remembered: the same names recur across thousands of rows."""
         key = self.name_keys.get((first_name, last_name))
         if key is None:
-            key = self.name_keys[first_name, last_name] = normalized_name(first_name, last_name)
+            key = self.name_keys[first_name, last_name] = name_key(first_name, last_name)
+        return key
+
+    def _last_name_key(self, last_name: str) -> str:
+        key = self.last_name_keys.get(last_name)
+        if key is None:
+            key = self.last_name_keys[last_name] = last_name_key(last_name)
+        return key
+
+    def _birth_key(self, date_of_birth) -> str:
+        key = self.birth_keys.get(date_of_birth)
+        if key is None:
+            key = self.birth_keys[date_of_birth] = birth_key(date_of_birth)
         return key
 
     def _numbers(self, rows: list[Row]) -> list[str]:

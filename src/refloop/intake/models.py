@@ -18,6 +18,8 @@ from django.db import models
 
 from refloop.core import audit
 from refloop.core.uploads import ScanStatus
+from refloop.core.encryption import EncryptedTextField
+from refloop.core.storage import documents_storage
 
 # The fields extraction reads, in the order the review page shows them.
 FIELD_NAMES = (
@@ -61,7 +63,7 @@ def page_image_path(instance: "IntakePage", filename: str) -> str:
 
 
 class IntakeDocument(models.Model):
-    file = models.FileField(upload_to=document_path, max_length=200)
+    file = models.FileField(upload_to=document_path, max_length=200, storage=documents_storage)
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=60, blank=True)
     size = models.PositiveIntegerField()
@@ -114,8 +116,10 @@ class PageMethod(models.TextChoices):
 class IntakePage(models.Model):
     document = models.ForeignKey(IntakeDocument, on_delete=models.CASCADE, related_name="pages")
     number = models.PositiveIntegerField(help_text="1-based")
-    image = models.FileField(upload_to=page_image_path, max_length=200, blank=True)
-    text = models.TextField(blank=True)
+    image = models.FileField(
+        upload_to=page_image_path, max_length=200, blank=True, storage=documents_storage
+    )
+    text = EncryptedTextField(blank=True)
     method = models.CharField(max_length=4, choices=PageMethod.choices)
     confidence = models.FloatField(null=True, blank=True, help_text="Mean OCR word confidence 0..1")
 

@@ -6,8 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from refloop.core.encryption import EncryptedTextField
 from refloop.core.models import AppendOnlyModel
 from refloop.core.uploads import ScanStatus
+from refloop.core.storage import documents_storage
 
 
 class Direction(models.TextChoices):
@@ -168,7 +170,7 @@ class Referral(models.Model):
         output_field=models.PositiveSmallIntegerField(),
         db_persist=True,
     )
-    reason = models.TextField()
+    reason = EncryptedTextField()
     icd10_codes = models.JSONField(default=list, blank=True)
     department = models.ForeignKey(
         "practice.Department",
@@ -232,11 +234,11 @@ class Referral(models.Model):
     )
 
     # why it ended or paused
-    missing_info = models.TextField(blank=True)
+    missing_info = EncryptedTextField(blank=True)
     end_reason = models.CharField(max_length=40, blank=True)
-    end_reason_detail = models.TextField(blank=True)
-    suggested_alternative = models.TextField(blank=True)
-    report_summary = models.TextField(blank=True)
+    end_reason_detail = EncryptedTextField(blank=True)
+    suggested_alternative = EncryptedTextField(blank=True)
+    report_summary = EncryptedTextField(blank=True)
 
     created_by = models.ForeignKey(
         "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -334,7 +336,7 @@ class ContactAttempt(models.Model):
     at = models.DateTimeField()
     channel = models.CharField(max_length=10, choices=ContactChannel.choices)
     outcome = models.CharField(max_length=20, choices=ContactOutcome.choices)
-    note = models.TextField(blank=True)
+    note = EncryptedTextField(blank=True)
     recorded_by = models.ForeignKey("core.User", null=True, on_delete=models.PROTECT)
 
     class Meta:
@@ -379,10 +381,12 @@ class ProgressReport(models.Model):
     referral = models.OneToOneField(
         Referral, on_delete=models.PROTECT, related_name="progress_report"
     )
-    findings = models.TextField()
-    plan = models.TextField()
-    medications = models.TextField(blank=True)
-    follow_up = models.TextField(blank=True, help_text="Recommendations for the referring provider")
+    findings = EncryptedTextField()
+    plan = EncryptedTextField()
+    medications = EncryptedTextField(blank=True)
+    follow_up = EncryptedTextField(
+        blank=True, help_text="Recommendations for the referring provider"
+    )
     entered_by = models.ForeignKey("core.User", on_delete=models.PROTECT)
     entered_at = models.DateTimeField()
 
@@ -411,7 +415,7 @@ def attachment_path(instance: "Attachment", filename: str) -> str:
 
 class Attachment(models.Model):
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="attachments")
-    file = models.FileField(upload_to=attachment_path, max_length=200)
+    file = models.FileField(upload_to=attachment_path, max_length=200, storage=documents_storage)
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()

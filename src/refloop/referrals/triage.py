@@ -152,7 +152,7 @@ def possible_duplicate(referral: Referral) -> Referral | None:
             same_source,
             direction=Direction.INBOUND,
             patient__name_key=patient.name_key,
-            patient__date_of_birth=patient.date_of_birth,
+            patient__birth_key=patient.birth_key,
             received_at__gte=referral.received_at - DUPLICATE_WINDOW,
             received_at__lte=referral.received_at + DUPLICATE_WINDOW,
             merged_into__isnull=True,

@@ -1,0 +1,63 @@
+"""Key rotation: re-encrypt every encrypted column and stored document under the current
+(first) key, so an old key can then be dropped from the settings."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+
+from refloop.core import audit
+from refloop.core.encryption import encrypted_fields, keyring, rewrite_columns, rotated
+from refloop.core.storage import EncryptedFileSystemStorage, reseal_files
+
+
+@dataclass
+class Rotated:
+    rows: int = 0
+    files: int = 0
+
+
+def document_fields() -> list[tuple[type[models.Model], str]]:
+    """Every FileField whose files the encrypted storage holds."""
+    found = []
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.FileField) and isinstance(
+                field.storage, EncryptedFileSystemStorage
+            ):
+                found.append((model, field.name))
+    return found
+
+
+def rotate_keys(
+    *, batch: int | None = None, progress: Callable[[str, int, int], None] | None = None
+) -> Rotated:
+    """Re-encrypt under the current key whatever an older key wrote; documents stored in
+    clear get encrypted. `progress(what, seen, changed)` is called after every batch."""
+    batch = batch or settings.ENCRYPTION_ROTATE_BATCH
+    done = Rotated()
+    for model, fields in encrypted_fields():
+
+        def report(seen: int, changed: int, label=model._meta.label) -> None:
+            if progress is not None:
+                progress(label, seen, changed)
+
+        done.rows += rewrite_columns(
+            model, [f.column for f in fields], rotated, batch=batch, progress=report
+        )
+    for model, name in document_fields():
+
+        def report_files(seen: int, changed: int, label=f"{model._meta.label}.{name}") -> None:
+            if progress is not None:
+                progress(label, seen, changed)
+
+        done.files += reseal_files(model, name, progress=report_files, batch=batch)
+    audit.record(
+        "encryption.keys_rotated",
+        audit.Touch("encryption_key", keyring().current_id),
+        actor=None,
+        detail={"rows": done.rows, "files": done.files},
+    )
+    return done
