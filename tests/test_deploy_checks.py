@@ -5,6 +5,8 @@ import secrets
 import subprocess
 import sys
 
+from refloop.core.keys import generate_key
+
 PRODUCTION = {
     "REFLOOP_SECRET_KEY": secrets.token_urlsafe(50),
     "REFLOOP_ALLOWED_HOSTS": "refloop.example.org",
@@ -13,6 +15,9 @@ PRODUCTION = {
     "REFLOOP_SSL_REDIRECT": "1",
     "REFLOOP_BEHIND_TLS_PROXY": "1",
     "REFLOOP_SMTP_HOST": "smtp.example.org",
+    # Keys from outside the data folder (a copy of the folder must not carry its keys).
+    "REFLOOP_ENCRYPTION_KEYS": generate_key(),
+    "REFLOOP_BLIND_INDEX_KEY": generate_key(),
 }
 
 
@@ -43,3 +48,9 @@ def test_check_deploy_refuses_demo_shortcuts(tmp_path):
     assert result.returncode != 0
     assert "SESSION_COOKIE_SECURE" in result.stderr or "security.W012" in result.stderr
     assert "refloop.mfa.W001" in result.stderr
+
+
+def test_check_deploy_warns_of_keys_kept_in_the_data_folder(tmp_path):
+    demo = {k: v for k, v in PRODUCTION.items() if k != "REFLOOP_ENCRYPTION_KEYS"}
+    result = check_deploy(tmp_path, **demo)
+    assert result.returncode != 0 and "refloop.keys.W001" in result.stderr

@@ -353,6 +353,6 @@ def test_deploy_check_warns_when_a_key_is_read_from_the_data_folder(monkeypatch,
     assert not refloop_settings.key_in_data_dir("ENCRYPTION_KEYS")
     settings.KEYS_IN_DATA_DIR = ["REFLOOP_BLIND_INDEX_KEY"]
     (warning,) = check_keys_outside_data_dir(None)
-    assert warning.id == "refloop.W001" and "REFLOOP_BLIND_INDEX_KEY" in warning.msg
+    assert warning.id == "refloop.keys.W001" and "REFLOOP_BLIND_INDEX_KEY" in warning.msg
     settings.KEYS_IN_DATA_DIR = []
     assert check_keys_outside_data_dir(None) == []

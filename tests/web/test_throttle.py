@@ -96,7 +96,7 @@ def test_an_administrator_reaches_the_admin_site_through_the_workspace_sign_in(l
 def test_every_sign_in_backend_sits_behind_the_throttle(settings):
     call_command("check")  # the configured backends pass
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
-    with pytest.raises(SystemCheckError, match="refloop.E001"):
+    with pytest.raises(SystemCheckError, match="refloop.throttle.E001"):
         call_command("check")
 
 

@@ -152,7 +152,7 @@ def check_keys_outside_data_dir(app_configs, **kwargs) -> list[checks.CheckMessa
             f"{name} is read from the data folder ({settings.DATA_DIR}): a copy or backup of "
             "the folder then carries the key that opens it.",
             hint=f"Set {name} or {name}_FILE to a file outside the data folder.",
-            id="refloop.W001",
+            id="refloop.keys.W001",
         )
         for name in settings.KEYS_IN_DATA_DIR
     ]

@@ -151,7 +151,7 @@ def gate_comes_first(app_configs, **kwargs):
             Error(
                 f"{gate} must be the first of AUTHENTICATION_BACKENDS, or sign-ins skip the "
                 "throttle.",
-                id="refloop.E001",
+                id="refloop.throttle.E001",
             )
         )
     if settings.LOGIN_USERNAME_FAILURE_LIMIT <= settings.LOGIN_FAILURE_LIMIT:
@@ -159,7 +159,7 @@ def gate_comes_first(app_configs, **kwargs):
             Warning(
                 "LOGIN_USERNAME_FAILURE_LIMIT should be above LOGIN_FAILURE_LIMIT, or one "
                 "address can lock a username out everywhere.",
-                id="refloop.W001",
+                id="refloop.throttle.W001",
             )
         )
     return errors
