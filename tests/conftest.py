@@ -5,15 +5,68 @@ cora   coordinator
 cliff  clinician in Spine          hana  clinician in Hand
 lia    liaison                     andy  analyst
 pam    portal user of practice A   pete  portal user of practice B
+
+REFLOOP_TEST_CLOCK=HH:MM (that wall time today in the practice's zone) or an ISO datetime
+(naive: in the practice's zone) starts every test at that instant, with the clock running,
+so a test that silently depends on the time of day or the date fails on any machine.
 """
 
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.test import Client
 
 from refloop.core import db_roles
 from refloop.core.models import ApiToken
 from refloop.core.roles import Role
 from refloop.demo import factories as f
+
+# The zone OrganizationFactory gives the practice: the zone of its quiet hours and months.
+PRACTICE_ZONE = ZoneInfo("America/Chicago")
+
+
+def clock_instant(value: str, *, today: dt.date) -> dt.datetime:
+    """REFLOOP_TEST_CLOCK's instant: "HH:MM[:SS]" on `today`, or an ISO datetime; both read in
+    the practice's zone unless they carry an offset."""
+    try:
+        moment = dt.datetime.combine(today, dt.time.fromisoformat(value))
+    except ValueError:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise pytest.UsageError(
+                f"REFLOOP_TEST_CLOCK must be a wall time like 03:00 or an ISO datetime like "
+                f"2026-05-31T23:59:30, not {value!r}."
+            ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=PRACTICE_ZONE)
+
+
+def pytest_configure(config):
+    # Read once, so a suite that runs past midnight keeps starting its tests on one day.
+    value = os.environ.get("REFLOOP_TEST_CLOCK", "").strip()
+    today = dt.datetime.now(PRACTICE_ZONE).date()
+    config.refloop_test_clock = clock_instant(value, today=today) if value else None
+
+
+def pytest_report_header(config):
+    if config.refloop_test_clock is not None:
+        return f"REFLOOP_TEST_CLOCK: every test starts at {config.refloop_test_clock.isoformat()}"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _wall_clock(request):
+    """With REFLOOP_TEST_CLOCK set, the test runs from that instant on (the clock ticks),
+    unless it names its own time with @pytest.mark.time_machine."""
+    instant = request.config.refloop_test_clock
+    if instant is None or request.node.get_closest_marker("time_machine"):
+        yield
+        return
+    with time_machine.travel(instant, tick=True):
+        yield
 
 
 @pytest.fixture(scope="session")

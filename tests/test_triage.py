@@ -2,8 +2,10 @@
 missing documents, department and round-robin assignee, possible duplicates and merging."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -16,6 +18,9 @@ from refloop.referrals.triage import possible_duplicate
 from tests import samples
 
 PDF = samples.pdf()
+CHICAGO = ZoneInfo("America/Chicago")  # OrganizationFactory's time zone
+# The patients' ages below are on this day: born 1960 is 65, born 2015 is 11.
+RECEIVED = dt.datetime(2026, 3, 3, 10, 0, tzinfo=CHICAGO)
 
 
 @pytest.fixture
@@ -40,6 +45,7 @@ def referral_to(department, cora, provider_a, **fields):
         "reason": "Right knee pain, worse on stairs",
         "icd10_codes": ["M17.11"],
         "department": department,
+        "now": RECEIVED,
         **fields,
     }
     return f.make_referral(acting_user=cora, referring_provider=provider_a, **values)
@@ -61,9 +67,30 @@ def test_attaching_the_required_document_makes_it_a_fit(knee, cora, provider_a):
         upload=ContentFile(PDF, name="mri.pdf"),
         filename="mri.pdf",
         kind="imaging",
+        now=RECEIVED + dt.timedelta(hours=1),
     )
     referral.refresh_from_db()
     assert referral.fit == Fit.FIT and referral.missing_documents == []
+
+
+def test_age_turns_over_at_the_practices_midnight_not_at_midnight_utc(knee, cora, provider_a):
+    # At 21:00 and 23:00 in Chicago it is already the next day in UTC, the patient's 18th
+    # birthday; in the practice it is still the day before.
+    patient = f.patient_data(insurance_payer="Medicare", date_of_birth=dt.date(2008, 3, 4))
+    with time_machine.travel(dt.datetime(2026, 3, 3, 21, 0, tzinfo=CHICAGO), tick=False):
+        referral = referral_to(knee, cora, provider_a, patient=patient, now=None)
+    assert "The patient is 17; Knee sees ages 18–80." in referral.fit_reasons
+    with time_machine.travel(dt.datetime(2026, 3, 3, 23, 0, tzinfo=CHICAGO), tick=False):
+        services.add_attachment(
+            referral,
+            acting_user=cora,
+            upload=ContentFile(PDF, name="mri.pdf"),
+            filename="mri.pdf",
+            kind="imaging",
+        )
+    referral.refresh_from_db()
+    assert referral.fit == Fit.NOT_FIT
+    assert "The patient is 17; Knee sees ages 18–80." in referral.fit_reasons
 
 
 @pytest.mark.parametrize(

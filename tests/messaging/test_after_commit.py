@@ -1,6 +1,9 @@
 """The real path: a committed change → the worker's event task → the outbox → the transport.
 A change that rolls back sends nothing."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core import mail
 from django.db import transaction
@@ -18,6 +21,8 @@ def _mail(settings):
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 
+# A Tuesday morning in the practice's zone: between 20:00 and 08:00 quiet hours hold the email.
+@pytest.mark.time_machine(dt.datetime(2026, 3, 3, 10, 0, tzinfo=ZoneInfo("America/Chicago")))
 def test_a_committed_acceptance_reaches_the_referrer_by_email(referral, cora, provider_a):
     provider_a.email = "dr.silva@example.test"
     provider_a.preferred_channel = "email"

@@ -13,6 +13,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q
@@ -60,10 +61,29 @@ def _worker_env(sink: SmtpSink, data_dir) -> dict:
     return env
 
 
+# The worker runs `django-admin ARGS` from the test's clock moved by an offset in seconds.
+_ON_THE_TESTS_CLOCK = (
+    "import sys, time, time_machine; "
+    "from django.core.management import execute_from_command_line; "
+    "time_machine.travel(time.time() + float(sys.argv[1]), tick=True).start(); "
+    "execute_from_command_line(['django-admin', *sys.argv[2:]])"
+)
+
+
+def _django_command(*args: str) -> list[str]:
+    """A child process's command line that runs `django-admin ARGS` on this test's clock.
+
+    The worker and the test compare times (due messages, leases). When the test travels in
+    time (REFLOOP_TEST_CLOCK), the child must travel with it, or it would live hours away.
+    """
+    if not time_machine.escape_hatch.is_travelling():
+        return [sys.executable, "-m", "django", *args]
+    offset = time.time() - time_machine.escape_hatch.time.time()
+    return [sys.executable, "-c", _ON_THE_TESTS_CLOCK, repr(offset), *args]
+
+
 def _start_worker(env: dict, *, until_empty: bool) -> subprocess.Popen:
-    command = [sys.executable, "-m", "django", "messages", "send"]
-    if until_empty:
-        command.append("--until-empty")
+    command = _django_command("messages", "send", *(["--until-empty"] if until_empty else []))
     return subprocess.Popen(  # noqa: S603 - our own worker command
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

@@ -658,7 +658,7 @@ def add_attachment(
             attachment.file.save("upload", checked, save=False)
             attachment.save()
             reassessed = locked.direction == Direction.INBOUND and triage.refresh_assessment(
-                locked, on=now.date()
+                locked, on=triage.practice_day(now)
             )
             save_changes(locked, ["fit", "fit_reasons", "missing_documents"] if reassessed else [])
             record_event(

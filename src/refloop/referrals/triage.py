@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from refloop.core.models import User
 from refloop.core.roles import Role
-from refloop.practice.models import Department
+from refloop.practice.models import Department, Organization
 from refloop.practice.selectors import suggest_department
 from refloop.referrals.models import Direction, Fit, Referral, kind_label
 
@@ -27,6 +27,12 @@ class Assessment:
     fit: str
     reasons: list[str] = field(default_factory=list)
     missing_documents: list[str] = field(default_factory=list)
+
+
+def practice_day(moment: datetime) -> date:
+    """The practice's calendar day at `moment`: a patient's age turns over at local midnight,
+    not at midnight UTC (the evening before, in the Americas)."""
+    return moment.astimezone(Organization.current().zone).date()
 
 
 def _age(born: date, on: date) -> int:
@@ -192,7 +198,7 @@ def triage_new_referral(
             changed.append("assignee")
             routing["assignee"] = assignee.get_username()
     # Nothing can be attached to a referral still being created.
-    result = assess(referral, referral.department, now.date(), attached=())
+    result = assess(referral, referral.department, practice_day(now), attached=())
     _store(referral, result)
     duplicate = possible_duplicate(referral)
     if duplicate is not None:
