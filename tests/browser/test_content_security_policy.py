@@ -68,6 +68,8 @@ class Watcher:
 def test_the_staff_pages_run_under_the_policy_without_a_violation(
     context, live_server, ada, march, referral, practice_a
 ):
+    ada.is_staff = ada.is_superuser = True  # the back office too, as the demo's admin
+    ada.save()
     sign_in_as(context, live_server, ada)
     watcher = Watcher(context)
     page = watcher.page

@@ -209,7 +209,9 @@ def test_paging_keeps_the_filters(admin_client, cora):
 def test_a_page_does_not_count_the_whole_log(admin_client, cora, django_assert_max_num_queries):
     for i in range(60):
         entry(actor=cora, at=dt.datetime(2026, 7, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=i))
-    with django_assert_max_num_queries(12) as captured:
+    # A fixed number whatever the log's size: the session, its clocks and second factor,
+    # the page's rows, and the page's own audit entry on its chain.
+    with django_assert_max_num_queries(20) as captured:
         admin_client.get(reverse("audit"))
     log_counts = [
         q["sql"]

@@ -20,11 +20,12 @@ from refloop.demo import factories as f
 from refloop.messaging import magic
 from refloop.messaging.models import MagicLink
 from refloop.referrals import services, transitions
+from tests import samples
 from tests.headers import inline_elements_without_the_nonce, nonce, policy
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = samples.pdf()
 # Routes whose answer may be cached, and why: the practice's logo holds no patient data.
 CACHEABLE = {"logo"}
 # Pages the issue names: they must be among the full pages checked.

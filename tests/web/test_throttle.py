@@ -93,7 +93,7 @@ def test_an_administrator_reaches_the_admin_site_through_the_workspace_sign_in(l
     assert admin.get("/admin/").status_code == 200
 
 
-def test_every_sign_in_backend_sits_behind_the_throttle(settings):
+def test_every_sign_in_backend_sits_behind_the_throttle(settings, db):
     call_command("check")  # the configured backends pass
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     with pytest.raises(SystemCheckError, match="refloop.throttle.E001"):
