@@ -6,15 +6,17 @@ import hashlib
 import hmac
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from refloop.analytics.models import ReferralFact
 from refloop.core.encryption import keyring
 from refloop.core.storage import MAGIC
+from refloop.messaging.models import Message
 from refloop.patients.models import Patient, birth_key, last_name_key, name_key
-from refloop.referrals.models import Attachment, Referral
+from refloop.portal.models import PortalMessage
+from refloop.referrals.models import Attachment, Referral, ReferralEvent
 
 BEFORE = [
     ("patients", "0003_phone_numbers_checked"),
@@ -130,3 +132,111 @@ def test_migrations_encrypt_an_existing_database_in_place_and_back(settings):
     assert raw("SELECT reason FROM referrals_referral") == [("Zqxcanary sciatica",)]
     assert stored.read_bytes() == PDF
     migrate(AFTER)
+
+
+FREE_TEXT_BEFORE = [
+    ("patients", "0004_encrypt_phi"),
+    ("referrals", "0008_encrypt_clinical_text_and_documents"),
+    ("messaging", "0001_initial"),
+    ("portal", "0001_initial"),
+]
+FREE_TEXT_AFTER = [
+    ("patients", "0004_encrypt_phi"),
+    ("referrals", "0009_encrypt_timeline_free_text"),
+    ("messaging", "0002_encrypt_message_text"),
+    ("portal", "0002_encrypt_message_body"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrations_encrypt_timeline_notes_and_message_bodies_in_place_and_back():
+    old = migrate(FREE_TEXT_BEFORE)
+    now = timezone.now()
+    patient = old.get_model("patients", "Patient").objects.create(
+        first_name="Zelda",
+        last_name="Quartermaine",
+        date_of_birth=dt.date(1961, 7, 14),
+        name_key=name_key("Zelda", "Quartermaine"),
+        last_name_key=last_name_key("Quartermaine"),
+        birth_key=birth_key(dt.date(1961, 7, 14)),
+    )
+    referral = old.get_model("referrals", "Referral").objects.create(
+        number="R-TEST-0002",
+        direction="inbound",
+        state="received",
+        patient=patient,
+        source_type="self",
+        channel="phone",
+        reason="Back pain",
+        received_at=now,
+        state_changed_at=now,
+    )
+    Event = old.get_model("referrals", "ReferralEvent")
+    Event.objects.create(
+        referral=referral,
+        kind="referral.received",
+        actor_label="cora",
+        at=now,
+        data={"channel": "phone"},
+    )
+    note = Event.objects.create(
+        referral=referral,
+        kind="referral.note_added",
+        actor_label="cora",
+        at=now,
+        data={"text": "Zqxcanary prefers mornings"},
+    )
+    old.get_model("messaging", "Message").objects.create(
+        referral=referral,
+        rule="referrer.progress_report",
+        audience="referrer",
+        recipient="provider:1",
+        recipient_label="Dr. Reed",
+        channel="fax",
+        subject="Progress report: Quartermaine",
+        body="Findings: Vwpmarker herniation",
+        dedupe_key="test|report",
+        due_at=now,
+        created_at=now,
+    )
+    author = old.get_model("core", "User").objects.create(username="pam")
+    old.get_model("portal", "PortalMessage").objects.create(
+        referral=referral, author=author, from_portal=True, body="Kplwidget anxious", created_at=now
+    )
+
+    migrate(FREE_TEXT_AFTER)
+
+    prefix = f"e1:{keyring().current_id}:"
+    stored = " ".join(
+        str(value)
+        for sql in (
+            "SELECT data FROM referrals_referralevent",
+            "SELECT subject, body FROM messaging_message",
+            "SELECT body FROM portal_portalmessage",
+        )
+        for row in raw(sql)
+        for value in row
+    ).lower()
+    for clear in ("zqxcanary", "quartermaine", "vwpmarker", "kplwidget"):
+        assert clear not in stored
+    assert '"channel": "phone"' in stored and prefix.lower() in stored
+    assert ReferralEvent.objects.get(pk=note.pk).data == {"text": "Zqxcanary prefers mornings"}
+    message = Message.objects.get()
+    assert (message.subject, message.body) == (
+        "Progress report: Quartermaine",
+        "Findings: Vwpmarker herniation",
+    )
+    assert PortalMessage.objects.get().body == "Kplwidget anxious"
+    # The timeline stayed append-only through the rewrite (SQLite rebuilt the table).
+    with pytest.raises(DatabaseError), transaction.atomic():
+        raw("UPDATE referrals_referralevent SET kind = 'x'")
+
+    migrate(FREE_TEXT_BEFORE)
+    assert "Zqxcanary prefers mornings" in str(raw("SELECT data FROM referrals_referralevent"))
+    assert raw("SELECT subject, body FROM messaging_message") == [
+        ("Progress report: Quartermaine", "Findings: Vwpmarker herniation")
+    ]
+    assert raw("SELECT body FROM portal_portalmessage") == [("Kplwidget anxious",)]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        raw("UPDATE referrals_referralevent SET kind = 'x'")
+    migrate(FREE_TEXT_AFTER)

@@ -16,8 +16,10 @@ import binascii
 import datetime
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -244,6 +246,57 @@ class EncryptedDateField(EncryptedMixin, models.DateField):
         return datetime.date.fromisoformat(text)
 
 
+class EncryptedValuesJSONField(models.JSONField):
+    """A JSON object whose values under `encrypted_keys` (free text: a note, a reason's
+    details) are stored encrypted, each as an `e1:` string inside the JSON; the other keys
+    (codes, ids, times) stay readable to SQL. Reads give plaintext.
+
+    Only a whole object is sealed on save: a lookup into an encrypted key would compare
+    ciphertext, so filter on the readable keys only.
+    """
+
+    def __init__(self, *args, encrypted_keys: tuple[str, ...] = (), **kwargs):
+        self.encrypted_keys = tuple(encrypted_keys)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["encrypted_keys"] = self.encrypted_keys
+        return name, path, args, kwargs
+
+    def get_db_prep_save(self, value, connection):
+        if isinstance(value, dict):
+            value = sealed_values(value, self.encrypted_keys, encrypt)
+        return super().get_db_prep_save(value, connection)
+
+    def from_db_value(self, value, expression, connection):
+        value = super().from_db_value(value, expression, connection)
+        if not isinstance(value, dict):  # a key pulled out by a lookup, or SQL NULL
+            return value
+        what = f"{self.model._meta.label}.{self.name}"
+        return sealed_values(value, self.encrypted_keys, lambda v: decrypt(v, what=what))
+
+
+def sealed_values(data: dict, keys: tuple[str, ...], transform: Callable[[str], str]) -> dict:
+    """A copy of `data` with its string values under `keys` passed through `transform`."""
+    return {
+        key: transform(value) if key in keys and isinstance(value, str) else value
+        for key, value in data.items()
+    }
+
+
+def json_fields() -> list[tuple[type[models.Model], list[EncryptedValuesJSONField]]]:
+    """Every concrete model with JSON columns holding encrypted values, and those columns."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedValuesJSONField)]
+        if fields and not model._meta.proxy:
+            found.append((model, fields))
+    return found
+
+
 def encrypted_fields() -> list[tuple[type[models.Model], list[models.Field]]]:
     """Every concrete model with encrypted columns, and those columns."""
     from django.apps import apps
@@ -267,6 +320,7 @@ def rewrite_columns(
     connection=None,
     batch: int = 500,
     progress: Callable[[int, int], None] | None = None,
+    each_batch: Callable[[], AbstractContextManager] = nullcontext,
 ) -> int:
     """Pass every stored value of `columns` (column names) through `transform`, in batches
     of `batch` rows by primary key, reading and writing the raw column values; a None
@@ -274,7 +328,8 @@ def rewrite_columns(
 
     Raw SQL because the model's fields decrypt on read: here the stored text is wanted.
     Each batch commits on its own (outside a migration), so an interrupted rotation
-    keeps what it did and a second run picks up the rest.
+    keeps what it did and a second run picks up the rest. `each_batch()` is entered
+    inside every batch's transaction (to lift an append-only trigger for just that long).
     """
     connection = connection or connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
@@ -286,7 +341,11 @@ def rewrite_columns(
     update = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608
     last, seen, changed = 0, 0, 0  # every table here has a positive integer key
     while True:
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        with (
+            transaction.atomic(using=connection.alias),
+            each_batch(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute(select, [last, batch])
             rows = cursor.fetchall()
             if not rows:
@@ -313,3 +372,22 @@ def encrypt_plaintext(value) -> str | None:
 
 def decrypt_stored(value: str) -> str | None:
     return decrypt(value) if value != "" else None
+
+
+def in_json(keys: tuple[str, ...], transform: Callable[[str], str | None]):
+    """`transform` applied to the values under `keys` of a stored JSON object, for
+    `rewrite_columns` on a JSON column; None when no value changed."""
+
+    def rewrite(stored) -> str | None:
+        data = json.loads(stored) if isinstance(stored, str) else stored
+        if not isinstance(data, dict):
+            return None
+        changed = False
+        for key in keys:
+            value = data.get(key)
+            new = transform(value) if isinstance(value, str) and value != "" else None
+            if new is not None:
+                data[key], changed = new, True
+        return json.dumps(data) if changed else None
+
+    return rewrite

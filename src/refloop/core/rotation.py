@@ -3,13 +3,22 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from django.apps import apps
 from django.conf import settings
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
-from refloop.core import audit
-from refloop.core.encryption import encrypted_fields, keyring, rewrite_columns, rotated
+from refloop.core import append_only, audit
+from refloop.core.db_roles import APPEND_ONLY_TABLES, as_owner
+from refloop.core.encryption import (
+    encrypted_fields,
+    in_json,
+    json_fields,
+    keyring,
+    rewrite_columns,
+    rotated,
+)
 from refloop.core.storage import EncryptedFileSystemStorage, reseal_files
 
 
@@ -47,6 +56,14 @@ def rotate_keys(
         done.rows += rewrite_columns(
             model, [f.column for f in fields], rotated, batch=batch, progress=report
         )
+    for model, fields in json_fields():
+        for field in fields:
+
+            def report_json(seen: int, changed: int, label=f"{model._meta.label}.{field.name}"):
+                if progress is not None:
+                    progress(label, seen, changed)
+
+            done.rows += _rewrite_json(model, field, batch=batch, progress=report_json)
     for model, name in document_fields():
 
         def report_files(seen: int, changed: int, label=f"{model._meta.label}.{name}") -> None:
@@ -61,3 +78,24 @@ def rotate_keys(
         detail={"rows": done.rows, "files": done.files},
     )
     return done
+
+
+def _rewrite_json(model, field, *, batch: int, progress) -> int:
+    """The encrypted values inside one JSON column. An append-only table (the timeline) is
+    rewritten as its owner, its trigger lifted one batch at a time inside that batch's
+    transaction, so no other session ever sees the table writable."""
+    table = model._meta.db_table
+    transform = in_json(field.encrypted_keys, rotated)
+    if table not in APPEND_ONLY_TABLES:
+        return rewrite_columns(model, [field.column], transform, batch=batch, progress=progress)
+    with as_owner():
+        connection = connections[DEFAULT_DB_ALIAS]
+        return rewrite_columns(
+            model,
+            [field.column],
+            transform,
+            connection=connection,
+            batch=batch,
+            progress=progress,
+            each_batch=partial(append_only.suspended, connection, table),
+        )

@@ -20,7 +20,7 @@ from functools import lru_cache, partial
 from django.db import connection, models
 from django.utils import timezone
 
-from refloop.core.encryption import EncryptedMixin
+from refloop.core.encryption import EncryptedMixin, EncryptedValuesJSONField
 
 # Parameters per INSERT, under SQLite's default limit of 32,766.
 MAX_PARAMS = 30_000
@@ -129,6 +129,8 @@ def _converter(field: models.Field, ops) -> Callable | None:
     the import writes; None where the value goes as it is."""
     if isinstance(field, EncryptedMixin):
         return partial(field.get_db_prep_value, connection=connection)
+    if isinstance(field, EncryptedValuesJSONField):
+        return partial(field.get_db_prep_save, connection=connection)
     if isinstance(field, models.DateTimeField):
         return _sqlite_datetime if connection.vendor == "sqlite" else ops.adapt_datetimefield_value
     if isinstance(field, models.DateField):

@@ -6,6 +6,8 @@ from datetime import time
 from django.db import models
 from django.db.models import Q
 
+from refloop.core.encryption import EncryptedCharField, EncryptedTextField
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
@@ -59,8 +61,8 @@ class Message(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     address = models.CharField(max_length=254, blank=True)
     language = models.CharField(max_length=10, default="en")
-    subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField()
+    subject = EncryptedCharField(max_length=200, blank=True)
+    body = EncryptedTextField()
     clinical = models.BooleanField(
         default=False, help_text="Carries clinical detail: only to treating parties, with consent"
     )

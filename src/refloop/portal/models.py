@@ -8,6 +8,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 
+from refloop.core.encryption import EncryptedTextField
+
 INVITE_DAYS_DEFAULT = 7
 
 
@@ -85,7 +87,7 @@ class PortalMessage(models.Model):
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     from_portal = models.BooleanField(help_text="Written by the referring practice")
-    body = models.TextField()
+    body = EncryptedTextField()
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
 

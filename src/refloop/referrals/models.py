@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from refloop.core.encryption import EncryptedTextField
+from refloop.core.encryption import EncryptedTextField, EncryptedValuesJSONField
 from refloop.core.models import AppendOnlyModel
 from refloop.core.uploads import ScanStatus
 from refloop.core.storage import documents_storage
@@ -286,6 +286,18 @@ class Referral(models.Model):
             raise ValidationError({"source_other": "Say what the 'other' source is."})
 
 
+# Timeline data written by people (a note, a reason's details) or quoting the referral's
+# clinical text (why triage chose a department): encrypted inside the JSON.
+EVENT_FREE_TEXT = (
+    "text",
+    "note",
+    "missing_info",
+    "reason_detail",
+    "suggested_alternative",
+    "department_reason",
+)
+
+
 class ReferralEvent(AppendOnlyModel):
     """The referral's timeline: transitions, contacts, notes, documents, messages."""
 
@@ -296,7 +308,7 @@ class ReferralEvent(AppendOnlyModel):
     actor = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT)
     actor_label = models.CharField(max_length=150)
     at = models.DateTimeField()
-    data = models.JSONField(default=dict, blank=True)
+    data = EncryptedValuesJSONField(default=dict, blank=True, encrypted_keys=EVENT_FREE_TEXT)
 
     class Meta:
         ordering = ["at", "pk"]
