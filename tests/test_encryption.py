@@ -209,6 +209,8 @@ def _filters() -> ReferralFilters:
 # ---- keys ---------------------------------------------------------------------------------
 
 
+# Committing: the rotation reconnects as the tables' owner to rewrite the timeline.
+@pytest.mark.django_db(transaction=True)
 def test_rotation_reencrypts_under_the_new_key_and_old_ciphertext_reads_until_then(
     settings, zelda, cora, tmp_path
 ):

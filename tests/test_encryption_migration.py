@@ -11,6 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from refloop.analytics.models import ReferralFact
+from refloop.core import db_roles
 from refloop.core.encryption import keyring
 from refloop.core.storage import MAGIC
 from refloop.messaging.models import Message
@@ -32,10 +33,12 @@ PDF = b"%PDF-1.4\n% Quartermaine referral letter\n%%EOF\n"
 
 
 def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
+    """As `refloop migrate` does: connected as the tables' owner when one is configured."""
+    with db_roles.as_owner():
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
 
 
 def raw(sql: str, params=()) -> list[tuple]:
