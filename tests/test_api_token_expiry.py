@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
+from refloop.core import db_roles
 from refloop.core.models import ApiToken
 
 ISSUED = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
@@ -131,19 +132,23 @@ def test_the_migration_gives_existing_tokens_the_default_lifetime():
         [("core", "0003_audit_append_only")],
         [("core", "0005_apitoken_expiry_required")],
     )
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    try:
-        old = MigrationExecutor(connection).loader.project_state(before).apps
-        user = old.get_model("core", "User").objects.create(username="olive", role="coordinator")
-        old.get_model("core", "ApiToken").objects.create(
-            user=user, digest="d" * 64, prefix="rfl_old"
-        )
-        with time_machine.travel(ISSUED, tick=False):
-            MigrationExecutor(connection).migrate(after)
-    finally:
-        MigrationExecutor(connection).migrate(
-            MigrationExecutor(connection).loader.graph.leaf_nodes()
-        )
+    # As `refloop migrate` does: connected as the tables' owner when one is configured.
+    with db_roles.as_owner():
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        try:
+            old = MigrationExecutor(connection).loader.project_state(before).apps
+            user = old.get_model("core", "User").objects.create(
+                username="olive", role="coordinator"
+            )
+            old.get_model("core", "ApiToken").objects.create(
+                user=user, digest="d" * 64, prefix="rfl_old"
+            )
+            with time_machine.travel(ISSUED, tick=False):
+                MigrationExecutor(connection).migrate(after)
+        finally:
+            MigrationExecutor(connection).migrate(
+                MigrationExecutor(connection).loader.graph.leaf_nodes()
+            )
     token = ApiToken.objects.get(prefix="rfl_old")
     assert token.expires_at == ISSUED + dt.timedelta(days=90)

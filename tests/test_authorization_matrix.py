@@ -360,6 +360,7 @@ def _side(*, acting, department, provider, practice, cora, ada, when, document) 
         "candidate": document.candidates.get().pk,
         "practice": practice.pk,
         "provider": provider.pk,
+        "user": cora.pk,
     }
 
 
@@ -404,7 +405,9 @@ def value_for(route: Route, name: str, ids: dict):
         return ids["provider"]
     if name == "document_id":
         return ids["document"]
-    if name in ("object_id", "content_type_id", "id"):
+    if name == "id":  # a user's password page: a user that exists whatever the ids
+        return ids["user"]
+    if name in ("object_id", "content_type_id"):
         return 1
     return FIXED[name]
 

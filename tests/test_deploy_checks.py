@@ -23,7 +23,13 @@ PRODUCTION = {
 
 def check_deploy(tmp_path, **environment) -> subprocess.CompletedProcess:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("REFLOOP_")},
+        # Not the suite's own switches (REFLOOP_*, and the async override the browser
+        # tests set): a deployment has neither.
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("REFLOOP_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+        },
         "REFLOOP_DATA_DIR": str(tmp_path),
         **environment,
     }

@@ -82,7 +82,8 @@ def test_clicking_a_bar_of_the_volume_chart_lists_its_referrals(dashboard):
     )
     provider = PALETTE[names.index("Provider")]  # a series takes the palette's colours in order
     largest(page.locator(f'#chart-volume-source svg path[fill="{provider}"]')).click()
-    page.wait_for_url("**/analytics/referrals/?**")
+    # The drill-down runs the analytics queries: give a loaded machine time to answer.
+    page.wait_for_url("**/analytics/referrals/?**", timeout=30_000)
     params = parse_qs(urlsplit(page.url).query)
     assert params == {
         "start": ["2026-03-01"],
@@ -102,7 +103,8 @@ def test_clicking_a_sankey_flow_lists_that_practices_referrals_to_the_department
 ):
     page = dashboard
     largest(page.locator('#chart-flows svg path[fill^="url("]')).click()
-    page.wait_for_url("**/analytics/referrals/?**")
+    # The drill-down runs the analytics queries: give a loaded machine time to answer.
+    page.wait_for_url("**/analytics/referrals/?**", timeout=30_000)
     params = parse_qs(urlsplit(page.url).query)
     assert params["practice"] == [str(practice_a.pk)] and params["department"] == [str(spine.pk)]
     assert page.locator("table.drilldown tbody tr").count() == 9
