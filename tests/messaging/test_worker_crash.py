@@ -2,6 +2,7 @@
 at once, and a bounce. Every message must reach the server exactly once, except the one on
 the wire when a worker died, which may arrive twice under the same Message-ID."""
 
+import base64
 import os
 import signal
 import socket
@@ -57,6 +58,11 @@ def _worker_env(sink: SmtpSink, data_dir) -> dict:
         REFLOOP_SMTP_STARTTLS="0",
         REFLOOP_MESSAGE_LEASE_SECONDS=str(LEASE_SECONDS),
         REFLOOP_MESSAGE_BATCH=str(BATCH),
+        # The worker decrypts what this process encrypted (message bodies): the same keys.
+        REFLOOP_ENCRYPTION_KEYS=",".join(
+            base64.urlsafe_b64encode(key).decode() for key in settings.ENCRYPTION_KEYS
+        ),
+        REFLOOP_BLIND_INDEX_KEY=settings.BLIND_INDEX_KEY,
     )
     return env
 
