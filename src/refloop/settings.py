@@ -431,8 +431,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # Request paths may carry anything typed into a URL, a patient's name included.
-        "django.server": {"level": "WARNING", "filters": ["link_tokens", "paths"]},
-        "django.request": {"filters": ["link_tokens", "paths"]},
+        # (The handler hides link tokens in every other line; redact_path does it here.)
+        "django.server": {"level": "WARNING", "filters": ["paths"]},
+        "django.request": {"filters": ["paths"]},
         "django.security.csrf": {"filters": ["paths"]},
         # fpdf2's font subsetting logs every glyph table at INFO.
         "fontTools": {"level": "WARNING"},

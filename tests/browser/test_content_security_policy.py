@@ -7,17 +7,12 @@ script DevTools adds before the page's own, which the policy does not govern) an
 Chromium's console message about it.
 """
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from refloop.analytics.charts import PALETTE
-from refloop.messaging import magic
-from refloop.messaging.models import MagicLink
-from refloop.referrals import transitions
 from tests.analytics.test_dashboard_pages import march_history
 from tests.browser.conftest import sign_in_as
+from tests.messaging.helpers import appointment_link
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,19 +122,7 @@ def test_the_portal_patient_and_public_pages_run_under_the_policy(
     for url in ("/login/", "/refer/", "/refer/form/", "/refer/form/?embed=1", "/refer/embed/"):
         watcher.visit(url)
 
-    transitions.accept_referral(referral, acting_user=cora)
-    transitions.schedule_referral(
-        referral,
-        acting_user=cora,
-        appointment=transitions.AppointmentInput(starts_at=timezone.now() + timedelta(days=10)),
-    )
-    token = magic.mint(
-        MagicLink.Purpose.CONFIRM_APPOINTMENT,
-        referral=referral,
-        appointment=referral.appointments.get(),
-        message=None,
-        now=timezone.now(),
-    )
+    token = appointment_link(referral, acting_user=cora)
     watcher.visit(f"/p/{token}/")
     assert watcher.page.get_by_text("Zephyrine").count() > 0
 

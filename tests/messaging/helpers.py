@@ -27,3 +27,30 @@ def messages(**filters) -> list[tuple[str, str, str]]:
         (m.rule, m.recipient.split(":")[0], m.status)
         for m in Message.objects.filter(**filters).order_by("pk")
     ]
+
+
+def appointment_link(referral, *, acting_user, days_ahead: int = 10) -> str:
+    """Accept and schedule `referral`, then mint the patient's confirm link; the token."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from refloop.messaging import magic
+    from refloop.messaging.models import MagicLink
+    from refloop.referrals import transitions
+
+    transitions.accept_referral(referral, acting_user=acting_user)
+    transitions.schedule_referral(
+        referral,
+        acting_user=acting_user,
+        appointment=transitions.AppointmentInput(
+            starts_at=timezone.now() + timedelta(days=days_ahead)
+        ),
+    )
+    return magic.mint(
+        MagicLink.Purpose.CONFIRM_APPOINTMENT,
+        referral=referral,
+        appointment=referral.appointments.get(),
+        message=None,
+        now=timezone.now(),
+    )

@@ -7,21 +7,18 @@ data too (a form sent back with its errors).
 """
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
 
 from refloop.core.models import ApiToken
 from refloop.demo import factories as f
-from refloop.messaging import magic
-from refloop.messaging.models import MagicLink
-from refloop.referrals import services, transitions
+from refloop.referrals import services
 from tests import samples
 from tests.headers import inline_elements_without_the_nonce, nonce, policy
+from tests.messaging.helpers import appointment_link
 
 pytestmark = pytest.mark.django_db
 
@@ -135,19 +132,7 @@ def test_the_portal_pages_are_never_cached(pam, client, referral):
 
 
 def test_the_patients_magic_link_page_is_never_cached(client, referral, cora):
-    transitions.accept_referral(referral, acting_user=cora)
-    transitions.schedule_referral(
-        referral,
-        acting_user=cora,
-        appointment=transitions.AppointmentInput(starts_at=timezone.now() + timedelta(days=10)),
-    )
-    token = magic.mint(
-        MagicLink.Purpose.CONFIRM_APPOINTMENT,
-        referral=referral,
-        appointment=referral.appointments.get(),
-        message=None,
-        now=timezone.now(),
-    )
+    token = appointment_link(referral, acting_user=cora)
     assert "no-store" in client.get(f"/p/{token}/")["Cache-Control"]
     page = client.get("/p/")
     assert page.status_code == 200
