@@ -5,7 +5,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 
 from refloop.core.models import User
-from refloop.core.roles import Role
+from refloop.core.roles import Capability, ReferralScope, referral_scope, roles_with
 from refloop.network.models import Practice
 from refloop.practice.models import Department
 from refloop.referrals import lifecycle
@@ -51,7 +51,7 @@ def states_for(choice: str) -> tuple[str, ...]:
 def bulk_assignees():
     """Who the worklist hands referrals to in bulk: staff who work referrals (clinicians
     are assigned one at a time, from the referral's page)."""
-    return assignable_staff().exclude(role=Role.CLINICIAN)
+    return assignable_staff().filter(role__in=roles_with(Capability.WORK_REFERRALS))
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -138,7 +138,7 @@ class FilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        if user.role == Role.CLINICIAN:
+        if referral_scope(user) == ReferralScope.DEPARTMENTS:
             # A clinician's worklist holds only their departments; offer only those.
             self.fields["department"].queryset = user.departments.order_by("name")
 
