@@ -149,7 +149,7 @@ class Shown:
 
     def sentences(self) -> tuple[list[str], int]:
         """The bottleneck finder's sentences the export shows, and how many it hides."""
-        shown = [row[0] for row in self.tables["bottlenecks"].rows if not is_hidden(row[0])]
+        shown = [str(row[0]) for row in self.tables["bottlenecks"].rows if not is_hidden(row[0])]
         return shown, len(self.tables["bottlenecks"].rows) - len(shown)
 
     def metrics(self) -> dict:
@@ -183,7 +183,7 @@ def summary_metrics(summary: Table) -> dict:
     """The headline metrics as a summary table has them, nested as metrics.compute() does."""
     found: dict = {}
     for metric, label, value in summary.rows:
-        path = SUMMARY_PATHS[(metric, label)]
+        path = SUMMARY_PATHS[(str(metric), str(label))]
         place = found
         for step in path[:-1]:
             place = place.setdefault(step, {})
