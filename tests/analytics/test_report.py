@@ -132,6 +132,22 @@ def test_others_get_the_full_copy_unless_they_ask(client, ada, month, at_now):
     assert "<11" in "".join(text_of(client.get(url + "?suppress=1").content))
 
 
+def test_the_report_reads_suppress_as_the_exports_do(client, ada, month, at_now):
+    client.force_login(ada)
+    url = reverse("analytics_report_pdf", args=["2026-03"])
+    assert "<11" in "".join(text_of(client.get(url + "?suppress=yes").content))
+    assert "<11" not in "".join(text_of(client.get(url + "?suppress=0").content))
+    response = client.get(url + "?suppress=maybe")
+    assert response.status_code == 422
+    assert "suppress must be 1" in response.content.decode()
+
+
+def test_the_analyst_gets_the_suppressed_copy_even_asking_for_none(client, andy, month, at_now):
+    client.force_login(andy)
+    url = reverse("analytics_report_pdf", args=["2026-03"])
+    assert "<11" in "".join(text_of(client.get(url + "?suppress=0").content))
+
+
 def test_a_clinician_may_download_a_portal_user_may_not(client, cliff, pam, month, at_now):
     url = reverse("analytics_report_pdf", args=["2026-03"])
     client.force_login(cliff)

@@ -10,12 +10,12 @@ from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from refloop.analytics import dashboard, metrics
+from refloop.analytics import dashboard, metrics, privacy
 from refloop.analytics.exports import About, write_csv, write_xlsx
 from refloop.analytics.tables import TABLES, Table, suppress, tables
 from refloop.core import audit
 from refloop.core.errors import InvalidInput
-from refloop.core.roles import Capability, Role
+from refloop.core.roles import Capability
 from refloop.network.models import Practice
 from refloop.practice.models import Department, Location, Organization
 from refloop.workspace.access import staff_view
@@ -23,7 +23,6 @@ from refloop.workspace.access import staff_view
 # With no start and end, the export covers the last twelve months, like the dashboard.
 DEFAULT_DAYS = 365
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SUPPRESS_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 class _Export:
@@ -32,7 +31,7 @@ class _Export:
     def __init__(self, request):
         self.now = timezone.now()
         self.scope = metrics.parse_scope(request.GET, now=self.now, default_days=DEFAULT_DAYS)
-        self.suppressed = _suppressed(request)
+        self.suppressed = privacy.suppressed_for(request.user, request.GET.get("suppress"))
         self.user = request.user
 
     def tables(self) -> list[Table]:
@@ -67,13 +66,6 @@ class _Export:
             },
             now=self.now,
         )
-
-
-def _suppressed(request) -> bool:
-    raw = request.GET.get("suppress", "").strip().lower()
-    if raw and raw not in SUPPRESS_VALUES:
-        raise InvalidInput("suppress must be 1 (hide small cells) or 0.", field="suppress")
-    return request.user.role == Role.ANALYST or SUPPRESS_VALUES.get(raw, False)
 
 
 def _describe(filters: metrics.Filters) -> list[tuple[str, str]]:

@@ -11,8 +11,10 @@ hidden; otherwise the analyst gets its table.
 
 from dataclasses import dataclass
 
-from refloop.analytics import report, suppression, tables
+from refloop.analytics import suppression, tables
 from refloop.analytics.tables import Table
+from refloop.core.errors import InvalidInput
+from refloop.core.roles import Capability, can
 
 HIDDEN = (suppression.SMALL, suppression.SUPPRESSED)
 
@@ -84,9 +86,23 @@ SUMMARY_PATHS = {
 }
 
 
+# What `?suppress=` may say, for the exports and the management report alike.
+SUPPRESS_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
 def applies_to(user) -> bool:
-    """Analysts see de-identified aggregates only: every figure they see is suppressed."""
-    return report.analyst_copy_for(user)
+    """Analysts see de-identified aggregates only: every figure they see is suppressed
+    (they lack VIEW_SMALL_COUNTS)."""
+    return not can(user, Capability.VIEW_SMALL_COUNTS)
+
+
+def suppressed_for(user, asked: str | None = "") -> bool:
+    """Whether `user`'s copy of a table or report hides small cells: always for those
+    `applies_to`, on request (`suppress=1`) for everyone else."""
+    raw = (asked or "").strip().lower()
+    if raw and raw not in SUPPRESS_VALUES:
+        raise InvalidInput("suppress must be 1 (hide small cells) or 0.", field="suppress")
+    return applies_to(user) or SUPPRESS_VALUES.get(raw, False)
 
 
 def is_hidden(value) -> bool:
@@ -133,7 +149,7 @@ class Shown:
 
     def sentences(self) -> tuple[list[str], int]:
         """The bottleneck finder's sentences the export shows, and how many it hides."""
-        shown = [row[0] for row in self.tables["bottlenecks"].rows if not is_hidden(row[0])]
+        shown = [str(row[0]) for row in self.tables["bottlenecks"].rows if not is_hidden(row[0])]
         return shown, len(self.tables["bottlenecks"].rows) - len(shown)
 
     def metrics(self) -> dict:
@@ -167,7 +183,7 @@ def summary_metrics(summary: Table) -> dict:
     """The headline metrics as a summary table has them, nested as metrics.compute() does."""
     found: dict = {}
     for metric, label, value in summary.rows:
-        path = SUMMARY_PATHS[(metric, label)]
+        path = SUMMARY_PATHS[(str(metric), str(label))]
         place = found
         for step in path[:-1]:
             place = place.setdefault(step, {})

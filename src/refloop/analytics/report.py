@@ -17,7 +17,6 @@ from refloop.analytics import dashboard, metrics, suppression, tables
 from refloop.analytics.metrics import Period, Scope
 from refloop.analytics.models import DWELL_STATES
 from refloop.analytics.scorecards import days, describe, month_period
-from refloop.core.roles import Role
 from refloop.practice.models import Organization
 
 NO_FIGURE = "–"
@@ -32,11 +31,6 @@ SEGMENT_LABELS = {
     "new": "New (first referral in the last 90 days)",
     "non_referring": "Non-referring (none in the last year)",
 }
-
-
-def analyst_copy_for(user) -> bool:
-    """The analyst sees aggregates without patient identities: their copy is suppressed."""
-    return getattr(user, "role", None) == Role.ANALYST
 
 
 # ---- what the PDF draws -------------------------------------------------------------

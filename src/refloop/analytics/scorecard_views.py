@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from refloop.analytics import charts, metrics, pdf, report, scorecards
+from refloop.analytics import charts, metrics, pdf, privacy, report, scorecards
 from refloop.analytics.metrics import Period
 from refloop.core import audit
 from refloop.core.errors import InvalidInput
@@ -93,7 +93,7 @@ def scorecard_index(request: HttpRequest):
             }
             for m in report_months
         ],
-        "suppressed": report.analyst_copy_for(request.user),
+        "suppressed": privacy.applies_to(request.user),
     }
     return render(request, "analytics/scorecard_index.html", context)
 
@@ -188,9 +188,7 @@ def scorecard(request: HttpRequest, practice_id: int):
             "end": request.GET.get("end", ""),
         }
         return render(request, "analytics/scorecard.html", context, status=422)
-    card = scorecards.build(
-        practice, period, now=now, suppressed=report.analyst_copy_for(request.user)
-    )
+    card = scorecards.build(practice, period, now=now, suppressed=privacy.applies_to(request.user))
     _audit(
         request, "analytics.scorecard_viewed", _practice_touch(practice), **_period_detail(period)
     )
@@ -213,9 +211,7 @@ def scorecard_pdf(request: HttpRequest, practice_id: int):
     practice = get_object_or_404(Practice, pk=practice_id)
     now = timezone.now()
     period = _period(request, practice, now)  # a bad date is the error page's sentence
-    card = scorecards.build(
-        practice, period, now=now, suppressed=report.analyst_copy_for(request.user)
-    )
+    card = scorecards.build(practice, period, now=now, suppressed=privacy.applies_to(request.user))
     data = pdf.scorecard_pdf(card)
     _audit(
         request,
@@ -282,7 +278,7 @@ def scorecard_send(request: HttpRequest, practice_id: int):
 def report_pdf(request: HttpRequest, month: str):
     period = scorecards.parse_month(month)  # a bad month is the error page's sentence
     # As the exports: always suppressed for the analyst, on request (?suppress=1) for others.
-    suppressed = report.analyst_copy_for(request.user) or request.GET.get("suppress") == "1"
+    suppressed = privacy.suppressed_for(request.user, request.GET.get("suppress"))
     document = report.build(period, now=timezone.now(), suppressed=suppressed)
     data = pdf.report_pdf(document)
     _audit(

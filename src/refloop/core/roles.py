@@ -4,6 +4,7 @@ Every service and selector asks here; pages and endpoints ask the same
 functions, so a new edge cannot forget a rule.
 """
 
+from collections.abc import Collection
 from enum import StrEnum
 
 from refloop.core.errors import NotAllowed
@@ -36,12 +37,26 @@ class Capability(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_SETTINGS = "manage_settings"
     VIEW_ANALYTICS = "view_analytics"  # aggregates; drill-downs follow the referral capabilities
+    # Analytics figures resting on 1 to 10 patients, referrals or appointments, as they are.
+    # Without it, every figure shown is small-cell suppressed (analytics.privacy).
+    VIEW_SMALL_COUNTS = "view_small_counts"
+    USE_WORKSPACE = "use_workspace"  # the practice's own staff pages
+    # The referring practice's side: the portal, and that side of a referral's message thread.
+    USE_PORTAL = "use_portal"
+    HOLD_REFERRALS = "hold_referrals"  # be a referral's assignee
+    SEND_REFERRAL_MESSAGES = "send_referral_messages"  # the thread with the referring practice
+    # Every outbox message, in-app notices addressed to other staff included.
+    VIEW_ALL_MESSAGES = "view_all_messages"
 
 
 _CAPABILITIES: dict[Role, frozenset[Capability]] = {
-    Role.ADMIN: frozenset(Capability),
+    Role.ADMIN: frozenset(Capability) - {Capability.USE_PORTAL},
     Role.COORDINATOR: frozenset(
         {
+            Capability.USE_WORKSPACE,
+            Capability.HOLD_REFERRALS,
+            Capability.SEND_REFERRAL_MESSAGES,
+            Capability.VIEW_SMALL_COUNTS,
             Capability.VIEW_REFERRALS,
             Capability.VIEW_REFERRAL_SUMMARIES,
             Capability.VIEW_INTERNAL_WORK,
@@ -56,6 +71,10 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
     Role.CLINICIAN: frozenset(
         {
+            Capability.USE_WORKSPACE,
+            Capability.HOLD_REFERRALS,
+            Capability.SEND_REFERRAL_MESSAGES,
+            Capability.VIEW_SMALL_COUNTS,
             Capability.VIEW_REFERRALS,
             Capability.VIEW_REFERRAL_SUMMARIES,
             Capability.VIEW_INTERNAL_WORK,
@@ -67,18 +86,25 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
     Role.LIAISON: frozenset(
         {
+            Capability.USE_WORKSPACE,
+            Capability.VIEW_SMALL_COUNTS,
             Capability.VIEW_REFERRAL_SUMMARIES,
             Capability.VIEW_DIRECTORY,
             Capability.EDIT_DIRECTORY,
             Capability.VIEW_ANALYTICS,
         }
     ),
-    Role.ANALYST: frozenset({Capability.VIEW_DIRECTORY, Capability.VIEW_ANALYTICS}),
+    # Analysts see de-identified aggregates only: no VIEW_SMALL_COUNTS.
+    Role.ANALYST: frozenset(
+        {Capability.USE_WORKSPACE, Capability.VIEW_DIRECTORY, Capability.VIEW_ANALYTICS}
+    ),
     # Portal users see, send and answer for their own practice's referrals only
     # (selectors.visible_referrals and create_inbound_referral hold them to it), and of
     # each only what the referring practice may know: no VIEW_INTERNAL_WORK.
     Role.PORTAL: frozenset(
         {
+            Capability.USE_PORTAL,
+            Capability.SEND_REFERRAL_MESSAGES,
             Capability.VIEW_REFERRALS,
             Capability.SUBMIT_REFERRALS,
             Capability.ANSWER_INFO_REQUESTS,
@@ -86,8 +112,33 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
 }
 
+
+def roles_with(*capabilities: Capability) -> tuple[Role, ...]:
+    """The roles holding every capability named, for queries of users (`role__in=`)."""
+    return tuple(r for r in Role if _CAPABILITIES[r].issuperset(capabilities))
+
+
 # Who may hold (be assigned) a referral.
-ASSIGNABLE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN)
+ASSIGNABLE_ROLES = roles_with(Capability.HOLD_REFERRALS)
+
+
+class ReferralScope(StrEnum):
+    """Which referrals a role that sees referrals sees."""
+
+    ALL = "all"
+    DEPARTMENTS = "departments"  # those of the user's own departments
+    PRACTICE = "practice"  # those the user's referring practice sent
+    NONE = "none"
+
+
+_REFERRAL_SCOPES: dict[Role, ReferralScope] = {
+    Role.ADMIN: ReferralScope.ALL,
+    Role.COORDINATOR: ReferralScope.ALL,
+    Role.CLINICIAN: ReferralScope.DEPARTMENTS,
+    Role.LIAISON: ReferralScope.ALL,
+    Role.ANALYST: ReferralScope.NONE,
+    Role.PORTAL: ReferralScope.PRACTICE,
+}
 
 _WORDS = {
     Capability.VIEW_REFERRALS: "see referral details",
@@ -107,17 +158,40 @@ _WORDS = {
     Capability.VIEW_AUDIT: "read the audit log",
     Capability.MANAGE_SETTINGS: "change settings",
     Capability.VIEW_ANALYTICS: "see the referral analytics",
+    Capability.VIEW_SMALL_COUNTS: "see analytics figures resting on fewer than 11 people",
+    Capability.USE_WORKSPACE: "use the practice's workspace",
+    Capability.USE_PORTAL: "use the referral portal",
+    Capability.HOLD_REFERRALS: "be assigned referrals",
+    Capability.SEND_REFERRAL_MESSAGES: "send messages on referrals",
+    Capability.VIEW_ALL_MESSAGES: "see every message in the outbox",
 }
 
 
-def can(user, capability: Capability) -> bool:
+def _role_of(user) -> Role | None:
+    """The role of a signed-in, active user; None for anyone else or an unknown role."""
     if user is None or not user.is_authenticated or not user.is_active:
-        return False
+        return None
     try:
-        role = Role(user.role)
+        return Role(user.role)
     except ValueError:
-        return False
-    return capability in _CAPABILITIES[role]
+        return None
+
+
+def can(user, capability: Capability) -> bool:
+    role = _role_of(user)
+    return role is not None and capability in _CAPABILITIES[role]
+
+
+def referral_scope(user) -> ReferralScope:
+    """Which referrals `user` sees, if their capabilities let them see referrals at all."""
+    role = _role_of(user)
+    return ReferralScope.NONE if role is None else _REFERRAL_SCOPES[role]
+
+
+def role_among(user, roles: Collection[str]) -> bool:
+    """Whether `user`'s role is one of `roles`: for sets of roles kept as data (an
+    organization's settings), never for a rule the code itself makes."""
+    return _role_of(user) in roles
 
 
 def require(user, capability: Capability) -> None:

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from refloop.core.roles import Capability, can
+from refloop.messaging import services
 from refloop.messaging.models import Channel, Preference
 from refloop.messaging.recipients import referrer_of, route
 from refloop.messaging.template_forms import PreferenceForm, ProgressReportForm
@@ -18,7 +19,7 @@ BOUND_FORMS = "_after_visit_forms"
 
 
 def patient_key(referral: Referral) -> str:
-    return f"patient:{referral.patient_id}"
+    return services.patient_key(referral.patient_id)
 
 
 def preference_initial(referral: Referral) -> dict:

@@ -3,17 +3,14 @@ to share it, and save the patient's message preferences. Each posts back to the 
 detail page; input to fix re-renders the page with the form's errors (422)."""
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from refloop.core import audit
 from refloop.core.errors import Conflict, InvalidInput, NotAllowed
 from refloop.core.roles import Capability
-from refloop.messaging.models import Preference
-from refloop.messaging.report_panels import BOUND_FORMS, patient_key
+from refloop.messaging import services
+from refloop.messaging.report_panels import BOUND_FORMS
 from refloop.messaging.template_forms import PreferenceForm, ProgressReportForm
 from refloop.practice.models import Organization
 from refloop.referrals.models import Direction, Referral
@@ -93,34 +90,20 @@ def message_preferences(request, pk: int):
     if not form.is_valid():
         return _detail_page(request, referral, 422, preferences=form)
     data = form.cleaned_data
-    values = {
-        "preferred_channel": data["preferred_channel"] or "",
-        "opted_out": sorted(data["opted_out"]),
-        "quiet_start": data["quiet_start"],
-        "quiet_end": data["quiet_end"],
-        "language": data["language"] or "",
-    }
-    now = timezone.now()
-    with transaction.atomic():
-        Preference.objects.update_or_create(
-            recipient=patient_key(referral), defaults={**values, "updated_at": now}
+    try:
+        services.save_patient_preferences(
+            acting_user=request.user,
+            referral_id=referral.pk,
+            preferred_channel=data["preferred_channel"],
+            opted_out=data["opted_out"],
+            quiet_start=data["quiet_start"],
+            quiet_end=data["quiet_end"],
+            language=data["language"],
         )
-        audit.record(
-            "patient.preferences_changed",
-            audit.Touch(
-                "patient",
-                referral.patient_id,
-                patient_id=referral.patient_id,
-                referral_id=referral.pk,
-            ),
-            actor=request.user,
-            detail={
-                **values,
-                "quiet_start": values["quiet_start"].strftime("%H:%M"),
-                "quiet_end": values["quiet_end"].strftime("%H:%M"),
-            },
-            now=now,
-        )
+    except Conflict as error:
+        return _refused(request, referral, error, 409)
+    except NotAllowed as error:
+        return _refused(request, referral, error, 403)
     messages.success(request, "The patient's message preferences were saved.")
     return redirect("referral_detail", pk=referral.pk)
 

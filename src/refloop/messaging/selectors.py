@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from refloop.core import audit
 from refloop.core.errors import NotAllowed, NotFound
 from refloop.core.paging import Page, page_of
-from refloop.core.roles import Capability, Role, can
+from refloop.core.roles import Capability, ReferralScope, can, referral_scope
 from refloop.messaging.models import Audience, DeliveryAttempt, Message, Status
 from refloop.messaging.rules import RULES
 from refloop.messaging.templating import LINK_PLACEHOLDERS, PLACEHOLDER
@@ -45,11 +45,11 @@ def messages_for(
     if not may_see_messages(user):
         return Message.objects.none()
     messages = Message.objects.all()
-    if user.role != Role.ADMIN:
+    if not can(user, Capability.VIEW_ALL_MESSAGES):
         not_staff = ~Q(audience=Audience.STAFF)
         visible = Q(referral__in=visible_referrals(user)) & not_staff
         visible |= Q(audience=Audience.STAFF, recipient=f"user:{user.pk}")
-        if user.role == Role.COORDINATOR:
+        if referral_scope(user) == ReferralScope.ALL:
             visible |= Q(referral__isnull=True) & not_staff
         messages = messages.filter(visible)
     conditions: dict = {}

@@ -2,18 +2,15 @@
 per channel and language, with a preview filled in with example values."""
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from refloop.core import audit
 from refloop.core.roles import Capability
-from refloop.messaging import report_views, templating
+from refloop.messaging import report_views, services, templating
 from refloop.messaging.defaults import default_wording
-from refloop.messaging.models import Audience, Channel, RuleSetting, Template
+from refloop.messaging.models import Audience, Channel, Template
 from refloop.messaging.rules import RULES, Rule
 from refloop.messaging.template_forms import (
     LANGUAGES,
@@ -62,38 +59,6 @@ def _rule_groups(form: RuleSettingsForm) -> list[dict]:
     return groups
 
 
-def _save_rules(form: RuleSettingsForm, user) -> int:
-    """Write a RuleSetting for each rule that changed; returns how many changed."""
-    now = timezone.now()
-    changed = 0
-    with transaction.atomic():
-        for key, (enabled, minutes) in form.wanted().items():
-            rule = RULES[key]
-            current_minutes = (
-                None if rule.offset_minutes is None else int(rule.offset().total_seconds() // 60)
-            )
-            if enabled == rule.enabled() and minutes == current_minutes:
-                continue
-            setting, _ = RuleSetting.objects.update_or_create(
-                key=key,
-                defaults={
-                    "enabled": enabled,
-                    "offset_minutes": minutes,
-                    "updated_by": user,
-                    "updated_at": now,
-                },
-            )
-            audit.record(
-                "messaging.rule_changed",
-                audit.Touch("rule_setting", setting.pk),
-                actor=user,
-                detail={"rule": key, "enabled": enabled, "offset_minutes": minutes},
-                now=now,
-            )
-            changed += 1
-    return changed
-
-
 @require_http_methods(["GET", "POST"])
 @staff_view(Capability.MANAGE_SETTINGS)
 def message_settings(request):
@@ -101,7 +66,7 @@ def message_settings(request):
     if request.method == "POST":
         form = RuleSettingsForm(request.POST)
         if form.is_valid():
-            changed = _save_rules(form, request.user)
+            changed = services.save_rule_settings(acting_user=request.user, wanted=form.wanted())
             if changed:
                 messages.success(request, "The message settings were saved.")
             else:
@@ -137,45 +102,6 @@ def _preview(form: TemplateForm) -> dict:
     }
 
 
-def _save_template(rule: Rule, channel: str, form: TemplateForm, user) -> None:
-    now = timezone.now()
-    language = form.cleaned_data["language"]
-    with transaction.atomic():
-        template, created = Template.objects.update_or_create(
-            key=rule.key,
-            channel=channel,
-            language=language,
-            defaults={
-                "subject": form.cleaned_data.get("subject", "").strip(),
-                "body": form.cleaned_data["body"],
-                "updated_by": user,
-                "updated_at": now,
-            },
-        )
-        audit.record(
-            "messaging.template_changed",
-            audit.Touch("template", template.pk),
-            actor=user,
-            detail={"rule": rule.key, "channel": channel, "language": language, "saved": True},
-            now=now,
-        )
-
-
-def _reset_template(rule: Rule, channel: str, language: str, user) -> bool:
-    with transaction.atomic():
-        template = Template.objects.filter(key=rule.key, channel=channel, language=language).first()
-        if template is None:
-            return False
-        audit.record(
-            "messaging.template_changed",
-            audit.Touch("template", template.pk),
-            actor=user,
-            detail={"rule": rule.key, "channel": channel, "language": language, "reset": True},
-        )
-        template.delete()
-    return True
-
-
 @require_http_methods(["GET", "POST"])
 @staff_view(Capability.MANAGE_SETTINGS)
 def message_template(request, rule_key: str, channel: str):
@@ -189,7 +115,9 @@ def message_template(request, rule_key: str, channel: str):
     if request.method == "POST":
         action = request.POST.get("action", "save")
         if action == "reset":
-            if _reset_template(rule, channel, language, request.user):
+            if services.reset_template(
+                acting_user=request.user, rule_key=rule.key, channel=channel, language=language
+            ):
                 messages.success(request, "The message is back to refloop's default wording.")
             else:
                 messages.info(request, "This message already uses refloop's default wording.")
@@ -200,7 +128,14 @@ def message_template(request, rule_key: str, channel: str):
         elif action == "preview":
             preview = _preview(form)
         else:
-            _save_template(rule, channel, form, request.user)
+            services.save_template(
+                acting_user=request.user,
+                rule_key=rule.key,
+                channel=channel,
+                language=form.cleaned_data["language"],
+                subject=form.cleaned_data.get("subject", ""),
+                body=form.cleaned_data["body"],
+            )
             messages.success(request, "The message was saved; it is used from now on.")
             return redirect(f"{editor_url}?language={language}")
     else:

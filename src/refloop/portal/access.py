@@ -10,11 +10,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
 from refloop.core.errors import NotFound
-from refloop.core.roles import Role
+from refloop.core.roles import Capability, can
 
 
 def is_portal_user(user) -> bool:
-    return user.is_authenticated and user.is_active and user.role == Role.PORTAL
+    return can(user, Capability.USE_PORTAL)
 
 
 def refused(request, message: str):

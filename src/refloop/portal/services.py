@@ -364,9 +364,7 @@ def answer_info_request(
 
 def may_message(user: User) -> bool:
     """Portal users answer on their practice's referrals; staff who annotate referrals reply."""
-    if user.role == Role.PORTAL:
-        return can(user, Capability.ANSWER_INFO_REQUESTS)
-    return can(user, Capability.ANNOTATE_REFERRALS)
+    return can(user, Capability.SEND_REFERRAL_MESSAGES)
 
 
 def post_message(
@@ -398,7 +396,7 @@ def post_message(
         message = PortalMessage.objects.create(
             referral=referral,
             author=acting_user,
-            from_portal=acting_user.role == Role.PORTAL,
+            from_portal=can(acting_user, Capability.USE_PORTAL),
             body=body,
             created_at=now,
         )
@@ -415,7 +413,7 @@ def post_message(
 
 def mark_thread_read(referral: Referral, user: User, *, now: datetime | None = None) -> int:
     """Mark the other side's messages on `referral` as read by `user`'s side."""
-    reading_portal = user.role == Role.PORTAL
+    reading_portal = can(user, Capability.USE_PORTAL)
     return PortalMessage.objects.filter(
         referral=referral, from_portal=not reading_portal, read_at__isnull=True
     ).update(read_at=now or timezone.now())

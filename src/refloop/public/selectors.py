@@ -5,11 +5,10 @@ from dataclasses import dataclass, field
 
 from refloop.core import audit
 from refloop.core.models import User
-from refloop.core.roles import Role
 from refloop.practice.models import Department, Location, Organization
 from refloop.public.models import PublicSubmission, touch
 from refloop.referrals.models import Referral, Urgency, kind_label
-from refloop.referrals.selectors import sees_clinical_detail, visible_referrals
+from refloop.referrals.selectors import FULL, referral_access, visible_referrals
 
 URGENCY_WORDS = {
     Urgency.ROUTINE: "Routine",
@@ -129,11 +128,7 @@ def referral_guide() -> ReferralGuide:
 def submission_for_staff(user: User, referral: Referral):
     """The public form's record of who sent `referral` (None if it came another way),
     for staff who may see the referral's full detail; the read is audited."""
-    if (
-        user.role == Role.PORTAL
-        or not sees_clinical_detail(user)
-        or not visible_referrals(user).filter(pk=referral.pk).exists()
-    ):
+    if referral_access(user) != FULL or not visible_referrals(user).filter(pk=referral.pk).exists():
         return None
     submission = (
         PublicSubmission.objects.select_related("matched_provider")

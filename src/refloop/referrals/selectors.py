@@ -10,7 +10,14 @@ from refloop.core import audit
 from refloop.core.errors import NotAllowed, NotFound
 from refloop.core.models import User
 from refloop.core.paging import Page, page_of
-from refloop.core.roles import ASSIGNABLE_ROLES, Capability, Role, can, require
+from refloop.core.roles import (
+    ASSIGNABLE_ROLES,
+    Capability,
+    ReferralScope,
+    can,
+    referral_scope,
+    require,
+)
 from refloop.patients.models import (
     Patient,
     birth_key,
@@ -29,13 +36,16 @@ def visible_referrals(user) -> QuerySet[Referral]:
     if not (can(user, Capability.VIEW_REFERRALS) or can(user, Capability.VIEW_REFERRAL_SUMMARIES)):
         return Referral.objects.none()
     referrals = Referral.objects.all()
-    if user.role == Role.CLINICIAN:
+    scope = referral_scope(user)
+    if scope == ReferralScope.DEPARTMENTS:
         return referrals.filter(department__in=user.departments.all())
-    if user.role == Role.PORTAL:
+    if scope == ReferralScope.PRACTICE:
         if user.partner_practice_id is None:
             return Referral.objects.none()
         return referrals.filter(direction="inbound", referring_practice_id=user.partner_practice_id)
-    return referrals
+    if scope == ReferralScope.ALL:
+        return referrals
+    return Referral.objects.none()
 
 
 def sees_clinical_detail(user) -> bool:

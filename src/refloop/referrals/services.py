@@ -17,7 +17,7 @@ from refloop.core.errors import (
     NotFound,
 )
 from refloop.core.models import User
-from refloop.core.roles import ASSIGNABLE_ROLES, Capability, can, require
+from refloop.core.roles import Capability, can, require
 from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
@@ -141,7 +141,7 @@ def save_changes(referral: Referral, fields: Iterable[str]) -> None:
 def _staff_assignee(user: User | None) -> User | None:
     if user is None:
         return None
-    if not user.is_active or user.role not in ASSIGNABLE_ROLES:
+    if not can(user, Capability.HOLD_REFERRALS):
         raise InvalidInput(
             "A referral can be assigned only to an active coordinator, clinician or admin.",
             field="assignee_id",

@@ -9,11 +9,11 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
-from refloop.core.roles import Capability, Role, can
+from refloop.core.roles import Capability, can
 
 
 def is_staff_member(user) -> bool:
-    return user.is_authenticated and user.is_active and user.role != Role.PORTAL
+    return can(user, Capability.USE_WORKSPACE)
 
 
 def forbidden(request, message: str):

@@ -8,7 +8,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from refloop.core.errors import InvalidInput
-from refloop.core.roles import Capability, Role
+from refloop.core.roles import Capability, can
 from refloop.network.models import Practice, Provider
 from refloop.network.selectors import find_referral_sources
 from refloop.practice.models import Organization
@@ -133,7 +133,7 @@ def intake(request):
     user = request.user
     if request.method != "POST":
         initial = {"idempotency_key": new_idempotency_key()}
-        if user.role in (Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN):
+        if can(user, Capability.HOLD_REFERRALS):
             initial["assignee"] = user.pk
         return render_intake(request, IntakeForm(user=user, initial=initial))
 

@@ -93,6 +93,7 @@ def shell_context(request) -> dict:
     context = {"organization": Organization.current(), "mfa_enforced": settings.MFA_ENFORCED}
     if user is not None and user.is_authenticated:
         context["session_seconds_left"] = seconds_left(request.session, timezone.now())
+        context["is_portal_user"] = is_portal_user(user)
     # A session still at the second-factor step sees no navigation (the gate holds it there).
     if user is not None and is_staff_member(user) and not getattr(request, "mfa_pending", None):
         context["nav"] = navigation_for(user, request.path)

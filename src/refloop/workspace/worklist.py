@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from refloop.core.errors import DomainError
-from refloop.core.roles import Capability, Role, can
+from refloop.core.roles import Capability, ReferralScope, can, referral_scope
 from refloop.practice.models import Organization
 from refloop.referrals.selectors import (
     WORKLIST_SORTS,
@@ -87,13 +87,13 @@ def tabs_for(user) -> list[str]:
     if user.departments.exists():
         tabs.append("department")
     tabs.append("unassigned")
-    if user.role != Role.CLINICIAN:
+    if referral_scope(user) != ReferralScope.DEPARTMENTS:
         tabs.append("all")
     return tabs
 
 
 def default_tab(user, tabs: list[str]) -> str:
-    if user.role == Role.CLINICIAN and "department" in tabs:
+    if referral_scope(user) == ReferralScope.DEPARTMENTS and "department" in tabs:
         return "department"
     return tabs[0]
 

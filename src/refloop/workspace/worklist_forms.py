@@ -1,11 +1,13 @@
 """The worklist's forms: filters (query string), search (POST body), bulk assign, saved filters."""
 
+from typing import cast
+
 from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 
 from refloop.core.models import User
-from refloop.core.roles import Role
+from refloop.core.roles import Capability, ReferralScope, referral_scope, roles_with
 from refloop.network.models import Practice
 from refloop.practice.models import Department
 from refloop.referrals import lifecycle
@@ -51,7 +53,7 @@ def states_for(choice: str) -> tuple[str, ...]:
 def bulk_assignees():
     """Who the worklist hands referrals to in bulk: staff who work referrals (clinicians
     are assigned one at a time, from the referral's page)."""
-    return assignable_staff().exclude(role=Role.CLINICIAN)
+    return assignable_staff().filter(role__in=roles_with(Capability.WORK_REFERRALS))
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -138,12 +140,13 @@ class FilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        if user.role == Role.CLINICIAN:
+        if referral_scope(user) == ReferralScope.DEPARTMENTS:
             # A clinician's worklist holds only their departments; offer only those.
-            self.fields["department"].queryset = user.departments.order_by("name")
+            department = cast(forms.ModelChoiceField, self.fields["department"])
+            department.queryset = user.departments.order_by("name")
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("received_from"), data.get("received_to")
         if start and end and start > end:
             self.add_error("received_to", "The end date is before the start date.")
@@ -173,7 +176,7 @@ class BulkAssignForm(forms.Form):
         kwargs.setdefault("auto_id", "id_bulk_%s")
         super().__init__(*args, **kwargs)
         self.staff = list(bulk_assignees())
-        self.fields["assignee"].choices = [
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
             ("", "Choose a person…"),
             *[(str(u.pk), u.get_full_name() or u.get_username()) for u in self.staff],
             (self.UNASSIGN, "Nobody (unassign)"),

@@ -4,7 +4,7 @@ from django.conf import settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
-from refloop.core.roles import Capability, Role, can
+from refloop.core.roles import Capability, Role, can, role_among
 from refloop.practice.models import Organization
 
 # Roles an admin may mark as needing a second factor (admins always need one).
@@ -18,7 +18,7 @@ def mfa_required(user) -> bool:
     """Admins (and anyone who may open the back office) always; other roles as the practice says."""
     if user.is_superuser or user.is_staff or can(user, Capability.MANAGE_SETTINGS):
         return True
-    return user.role in Organization.current().mfa_required_roles
+    return role_among(user, Organization.current().mfa_required_roles)
 
 
 def has_second_factor(user) -> bool:
