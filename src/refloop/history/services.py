@@ -40,11 +40,9 @@ from refloop.referrals.models import (
 ACTOR_LABEL = "History import"
 CHUNK = 2000
 LOOKUP_CHUNK = 500
-LOST_STATES = (State.DECLINED, State.UNREACHABLE, State.CANCELLED)
-OPEN_STATES = frozenset(lifecycle.open_states(Direction.INBOUND))
 Progress = Callable[[int, int], None]
 # The data of an imported transition; one object, so it is serialized once per chunk.
-IMPORTED = {"imported": True}
+IMPORTED: dict[str, object] = {"imported": True}
 
 REFERRAL_COLUMNS = (
     "number",
@@ -319,7 +317,7 @@ class _Writer:
         # An open referral never contacted and past its deadline would be flagged by the SLA
         # sweep today, alerting staff about history; it is recorded as breached at its due time.
         breached = None
-        if state in OPEN_STATES and row.first_contact_at is None and due <= self.now:
+        if state in lifecycle.OPEN and row.first_contact_at is None and due <= self.now:
             breached = due
         practice_id = (
             self.practices.get(row.practice_name.casefold()) if row.practice_name else None
@@ -347,7 +345,7 @@ class _Writer:
             reached.get("accepted_at"),
             reached.get("scheduled_at"),
             reached.get("seen_at"),
-            None if state in OPEN_STATES else last_at,
+            None if state in lifecycle.OPEN else last_at,
             row.end_reason,
             self.user_id,
         )
@@ -370,7 +368,7 @@ class _Writer:
         reached = row.reached()
         scheduled_at = reached["scheduled_at"]
         rebooked_at = reached.get("rescheduled_at")
-        appointments = []
+        appointments: list[tuple] = []
         if rebooked_at is not None and row.appointment_outcome != AppointmentOutcome.NO_SHOW:
             appointments.append(
                 (
@@ -396,7 +394,7 @@ class _Writer:
 
     def _events(self, row: Row, referral_id: int, attempt_id: int | None) -> list[tuple]:
         """The timeline: received, each transition, the first contact attempt; by time."""
-        events = [
+        events: list[tuple] = [
             (
                 referral_id,
                 "referral.received",
@@ -410,7 +408,7 @@ class _Writer:
         ]
         for state, _, at, from_state in row.steps:
             data = IMPORTED
-            if state in LOST_STATES:
+            if state in lifecycle.LOST:
                 data = {**IMPORTED, "reason": row.end_reason}
             events.append(
                 (referral_id, f"referral.{state}", from_state, state, None, ACTOR_LABEL, at, data)
