@@ -16,7 +16,7 @@ referral ending otherwise (declined before anyone called) is neither met nor lat
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
@@ -57,6 +57,12 @@ class Clock:
         if target <= 0:
             return 1.0
         return 1 - self.left.total_seconds() / target
+
+
+def _after(moment: datetime, span: timedelta) -> datetime:
+    # Elapsed time, not wall-clock time: in a zone with daylight saving, 09:00 + 168 h
+    # is not 09:00 a week later.
+    return moment.astimezone(UTC) + span
 
 
 def _clock(
@@ -104,7 +110,7 @@ def report(referral: Referral, now: datetime) -> Clock | None:
     return _clock(
         REPORT,
         started_at=referral.seen_at,
-        due_at=referral.seen_at + REPORT_WITHIN,
+        due_at=_after(referral.seen_at, REPORT_WITHIN),
         done_at=closed,
         running=referral.state == State.SEEN,
         now=now,
@@ -150,7 +156,7 @@ def clock_q(kind: str, condition: Condition, *, now: datetime, prefix: str = "")
         )
         closed = exists & Q(**{name("state"): State.LOOP_CLOSED, name("closed_at__isnull"): False})
         running = exists & Q(**{name("state"): State.SEEN})
-        overdue = running & Q(**{name("seen_at__lte"): now - REPORT_WITHIN})
+        overdue = running & Q(**{name("seen_at__lte"): _after(now, -REPORT_WITHIN)})
         met = closed & Q(**{name("closed_at__lte"): due})
         done_late = closed & Q(**{name("closed_at__gt"): due})
     else:
