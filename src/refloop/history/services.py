@@ -22,7 +22,7 @@ from refloop.history.validation import Checked, Row
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient, birth_key, last_name_key, name_key
 from refloop.practice.models import Organization
-from refloop.referrals import effects, lifecycle
+from refloop.referrals import clocks, effects, lifecycle
 from refloop.referrals.models import (
     Appointment,
     AppointmentOutcome,
@@ -33,7 +33,6 @@ from refloop.referrals.models import (
     Referral,
     ReferralEvent,
     State,
-    Urgency,
     new_referral_number,
 )
 
@@ -174,7 +173,7 @@ class _Writer:
         self.user_id = acting_user.pk if acting_user is not None and acting_user.pk else None
         self.now = now
         org = Organization.current()
-        self.sla = {urgency: org.first_contact_sla(urgency) for urgency in Urgency.values}
+        self.org = org
         self.result = ImportResult()
         self.practices: dict[str, int] = {}  # casefolded name -> pk
         self.providers: dict[str, tuple[int, int | None]] = {}  # npi -> (pk, practice pk)
@@ -313,7 +312,7 @@ class _Writer:
         reached = row.reached()
         state = row.state
         last_at = row.steps[-1][2] if row.steps else row.received_at
-        due = row.received_at + self.sla[row.urgency]
+        due = clocks.first_contact_due(self.org, row.urgency, row.received_at)
         # An open referral never contacted and past its deadline would be flagged by the SLA
         # sweep today, alerting staff about history; it is recorded as breached at its due time.
         breached = None

@@ -22,6 +22,7 @@ from typing import Literal
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
 from django.db.models.expressions import Combinable
 
+from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.models import Direction, Referral, State
 
@@ -88,6 +89,12 @@ def _clock(
         late=late,
         left=due_at - (done_at or now),
     )
+
+
+def first_contact_due(org: Organization, urgency: str, received_at: datetime) -> datetime:
+    """The first-contact target a referral is promised when it arrives; stamped on it
+    as `first_contact_due_at`, which every clock then reads."""
+    return _after(received_at, org.first_contact_sla(urgency))
 
 
 def first_contact(referral: Referral, now: datetime) -> Clock | None:
