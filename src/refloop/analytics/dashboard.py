@@ -3,10 +3,12 @@ module: the page renders it, the benchmark times it, the management report print
 
 from collections import defaultdict
 
-from django.db.models import Count, Q
+from django.db.models import Count
+from django.utils import timezone
 
 from refloop.analytics import bottlenecks, metrics, referrers
 from refloop.analytics.metrics import Scope, cohort
+from refloop.analytics.selection import contacted_within_target
 from refloop.analytics.stats import grouped_figures
 from refloop.network.models import Practice
 from refloop.practice.models import Department, Organization
@@ -45,12 +47,9 @@ def sla(scope: Scope) -> dict:
     hours = {
         u: org.first_contact_sla(u).total_seconds() / 3600 for u in ("stat", "urgent", "routine")
     }
-    within = Count(
-        "pk",
-        filter=Q(urgency="stat", first_contact_hours__lte=hours["stat"])
-        | Q(urgency="urgent", first_contact_hours__lte=hours["urgent"])
-        | Q(urgency="routine", first_contact_hours__lte=hours["routine"]),
-    )
+    # Within the target stamped on each referral when it arrived (referrals.clocks): after
+    # an SLA edit, `sla_hours` is today's target and older referrals keep their own.
+    within = Count("pk", filter=contacted_within_target(scope.now or timezone.now()))
     found = grouped_figures(
         cohort(scope),
         ["urgency"],

@@ -18,12 +18,12 @@ from django.db.models import F
 
 from refloop.analytics.models import (
     DWELL_STATES,
-    LOST_STATES,
     REACHED_BIT,
     AppointmentFact,
     ReferralFact,
 )
 from refloop.practice.models import Organization
+from refloop.referrals.lifecycle import LOST as LOST_STATES
 from refloop.referrals.models import Appointment, Direction, Referral, ReferralEvent
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,6 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from refloop.analytics.models import (
     DWELL_STATES,
     FUNNEL_STATES,
-    LOST_STATES,
     REACHED_BIT,
     AppointmentFact,
     ReferralFact,
@@ -29,10 +28,12 @@ from refloop.analytics.stats import percentiles
 from refloop.core.errors import InvalidInput
 from refloop.network.models import Practice
 from refloop.practice.models import Department, Location, Organization
+from refloop.referrals.clocks import REPORT_WITHIN
+from refloop.referrals.lifecycle import LOST
 from refloop.referrals.models import ReferralChannel, SourceType, Urgency
 
 REFERRED_SOURCES = ("provider", "patient")
-LOOP_CLOSURE_HOURS = 168
+LOOP_CLOSURE_HOURS = REPORT_WITHIN.total_seconds() / 3600  # the report clock's target
 LONGEST_PERIOD_DAYS = 3700  # ten years and a little
 
 
@@ -407,11 +408,11 @@ def lost(scope: Scope) -> dict:
 def _lost(scope: Scope) -> dict:
     rows = (
         cohort(scope)
-        .filter(state__in=LOST_STATES)
+        .filter(state__in=LOST)
         .values("state", "lost_reason", "lost_stage")
         .annotate(n=Count("pk"))
     )
-    by_outcome: dict[str, int] = dict.fromkeys(LOST_STATES, 0)
+    by_outcome: dict[str, int] = dict.fromkeys(LOST, 0)
     by_reason: dict[str, int] = {}
     by_stage: dict[str, int] = {}
     for row in rows:

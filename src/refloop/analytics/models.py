@@ -26,7 +26,6 @@ FUNNEL_STATES = (
 REACHED_BIT = {state: 1 << i for i, state in enumerate(FUNNEL_STATES)}
 # The open states whose time a referral spends in them is measured (dwell_<state>).
 DWELL_STATES = FUNNEL_STATES[:8]
-LOST_STATES = ("declined", "unreachable", "cancelled")
 
 
 def _ref(model: str, **kwargs) -> models.ForeignKey:

@@ -9,9 +9,9 @@ from datetime import date
 
 from refloop.analytics import charts, metrics
 from refloop.analytics.metrics import Scope
-from refloop.analytics.models import LOST_STATES
 from refloop.analytics.selection import drill_url
 from refloop.network.models import Provider
+from refloop.referrals.lifecycle import LOST
 from refloop.referrals.models import SourceType
 
 SOURCE_LABELS = dict(SourceType.choices)
@@ -116,7 +116,7 @@ def _volume(data: dict, scope: Scope, by: str, labels: dict, *, stacked_bars: bo
 
 
 def _funnel(data: dict, scope: Scope) -> dict:
-    rows = [row for row in data["states"] if row["state"] not in LOST_STATES]
+    rows = [row for row in data["states"] if row["state"] not in LOST]
     return charts.funnel(
         "Where referrals go, and where they are lost",
         [STATE_LABELS[row["state"]] for row in rows],

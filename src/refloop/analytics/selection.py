@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from refloop.analytics import metrics, referrers
 from refloop.analytics.metrics import (
@@ -32,7 +33,6 @@ from refloop.analytics.metrics import (
 )
 from refloop.analytics.models import (
     FUNNEL_STATES,
-    LOST_STATES,
     REACHED_BIT,
     AppointmentFact,
     ReferralFact,
@@ -40,13 +40,14 @@ from refloop.analytics.models import (
 from refloop.analytics.periods import SCOPE_PARAMS, scope_from, scope_params
 from refloop.core.errors import InvalidInput
 from refloop.network.models import Practice
-from refloop.practice.models import Department, Location, Organization
+from refloop.practice.models import Department, Location
+from refloop.referrals.clocks import FIRST_CONTACT, clock_q
+from refloop.referrals.lifecycle import LOST
 from refloop.referrals.models import (
     CancelReason,
     DeclineReason,
     State,
     UnreachableReason,
-    Urgency,
 )
 
 # What each drill-down parameter selects, in the words the error sentences use.
@@ -204,7 +205,7 @@ def _received(s: Selection) -> QuerySet:
     if "lost" in drill:
         _flag(drill, "lost", ones_only=True)
     if lost:
-        qs = qs.filter(state__in=LOST_STATES)
+        qs = qs.filter(state__in=LOST)
         s.words.append("lost (declined, unreachable or cancelled)")
     if "stage" in drill:
         stage = _choice(drill, "stage", FUNNEL_STATES)
@@ -240,7 +241,7 @@ def _received(s: Selection) -> QuerySet:
         s.words.append(f"from Provider {rank} (by referrals in the period)")
     if "over_sla" in drill:
         late = _flag(drill, "over_sla")
-        qs = qs.filter(_sla_condition(over=late))
+        qs = qs.filter(contacted_within_target(scope.now or timezone.now(), late=late))
         s.words.append(
             "first contacted later than the SLA" if late else "first contacted within the SLA"
         )
@@ -398,14 +399,12 @@ def _sort(value: str, population: str) -> str:
     return value
 
 
-def _sla_condition(*, over: bool) -> Q:
-    org = Organization.current()
-    condition = Q()
-    for urgency in Urgency.values:
-        hours = org.first_contact_sla(urgency).total_seconds() / 3600
-        bound = {"first_contact_hours__gt" if over else "first_contact_hours__lte": hours}
-        condition |= Q(urgency=urgency, **bound)
-    return condition
+def contacted_within_target(now: datetime, *, late: bool = False) -> Q:
+    """Facts of referrals first contacted by the target stamped on them when they
+    arrived, or (`late`) after it: the first-contact clock's rule (referrals.clocks),
+    read through the fact's referral, so an SLA edit does not move past referrals."""
+    condition = clock_q(FIRST_CONTACT, "late" if late else "met", now=now, prefix="referral__")
+    return Q(first_contact_hours__isnull=False) & condition
 
 
 # ---- words -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from refloop.analytics import suppression
 from refloop.analytics.models import DWELL_STATES
 from refloop.analytics.suppression import Basis, Cell, Total
+from refloop.referrals.lifecycle import LOST
 from refloop.referrals.models import ReferralChannel, SourceType
 
 Value = str | int | float | Decimal | date | None
@@ -316,7 +317,7 @@ def _funnel(book: _Book, found: dict) -> None:
     s.same(s.cell(rows["received"], 1), book.anchors["volume"])
     s.same(s.cell(rows["seen"], 1), book.anchors["seen"])
     # A terminal state is never left: all that reached it are in it now.
-    for state in ("loop_closed", "declined", "unreachable", "cancelled"):
+    for state in ("loop_closed", *LOST):
         s.same(s.cell(rows[state], 1), s.cell(rows[state], 3))
         book.anchors[f"funnel.{state}"] = s.cell(rows[state], 3)
 

@@ -22,7 +22,7 @@ from refloop.history.validation import Checked, Row
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient, birth_key, last_name_key, name_key
 from refloop.practice.models import Organization
-from refloop.referrals import effects, lifecycle
+from refloop.referrals import clocks, effects, lifecycle
 from refloop.referrals.models import (
     Appointment,
     AppointmentOutcome,
@@ -33,18 +33,15 @@ from refloop.referrals.models import (
     Referral,
     ReferralEvent,
     State,
-    Urgency,
     new_referral_number,
 )
 
 ACTOR_LABEL = "History import"
 CHUNK = 2000
 LOOKUP_CHUNK = 500
-LOST_STATES = (State.DECLINED, State.UNREACHABLE, State.CANCELLED)
-OPEN_STATES = frozenset(lifecycle.open_states(Direction.INBOUND))
 Progress = Callable[[int, int], None]
 # The data of an imported transition; one object, so it is serialized once per chunk.
-IMPORTED = {"imported": True}
+IMPORTED: dict[str, object] = {"imported": True}
 
 REFERRAL_COLUMNS = (
     "number",
@@ -176,7 +173,7 @@ class _Writer:
         self.user_id = acting_user.pk if acting_user is not None and acting_user.pk else None
         self.now = now
         org = Organization.current()
-        self.sla = {urgency: org.first_contact_sla(urgency) for urgency in Urgency.values}
+        self.org = org
         self.result = ImportResult()
         self.practices: dict[str, int] = {}  # casefolded name -> pk
         self.providers: dict[str, tuple[int, int | None]] = {}  # npi -> (pk, practice pk)
@@ -315,11 +312,11 @@ class _Writer:
         reached = row.reached()
         state = row.state
         last_at = row.steps[-1][2] if row.steps else row.received_at
-        due = row.received_at + self.sla[row.urgency]
+        due = clocks.first_contact_due(self.org, row.urgency, row.received_at)
         # An open referral never contacted and past its deadline would be flagged by the SLA
         # sweep today, alerting staff about history; it is recorded as breached at its due time.
         breached = None
-        if state in OPEN_STATES and row.first_contact_at is None and due <= self.now:
+        if state in lifecycle.OPEN and row.first_contact_at is None and due <= self.now:
             breached = due
         practice_id = (
             self.practices.get(row.practice_name.casefold()) if row.practice_name else None
@@ -347,7 +344,7 @@ class _Writer:
             reached.get("accepted_at"),
             reached.get("scheduled_at"),
             reached.get("seen_at"),
-            None if state in OPEN_STATES else last_at,
+            None if state in lifecycle.OPEN else last_at,
             row.end_reason,
             self.user_id,
         )
@@ -370,7 +367,7 @@ class _Writer:
         reached = row.reached()
         scheduled_at = reached["scheduled_at"]
         rebooked_at = reached.get("rescheduled_at")
-        appointments = []
+        appointments: list[tuple] = []
         if rebooked_at is not None and row.appointment_outcome != AppointmentOutcome.NO_SHOW:
             appointments.append(
                 (
@@ -396,7 +393,7 @@ class _Writer:
 
     def _events(self, row: Row, referral_id: int, attempt_id: int | None) -> list[tuple]:
         """The timeline: received, each transition, the first contact attempt; by time."""
-        events = [
+        events: list[tuple] = [
             (
                 referral_id,
                 "referral.received",
@@ -410,7 +407,7 @@ class _Writer:
         ]
         for state, _, at, from_state in row.steps:
             data = IMPORTED
-            if state in LOST_STATES:
+            if state in lifecycle.LOST:
                 data = {**IMPORTED, "reason": row.end_reason}
             events.append(
                 (referral_id, f"referral.{state}", from_state, state, None, ACTOR_LABEL, at, data)

@@ -26,6 +26,7 @@ from refloop.public.selectors import (
     hours_phrase,
     referral_guide,
 )
+from refloop.referrals import clocks
 from refloop.referrals.models import kind_label
 
 PORTAL_PATH = "/portal/"  # the referring practices' portal (its own app)
@@ -186,7 +187,10 @@ def referral_form_thanks(request):
     }
     if submission is not None:
         referral = submission.referral
-        sla_hours = int(org.first_contact_sla(referral.urgency).total_seconds()) // 3600
+        # The target stamped on this referral when it arrived, as every staff page shows it.
+        found = clocks.first_contact(referral, timezone.now())
+        target = found.target if found else org.first_contact_sla(referral.urgency)
+        sla_hours = int(target.total_seconds()) // 3600
         context_.update(
             {
                 "referral": referral,

@@ -67,6 +67,12 @@ def terminal_states(direction: str) -> list[str]:
     return [state for state, nexts in table(direction).items() if not nexts]
 
 
+# The inbound states a referral is still being worked in, and the ones it was lost in
+# (DESIGN.md's "lost referrals"): every page, sweep and metric reads these two.
+OPEN: tuple[str, ...] = tuple(open_states(Direction.INBOUND))
+LOST: tuple[str, ...] = (S.DECLINED, S.UNREACHABLE, S.CANCELLED)
+
+
 def check(direction: str, current: str, to: str) -> None:
     """Raise Conflict with a sentence naming the current state and what may follow."""
     nexts = allowed_next(direction, current)

@@ -22,7 +22,7 @@ from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department, Organization
-from refloop.referrals import lifecycle, triage
+from refloop.referrals import clocks, lifecycle, triage
 from refloop.referrals.models import (
     Attachment,
     AttachmentKind,
@@ -247,7 +247,7 @@ def create_inbound_referral(
             assignee=assignee,
             received_at=received_at,
             state_changed_at=received_at,
-            first_contact_due_at=received_at + org.first_contact_sla(urgency),
+            first_contact_due_at=clocks.first_contact_due(org, urgency, received_at),
             created_by=acting_user,
         )
         record_event(

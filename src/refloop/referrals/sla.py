@@ -3,19 +3,18 @@
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 
-from refloop.referrals import lifecycle
-from refloop.referrals.models import Direction, Referral
+from refloop.referrals.clocks import FIRST_CONTACT, clock_q
+from refloop.referrals.models import Referral
 from refloop.referrals.timeline import record_event
 
 
-def overdue_first_contact(now: datetime):
+def overdue_first_contact(now: datetime) -> QuerySet[Referral]:
+    """Referrals whose first-contact clock is overdue (refloop.referrals.clocks) and not
+    flagged yet."""
     return Referral.objects.filter(
-        direction=Direction.INBOUND,
-        state__in=lifecycle.open_states(Direction.INBOUND),
-        first_contact_at__isnull=True,
-        first_contact_due_at__lte=now,
-        sla_breached_at__isnull=True,
+        clock_q(FIRST_CONTACT, "overdue", now=now), sla_breached_at__isnull=True
     )
 
 
@@ -37,6 +36,7 @@ def sweep_sla_breaches(*, now: datetime) -> int:
             if not claimed:
                 continue
             referral = Referral.objects.get(pk=referral_id)
+            assert referral.first_contact_due_at is not None  # the overdue filter says so
             record_event(
                 referral,
                 "referral.sla_breached",

@@ -5,6 +5,7 @@ shown only on request (a POST, audited as patient.read). Liaisons get the summar
 The actions (transitions, assignment, notes, documents…) live in detail_actions.py.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from refloop.messaging.staff_panels import outbox_panel_context
 from refloop.portal.staff import messages_panel_context
 from refloop.practice.models import Organization
 from refloop.public.selectors import submission_for_staff
-from refloop.referrals import lifecycle
+from refloop.referrals import clocks, lifecycle
 from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
 from refloop.referrals.models import Direction, Fit, Referral, State, kind_label
 from refloop.referrals.selectors import (
@@ -100,9 +101,13 @@ DATA_LABELS = {
 CODED_VALUES = {"reason", "channel", "outcome", "kind", "source_type", "fit"}
 
 
+OVERDUE_WORDS = {
+    clocks.FIRST_CONTACT: "First contact overdue",
+    clocks.REPORT: "Consult report overdue",
+}
+
 GOOD_STATES = {State.SCHEDULED, State.SEEN, State.LOOP_CLOSED, State.COMPLETED, State.ACCEPTED}
 WAITING_STATES = {State.PENDING_INFO, State.NO_SHOW}
-LOST_STATES = {State.DECLINED, State.UNREACHABLE, State.CANCELLED}
 
 
 def local(moment: datetime | None, org: Organization) -> str:
@@ -116,7 +121,7 @@ def state_tone(state: str) -> str:
         return "ok"
     if state in WAITING_STATES:
         return "warn"
-    if state in LOST_STATES:
+    if state in lifecycle.LOST:
         return "late"
     return ""
 
@@ -173,7 +178,7 @@ def timeline(events, *, clinical: bool, org: Organization) -> list[TimelineEntry
 
 
 def attachment_views(
-    referral: Referral, org: Organization, merged: list[Referral] = ()
+    referral: Referral, org: Organization, merged: Sequence[Referral] = ()
 ) -> list[dict]:
     views = []
     documents = [*referral.attachments.all()]
@@ -204,7 +209,10 @@ def code_fit(referral: Referral) -> list[dict]:
     department = referral.department
     listed = bool(department and department.accepted_conditions)
     return [
-        {"code": code, "fits": department.accepts_condition(code) if listed else None}
+        {
+            "code": code,
+            "fits": department.accepts_condition(code) if department and listed else None,
+        }
         for code in referral.icd10_codes
     ]
 
@@ -215,7 +223,7 @@ def with_merged_events(referral: Referral, user, merged: list[Referral]) -> list
     if merged:
         numbers = {other.pk: other.number for other in merged}
         for event in timeline_for(user).filter(referral__in=merged):
-            event.origin = numbers[event.referral_id]
+            event.origin = numbers[event.referral_id]  # type: ignore[attr-defined]
             events.append(event)
         events.sort(key=lambda e: (e.at, e.pk))
     return events
@@ -245,13 +253,8 @@ def page_context(
     merged = duplicates.get("merged_referrals", [])
     open_now = lifecycle.is_open(referral.direction, referral.state)
     now = timezone.now()
-    overdue = bool(
-        open_now
-        and referral.direction == Direction.INBOUND
-        and referral.first_contact_at is None
-        and referral.first_contact_due_at
-        and referral.first_contact_due_at < now
-    )
+    running = clocks.clock(referral, now)
+    overdue = running if running is not None and running.overdue else None
     context = {
         "referral": referral,
         "org": org,
@@ -262,11 +265,12 @@ def page_context(
         "end_reason_words": words(referral.end_reason),
         "state_tone": state_tone(referral.state),
         "open": open_now,
-        "overdue": overdue,
+        "overdue": OVERDUE_WORDS[overdue.kind] if overdue else "",
         "times": {
             "received": local(referral.received_at, org),
             "changed": local(referral.state_changed_at, org),
             "due": local(referral.first_contact_due_at, org),
+            "overdue_due": local(overdue.due_at, org) if overdue else "",
             "first_contact": local(referral.first_contact_at, org),
             "sent": local(referral.sent_at, org),
             "closed": local(referral.closed_at, org),

@@ -23,6 +23,7 @@ carries the time the action happened, unlike `updated_at`, which is wall-clock t
 of the save and misses nothing but misdates backfilled or imported history.
 """
 
+from collections.abc import Set as AbstractSet
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -131,7 +132,7 @@ def render_worklist(
     request,
     *,
     bulk_form: BulkAssignForm | None = None,
-    selected: set[int] = frozenset(),
+    selected: AbstractSet[int] = frozenset(),
     save_form: SavedFilterForm | None = None,
     status: int = 200,
 ):
@@ -139,7 +140,8 @@ def render_worklist(
     detail = sees_clinical_detail(user)
     params = list_params(request.GET, user=user)
     tabs = tabs_for(user)
-    tab = params.get("tab") if params.get("tab") in tabs else default_tab(user, tabs)
+    asked = params.get("tab", "")
+    tab = asked if asked in tabs else default_tab(user, tabs)
     params["tab"] = tab
 
     filter_form = FilterForm(request.GET, user=user)

@@ -1,4 +1,4 @@
-"""What one worklist row shows: ages, and the first-contact clock against the urgency's SLA."""
+"""What one worklist row shows: ages, and the first-contact clock against its target."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.urls import reverse
 
 from refloop.practice.models import Organization
-from refloop.referrals import lifecycle
+from refloop.referrals import clocks, lifecycle
 from refloop.referrals.models import Fit, Referral, SourceType, State, Urgency
 
 WARN_AT = 0.75  # share of the SLA used up when the clock turns amber
@@ -39,25 +39,27 @@ def hours(span: timedelta) -> str:
     return f"{total / 86400:.0f} d"
 
 
-def first_contact_clock(referral: Referral, org: Organization, now: datetime) -> Clock:
-    """The first-contact SLA of DESIGN.md: ok below 75 %, warn 75-100 %, late past it.
+def first_contact_clock(referral: Referral, now: datetime) -> Clock:
+    """The first-contact clock (refloop.referrals.clocks): ok below 75 % of the target,
+    warn from 75 % until due, late from the due time on.
 
-    Only open referrals nobody has contacted yet have a running clock; a breach the
-    SLA sweep already flagged stays late whatever the settings say now.
+    Only open referrals nobody has contacted yet have a running clock; the target is
+    the one stamped on the referral when it arrived, as on the detail page and in the
+    SLA sweep, whatever the settings say now.
     """
     if not lifecycle.is_open(referral.direction, referral.state):
         return Clock("", "Closed", "")
-    if referral.first_contact_at is not None:
-        if referral.sla_breached_at is not None:
+    found = clocks.clock(referral, now, kind=clocks.FIRST_CONTACT)
+    if found is None:
+        return Clock("", "No target", "")
+    if not found.running:
+        if found.late:
             return Clock("", "Contacted late", "First contact came after the target")
         return Clock("", "Contacted", "")
-    sla = org.first_contact_sla(referral.urgency)
-    elapsed = now - referral.received_at
-    detail = f"{hours(elapsed)} of {hours(sla)} to first contact"
-    used = elapsed / sla if sla else 1.0
-    if referral.sla_breached_at is not None or used > 1:
+    detail = f"{hours(now - found.started_at)} of {hours(found.target)} to first contact"
+    if found.overdue:
         return Clock("late", "Overdue", detail)
-    if used >= WARN_AT:
+    if found.used >= WARN_AT:
         return Clock("warn", "Due soon", detail)
     return Clock("ok", "On time", detail)
 
@@ -90,7 +92,7 @@ class Row:
     clock: Clock
 
 
-FIT_TONES = {Fit.FIT: "ok", Fit.NEEDS_REVIEW: "warn", Fit.NOT_FIT: "late"}
+FIT_TONES: dict[str, str] = {Fit.FIT: "ok", Fit.NEEDS_REVIEW: "warn", Fit.NOT_FIT: "late"}
 
 
 def _local(moment: datetime | None, org: Organization) -> tuple[str, str]:
@@ -120,13 +122,13 @@ def rows_for(
                 version=r.version,
                 url=url_pattern.format(r.pk),
                 patient=f"{r.patient.last_name}, {r.patient.first_name}" if patients else "",
-                department=r.department.name if r.department_id else "",
+                department=r.department.name if r.department is not None else "",
                 urgency=r.urgency,
                 urgency_label=Urgency(r.urgency).label,
                 state=State(r.state).label,
                 fit=Fit(r.fit).label if r.fit else "",
                 fit_tone=FIT_TONES.get(r.fit, ""),
-                practice=r.referring_practice.name if r.referring_practice_id else "",
+                practice=r.referring_practice.name if r.referring_practice is not None else "",
                 provider=str(r.referring_provider) if r.referring_provider_id else "",
                 source=SourceType(r.source_type).label,
                 assignee=_person(r.assignee) if r.assignee_id else "",
@@ -136,7 +138,7 @@ def rows_for(
                 last_action_iso=last_iso,
                 last_action_local=last_local,
                 last_action_age=age(last, now),
-                clock=first_contact_clock(r, org, now),
+                clock=first_contact_clock(r, now),
             )
         )
     return rows
