@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "refloop.messaging",
     "refloop.analytics",
     "refloop.history",
+    "refloop.ops",
 ]
 
 MIDDLEWARE = [
