@@ -1,4 +1,5 @@
-"""Reads of the audit log shared by the audit viewer page and its CSV export."""
+"""Reads of the audit log shared by the audit viewer page and its CSV export. They live beside
+the page, not in core: they name referrals by number and read the practice's time zone."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
