@@ -18,7 +18,7 @@ from refloop.core import audit
 from refloop.core.models import AuditEntry, User
 from refloop.core.roles import Capability
 from refloop.practice.models import Organization
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 from refloop.workspace.audit_selectors import (
     SYSTEM_ACTOR,
     AuditFilters,
