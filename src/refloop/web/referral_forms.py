@@ -47,7 +47,8 @@ SERVICE_FIELDS = {
 
 def form_error(error: InvalidInput) -> InvalidInput:
     """A service's error, renamed to the form field that shows it."""
-    return InvalidInput(error.message, field=SERVICE_FIELDS.get(error.field, error.field))
+    field = SERVICE_FIELDS.get(error.field) if error.field else None
+    return InvalidInput(error.message, field=field or error.field)
 
 
 def split_codes(text: str) -> list[str]:

@@ -134,4 +134,5 @@ def audit_export_rows(
     for chunk in batched(entries, chunk_size):
         numbers = referral_numbers(e.referral_id for e in chunk)
         for entry in chunk:
-            yield entry, numbers.get(entry.referral_id, "")
+            number = numbers.get(entry.referral_id) if entry.referral_id is not None else None
+            yield entry, number or ""
