@@ -144,7 +144,7 @@ def child(kind: str, rows: int, result_path: Path) -> int:
     from django.utils import timezone
 
     from refloop.demo import factories as f
-    from refloop.history.synthetic import as_lines, history_rows
+    from refloop.demo.history_rows import as_lines, history_rows
 
     call_command("migrate", verbosity=0)
     f.OrganizationFactory()

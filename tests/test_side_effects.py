@@ -3,7 +3,7 @@
 import pytest
 
 from refloop.core.models import Notification
-from refloop.core.worker import drain_queue
+from refloop.ops.worker import drain_queue
 from refloop.referrals import services
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "refloop.network",
     "refloop.patients",
     "refloop.referrals",
+    "refloop.web",
     "refloop.workspace",
     "refloop.intake",
     "refloop.portal",
@@ -155,6 +156,7 @@ INSTALLED_APPS = [
     "refloop.messaging",
     "refloop.analytics",
     "refloop.history",
+    "refloop.ops",
 ]
 
 MIDDLEWARE = [
@@ -182,7 +184,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "refloop.urls"
 WSGI_APPLICATION = "refloop.wsgi.application"
 AUTH_USER_MODEL = "core.User"
-FORM_RENDERER = "refloop.workspace.forms.WorkspaceFormRenderer"
+FORM_RENDERER = "refloop.web.forms.FormRenderer"
 LOGIN_URL = "login"
 # Every sign-in passes the throttle's gate first (refloop.core.throttle), which counts
 # failures in the audit log over the window: a username's from one address, a

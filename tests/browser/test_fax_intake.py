@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from refloop.demo import factories as f
+from refloop.demo.faxes import make_packet
 from refloop.intake.models import FIELD_NAMES, CandidateStatus, DocumentStatus, IntakeDocument
-from refloop.intake.synthetic import make_packet
 from refloop.referrals.models import Referral
 from tests.browser.conftest import assert_accessible
 

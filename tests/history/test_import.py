@@ -9,9 +9,9 @@ from django_tasks_db.models import DBTaskResult
 
 from refloop.core.models import AuditEntry, Notification
 from refloop.demo import factories as f
+from refloop.demo.history_rows import history_rows
 from refloop.history import services
 from refloop.history.services import HistoryFileInvalid, import_history
-from refloop.history.synthetic import history_rows
 from refloop.history.validation import check_file
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient

@@ -8,7 +8,7 @@ from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
 from refloop.core.models import AuditEntry
-from refloop.core.worker import drain_queue
+from refloop.ops.worker import drain_queue
 from refloop.history.layout import COLUMN_NAMES
 from refloop.history.models import ImportRun, RunStatus
 from refloop.referrals.models import Referral

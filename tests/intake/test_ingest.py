@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from refloop.core.errors import PayloadTooLarge
 from refloop.core.models import AuditEntry
-from refloop.core.worker import drain_queue, enqueue_due_jobs
+from refloop.ops.worker import drain_queue, enqueue_due_jobs
 from refloop.intake.models import DocumentStatus, IntakeDocument
 from refloop.intake.services import documents_waiting, ingest, quarantine, resume_stalled
 from refloop.intake.tasks import process_document_task

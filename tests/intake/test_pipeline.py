@@ -5,12 +5,12 @@ from django.core.files.storage import default_storage
 
 from refloop.core.models import AuditEntry
 from refloop.demo import factories as f
+from refloop.demo.faxes import make_packet
 from refloop.intake import pipeline, reading
 from refloop.intake.matching import match_provider
 from refloop.intake.models import DocumentStatus, IntakeCandidate, IntakeDocument, IntakePage
 from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
-from refloop.intake.synthetic import make_packet
 from refloop.network.npi import check_digit
 
 from .helpers import blank_png, referral_pdf, text_pdf

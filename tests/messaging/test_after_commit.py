@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
-from refloop.core.worker import drain_queue
+from refloop.ops.worker import drain_queue
 from refloop.messaging.dispatch import dispatch_all_due
 from refloop.messaging.models import Message, Status
 from refloop.referrals import transitions

@@ -6,7 +6,7 @@ from django.core import mail
 from django.test import Client
 
 from refloop.core.models import AuditEntry, Notification
-from refloop.core.worker import drain_queue as run_tasks
+from refloop.ops.worker import drain_queue as run_tasks
 from refloop.demo import factories as f
 from refloop.messaging.dispatch import dispatch_all_due
 from refloop.portal.models import PortalMessage

@@ -140,7 +140,7 @@ def test_the_embed_page_gives_an_iframe_snippet_for_this_host(client, practice):
 
 
 def test_without_the_dejavu_fonts_the_one_pager_still_prints(client, practice, monkeypatch):
-    from refloop.public import pdf
+    from refloop.core import pdf
 
     monkeypatch.setattr(pdf, "FONT_DIR", pdf.Path("/nonexistent"))
     response = client.get(PDF)

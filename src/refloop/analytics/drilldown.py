@@ -30,7 +30,7 @@ from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, can
 from refloop.practice.models import Organization
 from refloop.referrals.selectors import visible_referrals
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 
 PAGE_SIZE = 50
 SMALLEST_SHOWN = 11  # fewer de-identified rows than this are not shown at all

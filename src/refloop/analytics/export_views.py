@@ -18,7 +18,7 @@ from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability
 from refloop.network.models import Practice
 from refloop.practice.models import Department, Location, Organization
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 
 # With no start and end, the export covers the last twelve months, like the dashboard.
 DEFAULT_DAYS = 365

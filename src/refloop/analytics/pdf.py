@@ -11,7 +11,7 @@ from fpdf.enums import XPos, YPos
 from refloop.analytics import scorecards
 from refloop.analytics.report import Bars, Report, Section, Table
 from refloop.analytics.scorecards import Scorecard
-from refloop.public.pdf import ACCENT, FONT, INK, MUTED, OnePager
+from refloop.core.pdf import ACCENT, FONT, INK, MUTED, OnePager
 
 BAR = (0, 114, 178)  # the charts' first colour (Okabe & Ito blue)
 RULE = (210, 215, 222)

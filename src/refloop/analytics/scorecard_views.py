@@ -26,7 +26,7 @@ from refloop.messaging.models import Channel, Message, Status
 from refloop.messaging.recipients import practice_recipient, route
 from refloop.network.models import Practice
 from refloop.practice.models import Organization
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 
 REPORT_MONTHS_OFFERED = 3
 

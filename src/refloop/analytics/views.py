@@ -30,7 +30,7 @@ from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, can
 from refloop.network.models import Practice
 from refloop.practice.models import Department, Location
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 
 REFERRERS_SHOWN = 25
 REFERRER_SORTS = {

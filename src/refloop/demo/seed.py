@@ -35,12 +35,12 @@ from refloop.core.roles import Role
 from refloop.demo import content as c
 from refloop.demo import factories as f
 from refloop.demo import partners
+from refloop.demo.faxes import make_packet
 from refloop.demo.journeys import Planner
 from refloop.demo.plans import ProviderRef, ReceiverRef, Staff
 from refloop.intake.pipeline import process_document
 from refloop.intake.reading import ocr_available
 from refloop.intake.services import ingest
-from refloop.intake.synthetic import make_packet
 from refloop.messaging.automation import handle_event
 from refloop.network.models import Channel, Practice, Provider, Segment, StaffRole
 from refloop.practice.models import Department, Location, Organization
@@ -231,7 +231,7 @@ def _recent_messages(now: datetime) -> None:
             handle_event(event)
 
 
-# Synthetic faxes (refloop.intake.synthetic) waiting in the document review queue.
+# Synthetic faxes (refloop.demo.faxes) waiting in the document review queue.
 DEMO_FAXES = [(7, False), (8, False), (11, True)]  # (seed, scanned); scans need tesseract
 
 

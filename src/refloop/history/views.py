@@ -24,8 +24,8 @@ from refloop.history.layout import COLUMNS
 from refloop.history.models import ImportRun, RunStatus
 from refloop.history.runs import start_run
 from refloop.practice.models import Organization
-from refloop.workspace.access import staff_view
-from refloop.workspace.forms import attach_domain_error
+from refloop.web.access import staff_view
+from refloop.web.forms import attach_domain_error
 
 POLL_SECONDS = 1
 ERRORS_PER_PAGE = 100

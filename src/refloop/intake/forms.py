@@ -6,7 +6,7 @@ from refloop.core.errors import InvalidInput
 from refloop.intake.models import FIELD_NAMES, IntakeCandidate
 from refloop.intake.review import extracted_values, parse_date
 from refloop.referrals.models import Urgency
-from refloop.workspace.intake_forms import ReferringPartnerSearch
+from refloop.web.referral_forms import ReferringPartnerSearch
 
 MAX_FILES = 20
 # Below this confidence a field is flagged even when the engine did not ask for review.

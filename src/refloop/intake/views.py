@@ -21,9 +21,9 @@ from refloop.intake.models import FIELD_NAMES, CandidateStatus, DocumentSource, 
 from refloop.network.models import Practice, Provider
 from refloop.practice.models import Organization
 from refloop.referrals.documents import private_file_response
-from refloop.workspace.access import staff_view
-from refloop.workspace.forms import attach_domain_error
-from refloop.workspace.intake import source_results
+from refloop.web.access import staff_view
+from refloop.web.forms import attach_domain_error
+from refloop.web.referral_forms import source_results
 
 POLL_SECONDS = 2
 # The review form's sections.

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
+from django.utils.module_loading import import_string
 
 from refloop.core.models import User
 from refloop.core.roles import Role
@@ -451,6 +452,13 @@ def send_monthly_digests(*, now: datetime) -> int:
 
 
 SCORECARD_RULE = "referrer.monthly_scorecard"
+# A scorecard's figures and PDF are the analytics app's, which sits above messaging (it queues
+# scorecards here): named by dotted path, resolved when called, so messaging never imports it.
+SCORECARDS = {
+    "month_period": "refloop.analytics.scorecards.month_period",
+    "referring_practices": "refloop.analytics.scorecards.referring_practices",
+    "attachment": "refloop.analytics.pdf.scorecard_attachment",
+}
 
 
 def scorecard_cause(practice_id: int, month: date) -> str:
@@ -491,8 +499,10 @@ def queue_scorecard(
 def send_monthly_scorecards(*, now: datetime) -> int:
     """In the first week of each month: each practice that referred last month gets its
     scorecard for last month, due the rule's time after the month began."""
-    from refloop.analytics.scorecards import month_period, referring_practices
     from refloop.network.models import Practice
+
+    month_period = import_string(SCORECARDS["month_period"])
+    referring_practices = import_string(SCORECARDS["referring_practices"])
 
     scorecard_rule = rule(SCORECARD_RULE)
     if not scorecard_rule.enabled():
@@ -519,8 +529,9 @@ def attachments_for(message: Message, *, now: datetime) -> list[tuple[str, bytes
     scorecard's PDF, with the figures as known then. Like magic links, none is stored."""
     if message.rule != SCORECARD_RULE:
         return []
-    from refloop.analytics.pdf import scorecard_attachment
     from refloop.network.models import Practice
+
+    scorecard_attachment = import_string(SCORECARDS["attachment"])
 
     _, practice_id, month = message.dedupe_key.split("|", 1)[0].split(":")
     practice = Practice.objects.filter(pk=int(practice_id)).first()

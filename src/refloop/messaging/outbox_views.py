@@ -23,7 +23,7 @@ from refloop.messaging.rules import RULES
 from refloop.messaging.staff_panels import local, message_row
 from refloop.practice.models import Organization
 from refloop.referrals.documents import private_file_response
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 
 PAGE_SIZE = 50
 # Failures first: they are what someone has to act on.

@@ -9,10 +9,9 @@ from pathlib import Path
 import pypdfium2
 from fpdf.enums import XPos, YPos
 
+# The shared page already knows where the DejaVu fonts are and falls back to Helvetica.
+from refloop.core.pdf import FONT, INK, MUTED, OnePager
 from refloop.messaging.transports.base import PermanentFailure
-
-# The one-pager already knows where the DejaVu fonts are and falls back to Helvetica.
-from refloop.public.pdf import FONT, INK, MUTED, OnePager
 
 # Put this in a title line to print the document's page count there ("Pages: {pages}").
 PAGE_COUNT = "{pages}"

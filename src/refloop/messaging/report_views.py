@@ -16,16 +16,15 @@ from refloop.practice.models import Organization
 from refloop.referrals.models import Direction, Referral
 from refloop.referrals.reports import record_outcome_consent, write_progress_report
 from refloop.referrals.selectors import get_referral
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
+from refloop.web.pages import page
 
 
 def _detail_page(request, referral: Referral, status: int, **forms):
     """The referral's detail page again, with the panel's forms as they were posted."""
-    from refloop.workspace.detail import page_context  # it imports this app's panel
-
     setattr(request, BOUND_FORMS, forms)
-    context = page_context(request, referral, Organization.current())
-    return render(request, "workspace/detail/page.html", context, status=status)
+    template, context = page("referral_detail", request, referral, Organization.current())
+    return render(request, template, context, status=status)
 
 
 def _refused(request, referral: Referral, error, status: int):

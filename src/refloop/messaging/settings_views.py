@@ -20,7 +20,7 @@ from refloop.messaging.template_forms import (
     channels_for,
     hours_meaning,
 )
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 
 AUDIENCE_HEADINGS = [
     (Audience.REFERRER, "Referring providers"),

@@ -11,7 +11,7 @@ from refloop.portal.selectors import practice_providers
 from refloop.portal.services import MESSAGE_MAX_CHARS
 from refloop.referrals.documents import ACCEPTED_DESCRIPTION
 from refloop.referrals.models import AttachmentKind
-from refloop.workspace.intake_forms import NewReferralFields
+from refloop.web.referral_forms import NewReferralFields
 
 # What a referring practice may attach; consult reports come from us.
 SENDABLE_KINDS = [

@@ -21,8 +21,8 @@ from refloop.core.roles import Capability
 from refloop.portal import selectors, services
 from refloop.portal.forms import AcceptInviteForm, InviteForm
 from refloop.practice.models import Organization
-from refloop.workspace.access import staff_view
-from refloop.workspace.forms import attach_domain_error
+from refloop.web.access import staff_view
+from refloop.web.forms import attach_domain_error
 
 INVITE_COOKIE = "portal_invite"
 INVITE_COOKIE_PATH = "/portal/invite/"

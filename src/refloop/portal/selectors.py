@@ -22,7 +22,7 @@ from refloop.referrals.models import (
     kind_label,
 )
 from refloop.referrals.selectors import ReferralFilters, list_referrals
-from refloop.workspace.detail_forms import words
+from refloop.web.words import words
 
 S = State
 DATE_FORMAT = "M j, Y"

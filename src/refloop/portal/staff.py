@@ -13,7 +13,7 @@ from refloop.portal.forms import MessageForm
 from refloop.practice.models import Organization
 from refloop.referrals.models import Direction, Referral
 from refloop.referrals.selectors import get_referral
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 
 
 def messages_panel_context(

@@ -11,7 +11,7 @@ from refloop.portal import selectors, services
 from refloop.portal.access import portal_view
 from refloop.portal.forms import PortalReferralForm
 from refloop.referrals.models import Urgency
-from refloop.workspace.intake_forms import (
+from refloop.web.referral_forms import (
     new_idempotency_key,
     request_fingerprint,
     show_creation_error,

@@ -17,7 +17,9 @@ from django.urls import path
 from refloop.core import audit
 from refloop.core.models import AuditEntry, User
 from refloop.core.roles import Capability
-from refloop.core.selectors import (
+from refloop.practice.models import Organization
+from refloop.web.access import staff_view
+from refloop.workspace.audit_selectors import (
     SYSTEM_ACTOR,
     AuditFilters,
     audit_actions,
@@ -26,8 +28,6 @@ from refloop.core.selectors import (
     referral_id_for_number,
     referral_numbers,
 )
-from refloop.practice.models import Organization
-from refloop.workspace.access import staff_view
 
 PER_PAGE = 50
 

@@ -32,9 +32,9 @@ from refloop.referrals.selectors import (
     sees_clinical_detail,
     timeline_for,
 )
+from refloop.web.access import staff_view
+from refloop.web.words import words
 from refloop.workspace import detail_actions
-from refloop.workspace.access import staff_view
-from refloop.workspace.detail_forms import words
 from refloop.workspace.duplicates import duplicate_context
 from refloop.workspace.worklist_rows import FIT_TONES
 

@@ -25,8 +25,8 @@ from refloop.practice.models import Organization
 from refloop.referrals import lifecycle, services, transitions
 from refloop.referrals.models import Direction, Referral, State
 from refloop.referrals.selectors import get_referral
+from refloop.web.access import forbidden, staff_view
 from refloop.workspace import detail_forms as f
-from refloop.workspace.access import forbidden, staff_view
 
 S = State
 WORK = Capability.WORK_REFERRALS

@@ -26,13 +26,7 @@ from refloop.referrals.models import (
     kind_label,
 )
 from refloop.referrals.selectors import assignable_staff
-
-
-def words(value: str) -> str:
-    """'not_clinically_indicated' -> 'Not clinically indicated'."""
-    if value == "no_show":
-        return "No-show"
-    return value.replace("_", " ").capitalize()
+from refloop.web.words import words
 
 
 def choices_of(choices, *, blank: str | None = None) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from refloop.core.roles import Capability
 from refloop.referrals import services
 from refloop.referrals.models import Referral
 from refloop.referrals.selectors import get_referral, visible_referrals
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 
 
 class MergeForm(forms.Form):

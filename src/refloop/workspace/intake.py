@@ -10,22 +10,21 @@ from django.views.decorators.http import require_GET, require_POST
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, can
 from refloop.network.models import Practice, Provider
-from refloop.network.selectors import find_referral_sources
 from refloop.practice.models import Organization
 from refloop.practice.selectors import suggest_department
 from refloop.referrals import services
 from refloop.referrals.models import Urgency
 from refloop.referrals.selectors import find_patient_matches
 from refloop.referrals.services import normalize_icd10
-from refloop.workspace.access import staff_view
-from refloop.workspace.intake_forms import (
-    IntakeForm,
-    PatientLookupForm,
+from refloop.web.access import staff_view
+from refloop.web.referral_forms import (
     new_idempotency_key,
     request_fingerprint,
     show_creation_error,
+    source_results,
     split_codes,
 )
+from refloop.workspace.intake_forms import IntakeForm, PatientLookupForm
 
 
 def _int(value) -> int | None:
@@ -184,16 +183,6 @@ def intake(request):
     return render_intake(request, form, status=422)
 
 
-def source_results(user, q: str) -> dict:
-    providers, practices = find_referral_sources(user, q)
-    return {
-        "providers": providers,
-        "practices": practices,
-        "count": len(providers) + len(practices),
-        "searched": len(q.strip()) >= 2,
-    }
-
-
 def render_intake_with_sources(request, form):
     results = source_results(request.user, form.data.get("referring_search", ""))
     return render_intake(request, form, extra={"source_results": results})
@@ -204,7 +193,7 @@ def render_intake_with_sources(request, form):
 def provider_search(request):
     """Type-ahead results (htmx): providers by name, NPI or city; practices by name or city."""
     q = request.GET.get("q") or request.GET.get("referring_search") or ""
-    return render(request, "workspace/intake/_source_results.html", source_results(request.user, q))
+    return render(request, "web/_source_results.html", source_results(request.user, q))
 
 
 @require_POST

@@ -10,13 +10,13 @@ from refloop.core.roles import Capability, can
 from refloop.referrals import services
 from refloop.referrals.models import Direction
 from refloop.referrals.selectors import ReferralFilters, list_referrals
-from refloop.workspace.access import staff_view
-from refloop.workspace.intake import patient_matches_for, without_errors
-from refloop.workspace.intake_forms import (
+from refloop.web.access import staff_view
+from refloop.web.referral_forms import (
     new_idempotency_key,
     request_fingerprint,
     show_creation_error,
 )
+from refloop.workspace.intake import patient_matches_for, without_errors
 from refloop.workspace.outbound_forms import OutboundForm
 
 PAGE_SIZE = 25

@@ -6,7 +6,7 @@ from refloop.core.models import User
 from refloop.network.models import Practice, Provider
 from refloop.network.selectors import practices_for_outbound, providers_for_outbound
 from refloop.practice.models import Department
-from refloop.workspace.intake_forms import NewReferralFields
+from refloop.web.referral_forms import NewReferralFields
 
 
 def _practice_choices(practices: list[Practice]) -> list:

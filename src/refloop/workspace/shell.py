@@ -22,7 +22,7 @@ from refloop.core.sessions import passive, seconds_left
 from refloop.portal.access import is_portal_user
 from refloop.practice.models import Organization
 from refloop.referrals.documents import sniff_content_type
-from refloop.workspace.access import is_staff_member, staff_view
+from refloop.web.access import is_staff_member, staff_view
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from refloop.referrals.selectors import (
     worklist_referrals,
 )
 from refloop.referrals.services import assign_referral
-from refloop.workspace.access import staff_view
+from refloop.web.access import staff_view
 from refloop.workspace.models import SavedFilter
 from refloop.workspace.worklist_forms import (
     FILTER_PARAMS,

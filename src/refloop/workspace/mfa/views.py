@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from refloop.core import audit
 from refloop.core.audit import Touch
 from refloop.core.reauth import mark_reauthenticated, reauthentication_required
-from refloop.workspace.access import forbidden
+from refloop.web.access import forbidden
 from refloop.workspace.mfa import devices, webauthn
 from refloop.workspace.mfa.forms import CodeForm, PasswordForm, TotpForm
 from refloop.workspace.mfa.policy import ENROL, has_second_factor, mfa_required, pending_step

@@ -1,5 +1,6 @@
 """Realistic history rows, for the throughput benchmark and the tests: every state, repeat
-patients, providers known and new to the directory, US and ISO dates."""
+patients, providers known and new to the directory, US and ISO dates. Test data, not
+product: it lives with the demo, above the history app whose layout it writes."""
 
 import random
 from datetime import date, datetime, timedelta

@@ -1,4 +1,4 @@
-"""Template helpers shared by every workspace page."""
+"""Template helpers shared by every page ({% load web %}): the icon tag."""
 
 from django import template
 from django.templatetags.static import static

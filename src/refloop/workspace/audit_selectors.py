@@ -1,4 +1,5 @@
-"""Reads of the audit log shared by the audit viewer page and its CSV export."""
+"""Reads of the audit log shared by the audit viewer page and its CSV export. They live beside
+the page, not in core: they name referrals by number and read the practice's time zone."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -133,4 +134,5 @@ def audit_export_rows(
     for chunk in batched(entries, chunk_size):
         numbers = referral_numbers(e.referral_id for e in chunk)
         for entry in chunk:
-            yield entry, numbers.get(entry.referral_id, "")
+            number = numbers.get(entry.referral_id) if entry.referral_id is not None else None
+            yield entry, number or ""

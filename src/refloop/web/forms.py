@@ -1,4 +1,5 @@
-"""What every workspace form shares: errors beside the field, domain errors mapped onto fields."""
+"""What every form shares (staff pages, portal, public form): errors beside the field, domain
+errors mapped onto fields."""
 
 from django import forms
 from django.forms.renderers import TemplatesSetting
@@ -6,10 +7,10 @@ from django.forms.renderers import TemplatesSetting
 from refloop.core.errors import DomainError
 
 
-class WorkspaceFormRenderer(TemplatesSetting):
+class FormRenderer(TemplatesSetting):
     """Fields render with the error right after the input, tied to it by aria-describedby."""
 
-    field_template_name = "workspace/forms/field.html"
+    field_template_name = "web/forms/field.html"
 
 
 def attach_domain_error(form: forms.Form, error: DomainError) -> None:

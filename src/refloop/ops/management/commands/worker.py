@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from refloop.core.worker import run_forever
+from refloop.ops.worker import run_forever
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""Who may open a workspace page: signed-in practice staff, with the capability the page needs.
+"""Who may open a staff page (the workspace's and every feature's): signed-in practice staff,
+with the capability the page needs.
 
 Portal users (staff of referring practices) sign in to the same site but the
 workspace is not theirs; they get a plain refusal, never a practice's worklist.
@@ -17,7 +18,7 @@ def is_staff_member(user) -> bool:
 
 
 def forbidden(request, message: str):
-    return render(request, "workspace/forbidden.html", {"message": message}, status=403)
+    return render(request, "web/forbidden.html", {"message": message}, status=403)
 
 
 def staff_view(*capabilities: Capability):

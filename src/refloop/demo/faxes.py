@@ -1,4 +1,5 @@
-"""Synthetic referral faxes with their labels, for the intake tests and the OCR benchmark.
+"""Synthetic referral faxes with their labels, for the intake tests, the demo and the OCR
+benchmark. Test data, not product: it lives with the demo, above the apps it feeds.
 
 `make_packet(seed)` draws one packet of referrals (fake patients and providers from a fixed
 `random.Random(seed)`), lays each out in one of several layouts, and renders it either as a
