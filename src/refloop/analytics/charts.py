@@ -14,6 +14,7 @@ id, month, stage); they are checked to be paths on this site and must never carr
 """
 
 import math
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -168,7 +169,8 @@ def bar(
     if stacked and categories:
         totals = [sum(_number(s[i]) or 0 for s in series.values()) for i in range(len(categories))]
         top = _argmax(totals)
-        summary += f" Highest total: {categories[top]} ({_fmt(totals[top], suffix)})."
+        if top is not None:  # never None: there is a total per category
+            summary += f" Highest total: {categories[top]} ({_fmt(totals[top], suffix)})."
     if mark_line is not None:
         summary += f" {_mark_caption(mark_label, _fmt(mark_line, suffix))}."
     return _spec("bar", title, option, table, summary)
@@ -358,6 +360,7 @@ def sankey(
     sources = {source for source, _target, _value in links}
     targets = {target for _source, target, _value in links}
     target_names = {name: name for name in nodes}
+    data: list[dict[str, Any]]
     if multistage:
         _check_acyclic(links)
         data = [{"name": name} for name in nodes if name in sources or name in targets]
@@ -566,11 +569,12 @@ def _share(part: float, total: float) -> float:
     return round(part * 100 / total, 1)
 
 
-def _argmax(values: list[Number]) -> int | None:
-    best = None
+def _argmax(values: Sequence[Number]) -> int | None:
+    """The index of the first largest value that is not None; None if there is none."""
+    best, best_value = None, None
     for i, value in enumerate(values):
-        if value is not None and (best is None or value > values[best]):
-            best = i
+        if value is not None and (best_value is None or value > best_value):
+            best, best_value = i, value
     return best
 
 

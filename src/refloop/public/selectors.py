@@ -11,7 +11,7 @@ from refloop.public.models import PublicSubmission, touch
 from refloop.referrals.models import Referral, Urgency, kind_label
 from refloop.referrals.selectors import sees_clinical_detail, visible_referrals
 
-URGENCY_WORDS = {
+URGENCY_WORDS: dict[str, str] = {
     Urgency.ROUTINE: "Routine",
     Urgency.URGENT: "Urgent",
     Urgency.STAT: "Same day (stat)",
