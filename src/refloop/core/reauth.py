@@ -8,6 +8,7 @@ policy, key rotation) go through, and after that they ask again.
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django import forms
@@ -95,7 +96,16 @@ def guard_form(
     return Guarded
 
 
-class ReauthenticatedAdminMixin:
+if TYPE_CHECKING:
+    from django.contrib import admin
+
+    # The mixin only ever sits before a ModelAdmin in a class's bases.
+    _ModelAdmin = admin.ModelAdmin
+else:
+    _ModelAdmin = object
+
+
+class ReauthenticatedAdminMixin(_ModelAdmin):
     """Back-office saves and deletions need a fresh confirmation (for second-factor devices)."""
 
     def changeform_view(self, request, *args, **kwargs):
