@@ -16,7 +16,8 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -42,7 +43,9 @@ def confirm_url(next_url: str) -> str:
     return f"{reverse(CONFIRM_URL_NAME)}?{urlencode({'next': next_url})}"
 
 
-def reauthentication_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def reauthentication_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Send a user who has not confirmed who they are lately to the confirm page first.
 
     A page comes back to itself afterwards; a form post is not replayed (the user sends it
@@ -50,7 +53,7 @@ def reauthentication_required(view: Callable[..., HttpResponse]) -> Callable[...
     """
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated or recently_reauthenticated(request):
             return view(request, *args, **kwargs)
         if request.content_type == "application/json" or "json" in request.headers.get(
