@@ -14,6 +14,7 @@ id, month, stage); they are checked to be paths on this site and must never carr
 """
 
 import math
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -38,11 +39,11 @@ type Number = int | float | Decimal | None
 def line(
     title: str,
     x: list[str],
-    series: dict[str, list[Number]],
+    series: Mapping[str, Sequence[Number]],
     *,
     y_name: str,
     x_name: str = "Period",
-    drill: dict[str, list[str | None]] | None = None,
+    drill: Mapping[str, Sequence[str | None]] | None = None,
     stacked: bool = False,
     area: bool = False,
     percent: bool = False,
@@ -106,13 +107,13 @@ def line(
 def bar(
     title: str,
     categories: list[str],
-    series: dict[str, list[Number]],
+    series: Mapping[str, Sequence[Number]],
     *,
     y_name: str,
     x_name: str = "Category",
     horizontal: bool = False,
     stacked: bool = False,
-    drill: dict[str, list[str | None]] | None = None,
+    drill: Mapping[str, Sequence[str | None]] | None = None,
     percent: bool = False,
     mark_line: float | None = None,
     mark_label: str = "",
@@ -168,7 +169,8 @@ def bar(
     if stacked and categories:
         totals = [sum(_number(s[i]) or 0 for s in series.values()) for i in range(len(categories))]
         top = _argmax(totals)
-        summary += f" Highest total: {categories[top]} ({_fmt(totals[top], suffix)})."
+        if top is not None:  # never None: there is a total per category
+            summary += f" Highest total: {categories[top]} ({_fmt(totals[top], suffix)})."
     if mark_line is not None:
         summary += f" {_mark_caption(mark_label, _fmt(mark_line, suffix))}."
     return _spec("bar", title, option, table, summary)
@@ -180,7 +182,7 @@ def funnel(
     reached: list[int],
     lost: list[int],
     *,
-    drill: dict[str, list[str | None]] | None = None,
+    drill: Mapping[str, Sequence[str | None]] | None = None,
     value_name: str = "Referrals",
 ) -> Spec:
     """How many referrals reached each stage, with those lost at it stacked beside them.
@@ -245,7 +247,7 @@ def pareto(
     labels: list[str],
     counts: list[int],
     *,
-    drill: list[str | None] | None = None,
+    drill: Sequence[str | None] | None = None,
     cutoff_share: float = 0.8,
     value_name: str = "Count",
 ) -> Spec:
@@ -358,6 +360,7 @@ def sankey(
     sources = {source for source, _target, _value in links}
     targets = {target for _source, target, _value in links}
     target_names = {name: name for name in nodes}
+    data: list[dict[str, Any]]
     if multistage:
         _check_acyclic(links)
         data = [{"name": name} for name in nodes if name in sources or name in targets]
@@ -435,7 +438,7 @@ def histogram(
     *,
     mark_line_at: str | None = None,
     mark_label: str = "",
-    drill: list[str | None] | None = None,
+    drill: Sequence[str | None] | None = None,
     value_name: str = "Count",
     x_name: str = "Range",
 ) -> Spec:
@@ -480,9 +483,9 @@ def histogram(
 def donut(
     title: str,
     labels: list[str],
-    values: list[Number],
+    values: Sequence[Number],
     *,
-    drill: list[str | None] | None = None,
+    drill: Sequence[str | None] | None = None,
     value_name: str = "Count",
 ) -> Spec:
     """Shares of a whole, as a ring labelled with each part's percentage. `drill`: URL per part."""
@@ -566,11 +569,12 @@ def _share(part: float, total: float) -> float:
     return round(part * 100 / total, 1)
 
 
-def _argmax(values: list[Number]) -> int | None:
-    best = None
+def _argmax(values: Sequence[Number]) -> int | None:
+    """The index of the first largest value that is not None; None if there is none."""
+    best, best_value = None, None
     for i, value in enumerate(values):
-        if value is not None and (best is None or value > values[best]):
-            best = i
+        if value is not None and (best_value is None or value > best_value):
+            best, best_value = i, value
     return best
 
 
@@ -594,25 +598,30 @@ def _check_url(url: str | None) -> str | None:
     return url
 
 
-def _check_length(values: list, expected: int, name: str, against: str) -> None:
+def _check_length(values: Sequence, expected: int, name: str, against: str) -> None:
     if len(values) != expected:
         raise ValueError(f"{name} has {len(values)} values for {expected} {against}.")
 
 
-def _check_links(links: list[str | None] | None, expected: int, name: str, against: str) -> list:
+def _check_links(
+    links: Sequence[str | None] | None, expected: int, name: str, against: str
+) -> list:
     if links is None:
         return [None] * expected
     _check_length(links, expected, name, against)
     return [_check_url(url) for url in links]
 
 
-def _check_series(series: dict[str, list], expected: int, against: str) -> None:
+def _check_series(series: Mapping[str, Sequence], expected: int, against: str) -> None:
     for name, values in series.items():
         _check_length(values, expected, f"Series {name!r}", against)
 
 
 def _check_series_drill(
-    drill: dict[str, list[str | None]] | None, series: dict[str, list], expected: int, against: str
+    drill: Mapping[str, Sequence[str | None]] | None,
+    series: Mapping[str, Sequence],
+    expected: int,
+    against: str,
 ) -> dict[str, list[str | None]]:
     if not drill:
         return {}
@@ -728,7 +737,7 @@ def _mark_caption(label: str, at: str) -> str:
 def _series_table(
     first_header: str,
     keys: list[str],
-    series: dict[str, list[Number]],
+    series: Mapping[str, Sequence[Number]],
     links: dict[str, list[str | None]],
     suffix: str,
 ) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, F, Q, QuerySet, Sum
 
 from refloop.analytics.models import (
     DWELL_STATES,
@@ -257,7 +257,7 @@ def _summary(scope: Scope) -> dict:
     value (lifetime value)."""
 
     def compute() -> dict:
-        aggregates = {"volume": Count("pk")}
+        aggregates: dict[str, Aggregate] = {"volume": Count("pk")}
         aggregates |= {f"reached_{state}": _reached(state) for state in FUNNEL_STATES}
         aggregates |= {
             f"now_{state}": Count("pk", filter=Q(state=state)) for state in FUNNEL_STATES

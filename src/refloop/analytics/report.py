@@ -9,6 +9,7 @@ count of 1 to 10 referrals, patients or appointments reads "<11", and a figure t
 give one back reads "suppressed".
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -57,7 +58,7 @@ class Bars:
 class Section:
     title: str
     intro: str = ""
-    parts: list[Table | Bars | list[str]] = field(default_factory=list)
+    parts: Sequence[Table | Bars | list[str]] = field(default_factory=list)
     new_page: bool = False
 
 

@@ -8,6 +8,7 @@ referring practice itself, so it holds aggregates only: no patient, no referral 
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count
 
@@ -244,7 +245,7 @@ def referring_practices(period: Period, *, now: datetime) -> dict[int, int]:
 def index(period: Period, *, now: datetime) -> list[dict]:
     """Every practice in the directory with its referrals in the period, busiest first."""
     volumes = referring_practices(period, now=now)
-    practices = [
+    practices: list[dict[str, Any]] = [
         {"practice_id": pk, "practice": name, "city": city, "referrals": volumes.get(pk, 0)}
         for pk, name, city in Practice.objects.values_list("pk", "name", "city")
     ]

@@ -42,7 +42,7 @@ def percentiles(
     result: dict[str, dict] = {}
     if _postgres():
         # Counts and percentiles in one pass over the rows.
-        aggregates = {}
+        aggregates: dict[str, Aggregate] = {}
         for column in columns:
             aggregates[f"{column}__count"] = Count(column)
             for p in ps:

@@ -211,7 +211,9 @@ class _Book:
 
 
 def _yes_no(value: bool | None) -> str:
-    return {True: "yes", False: "no"}.get(value, "unknown")
+    if value is None:
+        return "unknown"
+    return "yes" if value else "no"
 
 
 def _month(yyyymm: int) -> str:
@@ -442,7 +444,8 @@ def _concentration(book: _Book, found: dict) -> None:
     ranked = found["ranked"]
     total = sum(ranked)
     total_at = s.cell(len(ranked), 1)
-    rows, running = [], 0
+    rows: list[int] = []
+    running = 0
     for i, n in enumerate(ranked):
         running += n
         so_far = tuple(s.cell(r, 1) for r in rows)

@@ -219,6 +219,7 @@ def referrer_context(rows: list[dict], scope: Scope, params: dict, request) -> d
 
 
 def _scope_or_error(request) -> tuple[dict, Scope | None, InvalidInput | None]:
+    """The query's scope and no error, or no scope and the error that stopped it."""
     now = timezone.now()
     params = with_default_period(request.GET, now)
     try:
@@ -231,12 +232,12 @@ def _scope_or_error(request) -> tuple[dict, Scope | None, InvalidInput | None]:
 def dashboard_page(request):
     params, scope, error = _scope_or_error(request)
     now = timezone.now()
-    context = {
+    context: dict[str, object] = {
         "fields": form_fields(params, error),
         "period_links": period_links(params, now),
         "error": error,
     }
-    if error is not None:
+    if scope is None:  # the error says why
         return render(request, "analytics/dashboard.html", context, status=400)
 
     params = scope_params(scope)
@@ -322,7 +323,7 @@ def withheld_charts(hidden: dict[str, Table], charts: dict) -> dict:
 def referrers_fragment(request):
     """The referrers table alone, sorted or in full (htmx)."""
     params, scope, error = _scope_or_error(request)
-    if error is not None:
+    if scope is None:  # the error says why
         return render(request, "analytics/_error.html", {"error": error}, status=400)
     params = scope_params(scope)
     if privacy.applies_to(request.user):

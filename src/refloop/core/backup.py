@@ -295,6 +295,7 @@ def create_backup(out: Path, *, progress: Progress = _quiet) -> BackupResult:
             counts = _snapshot_postgres(staging_dir / db_name)
         media = Path(settings.MEDIA_ROOT)
         files = _documents(media)
+        documents: dict[str, str] = {}  # relative path -> sha256, as the snapshot holds them
         manifest = {
             "format": FORMAT_VERSION,
             "created_at": timezone.now().isoformat(),
@@ -302,7 +303,7 @@ def create_backup(out: Path, *, progress: Progress = _quiet) -> BackupResult:
             "migrations": _migrations(),
             "rows": counts,
             "database": {"name": db_name, "sha256": _sha256(staging_dir / db_name)},
-            "documents": {},
+            "documents": documents,
         }
         partial = out.with_name(out.name + ".partial")
         with partial.open("wb") as raw_out:
@@ -312,11 +313,11 @@ def create_backup(out: Path, *, progress: Progress = _quiet) -> BackupResult:
                 for number, path in enumerate(files, 1):
                     relative = path.relative_to(media).as_posix()
                     try:
-                        manifest["documents"][relative] = _sha256(path)
+                        documents[relative] = _sha256(path)
                         tar.add(path, arcname=f"documents/{relative}")
                     except FileNotFoundError:
                         # Removed after the listing (a temporary file): not in the snapshot.
-                        manifest["documents"].pop(relative, None)
+                        documents.pop(relative, None)
                     if number % 200 == 0 or number == len(files):
                         progress(f"documents: {number} of {len(files)}")
                 data = json.dumps(manifest, indent=1, sort_keys=True).encode()

@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -163,7 +164,15 @@ def check_keys_outside_data_dir(app_configs, **kwargs) -> list[checks.CheckMessa
 # ---- model fields ---------------------------------------------------------------------
 
 
-class EncryptedMixin:
+# The mixin only ever sits before a Field in a class's bases; type checkers read its `self`
+# as that Field.
+if TYPE_CHECKING:
+    _Field = models.Field
+else:
+    _Field = object
+
+
+class EncryptedMixin(_Field):
     """Stores the field's value as ciphertext in a text column; reads give plaintext.
 
     The database cannot compare, sort or search ciphertext, so only `isnull` and equality
@@ -174,10 +183,10 @@ class EncryptedMixin:
     def get_internal_type(self) -> str:
         return "TextField"
 
-    def db_type(self, connection) -> str:
+    def db_type(self, connection) -> str | None:
         return models.TextField().db_type(connection)
 
-    def cast_db_type(self, connection) -> str:
+    def cast_db_type(self, connection) -> str | None:
         return models.TextField().cast_db_type(connection)
 
     def to_text(self, value) -> str:
@@ -301,9 +310,11 @@ def encrypted_fields() -> list[tuple[type[models.Model], list[models.Field]]]:
     """Every concrete model with encrypted columns, and those columns."""
     from django.apps import apps
 
-    found = []
+    found: list[tuple[type[models.Model], list[models.Field]]] = []
     for model in apps.get_models():
-        fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedMixin)]
+        fields: list[models.Field] = [
+            f for f in model._meta.concrete_fields if isinstance(f, EncryptedMixin)
+        ]
         if fields and not model._meta.proxy:
             found.append((model, fields))
     return found

@@ -87,7 +87,9 @@ def redact_path(path: str) -> str:
         match = resolve(path)
     except Resolver404:
         return _known_prefix_only(path)
-    captured = {**match.kwargs, **dict(enumerate(match.args))}
+    captured: dict[str | int, object] = {}
+    captured.update(match.kwargs)
+    captured.update(enumerate(match.args))
 
     def shown(name: str) -> str:
         value = str(captured.get(name, ""))

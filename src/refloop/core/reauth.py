@@ -8,6 +8,7 @@ policy, key rotation) go through, and after that they ask again.
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django import forms
@@ -15,7 +16,8 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -41,7 +43,9 @@ def confirm_url(next_url: str) -> str:
     return f"{reverse(CONFIRM_URL_NAME)}?{urlencode({'next': next_url})}"
 
 
-def reauthentication_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def reauthentication_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Send a user who has not confirmed who they are lately to the confirm page first.
 
     A page comes back to itself afterwards; a form post is not replayed (the user sends it
@@ -49,7 +53,7 @@ def reauthentication_required(view: Callable[..., HttpResponse]) -> Callable[...
     """
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated or recently_reauthenticated(request):
             return view(request, *args, **kwargs)
         if request.content_type == "application/json" or "json" in request.headers.get(
@@ -95,7 +99,16 @@ def guard_form(
     return Guarded
 
 
-class ReauthenticatedAdminMixin:
+if TYPE_CHECKING:
+    from django.contrib import admin
+
+    # The mixin only ever sits before a ModelAdmin in a class's bases.
+    _ModelAdmin = admin.ModelAdmin
+else:
+    _ModelAdmin = object
+
+
+class ReauthenticatedAdminMixin(_ModelAdmin):
     """Back-office saves and deletions need a fresh confirmation (for second-factor devices)."""
 
     def changeform_view(self, request, *args, **kwargs):

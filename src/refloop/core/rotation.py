@@ -56,8 +56,8 @@ def rotate_keys(
         done.rows += rewrite_columns(
             model, [f.column for f in fields], rotated, batch=batch, progress=report
         )
-    for model, fields in json_fields():
-        for field in fields:
+    for model, json_columns in json_fields():
+        for field in json_columns:
 
             def report_json(seen: int, changed: int, label=f"{model._meta.label}.{field.name}"):
                 if progress is not None:

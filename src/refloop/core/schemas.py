@@ -1,13 +1,17 @@
 """API schemas every router shares: bounded ids and offsets, the error body and the error
 responses it documents."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from django.http import HttpRequest
 from ninja import Path, Schema
 from ninja.schema import DjangoGetter
 from pydantic import Field, ValidationInfo, model_validator
 
 from refloop.core.validation import MAX_DB_INT
+
+if TYPE_CHECKING:
+    from refloop.core.models import User
 
 # An id or offset past what a database column holds would make the driver fail; it is
 # refused as invalid input (422, naming the parameter) before any query runs.
@@ -60,3 +64,10 @@ class ErrorOut(Schema):
 def errors(*codes: int) -> dict[int, type[ErrorOut]]:
     """Error responses for an operation's `response=`; 401 and 429 apply to every operation."""
     return {code: ErrorOut for code in sorted({401, 429, *codes})}
+
+
+class ApiRequest(HttpRequest):
+    """What an API operation's `request` is: the bearer-token auth (refloop.api) let it in
+    and put the token's user in `auth`. An annotation only; ninja passes the HttpRequest."""
+
+    auth: "User"

@@ -8,9 +8,10 @@ it (PDFium, Pillow, the spreadsheet reader), so whole-file encryption costs no s
 
 import io
 import os
+from typing import cast
 
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 
 from refloop.core import encryption
 
@@ -53,12 +54,13 @@ class EncryptedFileSystemStorage(FileSystemStorage):
         plain = content.read()
         if isinstance(plain, str):
             plain = plain.encode()
-        return super()._save(name, ContentFile(seal(plain)))
+        # django-stubs leave out _save and _open, the hooks Django documents for a storage.
+        return super()._save(name, ContentFile(seal(plain)))  # type: ignore[misc]
 
     def _open(self, name, mode="rb"):
         if "w" in mode or "a" in mode or "+" in mode:
             raise ValueError("Encrypted documents are written through save(), not open().")
-        with super()._open(name, "rb") as handle:
+        with super()._open(name, "rb") as handle:  # type: ignore[misc]  # as in _save
             plain = unseal(handle.read(), name="A stored document")
         return File(io.BytesIO(plain), name=name)
 
@@ -95,7 +97,7 @@ class EncryptedFileSystemStorage(FileSystemStorage):
         os.replace(temporary, path)
 
 
-def documents_storage() -> FileSystemStorage:
+def documents_storage() -> Storage:
     """The storage of every FileField holding patient documents (settings.STORAGES)."""
     return storages["documents"]
 
@@ -106,7 +108,8 @@ def reseal_files(
     """Re-encrypt under the current key every stored file of `model.field_name` (files
     stored in clear get encrypted); with `decrypt`, write them back in clear (reversing
     the migration). Files already gone are skipped. Returns how many files changed."""
-    storage = storages["documents"]
+    # settings.STORAGES["documents"] is this module's EncryptedFileSystemStorage.
+    storage = cast(EncryptedFileSystemStorage, storages["documents"])
     names = (
         model.objects.exclude(**{field_name: ""})
         .order_by("pk")

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpRequest
@@ -142,8 +142,8 @@ class GateBackend(ModelBackend):
 
 
 @register()
-def gate_comes_first(app_configs, **kwargs):
-    errors = []
+def gate_comes_first(app_configs, **kwargs) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
     backends = settings.AUTHENTICATION_BACKENDS
     gate = f"{GateBackend.__module__}.{GateBackend.__qualname__}"
     if not backends or backends[0] != gate:

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Iterable
+from typing import TypeGuard
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -12,7 +13,7 @@ from refloop.core.errors import InvalidInput
 MAX_DB_INT = 2**63 - 1
 
 
-def fits_db_int(value: object) -> bool:
+def fits_db_int(value: object) -> TypeGuard[int]:
     """True for an int a database integer column can store; a request may name any number."""
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_DB_INT
 

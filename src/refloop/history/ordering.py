@@ -31,7 +31,7 @@ def path(times: dict[str, datetime], show: Callable[[datetime], str]) -> tuple[l
     if len(terminals) > 1:
         return [], _ends_twice(terminals)
     steps: list[Step] = []
-    visited = [State.RECEIVED]
+    visited: list[str] = [State.RECEIVED]
     previous_column = "received_at"
     for at, _, column in reached[1:]:
         state = STATE_OF[column]

@@ -145,7 +145,7 @@ def check_sheet(
         row, problems = checker.check(line, values)
         if problems:
             errors.extend(problems)
-        else:
+        elif row is not None:
             rows.append(row)
         if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
@@ -272,7 +272,8 @@ class RowChecker:
         steps = self._steps(times, problems) if times is not None else []
         end_reason = self._end_reason(cell, times, problems)
         outcome, value = self._appointment(cell, times, problems)
-        if problems:
+        # Each of these is None only where a problem says why.
+        if problems or birth is None or department_id is None or times is None:
             return None, [RowError(line, message) for message in problems]
         return Row(
             line=line,
@@ -597,12 +598,12 @@ def _check_numbers(numbers: list[tuple[int, str]]) -> list[RowError]:
             )
         else:
             first_line[number] = line
-    existing = set()
+    existing: set[str] = set()
     distinct = list(first_line)
     for start in range(0, len(distinct), LOOKUP_CHUNK):
         chunk = distinct[start : start + LOOKUP_CHUNK]
         existing.update(Referral.objects.filter(number__in=chunk).values_list("number", flat=True))
-    for number in sorted(existing, key=first_line.get):
+    for number in sorted(existing, key=first_line.__getitem__):
         errors.append(
             RowError(
                 first_line[number],

@@ -7,7 +7,6 @@ are patient data, and turning packets into referrals is that role's work. Reads 
 from datetime import datetime
 
 from django.conf import settings
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import File, Router, Schema
 from ninja.decorators import decorate_view
@@ -18,7 +17,7 @@ from pydantic import Field
 from refloop.core import audit
 from refloop.core.errors import PayloadTooLarge
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import OutSchema, PathId, errors
+from refloop.core.schemas import ApiRequest, OutSchema, PathId, errors
 from refloop.intake import services
 from refloop.intake.models import DocumentSource, IntakeDocument, document_touch
 from refloop.referrals.api import refuse_oversize_uploads
@@ -95,7 +94,7 @@ class DocumentOut(OutSchema):
     "/intake/documents", response={201: DocumentCreatedOut, **errors(400, 403, 413, 422, 503)}
 )
 @decorate_view(refuse_oversize_uploads)
-def upload_document(request: HttpRequest, file: File[UploadedFile]):
+def upload_document(request: ApiRequest, file: File[UploadedFile]):
     """Upload a fax or scanned packet (PDF, TIFF, PNG or JPEG, judged by content).
 
     Every file is opened with its real decoder and, when a ClamAV daemon is configured,
@@ -124,7 +123,7 @@ def upload_document(request: HttpRequest, file: File[UploadedFile]):
 
 
 @router.get("/intake/documents/{document_id}", response={200: DocumentOut, **errors(403, 404, 422)})
-def get_document(request: HttpRequest, document_id: PathId):
+def get_document(request: ApiRequest, document_id: PathId):
     """A document's status and reading progress, and the patients and fields found in it.
 
     The fields are patient data: every read is recorded in the audit log.

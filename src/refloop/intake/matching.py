@@ -8,6 +8,7 @@ the name is not used then, since a near-namesake elsewhere is a different person
 """
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -35,7 +36,7 @@ def _norm_name(value: str) -> str:
     return re.sub(r"[^a-z ]", "", value.lower()).strip()
 
 
-def match_provider(fields: dict[str, dict], *, cities: set[str] = frozenset()) -> Match:
+def match_provider(fields: dict[str, dict], *, cities: AbstractSet[str] = frozenset()) -> Match:
     """`fields` in the IntakeCandidate.fields shape; `cities` read near the provider."""
 
     def value(name: str) -> str:

@@ -182,6 +182,6 @@ def candidate_touch(candidate: IntakeCandidate) -> audit.Touch:
     return audit.Touch(
         "intake_candidate",
         candidate.pk,
-        patient_id=candidate.referral.patient_id if candidate.referral_id else None,
+        patient_id=candidate.referral.patient_id if candidate.referral is not None else None,
         referral_id=candidate.referral_id,
     )

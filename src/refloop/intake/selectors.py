@@ -59,7 +59,7 @@ def documents_in(user, tab: Tab, *, limit: int = LIST_LIMIT) -> list[IntakeDocum
     """
     require(user, Capability.CREATE_REFERRALS)
     waiting = tab.key in ("review", "processing")
-    documents = list(
+    documents: list[IntakeDocument] = list(
         IntakeDocument.objects.filter(status__in=tab.statuses)
         .select_related("duplicate_of", "uploaded_by")
         .annotate(

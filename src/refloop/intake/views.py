@@ -183,14 +183,14 @@ def review_context(request, candidate, form, *, extra=None) -> dict:
     if pages and shown not in {p.number for p in pages}:
         shown = pages[0].number
     data = form.data if form.is_bound else {}
-    chosen = None
+    chosen: Provider | Practice | None = None
     chosen_id = _int(data.get("referring_provider")) if form.is_bound else None
     if not form.is_bound:
         chosen_id = candidate.matched_provider_id
     if chosen_id:
         chosen = Provider.objects.select_related("practice").filter(pk=chosen_id).first()
-    elif form.is_bound and _int(data.get("referring_practice")):
-        chosen = Practice.objects.filter(pk=_int(data.get("referring_practice"))).first()
+    elif form.is_bound and (practice_id := _int(data.get("referring_practice"))):
+        chosen = Practice.objects.filter(pk=practice_id).first()
     fields = form.extracted_fields()
     context = {
         "candidate": candidate,

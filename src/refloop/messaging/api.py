@@ -6,11 +6,10 @@ minted at send time show as "[confirm link]"; no usable token is ever stored or 
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from refloop.core.schemas import Id, Offset, OutSchema, PathId, errors
+from refloop.core.schemas import ApiRequest, Id, Offset, OutSchema, PathId, errors
 from refloop.messaging import selectors
 from refloop.messaging.models import Channel, Status
 from refloop.practice.models import Organization
@@ -93,7 +92,7 @@ class MessagePageOut(OutSchema):
 
 
 @router.get("/messages", response={200: MessagePageOut, **errors(403, 422)})
-def list_messages(request: HttpRequest, filters: Query[MessageFilterIn]):
+def list_messages(request: ApiRequest, filters: Query[MessageFilterIn]):
     """Messages visible to you (due, sent, failed, cancelled), latest due first.
 
     Only the practice's staff with clinical access see the outbox; a referral's messages
@@ -119,6 +118,6 @@ def list_messages(request: HttpRequest, filters: Query[MessageFilterIn]):
 
 
 @router.get("/messages/{message_id}", response={200: MessageOut, **errors(403, 404, 422)})
-def get_message(request: HttpRequest, message_id: PathId):
+def get_message(request: ApiRequest, message_id: PathId):
     """One message with its delivery attempts."""
     return selectors.get_message(request.auth, message_id)

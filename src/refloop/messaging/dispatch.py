@@ -198,10 +198,10 @@ def _send_one(
             type(error).__name__,
             message.pk,
         )
-        failure = TransientFailure(
+        unexpected = TransientFailure(
             f"Unexpected error in the {message.channel} transport ({type(error).__name__})."
         )
-        _failed(message, failure, now=now, worker=worker, tally=tally)
+        _failed(message, unexpected, now=now, worker=worker, tally=tally)
         return
     with transaction.atomic():
         if _finish(

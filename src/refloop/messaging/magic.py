@@ -149,6 +149,8 @@ def resend_for(link: MagicLink, *, now: datetime):
     if not renewable(link, now=now):
         return None
     original = link.message
+    if original is None:  # renewable() saw a message; it cannot have gone since
+        return None
     copy, _ = Message.objects.get_or_create(
         dedupe_key=f"renew:{link.pk}",
         defaults={

@@ -96,7 +96,7 @@ class Message(models.Model):
         return Touch(
             "message",
             self.pk,
-            patient_id=self.referral.patient_id if self.referral_id else None,
+            patient_id=self.referral.patient_id if self.referral is not None else None,
             referral_id=self.referral_id,
         )
 

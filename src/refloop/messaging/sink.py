@@ -17,6 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TextIO
 
 from aiosmtpd.controller import Controller
 
@@ -82,7 +83,7 @@ class SmtpSink:
         self._received = 0
         self._lock = threading.Lock()
         self._append_to = Path(append_to) if append_to else None
-        self._file = None
+        self._file: TextIO | None = None
         self._controller = _Controller(_Handler(self), hostname=host, port=port)
 
     @property

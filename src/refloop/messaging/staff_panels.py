@@ -9,7 +9,7 @@ from refloop.practice.models import Organization
 
 TIME_FORMAT = "M j, g:i A"
 
-STATUS_TONES = {
+STATUS_TONES: dict[str, str] = {
     Status.DUE: "",
     Status.SENDING: "",
     Status.SENT: "ok",

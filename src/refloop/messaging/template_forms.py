@@ -73,7 +73,8 @@ class RuleSettingsForm(forms.Form):
         return f"{rule.key}__hours"
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for rule in RULES.values():
             name = self.hours_name(rule)
             hours = cleaned.get(name)
@@ -133,7 +134,8 @@ class TemplateForm(forms.Form):
         return body.strip()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for name in ("subject", "body"):
             text = cleaned.get(name)
             if not text:
@@ -204,7 +206,8 @@ class PreferenceForm(forms.Form):
         self.patient = patient
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         preferred = cleaned.get("preferred_channel")
         if preferred == Channel.SMS and not e164(self.patient.phone):
             self.add_error(

@@ -1,10 +1,9 @@
 """The referral partner directory over the API: practices and providers."""
 
-from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.responses import Status
 
-from refloop.core.schemas import PathId, errors
+from refloop.core.schemas import ApiRequest, PathId, errors
 from refloop.network import selectors, services
 from refloop.network.schemas import (
     PracticeFilterIn,
@@ -21,7 +20,7 @@ router = Router(tags=["directory"])
 
 
 @router.get("/practices", response={200: PracticePageOut, **errors(403, 422)})
-def list_practices(request: HttpRequest, filters: Query[PracticeFilterIn]):
+def list_practices(request: ApiRequest, filters: Query[PracticeFilterIn]):
     """Outside practices, by name."""
     return selectors.list_practices(
         request.auth,
@@ -33,7 +32,7 @@ def list_practices(request: HttpRequest, filters: Query[PracticeFilterIn]):
 
 
 @router.post("/practices", response={201: PracticeOut, **errors(400, 403, 413, 422)})
-def create_practice(request: HttpRequest, payload: PracticeIn):
+def create_practice(request: ApiRequest, payload: PracticeIn):
     """Add a practice (needs the edit_directory capability)."""
     practice = services.create_practice(
         acting_user=request.auth, **payload.model_dump(exclude_none=True)
@@ -42,12 +41,12 @@ def create_practice(request: HttpRequest, payload: PracticeIn):
 
 
 @router.get("/practices/{practice_id}", response={200: PracticeOut, **errors(403, 404, 422)})
-def get_practice(request: HttpRequest, practice_id: PathId):
+def get_practice(request: ApiRequest, practice_id: PathId):
     return selectors.get_practice(request.auth, practice_id)
 
 
 @router.get("/providers", response={200: ProviderPageOut, **errors(403, 422)})
-def list_providers(request: HttpRequest, filters: Query[ProviderFilterIn]):
+def list_providers(request: ApiRequest, filters: Query[ProviderFilterIn]):
     """Providers, by last name."""
     return selectors.list_providers(
         request.auth,
@@ -59,7 +58,7 @@ def list_providers(request: HttpRequest, filters: Query[ProviderFilterIn]):
 
 
 @router.post("/providers", response={201: ProviderOut, **errors(400, 403, 409, 413, 422)})
-def create_provider(request: HttpRequest, payload: ProviderIn):
+def create_provider(request: ApiRequest, payload: ProviderIn):
     """Add a provider; the NPI must be valid and not in the directory yet (else 409)."""
     fields = payload.model_dump(exclude_none=True, exclude={"practice_id"})
     provider = services.create_provider(
@@ -69,5 +68,5 @@ def create_provider(request: HttpRequest, payload: ProviderIn):
 
 
 @router.get("/providers/{provider_id}", response={200: ProviderOut, **errors(403, 404, 422)})
-def get_provider(request: HttpRequest, provider_id: PathId):
+def get_provider(request: ApiRequest, provider_id: PathId):
     return selectors.get_provider(request.auth, provider_id)

@@ -1,6 +1,8 @@
 """The portal's forms: a referral with its documents, an answer to a request for
 information, a message, accepting an invitation, and (for staff) inviting someone."""
 
+from typing import cast
+
 from django import forms
 
 from refloop.core import uploads
@@ -89,7 +91,7 @@ class PortalReferralForm(NewReferralFields):
         # The portal always records a new patient; looking up others' patients is not for it.
         del self.fields["patient_id"]
         providers = practice_providers(user)
-        self.fields["referring_provider"].queryset = providers
+        cast(forms.ModelChoiceField, self.fields["referring_provider"]).queryset = providers
         if not providers.exists():
             self.fields["referring_provider"].required = False
             self.fields[
@@ -97,7 +99,8 @@ class PortalReferralForm(NewReferralFields):
             ].help_text = (
                 "Your practice has no providers on file with us; name the provider in the reason."
             )
-        self.fields["department"].empty_label = "Not sure: let the practice decide"
+        department = cast(forms.ModelChoiceField, self.fields["department"])
+        department.empty_label = "Not sure: let the practice decide"
         self.fields["department"].help_text = "What each department accepts is listed beside."
         self.fields["reason"].help_text = "The question for the specialist, symptoms and duration."
 
@@ -181,7 +184,8 @@ class AcceptInviteForm(forms.Form):
         return username
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if (
             data.get("password")
             and data.get("password_again") is not None

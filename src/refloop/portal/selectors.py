@@ -28,7 +28,7 @@ S = State
 DATE_FORMAT = "M j, Y"
 TIME_FORMAT = "M j, Y, g:i A T"
 
-TONES = {
+TONES: dict[str, str] = {
     S.PENDING_INFO: "warn",
     S.NO_SHOW: "warn",
     S.ACCEPTED: "ok",

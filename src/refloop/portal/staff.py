@@ -38,7 +38,7 @@ def messages_panel_context(
         "can_reply": services.may_message(user),
         "form": form or MessageForm(),
         "post_url": reverse("referral_messages", args=[referral.pk]),
-        "has_portal_users": referral.referring_practice_id is not None
+        "has_portal_users": referral.referring_practice is not None
         and referral.referring_practice.portal_users.filter(is_active=True).exists(),
     }
 

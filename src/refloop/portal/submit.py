@@ -19,7 +19,10 @@ from refloop.web.referral_forms import (
 
 
 def initial_values(user) -> dict:
-    initial = {"idempotency_key": new_idempotency_key(), "document_kind": "referral_letter"}
+    initial: dict[str, object] = {
+        "idempotency_key": new_idempotency_key(),
+        "document_kind": "referral_letter",
+    }
     preference = selectors.preference_of(user)
     if preference is not None:
         providers = selectors.practice_providers(user)

@@ -33,6 +33,13 @@ def _text(label: str, max_length: int, *, required: str = "", **attrs) -> forms.
     )
 
 
+class DepartmentField(forms.ModelChoiceField):
+    """A department by its name alone."""
+
+    def label_from_instance(self, obj: Department) -> str:
+        return obj.name
+
+
 class PublicReferralForm(forms.Form):
     nonce = forms.CharField(widget=forms.HiddenInput, required=False)
     website = forms.CharField(required=False, label="Leave this field empty")
@@ -84,7 +91,7 @@ class PublicReferralForm(forms.Form):
         max_length=4000,
         error_messages={"required": "Say why the patient is referred, in a few words."},
     )
-    department = forms.ModelChoiceField(
+    department = DepartmentField(
         label="Which service is it for?",
         queryset=Department.objects.order_by("name"),
         required=False,
@@ -116,7 +123,6 @@ class PublicReferralForm(forms.Form):
         self.fields["preferred_language"].initial = "English"
         honeypot = self.fields[HONEYPOT_FIELD].widget
         honeypot.attrs.update({"tabindex": "-1", "autocomplete": "off"})
-        self.fields["department"].label_from_instance = lambda d: d.name
 
     def clean_date_of_birth(self):
         born = self.cleaned_data["date_of_birth"]
@@ -141,7 +147,8 @@ class PublicReferralForm(forms.Form):
             raise forms.ValidationError(error.message) from error
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         role = data.get("submitter_role")
         if role in (SubmitterRole.CAREGIVER, SubmitterRole.PROVIDER):
             if not data.get("submitter_name", "").strip():

@@ -10,7 +10,7 @@ from refloop.public.models import PublicSubmission, touch
 from refloop.referrals.models import Referral, Urgency, kind_label
 from refloop.referrals.selectors import FULL, referral_access, visible_referrals
 
-URGENCY_WORDS = {
+URGENCY_WORDS: dict[str, str] = {
     Urgency.ROUTINE: "Routine",
     Urgency.URGENT: "Urgent",
     Urgency.STAT: "Same day (stat)",

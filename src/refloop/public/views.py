@@ -120,7 +120,7 @@ def _thanks_url(token: str, embed: bool) -> str:
 def referral_form(request):
     embed = request.GET.get("embed") == "1"
     if request.method != "POST":
-        initial = {"nonce": services.new_form_nonce()}
+        initial: dict[str, object] = {"nonce": services.new_form_nonce()}
         department = Department.objects.filter(code=request.GET.get("department", "")).first()
         if department is not None:
             initial["department"] = department.pk
@@ -185,8 +185,9 @@ def referral_form_thanks(request):
         "embed": request.GET.get("embed") == "1",
         "first_contact": first_contact_targets(org),
     }
-    if submission is not None:
-        referral = submission.referral
+    # submission_for_token finds only submissions that made a referral.
+    referral = submission.referral if submission is not None else None
+    if referral is not None:
         # The target stamped on this referral when it arrived, as every staff page shows it.
         found = clocks.first_contact(referral, timezone.now())
         target = found.target if found else org.first_contact_sla(referral.urgency)

@@ -151,7 +151,7 @@ def _staff_assignee(user: User | None) -> User | None:
 
 def create_inbound_referral(
     *,
-    acting_user: User,
+    acting_user: User | None,
     patient: Patient | dict,
     source_type: str,
     channel: str,

@@ -8,6 +8,7 @@ import csv
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from django import forms
 from django.http import StreamingHttpResponse
@@ -52,12 +53,15 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         users = User.objects.order_by("username").values_list("pk", "username")
-        self.fields["actor"].choices = [
+        cast(forms.ChoiceField, self.fields["actor"]).choices = [
             ("", "Anyone"),
             (SYSTEM_ACTOR, "System jobs"),
             *((str(pk), username) for pk, username in users),
         ]
-        self.fields["action"].choices = [("", "Any action"), *((a, a) for a in audit_actions())]
+        cast(forms.ChoiceField, self.fields["action"]).choices = [
+            ("", "Any action"),
+            *((a, a) for a in audit_actions()),
+        ]
 
     def clean_referral(self) -> int | None:
         number = self.cleaned_data["referral"].strip()
@@ -69,7 +73,8 @@ class AuditFilterForm(forms.Form):
         return referral_id
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", "The end date is before the start date.")
@@ -121,7 +126,10 @@ def audit_log(request):
         detail={"filters": filters.as_detail(), "page": page.number},
     )
     numbers = referral_numbers(e.referral_id for e in page.entries)
-    rows = [Row(e, numbers.get(e.referral_id, ""), compact(e.detail)) for e in page.entries]
+    rows = [
+        Row(e, "" if e.referral_id is None else numbers.get(e.referral_id, ""), compact(e.detail))
+        for e in page.entries
+    ]
     return render(
         request,
         "workspace/audit/log.html",

@@ -1,5 +1,7 @@
 """The form for sending one of our patients to an outside specialist."""
 
+from typing import cast
+
 from django import forms
 
 from refloop.core.models import User
@@ -12,7 +14,7 @@ from refloop.web.referral_forms import NewReferralFields
 def _practice_choices(practices: list[Practice]) -> list:
     in_network = [(str(p.pk), _practice_label(p)) for p in practices if p.in_network]
     outside = [(str(p.pk), _practice_label(p)) for p in practices if not p.in_network]
-    groups = [("", "Choose the receiving practice")]
+    groups: list[tuple[str, str | list[tuple[str, str]]]] = [("", "Choose the receiving practice")]
     if in_network:
         groups.append(("In network", in_network))
     if outside:
@@ -27,6 +29,8 @@ def _practice_label(practice: Practice) -> str:
 def _provider_choices(providers: list[Provider]) -> list:
     groups: dict[str, list] = {}
     for provider in providers:
+        if provider.practice is None:  # providers_for_outbound lists none without a practice
+            continue
         label = f"{provider}" + (f" ({provider.specialty})" if provider.specialty else "")
         groups.setdefault(provider.practice.name, []).append((str(provider.pk), label))
     return [("", "Any provider there"), *groups.items()]
@@ -52,8 +56,11 @@ class OutboundForm(NewReferralFields):
         self.practices = {p.pk: p for p in practices_for_outbound(user)}
         providers = providers_for_outbound(user)
         self.providers = {p.pk: p for p in providers}
-        self.fields["receiving_practice"].choices = _practice_choices(list(self.practices.values()))
-        self.fields["receiving_provider"].choices = _provider_choices(providers)
+        practice_field = cast(forms.ChoiceField, self.fields["receiving_practice"])
+        practice_field.choices = _practice_choices(list(self.practices.values()))
+        cast(forms.ChoiceField, self.fields["receiving_provider"]).choices = _provider_choices(
+            providers
+        )
 
     def clean_receiving_practice(self) -> Practice:
         return self.practices[int(self.cleaned_data["receiving_practice"])]
@@ -63,7 +70,8 @@ class OutboundForm(NewReferralFields):
         return self.providers[int(value)] if value else None
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         practice, provider = data.get("receiving_practice"), data.get("receiving_provider")
         if practice is not None and provider is not None and provider.practice_id != practice.pk:
             self.add_error(

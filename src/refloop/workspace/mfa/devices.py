@@ -98,7 +98,7 @@ def check_code(request: HttpRequest, user, raw_code: str) -> CodeCheck:
 
 
 def record_verified(request: HttpRequest, *, method: str) -> None:
-    detail = {"method": method}
+    detail: dict[str, object] = {"method": method}
     if method == "recovery_code":
         detail["recovery_codes_left"] = recovery_codes_left(request.user)
     audit.record("auth.mfa_verified", _touch(request.user), actor=request.user, detail=detail)
