@@ -9,7 +9,6 @@ only a POST from the page acts, and it acts once.
 
 from datetime import datetime
 
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -17,15 +16,12 @@ from django.utils import dateformat, timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from refloop.core import audit
-from refloop.core.notifications import notify
-from refloop.messaging import magic
-from refloop.messaging.automation import answerable_staff
+from refloop.messaging import magic, patient_services
 from refloop.messaging.models import Channel, MagicLink
+from refloop.messaging.patient_services import LinkAlreadyUsed, record_link_audit
 from refloop.practice.models import Organization
 from refloop.referrals.documents import private_file_response
 from refloop.referrals.models import AttachmentKind
-from refloop.referrals.timeline import record_event
 
 LINK_COOKIE = "patient_link"
 LINK_COOKIE_PATH = "/p/"
@@ -67,21 +63,6 @@ def magic_link(request, token: str):
 def _forget(response):
     response.delete_cookie(LINK_COOKIE, path=LINK_COOKIE_PATH, samesite="Lax")
     return response
-
-
-def _audit(action: str, link: MagicLink, *, now: datetime, **detail) -> None:
-    audit.record(
-        action,
-        audit.Touch(
-            "magic_link",
-            link.pk,
-            patient_id=link.referral.patient_id,
-            referral_id=link.referral_id,
-        ),
-        actor=None,
-        detail={"purpose": link.purpose, **detail},
-        now=now,
-    )
 
 
 def _appointment(link: MagicLink, org: Organization) -> dict | None:
@@ -128,7 +109,7 @@ def _not_valid(request):
 
 def _problem(request, lookup: magic.Lookup, *, now: datetime):
     link = lookup.link
-    _audit("magic_link.viewed", link, now=now, problem=lookup.problem)
+    record_link_audit("magic_link.viewed", link, now=now, problem=lookup.problem)
     if lookup.problem == "expired":
         message = "This link has expired."
     else:
@@ -139,7 +120,7 @@ def _problem(request, lookup: magic.Lookup, *, now: datetime):
 
 def _call_us(request, link: MagicLink, *, now: datetime):
     """The appointment is past or called off: nothing to do online."""
-    _audit("magic_link.viewed", link, now=now, problem="appointment_not_ahead")
+    record_link_audit("magic_link.viewed", link, now=now, problem="appointment_not_ahead")
     context = _context(link, message="This appointment can no longer be changed online.")
     return _forget(render(request, "messaging/patient_problem.html", context, status=409))
 
@@ -180,7 +161,7 @@ def link_page(request):
         return _call_us(request, link, now=now)
     if request.method == "POST":
         return _act(request, link, now=now)
-    _audit("magic_link.viewed", link, now=now)
+    record_link_audit("magic_link.viewed", link, now=now)
     extra = {}
     if link.purpose == Purpose.VIEW_DOCUMENT:
         extra["document"] = _document_name(link)
@@ -193,11 +174,11 @@ def _act(request, link: MagicLink, *, now: datetime):
     if link.purpose == Purpose.CANCEL_APPOINTMENT:
         return _cancel(request, link, now=now)
     if link.purpose == Purpose.VIEW_DOCUMENT:
-        _audit("document.downloaded_by_patient", link, now=now, attachment_id=link.attachment_id)
+        attachment = patient_services.download_document(link=link, now=now)
         return private_file_response(
-            link.attachment.file,
-            name=f"{link.referral.number}-document-{link.attachment_id}",
-            content_type=link.attachment.content_type,
+            attachment.file,
+            name=f"{link.referral.number}-document-{attachment.pk}",
+            content_type=attachment.content_type,
             as_attachment=True,
         )
     return _see_other("magic_link_page")  # instructions: nothing to act on
@@ -208,46 +189,18 @@ def _already_used(request, link: MagicLink, *, now: datetime):
 
 
 def _confirm(request, link: MagicLink, *, now: datetime):
-    with transaction.atomic():
-        if not magic.use(link, now=now):
-            return _already_used(request, link, now=now)
-        record_event(
-            link.referral,
-            "referral.appointment_confirmed",
-            actor=None,
-            at=now,
-            data={"appointment_id": link.appointment_id, "by": "patient"},
-        )
-        _audit("appointment.confirmed_by_patient", link, now=now)
+    try:
+        patient_services.confirm_appointment(link=link, now=now)
+    except LinkAlreadyUsed:
+        return _already_used(request, link, now=now)
     return _forget(render(request, "messaging/patient_confirmed.html", _context(link)))
 
 
 def _cancel(request, link: MagicLink, *, now: datetime):
-    referral = link.referral
-    with transaction.atomic():
-        if not magic.use(link, now=now):
-            return _already_used(request, link, now=now)
-        # The referral's state is for staff to change; the event and the notices tell them.
-        record_event(
-            referral,
-            "referral.appointment_cancelled_by_patient",
-            actor=None,
-            at=now,
-            data={"appointment_id": link.appointment_id, "by": "patient"},
-        )
-        for user in answerable_staff(referral):
-            notify(
-                user,
-                kind="appointment_cancelled_by_patient",
-                referral=referral,
-                text=(
-                    f"The patient cancelled the appointment for referral {referral.number} "
-                    "using their link."
-                ),
-                dedupe_key=f"link:{link.pk}",
-                now=now,
-            )
-        _audit("appointment.cancelled_by_patient", link, now=now)
+    try:
+        patient_services.cancel_appointment(link=link, now=now)
+    except LinkAlreadyUsed:
+        return _already_used(request, link, now=now)
     return _forget(render(request, "messaging/patient_cancelled.html", _context(link)))
 
 
@@ -262,8 +215,7 @@ def renew(request):
     if not lookup.problem:
         return _see_other("magic_link_page")  # the link still works
     link = lookup.link
-    sent = magic.resend_for(link, now=now)
-    _audit("magic_link.renewed", link, now=now, sent=sent is not None)
+    sent = patient_services.renew_link(link=link, now=now)
     if sent is None:
         context = _context(link, message="We can't send a new link for this appointment.")
         return _forget(render(request, "messaging/patient_problem.html", context, status=409))
