@@ -1,8 +1,8 @@
 """Building the fact tables from referrals, their timelines and their appointments.
 
 `rebuild(ids)` is the one writer. It runs after every committed change to a referral
-(`mark_stale`, called where timeline events are appended), in bulk after imports and
-the demo seed, and from the worker's catch-up job for rows left behind.
+(`event_recorded`, the reaction to every timeline event in refloop.referrals.reactions), in
+bulk after imports and the demo seed, and from the worker's catch-up job for rows left behind.
 """
 
 import hashlib
@@ -53,6 +53,11 @@ def mark_stale(referral_id: int) -> None:
     rebuild is logged and left to the catch-up job; the change itself has committed."""
     _pending().add(referral_id)
     transaction.on_commit(_flush, robust=True)
+
+
+def event_recorded(event: ReferralEvent) -> None:
+    """The reaction to every timeline event, run inside the transaction that recorded it."""
+    mark_stale(event.referral_id)
 
 
 def _flush() -> None:

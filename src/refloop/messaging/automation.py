@@ -1,7 +1,8 @@
 """The automation: which messages each committed timeline event queues, the periodic sweeps
 (stalled referrals, monthly digests), and the checks made again just before sending.
 
-Runs in the worker on events that have committed, so a rolled-back change queues nothing.
+The event handlers (`on_*`) are reactions listed in refloop.referrals.reactions; the worker
+runs them on events that have committed, so a rolled-back change queues nothing.
 """
 
 from datetime import date, datetime, timedelta
@@ -10,8 +11,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 
-from refloop.core.models import User
-from refloop.core.roles import Role
 from refloop.messaging import outbox
 from refloop.messaging.models import Audience, Message
 from refloop.messaging.recipients import (
@@ -29,12 +28,14 @@ from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.models import (
     Appointment,
+    DeclineReason,
     Direction,
     ProgressReport,
     Referral,
     ReferralEvent,
     State,
 )
+from refloop.referrals.selectors import answerable_staff, point_of_contact
 
 # ---------------------------------------------------------------- wording values
 
@@ -115,21 +116,6 @@ def _queue(
     )
 
 
-def answerable_staff(referral: Referral) -> list[User]:
-    """Who answers for a referral: the assignee, else the point of contact, else the admins."""
-    if referral.assignee_id and referral.assignee.is_active:
-        return [referral.assignee]
-    return point_of_contact(referral)
-
-
-def point_of_contact(referral: Referral) -> list[User]:
-    if referral.department_id and referral.department.point_of_contact_id:
-        contact = referral.department.point_of_contact
-        if contact.is_active:
-            return [contact]
-    return list(User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"))
-
-
 def _first_referral_from_source(referral: Referral) -> bool:
     earlier = Referral.objects.filter(
         direction=Direction.INBOUND, received_at__lt=referral.received_at
@@ -142,9 +128,11 @@ def _first_referral_from_source(referral: Referral) -> bool:
 
 
 # ---------------------------------------------------------------- event handlers
+# Listed in refloop.referrals.reactions under the event kinds they react to; the worker runs
+# each once per event, and each queues a message once whatever reruns (outbox dedupe).
 
 
-def _received(event: ReferralEvent) -> None:
+def on_received(event: ReferralEvent) -> None:
     referral = event.referral
     if referral.direction != Direction.INBOUND:
         return
@@ -165,13 +153,11 @@ def _received(event: ReferralEvent) -> None:
                 _queue("referrer.thank_you_first", staff_contact(contact), event)
 
 
-def _accepted(event):
+def on_accepted(event: ReferralEvent) -> None:
     _queue("referrer.accepted", referrer_of(event.referral), event)
 
 
-def _declined(event):
-    from refloop.referrals.models import DeclineReason
-
+def on_declined(event: ReferralEvent) -> None:
     referral = event.referral
     reason = referral.end_reason_detail or (
         DeclineReason(referral.end_reason).label
@@ -190,7 +176,7 @@ def _declined(event):
     )
 
 
-def _pending_info(event):
+def on_pending_info(event: ReferralEvent) -> None:
     referral = event.referral
     _queue(
         "referrer.pending_info",
@@ -200,7 +186,7 @@ def _pending_info(event):
     )
 
 
-def _scheduled(event):
+def on_scheduled(event: ReferralEvent) -> None:
     referral = event.referral
     appointment = (
         Appointment.objects.select_related("location", "clinician")
@@ -220,7 +206,7 @@ def _scheduled(event):
         _queue(key, patient, event, due_at=due, cause=f"appointment:{appointment.pk}", **details)
 
 
-def _no_show(event):
+def on_no_show(event: ReferralEvent) -> None:
     referral = event.referral
     _queue("patient.no_show", patient_of(referral), event)
     count = int(event.data.get("no_shows") or 0)
@@ -228,7 +214,7 @@ def _no_show(event):
         _queue("referrer.no_show", referrer_of(referral), event, **{"no_show.count": str(count)})
 
 
-def _seen(event):
+def on_seen(event: ReferralEvent) -> None:
     referral = event.referral
     _queue("referrer.seen", referrer_of(referral), event)
     _queue("patient.follow_up", patient_of(referral), event)
@@ -265,16 +251,16 @@ def _queue_progress_report(event, referral: Referral) -> None:
     )
 
 
-def _report_written(event):
+def on_report_written(event: ReferralEvent) -> None:
     _queue_progress_report(event, event.referral)
 
 
-def _consent_recorded(event):
+def on_consent_recorded(event: ReferralEvent) -> None:
     if event.data.get("consent"):
         _queue_progress_report(event, event.referral)
 
 
-def _sla_breached(event):
+def on_sla_breached(event: ReferralEvent) -> None:
     referral = event.referral
     due = referral.first_contact_due_at or event.at
     hours = str(round((event.at - due).total_seconds() / 3600))
@@ -292,28 +278,6 @@ def _sla_breached(event):
                 due_at=escalate_at,
                 **{"sla.overdue_hours": later},
             )
-
-
-HANDLERS = {
-    "referral.received": _received,
-    "referral.accepted": _accepted,
-    "referral.declined": _declined,
-    "referral.pending_info": _pending_info,
-    "referral.scheduled": _scheduled,
-    "referral.rescheduled": _scheduled,
-    "referral.no_show": _no_show,
-    "referral.seen": _seen,
-    "referral.report_written": _report_written,
-    "referral.outcome_consent_recorded": _consent_recorded,
-    "referral.sla_breached": _sla_breached,
-}
-
-
-def handle_event(event: ReferralEvent) -> None:
-    """Queue what `event` calls for. Safe to run twice: each message is queued once."""
-    handler = HANDLERS.get(event.kind)
-    if handler is not None:
-        handler(event)
 
 
 # ---------------------------------------------------------------- sweeps
