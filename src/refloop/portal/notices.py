@@ -42,7 +42,7 @@ def _email(
 ) -> None:
     """One outbox email per recipient (nobody sees who else was told), at most once each."""
     referral = message.referral
-    values = values_for(referral, **{"link.thread": link})
+    values = values_for(referral, None, **{"link.thread": link})
     for user in users:
         if user.email:
             outbox.queue(

@@ -37,7 +37,7 @@ def record_event(
         at=at,
         data=data or {},
     )
-    detail = {"event_id": event.pk}
+    detail: dict[str, object] = {"event_id": event.pk}
     if to_state:
         detail.update({"from": from_state, "to": to_state})
     audit.record(kind, touch(referral), actor=actor, detail=detail, now=at)
