@@ -24,6 +24,7 @@ from refloop.messaging.recipients import (
 )
 from refloop.messaging.rules import rule
 from refloop.messaging.transports.base import PermanentFailure
+from refloop.network.models import Practice
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.models import (
@@ -35,6 +36,7 @@ from refloop.referrals.models import (
     ReferralEvent,
     State,
 )
+from refloop.referrals.reports import close_loop_on_delivery
 from refloop.referrals.selectors import answerable_staff, point_of_contact
 
 # ---------------------------------------------------------------- wording values
@@ -53,7 +55,7 @@ def values_for(
     values = {
         "practice.name": org.name,
         "practice.phone": org.phone or "our office",
-        "department.name": referral.department.name if referral.department_id else "our team",
+        "department.name": referral.department.name if referral.department else "our team",
         "referral.number": referral.number,
         "patient.initials": f"{patient.first_name[:1]}. {patient.last_name[:1]}.",
         "link.portal": settings.BASE_URL + "/portal/",
@@ -75,13 +77,14 @@ def values_for(
 def _appointment_values(appointment: Appointment) -> dict[str, str]:
     org = Organization.current()
     where = appointment.location
+    clinician = appointment.clinician
     return {
         "appointment.when": _when(appointment.starts_at, org.zone),
         "appointment.where": ", ".join(p for p in [where.name, where.address, where.city] if p)
         if where is not None
         else org.name,
-        "appointment.with": str(appointment.clinician.get_full_name() or appointment.clinician)
-        if appointment.clinician_id
+        "appointment.with": str(clinician.get_full_name() or clinician)
+        if clinician is not None
         else "our team",
     }
 
@@ -146,7 +149,7 @@ def on_received(event: ReferralEvent) -> None:
     if referrer is not None and _first_referral_from_source(referral):
         _queue("referrer.thank_you_first", referrer, event)
         practice = referral.referring_practice or (
-            referral.referring_provider.practice if referral.referring_provider_id else None
+            referral.referring_provider.practice if referral.referring_provider else None
         )
         if practice is not None:
             for contact in practice.staff.all():
@@ -311,7 +314,7 @@ def sweep_stalled(*, now: datetime) -> int:
         event = actions[referral.last_action_id]
         days = str(max(1, (now - event.at).days))
         state = referral.get_state_display().lower()
-        values = values_for(referral, **{"stall.days": days, "stall.state": state})
+        values = values_for(referral, None, **{"stall.days": days, "stall.state": state})
         for user in answerable_staff(referral):
             message = outbox.queue(
                 rule=stalled_rule,
@@ -372,8 +375,6 @@ def send_monthly_digests(*, now: datetime) -> int:
         .values_list("referring_practice_id", flat=True)
         .distinct()
     )
-    from refloop.network.models import Practice
-
     queued = 0
     for practice in Practice.objects.filter(pk__in=list(practice_ids)):
         referrals = (
@@ -388,7 +389,7 @@ def send_monthly_digests(*, now: datetime) -> int:
         lines = []
         for referral in referrals:
             received = referral.received_at.astimezone(zone)
-            department = referral.department.name if referral.department_id else ""
+            department = referral.department.name if referral.department else ""
             lines.append(
                 f"{referral.number}  received {received:%b} {received.day}  {department}  "
                 f"{referral.get_state_display().lower()}"
@@ -456,7 +457,6 @@ def send_monthly_scorecards(*, now: datetime) -> int:
     """In the first week of each month: each practice that referred last month gets its
     scorecard for last month, due the rule's time after the month began."""
     from refloop.analytics.scorecards import month_period, referring_practices
-    from refloop.network.models import Practice
 
     scorecard_rule = rule(SCORECARD_RULE)
     if not scorecard_rule.enabled():
@@ -484,7 +484,6 @@ def attachments_for(message: Message, *, now: datetime) -> list[tuple[str, bytes
     if message.rule != SCORECARD_RULE:
         return []
     from refloop.analytics.pdf import scorecard_attachment
-    from refloop.network.models import Practice
 
     _, practice_id, month = message.dedupe_key.split("|", 1)[0].split(":")
     practice = Practice.objects.filter(pk=int(practice_id)).first()
@@ -510,8 +509,11 @@ def no_longer_applies(message: Message, *, now: datetime) -> str:
         return ""
     key = message.rule
     if key in ABOUT_AN_APPOINTMENT:
-        appointment_id = message.event.data.get("appointment_id") if message.event_id else None
-        appointment = Appointment.objects.filter(pk=appointment_id).first()
+        event = message.event
+        appointment_id = event.data.get("appointment_id") if event is not None else None
+        appointment = (
+            Appointment.objects.filter(pk=appointment_id).first() if appointment_id else None
+        )
         if appointment is None or appointment.outcome:
             return "The appointment was moved, cancelled or has already happened."
         if appointment.starts_at <= now:
@@ -539,17 +541,15 @@ def no_longer_applies(message: Message, *, now: datetime) -> str:
 
 def after_sent(message: Message, *, now: datetime) -> None:
     if message.rule == "referrer.progress_report" and message.referral_id:
-        from refloop.referrals.reports import close_loop_on_delivery
-
         close_loop_on_delivery(message.referral_id, message_id=message.pk, now=now)
 
 
 def after_failed(message: Message, *, reason: str, now: datetime) -> None:
     """Tell whoever answers for the referral that a message did not get through."""
-    if message.audience == Audience.STAFF or message.referral_id is None:
+    referral = message.referral if message.audience != Audience.STAFF else None
+    if referral is None:
         return
-    referral = message.referral
-    values = values_for(referral, **{"failure.reason": reason})
+    values = values_for(referral, None, **{"failure.reason": reason})
     for user in answerable_staff(referral):
         outbox.queue(
             rule=rule("staff.delivery_failed"),

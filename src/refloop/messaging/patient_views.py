@@ -30,11 +30,11 @@ WHEN_FORMAT = "l j F Y, g:i A"
 
 Purpose = MagicLink.Purpose
 
-USED_WORDS = {
+USED_WORDS: dict[str, str] = {
     Purpose.CONFIRM_APPOINTMENT: "This link was already used: your appointment is confirmed.",
     Purpose.CANCEL_APPOINTMENT: "This link was already used: we have your cancellation.",
 }
-ON_FILE = {Channel.SMS: "phone number", Channel.EMAIL: "email address"}
+ON_FILE: dict[str, str] = {Channel.SMS: "phone number", Channel.EMAIL: "email address"}
 
 
 def _see_other(name: str) -> HttpResponseRedirect:
@@ -83,7 +83,7 @@ def _appointment(link: MagicLink, org: Organization) -> dict | None:
         )
     return {
         "when": dateformat.format(timezone.localtime(appointment.starts_at, org.zone), WHEN_FORMAT),
-        "department": appointment.department.name if appointment.department_id else "",
+        "department": appointment.department.name if appointment.department else "",
         "location": location.name if location is not None else "",
         "address": address,
         "location_phone": location.phone if location is not None else "",
@@ -107,10 +107,9 @@ def _not_valid(request):
     return _forget(render(request, "messaging/patient_problem.html", context, status=404))
 
 
-def _problem(request, lookup: magic.Lookup, *, now: datetime):
-    link = lookup.link
-    record_link_audit("magic_link.viewed", link, now=now, problem=lookup.problem)
-    if lookup.problem == "expired":
+def _problem(request, link: MagicLink, problem: str, *, now: datetime):
+    record_link_audit("magic_link.viewed", link, now=now, problem=problem)
+    if problem == "expired":
         message = "This link has expired."
     else:
         message = USED_WORDS.get(link.purpose, "This link was already used.")
@@ -132,7 +131,7 @@ def _look_up(request, *, now: datetime) -> magic.Lookup:
     return magic.look_up(token, now=now)
 
 
-TEMPLATES = {
+TEMPLATES: dict[str, str] = {
     Purpose.CONFIRM_APPOINTMENT: "messaging/patient_confirm.html",
     Purpose.CANCEL_APPOINTMENT: "messaging/patient_cancel.html",
     Purpose.VIEW_INSTRUCTIONS: "messaging/patient_instructions.html",
@@ -142,7 +141,8 @@ TEMPLATES = {
 
 def _document_name(link: MagicLink) -> str:
     # The kind, not the uploaded file name, which often holds the patient's full name.
-    return AttachmentKind(link.attachment.kind).label
+    attachment = link.attachment
+    return AttachmentKind(attachment.kind).label if attachment is not None else ""
 
 
 @never_cache
@@ -151,11 +151,11 @@ def link_page(request):
     """What the link is for, with one button; the POST does it."""
     now = timezone.now()
     lookup = _look_up(request, now=now)
-    if lookup.link is None:
+    link = lookup.link
+    if link is None:
         return _not_valid(request)
     if lookup.problem:
-        return _problem(request, lookup, now=now)
-    link = lookup.link
+        return _problem(request, link, lookup.problem, now=now)
     appointment_link = link.purpose in (Purpose.CONFIRM_APPOINTMENT, Purpose.CANCEL_APPOINTMENT)
     if appointment_link and not magic.appointment_ahead(link, now=now):
         return _call_us(request, link, now=now)
@@ -185,7 +185,7 @@ def _act(request, link: MagicLink, *, now: datetime):
 
 
 def _already_used(request, link: MagicLink, *, now: datetime):
-    return _problem(request, magic.Lookup(link, "used"), now=now)
+    return _problem(request, link, "used", now=now)
 
 
 def _confirm(request, link: MagicLink, *, now: datetime):
