@@ -1,8 +1,8 @@
 """Running the worker's messaging work inline, at a time the test chooses."""
 
-from refloop.messaging.automation import handle_event
 from refloop.messaging.dispatch import dispatch_all_due
 from refloop.messaging.models import Message
+from refloop.referrals import reactions
 from refloop.referrals.models import ReferralEvent
 
 _handled: set[int] = set()
@@ -12,7 +12,7 @@ def run_automation() -> None:
     """What the worker does for each committed event: queue the messages it calls for.
     Handling an event twice is harmless (messages are queued once), which the tests rely on."""
     for event in ReferralEvent.objects.select_related("referral").order_by("pk"):
-        handle_event(event)
+        reactions.run_now(event, within="refloop.messaging.automation.")
 
 
 def settle(now) -> None:

@@ -1,8 +1,8 @@
 """Building the fact tables from referrals, their timelines and their appointments.
 
 `rebuild(ids)` is the one writer. It runs after every committed change to a referral
-(`mark_stale`, called where timeline events are appended), in bulk after imports and
-the demo seed, and from the worker's catch-up job for rows left behind.
+(`event_recorded`, the reaction to every timeline event in refloop.referrals.reactions), in
+bulk after imports and the demo seed, and from the worker's catch-up job for rows left behind.
 """
 
 import hashlib
@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -55,6 +56,11 @@ def mark_stale(referral_id: int) -> None:
     transaction.on_commit(_flush, robust=True)
 
 
+def event_recorded(event: ReferralEvent) -> None:
+    """The reaction to every timeline event, run inside the transaction that recorded it."""
+    mark_stale(event.referral_id)
+
+
 def _flush() -> None:
     pending = _pending()
     ids = list(pending)
@@ -86,7 +92,7 @@ def _walk(received_at: datetime, moves: list[tuple[str, str, datetime]]) -> dict
             continue
         state_from = from_state or current
         if state_from in DWELL_STATES:
-            dwell[state_from] = dwell.get(state_from, 0.0) + _hours(since, at)
+            dwell[state_from] = dwell.get(state_from, 0.0) + (at - since).total_seconds() / HOUR
         reached |= REACHED_BIT.get(to_state, 0)
         if to_state == "no_show":
             no_shows += 1
@@ -183,7 +189,7 @@ def _rebuild_chunk(ids: list[int], zone) -> set[str]:
         .values_list("referral_id", "from_state", "to_state", "at")
     ):
         moves[referral_id].append((from_state, to_state, at))
-    appointments: dict[int, list[dict]] = defaultdict(list)
+    appointments: dict[int, list[Any]] = defaultdict(list)
     for appointment in Appointment.objects.filter(referral_id__in=ids).values(
         "id", "referral_id", "starts_at", "outcome", "visit_value", "department_id", "location_id"
     ):
@@ -299,6 +305,10 @@ def _compact() -> None:
         cursor.execute(f"ANALYZE {AppointmentFact._meta.db_table}")
 
 
+def _decimal_adapter(ops, field) -> Callable[[Any], Any]:
+    return lambda value: ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
+
+
 def _insert(model, rows: list[dict]) -> None:
     """INSERT the rows (values by attribute name; a missing one takes the field's
     default) with executemany: bulk_create compiles SQL per object, which made it most
@@ -308,17 +318,12 @@ def _insert(model, rows: list[dict]) -> None:
     ops = connection.ops
     fields = model._meta.concrete_fields
     defaults = {f.attname: f.get_default() for f in fields}
-    adapters = []
+    adapters: list[tuple[str, Callable[[Any], Any] | None]] = []
     for f in fields:
         if f.get_internal_type() == "DateTimeField":
             adapters.append((f.attname, ops.adapt_datetimefield_value))
         elif f.get_internal_type() == "DecimalField":
-            adapters.append(
-                (
-                    f.attname,
-                    lambda v, f=f: ops.adapt_decimalfield_value(v, f.max_digits, f.decimal_places),
-                )
-            )
+            adapters.append((f.attname, _decimal_adapter(ops, f)))
         else:
             adapters.append((f.attname, None))
     columns = ", ".join(ops.quote_name(f.column) for f in fields)

@@ -1,4 +1,5 @@
-"""Users with their role, API tokens, the audit log, staff notifications, periodic jobs."""
+"""Users with their role, API tokens, the audit log, staff notifications, periodic jobs, and
+the record of which reactions to an event have run."""
 
 import hashlib
 import secrets
@@ -163,6 +164,27 @@ class Notification(models.Model):
                 fields=["user", "kind", "referral", "dedupe_key"], name="notification_once"
             ),
         ]
+
+
+class ReactionDone(models.Model):
+    """One handler has reacted to one event (refloop.core.reactions). Written in the same
+    transaction as the handler's own writes, so a handler's effects happen once per event
+    however often its task is run: by a retry, a second worker, or a test."""
+
+    event_model = models.CharField(max_length=60)  # "referrals.referralevent"
+    event_id = models.BigIntegerField()
+    handler = models.CharField(max_length=150)  # a dotted path in the reactions table
+    done_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_model", "event_id", "handler"], name="reaction_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} @ {self.event_model}:{self.event_id}"
 
 
 class PeriodicJob(models.Model):

@@ -41,10 +41,9 @@ from refloop.demo.plans import ProviderRef, ReceiverRef, Staff
 from refloop.intake.pipeline import process_document
 from refloop.intake.reading import ocr_available
 from refloop.intake.services import ingest
-from refloop.messaging.automation import handle_event
 from refloop.network.models import Channel, Practice, Provider, Segment, StaffRole
 from refloop.practice.models import Department, Location, Organization
-from refloop.referrals import effects, services, sla, transitions
+from refloop.referrals import effects, reactions, services, sla, transitions
 from refloop.referrals.models import Direction, Referral, ReferralEvent
 from refloop.referrals.transitions import AppointmentInput
 
@@ -228,7 +227,7 @@ def _recent_messages(now: datetime) -> None:
     recent = ReferralEvent.objects.filter(at__gte=now - timedelta(days=3), at__lte=now)
     with context.using(context.RequestContext(channel="worker")):
         for event in recent.select_related("referral").order_by("pk"):
-            handle_event(event)
+            reactions.run_now(event, within="refloop.messaging.automation.")
 
 
 # Synthetic faxes (refloop.demo.faxes) waiting in the document review queue.

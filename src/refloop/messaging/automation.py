@@ -1,7 +1,8 @@
 """The automation: which messages each committed timeline event queues, the periodic sweeps
 (stalled referrals, monthly digests), and the checks made again just before sending.
 
-Runs in the worker on events that have committed, so a rolled-back change queues nothing.
+The event handlers (`on_*`) are reactions listed in refloop.referrals.reactions; the worker
+runs them on events that have committed, so a rolled-back change queues nothing.
 """
 
 from datetime import date, datetime, timedelta
@@ -11,8 +12,6 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.utils.module_loading import import_string
 
-from refloop.core.models import User
-from refloop.core.roles import Role
 from refloop.messaging import outbox
 from refloop.messaging.models import Audience, Message
 from refloop.messaging.recipients import (
@@ -26,16 +25,20 @@ from refloop.messaging.recipients import (
 )
 from refloop.messaging.rules import rule
 from refloop.messaging.transports.base import PermanentFailure
+from refloop.network.models import Practice
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.models import (
     Appointment,
+    DeclineReason,
     Direction,
     ProgressReport,
     Referral,
     ReferralEvent,
     State,
 )
+from refloop.referrals.reports import close_loop_on_delivery
+from refloop.referrals.selectors import answerable_staff, point_of_contact
 
 # ---------------------------------------------------------------- wording values
 
@@ -53,7 +56,7 @@ def values_for(
     values = {
         "practice.name": org.name,
         "practice.phone": org.phone or "our office",
-        "department.name": referral.department.name if referral.department_id else "our team",
+        "department.name": referral.department.name if referral.department else "our team",
         "referral.number": referral.number,
         "patient.initials": f"{patient.first_name[:1]}. {patient.last_name[:1]}.",
         "link.portal": settings.BASE_URL + "/portal/",
@@ -75,13 +78,14 @@ def values_for(
 def _appointment_values(appointment: Appointment) -> dict[str, str]:
     org = Organization.current()
     where = appointment.location
+    clinician = appointment.clinician
     return {
         "appointment.when": _when(appointment.starts_at, org.zone),
         "appointment.where": ", ".join(p for p in [where.name, where.address, where.city] if p)
         if where is not None
         else org.name,
-        "appointment.with": str(appointment.clinician.get_full_name() or appointment.clinician)
-        if appointment.clinician_id
+        "appointment.with": str(clinician.get_full_name() or clinician)
+        if clinician is not None
         else "our team",
     }
 
@@ -116,21 +120,6 @@ def _queue(
     )
 
 
-def answerable_staff(referral: Referral) -> list[User]:
-    """Who answers for a referral: the assignee, else the point of contact, else the admins."""
-    if referral.assignee_id and referral.assignee.is_active:
-        return [referral.assignee]
-    return point_of_contact(referral)
-
-
-def point_of_contact(referral: Referral) -> list[User]:
-    if referral.department_id and referral.department.point_of_contact_id:
-        contact = referral.department.point_of_contact
-        if contact.is_active:
-            return [contact]
-    return list(User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"))
-
-
 def _first_referral_from_source(referral: Referral) -> bool:
     earlier = Referral.objects.filter(
         direction=Direction.INBOUND, received_at__lt=referral.received_at
@@ -143,9 +132,11 @@ def _first_referral_from_source(referral: Referral) -> bool:
 
 
 # ---------------------------------------------------------------- event handlers
+# Listed in refloop.referrals.reactions under the event kinds they react to; the worker runs
+# each once per event, and each queues a message once whatever reruns (outbox dedupe).
 
 
-def _received(event: ReferralEvent) -> None:
+def on_received(event: ReferralEvent) -> None:
     referral = event.referral
     if referral.direction != Direction.INBOUND:
         return
@@ -159,20 +150,18 @@ def _received(event: ReferralEvent) -> None:
     if referrer is not None and _first_referral_from_source(referral):
         _queue("referrer.thank_you_first", referrer, event)
         practice = referral.referring_practice or (
-            referral.referring_provider.practice if referral.referring_provider_id else None
+            referral.referring_provider.practice if referral.referring_provider else None
         )
         if practice is not None:
             for contact in practice.staff.all():
                 _queue("referrer.thank_you_first", staff_contact(contact), event)
 
 
-def _accepted(event):
+def on_accepted(event: ReferralEvent) -> None:
     _queue("referrer.accepted", referrer_of(event.referral), event)
 
 
-def _declined(event):
-    from refloop.referrals.models import DeclineReason
-
+def on_declined(event: ReferralEvent) -> None:
     referral = event.referral
     reason = referral.end_reason_detail or (
         DeclineReason(referral.end_reason).label
@@ -191,7 +180,7 @@ def _declined(event):
     )
 
 
-def _pending_info(event):
+def on_pending_info(event: ReferralEvent) -> None:
     referral = event.referral
     _queue(
         "referrer.pending_info",
@@ -201,7 +190,7 @@ def _pending_info(event):
     )
 
 
-def _scheduled(event):
+def on_scheduled(event: ReferralEvent) -> None:
     referral = event.referral
     appointment = (
         Appointment.objects.select_related("location", "clinician")
@@ -221,7 +210,7 @@ def _scheduled(event):
         _queue(key, patient, event, due_at=due, cause=f"appointment:{appointment.pk}", **details)
 
 
-def _no_show(event):
+def on_no_show(event: ReferralEvent) -> None:
     referral = event.referral
     _queue("patient.no_show", patient_of(referral), event)
     count = int(event.data.get("no_shows") or 0)
@@ -229,7 +218,7 @@ def _no_show(event):
         _queue("referrer.no_show", referrer_of(referral), event, **{"no_show.count": str(count)})
 
 
-def _seen(event):
+def on_seen(event: ReferralEvent) -> None:
     referral = event.referral
     _queue("referrer.seen", referrer_of(referral), event)
     _queue("patient.follow_up", patient_of(referral), event)
@@ -266,16 +255,16 @@ def _queue_progress_report(event, referral: Referral) -> None:
     )
 
 
-def _report_written(event):
+def on_report_written(event: ReferralEvent) -> None:
     _queue_progress_report(event, event.referral)
 
 
-def _consent_recorded(event):
+def on_consent_recorded(event: ReferralEvent) -> None:
     if event.data.get("consent"):
         _queue_progress_report(event, event.referral)
 
 
-def _sla_breached(event):
+def on_sla_breached(event: ReferralEvent) -> None:
     referral = event.referral
     due = referral.first_contact_due_at or event.at
     hours = str(round((event.at - due).total_seconds() / 3600))
@@ -293,28 +282,6 @@ def _sla_breached(event):
                 due_at=escalate_at,
                 **{"sla.overdue_hours": later},
             )
-
-
-HANDLERS = {
-    "referral.received": _received,
-    "referral.accepted": _accepted,
-    "referral.declined": _declined,
-    "referral.pending_info": _pending_info,
-    "referral.scheduled": _scheduled,
-    "referral.rescheduled": _scheduled,
-    "referral.no_show": _no_show,
-    "referral.seen": _seen,
-    "referral.report_written": _report_written,
-    "referral.outcome_consent_recorded": _consent_recorded,
-    "referral.sla_breached": _sla_breached,
-}
-
-
-def handle_event(event: ReferralEvent) -> None:
-    """Queue what `event` calls for. Safe to run twice: each message is queued once."""
-    handler = HANDLERS.get(event.kind)
-    if handler is not None:
-        handler(event)
 
 
 # ---------------------------------------------------------------- sweeps
@@ -348,7 +315,7 @@ def sweep_stalled(*, now: datetime) -> int:
         event = actions[referral.last_action_id]
         days = str(max(1, (now - event.at).days))
         state = referral.get_state_display().lower()
-        values = values_for(referral, **{"stall.days": days, "stall.state": state})
+        values = values_for(referral, None, **{"stall.days": days, "stall.state": state})
         for user in answerable_staff(referral):
             message = outbox.queue(
                 rule=stalled_rule,
@@ -409,8 +376,6 @@ def send_monthly_digests(*, now: datetime) -> int:
         .values_list("referring_practice_id", flat=True)
         .distinct()
     )
-    from refloop.network.models import Practice
-
     queued = 0
     for practice in Practice.objects.filter(pk__in=list(practice_ids)):
         referrals = (
@@ -425,7 +390,7 @@ def send_monthly_digests(*, now: datetime) -> int:
         lines = []
         for referral in referrals:
             received = referral.received_at.astimezone(zone)
-            department = referral.department.name if referral.department_id else ""
+            department = referral.department.name if referral.department else ""
             lines.append(
                 f"{referral.number}  received {received:%b} {received.day}  {department}  "
                 f"{referral.get_state_display().lower()}"
@@ -499,8 +464,6 @@ def queue_scorecard(
 def send_monthly_scorecards(*, now: datetime) -> int:
     """In the first week of each month: each practice that referred last month gets its
     scorecard for last month, due the rule's time after the month began."""
-    from refloop.network.models import Practice
-
     month_period = import_string(SCORECARDS["month_period"])
     referring_practices = import_string(SCORECARDS["referring_practices"])
 
@@ -529,8 +492,6 @@ def attachments_for(message: Message, *, now: datetime) -> list[tuple[str, bytes
     scorecard's PDF, with the figures as known then. Like magic links, none is stored."""
     if message.rule != SCORECARD_RULE:
         return []
-    from refloop.network.models import Practice
-
     scorecard_attachment = import_string(SCORECARDS["attachment"])
 
     _, practice_id, month = message.dedupe_key.split("|", 1)[0].split(":")
@@ -557,8 +518,11 @@ def no_longer_applies(message: Message, *, now: datetime) -> str:
         return ""
     key = message.rule
     if key in ABOUT_AN_APPOINTMENT:
-        appointment_id = message.event.data.get("appointment_id") if message.event_id else None
-        appointment = Appointment.objects.filter(pk=appointment_id).first()
+        event = message.event
+        appointment_id = event.data.get("appointment_id") if event is not None else None
+        appointment = (
+            Appointment.objects.filter(pk=appointment_id).first() if appointment_id else None
+        )
         if appointment is None or appointment.outcome:
             return "The appointment was moved, cancelled or has already happened."
         if appointment.starts_at <= now:
@@ -586,17 +550,15 @@ def no_longer_applies(message: Message, *, now: datetime) -> str:
 
 def after_sent(message: Message, *, now: datetime) -> None:
     if message.rule == "referrer.progress_report" and message.referral_id:
-        from refloop.referrals.reports import close_loop_on_delivery
-
         close_loop_on_delivery(message.referral_id, message_id=message.pk, now=now)
 
 
 def after_failed(message: Message, *, reason: str, now: datetime) -> None:
     """Tell whoever answers for the referral that a message did not get through."""
-    if message.audience == Audience.STAFF or message.referral_id is None:
+    referral = message.referral if message.audience != Audience.STAFF else None
+    if referral is None:
         return
-    referral = message.referral
-    values = values_for(referral, **{"failure.reason": reason})
+    values = values_for(referral, None, **{"failure.reason": reason})
     for user in answerable_staff(referral):
         outbox.queue(
             rule=rule("staff.delivery_failed"),

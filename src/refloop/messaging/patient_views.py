@@ -9,7 +9,6 @@ only a POST from the page acts, and it acts once.
 
 from datetime import datetime
 
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -17,15 +16,12 @@ from django.utils import dateformat, timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from refloop.core import audit
-from refloop.core.notifications import notify
-from refloop.messaging import magic
-from refloop.messaging.automation import answerable_staff
+from refloop.messaging import magic, patient_services
 from refloop.messaging.models import Channel, MagicLink
+from refloop.messaging.patient_services import LinkAlreadyUsed, record_link_audit
 from refloop.practice.models import Organization
 from refloop.referrals.documents import private_file_response
 from refloop.referrals.models import AttachmentKind
-from refloop.referrals.timeline import record_event
 
 LINK_COOKIE = "patient_link"
 LINK_COOKIE_PATH = "/p/"
@@ -34,11 +30,11 @@ WHEN_FORMAT = "l j F Y, g:i A"
 
 Purpose = MagicLink.Purpose
 
-USED_WORDS = {
+USED_WORDS: dict[str, str] = {
     Purpose.CONFIRM_APPOINTMENT: "This link was already used: your appointment is confirmed.",
     Purpose.CANCEL_APPOINTMENT: "This link was already used: we have your cancellation.",
 }
-ON_FILE = {Channel.SMS: "phone number", Channel.EMAIL: "email address"}
+ON_FILE: dict[str, str] = {Channel.SMS: "phone number", Channel.EMAIL: "email address"}
 
 
 def _see_other(name: str) -> HttpResponseRedirect:
@@ -69,21 +65,6 @@ def _forget(response):
     return response
 
 
-def _audit(action: str, link: MagicLink, *, now: datetime, **detail) -> None:
-    audit.record(
-        action,
-        audit.Touch(
-            "magic_link",
-            link.pk,
-            patient_id=link.referral.patient_id,
-            referral_id=link.referral_id,
-        ),
-        actor=None,
-        detail={"purpose": link.purpose, **detail},
-        now=now,
-    )
-
-
 def _appointment(link: MagicLink, org: Organization) -> dict | None:
     appointment = link.appointment
     if appointment is None:
@@ -102,7 +83,7 @@ def _appointment(link: MagicLink, org: Organization) -> dict | None:
         )
     return {
         "when": dateformat.format(timezone.localtime(appointment.starts_at, org.zone), WHEN_FORMAT),
-        "department": appointment.department.name if appointment.department_id else "",
+        "department": appointment.department.name if appointment.department else "",
         "location": location.name if location is not None else "",
         "address": address,
         "location_phone": location.phone if location is not None else "",
@@ -126,10 +107,9 @@ def _not_valid(request):
     return _forget(render(request, "messaging/patient_problem.html", context, status=404))
 
 
-def _problem(request, lookup: magic.Lookup, *, now: datetime):
-    link = lookup.link
-    _audit("magic_link.viewed", link, now=now, problem=lookup.problem)
-    if lookup.problem == "expired":
+def _problem(request, link: MagicLink, problem: str, *, now: datetime):
+    record_link_audit("magic_link.viewed", link, now=now, problem=problem)
+    if problem == "expired":
         message = "This link has expired."
     else:
         message = USED_WORDS.get(link.purpose, "This link was already used.")
@@ -139,7 +119,7 @@ def _problem(request, lookup: magic.Lookup, *, now: datetime):
 
 def _call_us(request, link: MagicLink, *, now: datetime):
     """The appointment is past or called off: nothing to do online."""
-    _audit("magic_link.viewed", link, now=now, problem="appointment_not_ahead")
+    record_link_audit("magic_link.viewed", link, now=now, problem="appointment_not_ahead")
     context = _context(link, message="This appointment can no longer be changed online.")
     return _forget(render(request, "messaging/patient_problem.html", context, status=409))
 
@@ -151,7 +131,7 @@ def _look_up(request, *, now: datetime) -> magic.Lookup:
     return magic.look_up(token, now=now)
 
 
-TEMPLATES = {
+TEMPLATES: dict[str, str] = {
     Purpose.CONFIRM_APPOINTMENT: "messaging/patient_confirm.html",
     Purpose.CANCEL_APPOINTMENT: "messaging/patient_cancel.html",
     Purpose.VIEW_INSTRUCTIONS: "messaging/patient_instructions.html",
@@ -161,7 +141,8 @@ TEMPLATES = {
 
 def _document_name(link: MagicLink) -> str:
     # The kind, not the uploaded file name, which often holds the patient's full name.
-    return AttachmentKind(link.attachment.kind).label
+    attachment = link.attachment
+    return AttachmentKind(attachment.kind).label if attachment is not None else ""
 
 
 @never_cache
@@ -170,17 +151,17 @@ def link_page(request):
     """What the link is for, with one button; the POST does it."""
     now = timezone.now()
     lookup = _look_up(request, now=now)
-    if lookup.link is None:
+    link = lookup.link
+    if link is None:
         return _not_valid(request)
     if lookup.problem:
-        return _problem(request, lookup, now=now)
-    link = lookup.link
+        return _problem(request, link, lookup.problem, now=now)
     appointment_link = link.purpose in (Purpose.CONFIRM_APPOINTMENT, Purpose.CANCEL_APPOINTMENT)
     if appointment_link and not magic.appointment_ahead(link, now=now):
         return _call_us(request, link, now=now)
     if request.method == "POST":
         return _act(request, link, now=now)
-    _audit("magic_link.viewed", link, now=now)
+    record_link_audit("magic_link.viewed", link, now=now)
     extra = {}
     if link.purpose == Purpose.VIEW_DOCUMENT:
         extra["document"] = _document_name(link)
@@ -193,61 +174,33 @@ def _act(request, link: MagicLink, *, now: datetime):
     if link.purpose == Purpose.CANCEL_APPOINTMENT:
         return _cancel(request, link, now=now)
     if link.purpose == Purpose.VIEW_DOCUMENT:
-        _audit("document.downloaded_by_patient", link, now=now, attachment_id=link.attachment_id)
+        attachment = patient_services.download_document(link=link, now=now)
         return private_file_response(
-            link.attachment.file,
-            name=f"{link.referral.number}-document-{link.attachment_id}",
-            content_type=link.attachment.content_type,
+            attachment.file,
+            name=f"{link.referral.number}-document-{attachment.pk}",
+            content_type=attachment.content_type,
             as_attachment=True,
         )
     return _see_other("magic_link_page")  # instructions: nothing to act on
 
 
 def _already_used(request, link: MagicLink, *, now: datetime):
-    return _problem(request, magic.Lookup(link, "used"), now=now)
+    return _problem(request, link, "used", now=now)
 
 
 def _confirm(request, link: MagicLink, *, now: datetime):
-    with transaction.atomic():
-        if not magic.use(link, now=now):
-            return _already_used(request, link, now=now)
-        record_event(
-            link.referral,
-            "referral.appointment_confirmed",
-            actor=None,
-            at=now,
-            data={"appointment_id": link.appointment_id, "by": "patient"},
-        )
-        _audit("appointment.confirmed_by_patient", link, now=now)
+    try:
+        patient_services.confirm_appointment(link=link, now=now)
+    except LinkAlreadyUsed:
+        return _already_used(request, link, now=now)
     return _forget(render(request, "messaging/patient_confirmed.html", _context(link)))
 
 
 def _cancel(request, link: MagicLink, *, now: datetime):
-    referral = link.referral
-    with transaction.atomic():
-        if not magic.use(link, now=now):
-            return _already_used(request, link, now=now)
-        # The referral's state is for staff to change; the event and the notices tell them.
-        record_event(
-            referral,
-            "referral.appointment_cancelled_by_patient",
-            actor=None,
-            at=now,
-            data={"appointment_id": link.appointment_id, "by": "patient"},
-        )
-        for user in answerable_staff(referral):
-            notify(
-                user,
-                kind="appointment_cancelled_by_patient",
-                referral=referral,
-                text=(
-                    f"The patient cancelled the appointment for referral {referral.number} "
-                    "using their link."
-                ),
-                dedupe_key=f"link:{link.pk}",
-                now=now,
-            )
-        _audit("appointment.cancelled_by_patient", link, now=now)
+    try:
+        patient_services.cancel_appointment(link=link, now=now)
+    except LinkAlreadyUsed:
+        return _already_used(request, link, now=now)
     return _forget(render(request, "messaging/patient_cancelled.html", _context(link)))
 
 
@@ -262,8 +215,7 @@ def renew(request):
     if not lookup.problem:
         return _see_other("magic_link_page")  # the link still works
     link = lookup.link
-    sent = magic.resend_for(link, now=now)
-    _audit("magic_link.renewed", link, now=now, sent=sent is not None)
+    sent = patient_services.renew_link(link=link, now=now)
     if sent is None:
         context = _context(link, message="We can't send a new link for this appointment.")
         return _forget(render(request, "messaging/patient_problem.html", context, status=409))

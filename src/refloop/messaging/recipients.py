@@ -103,7 +103,7 @@ def patient_of(referral) -> Recipient:
 
 def _contact(entity, key: str, label: str, name: str, postal: str) -> Recipient:
     preferred = _DIRECTORY_CHANNEL.get(entity.preferred_channel)
-    order = [Channel.EMAIL, Channel.FAX, Channel.LETTER]
+    order: list[str] = [Channel.EMAIL, Channel.FAX, Channel.LETTER]
     if preferred:
         order = [preferred] + [c for c in order if c != preferred]
     recipient = Recipient(

@@ -6,7 +6,6 @@ import smtplib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -350,9 +349,6 @@ def answer_info_request(
             finish_transition(
                 referral, State.IN_REVIEW, acting_user=acting_user, now=now, data=data
             )
-            transaction.on_commit(
-                partial(_enqueue_staff_notice, referral.pk, "referral.info_answered", base_url)
-            )
     except BaseException:
         _discard_files(stored)
         raise
@@ -407,7 +403,6 @@ def post_message(
             at=now,
             data={"message_id": message.pk, "from_portal": message.from_portal},
         )
-        transaction.on_commit(partial(_enqueue_message_notice, message.pk, base_url))
     return message
 
 
@@ -418,14 +413,3 @@ def mark_thread_read(referral: Referral, user: User, *, now: datetime | None = N
         referral=referral, from_portal=not reading_portal, read_at__isnull=True
     ).update(read_at=now or timezone.now())
 
-
-def _enqueue_message_notice(message_id: int, base_url: str) -> None:
-    from refloop.portal.tasks import notify_new_message
-
-    notify_new_message.enqueue(message_id, base_url)
-
-
-def _enqueue_staff_notice(referral_id: int, kind: str, base_url: str) -> None:
-    from refloop.portal.tasks import notify_staff
-
-    notify_staff.enqueue(referral_id, kind, base_url)

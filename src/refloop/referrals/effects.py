@@ -1,10 +1,9 @@
-"""Side effects of timeline events, run by the worker after the change has committed.
-
-Historical loads (the demo seed, history imports) suppress them: a referral
-closed two years ago must not notify anyone today.
+"""Switching side effects off for historical loads (the demo seed, history imports): a
+referral closed two years ago must not notify anyone today. The reactions to timeline events
+(refloop.referrals.reactions) and the tasks queued with `after_commit` honour it.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -14,7 +13,7 @@ _suppressed: ContextVar[bool] = ContextVar("refloop_effects_suppressed", default
 
 
 @contextmanager
-def suppressed():
+def suppressed() -> Iterator[None]:
     token = _suppressed.set(True)
     try:
         yield
@@ -31,11 +30,3 @@ def after_commit(enqueue: Callable[[], object]) -> None:
     historical load suppressed side effects."""
     if not _suppressed.get():
         transaction.on_commit(enqueue)
-
-
-def event_committed(event_id: int) -> None:
-    if _suppressed.get():
-        return
-    from refloop.referrals.tasks import process_event
-
-    process_event.enqueue(event_id)

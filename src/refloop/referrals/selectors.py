@@ -494,3 +494,24 @@ def reveal_patient(user, referral: Referral, *, purpose: str = "show", now=None)
         now=now,
     )
     return referral.patient
+
+
+# ---- who answers for a referral (notices, alerts, escalations) -----------------
+
+
+def answerable_staff(referral: Referral) -> list[User]:
+    """Who answers for a referral: the assignee, else the department's point of contact, else
+    the admins. Every staff notice and alert about one referral goes to them."""
+    assignee = referral.assignee
+    if assignee is not None and assignee.is_active:
+        return [assignee]
+    return point_of_contact(referral)
+
+
+def point_of_contact(referral: Referral) -> list[User]:
+    """Who an escalation goes to: the department's point of contact, else the admins."""
+    department = referral.department
+    contact = department.point_of_contact if department is not None else None
+    if contact is not None and contact.is_active:
+        return [contact]
+    return list(User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"))

@@ -1,12 +1,7 @@
-"""Appending to a referral's timeline: the event, its audit record, and its after-commit work."""
+"""Appending to a referral's timeline: the event, its audit record, and its reactions."""
 
-from functools import partial
-
-from django.db import transaction
-
-from refloop.analytics import facts
 from refloop.core import audit
-from refloop.referrals import effects
+from refloop.referrals import reactions
 from refloop.referrals.models import Referral, ReferralEvent
 
 
@@ -26,7 +21,8 @@ def record_event(
     to_state: str = "",
     data: dict | None = None,
 ) -> ReferralEvent:
-    """Append `kind` to the timeline and the audit log; run its side effects after commit.
+    """Append `kind` to the timeline and the audit log; its reactions (refloop.referrals.reactions)
+    run once the change has committed.
 
     Must be called inside the transaction that made the change, so the change,
     the event and the audit record commit or roll back together.
@@ -41,11 +37,9 @@ def record_event(
         at=at,
         data=data or {},
     )
-    detail = {"event_id": event.pk}
+    detail: dict[str, object] = {"event_id": event.pk}
     if to_state:
         detail.update({"from": from_state, "to": to_state})
     audit.record(kind, touch(referral), actor=actor, detail=detail, now=at)
-    transaction.on_commit(partial(effects.event_committed, event.pk))
-    if not effects.is_suppressed():  # historical loads rebuild their facts in bulk
-        facts.mark_stale(referral.pk)
+    reactions.event_recorded(event)
     return event

@@ -1,13 +1,15 @@
-"""Background tasks of the portal: telling the other side there is something new.
+"""Telling the other side of the portal there is something new: handlers in
+refloop.referrals.reactions, run by the worker once the event has committed.
 
 Emails and notices name the referral number only; never the patient, never a message body.
 The emails go through the outbox (refloop.messaging), which retries them and sends each once.
 """
 
+from collections.abc import Iterable
+
+from django.conf import settings
 from django.db.models import QuerySet
-from django.tasks import task
 from django.urls import reverse
-from django.utils import timezone
 
 from refloop.core.models import User
 from refloop.core.notifications import notify
@@ -18,7 +20,8 @@ from refloop.messaging.models import Audience
 from refloop.messaging.recipients import user_by_email
 from refloop.messaging.rules import rule
 from refloop.portal.models import PortalMessage
-from refloop.referrals.models import Referral
+from refloop.referrals.models import ReferralEvent, State
+from refloop.referrals.selectors import answerable_staff
 
 STAFF_NOTICES = {
     "referral.message_posted": "New message from the referring practice about referral {number}.",
@@ -26,19 +29,7 @@ STAFF_NOTICES = {
 }
 
 
-def staff_recipients(referral: Referral) -> list[User]:
-    """Who hears about the referring practice's replies: the assignee, else the department's
-    point of contact, else the coordinators."""
-    for candidate in (
-        referral.assignee,
-        referral.department and referral.department.point_of_contact,
-    ):
-        if candidate is not None and candidate.is_active:
-            return [candidate]
-    return list(User.objects.filter(is_active=True, role=Role.COORDINATOR))
-
-
-def portal_recipients(referral: Referral) -> QuerySet[User]:
+def portal_recipients(referral) -> QuerySet[User]:
     if referral.referring_practice_id is None:
         return User.objects.none()
     return User.objects.filter(
@@ -46,10 +37,12 @@ def portal_recipients(referral: Referral) -> QuerySet[User]:
     )
 
 
-def _email(message: PortalMessage, users, *, rule_key: str, audience: str, link: str) -> None:
+def _email(
+    message: PortalMessage, users: Iterable[User], *, rule_key: str, audience: str, link: str
+) -> None:
     """One outbox email per recipient (nobody sees who else was told), at most once each."""
     referral = message.referral
-    values = values_for(referral, **{"link.thread": link})
+    values = values_for(referral, None, **{"link.thread": link})
     for user in users:
         if user.email:
             outbox.queue(
@@ -63,14 +56,16 @@ def _email(message: PortalMessage, users, *, rule_key: str, audience: str, link:
             )
 
 
-@task()
-def notify_new_message(message_id: int, base_url: str) -> None:
+def message_posted(event: ReferralEvent) -> None:
+    """A message on the thread: the staff who answer for the referral get a notice and an
+    email, or the practice's portal users an email, whichever side did not write it."""
     message = PortalMessage.objects.select_related(
         "referral__assignee", "referral__department__point_of_contact", "author"
-    ).get(pk=message_id)
+    ).get(pk=event.data["message_id"])
     referral = message.referral
+    recipients: list[User]
     if message.from_portal:
-        recipients = [u for u in staff_recipients(referral) if u.pk != message.author_id]
+        recipients = [u for u in answerable_staff(referral) if u.pk != message.author_id]
         for user in recipients:
             notify(
                 user,
@@ -86,22 +81,23 @@ def notify_new_message(message_id: int, base_url: str) -> None:
         recipients = list(portal_recipients(referral).exclude(pk=message.author_id))
         rule_key, audience = "referrer.new_portal_message", Audience.REFERRER
         path = reverse("portal_referral", args=[referral.pk])
-    link = base_url.rstrip("/") + path
+    link = settings.BASE_URL + path
     _email(message, recipients, rule_key=rule_key, audience=audience, link=link)
 
 
-@task()
-def notify_staff(referral_id: int, kind: str, base_url: str) -> None:
-    """An in-app notice to the staff who hold the referral (e.g. the records arrived)."""
-    referral = Referral.objects.select_related("assignee", "department__point_of_contact").get(
-        pk=referral_id
-    )
-    for user in staff_recipients(referral):
+def info_answered(event: ReferralEvent) -> None:
+    """The referring practice sent what a request for information asked for (the portal's
+    answer moves the referral from pending_info back to review, with its documents)."""
+    if event.from_state != State.PENDING_INFO or "documents" not in event.data:
+        return
+    referral = event.referral
+    kind = "referral.info_answered"
+    for user in answerable_staff(referral):
         notify(
             user,
             kind=kind,
             referral=referral,
-            dedupe_key=f"{kind}-{referral.version}",
+            dedupe_key=f"{kind}-{event.pk}",
             text=STAFF_NOTICES[kind].format(number=referral.number),
-            now=timezone.now(),
+            now=event.at,
         )
