@@ -14,6 +14,7 @@ from refloop.core.roles import (
     ASSIGNABLE_ROLES,
     Capability,
     ReferralScope,
+    Role,
     can,
     referral_scope,
     require,
