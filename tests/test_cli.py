@@ -19,9 +19,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from refloop.core.models import ApiToken, AuditEntry, Notification
-from refloop.ops.worker import drain_queue, enqueue_due_jobs
 from refloop.demo import factories as f
 from refloop.messaging.dispatch import dispatch_all_due
+from refloop.ops.worker import drain_queue, enqueue_due_jobs
 from refloop.referrals.models import ReferralEvent
 
 SLA_SWEEP = "refloop.referrals.tasks.sla_sweep"

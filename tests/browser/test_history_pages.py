@@ -3,8 +3,8 @@ upload goes from the form to its outcome through the page alone (the worker run 
 
 import pytest
 
-from refloop.ops.worker import drain_queue
 from refloop.history.models import ImportRun
+from refloop.ops.worker import drain_queue
 from tests.browser.conftest import assert_accessible
 from tests.history.conftest import csv_bytes, good_row, practice_setup  # noqa: F401 (a fixture)
 

@@ -8,9 +8,9 @@ from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
 from refloop.core.models import AuditEntry
-from refloop.ops.worker import drain_queue
 from refloop.history.layout import COLUMN_NAMES
 from refloop.history.models import ImportRun, RunStatus
+from refloop.ops.worker import drain_queue
 from refloop.referrals.models import Referral
 
 from .conftest import csv_bytes, declined_row, good_row

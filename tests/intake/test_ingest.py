@@ -8,10 +8,10 @@ from django_tasks_db.models import DBTaskResult
 
 from refloop.core.errors import PayloadTooLarge
 from refloop.core.models import AuditEntry
-from refloop.ops.worker import drain_queue, enqueue_due_jobs
 from refloop.intake.models import DocumentStatus, IntakeDocument
 from refloop.intake.services import documents_waiting, ingest, quarantine, resume_stalled
 from refloop.intake.tasks import process_document_task
+from refloop.ops.worker import drain_queue, enqueue_due_jobs
 from refloop.referrals import effects
 
 from .helpers import REFERRAL_LINES, blank_png, referral_pdf, text_pdf

@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
-from refloop.ops.worker import drain_queue
 from refloop.messaging.dispatch import dispatch_all_due
 from refloop.messaging.models import Message, Status
+from refloop.ops.worker import drain_queue
 from refloop.referrals import transitions
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,9 +6,9 @@ from django.core import mail
 from django.test import Client
 
 from refloop.core.models import AuditEntry, Notification
-from refloop.ops.worker import drain_queue as run_tasks
 from refloop.demo import factories as f
 from refloop.messaging.dispatch import dispatch_all_due
+from refloop.ops.worker import drain_queue as run_tasks
 from refloop.portal.models import PortalMessage
 from refloop.portal.staff import messages_panel_context
 from refloop.referrals import services

@@ -7,6 +7,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Users, roles and audit"
 
     def ready(self):
-        from refloop.core import reauth  # noqa: F401  (marks a fresh sign-in as a confirmation)
-        from refloop.core import sessions  # noqa: F401  (starts the session clocks at sign-in)
-        from refloop.core import throttle  # noqa: F401  (registers its system checks)
+        from refloop.core import (
+            reauth,  # noqa: F401  (marks a fresh sign-in as a confirmation)
+            sessions,  # noqa: F401  (starts the session clocks at sign-in)
+            throttle,  # noqa: F401  (registers its system checks)
+        )

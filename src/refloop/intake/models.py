@@ -17,9 +17,9 @@ import secrets
 from django.db import models
 
 from refloop.core import audit
-from refloop.core.uploads import ScanStatus
 from refloop.core.encryption import EncryptedTextField
 from refloop.core.storage import documents_storage
+from refloop.core.uploads import ScanStatus
 
 # The fields extraction reads, in the order the review page shows them.
 FIELD_NAMES = (

@@ -8,8 +8,8 @@ from django.db.models import Q
 
 from refloop.core.encryption import EncryptedTextField, EncryptedValuesJSONField
 from refloop.core.models import AppendOnlyModel
-from refloop.core.uploads import ScanStatus
 from refloop.core.storage import documents_storage
+from refloop.core.uploads import ScanStatus
 
 
 class Direction(models.TextChoices):
