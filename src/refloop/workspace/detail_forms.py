@@ -48,6 +48,7 @@ class ActionForm(forms.Form):
     """Every action form carries the version of the referral the user was looking at."""
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    action_to = ""  # the target state, for a move's form (set by detail_actions.bound)
     # A service's field name -> this form's field, where they differ.
     service_fields: dict[str, str] = {}
 
