@@ -952,19 +952,21 @@ def may_make(user: User | None, move: Move) -> bool:
 def allowed_next(
     referral: Referral, user: User | None, *, asked: Asked | None = None
 ) -> list[Move]:
-    """The moves `user` may make now on `referral` (one they can see), in the lifecycle's
-    order: exactly those the services accept from its state, given valid fields."""
-    moves = MOVES[referral.direction].values()
-    return [
+    """The moves `user` may make now on `referral`, in the lifecycle's order: exactly those
+    the services accept from its state, given valid fields."""
+    moves = [
         move
         for to in lifecycle.allowed_next(referral.direction, referral.state)
-        for move in moves
+        for move in MOVES[referral.direction].values()
         if move.to == to
         and move.asked != Asked.FOLLOWS
         and (asked is None or move.asked == asked)
         and (not move.only_from or referral.state in move.only_from)
         and may_make(user, move)
     ]
+    if moves and not visible_referrals(user).filter(pk=referral.pk).exists():
+        return []
+    return moves
 
 
 def allowed_states(referral: Referral, user: User | None) -> list[str]:
