@@ -322,7 +322,8 @@ def list_notes(request: HttpRequest, referral_id: PathId):
 
 
 @router.post(
-    "/referrals/{referral_id}/notes", response={201: NoteOut, **errors(400, 403, 404, 413, 422)}
+    "/referrals/{referral_id}/notes",
+    response={201: NoteOut, **errors(400, 403, 404, 409, 413, 422)},
 )
 def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn):
     note = services.add_note(

@@ -11,7 +11,6 @@ the same transaction; side effects run after commit (timeline.record_event).
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -20,11 +19,11 @@ from django.utils import timezone
 
 from refloop.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from refloop.core.models import User
-from refloop.core.roles import Capability, Role, can, require
-from refloop.practice.models import Department, Location, Organization
-from refloop.referrals import lifecycle
+from refloop.core.roles import Capability, can, require
+from refloop.practice.models import Department, Organization
+from refloop.referrals import appointments, lifecycle
+from refloop.referrals.appointments import AppointmentInput
 from refloop.referrals.models import (
-    Appointment,
     AppointmentOutcome,
     Attachment,
     CancelReason,
@@ -37,7 +36,6 @@ from refloop.referrals.models import (
 from refloop.referrals.selectors import visible_referrals
 from refloop.referrals.timeline import record_event
 from refloop.referrals.writing import (
-    aware,
     check_version,
     choice,
     lock,
@@ -48,14 +46,6 @@ from refloop.referrals.writing import (
 S = State
 WORK = Capability.WORK_REFERRALS
 DECIDE = Capability.CLINICAL_DECISIONS
-
-
-@dataclass(frozen=True)
-class AppointmentInput:
-    starts_at: datetime
-    department_id: int | None = None
-    location_id: int | None = None
-    clinician_id: int | None = None
 
 
 def _begin(
@@ -276,67 +266,6 @@ def start_contacting(
     )
 
 
-def _appointment(
-    referral: Referral, booking: AppointmentInput | None, *, now: datetime
-) -> Appointment:
-    if booking is None:
-        raise InvalidInput(
-            "appointment is required: give at least its starts_at.", field="appointment"
-        )
-    starts_at = aware(booking.starts_at, "appointment.starts_at")
-    department = referral.department
-    if booking.department_id is not None:
-        department = Department.objects.filter(pk=booking.department_id).first()
-        if department is None:
-            raise InvalidInput(
-                "appointment.department_id names no department.", field="appointment.department_id"
-            )
-    location = None
-    if booking.location_id is not None:
-        location = Location.objects.filter(pk=booking.location_id).first()
-        if location is None:
-            raise InvalidInput(
-                "appointment.location_id names no location.", field="appointment.location_id"
-            )
-    clinician = None
-    if booking.clinician_id is not None:
-        clinician = User.objects.filter(
-            pk=booking.clinician_id, role=Role.CLINICIAN, is_active=True
-        ).first()
-        if clinician is None:
-            raise InvalidInput(
-                "appointment.clinician_id names no active clinician.",
-                field="appointment.clinician_id",
-            )
-    if referral.direction == Direction.OUTBOUND:
-        department = location = clinician = None  # the visit is at the outside practice
-    return Appointment.objects.create(
-        referral=referral,
-        starts_at=starts_at,
-        department=department,
-        location=location,
-        clinician=clinician,
-        created_at=now,
-    )
-
-
-def _pending_appointment(referral: Referral) -> Appointment | None:
-    return referral.appointments.filter(outcome="").order_by("-starts_at", "-pk").first()
-
-
-def _set_outcome(appointment: Appointment | None, outcome: str, **extra) -> None:
-    if appointment is None:
-        return
-    appointment.outcome = outcome
-    for name, value in extra.items():
-        setattr(appointment, name, value)
-    appointment.save(update_fields=["outcome", *extra])
-
-
-def _appointment_data(appointment: Appointment) -> dict:
-    return {"appointment_id": appointment.pk, "starts_at": appointment.starts_at.isoformat()}
-
-
 @transaction.atomic
 def schedule_referral(
     referral: Referral | int,
@@ -351,7 +280,7 @@ def schedule_referral(
     referral = _begin(
         referral, "schedule", acting_user=acting_user, expected_version=expected_version
     )
-    booked = _appointment(referral, appointment, now=now)
+    booked = appointments.book(referral, appointment, now=now)
     changed = []
     if referral.first_scheduled_at is None:
         referral.first_scheduled_at = now
@@ -362,7 +291,7 @@ def schedule_referral(
         acting_user=acting_user,
         now=now,
         changed=changed,
-        data=_appointment_data(booked),
+        data=appointments.event_data(booked),
     )
 
 
@@ -383,9 +312,9 @@ def reschedule_appointment(
         raise Conflict(
             f"This referral is {locked.state}; only a scheduled referral can be rescheduled."
         )
-    previous = _pending_appointment(locked)
-    _set_outcome(previous, AppointmentOutcome.RESCHEDULED)
-    booked = _appointment(locked, appointment, now=now)
+    previous = appointments.pending(locked)
+    appointments.set_outcome(previous, AppointmentOutcome.RESCHEDULED)
+    booked = appointments.book(locked, appointment, now=now)
     save_changes(locked, [])
     record_event(
         locked,
@@ -393,7 +322,7 @@ def reschedule_appointment(
         actor=acting_user,
         at=now,
         data={
-            **_appointment_data(booked),
+            **appointments.event_data(booked),
             "previous_appointment_id": previous.pk if previous else None,
         },
     )
@@ -413,7 +342,7 @@ def record_no_show(
     referral = _begin(
         referral, "record_no_show", acting_user=acting_user, expected_version=expected_version
     )
-    _set_outcome(_pending_appointment(referral), AppointmentOutcome.NO_SHOW)
+    appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.NO_SHOW)
     referral.outreach_started_at = now
     no_shows = referral.appointments.filter(outcome=AppointmentOutcome.NO_SHOW).count()
     return _finish(
@@ -424,20 +353,6 @@ def record_no_show(
         changed=["outreach_started_at"],
         data={**_note(note), "no_shows": no_shows},
     )
-
-
-def _money(value) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise InvalidInput(
-            "visit_value must be an amount such as 180.00.", field="visit_value"
-        ) from None
-    if amount < 0 or amount >= Decimal("100000000"):
-        raise InvalidInput("visit_value must be between 0 and 99,999,999.99.", field="visit_value")
-    return amount.quantize(Decimal("0.01"))
 
 
 @transaction.atomic
@@ -452,11 +367,13 @@ def mark_seen(
 ) -> Referral:
     """The patient attended; optionally record the visit's value for lifetime-value figures."""
     now = now or timezone.now()
-    value = _money(visit_value)
+    value = appointments.visit_value(visit_value)
     referral = _begin(
         referral, "mark_seen", acting_user=acting_user, expected_version=expected_version
     )
-    _set_outcome(_pending_appointment(referral), AppointmentOutcome.ATTENDED, visit_value=value)
+    appointments.set_outcome(
+        appointments.pending(referral), AppointmentOutcome.ATTENDED, visit_value=value
+    )
     referral.seen_at = now
     return _finish(
         referral, S.SEEN, acting_user=acting_user, now=now, changed=["seen_at"], data=_note(note)
@@ -541,7 +458,7 @@ def cancel_referral(
     referral = _begin(
         referral, "cancel", acting_user=acting_user, expected_version=expected_version
     )
-    _set_outcome(_pending_appointment(referral), AppointmentOutcome.CANCELLED)
+    appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.CANCELLED)
     referral.end_reason = reason
     referral.end_reason_detail = detail
     return _finish(
@@ -598,7 +515,7 @@ def complete_outbound(
     referral = _begin(
         referral, "complete", acting_user=acting_user, expected_version=expected_version
     )
-    _set_outcome(_pending_appointment(referral), AppointmentOutcome.ATTENDED)
+    appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.ATTENDED)
     referral.report_summary = report
     return _finish(
         referral, S.COMPLETED, acting_user=acting_user, now=now, changed=["report_summary"]
