@@ -137,7 +137,11 @@ class ReasonForm(ActionForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned and cleaned.get("reason") == "other" and not (cleaned.get("reason_detail") or "").strip():
+        if (
+            cleaned
+            and cleaned.get("reason") == "other"
+            and not (cleaned.get("reason_detail") or "").strip()
+        ):
             self.add_error("reason_detail", "Say what the other reason is.")
         return cleaned
 
