@@ -12,9 +12,12 @@ from refloop.portal import selectors, services
 from refloop.portal.access import portal_view
 from refloop.portal.forms import AnswerInfoForm, MessageForm
 from refloop.practice.models import Organization
+from refloop.referrals import transitions
 from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
 from refloop.referrals.models import Attachment, Referral, State, kind_label
 from refloop.referrals.selectors import get_attachment, get_referral
+
+ANSWER = transitions.INBOUND_MOVES["answer_info"]
 
 
 def _page_number(request) -> int:
@@ -61,7 +64,10 @@ def _documents(referral: Referral, org: Organization) -> list[dict]:
 
 def detail_context(request, referral: Referral, *, answer_form=None, message_form=None) -> dict:
     org = Organization.current()
-    pending = referral.state == State.PENDING_INFO
+    # The answer form is offered exactly when the answer_info move would be accepted.
+    pending = ANSWER in transitions.allowed_next(
+        referral, request.user, asked=transitions.Asked.ON_PORTAL
+    )
     closed = referral.state == State.LOOP_CLOSED
     documents = _documents(referral, org)
     return {
@@ -150,9 +156,7 @@ def answer_info(request, pk: int):
                 form.add_error(None, "Nothing was sent. Reload the page to see the referral now.")
             context = detail_context(request, referral, answer_form=form)
             return render(request, "portal/detail.html", context, status=_status_for(error))
-        messages.success(
-            request, "Thank you: the records were sent and the referral is back in review."
-        )
+        messages.success(request, ANSWER.done)
         return redirect("portal_referral", pk=referral.pk)
     context = detail_context(request, referral, answer_form=form)
     return render(request, "portal/detail.html", context, status=422)

@@ -31,18 +31,17 @@ from refloop.portal.models import (
 )
 from refloop.practice.models import Department, Organization
 from refloop.referrals import services as referral_services
+from refloop.referrals import transitions
 from refloop.referrals.models import (
     Attachment,
     Direction,
     Referral,
     ReferralChannel,
     SourceType,
-    State,
     Urgency,
 )
 from refloop.referrals.selectors import visible_referrals
 from refloop.referrals.timeline import record_event
-from refloop.referrals.transitions import begin_transition, finish_transition
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +290,12 @@ def _attach_all(
     for upload in documents:
         stored.append(
             referral_services.add_attachment(
-                referral, acting_user=user, upload=upload, filename=upload.name, kind=kind, now=now
+                referral,
+                acting_user=user,
+                upload=upload,
+                filename=upload.name or "",
+                kind=kind,
+                now=now,
             )
         )
 
@@ -326,28 +330,20 @@ def answer_info_request(
     if not documents:
         raise InvalidInput("Attach the records that were asked for.", field="documents")
     stored: list[Attachment] = []
+
+    def attach(referral: Referral) -> list[Attachment]:
+        _attach_all(referral, acting_user, documents, document_kind, now, stored)
+        return stored
+
     try:
         with transaction.atomic():
-            referral = begin_transition(
+            referral = transitions.answer_info_request(
                 referral_id,
-                State.IN_REVIEW,
                 acting_user=acting_user,
-                capability=Capability.ANSWER_INFO_REQUESTS,
+                attach=attach,
+                note=note,
                 expected_version=expected_version,
-            )
-            if referral.state != State.PENDING_INFO:
-                raise Conflict(
-                    "This referral is not waiting for information any more; reload the page "
-                    "to see where it is."
-                )
-            _attach_all(referral, acting_user, documents, document_kind, now, stored)
-            # Each attachment bumped the version on its own copy of the row.
-            referral.refresh_from_db(fields=["version"])
-            data = {"documents": len(stored)}
-            if note.strip():
-                data["note"] = note.strip()
-            finish_transition(
-                referral, State.IN_REVIEW, acting_user=acting_user, now=now, data=data
+                now=now,
             )
     except BaseException:
         _discard_files(stored)

@@ -107,8 +107,9 @@ DETAILS = {
 }
 
 
-def _detail(user: User, referral_id: int) -> ReferralDetailOut:
-    return ReferralDetailOut.from_orm(selectors.get_referral(user, referral_id))
+def _detail(request: HttpRequest, referral_id: int) -> ReferralDetailOut:
+    referral = selectors.get_referral(request.auth, referral_id)
+    return ReferralDetailOut.from_orm(referral, context={"request": request})
 
 
 # ---- referrals -------------------------------------------------------------------
@@ -209,8 +210,8 @@ def create_referral(
         # A replay hands back stored data, so it is a read like any other.
         audit.record("referral.read", touch(referral), actor=user)
         response["Idempotent-Replayed"] = "true"
-        return Status(200, ReferralCreatedOut.from_orm(referral))
-    return Status(201, ReferralCreatedOut.from_orm(referral))
+        return Status(200, ReferralCreatedOut.from_orm(referral, context={"request": request}))
+    return Status(201, ReferralCreatedOut.from_orm(referral, context={"request": request}))
 
 
 @router.post("/outbound-referrals", response={201: ReferralDetailOut, **errors(400, 403, 413, 422)})
@@ -235,7 +236,7 @@ def create_outbound_referral(
         department=_lookup(Department, payload.department_id, "department_id"),
     )
     response["Location"] = f"/api/v1/referrals/{referral.pk}"
-    return Status(201, _detail(user, referral.pk))
+    return Status(201, _detail(request, referral.pk))
 
 
 @router.get("/referrals/{referral_id}", response={200: ReferralOut, **errors(403, 404, 422)})
@@ -244,7 +245,7 @@ def get_referral(request: HttpRequest, referral_id: PathId):
     what their portal shows (`access: referrer`); for liaisons a summary (`access: summary`)."""
     user = request.auth
     referral = selectors.get_referral(user, referral_id)
-    return DETAILS[selectors.referral_access(user)].from_orm(referral)
+    return DETAILS[selectors.referral_access(user)].from_orm(referral, context={"request": request})
 
 
 @router.post(
@@ -307,6 +308,7 @@ def record_contact_attempt(request: HttpRequest, referral_id: PathId, payload: C
         outcome=payload.outcome,
         note=payload.note,
         at=payload.at,
+        expected_version=payload.expected_version,
     )
     return Status(201, attempt)
 
@@ -320,10 +322,17 @@ def list_notes(request: HttpRequest, referral_id: PathId):
 
 
 @router.post(
-    "/referrals/{referral_id}/notes", response={201: NoteOut, **errors(400, 403, 404, 413, 422)}
+    "/referrals/{referral_id}/notes",
+    response={201: NoteOut, **errors(400, 403, 404, 409, 413, 422)},
 )
 def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn):
-    return Status(201, services.add_note(referral_id, acting_user=request.auth, text=payload.text))
+    note = services.add_note(
+        referral_id,
+        acting_user=request.auth,
+        text=payload.text,
+        expected_version=payload.expected_version,
+    )
+    return Status(201, note)
 
 
 @router.get(

@@ -9,11 +9,10 @@ from django.utils import timezone
 from refloop.core import audit
 from refloop.core.errors import Conflict, InvalidInput
 from refloop.core.roles import Capability
-from refloop.referrals import lifecycle
+from refloop.referrals import transitions
 from refloop.referrals.models import ProgressReport, Referral, State
-from refloop.referrals.services import _lock
 from refloop.referrals.timeline import record_event, touch
-from refloop.referrals.transitions import finish_transition
+from refloop.referrals.writing import check_version, lock
 
 
 def _text(value: str | None, field: str, why: str) -> str:
@@ -31,11 +30,13 @@ def write_progress_report(
     plan: str,
     medications: str = "",
     follow_up: str = "",
+    expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ProgressReport:
     """Record the clinician's report for a seen referral. Sending it (automation) closes the loop."""
     now = now or timezone.now()
-    locked = _lock(referral, acting_user=acting_user, capability=Capability.CLINICAL_DECISIONS)
+    locked = lock(referral, acting_user=acting_user, capability=Capability.CLINICAL_DECISIONS)
+    check_version(locked, expected_version)
     if locked.state != State.SEEN:
         raise Conflict(
             f"This referral is {locked.state}; a progress report is written once the patient is seen."
@@ -57,11 +58,17 @@ def write_progress_report(
 
 @transaction.atomic
 def record_outcome_consent(
-    referral: Referral | int, *, acting_user, consent: bool, now: datetime | None = None
+    referral: Referral | int,
+    *,
+    acting_user,
+    consent: bool,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Referral:
     """The patient said whether the outcome of their visit may be shared with their referrer."""
     now = now or timezone.now()
-    locked = _lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    locked = lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    check_version(locked, expected_version)
     patient = locked.patient
     patient.outcome_sharing_consent = consent
     patient.outcome_consent_recorded_at = now
@@ -86,19 +93,8 @@ def record_outcome_consent(
 @transaction.atomic
 def close_loop_on_delivery(referral_id: int, *, message_id: int, now: datetime) -> bool:
     """The progress report reached the referrer: close the loop. False if it was already closed."""
-    locked = Referral.objects.select_for_update(of=("self",)).get(pk=referral_id)
-    if locked.state != State.SEEN:
-        return False
-    lifecycle.check(locked.direction, locked.state, State.LOOP_CLOSED)
-    report = ProgressReport.objects.filter(referral=locked).first()
-    if report is not None:
-        locked.report_summary = f"Findings: {report.findings}\nPlan: {report.plan}"
-    finish_transition(
-        locked,
-        State.LOOP_CLOSED,
-        acting_user=None,
-        now=now,
-        changed=["report_summary"],
-        data={"message_id": message_id, "note": "Progress report delivered to the referrer."},
+    report = ProgressReport.objects.filter(referral_id=referral_id).first()
+    summary = f"Findings: {report.findings}\nPlan: {report.plan}" if report is not None else None
+    return transitions.close_loop_on_delivery(
+        referral_id, report_summary=summary, message_id=message_id, now=now
     )
-    return True

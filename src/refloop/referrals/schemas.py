@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field
 from refloop.core.schemas import Id, Offset, OutSchema, Version
 from refloop.network.schemas import PracticeRefOut
 from refloop.patients.models import Sex
-from refloop.referrals import lifecycle, referrer
+from refloop.referrals import referrer, transitions
 from refloop.referrals.models import (
     ContactChannel,
     ContactOutcome,
@@ -26,6 +26,13 @@ from refloop.referrals.models import (
     State,
     Urgency,
 )
+
+
+def _allowed_next(referral, context: dict | None) -> list[str]:
+    """The states the calling user may move the referral to now: their role's moves."""
+    request = (context or {}).get("request")
+    return transitions.allowed_states(referral, getattr(request, "auth", None))
+
 
 # ---- input -------------------------------------------------------------------
 
@@ -139,10 +146,16 @@ class ContactAttemptIn(_In):
     outcome: ContactOutcome
     note: str = ""
     at: datetime | None = Field(None, description="Defaults to now")
+    expected_version: Version | None = Field(
+        None, description="Refuse (409) if the referral changed"
+    )
 
 
 class NoteIn(_In):
     text: str
+    expected_version: Version | None = Field(
+        None, description="Refuse (409) if the referral changed"
+    )
 
 
 # ---- output: references ----------------------------------------------------------
@@ -321,11 +334,11 @@ class ReferralRowOut(ReferralSummaryOut):
 class ReferralCreatedOut(ReferralRowOut):
     """The referral as just recorded; its Location answers the full detail."""
 
-    allowed_next: list[str] = Field(description="States this referral may move to now")
+    allowed_next: list[str] = Field(description="States you may move this referral to now")
 
     @staticmethod
-    def resolve_allowed_next(referral) -> list[str]:
-        return list(lifecycle.allowed_next(referral.direction, referral.state))
+    def resolve_allowed_next(referral, context) -> list[str]:
+        return _allowed_next(referral, context)
 
 
 class ReferralDetailOut(ReferralRowOut):
@@ -336,7 +349,7 @@ class ReferralDetailOut(ReferralRowOut):
     campaign: str
     receiving_provider: ProviderRefOut | None
     receiving_in_network: bool | None
-    allowed_next: list[str] = Field(description="States this referral may move to now")
+    allowed_next: list[str] = Field(description="States you may move this referral to now")
     missing_info: str
     end_reason: str
     end_reason_detail: str
@@ -365,8 +378,8 @@ class ReferralDetailOut(ReferralRowOut):
     events: list[EventOut] = Field(description="The timeline, oldest first")
 
     @staticmethod
-    def resolve_allowed_next(referral) -> list[str]:
-        return list(lifecycle.allowed_next(referral.direction, referral.state))
+    def resolve_allowed_next(referral, context) -> list[str]:
+        return _allowed_next(referral, context)
 
 
 # ---- output: what the referring practice may know (portal users) ---------------------
@@ -525,8 +538,8 @@ class ReferralStateOut(OutSchema):
     state_changed_at: datetime
 
     @staticmethod
-    def resolve_allowed_next(referral) -> list[str]:
-        return list(lifecycle.allowed_next(referral.direction, referral.state))
+    def resolve_allowed_next(referral, context) -> list[str]:
+        return _allowed_next(referral, context)
 
 
 class AppointmentBookedOut(OutSchema):

@@ -3,7 +3,7 @@ attempts, notes and documents. Transitions live in transitions.py."""
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
@@ -14,7 +14,6 @@ from refloop.core.errors import (
     Conflict,
     InvalidInput,
     NotAllowed,
-    NotFound,
 )
 from refloop.core.models import User
 from refloop.core.roles import Capability, can, require
@@ -22,7 +21,7 @@ from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department, Organization
-from refloop.referrals import clocks, lifecycle, triage
+from refloop.referrals import clocks, lifecycle, transitions, triage
 from refloop.referrals.models import (
     Attachment,
     AttachmentKind,
@@ -37,11 +36,17 @@ from refloop.referrals.models import (
     ReferralEvent,
     SourceType,
     State,
-    UnreachableReason,
     Urgency,
 )
-from refloop.referrals.selectors import visible_referrals
 from refloop.referrals.timeline import record_event
+from refloop.referrals.writing import (
+    aware,
+    check_version,
+    choice,
+    lock,
+    save_changes,
+    unsuccessful_attempts,
+)
 
 ICD10 = re.compile(r"^([A-TV-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$")
 
@@ -63,22 +68,6 @@ def normalize_icd10(codes: Iterable[str]) -> list[str]:
         if code not in normalized:
             normalized.append(code)
     return normalized
-
-
-def _choice(value: str, choices, field: str) -> str:
-    if value not in choices.values:
-        raise InvalidInput(f"{field} must be one of {', '.join(choices.values)}.", field=field)
-    return value
-
-
-def _aware(value: datetime, field: str) -> datetime:
-    """Times without a zone are read in the practice's time zone."""
-    if value is None:
-        raise InvalidInput(f"{field} is required.", field=field)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, Organization.current().zone)
-    # Stored and answered in UTC, whatever zone the caller wrote it in.
-    return value.astimezone(UTC)
 
 
 PATIENT_FIELDS = (
@@ -113,29 +102,6 @@ def _unsaved_patient(data: dict, *, now: datetime, org: Organization) -> Patient
     if patient.date_of_birth > timezone.localdate(now, org.zone):
         raise InvalidInput("patient.date_of_birth is in the future.", field="patient.date_of_birth")
     return patient
-
-
-def _lock(referral: Referral | int, *, acting_user, capability: Capability) -> Referral:
-    """The referral, row-locked for this transaction, if `acting_user` may change it."""
-    require(acting_user, capability)
-    pk = referral.pk if isinstance(referral, Referral) else referral
-    locked = visible_referrals(acting_user).select_for_update(of=("self",)).filter(pk=pk).first()
-    if locked is None:
-        raise NotFound("No referral with this id is visible to you.")
-    return locked
-
-
-def check_version(referral: Referral, expected_version: int | None) -> None:
-    if expected_version is not None and referral.version != expected_version:
-        raise Conflict(
-            "This referral changed since you loaded it (someone else updated it). "
-            "Reload it to see the change, then try again."
-        )
-
-
-def save_changes(referral: Referral, fields: Iterable[str]) -> None:
-    referral.version += 1
-    referral.save(update_fields=[*fields, "version", "updated_at"])
 
 
 def _staff_assignee(user: User | None) -> User | None:
@@ -185,9 +151,9 @@ def create_inbound_referral(
     )
     now = now or timezone.now()
 
-    _choice(source_type, SourceType, "source_type")
-    _choice(channel, ReferralChannel, "channel")
-    _choice(urgency, Urgency, "urgency")
+    choice(source_type, SourceType, "source_type")
+    choice(channel, ReferralChannel, "channel")
+    choice(urgency, Urgency, "urgency")
     if source_type == SourceType.OTHER and not source_other.strip():
         raise InvalidInput(
             "source_other is required when the source type is 'other'.", field="source_other"
@@ -208,7 +174,7 @@ def create_inbound_referral(
             "A provider referral needs referring_provider_id or referring_practice_id.",
             field="referring_provider_id",
         )
-    received_at = _aware(received_at, "received_at") if received_at is not None else now
+    received_at = aware(received_at, "received_at") if received_at is not None else now
     if received_at > now:
         raise InvalidInput("received_at is in the future.", field="received_at")
 
@@ -218,7 +184,9 @@ def create_inbound_referral(
     # Everything that needs no write is checked before the transaction, so the
     # write lock (all of SQLite's) is held only for the inserts.
     org = Organization.current()
-    new_patient = _unsaved_patient(patient, now=now, org=org) if isinstance(patient, dict) else None
+    patient_row = (
+        _unsaved_patient(patient, now=now, org=org) if isinstance(patient, dict) else patient
+    )
     codes = normalize_icd10(icd10_codes)
     assignee = _staff_assignee(assignee)
 
@@ -226,13 +194,12 @@ def create_inbound_referral(
         key_row, earlier = _claim_idempotency_key(acting_user, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, False
-        if new_patient is not None:
-            new_patient.save()
-            patient = new_patient
+        if patient_row.pk is None:
+            patient_row.save()
         referral = Referral.objects.create(
             direction=Direction.INBOUND,
             state=State.RECEIVED,
-            patient=patient,
+            patient=patient_row,
             source_type=source_type,
             source_other=source_other.strip() if source_type == SourceType.OTHER else "",
             referring_practice=referring_practice,
@@ -351,7 +318,7 @@ def _claim_idempotency_key(
     Called inside the creating transaction, so a concurrent replay waits on the unique
     key and then finds the referral the first request made.
     """
-    if not key:
+    if not key or acting_user is None:
         return None, None
     try:
         with transaction.atomic():
@@ -375,6 +342,13 @@ def _replay(acting_user: User, key: str, fingerprint: str) -> Referral:
             "This Idempotency-Key was already used for a different request; "
             "use a new key for a new referral.",
             field="Idempotency-Key",
+        )
+    if existing.referral is None:
+        # Bound in the transaction that claimed the key, so only a request that never
+        # finished leaves it empty.
+        raise Conflict(
+            "The first request with this Idempotency-Key did not finish; send it again with "
+            "a new key."
         )
     return existing.referral
 
@@ -400,7 +374,7 @@ def create_outbound_referral(
     """
     require(acting_user, Capability.CREATE_REFERRALS)
     now = now or timezone.now()
-    _choice(urgency, Urgency, "urgency")
+    choice(urgency, Urgency, "urgency")
     if not reason or not reason.strip():
         raise InvalidInput("reason is required: say why the patient is referred.", field="reason")
     if receiving_practice is None:
@@ -447,8 +421,6 @@ def merge_duplicate(
     The duplicate is cancelled as a duplicate (if still open) and points at the kept
     referral; neither timeline loses anything, and the kept referral's page shows both.
     """
-    from refloop.referrals.transitions import cancel_referral
-
     now = now or timezone.now()
     dup_pk = duplicate.pk if isinstance(duplicate, Referral) else duplicate
     kept_pk = into.pk if isinstance(into, Referral) else into
@@ -456,7 +428,7 @@ def merge_duplicate(
         raise InvalidInput("A referral cannot be merged into itself.", field="into")
     # Both rows locked, lower id first, so two merges of the same pair cannot deadlock.
     locked = {
-        pk: _lock(pk, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+        pk: lock(pk, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
         for pk in sorted((dup_pk, kept_pk))
     }
     dup, kept = locked[dup_pk], locked[kept_pk]
@@ -471,7 +443,7 @@ def merge_duplicate(
             field="into",
         )
     if lifecycle.is_open(dup.direction, dup.state):
-        dup = cancel_referral(
+        dup = transitions.cancel_referral(
             dup,
             acting_user=acting_user,
             reason=CancelReason.DUPLICATE,
@@ -500,7 +472,7 @@ def assign_referral(
     now: datetime | None = None,
 ) -> Referral:
     now = now or timezone.now()
-    referral = _lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    referral = lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
     check_version(referral, expected_version)
     if not lifecycle.is_open(referral.direction, referral.state):
         raise Conflict(
@@ -518,14 +490,6 @@ def assign_referral(
     return referral
 
 
-def unsuccessful_attempts(referral: Referral) -> int:
-    """Unsuccessful contact attempts in the current round of outreach."""
-    attempts = referral.contact_attempts.filter(outcome__in=ContactOutcome.unsuccessful())
-    if referral.outreach_started_at is not None:
-        attempts = attempts.filter(at__gte=referral.outreach_started_at)
-    return attempts.count()
-
-
 @transaction.atomic
 def record_contact_attempt(
     referral: Referral | int,
@@ -535,6 +499,7 @@ def record_contact_attempt(
     outcome: str,
     note: str = "",
     at: datetime | None = None,
+    expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ContactAttempt:
     """Record an attempt to reach the patient.
@@ -544,14 +509,15 @@ def record_contact_attempt(
     unsuccessful attempts moves it to unreachable.
     """
     now = now or timezone.now()
-    referral = _lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    referral = lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    check_version(referral, expected_version)
     if not lifecycle.is_open(referral.direction, referral.state):
         raise Conflict(
             f"This referral is {referral.state}, which is final; no more contact attempts."
         )
-    _choice(channel, ContactChannel, "channel")
-    _choice(outcome, ContactOutcome, "outcome")
-    at = _aware(at, "at") if at is not None else now
+    choice(channel, ContactChannel, "channel")
+    choice(outcome, ContactOutcome, "outcome")
+    at = aware(at, "at") if at is not None else now
     if at > now:
         raise InvalidInput("at is in the future.", field="at")
     if at < referral.received_at:
@@ -584,28 +550,26 @@ def record_contact_attempt(
         and outcome in ContactOutcome.unsuccessful()
         and unsuccessful_attempts(referral) >= maximum
     ):
-        from refloop.referrals.transitions import finish_transition
-
-        referral.end_reason = UnreachableReason.MAX_ATTEMPTS_REACHED
-        finish_transition(
-            referral,
-            State.UNREACHABLE,
-            acting_user=acting_user,
-            now=now,
-            changed=["end_reason"],
-            data={"reason": UnreachableReason.MAX_ATTEMPTS_REACHED, "attempts": maximum},
+        transitions.unreachable_after_attempts(
+            referral, acting_user=acting_user, attempts=maximum, now=now
         )
     return attempt
 
 
 @transaction.atomic
 def add_note(
-    referral: Referral | int, *, acting_user: User, text: str, now: datetime | None = None
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    text: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> ReferralEvent:
     now = now or timezone.now()
     if not text or not text.strip():
         raise InvalidInput("text is required.", field="text")
-    referral = _lock(referral, acting_user=acting_user, capability=Capability.ANNOTATE_REFERRALS)
+    referral = lock(referral, acting_user=acting_user, capability=Capability.ANNOTATE_REFERRALS)
+    check_version(referral, expected_version)
     save_changes(referral, [])
     return record_event(
         referral, "referral.note_added", actor=acting_user, at=now, data={"text": text.strip()}
@@ -619,6 +583,7 @@ def add_attachment(
     upload: File,
     filename: str,
     kind: str = AttachmentKind.OTHER,
+    expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Attachment:
     """Store a document on a referral once it passed the upload check (core.uploads: a
@@ -637,12 +602,13 @@ def add_attachment(
         else Capability.ANSWER_INFO_REQUESTS
     )
     require(acting_user, capability)
-    _choice(kind, AttachmentKind, "kind")
+    choice(kind, AttachmentKind, "kind")
     checked = upload if isinstance(upload, uploads.CheckedFile) else uploads.check(upload)
     attachment = None
     try:
         with transaction.atomic():
-            locked = _lock(referral, acting_user=acting_user, capability=capability)
+            locked = lock(referral, acting_user=acting_user, capability=capability)
+            check_version(locked, expected_version)
             attachment = Attachment(
                 referral=locked,
                 original_name=uploads.display_name(filename),

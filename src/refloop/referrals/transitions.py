@@ -1,25 +1,31 @@
-"""One service function per referral state transition (inbound and outbound).
+"""The referral lifecycle's moves, inbound and outbound: one service function per move, and
+one table per direction saying, for each move, its function, the capability it needs, the
+fields it reads and its words. The API, the detail page's buttons and the portal read the
+table (`allowed_next`, `transition`); no state change is written anywhere else.
 
-Each one locks the row, checks the move against lifecycle.py, requires the data
-the move needs, saves, and appends the timeline event and the audit record in
+Each move locks the row, checks the capability, the version and the lifecycle (lifecycle.py),
+requires the data it needs, saves, and appends the timeline event and the audit record in
 the same transaction; side effects run after commit (timeline.record_event).
 """
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from refloop.core.errors import Conflict, InvalidInput, NotFound
+from refloop.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from refloop.core.models import User
-from refloop.core.roles import Capability, Role, require
-from refloop.practice.models import Department, Location, Organization
-from refloop.referrals import lifecycle
+from refloop.core.roles import Capability, can, require
+from refloop.practice.models import Department, Organization
+from refloop.referrals import appointments, lifecycle
+from refloop.referrals.appointments import AppointmentInput
 from refloop.referrals.models import (
-    Appointment,
     AppointmentOutcome,
+    Attachment,
     CancelReason,
     DeclineReason,
     Direction,
@@ -28,57 +34,65 @@ from refloop.referrals.models import (
     UnreachableReason,
 )
 from refloop.referrals.selectors import visible_referrals
-from refloop.referrals.services import (
-    _aware,
-    _choice,
-    _lock,
+from refloop.referrals.timeline import record_event
+from refloop.referrals.writing import (
     check_version,
+    choice,
+    lock,
     save_changes,
     unsuccessful_attempts,
 )
-from refloop.referrals.timeline import record_event
 
 S = State
+WORK = Capability.WORK_REFERRALS
+DECIDE = Capability.CLINICAL_DECISIONS
 
 
-@dataclass(frozen=True)
-class AppointmentInput:
-    starts_at: datetime
-    department_id: int | None = None
-    location_id: int | None = None
-    clinician_id: int | None = None
-
-
-def begin_transition(
+def _begin(
     referral: Referral | int,
-    to: str,
+    name: str,
     *,
     acting_user: User,
-    capability: Capability,
     expected_version: int | None = None,
 ) -> Referral:
-    # Work on outbound referrals is a coordinator's, whatever the move is called.
-    locked = _lock(referral, acting_user=acting_user, capability=capability)
-    if locked.direction == Direction.OUTBOUND:
-        require(acting_user, Capability.WORK_REFERRALS)
+    """Lock the referral for move `name`, once the user may make it from the current state.
+
+    Refused in this order: the capability (403), the referral not visible (404), a stale
+    version (409), the lifecycle (409).
+    """
+    candidates = [table[name] for table in MOVES.values() if name in table]
+    # A role that may make this move in neither direction is refused before any lookup.
+    needed = [m.capability for m in candidates if m.capability is not None]
+    capability = next((c for c in needed if can(acting_user, c)), needed[0])
+    locked = lock(referral, acting_user=acting_user, capability=capability)
+    move = MOVES[locked.direction].get(name)
+    if move is None:
+        # A move of the other direction (send an inbound referral): the lifecycle says why not.
+        lifecycle.check(locked.direction, locked.state, candidates[0].to)
+        raise Conflict(f"A {locked.direction} referral cannot be moved this way.")
+    if move.capability is None:
+        raise NotAllowed("Only refloop makes this move, when it follows from something else.")
+    require(acting_user, move.capability)
     check_version(locked, expected_version)
-    lifecycle.check(locked.direction, locked.state, to)
+    lifecycle.check(locked.direction, locked.state, move.to)
+    if move.only_from and locked.state not in move.only_from:
+        raise Conflict(move.refused_from)
     return locked
 
 
-def finish_transition(
+def _finish(
     referral: Referral,
     to: str,
     *,
-    acting_user: User,
+    acting_user: User | None,
     now: datetime,
-    changed: list[str] = (),
-    data: dict | None = None,
+    changed: list[str] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Referral:
     from_state = referral.state
     referral.state = to
     referral.state_changed_at = now
-    fields = [*changed, "state", "state_changed_at"]
+    fields = [*(changed or []), "state", "state_changed_at"]
     if not lifecycle.is_open(referral.direction, to):
         referral.closed_at = now
         fields.append("closed_at")
@@ -106,7 +120,7 @@ def _reason(value: str | None, detail: str, choices, what: str) -> tuple[str, st
         raise InvalidInput(
             f"reason is required to {what}; one of {', '.join(choices.values)}.", field="reason"
         )
-    _choice(value, choices, "reason")
+    choice(value, choices, "reason")
     if value == "other" and not (detail or "").strip():
         raise InvalidInput(
             "reason_detail is required when the reason is 'other'.", field="reason_detail"
@@ -128,16 +142,10 @@ def start_review(
 ) -> Referral:
     """received -> in_review, or pending_info -> in_review once the missing information arrived."""
     now = now or timezone.now()
-    referral = begin_transition(
-        referral,
-        S.IN_REVIEW,
-        acting_user=acting_user,
-        capability=Capability.CLINICAL_DECISIONS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "start_review", acting_user=acting_user, expected_version=expected_version
     )
-    return finish_transition(
-        referral, S.IN_REVIEW, acting_user=acting_user, now=now, data=_note(note)
-    )
+    return _finish(referral, S.IN_REVIEW, acting_user=acting_user, now=now, data=_note(note))
 
 
 @transaction.atomic
@@ -152,15 +160,11 @@ def request_info(
     """Ask the referrer for records or an authorization before deciding."""
     now = now or timezone.now()
     missing = _required_text(missing_info, "missing_info", "say what the referrer must send.")
-    referral = begin_transition(
-        referral,
-        S.PENDING_INFO,
-        acting_user=acting_user,
-        capability=Capability.CLINICAL_DECISIONS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "request_info", acting_user=acting_user, expected_version=expected_version
     )
     referral.missing_info = missing
-    return finish_transition(
+    return _finish(
         referral,
         S.PENDING_INFO,
         acting_user=acting_user,
@@ -182,12 +186,8 @@ def accept_referral(
 ) -> Referral:
     """We will see the patient (inbound), or the outside practice will (outbound)."""
     now = now or timezone.now()
-    referral = begin_transition(
-        referral,
-        S.ACCEPTED,
-        acting_user=acting_user,
-        capability=Capability.CLINICAL_DECISIONS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "accept", acting_user=acting_user, expected_version=expected_version
     )
     changed = ["accepted_at"]
     referral.accepted_at = now
@@ -199,7 +199,7 @@ def accept_referral(
             "department_id is required: say which department will see the patient.",
             field="department_id",
         )
-    return finish_transition(
+    return _finish(
         referral, S.ACCEPTED, acting_user=acting_user, now=now, changed=changed, data=_note(note)
     )
 
@@ -218,17 +218,13 @@ def decline_referral(
     """Not a fit: the reason and a suggested alternative go back to the referrer."""
     now = now or timezone.now()
     reason, detail = _reason(reason, reason_detail, DeclineReason, "decline a referral")
-    referral = begin_transition(
-        referral,
-        S.DECLINED,
-        acting_user=acting_user,
-        capability=Capability.CLINICAL_DECISIONS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "decline", acting_user=acting_user, expected_version=expected_version
     )
     referral.end_reason = reason
     referral.end_reason_detail = detail
     referral.suggested_alternative = (suggested_alternative or "").strip()
-    return finish_transition(
+    return _finish(
         referral,
         S.DECLINED,
         acting_user=acting_user,
@@ -256,15 +252,11 @@ def start_contacting(
 ) -> Referral:
     """Begin (or after a no-show, begin again) reaching the patient to book."""
     now = now or timezone.now()
-    referral = begin_transition(
-        referral,
-        S.CONTACTING,
-        acting_user=acting_user,
-        capability=Capability.WORK_REFERRALS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "start_contacting", acting_user=acting_user, expected_version=expected_version
     )
     referral.outreach_started_at = now
-    return finish_transition(
+    return _finish(
         referral,
         S.CONTACTING,
         acting_user=acting_user,
@@ -272,67 +264,6 @@ def start_contacting(
         changed=["outreach_started_at"],
         data=_note(note),
     )
-
-
-def _appointment(
-    referral: Referral, booking: AppointmentInput | None, *, now: datetime
-) -> Appointment:
-    if booking is None:
-        raise InvalidInput(
-            "appointment is required: give at least its starts_at.", field="appointment"
-        )
-    starts_at = _aware(booking.starts_at, "appointment.starts_at")
-    department = referral.department
-    if booking.department_id is not None:
-        department = Department.objects.filter(pk=booking.department_id).first()
-        if department is None:
-            raise InvalidInput(
-                "appointment.department_id names no department.", field="appointment.department_id"
-            )
-    location = None
-    if booking.location_id is not None:
-        location = Location.objects.filter(pk=booking.location_id).first()
-        if location is None:
-            raise InvalidInput(
-                "appointment.location_id names no location.", field="appointment.location_id"
-            )
-    clinician = None
-    if booking.clinician_id is not None:
-        clinician = User.objects.filter(
-            pk=booking.clinician_id, role=Role.CLINICIAN, is_active=True
-        ).first()
-        if clinician is None:
-            raise InvalidInput(
-                "appointment.clinician_id names no active clinician.",
-                field="appointment.clinician_id",
-            )
-    if referral.direction == Direction.OUTBOUND:
-        department = location = clinician = None  # the visit is at the outside practice
-    return Appointment.objects.create(
-        referral=referral,
-        starts_at=starts_at,
-        department=department,
-        location=location,
-        clinician=clinician,
-        created_at=now,
-    )
-
-
-def _pending_appointment(referral: Referral) -> Appointment | None:
-    return referral.appointments.filter(outcome="").order_by("-starts_at", "-pk").first()
-
-
-def _set_outcome(appointment: Appointment | None, outcome: str, **extra) -> None:
-    if appointment is None:
-        return
-    appointment.outcome = outcome
-    for name, value in extra.items():
-        setattr(appointment, name, value)
-    appointment.save(update_fields=["outcome", *extra])
-
-
-def _appointment_data(appointment: Appointment) -> dict:
-    return {"appointment_id": appointment.pk, "starts_at": appointment.starts_at.isoformat()}
 
 
 @transaction.atomic
@@ -346,25 +277,21 @@ def schedule_referral(
 ) -> Referral:
     """Book the appointment (from accepted, contacting or after a no-show)."""
     now = now or timezone.now()
-    referral = begin_transition(
-        referral,
-        S.SCHEDULED,
-        acting_user=acting_user,
-        capability=Capability.WORK_REFERRALS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "schedule", acting_user=acting_user, expected_version=expected_version
     )
-    booked = _appointment(referral, appointment, now=now)
+    booked = appointments.book(referral, appointment, now=now)
     changed = []
     if referral.first_scheduled_at is None:
         referral.first_scheduled_at = now
         changed.append("first_scheduled_at")
-    return finish_transition(
+    return _finish(
         referral,
         S.SCHEDULED,
         acting_user=acting_user,
         now=now,
         changed=changed,
-        data=_appointment_data(booked),
+        data=appointments.event_data(booked),
     )
 
 
@@ -379,15 +306,15 @@ def reschedule_appointment(
 ) -> Referral:
     """Move the booked appointment; the referral stays scheduled."""
     now = now or timezone.now()
-    locked = _lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    locked = lock(referral, acting_user=acting_user, capability=WORK)
     check_version(locked, expected_version)
     if locked.state != S.SCHEDULED:
         raise Conflict(
             f"This referral is {locked.state}; only a scheduled referral can be rescheduled."
         )
-    previous = _pending_appointment(locked)
-    _set_outcome(previous, AppointmentOutcome.RESCHEDULED)
-    booked = _appointment(locked, appointment, now=now)
+    previous = appointments.pending(locked)
+    appointments.set_outcome(previous, AppointmentOutcome.RESCHEDULED)
+    booked = appointments.book(locked, appointment, now=now)
     save_changes(locked, [])
     record_event(
         locked,
@@ -395,7 +322,7 @@ def reschedule_appointment(
         actor=acting_user,
         at=now,
         data={
-            **_appointment_data(booked),
+            **appointments.event_data(booked),
             "previous_appointment_id": previous.pk if previous else None,
         },
     )
@@ -412,17 +339,13 @@ def record_no_show(
     now: datetime | None = None,
 ) -> Referral:
     now = now or timezone.now()
-    referral = begin_transition(
-        referral,
-        S.NO_SHOW,
-        acting_user=acting_user,
-        capability=Capability.WORK_REFERRALS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "record_no_show", acting_user=acting_user, expected_version=expected_version
     )
-    _set_outcome(_pending_appointment(referral), AppointmentOutcome.NO_SHOW)
+    appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.NO_SHOW)
     referral.outreach_started_at = now
     no_shows = referral.appointments.filter(outcome=AppointmentOutcome.NO_SHOW).count()
-    return finish_transition(
+    return _finish(
         referral,
         S.NO_SHOW,
         acting_user=acting_user,
@@ -430,20 +353,6 @@ def record_no_show(
         changed=["outreach_started_at"],
         data={**_note(note), "no_shows": no_shows},
     )
-
-
-def _money(value) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise InvalidInput(
-            "visit_value must be an amount such as 180.00.", field="visit_value"
-        ) from None
-    if amount < 0 or amount >= Decimal("100000000"):
-        raise InvalidInput("visit_value must be between 0 and 99,999,999.99.", field="visit_value")
-    return amount.quantize(Decimal("0.01"))
 
 
 @transaction.atomic
@@ -458,17 +367,15 @@ def mark_seen(
 ) -> Referral:
     """The patient attended; optionally record the visit's value for lifetime-value figures."""
     now = now or timezone.now()
-    value = _money(visit_value)
-    referral = begin_transition(
-        referral,
-        S.SEEN,
-        acting_user=acting_user,
-        capability=Capability.CLINICAL_DECISIONS,
-        expected_version=expected_version,
+    value = appointments.visit_value(visit_value)
+    referral = _begin(
+        referral, "mark_seen", acting_user=acting_user, expected_version=expected_version
     )
-    _set_outcome(_pending_appointment(referral), AppointmentOutcome.ATTENDED, visit_value=value)
+    appointments.set_outcome(
+        appointments.pending(referral), AppointmentOutcome.ATTENDED, visit_value=value
+    )
     referral.seen_at = now
-    return finish_transition(
+    return _finish(
         referral, S.SEEN, acting_user=acting_user, now=now, changed=["seen_at"], data=_note(note)
     )
 
@@ -487,15 +394,11 @@ def close_loop(
     report = _required_text(
         report_summary, "report_summary", "summarize the findings and plan sent to the referrer."
     )
-    referral = begin_transition(
-        referral,
-        S.LOOP_CLOSED,
-        acting_user=acting_user,
-        capability=Capability.CLINICAL_DECISIONS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "close_loop", acting_user=acting_user, expected_version=expected_version
     )
     referral.report_summary = report
-    return finish_transition(
+    return _finish(
         referral, S.LOOP_CLOSED, acting_user=acting_user, now=now, changed=["report_summary"]
     )
 
@@ -515,12 +418,8 @@ def mark_unreachable(
     reason, detail = _reason(
         reason, reason_detail, UnreachableReason, "mark a referral unreachable"
     )
-    referral = begin_transition(
-        referral,
-        S.UNREACHABLE,
-        acting_user=acting_user,
-        capability=Capability.WORK_REFERRALS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "mark_unreachable", acting_user=acting_user, expected_version=expected_version
     )
     if reason == UnreachableReason.MAX_ATTEMPTS_REACHED:
         made = unsuccessful_attempts(referral)
@@ -533,7 +432,7 @@ def mark_unreachable(
             )
     referral.end_reason = reason
     referral.end_reason_detail = detail
-    return finish_transition(
+    return _finish(
         referral,
         S.UNREACHABLE,
         acting_user=acting_user,
@@ -556,17 +455,13 @@ def cancel_referral(
     """Withdrawn by the referrer or the patient, from any open state."""
     now = now or timezone.now()
     reason, detail = _reason(reason, reason_detail, CancelReason, "cancel a referral")
-    referral = begin_transition(
-        referral,
-        S.CANCELLED,
-        acting_user=acting_user,
-        capability=Capability.WORK_REFERRALS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "cancel", acting_user=acting_user, expected_version=expected_version
     )
-    _set_outcome(_pending_appointment(referral), AppointmentOutcome.CANCELLED)
+    appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.CANCELLED)
     referral.end_reason = reason
     referral.end_reason_detail = detail
-    return finish_transition(
+    return _finish(
         referral,
         S.CANCELLED,
         acting_user=acting_user,
@@ -589,16 +484,13 @@ def send_outbound(
 ) -> Referral:
     """Send a drafted outbound referral; the receiving practice's network status is kept as it is now."""
     now = now or timezone.now()
-    referral = begin_transition(
-        referral,
-        S.SENT,
-        acting_user=acting_user,
-        capability=Capability.WORK_REFERRALS,
-        expected_version=expected_version,
-    )
+    referral = _begin(referral, "send", acting_user=acting_user, expected_version=expected_version)
+    practice = referral.receiving_practice
+    if practice is None:
+        raise InvalidInput("receiving_practice_id is required.", field="receiving_practice_id")
     referral.sent_at = now
-    referral.receiving_in_network = referral.receiving_practice.in_network
-    return finish_transition(
+    referral.receiving_in_network = practice.in_network
+    return _finish(
         referral,
         S.SENT,
         acting_user=acting_user,
@@ -620,16 +512,12 @@ def complete_outbound(
     """The outside practice's report came back."""
     now = now or timezone.now()
     report = _required_text(report_summary, "report_summary", "summarize the report received.")
-    referral = begin_transition(
-        referral,
-        S.COMPLETED,
-        acting_user=acting_user,
-        capability=Capability.WORK_REFERRALS,
-        expected_version=expected_version,
+    referral = _begin(
+        referral, "complete", acting_user=acting_user, expected_version=expected_version
     )
-    _set_outcome(_pending_appointment(referral), AppointmentOutcome.ATTENDED)
+    appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.ATTENDED)
     referral.report_summary = report
-    return finish_transition(
+    return _finish(
         referral, S.COMPLETED, acting_user=acting_user, now=now, changed=["report_summary"]
     )
 
@@ -638,7 +526,390 @@ def _note(note: str) -> dict:
     return {"note": note.strip()} if note and note.strip() else {}
 
 
-# ---- one entry point for edges that name the target state ---------------------
+# ---- moves that follow from something else, or that the referrer makes -----------------
+
+
+@transaction.atomic
+def answer_info_request(
+    referral: Referral | int,
+    *,
+    acting_user: User,
+    attach: Callable[[Referral], list[Attachment]],
+    note: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Referral:
+    """pending_info -> in_review: the referrer sent what the request asked for.
+
+    `attach` stores the answer's documents on the locked referral, inside this transaction,
+    and returns them.
+    """
+    now = now or timezone.now()
+    referral = _begin(
+        referral, "answer_info", acting_user=acting_user, expected_version=expected_version
+    )
+    stored = attach(referral)
+    # Each attachment bumped the version on its own copy of the row.
+    referral.refresh_from_db(fields=["version"])
+    data: dict[str, Any] = {"documents": len(stored)}
+    if note.strip():
+        data["note"] = note.strip()
+    return _finish(referral, S.IN_REVIEW, acting_user=acting_user, now=now, data=data)
+
+
+def unreachable_after_attempts(
+    referral: Referral, *, acting_user: User, attempts: int, now: datetime
+) -> Referral:
+    """contacting or no_show -> unreachable once the configured number of unsuccessful
+    attempts is on record. Called by services.record_contact_attempt, inside its
+    transaction, on the row it locked."""
+    lifecycle.check(referral.direction, referral.state, S.UNREACHABLE)
+    referral.end_reason = UnreachableReason.MAX_ATTEMPTS_REACHED
+    return _finish(
+        referral,
+        S.UNREACHABLE,
+        acting_user=acting_user,
+        now=now,
+        changed=["end_reason"],
+        data={"reason": UnreachableReason.MAX_ATTEMPTS_REACHED, "attempts": attempts},
+    )
+
+
+@transaction.atomic
+def close_loop_on_delivery(
+    referral_id: int, *, report_summary: str | None, message_id: int, now: datetime
+) -> bool:
+    """seen -> loop_closed when the progress report reached the referrer (no user acts).
+    False if the referral is no longer seen (already closed)."""
+    locked = Referral.objects.select_for_update(of=("self",)).get(pk=referral_id)
+    if locked.state != S.SEEN:
+        return False
+    lifecycle.check(locked.direction, locked.state, S.LOOP_CLOSED)
+    if report_summary is not None:
+        locked.report_summary = report_summary
+    _finish(
+        locked,
+        S.LOOP_CLOSED,
+        acting_user=None,
+        now=now,
+        changed=["report_summary"],
+        data={"message_id": message_id, "note": "Progress report delivered to the referrer."},
+    )
+    return True
+
+
+# ---- the table of moves --------------------------------------------------------------
+
+
+class Asked(StrEnum):
+    """How a move is asked for."""
+
+    # By its target state: the API's transitions endpoint and the detail page's buttons.
+    BY_STATE = "by_state"
+    # On the referring practice's portal (with the documents it sends).
+    ON_PORTAL = "on_portal"
+    # Never asked for: it follows from something else (a delivered report, the last
+    # unsuccessful contact attempt).
+    FOLLOWS = "follows"
+
+
+@dataclass(frozen=True)
+class Move:
+    name: str  # unique within a direction; the same name means the same service
+    to: str
+    service: Callable[..., Any]
+    capability: Capability | None  # None: made by refloop itself, never by a user
+    label: str  # the button, and its dialog's name
+    submit: str = ""  # the dialog's submit button
+    done: str = ""  # the message once it worked
+    intro: str = ""  # a line of explanation in the dialog
+    fields: tuple[str, ...] = ()  # what it reads from the API's body or the page's form
+    asked: Asked = Asked.BY_STATE
+    # Narrower than the lifecycle: the states it may start from, and the refusal otherwise.
+    only_from: tuple[str, ...] = ()
+    refused_from: str = ""
+
+
+_CANCEL = Move(
+    "cancel",
+    S.CANCELLED,
+    cancel_referral,
+    WORK,
+    label="Cancel referral",
+    submit="Cancel the referral",
+    done="The referral was cancelled.",
+    intro="Withdrawn by the referrer or the patient. A booked appointment is cancelled too.",
+    fields=("reason", "reason_detail"),
+)
+_DECLINE_FIELDS = ("reason", "reason_detail", "suggested_alternative")
+
+INBOUND_MOVES: dict[str, Move] = {
+    move.name: move
+    for move in (
+        Move(
+            "start_review",
+            S.IN_REVIEW,
+            start_review,
+            DECIDE,
+            label="Start review",
+            submit="Start the review",
+            done="The review has started.",
+            intro="Check fit, insurance and completeness.",
+            fields=("note",),
+        ),
+        Move(
+            "request_info",
+            S.PENDING_INFO,
+            request_info,
+            DECIDE,
+            label="Request information",
+            submit="Send the request",
+            done="The referral is waiting for information from the referrer.",
+            fields=("missing_info",),
+        ),
+        Move(
+            "accept",
+            S.ACCEPTED,
+            accept_referral,
+            DECIDE,
+            label="Accept",
+            submit="Accept the referral",
+            done="Referral accepted.",
+            fields=("department_id", "note"),
+        ),
+        Move(
+            "decline",
+            S.DECLINED,
+            decline_referral,
+            DECIDE,
+            label="Decline",
+            submit="Decline the referral",
+            done="Referral declined; the reason goes back to the referrer.",
+            fields=_DECLINE_FIELDS,
+        ),
+        Move(
+            "start_contacting",
+            S.CONTACTING,
+            start_contacting,
+            WORK,
+            label="Start contacting",
+            submit="Start contacting",
+            done="Contacting the patient to book.",
+            fields=("note",),
+        ),
+        Move(
+            "schedule",
+            S.SCHEDULED,
+            schedule_referral,
+            WORK,
+            label="Schedule",
+            submit="Book the appointment",
+            done="Appointment booked.",
+            fields=("appointment",),
+        ),
+        Move(
+            "record_no_show",
+            S.NO_SHOW,
+            record_no_show,
+            WORK,
+            label="Record no-show",
+            submit="Record the no-show",
+            done="No-show recorded.",
+            intro="The patient missed the appointment.",
+            fields=("note",),
+        ),
+        Move(
+            "mark_seen",
+            S.SEEN,
+            mark_seen,
+            DECIDE,
+            label="Mark seen",
+            submit="Mark as seen",
+            done="Marked as seen.",
+            fields=("visit_value", "note"),
+        ),
+        Move(
+            "close_loop",
+            S.LOOP_CLOSED,
+            close_loop,
+            DECIDE,
+            label="Close the loop",
+            submit="Close the loop",
+            done="Loop closed: the report went back to the referrer.",
+            fields=("report_summary",),
+        ),
+        Move(
+            "mark_unreachable",
+            S.UNREACHABLE,
+            mark_unreachable,
+            WORK,
+            label="Mark unreachable",
+            submit="Mark as unreachable",
+            done="Marked as unreachable.",
+            fields=("reason", "reason_detail"),
+        ),
+        _CANCEL,
+        Move(
+            "answer_info",
+            S.IN_REVIEW,
+            answer_info_request,
+            Capability.ANSWER_INFO_REQUESTS,
+            label="Send the records",
+            submit="Send the records",
+            done="Thank you: the records were sent and the referral is back in review.",
+            fields=("documents", "document_kind", "note"),
+            asked=Asked.ON_PORTAL,
+            only_from=(S.PENDING_INFO,),
+            refused_from=(
+                "This referral is not waiting for information any more; reload the page to "
+                "see where it is."
+            ),
+        ),
+        Move(
+            "unreachable_after_attempts",
+            S.UNREACHABLE,
+            unreachable_after_attempts,
+            WORK,
+            label="Unreachable after the last attempt",
+            asked=Asked.FOLLOWS,
+            only_from=(S.CONTACTING, S.NO_SHOW),
+        ),
+        Move(
+            "close_loop_on_delivery",
+            S.LOOP_CLOSED,
+            close_loop_on_delivery,
+            None,
+            label="Loop closed when the report was delivered",
+            asked=Asked.FOLLOWS,
+        ),
+    )
+}
+
+# Recording what the outside practice did is a coordinator's work, whatever the move is called.
+OUTBOUND_MOVES: dict[str, Move] = {
+    move.name: move
+    for move in (
+        Move(
+            "send",
+            S.SENT,
+            send_outbound,
+            WORK,
+            label="Send",
+            submit="Send the referral",
+            done="Referral sent.",
+            intro="The receiving practice's network status is recorded as it is now.",
+        ),
+        Move(
+            "accept",
+            S.ACCEPTED,
+            accept_referral,
+            WORK,
+            label="Record acceptance",
+            submit="Record the acceptance",
+            done="Acceptance recorded.",
+            intro="The receiving practice accepted the referral.",
+            fields=("department_id", "note"),
+        ),
+        Move(
+            "decline",
+            S.DECLINED,
+            decline_referral,
+            WORK,
+            label="Record decline",
+            submit="Record the decline",
+            done="Decline recorded.",
+            intro="The receiving practice declined the referral.",
+            fields=_DECLINE_FIELDS,
+        ),
+        Move(
+            "schedule",
+            S.SCHEDULED,
+            schedule_referral,
+            WORK,
+            label="Record appointment",
+            submit="Record the appointment",
+            done="Appointment recorded.",
+            fields=("appointment",),
+        ),
+        Move(
+            "complete",
+            S.COMPLETED,
+            complete_outbound,
+            WORK,
+            label="Record the report",
+            submit="Record the report",
+            done="Report recorded: the referral is completed.",
+            fields=("report_summary",),
+        ),
+        _CANCEL,
+    )
+}
+
+MOVES: dict[str, dict[str, Move]] = {
+    Direction.INBOUND: INBOUND_MOVES,
+    Direction.OUTBOUND: OUTBOUND_MOVES,
+}
+
+
+def moves_for(direction: str) -> dict[str, Move]:
+    return MOVES[direction]
+
+
+def move_to(direction: str, to: str) -> Move | None:
+    """The move the API and the detail page mean by "move this referral to `to`"."""
+    return next(
+        (m for m in MOVES[direction].values() if m.to == to and m.asked == Asked.BY_STATE), None
+    )
+
+
+def may_make(user: User | None, move: Move) -> bool:
+    return move.capability is not None and can(user, move.capability)
+
+
+def allowed_next(
+    referral: Referral, user: User | None, *, asked: Asked | None = None
+) -> list[Move]:
+    """The moves `user` may make now on `referral`, in the lifecycle's order: exactly those
+    the services accept from its state, given valid fields."""
+    moves = [
+        move
+        for to in lifecycle.allowed_next(referral.direction, referral.state)
+        for move in MOVES[referral.direction].values()
+        if move.to == to
+        and move.asked != Asked.FOLLOWS
+        and (asked is None or move.asked == asked)
+        and (not move.only_from or referral.state in move.only_from)
+        and may_make(user, move)
+    ]
+    if moves and not visible_referrals(user).filter(pk=referral.pk).exists():
+        return []
+    return moves
+
+
+def allowed_states(referral: Referral, user: User | None) -> list[str]:
+    """The states `user` may move `referral` to by name (the API's `allowed_next`)."""
+    return [move.to for move in allowed_next(referral, user, asked=Asked.BY_STATE)]
+
+
+def _arguments(move: Move, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The service's keyword arguments from the fields the move reads."""
+    arguments: dict[str, Any] = {}
+    for name in move.fields:
+        value = fields.get(name)
+        if name == "department_id":
+            department = None
+            if value is not None:
+                department = Department.objects.filter(pk=value).first()
+                if department is None:
+                    raise InvalidInput("department_id names no department.", field="department_id")
+            arguments["department"] = department
+        elif name == "appointment":
+            arguments[name] = AppointmentInput(**value) if isinstance(value, dict) else value
+        elif name in ("note", "reason_detail", "suggested_alternative"):
+            arguments[name] = value or ""
+        else:
+            arguments[name] = value
+    return arguments
 
 
 def transition(
@@ -646,15 +917,13 @@ def transition(
     *,
     to: str,
     acting_user: User,
-    fields: dict,
+    fields: Mapping[str, Any],
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Referral:
     """Move `referral` to state `to` with the fields that move needs (the API's body)."""
     if to not in State.values:
         raise InvalidInput(f"to must be one of {', '.join(State.values)}.", field="to")
-    common = {"acting_user": acting_user, "expected_version": expected_version, "now": now}
-    note = fields.get("note") or ""
     pk = referral.pk if isinstance(referral, Referral) else referral
     # Outbound and inbound share state names; the stored direction decides which move it is.
     direction = (
@@ -662,65 +931,19 @@ def transition(
     )
     if direction is None:
         raise NotFound("No referral with this id is visible to you.")
-    booking = fields.get("appointment")
-    if isinstance(booking, dict):
-        booking = AppointmentInput(**booking)
-    if direction == Direction.OUTBOUND:
-        if to == S.SENT:
-            return send_outbound(pk, **common)
-        if to == S.COMPLETED:
-            return complete_outbound(pk, report_summary=fields.get("report_summary"), **common)
-    if to == S.IN_REVIEW:
-        return start_review(pk, note=note, **common)
-    if to == S.PENDING_INFO:
-        return request_info(pk, missing_info=fields.get("missing_info"), **common)
-    if to == S.ACCEPTED:
-        department = None
-        if fields.get("department_id") is not None:
-            department = Department.objects.filter(pk=fields["department_id"]).first()
-            if department is None:
-                raise InvalidInput("department_id names no department.", field="department_id")
-        return accept_referral(pk, department=department, note=note, **common)
-    if to == S.DECLINED:
-        return decline_referral(
-            pk,
-            reason=fields.get("reason"),
-            reason_detail=fields.get("reason_detail") or "",
-            suggested_alternative=fields.get("suggested_alternative") or "",
-            **common,
-        )
-    if to == S.CONTACTING:
-        return start_contacting(pk, note=note, **common)
-    if to == S.SCHEDULED:
-        return schedule_referral(pk, appointment=booking, **common)
-    if to == S.NO_SHOW:
-        return record_no_show(pk, note=note, **common)
-    if to == S.SEEN:
-        return mark_seen(pk, visit_value=fields.get("visit_value"), note=note, **common)
-    if to == S.LOOP_CLOSED:
-        return close_loop(pk, report_summary=fields.get("report_summary"), **common)
-    if to == S.UNREACHABLE:
-        return mark_unreachable(
-            pk,
-            reason=fields.get("reason"),
-            reason_detail=fields.get("reason_detail") or "",
-            **common,
-        )
-    if to == S.CANCELLED:
-        return cancel_referral(
-            pk,
-            reason=fields.get("reason"),
-            reason_detail=fields.get("reason_detail") or "",
-            **common,
-        )
-    # received, draft, and outbound-only states asked of an inbound referral (or the reverse):
-    # let the lifecycle say why this move is not possible.
-    with transaction.atomic():
-        begin_transition(
-            pk,
-            to,
-            acting_user=acting_user,
-            capability=Capability.WORK_REFERRALS,
-            expected_version=expected_version,
-        )
-    raise InvalidInput(f"A referral cannot be moved to {to} this way.", field="to")
+    move = move_to(direction, to)
+    if move is None:
+        # received, draft, and the other direction's states: the lifecycle says why not.
+        with transaction.atomic():
+            locked = lock(pk, acting_user=acting_user, capability=WORK)
+            check_version(locked, expected_version)
+            lifecycle.check(locked.direction, locked.state, to)
+        raise InvalidInput(f"A referral cannot be moved to {to} this way.", field="to")
+    moved: Referral = move.service(
+        pk,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        now=now,
+        **_arguments(move, fields),
+    )
+    return moved

@@ -5,9 +5,9 @@ URL; a stale page gets "this referral changed" instead of a silent overwrite.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
@@ -20,6 +20,7 @@ from refloop.core.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from refloop.core.models import User
 from refloop.core.roles import Capability, can
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle, services, transitions
@@ -30,7 +31,6 @@ from refloop.workspace import detail_forms as f
 
 S = State
 WORK = Capability.WORK_REFERRALS
-DECIDE = Capability.CLINICAL_DECISIONS
 ANNOTATE = Capability.ANNOTATE_REFERRALS
 
 
@@ -42,13 +42,10 @@ class Action:
     form_class: type[f.ActionForm]
     capabilities: tuple[Capability, ...]
     done: str  # the message after it worked
+    apply: Callable[[Referral, User, Any, int], object] = field(repr=False, compare=False)
     intro: str = ""
     to: str = ""  # the target state, for transitions
     style: str = ""  # extra button class: secondary, outline…
-    # Services that take no expected_version get the version checked here, in the same
-    # transaction, so a double submit or a stale page cannot apply twice.
-    guarded: bool = False
-    apply: Callable = field(default=None, repr=False, compare=False)
 
     def url(self, referral: Referral) -> str:
         if self.to:
@@ -69,170 +66,54 @@ def _move(referral, user, form, version):
     )
 
 
-def move(to, label, submit, form_class, capability, done, *, intro="", style=""):
+# The page's side of each move, by the move's name in referrals/transitions.py, whose table
+# holds what the move needs, who may make it and its words.
+MOVE_FORMS: dict[str, type[f.ActionForm]] = {
+    "start_review": f.NoteForm,
+    "request_info": f.RequestInfoForm,
+    "accept": f.AcceptForm,
+    "decline": f.DeclineForm,
+    "start_contacting": f.NoteForm,
+    "schedule": f.AppointmentForm,
+    "record_no_show": f.NoteForm,
+    "mark_seen": f.SeenForm,
+    "close_loop": f.ReportForm,
+    "mark_unreachable": f.UnreachableForm,
+    "cancel": f.CancelForm,
+    "send": f.ActionForm,
+    "complete": f.ReportForm,
+}
+MOVE_STYLES = {
+    "request_info": "secondary",
+    "decline": "secondary",
+    "record_no_show": "secondary",
+    "mark_unreachable": "secondary",
+    "cancel": "secondary outline",
+}
+
+
+def _move_action(move: transitions.Move) -> Action:
+    if move.capability is None or move.name not in MOVE_FORMS:
+        raise NotFound("No such move.")
     return Action(
-        key=f"move-{to}",
-        label=label,
-        submit=submit,
-        form_class=form_class,
-        capabilities=(capability,),
-        done=done,
-        intro=intro,
-        to=to,
-        style=style,
+        key=f"move-{move.to}",
+        label=move.label,
+        submit=move.submit,
+        form_class=MOVE_FORMS[move.name],
+        capabilities=(move.capability,),
+        done=move.done,
+        intro=move.intro,
+        to=move.to,
+        style=MOVE_STYLES.get(move.name, ""),
         apply=_move,
     )
 
 
-CANCEL = move(
-    S.CANCELLED,
-    "Cancel referral",
-    "Cancel the referral",
-    f.CancelForm,
-    WORK,
-    "The referral was cancelled.",
-    intro="Withdrawn by the referrer or the patient. A booked appointment is cancelled too.",
-    style="secondary outline",
-)
-
-INBOUND_MOVES = {
-    S.IN_REVIEW: move(
-        S.IN_REVIEW,
-        "Start review",
-        "Start the review",
-        f.NoteForm,
-        DECIDE,
-        "The review has started.",
-        intro="Check fit, insurance and completeness.",
-    ),
-    S.PENDING_INFO: move(
-        S.PENDING_INFO,
-        "Request information",
-        "Send the request",
-        f.RequestInfoForm,
-        DECIDE,
-        "The referral is waiting for information from the referrer.",
-        style="secondary",
-    ),
-    S.ACCEPTED: move(
-        S.ACCEPTED, "Accept", "Accept the referral", f.AcceptForm, DECIDE, "Referral accepted."
-    ),
-    S.DECLINED: move(
-        S.DECLINED,
-        "Decline",
-        "Decline the referral",
-        f.DeclineForm,
-        DECIDE,
-        "Referral declined; the reason goes back to the referrer.",
-        style="secondary",
-    ),
-    S.CONTACTING: move(
-        S.CONTACTING,
-        "Start contacting",
-        "Start contacting",
-        f.NoteForm,
-        WORK,
-        "Contacting the patient to book.",
-    ),
-    S.SCHEDULED: move(
-        S.SCHEDULED,
-        "Schedule",
-        "Book the appointment",
-        f.AppointmentForm,
-        WORK,
-        "Appointment booked.",
-    ),
-    S.NO_SHOW: move(
-        S.NO_SHOW,
-        "Record no-show",
-        "Record the no-show",
-        f.NoteForm,
-        WORK,
-        "No-show recorded.",
-        intro="The patient missed the appointment.",
-        style="secondary",
-    ),
-    S.SEEN: move(S.SEEN, "Mark seen", "Mark as seen", f.SeenForm, DECIDE, "Marked as seen."),
-    S.LOOP_CLOSED: move(
-        S.LOOP_CLOSED,
-        "Close the loop",
-        "Close the loop",
-        f.ReportForm,
-        DECIDE,
-        "Loop closed: the report went back to the referrer.",
-    ),
-    S.UNREACHABLE: move(
-        S.UNREACHABLE,
-        "Mark unreachable",
-        "Mark as unreachable",
-        f.UnreachableForm,
-        WORK,
-        "Marked as unreachable.",
-        style="secondary",
-    ),
-    S.CANCELLED: CANCEL,
-}
-
-OUTBOUND_MOVES = {
-    S.SENT: move(
-        S.SENT,
-        "Send",
-        "Send the referral",
-        f.ActionForm,
-        WORK,
-        "Referral sent.",
-        intro="The receiving practice's network status is recorded as it is now.",
-    ),
-    S.ACCEPTED: move(
-        S.ACCEPTED,
-        "Record acceptance",
-        "Record the acceptance",
-        f.AcceptForm,
-        WORK,
-        "Acceptance recorded.",
-        intro="The receiving practice accepted the referral.",
-    ),
-    S.DECLINED: move(
-        S.DECLINED,
-        "Record decline",
-        "Record the decline",
-        f.DeclineForm,
-        WORK,
-        "Decline recorded.",
-        intro="The receiving practice declined the referral.",
-        style="secondary",
-    ),
-    S.SCHEDULED: move(
-        S.SCHEDULED,
-        "Record appointment",
-        "Record the appointment",
-        f.AppointmentForm,
-        WORK,
-        "Appointment recorded.",
-    ),
-    S.COMPLETED: move(
-        S.COMPLETED,
-        "Record the report",
-        "Record the report",
-        f.ReportForm,
-        WORK,
-        "Report recorded: the referral is completed.",
-    ),
-    S.CANCELLED: CANCEL,
-}
-
-
-def moves_for(direction: str) -> dict[str, Action]:
-    return OUTBOUND_MOVES if direction == Direction.OUTBOUND else INBOUND_MOVES
-
-
 def move_action(referral: Referral, to: str) -> Action:
-    action = moves_for(referral.direction).get(to)
-    if action is None:
+    move = transitions.move_to(referral.direction, to) if to in S.values else None
+    if move is None:
         raise NotFound("No such move.")
-    if referral.direction == Direction.OUTBOUND and WORK not in action.capabilities:
-        action = Action(**{**action.__dict__, "capabilities": (*action.capabilities, WORK)})
-    return action
+    return _move_action(move)
 
 
 def _assign(referral, user, form, version):
@@ -259,11 +140,14 @@ def _contact(referral, user, form, version):
         channel=data["channel"],
         outcome=data["outcome"],
         note=data["note"].strip(),
+        expected_version=version,
     )
 
 
 def _note(referral, user, form, version):
-    services.add_note(referral.pk, acting_user=user, text=form.cleaned_data["text"])
+    services.add_note(
+        referral.pk, acting_user=user, text=form.cleaned_data["text"], expected_version=version
+    )
 
 
 def _upload(referral, user, form, version):
@@ -274,6 +158,7 @@ def _upload(referral, user, form, version):
         upload=upload,
         filename=upload.name,
         kind=form.cleaned_data["kind"],
+        expected_version=version,
     )
 
 
@@ -306,7 +191,6 @@ CONTACT = Action(
     capabilities=(WORK,),
     done="Contact attempt recorded.",
     style="secondary",
-    guarded=True,
     apply=_contact,
 )
 NOTE = Action(
@@ -316,7 +200,6 @@ NOTE = Action(
     form_class=f.NoteAddForm,
     capabilities=(ANNOTATE,),
     done="Note added.",
-    guarded=True,
     apply=_note,
 )
 UPLOAD = Action(
@@ -326,19 +209,18 @@ UPLOAD = Action(
     form_class=f.UploadForm,
     capabilities=(ANNOTATE,),
     done="Document added.",
-    guarded=True,
     apply=_upload,
 )
 OTHER_ACTIONS = {a.key: a for a in (ASSIGN, RESCHEDULE, CONTACT, NOTE, UPLOAD)}
 
 
 def dialog_actions(user, referral: Referral) -> list[Action]:
-    """The actions offered as buttons now: exactly the moves the lifecycle allows from here
-    that this user's role may make, then the other work on an open referral."""
+    """The actions offered as buttons now: exactly the moves this user may make from here
+    (transitions.allowed_next), then the other work on an open referral."""
     is_open = lifecycle.is_open(referral.direction, referral.state)
     actions = [
-        move_action(referral, to)
-        for to in lifecycle.allowed_next(referral.direction, referral.state)
+        _move_action(move)
+        for move in transitions.allowed_next(referral, user, asked=transitions.Asked.BY_STATE)
     ]
     if is_open and referral.direction == Direction.INBOUND:
         actions.append(CONTACT)
@@ -375,14 +257,8 @@ def _changed_message(referral: Referral, expected_version, error: Conflict) -> s
 
 
 def _apply(action: Action, referral: Referral, user, form) -> None:
-    version = form.cleaned_data["expected_version"]
-    if not action.guarded:
-        action.apply(referral, user, form, version)
-        return
-    with transaction.atomic():
-        current = Referral.objects.select_for_update().filter(pk=referral.pk).first()
-        services.check_version(current, version)
-        action.apply(referral, user, form, version)
+    # Every service checks the version the form carried, under its own row lock.
+    action.apply(referral, user, form, form.cleaned_data["expected_version"])
 
 
 def _respond(request, referral: Referral, action: Action, org: Organization):
@@ -414,9 +290,8 @@ def _respond(request, referral: Referral, action: Action, org: Organization):
         status = 409 if conflict else 422
     else:
         context = bound(action, referral, org)
-        if action.to and action.to not in lifecycle.allowed_next(
-            referral.direction, referral.state
-        ):
+        offered = transitions.allowed_next(referral, user, asked=transitions.Asked.BY_STATE)
+        if action.to and all(move.to != action.to for move in offered):
             # The page that offered this move is out of date.
             status = 409
             context["blocked"] = True

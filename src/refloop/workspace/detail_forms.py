@@ -6,8 +6,10 @@ InvalidInput lands beside the field it names.
 """
 
 from datetime import datetime
+from typing import cast
 
 from django import forms
+from django.db import models
 
 from refloop.core import uploads
 from refloop.core.errors import DomainError
@@ -42,8 +44,9 @@ class ActionForm(forms.Form):
     """Every action form carries the version of the referral the user was looking at."""
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    action_to = ""  # the target state, for a move's form (set by detail_actions.bound)
     # A service's field name -> this form's field, where they differ.
-    service_fields: dict[str, str] = {}
+    service_fields: dict[str, str | None] = {}
 
     def __init__(self, *args, referral: Referral, org: Organization, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("expected_version", referral.version)
@@ -103,8 +106,9 @@ class AcceptForm(ActionForm):
         if self.referral.direction == Direction.OUTBOUND:
             del self.fields["department"]
         else:
-            self.fields["department"].queryset = Department.objects.order_by("name")
-            self.fields["department"].initial = self.referral.department_id
+            department = cast(forms.ModelChoiceField, self.fields["department"])
+            department.queryset = Department.objects.order_by("name")
+            department.initial = self.referral.department_id
 
     def values(self) -> dict:
         values = {"note": self.cleaned_data["note"]}
@@ -114,7 +118,7 @@ class AcceptForm(ActionForm):
 
 
 class ReasonForm(ActionForm):
-    reason_choices = CancelReason
+    reason_choices: type[models.TextChoices] = CancelReason
     reason = forms.ChoiceField(label="Reason")
     reason_detail = forms.CharField(
         label="Details", required=False, widget=textarea(2), help_text="Required for 'Other'."
@@ -122,11 +126,16 @@ class ReasonForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = choices_of(self.reason_choices, blank="Choose a reason")
+        reason = cast(forms.ChoiceField, self.fields["reason"])
+        reason.choices = choices_of(self.reason_choices, blank="Choose a reason")
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("reason") == "other" and not (cleaned.get("reason_detail") or "").strip():
+        if (
+            cleaned
+            and cleaned.get("reason") == "other"
+            and not (cleaned.get("reason_detail") or "").strip()
+        ):
             self.add_error("reason_detail", "Say what the other reason is.")
         return cleaned
 
@@ -149,18 +158,28 @@ class DeclineForm(ReasonForm):
     )
 
 
+class _ClinicianChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class _StaffChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.get_full_name() or obj.username} ({obj.role})"
+
+
 class AppointmentForm(ActionForm):
     """Date and time are entered in the practice's time zone."""
 
     date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time"}))
-    clinician = forms.ModelChoiceField(
+    clinician = _ClinicianChoice(
         label="Clinician", required=False, queryset=User.objects.none(), empty_label="Not yet"
     )
     location = forms.ModelChoiceField(
         label="Location", required=False, queryset=Location.objects.none(), empty_label="Not yet"
     )
-    service_fields = {
+    service_fields: dict[str, str | None] = {
         "appointment": "date",
         "appointment.starts_at": "date",
         "appointment.clinician_id": "clinician",
@@ -176,11 +195,13 @@ class AppointmentForm(ActionForm):
             del self.fields["clinician"]
             del self.fields["location"]
             return
-        self.fields["clinician"].queryset = User.objects.filter(
-            role=Role.CLINICIAN, is_active=True
-        ).order_by("last_name", "first_name", "username")
-        self.fields["clinician"].label_from_instance = lambda u: u.get_full_name() or u.username
-        self.fields["location"].queryset = Location.objects.order_by("name")
+        clinician = cast(forms.ModelChoiceField, self.fields["clinician"])
+        clinician.queryset = User.objects.filter(role=Role.CLINICIAN, is_active=True).order_by(
+            "last_name", "first_name", "username"
+        )
+        cast(forms.ModelChoiceField, self.fields["location"]).queryset = Location.objects.order_by(
+            "name"
+        )
 
     def values(self) -> dict:
         data = self.cleaned_data
@@ -225,18 +246,16 @@ class ContactAttemptForm(ActionForm):
 
 
 class AssignForm(ActionForm):
-    assignee = forms.ModelChoiceField(
+    assignee = _StaffChoice(
         label="Assignee", required=False, queryset=User.objects.none(), empty_label="Unassigned"
     )
     service_fields = {"assignee_id": "assignee"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignable_staff()
-        self.fields["assignee"].label_from_instance = lambda u: (
-            f"{u.get_full_name() or u.username} ({u.role})"
-        )
-        self.fields["assignee"].initial = self.referral.assignee_id
+        assignee = cast(forms.ModelChoiceField, self.fields["assignee"])
+        assignee.queryset = assignable_staff()
+        assignee.initial = self.referral.assignee_id
 
 
 class NoteAddForm(ActionForm):
