@@ -583,10 +583,11 @@ def _scan(page: Page, rng: random.Random, banner: str, sent: dt.date) -> Image.I
     threshold = rng.randrange(150, 190)
     image = image.point(lambda v: 255 if v > threshold else 0).convert("1")
     pixels = image.load()
+    assert pixels is not None  # a loaded in-memory image always has its pixels
     width, height = image.size
     for _ in range(int(width * height * rng.uniform(0.0008, 0.002))):
         x, y = rng.randrange(width), rng.randrange(height)
-        pixels[x, y] = 255 - pixels[x, y]
+        pixels[x, y] = 0 if pixels[x, y] else 255  # a speck: flip the bilevel pixel
     for _ in range(rng.randrange(0, 3)):  # a streak from a dirty scanner glass
         y = rng.randrange(height)
         for x in range(rng.randrange(width // 2), width):

@@ -9,7 +9,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import File, Form, Header, Query, Router
 from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
@@ -19,7 +19,7 @@ from refloop.core import audit
 from refloop.core.errors import InvalidInput, PayloadTooLarge
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import PathId, errors
+from refloop.core.schemas import ApiRequest, PathId, errors
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department
@@ -62,7 +62,7 @@ def _lookup(source: type[models.Model] | models.QuerySet, pk: int | None, field:
     """The row `pk` names, or None when no id was given; a wrong id is the caller's to fix."""
     if pk is None:
         return None
-    rows = source if isinstance(source, models.QuerySet) else source.objects.all()
+    rows = source if isinstance(source, models.QuerySet) else source._default_manager.all()
     row = rows.filter(pk=pk).first()
     if row is None:
         raise InvalidInput(f"{field} names no {rows.model._meta.verbose_name}.", field=field)
@@ -107,7 +107,7 @@ DETAILS = {
 }
 
 
-def _detail(request: HttpRequest, referral_id: int) -> ReferralDetailOut:
+def _detail(request: ApiRequest, referral_id: int) -> ReferralDetailOut:
     referral = selectors.get_referral(request.auth, referral_id)
     return ReferralDetailOut.from_orm(referral, context={"request": request})
 
@@ -116,7 +116,7 @@ def _detail(request: HttpRequest, referral_id: int) -> ReferralDetailOut:
 
 
 @router.get("/referrals", response={200: ReferralPageOut, **errors(403, 422)})
-def list_referrals(request: HttpRequest, filters: Query[ReferralFilterIn]):
+def list_referrals(request: ApiRequest, filters: Query[ReferralFilterIn]):
     """Referrals visible to you, newest first.
 
     The practice's staff with clinical access get rows with the patient (`access: full`);
@@ -169,7 +169,7 @@ REPLAYED = {
     openapi_extra={"responses": {200: REPLAYED, 201: {"description": "Created"}}},
 )
 def create_referral(
-    request: HttpRequest,
+    request: ApiRequest,
     payload: ReferralIn,
     response: HttpResponse,
     idempotency_key: str | None = Header(
@@ -216,7 +216,7 @@ def create_referral(
 
 @router.post("/outbound-referrals", response={201: ReferralDetailOut, **errors(400, 403, 413, 422)})
 def create_outbound_referral(
-    request: HttpRequest, payload: OutboundReferralIn, response: HttpResponse
+    request: ApiRequest, payload: OutboundReferralIn, response: HttpResponse
 ):
     """Draft a referral of one of our patients to an outside practice."""
     user = request.auth
@@ -240,7 +240,7 @@ def create_outbound_referral(
 
 
 @router.get("/referrals/{referral_id}", response={200: ReferralOut, **errors(403, 404, 422)})
-def get_referral(request: HttpRequest, referral_id: PathId):
+def get_referral(request: ApiRequest, referral_id: PathId):
     """One referral: full detail (`access: full`); for a referring practice's portal users
     what their portal shows (`access: referrer`); for liaisons a summary (`access: summary`)."""
     user = request.auth
@@ -252,7 +252,7 @@ def get_referral(request: HttpRequest, referral_id: PathId):
     "/referrals/{referral_id}/transitions",
     response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def transition_referral(request: HttpRequest, referral_id: PathId, payload: TransitionIn):
+def transition_referral(request: ApiRequest, referral_id: PathId, payload: TransitionIn):
     """Move the referral to state `to`, with the fields that move needs.
 
     409 when the move is not allowed from the current state (the answer names the
@@ -272,7 +272,7 @@ def transition_referral(request: HttpRequest, referral_id: PathId, payload: Tran
     "/referrals/{referral_id}/assignment",
     response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def assign_referral(request: HttpRequest, referral_id: PathId, payload: AssignmentIn):
+def assign_referral(request: ApiRequest, referral_id: PathId, payload: AssignmentIn):
     """Assign the referral to a staff member, or unassign it with null."""
     user = request.auth
     require(user, Capability.WORK_REFERRALS)
@@ -291,7 +291,7 @@ def assign_referral(request: HttpRequest, referral_id: PathId, payload: Assignme
     "/referrals/{referral_id}/contact-attempts",
     response={200: list[ContactAttemptOut], **errors(403, 404, 422)},
 )
-def list_contact_attempts(request: HttpRequest, referral_id: PathId):
+def list_contact_attempts(request: ApiRequest, referral_id: PathId):
     return list(_staff_referral(request.auth, referral_id).contact_attempts.all())
 
 
@@ -299,7 +299,7 @@ def list_contact_attempts(request: HttpRequest, referral_id: PathId):
     "/referrals/{referral_id}/contact-attempts",
     response={201: ContactAttemptOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def record_contact_attempt(request: HttpRequest, referral_id: PathId, payload: ContactAttemptIn):
+def record_contact_attempt(request: ApiRequest, referral_id: PathId, payload: ContactAttemptIn):
     """Record an attempt to reach the patient (may move a referral to unreachable)."""
     attempt = services.record_contact_attempt(
         referral_id,
@@ -316,7 +316,7 @@ def record_contact_attempt(request: HttpRequest, referral_id: PathId, payload: C
 @router.get(
     "/referrals/{referral_id}/notes", response={200: list[NoteOut], **errors(403, 404, 422)}
 )
-def list_notes(request: HttpRequest, referral_id: PathId):
+def list_notes(request: ApiRequest, referral_id: PathId):
     referral = _staff_referral(request.auth, referral_id)
     return [event for event in referral.events.all() if event.kind == "referral.note_added"]
 
@@ -325,7 +325,7 @@ def list_notes(request: HttpRequest, referral_id: PathId):
     "/referrals/{referral_id}/notes",
     response={201: NoteOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn):
+def add_note(request: ApiRequest, referral_id: PathId, payload: NoteIn):
     note = services.add_note(
         referral_id,
         acting_user=request.auth,
@@ -339,7 +339,7 @@ def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn):
     "/referrals/{referral_id}/appointments",
     response={200: list[AppointmentOut], **errors(403, 404, 422)},
 )
-def list_appointments(request: HttpRequest, referral_id: PathId):
+def list_appointments(request: ApiRequest, referral_id: PathId):
     return list(_staff_referral(request.auth, referral_id).appointments.all())
 
 
@@ -347,7 +347,7 @@ def list_appointments(request: HttpRequest, referral_id: PathId):
     "/referrals/{referral_id}/appointments",
     response={201: AppointmentBookedOut, **errors(400, 403, 404, 409, 413, 422)},
 )
-def book_appointment(request: HttpRequest, referral_id: PathId, payload: AppointmentBookingIn):
+def book_appointment(request: ApiRequest, referral_id: PathId, payload: AppointmentBookingIn):
     """Book the appointment: schedules the referral, or reschedules it if already scheduled."""
     user = request.auth
     booking = transitions.AppointmentInput(**payload.model_dump(exclude={"expected_version"}))
@@ -377,7 +377,7 @@ def refuse_oversize_uploads(run):
     """Answer 413 from Content-Length alone, before the body is read or spooled to disk."""
 
     @wraps(run)
-    def guarded(request: HttpRequest, *args, **kwargs):
+    def guarded(request: ApiRequest, *args, **kwargs):
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -398,7 +398,7 @@ def refuse_oversize_uploads(run):
     "/referrals/{referral_id}/attachments",
     response={200: list[AttachmentOut], **errors(403, 404, 422)},
 )
-def list_attachments(request: HttpRequest, referral_id: PathId):
+def list_attachments(request: ApiRequest, referral_id: PathId):
     """The documents' metadata; fetch each one's content from its content_url."""
     return list(_staff_referral(request.auth, referral_id).attachments.all())
 
@@ -409,7 +409,7 @@ def list_attachments(request: HttpRequest, referral_id: PathId):
 )
 @decorate_view(refuse_oversize_uploads)
 def upload_attachment(
-    request: HttpRequest,
+    request: ApiRequest,
     referral_id: PathId,
     file: File[UploadedFile],
     kind: Form[AttachmentKind] = AttachmentKind.OTHER,
@@ -442,7 +442,7 @@ def upload_attachment(
         }
     },
 )
-def attachment_content(request: HttpRequest, referral_id: PathId, attachment_id: PathId):
+def attachment_content(request: ApiRequest, referral_id: PathId, attachment_id: PathId):
     """Download a document; audited as attachment.read."""
     attachment = selectors.get_attachment(request.auth, referral_id, attachment_id)
     # The uploaded name often holds the patient's; the download is named after the referral.

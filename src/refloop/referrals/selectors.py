@@ -393,7 +393,8 @@ def worklist_referrals(
         )
         items = [by_id[pk] for pk in ids]
         for referral in items:
-            referral.last_action_at = last_action.get(referral.pk)
+            # The same attribute the annotated path above puts on each row.
+            referral.last_action_at = last_action.get(referral.pk)  # type: ignore[attr-defined]
         if by_name:
             items.sort(
                 key=lambda r: (r.patient.last_name.casefold(), r.patient.first_name.casefold()),
