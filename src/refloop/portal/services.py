@@ -408,4 +408,3 @@ def mark_thread_read(referral: Referral, user: User, *, now: datetime | None = N
     return PortalMessage.objects.filter(
         referral=referral, from_portal=not reading_portal, read_at__isnull=True
     ).update(read_at=now or timezone.now())
-
