@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from refloop.core.errors import NotFound
 from refloop.core.roles import Capability, can
+from refloop.web.access import forbidden
 
 
 def is_portal_user(user) -> bool:
@@ -18,7 +19,7 @@ def is_portal_user(user) -> bool:
 
 
 def refused(request, message: str):
-    return render(request, "portal/forbidden.html", {"message": message}, status=403)
+    return forbidden(request, message, base="portal/base.html")
 
 
 def not_found(request):

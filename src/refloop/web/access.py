@@ -17,8 +17,9 @@ def is_staff_member(user) -> bool:
     return can(user, Capability.USE_WORKSPACE)
 
 
-def forbidden(request, message: str):
-    return render(request, "web/forbidden.html", {"message": message}, status=403)
+def forbidden(request, message: str, *, base: str = "web/base.html"):
+    """The plain 403 page saying why, in the look of `base` (the portal passes its own)."""
+    return render(request, "web/forbidden.html", {"message": message, "base": base}, status=403)
 
 
 def staff_view(*capabilities: Capability):
