@@ -83,6 +83,13 @@ class PortalReferralForm(NewReferralFields):
         label="What the files are", choices=SENDABLE_KINDS, initial="referral_letter"
     )
 
+    service_fields = (
+        *NewReferralFields.service_fields,
+        "referring_provider",
+        "documents",
+        "document_kind",
+    )
+
     field_order = ["idempotency_key", "referring_provider"]
 
     def __init__(self, *args, user: User, **kwargs):

@@ -162,8 +162,25 @@ class NewReferralFields(PatientFields):
         empty_label="Decide later",
     )
 
+    # The fields the creating service takes as they are cleaned; a form adds its own.
+    service_fields: tuple[str, ...] = (
+        "reason",
+        "icd10_codes",
+        "urgency",
+        "department",
+        "idempotency_key",
+    )
+
     def clean_icd10_codes(self) -> list[str]:
         return _codes(self.cleaned_data["icd10_codes"])
+
+    def referral_fields(self, posted) -> dict:
+        """The keyword arguments of the service creating the referral: the cleaned values of
+        `service_fields`, and the fingerprint of the `posted` data (with the one-time key, it
+        makes a resubmission find the first referral)."""
+        cleaned = self.cleaned_data
+        fields = {name: cleaned[name] for name in self.service_fields}
+        return {**fields, "fingerprint": request_fingerprint(posted)}
 
 
 class ReferringPartnerSearch(forms.Form):

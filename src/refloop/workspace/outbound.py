@@ -13,7 +13,6 @@ from refloop.referrals.selectors import ReferralFilters, list_referrals
 from refloop.web.access import staff_view
 from refloop.web.referral_forms import (
     new_idempotency_key,
-    request_fingerprint,
     show_creation_error,
 )
 from refloop.workspace.intake import patient_matches_for, without_errors
@@ -102,19 +101,11 @@ def outbound_new(request):
     form = OutboundForm(request.POST, user=user)
     patient = form.patient_for_referral() if form.is_valid() else None
     if form.is_valid():
-        cleaned = form.cleaned_data
         try:
             referral = services.create_outbound_referral(
                 acting_user=user,
                 patient=patient,
-                receiving_practice=cleaned["receiving_practice"],
-                receiving_provider=cleaned["receiving_provider"],
-                reason=cleaned["reason"],
-                urgency=cleaned["urgency"],
-                icd10_codes=cleaned["icd10_codes"],
-                department=cleaned["department"],
-                idempotency_key=cleaned["idempotency_key"],
-                fingerprint=request_fingerprint(request.POST),
+                **form.referral_fields(request.POST),
             )
         except InvalidInput as error:
             show_creation_error(
