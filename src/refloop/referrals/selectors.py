@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from refloop.core import audit
-from refloop.core.errors import NotAllowed, NotFound
+from refloop.core.errors import NotAllowed
 from refloop.core.models import User
 from refloop.core.paging import Page, page_of
 from refloop.core.roles import (
@@ -101,15 +101,14 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
         .first()
     )
     if referral is None:
-        # Whether it does not exist or is not theirs, the answer is the same; the
-        # attempt is recorded either way.
-        audit.record(
-            "referral.read_denied",
-            audit.refused("referral", referral_id, referral_id=referral_id),
+        audit.refuse_read(
+            "referral",
+            referral_id,
+            "No referral with this id is visible to you.",
             actor=user,
+            referral_id=referral_id,
             now=now,
         )
-        raise NotFound("No referral with this id is visible to you.")
     action = "referral.read" if sees_clinical_detail(user) else "referral.read_summary"
     audit.record(action, touch(referral), actor=user, now=now)
     return referral
@@ -201,13 +200,14 @@ def get_attachment(user, referral_id: int, attachment_id: int, *, now=None) -> A
         .first()
     )
     if attachment is None:
-        audit.record(
-            "attachment.read_denied",
-            audit.refused("attachment", attachment_id, referral_id=referral_id),
+        audit.refuse_read(
+            "attachment",
+            attachment_id,
+            "No document with this id is visible to you on this referral.",
             actor=user,
+            referral_id=referral_id,
             now=now,
         )
-        raise NotFound("No document with this id is visible to you on this referral.")
     audit.record(
         "attachment.read",
         audit.Touch(
