@@ -19,7 +19,6 @@ from refloop.referrals.services import normalize_icd10
 from refloop.web.access import staff_view
 from refloop.web.referral_forms import (
     new_idempotency_key,
-    show_creation_error,
     source_results,
     split_codes,
 )
@@ -148,24 +147,18 @@ def intake(request):
         return render_intake(request, form, lookup=True)
 
     form = IntakeForm(data, user=user)
-    patient = form.patient_for_referral() if form.is_valid() else None
-    if form.is_valid():
-        try:
-            referral, created = services.create_inbound_referral(
-                acting_user=user,
-                patient=patient,
-                **form.referral_fields(request.POST),
-            )
-        except InvalidInput as error:
-            show_creation_error(
-                form, error, start_again="Open “New referral” again to record a new one."
-            )
+    made = form.create_referral(
+        services.create_inbound_referral,
+        request,
+        start_again="Open “New referral” again to record a new one.",
+    )
+    if made is not None:
+        referral, created = made
+        if created:
+            messages.success(request, f"Referral {referral.number} was recorded.")
         else:
-            if created:
-                messages.success(request, f"Referral {referral.number} was recorded.")
-            else:
-                messages.info(request, f"Referral {referral.number} was already recorded.")
-            return redirect("referral_detail", pk=referral.pk)
+            messages.info(request, f"Referral {referral.number} was already recorded.")
+        return redirect("referral_detail", pk=referral.pk)
     return render_intake(request, form, status=422)
 
 
