@@ -33,6 +33,12 @@ def _refused(request, referral: Referral, error: DomainError):
     return _detail_page(request, referral, error.status)
 
 
+def _done(request, referral: Referral, sentence: str):
+    """Back to the referral's page, saying what was done."""
+    messages.success(request, sentence)
+    return redirect("referral_detail", pk=referral.pk)
+
+
 @require_POST
 @staff_view(Capability.CLINICAL_DECISIONS)
 def progress_report(request, pk: int):
@@ -47,8 +53,7 @@ def progress_report(request, pk: int):
         return _detail_page(request, referral, 422, report=form)
     except (Conflict, NotAllowed) as error:
         return _refused(request, referral, error)
-    messages.success(request, "The progress report was saved.")
-    return redirect("referral_detail", pk=referral.pk)
+    return _done(request, referral, "The progress report was saved.")
 
 
 @require_POST
@@ -65,10 +70,8 @@ def outcome_consent(request, pk: int):
     except (Conflict, InvalidInput, NotAllowed) as error:
         return _refused(request, referral, error)
     if answer == "agreed":
-        messages.success(request, "Recorded: the patient agreed to share the outcome.")
-    else:
-        messages.success(request, "Recorded: the patient declined; the report is not sent.")
-    return redirect("referral_detail", pk=referral.pk)
+        return _done(request, referral, "Recorded: the patient agreed to share the outcome.")
+    return _done(request, referral, "Recorded: the patient declined; the report is not sent.")
 
 
 @require_POST
@@ -97,8 +100,7 @@ def message_preferences(request, pk: int):
         )
     except (Conflict, NotAllowed) as error:
         return _refused(request, referral, error)
-    messages.success(request, "The patient's message preferences were saved.")
-    return redirect("referral_detail", pk=referral.pk)
+    return _done(request, referral, "The patient's message preferences were saved.")
 
 
 urlpatterns = [
