@@ -464,7 +464,7 @@ def _appointment(step, lookups: _Lookups) -> AppointmentInput:
 
 
 # The steps whose planned arguments are the transition's own, passed as they are.
-_TRANSITIONS = {
+_TRANSITIONS: dict[str, Callable[..., object]] = {
     "review": transitions.start_review,
     "request_info": transitions.request_info,
     "decline": transitions.decline_referral,
