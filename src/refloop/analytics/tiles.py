@@ -80,105 +80,62 @@ def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
             "note": f"{_count(now['count'])} referrals measured",
         }
 
+    def single(title: str, key: str, field: str, fmt, better, **rest) -> dict:
+        """A tile of one unnamed figure, figures[key][field] against the period before."""
+        now, before = figures[key][field], previous[key][field]
+        return {"title": title, "figures": [figure("", now, before, fmt, better)], **rest}
+
+    def rate(title: str, key: str, better, **rest) -> dict:
+        return single(title, key, "rate", _percent, better, **rest)
+
+    def count(title: str, key: str, better, **rest) -> dict:
+        return single(title, key, "count", _count, better, **rest)
+
     show, show_before = figures["show_rate"], previous["show_rate"]
     return [
-        {
-            "title": "Referrals received",
-            "figures": [
-                figure(
-                    "", figures["volume"]["count"], previous["volume"]["count"], _count, UP_IS_GOOD
-                )
-            ],
-            "url": drill_url(scope),
-        },
-        {
-            "title": "Conversion to a visit",
-            "figures": [
-                figure(
-                    "",
-                    figures["conversion"]["rate"],
-                    previous["conversion"]["rate"],
-                    _percent,
-                    UP_IS_GOOD,
-                )
-            ],
-            "note": f"{_count(figures['conversion']['seen'])} seen",
-            "url": drill_url(scope, reached="seen"),
-        },
+        count("Referrals received", "volume", UP_IS_GOOD, url=drill_url(scope)),
+        rate(
+            "Conversion to a visit",
+            "conversion",
+            UP_IS_GOOD,
+            note=f"{_count(figures['conversion']['seen'])} seen",
+            url=drill_url(scope, reached="seen"),
+        ),
         clock("time_to_first_contact", "Time to first contact"),
         clock("time_to_schedule", "Time to schedule"),
         clock("time_to_appointment", "Time to appointment"),
         {
             "title": "Show rate",
             "figures": [
-                figure(
-                    "Referred",
-                    show["referred"]["rate"],
-                    show_before["referred"]["rate"],
-                    _percent,
-                    UP_IS_GOOD,
-                ),
-                figure(
-                    "Non-referred",
-                    show["non_referred"]["rate"],
-                    show_before["non_referred"]["rate"],
-                    _percent,
-                    UP_IS_GOOD,
-                ),
+                figure(name, show[group]["rate"], show_before[group]["rate"], _percent, UP_IS_GOOD)
+                for name, group in (("Referred", "referred"), ("Non-referred", "non_referred"))
             ],
         },
-        {
-            "title": "Loop closed within 7 days",
-            "figures": [
-                figure(
-                    "",
-                    figures["loop_closure"]["rate"],
-                    previous["loop_closure"]["rate"],
-                    _percent,
-                    UP_IS_GOOD,
-                )
-            ],
-            "note": f"of {_count(figures['loop_closure']['seen'])} seen",
-            "url": drill_url(scope, closure="not_closed"),
-            "url_label": "Not closed",
-        },
-        {
-            "title": "Leakage (out of network)",
-            "figures": [
-                figure(
-                    "",
-                    figures["leakage"]["rate"],
-                    previous["leakage"]["rate"],
-                    _percent,
-                    DOWN_IS_GOOD,
-                )
-            ],
-            "note": f"of {_count(figures['leakage']['sent'])} sent out",
-            "url": drill_url(scope, outbound=1, in_network=0),
-        },
-        {
-            "title": "Lost referrals",
-            "figures": [
-                figure(
-                    "", figures["lost"]["count"], previous["lost"]["count"], _count, DOWN_IS_GOOD
-                )
-            ],
-            "url": drill_url(scope, lost=1),
-        },
-        {
-            "title": "Share from the top 20% of providers",
-            "figures": [
-                figure(
-                    "",
-                    figures["concentration"]["top_share"],
-                    previous["concentration"]["top_share"],
-                    _percent,
-                    NEUTRAL,
-                )
-            ],
-            "note": (
+        rate(
+            "Loop closed within 7 days",
+            "loop_closure",
+            UP_IS_GOOD,
+            note=f"of {_count(figures['loop_closure']['seen'])} seen",
+            url=drill_url(scope, closure="not_closed"),
+            url_label="Not closed",
+        ),
+        rate(
+            "Leakage (out of network)",
+            "leakage",
+            DOWN_IS_GOOD,
+            note=f"of {_count(figures['leakage']['sent'])} sent out",
+            url=drill_url(scope, outbound=1, in_network=0),
+        ),
+        count("Lost referrals", "lost", DOWN_IS_GOOD, url=drill_url(scope, lost=1)),
+        single(
+            "Share from the top 20% of providers",
+            "concentration",
+            "top_share",
+            _percent,
+            NEUTRAL,
+            note=(
                 f"top {figures['concentration']['top_providers']} of "
                 f"{figures['concentration']['providers']} providers"
             ),
-        },
+        ),
     ]

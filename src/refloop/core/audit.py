@@ -2,10 +2,12 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from django.utils import timezone
 
 from refloop.core import audit_chain, context
+from refloop.core.errors import NotFound
 from refloop.core.models import AuditEntry
 from refloop.core.validation import fits_db_int
 
@@ -66,3 +68,14 @@ def refused(object_type: str, requested_id: object, *, referral_id: object = Non
         str(requested_id)[:limit],
         referral_id=referral_id if fits_db_int(referral_id) else None,
     )
+
+
+def refuse_read(
+    object_type: str, requested_id: object, message: str, *, actor, referral_id=None, now=None
+) -> NoReturn:
+    """Record the refused read of one object ("<object_type>.read_denied") and raise
+    NotFound(message): whether it does not exist or is not the user's, the answer is the
+    same, and the attempt is recorded either way."""
+    touch = refused(object_type, requested_id, referral_id=referral_id)
+    record(f"{object_type}.read_denied", touch, actor=actor, now=now)
+    raise NotFound(message)

@@ -294,30 +294,26 @@ def sealed_values(data: dict, keys: tuple[str, ...], transform: Callable[[str], 
     }
 
 
-def json_fields() -> list[tuple[type[models.Model], list[EncryptedValuesJSONField]]]:
-    """Every concrete model with JSON columns holding encrypted values, and those columns."""
+def _models_with_fields(kind: type) -> list[tuple[type[models.Model], list]]:
+    """Every concrete model with columns of `kind`, and those columns."""
     from django.apps import apps
 
     found = []
     for model in apps.get_models():
-        fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedValuesJSONField)]
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, kind)]
         if fields and not model._meta.proxy:
             found.append((model, fields))
     return found
+
+
+def json_fields() -> list[tuple[type[models.Model], list[EncryptedValuesJSONField]]]:
+    """Every concrete model with JSON columns holding encrypted values, and those columns."""
+    return _models_with_fields(EncryptedValuesJSONField)
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], list[models.Field]]]:
     """Every concrete model with encrypted columns, and those columns."""
-    from django.apps import apps
-
-    found: list[tuple[type[models.Model], list[models.Field]]] = []
-    for model in apps.get_models():
-        fields: list[models.Field] = [
-            f for f in model._meta.concrete_fields if isinstance(f, EncryptedMixin)
-        ]
-        if fields and not model._meta.proxy:
-            found.append((model, fields))
-    return found
+    return _models_with_fields(EncryptedMixin)
 
 
 # ---- rewriting stored values (the migrations, `refloop keys rotate`) -------------------

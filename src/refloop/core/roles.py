@@ -49,41 +49,28 @@ class Capability(StrEnum):
     VIEW_ALL_MESSAGES = "view_all_messages"
 
 
+# What coordinators and clinicians, the practice's care team, may both do.
+_CARE_TEAM = frozenset(
+    {
+        Capability.USE_WORKSPACE,
+        Capability.HOLD_REFERRALS,
+        Capability.SEND_REFERRAL_MESSAGES,
+        Capability.VIEW_SMALL_COUNTS,
+        Capability.VIEW_REFERRALS,
+        Capability.VIEW_REFERRAL_SUMMARIES,
+        Capability.VIEW_INTERNAL_WORK,
+        Capability.CLINICAL_DECISIONS,
+        Capability.ANNOTATE_REFERRALS,
+        Capability.VIEW_DIRECTORY,
+        Capability.VIEW_ANALYTICS,
+    }
+)
+
 _CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability) - {Capability.USE_PORTAL},
-    Role.COORDINATOR: frozenset(
-        {
-            Capability.USE_WORKSPACE,
-            Capability.HOLD_REFERRALS,
-            Capability.SEND_REFERRAL_MESSAGES,
-            Capability.VIEW_SMALL_COUNTS,
-            Capability.VIEW_REFERRALS,
-            Capability.VIEW_REFERRAL_SUMMARIES,
-            Capability.VIEW_INTERNAL_WORK,
-            Capability.CREATE_REFERRALS,
-            Capability.WORK_REFERRALS,
-            Capability.CLINICAL_DECISIONS,
-            Capability.ANNOTATE_REFERRALS,
-            Capability.VIEW_DIRECTORY,
-            Capability.EDIT_DIRECTORY,
-            Capability.VIEW_ANALYTICS,
-        }
-    ),
-    Role.CLINICIAN: frozenset(
-        {
-            Capability.USE_WORKSPACE,
-            Capability.HOLD_REFERRALS,
-            Capability.SEND_REFERRAL_MESSAGES,
-            Capability.VIEW_SMALL_COUNTS,
-            Capability.VIEW_REFERRALS,
-            Capability.VIEW_REFERRAL_SUMMARIES,
-            Capability.VIEW_INTERNAL_WORK,
-            Capability.CLINICAL_DECISIONS,
-            Capability.ANNOTATE_REFERRALS,
-            Capability.VIEW_DIRECTORY,
-            Capability.VIEW_ANALYTICS,
-        }
-    ),
+    Role.COORDINATOR: _CARE_TEAM
+    | {Capability.CREATE_REFERRALS, Capability.WORK_REFERRALS, Capability.EDIT_DIRECTORY},
+    Role.CLINICIAN: _CARE_TEAM,
     Role.LIAISON: frozenset(
         {
             Capability.USE_WORKSPACE,

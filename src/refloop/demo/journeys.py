@@ -388,15 +388,7 @@ class Planner(OutboundJourneys):
             path.add("no_show", owner, (1, 6), state="no_show")
             if fate.no_show == "stay" or (fate.no_show == "cancel"):
                 if fate.no_show == "cancel":
-                    reason, detail = rng.choice(c.CANCELS_LATER)
-                    path.add(
-                        "cancel",
-                        owner,
-                        (1, 72),
-                        state="cancelled",
-                        reason=reason,
-                        reason_detail=detail,
-                    )
+                    path.cancel_later(owner, (1, 72))
                 return path.steps
             path.add("contacting", owner, (2, 48), state="contacting")
             outcome = "unreachable" if fate.no_show == "unreachable" else "loop"
@@ -531,17 +523,8 @@ class Planner(OutboundJourneys):
             if path.steps[-1].at >= starts_at:  # business hours pushed it past the visit
                 path.steps.pop()
         if fate.outcome == "cancel_before_visit":
-            reason, detail = rng.choice(c.CANCELS_LATER)
             span = (starts_at - path.t).total_seconds() / 3600
-            path.add(
-                "cancel",
-                owner,
-                (0.1 * span, 0.9 * span),
-                state="cancelled",
-                business=False,
-                reason=reason,
-                reason_detail=detail,
-            )
+            path.cancel_later(owner, (0.1 * span, 0.9 * span), business=False)
             return False
         path.steps.append(Step(starts_at, "visit", "", "scheduled"))  # a marker, not a write
         return True

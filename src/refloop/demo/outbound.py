@@ -2,7 +2,6 @@
 
 from datetime import datetime, timedelta
 
-from refloop.demo import content as c
 from refloop.demo import partners
 from refloop.demo.patients import pick
 from refloop.demo.plans import Path, Plan, Step, truncate_at, until
@@ -64,15 +63,7 @@ class OutboundJourneys:
         else:
             path.add("accept", owner, (4, 96), state="accepted")
             if fate == "cancel":
-                reason, detail = rng.choice(c.CANCELS_LATER)
-                path.add(
-                    "cancel",
-                    owner,
-                    (24, 240),
-                    state="cancelled",
-                    reason=reason,
-                    reason_detail=detail,
-                )
+                path.cancel_later(owner, (24, 240))
             else:
                 starts_at = self.clock.slot(path.t + timedelta(days=rng.uniform(3, 14)))
                 path.add("schedule", owner, (2, 72), state="scheduled", starts_at=starts_at)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from refloop.demo import content as c
+
 INBOUND_STATES = [
     "received",
     "in_review",
@@ -166,3 +168,16 @@ class Path:
         step = Step(t, kind, actor, state or self.steps[-1].state, args, pivot)
         self.steps.append(step)
         return step
+
+    def cancel_later(self, actor, hours, **options) -> Step:
+        """The referral cancelled once under way, for one of the later reasons."""
+        reason, detail = self.planner.rng.choice(c.CANCELS_LATER)
+        return self.add(
+            "cancel",
+            actor,
+            hours,
+            state="cancelled",
+            reason=reason,
+            reason_detail=detail,
+            **options,
+        )

@@ -462,6 +462,22 @@ def _appointment(step, lookups: _Lookups) -> AppointmentInput:
     )
 
 
+# The steps whose planned arguments are the transition's own, passed as they are.
+_TRANSITIONS: dict[str, Callable[..., object]] = {
+    "review": transitions.start_review,
+    "request_info": transitions.request_info,
+    "decline": transitions.decline_referral,
+    "contacting": transitions.start_contacting,
+    "no_show": transitions.record_no_show,
+    "seen": transitions.mark_seen,
+    "close": transitions.close_loop,
+    "unreachable": transitions.mark_unreachable,
+    "cancel": transitions.cancel_referral,
+    "send": transitions.send_outbound,
+    "complete": transitions.complete_outbound,
+}
+
+
 def _run(plan, step, lookups: _Lookups) -> None:
     user, a, at, pk = lookups.users.get(step.actor), step.args, step.at, plan.referral_id
     kind = step.kind
@@ -472,17 +488,9 @@ def _run(plan, step, lookups: _Lookups) -> None:
         services.assign_referral(pk, acting_user=user, assignee=assignee, now=at)
     elif kind == "attempt":
         services.record_contact_attempt(pk, acting_user=user, at=at, now=at, **a)
-    elif kind == "review":
-        transitions.start_review(pk, acting_user=user, now=at)
-    elif kind == "request_info":
-        transitions.request_info(pk, acting_user=user, missing_info=a["missing_info"], now=at)
     elif kind == "accept":
         department = lookups.departments[a["department"]] if a.get("department") else None
         transitions.accept_referral(pk, acting_user=user, department=department, now=at)
-    elif kind == "decline":
-        transitions.decline_referral(pk, acting_user=user, now=at, **a)
-    elif kind == "contacting":
-        transitions.start_contacting(pk, acting_user=user, now=at)
     elif kind == "schedule":
         transitions.schedule_referral(
             pk, acting_user=user, appointment=_appointment(step, lookups), now=at
@@ -491,22 +499,8 @@ def _run(plan, step, lookups: _Lookups) -> None:
         transitions.reschedule_appointment(
             pk, acting_user=user, appointment=_appointment(step, lookups), now=at
         )
-    elif kind == "no_show":
-        transitions.record_no_show(pk, acting_user=user, now=at)
-    elif kind == "seen":
-        transitions.mark_seen(pk, acting_user=user, visit_value=a["visit_value"], now=at)
-    elif kind == "close":
-        transitions.close_loop(pk, acting_user=user, report_summary=a["report_summary"], now=at)
-    elif kind == "unreachable":
-        transitions.mark_unreachable(pk, acting_user=user, now=at, **a)
-    elif kind == "cancel":
-        transitions.cancel_referral(pk, acting_user=user, now=at, **a)
-    elif kind == "send":
-        transitions.send_outbound(pk, acting_user=user, now=at)
-    elif kind == "complete":
-        transitions.complete_outbound(
-            pk, acting_user=user, report_summary=a["report_summary"], now=at
-        )
+    elif kind in _TRANSITIONS:
+        _TRANSITIONS[kind](pk, acting_user=user, now=at, **a)
     else:
         raise ValueError(f"unknown demo step {kind!r}")
 

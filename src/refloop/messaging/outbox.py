@@ -105,16 +105,21 @@ def queue(
     return message
 
 
+def _locked(message_id: int) -> Message:
+    """The message, its row locked for the rest of the transaction (with its referral)."""
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("referral")
+        .get(pk=message_id)
+    )
+
+
 @transaction.atomic
 def cancel(
     message_id: int, *, acting_user, reason: str = "", now: datetime | None = None
 ) -> Message:
     now = now or timezone.now()
-    message = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("referral")
-        .get(pk=message_id)
-    )
+    message = _locked(message_id)
     if message.status != Status.DUE:
         raise Conflict(
             f"Only a due message can be cancelled; this one is {message.get_status_display().lower()}."
@@ -131,11 +136,7 @@ def cancel(
 def retry(message_id: int, *, acting_user, now: datetime | None = None) -> Message:
     """Send a failed message again, now (staff fixed the address, or the provider recovered)."""
     now = now or timezone.now()
-    message = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("referral")
-        .get(pk=message_id)
-    )
+    message = _locked(message_id)
     if message.status != Status.FAILED:
         raise Conflict("Only a failed message can be sent again.")
     message.status = Status.DUE

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from refloop.core.errors import Conflict, InvalidInput, NotAllowed
+from refloop.core.errors import Conflict, DomainError, InvalidInput, NotAllowed
 from refloop.core.roles import Capability
 from refloop.messaging import services
 from refloop.messaging.report_panels import BOUND_FORMS
@@ -27,9 +27,16 @@ def _detail_page(request, referral: Referral, status: int, **forms):
     return render(request, template, context, status=status)
 
 
-def _refused(request, referral: Referral, error, status: int):
+def _refused(request, referral: Referral, error: DomainError):
+    """Back to the referral's page with the refusal said, at the error's own status."""
     messages.error(request, error.message)
-    return _detail_page(request, referral, status)
+    return _detail_page(request, referral, error.status)
+
+
+def _done(request, referral: Referral, sentence: str):
+    """Back to the referral's page, saying what was done."""
+    messages.success(request, sentence)
+    return redirect("referral_detail", pk=referral.pk)
 
 
 @require_POST
@@ -44,12 +51,9 @@ def progress_report(request, pk: int):
     except InvalidInput as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return _detail_page(request, referral, 422, report=form)
-    except Conflict as error:
-        return _refused(request, referral, error, 409)
-    except NotAllowed as error:
-        return _refused(request, referral, error, 403)
-    messages.success(request, "The progress report was saved.")
-    return redirect("referral_detail", pk=referral.pk)
+    except (Conflict, NotAllowed) as error:
+        return _refused(request, referral, error)
+    return _done(request, referral, "The progress report was saved.")
 
 
 @require_POST
@@ -59,19 +63,15 @@ def outcome_consent(request, pk: int):
     answer = request.POST.get("consent")
     if answer not in ("agreed", "declined"):
         return _refused(
-            request, referral, InvalidInput("Choose whether the patient agreed or declined."), 422
+            request, referral, InvalidInput("Choose whether the patient agreed or declined.")
         )
     try:
         record_outcome_consent(referral.pk, acting_user=request.user, consent=answer == "agreed")
-    except (Conflict, InvalidInput) as error:
-        return _refused(request, referral, error, error.status)
-    except NotAllowed as error:
-        return _refused(request, referral, error, 403)
+    except (Conflict, InvalidInput, NotAllowed) as error:
+        return _refused(request, referral, error)
     if answer == "agreed":
-        messages.success(request, "Recorded: the patient agreed to share the outcome.")
-    else:
-        messages.success(request, "Recorded: the patient declined; the report is not sent.")
-    return redirect("referral_detail", pk=referral.pk)
+        return _done(request, referral, "Recorded: the patient agreed to share the outcome.")
+    return _done(request, referral, "Recorded: the patient declined; the report is not sent.")
 
 
 @require_POST
@@ -83,7 +83,6 @@ def message_preferences(request, pk: int):
             request,
             referral,
             Conflict("Message preferences are kept for patients of inbound referrals."),
-            409,
         )
     form = PreferenceForm(request.POST, patient=referral.patient, auto_id="prefs_%s")
     if not form.is_valid():
@@ -99,12 +98,9 @@ def message_preferences(request, pk: int):
             quiet_end=data["quiet_end"],
             language=data["language"],
         )
-    except Conflict as error:
-        return _refused(request, referral, error, 409)
-    except NotAllowed as error:
-        return _refused(request, referral, error, 403)
-    messages.success(request, "The patient's message preferences were saved.")
-    return redirect("referral_detail", pk=referral.pk)
+    except (Conflict, NotAllowed) as error:
+        return _refused(request, referral, error)
+    return _done(request, referral, "The patient's message preferences were saved.")
 
 
 urlpatterns = [

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from refloop.core import audit
-from refloop.core.errors import NotAllowed, NotFound
+from refloop.core.errors import NotAllowed
 from refloop.core.paging import Page, page_of
 from refloop.core.roles import Capability, ReferralScope, can, referral_scope
 from refloop.messaging.models import Audience, DeliveryAttempt, Message, Status
@@ -102,10 +102,9 @@ def get_message(user, message_id: int, *, now=None) -> Message:
     require_message_access(user)
     message = _with_detail(messages_for(user)).filter(pk=message_id).first()
     if message is None:
-        audit.record(
-            "message.read_denied", audit.refused("message", message_id), actor=user, now=now
+        audit.refuse_read(
+            "message", message_id, "No message with this id is visible to you.", actor=user, now=now
         )
-        raise NotFound("No message with this id is visible to you.")
     audit.record("message.read", message.audit_touch(), actor=user, now=now)
     return message
 

@@ -10,6 +10,8 @@ from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.network.npi import npi_problem
 
+# The fields of ContactDetails, which practices and providers share.
+CONTACT_FIELDS = ("phone", "fax", "email", "preferred_channel", "best_time", "notes")
 PRACTICE_FIELDS = (
     "name",
     "address",
@@ -17,12 +19,7 @@ PRACTICE_FIELDS = (
     "state",
     "postal_code",
     "in_network",
-    "phone",
-    "fax",
-    "email",
-    "preferred_channel",
-    "best_time",
-    "notes",
+    *CONTACT_FIELDS,
 )
 PROVIDER_FIELDS = (
     "npi",
@@ -31,12 +28,7 @@ PROVIDER_FIELDS = (
     "credentials",
     "taxonomy_code",
     "specialty",
-    "phone",
-    "fax",
-    "email",
-    "preferred_channel",
-    "best_time",
-    "notes",
+    *CONTACT_FIELDS,
 )
 
 

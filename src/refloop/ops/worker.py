@@ -28,33 +28,21 @@ class Periodic:
     every: timedelta
 
 
+# Each periodic job: its name, the task's dotted path, and the setting giving its interval
+# in seconds (read when the worker starts, so a test or a deployment may change it).
+_PERIODIC = (
+    ("sla_sweep", "refloop.referrals.tasks.sla_sweep", "SLA_SWEEP_SECONDS"),
+    ("intake_resume", "refloop.intake.tasks.resume_stalled_documents", "INTAKE_SWEEP_SECONDS"),
+    ("messaging_sweep", "refloop.messaging.tasks.messaging_sweep", "MESSAGING_SWEEP_SECONDS"),
+    ("analytics_catch_up", "refloop.analytics.tasks.catch_up_facts", "ANALYTICS_CATCH_UP_SECONDS"),
+    ("optimize_database", "refloop.core.maintenance.optimize_database_task", "DB_OPTIMIZE_SECONDS"),
+)
+
+
 def periodic_jobs() -> list[Periodic]:
     return [
-        Periodic(
-            "sla_sweep",
-            "refloop.referrals.tasks.sla_sweep",
-            timedelta(seconds=settings.SLA_SWEEP_SECONDS),
-        ),
-        Periodic(
-            "intake_resume",
-            "refloop.intake.tasks.resume_stalled_documents",
-            timedelta(seconds=settings.INTAKE_SWEEP_SECONDS),
-        ),
-        Periodic(
-            "messaging_sweep",
-            "refloop.messaging.tasks.messaging_sweep",
-            timedelta(seconds=settings.MESSAGING_SWEEP_SECONDS),
-        ),
-        Periodic(
-            "analytics_catch_up",
-            "refloop.analytics.tasks.catch_up_facts",
-            timedelta(seconds=settings.ANALYTICS_CATCH_UP_SECONDS),
-        ),
-        Periodic(
-            "optimize_database",
-            "refloop.core.maintenance.optimize_database_task",
-            timedelta(seconds=settings.DB_OPTIMIZE_SECONDS),
-        ),
+        Periodic(name, task, timedelta(seconds=getattr(settings, seconds)))
+        for name, task, seconds in _PERIODIC
     ]
 
 

@@ -6,19 +6,30 @@ see answers "not found", the same as one that does not exist.
 
 from functools import wraps
 
-from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
 from refloop.core.errors import NotFound
 from refloop.core.roles import Capability, can
+from refloop.web.access import forbidden, let_in
 
 
 def is_portal_user(user) -> bool:
     return can(user, Capability.USE_PORTAL)
 
 
+BASE = "portal/base.html"
+
+
 def refused(request, message: str):
-    return render(request, "portal/forbidden.html", {"message": message}, status=403)
+    return forbidden(request, message, base=BASE)
+
+
+portal_users_only = let_in(
+    is_portal_user,
+    "The referral portal is for staff of referring practices. "
+    "The practice's own staff use the workspace.",
+    base=BASE,
+)
 
 
 def not_found(request):
@@ -29,17 +40,8 @@ def portal_view(view):
     """Require a signed-in portal user who belongs to a practice; hidden is not found."""
 
     @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_portal_user(user):
-            return refused(
-                request,
-                "The referral portal is for staff of referring practices. "
-                "The practice's own staff use the workspace.",
-            )
-        if user.partner_practice_id is None:
+    def in_practice(request, *args, **kwargs):
+        if request.user.partner_practice_id is None:
             return refused(
                 request,
                 "Your portal account belongs to no practice. Ask the practice that invited "
@@ -50,4 +52,4 @@ def portal_view(view):
         except NotFound:
             return not_found(request)
 
-    return wrapped
+    return portal_users_only(in_practice)

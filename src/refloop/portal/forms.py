@@ -6,13 +6,14 @@ from typing import cast
 from django import forms
 
 from refloop.core import uploads
-from refloop.core.errors import DomainError
+from refloop.core.errors import DomainError, InvalidInput
 from refloop.core.models import User
 from refloop.network.models import Practice, Provider
+from refloop.portal import services
 from refloop.portal.selectors import practice_providers
 from refloop.portal.services import MESSAGE_MAX_CHARS
 from refloop.referrals.documents import ACCEPTED_DESCRIPTION
-from refloop.referrals.models import AttachmentKind
+from refloop.referrals.models import AttachmentKind, Referral
 from refloop.web.referral_forms import NewReferralFields
 
 # What a referring practice may attach; consult reports come from us.
@@ -84,6 +85,13 @@ class PortalReferralForm(NewReferralFields):
         label="What the files are", choices=SENDABLE_KINDS, initial="referral_letter"
     )
 
+    service_fields = (
+        *NewReferralFields.service_fields,
+        "referring_provider",
+        "documents",
+        "document_kind",
+    )
+
     field_order = ["idempotency_key", "referring_provider"]
 
     def __init__(self, *args, user: User, **kwargs):
@@ -145,6 +153,23 @@ class MessageForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["body"].error_messages["required"] = "Write a message before sending."
+
+    def send(self, referral: Referral, request) -> bool:
+        """Post the message on the referral as the signed-in user (either side of the
+        thread); False, with the refusal on the form, when the form or the service says no."""
+        if not self.is_valid():
+            return False
+        try:
+            services.post_message(
+                referral.pk,
+                acting_user=request.user,
+                body=self.cleaned_data["body"],
+                base_url=request.build_absolute_uri("/"),
+            )
+        except InvalidInput as error:
+            self.add_error("body", error.message)
+            return False
+        return True
 
 
 class AcceptInviteForm(forms.Form):

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from refloop.core.errors import Conflict, DomainError, InvalidInput
+from refloop.core.errors import Conflict, DomainError
 from refloop.portal import selectors, services
 from refloop.portal.access import portal_view
 from refloop.portal.forms import AnswerInfoForm, MessageForm
@@ -171,19 +171,9 @@ def referral_messages(request, pk: int):
     if request.method == "GET":
         return redirect(detail_url + "#messages")
     form = MessageForm(request.POST)
-    if form.is_valid():
-        try:
-            services.post_message(
-                referral.pk,
-                acting_user=request.user,
-                body=form.cleaned_data["body"],
-                base_url=request.build_absolute_uri("/"),
-            )
-        except InvalidInput as error:
-            _show_error(form, error, "body")
-        else:
-            messages.success(request, "Your message was sent.")
-            return redirect(detail_url + "#messages")
+    if form.send(referral, request):
+        messages.success(request, "Your message was sent.")
+        return redirect(detail_url + "#messages")
     context = detail_context(request, referral, message_form=form)
     return render(request, "portal/detail.html", context, status=422)
 

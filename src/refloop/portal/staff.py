@@ -6,7 +6,6 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
-from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability
 from refloop.portal import selectors, services
 from refloop.portal.forms import MessageForm
@@ -52,24 +51,14 @@ def referral_messages(request, pk: int):
     status = 200
     if request.method == "POST":
         form = MessageForm(request.POST)
-        if form.is_valid():
-            try:
-                services.post_message(
-                    referral.pk,
-                    acting_user=request.user,
-                    body=form.cleaned_data["body"],
-                    base_url=request.build_absolute_uri("/"),
-                )
-            except InvalidInput as error:
-                form.add_error("body", error.message)
-            else:
-                if request.htmx:
-                    # The panel comes back in place with the message in it.
-                    panel = messages_panel_context(referral, request.user)
-                    context = {"referral": referral, "panel": panel}
-                    return render(request, "portal/_staff_messages.html", context)
-                messages.success(request, "Your message was sent to the referring practice.")
-                return redirect("referral_messages", pk=referral.pk)
+        if form.send(referral, request):
+            if request.htmx:
+                # The panel comes back in place with the message in it.
+                panel = messages_panel_context(referral, request.user)
+                context = {"referral": referral, "panel": panel}
+                return render(request, "portal/_staff_messages.html", context)
+            messages.success(request, "Your message was sent to the referring practice.")
+            return redirect("referral_messages", pk=referral.pk)
         status = 422
     panel = messages_panel_context(referral, request.user, form=form)
     template = "portal/_staff_messages.html" if request.htmx else "portal/staff_messages.html"

@@ -13,7 +13,6 @@ from refloop.portal.forms import PortalReferralForm
 from refloop.referrals.models import Urgency
 from refloop.web.referral_forms import (
     new_idempotency_key,
-    request_fingerprint,
     show_creation_error,
 )
 
@@ -57,20 +56,11 @@ def submit(request):
         return render_form(request, PortalReferralForm(user=user, initial=initial_values(user)))
     form = PortalReferralForm(request.POST, request.FILES, user=user)
     if form.is_valid():
-        cleaned = form.cleaned_data
         try:
             referral, created = services.submit_referral(
                 acting_user=user,
                 patient=form.patient_data(),
-                referring_provider=cleaned["referring_provider"],
-                reason=cleaned["reason"],
-                icd10_codes=cleaned["icd10_codes"],
-                urgency=cleaned["urgency"],
-                department=cleaned["department"],
-                documents=cleaned["documents"],
-                document_kind=cleaned["document_kind"],
-                idempotency_key=cleaned["idempotency_key"],
-                fingerprint=request_fingerprint(request.POST),
+                **form.referral_fields(request.POST),
             )
         except InvalidInput as error:
             if error.field == "referring_provider_id":

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from refloop.core import audit
-from refloop.core.errors import NotAllowed, NotFound
+from refloop.core.errors import NotAllowed
 from refloop.core.models import User
 from refloop.core.paging import Page, page_of
 from refloop.core.roles import (
@@ -78,20 +78,16 @@ def require_any_referral_access(user) -> None:
         raise NotAllowed("Your role may not see referrals.")
 
 
+# What a referral is shown with wherever it is listed or opened, loaded in the same query.
+_SHOWN_WITH = ("referring_practice", "referring_provider", "department", "assignee")
+
+
 def get_referral(user, referral_id: int, *, now=None) -> Referral:
     """One referral with its detail, audited as a read (or as a refused read)."""
     require_any_referral_access(user)
     referral = (
         visible_referrals(user)
-        .select_related(
-            "patient",
-            "referring_practice",
-            "referring_provider",
-            "department",
-            "assignee",
-            "receiving_practice",
-            "receiving_provider",
-        )
+        .select_related("patient", *_SHOWN_WITH, "receiving_practice", "receiving_provider")
         .prefetch_related(
             "contact_attempts",
             "attachments",
@@ -102,15 +98,14 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
         .first()
     )
     if referral is None:
-        # Whether it does not exist or is not theirs, the answer is the same; the
-        # attempt is recorded either way.
-        audit.record(
-            "referral.read_denied",
-            audit.refused("referral", referral_id, referral_id=referral_id),
+        audit.refuse_read(
+            "referral",
+            referral_id,
+            "No referral with this id is visible to you.",
             actor=user,
+            referral_id=referral_id,
             now=now,
         )
-        raise NotFound("No referral with this id is visible to you.")
     action = "referral.read" if sees_clinical_detail(user) else "referral.read_summary"
     audit.record(action, touch(referral), actor=user, now=now)
     return referral
@@ -135,26 +130,24 @@ def local_day_start(day: date, org: Organization) -> datetime:
     return datetime.combine(day, time.min, tzinfo=org.zone)
 
 
+# Each filter given as it is, and the lookup it narrows by (the dates come after).
+_LOOKUPS = (
+    ("direction", "direction"),
+    ("states", "state__in"),
+    ("urgency", "urgency"),
+    ("department_id", "department_id"),
+    ("source_type", "source_type"),
+    ("referring_practice_id", "referring_practice_id"),
+    ("channel", "channel"),
+    ("assignee_id", "assignee_id"),
+    ("fit", "fit"),
+)
+
+
 def filtered(queryset: QuerySet[Referral], filters: ReferralFilters) -> QuerySet[Referral]:
-    conditions: dict = {}
-    if filters.direction:
-        conditions["direction"] = filters.direction
-    if filters.states:
-        conditions["state__in"] = filters.states
-    if filters.urgency:
-        conditions["urgency"] = filters.urgency
-    if filters.department_id:
-        conditions["department_id"] = filters.department_id
-    if filters.source_type:
-        conditions["source_type"] = filters.source_type
-    if filters.referring_practice_id:
-        conditions["referring_practice_id"] = filters.referring_practice_id
-    if filters.channel:
-        conditions["channel"] = filters.channel
-    if filters.assignee_id:
-        conditions["assignee_id"] = filters.assignee_id
-    if filters.fit:
-        conditions["fit"] = filters.fit
+    conditions: dict = {
+        lookup: getattr(filters, name) for name, lookup in _LOOKUPS if getattr(filters, name)
+    }
     if filters.received_from or filters.received_to:
         org = Organization.current()
         if filters.received_from:
@@ -171,12 +164,7 @@ def list_referrals(
     """A page of referrals, newest first; each row showing patient data is audited as a read."""
     require_any_referral_access(user)
     queryset = filtered(visible_referrals(user), filters).select_related(
-        "patient",
-        "referring_practice",
-        "referring_provider",
-        "department",
-        "assignee",
-        "receiving_practice",
+        "patient", *_SHOWN_WITH, "receiving_practice"
     )
     page = page_of(queryset.order_by("-received_at", "-pk"), limit=limit, offset=offset)
     if page.items and sees_clinical_detail(user):
@@ -202,13 +190,14 @@ def get_attachment(user, referral_id: int, attachment_id: int, *, now=None) -> A
         .first()
     )
     if attachment is None:
-        audit.record(
-            "attachment.read_denied",
-            audit.refused("attachment", attachment_id, referral_id=referral_id),
+        audit.refuse_read(
+            "attachment",
+            attachment_id,
+            "No document with this id is visible to you on this referral.",
             actor=user,
+            referral_id=referral_id,
             now=now,
         )
-        raise NotFound("No document with this id is visible to you on this referral.")
     audit.record(
         "attachment.read",
         audit.Touch(
@@ -376,7 +365,7 @@ def worklist_referrals(
     ids = list(ordered.order_by(*order).values_list("pk", flat=True)[offset : offset + limit])
     items: list[Referral] = []
     if ids:
-        related = ["referring_practice", "referring_provider", "department", "assignee"]
+        related = list(_SHOWN_WITH)
         # Encrypted columns the rows do not show are left unread: each one read is
         # decrypted, ~10 µs a value, 50 rows × 10 columns per page.
         unshown = [*UNSHOWN_REFERRAL_TEXT, *(UNSHOWN_PATIENT_FIELDS if detail else ())]

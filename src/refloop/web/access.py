@@ -5,7 +5,9 @@ Portal users (staff of referring practices) sign in to the same site but the
 workspace is not theirs; they get a plain refusal, never a practice's worklist.
 """
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
@@ -17,29 +19,45 @@ def is_staff_member(user) -> bool:
     return can(user, Capability.USE_WORKSPACE)
 
 
-def forbidden(request, message: str):
-    return render(request, "web/forbidden.html", {"message": message}, status=403)
+def forbidden(request, message: str, *, base: str = "web/base.html"):
+    """The plain 403 page saying why, in the look of `base` (the portal passes its own)."""
+    return render(request, "web/forbidden.html", {"message": message, "base": base}, status=403)
 
 
-def staff_view(*capabilities: Capability):
-    """Require a signed-in staff user holding every capability named (any staff if none)."""
+def let_in(may_enter: Callable[[Any], bool], refusal: str, *, base: str = "web/base.html"):
+    """The door of a part of the site (the workspace, the portal): the view runs for a
+    signed-in user `may_enter` lets in; anyone else goes to sign in first, or gets a plain
+    403 saying `refusal` in the look of `base`."""
 
     def decorate(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            user = request.user
-            if not user.is_authenticated:
+            if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not is_staff_member(user):
-                return forbidden(
-                    request,
-                    "The workspace is for the practice's own staff. "
-                    "Referring practices use the referral portal.",
-                )
-            if not all(can(user, c) for c in capabilities):
-                return forbidden(request, "Your role does not include this page.")
+            if not may_enter(request.user):
+                return forbidden(request, refusal, base=base)
             return view(request, *args, **kwargs)
 
         return wrapped
+
+    return decorate
+
+
+def staff_view(*capabilities: Capability):
+    """Require a signed-in staff user holding every capability named (any staff if none)."""
+    staff_only = let_in(
+        is_staff_member,
+        "The workspace is for the practice's own staff. "
+        "Referring practices use the referral portal.",
+    )
+
+    def decorate(view):
+        @wraps(view)
+        def with_role(request, *args, **kwargs):
+            if not all(can(request.user, c) for c in capabilities):
+                return forbidden(request, "Your role does not include this page.")
+            return view(request, *args, **kwargs)
+
+        return staff_only(with_role)
 
     return decorate

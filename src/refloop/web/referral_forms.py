@@ -6,6 +6,8 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from django import forms
 from django.urls import reverse
@@ -20,6 +22,8 @@ from refloop.referrals.models import Urgency
 from refloop.referrals.selectors import visible_patient
 from refloop.referrals.services import PATIENT_FIELDS, normalize_icd10
 from refloop.web.forms import attach_domain_error
+
+T = TypeVar("T")
 
 # What the services call a field, and the field of these forms that shows its error.
 SERVICE_FIELDS = {
@@ -162,8 +166,41 @@ class NewReferralFields(PatientFields):
         empty_label="Decide later",
     )
 
+    # The fields the creating service takes as they are cleaned; a form adds its own.
+    service_fields: tuple[str, ...] = (
+        "reason",
+        "icd10_codes",
+        "urgency",
+        "department",
+        "idempotency_key",
+    )
+
     def clean_icd10_codes(self) -> list[str]:
         return _codes(self.cleaned_data["icd10_codes"])
+
+    def create_referral(self, create: Callable[..., T], request, *, start_again: str) -> T | None:
+        """What `create` (a service creating a referral) returns for this form, called as
+        the signed-in user with the patient chosen or typed in and the form's fields; None,
+        with the refusal on the form, when the form or the service says no (`start_again`:
+        how to begin anew when the form was already used)."""
+        if not self.is_valid():
+            return None
+        patient = self.patient_for_referral()
+        try:
+            return create(
+                acting_user=request.user, patient=patient, **self.referral_fields(request.POST)
+            )
+        except InvalidInput as error:
+            show_creation_error(self, error, start_again=start_again)
+            return None
+
+    def referral_fields(self, posted) -> dict:
+        """The keyword arguments of the service creating the referral: the cleaned values of
+        `service_fields`, and the fingerprint of the `posted` data (with the one-time key, it
+        makes a resubmission find the first referral)."""
+        cleaned = self.cleaned_data
+        fields = {name: cleaned[name] for name in self.service_fields}
+        return {**fields, "fingerprint": request_fingerprint(posted)}
 
 
 class ReferringPartnerSearch(forms.Form):

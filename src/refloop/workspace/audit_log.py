@@ -111,12 +111,20 @@ def page_number(request) -> int:
         return 1
 
 
-@staff_view(Capability.VIEW_AUDIT)
-def audit_log(request):
+def _asked_filters(request) -> tuple[AuditFilterForm, AuditFilters | None]:
+    """The filter form over the query and the filters it asks for (all entries when none);
+    None for the filters when the form is not valid."""
     form = AuditFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
+        return form, None
+    return form, form.filters() if form.is_bound else AuditFilters()
+
+
+@staff_view(Capability.VIEW_AUDIT)
+def audit_log(request):
+    form, filters = _asked_filters(request)
+    if filters is None:
         return render(request, "workspace/audit/log.html", {"form": form}, status=400)
-    filters = form.filters() if form.is_bound else AuditFilters()
     page = audit_page(filters, number=page_number(request), per_page=PER_PAGE)
     # Recorded after the page is read, so the page shows the log as it was when opened.
     audit.record(
@@ -192,10 +200,9 @@ def csv_lines(filters: AuditFilters, zone):
 
 @staff_view(Capability.VIEW_AUDIT)
 def audit_csv(request):
-    form = AuditFilterForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
+    form, filters = _asked_filters(request)
+    if filters is None:
         return render(request, "workspace/audit/log.html", {"form": form}, status=400)
-    filters = form.filters() if form.is_bound else AuditFilters()
     audit.record(
         "audit.exported",
         audit.Touch("audit_log", "csv"),

@@ -19,8 +19,6 @@ from refloop.referrals.services import normalize_icd10
 from refloop.web.access import staff_view
 from refloop.web.referral_forms import (
     new_idempotency_key,
-    request_fingerprint,
-    show_creation_error,
     source_results,
     split_codes,
 )
@@ -149,37 +147,18 @@ def intake(request):
         return render_intake(request, form, lookup=True)
 
     form = IntakeForm(data, user=user)
-    patient = form.patient_for_referral() if form.is_valid() else None
-    if form.is_valid():
-        cleaned = form.cleaned_data
-        try:
-            referral, created = services.create_inbound_referral(
-                acting_user=user,
-                patient=patient,
-                source_type=cleaned["source_type"],
-                source_other=cleaned["source_other"],
-                campaign=cleaned["campaign"],
-                referring_provider=cleaned["referring_provider"],
-                referring_practice=cleaned["referring_practice"],
-                channel=cleaned["channel"],
-                reason=cleaned["reason"],
-                icd10_codes=cleaned["icd10_codes"],
-                urgency=cleaned["urgency"],
-                department=cleaned["department"],
-                assignee=cleaned["assignee"],
-                idempotency_key=cleaned["idempotency_key"],
-                fingerprint=request_fingerprint(request.POST),
-            )
-        except InvalidInput as error:
-            show_creation_error(
-                form, error, start_again="Open “New referral” again to record a new one."
-            )
+    made = form.create_referral(
+        services.create_inbound_referral,
+        request,
+        start_again="Open “New referral” again to record a new one.",
+    )
+    if made is not None:
+        referral, created = made
+        if created:
+            messages.success(request, f"Referral {referral.number} was recorded.")
         else:
-            if created:
-                messages.success(request, f"Referral {referral.number} was recorded.")
-            else:
-                messages.info(request, f"Referral {referral.number} was already recorded.")
-            return redirect("referral_detail", pk=referral.pk)
+            messages.info(request, f"Referral {referral.number} was already recorded.")
+        return redirect("referral_detail", pk=referral.pk)
     return render_intake(request, form, status=422)
 
 

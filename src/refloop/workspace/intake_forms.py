@@ -50,6 +50,17 @@ class IntakeForm(ReferringPartnerSearch, NewReferralFields):
         label="Assigned to", queryset=assignable_staff(), required=False, empty_label="Unassigned"
     )
 
+    service_fields = (
+        *NewReferralFields.service_fields,
+        "channel",
+        "source_type",
+        "source_other",
+        "campaign",
+        "referring_provider",
+        "referring_practice",
+        "assignee",
+    )
+
     field_order = [
         "idempotency_key",
         "channel",

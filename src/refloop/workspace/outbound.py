@@ -5,17 +5,12 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 
-from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, can
 from refloop.referrals import services
 from refloop.referrals.models import Direction
 from refloop.referrals.selectors import ReferralFilters, list_referrals
 from refloop.web.access import staff_view
-from refloop.web.referral_forms import (
-    new_idempotency_key,
-    request_fingerprint,
-    show_creation_error,
-)
+from refloop.web.referral_forms import new_idempotency_key
 from refloop.workspace.intake import patient_matches_for, without_errors
 from refloop.workspace.outbound_forms import OutboundForm
 
@@ -100,33 +95,18 @@ def outbound_new(request):
         )
 
     form = OutboundForm(request.POST, user=user)
-    patient = form.patient_for_referral() if form.is_valid() else None
-    if form.is_valid():
-        cleaned = form.cleaned_data
-        try:
-            referral = services.create_outbound_referral(
-                acting_user=user,
-                patient=patient,
-                receiving_practice=cleaned["receiving_practice"],
-                receiving_provider=cleaned["receiving_provider"],
-                reason=cleaned["reason"],
-                urgency=cleaned["urgency"],
-                icd10_codes=cleaned["icd10_codes"],
-                department=cleaned["department"],
-                idempotency_key=cleaned["idempotency_key"],
-                fingerprint=request_fingerprint(request.POST),
-            )
-        except InvalidInput as error:
-            show_creation_error(
-                form, error, start_again="Open “New outbound referral” again to draft a new one."
-            )
-        else:
-            messages.success(
-                request,
-                f"Outbound referral {referral.number} to {referral.receiving_practice.name} "
-                "is drafted. Send it from its page.",
-            )
-            return redirect("referral_detail", pk=referral.pk)
+    referral = form.create_referral(
+        services.create_outbound_referral,
+        request,
+        start_again="Open “New outbound referral” again to draft a new one.",
+    )
+    if referral is not None:
+        messages.success(
+            request,
+            f"Outbound referral {referral.number} to {referral.receiving_practice.name} "
+            "is drafted. Send it from its page.",
+        )
+        return redirect("referral_detail", pk=referral.pk)
     return render_new(request, form, status=422)
 
 

@@ -51,6 +51,12 @@ class OutboundForm(NewReferralFields):
         help_text="Our department sending the patient.",
     )
 
+    service_fields = (
+        *NewReferralFields.service_fields,
+        "receiving_practice",
+        "receiving_provider",
+    )
+
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
         self.practices = {p.pk: p for p in practices_for_outbound(user)}

@@ -4,14 +4,7 @@ from django.db import migrations, models
 
 import refloop.core.storage
 import refloop.history.models
-from refloop.core.storage import reseal_files
-
-
-def _files(decrypt):
-    def run(apps, schema_editor):
-        reseal_files(apps.get_model("history", "ImportRun"), "file", decrypt=decrypt)
-
-    return run
+from refloop.core.migration_ops import encrypt_files
 
 
 class Migration(migrations.Migration):
@@ -29,5 +22,5 @@ class Migration(migrations.Migration):
                 upload_to=refloop.history.models.run_file_path,
             ),
         ),
-        migrations.RunPython(_files(decrypt=False), _files(decrypt=True)),
+        encrypt_files("history", [("ImportRun", "file")]),
     ]

@@ -5,24 +5,7 @@ from django.db import migrations, models
 import refloop.core.encryption
 import refloop.core.storage
 import refloop.intake.models
-from refloop.core.encryption import decrypt_stored, encrypt_plaintext, rewrite_columns
-from refloop.core.storage import reseal_files
-
-
-def _rewrite(transform):
-    def run(apps, schema_editor):
-        page = apps.get_model("intake", "IntakePage")
-        rewrite_columns(page, ["text"], transform, connection=schema_editor.connection)
-
-    return run
-
-
-def _files(decrypt):
-    def run(apps, schema_editor):
-        reseal_files(apps.get_model("intake", "IntakeDocument"), "file", decrypt=decrypt)
-        reseal_files(apps.get_model("intake", "IntakePage"), "image", decrypt=decrypt)
-
-    return run
+from refloop.core.migration_ops import encrypt_columns, encrypt_files
 
 
 class Migration(migrations.Migration):
@@ -31,7 +14,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_rewrite(encrypt_plaintext), _rewrite(decrypt_stored)),
+        encrypt_columns("intake", {"IntakePage": ["text"]}),
         migrations.AlterField(
             model_name="intakedocument",
             name="file",
@@ -56,5 +39,5 @@ class Migration(migrations.Migration):
             name="text",
             field=refloop.core.encryption.EncryptedTextField(blank=True),
         ),
-        migrations.RunPython(_files(decrypt=False), _files(decrypt=True)),
+        encrypt_files("intake", [("IntakeDocument", "file"), ("IntakePage", "image")]),
     ]

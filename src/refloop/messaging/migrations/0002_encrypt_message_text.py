@@ -5,17 +5,7 @@ ciphertext is longer than its old 200 characters."""
 from django.db import migrations, models
 
 import refloop.core.encryption
-from refloop.core.encryption import decrypt_stored, encrypt_plaintext, rewrite_columns
-
-
-def _rewrite(transform):
-    def run(apps, schema_editor):
-        Message = apps.get_model("messaging", "Message")
-        rewrite_columns(
-            Message, ["subject", "body"], transform, connection=schema_editor.connection
-        )
-
-    return run
+from refloop.core.migration_ops import encrypt_columns
 
 
 class Migration(migrations.Migration):
@@ -29,7 +19,7 @@ class Migration(migrations.Migration):
             name="subject",
             field=models.TextField(blank=True),
         ),
-        migrations.RunPython(_rewrite(encrypt_plaintext), _rewrite(decrypt_stored)),
+        encrypt_columns("messaging", {"Message": ["subject", "body"]}),
         migrations.AlterField(
             model_name="message",
             name="body",

@@ -3,15 +3,7 @@
 from django.db import migrations
 
 import refloop.core.encryption
-from refloop.core.encryption import decrypt_stored, encrypt_plaintext, rewrite_columns
-
-
-def _rewrite(transform):
-    def run(apps, schema_editor):
-        PortalMessage = apps.get_model("portal", "PortalMessage")
-        rewrite_columns(PortalMessage, ["body"], transform, connection=schema_editor.connection)
-
-    return run
+from refloop.core.migration_ops import encrypt_columns
 
 
 class Migration(migrations.Migration):
@@ -20,7 +12,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_rewrite(encrypt_plaintext), _rewrite(decrypt_stored)),
+        encrypt_columns("portal", {"PortalMessage": ["body"]}),
         migrations.AlterField(
             model_name="portalmessage",
             name="body",

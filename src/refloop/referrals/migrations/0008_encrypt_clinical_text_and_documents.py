@@ -5,8 +5,7 @@ from django.db import migrations, models
 import refloop.core.encryption
 import refloop.core.storage
 import refloop.referrals.models
-from refloop.core.encryption import decrypt_stored, encrypt_plaintext, rewrite_columns
-from refloop.core.storage import reseal_files
+from refloop.core.migration_ops import encrypt_columns, encrypt_files
 
 CLINICAL_TEXT = {
     "Referral": [
@@ -21,30 +20,13 @@ CLINICAL_TEXT = {
 }
 
 
-def _rewrite(transform):
-    def run(apps, schema_editor):
-        for name, columns in CLINICAL_TEXT.items():
-            model = apps.get_model("referrals", name)
-            rewrite_columns(model, columns, transform, connection=schema_editor.connection)
-
-    return run
-
-
-def encrypt_documents(apps, schema_editor):
-    reseal_files(apps.get_model("referrals", "Attachment"), "file")
-
-
-def decrypt_documents(apps, schema_editor):
-    reseal_files(apps.get_model("referrals", "Attachment"), "file", decrypt=True)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("referrals", "0007_attachment_scan_status"),
     ]
 
     operations = [
-        migrations.RunPython(_rewrite(encrypt_plaintext), _rewrite(decrypt_stored)),
+        encrypt_columns("referrals", CLINICAL_TEXT),
         migrations.AlterField(
             model_name="attachment",
             name="file",
@@ -106,5 +88,5 @@ class Migration(migrations.Migration):
             name="suggested_alternative",
             field=refloop.core.encryption.EncryptedTextField(blank=True),
         ),
-        migrations.RunPython(encrypt_documents, decrypt_documents),
+        encrypt_files("referrals", [("Attachment", "file")]),
     ]

@@ -1,12 +1,14 @@
 from django import forms
 
 
+def _code_field(label: str, max_length: int, **attrs: str) -> forms.CharField:
+    """The box for a one-time code, which the browser may offer to fill in."""
+    widget = forms.TextInput(attrs={"autocomplete": "one-time-code", **attrs})
+    return forms.CharField(label=label, max_length=max_length, widget=widget)
+
+
 class CodeForm(forms.Form):
-    code = forms.CharField(
-        label="Code",
-        max_length=40,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
-    )
+    code = _code_field("Code", 40, autocapitalize="none")
 
 
 class TotpForm(forms.Form):
@@ -16,11 +18,7 @@ class TotpForm(forms.Form):
         initial="Authenticator app",
         help_text="To tell your devices apart, e.g. “Work phone”.",
     )
-    code = forms.CharField(
-        label="6-digit code it shows now",
-        max_length=10,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
+    code = _code_field("6-digit code it shows now", 10, inputmode="numeric")
 
 
 class PasswordForm(forms.Form):
