@@ -23,6 +23,19 @@ def patient_key(patient_id: int) -> str:
     return f"patient:{patient_id}"
 
 
+def _record_template_change(
+    template: Template, *, acting_user: User, now: datetime | None, rule: str, **how: bool
+) -> None:
+    """A rule's wording for one channel and language was saved or reset."""
+    audit.record(
+        "messaging.template_changed",
+        audit.Touch("template", template.pk),
+        actor=acting_user,
+        detail={"rule": rule, "channel": template.channel, "language": template.language, **how},
+        now=now,
+    )
+
+
 def save_rule_settings(
     *,
     acting_user: User,
@@ -87,12 +100,8 @@ def save_template(
                 "updated_at": now,
             },
         )
-        audit.record(
-            "messaging.template_changed",
-            audit.Touch("template", template.pk),
-            actor=acting_user,
-            detail={"rule": rule_key, "channel": channel, "language": language, "saved": True},
-            now=now,
+        _record_template_change(
+            template, acting_user=acting_user, now=now, rule=rule_key, saved=True
         )
     return template
 
@@ -115,12 +124,8 @@ def reset_template(
         )
         if template is None:
             return False
-        audit.record(
-            "messaging.template_changed",
-            audit.Touch("template", template.pk),
-            actor=acting_user,
-            detail={"rule": rule_key, "channel": channel, "language": language, "reset": True},
-            now=now,
+        _record_template_change(
+            template, acting_user=acting_user, now=now, rule=rule_key, reset=True
         )
         template.delete()
     return True
