@@ -200,12 +200,7 @@ def get_attachment(user, referral_id: int, attachment_id: int, *, now=None) -> A
         )
     audit.record(
         "attachment.read",
-        audit.Touch(
-            "attachment",
-            attachment.pk,
-            patient_id=attachment.referral.patient_id,
-            referral_id=attachment.referral_id,
-        ),
+        audit.touch_on_referral("attachment", attachment),
         actor=user,
         now=now,
     )
