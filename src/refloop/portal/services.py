@@ -20,6 +20,7 @@ from refloop.core import audit
 from refloop.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from refloop.core.models import User
 from refloop.core.roles import Capability, Role, can, require
+from refloop.core.validation import required_text
 from refloop.network.models import Practice, Provider
 from refloop.portal.models import (
     PortalInvite,
@@ -177,9 +178,7 @@ def accept_invite(
 ) -> User:
     """Use the invite once: create the portal account bound to the invite's practice."""
     now = now or timezone.now()
-    username = (username or "").strip()
-    if not username:
-        raise InvalidInput("Choose a username.", field="username")
+    username = required_text(username, "username", "Choose a username.")
     with transaction.atomic():
         invite = open_invite(token, now=now)
         # The conditional update is the claim: of two concurrent accepts, one wins.
@@ -369,9 +368,7 @@ def post_message(
 ) -> PortalMessage:
     """Add a message to a referral's thread; the other side is told by email (no content)."""
     now = now or timezone.now()
-    body = (body or "").strip()
-    if not body:
-        raise InvalidInput("Write a message before sending.", field="body")
+    body = required_text(body, "body", "Write a message before sending.")
     if len(body) > MESSAGE_MAX_CHARS:
         raise InvalidInput(
             f"A message may be at most {MESSAGE_MAX_CHARS} characters; this one has {len(body)}.",

@@ -20,6 +20,7 @@ from django.utils import timezone
 from refloop.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from refloop.core.models import User
 from refloop.core.roles import Capability, can, require
+from refloop.core.validation import required_text
 from refloop.practice.models import Department, Organization
 from refloop.referrals import appointments, lifecycle
 from refloop.referrals.appointments import AppointmentInput
@@ -110,9 +111,7 @@ def _finish(
 
 
 def _required_text(value: str | None, field: str, why: str) -> str:
-    if not value or not value.strip():
-        raise InvalidInput(f"{field} is required: {why}", field=field)
-    return value.strip()
+    return required_text(value, field, f"{field} is required: {why}")
 
 
 def _reason(value: str | None, detail: str, choices, what: str) -> tuple[str, str]:
