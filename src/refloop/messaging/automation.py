@@ -378,6 +378,17 @@ def _month_start(local: datetime) -> datetime:
 DIGEST_DAYS = 7
 
 
+def _monthly_values(org: Organization, practice: Practice, month: date) -> dict[str, str]:
+    """The placeholders a referring practice's monthly message (digest, scorecard) fills."""
+    return {
+        "practice.name": org.name,
+        "practice.phone": org.phone or "our office",
+        "referrer.practice": practice.name,
+        "link.portal": settings.BASE_URL + "/portal/",
+        "digest.month": f"{month:%B %Y}",
+    }
+
+
 def send_monthly_digests(*, now: datetime) -> int:
     """On the first sweep of each month: each practice that referred in the last year gets
     where its referrals stand. One digest per practice per month, whatever reruns."""
@@ -428,11 +439,7 @@ def send_monthly_digests(*, now: datetime) -> int:
             recipient=practice_recipient(practice),
             cause=f"digest:{practice.pk}:{last_month:%Y-%m}",
             values={
-                "practice.name": org.name,
-                "practice.phone": org.phone or "our office",
-                "referrer.practice": practice.name,
-                "link.portal": settings.BASE_URL + "/portal/",
-                "digest.month": f"{last_month:%B %Y}",
+                **_monthly_values(org, practice, last_month),
                 "digest.table": "\n".join(lines),
             },
             due_at=due,
@@ -475,13 +482,7 @@ def queue_scorecard(
         rule=rule(SCORECARD_RULE),
         recipient=practice_recipient(practice),
         cause=scorecard_cause(practice.pk, month),
-        values={
-            "practice.name": org.name,
-            "practice.phone": org.phone or "our office",
-            "referrer.practice": practice.name,
-            "link.portal": settings.BASE_URL + "/portal/",
-            "digest.month": f"{month:%B %Y}",
-        },
+        values=_monthly_values(org, practice, month),
         due_at=due_at or now,
         now=now,
     )
