@@ -99,15 +99,20 @@ def invite_portal_user(
             created_at=now,
             expires_at=now + invite_lifetime(),
         )
-        audit.record(
-            "portal.invite_sent",
-            audit.Touch("portal_invite", invite.pk),
-            actor=acting_user,
-            detail={"practice_id": practice.pk},
-            now=now,
-        )
+        _record_invite("portal.invite_sent", invite, actor=acting_user, now=now)
     link = link_for(token)
     return InviteResult(invite=invite, link=link, emailed=_send_invite_email(invite, link))
+
+
+def _record_invite(action: str, invite: PortalInvite, *, actor: User, now: datetime) -> None:
+    """The audit record of a step in an invitation's life, with the practice it is for."""
+    audit.record(
+        action,
+        audit.Touch("portal_invite", invite.pk),
+        actor=actor,
+        detail={"practice_id": invite.practice_id},
+        now=now,
+    )
 
 
 def _send_invite_email(invite: PortalInvite, link: str) -> bool:
@@ -204,13 +209,7 @@ def accept_invite(
         user.set_password(password)
         user.save()
         PortalInvite.objects.filter(pk=invite.pk).update(user=user)
-        audit.record(
-            "portal.invite_accepted",
-            audit.Touch("portal_invite", invite.pk),
-            actor=user,
-            detail={"practice_id": invite.practice_id},
-            now=now,
-        )
+        _record_invite("portal.invite_accepted", invite, actor=user, now=now)
     return user
 
 
