@@ -20,7 +20,6 @@ from django.utils import timezone
 from refloop.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from refloop.core.models import User
 from refloop.core.roles import Capability, can, require
-from refloop.core.validation import required_text
 from refloop.practice.models import Department, Organization
 from refloop.referrals import appointments, lifecycle
 from refloop.referrals.appointments import AppointmentInput
@@ -40,6 +39,7 @@ from refloop.referrals.writing import (
     check_version,
     choice,
     lock,
+    required,
     save_changes,
     unsuccessful_attempts,
 )
@@ -110,10 +110,6 @@ def _finish(
     return referral
 
 
-def _required_text(value: str | None, field: str, why: str) -> str:
-    return required_text(value, field, f"{field} is required: {why}")
-
-
 def _reason(value: str | None, detail: str, choices, what: str) -> tuple[str, str]:
     if not value:
         raise InvalidInput(
@@ -158,7 +154,7 @@ def request_info(
 ) -> Referral:
     """Ask the referrer for records or an authorization before deciding."""
     now = now or timezone.now()
-    missing = _required_text(missing_info, "missing_info", "say what the referrer must send.")
+    missing = required(missing_info, "missing_info", "say what the referrer must send.")
     referral = _begin(
         referral, "request_info", acting_user=acting_user, expected_version=expected_version
     )
@@ -390,7 +386,7 @@ def close_loop(
 ) -> Referral:
     """The consult report went back to the referrer: the loop is closed."""
     now = now or timezone.now()
-    report = _required_text(
+    report = required(
         report_summary, "report_summary", "summarize the findings and plan sent to the referrer."
     )
     referral = _begin(
@@ -510,7 +506,7 @@ def complete_outbound(
 ) -> Referral:
     """The outside practice's report came back."""
     now = now or timezone.now()
-    report = _required_text(report_summary, "report_summary", "summarize the report received.")
+    report = required(report_summary, "report_summary", "summarize the report received.")
     referral = _begin(
         referral, "complete", acting_user=acting_user, expected_version=expected_version
     )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from refloop.core.errors import Conflict, InvalidInput, NotFound
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
+from refloop.core.validation import required_text
 from refloop.practice.models import Organization
 from refloop.referrals.models import ContactOutcome, Referral
 from refloop.referrals.selectors import visible_referrals
@@ -23,6 +24,11 @@ def choice(value: str, choices: type[models.TextChoices], field: str) -> str:
     if value not in choices.values:
         raise InvalidInput(f"{field} must be one of {', '.join(choices.values)}.", field=field)
     return value
+
+
+def required(value: str | None, field: str, why: str) -> str:
+    """The stripped text of a field a write needs, refused as "<field> is required: <why>"."""
+    return required_text(value, field, f"{field} is required: {why}")
 
 
 def aware(value: datetime | None, field: str) -> datetime:
