@@ -9,13 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from refloop.core import audit
-from refloop.core.errors import Conflict, NotFound
+from refloop.core.errors import Conflict
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
 from refloop.messaging.models import Preference, RuleSetting, Template
 from refloop.messaging.rules import RULES
 from refloop.referrals.models import Direction
-from refloop.referrals.selectors import visible_referrals
+from refloop.referrals.selectors import visible_referral
 
 
 def patient_key(patient_id: int) -> str:
@@ -153,9 +153,7 @@ def save_patient_preferences(
         "language": language or "",
     }
     with transaction.atomic():
-        referral = visible_referrals(acting_user).filter(pk=referral_id).first()
-        if referral is None:
-            raise NotFound("No referral with this id is visible to you.")
+        referral = visible_referral(acting_user, referral_id)
         if referral.direction != Direction.INBOUND:
             raise Conflict("Message preferences are kept for patients of inbound referrals.")
         preference, _ = Preference.objects.update_or_create(

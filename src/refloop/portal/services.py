@@ -41,7 +41,7 @@ from refloop.referrals.models import (
     SourceType,
     Urgency,
 )
-from refloop.referrals.selectors import visible_referrals
+from refloop.referrals.selectors import visible_referral
 from refloop.referrals.timeline import record_event
 
 logger = logging.getLogger(__name__)
@@ -376,9 +376,7 @@ def post_message(
     if not may_message(acting_user):
         raise NotAllowed("Your role may not send messages on referrals.")
     with transaction.atomic():
-        referral = visible_referrals(acting_user).filter(pk=referral_id).first()
-        if referral is None:
-            raise NotFound("No referral with this id is visible to you.")
+        referral = visible_referral(acting_user, referral_id)
         if referral.direction != Direction.INBOUND:
             raise Conflict("Messages with the referring practice are for inbound referrals.")
         message = PortalMessage.objects.create(
