@@ -110,6 +110,32 @@ def _finish(
     return referral
 
 
+def _end(
+    referral: Referral,
+    to: str,
+    reason: str,
+    detail: str,
+    *,
+    acting_user: User,
+    now: datetime,
+    **more: str,
+) -> Referral:
+    """Close `referral` in state `to` for `reason` and its detail; `more` are further fields
+    (the suggested alternative) kept on the referral and told in the event alike."""
+    referral.end_reason = reason
+    referral.end_reason_detail = detail
+    for name, value in more.items():
+        setattr(referral, name, value)
+    return _finish(
+        referral,
+        to,
+        acting_user=acting_user,
+        now=now,
+        changed=["end_reason", "end_reason_detail", *more],
+        data={"reason": reason, "reason_detail": detail, **more},
+    )
+
+
 def _reason(value: str | None, detail: str, choices, what: str) -> tuple[str, str]:
     if not value:
         raise InvalidInput(
@@ -216,20 +242,14 @@ def decline_referral(
     referral = _begin(
         referral, "decline", acting_user=acting_user, expected_version=expected_version
     )
-    referral.end_reason = reason
-    referral.end_reason_detail = detail
-    referral.suggested_alternative = (suggested_alternative or "").strip()
-    return _finish(
+    return _end(
         referral,
         S.DECLINED,
+        reason,
+        detail,
         acting_user=acting_user,
         now=now,
-        changed=["end_reason", "end_reason_detail", "suggested_alternative"],
-        data={
-            "reason": reason,
-            "reason_detail": detail,
-            "suggested_alternative": referral.suggested_alternative,
-        },
+        suggested_alternative=(suggested_alternative or "").strip(),
     )
 
 
@@ -425,16 +445,7 @@ def mark_unreachable(
                 "or give another reason.",
                 field="reason",
             )
-    referral.end_reason = reason
-    referral.end_reason_detail = detail
-    return _finish(
-        referral,
-        S.UNREACHABLE,
-        acting_user=acting_user,
-        now=now,
-        changed=["end_reason", "end_reason_detail"],
-        data={"reason": reason, "reason_detail": detail},
-    )
+    return _end(referral, S.UNREACHABLE, reason, detail, acting_user=acting_user, now=now)
 
 
 @transaction.atomic
@@ -454,16 +465,7 @@ def cancel_referral(
         referral, "cancel", acting_user=acting_user, expected_version=expected_version
     )
     appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.CANCELLED)
-    referral.end_reason = reason
-    referral.end_reason_detail = detail
-    return _finish(
-        referral,
-        S.CANCELLED,
-        acting_user=acting_user,
-        now=now,
-        changed=["end_reason", "end_reason_detail"],
-        data={"reason": reason, "reason_detail": detail},
-    )
+    return _end(referral, S.CANCELLED, reason, detail, acting_user=acting_user, now=now)
 
 
 # ---- outbound ----------------------------------------------------------------
