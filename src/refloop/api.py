@@ -157,36 +157,31 @@ def validation_message(field: str, error: dict) -> str:
     """One sentence naming the field and what it accepts; never the value that was sent."""
     kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return f"{field} is required."
-    if kind == "extra_forbidden":
-        return f"{field} is not a field of this request; see the API documentation."
-    if kind in ("enum", "literal_error"):
-        return f"{field} must be one of {ctx['expected']}."
-    bounds = {
-        "greater_than": "greater than {gt}",
-        "greater_than_equal": "at least {ge}",
-        "less_than": "less than {lt}",
-        "less_than_equal": "at most {le}",
-    }
-    if kind in bounds:
-        return f"{field} must be {bounds[kind].format(**ctx)}."
-    if kind == "string_too_long":
-        return f"{field} must be at most {ctx['max_length']} characters."
-    if kind == "string_too_short":
-        return f"{field} must be at least {ctx['min_length']} characters."
-    if kind == "decimal_max_digits":
-        return f"{field} must have at most {ctx['max_digits']} digits."
-    if kind == "decimal_max_places":
-        return f"{field} must have at most {ctx['decimal_places']} decimal places."
-    if kind in ("too_long", "too_short"):
-        return f"{field} has too many or too few items."
+    if kind in SENTENCES:
+        return f"{field} {SENTENCES[kind].format(**ctx)}."
     for prefix, expected in EXPECTED_KINDS:
         if kind.startswith(prefix):
             return f"{field} must be {expected}."
     return f"{field} is not valid; see the API documentation for what it accepts."
 
 
+# pydantic's error types and what is wrong, in words; `{name}` is filled from the error's ctx.
+SENTENCES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this request; see the API documentation",
+    "enum": "must be one of {expected}",
+    "literal_error": "must be one of {expected}",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_too_short": "must be at least {min_length} characters",
+    "decimal_max_digits": "must have at most {max_digits} digits",
+    "decimal_max_places": "must have at most {decimal_places} decimal places",
+    "too_long": "has too many or too few items",
+    "too_short": "has too many or too few items",
+}
 # pydantic's error types, by prefix, and what the field accepts in words.
 EXPECTED_KINDS = (
     ("int_", "a whole number"),

@@ -77,19 +77,12 @@ def line(
             "connectNulls": False,
             "cursor": "pointer" if any(item_links) else "default",
         }
-        if stacked:
-            entry["stack"] = "total"
         if area:
             entry["areaStyle"] = {"opacity": 0.2}
-        if suffix:
-            entry["valueSuffix"] = suffix
-        if index == 0 and mark_line is not None:
-            entry["markLine"] = _mark_line("yAxis", _number(mark_line), mark_label, suffix)
+        _series_options(entry, index, stacked, suffix, "yAxis", mark_line, mark_label)
         option["series"].append(entry)
 
     table = _series_table(x_name, x, series, links, suffix)
-    if mark_line is not None:
-        table["caption"] = _mark_caption(mark_label, _fmt(mark_line, suffix))
     summary = f"{title}. Line chart of {y_name}"
     if series:
         summary += f" for {_join(list(series))}"
@@ -99,9 +92,8 @@ def line(
         summary += f" {x[-1]}: {_join(latest)}."
     else:
         summary += ". No data."
-    if mark_line is not None:
-        summary += f" {_mark_caption(mark_label, _fmt(mark_line, suffix))}."
-    return _spec("line", title, option, table, summary)
+    mark = None if mark_line is None else _fmt(mark_line, suffix)
+    return _marked_spec("line", title, option, table, summary, mark, mark_label)
 
 
 def bar(
@@ -145,18 +137,11 @@ def bar(
             "data": [_item(_number(v), url) for v, url in zip(values, item_links, strict=True)],
             "cursor": "pointer" if any(item_links) else "default",
         }
-        if stacked:
-            entry["stack"] = "total"
-        if suffix:
-            entry["valueSuffix"] = suffix
-        if index == 0 and mark_line is not None:
-            axis = "xAxis" if horizontal else "yAxis"
-            entry["markLine"] = _mark_line(axis, _number(mark_line), mark_label, suffix)
+        axis = "xAxis" if horizontal else "yAxis"
+        _series_options(entry, index, stacked, suffix, axis, mark_line, mark_label)
         option["series"].append(entry)
 
     table = _series_table(x_name, categories, series, links, suffix)
-    if mark_line is not None:
-        table["caption"] = _mark_caption(mark_label, _fmt(mark_line, suffix))
     summary = f"{title}. Bar chart of {y_name} for {len(categories)} {_plural(x_name)}"
     if len(series) > 1:
         summary += f", by {_join(list(series))}"
@@ -171,9 +156,8 @@ def bar(
         top = _argmax(totals)
         if top is not None:  # never None: there is a total per category
             summary += f" Highest total: {categories[top]} ({_fmt(totals[top], suffix)})."
-    if mark_line is not None:
-        summary += f" {_mark_caption(mark_label, _fmt(mark_line, suffix))}."
-    return _spec("bar", title, option, table, summary)
+    mark = None if mark_line is None else _fmt(mark_line, suffix)
+    return _marked_spec("bar", title, option, table, summary, mark, mark_label)
 
 
 def funnel(
@@ -469,15 +453,11 @@ def histogram(
 
     rows = [[label, _fmt(count)] for label, count in zip(bins, counts, strict=True)]
     table = _table([x_name, value_name], rows, [[None, url] for url in links])
-    if mark_line_at is not None:
-        table["caption"] = _mark_caption(mark_label, mark_line_at)
     summary = f"{title}. Histogram of {_fmt(sum(counts))} over {len(bins)} {_plural(x_name)}."
     top = _argmax(counts)
     if top is not None and counts[top]:
         summary += f" Most fall in {bins[top]} ({_fmt(counts[top])})."
-    if mark_line_at is not None:
-        summary += f" {_mark_caption(mark_label, mark_line_at)}."
-    return _spec("histogram", title, option, table, summary)
+    return _marked_spec("histogram", title, option, table, summary, mark_line_at, mark_label)
 
 
 def donut(
@@ -732,6 +712,43 @@ def _mark_line(axis: str, value: Any, label: str, suffix: str) -> dict[str, Any]
 
 def _mark_caption(label: str, at: str) -> str:
     return f"{label or 'Reference line'} at {at}"
+
+
+def _series_options(
+    entry: dict[str, Any],
+    index: int,
+    stacked: bool,
+    suffix: str,
+    axis: str,
+    mark_line: float | None,
+    mark_label: str,
+) -> None:
+    """What a line's or a bar's series entry shares: the stack, the value suffix, and the
+    reference line, drawn once (on the first series) along `axis`."""
+    if stacked:
+        entry["stack"] = "total"
+    if suffix:
+        entry["valueSuffix"] = suffix
+    if index == 0 and mark_line is not None:
+        entry["markLine"] = _mark_line(axis, _number(mark_line), mark_label, suffix)
+
+
+def _marked_spec(
+    kind: str,
+    title: str,
+    option: dict,
+    table: dict,
+    summary: str,
+    mark: str | None,
+    mark_label: str,
+) -> Spec:
+    """The chart's spec; a reference line at `mark` (if any) is told in the table's caption
+    and at the end of the summary, in the same words."""
+    if mark is not None:
+        caption = _mark_caption(mark_label, mark)
+        table["caption"] = caption
+        summary += f" {caption}."
+    return _spec(kind, title, option, table, summary)
 
 
 def _series_table(

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn, Protocol
 
 from django.utils import timezone
 
@@ -20,6 +20,35 @@ class Touch:
     object_id: object
     patient_id: int | None = None
     referral_id: int | None = None
+
+
+class _OfPatient(Protocol):
+    @property
+    def patient_id(self) -> int | None: ...
+
+
+class OnReferral(Protocol):
+    """A row that belongs to a referral (perhaps not yet): a document, a message, a link."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def referral_id(self) -> int | None: ...
+
+    @property
+    def referral(self) -> _OfPatient | None: ...
+
+
+def touch_on_referral(object_type: str, row: OnReferral) -> Touch:
+    """The audit log's handle on `row`, with the referral it belongs to and its patient."""
+    referral = row.referral
+    return Touch(
+        object_type,
+        row.pk,
+        patient_id=referral.patient_id if referral is not None else None,
+        referral_id=row.referral_id,
+    )
 
 
 def _label(actor) -> str:

@@ -9,6 +9,15 @@ from django.db import models
 
 from refloop.core.errors import InvalidInput
 
+
+def required_text(value: str | None, field: str, refusal: str) -> str:
+    """`value` without surrounding blanks; refused with the sentence `refusal` when nothing is left."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(refusal, field=field)
+    return text
+
+
 # The largest value a 64-bit integer column holds (PostgreSQL's bigint, SQLite's INTEGER).
 MAX_DB_INT = 2**63 - 1
 

@@ -310,6 +310,12 @@ class Page:
     def text(self, x: float, text: str, style: Style, *, bold=False, size=None, font=None):
         self.ops.append(Text(x, self.y, text, size or style.size, bold, font or style.font))
 
+    def heading(self, text: str, style: Style, *, grow: int, after: float) -> None:
+        """A bold title `grow` points above the body text at the left margin, then `after`
+        inches down."""
+        self.text(0.8, text, style, bold=True, size=style.size + grow)
+        self.y += after
+
     def line(self, style: Style, *parts: tuple[float, str], bold=False, gap=1.6):
         """One line of text pieces at given x positions, then move down."""
         for x, text in parts:
@@ -323,8 +329,7 @@ class Page:
 
 def _letterhead(page: Page, ref: Referral, sender_address: str, style: Style) -> None:
     name, city, state, zip_code = ref.practice
-    page.text(0.8, name, style, bold=True, size=style.size + 10)
-    page.y += 0.3
+    page.heading(name, style, grow=10, after=0.3)
     page.line(style, (0.8, f"{sender_address}, {city}, {state} {zip_code}"))
     page.line(
         style,
@@ -345,10 +350,8 @@ def _urgency_word(rng: random.Random, ref: Referral) -> str:
 def layout_form(rng: random.Random, ref: Referral, sender: Sender, style: Style) -> list[Page]:
     """A labelled referral form, sometimes followed by a progress note page."""
     lab = style.labels
-    page = Page()
-    page.y = 1.0
-    page.text(0.8, "REFERRAL FORM", style, bold=True, size=style.size + 16)
-    page.y += 0.45
+    page = Page(y=1.0)
+    page.heading("REFERRAL FORM", style, grow=16, after=0.45)
     _letterhead(page, ref, sender.address, style)
     page.y += 0.15
     page.line(style, (0.8, "PATIENT INFORMATION"), bold=True)
@@ -397,10 +400,8 @@ def layout_form(rng: random.Random, ref: Referral, sender: Sender, style: Style)
 
 
 def _progress_note(ref: Referral, style: Style) -> Page:
-    page = Page()
-    page.y = 1.0
-    page.text(0.8, "PROGRESS NOTE", style, bold=True, size=style.size + 10)
-    page.y += 0.4
+    page = Page(y=1.0)
+    page.heading("PROGRESS NOTE", style, grow=10, after=0.4)
     page.line(
         style,
         (0.8, f"Patient: {style.name(ref.first, ref.last)}"),
@@ -423,10 +424,8 @@ def _progress_note(ref: Referral, style: Style) -> Page:
 def layout_letter(rng: random.Random, ref: Referral, sender: Sender, style: Style) -> list[Page]:
     """A fax cover sheet followed by a referral letter."""
     lab = style.labels
-    cover = Page()
-    cover.y = 1.2
-    cover.text(0.8, "FAX COVER SHEET", style, bold=True, size=style.size + 16)
-    cover.y += 0.7
+    cover = Page(y=1.2)
+    cover.heading("FAX COVER SHEET", style, grow=16, after=0.7)
     cover.line(style, (0.8, f"To: {RECEIVER}"), gap=1.4)
     cover.line(style, (0.8, f"Fax: {RECEIVER_FAX}"), gap=2.2)
     cover.line(style, (0.8, f"From: {_provider_name(ref)}"), gap=1.4)
@@ -442,8 +441,7 @@ def layout_letter(rng: random.Random, ref: Referral, sender: Sender, style: Styl
     ):
         cover.line(style, (0.8, sentence), gap=1.3)
 
-    letter = Page()
-    letter.y = 1.0
+    letter = Page(y=1.0)
     _letterhead(letter, ref, sender.address, style)
     letter.y += 0.2
     letter.line(style, (0.8, style.date(ref.sent)), gap=2.0)
@@ -476,12 +474,9 @@ def layout_letter(rng: random.Random, ref: Referral, sender: Sender, style: Styl
 def layout_table(rng: random.Random, ref: Referral, sender: Sender, style: Style) -> list[Page]:
     """A two-column boxed form: patient on the left, referring provider on the right."""
     lab = style.labels
-    page = Page()
-    page.y = 1.0
-    page.text(0.8, ref.practice[0], style, bold=True, size=style.size + 6)
-    page.y += 0.35
-    page.text(0.8, "OUTPATIENT REFERRAL REQUEST", style, bold=True, size=style.size + 4)
-    page.y += 0.45
+    page = Page(y=1.0)
+    page.heading(ref.practice[0], style, grow=6, after=0.35)
+    page.heading("OUTPATIENT REFERRAL REQUEST", style, grow=4, after=0.45)
     top = page.y - 0.25
     page.line(style, (0.9, "PATIENT"), (4.4, "REFERRING PROVIDER"), bold=True)
     page.line(style, (0.9, f"Last name: {ref.last}"), (4.4, f"Name: {_provider_name(ref)}"))

@@ -179,9 +179,4 @@ def document_touch(document: IntakeDocument | int) -> audit.Touch:
 
 def candidate_touch(candidate: IntakeCandidate) -> audit.Touch:
     """The audit log's handle on one patient's pages, tied to the referral once created."""
-    return audit.Touch(
-        "intake_candidate",
-        candidate.pk,
-        patient_id=candidate.referral.patient_id if candidate.referral is not None else None,
-        referral_id=candidate.referral_id,
-    )
+    return audit.touch_on_referral("intake_candidate", candidate)

@@ -17,6 +17,7 @@ from refloop.core.errors import Conflict, DomainError, InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
 from refloop.core.uploads import CheckedFile
+from refloop.core.validation import required_text
 from refloop.intake.models import (
     FIELD_NAMES,
     CandidateStatus,
@@ -79,9 +80,7 @@ def extracted_values(candidate: IntakeCandidate) -> dict[str, str]:
 
 def parse_date(value: str, field: str) -> date:
     """A date typed as YYYY-MM-DD or MM/DD/YYYY (how US faxes write it)."""
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput("Enter the date of birth.", field=field)
+    text = required_text(value, field, "Enter the date of birth.")
     try:
         match = US_DATE.match(text)
         if match:

@@ -5,6 +5,7 @@ The event handlers (`on_*`) are reactions listed in refloop.referrals.reactions;
 runs them on events that have committed, so a rolled-back change queues nothing.
 """
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.utils.module_loading import import_string
 
+from refloop.core.models import User
 from refloop.messaging import outbox
 from refloop.messaging.models import Audience, Message
 from refloop.messaging.recipients import (
@@ -23,7 +25,7 @@ from refloop.messaging.recipients import (
     staff_user,
     with_preference,
 )
-from refloop.messaging.rules import rule
+from refloop.messaging.rules import Rule, rule
 from refloop.messaging.transports.base import PermanentFailure
 from refloop.network.models import Practice
 from refloop.practice.models import Organization
@@ -118,6 +120,35 @@ def _queue(
         referral=referral,
         event=event,
     )
+
+
+def _queue_for_staff(
+    staff_rule: Rule,
+    users: Iterable[User],
+    *,
+    referral: Referral,
+    cause: str,
+    values: dict[str, str],
+    due_at: datetime,
+    now: datetime,
+    event: ReferralEvent | None = None,
+) -> int:
+    """Queue `staff_rule` to each of `users` about `referral`, not from an event's own
+    moment (a sweep, a failed delivery); returns how many of the messages are new."""
+    queued = 0
+    for user in users:
+        message = outbox.queue(
+            rule=staff_rule,
+            recipient=staff_user(user),
+            cause=cause,
+            values=values,
+            due_at=due_at,
+            now=now,
+            referral=referral,
+            event=event,
+        )
+        queued += bool(message and message.created_at == now)
+    return queued
 
 
 def _first_referral_from_source(referral: Referral) -> bool:
@@ -316,31 +347,26 @@ def sweep_stalled(*, now: datetime) -> int:
         days = str(max(1, (now - event.at).days))
         state = referral.get_state_display().lower()
         values = values_for(referral, None, **{"stall.days": days, "stall.state": state})
-        for user in answerable_staff(referral):
-            message = outbox.queue(
-                rule=stalled_rule,
-                recipient=staff_user(user),
-                cause=f"stall:{event.pk}",
-                values=values,
-                due_at=now,
-                now=now,
-                referral=referral,
-                event=event,
-            )
-            queued += bool(message and message.created_at == now)
-        for user in point_of_contact(referral):
-            if user.pk == referral.assignee_id:
-                continue
-            outbox.queue(
-                rule=escalation,
-                recipient=staff_user(user),
-                cause=f"stall:{event.pk}",
-                values=values,
-                due_at=now + escalation.offset(),
-                now=now,
-                referral=referral,
-                event=event,
-            )
+        queued += _queue_for_staff(
+            stalled_rule,
+            answerable_staff(referral),
+            referral=referral,
+            cause=f"stall:{event.pk}",
+            values=values,
+            due_at=now,
+            now=now,
+            event=event,
+        )
+        _queue_for_staff(
+            escalation,
+            [u for u in point_of_contact(referral) if u.pk != referral.assignee_id],
+            referral=referral,
+            cause=f"stall:{event.pk}",
+            values=values,
+            due_at=now + escalation.offset(),
+            now=now,
+            event=event,
+        )
     return queued
 
 
@@ -350,6 +376,17 @@ def _month_start(local: datetime) -> datetime:
 
 # A worker that was down on the 1st still sends the month's digests during its first days.
 DIGEST_DAYS = 7
+
+
+def _monthly_values(org: Organization, practice: Practice, month: date) -> dict[str, str]:
+    """The placeholders a referring practice's monthly message (digest, scorecard) fills."""
+    return {
+        "practice.name": org.name,
+        "practice.phone": org.phone or "our office",
+        "referrer.practice": practice.name,
+        "link.portal": settings.BASE_URL + "/portal/",
+        "digest.month": f"{month:%B %Y}",
+    }
 
 
 def send_monthly_digests(*, now: datetime) -> int:
@@ -402,11 +439,7 @@ def send_monthly_digests(*, now: datetime) -> int:
             recipient=practice_recipient(practice),
             cause=f"digest:{practice.pk}:{last_month:%Y-%m}",
             values={
-                "practice.name": org.name,
-                "practice.phone": org.phone or "our office",
-                "referrer.practice": practice.name,
-                "link.portal": settings.BASE_URL + "/portal/",
-                "digest.month": f"{last_month:%B %Y}",
+                **_monthly_values(org, practice, last_month),
                 "digest.table": "\n".join(lines),
             },
             due_at=due,
@@ -449,13 +482,7 @@ def queue_scorecard(
         rule=rule(SCORECARD_RULE),
         recipient=practice_recipient(practice),
         cause=scorecard_cause(practice.pk, month),
-        values={
-            "practice.name": org.name,
-            "practice.phone": org.phone or "our office",
-            "referrer.practice": practice.name,
-            "link.portal": settings.BASE_URL + "/portal/",
-            "digest.month": f"{month:%B %Y}",
-        },
+        values=_monthly_values(org, practice, month),
         due_at=due_at or now,
         now=now,
     )
@@ -558,17 +585,15 @@ def after_failed(message: Message, *, reason: str, now: datetime) -> None:
     referral = message.referral if message.audience != Audience.STAFF else None
     if referral is None:
         return
-    values = values_for(referral, None, **{"failure.reason": reason})
-    for user in answerable_staff(referral):
-        outbox.queue(
-            rule=rule("staff.delivery_failed"),
-            recipient=staff_user(user),
-            cause=f"failed:{message.pk}",
-            values=values,
-            due_at=now,
-            now=now,
-            referral=referral,
-        )
+    _queue_for_staff(
+        rule("staff.delivery_failed"),
+        answerable_staff(referral),
+        referral=referral,
+        cause=f"failed:{message.pk}",
+        values=values_for(referral, None, **{"failure.reason": reason}),
+        due_at=now,
+        now=now,
+    )
 
 
 def quiet_hours_for(message: Message, due: datetime) -> datetime:

@@ -91,14 +91,9 @@ class Message(models.Model):
 
     def audit_touch(self):
         """The audit log's handle on this message: it, and the patient it is about, if any."""
-        from refloop.core.audit import Touch
+        from refloop.core.audit import touch_on_referral
 
-        return Touch(
-            "message",
-            self.pk,
-            patient_id=self.referral.patient_id if self.referral is not None else None,
-            referral_id=self.referral_id,
-        )
+        return touch_on_referral("message", self)
 
 
 class DeliveryAttempt(models.Model):

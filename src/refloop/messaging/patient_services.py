@@ -24,12 +24,7 @@ def record_link_audit(action: str, link: MagicLink, *, now: datetime, **detail: 
     """An audit record of what happened through `link`: the patient is the actor, unnamed."""
     audit.record(
         action,
-        audit.Touch(
-            "magic_link",
-            link.pk,
-            patient_id=link.referral.patient_id,
-            referral_id=link.referral_id,
-        ),
+        audit.touch_on_referral("magic_link", link),
         actor=None,
         detail={"purpose": link.purpose, **detail},
         now=now,
@@ -41,33 +36,37 @@ def _use(link: MagicLink, *, now: datetime) -> None:
         raise LinkAlreadyUsed("This link was already used.")
 
 
-def confirm_appointment(*, link: MagicLink, now: datetime) -> None:
-    """The patient confirms the link's appointment."""
+def _answer_appointment(link: MagicLink, event: str, action: str, *, now: datetime) -> None:
+    """Use `link` once, and record the patient's answer about its appointment: the timeline
+    event `event` and the audit record `action`, in one transaction."""
     with transaction.atomic():
         _use(link, now=now)
         record_event(
             link.referral,
-            "referral.appointment_confirmed",
+            event,
             actor=None,
             at=now,
             data={"appointment_id": link.appointment_id, "by": "patient"},
         )
-        record_link_audit("appointment.confirmed_by_patient", link, now=now)
+        record_link_audit(action, link, now=now)
+
+
+def confirm_appointment(*, link: MagicLink, now: datetime) -> None:
+    """The patient confirms the link's appointment."""
+    _answer_appointment(
+        link, "referral.appointment_confirmed", "appointment.confirmed_by_patient", now=now
+    )
 
 
 def cancel_appointment(*, link: MagicLink, now: datetime) -> None:
     """The patient cancels the link's appointment. The referral's state is for staff to
     change; the event tells them (refloop.referrals.notices)."""
-    with transaction.atomic():
-        _use(link, now=now)
-        record_event(
-            link.referral,
-            "referral.appointment_cancelled_by_patient",
-            actor=None,
-            at=now,
-            data={"appointment_id": link.appointment_id, "by": "patient"},
-        )
-        record_link_audit("appointment.cancelled_by_patient", link, now=now)
+    _answer_appointment(
+        link,
+        "referral.appointment_cancelled_by_patient",
+        "appointment.cancelled_by_patient",
+        now=now,
+    )
 
 
 def download_document(*, link: MagicLink, now: datetime) -> Attachment:

@@ -8,6 +8,7 @@ only a POST from the page acts, and it acts once.
 """
 
 from datetime import datetime
+from typing import Protocol
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -169,10 +170,8 @@ def link_page(request):
 
 
 def _act(request, link: MagicLink, *, now: datetime):
-    if link.purpose == Purpose.CONFIRM_APPOINTMENT:
-        return _confirm(request, link, now=now)
-    if link.purpose == Purpose.CANCEL_APPOINTMENT:
-        return _cancel(request, link, now=now)
+    if link.purpose in _ANSWERS:
+        return _answer(request, link, now=now)
     if link.purpose == Purpose.VIEW_DOCUMENT:
         attachment = patient_services.download_document(link=link, now=now)
         return private_file_response(
@@ -188,20 +187,30 @@ def _already_used(request, link: MagicLink, *, now: datetime):
     return _problem(request, link, "used", now=now)
 
 
-def _confirm(request, link: MagicLink, *, now: datetime):
-    try:
-        patient_services.confirm_appointment(link=link, now=now)
-    except LinkAlreadyUsed:
-        return _already_used(request, link, now=now)
-    return _forget(render(request, "messaging/patient_confirmed.html", _context(link)))
+class _Answer(Protocol):
+    def __call__(self, *, link: MagicLink, now: datetime) -> None: ...
 
 
-def _cancel(request, link: MagicLink, *, now: datetime):
+# The patient's answers about the appointment: the service that records it, the page after.
+_ANSWERS: dict[str, tuple[_Answer, str]] = {
+    Purpose.CONFIRM_APPOINTMENT: (
+        patient_services.confirm_appointment,
+        "messaging/patient_confirmed.html",
+    ),
+    Purpose.CANCEL_APPOINTMENT: (
+        patient_services.cancel_appointment,
+        "messaging/patient_cancelled.html",
+    ),
+}
+
+
+def _answer(request, link: MagicLink, *, now: datetime):
+    answer, template = _ANSWERS[link.purpose]
     try:
-        patient_services.cancel_appointment(link=link, now=now)
+        answer(link=link, now=now)
     except LinkAlreadyUsed:
         return _already_used(request, link, now=now)
-    return _forget(render(request, "messaging/patient_cancelled.html", _context(link)))
+    return _forget(render(request, template, _context(link)))
 
 
 @never_cache

@@ -9,18 +9,31 @@ from django.db import transaction
 from django.utils import timezone
 
 from refloop.core import audit
-from refloop.core.errors import Conflict, NotFound
+from refloop.core.errors import Conflict
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
 from refloop.messaging.models import Preference, RuleSetting, Template
 from refloop.messaging.rules import RULES
 from refloop.referrals.models import Direction
-from refloop.referrals.selectors import visible_referrals
+from refloop.referrals.selectors import visible_referral
 
 
 def patient_key(patient_id: int) -> str:
     """A patient as Message.recipient and Preference.recipient name them."""
     return f"patient:{patient_id}"
+
+
+def _record_template_change(
+    template: Template, *, acting_user: User, now: datetime | None, rule: str, **how: bool
+) -> None:
+    """A rule's wording for one channel and language was saved or reset."""
+    audit.record(
+        "messaging.template_changed",
+        audit.Touch("template", template.pk),
+        actor=acting_user,
+        detail={"rule": rule, "channel": template.channel, "language": template.language, **how},
+        now=now,
+    )
 
 
 def save_rule_settings(
@@ -87,12 +100,8 @@ def save_template(
                 "updated_at": now,
             },
         )
-        audit.record(
-            "messaging.template_changed",
-            audit.Touch("template", template.pk),
-            actor=acting_user,
-            detail={"rule": rule_key, "channel": channel, "language": language, "saved": True},
-            now=now,
+        _record_template_change(
+            template, acting_user=acting_user, now=now, rule=rule_key, saved=True
         )
     return template
 
@@ -115,12 +124,8 @@ def reset_template(
         )
         if template is None:
             return False
-        audit.record(
-            "messaging.template_changed",
-            audit.Touch("template", template.pk),
-            actor=acting_user,
-            detail={"rule": rule_key, "channel": channel, "language": language, "reset": True},
-            now=now,
+        _record_template_change(
+            template, acting_user=acting_user, now=now, rule=rule_key, reset=True
         )
         template.delete()
     return True
@@ -148,9 +153,7 @@ def save_patient_preferences(
         "language": language or "",
     }
     with transaction.atomic():
-        referral = visible_referrals(acting_user).filter(pk=referral_id).first()
-        if referral is None:
-            raise NotFound("No referral with this id is visible to you.")
+        referral = visible_referral(acting_user, referral_id)
         if referral.direction != Direction.INBOUND:
             raise Conflict("Message preferences are kept for patients of inbound referrals.")
         preference, _ = Preference.objects.update_or_create(

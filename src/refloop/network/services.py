@@ -6,7 +6,7 @@ from refloop.core import audit
 from refloop.core.errors import Conflict, InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
-from refloop.core.validation import validated
+from refloop.core.validation import required_text, validated
 from refloop.network.models import Practice, Provider
 from refloop.network.npi import npi_problem
 
@@ -53,9 +53,7 @@ def create_practice(*, acting_user: User, name: str, **fields) -> Practice:
 
 
 def _npi(value: str) -> str:
-    npi = (value or "").strip()
-    if not npi:
-        raise InvalidInput("npi is required.", field="npi")
+    npi = required_text(value, "npi", "npi is required.")
     problem = npi_problem(npi)
     if problem:
         raise InvalidInput(f"The NPI is invalid. {problem}", field="npi")

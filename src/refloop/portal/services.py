@@ -20,6 +20,7 @@ from refloop.core import audit
 from refloop.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from refloop.core.models import User
 from refloop.core.roles import Capability, Role, can, require
+from refloop.core.validation import required_text
 from refloop.network.models import Practice, Provider
 from refloop.portal.models import (
     PortalInvite,
@@ -40,7 +41,7 @@ from refloop.referrals.models import (
     SourceType,
     Urgency,
 )
-from refloop.referrals.selectors import visible_referrals
+from refloop.referrals.selectors import visible_referral
 from refloop.referrals.timeline import record_event
 
 logger = logging.getLogger(__name__)
@@ -98,15 +99,20 @@ def invite_portal_user(
             created_at=now,
             expires_at=now + invite_lifetime(),
         )
-        audit.record(
-            "portal.invite_sent",
-            audit.Touch("portal_invite", invite.pk),
-            actor=acting_user,
-            detail={"practice_id": practice.pk},
-            now=now,
-        )
+        _record_invite("portal.invite_sent", invite, actor=acting_user, now=now)
     link = link_for(token)
     return InviteResult(invite=invite, link=link, emailed=_send_invite_email(invite, link))
+
+
+def _record_invite(action: str, invite: PortalInvite, *, actor: User, now: datetime) -> None:
+    """The audit record of a step in an invitation's life, with the practice it is for."""
+    audit.record(
+        action,
+        audit.Touch("portal_invite", invite.pk),
+        actor=actor,
+        detail={"practice_id": invite.practice_id},
+        now=now,
+    )
 
 
 def _send_invite_email(invite: PortalInvite, link: str) -> bool:
@@ -177,9 +183,7 @@ def accept_invite(
 ) -> User:
     """Use the invite once: create the portal account bound to the invite's practice."""
     now = now or timezone.now()
-    username = (username or "").strip()
-    if not username:
-        raise InvalidInput("Choose a username.", field="username")
+    username = required_text(username, "username", "Choose a username.")
     with transaction.atomic():
         invite = open_invite(token, now=now)
         # The conditional update is the claim: of two concurrent accepts, one wins.
@@ -205,13 +209,7 @@ def accept_invite(
         user.set_password(password)
         user.save()
         PortalInvite.objects.filter(pk=invite.pk).update(user=user)
-        audit.record(
-            "portal.invite_accepted",
-            audit.Touch("portal_invite", invite.pk),
-            actor=user,
-            detail={"practice_id": invite.practice_id},
-            now=now,
-        )
+        _record_invite("portal.invite_accepted", invite, actor=user, now=now)
     return user
 
 
@@ -369,9 +367,7 @@ def post_message(
 ) -> PortalMessage:
     """Add a message to a referral's thread; the other side is told by email (no content)."""
     now = now or timezone.now()
-    body = (body or "").strip()
-    if not body:
-        raise InvalidInput("Write a message before sending.", field="body")
+    body = required_text(body, "body", "Write a message before sending.")
     if len(body) > MESSAGE_MAX_CHARS:
         raise InvalidInput(
             f"A message may be at most {MESSAGE_MAX_CHARS} characters; this one has {len(body)}.",
@@ -380,9 +376,7 @@ def post_message(
     if not may_message(acting_user):
         raise NotAllowed("Your role may not send messages on referrals.")
     with transaction.atomic():
-        referral = visible_referrals(acting_user).filter(pk=referral_id).first()
-        if referral is None:
-            raise NotFound("No referral with this id is visible to you.")
+        referral = visible_referral(acting_user, referral_id)
         if referral.direction != Direction.INBOUND:
             raise Conflict("Messages with the referring practice are for inbound referrals.")
         message = PortalMessage.objects.create(

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.db.models import Model, QuerySet
+
 from refloop.core.errors import InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Role
@@ -28,30 +30,18 @@ def book(referral: Referral, booking: AppointmentInput | None, *, now: datetime)
             "appointment is required: give at least its starts_at.", field="appointment"
         )
     starts_at = aware(booking.starts_at, "appointment.starts_at")
-    department = referral.department
-    if booking.department_id is not None:
-        department = Department.objects.filter(pk=booking.department_id).first()
-        if department is None:
-            raise InvalidInput(
-                "appointment.department_id names no department.", field="appointment.department_id"
-            )
-    location = None
-    if booking.location_id is not None:
-        location = Location.objects.filter(pk=booking.location_id).first()
-        if location is None:
-            raise InvalidInput(
-                "appointment.location_id names no location.", field="appointment.location_id"
-            )
-    clinician = None
-    if booking.clinician_id is not None:
-        clinician = User.objects.filter(
-            pk=booking.clinician_id, role=Role.CLINICIAN, is_active=True
-        ).first()
-        if clinician is None:
-            raise InvalidInput(
-                "appointment.clinician_id names no active clinician.",
-                field="appointment.clinician_id",
-            )
+    department = _named(
+        Department.objects.all(), booking.department_id, "department_id", "department"
+    )
+    location = _named(Location.objects.all(), booking.location_id, "location_id", "location")
+    clinician = _named(
+        User.objects.filter(role=Role.CLINICIAN, is_active=True),
+        booking.clinician_id,
+        "clinician_id",
+        "active clinician",
+    )
+    if department is None:
+        department = referral.department
     if referral.direction == Direction.OUTBOUND:
         department = location = clinician = None  # the visit is at the outside practice
     return Appointment.objects.create(
@@ -62,6 +52,16 @@ def book(referral: Referral, booking: AppointmentInput | None, *, now: datetime)
         clinician=clinician,
         created_at=now,
     )
+
+
+def _named[M: Model](rows: QuerySet[M], pk: int | None, field: str, what: str) -> M | None:
+    """The row of `rows` the booking's `field` names; None where it names none at all."""
+    if pk is None:
+        return None
+    found = rows.filter(pk=pk).first()
+    if found is None:
+        raise InvalidInput(f"appointment.{field} names no {what}.", field=f"appointment.{field}")
+    return found
 
 
 def pending(referral: Referral) -> Appointment | None:

@@ -7,18 +7,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from refloop.core import audit
-from refloop.core.errors import Conflict, InvalidInput
+from refloop.core.errors import Conflict
 from refloop.core.roles import Capability
 from refloop.referrals import transitions
 from refloop.referrals.models import ProgressReport, Referral, State
 from refloop.referrals.timeline import record_event, touch
-from refloop.referrals.writing import check_version, lock
-
-
-def _text(value: str | None, field: str, why: str) -> str:
-    if not value or not value.strip():
-        raise InvalidInput(f"{field} is required: {why}", field=field)
-    return value.strip()
+from refloop.referrals.writing import check_version, lock, required
 
 
 @transaction.atomic
@@ -45,8 +39,8 @@ def write_progress_report(
         raise Conflict("This referral already has a progress report.")
     report = ProgressReport.objects.create(
         referral=locked,
-        findings=_text(findings, "findings", "say what the examination found."),
-        plan=_text(plan, "plan", "say what happens next for the patient."),
+        findings=required(findings, "findings", "say what the examination found."),
+        plan=required(plan, "plan", "say what happens next for the patient."),
         medications=(medications or "").strip(),
         follow_up=(follow_up or "").strip(),
         entered_by=acting_user,

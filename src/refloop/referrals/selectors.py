@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from refloop.core import audit
-from refloop.core.errors import NotAllowed
+from refloop.core.errors import NotAllowed, NotFound
 from refloop.core.models import User
 from refloop.core.paging import Page, page_of
 from refloop.core.roles import (
@@ -47,6 +47,18 @@ def visible_referrals(user) -> QuerySet[Referral]:
     if scope == ReferralScope.ALL:
         return referrals
     return Referral.objects.none()
+
+
+def visible_referral(user, referral_id: int, *, locked: bool = False) -> Referral:
+    """The referral `referral_id` if `user` may know it exists (row-locked for this
+    transaction when `locked`); NotFound otherwise, which never says whether it exists."""
+    rows = visible_referrals(user)
+    if locked:
+        rows = rows.select_for_update(of=("self",))
+    referral = rows.filter(pk=referral_id).first()
+    if referral is None:
+        raise NotFound("No referral with this id is visible to you.")
+    return referral
 
 
 def sees_clinical_detail(user) -> bool:
@@ -200,12 +212,7 @@ def get_attachment(user, referral_id: int, attachment_id: int, *, now=None) -> A
         )
     audit.record(
         "attachment.read",
-        audit.Touch(
-            "attachment",
-            attachment.pk,
-            patient_id=attachment.referral.patient_id,
-            referral_id=attachment.referral_id,
-        ),
+        audit.touch_on_referral("attachment", attachment),
         actor=user,
         now=now,
     )

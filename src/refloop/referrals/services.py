@@ -462,6 +462,18 @@ def merge_duplicate(
     return kept
 
 
+def _lock_open(
+    referral: Referral | int, *, acting_user: User, expected_version: int | None, refusal: str
+) -> Referral:
+    """Lock a referral the user works on, at the version they saw, while it is still open;
+    a closed one is refused with "This referral is <state>, which is final; <refusal>"."""
+    locked = lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
+    check_version(locked, expected_version)
+    if not lifecycle.is_open(locked.direction, locked.state):
+        raise Conflict(f"This referral is {locked.state}, which is final; {refusal}")
+    return locked
+
+
 @transaction.atomic
 def assign_referral(
     referral: Referral | int,
@@ -472,12 +484,12 @@ def assign_referral(
     now: datetime | None = None,
 ) -> Referral:
     now = now or timezone.now()
-    referral = lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
-    check_version(referral, expected_version)
-    if not lifecycle.is_open(referral.direction, referral.state):
-        raise Conflict(
-            f"This referral is {referral.state}, which is final; it cannot be reassigned."
-        )
+    referral = _lock_open(
+        referral,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        refusal="it cannot be reassigned.",
+    )
     referral.assignee = _staff_assignee(assignee)
     save_changes(referral, ["assignee"])
     record_event(
@@ -509,12 +521,12 @@ def record_contact_attempt(
     unsuccessful attempts moves it to unreachable.
     """
     now = now or timezone.now()
-    referral = lock(referral, acting_user=acting_user, capability=Capability.WORK_REFERRALS)
-    check_version(referral, expected_version)
-    if not lifecycle.is_open(referral.direction, referral.state):
-        raise Conflict(
-            f"This referral is {referral.state}, which is final; no more contact attempts."
-        )
+    referral = _lock_open(
+        referral,
+        acting_user=acting_user,
+        expected_version=expected_version,
+        refusal="no more contact attempts.",
+    )
     choice(channel, ContactChannel, "channel")
     choice(outcome, ContactOutcome, "outcome")
     at = aware(at, "at") if at is not None else now

@@ -39,6 +39,7 @@ from refloop.referrals.writing import (
     check_version,
     choice,
     lock,
+    required,
     save_changes,
     unsuccessful_attempts,
 )
@@ -109,10 +110,30 @@ def _finish(
     return referral
 
 
-def _required_text(value: str | None, field: str, why: str) -> str:
-    if not value or not value.strip():
-        raise InvalidInput(f"{field} is required: {why}", field=field)
-    return value.strip()
+def _end(
+    referral: Referral,
+    to: str,
+    reason: str,
+    detail: str,
+    *,
+    acting_user: User,
+    now: datetime,
+    **more: str,
+) -> Referral:
+    """Close `referral` in state `to` for `reason` and its detail; `more` are further fields
+    (the suggested alternative) kept on the referral and told in the event alike."""
+    referral.end_reason = reason
+    referral.end_reason_detail = detail
+    for name, value in more.items():
+        setattr(referral, name, value)
+    return _finish(
+        referral,
+        to,
+        acting_user=acting_user,
+        now=now,
+        changed=["end_reason", "end_reason_detail", *more],
+        data={"reason": reason, "reason_detail": detail, **more},
+    )
 
 
 def _reason(value: str | None, detail: str, choices, what: str) -> tuple[str, str]:
@@ -159,7 +180,7 @@ def request_info(
 ) -> Referral:
     """Ask the referrer for records or an authorization before deciding."""
     now = now or timezone.now()
-    missing = _required_text(missing_info, "missing_info", "say what the referrer must send.")
+    missing = required(missing_info, "missing_info", "say what the referrer must send.")
     referral = _begin(
         referral, "request_info", acting_user=acting_user, expected_version=expected_version
     )
@@ -221,20 +242,14 @@ def decline_referral(
     referral = _begin(
         referral, "decline", acting_user=acting_user, expected_version=expected_version
     )
-    referral.end_reason = reason
-    referral.end_reason_detail = detail
-    referral.suggested_alternative = (suggested_alternative or "").strip()
-    return _finish(
+    return _end(
         referral,
         S.DECLINED,
+        reason,
+        detail,
         acting_user=acting_user,
         now=now,
-        changed=["end_reason", "end_reason_detail", "suggested_alternative"],
-        data={
-            "reason": reason,
-            "reason_detail": detail,
-            "suggested_alternative": referral.suggested_alternative,
-        },
+        suggested_alternative=(suggested_alternative or "").strip(),
     )
 
 
@@ -391,7 +406,7 @@ def close_loop(
 ) -> Referral:
     """The consult report went back to the referrer: the loop is closed."""
     now = now or timezone.now()
-    report = _required_text(
+    report = required(
         report_summary, "report_summary", "summarize the findings and plan sent to the referrer."
     )
     referral = _begin(
@@ -430,16 +445,7 @@ def mark_unreachable(
                 "or give another reason.",
                 field="reason",
             )
-    referral.end_reason = reason
-    referral.end_reason_detail = detail
-    return _finish(
-        referral,
-        S.UNREACHABLE,
-        acting_user=acting_user,
-        now=now,
-        changed=["end_reason", "end_reason_detail"],
-        data={"reason": reason, "reason_detail": detail},
-    )
+    return _end(referral, S.UNREACHABLE, reason, detail, acting_user=acting_user, now=now)
 
 
 @transaction.atomic
@@ -459,16 +465,7 @@ def cancel_referral(
         referral, "cancel", acting_user=acting_user, expected_version=expected_version
     )
     appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.CANCELLED)
-    referral.end_reason = reason
-    referral.end_reason_detail = detail
-    return _finish(
-        referral,
-        S.CANCELLED,
-        acting_user=acting_user,
-        now=now,
-        changed=["end_reason", "end_reason_detail"],
-        data={"reason": reason, "reason_detail": detail},
-    )
+    return _end(referral, S.CANCELLED, reason, detail, acting_user=acting_user, now=now)
 
 
 # ---- outbound ----------------------------------------------------------------
@@ -511,7 +508,7 @@ def complete_outbound(
 ) -> Referral:
     """The outside practice's report came back."""
     now = now or timezone.now()
-    report = _required_text(report_summary, "report_summary", "summarize the report received.")
+    report = required(report_summary, "report_summary", "summarize the report received.")
     referral = _begin(
         referral, "complete", acting_user=acting_user, expected_version=expected_version
     )

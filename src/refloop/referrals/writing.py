@@ -11,18 +11,24 @@ from datetime import UTC, datetime
 from django.db import models
 from django.utils import timezone
 
-from refloop.core.errors import Conflict, InvalidInput, NotFound
+from refloop.core.errors import Conflict, InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
+from refloop.core.validation import required_text
 from refloop.practice.models import Organization
 from refloop.referrals.models import ContactOutcome, Referral
-from refloop.referrals.selectors import visible_referrals
+from refloop.referrals.selectors import visible_referral
 
 
 def choice(value: str, choices: type[models.TextChoices], field: str) -> str:
     if value not in choices.values:
         raise InvalidInput(f"{field} must be one of {', '.join(choices.values)}.", field=field)
     return value
+
+
+def required(value: str | None, field: str, why: str) -> str:
+    """The stripped text of a field a write needs, refused as "<field> is required: <why>"."""
+    return required_text(value, field, f"{field} is required: {why}")
 
 
 def aware(value: datetime | None, field: str) -> datetime:
@@ -39,10 +45,7 @@ def lock(referral: Referral | int, *, acting_user: User, capability: Capability)
     """The referral, row-locked for this transaction, if `acting_user` may change it."""
     require(acting_user, capability)
     pk = referral.pk if isinstance(referral, Referral) else referral
-    locked = visible_referrals(acting_user).select_for_update(of=("self",)).filter(pk=pk).first()
-    if locked is None:
-        raise NotFound("No referral with this id is visible to you.")
-    return locked
+    return visible_referral(acting_user, pk, locked=True)
 
 
 def check_version(referral: Referral, expected_version: int | None) -> None:
