@@ -164,7 +164,6 @@ class MessageForm(forms.Form):
                 referral.pk,
                 acting_user=request.user,
                 body=self.cleaned_data["body"],
-                base_url=request.build_absolute_uri("/"),
             )
         except InvalidInput as error:
             self.add_error("body", error.message)

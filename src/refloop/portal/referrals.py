@@ -148,7 +148,6 @@ def answer_info(request, pk: int):
                 document_kind=form.cleaned_data["document_kind"],
                 note=form.cleaned_data["note"],
                 expected_version=form.cleaned_data["expected_version"],
-                base_url=request.build_absolute_uri("/"),
             )
         except DomainError as error:
             _show_error(form, error, error.field or "documents")

@@ -319,7 +319,6 @@ def answer_info_request(
     document_kind: str = "records",
     note: str = "",
     expected_version: int | None = None,
-    base_url: str = "",
     now: datetime | None = None,
 ) -> Referral:
     """The referrer sends what a pending_info request asked for: the documents are attached
@@ -362,7 +361,6 @@ def post_message(
     *,
     acting_user: User,
     body: str,
-    base_url: str = "",
     now: datetime | None = None,
 ) -> PortalMessage:
     """Add a message to a referral's thread; the other side is told by email (no content)."""
