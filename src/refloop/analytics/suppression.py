@@ -69,6 +69,7 @@ def is_small(count: int | None) -> bool:
 
 def primary(values: Mapping[Cell, object], counts: Iterable[Cell]) -> dict[Cell, str]:
     """Step 1: every count cell holding 1 to 10, marked "<11"."""
+    # `values` holds every cell of a row; the count cells among them hold an int or nothing.
     return {cell: SMALL for cell in counts if is_small(values.get(cell))}  # type: ignore[arg-type]
 
 

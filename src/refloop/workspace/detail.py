@@ -223,6 +223,7 @@ def with_merged_events(referral: Referral, user, merged: list[Referral]) -> list
     if merged:
         numbers = {other.pk: other.number for other in merged}
         for event in timeline_for(user).filter(referral__in=merged):
+            # Not a column: the timeline template names the merged referral an event came from.
             event.origin = numbers[event.referral_id]  # type: ignore[attr-defined]
             events.append(event)
         events.sort(key=lambda e: (e.at, e.pk))
