@@ -224,6 +224,41 @@ def test_domain_errors_answer_detail_and_field(api, cora, referral):
     }
 
 
+@pytest.mark.parametrize(
+    ("to", "fields"),
+    [
+        ("loop_closed", {}),
+        ("declined", {"reason": "not_a_reason"}),
+        ("pending_info", {"missing_info": "   "}),
+        ("cancelled", {}),
+    ],
+)
+def test_an_illegal_move_is_refused_for_the_move_before_its_fields(api, cora, referral, to, fields):
+    # A closed referral can make none of these moves: the answer says so (409), instead of
+    # first asking for data the move could never use (422).
+    f.advance(referral, "declined", acting_user=cora)
+    answer = api(cora).post(f"/api/v1/referrals/{referral.pk}/transitions", {"to": to, **fields})
+    assert answer.status_code == 409
+    assert "declined, which is final" in answer.json()["detail"]
+
+
+def test_a_stale_version_is_refused_before_missing_fields(api, cora, referral):
+    f.advance(referral, "seen", acting_user=cora)
+    referral.refresh_from_db()
+    answer = api(cora).post(
+        f"/api/v1/referrals/{referral.pk}/transitions",
+        {"to": "loop_closed", "expected_version": referral.version - 1},
+    )
+    assert answer.status_code == 409
+
+
+def test_a_legal_move_missing_its_fields_is_422(api, cora, referral):
+    f.advance(referral, "seen", acting_user=cora)
+    answer = api(cora).post(f"/api/v1/referrals/{referral.pk}/transitions", {"to": "loop_closed"})
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "report_summary"
+
+
 # ---- the OpenAPI document -----------------------------------------------------------------
 
 

@@ -180,10 +180,10 @@ def request_info(
 ) -> Referral:
     """Ask the referrer for records or an authorization before deciding."""
     now = now or timezone.now()
-    missing = required(missing_info, "missing_info", "say what the referrer must send.")
     referral = _begin(
         referral, "request_info", acting_user=acting_user, expected_version=expected_version
     )
+    missing = required(missing_info, "missing_info", "say what the referrer must send.")
     referral.missing_info = missing
     return _finish(
         referral,
@@ -238,10 +238,10 @@ def decline_referral(
 ) -> Referral:
     """Not a fit: the reason and a suggested alternative go back to the referrer."""
     now = now or timezone.now()
-    reason, detail = _reason(reason, reason_detail, DeclineReason, "decline a referral")
     referral = _begin(
         referral, "decline", acting_user=acting_user, expected_version=expected_version
     )
+    reason, detail = _reason(reason, reason_detail, DeclineReason, "decline a referral")
     return _end(
         referral,
         S.DECLINED,
@@ -382,10 +382,10 @@ def mark_seen(
 ) -> Referral:
     """The patient attended; optionally record the visit's value for lifetime-value figures."""
     now = now or timezone.now()
-    value = appointments.visit_value(visit_value)
     referral = _begin(
         referral, "mark_seen", acting_user=acting_user, expected_version=expected_version
     )
+    value = appointments.visit_value(visit_value)
     appointments.set_outcome(
         appointments.pending(referral), AppointmentOutcome.ATTENDED, visit_value=value
     )
@@ -406,11 +406,11 @@ def close_loop(
 ) -> Referral:
     """The consult report went back to the referrer: the loop is closed."""
     now = now or timezone.now()
-    report = required(
-        report_summary, "report_summary", "summarize the findings and plan sent to the referrer."
-    )
     referral = _begin(
         referral, "close_loop", acting_user=acting_user, expected_version=expected_version
+    )
+    report = required(
+        report_summary, "report_summary", "summarize the findings and plan sent to the referrer."
     )
     referral.report_summary = report
     return _finish(
@@ -430,11 +430,11 @@ def mark_unreachable(
 ) -> Referral:
     """The patient could not be reached. 'max_attempts_reached' needs those attempts on record."""
     now = now or timezone.now()
-    reason, detail = _reason(
-        reason, reason_detail, UnreachableReason, "mark a referral unreachable"
-    )
     referral = _begin(
         referral, "mark_unreachable", acting_user=acting_user, expected_version=expected_version
+    )
+    reason, detail = _reason(
+        reason, reason_detail, UnreachableReason, "mark a referral unreachable"
     )
     if reason == UnreachableReason.MAX_ATTEMPTS_REACHED:
         made = unsuccessful_attempts(referral)
@@ -460,10 +460,10 @@ def cancel_referral(
 ) -> Referral:
     """Withdrawn by the referrer or the patient, from any open state."""
     now = now or timezone.now()
-    reason, detail = _reason(reason, reason_detail, CancelReason, "cancel a referral")
     referral = _begin(
         referral, "cancel", acting_user=acting_user, expected_version=expected_version
     )
+    reason, detail = _reason(reason, reason_detail, CancelReason, "cancel a referral")
     appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.CANCELLED)
     return _end(referral, S.CANCELLED, reason, detail, acting_user=acting_user, now=now)
 
@@ -508,10 +508,10 @@ def complete_outbound(
 ) -> Referral:
     """The outside practice's report came back."""
     now = now or timezone.now()
-    report = required(report_summary, "report_summary", "summarize the report received.")
     referral = _begin(
         referral, "complete", acting_user=acting_user, expected_version=expected_version
     )
+    report = required(report_summary, "report_summary", "summarize the report received.")
     appointments.set_outcome(appointments.pending(referral), AppointmentOutcome.ATTENDED)
     referral.report_summary = report
     return _finish(
@@ -923,11 +923,11 @@ def transition(
         raise InvalidInput(f"to must be one of {', '.join(State.values)}.", field="to")
     pk = referral.pk if isinstance(referral, Referral) else referral
     # Outbound and inbound share state names; the stored direction decides which move it is.
-    direction = (
-        visible_referrals(acting_user).filter(pk=pk).values_list("direction", flat=True).first()
-    )
-    if direction is None:
+    current = visible_referrals(acting_user).filter(pk=pk).only("direction", "state", "version")
+    found = current.first()
+    if found is None:
         raise NotFound("No referral with this id is visible to you.")
+    direction = found.direction
     move = move_to(direction, to)
     if move is None:
         # received, draft, and the other direction's states: the lifecycle says why not.
@@ -936,6 +936,12 @@ def transition(
             check_version(locked, expected_version)
             lifecycle.check(locked.direction, locked.state, to)
         raise InvalidInput(f"A referral cannot be moved to {to} this way.", field="to")
+    # Whether the move may be made at all comes before what it needs (403 and 409 before 422),
+    # as the service will check again under its lock.
+    if move.capability is not None:
+        require(acting_user, move.capability)
+    check_version(found, expected_version)
+    lifecycle.check(direction, found.state, move.to)
     moved: Referral = move.service(
         pk,
         acting_user=acting_user,
