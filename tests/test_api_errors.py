@@ -184,10 +184,18 @@ def test_json_body_over_the_request_limit_is_413(api, cora, referral, settings):
     assert answer.json() == {"detail": "The request body is too large.", "field": None}
 
 
-def test_empty_body_is_422_naming_the_first_required_field(api, cora):
+def test_empty_body_is_422_naming_the_first_required_field_and_listing_all(api, cora):
+    # Issue 15: every problem in one answer; the first stays in `detail` and `field`.
     answer = api(cora).client.post("/api/v1/referrals", content_type="application/json")
     assert answer.status_code == 422
-    assert answer.json() == {"detail": "reason is required.", "field": "reason"}
+    assert answer.json() == {
+        "detail": "reason is required. (1 more: see errors)",
+        "field": "reason",
+        "errors": [
+            {"detail": "reason is required.", "field": "reason"},
+            {"detail": "source_type is required.", "field": "source_type"},
+        ],
+    }
 
 
 def test_bad_query_value_is_422_naming_the_parameter(api, cora):
@@ -209,6 +217,36 @@ def test_validation_failures_write_no_patient_data_to_logs(api, cora, provider_a
         api(cora).post("/api/v1/referrals", new_referral_body(provider_a, spine))
     assert "Quarrington" not in caplog.text
     assert "Ottoline" not in caplog.text
+
+
+def test_a_body_with_several_problems_gets_them_all_in_one_answer(api, cora, provider_a, spine):
+    body = new_referral_body(provider_a, spine, source_type="rumour", reason=5)
+    del body["patient"]["date_of_birth"]
+    answer = api(cora).post("/api/v1/referrals", body)
+    assert answer.status_code == 422
+    problems = answer.json()["errors"]
+    assert {p["field"] for p in problems} == {"patient.date_of_birth", "source_type", "reason"}
+    assert all(p["detail"].startswith(p["field"]) for p in problems)
+    # The first problem stays in `detail` and `field`, as for a single one.
+    assert answer.json()["field"] == problems[0]["field"]
+    assert "rumour" not in answer.content.decode()
+
+
+def test_a_single_problem_keeps_the_two_key_shape(api, cora, provider_a, spine):
+    answer = api(cora).post("/api/v1/referrals", new_referral_body(provider_a, spine, reason=5))
+    assert answer.status_code == 422
+    assert answer.json() == {"detail": "reason must be text.", "field": "reason"}
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("state=nope", "state"), ("state=received&state=nope", "state"), ("limit=abc", "limit")],
+)
+def test_a_bad_filter_names_the_query_parameter(api, cora, query, parameter):
+    answer = api(cora).get(f"/api/v1/referrals?{query}")
+    assert answer.status_code == 422
+    assert answer.json()["field"] == parameter
+    assert answer.json()["detail"].startswith(f"{parameter} ")
 
 
 # ---- domain errors map to their status with the one error shape -------------------------
@@ -285,7 +323,8 @@ def test_openapi_declares_413_and_415_on_attachment_upload(openapi):
 
 def test_openapi_declares_the_error_schema_for_every_error_of_every_operation(openapi):
     error_schema = {"$ref": "#/components/schemas/ErrorOut"}
-    assert set(openapi["components"]["schemas"]["ErrorOut"]["properties"]) == {"detail", "field"}
+    properties = set(openapi["components"]["schemas"]["ErrorOut"]["properties"])
+    assert properties == {"detail", "field", "errors"}  # errors: several problems (issue 15)
     for path, operations in openapi["paths"].items():
         for method, operation in operations.items():
             declared = operation["responses"]

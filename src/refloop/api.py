@@ -84,7 +84,8 @@ api = RefloopAPI(
     auth=BearerToken(),
     description=(
         "Referrals, their lifecycle, and the referral partner directory. Authenticate with "
-        '`Authorization: Bearer <token>`. Every error answers `{"detail", "field"}`.'
+        '`Authorization: Bearer <token>`. Every error answers `{"detail", "field"}`; a request '
+        "with several problems (422) also lists each in `errors`."
     ),
 )
 
@@ -139,18 +140,31 @@ def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpRespons
 
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    # Only the first problem is reported, in our own words: pydantic's message and context
-    # may quote the submitted value, so only the schema's own limits are taken from them.
-    first = exc.errors[0] if exc.errors else {}
-    field = field_name(tuple(first.get("loc", ())))
-    if field is None:
+    # Every problem at once, each in our own words: pydantic's message and context may quote
+    # the submitted value, so only the schema's own limits are taken from them.
+    problems = [
+        (validation_message(field, error), field)
+        for error in exc.errors
+        if (field := field_name(tuple(error.get("loc", ())))) is not None
+    ]
+    if not problems:
+        first = exc.errors[0] if exc.errors else {}
         detail = (
             "A JSON request body is required."
             if first.get("type") == "missing"
             else "The request body must be a JSON object with the documented fields."
         )
         return _error(request, 422, detail)
-    return _error(request, 422, validation_message(field, first), field)
+    unique = list(dict.fromkeys(problems))
+    detail, field = unique[0]
+    if len(unique) == 1:
+        return _error(request, 422, detail, field)
+    body = {
+        "detail": f"{detail} ({len(unique) - 1} more: see errors)",
+        "field": field,
+        "errors": [{"detail": d, "field": f} for d, f in unique],
+    }
+    return api.create_response(request, body, status=422)
 
 
 def validation_message(field: str, error: dict) -> str:
@@ -201,10 +215,16 @@ EXPECTED_KINDS = (
 
 
 def field_name(loc: tuple) -> str | None:
-    """('body', 'payload', 'patient', 'date_of_birth') -> 'patient.date_of_birth'."""
+    """('body', 'payload', 'patient', 'date_of_birth') -> 'patient.date_of_birth';
+    ('query', 'filters', 'state', 0) -> 'state', the query parameter as the client sent it."""
     if not loc:
         return None
     source, *path = loc
+    if source == "query":
+        # Query parameters are flat: the name is the last part, after the view's schema
+        # parameter (filters) and before a repeated parameter's position (state.0).
+        names = [str(part) for part in path if not isinstance(part, int)]
+        return names[-1] if names else None
     if source == "body" and path:
         path = path[1:]  # the view's parameter name, not part of the document
     return ".".join(str(part) for part in path) or None

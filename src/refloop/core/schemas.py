@@ -50,6 +50,11 @@ class OutSchema(Schema):
         return handler(DjangoGetter(values, cls, info.context))
 
 
+class FieldErrorOut(Schema):
+    detail: str = Field(description="What is wrong with this field, in a sentence")
+    field: str | None = Field(None, description="The field (dotted) or query parameter")
+
+
 class ErrorOut(Schema):
     """Every error answer: a sentence saying what to fix, and the field it is about."""
 
@@ -58,6 +63,13 @@ class ErrorOut(Schema):
     )
     field: str | None = Field(
         None, description="The input the error is about (dotted for nested: patient.date_of_birth)"
+    )
+    errors: list[FieldErrorOut] | None = Field(
+        None,
+        description=(
+            "When a request has several problems (422), every one of them; `detail` and "
+            "`field` are the first"
+        ),
     )
 
 
