@@ -1,8 +1,9 @@
 """GET /api/v1/analytics/{metrics,referrers,funnel}: the figures, the roles, the 422s."""
 
 import pytest
+from django.utils import timezone
 
-from refloop.analytics import metrics
+from refloop.analytics import metrics, periods
 from refloop.analytics.metrics import Filters, Period, Scope
 from tests.analytics.history import History, local
 
@@ -105,3 +106,13 @@ def test_the_api_answers_what_the_module_computes(api, cora, history, spine):
         now=local("2026-05-01 00:00"),
     )
     assert response.json()["metrics"]["volume"] == metrics.compute(scope)["volume"]
+
+
+@pytest.mark.parametrize("path", ["metrics", "referrers", "funnel"])
+def test_without_dates_the_api_answers_for_the_dashboards_default_period(api, ada, org, path):
+    response = api(ada).get(f"/api/v1/analytics/{path}")
+    assert response.status_code == 200
+    today = periods.local_today(timezone.now())
+    default = next(c for c in periods.quick_choices(today) if c["key"] == periods.DEFAULT_CHOICE)
+    assert response.json()["start"] == default["start"].isoformat()
+    assert response.json()["end"] == default["end"].isoformat()

@@ -1,6 +1,7 @@
 """The analytics API: DESIGN.md's metrics, the referrers and the funnel for a period.
 
-Periods are `start` (inclusive) and `end` (exclusive) local dates; filters narrow the
+Periods are `start` (inclusive) and `end` (exclusive) local dates, the last 12 months when
+both are left out (as the dashboard opens); filters narrow the
 referrals counted. A bad or unknown parameter answers 422 naming it. Aggregates only:
 no patient appears in any answer, and an analyst's figures are suppressed as their export
 is (analytics.privacy).
@@ -13,7 +14,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from refloop.analytics import dashboard, metrics, privacy, referrers
+from refloop.analytics import dashboard, metrics, periods, privacy, referrers
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, require
 from refloop.core.schemas import Id, errors
@@ -24,8 +25,14 @@ FILTERS = ("department", "location", "source_type", "channel", "practice", "urge
 
 
 class ScopeIn(Schema):
-    start: date = Field(description="First day of the period (YYYY-MM-DD, the practice's time)")
-    end: date = Field(description="Day after the last one: the period is [start, end)")
+    start: date | None = Field(
+        None,
+        description=(
+            "First day of the period (YYYY-MM-DD, the practice's time). Without start and "
+            "end, the last 12 months, as the dashboard opens"
+        ),
+    )
+    end: date | None = Field(None, description="Day after the last one: the period is [start, end)")
     department: Id | None = Field(None, description="Department id")
     location: Id | None = Field(None, description="Location id (of the first appointment)")
     source_type: str | None = Field(None, description="provider, patient, self, marketing, other")
@@ -47,7 +54,8 @@ def _scope(request: HttpRequest, allowed: tuple[str, ...]) -> metrics.Scope:
             raise InvalidInput(
                 f"Unknown parameter {name}; the parameters are {', '.join(allowed)}.", field=name
             )
-    return metrics.parse_scope(request.GET, now=timezone.now())
+    # The period defaults as the dashboard's does, so the API and the page agree unasked.
+    return periods.scope_from(request.GET, timezone.now())
 
 
 def _echo(scope: metrics.Scope) -> dict:
