@@ -249,6 +249,37 @@ def test_a_bad_filter_names_the_query_parameter(api, cora, query, parameter):
     assert answer.json()["detail"].startswith(f"{parameter} ")
 
 
+@pytest.mark.parametrize("value", ["0", "0.5", "20260301", "1.7e9"])
+def test_a_number_given_for_a_date_filter_is_refused_not_read_as_1970(api, cora, value):
+    answer = api(cora).get(f"/api/v1/referrals?received_to={value}")
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "detail": "received_to must be a date as YYYY-MM-DD.",
+        "field": "received_to",
+    }
+
+
+def test_a_number_given_for_a_date_in_the_body_is_refused(api, cora, provider_a, spine):
+    body = new_referral_body(provider_a, spine)
+    body["patient"]["date_of_birth"] = 0
+    answer = api(cora).post("/api/v1/referrals", body)
+    assert (answer.status_code, answer.json()["field"]) == (422, "patient.date_of_birth")
+    answer = api(cora).post(
+        "/api/v1/referrals", new_referral_body(provider_a, spine, received_at=1700000000)
+    )
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "detail": "received_at must be a date and time in ISO 8601, e.g. 2026-03-02T15:00.",
+        "field": "received_at",
+    }
+
+
+def test_an_iso_date_filter_still_filters(api, cora, referral):
+    answer = api(cora).get("/api/v1/referrals?received_to=2999-12-31&received_from=2000-01-01")
+    assert answer.status_code == 200
+    assert referral.pk in [row["id"] for row in answer.json()["items"]]
+
+
 # ---- domain errors map to their status with the one error shape -------------------------
 
 

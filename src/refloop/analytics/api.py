@@ -7,8 +7,6 @@ no patient appears in any answer, and an analyst's figures are suppressed as the
 is (analytics.privacy).
 """
 
-from datetime import date
-
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
@@ -17,7 +15,7 @@ from pydantic import Field
 from refloop.analytics import dashboard, metrics, periods, privacy, referrers
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import Id, errors
+from refloop.core.schemas import Id, IsoDate, errors
 
 router = Router(tags=["analytics"])
 
@@ -25,14 +23,16 @@ FILTERS = ("department", "location", "source_type", "channel", "practice", "urge
 
 
 class ScopeIn(Schema):
-    start: date | None = Field(
+    start: IsoDate | None = Field(
         None,
         description=(
             "First day of the period (YYYY-MM-DD, the practice's time). Without start and "
             "end, the last 12 months, as the dashboard opens"
         ),
     )
-    end: date | None = Field(None, description="Day after the last one: the period is [start, end)")
+    end: IsoDate | None = Field(
+        None, description="Day after the last one: the period is [start, end)"
+    )
     department: Id | None = Field(None, description="Department id")
     location: Id | None = Field(None, description="Location id (of the first appointment)")
     source_type: str | None = Field(None, description="provider, patient, self, marketing, other")

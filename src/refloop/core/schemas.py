@@ -1,12 +1,15 @@
 """API schemas every router shares: bounded ids and offsets, the error body and the error
 responses it documents."""
 
+import re
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Path, Schema
 from ninja.schema import DjangoGetter
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 from refloop.core.validation import MAX_DB_INT
 
@@ -20,6 +23,23 @@ Id = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 Offset = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
 Version = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
 PathId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+
+# pydantic reads a number given for a date or a time as seconds since 1970, so
+# `received_to=0` would filter on 1 January 1970 instead of being refused.
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _not_a_number(kind: str):
+    def check(value: Any) -> Any:
+        if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+            raise PydanticCustomError(f"{kind}_type", f"Input should be a valid {kind}")
+        return value
+
+    return check
+
+
+IsoDate = Annotated[date, BeforeValidator(_not_a_number("date"))]
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number("datetime"))]
 
 ERROR_DESCRIPTIONS = {
     400: "The request could not be read (malformed JSON, for example).",

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from refloop.core.schemas import Id, Offset, OutSchema, Version
+from refloop.core.schemas import Id, IsoDate, IsoDateTime, Offset, OutSchema, Version
 from refloop.network.schemas import PracticeRefOut
 from refloop.patients.models import Sex
 from refloop.referrals import referrer, transitions
@@ -46,7 +46,7 @@ class PatientIn(_In):
 
     first_name: str
     last_name: str
-    date_of_birth: date
+    date_of_birth: IsoDate
     sex: Sex = Sex.UNKNOWN
     phone: str = ""
     email: str = ""
@@ -81,7 +81,7 @@ class ReferralIn(_NewReferralIn):
     referring_practice_id: Id | None = None
     channel: ReferralChannel = ReferralChannel.API
     assignee_id: Id | None = None
-    received_at: datetime | None = Field(
+    received_at: IsoDateTime | None = Field(
         None, description="When it reached us; without an offset, the practice's local time"
     )
 
@@ -101,14 +101,14 @@ class ReferralFilterIn(Schema):
     assignee: Id | None = Field(None, description="User id")
     fit: Fit | None = Field(None, description="Triage's assessment")
     direction: Direction | None = None
-    received_from: date | None = Field(None, description="Inclusive, the practice's local date")
-    received_to: date | None = Field(None, description="Inclusive, the practice's local date")
+    received_from: IsoDate | None = Field(None, description="Inclusive, the practice's local date")
+    received_to: IsoDate | None = Field(None, description="Inclusive, the practice's local date")
     limit: int = Field(50, ge=1, le=200)
     offset: Offset = 0
 
 
 class AppointmentIn(_In):
-    starts_at: datetime = Field(description="Without an offset, the practice's local time")
+    starts_at: IsoDateTime = Field(description="Without an offset, the practice's local time")
     department_id: Id | None = None
     location_id: Id | None = None
     clinician_id: Id | None = None
@@ -145,7 +145,7 @@ class ContactAttemptIn(_In):
     channel: ContactChannel
     outcome: ContactOutcome
     note: str = ""
-    at: datetime | None = Field(None, description="Defaults to now")
+    at: IsoDateTime | None = Field(None, description="Defaults to now")
     expected_version: Version | None = Field(
         None, description="Refuse (409) if the referral changed"
     )
