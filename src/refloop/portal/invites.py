@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from refloop.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from refloop.core.links import absolute_url
 from refloop.core.roles import Capability
 from refloop.portal import selectors, services
 from refloop.portal.forms import AcceptInviteForm, InviteForm
@@ -127,9 +128,7 @@ def staff_invites(request):
                 acting_user=request.user,
                 email=form.cleaned_data["email"],
                 practice=form.cleaned_data["practice"],
-                link_for=lambda token: request.build_absolute_uri(
-                    reverse("portal_invite_link", args=[token])
-                ),
+                link_for=lambda token: absolute_url(reverse("portal_invite_link", args=[token])),
             )
         except InvalidInput as error:
             attach_domain_error(form, error)
