@@ -11,13 +11,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from refloop.core.errors import Conflict, DomainError, InvalidInput, NotFound
-from refloop.core.links import absolute_url
 from refloop.core.roles import Capability
 from refloop.portal import selectors, services
 from refloop.portal.forms import AcceptInviteForm, InviteForm
@@ -128,7 +127,6 @@ def staff_invites(request):
                 acting_user=request.user,
                 email=form.cleaned_data["email"],
                 practice=form.cleaned_data["practice"],
-                link_for=lambda token: absolute_url(reverse("portal_invite_link", args=[token])),
             )
         except InvalidInput as error:
             attach_domain_error(form, error)
