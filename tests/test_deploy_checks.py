@@ -15,6 +15,7 @@ PRODUCTION = {
     "REFLOOP_SSL_REDIRECT": "1",
     "REFLOOP_BEHIND_TLS_PROXY": "1",
     "REFLOOP_SMTP_HOST": "smtp.example.org",
+    "REFLOOP_BASE_URL": "https://refloop.example.org",
     # Keys from outside the data folder (a copy of the folder must not carry its keys).
     "REFLOOP_ENCRYPTION_KEYS": generate_key(),
     "REFLOOP_BLIND_INDEX_KEY": generate_key(),
@@ -60,3 +61,9 @@ def test_check_deploy_warns_of_keys_kept_in_the_data_folder(tmp_path):
     demo = {k: v for k, v in PRODUCTION.items() if k != "REFLOOP_ENCRYPTION_KEYS"}
     result = check_deploy(tmp_path, **demo)
     assert result.returncode != 0 and "refloop.keys.W001" in result.stderr
+
+
+def test_check_deploy_warns_of_links_that_point_at_the_server_itself(tmp_path):
+    demo = {k: v for k, v in PRODUCTION.items() if k != "REFLOOP_BASE_URL"}
+    result = check_deploy(tmp_path, **demo)
+    assert result.returncode != 0 and "refloop.links.W001" in result.stderr

@@ -480,8 +480,10 @@ EMBED_ORIGINS = [o.strip() for o in (env("EMBED_ORIGINS", "") or "").split(",") 
 PUBLIC_FORM_RATE_LIMIT = env_int("PUBLIC_FORM_RATE_LIMIT", 10)
 PUBLIC_FORM_RATE_WINDOW_MINUTES = env_int("PUBLIC_FORM_RATE_WINDOW_MINUTES", 60)
 
-# Messaging (refloop.messaging). Links in messages (portal, patients' magic links) start
-# with BASE_URL. Each channel's transport is chosen here; the demo's write files.
+# Every link that leaves the server (magic links, portal invitations, password resets, the
+# public page's addresses) starts with BASE_URL, through refloop.core.links.absolute_url;
+# `refloop demo` sets it from its --host and --port. Messaging (refloop.messaging): each
+# channel's transport is chosen here; the demo's write files.
 BASE_URL = (env("BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 MESSAGING_TRANSPORTS = {
     "email": "refloop.messaging.transports.email.EmailTransport",

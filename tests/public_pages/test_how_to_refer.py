@@ -132,10 +132,12 @@ def test_only_the_form_pages_may_be_framed(client, practice):
     assert "frame-ancestors" in form["Content-Security-Policy"]
 
 
-def test_the_embed_page_gives_an_iframe_snippet_for_this_host(client, practice):
+def test_the_embed_page_gives_an_iframe_snippet_for_the_public_address(client, practice, settings):
+    # The snippet goes on another site: it names BASE_URL, not the host this page was read on.
+    settings.BASE_URL = "https://refer.example.org"
     html = client.get("/refer/embed/", HTTP_HOST="localhost").content.decode()
-    assert "&lt;iframe src=&quot;http://localhost/refer/form/?embed=1&quot;" in html or (
-        '&lt;iframe src="http://localhost/refer/form/?embed=1"' in html
+    assert "&lt;iframe src=&quot;https://refer.example.org/refer/form/?embed=1&quot;" in html or (
+        '&lt;iframe src="https://refer.example.org/refer/form/?embed=1"' in html
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
@@ -241,7 +242,9 @@ def test_changing_the_password_signs_out_every_other_session(cora):
 def test_a_password_reset_signs_out_every_session(client, cora):
     elsewhere = signed_in(cora)
     client.post("/password-reset/", {"email": cora.email})
-    link = re.search(r"http://testserver(/password-reset/\S+/\S+/)", mail.outbox[0].body).group(1)
+    link = re.search(
+        re.escape(settings.BASE_URL) + r"(/password-reset/\S+/\S+/)", mail.outbox[0].body
+    ).group(1)
     form = client.get(link)["Location"]
     client.post(form, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert is_signed_out(elsewhere.get("/referrals/"))

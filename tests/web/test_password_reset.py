@@ -2,6 +2,7 @@
 
 import re
 
+from django.conf import settings
 from django.core import mail
 
 from refloop.core.models import AuditEntry
@@ -10,7 +11,7 @@ NEW_PASSWORD = "a brand new long passphrase 42"
 
 
 def reset_link(body: str) -> str:
-    return re.search(r"http://testserver(/password-reset/\S+/\S+/)", body).group(1)
+    return re.search(re.escape(settings.BASE_URL) + r"(/password-reset/\S+/\S+/)", body).group(1)
 
 
 def test_a_portal_user_chooses_a_new_password_through_the_emailed_link(client, pam):

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.utils.module_loading import import_string
 
+from refloop.core.links import absolute_url
 from refloop.core.models import User
 from refloop.messaging import outbox
 from refloop.messaging.models import Audience, Message
@@ -61,7 +61,7 @@ def values_for(
         "department.name": referral.department.name if referral.department else "our team",
         "referral.number": referral.number,
         "patient.initials": f"{patient.first_name[:1]}. {patient.last_name[:1]}.",
-        "link.portal": settings.BASE_URL + "/portal/",
+        "link.portal": absolute_url("/portal/"),
     }
     referrer = referral.referring_provider
     values["referrer.name"] = (
@@ -384,7 +384,7 @@ def _monthly_values(org: Organization, practice: Practice, month: date) -> dict[
         "practice.name": org.name,
         "practice.phone": org.phone or "our office",
         "referrer.practice": practice.name,
-        "link.portal": settings.BASE_URL + "/portal/",
+        "link.portal": absolute_url("/portal/"),
         "digest.month": f"{month:%B %Y}",
     }
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.urls import reverse
 
+from refloop.core.links import absolute_url
 from refloop.messaging.models import MagicLink
 
 Purpose = MagicLink.Purpose
@@ -55,7 +56,7 @@ def mint(
 
 
 def url_for(token: str) -> str:
-    return settings.BASE_URL + reverse("magic_link", args=[token])
+    return absolute_url(reverse("magic_link", args=[token]))
 
 
 def links_for(message, *, now: datetime) -> dict[str, str]:

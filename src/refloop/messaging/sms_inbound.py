@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from refloop.core.links import absolute_url
 from refloop.messaging import outbox
 from refloop.messaging.models import Channel
 from refloop.messaging.recipients import e164
@@ -39,9 +40,7 @@ def _signed_by_twilio(request: HttpRequest) -> bool:
         return False
     # Twilio signs the address it was given: the public BASE_URL behind a proxy, or this
     # request's own address when the server is reached directly.
-    urls = dict.fromkeys(
-        [settings.BASE_URL + request.get_full_path(), request.build_absolute_uri()]
-    )
+    urls = dict.fromkeys([absolute_url(request.get_full_path()), request.build_absolute_uri()])
     return any(
         hmac.compare_digest(twilio_signature(url, request.POST, token), given) for url in urls
     )

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -127,9 +127,6 @@ def staff_invites(request):
                 acting_user=request.user,
                 email=form.cleaned_data["email"],
                 practice=form.cleaned_data["practice"],
-                link_for=lambda token: request.build_absolute_uri(
-                    reverse("portal_invite_link", args=[token])
-                ),
             )
         except InvalidInput as error:
             attach_domain_error(form, error)

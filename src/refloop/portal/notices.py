@@ -7,10 +7,10 @@ The emails go through the outbox (refloop.messaging), which retries them and sen
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from refloop.core.links import absolute_url
 from refloop.core.models import User
 from refloop.core.notifications import notify
 from refloop.core.roles import Role
@@ -81,7 +81,7 @@ def message_posted(event: ReferralEvent) -> None:
         recipients = list(portal_recipients(referral).exclude(pk=message.author_id))
         rule_key, audience = "referrer.new_portal_message", Audience.REFERRER
         path = reverse("portal_referral", args=[referral.pk])
-    link = settings.BASE_URL + path
+    link = absolute_url(path)
     _email(message, recipients, rule_key=rule_key, audience=audience, link=link)
 
 

@@ -3,7 +3,7 @@ portal, answers to requests for information, and secure messages."""
 
 import logging
 import smtplib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,10 +14,12 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from refloop.core import audit
 from refloop.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from refloop.core.links import absolute_url
 from refloop.core.models import User
 from refloop.core.roles import Capability, Role, can, require
 from refloop.core.validation import required_text
@@ -64,12 +66,12 @@ def invite_portal_user(
     acting_user: User,
     email: str,
     practice: Practice,
-    link_for: Callable[[str], str],
     now: datetime | None = None,
 ) -> InviteResult:
     """Invite someone at `practice` to the portal; the email carries a single-use link.
 
-    `link_for(token)` gives the absolute link to the confirm page. An open invite for
+    The link to the confirm page starts with BASE_URL, like every link that leaves the
+    server, whoever invites and from wherever. An open invite for
     the same address and practice is replaced. If the email cannot be sent the invite
     still stands and the result carries the link, for the inviter to pass on.
     """
@@ -100,7 +102,7 @@ def invite_portal_user(
             expires_at=now + invite_lifetime(),
         )
         _record_invite("portal.invite_sent", invite, actor=acting_user, now=now)
-    link = link_for(token)
+    link = absolute_url(reverse("portal_invite_link", args=[token]))
     return InviteResult(invite=invite, link=link, emailed=_send_invite_email(invite, link))
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from refloop.core.addresses import client_address
 from refloop.core.errors import InvalidInput
+from refloop.core.links import absolute_url
 from refloop.practice.models import Department, Organization
 from refloop.public import services
 from refloop.public.forms import PublicReferralForm
@@ -53,16 +54,13 @@ def frameable(view):
     return wrapped
 
 
-def _absolute(request, name: str) -> str:
-    return request.build_absolute_uri(reverse(name))
-
-
 def _links(request) -> dict:
+    # Absolute, from BASE_URL: the page is printed and forwarded, read far from this request.
     return {
-        "page_url": _absolute(request, "how_to_refer"),
-        "form_url": _absolute(request, "public_form"),
+        "page_url": absolute_url(reverse("how_to_refer")),
+        "form_url": absolute_url(reverse("public_form")),
         "pdf_url": reverse("how_to_refer_pdf"),
-        "portal_url": request.build_absolute_uri(PORTAL_PATH),
+        "portal_url": absolute_url(PORTAL_PATH),
     }
 
 
@@ -207,7 +205,7 @@ def referral_form_thanks(request):
 
 @require_GET
 def embed_snippet(request):
-    form_url = _absolute(request, "public_form") + "?embed=1"
+    form_url = absolute_url(reverse("public_form")) + "?embed=1"
     return render(
         request,
         "public/embed.html",

@@ -8,11 +8,13 @@ a link that does not work count as failures against the client's address.
 """
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
 from django.shortcuts import render
-from django.urls import path, reverse_lazy
+from django.urls import path, reverse, reverse_lazy
 
 from refloop.core import audit, throttle
 from refloop.core.audit import Touch
+from refloop.core.links import absolute_url
 from refloop.core.models import User
 from refloop.practice.models import Organization
 
@@ -24,7 +26,21 @@ def _throttled(request, refusal: throttle.Refusal):
     return response
 
 
+class LinkedResetForm(PasswordResetForm):
+    """Django's form, with the email's link on BASE_URL rather than the request's host:
+    a forged Host header must not steer a reset link elsewhere, and the link is read in
+    a mail client, where only the public address works."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        confirm = reverse(
+            "password_reset_confirm", kwargs={"uidb64": context["uid"], "token": context["token"]}
+        )
+        context = {**context, "link": absolute_url(confirm)}
+        super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
 class RequestView(auth_views.PasswordResetView):
+    form_class = LinkedResetForm
     template_name = "workspace/password_reset/request.html"
     email_template_name = "workspace/password_reset/email.txt"
     subject_template_name = "workspace/password_reset/subject.txt"

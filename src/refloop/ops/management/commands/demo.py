@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.management import call_command
@@ -49,6 +50,9 @@ class Command(BaseCommand):
                 f"Port {port} on {host} is already in use (another refloop demo?). "
                 "Stop that program or pick another port with --port."
             )
+        # Links the demo hands out (its texts, emails, invitations), made here while seeding
+        # and in the children, point at the port it serves on.
+        settings.BASE_URL = demo_base_url(host, port)
         self.say(f"Data folder: {settings.DATA_DIR}")
         call_command("migrate", interactive=False, verbosity=0)
         if not Organization.objects.exists():
@@ -87,6 +91,7 @@ class Command(BaseCommand):
             # The demo's users sign in with the printed passwords alone; a second factor is
             # there to try, not required (production requires it of admins).
             "REFLOOP_MFA_ENFORCED": mfa_enforced_in_demo(),
+            "REFLOOP_BASE_URL": settings.BASE_URL,
         }
         refloop = [sys.executable, "-m", "refloop.cli"]
         children = {
@@ -154,8 +159,7 @@ class Command(BaseCommand):
             )
 
     def announce(self, host: str, port: int) -> None:
-        shown = f"[{host}]" if ":" in host else host
-        base = f"http://{shown}:{port}"
+        base = settings.BASE_URL
         self.say()
         self.say(f"refloop is running at {base}/")
         self.say(f"  API docs:  {base}/api/v1/docs")
@@ -188,8 +192,27 @@ def mfa_enforced_in_demo() -> str:
     return os.environ.get("REFLOOP_MFA_ENFORCED", "false")
 
 
+def demo_base_url(host: str, port: int, environ: Mapping[str, str] = os.environ) -> str:
+    """REFLOOP_BASE_URL when it is set; otherwise this machine's address on `port`.
+
+    Listening on every address (0.0.0.0, ::) gives the loopback address: it is the one
+    that surely works on this machine. Others reach the demo at an address only they
+    know, so whoever shares it sets REFLOOP_BASE_URL to it.
+    """
+    if explicit := (environ.get("REFLOOP_BASE_URL") or "").strip():
+        return explicit.rstrip("/")
+    target = reachable(host)
+    shown = f"[{target}]" if ":" in target else target
+    return f"http://{shown}:{port}"
+
+
+def reachable(host: str) -> str:
+    """The address to reach a server listening on `host` from this machine."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+
+
 def port_in_use(host: str, port: int) -> bool:
-    target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    target = reachable(host)
     family = socket.AF_INET6 if ":" in target else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
