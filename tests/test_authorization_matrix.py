@@ -65,6 +65,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "password_reset_confirm": ANYONE,  # an expired link's page says so
     "password_reset_done": ANYONE,
     "logo": NOBODY,  # no logo uploaded: 404 for all
+    "favicon": ANYONE,  # the shell's icon, for every browser
     "notifications": STAFF,
     "notification_open": frozenset({"cora"}),  # cora's own notice
     "notifications_read_all": STAFF,

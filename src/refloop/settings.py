@@ -124,6 +124,8 @@ ALLOWED_HOSTS = [h.strip() for h in (env("ALLOWED_HOSTS", "127.0.0.1,localhost")
 # Reverse proxies whose X-Forwarded-For is believed (refloop.core.addresses); with none,
 # the connecting peer is the client.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+# A refused form gets a page saying what to do (reload, allow cookies), in the shell's look.
+CSRF_FAILURE_VIEW = "refloop.web.edges.csrf_failure"
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in (env("CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()
 ]

@@ -177,3 +177,23 @@ def test_every_workspace_page_passes_axe(context, live_server, ada, ids):
 def test_the_sign_in_page_passes_axe(page, org):
     page.goto("/login/")
     assert_accessible(page)
+
+
+def test_the_error_pages_pass_axe(context, live_server, ada):
+    # Signed out: the 404 in the bare shell.
+    page = context.new_page()
+    assert page.goto("/no-such-page/").status == 404
+    assert_accessible(page)
+    # Staff: the 404 with their navigation.
+    sign_in_as(context, live_server, ada)
+    assert page.goto("/no-such-page/").status == 404
+    assert_accessible(page)
+
+
+def test_the_portal_refusal_and_404_pass_axe(context, live_server, pam):
+    sign_in_as(context, live_server, pam)
+    page = context.new_page()
+    assert page.goto("/referrals/").status == 403
+    assert_accessible(page)
+    assert page.goto("/no-such-page/").status == 404
+    assert_accessible(page)

@@ -23,8 +23,9 @@ from tests.messaging.helpers import appointment_link
 pytestmark = pytest.mark.django_db
 
 PDF = samples.pdf()
-# Routes whose answer may be cached, and why: the practice's logo holds no patient data.
-CACHEABLE = {"logo"}
+# Routes whose answer may be cached, and why: the practice's logo and the favicon's
+# redirect to the static icon hold no patient data.
+CACHEABLE = {"logo", "favicon"}
 # Pages the issue names: they must be among the full pages checked.
 PHI_PAGES = {"worklist", "referral_detail", "referral_print", "portal_home", "audit"}
 

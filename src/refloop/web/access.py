@@ -21,7 +21,8 @@ def is_staff_member(user) -> bool:
 
 def forbidden(request, message: str, *, base: str = "web/base.html"):
     """The plain 403 page saying why, in the look of `base` (the portal passes its own)."""
-    return render(request, "web/forbidden.html", {"message": message, "base": base}, status=403)
+    context = {"title": "Not allowed", "message": message, "base": base}
+    return render(request, "web/edge.html", context, status=403)
 
 
 def let_in(may_enter: Callable[[Any], bool], refusal: str, *, base: str = "web/base.html"):

@@ -23,6 +23,7 @@ from refloop.portal.access import is_portal_user
 from refloop.practice.models import Organization
 from refloop.referrals.documents import sniff_content_type
 from refloop.web.access import is_staff_member, staff_view
+from refloop.workspace.mfa.policy import pending_step
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,19 @@ def shell_context(request) -> dict:
         context["session_seconds_left"] = seconds_left(request.session, timezone.now())
         context["is_portal_user"] = is_portal_user(user)
     # A session still at the second-factor step sees no navigation (the gate holds it there).
-    if user is not None and is_staff_member(user) and not getattr(request, "mfa_pending", None):
+    # The gate marks the request when a view was found; an error page (an unknown URL) has
+    # none, so the step is looked up here.
+    if user is not None and is_staff_member(user) and not _mfa_pending(request, user):
         context["nav"] = navigation_for(user, request.path)
         context["unread_count"] = unread_for(user).count()
         context["can_manage_settings"] = can(user, Capability.MANAGE_SETTINGS)
     return context
+
+
+def _mfa_pending(request, user) -> str | None:
+    if hasattr(request, "mfa_pending"):
+        return request.mfa_pending
+    return pending_step(user)
 
 
 def home(request):

@@ -24,7 +24,7 @@ WEBAUTHN_REGISTRATION = {
     "otp_webauthn:credential-registration-complete",
     "otp_webauthn:js-i18n-catalog",
 }
-ALWAYS_OPEN = {"logout", "logo"}
+ALWAYS_OPEN = {"logout", "logo", "favicon"}
 OPEN_WHILE = {
     VERIFY: ALWAYS_OPEN | WEBAUTHN_AUTHENTICATION | {"mfa_verify"},
     ENROL: ALWAYS_OPEN
