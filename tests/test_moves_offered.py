@@ -22,21 +22,13 @@ from refloop.referrals import lifecycle, transitions
 from refloop.referrals.models import Direction, Referral, State
 from refloop.referrals.services import create_outbound_referral
 from tests import samples
+from tests.test_lifecycle import OUTBOUND_PATH
 
 pytestmark = pytest.mark.django_db
 
 USERS = ("ada", "cora", "cliff", "hana", "lia", "andy", "pam", "pete")
 REFUSED = (NotAllowed, NotFound, Conflict)
 
-OUTBOUND_PATH = {
-    State.DRAFT: [],
-    State.SENT: [State.SENT],
-    State.ACCEPTED: [State.SENT, State.ACCEPTED],
-    State.DECLINED: [State.SENT, State.DECLINED],
-    State.SCHEDULED: [State.SENT, State.ACCEPTED, State.SCHEDULED],
-    State.COMPLETED: [State.SENT, State.ACCEPTED, State.SCHEDULED, State.COMPLETED],
-    State.CANCELLED: [State.CANCELLED],
-}
 
 CASES = [
     pytest.param(direction, state, user, id=f"{direction}-{state}-{user}")

@@ -70,8 +70,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     that could fail again, no user, no navigation; and no exception text."""
     if is_api(request):
         return _api_error("Something went wrong on our side.", 500)
-    body = loader.get_template("web/server_error.html").render(
-        {"title": "Something went wrong", "message": SERVER_ERROR}
+    body = loader.get_template("web/edge.html").render(
+        {"base": "web/base.html", "title": "Something went wrong", "message": SERVER_ERROR}
     )
     return HttpResponse(body, status=500)
 
