@@ -50,3 +50,37 @@ def test_as_root_the_missing_packages_are_installed_with_apt(tmp_path):
     assert lines[0] == "update -qq"
     assert lines[1].startswith("install -y -qq --no-install-recommends ")
     assert lines[1].endswith(NEEDED)
+
+
+def test_a_python_without_venv_support_is_named_in_one_line(tmp_path):
+    """Debian's python3.13 needs python3.13-venv for `-m venv`; say so, leave nothing behind."""
+    bin_dir = _bin_dir(tmp_path, uid=1000)
+    python = bin_dir / "python3.13"
+    python.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = -m ]; then mkdir -p "$3/bin"; echo "ensurepip is not available" >&2; exit 1; fi\n'
+        'case "$2" in *%d.%d*) echo 3.13 ;; esac\n'
+        "exit 0\n"
+    )
+    python.chmod(0o755)
+    for tool in ("rm", "mkdir", "cat"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "run").write_bytes(RUN.read_bytes())
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+
+    result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        ["/bin/bash", str(project / "run"), "refloop", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Could not create a virtual environment with {python}; on Debian install "
+        "python3.13-venv (sudo apt-get install -y python3.13-venv), then run this again."
+    ]
+    assert not (project / ".venv").exists()
