@@ -32,7 +32,7 @@ class SearchForm(forms.Form):
         max_length=100,
         required=False,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "R-2026-0042, or Smith, or Smith 1980-03-02"}
+            attrs={"type": "search", "placeholder": "R-AB12-CD34, or Smith, or Smith 1980-03-02"}
         ),
     )
     state = forms.ChoiceField(label="Status", required=False)
