@@ -151,8 +151,7 @@ def test_the_referring_office_finds_the_information_request_above_everything_els
         patient=f.patient_data(**PATIENT),
     )
     newer += [
-        planted(State.RECEIVED, cora=cora, department=spine, provider=provider_a)
-        for _ in range(3)
+        planted(State.RECEIVED, cora=cora, department=spine, provider=provider_a) for _ in range(3)
     ]
     assert asked.received_at < timezone.now()
     page = signed_in(pam)

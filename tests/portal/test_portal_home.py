@@ -144,3 +144,13 @@ def test_every_row_shown_is_audited_as_a_read(pam, sent):
         )
     )
     assert {asked.pk, other.pk} <= listed
+
+
+def test_the_pages_of_a_search_are_posted_too(pam, sent):
+    for _ in range(27):
+        sent(patient=f.patient_data(last_name="Oakenshott"))
+    sent()
+    html = client_for(pam).post("/portal/", {"q": "Oakenshott", "page": 2}).content.decode()
+    assert "Page 2 of 2" in html
+    assert 'form="portal-search" name="page" value="1"' in html
+    assert "?page=" not in html  # no link would carry the search away, or lose it

@@ -166,16 +166,18 @@ def test_the_glance_counts_failed_messages(ada, referral):
     assert start.practice_glance(ada).failed_messages == 2
 
 
-def test_a_breach_counts_when_its_clock_fell_due_within_the_week(
-    ada, cora, spine, provider_a
-):
+def test_a_breach_counts_when_its_clock_fell_due_within_the_week(ada, cora, spine, provider_a):
     now = timezone.now()
     recent = f.make_referral(
-        acting_user=cora, department=spine, referring_provider=provider_a,
+        acting_user=cora,
+        department=spine,
+        referring_provider=provider_a,
         now=now - dt.timedelta(days=3),
     )
     old = f.make_referral(
-        acting_user=cora, department=spine, referring_provider=provider_a,
+        acting_user=cora,
+        department=spine,
+        referring_provider=provider_a,
         now=now - dt.timedelta(days=30),
     )
     on_time = f.make_referral(acting_user=cora, department=spine, referring_provider=provider_a)
@@ -190,15 +192,16 @@ def test_a_breach_counts_when_its_clock_fell_due_within_the_week(
 def test_a_late_report_is_a_breach_too(ada, cora, spine, provider_a):
     now = timezone.now()
     seen = referral_in(
-        State.SEEN, cora=cora, department=spine, provider=provider_a,
+        State.SEEN,
+        cora=cora,
+        department=spine,
+        provider=provider_a,
         now=now - dt.timedelta(days=9),
     )
     assert seen in start.sla_breaches(ada, now=now)
 
 
-def test_staff_without_a_second_factor_are_listed_and_those_with_one_are_not(
-    ada, cora, cliff, pam
-):
+def test_staff_without_a_second_factor_are_listed_and_those_with_one_are_not(ada, cora, cliff, pam):
     TOTPDevice.objects.create(user=cora, name="phone", confirmed=True)
     TOTPDevice.objects.create(user=cliff, name="unfinished", confirmed=False)
     without = set(start.staff_without_second_factor())

@@ -35,12 +35,13 @@ class SearchForm(forms.Form):
             attrs={"type": "search", "placeholder": "R-AB12-CD34, or Smith, or Smith 1980-03-02"}
         ),
     )
-    state = forms.ChoiceField(label="Status", required=False)
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["state"].choices = [("", "Any status"), *selectors.state_choices()]
+    state = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=lambda: [("", "Any status"), *selectors.state_choices()],
+    )
+    # Sent by the pager's buttons, which belong to this form.
+    page = forms.IntegerField(required=False, min_value=1)
 
 
 def _page_number(value) -> int:

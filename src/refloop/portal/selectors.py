@@ -168,14 +168,14 @@ def _actions(user: User, now: datetime) -> dict[int, Action]:
     def add(pk: int, action: Action) -> None:
         found.setdefault(pk, action)
 
-    for pk, missing in sent.filter(state=S.PENDING_INFO).order_by("state_changed_at", "pk").values_list(
-        "pk", "missing_info"
+    for pk, missing in (
+        sent.filter(state=S.PENDING_INFO)
+        .order_by("state_changed_at", "pk")
+        .values_list("pk", "missing_info")
     ):
         add(pk, Action(INFO_REQUESTED, "Information requested", missing))
     unread = (
-        PortalMessage.objects.filter(
-            referral__in=sent, from_portal=False, read_at__isnull=True
-        )
+        PortalMessage.objects.filter(referral__in=sent, from_portal=False, read_at__isnull=True)
         .order_by("created_at", "pk")
         .values_list("referral_id", flat=True)
     )
@@ -202,15 +202,17 @@ def _actions(user: User, now: datetime) -> dict[int, Action]:
         received_at__gt=OuterRef("closed_at"),
     )
     declined = (
-        sent.filter(
-            state=S.DECLINED, closed_at__gte=now - timedelta(days=DECLINED_ACTION_DAYS)
-        )
+        sent.filter(state=S.DECLINED, closed_at__gte=now - timedelta(days=DECLINED_ACTION_DAYS))
         .exclude(Exists(sent_again))
         .order_by("-closed_at", "-pk")
         .values_list("pk", "suggested_alternative")
     )
     for pk, alternative in declined:
-        detail = f"Suggested instead: {alternative}" if alternative else "Find the patient another place."
+        detail = (
+            f"Suggested instead: {alternative}"
+            if alternative
+            else "Find the patient another place."
+        )
         add(pk, Action(DECLINED_RECENTLY, "Declined: find another place", detail))
     return found
 

@@ -293,9 +293,9 @@ def sla_breaches(user, *, now: datetime, window: timedelta = BREACH_WINDOW) -> Q
 
 def staff_without_second_factor() -> QuerySet[User]:
     """Active staff accounts with neither an authenticator app nor a passkey confirmed."""
-    with_factor = Q(
-        pk__in=TOTPDevice.objects.filter(confirmed=True).values("user_id")
-    ) | Q(pk__in=WebAuthnCredential.objects.filter(confirmed=True).values("user_id"))
+    with_factor = Q(pk__in=TOTPDevice.objects.filter(confirmed=True).values("user_id")) | Q(
+        pk__in=WebAuthnCredential.objects.filter(confirmed=True).values("user_id")
+    )
     return (
         User.objects.filter(is_active=True, role__in=roles_with(Capability.USE_WORKSPACE))
         .exclude(with_factor)
@@ -343,9 +343,7 @@ def _breach(referral: Referral, now: datetime) -> Breach:
     )
 
 
-def practice_glance(
-    user, *, now: datetime | None = None, shown: int = SHOWN
-) -> PracticeGlance:
+def practice_glance(user, *, now: datetime | None = None, shown: int = SHOWN) -> PracticeGlance:
     """Counts and referral numbers only: nothing on it names a patient, so nothing is a read
     of patient data to audit."""
     now = now or timezone.now()
@@ -365,16 +363,12 @@ def practice_glance(
     open_inbound = visible_referrals(user).filter(
         direction=Direction.INBOUND, state__in=lifecycle.open_states(Direction.INBOUND)
     )
-    failed = (
-        messages.status_counts(user)[Status.FAILED] if messages.may_see_messages(user) else 0
-    )
+    failed = messages.status_counts(user)[Status.FAILED] if messages.may_see_messages(user) else 0
     return PracticeGlance(
         failed_messages=failed,
         breaches_total=breaches.count(),
         breaches_open=breaches.filter(overdue).count(),
-        breaches=[
-            _breach(r, now) for r in breaches.select_related("department")[:shown]
-        ],
+        breaches=[_breach(r, now) for r in breaches.select_related("department")[:shown]],
         without_second_factor=without,
         without_second_factor_required=sum(1 for p in without if p.required),
         open_referrals=open_inbound.count(),
