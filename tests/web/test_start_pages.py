@@ -196,9 +196,11 @@ def test_a_late_report_is_a_breach_too(ada, cora, spine, provider_a):
         cora=cora,
         department=spine,
         provider=provider_a,
-        now=now - dt.timedelta(days=9),
+        now=now - dt.timedelta(days=10),  # first contact due 8 days ago: outside the week
     )
     assert seen in start.sla_breaches(ada, now=now)
+    [breach] = start.practice_glance(ada, now=now).breaches
+    assert breach.clock == "Report to the referrer"
 
 
 def test_staff_without_a_second_factor_are_listed_and_those_with_one_are_not(ada, cora, cliff, pam):

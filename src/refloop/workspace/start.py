@@ -331,14 +331,14 @@ class PracticeGlance:
     unassigned: int
 
 
-def _breach(referral: Referral, now: datetime) -> Breach:
+def _breach(referral: Referral, *, since: datetime, now: datetime) -> Breach:
     first = clocks.first_contact(referral, now)
-    late_first = first is not None and first.late
+    first_late_now = first is not None and first.late and since <= first.due_at < now
     return Breach(
         number=referral.number,
         url=reverse("referral_detail", args=[referral.pk]),
         department=referral.department.name if referral.department else "",
-        clock="First contact" if late_first else "Report to the referrer",
+        clock="First contact" if first_late_now else "Report to the referrer",
         state=State(referral.state).label,
     )
 
@@ -348,6 +348,7 @@ def practice_glance(user, *, now: datetime | None = None, shown: int = SHOWN) ->
     of patient data to audit."""
     now = now or timezone.now()
     breaches = sla_breaches(user, now=now)
+    since = now - BREACH_WINDOW
     overdue = clocks.clock_q(clocks.FIRST_CONTACT, "overdue", now=now) | clocks.clock_q(
         clocks.REPORT, "overdue", now=now
     )
@@ -360,6 +361,7 @@ def practice_glance(user, *, now: datetime | None = None, shown: int = SHOWN) ->
         )
         for p in people
     ]
+    without.sort(key=lambda person: not person.required)  # those the rules require first
     open_inbound = visible_referrals(user).filter(
         direction=Direction.INBOUND, state__in=lifecycle.open_states(Direction.INBOUND)
     )
@@ -368,7 +370,9 @@ def practice_glance(user, *, now: datetime | None = None, shown: int = SHOWN) ->
         failed_messages=failed,
         breaches_total=breaches.count(),
         breaches_open=breaches.filter(overdue).count(),
-        breaches=[_breach(r, now) for r in breaches.select_related("department")[:shown]],
+        breaches=[
+            _breach(r, since=since, now=now) for r in breaches.select_related("department")[:shown]
+        ],
         without_second_factor=without,
         without_second_factor_required=sum(1 for p in without if p.required),
         open_referrals=open_inbound.count(),
