@@ -1,6 +1,9 @@
 """The portal's referral pages: the practice's referrals, one referral in plain words, its
 documents, the answer to a request for information, and the messages with the coordinator."""
 
+from dataclasses import replace
+
+from django import forms
 from django.contrib import messages
 from django.http import FileResponse
 from django.shortcuts import redirect, render
@@ -20,27 +23,79 @@ from refloop.referrals.selectors import get_attachment, get_referral
 ANSWER = transitions.INBOUND_MOVES["answer_info"]
 
 
-def _page_number(request) -> int:
+class SearchForm(forms.Form):
+    """The home page's search: sent in a POST body, never in the address, as it may hold a
+    patient's name."""
+
+    q = forms.CharField(
+        label="Referral number or patient",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "R-AB12-CD34, or Smith, or Smith 1980-03-02"}
+        ),
+    )
+    state = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=lambda: [("", "Any status"), *selectors.state_choices()],
+    )
+    # Sent by the pager's buttons, which belong to this form.
+    page = forms.IntegerField(required=False, min_value=1)
+
+
+def _page_number(value) -> int:
     try:
-        return max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
+        return max(int(value or 1), 1)
+    except (TypeError, ValueError):
         return 1
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @portal_view
 def home(request):
-    """Every referral the user's practice sent, newest first."""
-    number = _page_number(request)
-    listing, rows = selectors.practice_referrals(request.user, page=number)
+    """What the practice has to do first, then every referral it sent, newest first, 25 a
+    page, with a search (POST: names stay out of addresses) and a status filter."""
+    searching = request.method == "POST"
+    form = SearchForm(request.POST if searching else None)
+    if searching:
+        form.is_valid()
+        data = form.cleaned_data
+        text, state, number = data.get("q", ""), data.get("state", ""), data.get("page") or 1
+    else:
+        text = ""
+        state = request.GET.get("state", "")
+        state = state if state in dict(selectors.state_choices()) else ""
+        number = _page_number(request.GET.get("page"))
+        form = SearchForm(initial={"state": state})
+    narrowed = bool(text or state)
+    actions, actions_total = selectors.needs_action(request.user)
+    leave_out = [] if narrowed else [row.referral.pk for row in actions]
+    listing, rows = selectors.practice_referrals(
+        request.user, page=number, state=state, text=text, leave_out=leave_out
+    )
     last_page = max((listing.total + listing.limit - 1) // listing.limit, 1)
+    if number > last_page:
+        number = last_page
+        listing, rows = selectors.practice_referrals(
+            request.user, page=number, state=state, text=text, leave_out=leave_out
+        )
+    flagged = {row.referral.pk: row.action for row in actions}
     context = {
-        "rows": rows,
+        "actions": actions,
+        "actions_total": actions_total,
+        "rows": [replace(row, action=flagged.get(row.referral.pk)) for row in rows],
         "listing": listing,
+        "form": form,
+        "searching": searching,
+        "narrowed": narrowed,
+        "text": text,
+        "state": state,
         "page_number": number,
         "previous_page": number - 1 if number > 1 else None,
         "next_page": number + 1 if number < last_page else None,
         "last_page": last_page,
+        "any_sent": narrowed or listing.total or actions_total,
     }
     return render(request, "portal/home.html", context)
 

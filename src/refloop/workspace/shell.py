@@ -23,6 +23,7 @@ from refloop.portal.access import is_portal_user
 from refloop.practice.models import Organization
 from refloop.referrals.documents import sniff_content_type
 from refloop.web.access import is_staff_member, staff_view
+from refloop.workspace import start
 from refloop.workspace.mfa.policy import pending_step
 
 
@@ -116,10 +117,10 @@ def home(request):
         return redirect("login")
     if is_portal_user(request.user):
         return redirect("portal_home")
-    if is_staff_member(request.user) and can(request.user, Capability.VIEW_REFERRAL_SUMMARIES):
-        return redirect("worklist")
-    if is_staff_member(request.user) and can(request.user, Capability.VIEW_ANALYTICS):
-        return redirect("analytics_dashboard")  # the analyst's page
+    if is_staff_member(request.user):
+        page = start.start_page(request)  # each role's start page (refloop.workspace.start)
+        if page is not None:
+            return page
     return render(request, "workspace/home.html")
 
 
