@@ -58,6 +58,14 @@ EXPECTED_PAGES = {
     "mfa_security",
     "mfa_totp",
     "reauthenticate",
+    "settings_home",
+    "settings_practice",
+    "settings_sla",
+    "settings_departments",
+    "settings_department",
+    "settings_users",
+    "settings_user_new",
+    "settings_user",
 }
 
 
@@ -128,6 +136,8 @@ def ids(ada, cora, spine, provider_a, practice_b):
         "to": "in_review",
         "rule_key": "patient.scheduled",
         "channel": "email",
+        "department_id": spine.pk,
+        "user_id": cora.pk,
     }
 
 

@@ -1,0 +1,216 @@
+"""The forms of the Settings pages; the services (settings_services) make the changes."""
+
+from zoneinfo import available_timezones
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import QuerySet
+
+from refloop.core.models import User
+from refloop.core.roles import Capability, Role, roles_with
+from refloop.practice.models import Department, Organization, validate_logo, validate_time_zone
+from refloop.workspace.settings_services import STAFF_ROLES
+
+ROLE_WORDS = {
+    Role.ADMIN: "Admin: settings, users, the audit log, and all referral work",
+    Role.COORDINATOR: "Coordinator: works referrals (intake, contact, scheduling)",
+    Role.CLINICIAN: "Clinician: decisions and reports for their departments",
+    Role.LIAISON: "Liaison: referring practices and analytics, no patient details",
+    Role.ANALYST: "Analyst: de-identified analytics only",
+}
+
+
+def staff_users() -> QuerySet[User]:
+    return User.objects.filter(role__in=STAFF_ROLES, is_active=True).order_by(
+        "last_name", "first_name", "username"
+    )
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.get_username()
+
+
+class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.get_username()
+
+
+def time_zones() -> list[str]:
+    """The zones the time-zone field suggests (every zone named Area/City)."""
+    return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+
+
+class PracticeForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Practice name")
+    time_zone = forms.CharField(
+        max_length=64,
+        validators=[validate_time_zone],
+        help_text="Every time shown and every period boundary uses it, e.g. America/Chicago.",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
+    )
+    phone = forms.CharField(max_length=30, required=False, label="Main phone")
+    fax = forms.CharField(max_length=30, required=False, label="Main fax")
+    logo = forms.FileField(
+        required=False,
+        validators=[validate_logo],
+        help_text="PNG or JPEG under 512 KB, shown in the header and on the sign-in page.",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    remove_logo = forms.BooleanField(required=False, label="Remove the current logo")
+
+    @classmethod
+    def for_organization(cls, org: Organization) -> "PracticeForm":
+        return cls(initial={f: getattr(org, f) for f in ("name", "time_zone", "phone", "fax")})
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Enter the practice's name.")
+        return name
+
+
+def _hours(label: str, help_text: str, *, most: int) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        help_text=help_text,
+        validators=[MinValueValidator(1), MaxValueValidator(most)],
+        widget=forms.NumberInput(attrs={"min": 1, "max": most, "inputmode": "numeric"}),
+    )
+
+
+class SlaForm(forms.Form):
+    sla_stat_hours = _hours(
+        "First contact, stat (hours)", "After a stat referral is received.", most=168
+    )
+    sla_urgent_hours = _hours("First contact, urgent (hours)", "After an urgent one.", most=720)
+    sla_routine_hours = _hours("First contact, routine (hours)", "After a routine one.", most=720)
+    report_within_hours = _hours(
+        "Consult report (hours after the visit)",
+        "When the loop with the referring provider should be closed; 168 is a week.",
+        most=2160,
+    )
+    max_contact_attempts = _hours(
+        "Contact attempts before unreachable",
+        "Unsuccessful attempts to reach the patient before the referral can be marked unreachable.",
+        most=10,
+    )
+
+    @classmethod
+    def for_organization(cls, org: Organization) -> "SlaForm":
+        return cls(initial={name: getattr(org, name) for name in cls.base_fields})
+
+
+class MfaPolicyForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        choices=[
+            (r.value, r.value.capitalize())
+            for r in STAFF_ROLES
+            if r not in roles_with(Capability.MANAGE_SETTINGS)
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Roles that must sign in with a second factor",
+        help_text="Admins always must. Someone of a role ticked here is asked to set one up "
+        "at their next sign-in.",
+    )
+
+
+class DepartmentForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What it treats, in words for referring practices and patients.",
+    )
+    point_of_contact = StaffChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        help_text="Receives SLA escalations and alerts about unassigned referrals.",
+    )
+    members = StaffMultipleChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Clinicians see their departments' referrals; coordinators get a "
+        "“My department” tab.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["point_of_contact"].queryset = staff_users()
+        self.fields["members"].queryset = staff_users()
+
+    @classmethod
+    def for_department(cls, department: Department) -> "DepartmentForm":
+        return cls(
+            initial={
+                "name": department.name,
+                "description": department.description,
+                "point_of_contact": department.point_of_contact_id,
+                "members": list(department.staff.values_list("pk", flat=True)),
+            }
+        )
+
+
+class NewDepartmentForm(DepartmentForm):
+    code = forms.SlugField(
+        max_length=30,
+        label="Short code",
+        help_text="Letters, digits and hyphens, e.g. spine; used in links and exports and "
+        "not changed later.",
+    )
+
+    field_order = ["name", "code", "description", "point_of_contact", "members"]
+
+
+class StaffUserForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    email = forms.EmailField(
+        help_text="The link to choose a password goes here, and so do notices."
+    )
+    role = forms.ChoiceField(
+        choices=[(r.value, ROLE_WORDS.get(r, r.value)) for r in STAFF_ROLES],
+        widget=forms.RadioSelect,
+    )
+    departments = forms.ModelMultipleChoiceField(
+        queryset=Department.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Clinicians see the referrals of their departments.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["departments"].queryset = Department.objects.order_by("name")
+
+    @classmethod
+    def for_user(cls, user: User) -> "StaffUserForm":
+        return cls(
+            initial={
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "email": user.email,
+                "role": user.role,
+                "departments": list(user.departments.values_list("pk", flat=True)),
+            }
+        )
+
+
+class NewStaffUserForm(StaffUserForm):
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]+\Z",
+        max_length=150,
+        help_text="What they type to sign in: letters, digits and . @ + - _ only.",
+        error_messages={"invalid": "Use letters, digits and . @ + - _ only."},
+    )
+
+    field_order = ["username", "first_name", "last_name", "email", "role", "departments"]
+
+    def clean_username(self):
+        # The service refuses it too; said here as well so it shows before any confirmation.
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(f"The username {username} is already taken; choose another.")
+        return username
