@@ -335,7 +335,9 @@ def test_the_users_page_lists_role_departments_second_factor_and_sign_in(admin_c
     cliff.save(update_fields=["last_login"])
     page = admin_client.get(reverse("settings_users")).content.decode()
     row = re.search(
-        r'<tr>\s*<th scope="row"><a href="%s">.*?</tr>' % reverse("settings_user", args=[cliff.pk]),
+        r'<tr>\s*<th scope="row"><a href="{}">.*?</tr>'.format(
+            reverse("settings_user", args=[cliff.pk])
+        ),
         page,
         re.S,
     ).group(0)
@@ -459,3 +461,13 @@ def test_support_staff_open_the_back_office(admin_client, ada):
     ada.save(update_fields=["is_superuser"])
     assert admin_client.get("/admin/").status_code == 200
     assert 'href="/admin/"' in admin_client.get(reverse("settings_home")).content.decode()
+
+
+def test_a_deactivated_point_of_contact_is_flagged_on_the_departments_page(
+    admin_client, spine, cora
+):
+    spine.point_of_contact = cora
+    spine.save(update_fields=["point_of_contact"])
+    admin_client.post(reverse("settings_user_active", args=[cora.pk]), {"active": "0"})
+    page = admin_client.get(reverse("settings_departments")).content.decode()
+    assert "(deactivated: choose someone else)" in page

@@ -166,9 +166,7 @@ def clock_q(kind: str, condition: Condition, *, now: datetime, prefix: str = "")
     elif kind == REPORT:
         within = report_within()
         exists = Q(**{name("direction"): Direction.INBOUND, name("seen_at__isnull"): False})
-        due = ExpressionWrapper(
-            F(name("seen_at")) + Value(within), output_field=DateTimeField()
-        )
+        due = ExpressionWrapper(F(name("seen_at")) + Value(within), output_field=DateTimeField())
         closed = exists & Q(**{name("state"): State.LOOP_CLOSED, name("closed_at__isnull"): False})
         running = exists & Q(**{name("state"): State.SEEN})
         overdue = running & Q(**{name("seen_at__lte"): _after(now, -within)})

@@ -123,23 +123,19 @@ class DepartmentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What it treats, in words for referring practices and patients.",
     )
+    # Querysets are lazy and copied for each form: each form reads the users of its time.
     point_of_contact = StaffChoiceField(
-        queryset=User.objects.none(),
+        queryset=staff_users(),
         required=False,
         help_text="Receives SLA escalations and alerts about unassigned referrals.",
     )
     members = StaffMultipleChoiceField(
-        queryset=User.objects.none(),
+        queryset=staff_users(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Clinicians see their departments' referrals; coordinators get a "
         "“My department” tab.",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["point_of_contact"].queryset = staff_users()
-        self.fields["members"].queryset = staff_users()
 
     @classmethod
     def for_department(cls, department: Department) -> "DepartmentForm":
@@ -175,15 +171,11 @@ class StaffUserForm(forms.Form):
         widget=forms.RadioSelect,
     )
     departments = forms.ModelMultipleChoiceField(
-        queryset=Department.objects.none(),
+        queryset=Department.objects.order_by("name"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Clinicians see the referrals of their departments.",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["departments"].queryset = Department.objects.order_by("name")
 
     @classmethod
     def for_user(cls, user: User) -> "StaffUserForm":
@@ -212,5 +204,7 @@ class NewStaffUserForm(StaffUserForm):
         # The service refuses it too; said here as well so it shows before any confirmation.
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(f"The username {username} is already taken; choose another.")
+            raise forms.ValidationError(
+                f"The username {username} is already taken; choose another."
+            )
         return username

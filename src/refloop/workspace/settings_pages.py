@@ -39,7 +39,8 @@ def _saved(request, changed: list[str], what: str) -> None:
 def _name(user: User | None) -> str:
     if user is None:
         return ""
-    return user.get_full_name() or user.get_username()
+    name = user.get_full_name() or user.get_username()
+    return name if user.is_active else f"{name} (deactivated: choose someone else)"
 
 
 @require_GET

@@ -57,7 +57,7 @@ def _apply(instance: Model, values: Mapping[str, Any]) -> dict[str, list]:
 
 def _record(action: str, obj: Model, *, actor: User, detail: dict, now: datetime) -> None:
     audit.record(
-        action, audit.Touch(obj._meta.model_name, obj.pk), actor=actor, detail=detail, now=now
+        action, audit.Touch(str(obj._meta.model_name), obj.pk), actor=actor, detail=detail, now=now
     )
 
 

@@ -242,5 +242,7 @@ urlpatterns = [
     path("settings/users/new/", new_user, name="settings_user_new"),
     path("settings/users/<int:user_id>/", user, name="settings_user"),
     path("settings/users/<int:user_id>/active", user_active, name="settings_user_active"),
-    path("settings/users/<int:user_id>/password-link", user_password_link, name="settings_user_link"),
+    path(
+        "settings/users/<int:user_id>/password-link", user_password_link, name="settings_user_link"
+    ),
 ]

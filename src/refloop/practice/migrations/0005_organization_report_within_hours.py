@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('practice', '0004_organization_mfa_required_roles'),
+        ("practice", "0004_organization_mfa_required_roles"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='report_within_hours',
+            model_name="organization",
+            name="report_within_hours",
             field=models.PositiveIntegerField(default=168),
         ),
     ]

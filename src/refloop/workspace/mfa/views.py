@@ -209,7 +209,10 @@ def admin_login(request):
     if request.user.is_authenticated:
         if is_support_staff(request.user):
             return redirect(target)
-        return forbidden(request, "Your account cannot open the back office.")
+        return forbidden(
+            request,
+            "The back office is for support staff. The practice's settings are under Settings.",
+        )
     return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
 
 
