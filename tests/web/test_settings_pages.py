@@ -471,3 +471,42 @@ def test_a_deactivated_point_of_contact_is_flagged_on_the_departments_page(
     admin_client.post(reverse("settings_user_active", args=[cora.pk]), {"active": "0"})
     page = admin_client.get(reverse("settings_departments")).content.decode()
     assert "(deactivated: choose someone else)" in page
+
+
+def department_form(department, **changes):
+    return {"name": department.name, "description": department.description, **changes}
+
+
+def test_a_departments_intake_criteria_are_saved_and_audited(admin_client, spine):
+    response = admin_client.post(
+        reverse("settings_department", args=[spine.pk]),
+        department_form(
+            spine,
+            accepted_conditions="M54, M51 ,",
+            excluded_keywords="pregnant",
+            min_age="18",
+            required_documents=["referral_letter", "imaging"],
+        ),
+    )
+    assert response.status_code == 302
+    spine.refresh_from_db()
+    assert spine.accepted_conditions == ["M54", "M51"]
+    assert spine.excluded_keywords == ["pregnant"]
+    assert spine.min_age == 18
+    assert spine.required_documents == ["referral_letter", "imaging"]
+    detail = last_audit("settings.department_changed").detail
+    assert detail["min_age"] == [None, 18]
+    assert detail["required_documents"] == [[], ["referral_letter", "imaging"]]
+    page = admin_client.get(reverse("settings_department", args=[spine.pk])).content.decode()
+    assert 'value="M54, M51"' in page
+
+
+def test_an_age_range_upside_down_is_refused(admin_client, spine):
+    response = admin_client.post(
+        reverse("settings_department", args=[spine.pk]),
+        department_form(spine, min_age="65", max_age="18"),
+    )
+    assert response.status_code == 422
+    assert "The oldest age must not be below the youngest." in response.content.decode()
+    spine.refresh_from_db()
+    assert spine.min_age is None

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from refloop.core.models import User
 from refloop.core.roles import Capability, Role, roles_with
 from refloop.practice.models import Department, Organization, validate_logo, validate_time_zone
+from refloop.referrals.models import AttachmentKind, kind_label
 from refloop.workspace.settings_services import STAFF_ROLES
 
 ROLE_WORDS = {
@@ -147,6 +148,74 @@ class DepartmentForm(forms.Form):
                 "members": list(department.staff.values_list("pk", flat=True)),
             }
         )
+
+
+class ListField(forms.CharField):
+    """A list kept as JSON on the model, typed as words separated by commas."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _list(label: str, help_text: str) -> ListField:
+    return ListField(required=False, label=label, help_text=help_text)
+
+
+def _age(label: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        required=False,
+        label=label,
+        validators=[MinValueValidator(0), MaxValueValidator(130)],
+        widget=forms.NumberInput(attrs={"min": 0, "max": 130, "inputmode": "numeric"}),
+    )
+
+
+# What triage checks a referral against (refloop.referrals.triage).
+CRITERIA = (
+    "accepted_conditions",
+    "excluded_conditions",
+    "accepted_keywords",
+    "excluded_keywords",
+    "accepted_insurances",
+    "min_age",
+    "max_age",
+    "required_documents",
+)
+
+
+class DepartmentEditForm(DepartmentForm):
+    """A department with its intake criteria, which triage checks every referral against."""
+
+    accepted_conditions = _list("Conditions it accepts", "ICD-10 prefixes, e.g. M54, M51.")
+    excluded_conditions = _list("Conditions it does not take", "ICD-10 prefixes, e.g. M54.5.")
+    accepted_keywords = _list(
+        "Words that point here", "In a referral's reason, e.g. sciatica, back pain."
+    )
+    excluded_keywords = _list("Words that mean not a fit", "E.g. pregnant.")
+    accepted_insurances = _list("Insurances it accepts", "Payer names; empty means all.")
+    min_age = _age("Youngest patient (years)")
+    max_age = _age("Oldest patient (years)")
+    required_documents = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(k.value, kind_label(k.value)) for k in AttachmentKind if k != "consult_report"],
+        label="Documents a referral must include",
+    )
+
+    @classmethod
+    def with_criteria(cls, department: Department) -> "DepartmentEditForm":
+        initial = cls.for_department(department).initial
+        return cls(initial={**initial, **{name: getattr(department, name) for name in CRITERIA}})
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        low, high = cleaned.get("min_age"), cleaned.get("max_age")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_age", "The oldest age must not be below the youngest.")
+        return cleaned
 
 
 class NewDepartmentForm(DepartmentForm):

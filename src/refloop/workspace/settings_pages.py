@@ -19,7 +19,8 @@ from refloop.web.forms import attach_domain_error
 from refloop.workspace import settings_services as services
 from refloop.workspace import settings_users
 from refloop.workspace.settings_forms import (
-    DepartmentForm,
+    CRITERIA,
+    DepartmentEditForm,
     NewDepartmentForm,
     PracticeForm,
     SlaForm,
@@ -193,7 +194,7 @@ def department(request, department_id: int):
         raise Http404("No such department.")
     status = 200
     if request.method == "POST":
-        form = DepartmentForm(request.POST)
+        form = DepartmentEditForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -204,6 +205,7 @@ def department(request, department_id: int):
                     description=data["description"],
                     point_of_contact=data["point_of_contact"],
                     members=data["members"],
+                    criteria={name: data[name] for name in CRITERIA},
                 )
             except InvalidInput as error:
                 attach_domain_error(form, error)
@@ -212,7 +214,7 @@ def department(request, department_id: int):
                 return redirect("settings_departments")
         status = 422
     else:
-        form = DepartmentForm.for_department(found)
+        form = DepartmentEditForm.with_criteria(found)
     context = {"form": form, "department": found}
     return render(request, "workspace/settings/department.html", context, status=status)
 

@@ -174,10 +174,11 @@ def update_department(
     description: str,
     point_of_contact: User | None,
     members: Iterable[User],
+    criteria: Mapping[str, Any] | None = None,
     now: datetime | None = None,
 ) -> list[str]:
-    """Rename a department, change its description, point of contact and members; returns
-    the names of what changed."""
+    """Rename a department, change its description, point of contact, members and intake
+    criteria (the fields triage reads); returns the names of what changed."""
     require(acting_user, Capability.MANAGE_SETTINGS)
     now = now or timezone.now()
     name = name.strip()
@@ -190,7 +191,8 @@ def update_department(
             {
                 "name": name,
                 "description": description,
-                "point_of_contact_id": (point_of_contact.pk if point_of_contact else None),
+                "point_of_contact_id": point_of_contact.pk if point_of_contact else None,
+                **(criteria or {}),
             },
         )
         before = _member_ids(department)
