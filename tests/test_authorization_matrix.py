@@ -30,6 +30,7 @@ from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
 from refloop.messaging.models import Message
 from refloop.portal.models import PortalInvite
+from refloop.practice.models import Location
 from refloop.referrals import services
 from refloop.workspace.models import SavedFilter
 from tests import samples
@@ -110,6 +111,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "message_settings": ADMIN,
     "settings_home": ADMIN,
     "settings_practice": ADMIN,
+    "settings_location_new": ADMIN,
+    "settings_location": ADMIN,
     "settings_sla": ADMIN,
     "settings_departments": ADMIN,
     "settings_department": ADMIN,
@@ -374,6 +377,7 @@ def _side(*, acting, department, provider, practice, cora, ada, when, document) 
         "provider": provider.pk,
         "user": cora.pk,
         "department": department.pk,
+        "location": Location.objects.get_or_create(name="Main clinic")[0].pk,
     }
 
 
@@ -418,7 +422,7 @@ def value_for(route: Route, name: str, ids: dict):
         return ids["provider"]
     if name == "document_id":
         return ids["document"]
-    if name in ("department_id", "user_id"):
+    if name in ("department_id", "user_id", "location_id"):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids
         return ids["user"]

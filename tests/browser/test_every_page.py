@@ -22,6 +22,7 @@ from refloop.messaging import settings_views as message_settings
 from refloop.messaging.models import Message
 from refloop.portal import invites as portal_invites
 from refloop.portal import staff as portal_staff
+from refloop.practice.models import Location
 from refloop.public import urls as public_urls
 from refloop.referrals import services
 from refloop.workspace import urls as workspace_urls
@@ -60,6 +61,8 @@ EXPECTED_PAGES = {
     "reauthenticate",
     "settings_home",
     "settings_practice",
+    "settings_location_new",
+    "settings_location",
     "settings_sla",
     "settings_departments",
     "settings_department",
@@ -138,6 +141,7 @@ def ids(ada, cora, spine, provider_a, practice_b):
         "channel": "email",
         "department_id": spine.pk,
         "user_id": cora.pk,
+        "location_id": Location.objects.create(name="Main clinic").pk,
     }
 
 

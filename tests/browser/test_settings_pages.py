@@ -18,6 +18,7 @@ def pages(spine, cora, cliff):
     return [
         reverse("settings_home"),
         reverse("settings_practice"),
+        reverse("settings_location_new"),
         reverse("settings_sla"),
         reverse("settings_departments"),
         reverse("settings_department", args=[spine.pk]),

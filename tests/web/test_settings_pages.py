@@ -16,7 +16,7 @@ from django.utils import timezone
 from refloop.core.models import AuditEntry
 from refloop.core.reauth import SESSION_KEY
 from refloop.demo import factories as f
-from refloop.practice.models import Department, Organization
+from refloop.practice.models import Department, Location, Organization
 from refloop.referrals import clocks
 from refloop.referrals.models import Referral, State
 from tests import samples
@@ -510,3 +510,28 @@ def test_an_age_range_upside_down_is_refused(admin_client, spine):
     assert "The oldest age must not be below the youngest." in response.content.decode()
     spine.refresh_from_db()
     assert spine.min_age is None
+
+
+def test_a_location_is_added_and_changed_and_audited(admin_client):
+    form = {"name": "North Clinic", "address": "1 Main St", "city": "Springfield", "state": "il"}
+    response = admin_client.post(reverse("settings_location_new"), form)
+    assert response.status_code == 302
+    location = Location.objects.get(name="North Clinic")
+    assert location.state == "IL"
+    assert last_audit("settings.location_created").detail["city"] == ["", "Springfield"]
+    assert "North Clinic" in admin_client.get(reverse("settings_practice")).content.decode()
+
+    response = admin_client.post(
+        reverse("settings_location", args=[location.pk]), {**form, "phone": "555-0101"}
+    )
+    assert response.status_code == 302
+    location.refresh_from_db()
+    assert location.phone == "555-0101"
+    assert last_audit("settings.location_changed").detail == {"phone": ["", "555-0101"]}
+
+
+def test_a_location_with_a_bad_state_is_refused(admin_client):
+    response = admin_client.post(reverse("settings_location_new"), {"name": "X", "state": "1L"})
+    assert response.status_code == 422
+    assert "Use the two-letter state code" in response.content.decode()
+    assert not Location.objects.exists()

@@ -8,7 +8,13 @@ from django.db.models import QuerySet
 
 from refloop.core.models import User
 from refloop.core.roles import Capability, Role, roles_with
-from refloop.practice.models import Department, Organization, validate_logo, validate_time_zone
+from refloop.practice.models import (
+    Department,
+    Location,
+    Organization,
+    validate_logo,
+    validate_time_zone,
+)
 from refloop.referrals.models import AttachmentKind, kind_label
 from refloop.workspace.settings_services import STAFF_ROLES
 
@@ -69,6 +75,21 @@ class PracticeForm(forms.Form):
         if not name:
             raise forms.ValidationError("Enter the practice's name.")
         return name
+
+
+class LocationForm(forms.ModelForm):
+    """Where patients are seen: the address on appointment letters and the public page."""
+
+    class Meta:
+        model = Location
+        fields = ["name", "address", "city", "state", "postal_code", "phone", "fax"]
+        labels = {"address": "Street address", "state": "State (2 letters)", "postal_code": "ZIP"}
+
+    def clean_state(self):
+        state = self.cleaned_data["state"].strip().upper()
+        if state and not (len(state) == 2 and state.isalpha()):
+            raise forms.ValidationError("Use the two-letter state code, e.g. IL.")
+        return state
 
 
 def _hours(label: str, help_text: str, *, most: int) -> forms.IntegerField:

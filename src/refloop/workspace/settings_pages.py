@@ -13,7 +13,7 @@ from refloop.core.admin_site import is_support_staff
 from refloop.core.errors import InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Capability
-from refloop.practice.models import Department, Organization
+from refloop.practice.models import Department, Location, Organization
 from refloop.web.access import staff_view
 from refloop.web.forms import attach_domain_error
 from refloop.workspace import settings_services as services
@@ -21,6 +21,7 @@ from refloop.workspace import settings_users
 from refloop.workspace.settings_forms import (
     CRITERIA,
     DepartmentEditForm,
+    LocationForm,
     NewDepartmentForm,
     PracticeForm,
     SlaForm,
@@ -55,7 +56,7 @@ def home(request):
             "title": "Practice",
             "url_name": "settings_practice",
             "icon": "building-hospital",
-            "about": "Name, time zone, phone and fax, and the logo.",
+            "about": "Name, time zone, phone and fax, the logo, and the locations.",
             "now": f"{org.name} · {org.time_zone}",
         },
         {
@@ -117,8 +118,44 @@ def practice(request):
         status = 422
     else:
         form = PracticeForm.for_organization(org)
-    context = {"form": form, "org": org, "zones": time_zones()}
+    context = {
+        "form": form,
+        "org": org,
+        "zones": time_zones(),
+        "locations": Location.objects.order_by("name"),
+    }
     return render(request, "workspace/settings/practice.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@settings_view
+def location(request, location_id: int | None = None):
+    """A new location (no id) or an existing one: its name, address, phone and fax."""
+    found = None
+    if location_id is not None:
+        found = Location.objects.filter(pk=location_id).first()
+        if found is None:
+            raise Http404("No such location.")
+    status = 200
+    if request.method == "POST":
+        form = LocationForm(request.POST, instance=found)
+        if form.is_valid():
+            try:
+                saved, changed = services.save_location(
+                    acting_user=request.user,
+                    values=form.cleaned_data,
+                    location_id=found.pk if found else None,
+                )
+            except InvalidInput as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                _saved(request, changed, f"The location {saved.name} was")
+                return redirect("settings_practice")
+        status = 422
+    else:
+        form = LocationForm(instance=found)
+    context = {"form": form, "location": found}
+    return render(request, "workspace/settings/location.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -222,6 +259,8 @@ def department(request, department_id: int):
 urlpatterns = [
     path("settings/", home, name="settings_home"),
     path("settings/practice/", practice, name="settings_practice"),
+    path("settings/practice/locations/new/", location, name="settings_location_new"),
+    path("settings/practice/locations/<int:location_id>/", location, name="settings_location"),
     path("settings/sla/", sla, name="settings_sla"),
     path("settings/departments/", departments, name="settings_departments"),
     path("settings/departments/<int:department_id>/", department, name="settings_department"),

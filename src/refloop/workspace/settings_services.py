@@ -26,7 +26,7 @@ from refloop.core.errors import Conflict, InvalidInput
 from refloop.core.links import absolute_url
 from refloop.core.models import User
 from refloop.core.roles import Capability, Role, require, roles_with
-from refloop.practice.models import Department, Organization
+from refloop.practice.models import Department, Location, Organization
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,37 @@ def set_mfa_policy(*, acting_user: User, roles: Iterable[str], now: datetime | N
             org.save(update_fields=["mfa_required_roles"])
             _record("settings.mfa_policy_changed", org, actor=acting_user, detail=changed, now=now)
     return bool(changed)
+
+
+LOCATION_FIELDS = ("name", "address", "city", "state", "postal_code", "phone", "fax")
+
+
+def save_location(
+    *,
+    acting_user: User,
+    values: Mapping[str, str],
+    location_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[Location, list[str]]:
+    """Add a location (location_id None) or change one; returns it and what changed."""
+    require(acting_user, Capability.MANAGE_SETTINGS)
+    now = now or timezone.now()
+    name = values["name"].strip()
+    with transaction.atomic():
+        if location_id is None:
+            location = Location()
+        else:
+            location = Location.objects.select_for_update().get(pk=location_id)
+        if Location.objects.filter(name__iexact=name).exclude(pk=location.pk).exists():
+            raise InvalidInput(f"There is already a location named {name}.", field="name")
+        changed = _apply(location, {**{f: values[f] for f in LOCATION_FIELDS}, "name": name})
+        if changed:
+            action = (
+                "settings.location_created" if location.pk is None else "settings.location_changed"
+            )
+            location.save()
+            _record(action, location, actor=acting_user, detail=changed, now=now)
+    return location, list(changed)
 
 
 # ---- departments ------------------------------------------------------------------
