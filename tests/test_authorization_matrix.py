@@ -30,6 +30,7 @@ from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
 from refloop.messaging.models import Message
 from refloop.portal.models import PortalInvite
+from refloop.practice.models import Location
 from refloop.referrals import services
 from refloop.workspace.models import SavedFilter
 from tests import samples
@@ -108,6 +109,19 @@ ACCESS: dict[str, frozenset[str]] = {
     "audit": ADMIN,
     "audit_csv": ADMIN,
     "message_settings": ADMIN,
+    "settings_home": ADMIN,
+    "settings_practice": ADMIN,
+    "settings_location_new": ADMIN,
+    "settings_location": ADMIN,
+    "settings_sla": ADMIN,
+    "settings_departments": ADMIN,
+    "settings_department": ADMIN,
+    "settings_users": ADMIN,
+    "settings_mfa_policy": ADMIN,
+    "settings_user_new": ADMIN,
+    "settings_user": ADMIN,
+    "settings_user_active": ADMIN,
+    "settings_user_link": ADMIN,
     "message_template": ADMIN,
     "outbox": CLINICAL | {"hana"},
     "outbox_message": CLINICAL,
@@ -362,6 +376,8 @@ def _side(*, acting, department, provider, practice, cora, ada, when, document) 
         "practice": practice.pk,
         "provider": provider.pk,
         "user": cora.pk,
+        "department": department.pk,
+        "location": Location.objects.get_or_create(name="Main clinic")[0].pk,
     }
 
 
@@ -406,6 +422,8 @@ def value_for(route: Route, name: str, ids: dict):
         return ids["provider"]
     if name == "document_id":
         return ids["document"]
+    if name in ("department_id", "user_id", "location_id"):
+        return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids
         return ids["user"]
     if name in ("object_id", "content_type_id"):

@@ -131,7 +131,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "refloop.core.admin_site.SupportAdminConfig",  # django.contrib.admin, for support staff
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

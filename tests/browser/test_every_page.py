@@ -22,6 +22,7 @@ from refloop.messaging import settings_views as message_settings
 from refloop.messaging.models import Message
 from refloop.portal import invites as portal_invites
 from refloop.portal import staff as portal_staff
+from refloop.practice.models import Location
 from refloop.public import urls as public_urls
 from refloop.referrals import services
 from refloop.workspace import urls as workspace_urls
@@ -58,6 +59,16 @@ EXPECTED_PAGES = {
     "mfa_security",
     "mfa_totp",
     "reauthenticate",
+    "settings_home",
+    "settings_practice",
+    "settings_location_new",
+    "settings_location",
+    "settings_sla",
+    "settings_departments",
+    "settings_department",
+    "settings_users",
+    "settings_user_new",
+    "settings_user",
 }
 
 
@@ -128,6 +139,9 @@ def ids(ada, cora, spine, provider_a, practice_b):
         "to": "in_review",
         "rule_key": "patient.scheduled",
         "channel": "email",
+        "department_id": spine.pk,
+        "user_id": cora.pk,
+        "location_id": Location.objects.create(name="Main clinic").pk,
     }
 
 

@@ -1,4 +1,5 @@
-"""Back-office admin for users, tokens and the audit log.
+"""Back-office admin for users, tokens and the audit log: support staff only
+(refloop.core.admin_site); a practice's admins use the workspace's Settings pages.
 
 Patients and referrals are deliberately not here: every read of them must go
 through the audited selectors, and the admin would bypass them.

@@ -50,6 +50,8 @@ class Organization(models.Model):
     sla_stat_hours = models.PositiveIntegerField(default=4)
     sla_urgent_hours = models.PositiveIntegerField(default=24)
     sla_routine_hours = models.PositiveIntegerField(default=48)
+    # The consult report's target, in hours after the patient was seen (the loop closure).
+    report_within_hours = models.PositiveIntegerField(default=168)
     # Unsuccessful patient contact attempts before a referral becomes unreachable.
     max_contact_attempts = models.PositiveIntegerField(default=3)
     # Roles that must sign in with a second factor, besides admins, who always must.
@@ -80,6 +82,10 @@ class Organization(models.Model):
             "routine": self.sla_routine_hours,
         }[urgency]
         return timedelta(hours=hours)
+
+    @property
+    def report_within(self) -> timedelta:
+        return timedelta(hours=self.report_within_hours)
 
 
 class Location(models.Model):

@@ -5,8 +5,10 @@ One rule for every page, sweep and metric. An inbound referral has two clocks:
 - first contact: due at `first_contact_due_at`, the target stamped when the referral
   arrived (the promise made then; a later edit of the SLA settings does not move it),
   done at the first contact attempt;
-- report: due 168 hours after `seen` (DESIGN.md's loop closure), done when the loop is
-  closed.
+- report: due the practice's report target (`Organization.report_within_hours`, 168 hours
+  unless changed in Settings) after `seen`, done when the loop is closed. Unlike first
+  contact it is not stamped on the referral: a changed target applies to every report
+  still due.
 
 A clock is *running* while the referral is open and waiting for the step, *overdue*
 while running at or past its due time, *met* when the step was done by the due time
@@ -29,7 +31,7 @@ from refloop.referrals.models import Direction, Referral, State
 FIRST_CONTACT = "first_contact"
 REPORT = "report"
 KINDS = (FIRST_CONTACT, REPORT)
-REPORT_WITHIN = timedelta(hours=168)
+REPORT_WITHIN = timedelta(hours=168)  # the report target a new practice starts with
 
 Condition = Literal["running", "overdue", "met", "late"]
 CONDITIONS: tuple[Condition, ...] = ("running", "overdue", "met", "late")
@@ -97,6 +99,11 @@ def first_contact_due(org: Organization, urgency: str, received_at: datetime) ->
     return _after(received_at, org.first_contact_sla(urgency))
 
 
+def report_within() -> timedelta:
+    """The practice's report target: how long after the visit the loop should be closed."""
+    return Organization.current().report_within
+
+
 def first_contact(referral: Referral, now: datetime) -> Clock | None:
     if referral.direction != Direction.INBOUND or referral.first_contact_due_at is None:
         return None
@@ -117,7 +124,7 @@ def report(referral: Referral, now: datetime) -> Clock | None:
     return _clock(
         REPORT,
         started_at=referral.seen_at,
-        due_at=_after(referral.seen_at, REPORT_WITHIN),
+        due_at=_after(referral.seen_at, report_within()),
         done_at=closed,
         running=referral.state == State.SEEN,
         now=now,
@@ -157,13 +164,12 @@ def clock_q(kind: str, condition: Condition, *, now: datetime, prefix: str = "")
         met = exists & Q(**{f"{done}__isnull": False, f"{done}__lte": due})
         done_late = exists & Q(**{f"{done}__gt": due})
     elif kind == REPORT:
+        within = report_within()
         exists = Q(**{name("direction"): Direction.INBOUND, name("seen_at__isnull"): False})
-        due = ExpressionWrapper(
-            F(name("seen_at")) + Value(REPORT_WITHIN), output_field=DateTimeField()
-        )
+        due = ExpressionWrapper(F(name("seen_at")) + Value(within), output_field=DateTimeField())
         closed = exists & Q(**{name("state"): State.LOOP_CLOSED, name("closed_at__isnull"): False})
         running = exists & Q(**{name("state"): State.SEEN})
-        overdue = running & Q(**{name("seen_at__lte"): _after(now, -REPORT_WITHIN)})
+        overdue = running & Q(**{name("seen_at__lte"): _after(now, -within)})
         met = closed & Q(**{name("closed_at__lte"): due})
         done_late = closed & Q(**{name("closed_at__gt"): due})
     else:

@@ -50,13 +50,7 @@ NAVIGATION = (
         "Analytics", "analytics_dashboard", "chart-bar", Capability.VIEW_ANALYTICS, "/analytics/"
     ),
     NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/"),
-    NavItem(
-        "Message settings",
-        "message_settings",
-        "settings",
-        Capability.MANAGE_SETTINGS,
-        "/settings/messages/",
-    ),
+    NavItem("Settings", "settings_home", "settings", Capability.MANAGE_SETTINGS, "/settings/"),
     NavItem(
         "Portal invites",
         "portal_invites",

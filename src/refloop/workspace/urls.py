@@ -7,6 +7,7 @@ from refloop.workspace import (
     intake,
     outbound,
     password_reset,
+    settings_pages,
     shell,
     worklist,
 )
@@ -22,4 +23,5 @@ urlpatterns = [
     *intake.urlpatterns,
     *outbound.urlpatterns,
     *audit_log.urlpatterns,
+    *settings_pages.urlpatterns,
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from refloop.core import audit
+from refloop.core.admin_site import is_support_staff
 from refloop.core.audit import Touch
 from refloop.core.reauth import mark_reauthenticated, reauthentication_required
 from refloop.web.access import forbidden
@@ -206,9 +207,12 @@ def admin_login(request):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/admin/"
     if request.user.is_authenticated:
-        if request.user.is_staff:
+        if is_support_staff(request.user):
             return redirect(target)
-        return forbidden(request, "Your account cannot open the back office.")
+        return forbidden(
+            request,
+            "The back office is for support staff. The practice's settings are under Settings.",
+        )
     return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
 
 
