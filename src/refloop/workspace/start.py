@@ -383,7 +383,9 @@ def practice_glance(user, *, now: datetime | None = None, shown: int = SHOWN) ->
 def practice_page(request) -> HttpResponse:
     glance = practice_glance(request.user)
     links = [
-        ("Message settings", reverse("message_settings"), "settings", Capability.MANAGE_SETTINGS),
+        ("Settings", reverse("settings_home"), "settings", Capability.MANAGE_SETTINGS),
+        ("Users and roles", reverse("settings_users"), "users", Capability.MANAGE_SETTINGS),
+        ("Message settings", reverse("message_settings"), "mail", Capability.MANAGE_SETTINGS),
         ("Audit log", reverse("audit"), "shield-lock", Capability.VIEW_AUDIT),
         ("Your sign-in security", reverse("mfa_security"), "device-mobile", None),
     ]
