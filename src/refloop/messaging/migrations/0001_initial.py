@@ -7,373 +7,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("referrals", "0006_progressreport"),
+        ('referrals', '0006_progressreport'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Preference",
+            name='Preference',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("recipient", models.CharField(max_length=60, unique=True)),
-                (
-                    "preferred_channel",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("email", "Email"),
-                            ("sms", "SMS"),
-                            ("fax", "Fax"),
-                            ("letter", "Letter"),
-                            ("in_app", "In-app"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "opted_out",
-                    models.JSONField(blank=True, default=list, help_text="Channels never to use"),
-                ),
-                ("language", models.CharField(blank=True, max_length=10)),
-                ("quiet_start", models.TimeField(default=datetime.time(20, 0))),
-                ("quiet_end", models.TimeField(default=datetime.time(8, 0))),
-                (
-                    "time_zone",
-                    models.CharField(blank=True, help_text="Empty: the practice's", max_length=64),
-                ),
-                ("updated_at", models.DateTimeField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('recipient', models.CharField(max_length=60, unique=True)),
+                ('preferred_channel', models.CharField(blank=True, choices=[('email', 'Email'), ('sms', 'SMS'), ('fax', 'Fax'), ('letter', 'Letter'), ('in_app', 'In-app')], max_length=10)),
+                ('opted_out', models.JSONField(blank=True, default=list, help_text='Channels never to use')),
+                ('language', models.CharField(blank=True, max_length=10)),
+                ('quiet_start', models.TimeField(default=datetime.time(20, 0))),
+                ('quiet_end', models.TimeField(default=datetime.time(8, 0))),
+                ('time_zone', models.CharField(blank=True, help_text="Empty: the practice's", max_length=64)),
+                ('updated_at', models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name="Message",
+            name='Message',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("rule", models.CharField(db_index=True, max_length=60)),
-                (
-                    "audience",
-                    models.CharField(
-                        choices=[
-                            ("referrer", "Referring provider"),
-                            ("patient", "Patient"),
-                            ("staff", "Our staff"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "recipient",
-                    models.CharField(db_index=True, help_text="e.g. patient:12", max_length=60),
-                ),
-                ("recipient_label", models.CharField(max_length=200)),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("email", "Email"),
-                            ("sms", "SMS"),
-                            ("fax", "Fax"),
-                            ("letter", "Letter"),
-                            ("in_app", "In-app"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("address", models.CharField(blank=True, max_length=254)),
-                ("language", models.CharField(default="en", max_length=10)),
-                ("subject", models.CharField(blank=True, max_length=200)),
-                ("body", models.TextField()),
-                (
-                    "clinical",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Carries clinical detail: only to treating parties, with consent",
-                    ),
-                ),
-                ("dedupe_key", models.CharField(max_length=200, unique=True)),
-                ("due_at", models.DateTimeField()),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("due", "Due"),
-                            ("sending", "Sending"),
-                            ("sent", "Sent"),
-                            ("failed", "Failed"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        default="due",
-                        max_length=10,
-                    ),
-                ),
-                ("attempts", models.PositiveSmallIntegerField(default=0)),
-                ("claimed_by", models.CharField(blank=True, max_length=64)),
-                ("claim", models.CharField(blank=True, db_index=True, max_length=32)),
-                ("claimed_until", models.DateTimeField(blank=True, null=True)),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                ("finished_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "reason",
-                    models.TextField(blank=True, help_text="Why it failed or was cancelled"),
-                ),
-                ("external_id", models.CharField(blank=True, max_length=120)),
-                ("created_at", models.DateTimeField()),
-                (
-                    "event",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The timeline event that caused it",
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="referrals.referralevent",
-                    ),
-                ),
-                (
-                    "referral",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="messages",
-                        to="referrals.referral",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('rule', models.CharField(db_index=True, max_length=60)),
+                ('audience', models.CharField(choices=[('referrer', 'Referring provider'), ('patient', 'Patient'), ('staff', 'Our staff')], max_length=10)),
+                ('recipient', models.CharField(db_index=True, help_text='e.g. patient:12', max_length=60)),
+                ('recipient_label', models.CharField(max_length=200)),
+                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS'), ('fax', 'Fax'), ('letter', 'Letter'), ('in_app', 'In-app')], max_length=10)),
+                ('address', models.CharField(blank=True, max_length=254)),
+                ('language', models.CharField(default='en', max_length=10)),
+                ('subject', models.CharField(blank=True, max_length=200)),
+                ('body', models.TextField()),
+                ('clinical', models.BooleanField(default=False, help_text='Carries clinical detail: only to treating parties, with consent')),
+                ('dedupe_key', models.CharField(max_length=200, unique=True)),
+                ('due_at', models.DateTimeField()),
+                ('status', models.CharField(choices=[('due', 'Due'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='due', max_length=10)),
+                ('attempts', models.PositiveSmallIntegerField(default=0)),
+                ('claimed_by', models.CharField(blank=True, max_length=64)),
+                ('claim', models.CharField(blank=True, db_index=True, max_length=32)),
+                ('claimed_until', models.DateTimeField(blank=True, null=True)),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ('reason', models.TextField(blank=True, help_text='Why it failed or was cancelled')),
+                ('external_id', models.CharField(blank=True, max_length=120)),
+                ('created_at', models.DateTimeField()),
+                ('event', models.ForeignKey(blank=True, help_text='The timeline event that caused it', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='referrals.referralevent')),
+                ('referral', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='referrals.referral')),
             ],
         ),
         migrations.CreateModel(
-            name="MagicLink",
+            name='MagicLink',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("digest", models.CharField(max_length=64, unique=True)),
-                (
-                    "purpose",
-                    models.CharField(
-                        choices=[
-                            ("confirm_appointment", "Confirm the appointment"),
-                            ("cancel_appointment", "Cancel the appointment"),
-                            ("view_instructions", "See what to bring and expect"),
-                            ("view_document", "See a document sent to you"),
-                        ],
-                        max_length=24,
-                    ),
-                ),
-                ("created_at", models.DateTimeField()),
-                ("expires_at", models.DateTimeField()),
-                ("used_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "appointment",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="referrals.appointment",
-                    ),
-                ),
-                (
-                    "attachment",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        to="referrals.attachment",
-                    ),
-                ),
-                (
-                    "referral",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="magic_links",
-                        to="referrals.referral",
-                    ),
-                ),
-                (
-                    "message",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to="messaging.message",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('digest', models.CharField(max_length=64, unique=True)),
+                ('purpose', models.CharField(choices=[('confirm_appointment', 'Confirm the appointment'), ('cancel_appointment', 'Cancel the appointment'), ('view_instructions', 'See what to bring and expect'), ('view_document', 'See a document sent to you')], max_length=24)),
+                ('created_at', models.DateTimeField()),
+                ('expires_at', models.DateTimeField()),
+                ('used_at', models.DateTimeField(blank=True, null=True)),
+                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='referrals.appointment')),
+                ('attachment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='referrals.attachment')),
+                ('referral', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='magic_links', to='referrals.referral')),
+                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='messaging.message')),
             ],
         ),
         migrations.CreateModel(
-            name="DeliveryAttempt",
+            name='DeliveryAttempt',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("at", models.DateTimeField()),
-                ("worker", models.CharField(blank=True, max_length=64)),
-                (
-                    "outcome",
-                    models.CharField(
-                        choices=[
-                            ("sent", "Sent"),
-                            ("retry", "Failed, will retry"),
-                            ("failed", "Failed"),
-                            ("interrupted", "Interrupted (worker stopped mid-send)"),
-                        ],
-                        max_length=12,
-                    ),
-                ),
-                ("detail", models.CharField(blank=True, max_length=300)),
-                (
-                    "message",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="deliveries",
-                        to="messaging.message",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('at', models.DateTimeField()),
+                ('worker', models.CharField(blank=True, max_length=64)),
+                ('outcome', models.CharField(choices=[('sent', 'Sent'), ('retry', 'Failed, will retry'), ('failed', 'Failed'), ('interrupted', 'Interrupted (worker stopped mid-send)')], max_length=12)),
+                ('detail', models.CharField(blank=True, max_length=300)),
+                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='messaging.message')),
             ],
         ),
         migrations.CreateModel(
-            name="OptOut",
+            name='OptOut',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("email", "Email"),
-                            ("sms", "SMS"),
-                            ("fax", "Fax"),
-                            ("letter", "Letter"),
-                            ("in_app", "In-app"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("address", models.CharField(max_length=254)),
-                ("source", models.CharField(help_text="e.g. sms_stop, staff", max_length=40)),
-                ("at", models.DateTimeField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS'), ('fax', 'Fax'), ('letter', 'Letter'), ('in_app', 'In-app')], max_length=10)),
+                ('address', models.CharField(max_length=254)),
+                ('source', models.CharField(help_text='e.g. sms_stop, staff', max_length=40)),
+                ('at', models.DateTimeField()),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("channel", "address"), name="one_opt_out_per_address"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('channel', 'address'), name='one_opt_out_per_address')],
             },
         ),
         migrations.CreateModel(
-            name="RuleSetting",
+            name='RuleSetting',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.CharField(max_length=60, unique=True)),
-                ("enabled", models.BooleanField(default=True)),
-                (
-                    "offset_minutes",
-                    models.IntegerField(
-                        blank=True, help_text="Overrides the rule's default timing", null=True
-                    ),
-                ),
-                ("updated_at", models.DateTimeField()),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=60, unique=True)),
+                ('enabled', models.BooleanField(default=True)),
+                ('offset_minutes', models.IntegerField(blank=True, help_text="Overrides the rule's default timing", null=True)),
+                ('updated_at', models.DateTimeField()),
+                ('updated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="Template",
+            name='Template',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.CharField(max_length=60)),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("email", "Email"),
-                            ("sms", "SMS"),
-                            ("fax", "Fax"),
-                            ("letter", "Letter"),
-                            ("in_app", "In-app"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("language", models.CharField(default="en", max_length=10)),
-                ("subject", models.CharField(blank=True, max_length=200)),
-                ("body", models.TextField()),
-                ("updated_at", models.DateTimeField()),
-                (
-                    "updated_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=60)),
+                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS'), ('fax', 'Fax'), ('letter', 'Letter'), ('in_app', 'In-app')], max_length=10)),
+                ('language', models.CharField(default='en', max_length=10)),
+                ('subject', models.CharField(blank=True, max_length=200)),
+                ('body', models.TextField()),
+                ('updated_at', models.DateTimeField()),
+                ('updated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.AddIndex(
-            model_name="message",
-            index=models.Index(fields=["status", "due_at", "id"], name="message_due_order"),
+            model_name='message',
+            index=models.Index(fields=['status', 'due_at', 'id'], name='message_due_order'),
         ),
         migrations.AddIndex(
-            model_name="message",
-            index=models.Index(
-                fields=["referral", "created_at"], name="messaging_m_referra_e0421f_idx"
-            ),
+            model_name='message',
+            index=models.Index(fields=['referral', 'created_at'], name='messaging_m_referra_e0421f_idx'),
         ),
         migrations.AddConstraint(
-            model_name="magiclink",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("attachment__isnull", False), ("purpose__in", ["view_document"])),
-                    models.Q(("purpose__in", ["view_document"]), _negated=True),
-                    _connector="OR",
-                ),
-                name="document_link_names_its_document",
-            ),
+            model_name='magiclink',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('attachment__isnull', False), ('purpose__in', ['view_document'])), models.Q(('purpose__in', ['view_document']), _negated=True), _connector='OR'), name='document_link_names_its_document'),
         ),
         migrations.AddConstraint(
-            model_name="template",
-            constraint=models.UniqueConstraint(
-                fields=("key", "channel", "language"), name="one_template_per_key_channel_language"
-            ),
+            model_name='template',
+            constraint=models.UniqueConstraint(fields=('key', 'channel', 'language'), name='one_template_per_key_channel_language'),
         ),
     ]

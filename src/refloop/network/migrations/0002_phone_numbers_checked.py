@@ -5,51 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("network", "0001_initial"),
+        ('network', '0001_initial'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="practice",
-            name="fax",
-            field=models.CharField(
-                blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]
-            ),
+            model_name='practice',
+            name='fax',
+            field=models.CharField(blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]),
         ),
         migrations.AlterField(
-            model_name="practice",
-            name="phone",
-            field=models.CharField(
-                blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]
-            ),
+            model_name='practice',
+            name='phone',
+            field=models.CharField(blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]),
         ),
         migrations.AlterField(
-            model_name="provider",
-            name="fax",
-            field=models.CharField(
-                blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]
-            ),
+            model_name='provider',
+            name='fax',
+            field=models.CharField(blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]),
         ),
         migrations.AlterField(
-            model_name="provider",
-            name="phone",
-            field=models.CharField(
-                blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]
-            ),
+            model_name='provider',
+            name='phone',
+            field=models.CharField(blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]),
         ),
         migrations.AlterField(
-            model_name="staffcontact",
-            name="fax",
-            field=models.CharField(
-                blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]
-            ),
+            model_name='staffcontact',
+            name='fax',
+            field=models.CharField(blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]),
         ),
         migrations.AlterField(
-            model_name="staffcontact",
-            name="phone",
-            field=models.CharField(
-                blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]
-            ),
+            model_name='staffcontact',
+            name='phone',
+            field=models.CharField(blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]),
         ),
     ]

@@ -4,19 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("patients", "0001_initial"),
+        ('patients', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="patient",
-            name="outcome_consent_recorded_at",
+            model_name='patient',
+            name='outcome_consent_recorded_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="patient",
-            name="outcome_sharing_consent",
+            model_name='patient',
+            name='outcome_sharing_consent',
             field=models.BooleanField(blank=True, null=True),
         ),
     ]

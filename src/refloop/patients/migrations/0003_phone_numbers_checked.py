@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("patients", "0002_patient_outcome_consent_recorded_at_and_more"),
+        ('patients', '0002_patient_outcome_consent_recorded_at_and_more'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="patient",
-            name="phone",
-            field=models.CharField(
-                blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]
-            ),
+            model_name='patient',
+            name='phone',
+            field=models.CharField(blank=True, max_length=30, validators=[refloop.core.validation.validate_phone]),
         ),
     ]
