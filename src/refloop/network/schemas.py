@@ -9,7 +9,6 @@ from pydantic import ConfigDict, Field, WithJsonSchema
 from refloop.core.schemas import Id, NonBlank, Npi, Offset, OptionalEmail, OutSchema, Phone
 from refloop.network.models import Channel
 
-
 # Inline rather than a shared component: the outbox's channels (messaging) are also an enum
 # named Channel, and the document can hold only one component by that name.
 PreferredChannel = Annotated[

@@ -42,11 +42,6 @@ from refloop.referrals.models import (
     Urgency,
 )
 
-# Every reason a move takes; which ones fit depends on the move (the description says).
-TransitionReason = Literal[
-    tuple(dict.fromkeys([*DeclineReason.values, *UnreachableReason.values, *CancelReason.values]))
-]
-
 
 def _allowed_next(referral, context: dict | None) -> list[str]:
     """The states the calling user may move the referral to now: their role's moves."""
@@ -90,12 +85,12 @@ PATIENT_OR_PATIENT_ID = {
         {
             "title": "A new patient",
             "required": ["patient"],
-            "properties": {"patient": {"type": "object"}, "patient_id": {"type": "null"}},
+            "properties": {"patient": {"not": {"type": "null"}}, "patient_id": {"type": "null"}},
         },
         {
             "title": "A patient on record",
             "required": ["patient_id"],
-            "properties": {"patient_id": {"type": "integer"}, "patient": {"type": "null"}},
+            "properties": {"patient_id": {"not": {"type": "null"}}, "patient": {"type": "null"}},
         },
     ]
 }
@@ -191,7 +186,9 @@ class TransitionIn(_In):
     expected_version: Version | None = Field(
         None, description="Refuse (409) if the referral changed"
     )
-    reason: TransitionReason | None = Field(
+    # Which reasons, and whether text is needed, depend on the move: the service checks
+    # them after the move itself (409 before 422), so the schema states only their type.
+    reason: str | None = Field(
         None,
         description=(
             "declined: "
@@ -204,11 +201,13 @@ class TransitionIn(_In):
     )
     reason_detail: str | None = Field(None, description="Required when reason is other")
     suggested_alternative: str | None = Field(None, description="declined")
-    missing_info: NonBlank | None = Field(None, description="pending_info: what is missing")
+    missing_info: str | None = Field(None, description="pending_info: what is missing, not blank")
     department_id: Id | None = Field(None, description="accepted")
     appointment: AppointmentIn | None = Field(None, description="scheduled")
     visit_value: Amount | None = Field(None, description="seen: the visit's value, e.g. 180.00")
-    report_summary: NonBlank | None = Field(None, description="loop_closed, completed")
+    report_summary: str | None = Field(
+        None, description="loop_closed, completed: the consult report, not blank"
+    )
     note: str | None = None
 
 
