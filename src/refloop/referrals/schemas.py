@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
+from pydantic.config import JsonDict
 
 from refloop.core.schemas import (
     Amount,
@@ -80,7 +81,7 @@ class PatientIn(_In):
 
 # Exactly one of the two, which JSON Schema states as two alternatives: a new patient's
 # details, or a patient already on record (the service refuses both or neither, 422).
-PATIENT_OR_PATIENT_ID = {
+PATIENT_OR_PATIENT_ID: JsonDict = {
     "oneOf": [
         {
             "title": "A new patient",
