@@ -6,8 +6,9 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
-from refloop.core.schemas import ICD10, PHONE
+from refloop.core.schemas import ICD10, NON_BLANK, PHONE, NonBlank
 from refloop.core.validation import phone_e164
 from refloop.referrals.services import ICD10 as SERVICE_ICD10
 
@@ -82,7 +83,7 @@ def test_names_reasons_and_notes_are_documented_as_not_blank(openapi):
         ("ProviderIn", "last_name"),
     ]:
         stated = component(openapi, schema)["properties"][field]
-        assert stated["minLength"] == 1 and stated["pattern"] == r"\S", (schema, field)
+        assert stated["minLength"] == 1 and stated["pattern"] == NON_BLANK, (schema, field)
 
 
 @pytest.mark.parametrize(
@@ -172,3 +173,17 @@ def test_the_phone_pattern_allows_the_usual_ways_of_writing_a_number(number):
 @given(st.from_regex(re.compile(ICD10.replace("$", r"\Z")), fullmatch=True))
 def test_every_code_the_icd10_pattern_allows_the_service_accepts(code):
     assert SERVICE_ICD10.match(code.upper())
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=4))
+def test_not_blank_means_what_the_services_strip_leaves(text):
+    # The schema's check (pydantic's regular expressions) and the services' (str.strip)
+    # agree: a text the schema lets through is never refused by a service as blank.
+    try:
+        TypeAdapter(NonBlank).validate_python(text)
+    except ValidationError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted == bool(text.strip()) or (not accepted and "\ufeff" in text)

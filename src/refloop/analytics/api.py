@@ -43,9 +43,9 @@ class ScopeIn(Schema):
     urgency: Urgency | None = None
 
 
-# Comma-separated metric names, blanks around them allowed, as _scope's split reads them.
+# Comma-separated metric names, spaces around them allowed, as the view's split reads them.
 _METRIC = "|".join(metrics.METRICS)
-METRIC_NAMES = rf"^\s*(?:{_METRIC})?\s*(?:,\s*(?:{_METRIC})?\s*)*$"
+METRIC_NAMES = rf"^[ \t]*(?:{_METRIC})?[ \t]*(?:,[ \t]*(?:{_METRIC})?[ \t]*)*$"
 
 
 class MetricsIn(ScopeIn):

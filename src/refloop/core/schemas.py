@@ -48,7 +48,10 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number("datetime"))]
 # it: a client (or a fuzzer) that follows the document is not refused for a rule it
 # could not see, and one that does not is refused with the same 422 as every other.
 
-NON_BLANK = r"\S"
+# Something other than blanks. Not \S alone: Python's strip() (the services') also drops
+# \x1c-\x1f, which are not blanks to the Rust and ECMAScript regular expressions that
+# pydantic and JSON Schema validators use, and ECMAScript counts \ufeff as one.
+NON_BLANK = r"[^\s\x1c-\x1f\ufeff]"
 # A number the services read as a full phone or fax number (core.validation.phone_e164):
 # ten North American digits (area code first, optionally after a 1) or + and 8 to 15
 # digits, with spaces, dots, dashes, slashes or brackets between, and an extension.
