@@ -1,7 +1,9 @@
 """The REST API under /api/v1/ (django-ninja): token auth, one router per domain.
 
-Errors leave in one shape, {"detail", "field"}: domain errors carry their own
-sentence; validation errors name the field and never echo the submitted value.
+Errors leave in one shape, {"detail", "field"} (and "errors" when there are several):
+domain errors carry their own sentence; validation errors name the field and never echo
+the submitted value. Every operation's possible errors are declared in the OpenAPI
+document from its shape (declare_errors), once for all of them.
 """
 
 from datetime import timedelta
@@ -139,7 +141,10 @@ api = RefloopAPI(
     description=(
         "Referrals, their lifecycle, and the referral partner directory. Authenticate with "
         '`Authorization: Bearer <token>`. Every error answers `{"detail", "field"}`; a request '
-        "with several problems (422) also lists each in `errors`."
+        "with several problems (422) also lists each in `errors`. The schemas state the "
+        "input rules (required, not blank, lengths, patterns, choices); those no schema can "
+        "state (an id must name a row that exists, a field needed by another's value, a time "
+        "compared with now) are in the descriptions, and answer 422 naming the field."
     ),
 )
 
