@@ -187,3 +187,10 @@ def test_not_blank_means_what_the_services_strip_leaves(text):
     else:
         accepted = True
     assert accepted == bool(text.strip()) or (not accepted and "\ufeff" in text)
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes"])
+def test_a_boolean_in_a_body_is_true_or_false_only(api, cora, value):
+    # Found by schemathesis's coverage phase: in_network 0 created a practice.
+    answer = api(cora).post("/api/v1/practices", {"name": "Lakeside Clinic", "in_network": value})
+    assert (answer.status_code, answer.json()["field"]) == (422, "in_network")

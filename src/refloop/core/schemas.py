@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 from django.http import HttpRequest
 from ninja import Path, Schema
 from ninja.schema import DjangoGetter
-from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
@@ -74,6 +81,9 @@ PATTERN_WORDS = {
 }
 
 NonBlank = Annotated[str, Field(min_length=1, pattern=NON_BLANK)]
+# true or false in a JSON body: pydantic would also read 0, 1 or "yes" as one, which the
+# document (type boolean) does not allow. Query parameters stay text (?in_network=true).
+JsonBool = StrictBool
 Phone = Annotated[str, Field(max_length=30, pattern=PHONE)]
 Npi = Annotated[str, Field(pattern=NPI)]
 Icd10Code = Annotated[str, Field(pattern=ICD10)]

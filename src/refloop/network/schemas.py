@@ -6,7 +6,16 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import ConfigDict, Field, WithJsonSchema
 
-from refloop.core.schemas import Id, NonBlank, Npi, Offset, OptionalEmail, OutSchema, Phone
+from refloop.core.schemas import (
+    Id,
+    JsonBool,
+    NonBlank,
+    Npi,
+    Offset,
+    OptionalEmail,
+    OutSchema,
+    Phone,
+)
 from refloop.network.models import Channel
 
 # Inline rather than a shared component: the outbox's channels (messaging) are also an enum
@@ -36,7 +45,7 @@ class PracticeIn(_ContactIn):
     city: str = Field("", max_length=80)
     state: str = Field("", max_length=2, description="Two-letter state code")
     postal_code: str = Field("", max_length=10)
-    in_network: bool = False
+    in_network: JsonBool = False
 
 
 class ProviderIn(_ContactIn):

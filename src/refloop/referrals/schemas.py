@@ -19,6 +19,7 @@ from refloop.core.schemas import (
     Id,
     IsoDate,
     IsoDateTime,
+    JsonBool,
     NonBlank,
     Offset,
     OptionalEmail,
@@ -74,7 +75,7 @@ class PatientIn(_In):
     insurance_member_id: str = Field("", max_length=40)
     preferred_language: Annotated[NonBlank, Field(max_length=40)] = "English"
     # Never assumed: a client says whether the patient agreed, as a form's box starts unticked.
-    contact_consent: bool = Field(
+    contact_consent: JsonBool = Field(
         description="Whether the patient agreed to be contacted about this referral (required)"
     )
 
