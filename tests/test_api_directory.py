@@ -161,7 +161,7 @@ def test_provider_with_an_npi_of_the_wrong_length_is_422(api, cora):
     answer = api(cora).post("/api/v1/providers", provider_body(npi="12345"))
     assert answer.status_code == 422
     assert answer.json() == {
-        "detail": "The NPI is invalid. An NPI is exactly 10 digits.",
+        "detail": "npi must be the 10 digits of a National Provider Identifier.",
         "field": "npi",
     }
 

@@ -138,12 +138,18 @@ def test_other_source_without_specification_is_422_naming_source_other(api, cora
     assert not Referral.objects.exists()
 
 
-def test_malformed_icd10_code_is_422_naming_icd10_codes(api, cora, provider_a, spine):
+def test_malformed_icd10_code_is_422_naming_its_position_in_icd10_codes(
+    api, cora, provider_a, spine
+):
+    # The code's form is in the schema (a pattern), so the answer points at the item.
     body = new_referral_body(provider_a, spine, icd10_codes=["M54.16", "back pain"])
     answer = api(cora).post("/api/v1/referrals", body)
     assert answer.status_code == 422
-    assert answer.json()["field"] == "icd10_codes"
-    assert "is not an ICD-10 code" in answer.json()["detail"]
+    assert answer.json() == {
+        "detail": "icd10_codes.1 must be an ICD-10-CM code: a letter, two characters and up "
+        "to four more, e.g. M54.16.",
+        "field": "icd10_codes.1",
+    }
 
 
 def test_unknown_source_type_is_422_listing_the_choices(api, cora, provider_a, spine):

@@ -3,7 +3,9 @@
 Each operation gets a bounded number of generated requests per user (derandomized, so a
 run is repeatable), with path ids drawn half the time from real objects of both referring
 practices. Every answer must be documented (status, content type, body schema), none may
-be a server error, and a portal user never reads what the other practice sent.
+be a server error, and a portal user never reads what the other practice sent. The
+coordinator's run of every conformance check, valid and invalid data, is
+tests/api/test_conformance.py.
 """
 
 import pytest
@@ -16,6 +18,7 @@ from schemathesis import openapi
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -31,6 +34,7 @@ CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
 ]
 

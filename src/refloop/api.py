@@ -1,7 +1,9 @@
 """The REST API under /api/v1/ (django-ninja): token auth, one router per domain.
 
-Errors leave in one shape, {"detail", "field"}: domain errors carry their own
-sentence; validation errors name the field and never echo the submitted value.
+Errors leave in one shape, {"detail", "field"} (and "errors" when there are several):
+domain errors carry their own sentence; validation errors name the field and never echo
+the submitted value. Every operation's possible errors are declared in the OpenAPI
+document from its shape (declare_errors), once for all of them.
 """
 
 from datetime import timedelta
@@ -16,7 +18,7 @@ from ninja.security import HttpBearer
 from refloop.core import throttle
 from refloop.core.errors import DomainError
 from refloop.core.models import ApiToken, User
-from refloop.core.schemas import ERROR_DESCRIPTIONS
+from refloop.core.schemas import ERROR_DESCRIPTIONS, ERROR_SCHEMAS, PATTERN_WORDS
 from refloop.network.api import router as directory_router
 from refloop.referrals.api import router as referrals_router
 
@@ -69,13 +71,67 @@ class RefloopAPI(NinjaAPI):
 
     def get_openapi_schema(self, **kwargs):
         schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
         for operations in schema["paths"].values():
             for operation in operations.values():
-                for code, response in operation.get("responses", {}).items():
-                    if int(code) in ERROR_DESCRIPTIONS:
-                        response["description"] = ERROR_DESCRIPTIONS[int(code)]
+                declare_errors(operation)
         return schema
 
+
+def declare_errors(operation: dict) -> None:
+    """Declare, in the one error shape, every error the operation can answer.
+
+    Most follow from the operation's shape, so they are declared here once rather than by
+    each endpoint: a token (401, 403 for a role without the capability, 429 after failed
+    tokens), a path id (404; 422 when not a valid id), query parameters or a body (422),
+    a body (400 when it cannot be read, 413 when too large). An endpoint declares only the
+    errors its own logic adds (409, 415, 503) in its `response=`.
+    """
+    responses = operation.setdefault("responses", {})
+    locations = {parameter["in"] for parameter in operation.get("parameters", [])}
+    codes = set()
+    if operation.get("security"):
+        codes |= {401, 403, 429}
+    if "path" in locations:
+        codes |= {404, 422}
+    if "query" in locations:
+        codes.add(422)
+    if "requestBody" in operation:
+        codes |= {400, 413, 422}
+    codes |= {int(code) for code in responses if int(code) >= 400}
+    for code in sorted(codes):
+        responses[str(code)] = error_response(code)
+    operation["responses"] = {
+        str(code): response for code, response in sorted(responses.items(), key=lambda r: int(r[0]))
+    }
+
+
+def error_response(code: int) -> dict:
+    response: dict = {
+        "description": ERROR_DESCRIPTIONS[code],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
+    if code in ERROR_HEADERS:
+        response["headers"] = ERROR_HEADERS[code]
+    return response
+
+
+ERROR_HEADERS = {
+    401: {
+        "WWW-Authenticate": {
+            "description": 'Bearer realm="refloop"',
+            "schema": {"type": "string"},
+            "required": True,
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            "required": True,
+        }
+    },
+}
 
 api = RefloopAPI(
     title="refloop API",
@@ -85,7 +141,10 @@ api = RefloopAPI(
     description=(
         "Referrals, their lifecycle, and the referral partner directory. Authenticate with "
         '`Authorization: Bearer <token>`. Every error answers `{"detail", "field"}`; a request '
-        "with several problems (422) also lists each in `errors`."
+        "with several problems (422) also lists each in `errors`. The schemas state the "
+        "input rules (required, not blank, lengths, patterns, choices); those no schema can "
+        "state (an id must name a row that exists, a field needed by another's value, a time "
+        "compared with now) are in the descriptions, and answer 422 naming the field."
     ),
 )
 
@@ -171,6 +230,8 @@ def validation_message(field: str, error: dict) -> str:
     """One sentence naming the field and what it accepts; never the value that was sent."""
     kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_WORDS:
+        return f"{field} {PATTERN_WORDS[ctx['pattern']]}."
     if kind in SENTENCES:
         return f"{field} {SENTENCES[kind].format(**ctx)}."
     for prefix, expected in EXPECTED_KINDS:
@@ -191,6 +252,7 @@ SENTENCES = {
     "less_than_equal": "must be at most {le}",
     "string_too_long": "must be at most {max_length} characters",
     "string_too_short": "must be at least {min_length} characters",
+    "string_pattern_mismatch": "is not in the form the API documentation gives",
     "decimal_max_digits": "must have at most {max_digits} digits",
     "decimal_max_places": "must have at most {decimal_places} decimal places",
     "too_long": "has too many or too few items",

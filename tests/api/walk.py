@@ -20,7 +20,10 @@ def resolved(schema: dict, openapi: dict) -> dict:
 def alternatives(schema: dict, openapi: dict) -> list[dict]:
     """The non-null shapes a value may take (`int | None` is one: the int)."""
     schema = resolved(schema, openapi)
-    options = schema.get("anyOf") or schema.get("allOf") or schema.get("oneOf")
+    # An object's own oneOf only says which of its properties go together (patient or
+    # patient_id): its shape is its properties.
+    alongside = None if "properties" in schema else schema.get("oneOf")
+    options = schema.get("anyOf") or schema.get("allOf") or alongside
     if not options:
         return [schema]
     return [

@@ -15,7 +15,8 @@ from pydantic import Field
 from refloop.analytics import dashboard, metrics, periods, privacy, referrers
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import Id, IsoDate, errors
+from refloop.core.schemas import Id, IsoDate
+from refloop.referrals.models import ReferralChannel, SourceType, Urgency
 
 router = Router(tags=["analytics"])
 
@@ -26,24 +27,36 @@ class ScopeIn(Schema):
     start: IsoDate | None = Field(
         None,
         description=(
-            "First day of the period (YYYY-MM-DD, the practice's time). Without start and "
-            "end, the last 12 months, as the dashboard opens"
+            "First day of the period (YYYY-MM-DD, the practice's time). Give start and end "
+            "together, end after start, at most ten years apart (else 422); without both, "
+            "the last 12 months, as the dashboard opens"
         ),
     )
     end: IsoDate | None = Field(
-        None, description="Day after the last one: the period is [start, end)"
+        None, description="Day after the last one: the period is [start, end); with start"
     )
     department: Id | None = Field(None, description="Department id")
     location: Id | None = Field(None, description="Location id (of the first appointment)")
-    source_type: str | None = Field(None, description="provider, patient, self, marketing, other")
-    channel: str | None = Field(None, description="The channel the referral arrived by")
+    source_type: SourceType | None = None
+    channel: ReferralChannel | None = Field(None, description="The channel it arrived by")
     practice: Id | None = Field(None, description="Referring practice id")
-    urgency: str | None = Field(None, description="routine, urgent or stat")
+    urgency: Urgency | None = None
+
+
+# Comma-separated metric names, spaces around them allowed, as the view's split reads them.
+_METRIC = "|".join(metrics.METRICS)
+METRIC_NAMES = rf"^[ \t]*(?:{_METRIC})?[ \t]*(?:,[ \t]*(?:{_METRIC})?[ \t]*)*$"
 
 
 class MetricsIn(ScopeIn):
     metrics: str | None = Field(
-        None, description="Comma-separated metric names; all of them when omitted"
+        None,
+        pattern=METRIC_NAMES,
+        description=(
+            "Comma-separated metric names, of "
+            + ", ".join(metrics.METRICS)
+            + "; all of them when omitted"
+        ),
     )
 
 
@@ -69,7 +82,7 @@ def _echo(scope: metrics.Scope) -> dict:
 # The query schemas document the parameters in OpenAPI; the values are read from
 # request.GET by metrics.parse_scope so that every endpoint, page and export answers a
 # bad value with the same sentence.
-@router.get("/analytics/metrics", response={200: dict, **errors(403, 422)})
+@router.get("/analytics/metrics", response={200: dict})
 def analytics_metrics(request: HttpRequest, query: Query[MetricsIn]):
     """Every metric of DESIGN.md (or those named in `metrics`) for the period."""
     scope = _scope(request, ("start", "end", *FILTERS, "metrics"))
@@ -88,7 +101,7 @@ def _analyst_copy(scope: metrics.Scope) -> privacy.Shown:
     return privacy.Shown.of(dashboard.build(scope))
 
 
-@router.get("/analytics/referrers", response={200: dict, **errors(403, 422)})
+@router.get("/analytics/referrers", response={200: dict})
 def analytics_referrers(request: HttpRequest, query: Query[ScopeIn]):
     """Per referring practice: volume (and the previous period's), monthly trend, segment
     and declining flag as of `end`, conversion, median hours to first contact."""
@@ -98,7 +111,7 @@ def analytics_referrers(request: HttpRequest, query: Query[ScopeIn]):
     return {**_echo(scope), "referrers": referrers.referrers(scope)}
 
 
-@router.get("/analytics/funnel", response={200: dict, **errors(403, 422)})
+@router.get("/analytics/funnel", response={200: dict})
 def analytics_funnel(request: HttpRequest, query: Query[ScopeIn]):
     """For the referrals received in the period: how many reached each state, were lost
     at it, are in it now, and the median hours spent there."""

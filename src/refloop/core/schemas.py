@@ -3,12 +3,21 @@ responses it documents."""
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Path, Schema
 from ninja.schema import DjangoGetter
-from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
 from refloop.core.validation import MAX_DB_INT
@@ -40,6 +49,76 @@ def _not_a_number(kind: str):
 
 IsoDate = Annotated[date, BeforeValidator(_not_a_number("date"))]
 IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number("datetime"))]
+
+# ---- server rules the OpenAPI document states ------------------------------------------
+# Each pattern is enforced here, before any service runs, exactly as the document says
+# it: a client (or a fuzzer) that follows the document is not refused for a rule it
+# could not see, and one that does not is refused with the same 422 as every other.
+
+# Something other than blanks. Not \S alone: Python's strip() (the services') also drops
+# \x1c-\x1f, which are not blanks to the Rust and ECMAScript regular expressions that
+# pydantic and JSON Schema validators use, and ECMAScript counts \ufeff as one.
+NON_BLANK = r"[^\s\x1c-\x1f\ufeff]"
+# A number the services read as a full phone or fax number (core.validation.phone_e164):
+# ten North American digits (area code first, optionally after a 1) or + and 8 to 15
+# digits, with spaces, dots, dashes, slashes or brackets between, and an extension.
+_SEPARATORS = r"[ ().\-/]*"
+_NORTH_AMERICAN = rf"{_SEPARATORS}(?:1{_SEPARATORS})?[2-9](?:{_SEPARATORS}[0-9]){{9}}"
+_INTERNATIONAL = rf"\+(?:{_SEPARATORS}[0-9]){{8,15}}"
+_EXTENSION = r"(?: ?(?:[xX]|[eE][xX][tT]\.?|[eE][xX][tT][eE][nN][sS][iI][oO][nN]) ?[0-9]{1,6})?"
+PHONE = rf"^(?:(?:{_NORTH_AMERICAN}|{_INTERNATIONAL}){_SEPARATORS}{_EXTENSION})?$"
+NPI = r"^[0-9]{10}$"
+ICD10 = r"^[A-TV-Za-tv-z][0-9][0-9A-Za-z](?:\.?[0-9A-Za-z]{1,4}|\.)?$"
+AMOUNT = r"^[0-9]{1,8}(?:\.[0-9]{1,2})?$"
+
+# What each pattern asks for, in the words of a 422 ("<field> must ...").
+PATTERN_WORDS = {
+    NON_BLANK: "must not be blank",
+    PHONE: ("must be a full phone number with area code, e.g. (217) 555-0142, or +44 20 7946 0958"),
+    NPI: "must be the 10 digits of a National Provider Identifier",
+    ICD10: "must be an ICD-10-CM code: a letter, two characters and up to four more, e.g. M54.16",
+    AMOUNT: "must be an amount such as 180.00",
+}
+
+NonBlank = Annotated[str, Field(min_length=1, pattern=NON_BLANK)]
+# true or false in a JSON body: pydantic would also read 0, 1 or "yes" as one, which the
+# document (type boolean) does not allow. Query parameters stay text (?in_network=true).
+JsonBool = StrictBool
+Phone = Annotated[str, Field(max_length=30, pattern=PHONE)]
+Npi = Annotated[str, Field(pattern=NPI)]
+Icd10Code = Annotated[str, Field(pattern=ICD10)]
+
+
+def _amount_as_text(value: Any) -> Any:
+    # pydantic reads "1e3", "1_000" or " 5 " as decimals; the document promises digits.
+    if isinstance(value, str) and not re.fullmatch(AMOUNT, value):
+        raise PydanticCustomError("string_pattern_mismatch", "", {"pattern": AMOUNT})
+    return value
+
+
+# An amount of money (a visit's value): a number, or its digits as text, below 100 million.
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount_as_text),
+    Field(ge=0, lt=100_000_000),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "exclusiveMaximum": 100_000_000},
+                {"type": "string", "pattern": AMOUNT},
+            ]
+        }
+    ),
+]
+
+# An e-mail address or nothing; the address is checked as Django's EmailField checks it.
+OptionalEmail = Annotated[
+    str,
+    Field(max_length=254),
+    WithJsonSchema(
+        {"type": "string", "maxLength": 254, "anyOf": [{"const": ""}, {"format": "email"}]}
+    ),
+]
 
 ERROR_DESCRIPTIONS = {
     400: "The request could not be read (malformed JSON, for example).",
@@ -93,9 +172,23 @@ class ErrorOut(Schema):
     )
 
 
+# The error body's schema for the OpenAPI document's components (refloop.api declares it on
+# every operation's error responses).
+ERROR_SCHEMAS = {
+    name: schema
+    for name, schema in models_json_schema(
+        [(ErrorOut, "serialization")], ref_template="#/components/schemas/{model}"
+    )[1]["$defs"].items()
+}
+
+
 def errors(*codes: int) -> dict[int, type[ErrorOut]]:
-    """Error responses for an operation's `response=`; 401 and 429 apply to every operation."""
-    return {code: ErrorOut for code in sorted({401, 429, *codes})}
+    """The errors an operation's own logic adds (409, 415, 503), for its `response=`.
+
+    Those that follow from its shape (401, 403, 404, 422, 400, 413, 429) are declared for
+    every operation by refloop.api; this only adds to them.
+    """
+    return {code: ErrorOut for code in sorted(codes)}
 
 
 class ApiRequest(HttpRequest):

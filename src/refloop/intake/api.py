@@ -90,9 +90,7 @@ class DocumentOut(OutSchema):
         return list(document.candidates.all())
 
 
-@router.post(
-    "/intake/documents", response={201: DocumentCreatedOut, **errors(400, 403, 413, 422, 503)}
-)
+@router.post("/intake/documents", response={201: DocumentCreatedOut, **errors(503)})
 @decorate_view(refuse_oversize_uploads)
 def upload_document(request: ApiRequest, file: File[UploadedFile]):
     """Upload a fax or scanned packet (PDF, TIFF, PNG or JPEG, judged by content).
@@ -122,7 +120,7 @@ def upload_document(request: ApiRequest, file: File[UploadedFile]):
     return Status(201, document)
 
 
-@router.get("/intake/documents/{document_id}", response={200: DocumentOut, **errors(403, 404, 422)})
+@router.get("/intake/documents/{document_id}", response={200: DocumentOut})
 def get_document(request: ApiRequest, document_id: PathId):
     """A document's status and reading progress, and the patients and fields found in it.
 

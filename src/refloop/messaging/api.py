@@ -9,7 +9,7 @@ from datetime import datetime
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from refloop.core.schemas import ApiRequest, Id, Offset, OutSchema, PathId, errors
+from refloop.core.schemas import ApiRequest, Id, IsoDateTime, Offset, OutSchema, PathId
 from refloop.messaging import selectors
 from refloop.messaging.models import Channel, Status
 from refloop.practice.models import Organization
@@ -22,10 +22,10 @@ class MessageFilterIn(Schema):
     recipient: str | None = Field(None, description="Recipient key, e.g. provider:12")
     channel: Channel | None = None
     status: Status | None = None
-    due_before: datetime | None = Field(
+    due_before: IsoDateTime | None = Field(
         None, description="Due strictly before (ISO 8601; without an offset, the practice's time)"
     )
-    due_after: datetime | None = Field(
+    due_after: IsoDateTime | None = Field(
         None, description="Due at or after (ISO 8601; without an offset, the practice's time)"
     )
     limit: int = Field(50, ge=1, le=200)
@@ -91,7 +91,7 @@ class MessagePageOut(OutSchema):
     offset: int
 
 
-@router.get("/messages", response={200: MessagePageOut, **errors(403, 422)})
+@router.get("/messages", response={200: MessagePageOut})
 def list_messages(request: ApiRequest, filters: Query[MessageFilterIn]):
     """Messages visible to you (due, sent, failed, cancelled), latest due first.
 
@@ -117,7 +117,7 @@ def list_messages(request: ApiRequest, filters: Query[MessageFilterIn]):
     }
 
 
-@router.get("/messages/{message_id}", response={200: MessageOut, **errors(403, 404, 422)})
+@router.get("/messages/{message_id}", response={200: MessageOut})
 def get_message(request: ApiRequest, message_id: PathId):
     """One message with its delivery attempts."""
     return selectors.get_message(request.auth, message_id)

@@ -19,7 +19,7 @@ from refloop.network.schemas import (
 router = Router(tags=["directory"])
 
 
-@router.get("/practices", response={200: PracticePageOut, **errors(403, 422)})
+@router.get("/practices", response={200: PracticePageOut})
 def list_practices(request: ApiRequest, filters: Query[PracticeFilterIn]):
     """Outside practices, by name."""
     return selectors.list_practices(
@@ -31,7 +31,7 @@ def list_practices(request: ApiRequest, filters: Query[PracticeFilterIn]):
     )
 
 
-@router.post("/practices", response={201: PracticeOut, **errors(400, 403, 413, 422)})
+@router.post("/practices", response={201: PracticeOut})
 def create_practice(request: ApiRequest, payload: PracticeIn):
     """Add a practice (needs the edit_directory capability)."""
     practice = services.create_practice(
@@ -40,12 +40,12 @@ def create_practice(request: ApiRequest, payload: PracticeIn):
     return Status(201, practice)
 
 
-@router.get("/practices/{practice_id}", response={200: PracticeOut, **errors(403, 404, 422)})
+@router.get("/practices/{practice_id}", response={200: PracticeOut})
 def get_practice(request: ApiRequest, practice_id: PathId):
     return selectors.get_practice(request.auth, practice_id)
 
 
-@router.get("/providers", response={200: ProviderPageOut, **errors(403, 422)})
+@router.get("/providers", response={200: ProviderPageOut})
 def list_providers(request: ApiRequest, filters: Query[ProviderFilterIn]):
     """Providers, by last name."""
     return selectors.list_providers(
@@ -57,7 +57,7 @@ def list_providers(request: ApiRequest, filters: Query[ProviderFilterIn]):
     )
 
 
-@router.post("/providers", response={201: ProviderOut, **errors(400, 403, 409, 413, 422)})
+@router.post("/providers", response={201: ProviderOut, **errors(409)})
 def create_provider(request: ApiRequest, payload: ProviderIn):
     """Add a provider; the NPI must be valid and not in the directory yet (else 409)."""
     fields = payload.model_dump(exclude_none=True, exclude={"practice_id"})
@@ -67,6 +67,6 @@ def create_provider(request: ApiRequest, payload: ProviderIn):
     return Status(201, provider)
 
 
-@router.get("/providers/{provider_id}", response={200: ProviderOut, **errors(403, 404, 422)})
+@router.get("/providers/{provider_id}", response={200: ProviderOut})
 def get_provider(request: ApiRequest, provider_id: PathId):
     return selectors.get_provider(request.auth, provider_id)

@@ -1,12 +1,29 @@
 """API schemas of the referral partner directory: one input and one output per endpoint."""
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, WithJsonSchema
 
-from refloop.core.schemas import Id, Offset, OutSchema
+from refloop.core.schemas import (
+    Id,
+    JsonBool,
+    NonBlank,
+    Npi,
+    Offset,
+    OptionalEmail,
+    OutSchema,
+    Phone,
+)
 from refloop.network.models import Channel
+
+# Inline rather than a shared component: the outbox's channels (messaging) are also an enum
+# named Channel, and the document can hold only one component by that name.
+PreferredChannel = Annotated[
+    Channel,
+    WithJsonSchema({"type": "string", "enum": list(Channel.values), "title": "Preferred channel"}),
+]
 
 
 class _In(Schema):
@@ -14,28 +31,33 @@ class _In(Schema):
 
 
 class _ContactIn(_In):
-    phone: str = Field("", max_length=30)
-    fax: str = Field("", max_length=30)
-    email: str = Field("", max_length=254)
-    preferred_channel: Channel | None = None
+    phone: Phone = ""
+    fax: Phone = ""
+    email: OptionalEmail = ""
+    preferred_channel: PreferredChannel | None = None
     best_time: str = Field("", max_length=120)
     notes: str = ""
 
 
 class PracticeIn(_ContactIn):
-    name: str = Field(max_length=200)
+    name: Annotated[NonBlank, Field(max_length=200)]
     address: str = Field("", max_length=200)
     city: str = Field("", max_length=80)
     state: str = Field("", max_length=2, description="Two-letter state code")
     postal_code: str = Field("", max_length=10)
-    in_network: bool = False
+    in_network: JsonBool = False
 
 
 class ProviderIn(_ContactIn):
-    npi: str = Field(description="10-digit National Provider Identifier (check digit verified)")
-    first_name: str = Field(max_length=80)
-    last_name: str = Field(max_length=80)
-    practice_id: Id | None = None
+    npi: Npi = Field(
+        description=(
+            "10-digit National Provider Identifier; its check digit is verified (422) and it "
+            "must not be in the directory yet (409)"
+        )
+    )
+    first_name: Annotated[NonBlank, Field(max_length=80)]
+    last_name: Annotated[NonBlank, Field(max_length=80)]
+    practice_id: Id | None = Field(None, description="A practice in the directory")
     credentials: str = Field("", max_length=40, description="MD, DO, NP, PA-C…")
     taxonomy_code: str = Field("", max_length=10)
     specialty: str = Field("", max_length=120)

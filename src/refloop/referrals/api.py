@@ -25,7 +25,7 @@ from refloop.patients.models import Patient
 from refloop.practice.models import Department
 from refloop.referrals import referrer, selectors, services, transitions
 from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
-from refloop.referrals.models import AttachmentKind, Referral, State
+from refloop.referrals.models import AttachmentKind, Direction, Referral, State
 from refloop.referrals.schemas import (
     AppointmentBookedOut,
     AppointmentBookingIn,
@@ -115,7 +115,7 @@ def _detail(request: ApiRequest, referral_id: int) -> ReferralDetailOut:
 # ---- referrals -------------------------------------------------------------------
 
 
-@router.get("/referrals", response={200: ReferralPageOut, **errors(403, 422)})
+@router.get("/referrals", response={200: ReferralPageOut})
 def list_referrals(request: ApiRequest, filters: Query[ReferralFilterIn]):
     """Referrals visible to you, newest first.
 
@@ -165,7 +165,7 @@ REPLAYED = {
 
 @router.post(
     "/referrals",
-    response={201: ReferralCreatedOut, 200: ReferralCreatedOut, **errors(400, 403, 413, 422)},
+    response={201: ReferralCreatedOut, 200: ReferralCreatedOut, **errors(409)},
     openapi_extra={"responses": {200: REPLAYED, 201: {"description": "Created"}}},
 )
 def create_referral(
@@ -214,7 +214,7 @@ def create_referral(
     return Status(201, ReferralCreatedOut.from_orm(referral, context={"request": request}))
 
 
-@router.post("/outbound-referrals", response={201: ReferralDetailOut, **errors(400, 403, 413, 422)})
+@router.post("/outbound-referrals", response={201: ReferralDetailOut})
 def create_outbound_referral(
     request: ApiRequest, payload: OutboundReferralIn, response: HttpResponse
 ):
@@ -239,7 +239,7 @@ def create_outbound_referral(
     return Status(201, _detail(request, referral.pk))
 
 
-@router.get("/referrals/{referral_id}", response={200: ReferralOut, **errors(403, 404, 422)})
+@router.get("/referrals/{referral_id}", response={200: ReferralOut})
 def get_referral(request: ApiRequest, referral_id: PathId):
     """One referral: full detail (`access: full`); for a referring practice's portal users
     what their portal shows (`access: referrer`); for liaisons a summary (`access: summary`)."""
@@ -248,16 +248,37 @@ def get_referral(request: ApiRequest, referral_id: PathId):
     return DETAILS[selectors.referral_access(user)].from_orm(referral, context={"request": request})
 
 
+def _moves_description() -> str:
+    """Each direction's moves by target state and the fields each one reads, from the one
+    table of moves (referrals.transitions), so the document cannot drift from it."""
+    lines = []
+    for direction in (Direction.INBOUND, Direction.OUTBOUND):
+        moves = [
+            move
+            for move in transitions.moves_for(direction).values()
+            if move.asked == transitions.Asked.BY_STATE
+        ]
+        listed = "; ".join(
+            f"`{move.to}` ({', '.join(move.fields) or 'no fields'})" for move in moves
+        )
+        lines.append(f"- {direction}: {listed}")
+    return "\n".join(lines)
+
+
 @router.post(
     "/referrals/{referral_id}/transitions",
-    response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
+    response={200: ReferralStateOut, **errors(409)},
+    description=(
+        "Move the referral to state `to`, with the fields that move needs.\n\n"
+        "403 when your role may not make the move; 409 when it is not allowed from the "
+        "current state (the answer says why) or when `expected_version` is stale; only then "
+        "422 for a field the move needs and did not get (`reason` other needs "
+        "`reason_detail`). `allowed_next` on a referral lists the states you may move it to "
+        "now. The moves, by direction, and the fields each reads:\n\n" + _moves_description()
+    ),
 )
 def transition_referral(request: ApiRequest, referral_id: PathId, payload: TransitionIn):
-    """Move the referral to state `to`, with the fields that move needs.
-
-    409 when the move is not allowed from the current state (the answer names the
-    states it can move to) or when `expected_version` is stale.
-    """
+    """Move the referral to state `to`, with the fields that move needs."""
     fields = payload.model_dump(exclude={"to", "expected_version"}, exclude_none=True)
     return transitions.transition(
         referral_id,
@@ -270,7 +291,7 @@ def transition_referral(request: ApiRequest, referral_id: PathId, payload: Trans
 
 @router.post(
     "/referrals/{referral_id}/assignment",
-    response={200: ReferralStateOut, **errors(400, 403, 404, 409, 413, 422)},
+    response={200: ReferralStateOut, **errors(409)},
 )
 def assign_referral(request: ApiRequest, referral_id: PathId, payload: AssignmentIn):
     """Assign the referral to a staff member, or unassign it with null."""
@@ -289,7 +310,7 @@ def assign_referral(request: ApiRequest, referral_id: PathId, payload: Assignmen
 
 @router.get(
     "/referrals/{referral_id}/contact-attempts",
-    response={200: list[ContactAttemptOut], **errors(403, 404, 422)},
+    response={200: list[ContactAttemptOut]},
 )
 def list_contact_attempts(request: ApiRequest, referral_id: PathId):
     return list(_staff_referral(request.auth, referral_id).contact_attempts.all())
@@ -297,7 +318,7 @@ def list_contact_attempts(request: ApiRequest, referral_id: PathId):
 
 @router.post(
     "/referrals/{referral_id}/contact-attempts",
-    response={201: ContactAttemptOut, **errors(400, 403, 404, 409, 413, 422)},
+    response={201: ContactAttemptOut, **errors(409)},
 )
 def record_contact_attempt(request: ApiRequest, referral_id: PathId, payload: ContactAttemptIn):
     """Record an attempt to reach the patient (may move a referral to unreachable)."""
@@ -313,9 +334,7 @@ def record_contact_attempt(request: ApiRequest, referral_id: PathId, payload: Co
     return Status(201, attempt)
 
 
-@router.get(
-    "/referrals/{referral_id}/notes", response={200: list[NoteOut], **errors(403, 404, 422)}
-)
+@router.get("/referrals/{referral_id}/notes", response={200: list[NoteOut]})
 def list_notes(request: ApiRequest, referral_id: PathId):
     referral = _staff_referral(request.auth, referral_id)
     return [event for event in referral.events.all() if event.kind == "referral.note_added"]
@@ -323,7 +342,7 @@ def list_notes(request: ApiRequest, referral_id: PathId):
 
 @router.post(
     "/referrals/{referral_id}/notes",
-    response={201: NoteOut, **errors(400, 403, 404, 409, 413, 422)},
+    response={201: NoteOut, **errors(409)},
 )
 def add_note(request: ApiRequest, referral_id: PathId, payload: NoteIn):
     note = services.add_note(
@@ -337,7 +356,7 @@ def add_note(request: ApiRequest, referral_id: PathId, payload: NoteIn):
 
 @router.get(
     "/referrals/{referral_id}/appointments",
-    response={200: list[AppointmentOut], **errors(403, 404, 422)},
+    response={200: list[AppointmentOut]},
 )
 def list_appointments(request: ApiRequest, referral_id: PathId):
     return list(_staff_referral(request.auth, referral_id).appointments.all())
@@ -345,7 +364,7 @@ def list_appointments(request: ApiRequest, referral_id: PathId):
 
 @router.post(
     "/referrals/{referral_id}/appointments",
-    response={201: AppointmentBookedOut, **errors(400, 403, 404, 409, 413, 422)},
+    response={201: AppointmentBookedOut, **errors(409)},
 )
 def book_appointment(request: ApiRequest, referral_id: PathId, payload: AppointmentBookingIn):
     """Book the appointment: schedules the referral, or reschedules it if already scheduled."""
@@ -396,7 +415,7 @@ def refuse_oversize_uploads(run):
 
 @router.get(
     "/referrals/{referral_id}/attachments",
-    response={200: list[AttachmentOut], **errors(403, 404, 422)},
+    response={200: list[AttachmentOut]},
 )
 def list_attachments(request: ApiRequest, referral_id: PathId):
     """The documents' metadata; fetch each one's content from its content_url."""
@@ -405,7 +424,7 @@ def list_attachments(request: ApiRequest, referral_id: PathId):
 
 @router.post(
     "/referrals/{referral_id}/attachments",
-    response={201: AttachmentOut, **errors(400, 403, 404, 413, 415, 422, 503)},
+    response={201: AttachmentOut, **errors(415, 503)},
 )
 @decorate_view(refuse_oversize_uploads)
 def upload_attachment(
@@ -429,7 +448,7 @@ def upload_attachment(
 
 @router.get(
     "/referrals/{referral_id}/attachments/{attachment_id}/content",
-    response={200: None, **errors(403, 404, 422)},
+    response={200: None},
     openapi_extra={
         "responses": {
             200: {

@@ -11,19 +11,36 @@ from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
+from pydantic.config import JsonDict
 
-from refloop.core.schemas import Id, IsoDate, IsoDateTime, Offset, OutSchema, Version
+from refloop.core.schemas import (
+    Amount,
+    Icd10Code,
+    Id,
+    IsoDate,
+    IsoDateTime,
+    JsonBool,
+    NonBlank,
+    Offset,
+    OptionalEmail,
+    OutSchema,
+    Phone,
+    Version,
+)
 from refloop.network.schemas import PracticeRefOut
 from refloop.patients.models import Sex
 from refloop.referrals import referrer, transitions
 from refloop.referrals.models import (
+    CancelReason,
     ContactChannel,
     ContactOutcome,
+    DeclineReason,
     Direction,
     Fit,
     ReferralChannel,
     SourceType,
     State,
+    UnreachableReason,
     Urgency,
 )
 
@@ -44,51 +61,91 @@ class _In(Schema):
 class PatientIn(_In):
     """A new patient; only the fields sent are stored (the rest take their defaults)."""
 
-    first_name: str
-    last_name: str
-    date_of_birth: IsoDate
+    first_name: Annotated[NonBlank, Field(max_length=80)]
+    last_name: Annotated[NonBlank, Field(max_length=80)]
+    date_of_birth: IsoDate = Field(description="YYYY-MM-DD; not in the future")
     sex: Sex = Sex.UNKNOWN
-    phone: str = ""
-    email: str = ""
-    address: str = ""
-    city: str = ""
-    state: str = Field("", description="Two-letter state code")
-    postal_code: str = ""
-    insurance_payer: str = ""
-    insurance_member_id: str = ""
-    preferred_language: str = "English"
+    phone: Phone = ""
+    email: OptionalEmail = ""
+    address: str = Field("", max_length=200)
+    city: str = Field("", max_length=80)
+    state: str = Field("", max_length=2, description="Two-letter state code")
+    postal_code: str = Field("", max_length=10)
+    insurance_payer: str = Field("", max_length=120)
+    insurance_member_id: str = Field("", max_length=40)
+    preferred_language: Annotated[NonBlank, Field(max_length=40)] = "English"
     # Never assumed: a client says whether the patient agreed, as a form's box starts unticked.
-    contact_consent: bool = Field(
+    contact_consent: JsonBool = Field(
         description="Whether the patient agreed to be contacted about this referral (required)"
     )
 
 
+# Exactly one of the two, which JSON Schema states as two alternatives: a new patient's
+# details, or a patient already on record (the service refuses both or neither, 422).
+PATIENT_OR_PATIENT_ID: JsonDict = {
+    "oneOf": [
+        {
+            "title": "A new patient",
+            "required": ["patient"],
+            "properties": {"patient": {"not": {"type": "null"}}, "patient_id": {"type": "null"}},
+        },
+        {
+            "title": "A patient on record",
+            "required": ["patient_id"],
+            "properties": {"patient_id": {"not": {"type": "null"}}, "patient": {"type": "null"}},
+        },
+    ]
+}
+
+
 class _NewReferralIn(_In):
-    patient: PatientIn | None = Field(None, description="A new patient; or give patient_id")
-    patient_id: Id | None = Field(
-        None, description="A patient already on a referral you may see; or give patient"
+    model_config = ConfigDict(extra="forbid", json_schema_extra=PATIENT_OR_PATIENT_ID)
+
+    patient: PatientIn | None = Field(
+        None, description="A new patient; give exactly one of patient and patient_id"
     )
-    reason: str = Field(description="Why the patient is referred")
+    patient_id: Id | None = Field(
+        None,
+        description=(
+            "A patient already on a referral you may see; give exactly one of patient and "
+            "patient_id"
+        ),
+    )
+    reason: NonBlank = Field(description="Why the patient is referred")
     urgency: Urgency = Urgency.ROUTINE
-    icd10_codes: list[str] = Field([], description="ICD-10-CM codes, e.g. M54.16")
-    department_id: Id | None = None
+    icd10_codes: list[Icd10Code] = Field([], description="ICD-10-CM codes, e.g. M54.16")
+    department_id: Id | None = Field(None, description="A department id")
 
 
 class ReferralIn(_NewReferralIn):
     source_type: SourceType
-    source_other: str = Field("", max_length=200, description="Required when source_type is other")
-    referring_provider_id: Id | None = None
-    referring_practice_id: Id | None = None
+    source_other: str = Field(
+        "", max_length=200, description="Who referred, in words: required when source_type is other"
+    )
+    referring_provider_id: Id | None = Field(
+        None,
+        description=(
+            "A provider in the directory; a provider referral (source_type provider) names "
+            "this or referring_practice_id"
+        ),
+    )
+    referring_practice_id: Id | None = Field(None, description="A practice in the directory")
     channel: ReferralChannel = ReferralChannel.API
-    assignee_id: Id | None = None
+    assignee_id: Id | None = Field(
+        None, description="An active coordinator, clinician or admin (user id)"
+    )
     received_at: IsoDateTime | None = Field(
-        None, description="When it reached us; without an offset, the practice's local time"
+        None,
+        description=(
+            "When it reached us, not in the future; without an offset, the practice's local "
+            "time. Defaults to now"
+        ),
     )
 
 
 class OutboundReferralIn(_NewReferralIn):
-    receiving_practice_id: Id
-    receiving_provider_id: Id | None = None
+    receiving_practice_id: Id = Field(description="The outside practice (practice id)")
+    receiving_provider_id: Id | None = Field(None, description="A provider in the directory")
 
 
 class ReferralFilterIn(Schema):
@@ -121,23 +178,45 @@ class AppointmentBookingIn(AppointmentIn):
 
 
 class TransitionIn(_In):
+    """The move to state `to`, with the fields that move reads (the others are ignored).
+
+    Which moves exist, from which states, and what each one needs are listed in the
+    operation's description.
+    """
+
     to: State
     expected_version: Version | None = Field(
         None, description="Refuse (409) if the referral changed"
     )
-    reason: str | None = Field(None, description="declined, unreachable, cancelled")
+    # Which reasons, and whether text is needed, depend on the move: the service checks
+    # them after the move itself (409 before 422), so the schema states only their type.
+    reason: str | None = Field(
+        None,
+        description=(
+            "declined: "
+            + ", ".join(DeclineReason.values)
+            + "; unreachable: "
+            + ", ".join(UnreachableReason.values)
+            + "; cancelled: "
+            + ", ".join(CancelReason.values)
+        ),
+    )
     reason_detail: str | None = Field(None, description="Required when reason is other")
     suggested_alternative: str | None = Field(None, description="declined")
-    missing_info: str | None = Field(None, description="pending_info")
+    missing_info: str | None = Field(None, description="pending_info: what is missing, not blank")
     department_id: Id | None = Field(None, description="accepted")
     appointment: AppointmentIn | None = Field(None, description="scheduled")
-    visit_value: Decimal | None = Field(None, description="seen")
-    report_summary: str | None = Field(None, description="loop_closed, completed")
+    visit_value: Amount | None = Field(None, description="seen: the visit's value, e.g. 180.00")
+    report_summary: str | None = Field(
+        None, description="loop_closed, completed: the consult report, not blank"
+    )
     note: str | None = None
 
 
 class AssignmentIn(_In):
-    assignee_id: Id | None = Field(description="A staff user id, or null to unassign")
+    assignee_id: Id | None = Field(
+        description="An active coordinator, clinician or admin (user id), or null to unassign"
+    )
     expected_version: Version | None = None
 
 
@@ -145,14 +224,20 @@ class ContactAttemptIn(_In):
     channel: ContactChannel
     outcome: ContactOutcome
     note: str = ""
-    at: IsoDateTime | None = Field(None, description="Defaults to now")
+    at: IsoDateTime | None = Field(
+        None,
+        description=(
+            "When it happened: not in the future, not before the referral was received. "
+            "Defaults to now"
+        ),
+    )
     expected_version: Version | None = Field(
         None, description="Refuse (409) if the referral changed"
     )
 
 
 class NoteIn(_In):
-    text: str
+    text: NonBlank
     expected_version: Version | None = Field(
         None, description="Refuse (409) if the referral changed"
     )
