@@ -273,7 +273,10 @@ def dashboard_page(request):
             "previous_start": scope.period.previous().start,
             "previous_last": scope.period.start - timedelta(days=1),
             "comparison": board["comparison"],
-            "partial_months": [p for p in board["by_source_type"]["periods"] if p["partial"]],
+            "partial_months": [
+                p for p in board["by_source_type"]["periods"] if p["partial"] and p["counted_from"]
+            ],
+            "empty_months": empty_months(board["by_source_type"]["periods"]),
             "sentences": sentences,
             "withheld_sentences": withheld,
             "tiles": tiles.build(figures, previous, scope),
@@ -304,6 +307,18 @@ def dashboard_page(request):
         }
     )
     return render(request, "analytics/dashboard.html", context)
+
+
+def empty_months(periods: list[dict]) -> dict | None:
+    """How many of the period's months have no data at all, and which ("Dec 2025 to
+    May 2026"), or None."""
+    empty = [panels.month_label(p["month"]) for p in periods if not p["counted_from"]]
+    if not empty:
+        return None
+    return {
+        "count": len(empty),
+        "span": empty[0] if len(empty) == 1 else f"{empty[0]} to {empty[-1]}",
+    }
 
 
 def withheld_charts(hidden: dict[str, Table], charts: dict) -> dict:
