@@ -37,7 +37,7 @@ def watched(page):
 @pytest.fixture
 def dashboard(signed_in, ada, march):
     page = watched(signed_in(ada))
-    page.goto(DASHBOARD)
+    page.goto(DASHBOARD, timeout=30_000)  # every figure is read: give a loaded machine time
     page.wait_for_function(
         "() => [...document.querySelectorAll('.chart')].every(el => el.querySelector('svg path'))"
     )

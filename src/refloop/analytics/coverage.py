@@ -21,8 +21,15 @@ def first_day(zone) -> date | None:
     history's first row counts: the history app builds its facts too)."""
 
     def read() -> date | None:
-        first = ReferralFact.objects.aggregate(first=Min("received_at"))["first"]
-        return None if first is None else first.astimezone(zone).date()
+        # Per direction, so each minimum is one probe of the (direction, received_at) index.
+        firsts = [
+            ReferralFact.objects.filter(direction=direction).aggregate(first=Min("received_at"))[
+                "first"
+            ]
+            for direction in ("inbound", "outbound")
+        ]
+        known = [first for first in firsts if first is not None]
+        return min(known).astimezone(zone).date() if known else None
 
     return once("first_day", zone, read)
 
