@@ -238,8 +238,8 @@ def test_volume_by_source_type_suppresses_a_small_cell_and_its_complements(sprin
     # The 3 is small; the 12 beside it would give it back from the total of 15, and the
     # column total 12 would give the 12 back. The volume (15) stays.
     assert hidden.rows == (
-        ("2026-03", SUPPRESSED, 0, SMALL, 0, 0, 15),
-        ("total", SUPPRESSED, 0, SMALL, 0, 0, 15),
+        ("2026-03", SUPPRESSED, 0, SMALL, 0, 0, 15, "whole month"),
+        ("total", SUPPRESSED, 0, SMALL, 0, 0, 15, ""),
     )
     assert hidden.suppressed and not exact.suppressed
 
