@@ -762,7 +762,14 @@ def _mark_partial(
     option["series"][0]["markArea"] = {
         "silent": True,
         "itemStyle": {"color": PARTIAL_SHADE},
-        "label": {"formatter": "{b}", "color": REFERENCE_COLOR, "position": "insideTop"},
+        # Wider than a narrow band: the word is not cut to fit it.
+        "label": {
+            "formatter": "{b}",
+            "color": REFERENCE_COLOR,
+            "position": "insideTop",
+            "fontSize": 11,
+            "overflow": "none",
+        },
         "data": areas,
     }
 
