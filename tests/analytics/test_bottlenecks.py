@@ -9,8 +9,7 @@ from tests.analytics.history import History, local
 MARCH = Period(date(2026, 3, 1), date(2026, 4, 1))  # the previous period: 29 Jan - 1 Mar
 
 
-def test_a_slower_first_contact_for_routine_spine_referrals_is_named(cora, spine, hand):
-    h = History(cora, spine)
+def slower_spine(h: History, hand) -> None:
     for day in range(5):  # before: 1.4 days to first contact, routine and urgent alike
         h.referral(f"2026-02-0{day + 2} 09:00", ("contact", 33.6))
         h.referral(f"2026-02-0{day + 2} 10:00", ("contact", 10), department=hand)
@@ -18,6 +17,12 @@ def test_a_slower_first_contact_for_routine_spine_referrals_is_named(cora, spine
         h.referral(f"2026-03-0{day + 2} 09:00", ("contact", 74.4))
         h.referral(f"2026-03-0{day + 2} 10:00", ("contact", 10), department=hand)
     h.referral("2026-03-20 09:00", ("cancelled", 2))
+
+
+def test_a_slower_first_contact_for_routine_spine_referrals_is_named(cora, spine, hand):
+    h = History(cora, spine)
+    h.referral("2026-01-05 09:00")  # the data starts before the previous period
+    slower_spine(h, hand)
     h.rebuild()
 
     found = bottlenecks.find(Scope.of(MARCH, Filters(), now=local("2026-04-02 09:00")))
@@ -40,6 +45,7 @@ def test_a_slower_first_contact_for_routine_spine_referrals_is_named(cora, spine
 
 def test_with_nothing_slower_it_names_the_longest_wait(cora, spine):
     h = History(cora, spine)
+    h.referral("2026-01-05 09:00")
     h.referral("2026-03-02 09:00", ("contact", 5))
     h.rebuild()
     found = bottlenecks.find(Scope.of(MARCH, Filters(), now=local("2026-04-02 09:00")))
@@ -47,6 +53,19 @@ def test_with_nothing_slower_it_names_the_longest_wait(cora, spine):
         "The longest wait is for first contact: a median 5.0 hours, with no figure for the "
         "previous period (1 referral)."
     ]
+
+
+def test_a_previous_period_the_data_only_partly_covers_is_not_compared(cora, spine, hand):
+    h = History(cora, spine)
+    slower_spine(h, hand)  # the data starts on 2 February, within the previous period
+    h.rebuild()
+    found = bottlenecks.find(Scope.of(MARCH, Filters(), now=local("2026-04-02 09:00")))
+    assert found["sentences"][:2] == [
+        "The longest wait is for first contact: a median 42.2 hours (10 referrals).",
+        "Most lost referrals are lost on arrival: 1 of 1.",
+    ]
+    assert not any("up from" in s or "previous period" in s for s in found["sentences"])
+    assert found["previous_lost_by_stage"] == {}
 
 
 def test_an_empty_period_has_no_sentences(org):

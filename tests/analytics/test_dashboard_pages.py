@@ -8,7 +8,9 @@ The history (March 2026, the practice's time zone):
 - a self-referral to Hand by phone, 11 Mar, never contacted (patient Zephyrine Quillfeather);
 - one from practice B, 12 Mar, declined in review; a marketing one cancelled on arrival;
 - a stat one from practice B, 14 Mar, contacted after 1 h;
-- and one from practice A in February (the previous period).
+- and one from practice A in February (the previous period);
+- and a self-referral in January, the first on record, so the data covers the previous
+  period (February) entirely and the two are compared.
 """
 
 import re
@@ -59,6 +61,7 @@ def march_history(user, spine, hand, provider_a, provider_b) -> list[Referral]:
     made.append(h.referral("2026-03-13 09:00", ("cancelled", 6), source="marketing"))
     made.append(h.referral("2026-03-14 09:00", ("contact", 1), provider=provider_b, urgency="stat"))
     made.append(h.referral("2026-02-10 09:00", ("contact", 8), provider=provider_a))
+    made.append(h.referral("2026-01-20 09:00", source="self", channel="phone"))
     h.rebuild()
     return made
 

@@ -220,17 +220,26 @@ def test_every_dashboard_table_is_exported_in_order(spring):
 
 def test_volume_by_source_type_suppresses_a_small_cell_and_its_complements(spring):
     exact = march_tables()["volume_by_source_type"]
-    assert exact.headers == ("month", "provider", "patient", "self", "marketing", "other", "total")
+    assert exact.headers == (
+        "month",
+        "provider",
+        "patient",
+        "self",
+        "marketing",
+        "other",
+        "total",
+        "days counted",
+    )
     assert exact.rows == (
-        ("2026-03", 12, 0, 3, 0, 0, 15),
-        ("total", 12, 0, 3, 0, 0, 15),
+        ("2026-03", 12, 0, 3, 0, 0, 15, "whole month"),
+        ("total", 12, 0, 3, 0, 0, 15, ""),
     )
     hidden = {t.key: t for t in suppress(list(march_tables().values()))}["volume_by_source_type"]
     # The 3 is small; the 12 beside it would give it back from the total of 15, and the
     # column total 12 would give the 12 back. The volume (15) stays.
     assert hidden.rows == (
-        ("2026-03", SUPPRESSED, 0, SMALL, 0, 0, 15),
-        ("total", SUPPRESSED, 0, SMALL, 0, 0, 15),
+        ("2026-03", SUPPRESSED, 0, SMALL, 0, 0, 15, "whole month"),
+        ("total", SUPPRESSED, 0, SMALL, 0, 0, 15, ""),
     )
     assert hidden.suppressed and not exact.suppressed
 
@@ -318,9 +327,18 @@ def read_csv(response) -> list[list[str]]:
 def test_an_analysts_csv_shows_small_cells_as_less_than_eleven(client, spring, andy, cora):
     analyst = read_csv(download(client, andy, "volume_by_source_type", **MARCH))
     coordinator = read_csv(download(client, cora, "volume_by_source_type", **MARCH))
-    assert analyst[0] == ["month", "provider", "patient", "self", "marketing", "other", "total"]
-    assert analyst[1] == ["2026-03", "suppressed", "0", "<11", "0", "0", "15"]
-    assert coordinator[1] == ["2026-03", "12", "0", "3", "0", "0", "15"]
+    assert analyst[0] == [
+        "month",
+        "provider",
+        "patient",
+        "self",
+        "marketing",
+        "other",
+        "total",
+        "days counted",
+    ]
+    assert analyst[1] == ["2026-03", "suppressed", "0", "<11", "0", "0", "15", "whole month"]
+    assert coordinator[1] == ["2026-03", "12", "0", "3", "0", "0", "15", "whole month"]
 
 
 def test_an_analyst_cannot_turn_suppression_off(client, spring, andy):
@@ -370,7 +388,7 @@ def test_the_xlsx_has_an_about_sheet_and_one_sheet_per_table(client, spring, and
     assert "Generated at" in about
     volume = book.get_sheet_by_name(TABLES["volume_by_source_type"]).to_python()
     assert volume[0][:3] == ["month", "provider", "patient"]
-    assert volume[1] == ["2026-03", 0, 0, "<11", 0, 0, "<11"]
+    assert volume[1] == ["2026-03", 0, 0, "<11", 0, 0, "<11", "whole month"]
     assert isinstance(volume[1][1], int | float)
 
 

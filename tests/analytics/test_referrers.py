@@ -114,8 +114,19 @@ def test_referrers_report_volume_trend_and_speed_for_the_period(cora, spine):
         provider=provider,
     )
     h.referral("2026-02-10 09:00", provider=provider)  # previous period
+    h.referral("2026-01-20 09:00", source="self")  # the first on record: February is covered
     h.rebuild()
     row = next(r for r in referrers.referrers(scope()) if r["practice"] == "Trend Clinic")
     assert (row["volume"], row["previous_volume"], row["trend"]) == (2, 1, [2])
     assert row["conversion"] == 0.5
     assert row["median_hours_to_first_contact"] == pytest.approx(4)
+
+
+def test_a_previous_period_the_data_only_partly_covers_has_no_previous_volume(cora, spine):
+    h = History(cora, spine)
+    provider = f.ProviderFactory(practice=f.PracticeFactory(name="Trend Clinic"))
+    h.referral("2026-03-02 09:00", provider=provider)
+    h.referral("2026-02-10 09:00", provider=provider)  # the first on record, mid-February
+    h.rebuild()
+    row = next(r for r in referrers.referrers(scope()) if r["practice"] == "Trend Clinic")
+    assert (row["volume"], row["previous_volume"]) == (1, None)  # not "1, up from 1"

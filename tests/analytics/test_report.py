@@ -1,7 +1,8 @@
 """The monthly management report (PDF), its download and the `refloop analytics` command.
 
 March 2026 has 15 referrals: 12 from practice A by fax (two of them seen) and 3
-self-referrals by phone; February 2026 has 2 from A; March 2025 has none. So the analyst's
+self-referrals by phone; February 2026 has 2 from A; March 2025 has none, but the data
+starts in January 2025 (one self-referral), so both months are compared. So the analyst's
 copy shows the 15 received but hides the 3 self-referrals ("<11") and, because the 15
 would give them back by subtraction, the 12 from providers ("suppressed").
 """
@@ -44,6 +45,7 @@ def month(cora, spine, settings, tmp_path):
     practice = f.PracticeFactory(name="Prairie Family Medicine")
     provider = f.ProviderFactory(practice=practice)
     h = History(cora, spine)
+    h.referral("2025-01-15 09:00", source="self", channel="phone")  # the data's first day
     for day in (3, 17):
         h.referral(f"2026-02-{day:02d} 09:00", ("contact", 3), provider=provider)
     for i in range(12):
@@ -191,7 +193,7 @@ def test_the_command_refuses_a_bad_month(month, tmp_path):
 
 def test_the_command_rebuilds_the_facts_with_progress(month):
     said = run("rebuild")
-    assert "17 of 17 referrals" in said and "Rebuilt the analytics facts of 17 referrals." in said
+    assert "18 of 18 referrals" in said and "Rebuilt the analytics facts of 18 referrals." in said
 
 
 def test_the_command_queues_a_months_scorecards_once(month):
@@ -204,3 +206,33 @@ def test_the_command_queues_a_months_scorecards_once(month):
     assert "0 queued, 1 already queued" in second
     message = Message.objects.get()
     assert message.rule == "referrer.monthly_scorecard" and "March 2026" in message.subject
+
+
+def test_months_the_data_covers_only_in_part_are_not_compared(cora, spine):
+    h = History(cora, spine)
+    h.referral("2026-02-17 09:00", ("contact", 3))  # the data starts mid-February
+    h.referral("2026-03-02 09:00", ("contact", 2))
+    h.rebuild()
+    found = report.build(MARCH, now=NOW)
+    headline = section(found, "Headline figures")
+    table = headline.parts[0]
+    assert table.headers[1:] == [
+        "March 2026",
+        "February 2026: not compared",
+        "March 2025: not compared",
+    ]
+    received = next(row for row in table.rows if row[0] == "Referrals received")
+    assert received[1:] == ["1", "–", "–"]  # not "1 against 1 in February"
+    assert "the data starts on 17 Feb 2026" in headline.intro
+
+
+def test_the_current_month_is_reported_to_date_and_not_compared(cora, spine):
+    h = History(cora, spine)
+    h.referral("2025-01-15 09:00", ("contact", 3))
+    h.referral("2026-03-02 09:00", ("contact", 2))
+    h.rebuild()
+    found = report.build(MARCH, now=local("2026-03-05 10:00"))
+    headline = section(found, "Headline figures")
+    assert headline.parts[0].headers[1] == "March 2026 (1–5 Mar, partial)"
+    assert headline.parts[0].headers[2] == "February 2026: not compared"
+    assert "this month is counted only to date" in headline.intro

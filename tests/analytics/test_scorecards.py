@@ -155,7 +155,9 @@ def test_twelve_months_of_context_and_the_monthly_trend(network):
     assert card.year == Period(dt.date(2025, 4, 1), dt.date(2026, 4, 1))
     assert card.mine_year.referrals == 5  # A0, A4, A1, A2, A3: not A5 in April
     assert card.everyone_year.referrals == 8
-    assert card.trend_labels[0] == "Apr 2025" and card.trend_labels[-1] == "Mar 2026"
+    # The history starts in October 2025: the months before it have no data, and say so.
+    assert card.trend_labels[0] == "Apr 2025 (no data)" and card.trend_labels[-1] == "Mar 2026"
+    assert 0 in card.trend_partial and 11 not in card.trend_partial
     trend = dict(card.trend)
     assert (trend[202510], trend[202602], trend[202603]) == (1, 1, 3)
     assert sum(trend.values()) == 5

@@ -37,7 +37,7 @@ def watched(page):
 @pytest.fixture
 def dashboard(signed_in, ada, march):
     page = watched(signed_in(ada))
-    page.goto(DASHBOARD)
+    page.goto(DASHBOARD, timeout=30_000)  # every figure is read: give a loaded machine time
     page.wait_for_function(
         "() => [...document.querySelectorAll('.chart')].every(el => el.querySelector('svg path'))"
     )
@@ -156,4 +156,71 @@ def test_an_analyst_sees_the_dashboard_and_de_identified_rows(signed_in, andy, m
     page.goto("/analytics/referrals/?start=2026-03-01&end=2026-04-01&lost=1")
     assert page.get_by_text("Fewer than 11 referrals — not shown to protect privacy").is_visible()
     assert_accessible(page)
+    assert page.errors == []
+
+
+SCREENS = {"desktop": (1440, 900), "phone": (390, 844)}
+
+# Elements whose content scrolls sideways but that a keyboard cannot reach (no tabindex
+# and nothing focusable inside): axe's scrollable-region-focusable, checked at every size.
+UNREACHABLE_SCROLLERS = """() => [...document.querySelectorAll('body *')].filter(el => {
+  const style = getComputedStyle(el);
+  const scrolls = ['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1;
+  return scrolls && el.tabIndex < 0;
+}).map(el => el.outerHTML.slice(0, 120))"""
+
+# What of the page's own content (the shell's navigation is the shell's) reaches past the
+# screen's right edge, making the page scroll sideways; tables scroll in their own region.
+PAST_THE_EDGE = """(width) => [...document.querySelectorAll('main *')].filter(el =>
+  !el.closest('.table-scroll') && el.getBoundingClientRect().right > width + 1
+).map(el => el.outerHTML.slice(0, 120))"""
+
+
+def analytics_pages(practice) -> list[str]:
+    return [
+        DASHBOARD,
+        "/analytics/scorecards/",
+        f"/analytics/scorecards/{practice.pk}/?start=2026-03-01&end=2026-04-01",
+    ]
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_the_analytics_pages_fit_the_screen_and_pass_axe(signed_in, ada, march, practice_a, screen):
+    width, height = SCREENS[screen]
+    page = watched(signed_in(ada))
+    page.set_viewport_size({"width": width, "height": height})
+    for url in analytics_pages(practice_a):
+        page.goto(url, timeout=30_000)  # the dashboard reads every figure: a loaded machine
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.chart')].every(el => el.querySelector('svg'))"
+        )
+        for summary in page.locator("summary", has_text="Show as table").all():
+            box = summary.bounding_box()
+            assert box["height"] >= 24 and box["width"] >= 24, (url, box)
+            summary.click()
+        assert_accessible(page)
+        assert page.evaluate(PAST_THE_EDGE, width) == [], url
+        assert page.evaluate("() => document.querySelector('main').scrollWidth") <= width, url
+        assert page.evaluate(UNREACHABLE_SCROLLERS) == [], url
+    assert page.errors == []
+
+
+def test_a_partial_month_is_drawn_hatched_and_named(signed_in, ada, march):
+    """The data starts on 20 January 2026 (march_history's first referral): January counts
+    only from then, February and March are whole."""
+    page = watched(signed_in(ada))
+    page.goto("/analytics/?start=2026-02-01&end=2026-04-01", timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.chart')].every(el => el.querySelector('svg path'))"
+    )
+    assert page.locator("#partial-months").count() == 0
+    page.goto("/analytics/?start=2026-01-01&end=2026-04-01", timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.chart')].every(el => el.querySelector('svg path'))"
+    )
+    note = page.locator("#partial-months")
+    assert "Jan 2026 (from 20 Jan)" in note.inner_text()
+    chart = page.locator("#chart-volume-source")
+    assert chart.locator("svg text", has_text="partial").count() >= 1
+    assert "Jan 2026 (from 20 Jan)" in chart.locator(".chart").get_attribute("aria-label")
     assert page.errors == []

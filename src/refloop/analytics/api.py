@@ -12,7 +12,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from refloop.analytics import dashboard, metrics, periods, privacy, referrers
+from refloop.analytics import coverage, dashboard, metrics, periods, privacy, referrers
+from refloop.analytics.coverage import Coverage
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, require
 from refloop.core.schemas import Id, IsoDate
@@ -72,10 +73,39 @@ def _scope(request: HttpRequest, allowed: tuple[str, ...]) -> metrics.Scope:
 
 
 def _echo(scope: metrics.Scope) -> dict:
+    """The period and filters asked for, what the data covers of them, and whether the
+    period is compared with the one before (analytics.coverage: only when the data covers
+    both; `previous_volume` is null otherwise). `months` are the period's local months;
+    a month counted only in part (the current month to date, the month the data starts
+    in) has `partial: true` and the days counted, [start, end)."""
+    comparison = coverage.comparison(scope)
     return {
         "start": scope.period.start,
         "end": scope.period.end,
         "filters": scope.filters.as_params(),
+        "data_from": comparison["data_from"],
+        "comparison": {
+            "compared": comparison["compared"],
+            "previous_start": comparison["previous_start"],
+            "previous_end": comparison["previous_end"],
+            "note": comparison["note"],
+        },
+        "months": [_month(period) for period in Coverage.of(scope).months(scope.period)],
+    }
+
+
+def _month(period: dict) -> dict:
+    month = period["month"]
+    counted = (
+        {"start": period["counted_from"], "end": period["counted_to"]}
+        if period["counted_from"]
+        else None
+    )
+    return {
+        "month": f"{month // 100}-{month % 100:02d}",
+        "label": period["label"],
+        "partial": period["partial"],
+        "counted": counted,
     }
 
 
@@ -90,10 +120,24 @@ def analytics_metrics(request: HttpRequest, query: Query[MetricsIn]):
         name.strip() for name in (request.GET.get("metrics") or "").split(",") if name.strip()
     )
     found = metrics.compute(scope, names or metrics.METRICS)
+    echo = _echo(scope)
     if privacy.applies_to(request.user):
-        shown = _analyst_copy(scope).metrics()
+        analyst = _analyst_copy(scope)
+        shown = analyst.metrics()
         found = {name: shown.get(name, {}) for name in found}
-    return {**_echo(scope), "metrics": found}
+        per_month = analyst.monthly_volume()
+    else:
+        monthly = dashboard.volume_series(scope, "source_type")["series"].values()
+        per_month = [sum(counts) for counts in zip(*monthly, strict=True)] or [0] * len(
+            echo["months"]
+        )
+    if "volume" in found:
+        # Per month, flagged as the months are: a partial month is never a whole one.
+        found["volume"]["by_month"] = [
+            {"month": month["month"], "count": n, "partial": month["partial"]}
+            for month, n in zip(echo["months"], per_month, strict=True)
+        ]
+    return {**echo, "metrics": found}
 
 
 def _analyst_copy(scope: metrics.Scope) -> privacy.Shown:
@@ -103,8 +147,9 @@ def _analyst_copy(scope: metrics.Scope) -> privacy.Shown:
 
 @router.get("/analytics/referrers", response={200: dict})
 def analytics_referrers(request: HttpRequest, query: Query[ScopeIn]):
-    """Per referring practice: volume (and the previous period's), monthly trend, segment
-    and declining flag as of `end`, conversion, median hours to first contact."""
+    """Per referring practice: volume (and the previous period's, null when the periods are
+    not compared), monthly trend (one count per entry of `months`), segment and declining
+    flag as of `end`, conversion, median hours to first contact."""
     scope = _scope(request, ("start", "end", *FILTERS))
     if privacy.applies_to(request.user):
         return {**_echo(scope), "referrers": _analyst_copy(scope).referrers()}

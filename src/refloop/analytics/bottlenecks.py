@@ -1,9 +1,10 @@
 """The bottleneck finder: where referrals wait longest or are lost in a period, who and
-what that concerns, against the period before, in plain sentences."""
+what that concerns, against the period before (when the data covers it: analytics.coverage),
+in plain sentences."""
 
 from dataclasses import dataclass
 
-from refloop.analytics import metrics
+from refloop.analytics import coverage, metrics
 from refloop.analytics.metrics import Scope, cohort
 from refloop.analytics.stats import percentiles_by_sets
 from refloop.core.models import User
@@ -33,6 +34,8 @@ STAGES = (
     Stage("scheduled", "dwell_scheduled", "for their appointment"),
     Stage("seen", "dwell_seen", "for the report to go back after the visit"),
 )
+# The period before when it is not compared: no stage measured there.
+_NOTHING = {stage.column: {"count": 0, "p50": None} for stage in STAGES}
 STAGE_WORDS = {
     "received": "on arrival",
     "in_review": "in review",
@@ -99,15 +102,20 @@ def _lost_by_stage(scope: Scope) -> dict[str, int]:
     return metrics.lost(scope)["by_stage"]
 
 
-def find(scope: Scope) -> dict:
+def find(scope: Scope, *, compared: bool | None = None) -> dict:
     """{"stage", "sentences", "stages", …} for the scope's period against the one before.
 
     The bottleneck is the stage whose median wait grew the most (in hours, among stages
     with at least MIN_GROUP referrals in both periods); when none grew, the stage with the
     longest wait. The sentences say that, where most referrals are lost, and which groups
-    wait longer at the bottleneck than before."""
+    wait longer at the bottleneck than before. When the data does not cover both periods
+    (`compared` False; by default coverage.comparison decides), nothing is compared: the
+    longest wait and where most are lost, in this period alone."""
+    if compared is None:
+        compared = coverage.comparison(scope)["compared"]
     previous = scope.previous()
-    now_overall, before_overall = _overall(scope), _overall(previous)
+    now_overall = _overall(scope)
+    before_overall = _overall(previous) if compared else _NOTHING
     stages = []
     for stage in STAGES:
         now, before = now_overall[stage.column], before_overall[stage.column]
@@ -127,18 +135,24 @@ def find(scope: Scope) -> dict:
         now, before = chosen["median_hours"], chosen["previous_median_hours"]
         grew = before is not None and now > before
         opening = "The wait that grew most is" if grew else "The longest wait is"
+        median = _against(now, before) if compared else duration(now)
         sentences.append(
-            f"{opening} {stage.wait}: a median {_against(now, before)} ({chosen['count']} referral{'s' if chosen['count'] != 1 else ''})."
+            f"{opening} {stage.wait}: a median {median} ({chosen['count']} referral{'s' if chosen['count'] != 1 else ''})."
         )
-        sentences.extend(_groups(scope, previous, stage))
-    lost_now, lost_before = _lost_by_stage(scope), _lost_by_stage(previous)
+        if compared:
+            sentences.extend(_groups(scope, previous, stage))
+    lost_now = _lost_by_stage(scope)
+    lost_before = _lost_by_stage(previous) if compared else {}
     if lost_now:
         where, count = max(lost_now.items(), key=lambda item: item[1])
         total = sum(lost_now.values())
+        against = (
+            f", against {lost_before.get(where, 0)} in the previous period" if compared else ""
+        )
         sentences.insert(
             1 if sentences else 0,
             f"Most lost referrals are lost {STAGE_WORDS.get(where, where)}: {count} of {total}"
-            f", against {lost_before.get(where, 0)} in the previous period.",
+            f"{against}.",
         )
     return {
         "stage": chosen["stage"] if chosen else None,

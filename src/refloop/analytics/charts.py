@@ -26,6 +26,17 @@ LOST_COLOR = PALETTE[3]
 # Pico's light-theme text colour: target lines and cut-offs read as annotations, not data.
 REFERENCE_COLOR = "#373c44"
 
+# A partial period (a month to date): hatched, lighter bars over a shaded, labelled band.
+PARTIAL_DECAL = {
+    "symbol": "rect",
+    "symbolSize": 1,
+    "dashArrayX": [1, 0],
+    "dashArrayY": [2, 5],
+    "rotation": -0.7853981634,
+    "color": "rgba(255, 255, 255, 0.75)",
+}
+PARTIAL_SHADE = "rgba(55, 60, 68, 0.07)"
+
 # A node that is both a source and a target in a two-column sankey gets this after its name.
 SANKEY_TARGET_SUFFIX = " (to)"
 
@@ -49,12 +60,14 @@ def line(
     percent: bool = False,
     mark_line: float | None = None,
     mark_label: str = "",
+    partial: Sequence[int] = (),
 ) -> Spec:
     """Lines over `x` (e.g. months), one per entry of `series`; None leaves a gap.
 
     `drill` maps a series name to a URL per point. `mark_line` draws a dashed horizontal
     reference line (an SLA target) labelled `mark_label`. `percent` says the values are
-    already percentages (0-100).
+    already percentages (0-100). `partial` lists the points that count only part of their
+    span (a month to date): their segment is shaded and labelled, their points hollow.
     """
     _check_series(series, len(x), "x")
     links = _check_series_drill(drill, series, len(x), "x")
@@ -79,8 +92,12 @@ def line(
         }
         if area:
             entry["areaStyle"] = {"opacity": 0.2}
+        for i in partial:
+            entry["data"][i]["symbol"] = "emptyTriangle"
+            entry["data"][i]["symbolSize"] = 11
         _series_options(entry, index, stacked, suffix, "yAxis", mark_line, mark_label)
         option["series"].append(entry)
+    _mark_partial(option, x, partial, bands=False)
 
     table = _series_table(x_name, x, series, links, suffix)
     summary = f"{title}. Line chart of {y_name}"
@@ -92,6 +109,7 @@ def line(
         summary += f" {x[-1]}: {_join(latest)}."
     else:
         summary += ". No data."
+    summary += _partial_words(x, partial, table)
     mark = None if mark_line is None else _fmt(mark_line, suffix)
     return _marked_spec("line", title, option, table, summary, mark, mark_label)
 
@@ -109,8 +127,12 @@ def bar(
     percent: bool = False,
     mark_line: float | None = None,
     mark_label: str = "",
+    partial: Sequence[int] = (),
 ) -> Spec:
     """Bars per category, one bar (or stacked segment) per entry of `series`.
+
+    `partial` lists the categories that count only part of their span (a month to date):
+    their bars are hatched and lighter, their band shaded and labelled "partial".
 
     `horizontal` lists the categories top to bottom (good for long names such as practices).
     `percent` says the values are already percentages (0-100): the axis runs to 100 %.
@@ -137,9 +159,12 @@ def bar(
             "data": [_item(_number(v), url) for v, url in zip(values, item_links, strict=True)],
             "cursor": "pointer" if any(item_links) else "default",
         }
+        for i in partial:
+            entry["data"][i]["itemStyle"] = {"opacity": 0.55, "decal": PARTIAL_DECAL}
         axis = "xAxis" if horizontal else "yAxis"
         _series_options(entry, index, stacked, suffix, axis, mark_line, mark_label)
         option["series"].append(entry)
+    _mark_partial(option, categories, partial, bands=True, horizontal=horizontal)
 
     table = _series_table(x_name, categories, series, links, suffix)
     summary = f"{title}. Bar chart of {y_name} for {len(categories)} {_plural(x_name)}"
@@ -156,6 +181,7 @@ def bar(
         top = _argmax(totals)
         if top is not None:  # never None: there is a total per category
             summary += f" Highest total: {categories[top]} ({_fmt(totals[top], suffix)})."
+    summary += _partial_words(categories, partial, table)
     mark = None if mark_line is None else _fmt(mark_line, suffix)
     return _marked_spec("bar", title, option, table, summary, mark, mark_label)
 
@@ -710,6 +736,57 @@ def _mark_line(axis: str, value: Any, label: str, suffix: str) -> dict[str, Any]
     }
 
 
+def _mark_partial(
+    option: dict[str, Any],
+    categories: Sequence[str],
+    partial: Sequence[int],
+    *,
+    bands: bool,
+    horizontal: bool = False,
+) -> None:
+    """Shade the partial categories, labelled "partial": a bar's band, or for a line the
+    segment that ends at the point (starts at it, for the first point)."""
+    if not partial or not option["series"]:
+        return
+    for i in partial:
+        if not 0 <= i < len(categories):
+            raise ValueError(f"partial names category {i}; there are {len(categories)}.")
+    axis = "yAxis" if horizontal else "xAxis"
+    areas = []
+    for i in sorted(set(partial)):
+        if bands or len(categories) == 1:
+            start = end = i
+        else:
+            start, end = (i - 1, i) if i > 0 else (0, 1)
+        areas.append([{axis: categories[start], "name": "partial"}, {axis: categories[end]}])
+    option["series"][0]["markArea"] = {
+        "silent": True,
+        "itemStyle": {"color": PARTIAL_SHADE},
+        # Wider than a narrow band: the word is not cut to fit it.
+        "label": {
+            "formatter": "{b}",
+            "color": REFERENCE_COLOR,
+            "position": "insideTop",
+            "fontSize": 11,
+            "overflow": "none",
+        },
+        "data": areas,
+    }
+
+
+def _partial_words(categories: Sequence[str], partial: Sequence[int], table: dict) -> str:
+    """The sentence naming the partial categories, for the summary and the table's caption."""
+    if not partial:
+        return ""
+    names = [categories[i] for i in sorted(set(partial))]
+    words = (
+        f"Partial: {_join(names)} count{'s' if len(names) == 1 else ''} only part of "
+        f"{'its' if len(names) == 1 else 'their'} month, as labelled; nothing is estimated"
+    )
+    table["caption"] = " ".join(part for part in (table["caption"], words + ".") if part)
+    return f" {words}."
+
+
 def _mark_caption(label: str, at: str) -> str:
     return f"{label or 'Reference line'} at {at}"
 
@@ -746,7 +823,7 @@ def _marked_spec(
     and at the end of the summary, in the same words."""
     if mark is not None:
         caption = _mark_caption(mark_label, mark)
-        table["caption"] = caption
+        table["caption"] = f"{caption}. {table['caption']}" if table["caption"] else caption
         summary += f" {caption}."
     return _spec(kind, title, option, table, summary)
 

@@ -6,7 +6,8 @@ from collections import defaultdict
 from django.db.models import Count
 from django.utils import timezone
 
-from refloop.analytics import bottlenecks, metrics, referrers
+from refloop.analytics import bottlenecks, coverage, metrics, referrers
+from refloop.analytics.coverage import Coverage
 from refloop.analytics.metrics import Scope, cohort
 from refloop.analytics.selection import contacted_within_target
 from refloop.analytics.stats import grouped_figures
@@ -19,14 +20,22 @@ SANKEY_PRACTICES = 12
 
 def volume_series(scope: Scope, by: str) -> dict:
     """Referrals per local month of the period, one series per `by` value (source_type
-    or channel)."""
+    or channel), and per month which days it counts: `periods[i]["partial"]` when less
+    than the whole month (the current month to date, the month the data starts in, a
+    month the period cuts), labelled in `labels` ("Dec 2026 (to 6 Dec)")."""
     months = scope.period.months()
     series: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
     index = {month: i for i, month in enumerate(months)}
     for row in _monthly(scope):
         if row["received_month"] in index:
             series[row[by]][index[row["received_month"]]] += row["n"]
-    return {"months": months, "series": dict(sorted(series.items()))}
+    periods = Coverage.of(scope).months(scope.period)
+    return {
+        "months": months,
+        "labels": [p["label"] for p in periods],
+        "periods": periods,
+        "series": dict(sorted(series.items())),
+    }
 
 
 def _monthly(scope: Scope) -> list[dict]:
@@ -134,7 +143,9 @@ def build(scope: Scope) -> dict:
 
 def _build(scope: Scope) -> dict:
     figures = metrics.compute(scope)
-    network = referrers.referrers(scope)
+    comparison = coverage.comparison(scope)
+    compared = comparison["compared"]
+    network = referrers.referrers(scope, compared=compared)
     by_segment: dict[str, list[dict]] = {segment: [] for segment in referrers.SEGMENTS}
     for row in network:
         by_segment[row["segment"]].append(
@@ -144,12 +155,14 @@ def _build(scope: Scope) -> dict:
         "period": {"start": scope.period.start, "end": scope.period.end},
         "filters": scope.filters.as_params(),
         "metrics": figures,
-        "previous_metrics": metrics.compute(scope.previous()),
+        "comparison": comparison,
+        # None when the data does not cover both periods: nothing is compared then.
+        "previous_metrics": metrics.compute(scope.previous()) if compared else None,
         "funnel": metrics.funnel(scope),
         "by_source_type": volume_series(scope, "source_type"),
         "by_channel": volume_series(scope, "channel"),
         "sla": sla(scope),
-        "bottlenecks": bottlenecks.find(scope),
+        "bottlenecks": bottlenecks.find(scope, compared=compared),
         "referrers": network,
         "declining": [row for row in network if row["declining"]],
         "segments": by_segment,

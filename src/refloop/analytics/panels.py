@@ -104,14 +104,30 @@ def _volume(data: dict, scope: Scope, by: str, labels: dict, *, stacked_bars: bo
         labels.get(key, key): [drill_url(scope, month=m, **{by: key}) for m in months]
         for key in data["series"]
     }
-    x = [month_label(m) for m in months]
+    x = data["labels"]  # "Dec 2026 (to 6 Dec)" for a partial month
+    partial = [i for i, period in enumerate(data["periods"]) if period["partial"]]
     title = "Referrals per month by " + ("source" if by == "source_type" else "channel")
     if stacked_bars:
         return charts.bar(
-            title, x, series, y_name="Referrals", x_name="Month", stacked=True, drill=drill
+            title,
+            x,
+            series,
+            y_name="Referrals",
+            x_name="Month",
+            stacked=True,
+            drill=drill,
+            partial=partial,
         )
     return charts.line(
-        title, x, series, y_name="Referrals", x_name="Month", stacked=True, area=True, drill=drill
+        title,
+        x,
+        series,
+        y_name="Referrals",
+        x_name="Month",
+        stacked=True,
+        area=True,
+        drill=drill,
+        partial=partial,
     )
 
 

@@ -102,6 +102,14 @@ def scorecard_pdf(card: Scorecard) -> bytes:
     if card.shows_trend:
         pdf.line_of("Your referrals, month by month", size=11, style="B", color=ACCENT, height=6)
         _columns(pdf, card.trend_labels, [n for _, n in card.trend], height=38)
+        partial = [card.trend_labels[i] for i in card.trend_partial]
+        if partial:
+            pdf.line_of(
+                f"* Partial month: {', '.join(partial)}; only those days are counted.",
+                size=8,
+                color=MUTED,
+                height=4,
+            )
         pdf.ln(5)
 
     pdf.line_of("What the figures mean", size=10, style="B", height=5.5)
@@ -147,7 +155,9 @@ def _columns(pdf: OnePager, labels: list[str], values: list[int], *, height: flo
         pdf.set_font(FONT, "B", 8)
         pdf.set_xy(x, base - bar - 4.5)
         pdf.cell(slot, 4, f"{value:,}", align="C")
-        month, year = label.split(" ")
+        # "Dec 2026 (to 6 Dec)": a partial month is starred and named under the chart.
+        month, year, *partial = label.split(" ", 2)
+        month += "*" if partial else ""
         pdf.set_font(FONT, "", 7.5)
         pdf.set_text_color(*MUTED)
         pdf.set_xy(x, base + 1)

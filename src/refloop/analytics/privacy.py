@@ -172,6 +172,10 @@ class Shown:
         }
         return found
 
+    def monthly_volume(self) -> list:
+        """Referrals per month (the volume table's totals) as the export has them."""
+        return [row[-2] for row in self.tables["volume_by_source_type"].rows[:-1]]
+
     def hidden_charts(self) -> dict[str, Table]:
         """The export table of each chart that would show a hidden figure, by chart name."""
         return {

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q
 
+from refloop.analytics import coverage
 from refloop.analytics.metrics import Scope, _rate, _reached, cohort, inbound, once
 from refloop.analytics.stats import grouped_percentiles
 from refloop.network.models import Practice
@@ -144,10 +145,13 @@ def drift(as_of: date, zone) -> dict[int, dict]:
     return result
 
 
-def referrers(scope: Scope) -> list[dict]:
+def referrers(scope: Scope, *, compared: bool | None = None) -> list[dict]:
     """Every practice in the directory, declining ones first, then by volume: volume in
-    the period and in the one before, monthly trend, segment and drift as of the period's
-    end, conversion and median hours to first contact."""
+    the period and in the one before (None when the data does not cover both: see
+    analytics.coverage; `compared` None lets it decide), monthly trend, segment and drift
+    as of the period's end, conversion and median hours to first contact."""
+    if compared is None:
+        compared = coverage.comparison(scope)["compared"]
     months = scope.period.months()
     period: dict[int, dict] = defaultdict(lambda: {"volume": 0, "seen": 0})
     trend: dict[int, dict[int, int]] = defaultdict(dict)
@@ -161,12 +165,16 @@ def referrers(scope: Scope) -> list[dict]:
         totals["volume"] += row["volume"]
         totals["seen"] += row["seen"] or 0
         trend[row["practice_id"]][row["received_month"]] = row["volume"]
-    before = dict(
-        cohort(scope.previous())
-        .filter(practice__isnull=False)
-        .values("practice_id")
-        .annotate(n=Count("pk"))
-        .values_list("practice_id", "n")
+    before = (
+        dict(
+            cohort(scope.previous())
+            .filter(practice__isnull=False)
+            .values("practice_id")
+            .annotate(n=Count("pk"))
+            .values_list("practice_id", "n")
+        )
+        if compared
+        else {}
     )
     contact = grouped_percentiles(
         cohort(scope).filter(practice__isnull=False), ["practice_id"], "first_contact_hours"
@@ -189,7 +197,7 @@ def referrers(scope: Scope) -> list[dict]:
                 "city": practice["city"],
                 "in_network": practice["in_network"],
                 "volume": stats["volume"],
-                "previous_volume": before.get(pk, 0),
+                "previous_volume": before.get(pk, 0) if compared else None,
                 "trend": [trend[pk].get(month, 0) for month in months],
                 "segment": segment[pk],
                 "declining": d["declining"],

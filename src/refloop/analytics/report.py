@@ -11,10 +11,11 @@ give one back reads "suppressed".
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from refloop.analytics import dashboard, metrics, suppression, tables
+from refloop.analytics.coverage import Coverage
 from refloop.analytics.metrics import Period, Scope
 from refloop.analytics.models import DWELL_STATES
 from refloop.analytics.scorecards import days, describe, month_period
@@ -186,13 +187,24 @@ _HEADLINE_ROWS = (
 )
 
 
-def _headline(summary: tables.Table, before: list, year_ago: list, months: list[Period]) -> Table:
+def _headline(summary: tables.Table, before: list, year_ago: list, headings: list[str]) -> Table:
     this = {(row[0], row[1]): row[2] for row in summary.rows}
     rows = [
         [title, *(fmt(v) for v in (this[key], before[i], year_ago[i]))]
         for i, (title, key, fmt) in enumerate(_HEADLINE_ROWS)
     ]
-    return Table(["Measure", *(describe(m) for m in months)], rows, [0.4, 0.2, 0.2, 0.2])
+    return Table(["Measure", *headings], rows, [0.4, 0.2, 0.2, 0.2])
+
+
+def _month_heading(month: Period, cover: Coverage) -> str:
+    """The report month's name, with the days counted when that is not all of it."""
+    counted = cover.part(month)
+    if counted == month:
+        return describe(month)
+    if counted is None:
+        return f"{describe(month)} (no data)"
+    last = counted.end - timedelta(days=1)
+    return f"{describe(month)} ({counted.start.day}–{last.day} {last:%b}, partial)"
 
 
 def _funnel(table: tables.Table) -> Table:
@@ -217,7 +229,8 @@ def _funnel(table: tables.Table) -> Table:
 
 def _bars(table: tables.Table) -> Bars:
     """The month's total per source type or channel (the table's total row), largest first."""
-    totals = dict(zip(table.headers[1:-1], table.rows[-1][1:-1], strict=True))
+    # The last two columns are the total and the days counted.
+    totals = dict(zip(table.headers[1:-2], table.rows[-1][1:-2], strict=True))
     shown = [(k, v) for k, v in totals.items() if v != 0]
     shown.sort(key=lambda kv: (_hidden(kv[1]), -kv[1] if not _hidden(kv[1]) else 0, kv[0]))
     return Bars(
@@ -347,12 +360,32 @@ def build(month: Period, *, now: datetime, suppressed: bool = False) -> Report:
         else exact
     )
     before, year_ago = previous_month(month), same_month_last_year(month)
-    headline = _headline(
-        shown["summary"],
-        _headline_column(metrics.compute(Scope.of(before, now=now), _HEADLINE), suppressed),
-        _headline_column(metrics.compute(Scope.of(year_ago, now=now), _HEADLINE), suppressed),
-        [month, before, year_ago],
-    )
+    # As on the dashboard (analytics.coverage): a month is compared with another only when
+    # the data covers both entirely; a withheld column reads "–" and its heading says why.
+    cover = Coverage.of(Scope.of(month, now=now))
+    columns, headings, withheld = [], [_month_heading(month, cover)], []
+    for other in (before, year_ago):
+        if cover.covers(month) and cover.covers(other):
+            figures = metrics.compute(Scope.of(other, now=now), _HEADLINE)
+            columns.append(_headline_column(figures, suppressed))
+            headings.append(describe(other))
+        else:
+            columns.append([None] * len(_HEADLINE_ROWS))
+            headings.append(f"{describe(other)}: not compared")
+            withheld.append(describe(other))
+    headline = _headline(shown["summary"], columns[0], columns[1], headings)
+    coverage_words = ""
+    if withheld:
+        coverage_words = (
+            f" {' and '.join(withheld)} {'is' if len(withheld) == 1 else 'are'} not compared: "
+            + (
+                "this month is counted only to date."
+                if not cover.covers(month)
+                else f"the data starts on {cover.start:%-d %b %Y}, so "
+                f"{'that month is' if len(withheld) == 1 else 'those months are'} "
+                "covered only in part or not at all."
+            )
+        )
     segments = Table(
         ["Segment", "Practices"],
         [[SEGMENT_LABELS[s], f"{len(board['segments'][s]):,}"] for s in SEGMENT_LABELS],
@@ -362,7 +395,8 @@ def build(month: Period, *, now: datetime, suppressed: bool = False) -> Report:
         Section(
             "Headline figures",
             "This month against the month before and the same month a year earlier. Figures "
-            "are as known today: a referral received this month and seen later counts as seen.",
+            "are as known today: a referral received this month and seen later counts as seen."
+            + coverage_words,
             [headline],
             new_page=True,
         ),

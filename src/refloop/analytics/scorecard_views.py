@@ -111,6 +111,7 @@ def _charts(card: scorecards.Scorecard) -> list[dict]:
         {card.practice: [n for _, n in card.trend]},
         y_name="Referrals",
         x_name="Month",
+        partial=card.trend_partial,
     )
     measures = ["Seen by us", "Show rate", "Loop closed within 7 days"]
     compare = charts.bar(

@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Count
 
 from refloop.analytics import metrics, suppression
+from refloop.analytics.coverage import Coverage
 from refloop.analytics.metrics import Filters, Period, Scope
 from refloop.analytics.referrers import months_before
 from refloop.analytics.stats import percentiles
@@ -178,6 +179,9 @@ class Scorecard:
     trend: list[tuple[int, int]]
     # The analyst's copy: small cells hidden by the exports' rule (analytics.suppression).
     suppressed: bool = False
+    # Per trend month, the days it counts (coverage.Coverage.months): a month to date or
+    # the month the data starts in is partial, and labelled so.
+    trend_periods: tuple[dict, ...] = ()
 
     @property
     def period_label(self) -> str:
@@ -202,7 +206,13 @@ class Scorecard:
 
     @property
     def trend_labels(self) -> list[str]:
+        if self.trend_periods:
+            return [period["label"] for period in self.trend_periods]
         return [month_label(month) for month, _ in self.trend]
+
+    @property
+    def trend_partial(self) -> list[int]:
+        return [i for i, period in enumerate(self.trend_periods) if period["partial"]]
 
     @property
     def rows(self) -> list[Row]:
@@ -228,6 +238,7 @@ def build(
         everyone_year=figures(Scope.of(year, now=now)),
         trend=monthly_volume(Scope.of(year, mine, now=now)),
         suppressed=suppressed,
+        trend_periods=tuple(Coverage.of(Scope.of(year, now=now)).months(year)),
     )
 
 

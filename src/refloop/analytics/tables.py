@@ -276,15 +276,20 @@ def _summary(book: _Book, figures: dict) -> None:
 
 def _volume(book: _Book, key: str, by: str, found: dict, known: Sequence[str]) -> None:
     keys = [*known, *sorted(k for k in found["series"] if k not in known)]
-    s = book.sheet(key, "month", *keys, "total")
+    s = book.sheet(key, "month", *keys, "total", "days counted")
     months = found["months"]
     last = len(keys) + 1
     for i, month in enumerate(months):
         values = [found["series"].get(k, [0] * len(months))[i] for k in keys]
-        row = s.add(_month(month), *(count(v) for v in values), count(sum(values)))
+        row = s.add(
+            _month(month),
+            *(count(v) for v in values),
+            count(sum(values)),
+            _days_counted(found["periods"][i]),
+        )
         s.total(s.cell(row, last), [s.cell(row, c) for c in range(1, last)])
     sums = [sum(found["series"].get(k, [0] * len(months))) for k in keys]
-    total_row = s.add("total", *(count(v) for v in sums), count(sum(sums)))
+    total_row = s.add("total", *(count(v) for v in sums), count(sum(sums)), "")
     for column in range(1, last + 1):
         s.column_total(column, range(len(months)), total_row)
     s.total(s.cell(total_row, last), [s.cell(total_row, c) for c in range(1, last)])
@@ -293,6 +298,14 @@ def _volume(book: _Book, key: str, by: str, found: dict, known: Sequence[str]) -
         # Referrals naming a referring provider are, as a rule, those from providers.
         s.same(s.cell(total_row, keys.index("provider") + 1), book.anchors["named"])
     book.anchors[f"{key}.total"] = s.cell(total_row, last)
+
+
+def _days_counted(period: dict) -> str:
+    """ "whole month", or the part counted: "to 6 Dec", "from 3 Jun", "no data"."""
+    if not period["partial"]:
+        return "whole month"
+    label = period["label"]
+    return label[label.index("(") + 1 : -1]
 
 
 def _funnel(book: _Book, found: dict) -> None:
@@ -532,7 +545,9 @@ def _referrers(book: _Book, found: list[dict]) -> None:
             entry["practice"],
             entry["city"],
             count(entry["volume"]),
-            count(entry["previous_volume"]),
+            count(entry["previous_volume"])
+            if entry["previous_volume"] is not None
+            else figure(None),
             entry["segment"],
             _yes_no(entry["declining"]),
             count(entry["recent_90_days"]),

@@ -1,6 +1,7 @@
-"""The dashboard's headline figures, each against the period before. A figure may be the
-analyst's "<11" or "suppressed" (analytics.privacy): it is shown as it is and compared
-with nothing."""
+"""The dashboard's headline figures, each against the period before when the data covers
+both periods (analytics.coverage; otherwise `previous` is None and no figure is compared).
+A figure may be the analyst's "<11" or "suppressed" (analytics.privacy): it is shown as it
+is and compared with nothing."""
 
 from refloop.analytics.metrics import Scope
 from refloop.analytics.privacy import is_hidden
@@ -64,16 +65,36 @@ def figure(name: str, now, before, fmt, better) -> dict:
     }
 
 
-def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
-    """Tiles of the headline metrics; `figures` and `previous` are metrics.compute() results."""
+def alone(name: str, now, fmt) -> dict:
+    """One number not compared with anything (the period before is not covered)."""
+    return {
+        "name": name,
+        "value": fmt(now),
+        "previous": None,
+        "change": None,
+        "tone": "",
+        "words": "",
+    }
+
+
+def build(figures: dict, previous: dict | None, scope: Scope) -> list[dict]:
+    """Tiles of the headline metrics; `figures` and `previous` are metrics.compute() results,
+    `previous` None when the period before is not compared."""
+    compared = previous is not None
+    previous = previous if previous is not None else _EMPTY
+
+    def compare(name: str, now, before, fmt, better) -> dict:
+        return figure(name, now, before, fmt, better) if compared else alone(name, now, fmt)
 
     def clock(key: str, title: str) -> dict:
         now, before = figures[key], previous[key]
         return {
             "title": title,
             "figures": [
-                figure("Median", now["median_hours"], before["median_hours"], _hours, DOWN_IS_GOOD),
-                figure(
+                compare(
+                    "Median", now["median_hours"], before["median_hours"], _hours, DOWN_IS_GOOD
+                ),
+                compare(
                     "90th percentile", now["p90_hours"], before["p90_hours"], _hours, DOWN_IS_GOOD
                 ),
             ],
@@ -83,7 +104,7 @@ def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
     def single(title: str, key: str, field: str, fmt, better, **rest) -> dict:
         """A tile of one unnamed figure, figures[key][field] against the period before."""
         now, before = figures[key][field], previous[key][field]
-        return {"title": title, "figures": [figure("", now, before, fmt, better)], **rest}
+        return {"title": title, "figures": [compare("", now, before, fmt, better)], **rest}
 
     def rate(title: str, key: str, better, **rest) -> dict:
         return single(title, key, "rate", _percent, better, **rest)
@@ -107,7 +128,7 @@ def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
         {
             "title": "Show rate",
             "figures": [
-                figure(name, show[group]["rate"], show_before[group]["rate"], _percent, UP_IS_GOOD)
+                compare(name, show[group]["rate"], show_before[group]["rate"], _percent, UP_IS_GOOD)
                 for name, group in (("Referred", "referred"), ("Non-referred", "non_referred"))
             ],
         },
@@ -139,3 +160,18 @@ def build(figures: dict, previous: dict, scope: Scope) -> list[dict]:
             ),
         ),
     ]
+
+
+# What `previous` reads when nothing is compared: every figure missing.
+_EMPTY: dict = {
+    "volume": {"count": None},
+    "conversion": {"rate": None},
+    "time_to_first_contact": {"median_hours": None, "p90_hours": None},
+    "time_to_schedule": {"median_hours": None, "p90_hours": None},
+    "time_to_appointment": {"median_hours": None, "p90_hours": None},
+    "show_rate": {"referred": {"rate": None}, "non_referred": {"rate": None}},
+    "loop_closure": {"rate": None},
+    "leakage": {"rate": None},
+    "lost": {"count": None},
+    "concentration": {"top_share": None},
+}

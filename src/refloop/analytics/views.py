@@ -151,8 +151,11 @@ def referrer_rows(rows: list[dict], scope: Scope, sort: str, show_all: bool) -> 
                 "url": drill_url(scope, practice=row["practice_id"]),
                 "segment_label": panels.SEGMENT_LABELS[row["segment"]],
                 "change": None
-                if is_hidden(row["volume"]) or is_hidden(row["previous_volume"])
+                if row["previous_volume"] is None
+                or is_hidden(row["volume"])
+                or is_hidden(row["previous_volume"])
                 else row["volume"] - row["previous_volume"],
+                "previous_text": in_words(row["previous_volume"], "{:,}".format),
                 "spark": sparkline(row["trend"]),
                 "expected_text": in_words(row["expected_90_days"], "{:.1f}".format),
                 "first_contact": panels.hours_words(row["median_hours_to_first_contact"])
@@ -215,6 +218,8 @@ def referrer_context(rows: list[dict], scope: Scope, params: dict, request) -> d
         "referrers_all_url": query(all_state) + "#referrers",
         "referrers_all_fragment": reverse("analytics_referrers") + query(all_state),
         "referrers_sorted": bool(sort),
+        # referrers.referrers leaves every previous volume out when the periods are not compared.
+        "referrers_compared": not rows or rows[0]["previous_volume"] is not None,
     }
 
 
@@ -255,7 +260,8 @@ def dashboard_page(request):
     sentences, withheld = board["bottlenecks"]["sentences"], 0
     if privacy.applies_to(request.user):
         analyst = privacy.Shown.of(board)
-        figures, previous = analyst.metrics(), privacy.previous_metrics(previous)
+        figures = analyst.metrics()
+        previous = None if previous is None else privacy.previous_metrics(previous)
         charts.update(withheld_charts(analyst.hidden_charts(), charts))
         declining, network = analyst.declining(), analyst.referrers()
         sentences, withheld = analyst.sentences()
@@ -266,6 +272,11 @@ def dashboard_page(request):
             "period_last": scope.period.end - timedelta(days=1),
             "previous_start": scope.period.previous().start,
             "previous_last": scope.period.start - timedelta(days=1),
+            "comparison": board["comparison"],
+            "partial_months": [
+                p for p in board["by_source_type"]["periods"] if p["partial"] and p["counted_from"]
+            ],
+            "empty_months": empty_months(board["by_source_type"]["periods"]),
             "sentences": sentences,
             "withheld_sentences": withheld,
             "tiles": tiles.build(figures, previous, scope),
@@ -296,6 +307,18 @@ def dashboard_page(request):
         }
     )
     return render(request, "analytics/dashboard.html", context)
+
+
+def empty_months(periods: list[dict]) -> dict | None:
+    """How many of the period's months have no data at all, and which ("Dec 2025 to
+    May 2026"), or None."""
+    empty = [panels.month_label(p["month"]) for p in periods if not p["counted_from"]]
+    if not empty:
+        return None
+    return {
+        "count": len(empty),
+        "span": empty[0] if len(empty) == 1 else f"{empty[0]} to {empty[-1]}",
+    }
 
 
 def withheld_charts(hidden: dict[str, Table], charts: dict) -> dict:
