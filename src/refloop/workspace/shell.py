@@ -33,6 +33,7 @@ class NavItem:
     icon: str
     capability: Capability | None = None
     section: str = ""  # the URL prefix that marks the item current
+    more: bool = False  # under "More" rather than in the top bar (always in the phone menu)
 
 
 NAVIGATION = (
@@ -48,7 +49,6 @@ NAVIGATION = (
     NavItem(
         "Analytics", "analytics_dashboard", "chart-bar", Capability.VIEW_ANALYTICS, "/analytics/"
     ),
-    NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/"),
     NavItem(
         "Message settings",
         "message_settings",
@@ -56,15 +56,23 @@ NAVIGATION = (
         Capability.MANAGE_SETTINGS,
         "/settings/messages/",
     ),
+    # Not daily work (compliance; the referring offices): one click further, under "More".
+    NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/", more=True),
     NavItem(
         "Portal invites",
         "portal_invites",
         "user-plus",
         Capability.WORK_REFERRALS,
         "/portal-invites/",
+        more=True,
     ),
     NavItem(
-        "How to refer", "how_to_refer", "info-circle", Capability.VIEW_REFERRAL_SUMMARIES, "/refer/"
+        "How to refer",
+        "how_to_refer",
+        "info-circle",
+        Capability.VIEW_REFERRAL_SUMMARIES,
+        "/refer/",
+        more=True,
     ),
 )
 
@@ -83,6 +91,7 @@ def navigation_for(user, path: str) -> list[dict]:
             "url": reverse(item.url_name),
             "icon": item.icon,
             "current": bool(item.section) and item.section == current,
+            "more": item.more,
         }
         for item in shown
     ]
@@ -100,6 +109,8 @@ def shell_context(request) -> dict:
     # none, so the step is looked up here.
     if user is not None and is_staff_member(user) and not _mfa_pending(request, user):
         context["nav"] = navigation_for(user, request.path)
+        context["nav_more"] = [item for item in context["nav"] if item["more"]]
+        context["nav_more_current"] = any(item["current"] for item in context["nav_more"])
         context["unread_count"] = unread_for(user).count()
         context["can_manage_settings"] = can(user, Capability.MANAGE_SETTINGS)
     return context
