@@ -108,9 +108,11 @@ def shell_context(request) -> dict:
     # The gate marks the request when a view was found; an error page (an unknown URL) has
     # none, so the step is looked up here.
     if user is not None and is_staff_member(user) and not _mfa_pending(request, user):
-        context["nav"] = navigation_for(user, request.path)
-        context["nav_more"] = [item for item in context["nav"] if item["more"]]
-        context["nav_more_current"] = any(item["current"] for item in context["nav_more"])
+        nav = navigation_for(user, request.path)
+        more = [item for item in nav if item["more"]]
+        context["nav"] = nav
+        context["nav_more"] = more
+        context["nav_more_current"] = any(item["current"] for item in more)
         context["unread_count"] = unread_for(user).count()
         context["can_manage_settings"] = can(user, Capability.MANAGE_SETTINGS)
     return context
