@@ -33,7 +33,6 @@ class NavItem:
     icon: str
     capability: Capability | None = None
     section: str = ""  # the URL prefix that marks the item current
-    more: bool = False  # under "More" rather than in the top bar (always in the phone menu)
 
 
 NAVIGATION = (
@@ -49,6 +48,7 @@ NAVIGATION = (
     NavItem(
         "Analytics", "analytics_dashboard", "chart-bar", Capability.VIEW_ANALYTICS, "/analytics/"
     ),
+    NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/"),
     NavItem(
         "Message settings",
         "message_settings",
@@ -56,25 +56,22 @@ NAVIGATION = (
         Capability.MANAGE_SETTINGS,
         "/settings/messages/",
     ),
-    # Not daily work (compliance; the referring offices): one click further, under "More".
-    NavItem("Audit log", "audit", "shield-lock", Capability.VIEW_AUDIT, "/audit/", more=True),
     NavItem(
         "Portal invites",
         "portal_invites",
         "user-plus",
         Capability.WORK_REFERRALS,
         "/portal-invites/",
-        more=True,
     ),
     NavItem(
-        "How to refer",
-        "how_to_refer",
-        "info-circle",
-        Capability.VIEW_REFERRAL_SUMMARIES,
-        "/refer/",
-        more=True,
+        "How to refer", "how_to_refer", "info-circle", Capability.VIEW_REFERRAL_SUMMARIES, "/refer/"
     ),
 )
+
+# Not daily work (compliance; the referring offices): under "More" in the bar, one click
+# further; the phone's menu lists them with the rest.
+UNDER_MORE = frozenset({"audit", "portal_invites", "how_to_refer"})
+
 
 NOTIFICATIONS_IN_BELL = 8
 
@@ -91,7 +88,7 @@ def navigation_for(user, path: str) -> list[dict]:
             "url": reverse(item.url_name),
             "icon": item.icon,
             "current": bool(item.section) and item.section == current,
-            "more": item.more,
+            "more": item.url_name in UNDER_MORE,
         }
         for item in shown
     ]
