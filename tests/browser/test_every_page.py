@@ -6,6 +6,9 @@ in each direction; whatever answers a full HTML page is checked in Chromium.
 Routes that are not pages (POST-only actions, file downloads, htmx fragments)
 are recognised by their answer, and the test also checks that the pages the
 issue names were among those checked.
+
+Every test here runs twice: on a desk screen (1440 x 900) and on a phone (390 x 844),
+where target sizes and reflow fail first.
 """
 
 import pytest
@@ -27,10 +30,25 @@ from refloop.public import urls as public_urls
 from refloop.referrals import services
 from refloop.workspace import urls as workspace_urls
 from tests import samples
-from tests.browser.conftest import assert_accessible, sign_in_as
+from tests.browser import conftest
+from tests.browser.conftest import TARGET_SIZE, sign_in_as
 from tests.intake.helpers import referral_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+VIEWPORTS = {"desk": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(VIEWPORTS), ids=list(VIEWPORTS))
+def context(request, browser, live_server):
+    """The browser context of tests/browser/conftest.py, at each viewport in turn."""
+    ctx = browser.new_context(
+        base_url=live_server.url, viewport=VIEWPORTS[request.param], reduced_motion="reduce"
+    )
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
 
 PDF = samples.pdf()
 EXPECTED_PAGES = {
@@ -145,6 +163,10 @@ def ids(ada, cora, spine, provider_a, practice_b):
     }
 
 
+def assert_accessible(page) -> None:
+    conftest.assert_accessible(page, also=TARGET_SIZE)
+
+
 def url_for(pattern: URLPattern, ids: dict) -> str | None:
     route = str(pattern.pattern)
     if "<" not in route:
@@ -180,12 +202,16 @@ def test_every_workspace_page_passes_axe(context, live_server, ada, ids):
 
     sign_in_as(context, live_server, ada)
     page = context.new_page()
-    for url in sorted(pages.values()):
-        page.goto(url)
-        assert_accessible(page)
     # The outbound referral's detail page has other buttons than the inbound one.
-    page.goto(f"/referrals/{ids['outbound_pk']}/")
-    assert_accessible(page)
+    urls = [*sorted(pages.values()), f"/referrals/{ids['outbound_pk']}/"]
+    failures = []
+    for url in urls:
+        page.goto(url)
+        try:
+            assert_accessible(page)
+        except AssertionError as failure:
+            failures.append(str(failure))  # every page's findings at once, not the first only
+    assert not failures, "\n".join(failures)
 
 
 def test_the_sign_in_page_passes_axe(page, org):

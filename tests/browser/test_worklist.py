@@ -1,6 +1,10 @@
-"""The worklist in a real browser: accessibility, keyboard navigation, bulk assign, search."""
+"""The worklist in a real browser: accessibility, keyboard navigation, bulk assign, search,
+one line per referral on a desk screen and cards on a phone."""
+
+import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from refloop.demo import factories as f
 from refloop.referrals.models import Referral
@@ -101,10 +105,88 @@ def test_search_by_name_keeps_the_name_out_of_the_address(signed_in, cora, spine
 def test_save_and_apply_a_filter(signed_in, cora, three):
     page = signed_in(cora)
     page.goto("/referrals/?tab=all&urgency=stat")
+    page.get_by_role("button", name="Saved").click()
     page.get_by_label("Name for these filters").fill("Stat only")
     page.get_by_role("button", name="Save current filters").click()
     page.get_by_text("Saved the filters as “Stat only”.").wait_for()
     page.goto("/referrals/")
+    page.get_by_role("button", name="Saved").click()
     page.get_by_role("link", name="Stat only").click()
     page.wait_for_url("**/referrals/?tab=all&urgency=stat")
     assert_accessible(page)
+
+
+DESK = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def long_names(cora, spine, hand):
+    """A morning's worth of referrals with names that wrapped rows onto two lines."""
+    long_practice = f.PracticeFactory(
+        name="Riverside Family & Internal Medicine Associates of Greater Springfield"
+    )
+    providers = [f.ProviderFactory(practice=long_practice), f.ProviderFactory()]
+    now = timezone.now()
+    return [
+        f.make_referral(
+            acting_user=cora,
+            department=hand if i % 2 else spine,
+            referring_provider=providers[i % 2],
+            urgency=("routine", "urgent", "stat")[i % 3],
+            patient=f.patient_data(
+                first_name="Maximiliana-Josephine", last_name="Featherstonehaugh-Smythe"
+            )
+            if i % 4 == 0
+            else f.patient_data(),
+            now=now - dt.timedelta(hours=5 * i),
+        )
+        for i in range(24)
+    ]
+
+
+def test_at_1440_by_900_rows_are_one_line_and_at_least_15_show_above_the_fold(
+    signed_in, cora, long_names
+):
+    page = signed_in(cora)
+    page.set_viewport_size(DESK)
+    page.goto("/referrals/?tab=all")
+    heights = page.locator("#worklist-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.getBoundingClientRect().height)"
+    )
+    line = page.locator("#worklist-table thead th").first.evaluate(
+        "th => parseFloat(getComputedStyle(th).lineHeight)"
+    )
+    assert len(heights) == 24
+    assert max(heights) < 2 * line  # one line each, the long names cut short
+    above_the_fold = page.locator("#worklist-table tbody tr").evaluate_all(
+        "rows => rows.filter(r => r.getBoundingClientRect().bottom <= innerHeight).length"
+    )
+    assert above_the_fold >= 15
+    # What was cut short is whole in the title.
+    practice = page.locator("td.col-practice .clip[title^='Riverside Family']").first
+    assert practice.get_attribute("title").endswith(", MD")  # the practice and the provider
+    assert practice.evaluate("e => e.scrollWidth > e.clientWidth")
+
+
+def test_on_a_phone_the_worklist_is_cards_with_the_filters_behind_a_button(
+    signed_in, cora, long_names
+):
+    page = signed_in(cora)
+    page.set_viewport_size(PHONE)
+    page.goto("/referrals/?tab=all")
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+    # The first screen is referrals, not the filters.
+    assert page.locator("#worklist-table tbody tr").first.is_visible()
+    order = page.get_by_label("Order", exact=True)
+    assert not order.is_visible()
+    page.get_by_role("button", name="Filters").click()
+    assert order.is_visible()
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+    assert_accessible(page)
+    order.select_option(label="Newest first")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**sort=-received**")
+    newest = max(long_names, key=lambda r: r.received_at)
+    assert page.locator("a.row-link").first.inner_text() == newest.number
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")

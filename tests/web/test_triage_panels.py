@@ -111,7 +111,8 @@ def test_worklist_shows_fit_and_filters_by_it(client, cora, knee_referral, spine
     )
     client.force_login(cora)
     html = client.get("/referrals/", {"tab": "all"}).content.decode()
-    assert 'class="pill fit warn" title="Fit assessment">Needs review' in html
-    assert 'class="pill fit ok" title="Fit assessment">Fit' in html
+    # The row flags what the fit tells a coordinator: here, the documents not attached.
+    assert 'title="Not yet attached: imaging, referral letter">Docs missing' in html
+    assert html.count('class="pill flag"') == 1
     only = client.get("/referrals/", {"tab": "all", "fit": "fit"}).content.decode()
     assert fitting.number in only and knee_referral.number not in only

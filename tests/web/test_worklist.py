@@ -12,7 +12,8 @@ from django.utils import timezone
 from refloop.core.models import AuditEntry
 from refloop.demo import factories as f
 from refloop.referrals.models import Referral, ReferralEvent
-from refloop.referrals.services import assign_referral
+from refloop.referrals.services import assign_referral, record_contact_attempt
+from refloop.workspace import worklist
 from refloop.workspace.models import SavedFilter
 
 URL = "/referrals/"
@@ -308,7 +309,7 @@ def test_columns_sort_both_ways_with_aria_sort(signed_in, cora, spine, provider_
     assert 'aria-sort="descending"' in response.content.decode()
 
 
-def test_urgency_sorts_stat_first_and_received_is_the_default(signed_in, cora, spine, provider_a):
+def test_urgency_sorts_stat_first_and_received_oldest_first(signed_in, cora, spine, provider_a):
     now = timezone.now()
     routine = make(cora, spine, provider_a, urgency="routine", now=now - dt.timedelta(hours=3))
     stat = make(cora, spine, provider_a, urgency="stat", now=now - dt.timedelta(hours=1))
@@ -319,14 +320,107 @@ def test_urgency_sorts_stat_first_and_received_is_the_default(signed_in, cora, s
         urgent.number,
         routine.number,
     ]
-    # By default the referral waiting longest comes first.
-    assert numbers(client.get(URL, {"tab": "all"})) == [
+    assert numbers(client.get(URL, {"tab": "all", "sort": "received"})) == [
         routine.number,
         urgent.number,
         stat.number,
     ]
     # An unknown sort key falls back to the default rather than failing.
     assert client.get(URL, {"tab": "all", "sort": "patient__date_of_birth"}).status_code == 200
+
+
+def test_by_default_what_needs_action_comes_first(signed_in, cora, spine, provider_a, monkeypatch):
+    """Overdue, then due soon against each referral's running clock, then urgency, then
+    age; with the targets of 4 h (stat), 24 h (urgent) and 48 h (routine)."""
+    now = timezone.now()
+
+    def received(hours_ago: float, urgency: str = "routine") -> Referral:
+        return make(
+            cora, spine, provider_a, urgency=urgency, now=now - dt.timedelta(hours=hours_ago)
+        )
+
+    def seen(hours_ago: float) -> Referral:
+        """Contacted at once, seen `hours_ago`: the report clock (168 h) is running."""
+        referral = received(hours_ago + 30)
+        record_contact_attempt(
+            referral,
+            acting_user=cora,
+            channel="phone",
+            outcome="reached",
+            now=now - dt.timedelta(hours=hours_ago + 29),
+        )
+        return f.advance(
+            referral, "seen", acting_user=cora, now=now - dt.timedelta(hours=hours_ago)
+        )
+
+    planted = {
+        "routine, waiting 1 h": received(1),
+        "report overdue": seen(170),
+        "routine, 40 of 48 h": received(40),
+        "routine overdue by 2 h": received(50),
+        "stat, 1 of 4 h": received(1, "stat"),
+        "contacted 100 h ago": received(100),
+        "stat overdue": received(6, "stat"),
+        "routine overdue by 22 h": received(70),
+        "urgent, 20 of 24 h": received(20, "urgent"),
+        "report due soon": seen(130),
+        "routine, waiting 20 h": received(20),
+    }
+    record_contact_attempt(
+        planted["contacted 100 h ago"],
+        acting_user=cora,
+        channel="phone",
+        outcome="reached",
+        now=now - dt.timedelta(hours=99),
+    )
+    expected = [
+        # Overdue: the most urgent, then the longest waiting.
+        "stat overdue",
+        "report overdue",  # received 200 h ago
+        "routine overdue by 22 h",
+        "routine overdue by 2 h",
+        # Due soon (three quarters of the target used).
+        "urgent, 20 of 24 h",
+        "report due soon",  # received 160 h ago
+        "routine, 40 of 48 h",
+        # Nothing due yet.
+        "stat, 1 of 4 h",
+        "contacted 100 h ago",
+        "routine, waiting 20 h",
+        "routine, waiting 1 h",
+    ]
+    by_number = {r.number: name for name, r in planted.items()}
+    client = signed_in(cora)
+    response = client.get(URL, {"tab": "all"})
+    assert [by_number[n] for n in numbers(response)] == expected
+    assert re.search(r'aria-sort="ascending">\s*<a [^>]*>Due', response.content.decode())
+    # The same order when asked for by name, and the other way round on a second click.
+    assert numbers(client.get(URL, {"tab": "all", "sort": "due"})) == numbers(response)
+    reverse = [by_number[n] for n in numbers(client.get(URL, {"tab": "all", "sort": "-due"}))]
+    assert reverse == expected[::-1]
+    html = response.content.decode()
+    assert html.count('class="pill late"') == 4 and html.count('class="pill warn"') == 3
+    # Ordered in the database, not on the page: a page goes on where the last one stopped.
+    monkeypatch.setattr(worklist, "PAGE_SIZE", 4)
+    pages = [numbers(client.get(URL, {"tab": "all", "page": n})) for n in (1, 2, 3)]
+    assert [by_number[n] for page in pages for n in page] == expected
+
+
+def test_the_rows_flag_only_a_poor_fit_or_missing_documents(signed_in, cora, org, provider_a):
+    knee = f.DepartmentFactory(
+        code="knee", name="Knee", accepted_conditions=["M17"], required_documents=["imaging"]
+    )
+    hip = f.DepartmentFactory(code="hip", name="Hip", accepted_conditions=["M17"])
+    elbow = f.DepartmentFactory(code="elbow", name="Elbow", excluded_conditions=["M17"])
+    fitting = make(cora, hip, provider_a, icd10_codes=["M17.11"])
+    lacking = make(cora, knee, provider_a, icd10_codes=["M17.11"])
+    unfit = make(cora, elbow, provider_a, icd10_codes=["M17.11"])
+    assert fitting.fit == "fit"
+    html = signed_in(cora).get(URL, {"tab": "all"}).content.decode()
+    rows = dict(re.findall(r'class="row-link">([^<]+)</a>(.*?)</tr>', html, re.S))
+    assert "pill flag" not in rows[fitting.number]
+    assert 'title="Not yet attached: imaging">Docs missing' in rows[lacking.number]
+    assert ">Not a fit<" in rows[unfit.number]
 
 
 def test_paging_shows_fifty_rows_a_page_and_clamps_past_the_end(signed_in, cora, spine, provider_a):

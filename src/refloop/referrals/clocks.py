@@ -10,8 +10,9 @@ One rule for every page, sweep and metric. An inbound referral has two clocks:
   contact it is not stamped on the referral: a changed target applies to every report
   still due.
 
-A clock is *running* while the referral is open and waiting for the step, *overdue*
-while running at or past its due time, *met* when the step was done by the due time
+A clock is *running* while the referral is open and waiting for the step, *due soon*
+while running with at least three quarters of its target used and not yet overdue,
+*overdue* while running at or past its due time, *met* when the step was done by the due time
 (inclusive) and *late* when it was done after it or is overdue. A clock stopped by the
 referral ending otherwise (declined before anyone called) is neither met nor late.
 `clock()` answers in Python for one referral; `clock_q()` is the same rule as a filter.
@@ -19,10 +20,12 @@ referral ending otherwise (declined before anyone called) is neither met nor lat
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import Literal
 
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
 from django.db.models.expressions import Combinable
+from django.db.models.lookups import GreaterThanOrEqual
 
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
@@ -32,9 +35,11 @@ FIRST_CONTACT = "first_contact"
 REPORT = "report"
 KINDS = (FIRST_CONTACT, REPORT)
 REPORT_WITHIN = timedelta(hours=168)  # the report target a new practice starts with
+# The share of a clock's target used up from which it is "due soon" (amber on the pages).
+DUE_SOON_AT = Fraction(3, 4)
 
-Condition = Literal["running", "overdue", "met", "late"]
-CONDITIONS: tuple[Condition, ...] = ("running", "overdue", "met", "late")
+Condition = Literal["running", "due_soon", "overdue", "met", "late"]
+CONDITIONS: tuple[Condition, ...] = ("running", "due_soon", "overdue", "met", "late")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,19 @@ class Clock:
         if target <= 0:
             return 1.0
         return 1 - self.left.total_seconds() / target
+
+    @property
+    def due_soon(self) -> bool:
+        """Running, not yet overdue, with at least DUE_SOON_AT of the target used up.
+
+        In whole multiples of time spans, as clock_q compares them in the database:
+        used >= a/b is (b - a) x elapsed >= a x left.
+        """
+        if not self.running or self.overdue:
+            return False
+        elapsed = self.target - self.left
+        share = DUE_SOON_AT
+        return elapsed * (share.denominator - share.numerator) >= self.left * share.numerator
 
 
 def _after(moment: datetime, span: timedelta) -> datetime:
@@ -146,6 +164,10 @@ def clock(referral: Referral, now: datetime, *, kind: str | None = None) -> Cloc
     return None
 
 
+def _times(span: Combinable, factor: int) -> ExpressionWrapper:
+    return ExpressionWrapper(span * Value(factor), output_field=DurationField())
+
+
 def clock_q(kind: str, condition: Condition, *, now: datetime, prefix: str = "") -> Q:
     """`clock(referral, now, kind=kind).<condition>` as a filter on referrals, or with
     `prefix` (e.g. "referral__") on a model pointing at them."""
@@ -161,6 +183,14 @@ def clock_q(kind: str, condition: Condition, *, now: datetime, prefix: str = "")
         done = name("first_contact_at")
         running = exists & Q(**{name("state__in"): lifecycle.OPEN, f"{done}__isnull": True})
         overdue = running & Q(**{name("first_contact_due_at__lte"): now})
+        # The target differs per referral (stamped on arrival), so the share used up is
+        # compared in the query: (b - a) x (now - received) >= a x (due - now).
+        share = DUE_SOON_AT
+        used_enough = GreaterThanOrEqual(
+            _times(Value(now) - F(name("received_at")), share.denominator - share.numerator),
+            _times(due - Value(now), share.numerator),
+        )
+        due_soon = running & ~Q(**{name("first_contact_due_at__lte"): now}) & Q(used_enough)
         met = exists & Q(**{f"{done}__isnull": False, f"{done}__lte": due})
         done_late = exists & Q(**{f"{done}__gt": due})
     elif kind == REPORT:
@@ -170,12 +200,19 @@ def clock_q(kind: str, condition: Condition, *, now: datetime, prefix: str = "")
         closed = exists & Q(**{name("state"): State.LOOP_CLOSED, name("closed_at__isnull"): False})
         running = exists & Q(**{name("state"): State.SEEN})
         overdue = running & Q(**{name("seen_at__lte"): _after(now, -within)})
+        soon_from = within * DUE_SOON_AT.numerator / DUE_SOON_AT.denominator
+        due_soon = (
+            running
+            & Q(**{name("seen_at__lte"): _after(now, -soon_from)})
+            & ~Q(**{name("seen_at__lte"): _after(now, -within)})
+        )
         met = closed & Q(**{name("closed_at__lte"): due})
         done_late = closed & Q(**{name("closed_at__gt"): due})
     else:
         raise ValueError(f"No clock {kind!r}: the clocks are {', '.join(KINDS)}.")
     return {
         "running": running,
+        "due_soon": due_soon,
         "overdue": overdue,
         "met": met,
         "late": done_late | overdue,

@@ -4,7 +4,20 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
 
 from refloop.core import audit
 from refloop.core.errors import NotAllowed, NotFound
@@ -28,6 +41,7 @@ from refloop.patients.models import (
 )
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
+from refloop.referrals.clocks import FIRST_CONTACT, REPORT, clock_q
 from refloop.referrals.models import Attachment, Direction, Referral, ReferralEvent
 from refloop.referrals.timeline import touch
 
@@ -227,9 +241,12 @@ WORKLIST_SCOPES = ("mine", "department", "unassigned", "all")
 # for roles that see patient identity. Every order ends on the primary key, so a page
 # boundary never shows a row twice or skips one. Patient names are encrypted, so the
 # database cannot order by them: "patient" takes the page in received order and sorts
-# that page by name (PATIENT_SORT).
+# that page by name (PATIENT_SORT). "due" (DUE_SORT) is what needs action first, and
+# its order depends on the time: next_action_order(now) builds it.
 PATIENT_SORT = "patient"
+DUE_SORT = "due"
 WORKLIST_SORTS: dict[str, tuple] = {
+    DUE_SORT: (),
     "number": (F("number"),),
     PATIENT_SORT: (F("received_at"),),
     "department": (F("department__name"),),
@@ -240,6 +257,16 @@ WORKLIST_SORTS: dict[str, tuple] = {
     "received": (F("received_at"),),
     "last_action": (F("last_action_at"),),
 }
+
+
+def next_action_order(now: datetime) -> tuple:
+    """What needs action first: the referral's running clock overdue, then due soon
+    (refloop.referrals.clocks, the same rule as the rows' pills), then the most urgent,
+    then the longest waiting."""
+    overdue = clock_q(FIRST_CONTACT, "overdue", now=now) | clock_q(REPORT, "overdue", now=now)
+    due_soon = clock_q(FIRST_CONTACT, "due_soon", now=now) | clock_q(REPORT, "due_soon", now=now)
+    pressing = Case(When(overdue, then=Value(0)), When(due_soon, then=Value(1)), default=Value(2))
+    return (pressing, F("urgency_rank"), F("received_at"))
 
 
 UNSHOWN_REFERRAL_TEXT = (
@@ -331,7 +358,7 @@ def worklist_referrals(
 
     `scope`: "mine" (assigned to the user), "department" (the user's departments),
     "unassigned" or "all" (everything the role may see). `sort` is a WORKLIST_SORTS
-    key, "-" in front for descending. Rows revealing patient data are audited as
+    key, "-" in front for descending; "due" orders by the clocks at `now`. Rows revealing patient data are audited as
     `referral.listed`, like list_referrals; liaisons get rows without the patient.
     """
     require_any_referral_access(user)
@@ -364,7 +391,9 @@ def worklist_referrals(
         (e.desc(nulls_last=True) if descending else e.asc(nulls_last=True))
         if key in NULLABLE_SORTS
         else (e.desc() if descending else e.asc())
-        for e in WORKLIST_SORTS[key]
+        for e in (
+            next_action_order(now or timezone.now()) if key == DUE_SORT else WORKLIST_SORTS[key]
+        )
     ]
     order.append(F("pk").desc() if descending else F("pk").asc())
     # Sort and page over ids alone, then load the page's rows: the sort then carries

@@ -63,6 +63,11 @@ NAVIGATION = (
     ),
 )
 
+# Not daily work (compliance; the referring offices): under "More" in the bar, one click
+# further; the phone's menu lists them with the rest.
+UNDER_MORE = frozenset({"audit", "portal_invites", "how_to_refer"})
+
+
 NOTIFICATIONS_IN_BELL = 8
 
 
@@ -78,6 +83,7 @@ def navigation_for(user, path: str) -> list[dict]:
             "url": reverse(item.url_name),
             "icon": item.icon,
             "current": bool(item.section) and item.section == current,
+            "more": item.url_name in UNDER_MORE,
         }
         for item in shown
     ]
@@ -94,7 +100,11 @@ def shell_context(request) -> dict:
     # The gate marks the request when a view was found; an error page (an unknown URL) has
     # none, so the step is looked up here.
     if user is not None and is_staff_member(user) and not _mfa_pending(request, user):
-        context["nav"] = navigation_for(user, request.path)
+        nav = navigation_for(user, request.path)
+        more = [item for item in nav if item["more"]]
+        context["nav"] = nav
+        context["nav_more"] = more
+        context["nav_more_current"] = any(item["current"] for item in more)
         context["unread_count"] = unread_for(user).count()
         context["can_manage_settings"] = can(user, Capability.MANAGE_SETTINGS)
     return context

@@ -274,9 +274,8 @@ def breaches_q(*, since: datetime, now: datetime) -> Q:
     first_contact = Q(first_contact_due_at__gte=since, first_contact_due_at__lt=now) & (
         clocks.clock_q(clocks.FIRST_CONTACT, "late", now=now)
     )
-    report_due_between = Q(
-        seen_at__gte=since - clocks.REPORT_WITHIN, seen_at__lt=now - clocks.REPORT_WITHIN
-    )
+    within = clocks.report_within()  # the practice's target, as the clock reads it
+    report_due_between = Q(seen_at__gte=since - within, seen_at__lt=now - within)
     report = report_due_between & clocks.clock_q(clocks.REPORT, "late", now=now)
     return first_contact | report
 

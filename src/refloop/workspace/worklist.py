@@ -17,6 +17,10 @@ filter does that job for them), "Unassigned", and "All" (everything the role may
 see; hidden for clinicians, whose "All" would be their departments again). Liaisons
 get "All" only, as summaries without patient names and without the name search.
 
+The default order is what needs action first (referrals.selectors.next_action_order:
+a running clock overdue, then due soon, then urgency, then age); every column with a
+sort key orders the other way round on a second click.
+
 "Last action" is the time of the newest timeline event: every service write appends
 one (transitions, assignment, contact attempts, notes, documents, SLA breaches) and
 carries the time the action happened, unlike `updated_at`, which is wall-clock time
@@ -38,6 +42,7 @@ from refloop.core.errors import DomainError
 from refloop.core.roles import Capability, ReferralScope, can, referral_scope
 from refloop.practice.models import Organization
 from refloop.referrals.selectors import (
+    DUE_SORT,
     WORKLIST_SORTS,
     ReferralFilters,
     sees_clinical_detail,
@@ -70,14 +75,29 @@ TAB_LABELS = {
 COLUMNS = (  # (sort key or None, heading, needs patient access)
     ("number", "Referral", False),
     ("patient", "Patient", True),
-    ("department", "Department", False),
+    (DUE_SORT, "Due", False),
     ("urgency", "Urgency", False),
     ("state", "State", False),
+    ("department", "Department", False),
     ("practice", "Referred by", False),
     ("assignee", "Assignee", False),
     ("received", "Received", False),
     ("last_action", "Last action", False),
-    (None, "First contact", False),
+)
+# The same orders as a list, for the sort menu beside the filters (on a phone the
+# column headings are not shown). Each (value, label).
+SORT_CHOICES = (
+    (DUE_SORT, "Needs action first"),
+    ("-received", "Newest first"),
+    ("received", "Oldest first"),
+    ("urgency", "Most urgent first"),
+    ("-last_action", "Latest action first"),
+    ("number", "Referral number"),
+    ("patient", "Patient name"),
+    ("department", "Department"),
+    ("practice", "Referring practice"),
+    ("assignee", "Assignee"),
+    ("state", "State"),
 )
 
 
@@ -164,7 +184,7 @@ def render_worklist(
     search_form = SearchForm(request.POST if searching else None, patient_names=detail)
     text = search_form.cleaned_data.get("q", "") if searching and search_form.is_valid() else ""
 
-    sort = params.get("sort") or "received"
+    sort = params.get("sort") or DUE_SORT
     number = _page_number(request.GET.get("page"))
     now = timezone.now()
 
@@ -206,8 +226,22 @@ def render_worklist(
             column["url"] = worklist_url(params, sort=next_sort)
         columns.append(column)
 
+    active_filters = sum(1 for key in FILTER_PARAMS if params.get(key))
+    sorts = [
+        {"value": value, "label": label, "current": value == sort}
+        for value, label in SORT_CHOICES
+        if value != "patient" or detail
+    ]
+    if not any(choice["current"] for choice in sorts):  # a column's other direction
+        key = sort.lstrip("-")
+        label = next(c["heading"] for c in columns if c["key"] == key)
+        order = "descending" if sort.startswith("-") else "ascending"
+        sorts.append({"value": sort, "label": f"{label}, {order}", "current": True})
+
     context = {
         "params": params,
+        "active_filters": active_filters,
+        "sorts": sorts,
         "list_url": worklist_url(params),
         "qs": "?" + urlencode(params),
         "tabs": [

@@ -163,7 +163,9 @@ class SearchForm(forms.Form):
             field.label = "Referral number or patient name"
         else:
             field.label = "Referral number"
-        field.widget.attrs.update({"type": "search", "autocomplete": "off"})
+        field.widget.attrs.update(
+            {"type": "search", "autocomplete": "off", "placeholder": f"{field.label}…"}
+        )
 
 
 class BulkAssignForm(forms.Form):

@@ -1,4 +1,5 @@
-"""What one worklist row shows: ages, and the first-contact clock against its target."""
+"""What one worklist row shows: ages, the running clock against its target, and the fit
+only where it tells something."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -7,9 +8,7 @@ from django.urls import reverse
 
 from refloop.practice.models import Organization
 from refloop.referrals import clocks, lifecycle
-from refloop.referrals.models import Fit, Referral, SourceType, State, Urgency
-
-WARN_AT = 0.75  # share of the SLA used up when the clock turns amber
+from refloop.referrals.models import Fit, Referral, SourceType, State, Urgency, kind_label
 
 
 @dataclass(frozen=True)
@@ -39,27 +38,31 @@ def hours(span: timedelta) -> str:
     return f"{total / 86400:.0f} d"
 
 
-def first_contact_clock(referral: Referral, now: datetime) -> Clock:
-    """The first-contact clock (refloop.referrals.clocks): ok below 75 % of the target,
-    warn from 75 % until due, late from the due time on.
+STEPS = {clocks.FIRST_CONTACT: "first contact", clocks.REPORT: "the report"}
 
-    Only open referrals nobody has contacted yet have a running clock; the target is
-    the one stamped on the referral when it arrived, as on the detail page and in the
-    SLA sweep, whatever the settings say now.
+
+def due_clock(referral: Referral, now: datetime) -> Clock:
+    """The referral's running clock (refloop.referrals.clocks: first contact, then the
+    report after the visit): ok, warn once due soon, late from the due time on.
+
+    The target is the one stamped on the referral when it arrived, as on the detail page
+    and in the SLA sweep, whatever the settings say now. The worklist's default order
+    reads the same clocks (referrals.selectors.next_action_order).
     """
     if not lifecycle.is_open(referral.direction, referral.state):
         return Clock("", "Closed", "")
-    found = clocks.clock(referral, now, kind=clocks.FIRST_CONTACT)
+    found = clocks.clock(referral, now)
     if found is None:
-        return Clock("", "No target", "")
-    if not found.running:
-        if found.late:
+        contact = clocks.clock(referral, now, kind=clocks.FIRST_CONTACT)
+        if contact is None:
+            return Clock("", "No target", "")
+        if contact.late:
             return Clock("", "Contacted late", "First contact came after the target")
         return Clock("", "Contacted", "")
-    detail = f"{hours(now - found.started_at)} of {hours(found.target)} to first contact"
+    detail = f"{hours(now - found.started_at)} of {hours(found.target)} to {STEPS[found.kind]}"
     if found.overdue:
         return Clock("late", "Overdue", detail)
-    if found.used >= WARN_AT:
+    if found.due_soon:
         return Clock("warn", "Due soon", detail)
     return Clock("ok", "On time", detail)
 
@@ -77,8 +80,8 @@ class Row:
     urgency: str
     urgency_label: str
     state: str
-    fit: str  # triage's words, "" before triage or for outbound referrals
-    fit_tone: str
+    flag: str  # "Not a fit" or "Docs missing"; "" where the fit says nothing new
+    flag_detail: str
     practice: str
     provider: str
     source: str
@@ -93,6 +96,18 @@ class Row:
 
 
 FIT_TONES: dict[str, str] = {Fit.FIT: "ok", Fit.NEEDS_REVIEW: "warn", Fit.NOT_FIT: "late"}
+
+
+def fit_flag(referral: Referral) -> tuple[str, str]:
+    """The triage finding worth a row's space: not a fit, or documents the department
+    needs and does not have. A fit, or "needs review" for want of a confirming code,
+    is most referrals and tells a coordinator nothing (the referral's page says why)."""
+    if referral.fit == Fit.NOT_FIT:
+        return "Not a fit", "Fit assessment: not a fit"
+    if referral.missing_documents:
+        missing = ", ".join(kind_label(k).lower() for k in referral.missing_documents)
+        return "Docs missing", f"Not yet attached: {missing}"
+    return "", ""
 
 
 def _local(moment: datetime | None, org: Organization) -> tuple[str, str]:
@@ -115,6 +130,7 @@ def rows_for(
         received_iso, received_local = _local(r.received_at, org)
         last = getattr(r, "last_action_at", None)
         last_iso, last_local = _local(last, org)
+        flag, flag_detail = fit_flag(r)
         rows.append(
             Row(
                 pk=r.pk,
@@ -126,8 +142,8 @@ def rows_for(
                 urgency=r.urgency,
                 urgency_label=Urgency(r.urgency).label,
                 state=State(r.state).label,
-                fit=Fit(r.fit).label if r.fit else "",
-                fit_tone=FIT_TONES.get(r.fit, ""),
+                flag=flag,
+                flag_detail=flag_detail,
                 practice=r.referring_practice.name if r.referring_practice is not None else "",
                 provider=str(r.referring_provider) if r.referring_provider_id else "",
                 source=SourceType(r.source_type).label,
@@ -138,7 +154,7 @@ def rows_for(
                 last_action_iso=last_iso,
                 last_action_local=last_local,
                 last_action_age=age(last, now),
-                clock=first_contact_clock(r, now),
+                clock=due_clock(r, now),
             )
         )
     return rows
