@@ -78,6 +78,7 @@ EXPECTED_PAGES = {
     "mfa_totp",
     "reauthenticate",
     "settings_home",
+    "home",  # as the admin: the practice at a glance
     "settings_practice",
     "settings_location_new",
     "settings_location",
