@@ -198,7 +198,7 @@ def test_two_seeds_into_fresh_databases_give_the_same_practice(tmp_path):
             )
         )
     for run in runs:
-        output, _ = run.communicate(timeout=120)
+        output, _ = run.communicate(timeout=600)  # a loaded machine is slow, not wrong
         assert run.returncode == 0, output
     one = _fingerprint(str(tmp_path / "one" / "refloop.sqlite3"))
     two = _fingerprint(str(tmp_path / "two" / "refloop.sqlite3"))
@@ -342,8 +342,11 @@ def test_referrals_sent_with_a_letter_carry_it_so_few_rows_need_review(seeded):
     faxed = inbound().filter(channel__in=["fax", "portal"], source_type="provider")
     assert faxed.exists()
     assert not faxed.exclude(pk__in=letters).exists()
+    # A patient's own request comes without a letter and says so; a provider's rarely.
+    providers = inbound().filter(source_type="provider")
+    assert providers.filter(fit=Fit.NEEDS_REVIEW).count() <= providers.count() // 4
     backlog = open_inbound()
-    assert backlog.filter(fit=Fit.NEEDS_REVIEW).count() <= backlog.count() // 3
+    assert backlog.filter(fit=Fit.NEEDS_REVIEW).count() <= backlog.count() // 2
 
 
 def test_portal_referrals_come_from_practices_with_portal_users(seeded):
