@@ -8,6 +8,7 @@ touches the database, so the same seeds always give the same plans.
 
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from refloop.demo import content as c
@@ -58,13 +59,14 @@ CHANNELS = {
 }
 # The channels a referral letter comes with, or follows by fax (after a call or the form).
 WITH_LETTER = ("fax", "portal", "email", "phone", "web_form")
-ACCEPTED_PAYERS = {d["code"]: set(d["accepted_insurances"]) for d in c.DEPARTMENTS}
-DEPARTMENT_NAMES = {d["code"]: d["name"] for d in c.DEPARTMENTS}
+ACCEPTED_PAYERS = {
+    str(d["code"]): set(cast(list[str], d["accepted_insurances"])) for d in c.DEPARTMENTS
+}
+DEPARTMENT_NAMES = {str(d["code"]): str(d["name"]) for d in c.DEPARTMENTS}
 # An open referral untouched this long is closed (or shows why it waits): no working
 # practice leaves a referral standing for months.
 STALE = timedelta(days=21)
-OPEN_STATES = ("received", "in_review", "pending_info", "accepted", "contacting")
-OPEN_STATES += ("scheduled", "no_show", "seen")
+OPEN_STATES = INBOUND_STATES[:4] + ["contacting", "scheduled", "no_show", "seen"]
 
 
 class Planner(OutboundJourneys):
@@ -232,16 +234,20 @@ class Planner(OutboundJourneys):
             fate.review = "review"  # no referring office to ask for records
         elif target is None and department == "joint" and "imaging" not in documents:
             fate.review = "pending" if clinical else fate.review
-        old = received_at < self.now - timedelta(days=14)
+        old = received_at < self.now - timedelta(days=7)
         if target is None and fate.no_show == "stay" and old:
-            fate.no_show = "recontact"  # an old no-show is not left hanging
+            fate.no_show = "recontact"  # a no-show is called back within days
         steps = self._inbound_steps(plan, received_at, fate, routed, refused=refused)
         steps = [s for s in steps if s.kind != "visit"]
         if target is not None:
             plan.steps = truncate_at(steps, target)
         else:
-            recent = received_at > self.now - timedelta(days=120)
-            if rng.random() < (0.025 if recent else 0.004):  # nobody picked it up: it stalls
+            # Nobody picked it up: it stalls. This week's show as overdue on the worklist;
+            # older ones the weekly queue review closes (_closed_if_stale).
+            this_week = received_at > self.now - timedelta(days=7)
+            long_ago = received_at < self.now - timedelta(days=35)
+            stall = 0.025 if this_week else 0.004 if long_ago else 0.0
+            if rng.random() < stall:
                 steps = steps[: 1 + len(plan.documents) + rng.randint(0, 2)]
             plan.steps = self._closed_if_stale(plan, until(steps, self.now))
         plan.outcome = plan.steps[-1].state if plan.steps else ""
@@ -577,7 +583,7 @@ class Planner(OutboundJourneys):
     def _book(self, path: Path, owner: str, plan: Plan, fate: Fate) -> bool:
         """Book (and maybe move) the appointment; False when the story ends before the visit."""
         rng = self.rng
-        lead_days = {"routine": (5, 21), "urgent": (1.5, 6), "stat": (0.3, 1.5)}[plan.urgency]
+        lead_days = {"routine": (4, 16), "urgent": (1.5, 6), "stat": (0.3, 1.5)}[plan.urgency]
         booked_at = path.t + timedelta(hours=rng.uniform(0.02, 0.3))
         starts_at = self.clock.slot(booked_at + timedelta(days=rng.uniform(*lead_days)))
         dept = plan.department
@@ -644,7 +650,8 @@ class Planner(OutboundJourneys):
         if refused:
             reason, detail, alternative = c.INSURANCE_DECLINE
             names = {"department": DEPARTMENT_NAMES[plan.department]}
-            detail = detail.format(payer=plan.patient["insurance_payer"], **names)
+            payer = (plan.patient or {}).get("insurance_payer", "")
+            detail = detail.format(payer=payer, **names)
             return reason, detail, alternative
         codes = plan.create["icd10_codes"]
         options = c.DECLINES["*"] + c.DECLINES[plan.department] * 2
@@ -684,6 +691,8 @@ class Planner(OutboundJourneys):
                 previous = rng.choice(earlier)
                 root = previous.patient_of if previous.patient_of is not None else previous.index
                 patient = plans[root].patient
+                if patient is None:
+                    continue
                 # Only one whose age and insurance fit what this plan was drawn for.
                 age = self._age(patient["date_of_birth"], plan.created_at)
                 if (

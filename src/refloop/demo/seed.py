@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import factory
 import factory.random
@@ -224,7 +225,7 @@ def _portal_users(
     for (username, first, last), index in zip(PORTAL_USERS, busiest, strict=False):
         practice = practices[index]
         logins[username] = secrets.token_urlsafe(12)
-        users[username] = f.UserFactory(
+        user = f.UserFactory(
             username=username,
             first_name=first,
             last_name=last,
@@ -234,6 +235,7 @@ def _portal_users(
             partner_practice=practice,
             date_joined=now - timedelta(days=600),
         )
+        users[username] = cast(User, user)
         titles[username] = f"portal (staff of {practice.name})"
     return users, titles
 
@@ -505,6 +507,7 @@ def _run(plan, step, lookups: _Lookups) -> None:
         assignee = lookups.users[a["assignee"]]
         services.assign_referral(pk, acting_user=user, assignee=assignee, now=at)
     elif kind == "attach":
+        assert user is not None  # who filed it: the sender, or the coordinator
         services.add_attachment(
             pk,
             acting_user=user,
