@@ -27,6 +27,7 @@ from refloop.messaging.models import Message, Status
 from refloop.referrals import lifecycle
 from refloop.referrals.models import Attachment, Direction, Fit, Referral, ReferralEvent, State
 from refloop.referrals.sla import sweep_sla_breaches
+from refloop.referrals.triage import assess, practice_day
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -314,9 +315,14 @@ def test_decline_reasons_fit_the_patient_and_the_department(seeded):
             assert referral.department.code == "joint", referral.number
         if "radicular" in detail or "myelopathy" in detail:
             assert referral.department.code == "spine", referral.number
-    # Nobody takes on a patient the triage found does not fit (age, insurance, condition).
+    # Nobody takes on a patient the department does not take (age, insurance, condition),
+    # judged against the department that took them (accepting into another department
+    # does not re-read the stored assessment; the report of issue 15 says so).
     taken = inbound().exclude(state__in=[State.DECLINED, State.CANCELLED, State.RECEIVED])
-    assert not taken.filter(fit=Fit.NOT_FIT).exclude(state=State.IN_REVIEW).exists()
+    for referral in taken.exclude(state=State.IN_REVIEW).select_related("department", "patient"):
+        day = practice_day(referral.received_at)
+        verdict = assess(referral, referral.department, day)
+        assert verdict.fit != Fit.NOT_FIT, (referral.number, verdict.reasons)
 
 
 def test_attached_is_said_only_of_documents_that_are_attached(seeded):

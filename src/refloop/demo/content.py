@@ -532,6 +532,9 @@ STALE_CLOSES = {
         ("referrer_request", "Referring office withdrew it after the review took too long."),
         ("care_elsewhere", "Referring office sent the patient to another group meanwhile."),
     ],
+    "pending_info": [
+        ("referrer_request", "The requested records never came; the referring office withdrew it."),
+    ],
     "accepted": [
         ("care_elsewhere", "Patient was seen elsewhere before we called to book."),
         ("patient_request", "Patient called to say the problem has settled."),

@@ -168,7 +168,8 @@ class Planner(OutboundJourneys):
         else:
             department = pick(rng, [("spine", 0.35), ("joint", 0.3), ("sports-hand", 0.35)])
         pediatric = kind is not None and kind.key == "pediatrics"
-        patient = self.patient(department, pediatric=pediatric)
+        day = received_at.astimezone(self.zone).date()
+        patient = self.patient(department, pediatric=pediatric, on=day)
         age = self._age(patient["date_of_birth"], received_at)
         # A condition the patient's age makes likely: no trigger finger at 12.
         conditions = [x for x in c.CONDITIONS[department] if x.fits(age)]
@@ -290,7 +291,7 @@ class Planner(OutboundJourneys):
 
     def forced_inbound(self, index: int, target: str) -> Plan:
         """A plan that ends in `target` just before now, so every state is on show."""
-        lead = {
+        lead: float = {
             "received": 6,
             "in_review": 30,
             "pending_info": 120,
@@ -311,6 +312,11 @@ class Planner(OutboundJourneys):
             last = plan.steps[-1].at
             if last > self.now - timedelta(minutes=5):
                 lead += (last - self.now).total_seconds() / 3600 + 3
+                continue
+            if target in ("pending_info", "no_show", "seen") and last < self.now - timedelta(
+                days=4
+            ):
+                lead = max(6.0, lead * 0.8)  # on show as it waits now, not forgotten for days
                 continue
             booked = [s.args["starts_at"] for s in plan.steps if "starts_at" in s.args]
             if target == "scheduled" and booked[-1] <= self.now + timedelta(hours=2):
@@ -705,7 +711,8 @@ class Planner(OutboundJourneys):
 
     # ---- people --------------------------------------------------------------
 
-    def patient(self, department: str, *, pediatric: bool = False) -> dict:
+    def patient(self, department: str, *, pediatric: bool = False, on=None) -> dict:
+        """A new patient of the age the department sees on `on` (the referral's day)."""
         return new_patient(
-            self.rng, self.fake, today=self.today, department=department, pediatric=pediatric
+            self.rng, self.fake, today=on or self.today, department=department, pediatric=pediatric
         )
