@@ -326,6 +326,15 @@ def test_a_stalled_referral_alerts_once_per_quiet_stretch(new_referral, cora):
     assert sweep_stalled(now=T0 + 12 * 24 * H) == 1
 
 
+def test_a_referral_booked_for_a_visit_ahead_is_not_stalled(new_referral, cora):
+    referral = new_referral()
+    transitions.accept_referral(referral, acting_user=cora, now=T0 + H)
+    visit = transitions.AppointmentInput(starts_at=T0 + 20 * 24 * H)
+    transitions.schedule_referral(referral, acting_user=cora, appointment=visit, now=T0 + 2 * H)
+    assert sweep_stalled(now=T0 + 10 * 24 * H) == 0  # waiting for the day, not for someone
+    assert sweep_stalled(now=T0 + 21 * 24 * H) == 1  # the day passed and nobody recorded it
+
+
 def test_each_referring_practice_gets_one_digest_a_month(new_referral, provider_a):
     new_referral()
     first = dt.datetime(2026, 4, 1, 15, 0, tzinfo=dt.UTC)

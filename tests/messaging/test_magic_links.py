@@ -135,7 +135,7 @@ def test_confirming_acts_once(client, scheduled, appointment):
     client.cookies[LINK_COOKIE] = token  # a second click from another tab
     second = client.post("/p/")
 
-    assert "This link was already used: your appointment is confirmed." in page_text(second)
+    assert "This link was already used: your appointment is already confirmed." in page_text(second)
     assert confirmed.count() == 1
 
 
@@ -187,11 +187,53 @@ def test_used_link_for_a_past_appointment_says_call(client, scheduled, appointme
         renewed = client.post("/p/renew/")
 
     text = page_text(response)
-    assert "This link was already used: your appointment is confirmed." in text
+    assert "This link was already used: your appointment is already confirmed." in text
     assert "Send me a new link" not in text
     assert "Please call" in text and PHONE in text
     assert "Please call" in page_text(renewed)
     assert not Message.objects.filter(dedupe_key__startswith="renew:").exists()
+
+
+def test_used_confirm_link_says_confirmed_and_offers_no_new_link(
+    client, scheduled, appointment, original
+):
+    """The appointment is still ahead, so a link could be renewed; but it is confirmed,
+    and a new link would only ask the patient to confirm it again."""
+    token = mint(MagicLink.Purpose.CONFIRM_APPOINTMENT, scheduled, appointment, original)
+    open_link(client, token)
+    client.post("/p/")
+
+    client.cookies[LINK_COOKIE] = token
+    response = client.get("/p/")
+    renewed = client.post("/p/renew/")
+
+    text = page_text(response)
+    assert "your appointment is already confirmed" in text
+    assert "Send me a new link" not in text
+    assert scheduled.department.name in text  # which appointment, so the patient can check
+    assert "already confirmed" in page_text(renewed)
+    assert not Message.objects.filter(dedupe_key__startswith="renew:").exists()
+
+
+def test_an_earlier_reminders_link_after_confirming_says_already_confirmed(
+    client, scheduled, appointment, original
+):
+    earlier = mint(MagicLink.Purpose.CONFIRM_APPOINTMENT, scheduled, appointment, original)
+    later = mint(MagicLink.Purpose.CONFIRM_APPOINTMENT, scheduled, appointment, original)
+    open_link(client, later)
+    client.post("/p/")  # confirmed with the later reminder's link
+
+    page = open_link(client, earlier)
+    client.cookies[LINK_COOKIE] = earlier
+    again = client.post("/p/")
+
+    for response in (page, again):
+        text = page_text(response)
+        assert "Your appointment is already confirmed." in text
+        assert "Yes, I'll be there" not in text
+        assert "Send me a new link" not in text
+    confirmed = ReferralEvent.objects.filter(kind="referral.appointment_confirmed")
+    assert confirmed.count() == 1
 
 
 def test_unknown_token_is_not_valid(client, scheduled):

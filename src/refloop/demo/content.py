@@ -172,6 +172,10 @@ class Condition:
     codes: tuple[str, ...]
     reasons: tuple[str, ...]  # {side} {weeks} {tried} are filled in
     weight: float = 1.0
+    ages: tuple[int, int] = (0, 120)  # the patients who have it, youngest and oldest
+
+    def fits(self, age: int) -> bool:
+        return self.ages[0] <= age <= self.ages[1]
 
 
 CONDITIONS: dict[str, list[Condition]] = {
@@ -196,6 +200,7 @@ CONDITIONS: dict[str, list[Condition]] = {
                 "Spinal stenosis with worsening walking tolerance over {weeks} weeks; {tried}.",
             ),
             2,
+            (50, 120),
         ),
         Condition(
             ("M54.12",),
@@ -206,9 +211,13 @@ CONDITIONS: dict[str, list[Condition]] = {
             ("M47.812", "M54.2"),
             ("Chronic neck pain with cervical spondylosis on X-ray; {tried}.",),
             1,
+            (40, 120),
         ),
         Condition(
-            ("M43.16",), ("Grade 1 L4-5 spondylolisthesis with mechanical back pain; {tried}.",), 1
+            ("M43.16",),
+            ("Grade 1 L4-5 spondylolisthesis with mechanical back pain; {tried}.",),
+            1,
+            (30, 120),
         ),
         Condition(
             ("M54.50",), ("Low back pain for {weeks} weeks without red flags; {tried}.",), 1.5
@@ -217,6 +226,7 @@ CONDITIONS: dict[str, list[Condition]] = {
             ("M41.26",),
             ("Adult lumbar scoliosis, curve progression on serial X-rays; please evaluate.",),
             0.5,
+            (40, 120),
         ),
         Condition(
             ("M80.08XA",),
@@ -224,6 +234,7 @@ CONDITIONS: dict[str, list[Condition]] = {
                 "Painful osteoporotic compression fracture after a minor fall; consider kyphoplasty.",
             ),
             0.5,
+            (55, 120),
         ),
     ],
     "joint": [
@@ -234,30 +245,43 @@ CONDITIONS: dict[str, list[Condition]] = {
                 "Severe right knee pain limiting walking; {tried}.",
             ),
             3,
+            (45, 120),
         ),
         Condition(
             ("M17.12",),
             ("Left knee osteoarthritis with night pain; {tried}; evaluate for arthroplasty.",),
             3,
+            (45, 120),
         ),
         Condition(
-            ("M16.11",), ("Right hip osteoarthritis, groin pain and stiffness; {tried}.",), 2
+            ("M16.11",),
+            ("Right hip osteoarthritis, groin pain and stiffness; {tried}.",),
+            2,
+            (45, 120),
         ),
         Condition(
             ("M16.12",),
             ("Left hip arthritis with a limp and difficulty with shoes and socks; {tried}.",),
             2,
+            (45, 120),
         ),
-        Condition(("M17.0",), ("Bilateral knee osteoarthritis, worse on the {side}; {tried}.",), 1),
+        Condition(
+            ("M17.0",),
+            ("Bilateral knee osteoarthritis, worse on the {side}; {tried}.",),
+            1,
+            (45, 120),
+        ),
         Condition(
             ("M19.011",),
             ("Right shoulder glenohumeral arthritis with loss of motion; {tried}.",),
             0.7,
+            (50, 120),
         ),
         Condition(
             ("M87.051",),
             ("Avascular necrosis of the right femoral head on MRI; please see soon.",),
             0.3,
+            (25, 120),
         ),
         Condition(
             ("Z96.651", "M25.561"),
@@ -266,6 +290,7 @@ CONDITIONS: dict[str, list[Condition]] = {
                 "evaluate for loosening.",
             ),
             0.4,
+            (55, 120),
         ),
     ],
     "sports-hand": [
@@ -273,27 +298,40 @@ CONDITIONS: dict[str, list[Condition]] = {
             ("S83.511A",),
             ("Twisting injury playing basketball, right knee instability; suspect ACL tear.",),
             1.5,
+            (12, 50),
         ),
         Condition(
             ("S83.241A",),
             ("Medial meniscus tear of the right knee on MRI with catching and locking.",),
             1.5,
+            (12, 120),
         ),
         Condition(
             ("M75.101",),
             ("Right shoulder pain and weakness lifting overhead for {weeks} weeks; {tried}.",),
             2,
+            (30, 120),
         ),
-        Condition(("M75.41",), ("Right shoulder impingement; {tried}.",), 1),
+        Condition(("M75.41",), ("Right shoulder impingement; {tried}.",), 1, (18, 120)),
         Condition(
             ("G56.01",),
             ("Right carpal tunnel syndrome, night numbness, positive EMG; {tried}.",),
             1.5,
+            (25, 120),
         ),
-        Condition(("G56.02",), ("Left carpal tunnel syndrome with thenar weakness; {tried}.",), 1),
-        Condition(("M65.331",), ("Trigger finger, right middle finger; {tried}.",), 1),
-        Condition(("M72.0",), ("Dupuytren contracture of the {side} ring finger.",), 0.5),
-        Condition(("M77.11",), ("Right lateral epicondylitis for {weeks} weeks; {tried}.",), 1),
+        Condition(
+            ("G56.02",),
+            ("Left carpal tunnel syndrome with thenar weakness; {tried}.",),
+            1,
+            (25, 120),
+        ),
+        Condition(("M65.331",), ("Trigger finger, right middle finger; {tried}.",), 1, (30, 120)),
+        Condition(
+            ("M72.0",), ("Dupuytren contracture of the {side} ring finger.",), 0.5, (45, 120)
+        ),
+        Condition(
+            ("M77.11",), ("Right lateral epicondylitis for {weeks} weeks; {tried}.",), 1, (25, 120)
+        ),
         Condition(
             ("S52.501A",),
             (
@@ -302,9 +340,18 @@ CONDITIONS: dict[str, list[Condition]] = {
             ),
             1,
         ),
-        Condition(("S93.401A",), ("Recurrent right ankle sprains with instability; {tried}.",), 1),
-        Condition(("M76.61",), ("Right Achilles tendinopathy in a runner; {tried}.",), 0.7),
-        Condition(("M22.2X1",), ("Anterior right knee pain in a young athlete; {tried}.",), 0.8),
+        Condition(
+            ("S93.401A",),
+            ("Recurrent right ankle sprains with instability; {tried}.",),
+            1,
+            (12, 120),
+        ),
+        Condition(
+            ("M76.61",), ("Right Achilles tendinopathy in a runner; {tried}.",), 0.7, (18, 70)
+        ),
+        Condition(
+            ("M22.2X1",), ("Anterior right knee pain in a young athlete; {tried}.",), 0.8, (10, 30)
+        ),
     ],
 }
 
@@ -314,9 +361,9 @@ TRIED = [
     "no better after a steroid injection",
     "PT and a course of oral steroids did not help",
     "conservative care for {weeks} weeks without improvement",
-    "X-rays attached",
-    "MRI report attached",
 ]
+# What a referral letter may say came with it; said only when that document is attached.
+SENT_WITH = [("X-rays attached", "imaging"), ("MRI report attached", "imaging")]
 
 SELF_REASONS = {
     "spine": [
@@ -349,94 +396,153 @@ OTHER_SOURCES = [
     "School athletic trainer",
 ]
 
-MISSING_INFO = [
-    "MRI report from the outside imaging center",
-    "Prior authorization from the patient's plan",
-    "Last two clinic notes and the physical therapy discharge summary",
-    "Weight-bearing X-rays of the affected joint",
-    "EMG/nerve conduction study report",
-    "Insurance card (front and back) and a current medication list",
+# What a review may find missing, the kind of document that answers it, and the
+# departments that ask for it.
+MISSING_INFO: list[tuple[str, str, tuple[str, ...]]] = [
+    ("MRI report from the outside imaging center", "imaging", ("spine", "sports-hand")),
+    ("Prior authorization from the patient's plan", "insurance", ("spine", "joint", "sports-hand")),
+    (
+        "Last two clinic notes and the physical therapy discharge summary",
+        "records",
+        ("spine", "joint", "sports-hand"),
+    ),
+    ("Weight-bearing X-rays of the affected joint", "imaging", ("joint",)),
+    ("EMG/nerve conduction study report", "records", ("spine", "sports-hand")),
+    (
+        "Insurance card (front and back) and a current medication list",
+        "insurance",
+        ("spine", "joint", "sports-hand"),
+    ),
 ]
+# Joint replacement needs imaging (DEPARTMENTS' required_documents): what it asks for.
+JOINT_IMAGING = MISSING_INFO[3]
 
-# (reason, detail, suggested alternative) per department; "*" applies to all.
-DECLINES: dict[str, list[tuple[str, str, str]]] = {
+
+@dataclass(frozen=True)
+class Decline:
+    """A decline reason, and the referrals it can be given to: with one of `codes` (any
+    referral when empty), a patient aged within `ages`."""
+
+    reason: str
+    detail: str
+    alternative: str
+    codes: tuple[str, ...] = ()
+    ages: tuple[int, int] = (0, 120)
+
+    def fits(self, codes: list[str], age: int) -> bool:
+        if not self.ages[0] <= age <= self.ages[1]:
+            return False
+        return not self.codes or any(code.startswith(self.codes) for code in codes)
+
+
+# Per department; "*" applies to all. Insurance declines are not drawn from here: a
+# patient whose plan the department does not take is declined for that (journeys.py).
+DECLINES: dict[str, list[Decline]] = {
     "*": [
-        (
-            "insurance_not_accepted",
-            "The patient's plan is not contracted with the practice.",
-            "An in-network orthopedic group from the plan's directory",
-        ),
-        (
+        Decline(
             "no_capacity",
             "New-patient wait is over eight weeks for this problem.",
             "Memorial Orthopedic Group, currently booking within two weeks",
         ),
-        (
+        Decline(
             "incomplete_information",
             "No imaging or clinic notes after two requests.",
             "Resend with the imaging report and we will review within one business day",
         ),
-        (
-            "duplicate",
-            "The same patient was referred last week and is already being scheduled.",
-            "",
-        ),
-        (
+        Decline(
             "other",
             "The patient is already established with one of our surgeons.",
             "Booked as a follow-up with the patient's own surgeon",
         ),
     ],
     "spine": [
-        (
+        Decline(
             "not_clinically_indicated",
             "No radicular findings; imaging shows age-related changes only.",
             "Physical therapy for 6-8 weeks and NSAIDs; re-refer if no improvement",
+            codes=("M54.5", "M47", "M43", "M54.2"),
         ),
-        (
+        Decline(
             "outside_scope",
             "Progressive myelopathy with hand weakness needs neurosurgical care.",
             "Springfield Neurosurgical Associates, same-week urgent slots",
+            codes=("M54.12", "M47.812"),
         ),
-        (
+        Decline(
             "outside_scope",
             "Chronic widespread pain without a structural spine problem.",
             "Rheumatology evaluation",
+            codes=("M54.5", "M54.2"),
         ),
     ],
     "joint": [
-        (
+        Decline(
             "not_clinically_indicated",
             "Mild osteoarthritis on X-ray; not a surgical candidate yet.",
             "Physical therapy, weight management and a trial of injections",
+            codes=("M16", "M17", "M19"),
         ),
-        (
+        Decline(
             "outside_scope",
             "BMI above the practice's safe limit for elective arthroplasty.",
             "Medical weight-loss program, then re-refer",
+            codes=("M16", "M17"),
         ),
     ],
     "sports-hand": [
-        (
+        Decline(
             "outside_scope",
             "Pediatric fracture in a child under 12.",
             "Pediatric orthopedics at the children's hospital",
+            codes=("S52",),
+            ages=(0, 11),
         ),
-        ("outside_scope", "Foot neuropathy and a diabetic ulcer.", "Podiatry wound clinic"),
-        (
+        Decline(
+            "outside_scope",
+            "Foot neuropathy and a diabetic ulcer found at the ankle.",
+            "Podiatry wound clinic",
+            codes=("S93", "M76"),
+            ages=(45, 120),
+        ),
+        Decline(
             "not_clinically_indicated",
             "Symptoms resolved per the referring office's follow-up call.",
             "",
         ),
     ],
 }
+INSURANCE_DECLINE = (
+    "insurance_not_accepted",
+    "{department} is not contracted with {payer}.",
+    "An in-network orthopedic group from the plan's directory",
+)
 
 CANCELS_EARLY = [
     ("referrer_request", "Referring office sent it to the wrong specialty."),
     ("patient_request", "Patient feels better and does not want an appointment."),
-    ("duplicate", "Received twice, by fax and through the portal."),
     ("entered_in_error", "Logged against the wrong referral packet."),
 ]
+# How a practice closes what was left standing for weeks, by the state it was left in:
+# (reason, detail) of the cancellation.
+STALE_CLOSES = {
+    "received": [
+        ("referrer_request", "Referring office confirmed the patient no longer needs the visit."),
+    ],
+    "in_review": [
+        ("referrer_request", "Referring office withdrew it after the review took too long."),
+        ("care_elsewhere", "Referring office sent the patient to another group meanwhile."),
+    ],
+    "pending_info": [
+        ("referrer_request", "The requested records never came; the referring office withdrew it."),
+    ],
+    "accepted": [
+        ("care_elsewhere", "Patient was seen elsewhere before we called to book."),
+        ("patient_request", "Patient called to say the problem has settled."),
+    ],
+    "no_show": [
+        ("patient_request", "Patient did not want to rebook after the missed visit."),
+    ],
+}
 CANCELS_LATER = [
     ("care_elsewhere", "Patient chose a surgeon closer to home."),
     ("patient_request", "Patient will follow up with their primary care provider instead."),
@@ -457,7 +563,7 @@ REPORTS = {
         "Seen for end-stage knee osteoarthritis. Total knee arthroplasty scheduled; pre-operative "
         "clearance requested from the referring provider.",
         "Seen for hip osteoarthritis. Plan: total hip arthroplasty after medical clearance. "
-        "Consult note attached.",
+        "Consult note sent.",
         "Seen for knee pain; moderate OA. Plan: injection today, PT, revisit in 3 months. "
         "Returned to the referring provider for ongoing care.",
     ],

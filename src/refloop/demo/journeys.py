@@ -8,6 +8,7 @@ touches the database, so the same seeds always give the same plans.
 
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from refloop.demo import content as c
@@ -39,13 +40,16 @@ SOURCES = [
     ("marketing", 0.04),
     ("other", 0.03),
 ]
+# The channels the demo's referrals arrive on, each through the path the product has for
+# it: fax (read from the document queue by a coordinator), portal (a portal user of the
+# referring practice), phone and email (a coordinator enters it), web_form (the public
+# form, nobody signed in). The API has no demo user of its own, so none arrive by it.
 CHANNELS = {
     "provider": [
-        ("fax", 0.5),
+        ("fax", 0.56),
         ("portal", 0.16),
         ("phone", 0.1),
-        ("email", 0.08),
-        ("api", 0.12),
+        ("email", 0.14),
         ("web_form", 0.04),
     ],
     "patient": [("phone", 0.55), ("web_form", 0.35), ("email", 0.1)],
@@ -53,6 +57,16 @@ CHANNELS = {
     "marketing": [("web_form", 0.6), ("phone", 0.4)],
     "other": [("phone", 0.5), ("fax", 0.3), ("email", 0.2)],
 }
+# The channels a referral letter comes with, or follows by fax (after a call or the form).
+WITH_LETTER = ("fax", "portal", "email", "phone", "web_form")
+ACCEPTED_PAYERS = {
+    str(d["code"]): set(cast(list[str], d["accepted_insurances"])) for d in c.DEPARTMENTS
+}
+DEPARTMENT_NAMES = {str(d["code"]): str(d["name"]) for d in c.DEPARTMENTS}
+# An open referral untouched this long is closed (or shows why it waits): no working
+# practice leaves a referral standing for months.
+STALE = timedelta(days=21)
+OPEN_STATES = INBOUND_STATES[:4] + ["contacting", "scheduled", "no_show", "seen"]
 
 
 class Planner(OutboundJourneys):
@@ -68,6 +82,7 @@ class Planner(OutboundJourneys):
         receivers: list[ReceiverRef],
         sla_hours: dict[str, int],
         max_attempts: int,
+        portal_users: dict[int, str] | None = None,
     ):
         self.rng, self.fake, self.now, self.staff = rng, fake, now, staff
         self.clock = Clock(zone, rng)
@@ -76,6 +91,7 @@ class Planner(OutboundJourneys):
         self.sla_hours, self.max_attempts = sla_hours, max_attempts
         self.kinds = {k.key: k for k in partners.PRACTICE_KINDS}
         self.today = now.astimezone(zone).date()
+        self.portal_users = portal_users or {}  # practice index -> its portal user
 
     # ---- everything at once ------------------------------------------------
 
@@ -151,14 +167,33 @@ class Planner(OutboundJourneys):
             department = pick(rng, [("spine", 0.5), ("sports-hand", 0.4), ("joint", 0.1)])
         else:
             department = pick(rng, [("spine", 0.35), ("joint", 0.3), ("sports-hand", 0.35)])
-        condition = rng.choices(
-            c.CONDITIONS[department], [x.weight for x in c.CONDITIONS[department]]
-        )[0]
-        if source in ("provider", "other") or rng.random() < 0.3:
-            reason, codes = self._reason(condition), list(condition.codes)
+        pediatric = kind is not None and kind.key == "pediatrics"
+        day = received_at.astimezone(self.zone).date()
+        patient = self.patient(department, pediatric=pediatric, on=day)
+        age = self._age(patient["date_of_birth"], received_at)
+        # A condition the patient's age makes likely: no trigger finger at 12.
+        conditions = [x for x in c.CONDITIONS[department] if x.fits(age)]
+        conditions = conditions or c.CONDITIONS[department]
+        condition = rng.choices(conditions, [x.weight for x in conditions])[0]
+        clinical = source in ("provider", "other")
+        channel = pick(rng, CHANNELS[source])
+        if channel == "phone" and not self.clock.is_open(received_at):
+            channel = "fax" if clinical else "web_form"  # nobody answers the phone at night
+        portal_user = self.portal_users.get(provider.practice) if provider else None
+        if channel == "portal" and portal_user is None:
+            channel = "fax"  # only practices with portal users send through the portal
+        elif portal_user and channel in ("fax", "email") and rng.random() < 0.6:
+            channel = "portal"
+        documents = ["referral_letter"] if clinical and channel in WITH_LETTER else []
+        if clinical or rng.random() < 0.3:
+            reason, sent = self._reason(condition, with_letter=bool(documents))
+            documents += sent
+            codes = list(condition.codes)
         else:
             reason, codes = rng.choice(c.SELF_REASONS[department]), []
-        clinical = source in ("provider", "other")
+        if department == "joint" and documents and "imaging" not in documents:
+            if rng.random() < 0.7:
+                documents.append("imaging")
         urgency = pick(
             rng,
             [("routine", 0.84), ("urgent", 0.14), ("stat", 0.02)]
@@ -166,9 +201,14 @@ class Planner(OutboundJourneys):
             else [("routine", 0.95), ("urgent", 0.05)],
         )
         routed = source == "provider" or rng.random() < 0.8  # else routed when accepted
-        channel = pick(rng, CHANNELS[source])
-        if channel == "phone" and not self.clock.is_open(received_at):
-            channel = "fax" if clinical else "web_form"  # nobody answers the phone at night
+        if channel in ("portal", "web_form"):
+            assignee = None  # these senders have no say over routing; triage assigns
+        else:
+            assignee = self.staff.coordinator_for[department] if rng.random() < 0.88 else None
+        refused = patient["insurance_payer"] not in ACCEPTED_PAYERS[department]
+        if refused and target not in (None, "declined"):
+            patient["insurance_payer"] = rng.choice(c.PAYERS_COMMERCIAL)
+            refused = False
         create = {
             "source_type": source,
             "channel": channel,
@@ -180,43 +220,85 @@ class Planner(OutboundJourneys):
             "practice": provider.practice if provider else None,
             "source_other": rng.choice(c.OTHER_SOURCES) if source == "other" else "",
             "campaign": rng.choice(c.CAMPAIGNS) if source == "marketing" else "",
-            "assignee": self.staff.coordinator_for[department] if rng.random() < 0.88 else None,
+            "assignee": assignee,
         }
-        pediatric = kind is not None and kind.key == "pediatrics"
-        plan = Plan(
-            index,
-            "inbound",
-            department,
-            urgency,
-            create,
-            patient=self.patient(department, pediatric=pediatric),
-        )
+        plan = Plan(index, "inbound", department, urgency, create, patient=patient)
+        plan.documents, plan.age = documents, age
+        if channel == "portal":
+            plan.sender = portal_user or ""
+        elif channel != "web_form":
+            plan.sender = rng.choice(self.staff.coordinators)
         fate = self._fate(target)
-        old = received_at < self.now - timedelta(days=60)
+        if refused:
+            fate.outcome = "decline"  # the plan does not take the patient's insurance
+        if not clinical and fate.review == "pending":
+            fate.review = "review"  # no referring office to ask for records
+        elif target is None and department == "joint" and "imaging" not in documents:
+            fate.review = "pending" if clinical else fate.review
+        old = received_at < self.now - timedelta(days=7)
         if target is None and fate.no_show == "stay" and old:
-            fate.no_show = "recontact"  # an old no-show is not left hanging
-        steps = self._inbound_steps(plan, received_at, fate, routed)
+            fate.no_show = "recontact"  # a no-show is called back within days
+        steps = self._inbound_steps(plan, received_at, fate, routed, refused=refused)
         steps = [s for s in steps if s.kind != "visit"]
         if target is not None:
             plan.steps = truncate_at(steps, target)
         else:
-            recent = received_at > self.now - timedelta(days=120)
-            if rng.random() < (0.025 if recent else 0.004):  # nobody picked it up: it stalls
-                steps = steps[: rng.randint(1, 3)]
-            plan.steps = until(steps, self.now)
+            # Nobody picked it up: it stalls. This week's show as overdue on the worklist;
+            # older ones the weekly queue review closes (_closed_if_stale).
+            this_week = received_at > self.now - timedelta(days=7)
+            long_ago = received_at < self.now - timedelta(days=35)
+            stall = 0.025 if this_week else 0.004 if long_ago else 0.0
+            if rng.random() < stall:
+                steps = steps[: 1 + len(plan.documents) + rng.randint(0, 2)]
+            plan.steps = self._closed_if_stale(plan, until(steps, self.now))
         plan.outcome = plan.steps[-1].state if plan.steps else ""
         return plan
 
+    def _closed_if_stale(self, plan: Plan, steps: list[Step]) -> list[Step]:
+        """Close a referral left standing for weeks as the practice would, at its weekly
+        queue review; one waiting for a named document or an appointment ahead stays."""
+        if not steps:
+            return steps
+        last = steps[-1]
+        if last.state not in OPEN_STATES or last.at > self.now - STALE:
+            return steps
+        owner = plan.create["assignee"] or self.staff.coordinator_for[plan.department]
+        path = Path(self, steps[0])
+        path.steps = list(steps)
+        if last.state == "seen":
+            path.add(
+                "close",
+                last.actor,
+                (3 * 24, 14 * 24),
+                state="loop_closed",
+                report_summary=self.rng.choice(c.REPORTS[plan.department]),
+            )
+        elif last.state == "contacting":  # the calls nobody answers, then unreachable
+            self._reach(path, owner, "unreachable", 0, 1.0, first=False)
+        elif last.state in c.STALE_CLOSES:
+            reason, detail = self.rng.choice(c.STALE_CLOSES[last.state])
+            path.add(
+                "cancel",
+                owner,
+                (7 * 24, 14 * 24),
+                state="cancelled",
+                reason=reason,
+                reason_detail=detail,
+            )
+        else:
+            return steps
+        return path.steps if path.t <= self.now else steps
+
     def forced_inbound(self, index: int, target: str) -> Plan:
         """A plan that ends in `target` just before now, so every state is on show."""
-        lead = {
+        lead: float = {
             "received": 6,
             "in_review": 30,
             "pending_info": 120,
             "accepted": 48,
             "contacting": 90,
             "scheduled": 100,
-            "no_show": 480,
+            "no_show": 300,
             "seen": 300,
             "loop_closed": 900,
             "declined": 700,
@@ -230,6 +312,11 @@ class Planner(OutboundJourneys):
             last = plan.steps[-1].at
             if last > self.now - timedelta(minutes=5):
                 lead += (last - self.now).total_seconds() / 3600 + 3
+                continue
+            if target in ("pending_info", "no_show", "seen") and last < self.now - timedelta(
+                days=4
+            ):
+                lead = max(6.0, lead * 0.8)  # on show as it waits now, not forgotten for days
                 continue
             booked = [s.args["starts_at"] for s in plan.steps if "starts_at" in s.args]
             if target == "scheduled" and booked[-1] <= self.now + timedelta(hours=2):
@@ -287,14 +374,22 @@ class Planner(OutboundJourneys):
         }[target]
         return replace(fate, **forced)
 
-    def _inbound_steps(self, plan: Plan, received_at: datetime, fate: Fate, routed: bool):
+    def _inbound_steps(
+        self, plan: Plan, received_at: datetime, fate: Fate, routed: bool, *, refused: bool
+    ):
         rng, pace, dept = self.rng, PACE[plan.urgency], plan.department
         owner = plan.create["assignee"] or self.staff.coordinator_for[dept]
         intake = rng.choice(self.staff.coordinators)
         doctor = rng.choice(self.staff.clinicians[dept])
         decider = doctor if routed and rng.random() < 0.6 else owner
-        path = Path(self, Step(received_at, "create", intake, "received"))
-        if plan.create["assignee"] is None:
+        path = Path(self, Step(received_at, "create", plan.sender, "received"))
+        # What came with it, filed as it arrived (a letter phoned in is faxed after the call).
+        later = plan.create["channel"] in ("phone", "web_form")
+        letter_wait = (1, 5) if later else (0.01, 0.05)
+        for kind in plan.documents:
+            path.add("attach", plan.sender or owner, letter_wait, business=False, document=kind)
+            letter_wait = (0.01, 0.05)
+        if plan.create["assignee"] is None and not routed:  # routed ones triage assigns
             path.add("assign", intake, (0.2 * pace, 5 * pace), assignee=owner)
         # Many referrals get a call at intake to confirm demographics and insurance;
         # always when records are missing, so the patient knows why nothing happens yet.
@@ -318,12 +413,16 @@ class Planner(OutboundJourneys):
         if fate.review in ("review", "pending") and (fate.review == "review" or rng.random() < 0.5):
             path.add("review", decider, (0.2 * pace, 8 * pace), state="in_review")
         if fate.review == "pending":
+            if dept == "joint" and "imaging" not in plan.documents:
+                missing, answer, _ = c.JOINT_IMAGING
+            else:
+                missing, answer, _ = rng.choice([m for m in c.MISSING_INFO if dept in m[2]])
             path.add(
                 "request_info",
                 decider,
                 (0.2 * pace, 4 * pace),
                 state="pending_info",
-                missing_info=rng.choice(c.MISSING_INFO),
+                missing_info=missing,
             )
             if not fate.pending_resolves:
                 if rng.random() < 0.6:
@@ -347,13 +446,13 @@ class Planner(OutboundJourneys):
                         reason_detail="Referring office withdrew the referral.",
                     )
                 return path.steps
-            path.add("review", decider, (20, 240), state="in_review")
+            # The referring office sends what was asked for; the review picks up again.
+            sender = plan.sender if plan.create["channel"] == "portal" else owner
+            path.add("attach", sender, (20, 240), document=answer)
+            path.add("review", decider, (0.1, 3), state="in_review")
 
         if fate.outcome == "decline":
-            options = c.DECLINES["*"] + c.DECLINES[dept] * 2
-            if plan.create["source_type"] not in ("provider", "other"):  # no records to ask for
-                options = [o for o in options if o[0] != "incomplete_information"]
-            reason, detail, alternative = rng.choice(options)
+            reason, detail, alternative = self._decline(plan, refused)
             path.add(
                 "decline",
                 decider,
@@ -490,7 +589,7 @@ class Planner(OutboundJourneys):
     def _book(self, path: Path, owner: str, plan: Plan, fate: Fate) -> bool:
         """Book (and maybe move) the appointment; False when the story ends before the visit."""
         rng = self.rng
-        lead_days = {"routine": (5, 21), "urgent": (1.5, 6), "stat": (0.3, 1.5)}[plan.urgency]
+        lead_days = {"routine": (4, 16), "urgent": (1.5, 6), "stat": (0.3, 1.5)}[plan.urgency]
         booked_at = path.t + timedelta(hours=rng.uniform(0.02, 0.3))
         starts_at = self.clock.slot(booked_at + timedelta(days=rng.uniform(*lead_days)))
         dept = plan.department
@@ -538,13 +637,39 @@ class Planner(OutboundJourneys):
             "note": self.rng.choice(c.ATTEMPT_NOTES[outcome]),
         }
 
-    def _reason(self, condition: c.Condition) -> str:
+    def _reason(self, condition: c.Condition, *, with_letter: bool) -> tuple[str, list[str]]:
+        """The referral's reason, and the documents it says came with it."""
         rng = self.rng
         weeks = rng.choice([3, 4, 6, 8, 10, 12, 16, 24])
-        tried = rng.choice(c.TRIED).format(weeks=weeks)
-        return rng.choice(condition.reasons).format(
+        tried, sent = rng.choice(c.TRIED).format(weeks=weeks), []
+        if with_letter and rng.random() < 0.25:
+            tried, kind = rng.choice(c.SENT_WITH)
+            sent.append(kind)
+        reason = rng.choice(condition.reasons).format(
             side=rng.choice(["left", "right"]), weeks=weeks, tried=tried
         )
+        return reason, sent if tried in reason else []
+
+    def _decline(self, plan: Plan, refused: bool) -> tuple[str, str, str]:
+        """A decline that fits the patient: their insurance when the department does not
+        take it, else a reason that fits the condition and the age."""
+        if refused:
+            reason, detail, alternative = c.INSURANCE_DECLINE
+            names = {"department": DEPARTMENT_NAMES[plan.department]}
+            payer = (plan.patient or {}).get("insurance_payer", "")
+            detail = detail.format(payer=payer, **names)
+            return reason, detail, alternative
+        codes = plan.create["icd10_codes"]
+        options = c.DECLINES["*"] + c.DECLINES[plan.department] * 2
+        options = [d for d in options if d.fits(codes, plan.age)]
+        if plan.create["source_type"] not in ("provider", "other"):  # no records to ask for
+            options = [d for d in options if d.reason != "incomplete_information"]
+        decline = self.rng.choice(options)
+        return decline.reason, decline.detail, decline.alternative
+
+    def _age(self, born, at: datetime) -> int:
+        day = at.astimezone(self.zone).date()
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
     def _provider(self, t: datetime) -> ProviderRef | None:
         weights = [p.weight_at(t) for p in self.providers]
@@ -568,16 +693,26 @@ class Planner(OutboundJourneys):
                 continue
             if plan.create["source_type"] == "patient":
                 plan.advocate_of = rng.choice(earlier).index
-            elif rng.random() < 0.05:
+            elif rng.random() < 0.05 and plan.outcome != "declined":
                 previous = rng.choice(earlier)
+                root = previous.patient_of if previous.patient_of is not None else previous.index
+                patient = plans[root].patient
+                if patient is None:
+                    continue
+                # Only one whose age and insurance fit what this plan was drawn for.
+                age = self._age(patient["date_of_birth"], plan.created_at)
+                if (
+                    abs(age - plan.age) > 3
+                    or patient["insurance_payer"] not in ACCEPTED_PAYERS[plan.department]
+                ):
+                    continue
                 plan.patient = None
-                plan.patient_of = (
-                    previous.patient_of if previous.patient_of is not None else previous.index
-                )
+                plan.patient_of = root
 
     # ---- people --------------------------------------------------------------
 
-    def patient(self, department: str, *, pediatric: bool = False) -> dict:
+    def patient(self, department: str, *, pediatric: bool = False, on=None) -> dict:
+        """A new patient of the age the department sees on `on` (the referral's day)."""
         return new_patient(
-            self.rng, self.fake, today=self.today, department=department, pediatric=pediatric
+            self.rng, self.fake, today=on or self.today, department=department, pediatric=pediatric
         )

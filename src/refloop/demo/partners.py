@@ -73,7 +73,7 @@ PRACTICE_KINDS = [
             ("MD", "Pediatrics", "208000000X", 0.8),
             ("NP", "Nurse Practitioner, Pediatrics", "363LP0200X", 0.2),
         ),
-        {"sports-hand": 0.85, "spine": 0.15},
+        {"sports-hand": 1.0},  # spine sees patients from 16 (content.DEPARTMENTS)
         0.6,
     ),
     PracticeKind(

@@ -83,6 +83,9 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     outcome: str = ""
     referral_id: int | None = None  # set while replaying
+    sender: str = ""  # who records its arrival: a coordinator, a portal user, or nobody
+    documents: list[str] = field(default_factory=list)  # kinds sent with it
+    age: int = 0  # the patient's, when it arrived
 
     @property
     def created_at(self) -> datetime:

@@ -17,13 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import factory
 import factory.random
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 from faker import Faker
 
@@ -34,7 +35,7 @@ from refloop.core.models import Notification, User
 from refloop.core.roles import Role
 from refloop.demo import content as c
 from refloop.demo import factories as f
-from refloop.demo import partners
+from refloop.demo import letters, partners
 from refloop.demo.faxes import make_packet
 from refloop.demo.journeys import Planner
 from refloop.demo.plans import ProviderRef, ReceiverRef, Staff
@@ -54,19 +55,27 @@ STEPS_PER_TRANSACTION = 1500
 # username, first name, last name, role, departments, title
 STAFF = [
     ("admin", "Maren", "Holt", Role.ADMIN, [], "practice manager"),
-    ("coordinator", "Tasha", "Greene", Role.COORDINATOR, [], "referral coordinator, Spine"),
+    ("coordinator", "Tasha", "Greene", Role.COORDINATOR, ["spine"], "referral coordinator, Spine"),
     ("clinician", "Daniel", "Okafor", Role.CLINICIAN, ["spine", "joint"], "orthopedic surgeon"),
     ("liaison", "Jenna", "Marsh", Role.LIAISON, [], "physician liaison"),
     ("analyst", "Victor", "Chen", Role.ANALYST, [], "reporting analyst"),
-    ("dwhitfield", "Dana", "Whitfield", Role.COORDINATOR, [], "referral coordinator, Joint"),
-    ("lortega", "Luis", "Ortega", Role.COORDINATOR, [], "referral coordinator, Sports & Hand"),
+    ("dwhitfield", "Dana", "Whitfield", Role.COORDINATOR, ["joint"], "referral coordinator, Joint"),
+    (
+        "lortega",
+        "Luis",
+        "Ortega",
+        Role.COORDINATOR,
+        ["sports-hand"],
+        "referral coordinator, Sports & Hand",
+    ),
     ("smercer", "Samuel", "Mercer", Role.CLINICIAN, ["spine"], "physiatrist"),
     ("plindqvist", "Petra", "Lindqvist", Role.CLINICIAN, ["joint"], "joint replacement surgeon"),
     ("rherrera", "Rafael", "Herrera", Role.CLINICIAN, ["sports-hand"], "hand surgeon"),
     ("kbrandt", "Kara", "Brandt", Role.CLINICIAN, ["sports-hand"], "physician assistant"),
 ]
 LOGIN_USERS = ["admin", "coordinator", "clinician", "liaison", "analyst"]
-# Staff of the two referring practices that send the most, signed in to the portal.
+# Staff of the two referring practices that send the most, signed in to the portal: the
+# only practices whose referrals arrive through it.
 PORTAL_USERS = [("portal-a", "Olivia", "Brooks"), ("portal-b", "Marcus", "Reid")]
 COORDINATOR_FOR = {"spine": "coordinator", "joint": "dwhitfield", "sports-hand": "lortega"}
 
@@ -110,11 +119,16 @@ def seed_demo(
             departments[code].point_of_contact = users[username]
             departments[code].save(update_fields=["point_of_contact"])
         practices, providers, provider_refs, receivers = _directory(rng, fake, referrals, now)
+        portal, titles = _portal_users(logins, practices, provider_refs, now)
+        users.update(portal)
 
     staff = Staff(
         coordinator_for=COORDINATOR_FOR,
         coordinators=[s[0] for s in STAFF if s[3] == Role.COORDINATOR],
-        clinicians={d: [u for u, _, _, role, depts, _ in STAFF if d in depts] for d in departments},
+        clinicians={
+            d: [u for u, _, _, role, depts, _ in STAFF if d in depts and role == Role.CLINICIAN]
+            for d in departments
+        },
         locations={d["code"]: d["locations"] for d in c.DEPARTMENTS},
     )
     planner = Planner(
@@ -126,6 +140,9 @@ def seed_demo(
         providers=provider_refs,
         receivers=receivers,
         max_attempts=org.max_contact_attempts,
+        portal_users={
+            practices.index(user.partner_practice): name for name, user in portal.items()
+        },
         sla_hours={
             "routine": org.sla_routine_hours,
             "urgent": org.sla_urgent_hours,
@@ -139,8 +156,7 @@ def seed_demo(
     _settle(now)
     _recent_messages(now)
 
-    titles = {name: f"{role.value} ({title})" for name, _, _, role, _, title in STAFF}
-    titles.update(_portal_users(logins))
+    titles = {name: f"{role.value} ({title})" for name, _, _, role, _, title in STAFF} | titles
     with effects.suppressed():  # the seed reads the faxes itself; the worker need not
         _document_inbox(now)
     facts.rebuild_all()  # the replay suppressed the per-change rebuilds
@@ -197,17 +213,19 @@ def _staff(departments: dict[str, Department], logins: dict[str, str]) -> dict[s
     return users
 
 
-def _portal_users(logins: dict[str, str]) -> dict[str, str]:
-    """portal-a and portal-b, staff of the two busiest referring practices; returns titles."""
-    busiest = list(
-        Practice.objects.annotate(sent=Count("sent_referrals"))
-        .filter(sent__gt=0)
-        .order_by("-sent", "pk")[: len(PORTAL_USERS)]
-    )
-    titles = {}
-    for (username, first, last), practice in zip(PORTAL_USERS, busiest, strict=False):
+def _portal_users(
+    logins: dict[str, str], practices: list[Practice], refs: list[ProviderRef], now: datetime
+) -> tuple[dict[str, User], dict[str, str]]:
+    """portal-a and portal-b, staff of the two practices that refer most; with their titles."""
+    sent: dict[int, float] = defaultdict(float)
+    for ref in refs:
+        sent[ref.practice] += ref.weight
+    busiest = sorted((p for p in sent if sent[p] > 0), key=lambda p: (-sent[p], p))
+    users, titles = {}, {}
+    for (username, first, last), index in zip(PORTAL_USERS, busiest, strict=False):
+        practice = practices[index]
         logins[username] = secrets.token_urlsafe(12)
-        f.UserFactory(
+        user = f.UserFactory(
             username=username,
             first_name=first,
             last_name=last,
@@ -215,9 +233,11 @@ def _portal_users(logins: dict[str, str]) -> dict[str, str]:
             email=f"{username}@{practice.pk}.partners.example",
             password=factory.Transformer.Force(make_password(logins[username])),
             partner_practice=practice,
+            date_joined=now - timedelta(days=600),
         )
+        users[username] = cast(User, user)
         titles[username] = f"portal (staff of {practice.name})"
-    return titles
+    return users, titles
 
 
 def _recent_messages(now: datetime) -> None:
@@ -486,6 +506,16 @@ def _run(plan, step, lookups: _Lookups) -> None:
     elif kind == "assign":
         assignee = lookups.users[a["assignee"]]
         services.assign_referral(pk, acting_user=user, assignee=assignee, now=at)
+    elif kind == "attach":
+        assert user is not None  # who filed it: the sender, or the coordinator
+        services.add_attachment(
+            pk,
+            acting_user=user,
+            upload=letters.document(a["document"]),
+            filename=letters.filename(a["document"]),
+            kind=a["document"],
+            now=at,
+        )
     elif kind == "attempt":
         services.record_contact_attempt(pk, acting_user=user, at=at, now=at, **a)
     elif kind == "accept":

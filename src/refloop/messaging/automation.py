@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.module_loading import import_string
 
 from refloop.core.links import absolute_url
@@ -336,6 +336,8 @@ def sweep_stalled(*, now: datetime) -> int:
         Referral.objects.filter(
             direction=Direction.INBOUND, state__in=lifecycle.open_states(Direction.INBOUND)
         )
+        # A referral booked for a visit still ahead waits for that day, not for someone.
+        .exclude(Exists(Appointment.objects.filter(referral=OuterRef("pk"), starts_at__gt=now)))
         .annotate(last_action_id=_last_action("pk"), last_action_at=_last_action("at"))
         .filter(last_action_at__lte=now - stalled_rule.offset())
         .select_related("assignee", "department__point_of_contact", "patient")

@@ -132,12 +132,28 @@ def appointment_ahead(link: MagicLink, *, now: datetime) -> bool:
     )
 
 
+def appointment_confirmed(link: MagicLink) -> bool:
+    """Whether the patient already confirmed the link's appointment, with this link or
+    another one for the same appointment."""
+    return (
+        link.appointment_id is not None
+        and MagicLink.objects.filter(
+            appointment_id=link.appointment_id,
+            purpose=Purpose.CONFIRM_APPOINTMENT,
+            used_at__isnull=False,
+        ).exists()
+    )
+
+
 def renewable(link: MagicLink, *, now: datetime) -> bool:
-    """Whether a fresh copy of the link's message may be sent to the patient."""
+    """Whether a fresh copy of the link's message may be sent to the patient: not for an
+    appointment the patient has confirmed already (a new link would ask again)."""
     if link.message_id is None:
         return False
     if link.appointment_id is None:
         return link.purpose == Purpose.VIEW_DOCUMENT
+    if link.purpose == Purpose.CONFIRM_APPOINTMENT and appointment_confirmed(link):
+        return False
     return appointment_ahead(link, now=now)
 
 

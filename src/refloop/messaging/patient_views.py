@@ -31,8 +31,10 @@ WHEN_FORMAT = "l j F Y, g:i A"
 
 Purpose = MagicLink.Purpose
 
+ALREADY_CONFIRMED = "Your appointment is already confirmed."
 USED_WORDS: dict[str, str] = {
-    Purpose.CONFIRM_APPOINTMENT: "This link was already used: your appointment is confirmed.",
+    Purpose.CONFIRM_APPOINTMENT: "This link was already used: your appointment is already "
+    "confirmed.",
     Purpose.CANCEL_APPOINTMENT: "This link was already used: we have your cancellation.",
 }
 ON_FILE: dict[str, str] = {Channel.SMS: "phone number", Channel.EMAIL: "email address"}
@@ -110,11 +112,16 @@ def _not_valid(request):
 
 def _problem(request, link: MagicLink, problem: str, *, now: datetime):
     record_link_audit("magic_link.viewed", link, now=now, problem=problem)
-    if problem == "expired":
-        message = "This link has expired."
-    else:
+    confirmed = link.purpose == Purpose.CONFIRM_APPOINTMENT and magic.appointment_confirmed(link)
+    if problem == "used":
         message = USED_WORDS.get(link.purpose, "This link was already used.")
-    context = _context(link, message=message, renewable=magic.renewable(link, now=now))
+    elif confirmed:  # expired, but another link confirmed it: nothing left to ask
+        message = ALREADY_CONFIRMED
+    else:
+        message = "This link has expired."
+    context = _context(
+        link, message=message, confirmed=confirmed, renewable=magic.renewable(link, now=now)
+    )
     return render(request, "messaging/patient_problem.html", context, status=410)
 
 
@@ -160,6 +167,11 @@ def link_page(request):
     appointment_link = link.purpose in (Purpose.CONFIRM_APPOINTMENT, Purpose.CANCEL_APPOINTMENT)
     if appointment_link and not magic.appointment_ahead(link, now=now):
         return _call_us(request, link, now=now)
+    if link.purpose == Purpose.CONFIRM_APPOINTMENT and magic.appointment_confirmed(link):
+        # An earlier reminder's link after a later one was used: nothing to confirm again.
+        record_link_audit("magic_link.viewed", link, now=now, problem="already_confirmed")
+        context = _context(link, message=ALREADY_CONFIRMED, confirmed=True)
+        return _forget(render(request, "messaging/patient_problem.html", context))
     if request.method == "POST":
         return _act(request, link, now=now)
     record_link_audit("magic_link.viewed", link, now=now)
@@ -224,6 +236,9 @@ def renew(request):
     if not lookup.problem:
         return _see_other("magic_link_page")  # the link still works
     link = lookup.link
+    if link.purpose == Purpose.CONFIRM_APPOINTMENT and magic.appointment_confirmed(link):
+        context = _context(link, message=ALREADY_CONFIRMED, confirmed=True)
+        return _forget(render(request, "messaging/patient_problem.html", context, status=409))
     sent = patient_services.renew_link(link=link, now=now)
     if sent is None:
         context = _context(link, message="We can't send a new link for this appointment.")
