@@ -176,9 +176,7 @@ def test_the_loop_is_closed_only_once_a_progress_report_is_written(referral, cor
     assert closed.state == State.LOOP_CLOSED
 
 
-def test_closing_without_a_report_is_refused_as_a_conflict_before_any_missing_field(
-    referral, cora
-):
+def test_closing_without_a_report_is_refused_as_a_conflict_before_any_missing_field(referral, cora):
     # 409, not 422: no field the caller could send makes the move possible; the report must
     # be written first. So the missing report_summary is not what the answer asks for.
     seen = f.advance(referral, State.SEEN, acting_user=cora)

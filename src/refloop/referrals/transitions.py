@@ -612,7 +612,6 @@ def has_progress_report(referral: Referral) -> bool:
     return ProgressReport.objects.filter(referral_id=referral.pk).exists()
 
 
-
 class Asked(StrEnum):
     """How a move is asked for."""
 
