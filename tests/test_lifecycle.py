@@ -7,13 +7,20 @@ from django.utils import timezone
 
 from refloop.core.errors import Conflict, InvalidInput
 from refloop.demo import factories as f
-from refloop.referrals import lifecycle, transitions
+from refloop.referrals import lifecycle, reports, transitions
 from refloop.referrals.models import AppointmentOutcome, Direction, Referral, ReferralEvent, State
 from refloop.referrals.services import create_outbound_referral
 
 INBOUND_STATES = list(lifecycle.INBOUND)
 OUTBOUND_STATES = list(lifecycle.OUTBOUND)
 EVERY_STATE = list(State.values)
+
+
+def write_report(referral: Referral, user) -> None:
+    """The clinician's progress report, which the loop is closed with."""
+    reports.write_progress_report(
+        referral.pk, acting_user=user, findings="Lumbar radiculopathy.", plan="PT for six weeks."
+    )
 
 
 def inbound_cases():
@@ -29,6 +36,8 @@ def test_inbound_transition_allowed_exactly_as_the_state_table_says(
 ):
     referral = f.advance(referral, current, acting_user=cora)
     assert referral.state == current
+    if to == State.LOOP_CLOSED and allowed:
+        write_report(referral, cora)
     now = timezone.now()
     events_before = ReferralEvent.objects.filter(referral=referral).count()
     move = lambda: transitions.transition(  # noqa: E731
@@ -138,11 +147,43 @@ def test_transition_refuses_missing_data_naming_the_field(
     referral, cora, current, to, fields, field
 ):
     referral = f.advance(referral, current, acting_user=cora)
+    if to == State.LOOP_CLOSED:
+        write_report(referral, cora)
     with pytest.raises(InvalidInput) as refused:
         transitions.transition(referral.pk, to=to, acting_user=cora, fields=fields)
     assert refused.value.field == field
     referral.refresh_from_db()
     assert referral.state == current
+
+
+def test_the_loop_is_closed_only_once_a_progress_report_is_written(referral, cora):
+    seen = f.advance(referral, State.SEEN, acting_user=cora)
+    assert State.LOOP_CLOSED not in transitions.allowed_states(seen, cora)
+    with pytest.raises(Conflict, match="Write the progress report first"):
+        transitions.transition(
+            seen.pk, to=State.LOOP_CLOSED, acting_user=cora, fields={"report_summary": "PT."}
+        )
+    with pytest.raises(Conflict, match="Write the progress report first"):
+        transitions.close_loop(seen.pk, acting_user=cora, report_summary="PT.")
+    seen.refresh_from_db()
+    assert seen.state == State.SEEN
+
+    write_report(seen, cora)
+    assert State.LOOP_CLOSED in transitions.allowed_states(seen, cora)
+    closed = transitions.transition(
+        seen.pk, to=State.LOOP_CLOSED, acting_user=cora, fields={"report_summary": "PT."}
+    )
+    assert closed.state == State.LOOP_CLOSED
+
+
+def test_closing_without_a_report_is_refused_as_a_conflict_before_any_missing_field(referral, cora):
+    # 409, not 422: no field the caller could send makes the move possible; the report must
+    # be written first. So the missing report_summary is not what the answer asks for.
+    seen = f.advance(referral, State.SEEN, acting_user=cora)
+    with pytest.raises(Conflict) as refused:
+        transitions.transition(seen.pk, to=State.LOOP_CLOSED, acting_user=cora, fields={})
+    assert refused.value.status == 409
+    assert "report_summary" not in refused.value.message
 
 
 def test_accepting_needs_a_department(cora, provider_a, org):

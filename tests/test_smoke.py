@@ -12,5 +12,6 @@ def test_referral_reaches_loop_closed_through_the_services(referral, cora):
         "referral.accepted",
         "referral.scheduled",
         "referral.seen",
+        "referral.report_written",
         "referral.loop_closed",
     ]

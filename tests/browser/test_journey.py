@@ -95,6 +95,14 @@ def test_a_phone_referral_is_worked_from_intake_to_loop_closed_in_the_browser(
     expect_state(page, State.SCHEDULED)
     act(page, "Mark seen", "Mark as seen")
     expect_state(page, State.SEEN)
+    # Nothing to close the loop with yet: the progress report comes first.
+    assert page.get_by_role("button", name="Close the loop").count() == 0
+    page.get_by_role("button", name="Write the progress report").click()
+    report = page.locator("#report-form")
+    report.get_by_label("Findings").fill("MRI reviewed: L4-5 disc, no red flags.")
+    report.get_by_label("Plan").fill("Physical therapy first.")
+    report.get_by_role("button", name="Save the report").click()
+    page.locator("#progress-report").wait_for()
     act(
         page,
         "Close the loop",

@@ -19,6 +19,7 @@ from refloop.history.validation import check_file
 from refloop.patients.models import Patient
 from refloop.referrals import transitions
 from refloop.referrals.models import Referral, SourceType
+from refloop.referrals.reports import write_progress_report
 from refloop.referrals.services import record_contact_attempt
 from refloop.referrals.transitions import AppointmentInput
 
@@ -50,6 +51,7 @@ def build_history(cora, spine, hand) -> None:
     rebooking = AppointmentInput(starts_at=at(20, 14, 15))
     transitions.schedule_referral(seen.pk, acting_user=cora, appointment=rebooking, now=at(11))
     transitions.mark_seen(seen.pk, acting_user=cora, visit_value="320.50", now=at(20, 15, 0, 7))
+    write_progress_report(seen.pk, acting_user=cora, findings="L5.", plan="PT.", now=at(21))
     transitions.close_loop(seen.pk, acting_user=cora, report_summary="Plan: PT.", now=at(22))
 
     pending = make(

@@ -10,6 +10,7 @@ from refloop.demo import factories as f
 from refloop.portal.models import PortalPreference
 from refloop.referrals import transitions
 from refloop.referrals.models import Attachment, Referral, State
+from refloop.referrals.reports import write_progress_report
 from tests import samples
 
 PDF = samples.pdf()
@@ -217,6 +218,7 @@ def test_the_consult_report_shows_once_the_loop_is_closed(pam, cora, referral):
     )
     page = client_for(pam).get(f"/portal/referrals/{referral.pk}/").content.decode()
     assert "Consult report" not in page.split("The referral")[0]
+    write_progress_report(referral.pk, acting_user=cora, findings="L5.", plan="PT.")
     transitions.close_loop(
         referral.pk,
         acting_user=cora,

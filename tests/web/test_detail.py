@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from refloop.core.models import AuditEntry
 from refloop.core.roles import Role
 from refloop.demo import factories as f
-from refloop.referrals import services, transitions
+from refloop.referrals import reports, services, transitions
 from refloop.referrals.models import Appointment, Attachment, ContactAttempt, Referral, State
 from tests import samples
 
@@ -95,6 +95,81 @@ def test_a_scheduled_referral_offers_seen_no_show_cancel_and_reschedule(client, 
     moves = {to for to in State.values if f'/move/{to}"' in page}
     assert moves == {"seen", "no_show", "cancelled"}
     assert ">Mark seen<" in page and ">Record no-show<" in page and ">Reschedule<" in page
+
+
+def write_report(referral, user):
+    reports.write_progress_report(
+        referral.pk, acting_user=user, findings="Lumbar radiculopathy.", plan="PT for six weeks."
+    )
+
+
+def test_close_the_loop_is_offered_only_once_a_progress_report_is_written(
+    client, api, cliff, referral, cora
+):
+    f.advance(referral, State.SEEN, acting_user=cora)
+    close = f'href="/referrals/{referral.pk}/move/loop_closed"'
+    page = html_of(signed_in(client, cliff).get(url(referral)))
+    assert close not in page
+    assert 'id="report-form"' in page
+    assert (
+        "loop_closed"
+        not in api(cliff).get(f"/api/v1/referrals/{referral.pk}").json()["allowed_next"]
+    )
+    refused = api(cliff).post(
+        f"/api/v1/referrals/{referral.pk}/transitions",
+        {"to": "loop_closed", "report_summary": "PT."},
+    )
+    assert refused.status_code == 409
+    assert "Write the progress report first" in refused.json()["detail"]
+
+    write_report(referral, cliff)
+    page = html_of(client.get(url(referral)))
+    assert close in page
+    assert 'id="report-form"' not in page and 'id="progress-report"' in page
+    assert (
+        "loop_closed" in api(cliff).get(f"/api/v1/referrals/{referral.pk}").json()["allowed_next"]
+    )
+
+
+def test_the_close_the_loop_form_starts_from_the_progress_report(client, cliff, cora, referral):
+    f.advance(referral, State.SEEN, acting_user=cora)
+    write_report(referral, cliff)
+    form = html_of(signed_in(client, cliff).get(url(referral, "move/loop_closed")))
+    assert "Findings: Lumbar radiculopathy." in form and "Plan: PT for six weeks." in form
+
+
+def test_the_progress_report_form_comes_before_the_rest_of_the_clinicians_work(
+    client, cliff, cora, referral
+):
+    f.advance(referral, State.SEEN, acting_user=cora)
+    page = html_of(signed_in(client, cliff).get(url(referral)))
+    assert page.index('id="report-form"') < page.index('id="clinical-title"')
+    # The primary action in the page's actions, for a narrow screen where the form is lower.
+    actions = page[page.index('aria-label="Actions"') : page.index('id="report-form"')]
+    assert 'href="#after-visit"' in actions and "Write the progress report" in actions
+
+
+def test_the_assignee_is_named_by_full_name_in_the_header_and_the_timeline(
+    client, cora, cliff, referral
+):
+    cliff.first_name, cliff.last_name = "Clifford", "Okafor"
+    cliff.save()
+    services.assign_referral(referral, acting_user=cora, assignee=cliff)
+    page = html_of(signed_in(client, cora).get(url(referral)))
+    header = page[page.index('class="detail-head"') : page.index('aria-label="Actions"')]
+    assert "Clifford Okafor" in header
+    timeline = page[page.index('id="timeline"') :]
+    assert "Clifford Okafor" in timeline
+    assert ">cliff<" not in timeline
+
+
+def test_a_user_without_a_full_name_is_named_by_username(client, cora, cliff, referral):
+    cliff.first_name = cliff.last_name = ""
+    cliff.save()
+    services.assign_referral(referral, acting_user=cora, assignee=cliff)
+    page = html_of(signed_in(client, cora).get(url(referral)))
+    timeline = page[page.index('id="timeline"') :]
+    assert "Assigned" in timeline and "cliff" in timeline
 
 
 def test_a_closed_referral_offers_no_moves_but_keeps_notes(client, cora, referral):
@@ -264,6 +339,8 @@ def test_each_inbound_move_form_posts_through_the_transition(
     f.advance(referral, start, acting_user=cora)
     if to == "accepted":
         data = {**data, "department": spine.pk}
+    if to == "loop_closed":
+        write_report(referral, cora)
     response = move(signed_in(client, cora), referral, to, data)
     assert response.status_code == 302, html_of(response)
     assert response["Location"] == url(referral)

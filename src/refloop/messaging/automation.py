@@ -41,6 +41,7 @@ from refloop.referrals.models import (
 )
 from refloop.referrals.reports import close_loop_on_delivery
 from refloop.referrals.selectors import answerable_staff, point_of_contact
+from refloop.web.words import person
 
 # ---------------------------------------------------------------- wording values
 
@@ -86,9 +87,7 @@ def _appointment_values(appointment: Appointment) -> dict[str, str]:
         "appointment.where": ", ".join(p for p in [where.name, where.address, where.city] if p)
         if where is not None
         else org.name,
-        "appointment.with": str(clinician.get_full_name() or clinician)
-        if clinician is not None
-        else "our team",
+        "appointment.with": person(clinician) or "our team",
     }
 
 

@@ -84,11 +84,16 @@ def record_outcome_consent(
     return locked
 
 
+def summary_of(report: ProgressReport) -> str:
+    """The report in the few lines kept on the referral once the loop is closed."""
+    return f"Findings: {report.findings}\nPlan: {report.plan}"
+
+
 @transaction.atomic
 def close_loop_on_delivery(referral_id: int, *, message_id: int, now: datetime) -> bool:
     """The progress report reached the referrer: close the loop. False if it was already closed."""
     report = ProgressReport.objects.filter(referral_id=referral_id).first()
-    summary = f"Findings: {report.findings}\nPlan: {report.plan}" if report is not None else None
+    summary = summary_of(report) if report is not None else None
     return transitions.close_loop_on_delivery(
         referral_id, report_summary=summary, message_id=message_id, now=now
     )

@@ -29,6 +29,7 @@ from refloop.referrals.models import (
     CancelReason,
     DeclineReason,
     Direction,
+    ProgressReport,
     Referral,
     State,
     UnreachableReason,
@@ -78,7 +79,15 @@ def _begin(
     lifecycle.check(locked.direction, locked.state, move.to)
     if move.only_from and locked.state not in move.only_from:
         raise Conflict(move.refused_from)
+    _check_needs(move, locked)
     return locked
+
+
+def _check_needs(move: "Move", referral: Referral) -> None:
+    """409: what the move closes with does not exist yet; no field in the request could
+    stand in for it, so this is a conflict with the referral's state, not invalid input."""
+    if move.needs is not None and not move.needs(referral):
+        raise Conflict(move.refused_without)
 
 
 def _finish(
@@ -404,7 +413,8 @@ def close_loop(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Referral:
-    """The consult report went back to the referrer: the loop is closed."""
+    """The consult report went back to the referrer: the loop is closed. Only once the
+    clinician's progress report is written (the move's `needs`)."""
     now = now or timezone.now()
     referral = _begin(
         referral, "close_loop", acting_user=acting_user, expected_version=expected_version
@@ -598,6 +608,10 @@ def close_loop_on_delivery(
 # ---- the table of moves --------------------------------------------------------------
 
 
+def has_progress_report(referral: Referral) -> bool:
+    return ProgressReport.objects.filter(referral_id=referral.pk).exists()
+
+
 class Asked(StrEnum):
     """How a move is asked for."""
 
@@ -625,6 +639,9 @@ class Move:
     # Narrower than the lifecycle: the states it may start from, and the refusal otherwise.
     only_from: tuple[str, ...] = ()
     refused_from: str = ""
+    # What must exist before the move is offered or made, and the refusal (409) otherwise.
+    needs: Callable[[Referral], bool] | None = None
+    refused_without: str = ""
 
 
 _CANCEL = Move(
@@ -734,6 +751,11 @@ INBOUND_MOVES: dict[str, Move] = {
             submit="Close the loop",
             done="Loop closed: the report went back to the referrer.",
             fields=("report_summary",),
+            needs=has_progress_report,
+            refused_without=(
+                "Write the progress report first: the loop is closed with the report that "
+                "goes back to the referrer."
+            ),
         ),
         Move(
             "mark_unreachable",
@@ -877,6 +899,7 @@ def allowed_next(
         and (asked is None or move.asked == asked)
         and (not move.only_from or referral.state in move.only_from)
         and may_make(user, move)
+        and (move.needs is None or move.needs(referral))
     ]
     if moves and not visible_referrals(user).filter(pk=referral.pk).exists():
         return []
@@ -942,6 +965,7 @@ def transition(
         require(acting_user, move.capability)
     check_version(found, expected_version)
     lifecycle.check(direction, found.state, move.to)
+    _check_needs(move, found)
     moved: Referral = move.service(
         pk,
         acting_user=acting_user,

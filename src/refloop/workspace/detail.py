@@ -15,6 +15,7 @@ from django.utils import dateformat, timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from refloop.core.models import User
 from refloop.core.roles import Capability, can
 from refloop.messaging.report_panels import after_visit_context
 from refloop.messaging.staff_panels import outbox_panel_context
@@ -33,7 +34,7 @@ from refloop.referrals.selectors import (
     timeline_for,
 )
 from refloop.web.access import staff_view
-from refloop.web.words import words
+from refloop.web.words import person, words
 from refloop.workspace import detail_actions
 from refloop.workspace.duplicates import duplicate_context
 from refloop.workspace.worklist_rows import FIT_TONES
@@ -136,9 +137,12 @@ class TimelineEntry:
     origin: str = ""  # the merged referral's number, for events that happened there
 
 
-def _value(key: str, value, org: Organization) -> str:
+def _value(key: str, value, org: Organization, names: dict[str, str]) -> str:
     if value is None or value == "":
         return "Unassigned" if key == "assignee" else ""
+    if key == "assignee":
+        # Events keep the username (it does not change); pages say who that is.
+        return names.get(str(value), str(value))
     if key == "starts_at":
         return local(datetime.fromisoformat(value), org)
     if key == "in_network":
@@ -150,23 +154,31 @@ def _value(key: str, value, org: Organization) -> str:
     return str(value)
 
 
+def assignee_names(events) -> dict[str, str]:
+    """The names of the people the events assigned referrals to, by username."""
+    usernames = {str(e.data["assignee"]) for e in events if e.data.get("assignee")}
+    if not usernames:
+        return {}
+    return {u.username: person(u) for u in User.objects.filter(username__in=usernames)}
+
+
 def timeline(events, *, clinical: bool, org: Organization) -> list[TimelineEntry]:
     """Events in words, newest first. Without clinical access: state changes only, no data."""
+    shown = [event for event in events if clinical or event.to_state]
+    names = assignee_names(shown) if clinical else {}
     entries = []
-    for event in events:
-        if not clinical and not event.to_state:
-            continue
-        actor = event.actor.get_full_name() if event.actor else ""
+    for event in shown:
         data = event.data if clinical else {}
+        values = {key: _value(key, data[key], org, names) for key in DATA_LABELS if key in data}
         details = [
-            (label, _value(key, data[key], org))
+            (label, values[key])
             for key, label in DATA_LABELS.items()
-            if key in data and key != "text" and _value(key, data[key], org)
+            if key != "text" and values.get(key)
         ]
         entries.append(
             TimelineEntry(
                 at=local(event.at, org),
-                actor=actor or event.actor_label,
+                actor=person(event.actor) or event.actor_label,
                 words=EVENT_WORDS.get(event.kind, words(event.kind.split(".")[-1])),
                 text=str(data.get("text", "")),
                 details=details,
@@ -243,6 +255,20 @@ def triage_context(referral: Referral) -> dict:
     }
 
 
+def after_visit_panels(request, referral: Referral, *, actions: bool) -> dict:
+    """The after-visit panel in two: the progress report (with the consent to share it),
+    placed first when it is the work to do now, and the patient's message preferences."""
+    panel = after_visit_context(request, referral, actions=actions) or {}
+    report = panel.get("report")
+    return {
+        "report_panel": {"report": report} if report else None,
+        "report_due": bool(report and report["form"]),
+        "preferences_panel": {"preferences": panel["preferences"]}
+        if "preferences" in panel
+        else None,
+    }
+
+
 def page_context(
     request, referral: Referral, org: Organization, *, patient=None, actions: bool = True
 ) -> dict:
@@ -267,6 +293,7 @@ def page_context(
         "state_tone": state_tone(referral.state),
         "open": open_now,
         "overdue": OVERDUE_WORDS[overdue.kind] if overdue else "",
+        "assignee": person(referral.assignee),
         "times": {
             "received": local(referral.received_at, org),
             "changed": local(referral.state_changed_at, org),
@@ -297,7 +324,7 @@ def page_context(
         if actions:
             context["portal_messages"] = messages_panel_context(referral, user)
         context["outbox_panel"] = outbox_panel_context(referral, user)
-        context["after_visit_panel"] = after_visit_context(request, referral, actions=actions)
+        context.update(after_visit_panels(request, referral, actions=actions))
         pending = [b for b in context["buttons"] if b["action"].to == State.PENDING_INFO]
         context["request_missing_url"] = pending[0]["url"] if pending else ""
         context.update(
@@ -307,12 +334,14 @@ def page_context(
                     {
                         "appointment": a,
                         "starts": local(a.starts_at, org),
-                        "clinician": a.clinician.get_full_name() if a.clinician else "",
+                        "clinician": person(a.clinician),
                     }
                     for a in appointments_of(referral)
                 ],
+                # Newest first, as in the timeline beside them.
                 "attempts": [
-                    {"attempt": a, "at": local(a.at, org)} for a in referral.contact_attempts.all()
+                    {"attempt": a, "at": local(a.at, org), "outcome": words(a.outcome)}
+                    for a in list(referral.contact_attempts.all())[::-1]
                 ],
                 "attachments": attachment_views(referral, org, merged),
                 "note": detail_actions.bound(inline["note"], referral, org)

@@ -23,12 +23,14 @@ from refloop.referrals.models import (
     ContactOutcome,
     DeclineReason,
     Direction,
+    ProgressReport,
     Referral,
     UnreachableReason,
     kind_label,
 )
+from refloop.referrals.reports import summary_of
 from refloop.referrals.selectors import assignable_staff
-from refloop.web.words import words
+from refloop.web.words import person, words
 
 
 def choices_of(choices, *, blank: str | None = None) -> list[tuple[str, str]]:
@@ -160,12 +162,12 @@ class DeclineForm(ReasonForm):
 
 class _ClinicianChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.username
+        return person(obj)
 
 
 class _StaffChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return f"{obj.get_full_name() or obj.username} ({obj.role})"
+        return f"{person(obj)} ({obj.role})"
 
 
 class AppointmentForm(ActionForm):
@@ -233,8 +235,12 @@ class ReportForm(ActionForm):
         field = self.fields["report_summary"]
         if self.referral.direction == Direction.OUTBOUND:
             field.label = "Summary of the report received"
-        else:
-            field.label = "Findings and plan sent to the referrer"
+            return
+        field.label = "Findings and plan sent to the referrer"
+        # The loop closes with the clinician's progress report: start from what it says.
+        report = ProgressReport.objects.filter(referral_id=self.referral.pk).first()
+        if report is not None and not self.is_bound:
+            self.initial.setdefault("report_summary", summary_of(report))
 
 
 class ContactAttemptForm(ActionForm):

@@ -6,6 +6,7 @@ from refloop.core.models import User
 from refloop.referrals.models import ReferralChannel, SourceType
 from refloop.referrals.selectors import assignable_staff
 from refloop.web.referral_forms import NewReferralFields, ReferringPartnerSearch
+from refloop.web.words import person
 
 # Channels that only machines use; a person at the intake desk picks from the rest.
 AUTOMATED_CHANNELS = {
@@ -27,8 +28,7 @@ SOURCE_LABELS = {
 
 class AssigneeChoice(forms.ModelChoiceField):
     def label_from_instance(self, user: User) -> str:
-        name = user.get_full_name() or user.get_username()
-        return f"{name} ({user.get_role_display().lower()})"
+        return f"{person(user)} ({user.get_role_display().lower()})"
 
 
 class IntakeForm(ReferringPartnerSearch, NewReferralFields):
