@@ -12,6 +12,7 @@ from django.utils import timezone
 from refloop.core.models import ApiToken
 from refloop.demo import factories as f
 from refloop.referrals.models import Referral
+from refloop.referrals.reports import write_progress_report
 
 pytestmark = pytest.mark.django_db
 
@@ -329,6 +330,7 @@ def test_a_stale_version_is_refused_before_missing_fields(api, cora, referral):
 
 def test_a_legal_move_missing_its_fields_is_422(api, cora, referral):
     f.advance(referral, "seen", acting_user=cora)
+    write_progress_report(referral.pk, acting_user=cora, findings="Seen.", plan="Home.")
     answer = api(cora).post(f"/api/v1/referrals/{referral.pk}/transitions", {"to": "loop_closed"})
     assert answer.status_code == 422
     assert answer.json()["field"] == "report_summary"

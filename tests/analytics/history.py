@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from refloop.analytics import facts
 from refloop.demo import factories as f
 from refloop.referrals import transitions
+from refloop.referrals.reports import write_progress_report
 from refloop.referrals.services import record_contact_attempt
 
 ZONE = ZoneInfo("America/Chicago")  # OrganizationFactory's time zone
@@ -70,6 +71,10 @@ class History:
                 data = {
                     "appointment": {"starts_at": at + timedelta(hours=data["appointment_hours"])}
                 }
+            if kind == "loop_closed":  # the loop closes with the clinician's report
+                write_progress_report(
+                    referral.pk, acting_user=self.user, findings="Seen.", plan="Home.", now=when
+                )
             transitions.transition(
                 referral.pk, to=kind, acting_user=self.user, fields=data, now=when
             )

@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from refloop.demo import factories as f
+from refloop.referrals.reports import write_progress_report
 
 
 @pytest.fixture
@@ -30,11 +31,15 @@ def world(frozen_clock, ada, cora, cliff, spine, practice_a, provider_a, referra
         made = f.make_referral(acting_user=cora, department=spine, referring_provider=provider_a)
         return f.advance(made, state, acting_user=cora)
 
+    seen = in_state("seen")
+    # Closing the loop is a legal move once the report is written.
+    write_progress_report(seen.pk, acting_user=cora, findings="Seen.", plan="Home.")
+
     return {
         "received": referral,
         "accepted": in_state("accepted"),
         "scheduled": in_state("scheduled"),
-        "seen": in_state("seen"),
+        "seen": seen,
         "spine": spine,
         "location": f.LocationFactory(),
         "cliff": cliff,

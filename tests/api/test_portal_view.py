@@ -10,6 +10,7 @@ from fpdf import FPDF
 
 from refloop.demo import factories as f
 from refloop.referrals import services, transitions
+from refloop.referrals.reports import write_progress_report
 
 from .walk import call, operations, path_for, valid_bodies, valid_query
 
@@ -187,6 +188,7 @@ def test_the_consult_report_reaches_the_portal_user_once_the_loop_is_closed(
 ):
     seen = f.advance(referral, "seen", acting_user=cora)
     assert api(pam).get(f"/api/v1/referrals/{seen.pk}").json()["report_summary"] == ""
+    write_progress_report(seen.pk, acting_user=cora, findings="Sciatica.", plan="Therapy.")
     transitions.close_loop(
         seen.pk, acting_user=cora, report_summary="Plan: physical therapy, review in 6 weeks."
     )

@@ -13,6 +13,7 @@ from refloop.patients.models import Patient
 from refloop.practice.models import Department, Location, Organization
 from refloop.referrals import transitions
 from refloop.referrals.models import Referral, ReferralChannel, SourceType, State
+from refloop.referrals.reports import write_progress_report
 from refloop.referrals.services import create_inbound_referral
 
 
@@ -185,6 +186,14 @@ def advance(
 ) -> Referral:
     """Drive a received inbound referral to state `to` through the real transitions."""
     for step in PATH_TO[to]:
+        if step == State.LOOP_CLOSED:  # the loop closes with the clinician's progress report
+            write_progress_report(
+                referral.pk,
+                acting_user=acting_user,
+                findings="Lumbar radiculopathy, no red flags.",
+                plan="Physical therapy for six weeks, then review.",
+                now=now,
+            )
         referral = transitions.transition(
             referral.pk,
             to=step,

@@ -46,6 +46,7 @@ from refloop.network.models import Channel, Practice, Provider, Segment, StaffRo
 from refloop.practice.models import Department, Location, Organization
 from refloop.referrals import effects, reactions, services, sla, transitions
 from refloop.referrals.models import Direction, Referral, ReferralEvent
+from refloop.referrals.reports import write_progress_report
 from refloop.referrals.transitions import AppointmentInput
 
 SEED = 20_260_302
@@ -490,7 +491,6 @@ _TRANSITIONS: dict[str, Callable[..., object]] = {
     "contacting": transitions.start_contacting,
     "no_show": transitions.record_no_show,
     "seen": transitions.mark_seen,
-    "close": transitions.close_loop,
     "unreachable": transitions.mark_unreachable,
     "cancel": transitions.cancel_referral,
     "send": transitions.send_outbound,
@@ -529,10 +529,22 @@ def _run(plan, step, lookups: _Lookups) -> None:
         transitions.reschedule_appointment(
             pk, acting_user=user, appointment=_appointment(step, lookups), now=at
         )
+    elif kind == "close":  # the loop is closed with the clinician's report, written first
+        assert user is not None  # a person writes the report and closes the loop
+        _write_report(pk, user, a["report_summary"], at - timedelta(minutes=30))
+        transitions.close_loop(pk, acting_user=user, now=at, **a)
     elif kind in _TRANSITIONS:
         _TRANSITIONS[kind](pk, acting_user=user, now=at, **a)
     else:
         raise ValueError(f"unknown demo step {kind!r}")
+
+
+def _write_report(pk: int, user: User, summary: str, at: datetime) -> None:
+    """The progress report behind a planned summary ("Seen for ... Plan: ...")."""
+    findings, _, plan = summary.partition(" Plan: ")
+    write_progress_report(
+        pk, acting_user=user, findings=findings, plan=plan or "Follow-up as discussed.", now=at
+    )
 
 
 def _create(plan, step, user: User, lookups: _Lookups) -> None:
