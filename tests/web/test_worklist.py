@@ -330,8 +330,10 @@ def test_urgency_sorts_stat_first_and_received_oldest_first(signed_in, cora, spi
 
 
 def test_by_default_what_needs_action_comes_first(signed_in, cora, spine, provider_a, monkeypatch):
-    """Overdue, then due soon against each referral's running clock, then urgency, then
-    age; with the targets of 4 h (stat), 24 h (urgent) and 48 h (routine)."""
+    """The first-contact clock (the coordinator's own) overdue, then due soon, then the
+    report clock overdue, then due soon, then urgency, then age; with the targets of 4 h
+    (stat), 24 h (urgent) and 48 h (routine). A referral waiting on the referring office
+    is not pressed forward by its overdue clock."""
     now = timezone.now()
 
     def received(hours_ago: float, urgency: str = "routine") -> Referral:
@@ -365,6 +367,9 @@ def test_by_default_what_needs_action_comes_first(signed_in, cora, spine, provid
         "urgent, 20 of 24 h": received(20, "urgent"),
         "report due soon": seen(130),
         "routine, waiting 20 h": received(20),
+        "waiting on the referrer, overdue": f.advance(
+            received(60), "pending_info", acting_user=cora, now=now - dt.timedelta(hours=59)
+        ),
     }
     record_contact_attempt(
         planted["contacted 100 h ago"],
@@ -374,18 +379,20 @@ def test_by_default_what_needs_action_comes_first(signed_in, cora, spine, provid
         now=now - dt.timedelta(hours=99),
     )
     expected = [
-        # Overdue: the most urgent, then the longest waiting.
+        # First contact overdue: the most urgent, then the longest waiting.
         "stat overdue",
-        "report overdue",  # received 200 h ago
         "routine overdue by 22 h",
         "routine overdue by 2 h",
-        # Due soon (three quarters of the target used).
+        # First contact due soon (three quarters of the target used).
         "urgent, 20 of 24 h",
-        "report due soon",  # received 160 h ago
         "routine, 40 of 48 h",
-        # Nothing due yet.
+        # The report clock, overdue then due soon.
+        "report overdue",
+        "report due soon",
+        # Nothing due yet, or nothing to do now.
         "stat, 1 of 4 h",
         "contacted 100 h ago",
+        "waiting on the referrer, overdue",
         "routine, waiting 20 h",
         "routine, waiting 1 h",
     ]
@@ -399,7 +406,8 @@ def test_by_default_what_needs_action_comes_first(signed_in, cora, spine, provid
     reverse = [by_number[n] for n in numbers(client.get(URL, {"tab": "all", "sort": "-due"}))]
     assert reverse == expected[::-1]
     html = response.content.decode()
-    assert html.count('class="pill late"') == 4 and html.count('class="pill warn"') == 3
+    # The waiting referral's clock still shows late: it is ordered lower, not hidden.
+    assert html.count('class="pill late"') == 5 and html.count('class="pill warn"') == 3
     # Ordered in the database, not on the page: a page goes on where the last one stopped.
     monkeypatch.setattr(worklist, "PAGE_SIZE", 4)
     pages = [numbers(client.get(URL, {"tab": "all", "page": n})) for n in (1, 2, 3)]

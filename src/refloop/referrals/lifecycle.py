@@ -71,6 +71,10 @@ def terminal_states(direction: str) -> list[str]:
 # (DESIGN.md's "lost referrals"): every page, sweep and metric reads these two.
 OPEN: tuple[str, ...] = tuple(open_states(Direction.INBOUND))
 LOST: tuple[str, ...] = (S.DECLINED, S.UNREACHABLE, S.CANCELLED)
+# Open states whose next step is someone else's: the referring office's records
+# (pending_info) or the booked visit (scheduled). Their clocks still run and show, but the
+# worklist does not put them before work the practice can do now.
+WAITING_ON_OTHERS: tuple[str, ...] = (S.PENDING_INFO, S.SCHEDULED)
 
 
 def check(direction: str, current: str, to: str) -> None:

@@ -260,12 +260,19 @@ WORKLIST_SORTS: dict[str, tuple] = {
 
 
 def next_action_order(now: datetime) -> tuple:
-    """What needs action first: the referral's running clock overdue, then due soon
-    (refloop.referrals.clocks, the same rule as the rows' pills), then the most urgent,
-    then the longest waiting."""
-    overdue = clock_q(FIRST_CONTACT, "overdue", now=now) | clock_q(REPORT, "overdue", now=now)
-    due_soon = clock_q(FIRST_CONTACT, "due_soon", now=now) | clock_q(REPORT, "due_soon", now=now)
-    pressing = Case(When(overdue, then=Value(0)), When(due_soon, then=Value(1)), default=Value(2))
+    """What needs action first: the first-contact clock (the coordinator's own) overdue,
+    then due soon, then the report clock overdue, then due soon (refloop.referrals.clocks,
+    the same rule as the rows' pills), then the most urgent, then the longest waiting. A
+    referral waiting on someone else (lifecycle.WAITING_ON_OTHERS) is not pressed forward
+    by its clock: there is nothing to do on it now."""
+    ours = ~Q(state__in=lifecycle.WAITING_ON_OTHERS)
+    pressing = Case(
+        When(ours & clock_q(FIRST_CONTACT, "overdue", now=now), then=Value(0)),
+        When(ours & clock_q(FIRST_CONTACT, "due_soon", now=now), then=Value(1)),
+        When(clock_q(REPORT, "overdue", now=now), then=Value(2)),
+        When(clock_q(REPORT, "due_soon", now=now), then=Value(3)),
+        default=Value(4),
+    )
     return (pressing, F("urgency_rank"), F("received_at"))
 
 
