@@ -122,6 +122,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "settings_user": ADMIN,
     "settings_user_active": ADMIN,
     "settings_user_link": ADMIN,
+    "settings_user_second_factors": ADMIN,
     "message_template": ADMIN,
     "outbox": CLINICAL | {"hana"},
     "outbox_message": CLINICAL,

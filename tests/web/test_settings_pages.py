@@ -12,6 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from refloop.core.models import AuditEntry
 from refloop.core.reauth import SESSION_KEY
@@ -434,6 +436,34 @@ def test_a_new_password_link_can_be_sent(admin_client, cora):
     (email,) = mail.outbox
     assert email.to == [cora.email]
     assert last_audit("user.password_link_sent").object_id == str(cora.pk)
+
+
+def test_a_users_lost_second_factors_are_removed_and_audited(admin_client, ada, cora):
+    """A coordinator lost their phone and their recovery codes: an admin removes every
+    factor; the coordinator enrols again. An admin's own go through their security page."""
+    TOTPDevice.objects.create(user=cora, name="Phone", confirmed=True)
+    StaticDevice.objects.create(user=cora, name="Recovery codes", confirmed=True)
+    page = admin_client.get(reverse("settings_user", args=[cora.pk])).content.decode()
+    assert reverse("settings_user_second_factors", args=[cora.pk]) in page
+
+    response = admin_client.post(reverse("settings_user_second_factors", args=[cora.pk]))
+
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=cora).exists()
+    assert not StaticDevice.objects.filter(user=cora).exists()
+    entry = last_audit("mfa.devices_reset")
+    assert (entry.object_id, entry.actor_id, entry.detail) == (str(cora.pk), ada.pk, {"removed": 1})
+    refused = admin_client.post(reverse("settings_user_second_factors", args=[ada.pk]), follow=True)
+    assert "managed on your sign-in security page" in refused.content.decode()
+    assert AuditEntry.objects.filter(action="mfa.devices_reset").count() == 1
+
+
+def test_removing_second_factors_needs_a_recent_confirmation(admin_client, cora):
+    TOTPDevice.objects.create(user=cora, name="Phone", confirmed=True)
+    stale(admin_client)
+    refused = admin_client.post(reverse("settings_user_second_factors", args=[cora.pk]))
+    assert refused["Location"].startswith(reverse("reauthenticate"))
+    assert TOTPDevice.objects.filter(user=cora).exists()
 
 
 def test_portal_users_are_not_found_here(admin_client, pam):

@@ -27,6 +27,7 @@ from refloop.core.links import absolute_url
 from refloop.core.models import User
 from refloop.core.roles import Capability, Role, require, roles_with
 from refloop.practice.models import Department, Location, Organization
+from refloop.workspace.mfa import devices
 
 logger = logging.getLogger(__name__)
 
@@ -428,3 +429,13 @@ def set_user_active(
         action = "user.reactivated" if active else "user.deactivated"
         _record(action, user, actor=acting_user, detail={}, now=now)
     return True
+
+
+def reset_second_factors(*, acting_user: User, user_id: int) -> int:
+    """Remove every second factor of another staff user (a lost phone and lost recovery
+    codes); how many were removed. Your own are managed on your sign-in security page."""
+    require(acting_user, Capability.MANAGE_SETTINGS)
+    user = User.objects.get(pk=user_id, role__in=STAFF_ROLES)
+    if user.pk == acting_user.pk:
+        raise Conflict("Your own second factors are managed on your sign-in security page.")
+    return devices.remove_all_factors(user, actor=acting_user)

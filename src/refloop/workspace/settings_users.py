@@ -23,6 +23,7 @@ from refloop.core.roles import Capability, Role
 from refloop.practice.models import Organization
 from refloop.web.access import staff_view
 from refloop.web.forms import attach_domain_error
+from refloop.web.words import person
 from refloop.workspace import settings_services as services
 from refloop.workspace.settings_forms import MfaPolicyForm, NewStaffUserForm, StaffUserForm
 
@@ -213,7 +214,7 @@ def user_active(request, user_id: int):
     except Conflict as error:
         messages.error(request, error.message)
     else:
-        who = shown.get_full_name() or shown.get_username()
+        who = person(shown)
         if active:
             messages.success(request, f"{who} can sign in again.")
         else:
@@ -236,12 +237,38 @@ def user_password_link(request, user_id: int):
     return redirect("settings_user", user_id=shown.pk)
 
 
+@require_POST
+@settings_view
+def user_second_factors(request, user_id: int):
+    """Remove a user's second factors: they lost their phone and their recovery codes."""
+    shown = _staff_user(user_id)
+    if not reauth.recently_reauthenticated(request):
+        return _confirm_first(request, shown.pk)
+    try:
+        removed = services.reset_second_factors(acting_user=request.user, user_id=shown.pk)
+    except Conflict as error:
+        messages.error(request, error.message)
+    else:
+        who = person(shown)
+        messages.success(
+            request,
+            f"{who}'s second factors were removed ({removed}); they set up a new one at their "
+            "next sign-in where one is required.",
+        )
+    return redirect("settings_user", user_id=shown.pk)
+
+
 urlpatterns = [
     path("settings/users/", users, name="settings_users"),
     path("settings/users/second-factor", mfa_policy, name="settings_mfa_policy"),
     path("settings/users/new/", new_user, name="settings_user_new"),
     path("settings/users/<int:user_id>/", user, name="settings_user"),
     path("settings/users/<int:user_id>/active", user_active, name="settings_user_active"),
+    path(
+        "settings/users/<int:user_id>/second-factors",
+        user_second_factors,
+        name="settings_user_second_factors",
+    ),
     path(
         "settings/users/<int:user_id>/password-link", user_password_link, name="settings_user_link"
     ),

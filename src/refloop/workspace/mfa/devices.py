@@ -207,3 +207,16 @@ def remove_factor(request: HttpRequest, persistent_id: str) -> bool:
             detail={"kind": factor.kind, "name": factor.name},
         )
     return True
+
+
+def remove_all_factors(user, *, actor) -> int:
+    """An admin's help for a user who lost their phone and their recovery codes: every
+    second factor of `user` goes, recovery codes included; they enrol again at next sign-in
+    where a second factor is required. Returns how many factors were removed."""
+    with transaction.atomic():
+        removed = len(factors_of(user))
+        TOTPDevice.objects.filter(user=user).delete()
+        WebAuthnCredential.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        audit.record("mfa.devices_reset", _touch(user), actor=actor, detail={"removed": removed})
+    return removed
