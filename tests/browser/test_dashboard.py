@@ -166,7 +166,7 @@ SCREENS = {"desktop": (1440, 900), "phone": (390, 844)}
 UNREACHABLE_SCROLLERS = """() => [...document.querySelectorAll('body *')].filter(el => {
   const style = getComputedStyle(el);
   const scrolls = ['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1;
-  return scrolls && el.tabIndex < 0;
+  return scrolls && el.tabIndex < 0 && el.checkVisibility();  // a closed menu scrolls nothing
 }).map(el => el.outerHTML.slice(0, 120))"""
 
 # What of the page's own content (the shell's navigation is the shell's) reaches past the
