@@ -1,4 +1,4 @@
-"""Analytics at scale: the full dashboard (`dashboard.build`, every metric of DESIGN.md for
+"""Analytics at scale: the full dashboard (`dashboard.build`, every metric of docs/design.md for
 the last 12 months, and again for one department) over 10,000 and 1,000,000 synthetic
 referrals of three years, on SQLite and PostgreSQL, against DuckDB computing the same
 figures from the same fact rows in the same run.

@@ -1,4 +1,4 @@
-"""The analytics benchmark's reference: DESIGN.md's metrics written again in DuckDB SQL over
+"""The analytics benchmark's reference: docs/design.md's metrics written again in DuckDB SQL over
 the same fact rows (exported to CSV, loaded into an in-memory DuckDB), so the benchmark can
 say how far refloop is from what a columnar engine does with the same data, and check that
 both give the same answers.

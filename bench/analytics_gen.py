@@ -828,7 +828,7 @@ class Appointment:
 
 
 class Life:
-    """Walks one referral through DESIGN.md's state machine from its arrival, with
+    """Walks one referral through docs/design.md's state machine from its arrival, with
     durations drawn per step, and stops where "now" falls: what is still ahead of now
     has not happened, so recent referrals are open in every state."""
 

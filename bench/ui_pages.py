@@ -241,7 +241,7 @@ class SqlCounter:
 
 
 def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default, DESIGN.md)."""
+    """Linear interpolation between closest ranks (numpy's default, docs/design.md)."""
     ordered = sorted(values)
     if len(ordered) == 1:
         return ordered[0]

@@ -1,4 +1,4 @@
-"""Every DESIGN.md metric on a small history whose answers are worked out here by hand.
+"""Every docs/design.md metric on a small history whose answers are worked out here by hand.
 
 The period is March 2026 in the practice's time zone (America/Chicago; daylight saving
 starts on 8 March, so "hours" must be elapsed hours). The history:

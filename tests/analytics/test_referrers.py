@@ -1,4 +1,4 @@
-"""Segments and drifting referrers (DESIGN.md), on practices planted to have known answers."""
+"""Segments and drifting referrers (docs/design.md), on practices planted to have known answers."""
 
 import math
 from datetime import date, timedelta

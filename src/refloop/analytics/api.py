@@ -1,4 +1,4 @@
-"""The analytics API: DESIGN.md's metrics, the referrers and the funnel for a period.
+"""The analytics API: docs/design.md's metrics, the referrers and the funnel for a period.
 
 Periods are `start` (inclusive) and `end` (exclusive) local dates, the last 12 months when
 both are left out (as the dashboard opens); filters narrow the
@@ -114,7 +114,7 @@ def _month(period: dict) -> dict:
 # bad value with the same sentence.
 @router.get("/analytics/metrics", response={200: dict})
 def analytics_metrics(request: HttpRequest, query: Query[MetricsIn]):
-    """Every metric of DESIGN.md (or those named in `metrics`) for the period."""
+    """Every metric of docs/design.md (or those named in `metrics`) for the period."""
     scope = _scope(request, ("start", "end", *FILTERS, "metrics"))
     names = tuple(
         name.strip() for name in (request.GET.get("metrics") or "").split(",") if name.strip()

@@ -34,7 +34,7 @@ HOUR = 3600.0
 
 
 def patient_key(name_key: str, birth_key: str) -> str:
-    """A keyed hash of the identity DESIGN.md gives lifetime value (normalized name and
+    """A keyed hash of the identity docs/design.md gives lifetime value (normalized name and
     birth date, from the patient's blind indexes), so the fact table holds no name and
     no birth date, and building facts decrypts nothing."""
     message = f"{name_key}|{birth_key}".encode()

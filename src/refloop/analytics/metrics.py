@@ -1,4 +1,4 @@
-"""The metrics of DESIGN.md, computed in one place for the pages, the API and the exports.
+"""The metrics of docs/design.md, computed in one place for the pages, the API and the exports.
 
 Every function takes a `Scope` (a period of local dates plus filters) and returns plain
 data. Periods are half-open in the practice's time zone; durations are hours; figures

@@ -1,5 +1,5 @@
 """The referral network in numbers: each referring practice's volume, trend, segment,
-conversion and speed, and whether it is drifting away (DESIGN.md's definitions)."""
+conversion and speed, and whether it is drifting away (docs/design.md's definitions)."""
 
 import math
 from collections import defaultdict

@@ -84,7 +84,7 @@ def describe(period: Period) -> str:
 
 @dataclass(frozen=True)
 class Figures:
-    """DESIGN.md's figures for one scope, with the counts each rate or median rests on."""
+    """docs/design.md's figures for one scope, with the counts each rate or median rests on."""
 
     referrals: int
     seen: int  # of the referrals, how many have reached seen (conversion)

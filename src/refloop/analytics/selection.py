@@ -5,7 +5,7 @@ with a sentence naming it, and returns the ReferralFact rows the point counted. 
 parameters carry only ids, codes and dates, never patient data: they end up in URLs,
 browser histories and access logs.
 
-Four populations, as the metrics count them (DESIGN.md):
+Four populations, as the metrics count them (docs/design.md):
 
 - received (the default): inbound referrals received in the period, `metrics.cohort`;
 - appointments=referred|non_referred|all: referrals with an attended or missed

@@ -1,4 +1,4 @@
-"""Percentiles as DESIGN.md defines them (linear interpolation between closest ranks):
+"""Percentiles as docs/design.md defines them (linear interpolation between closest ranks):
 PostgreSQL's percentile_cont, or on SQLite (which has none) the column's values read
 once and interpolated here.
 """

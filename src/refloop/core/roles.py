@@ -1,4 +1,4 @@
-"""The roles of DESIGN.md and the capabilities each one has.
+"""The roles of docs/design.md and the capabilities each one has.
 
 Every service and selector asks here; pages and endpoints ask the same
 functions, so a new edge cannot forget a rule.

@@ -67,7 +67,7 @@ class Patient(models.Model):
     outcome_consent_recorded_at = models.DateTimeField(null=True, blank=True)
     # Blind indexes (HMACs under settings.BLIND_INDEX_KEY, never plaintext) for the lookups
     # that need equality on encrypted values: duplicates and lifetime value (name and
-    # birth date, DESIGN.md), patient matching and the worklist search (last name and
+    # birth date, docs/design.md), patient matching and the worklist search (last name and
     # birth date).
     name_key = models.CharField(max_length=64, editable=False)
     last_name_key = models.CharField(max_length=64, editable=False)

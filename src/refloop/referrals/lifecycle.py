@@ -1,4 +1,4 @@
-"""The referral state machines of DESIGN.md, in one place."""
+"""The referral state machines of docs/design.md, in one place."""
 
 from refloop.core.errors import Conflict
 from refloop.referrals.models import Direction, State
@@ -68,7 +68,7 @@ def terminal_states(direction: str) -> list[str]:
 
 
 # The inbound states a referral is still being worked in, and the ones it was lost in
-# (DESIGN.md's "lost referrals"): every page, sweep and metric reads these two.
+# (docs/design.md's "lost referrals"): every page, sweep and metric reads these two.
 OPEN: tuple[str, ...] = tuple(open_states(Direction.INBOUND))
 LOST: tuple[str, ...] = (S.DECLINED, S.UNREACHABLE, S.CANCELLED)
 # Open states whose next step is someone else's: the referring office's records
