@@ -31,7 +31,7 @@ from refloop.referrals.selectors import (
     visible_referrals,
 )
 from refloop.referrals.timeline import touch
-from refloop.web.words import words
+from refloop.web.words import person, words
 
 S = State
 DATE_FORMAT = "M j, Y"
@@ -300,7 +300,7 @@ def thread_view(referral: Referral, org: Organization) -> list[dict]:
     entries = []
     for message in thread_of(referral):
         author = message.author
-        name = author.get_full_name() or author.get_username()
+        name = person(author)
         side = (
             author.partner_practice.name
             if message.from_portal and author.partner_practice
@@ -363,9 +363,7 @@ def departments_for_referrers() -> list[dict]:
                 "insurances": department.accepted_insurances,
                 "ages": _ages(department),
                 "documents": [kind_label(k) for k in department.required_documents],
-                "contact": (contact.get_full_name() or contact.get_username())
-                if contact is not None and contact.is_active
-                else "",
+                "contact": person(contact) if contact is not None and contact.is_active else "",
             }
         )
     return described

@@ -16,6 +16,7 @@ from refloop.practice.models import (
     validate_time_zone,
 )
 from refloop.referrals.models import AttachmentKind, kind_label
+from refloop.web.words import person
 from refloop.workspace.settings_services import STAFF_ROLES
 
 ROLE_WORDS = {
@@ -35,12 +36,12 @@ def staff_users() -> QuerySet[User]:
 
 class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return obj.get_full_name() or obj.get_username()
+        return person(obj)
 
 
 class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
-        return obj.get_full_name() or obj.get_username()
+        return person(obj)
 
 
 def time_zones() -> list[str]:

@@ -16,6 +16,7 @@ from refloop.core.roles import Capability
 from refloop.practice.models import Department, Location, Organization
 from refloop.web.access import staff_view
 from refloop.web.forms import attach_domain_error
+from refloop.web.words import person
 from refloop.workspace import settings_services as services
 from refloop.workspace import settings_users
 from refloop.workspace.settings_forms import (
@@ -41,7 +42,7 @@ def _saved(request, changed: list[str], what: str) -> None:
 def _name(user: User | None) -> str:
     if user is None:
         return ""
-    name = user.get_full_name() or user.get_username()
+    name = person(user)
     return name if user.is_active else f"{name} (deactivated: choose someone else)"
 
 

@@ -48,7 +48,7 @@ def staff_rows() -> list[dict]:
     return [
         {
             "user": u,
-            "name": u.get_full_name() or u.get_username(),
+            "name": person(u),
             "role": u.get_role_display().capitalize(),
             "departments": ", ".join(sorted(d.name for d in u.departments.all())),
             "mfa": u.pk in with_factor,
@@ -77,7 +77,7 @@ def _confirmed(request, form: forms.Form) -> bool:
 
 
 def _link_outcome(request, result: services.PasswordLink, *, new: bool) -> None:
-    who = result.user.get_full_name() or result.user.get_username()
+    who = person(result.user)
     if result.emailed:
         opening = f"{who}'s account was created. " if new else ""
         messages.success(

@@ -33,6 +33,7 @@ from refloop.referrals import clocks, lifecycle
 from refloop.referrals.models import Direction, Referral, State, Urgency
 from refloop.referrals.selectors import visible_referrals
 from refloop.referrals.timeline import touch
+from refloop.web.words import person
 from refloop.workspace.mfa.policy import mfa_required
 
 SHOWN = 20  # rows of each list on a start page; the worklist holds the rest
@@ -354,7 +355,7 @@ def practice_glance(user, *, now: datetime | None = None, shown: int = SHOWN) ->
     people = list(staff_without_second_factor()[:200])
     without = [
         Person(
-            name=p.get_full_name() or p.get_username(),
+            name=person(p),
             role=p.get_role_display().capitalize(),
             required=mfa_required(p),
         )

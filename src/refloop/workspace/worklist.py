@@ -51,6 +51,7 @@ from refloop.referrals.selectors import (
 )
 from refloop.referrals.services import assign_referral
 from refloop.web.access import staff_view
+from refloop.web.words import person
 from refloop.workspace.models import SavedFilter
 from refloop.workspace.worklist_forms import (
     FILTER_PARAMS,
@@ -309,7 +310,7 @@ def bulk_assign(request):
         return render_worklist(request, bulk_form=form, selected=set(picked), status=422)
 
     assignee = form.chosen()
-    who = (assignee.get_full_name() or assignee.get_username()) if assignee else None
+    who = person(assignee) if assignee else None
     current = {
         r.pk: r
         for r in visible_referrals(request.user)

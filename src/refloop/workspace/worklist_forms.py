@@ -20,6 +20,7 @@ from refloop.referrals.models import (
     Urgency,
 )
 from refloop.referrals.selectors import assignable_staff
+from refloop.web.words import person
 
 OPEN, CLOSED, ANY = "open", "closed", "any"
 INBOUND_STATES = [s for s in State if s in lifecycle.INBOUND]
@@ -58,7 +59,7 @@ def bulk_assignees():
 
 class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user):
-        return user.get_full_name() or user.get_username()
+        return person(user)
 
 
 class QuickSelect(forms.Select):
@@ -180,7 +181,7 @@ class BulkAssignForm(forms.Form):
         self.staff = list(bulk_assignees())
         cast(forms.ChoiceField, self.fields["assignee"]).choices = [
             ("", "Choose a person…"),
-            *[(str(u.pk), u.get_full_name() or u.get_username()) for u in self.staff],
+            *[(str(u.pk), person(u)) for u in self.staff],
             (self.UNASSIGN, "Nobody (unassign)"),
         ]
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from refloop.practice.models import Organization
 from refloop.referrals import clocks, lifecycle
 from refloop.referrals.models import Fit, Referral, SourceType, State, Urgency, kind_label
+from refloop.web.words import person
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def _local(moment: datetime | None, org: Organization) -> tuple[str, str]:
 
 
 def _person(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
+    return person(user)
 
 
 def rows_for(
