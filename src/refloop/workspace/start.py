@@ -185,8 +185,9 @@ def _local(moment: datetime, org: Organization) -> str:
     return moment.astimezone(org.zone).strftime("%b %-d, %Y %H:%M")
 
 
-def _decision_item(referral: Referral, org: Organization, now: datetime) -> Item:
-    since = referral.state_changed_at
+def _item(
+    referral: Referral, org: Organization, since: datetime, since_label: str, clock: Badge
+) -> Item:
     return Item(
         number=referral.number,
         url=reverse("referral_detail", args=[referral.pk]),
@@ -195,28 +196,23 @@ def _decision_item(referral: Referral, org: Organization, now: datetime) -> Item
         urgency=referral.urgency,
         urgency_label=Urgency(referral.urgency).label,
         reason=referral.reason,
-        since_label=f"In review {age(since, now)}",
+        since_label=since_label,
         since_iso=since.isoformat(),
         since_local=_local(since, org),
-        badge=badge(clocks.first_contact(referral, now), "First contact"),
+        badge=clock,
     )
+
+
+def _decision_item(referral: Referral, org: Organization, now: datetime) -> Item:
+    since = referral.state_changed_at
+    first_contact = badge(clocks.first_contact(referral, now), "First contact")
+    return _item(referral, org, since, f"In review {age(since, now)}", first_contact)
 
 
 def _report_item(referral: Referral, org: Organization, now: datetime) -> Item:
     seen = referral.seen_at or referral.state_changed_at
-    return Item(
-        number=referral.number,
-        url=reverse("referral_detail", args=[referral.pk]),
-        patient=f"{referral.patient.last_name}, {referral.patient.first_name}",
-        department=referral.department.name if referral.department else "",
-        urgency=referral.urgency,
-        urgency_label=Urgency(referral.urgency).label,
-        reason=referral.reason,
-        since_label=f"Seen {age(seen, now)} ago",
-        since_iso=seen.isoformat(),
-        since_local=_local(seen, org),
-        badge=badge(clocks.report(referral, now), "Report to the referrer"),
-    )
+    report = badge(clocks.report(referral, now), "Report to the referrer")
+    return _item(referral, org, seen, f"Seen {age(seen, now)} ago", report)
 
 
 @dataclass(frozen=True)
