@@ -193,3 +193,11 @@ def test_roles_without_edit_directory_may_not_add_a_provider(api, request, user,
     )
     assert answer.status_code == 403
     assert not Provider.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/practices", "/api/v1/providers"])
+def test_a_search_holding_a_nul_character_is_refused_not_a_server_error(api, cora, path):
+    # PostgreSQL cannot compare text holding NUL; schemathesis found the 500 there.
+    answer = api(cora).get(f"{path}?q=ab%00c")
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "q"
