@@ -18,6 +18,7 @@ from ninja.security import HttpBearer
 from refloop.core import throttle
 from refloop.core.errors import DomainError
 from refloop.core.models import ApiToken, User
+from refloop.core.nul import NO_NUL_PATTERN
 from refloop.core.schemas import ERROR_DESCRIPTIONS, ERROR_SCHEMAS, PATTERN_WORDS
 from refloop.network.api import router as directory_router
 from refloop.referrals.api import router as referrals_router
@@ -75,7 +76,22 @@ class RefloopAPI(NinjaAPI):
         for operations in schema["paths"].values():
             for operation in operations.values():
                 declare_errors(operation)
+        forbid_nul(schema)
         return schema
+
+
+def forbid_nul(node) -> None:
+    """Say of every free-text string in the document that it holds no NUL character, as
+    refloop.core.nul enforces for every request. Strings with a pattern of their own
+    (NON_BLANK, phone, NPI...), a format or a fixed set of values already exclude it."""
+    if isinstance(node, list):
+        for item in node:
+            forbid_nul(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(node):
+            node["pattern"] = NO_NUL_PATTERN
+        for value in node.values():
+            forbid_nul(value)
 
 
 def declare_errors(operation: dict) -> None:

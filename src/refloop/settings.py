@@ -173,6 +173,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Text holding a NUL character is refused before any view (PostgreSQL cannot hold it).
+    "refloop.web.edges.RefuseNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "refloop.core.sessions.AutomaticLogoffMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

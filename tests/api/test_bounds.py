@@ -7,17 +7,7 @@ import pytest
 from refloop.core.models import AuditEntry
 from refloop.core.validation import MAX_DB_INT
 
-from .walk import (
-    alternatives,
-    call,
-    field_paths,
-    operations,
-    path_for,
-    replaced,
-    schema_at,
-    valid_bodies,
-    valid_query,
-)
+from .walk import inputs, send
 
 pytestmark = pytest.mark.django_db
 
@@ -26,56 +16,7 @@ WAY_TOO_BIG = 99999999999999999999
 
 
 def integer_inputs(openapi: dict, world: dict):
-    """(where, the request that carries `value` there, the field a 422 should name)."""
-    for path, method, operation in operations(openapi):
-        bodies = valid_bodies(operation["operationId"], world) if method != "get" else []
-        for parameter in operation.get("parameters", []):
-            shapes = alternatives(parameter["schema"], openapi)
-            if not any(shape.get("type") == "integer" for shape in shapes):
-                continue
-            name, where = parameter["name"], parameter["in"]
-
-            def request(
-                value, name=name, where=where, path=path, method=method, operation=operation
-            ):
-                target = path_for(path, world, **({name: value} if where == "path" else {}))
-                query = valid_query(operation["operationId"])
-                if where == "query":
-                    query[name] = value
-                bodies = valid_bodies(operation["operationId"], world) if method != "get" else []
-                body = bodies[0][1] if bodies else None
-                return {"method": method, "path": target, "query": query, "body": body}
-
-            yield (method, path, where, name), shapes, request, name
-        content = operation.get("requestBody", {}).get("content", {})
-        if "application/json" not in content:
-            continue
-        schema = content["application/json"]["schema"]
-        for field in field_paths(schema, openapi):
-            shapes = [s for s in schema_at(schema, openapi, field) if s.get("type") == "integer"]
-            if not shapes or isinstance(field[-1], int):
-                continue
-            # A body that already holds the field's object, so only this number is wrong.
-            state, body = next(((s, b) for s, b in bodies if field[0] in b), bodies[0])
-
-            def request(value, field=field, path=path, method=method, state=state, body=body):
-                return {
-                    "method": method,
-                    "path": path_for(path, world, state),
-                    "body": replaced(body, field, value),
-                }
-
-            yield (method, path, "body", field), shapes, request, ".".join(map(str, field))
-
-
-def send(client, request: dict):
-    return call(
-        client,
-        request["method"],
-        request["path"],
-        query=request.get("query"),
-        body=request.get("body"),
-    )
+    return inputs(openapi, world, lambda shape: shape.get("type") == "integer")
 
 
 def test_the_openapi_document_bounds_every_integer_the_api_accepts(openapi, world):

@@ -257,3 +257,58 @@ def valid_query(operation_id: str) -> dict:
     if operation_id.startswith("analytics_"):
         return {"start": "2026-01-01", "end": "2026-02-01"}
     return {}
+
+
+def inputs(openapi: dict, world: dict, wanted):
+    """Every parameter and body field that may take a value of a `wanted` shape:
+    (where, its shapes, the request that carries `value` there, the field a 422 names).
+    The rest of each request is valid, so only that value can be wrong."""
+    for path, method, operation in operations(openapi):
+        bodies = valid_bodies(operation["operationId"], world) if method != "get" else []
+        for parameter in operation.get("parameters", []):
+            shapes = [s for s in alternatives(parameter["schema"], openapi) if wanted(s)]
+            if not shapes:
+                continue
+            name, where = parameter["name"], parameter["in"]
+
+            def request(
+                value, name=name, where=where, path=path, method=method, operation=operation
+            ):
+                target = path_for(path, world, **({name: value} if where == "path" else {}))
+                query = valid_query(operation["operationId"])
+                if where == "query":
+                    query[name] = value
+                bodies = valid_bodies(operation["operationId"], world) if method != "get" else []
+                body = bodies[0][1] if bodies else None
+                return {"method": method, "path": target, "query": query, "body": body}
+
+            yield (method, path, where, name), shapes, request, name
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" not in content:
+            continue
+        schema = content["application/json"]["schema"]
+        for field in field_paths(schema, openapi):
+            shapes = [s for s in schema_at(schema, openapi, field) if wanted(s)]
+            if not shapes or isinstance(field[-1], int):
+                continue
+            # A body that already holds the field's object, so only this value is wrong.
+            state, body = next(((s, b) for s, b in bodies if field[0] in b), bodies[0])
+
+            def request(value, field=field, path=path, method=method, state=state, body=body):
+                return {
+                    "method": method,
+                    "path": path_for(path, world, state),
+                    "body": replaced(body, field, value),
+                }
+
+            yield (method, path, "body", field), shapes, request, ".".join(map(str, field))
+
+
+def send(client: Client, request: dict):
+    return call(
+        client,
+        request["method"],
+        request["path"],
+        query=request.get("query"),
+        body=request.get("body"),
+    )

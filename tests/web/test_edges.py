@@ -141,3 +141,25 @@ def test_favicon_ico_answers_with_the_shells_icon(client, org):
     assert response.status_code == 302
     assert response["Location"].endswith("/web/favicon.svg")
     assert "max-age" in response["Cache-Control"]
+
+
+def test_a_nul_character_in_a_page_query_is_a_400_page_that_repeats_nothing(client, cora):
+    client.force_login(cora)
+    answer = client.get("/referrals/", {"q": "Quarr\x00ington"})
+    assert answer.status_code == 400
+    page = answer.content.decode()
+    assert "q must not contain a NUL character" in page
+    assert "Quarr" not in page
+    assert "<main" in page  # the shell's look, not a bare text answer
+
+
+def test_a_nul_character_in_a_posted_form_is_refused_before_the_view(client, cora, referral):
+    client.force_login(cora)
+    before = referral.events.count()
+    url = f"/referrals/{referral.pk}/notes"
+    typed = "text=call+back%00"
+    answer = client.post(url, typed, content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 400
+    # A multipart form reaches its view, whose form field refuses the NUL itself.
+    assert client.post(url, {"text": "call back\x00"}).status_code == 422
+    assert referral.events.count() == before

@@ -2,7 +2,7 @@
 responses it documents."""
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Path, Schema
 from ninja.schema import DjangoGetter
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     StrictBool,
@@ -20,7 +21,7 @@ from pydantic import (
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
-from refloop.core.validation import MAX_DB_INT
+from refloop.core.validation import MAX_DB_INT, in_utc
 
 if TYPE_CHECKING:
     from refloop.core.models import User
@@ -48,7 +49,19 @@ def _not_a_number(kind: str):
 
 
 IsoDate = Annotated[date, BeforeValidator(_not_a_number("date"))]
-IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number("datetime"))]
+
+
+def _offset_in_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is None else in_utc(moment, UTC)
+
+
+# A time with an offset arrives in UTC (refloop.core.validation.in_utc); one without stays
+# naive, for the service to read in the practice's zone.
+IsoDateTime = Annotated[
+    datetime,
+    BeforeValidator(_not_a_number("datetime")),
+    AfterValidator(_offset_in_utc),
+]
 
 # ---- server rules the OpenAPI document states ------------------------------------------
 # Each pattern is enforced here, before any service runs, exactly as the document says
@@ -57,8 +70,9 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number("datetime"))]
 
 # Something other than blanks. Not \S alone: Python's strip() (the services') also drops
 # \x1c-\x1f, which are not blanks to the Rust and ECMAScript regular expressions that
-# pydantic and JSON Schema validators use, and ECMAScript counts \ufeff as one.
-NON_BLANK = r"[^\s\x1c-\x1f\ufeff]"
+# pydantic and JSON Schema validators use, and ECMAScript counts \ufeff as one. No NUL
+# anywhere, as for all text (refloop.core.nul).
+NON_BLANK = r"^[^\x00]*[^\s\x00\x1c-\x1f\ufeff][^\x00]*$"
 # A number the services read as a full phone or fax number (core.validation.phone_e164):
 # ten North American digits (area code first, optionally after a 1) or + and 8 to 15
 # digits, with spaces, dots, dashes, slashes or brackets between, and an extension.

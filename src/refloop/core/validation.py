@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime, tzinfo
 from typing import TypeGuard
 
 from django.core.exceptions import ValidationError
@@ -20,6 +21,23 @@ def required_text(value: str | None, field: str, refusal: str) -> str:
 
 # The largest value a 64-bit integer column holds (PostgreSQL's bigint, SQLite's INTEGER).
 MAX_DB_INT = 2**63 - 1
+
+
+def in_utc(moment: datetime, zone: tzinfo) -> datetime:
+    """`moment` in UTC, read in `zone` when it carries no offset of its own.
+
+    Stored and compared in UTC, a time is the same moment whatever offset a client wrote
+    (and PostgreSQL reads no offset past ±15:59, which RFC 3339 allows). A time in year 1
+    or 9999 that falls off the calendar in UTC is taken as its first or last instant: no
+    referral, message or filter can tell the two apart.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.max if moment.year == datetime.max.year else datetime.min
+        return edge.replace(tzinfo=UTC)
 
 
 def fits_db_int(value: object) -> TypeGuard[int]:

@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from refloop.core.schemas import ApiRequest, Id, IsoDateTime, Offset, OutSchema, PathId
+from refloop.core.validation import in_utc
 from refloop.messaging import selectors
 from refloop.messaging.models import Channel, Status
 from refloop.practice.models import Organization
@@ -33,9 +34,7 @@ class MessageFilterIn(Schema):
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=Organization.current().zone)
+    return None if moment is None else in_utc(moment, Organization.current().zone)
 
 
 class DeliveryOut(OutSchema):

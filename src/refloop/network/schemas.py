@@ -64,8 +64,7 @@ class ProviderIn(_ContactIn):
 
 
 class PracticeFilterIn(Schema):
-    # No NUL character: PostgreSQL cannot compare text holding one (a 500 before this).
-    q: str = Field("", description="Matches the name or the city", pattern=r"^[^\x00]*$")
+    q: str = Field("", description="Matches the name or the city")
     in_network: bool | None = None
     limit: int = Field(50, ge=1, le=200)
     offset: Offset = 0
@@ -74,9 +73,7 @@ class PracticeFilterIn(Schema):
 class ProviderFilterIn(Schema):
     practice: Id | None = Field(None, description="Only providers of this practice (id)")
     q: str = Field(
-        "",
-        description="Matches the name, the NPI (from its start) or the practice's city",
-        pattern=r"^[^\x00]*$",
+        "", description="Matches the name, the NPI (from its start) or the practice's city"
     )
     limit: int = Field(50, ge=1, le=200)
     offset: Offset = 0

@@ -178,7 +178,8 @@ def filtered(queryset: QuerySet[Referral], filters: ReferralFilters) -> QuerySet
         org = Organization.current()
         if filters.received_from:
             conditions["received_at__gte"] = local_day_start(filters.received_from, org)
-        if filters.received_to:
+        # The calendar's last day has no day after it: nothing is received later.
+        if filters.received_to and filters.received_to < date.max:
             end = local_day_start(filters.received_to + timedelta(days=1), org)
             conditions["received_at__lt"] = end
     return queryset.filter(**conditions)

@@ -3,7 +3,7 @@ attempts, notes and documents. Transitions live in transitions.py."""
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
@@ -49,6 +49,10 @@ from refloop.referrals.writing import (
 )
 
 ICD10 = re.compile(r"^([A-TV-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$")
+
+# No referral is older than this: a date before it is a typing slip (and one in year 1 would
+# fall off the calendar in the practice's zone).
+EARLIEST_RECEIVED = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def normalize_icd10(codes: Iterable[str]) -> list[str]:
@@ -177,6 +181,8 @@ def create_inbound_referral(
     received_at = aware(received_at, "received_at") if received_at is not None else now
     if received_at > now:
         raise InvalidInput("received_at is in the future.", field="received_at")
+    if received_at < EARLIEST_RECEIVED:
+        raise InvalidInput("received_at must be in 1900 or later.", field="received_at")
 
     _check_idempotency_key(idempotency_key)
     if idempotency_key and acting_user is None:

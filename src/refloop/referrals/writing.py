@@ -6,15 +6,14 @@ transitions.py (the moves) build on these, so neither needs to import the other'
 """
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import models
-from django.utils import timezone
 
 from refloop.core.errors import Conflict, InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
-from refloop.core.validation import required_text
+from refloop.core.validation import in_utc, required_text
 from refloop.practice.models import Organization
 from refloop.referrals.models import ContactOutcome, Referral
 from refloop.referrals.selectors import visible_referral
@@ -35,10 +34,8 @@ def aware(value: datetime | None, field: str) -> datetime:
     """Times without a zone are read in the practice's time zone."""
     if value is None:
         raise InvalidInput(f"{field} is required.", field=field)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, Organization.current().zone)
     # Stored and answered in UTC, whatever zone the caller wrote it in.
-    return value.astimezone(UTC)
+    return in_utc(value, Organization.current().zone)
 
 
 def lock(referral: Referral | int, *, acting_user: User, capability: Capability) -> Referral:

@@ -13,6 +13,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
+from refloop.core.nul import first_nul
 from refloop.core.roles import Capability, can
 from refloop.core.sessions import passive
 
@@ -30,6 +31,11 @@ CSRF_REFUSED = (
     "The form could not be sent: the page was open too long, or your browser did not send "
     "the site's cookie. Reload the page and try again. If it happens again, allow cookies "
     "for this site."
+)
+
+NUL_REFUSED = (
+    "It is an invisible character some programs add when text is pasted; remove it (retype "
+    "the text) and send again."
 )
 
 
@@ -74,6 +80,24 @@ def server_error(request: HttpRequest) -> HttpResponse:
         {"base": "web/base.html", "title": "Something went wrong", "message": SERVER_ERROR}
     )
     return HttpResponse(body, status=500)
+
+
+class RefuseNulMiddleware:
+    """Refuses text holding a NUL character before any view (refloop.core.nul): the API
+    with its 422 naming the input, a page with a 400 in the shell's look. Neither repeats
+    the value."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        found, field = first_nul(request)
+        if not found:
+            return self.get_response(request)
+        detail = f"{field or 'The request'} must not contain a NUL character (U+0000)."
+        if is_api(request):
+            return JsonResponse({"detail": detail, "field": field}, status=422)
+        return _page(request, "Please check what you typed", f"{detail} {NUL_REFUSED}", 400)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
