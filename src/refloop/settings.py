@@ -158,6 +158,7 @@ INSTALLED_APPS = [
     "refloop.messaging",
     "refloop.analytics",
     "refloop.history",
+    "refloop.outreach",
     "refloop.ops",
 ]
 

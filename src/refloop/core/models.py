@@ -25,6 +25,9 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="portal_users",
     )
+    # The practice's compliance officer (granted by an admin): may record a gift past the
+    # Stark limit under the repayment exception (refloop.core.roles.APPROVE_GIFT_OVERAGES).
+    compliance_officer = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.username

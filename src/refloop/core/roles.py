@@ -47,6 +47,12 @@ class Capability(StrEnum):
     SEND_REFERRAL_MESSAGES = "send_referral_messages"  # the thread with the referring practice
     # Every outbox message, in-app notices addressed to other staff included.
     VIEW_ALL_MESSAGES = "view_all_messages"
+    # The liaison's work: activities, tasks, events, gifts, territories (outreach). No
+    # patient identity comes with it.
+    WORK_OUTREACH = "work_outreach"
+    # Compliance: record a gift past the Stark limit under the repayment exception, and its
+    # repayment. No role holds it; an admin grants it to a person (User.compliance_officer).
+    APPROVE_GIFT_OVERAGES = "approve_gift_overages"
 
 
 # What coordinators and clinicians, the practice's care team, may both do.
@@ -67,7 +73,7 @@ _CARE_TEAM = frozenset(
 )
 
 _CAPABILITIES: dict[Role, frozenset[Capability]] = {
-    Role.ADMIN: frozenset(Capability) - {Capability.USE_PORTAL},
+    Role.ADMIN: frozenset(Capability) - {Capability.USE_PORTAL, Capability.APPROVE_GIFT_OVERAGES},
     Role.COORDINATOR: _CARE_TEAM
     | {Capability.CREATE_REFERRALS, Capability.WORK_REFERRALS, Capability.EDIT_DIRECTORY},
     Role.CLINICIAN: _CARE_TEAM,
@@ -79,6 +85,7 @@ _CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.VIEW_DIRECTORY,
             Capability.EDIT_DIRECTORY,
             Capability.VIEW_ANALYTICS,
+            Capability.WORK_OUTREACH,
         }
     ),
     # Analysts see de-identified aggregates only: no VIEW_SMALL_COUNTS.
@@ -151,6 +158,8 @@ _WORDS = {
     Capability.HOLD_REFERRALS: "be assigned referrals",
     Capability.SEND_REFERRAL_MESSAGES: "send messages on referrals",
     Capability.VIEW_ALL_MESSAGES: "see every message in the outbox",
+    Capability.WORK_OUTREACH: "do outreach work (visits, tasks, events, gifts)",
+    Capability.APPROVE_GIFT_OVERAGES: "record a gift past the yearly limit (compliance)",
 }
 
 
@@ -164,9 +173,17 @@ def _role_of(user) -> Role | None:
         return None
 
 
+# Granted to a person, not a role: the practice's compliance officer, whatever staff role.
+_PERSONAL = {Capability.APPROVE_GIFT_OVERAGES: "compliance_officer"}
+
+
 def can(user, capability: Capability) -> bool:
     role = _role_of(user)
-    return role is not None and capability in _CAPABILITIES[role]
+    if role is None:
+        return False
+    if capability in _PERSONAL:
+        return role is not Role.PORTAL and bool(getattr(user, _PERSONAL[capability], False))
+    return capability in _CAPABILITIES[role]
 
 
 def referral_scope(user) -> ReferralScope:

@@ -1,0 +1,3 @@
+"""The outreach pages, each module's own routes."""
+
+urlpatterns: list = []
