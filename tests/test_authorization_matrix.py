@@ -10,6 +10,7 @@ must not; nothing may answer 5xx. Each request runs in a savepoint that is rolle
 so one user's POST never changes what the next user finds.
 """
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ CLINICAL = frozenset({"ada", "cora", "cliff"})  # side A's referral is in cliff'
 REFERRAL_READERS = CLINICAL | {"lia"}  # the liaison reads a summary
 ANALYTICS = frozenset({"ada", "cora", "cliff", "hana", "lia", "andy"})
 DIRECTORY = ANALYTICS
+OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
 PORTAL = frozenset({"pam", "pete"})
 NOBODY = frozenset()
@@ -195,6 +197,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "api:analytics_metrics": ANALYTICS,
     "api:analytics_referrers": ANALYTICS,
     "api:analytics_funnel": ANALYTICS,
+    # Outreach: the liaison's work, and the practice manager's (WORK_OUTREACH)
+    "api:list_due_visits": OUTREACH,
+    "api:list_activities": OUTREACH,
+    "api:list_tasks": OUTREACH,
+    "api:list_gifts": OUTREACH,
     # The back office (Django's admin) beyond its models, which ADMIN_MODELS covers
     # The back office's sign-in hands over to the workspace's; signed in, only staff go on.
     "admin:login": ADMIN | {"anon"},
@@ -331,9 +338,33 @@ FIXED = {
 }
 
 
-def _side(*, acting, department, provider, practice, cora, ada, when, document) -> dict:
+# Each side's patient, with a name no page text contains: the liaison and the analyst must
+# never meet it (nor the birth date or phone) on any route they may open.
+PATIENTS = {
+    "A": {"first_name": "Zephyrine", "last_name": "Quillfeather", "phone": "(217) 555-0191"},
+    "B": {"first_name": "Odalys", "last_name": "Thistlewood", "phone": "(217) 555-0192"},
+}
+BIRTH_DATES = {"A": dt.date(1961, 4, 9), "B": dt.date(1958, 11, 23)}
+NEVER_SEE_PATIENTS = ("lia", "andy")
+
+
+def identity(side: str) -> list[str]:
+    born = BIRTH_DATES[side]
+    return [
+        *PATIENTS[side].values(),
+        "5550191" if side == "A" else "5550192",
+        born.isoformat(),
+        f"{born:%m/%d/%Y}",
+        f"{born.month}/{born.day}/{born.year}",
+    ]
+
+
+def _side(*, side, acting, department, provider, practice, cora, ada, when, document) -> dict:
     referral = f.make_referral(
-        acting_user=acting, department=department, referring_provider=provider
+        acting_user=acting,
+        department=department,
+        referring_provider=provider,
+        patient=f.patient_data(**PATIENTS[side], date_of_birth=BIRTH_DATES[side]),
     )
     attachment = services.add_attachment(
         referral, acting_user=cora, upload=ContentFile(samples.pdf()), filename="letter.pdf"
@@ -394,6 +425,7 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
     common = {"cora": cora, "ada": ada, "when": when, "document": document}
     return {
         "A": _side(
+            side="A",
             acting=cora,
             department=spine,
             provider=provider_a,
@@ -401,6 +433,7 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
             **common,
         ),
         "B": _side(
+            side="B",
             acting=cora,
             department=hand,
             provider=provider_b,
@@ -542,8 +575,9 @@ class Caller:
         return client.generic(route.method, url, body, content_type="application/json")
 
 
-def observe(sides: dict, users: dict) -> dict[tuple[str, str, str], str]:
-    """(route, side, user) -> allowed, refused or error, for every route on both sides."""
+def observe(sides: dict, users: dict, leaks: list | None = None) -> dict[tuple[str, str, str], str]:
+    """(route, side, user) -> allowed, refused or error, for every route on both sides; each
+    answer to a liaison or analyst that names a patient goes into `leaks`."""
     caller = Caller(users)
     seen = {}
     for route in all_routes():
@@ -558,7 +592,18 @@ def observe(sides: dict, users: dict) -> dict[tuple[str, str, str], str]:
                     continue
                 response = caller.call(route, urls[side], who, ids)
                 seen[(route.key, side, who)] = outcome(route, response)
+                if leaks is not None and who in NEVER_SEE_PATIENTS:
+                    leaks += [(route.key, side, who, w) for w in shown(response, side)]
     return seen
+
+
+def shown(response, side: str) -> list[str]:
+    """The words of the side's patient's identity that the answer contains."""
+    if response.streaming or response.status_code >= 300:
+        return []
+    text = response.content.decode("utf-8", "replace").replace("-", "").replace(" ", "")
+    raw = response.content.decode("utf-8", "replace")
+    return [w for w in identity(side) if w in raw or w.replace("-", "") in text]
 
 
 @pytest.fixture
@@ -587,7 +632,8 @@ def test_the_table_names_no_route_that_does_not_exist():
 
 
 def test_every_route_answers_every_user_as_the_table_says(sides, users):
-    seen = observe(sides, users)
+    leaks: list = []
+    seen = observe(sides, users, leaks)
 
     errors = sorted(k for k, result in seen.items() if result == "error")
     wrong = sorted(
@@ -597,3 +643,5 @@ def test_every_route_answers_every_user_as_the_table_says(sides, users):
     )
     assert not errors, f"server errors: {errors}"
     assert not wrong, "\n".join(wrong)
+    # No route a liaison or an analyst may open shows a patient's identity.
+    assert not leaks, leaks
