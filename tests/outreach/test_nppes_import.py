@@ -4,6 +4,7 @@ written here."""
 
 import csv
 import io
+import zipfile
 
 import pytest
 from django.core.management import call_command
@@ -419,6 +420,26 @@ def test_an_interrupted_import_carries_on_when_run_again(registry, tmp_path):
     assert "Providers: 1 added, 0 updated, 1 unchanged" in out
     assert Practice.objects.count() == 1
     assert Provider.objects.get(npi=RAJ).practice.name == "Springfield Family Medicine, LLC"
+
+
+def test_the_zip_cms_publishes_is_read_without_unpacking_it(registry, tmp_path):
+    download = tmp_path / "NPPES_Data_Dissemination_June_2026.zip"
+    with zipfile.ZipFile(download, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("npidata_pfile_20050523-20260607_fileheader.csv", ",".join(HEADER))
+        archive.write(registry, registry.name)
+        archive.writestr("othername_pfile_20050523-20260607.csv", "NPI\r\n")
+    out, _ = run(download, "--state", "IL")
+    assert set(Provider.objects.values_list("npi", flat=True)) == {JANE, RAJ}
+    assert "Read 7 rows" in out
+
+
+def test_a_zip_without_the_npi_file_is_refused(tmp_path):
+    download = tmp_path / "NPPES_Deactivated_NPI_Report.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.writestr("report.csv", "NPI,Deactivation Date\r\n")
+    with pytest.raises(CommandError, match="without an npidata_pfile"):
+        run(download)
+    assert not Practice.objects.exists()
 
 
 @pytest.mark.parametrize(

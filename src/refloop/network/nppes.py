@@ -9,11 +9,15 @@ alone; a field staff filled in before any import is never replaced.
 """
 
 import csv
+import io
 import re
+import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TextIO
 
 import usaddress
 from django.db import transaction
@@ -180,7 +184,7 @@ def import_file(
 
 def _rows(path: Path, filters: Filters, result: Result, progress: Progress | None) -> Iterator[Row]:
     """The matching rows of the file, in order; counts the others in `result`."""
-    with path.open(newline="", encoding="utf-8", errors="replace") as stream:
+    with _text(path) as stream:
         reader = csv.reader(stream)
         try:
             header = next(reader, None)
@@ -237,6 +241,31 @@ def _rows(path: Path, filters: Filters, result: Result, progress: Progress | Non
                 continue
             result.rows_matched += 1
             yield row
+
+
+@contextmanager
+def _text(path: Path) -> Iterator[TextIO]:
+    """The file as text; from CMS's download (NPPES_Data_Dissemination_….zip) as it is, its
+    npidata_pfile read from inside the archive, so nobody has to unpack 10 GB first."""
+    if not zipfile.is_zipfile(path):
+        with path.open(newline="", encoding="utf-8", errors="replace") as stream:
+            yield stream
+        return
+    with zipfile.ZipFile(path) as archive:
+        inside = [
+            name
+            for name in archive.namelist()
+            if Path(name).name.startswith("npidata_pfile_")
+            and name.endswith(".csv")
+            and not name.endswith("_fileheader.csv")
+        ]
+        if not inside:
+            raise NotAnNppesFile(
+                f"{path.name} is a zip archive without an npidata_pfile_…csv in it, so not "
+                "CMS's NPPES download. Nothing was imported."
+            )
+        with archive.open(inside[0]) as raw:
+            yield io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
 
 
 def _npi_problem(npi: str) -> str | None:
@@ -490,8 +519,12 @@ class _Importer:
                     self._add_practice(location, row.location)
                     dirty_locations[location.key] = location
                 self._upsert_provider(row, location, providers, records)
-        for location in dirty_locations.values():
-            location.save()
+        dirty = list(dirty_locations.values())
+        NppesLocation.objects.bulk_create([loc for loc in dirty if loc.pk is None])
+        NppesLocation.objects.bulk_update(
+            [loc for loc in dirty if loc.pk is not None],
+            ["practice", "org_npi", "org_name", "values"],
+        )
         # New providers go in with one INSERT per batch: the ORM's save() per row cost
         # about 1.5 ms each, most of an import's time.
         added = [p for p in providers.values() if p.pk is None]

@@ -23,7 +23,12 @@ class Command(BaseCommand):
             help="Add or update providers and practices from CMS's NPPES dissemination file "
             "(npidata_pfile_…csv), never overwriting what staff edited.",
         )
-        imported.add_argument("file", type=Path, metavar="FILE")
+        imported.add_argument(
+            "file",
+            type=Path,
+            metavar="FILE",
+            help="npidata_pfile_…csv, or the NPPES_Data_Dissemination_….zip it comes in.",
+        )
         imported.add_argument(
             "--state",
             action="append",
