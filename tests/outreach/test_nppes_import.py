@@ -307,6 +307,14 @@ def test_a_reactivated_npi_is_imported(tmp_path):
     assert Provider.objects.filter(npi=JANE).exists()
 
 
+def test_an_npi_listed_twice_is_imported_once_and_reported(tmp_path):
+    path = tmp_path / "npidata.csv"
+    write(path, [person(JANE, "DOE", "JANE"), person(JANE, "DOE", "JANET")])
+    out, _ = run(path)
+    assert Provider.objects.get(npi=JANE).first_name == "Jane"
+    assert f"line 3: NPI {JANE} appears a second time in the file; skipped." in out
+
+
 def test_the_organization_names_the_practice_whichever_row_comes_first(tmp_path):
     path = tmp_path / "npidata.csv"
     write(path, [organization(ORG, "PRAIRIE ORTHOPAEDICS SC"), person(JANE, "DOE", "JANE")])

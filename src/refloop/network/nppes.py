@@ -147,11 +147,11 @@ class Result:
 
     def problem(self, line: int, what: str) -> None:
         self.malformed += 1
-        said = f"line {line}: {what}; skipped."
         if len(self.problems) < PROBLEMS_LISTED:
+            said = f"line {line}: {what}; skipped."
             self.problems.append(said)
-        if self.report:
-            self.report(said)
+            if self.report:
+                self.report(said)
 
 
 Progress = Callable[[Result], None]
@@ -208,6 +208,8 @@ def _rows(path: Path, filters: Filters, result: Result, progress: Progress | Non
             except csv.Error as error:
                 result.rows_read += 1
                 result.problem(reader.line_num, f"not readable as CSV ({error})")
+                continue
+            if not values:  # a blank line
                 continue
             result.rows_read += 1
             if progress and result.rows_read % PROGRESS_EVERY == 0:

@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from refloop.core import audit, context
 from refloop.network import nppes
-from refloop.network.models import NppesLocation
 from refloop.outreach import tiers
 from refloop.outreach.models import Relationship, Tier
 
@@ -78,7 +77,7 @@ class Command(BaseCommand):
         ).count()
         audit.record(
             "directory.nppes_imported",
-            audit.Touch("directory", NppesLocation.objects.count()),
+            audit.Touch("directory", "nppes"),
             actor=None,
             detail={
                 "file": path.name,
@@ -94,7 +93,7 @@ class Command(BaseCommand):
 def summary(result: nppes.Result, prospects: int) -> str:
     skipped = (
         f"{result.providers_skipped:,} skipped ({result.deactivated:,} deactivated, "
-        f"{result.malformed:,} with problems listed above)"
+        f"{result.malformed:,} with problems{_listed(result.malformed)})"
     )
     kept = (
         f" Kept {_count(result.staff_values_kept, 'value')} staff had edited."
@@ -109,6 +108,14 @@ def summary(result: nppes.Result, prospects: int) -> str:
         f"{_count(prospects, 'practice')} from NPPES {'is a' if prospects == 1 else 'are'} "
         f"prospect{'' if prospects == 1 else 's'}."
     )
+
+
+def _listed(problems: int) -> str:
+    if not problems:
+        return ""
+    if problems > nppes.PROBLEMS_LISTED:
+        return f", the first {nppes.PROBLEMS_LISTED:,} listed above"
+    return " listed above"
 
 
 def _count(number: int, noun: str) -> str:
