@@ -100,9 +100,7 @@ def test_re_sharing_changes_the_shares_and_never_doubles_them(lia, lunch, people
     assert GiftEntry.objects.filter(event=lunch).count() == 3
     assert first <= set(GiftEntry.objects.filter(event=lunch).values_list("pk", flat=True))
     attend(lia, lunch, people["md"], cost="120.00")
-    assert shares(lunch) == [
-        (str(people["md"]), D("120.00"), GiftKind.EVENT, dt.date(2026, 4, 14))
-    ]
+    assert shares(lunch) == [(str(people["md"]), D("120.00"), GiftKind.EVENT, dt.date(2026, 4, 14))]
     attend(lia, lunch, people["md"], cost="120.00")
     assert GiftEntry.objects.filter(event=lunch).count() == 1
     attend(lia, lunch, cost="120.00")

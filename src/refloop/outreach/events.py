@@ -128,9 +128,7 @@ def set_attendance(
     came = set(attended)
     with transaction.atomic():
         event = Event.objects.select_for_update().get(pk=event.pk)
-        invitees = list(
-            event.attendees.select_related("provider", "staff").order_by("pk")
-        )
+        invitees = list(event.attendees.select_related("provider", "staff").order_by("pk"))
         unknown = came - {a.pk for a in invitees}
         if unknown:
             raise InvalidInput("Mark only people invited to this event.", field="attended")
@@ -156,9 +154,7 @@ def set_attendance(
 
 
 def _share(acting_user: User, event: Event, came: list[Attendee], now: datetime) -> Shared:
-    existing = {
-        (e.provider_id, e.staff_id): e for e in GiftEntry.objects.filter(event=event)
-    }
+    existing = {(e.provider_id, e.staff_id): e for e in GiftEntry.objects.filter(event=event)}
     values = split(event.total_cost, len(came))
     keep = set()
     shares, warnings = [], []

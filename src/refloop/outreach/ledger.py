@@ -115,9 +115,9 @@ def year_total(provider_id: int, year: int, *, leaving_out: GiftEntry | None = N
     if leaving_out is not None:
         entries = entries.exclude(pk=leaving_out.pk)
     given = entries.aggregate(s=Sum("value"))["s"] or Decimal("0")
-    repaid = Overage.objects.filter(
-        provider_id=provider_id, gift__given_on__year=year
-    ).aggregate(s=Sum("repaid_amount"))["s"] or Decimal("0")
+    repaid = Overage.objects.filter(provider_id=provider_id, gift__given_on__year=year).aggregate(
+        s=Sum("repaid_amount")
+    )["s"] or Decimal("0")
     return given - repaid
 
 
@@ -480,8 +480,10 @@ def set_limit(
 def overage_state(overage: Overage, on: date) -> str:
     """due, overdue, repaid, or repaid late (the exception then does not apply)."""
     if overage.repaid_amount >= overage.excess:
-        return "repaid" if overage.repaid_on and overage.repaid_on <= overage.repay_by else (
-            "repaid late"
+        return (
+            "repaid"
+            if overage.repaid_on and overage.repaid_on <= overage.repay_by
+            else ("repaid late")
         )
     return "overdue" if on > overage.repay_by else "due"
 
@@ -522,7 +524,9 @@ def totals(entries_filter: Q, year: int) -> list[PersonTotal]:
     then by name; a few queries whatever the number of people."""
     entries = GiftEntry.objects.filter(_year(year)).filter(entries_filter)
     rows = list(
-        entries.values("provider", "staff").annotate(given=Sum("value"), items=Count("pk")).order_by()
+        entries.values("provider", "staff")
+        .annotate(given=Sum("value"), items=Count("pk"))
+        .order_by()
     )
     physician_ids = set(
         entries.filter(physician=True, provider__isnull=False).values_list("provider", flat=True)
@@ -613,9 +617,7 @@ def compliance_report(year: int, *, on: date | None = None) -> Report:
     people = totals(Q(), year)
     overages: dict[int, list[tuple[Overage, str]]] = {}
     for overage in Overage.objects.filter(gift__given_on__year=year).select_related("gift"):
-        overages.setdefault(overage.provider_id, []).append(
-            (overage, overage_state(overage, on))
-        )
+        overages.setdefault(overage.provider_id, []).append((overage, overage_state(overage, on)))
     practice_ids = {p.provider.practice_id for p in people if p.provider}
     practices = dict(Practice.objects.filter(pk__in=practice_ids).values_list("pk", "name"))
     physicians = [
