@@ -3,6 +3,7 @@ on the one-pager's page, as the analytics PDFs are)."""
 
 import csv
 import io
+from decimal import Decimal
 
 from refloop.core.pdf import ACCENT, FONT, INK, MUTED, OnePager
 from refloop.outreach.ledger import Report, money
@@ -34,6 +35,10 @@ RULE = (
 )
 
 
+def _amount(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 def report_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -48,10 +53,10 @@ def report_csv(report: Report) -> str:
             row.npi,
             row.practice,
             p.items,
-            p.given,
-            p.repaid,
-            p.total,
-            p.limit if p.limit is not None else "",
+            _amount(p.given),
+            _amount(p.repaid),
+            _amount(p.total),
+            _amount(p.limit),
             p.state,
         ]
         if not row.overages:
@@ -60,17 +65,18 @@ def report_csv(report: Report) -> str:
             writer.writerow(
                 base
                 + [
-                    overage.excess,
+                    _amount(overage.excess),
                     overage.repay_by.isoformat(),
                     overage.repaid_on.isoformat() if overage.repaid_on else "",
-                    overage.repaid_amount,
+                    _amount(overage.repaid_amount),
                     state,
                 ]
             )
     for p in report.others:
         writer.writerow(
             [report.year, p.name, p.role, "no", p.provider.npi if p.provider else "", ""]
-            + [p.items, p.given, p.repaid, p.total, "", "no limit", "", "", "", "", ""]
+            + [p.items, _amount(p.given), _amount(p.repaid), _amount(p.total), "", "no limit"]
+            + ["", "", "", "", ""]
         )
     return out.getvalue()
 
