@@ -189,7 +189,7 @@ def _check_value(value: Decimal) -> Decimal:
     return value
 
 
-def _lock(person: Person) -> Person:
+def _lock[P: (Provider, StaffContact)](person: P) -> P:
     """Lock the recipient's row so two gifts recorded at once see each other's total."""
     return type(person).objects.select_for_update().get(pk=person.pk)
 
@@ -200,7 +200,9 @@ def _practice_of(person: Person) -> Practice:
             f"{person} belongs to no practice in the directory; add their practice first.",
             field="recipient",
         )
-    return person.practice
+    practice = person.practice
+    assert practice is not None
+    return practice
 
 
 def _warning(person: Person, total: Decimal, limit: Decimal, year: int) -> str:
@@ -213,7 +215,7 @@ def _warning(person: Person, total: Decimal, limit: Decimal, year: int) -> str:
 
 
 def _past_limit(
-    person: Provider, before: Decimal, value: Decimal, limit: Decimal, year: int, who: str = ""
+    person: Person, before: Decimal, value: Decimal, limit: Decimal, year: int, who: str = ""
 ) -> OverLimit:
     after = before + value
     excess = after - limit
@@ -249,7 +251,7 @@ def write_entry(
     (record_gift, events.share_cost)."""
     refuse_cash(kind, description)
     value = _check_value(value)
-    person = _lock(person)
+    person = _lock(person) if isinstance(person, Provider) else _lock(person)
     practice = _practice_of(person)
     physician = isinstance(person, Provider) and is_physician(person.credentials)
     limit = limit_for(given_on.year) if physician else None
@@ -618,12 +620,12 @@ def compliance_report(year: int, *, on: date | None = None) -> Report:
     overages: dict[int, list[tuple[Overage, str]]] = {}
     for overage in Overage.objects.filter(gift__given_on__year=year).select_related("gift"):
         overages.setdefault(overage.provider_id, []).append((overage, overage_state(overage, on)))
-    practice_ids = {p.provider.practice_id for p in people if p.provider}
+    practice_ids = {p.provider.practice_id for p in people if p.provider and p.provider.practice_id}
     practices = dict(Practice.objects.filter(pk__in=practice_ids).values_list("pk", "name"))
     physicians = [
         ReportRow(
             person=p,
-            practice=practices.get(p.provider.practice_id, "") if p.provider else "",
+            practice=practices.get(p.provider.practice_id or 0, "") if p.provider else "",
             npi=p.provider.npi if p.provider else "",
             overages=overages.get(p.provider.pk, []) if p.provider else [],
         )

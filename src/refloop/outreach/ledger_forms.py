@@ -2,6 +2,7 @@
 apply the rules."""
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 
@@ -29,10 +30,13 @@ def person_choices(practice: Practice, *, physicians_only: bool = False) -> list
 
 def person_from(value: str) -> Person | None:
     kind, _, pk = value.partition(":")
-    model = {"provider": Provider, "staff": StaffContact}.get(kind)
-    if model is None or not pk.isdigit():
+    if not pk.isdigit():
         return None
-    return model.objects.filter(pk=int(pk)).first()
+    if kind == "provider":
+        return Provider.objects.filter(pk=int(pk)).first()
+    if kind == "staff":
+        return StaffContact.objects.filter(pk=int(pk)).first()
+    return None
 
 
 def _money(label: str, **kwargs) -> forms.DecimalField:
@@ -62,7 +66,7 @@ class GiftForm(forms.Form):
     def __init__(self, *args, practice: Practice, **kwargs):
         super().__init__(*args, **kwargs)
         self.practice = practice
-        self.fields["recipient"].choices = person_choices(
+        cast(forms.ChoiceField, self.fields["recipient"]).choices = person_choices(
             practice, physicians_only=self.physicians_only
         )
 
@@ -114,7 +118,7 @@ class InviteForm(forms.Form):
     def __init__(self, *args, practice: Practice, **kwargs):
         super().__init__(*args, **kwargs)
         self.practice = practice
-        self.fields["people"].choices = person_choices(practice)
+        cast(forms.ChoiceField, self.fields["people"]).choices = person_choices(practice)
 
     def chosen(self) -> tuple[list[Provider], list[StaffContact]]:
         people = [person_from(v) for v in self.cleaned_data["people"]]
@@ -132,6 +136,6 @@ class AttendanceForm(forms.Form):
 
     def __init__(self, *args, invitees: list[Attendee], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["attended"].choices = [
+        cast(forms.ChoiceField, self.fields["attended"]).choices = [
             (str(a.pk), str(a.provider or a.staff)) for a in invitees
         ]
