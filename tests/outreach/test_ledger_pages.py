@@ -384,3 +384,34 @@ def test_ledger_pages_refuse_roles_without_outreach(cora, andy):
         client = client_for(user)
         for name in ("ledger", "ledger_report", "ledger_overages", "events", "ledger_record"):
             assert client.get(reverse(name)).status_code == 403, (user.username, name)
+
+
+def test_no_ledger_or_event_page_shows_a_patient_to_the_liaison(lia, referral, doctor):
+    event = events.create_event(
+        acting_user=lia,
+        kind=EventKind.OPEN_HOUSE,
+        title="Open house",
+        starts_at=timezone.now(),
+        host_practice=doctor.practice,
+    )
+    client = client_for(lia)
+    urls = [
+        reverse(name)
+        for name in (
+            "ledger",
+            "ledger_record",
+            "ledger_overages",
+            "ledger_report",
+            "ledger_report_csv",
+            "events",
+            "event_new",
+        )
+    ]
+    urls += [
+        reverse("event", args=[event.pk]),
+        f"{reverse('ledger_record')}?practice={doctor.practice_id}",
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"Quillfeather" not in response.content, url
