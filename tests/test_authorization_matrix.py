@@ -30,6 +30,7 @@ from refloop.history.models import ImportRun
 from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
 from refloop.messaging.models import Message
+from refloop.outreach.models import Event, GiftEntry, Overage
 from refloop.portal.models import PortalInvite
 from refloop.practice.models import Location
 from refloop.referrals import services
@@ -54,6 +55,7 @@ OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
 PORTAL = frozenset({"pam", "pete"})
 NOBODY = frozenset()
+OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 
 # Side A's referral: from practice A (pam's) to Spine (cliff's department). Routes that
 # need a token, a signature or a cookie nobody has here are refused to everyone (NOBODY).
@@ -168,6 +170,23 @@ ACCESS: dict[str, frozenset[str]] = {
     "history_run_progress": ADMIN,
     "history_template": ADMIN,
     "history_export": ADMIN,
+    # Outreach: the gift and meal ledger and events. Recording past the limit and repayments
+    # need a compliance officer, and none of these users is one (tests/outreach covers it).
+    "ledger": OUTREACH,
+    "ledger_record": OUTREACH,
+    "ledger_overage_new": NOBODY,
+    "ledger_overages": OUTREACH,
+    "ledger_overage": OUTREACH,
+    "ledger_overage_repay": NOBODY,
+    "ledger_report": OUTREACH,
+    "ledger_report_csv": OUTREACH,
+    "ledger_report_pdf": OUTREACH,
+    "settings_stark_limits": ADMIN,
+    "events": OUTREACH,
+    "event_new": OUTREACH,
+    "event": OUTREACH,
+    "event_invite": OUTREACH,
+    "event_attendance": OUTREACH,
     # The API
     "api:list_referrals": STAFF - {"andy"} | PORTAL,  # each sees only what they may
     "api:create_referral": WORKERS,
@@ -395,6 +414,20 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         expires_at=when,
     )
     run = ImportRun.objects.create(original_name="h.csv", uploaded_by=ada, created_at=when)
+    event = Event.objects.create(kind="cme", title="CME evening", starts_at=when, organizer=ada)
+    gift = GiftEntry.objects.create(
+        given_on=when.date(),
+        kind="meal",
+        description="Dinner",
+        value=600,
+        practice=practice,
+        provider=provider,
+        physician=True,
+        recorded_by=ada,
+    )
+    overage = Overage.objects.create(
+        gift=gift, provider=provider, excess=65, repay_by=when.date(), recorded_by=ada
+    )
     return {
         "referral": referral.pk,
         "attachment": attachment.pk,
@@ -403,6 +436,8 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         "saved_filter": saved.pk,
         "invite": invite.pk,
         "run": run.pk,
+        "event": event.pk,
+        "overage": overage.pk,
         "document": document.pk,
         "candidate": document.candidates.get().pk,
         "practice": practice.pk,
@@ -456,7 +491,7 @@ def value_for(route: Route, name: str, ids: dict):
         return ids["provider"]
     if name == "document_id":
         return ids["document"]
-    if name in ("department_id", "user_id", "location_id"):
+    if name in ("department_id", "user_id", "location_id", "event_id", "overage_id"):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids
         return ids["user"]
