@@ -73,7 +73,8 @@ def overage(user, person, value, *, on=DAY, note=""):
         ("RN", False),
         ("DNP, FNP-BC", False),
         ("PharmD", False),
-        ("", False),
+        ("", True),  # not entered yet: held to the limit until someone does
+        ("  ", True),
     ],
 )
 def test_physicians_are_those_stark_names(credentials, physician):

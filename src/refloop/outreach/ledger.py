@@ -73,7 +73,11 @@ State = Literal["ok", "warning", "over"]
 
 
 def is_physician(credentials: str) -> bool:
-    """Whether credentials such as "M.D., PhD" or "DO/MPH" name a physician under Stark."""
+    """Whether credentials such as "M.D., PhD" or "DO/MPH" name a physician under Stark.
+    A provider whose credentials nobody entered is held to the limit until someone does:
+    the safe side of a rule whose breach is the practice's."""
+    if not credentials.strip():
+        return True
     tokens = re.split(r"[\s,;/()]+", credentials.upper().replace(".", ""))
     return any(token in PHYSICIAN_CREDENTIALS for token in tokens)
 
