@@ -13,13 +13,16 @@ from decimal import Decimal
 
 from refloop.core.models import User
 from refloop.network.models import Practice
-from refloop.outreach import tiers
+from refloop.outreach import events, ledger, tiers
 from refloop.outreach.models import (
     Activity,
     ActivityKind,
     ActivityStatus,
+    EventKind,
+    GiftKind,
     OutreachSettings,
     Relationship,
+    StarkLimit,
     Territory,
     Tier,
     Topic,
@@ -82,7 +85,9 @@ def seed_outreach(rng: random.Random, users: dict[str, User], now: datetime, zon
     topics = list(Topic.objects.filter(active=True))
     made = _history(rng, relationships, territories, topics, users, today)
     planned = _planned(rng, relationships, today, zone)
-    return {"activities": made, "planned": planned}
+    events = _lunch_and_learn(rng, relationships, users, today, zone)
+    gifts = _gifts(rng, relationships, users, today)
+    return {"activities": made, "planned": planned, "events": events, "gifts": gifts}
 
 
 def _territories(users: dict[str, User]) -> dict[str, Territory]:
@@ -178,6 +183,105 @@ def _link_people(activities: list[Activity], people) -> None:
             rows[name] += [model(activity_id=activity.pk, **{column: pk}) for pk in ids]
     for name, (model, _) in through.items():
         model.objects.bulk_create(rows[name], batch_size=1000)
+
+
+def _lunch_and_learn(rng, relationships, users, today: date, zone) -> int:
+    """Last month's lunch-and-learn at the busiest tier A practice, its cost shared on the
+    ledger among those who came; and next month's CME evening, invitations out."""
+    liaison = users["liaison"]
+    hosts = [r for r in relationships if r.tier == Tier.A and r.practice.providers.exists()]
+    if not hosts:
+        return 0
+    host = hosts[0].practice
+    held = today - timedelta(days=24)
+    lunch = events.create_event(
+        acting_user=liaison,
+        kind=EventKind.LUNCH_AND_LEARN,
+        title="Lunch-and-learn: when to refer low back pain",
+        starts_at=datetime.combine(held, time(12), tzinfo=zone),
+        place=host.name,
+        host_practice=host,
+    )
+    events.invite(
+        acting_user=liaison,
+        event=lunch,
+        providers=host.providers.all(),
+        staff=host.staff.all(),
+    )
+    invited = list(lunch.attendees.order_by("pk"))
+    came = [a.pk for a in invited if rng.random() < 0.8] or [invited[0].pk]
+    events.set_attendance(
+        acting_user=liaison, event=lunch, attended=came, total_cost=Decimal("186.40")
+    )
+    Activity.objects.create(
+        kind=ActivityKind.LUNCH_AND_LEARN,
+        practice=host,
+        liaison=liaison,
+        occurred_on=held,
+        event=lunch,
+        notes="Dr. Okafor on red flags in back pain; the team asked for the referral pad.",
+    )
+    tiers.note_contact(host.pk)
+    cme = events.create_event(
+        acting_user=liaison,
+        kind=EventKind.CME,
+        title="CME evening: modern hip and knee replacement",
+        starts_at=datetime.combine(today + timedelta(days=30), time(18, 30), tzinfo=zone),
+        place="Lakeside Orthopedics, Main clinic",
+    )
+    events.invite(
+        acting_user=liaison,
+        event=cme,
+        providers=[p for r in hosts[:4] for p in r.practice.providers.all()[:2]],
+    )
+    return 2
+
+
+def _gifts(rng, relationships, users, today: date) -> int:
+    """Meals and small gifts through the year, within the rules; one physician at about 85%
+    of the year's limit, so the ledger's warning shows."""
+    if not StarkLimit.objects.filter(year=today.year).exists():
+        # CMS publishes each year's limit in January and an admin enters it; the demo
+        # invents no legal figure, so a demo built in a year not yet entered has no gifts.
+        return 0
+    liaison = users["liaison"]
+    physicians = [
+        p
+        for r in relationships
+        if r.tier in (Tier.A, Tier.B)
+        for p in r.practice.providers.all()
+        if ledger.is_physician(p.credentials)
+    ]
+    made = 0
+    start = date(today.year, 1, 1)
+    for provider in physicians[1:12]:
+        day = start + timedelta(days=rng.randrange(max(1, (today - start).days)))
+        ledger.record_gift(
+            acting_user=liaison,
+            recipient=provider,
+            given_on=day,
+            kind=GiftKind.MEAL,
+            description="Lunch for the office (share)",
+            value=Decimal(rng.choice(["14.20", "18.75", "22.10"])),
+        )
+        made += 1
+    if physicians:
+        close = physicians[0]
+        limit = ledger.limit_for(today.year)
+        spent = ledger.year_total(close.pk, today.year)
+        for day_offset, share in ((60, Decimal("0.45")), (20, Decimal("0.40"))):
+            ledger.record_gift(
+                acting_user=liaison,
+                recipient=close,
+                given_on=max(start, today - timedelta(days=day_offset)),
+                kind=GiftKind.GIFT if share < Decimal("0.42") else GiftKind.MEAL,
+                description="Dinner after the CME evening"
+                if share > Decimal("0.42")
+                else "Anatomy textbook for the office",
+                value=ledger.cents((limit - spent) * share),
+            )
+            made += 1
+    return made
 
 
 def _planned(rng, relationships, today: date, zone) -> int:
