@@ -221,6 +221,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "api:list_activities": OUTREACH,
     "api:list_tasks": OUTREACH,
     "api:list_gifts": OUTREACH,
+    "api:record_gift": OUTREACH,
+    "api:ledger_report": OUTREACH,
     # The back office (Django's admin) beyond its models, which ADMIN_MODELS covers
     # The back office's sign-in hands over to the workspace's; signed in, only staff go on.
     "admin:login": ADMIN | {"anon"},
@@ -354,6 +356,7 @@ FIXED = {
     "token": "expired-token",
     "app_label": "core",
     "url": "nowhere/",
+    "year": 2026,
 }
 
 
@@ -543,6 +546,13 @@ def api_body(key: str, ids: dict) -> dict:
         "book_appointment": {"starts_at": "2031-01-10T10:00:00"},
         "create_practice": {"name": "Lakeside Pediatrics"},
         "create_provider": {"npi": "1245319599", "first_name": "Ira", "last_name": "Moss"},
+        "record_gift": {
+            "provider_id": ids["provider"],
+            "given_on": "2026-03-02",
+            "kind": "meal",
+            "description": "Lunch for the office",
+            "value": "12.00",
+        },
     }[key]
 
 

@@ -54,6 +54,8 @@ PORTAL_ANSWERS = {
     "list_activities": 403,
     "list_tasks": 403,
     "list_gifts": 403,
+    "record_gift": 403,
+    "ledger_report": 403,
 }
 
 STAFF_ONLY_FIELDS = {

@@ -78,3 +78,41 @@ def test_tasks_and_gifts_list_for_an_admin(api, ada, lia, provider_a, practice_a
 def test_roles_without_outreach_work_are_refused(api, cora, andy, path):
     for user in (cora, andy):
         assert api(user).get(f"/api/v1/outreach/{path}").status_code == 403
+
+
+def _gift(provider, value, **fields):
+    return {
+        "provider_id": provider.pk,
+        "given_on": "2026-03-02",
+        "kind": "meal",
+        "description": "Lunch for the office",
+        "value": value,
+        **fields,
+    }
+
+
+def test_a_gift_warns_at_80_percent_and_is_refused_past_the_limit(api, lia, practice_a):
+    physician = f.ProviderFactory(practice=practice_a, credentials="MD")
+    first = api(lia).post("/api/v1/outreach/gifts", _gift(physician, "428.00"))
+    assert first.status_code == 201, first.content
+    assert (first.json()["state"], first.json()["limit"]) == ("warning", "535.00")
+    assert first.json()["warning"]
+    past = api(lia).post("/api/v1/outreach/gifts", _gift(physician, "107.01"))
+    assert (past.status_code, past.json()["field"]) == (409, "value")
+    exactly = api(lia).post("/api/v1/outreach/gifts", _gift(physician, "107.00"))
+    assert exactly.status_code == 201
+    report = api(lia).get("/api/v1/outreach/ledger/2026").json()
+    (row,) = report["physicians"]
+    assert (row["total"], row["state"], row["items"]) == ("535.00", "warning", 2)
+
+
+def test_cash_is_refused_and_a_gift_names_one_recipient(api, lia, practice_a):
+    physician = f.ProviderFactory(practice=practice_a, credentials="DO")
+    card = api(lia).post("/api/v1/outreach/gifts", _gift(physician, "10", description="Gift card"))
+    assert (card.status_code, card.json()["field"]) == (422, "description")
+    staff = f.StaffContactFactory(practice=practice_a)
+    both = api(lia).post("/api/v1/outreach/gifts", _gift(physician, "10", staff_id=staff.pk))
+    assert both.status_code == 422
+    nobody = api(lia).post("/api/v1/outreach/gifts", _gift(physician, "10", provider_id=10**9))
+    assert (nobody.status_code, nobody.json()["field"]) == (422, "provider_id")
+    assert GiftEntry.objects.count() == 0

@@ -6,7 +6,9 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import Field
 
-from refloop.core.schemas import Id, IsoDate, Offset, OutSchema
+from pydantic import ConfigDict, model_validator
+
+from refloop.core.schemas import Amount, Id, IsoDate, NonBlank, Offset, OutSchema
 from refloop.outreach.models import ActivityKind, ActivityStatus, TaskKind, TaskStatus
 
 
@@ -138,3 +140,65 @@ class GiftPageOut(OutSchema):
     total: int
     limit: int
     offset: int
+
+
+class GiftIn(Schema):
+    """One item of value given to one person: a provider or a staff member, not both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider_id: Id | None = Field(None, description="The provider who received it")
+    staff_id: Id | None = Field(None, description="Or the staff member who received it")
+    given_on: IsoDate
+    kind: str = Field(
+        description=(
+            "meal, gift or other; cash (and any cash equivalent such as a gift card) is "
+            "always refused (422)"
+        ),
+        max_length=20,
+    )
+    description: NonBlank = Field(max_length=200)
+    value: Amount
+
+    @model_validator(mode="after")
+    def _one_recipient(self):
+        if (self.provider_id is None) == (self.staff_id is None):
+            raise ValueError("name one recipient: provider_id or staff_id")
+        return self
+
+
+class GiftRecordedOut(OutSchema):
+    gift: GiftOut
+    total: Decimal = Field(description="The recipient's total for the year, this gift included")
+    limit: Decimal | None = Field(description="The year's Stark limit; null for non-physicians")
+    state: str = Field(description="ok, warning (80% of the limit or more) or over")
+    warning: str
+
+
+class ReportPhysicianOut(Schema):
+    provider_id: int
+    name: str
+    credentials: str
+    npi: str
+    practice: str
+    items: int
+    given: Decimal
+    repaid: Decimal
+    total: Decimal
+    limit: Decimal | None
+    state: str
+    overages: list[str] = Field(description="Each overage: excess, repay-by date and its state")
+
+
+class ReportOtherOut(Schema):
+    name: str
+    role: str
+    items: int
+    total: Decimal
+
+
+class LedgerReportOut(Schema):
+    year: int
+    limit: Decimal | None = Field(description="Null: nobody has entered this year's limit yet")
+    physicians: list[ReportPhysicianOut]
+    others: list[ReportOtherOut] = Field(description="Non-physicians, tracked without a limit")
