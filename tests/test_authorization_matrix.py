@@ -29,6 +29,7 @@ from refloop.history.models import ImportRun
 from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
 from refloop.messaging.models import Message
+from refloop.outreach.models import Task
 from refloop.portal.models import PortalInvite
 from refloop.practice.models import Location
 from refloop.referrals import services
@@ -49,6 +50,7 @@ CLINICAL = frozenset({"ada", "cora", "cliff"})  # side A's referral is in cliff'
 REFERRAL_READERS = CLINICAL | {"lia"}  # the liaison reads a summary
 ANALYTICS = frozenset({"ada", "cora", "cliff", "hana", "lia", "andy"})
 DIRECTORY = ANALYTICS
+OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
 PORTAL = frozenset({"pam", "pete"})
 NOBODY = frozenset()
@@ -166,6 +168,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "history_run_progress": ADMIN,
     "history_template": ADMIN,
     "history_export": ADMIN,
+    # Outreach: the liaison's tasks; its analytics for every role reading analytics
+    "outreach_tasks": OUTREACH,
+    "outreach_task_new": OUTREACH,
+    "outreach_task_close": OUTREACH,
+    "outreach_task_reopen": OUTREACH,
+    "outreach_task_reassign": OUTREACH,
+    "outreach_analytics": ANALYTICS,
     # The API
     "api:list_referrals": STAFF - {"andy"} | PORTAL,  # each sees only what they may
     "api:create_referral": WORKERS,
@@ -314,6 +323,9 @@ PK_OF = {
     "intake_document_file": "document",
     "intake_page_image": "document",
     "intake_candidate": "candidate",
+    "outreach_task_close": "task",
+    "outreach_task_reopen": "task",
+    "outreach_task_reassign": "task",
 }
 # Values for the other parameters, the same on both sides.
 FIXED = {
@@ -364,6 +376,7 @@ def _side(*, acting, department, provider, practice, cora, ada, when, document) 
         expires_at=when,
     )
     run = ImportRun.objects.create(original_name="h.csv", uploaded_by=ada, created_at=when)
+    task = Task.objects.create(title="Visit the office", practice=practice)
     return {
         "referral": referral.pk,
         "attachment": attachment.pk,
@@ -372,6 +385,7 @@ def _side(*, acting, department, provider, practice, cora, ada, when, document) 
         "saved_filter": saved.pk,
         "invite": invite.pk,
         "run": run.pk,
+        "task": task.pk,
         "document": document.pk,
         "candidate": document.candidates.get().pk,
         "practice": practice.pk,
