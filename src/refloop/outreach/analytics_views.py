@@ -171,6 +171,7 @@ def outreach_analytics(request):
         "lift": report,
         "lift_rows": rows,
         "lift_overall": rows[-1],
+        "lift_charted": bool(shown),
         "window": lift_.WINDOW_DAYS,
         "hide": hide,
     }

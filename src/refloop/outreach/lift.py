@@ -101,7 +101,7 @@ class Lift:
         if self.estimate is None:
             return (
                 f"Too few visited practices to say ({self.practices} with practices like them "
-                "not visited; at least 2 are needed)."
+                "not visited; at least 2 are needed)"
             )
         figures = (
             f"about {_signed(self.estimate)} referrals per practice per 90 days, "
