@@ -15,6 +15,7 @@ from refloop.outreach.models import (
     Territory,
     Tier,
 )
+from refloop.outreach.tasks import signals_sweep
 from refloop.referrals import reactions, transitions
 from refloop.referrals.models import ReferralEvent
 from tests.analytics.history import History, local
@@ -238,3 +239,20 @@ def test_the_same_occurrence_raced_by_two_workers_is_one_task(lia):
     )
     assert made is None
     assert Task.objects.filter(signal_key="k:1").count() == 1
+
+
+def test_the_worker_job_runs_every_sweep(lia):
+    relationship = Relationship.objects.create(
+        practice=f.PracticeFactory(name="Never Visited Ortho"), tier_override=Tier.A
+    )
+    Activity.objects.create(
+        kind=ActivityKind.VISIT,
+        practice=relationship.practice,
+        liaison=lia,
+        occurred_on=tiers.today() - timedelta(days=45),
+    )
+    tiers.note_contact(relationship.practice_id)
+
+    assert signals_sweep.call() == 1
+    assert signals_sweep.call() == 0
+    assert Task.objects.get().title == "Overdue visit: Never Visited Ortho (15 days overdue)"
