@@ -246,8 +246,8 @@ def criteria_words(guide: DepartmentGuide) -> str:
 
 
 def not_a_fit_tasks(*, now: datetime) -> list[Task]:
-    """ "Share what we treat" for each practice whose last 5 inbound referrals include 3
-    declined as not a fit; once per run: a new task only when the referrals behind the last
+    """A task to share what we treat with each practice whose last 5 inbound referrals
+    include 3 declined as not a fit; once per run: a new task only when the referrals behind the last
     one have all left its last five."""
     today = _local_today(now)
     recent = now - timedelta(days=NOT_A_FIT_RECENT_DAYS)
