@@ -30,7 +30,7 @@ from refloop.history.models import ImportRun
 from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
 from refloop.messaging.models import Message
-from refloop.outreach.models import Event, GiftEntry, Overage
+from refloop.outreach.models import Event, GiftEntry, Overage, Task
 from refloop.portal.models import PortalInvite
 from refloop.practice.models import Location
 from refloop.referrals import services
@@ -55,7 +55,6 @@ OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
 PORTAL = frozenset({"pam", "pete"})
 NOBODY = frozenset()
-OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 
 # Side A's referral: from practice A (pam's) to Spine (cliff's department). Routes that
 # need a token, a signature or a cookie nobody has here are refused to everyone (NOBODY).
@@ -187,6 +186,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "event": OUTREACH,
     "event_invite": OUTREACH,
     "event_attendance": OUTREACH,
+    # Outreach: the liaison's tasks; its analytics for every role reading analytics
+    "outreach_tasks": OUTREACH,
+    "outreach_task_new": OUTREACH,
+    "outreach_task_close": OUTREACH,
+    "outreach_task_reopen": OUTREACH,
+    "outreach_task_reassign": OUTREACH,
+    "outreach_analytics": ANALYTICS,
     # The API
     "api:list_referrals": STAFF - {"andy"} | PORTAL,  # each sees only what they may
     "api:create_referral": WORKERS,
@@ -342,6 +348,9 @@ PK_OF = {
     "intake_document_file": "document",
     "intake_page_image": "document",
     "intake_candidate": "candidate",
+    "outreach_task_close": "task",
+    "outreach_task_reopen": "task",
+    "outreach_task_reassign": "task",
 }
 # Values for the other parameters, the same on both sides.
 FIXED = {
@@ -431,6 +440,7 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
     overage = Overage.objects.create(
         gift=gift, provider=provider, excess=65, repay_by=when.date(), recorded_by=ada
     )
+    task = Task.objects.create(title="Visit the office", practice=practice)
     return {
         "referral": referral.pk,
         "attachment": attachment.pk,
@@ -441,6 +451,7 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         "run": run.pk,
         "event": event.pk,
         "overage": overage.pk,
+        "task": task.pk,
         "document": document.pk,
         "candidate": document.candidates.get().pk,
         "practice": practice.pk,

@@ -4,9 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from ninja import Schema
-from pydantic import Field
-
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from refloop.core.schemas import Amount, Id, IsoDate, NonBlank, Offset, OutSchema
 from refloop.outreach.models import ActivityKind, ActivityStatus, TaskKind, TaskStatus
