@@ -409,3 +409,22 @@ def test_the_demo_has_a_liaisons_week(seeded):
         if p
     ]
     assert any(limit * 8 / 10 <= t <= limit for t in totals)
+
+
+def test_the_demo_has_outreach_tasks_of_every_kind_and_each_drifting_practice_has_its_own(seeded):
+    from refloop.analytics.referrers import drift
+    from refloop.outreach.models import Task, TaskKind
+    from refloop.practice.models import Organization
+
+    kinds = set(Task.objects.values_list("kind", flat=True))
+    # Not yet planted: a practice whose referrals are declined as not a fit (the replay's
+    # declines are spread over practices), and at this size no practice is late twice.
+    assert kinds >= set(TaskKind.values) - {TaskKind.NOT_A_FIT, TaskKind.SERVICE_PROBLEM}
+    zone = Organization.current().zone
+    drifting = {
+        pk for pk, row in drift(NOW.astimezone(zone).date(), zone).items() if row["declining"]
+    }
+    assert drifting
+    declining = Task.objects.filter(kind=TaskKind.DECLINING)
+    assert set(declining.values_list("practice_id", flat=True)) == drifting
+    assert all(t.title.startswith("Visit: referrals from") for t in declining)

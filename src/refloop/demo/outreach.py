@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from refloop.core.models import User
 from refloop.network.models import Practice
-from refloop.outreach import events, ledger, tiers
+from refloop.outreach import events, ledger, signals, tiers
 from refloop.outreach.models import (
     Activity,
     ActivityKind,
@@ -23,10 +23,13 @@ from refloop.outreach.models import (
     OutreachSettings,
     Relationship,
     StarkLimit,
+    Task,
+    TaskKind,
     Territory,
     Tier,
     Topic,
 )
+from refloop.referrals.models import Direction, Referral
 
 # Territory name, liaison username, the towns it covers.
 TERRITORIES = [
@@ -84,10 +87,21 @@ def seed_outreach(rng: random.Random, users: dict[str, User], now: datetime, zon
     )
     topics = list(Topic.objects.filter(active=True))
     made = _history(rng, relationships, territories, topics, users, today)
+    # Read again: the history set each practice's last visit.
+    relationships = list(
+        Relationship.objects.select_related("practice", "territory").order_by("practice__name")
+    )
     planned = _planned(rng, relationships, today, zone)
     events = _lunch_and_learn(rng, relationships, users, today, zone)
     gifts = _gifts(rng, relationships, users, today)
-    return {"activities": made, "planned": planned, "events": events, "gifts": gifts}
+    tasks = _tasks(rng, relationships, users, now)
+    return {
+        "activities": made,
+        "planned": planned,
+        "events": events,
+        "gifts": gifts,
+        "tasks": tasks,
+    }
 
 
 def _territories(users: dict[str, User]) -> dict[str, Territory]:
@@ -113,15 +127,20 @@ def _history(rng, relationships, territories, topics, users, today: date) -> int
     settings = OutreachSettings.current()
     start = today - timedelta(days=30 * MONTHS)
     activities: list[Activity] = []
-    people: list[tuple[int, list[int], list[int], list[int]]] = []
+    people: list[tuple[list[int], list[int], list[int]]] = []
+    behind_in: set[int | None] = set()
     for relationship in relationships:
         tier = relationship.tier
         if tier == Tier.PROSPECT and rng.random() < 0.7:
             continue
         cadence = settings.cadence(tier)
         liaison = _liaison_of(relationship, users)
-        # A few tier A and B practices fell behind: their last visit is past the cadence.
-        behind = tier in (Tier.A, Tier.B) and rng.random() < 0.2
+        # A few tier A and B practices fell behind: their last visit is past the cadence
+        # (always the first tier A practice of each territory, so the demo shows one).
+        first_a = tier == Tier.A and relationship.territory_id not in behind_in
+        if first_a:
+            behind_in.add(relationship.territory_id)
+        behind = first_a or (tier in (Tier.A, Tier.B) and rng.random() < 0.2)
         day = start + timedelta(days=rng.randrange(cadence))
         last_allowed = today - timedelta(days=cadence + rng.randrange(5, 20)) if behind else today
         while day <= last_allowed:
@@ -189,7 +208,19 @@ def _lunch_and_learn(rng, relationships, users, today: date, zone) -> int:
     """Last month's lunch-and-learn at the busiest tier A practice, its cost shared on the
     ledger among those who came; and next month's CME evening, invitations out."""
     liaison = users["liaison"]
-    hosts = [r for r in relationships if r.tier == Tier.A and r.practice.providers.exists()]
+    # The host: an A or B practice visited lately (not one left overdue on purpose).
+    settings = OutreachSettings.current()
+    hosts = sorted(
+        (
+            r
+            for r in relationships
+            if r.tier in (Tier.A, Tier.B)
+            and r.last_visit_on
+            and not tiers.standing(r, today, settings).overdue
+            and r.practice.providers.exists()
+        ),
+        key=lambda r: (r.tier, -r.last_visit_on.toordinal(), r.practice.name),
+    )
     if not hosts:
         return 0
     host = hosts[0].practice
@@ -282,6 +313,46 @@ def _gifts(rng, relationships, users, today: date) -> int:
             )
             made += 1
     return made
+
+
+def _tasks(rng, relationships, users, now: datetime) -> int:
+    """The tasks the referral side raises (the replay ran with reactions off, so the
+    first-referral ones are raised here for the last month's newcomers), each activity's
+    follow-up, and a couple made by hand."""
+    since = now - timedelta(days=30)
+    newcomers = (
+        Referral.objects.filter(direction=Direction.INBOUND, received_at__gte=since)
+        .exclude(referring_practice__isnull=True)
+        .order_by("received_at", "pk")
+    )
+    raised = 0
+    for referral in newcomers:
+        raised += len(signals.first_referral_tasks(referral))
+    raised += sum(signals.sweep(now=now).values())
+    latest = Activity.objects.filter(kind=ActivityKind.VISIT, status=ActivityStatus.DONE).first()
+    if latest is not None and not latest.follow_up:
+        latest.follow_up, latest.follow_up_on = FOLLOW_UPS[0], latest.occurred_on + timedelta(14)
+        latest.save(update_fields=["follow_up", "follow_up_on"])
+    for activity in Activity.objects.filter(follow_up_on__gte=now.date() - timedelta(days=30)):
+        Task.objects.create(
+            kind=TaskKind.FOLLOW_UP,
+            title=activity.follow_up,
+            owner=activity.liaison,
+            due_on=activity.follow_up_on,
+            practice_id=activity.practice_id,
+            activity=activity,
+        )
+        raised += 1
+    for relationship in relationships[:2]:
+        Task.objects.create(
+            title=f"Ask {relationship.practice.name} about their new location",
+            owner=users["liaison"],
+            due_on=now.date() + timedelta(days=rng.randrange(3, 10)),
+            practice_id=relationship.practice_id,
+            created_by=users["liaison"],
+        )
+        raised += 1
+    return raised
 
 
 def _planned(rng, relationships, today: date, zone) -> int:
