@@ -229,6 +229,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "api:list_gifts": OUTREACH,
     "api:record_gift": OUTREACH,
     "api:ledger_report": OUTREACH,
+    "api:create_task": OUTREACH,
+    "api:close_task": OUTREACH,
+    "api:referral_lift": OUTREACH,
     # The back office (Django's admin) beyond its models, which ADMIN_MODELS covers
     # The back office's sign-in hands over to the workspace's; signed in, only staff go on.
     "admin:login": ADMIN | {"anon"},
@@ -505,7 +508,7 @@ def value_for(route: Route, name: str, ids: dict):
         return ids["provider"]
     if name == "document_id":
         return ids["document"]
-    if name in ("department_id", "user_id", "location_id", "event_id", "overage_id"):
+    if name in ("department_id", "user_id", "location_id", "event_id", "overage_id", "task_id"):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids
         return ids["user"]
@@ -557,6 +560,8 @@ def api_body(key: str, ids: dict) -> dict:
         "book_appointment": {"starts_at": "2031-01-10T10:00:00"},
         "create_practice": {"name": "Lakeside Pediatrics"},
         "create_provider": {"npi": "1245319599", "first_name": "Ira", "last_name": "Moss"},
+        "create_task": {"title": "Visit the office", "practice_id": ids["practice"]},
+        "close_task": {"status": "done"},
         "record_gift": {
             "provider_id": ids["provider"],
             "given_on": "2026-03-02",

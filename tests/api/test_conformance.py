@@ -45,7 +45,11 @@ EXAMPLES_PER_OPERATION = 12
 BEYOND_THE_SCHEMA = {
     (r".+_id", "names no"): "an id must name a row that exists; the schema states its form",
     (r"(department|location|practice)", "does not exist"): "the same, for analytics filters",
-    (r"(assignee_id|referring_provider_id)", ""): "who may hold or refer depends on the row",
+    (r"(assignee_id|referring_provider_id|owner_id)", ""): (
+        "who may hold, refer or own a task depends on the row"
+    ),
+    (r"(provider_id|staff_id)", "is not at"): "a person named with a practice must work there",
+    (r"description", "Cash and cash equivalents"): "a gift described as cash is refused",
     (r"receiving_practice_id", "required"): "an outbound referral's target, checked by row",
     (r"(at|received_at|patient\.date_of_birth)", ""): "compared with now or the referral",
     (r"(start|end)", ""): "start and end go together, end after start: query parameters",

@@ -56,6 +56,9 @@ PORTAL_ANSWERS = {
     "list_gifts": 403,
     "record_gift": 403,
     "ledger_report": 403,
+    "create_task": 403,
+    "close_task": 403,
+    "referral_lift": 403,
 }
 
 STAFF_ONLY_FIELDS = {

@@ -124,6 +124,7 @@ def path_for(template: str, world: dict, state: str = "received", **values) -> s
         "document_id": 1,
         "message_id": 1,
         "year": 2026,
+        "task_id": 1,
     }
     return template.format(**{**ids, **values})
 
@@ -249,6 +250,8 @@ def valid_bodies(operation_id: str, w: dict) -> list[tuple[str, dict]]:
                 },
             )
         ],
+        "create_task": [("received", {"title": "Visit the office", "due_on": "2026-03-09"})],
+        "close_task": [("received", {"status": "done"})],
         # A meal for the referring provider, well within the year's limit.
         "record_gift": [
             (

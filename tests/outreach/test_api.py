@@ -116,3 +116,26 @@ def test_cash_is_refused_and_a_gift_names_one_recipient(api, lia, practice_a):
     nobody = api(lia).post("/api/v1/outreach/gifts", _gift(physician, "10", provider_id=10**9))
     assert (nobody.status_code, nobody.json()["field"]) == (422, "provider_id")
     assert GiftEntry.objects.count() == 0
+
+
+def test_a_task_by_hand_is_made_and_closed_once(api, lia, cora, practice_a):
+    made = api(lia).post(
+        "/api/v1/outreach/tasks",
+        {"title": "Bring the referral pads", "owner_id": lia.pk, "practice_id": practice_a.pk},
+    )
+    assert made.status_code == 201, made.content
+    task_id = made.json()["id"]
+    assert (made.json()["kind"], made.json()["status"]) == ("manual", "open")
+    closed = api(lia).post(f"/api/v1/outreach/tasks/{task_id}/close", {"status": "done"})
+    assert (closed.status_code, closed.json()["status"]) == (200, "done")
+    again = api(lia).post(f"/api/v1/outreach/tasks/{task_id}/close", {"status": "done"})
+    assert again.status_code == 409
+    # A coordinator works referrals, not outreach: not an owner a task can have.
+    refused = api(lia).post("/api/v1/outreach/tasks", {"title": "Call", "owner_id": cora.pk})
+    assert (refused.status_code, refused.json()["field"]) == (422, "owner_id")
+
+
+def test_the_lift_answers_in_words_even_with_nothing_to_compare(api, lia):
+    answer = api(lia).get("/api/v1/outreach/lift")
+    assert answer.status_code == 200
+    assert answer.json()["overall"]["words"].startswith("Too few visited practices")

@@ -84,6 +84,8 @@ PHONE = rf"^(?:(?:{_NORTH_AMERICAN}|{_INTERNATIONAL}){_SEPARATORS}{_EXTENSION})?
 NPI = r"^[0-9]{10}$"
 ICD10 = r"^[A-TV-Za-tv-z][0-9][0-9A-Za-z](?:\.?[0-9A-Za-z]{1,4}|\.)?$"
 AMOUNT = r"^[0-9]{1,8}(?:\.[0-9]{1,2})?$"
+# The same, more than zero (no lookahead: the Rust and ECMAScript engines differ on them).
+POSITIVE_AMOUNT = r"^(?:0*[1-9][0-9]{0,7}(?:\.[0-9]{1,2})?|0+\.(?:[1-9][0-9]?|0[1-9]))$"
 
 # What each pattern asks for, in the words of a 422 ("<field> must ...").
 PATTERN_WORDS = {
@@ -92,6 +94,7 @@ PATTERN_WORDS = {
     NPI: "must be the 10 digits of a National Provider Identifier",
     ICD10: "must be an ICD-10-CM code: a letter, two characters and up to four more, e.g. M54.16",
     AMOUNT: "must be an amount such as 180.00",
+    POSITIVE_AMOUNT: "must be an amount more than 0, such as 18.50",
 }
 
 NonBlank = Annotated[str, Field(min_length=1, pattern=NON_BLANK)]
@@ -103,27 +106,35 @@ Npi = Annotated[str, Field(pattern=NPI)]
 Icd10Code = Annotated[str, Field(pattern=ICD10)]
 
 
-def _amount_as_text(value: Any) -> Any:
-    # pydantic reads "1e3", "1_000" or " 5 " as decimals; the document promises digits.
-    if isinstance(value, str) and not re.fullmatch(AMOUNT, value):
-        raise PydanticCustomError("string_pattern_mismatch", "", {"pattern": AMOUNT})
-    return value
+def _money(pattern: str, *, positive: bool):
+    """An amount of money below 100 million: a number, or its digits as text."""
+
+    def as_text(value: Any) -> Any:
+        # pydantic reads "1e3", "1_000" or " 5 " as decimals; the document promises digits.
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            raise PydanticCustomError("string_pattern_mismatch", "", {"pattern": pattern})
+        return value
+
+    least = Decimal("0.01") if positive else Decimal("0")
+    return Annotated[
+        Decimal,
+        BeforeValidator(as_text),
+        Field(ge=least, lt=100_000_000),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "minimum": float(least), "exclusiveMaximum": 100_000_000},
+                    {"type": "string", "pattern": pattern},
+                ]
+            }
+        ),
+    ]
 
 
-# An amount of money (a visit's value): a number, or its digits as text, below 100 million.
-Amount = Annotated[
-    Decimal,
-    BeforeValidator(_amount_as_text),
-    Field(ge=0, lt=100_000_000),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0, "exclusiveMaximum": 100_000_000},
-                {"type": "string", "pattern": AMOUNT},
-            ]
-        }
-    ),
-]
+# A visit's value (may be nothing), and a gift's (a cent at least; a number with more
+# decimals is rounded to the cent by whoever records it).
+Amount = _money(AMOUNT, positive=False)
+PositiveAmount = _money(POSITIVE_AMOUNT, positive=True)
 
 # An e-mail address or nothing; the address is checked as Django's EmailField checks it.
 OptionalEmail = Annotated[

@@ -6,11 +6,13 @@ from typing import Annotated
 from ninja import Path, Query, Router
 from ninja.responses import Status
 
-from refloop.core.errors import InvalidInput
+from refloop.core.errors import InvalidInput, NotFound
+from refloop.core.models import User
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import ApiRequest, errors
-from refloop.network.models import Provider, StaffContact
-from refloop.outreach import ledger, selectors
+from refloop.core.schemas import ApiRequest, PathId, errors
+from refloop.network.models import Practice, Provider, StaffContact
+from refloop.outreach import ledger, lift, selectors, task_services, tiers
+from refloop.outreach.models import Task
 from refloop.outreach.schemas import (
     ActivityFilterIn,
     ActivityPageOut,
@@ -21,7 +23,12 @@ from refloop.outreach.schemas import (
     GiftPageOut,
     GiftRecordedOut,
     LedgerReportOut,
+    LiftFilterIn,
+    LiftReportOut,
+    TaskCloseIn,
     TaskFilterIn,
+    TaskIn,
+    TaskOut,
     TaskPageOut,
 )
 
@@ -116,7 +123,7 @@ def record_gift(request: ApiRequest, payload: GiftIn):
         given_on=payload.given_on,
         kind=payload.kind,
         description=payload.description,
-        value=payload.value,
+        value=ledger.cents(payload.value),
     )
     return Status(
         201,
@@ -163,4 +170,74 @@ def ledger_report(request: ApiRequest, year: Annotated[int, Path(ge=2000, le=210
             {"name": p.name, "role": p.role, "items": p.items, "total": ledger.cents(p.total)}
             for p in report.others
         ],
+    }
+
+
+def _named(model, pk: int | None, field: str, words: str):
+    if pk is None:
+        return None
+    found = model.objects.filter(pk=pk).first()
+    if found is None:
+        raise InvalidInput(f"{field} names no {words}.", field=field)
+    return found
+
+
+@router.post("/outreach/tasks", response={201: TaskOut})
+def create_task(request: ApiRequest, payload: TaskIn):
+    """A task by hand, for a liaison or admin (or nobody), linked to a practice or one of its
+    people."""
+    try:
+        task = task_services.create_task(
+            acting_user=request.auth,
+            title=payload.title,
+            detail=payload.detail,
+            owner=_named(User, payload.owner_id, "owner_id", "user"),
+            due_on=payload.due_on,
+            practice=_named(Practice, payload.practice_id, "practice_id", "practice"),
+            provider=_named(Provider, payload.provider_id, "provider_id", "provider"),
+            staff=_named(StaffContact, payload.staff_id, "staff_id", "staff contact"),
+        )
+    except InvalidInput as refused:
+        # The service names the object (owner); the API's field is its id (owner_id).
+        if refused.field in ("owner", "provider", "staff"):
+            raise InvalidInput(refused.message, field=f"{refused.field}_id") from refused
+        raise
+    return Status(201, task)
+
+
+@router.post("/outreach/tasks/{task_id}/close", response={200: TaskOut, **errors(409)})
+def close_task(request: ApiRequest, task_id: PathId, payload: TaskCloseIn):
+    """Mark an open task done or cancelled (409 if it is not open)."""
+    require(request.auth, Capability.WORK_OUTREACH)
+    if not Task.objects.filter(pk=task_id).exists():
+        raise NotFound("No task with this id.")
+    return task_services.close_task(task_id, acting_user=request.auth, status=payload.status)
+
+
+@router.get("/outreach/lift", response={200: LiftReportOut})
+def referral_lift(request: ApiRequest, filters: Query[LiftFilterIn]):
+    """Referral lift: each visited practice's referrals in the 90 days after a visit against
+    the 90 days before, compared with unvisited practices of the same tier and segment (a
+    difference in differences with a 95% bootstrap interval), overall and per liaison."""
+    require(request.auth, Capability.WORK_OUTREACH)
+    report = lift.lift(on=tiers.today(), start=filters.start, end=filters.end)
+
+    def out(found: lift.Lift) -> dict:
+        return {
+            "label": found.label,
+            "practices": found.practices,
+            "unmatched": found.unmatched,
+            "estimate": found.estimate,
+            "low": found.low,
+            "high": found.high,
+            "before": found.before,
+            "after": found.after,
+            "words": found.words,
+        }
+
+    return {
+        "start": report.start,
+        "end": report.end,
+        "overall": out(report.overall),
+        "by_liaison": [out(found) for found in report.by_liaison],
     }

@@ -2,11 +2,12 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, model_validator
 
-from refloop.core.schemas import Amount, Id, IsoDate, NonBlank, Offset, OutSchema
+from refloop.core.schemas import Id, IsoDate, NonBlank, Offset, OutSchema, PositiveAmount
 from refloop.outreach.models import ActivityKind, ActivityStatus, TaskKind, TaskStatus
 
 
@@ -148,15 +149,14 @@ class GiftIn(Schema):
     provider_id: Id | None = Field(None, description="The provider who received it")
     staff_id: Id | None = Field(None, description="Or the staff member who received it")
     given_on: IsoDate
-    kind: str = Field(
+    kind: Literal["meal", "gift", "other"] = Field(
         description=(
-            "meal, gift or other; cash (and any cash equivalent such as a gift card) is "
-            "always refused (422)"
-        ),
-        max_length=20,
+            "Never cash or a cash equivalent (a description naming one, such as a gift card, "
+            "is refused: 42 CFR 411.357(k)(1))"
+        )
     )
     description: NonBlank = Field(max_length=200)
-    value: Amount
+    value: PositiveAmount = Field(description="In dollars; rounded to the cent")
 
     @model_validator(mode="after")
     def _one_recipient(self):
@@ -200,3 +200,49 @@ class LedgerReportOut(Schema):
     limit: Decimal | None = Field(description="Null: nobody has entered this year's limit yet")
     physicians: list[ReportPhysicianOut]
     others: list[ReportOtherOut] = Field(description="Non-physicians, tracked without a limit")
+
+
+class TaskIn(Schema):
+    """A task by hand; the practice follows from the provider or staff member if given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: NonBlank = Field(max_length=200)
+    detail: str = Field("", max_length=2000)
+    owner_id: Id | None = Field(None, description="A liaison or admin; default nobody")
+    due_on: IsoDate | None = None
+    practice_id: Id | None = None
+    provider_id: Id | None = None
+    staff_id: Id | None = None
+
+
+class TaskCloseIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["done", "cancelled"]
+
+
+class LiftFilterIn(Schema):
+    start: IsoDate | None = Field(None, description="Visits from this day (default: a year back)")
+    end: IsoDate | None = Field(
+        None, description="Visits before this day; at most 90 days ago, so the after-window is over"
+    )
+
+
+class LiftOut(Schema):
+    label: str
+    practices: int = Field(description="Visited practices compared with like practices")
+    unmatched: int = Field(description="Visited practices with no like practice unvisited")
+    estimate: float | None = Field(description="Referrals per practice per 90 days")
+    low: float | None = Field(description="95% bootstrap interval, low end")
+    high: float | None
+    before: int
+    after: int
+    words: str = Field(description="The figure and its uncertainty in a sentence")
+
+
+class LiftReportOut(Schema):
+    start: date
+    end: date
+    overall: LiftOut
+    by_liaison: list[LiftOut]
