@@ -1,0 +1,223 @@
+"""The liaison's home, their start page: visits due today and this week with the reason,
+their open tasks, practices drifting away in their territory, new referrers to thank, and
+their own numbers. A fixed number of queries however many practices, tasks or referrals."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, F, Min, Q, QuerySet
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from refloop.analytics import referrers
+from refloop.core.models import User
+from refloop.core.roles import Capability
+from refloop.network.models import Practice, Provider
+from refloop.outreach import tiers
+from refloop.outreach.models import (
+    Activity,
+    ActivityStatus,
+    CalendarFeed,
+    OutreachSettings,
+    Relationship,
+    Task,
+    TaskStatus,
+    Territory,
+    Tier,
+)
+from refloop.practice.models import Organization
+from refloop.referrals.models import Direction, Referral
+from refloop.web.access import staff_view
+
+SHOWN = 20  # rows of each list; the counts say how many there are in all
+NEW_REFERRER_DAYS = 30
+WEEKS_BACK = 4
+CADENCE_TIERS = (Tier.A, Tier.B)
+
+
+def my_relationships(user: User) -> QuerySet[Relationship]:
+    """The practices of `user`'s territories; every practice when they have none."""
+    if Territory.objects.filter(liaison=user).exists():
+        return Relationship.objects.filter(territory__liaison=user)
+    return Relationship.objects.all()
+
+
+@dataclass(frozen=True)
+class Drifting:
+    practice: Practice
+    recent: int
+    prior: int
+    expected: float
+
+
+@dataclass(frozen=True)
+class NewReferrer:
+    name: str
+    practice: Practice
+    first_on: date
+    kind: str  # "practice" or "provider"
+
+
+@dataclass(frozen=True)
+class Numbers:
+    visits_this_week: int
+    visits_last_weeks: int
+    weeks: int
+    cadence_met: int
+    cadence_of: int
+
+    @property
+    def cadence_percent(self) -> int | None:
+        return round(100 * self.cadence_met / self.cadence_of) if self.cadence_of else None
+
+
+@dataclass(frozen=True)
+class LiaisonHome:
+    today: list[tiers.Due]
+    this_week: list[tiers.Due]
+    due_total: int
+    tasks: list[Task]
+    tasks_total: int
+    tasks_overdue: int
+    drifting: list[Drifting]
+    new_referrers: list[NewReferrer]
+    numbers: Numbers
+    planned: list[Activity]
+    on: date
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _open_tasks(user: User, on: date) -> tuple[list[Task], int, int]:
+    mine = Task.objects.filter(owner=user, status=TaskStatus.OPEN)
+    counts = mine.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=on)))
+    shown = list(
+        mine.select_related("practice").order_by(F("due_on").asc(nulls_last=True), "pk")[:SHOWN]
+    )
+    return shown, counts["total"], counts["overdue"]
+
+
+def _drifting(scope: QuerySet[Relationship], on: date, zone) -> list[Drifting]:
+    flagged = {pk: row for pk, row in referrers.drift(on, zone).items() if row["declining"]}
+    if not flagged:
+        return []
+    practices = Practice.objects.filter(
+        pk__in=scope.filter(practice_id__in=list(flagged)).values("practice_id")
+    )
+    found = [
+        Drifting(p, flagged[p.pk]["recent"], flagged[p.pk]["prior"], flagged[p.pk]["expected"])
+        for p in practices
+    ]
+    found.sort(key=lambda d: (d.recent - d.expected, d.practice.name))
+    return found[:SHOWN]
+
+
+def _new_referrers(scope: QuerySet[Relationship], since: datetime, zone) -> list[NewReferrer]:
+    """Practices and providers whose first inbound referral came since `since`, in scope:
+    two grouped queries and one for the providers' practices."""
+    inbound = Referral.objects.filter(direction=Direction.INBOUND, merged_into__isnull=True)
+    in_scope = scope.values("practice_id")
+    practices = (
+        inbound.filter(referring_practice__isnull=False, referring_practice__in=in_scope)
+        .values("referring_practice")
+        .annotate(first=Min("received_at"))
+        .filter(first__gte=since)
+        .order_by("-first")[:SHOWN]
+    )
+    firsts = {row["referring_practice"]: row["first"] for row in practices}
+    providers = (
+        inbound.filter(referring_provider__isnull=False, referring_provider__practice__in=in_scope)
+        .values("referring_provider")
+        .annotate(first=Min("received_at"))
+        .filter(first__gte=since)
+        .order_by("-first")[:SHOWN]
+    )
+    provider_firsts = {row["referring_provider"]: row["first"] for row in providers}
+    found = [
+        NewReferrer(p.name, p, firsts[p.pk].astimezone(zone).date(), "practice")
+        for p in Practice.objects.filter(pk__in=list(firsts))
+    ]
+    found += [
+        NewReferrer(str(p), p.practice, provider_firsts[p.pk].astimezone(zone).date(), "provider")
+        for p in Provider.objects.filter(pk__in=list(provider_firsts)).select_related("practice")
+    ]
+    found.sort(key=lambda n: (n.first_on, n.name), reverse=True)
+    return found[:SHOWN]
+
+
+def _numbers(user: User, scope: QuerySet[Relationship], on: date) -> Numbers:
+    week = _week_start(on)
+    earliest = week - timedelta(weeks=WEEKS_BACK)
+    visits = Activity.objects.filter(
+        liaison=user,
+        status=ActivityStatus.DONE,
+        kind__in=tiers.IN_PERSON,
+        occurred_on__gte=earliest,
+        occurred_on__lte=on,
+    ).aggregate(
+        this_week=Count("pk", filter=Q(occurred_on__gte=week)),
+        before=Count("pk", filter=Q(occurred_on__lt=week)),
+    )
+    settings = OutreachSettings.current()
+    met = total = 0
+    rows = scope.filter(
+        Q(tier_override__in=CADENCE_TIERS) | Q(tier_override="", computed_tier__in=CADENCE_TIERS)
+    ).only("pk", "practice_id", "tier_override", "computed_tier", "last_visit_on")
+    for relationship in rows:
+        total += 1
+        standing = tiers.standing(relationship, on, settings)
+        if relationship.last_visit_on is not None and not standing.overdue:
+            met += 1
+    return Numbers(visits["this_week"], visits["before"], WEEKS_BACK, met, total)
+
+
+def _planned(user: User, now: datetime) -> list[Activity]:
+    return list(
+        Activity.objects.filter(
+            liaison=user, status=ActivityStatus.PLANNED, starts_at__gte=now - timedelta(hours=12)
+        )
+        .select_related("practice")
+        .order_by("starts_at", "pk")[:SHOWN]
+    )
+
+
+def liaison_home(user: User, *, now: datetime | None = None) -> LiaisonHome:
+    org = Organization.current()
+    zone = org.zone
+    on = tiers.today() if now is None else now.astimezone(zone).date()
+    now = now or datetime.combine(on, time(), tzinfo=zone)
+    scope = my_relationships(user)
+    due = tiers.due_visits(scope, on=on)
+    today = [d for d in due if d.due_on <= on]
+    this_week = [d for d in due if d.due_on > on]
+    tasks, tasks_total, tasks_overdue = _open_tasks(user, on)
+    since = datetime.combine(on - timedelta(days=NEW_REFERRER_DAYS), time(), tzinfo=zone)
+    return LiaisonHome(
+        today=today[:SHOWN],
+        this_week=this_week[:SHOWN],
+        due_total=len(due),
+        tasks=tasks,
+        tasks_total=tasks_total,
+        tasks_overdue=tasks_overdue,
+        drifting=_drifting(scope, on, zone),
+        new_referrers=_new_referrers(scope, since, zone),
+        numbers=_numbers(user, scope, on),
+        planned=_planned(user, now),
+        on=on,
+    )
+
+
+outreach_view = staff_view(Capability.WORK_OUTREACH)
+
+
+@require_GET
+@outreach_view
+def home(request):
+    context = {
+        "home": liaison_home(request.user, now=timezone.now()),
+        "has_calendar": CalendarFeed.objects.filter(user=request.user).exists(),
+    }
+    return render(request, "outreach/home.html", context)
