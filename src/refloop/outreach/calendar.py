@@ -138,10 +138,10 @@ def plan(request):
         if practice is None:
             raise Http404("No such practice.")
         form = PlanForm(request.POST)
-        if form.is_valid():
+        with timezone.override(Organization.current().zone):  # the time typed is local
+            valid = form.is_valid()
+        if valid:
             starts_at = form.cleaned_data["starts_at"]
-            if timezone.is_naive(starts_at):
-                starts_at = timezone.make_aware(starts_at, Organization.current().zone)
             try:
                 activities.plan_visit(
                     acting_user=request.user, practice=practice, starts_at=starts_at

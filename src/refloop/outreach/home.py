@@ -220,4 +220,5 @@ def home(request):
         "home": liaison_home(request.user, now=timezone.now()),
         "has_calendar": CalendarFeed.objects.filter(user=request.user).exists(),
     }
-    return render(request, "outreach/home.html", context)
+    with timezone.override(Organization.current().zone):  # planned visits in local time
+        return render(request, "outreach/home.html", context)
