@@ -51,6 +51,7 @@ ANALYTICS = frozenset({"ada", "cora", "cliff", "hana", "lia", "andy"})
 DIRECTORY = ANALYTICS
 OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
 PORTAL = frozenset({"pam", "pete"})
+OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 NOBODY = frozenset()
 
 # Side A's referral: from practice A (pam's) to Spine (cliff's department). Routes that
@@ -225,6 +226,13 @@ ACCESS: dict[str, frozenset[str]] = {
     # The session clock: how long is left (signed out: none), and "stay signed in"
     "session_status": ANYONE,
     "session_stay": ANYONE,
+    # Outreach: the liaison's home, the phone log, planning and the calendar feed
+    "outreach_home": OUTREACH,
+    "outreach_log": OUTREACH,
+    "outreach_practice_search": OUTREACH,
+    "outreach_plan": OUTREACH,
+    "outreach_calendar_new": OUTREACH,
+    "outreach_calendar_feed": NOBODY,  # a secret token nobody has here: 404
 }
 # Models in the back office, admins only; what the model's admin forbids to everyone.
 ADMIN_MODELS = {
