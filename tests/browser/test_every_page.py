@@ -23,6 +23,7 @@ from refloop.intake.services import ingest
 from refloop.messaging import outbox_views
 from refloop.messaging import settings_views as message_settings
 from refloop.messaging.models import Message
+from refloop.outreach import urls as outreach_urls
 from refloop.portal import invites as portal_invites
 from refloop.portal import staff as portal_staff
 from refloop.practice.models import Location
@@ -88,6 +89,9 @@ EXPECTED_PAGES = {
     "settings_users",
     "settings_user_new",
     "settings_user",
+    "outreach_home",
+    "outreach_log",
+    "outreach_plan",
 }
 
 
@@ -108,6 +112,7 @@ def routes() -> list[URLPattern]:
         *public_urls.urlpatterns,
         *message_settings.urlpatterns,
         *outbox_views.urlpatterns,
+        *outreach_urls.urlpatterns,
     ]
     return [p for p in patterns if isinstance(p, URLPattern)]
 
