@@ -5,6 +5,7 @@ their own numbers. A fixed number of queries however many practices, tasks or re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, F, Min, Q, QuerySet
 from django.shortcuts import render
 from django.utils import timezone
@@ -34,6 +35,7 @@ SHOWN = 20  # rows of each list; the counts say how many there are in all
 NEW_REFERRER_DAYS = 30
 WEEKS_BACK = 4
 CADENCE_TIERS = (Tier.A, Tier.B)
+NETWORK_FIGURES_FOR = 3600  # seconds
 
 
 def my_relationships(user: User) -> QuerySet[Relationship]:
@@ -100,49 +102,67 @@ def _open_tasks(user: User, on: date) -> tuple[list[Task], int, int]:
     return shown, counts["total"], counts["overdue"]
 
 
-def _drifting(scope: QuerySet[Relationship], on: date, zone) -> list[Drifting]:
-    flagged = {pk: row for pk, row in referrers.drift(on, zone).items() if row["declining"]}
+def _network_key(on: date) -> str:
+    """What the network-wide figures below depend on: the day, and the newest referral (a
+    referral arriving changes them; one changing state does not)."""
+    newest = Referral.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return f"{on.isoformat()}:{newest}"
+
+
+def _kept(name: str, key: str, compute):
+    """The same for every liaison until a referral arrives or the day turns: computed once
+    an hour at most per process, so the home stays fast at 100,000 referrals."""
+    return cache.get_or_set(f"outreach:{name}:{key}", compute, NETWORK_FIGURES_FOR)
+
+
+def _drifting(scope_ids: set[int], on: date, zone, key: str) -> list[Drifting]:
+    drift = _kept("drift", key, lambda: referrers.drift(on, zone))
+    flagged = {pk: row for pk, row in drift.items() if row["declining"] and pk in scope_ids}
     if not flagged:
         return []
-    practices = Practice.objects.filter(
-        pk__in=scope.filter(practice_id__in=list(flagged)).values("practice_id")
-    )
     found = [
         Drifting(p, flagged[p.pk]["recent"], flagged[p.pk]["prior"], flagged[p.pk]["expected"])
-        for p in practices
+        for p in Practice.objects.filter(pk__in=list(flagged))
     ]
     found.sort(key=lambda d: (d.recent - d.expected, d.practice.name))
     return found[:SHOWN]
 
 
-def _new_referrers(scope: QuerySet[Relationship], since: datetime, zone) -> list[NewReferrer]:
-    """Practices and providers whose first inbound referral came since `since`, in scope:
-    two grouped queries and one for the providers' practices."""
+def _first_referrals(since: datetime) -> tuple[dict[int, datetime], dict[int, datetime]]:
+    """(practice id -> first inbound referral, provider id -> first) for those whose first
+    referral came since `since`."""
     inbound = Referral.objects.filter(direction=Direction.INBOUND, merged_into__isnull=True)
-    in_scope = scope.values("practice_id")
     practices = (
-        inbound.filter(referring_practice__isnull=False, referring_practice__in=in_scope)
+        inbound.filter(referring_practice__isnull=False)
         .values("referring_practice")
         .annotate(first=Min("received_at"))
         .filter(first__gte=since)
-        .order_by("-first")[:SHOWN]
     )
-    firsts = {row["referring_practice"]: row["first"] for row in practices}
     providers = (
-        inbound.filter(referring_provider__isnull=False, referring_provider__practice__in=in_scope)
+        inbound.filter(referring_provider__isnull=False)
         .values("referring_provider")
         .annotate(first=Min("received_at"))
         .filter(first__gte=since)
-        .order_by("-first")[:SHOWN]
     )
-    provider_firsts = {row["referring_provider"]: row["first"] for row in providers}
+    return (
+        {row["referring_practice"]: row["first"] for row in practices},
+        {row["referring_provider"]: row["first"] for row in providers},
+    )
+
+
+def _new_referrers(scope_ids: set[int], since: datetime, zone, key: str) -> list[NewReferrer]:
+    """Practices and providers of my practices whose first referral came since `since`."""
+    firsts, provider_firsts = _kept(
+        "firsts", f"{key}:{since.isoformat()}", lambda: _first_referrals(since)
+    )
     found = [
         NewReferrer(p.name, p, firsts[p.pk].astimezone(zone).date(), "practice")
-        for p in Practice.objects.filter(pk__in=list(firsts))
+        for p in Practice.objects.filter(pk__in=[pk for pk in firsts if pk in scope_ids])
     ]
     found += [
         NewReferrer(str(p), p.practice, provider_firsts[p.pk].astimezone(zone).date(), "provider")
         for p in Provider.objects.filter(pk__in=list(provider_firsts)).select_related("practice")
+        if p.practice_id in scope_ids
     ]
     found.sort(key=lambda n: (n.first_on, n.name), reverse=True)
     return found[:SHOWN]
@@ -195,6 +215,8 @@ def liaison_home(user: User, *, now: datetime | None = None) -> LiaisonHome:
     this_week = [d for d in due if d.due_on > on]
     tasks, tasks_total, tasks_overdue = _open_tasks(user, on)
     since = datetime.combine(on - timedelta(days=NEW_REFERRER_DAYS), time(), tzinfo=zone)
+    scope_ids = set(scope.values_list("practice_id", flat=True))
+    key = _network_key(on)
     return LiaisonHome(
         today=today[:SHOWN],
         this_week=this_week[:SHOWN],
@@ -202,8 +224,8 @@ def liaison_home(user: User, *, now: datetime | None = None) -> LiaisonHome:
         tasks=tasks,
         tasks_total=tasks_total,
         tasks_overdue=tasks_overdue,
-        drifting=_drifting(scope, on, zone),
-        new_referrers=_new_referrers(scope, since, zone),
+        drifting=_drifting(scope_ids, on, zone, key),
+        new_referrers=_new_referrers(scope_ids, since, zone, key),
         numbers=_numbers(user, scope, on),
         planned=_planned(user, now),
         on=on,
