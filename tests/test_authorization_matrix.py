@@ -29,6 +29,7 @@ from refloop.history.models import ImportRun
 from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
 from refloop.messaging.models import Message
+from refloop.outreach.activities import log_activity
 from refloop.portal.models import PortalInvite
 from refloop.practice.models import Location
 from refloop.referrals import services
@@ -232,6 +233,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "outreach_practice_search": OUTREACH,
     "outreach_plan": OUTREACH,
     "outreach_calendar_new": OUTREACH,
+    "outreach_activity": OUTREACH,  # lia's own visit; an admin may change any
+    "outreach_activity_cancel": OUTREACH,
     "outreach_calendar_feed": NOBODY,  # a secret token nobody has here: 404
 }
 # Models in the back office, admins only; what the model's admin forbids to everyone.
@@ -322,6 +325,8 @@ PK_OF = {
     "intake_document_file": "document",
     "intake_page_image": "document",
     "intake_candidate": "candidate",
+    "outreach_activity": "activity",
+    "outreach_activity_cancel": "activity",
 }
 # Values for the other parameters, the same on both sides.
 FIXED = {
@@ -400,7 +405,7 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
         ingest(content=referral_pdf(), filename="fax.pdf", source="upload", uploaded_by=cora).pk
     )
     common = {"cora": cora, "ada": ada, "when": when, "document": document}
-    return {
+    found = {
         "A": _side(
             acting=cora,
             department=spine,
@@ -416,6 +421,12 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
             **common,
         ),
     }
+    for side, provider in (("A", provider_a), ("B", provider_b)):
+        # The liaison's visit: hers to change, and an admin's.
+        found[side]["activity"] = log_activity(
+            acting_user=lia, practice=provider.practice, occurred_on=when.date()
+        ).pk
+    return found
 
 
 def value_for(route: Route, name: str, ids: dict):

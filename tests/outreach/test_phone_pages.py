@@ -289,3 +289,40 @@ def test_the_feed_is_only_the_owners_planned_visits(lia, ada, org, practice_a):
     activities.plan_visit(acting_user=ada, practice=practice_a, starts_at=starts)
     url = _calendar_url(client_for(lia))
     assert Calendar.from_ical(Client().get(url).content).walk("VEVENT") == []
+
+
+# ---- changing an activity ----------------------------------------------------------------
+
+
+def test_a_planned_visit_marked_done_resets_the_cadence(lia, org, practice_a):
+    tier_a(practice_a, last_visit_days_ago=40)
+    starts = dt.datetime.combine(tiers.today(), dt.time(9), tzinfo=org.zone)
+    planned = activities.plan_visit(acting_user=lia, practice=practice_a, starts_at=starts)
+    client = client_for(lia)
+    assert f"/outreach/activities/{planned.pk}/" in client.get("/outreach/").content.decode()
+
+    response = client.post(
+        reverse("outreach_activity", args=[planned.pk]),
+        {"kind": "visit", "status": "done", "occurred_on": tiers.today().isoformat()},
+    )
+
+    assert response.status_code == 302
+    assert Activity.objects.get().status == ActivityStatus.DONE
+    assert Relationship.objects.get(practice=practice_a).last_visit_on == tiers.today()
+
+
+def test_cancelling_from_the_page_takes_the_visit_back(lia, org, practice_a):
+    visit = activities.log_activity(acting_user=lia, practice=practice_a, occurred_on=tiers.today())
+    response = client_for(lia).post(reverse("outreach_activity_cancel", args=[visit.pk]))
+    assert response.status_code == 302
+    assert Activity.objects.get().status == ActivityStatus.CANCELLED
+    assert Relationship.objects.get(practice=practice_a).last_visit_on is None
+
+
+def test_another_liaison_finds_no_such_activity(lia, org, practice_a):
+    visit = activities.log_activity(acting_user=lia, practice=practice_a, occurred_on=tiers.today())
+    lou = f.UserFactory(username="lou", role="liaison")
+    client = client_for(lou)
+    assert client.get(reverse("outreach_activity", args=[visit.pk])).status_code == 404
+    assert client.post(reverse("outreach_activity_cancel", args=[visit.pk])).status_code == 404
+    assert Activity.objects.get().status == ActivityStatus.DONE

@@ -8,13 +8,13 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from refloop.core.errors import DomainError
 from refloop.network.models import Practice
 from refloop.outreach import activities, tiers
 from refloop.outreach.home import SHOWN, my_relationships, outreach_view
-from refloop.outreach.models import ActivityKind, Topic
+from refloop.outreach.models import Activity, ActivityKind, ActivityStatus, Topic
 from refloop.web.forms import attach_domain_error
 
 SEARCH_MIN = 2
@@ -137,6 +137,84 @@ def log(request):
     return render(request, "outreach/log.html", _context(request, form, practice))
 
 
+class EditForm(LogForm):
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[(ActivityStatus.DONE, "Done"), (ActivityStatus.PLANNED, "Planned")],
+    )
+
+    @classmethod
+    def of(cls, activity: Activity) -> "EditForm":
+        initial = {
+            name: getattr(activity, name)
+            for name in ("kind", "status", "occurred_on", "notes", "follow_up", "follow_up_on")
+        }
+        initial["cost"] = activity.cost or None
+        initial |= {
+            "providers": list(activity.providers.all()),
+            "staff": list(activity.staff.all()),
+            "topics": list(activity.topics.all()),
+        }
+        return cls(initial=initial, practice=activity.practice)
+
+
+def _activity(request, pk: int) -> Activity:
+    activity = Activity.objects.select_related("practice").filter(pk=pk).first()
+    if activity is None or not activities.may_change(request.user, activity):
+        raise Http404("No such activity.")  # the same whether missing or someone else's
+    return activity
+
+
+@require_http_methods(["GET", "POST"])
+@outreach_view
+def edit(request, pk: int):
+    """Change an activity: a planned visit done, a date or the people corrected."""
+    activity = _activity(request, pk)
+    status = 200
+    if request.method == "POST":
+        form = EditForm(request.POST, practice=activity.practice)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                activities.edit_activity(
+                    acting_user=request.user,
+                    activity=activity,
+                    practice=activity.practice,
+                    kind=data["kind"],
+                    status=data["status"],
+                    occurred_on=data["occurred_on"],
+                    starts_at=activity.starts_at,
+                    providers=data["providers"],
+                    staff=data["staff"],
+                    topics=data["topics"],
+                    notes=data["notes"],
+                    follow_up=data["follow_up"],
+                    follow_up_on=data["follow_up_on"],
+                    cost=data["cost"] or 0,
+                )
+            except DomainError as error:
+                attach_domain_error(form, error)
+            else:
+                messages.success(request, f"Saved: {activity.practice.name}.")
+                return redirect("outreach_home")
+        status = 422
+    else:
+        form = EditForm.of(activity)
+    context = {"form": form, "activity": activity, "practice": activity.practice}
+    return render(request, "outreach/activity.html", context, status=status)
+
+
+@require_POST
+@outreach_view
+def cancel(request, pk: int):
+    activity = _activity(request, pk)
+    activities.cancel_activity(acting_user=request.user, activity=activity)
+    messages.success(
+        request, f"Cancelled: {activity.get_kind_display().lower()} at {activity.practice.name}."
+    )
+    return redirect("outreach_home")
+
+
 TARGETS = {"log": "outreach_log", "plan": "outreach_plan"}
 
 
@@ -159,4 +237,6 @@ def practice_search(request):
 urlpatterns = [
     path("outreach/log/", log, name="outreach_log"),
     path("outreach/practices/search", practice_search, name="outreach_practice_search"),
+    path("outreach/activities/<int:pk>/", edit, name="outreach_activity"),
+    path("outreach/activities/<int:pk>/cancel", cancel, name="outreach_activity_cancel"),
 ]
