@@ -326,3 +326,32 @@ def test_another_liaison_finds_no_such_activity(lia, org, practice_a):
     assert client.get(reverse("outreach_activity", args=[visit.pk])).status_code == 404
     assert client.post(reverse("outreach_activity_cancel", args=[visit.pk])).status_code == 404
     assert Activity.objects.get().status == ActivityStatus.DONE
+
+
+def test_no_outreach_page_shows_the_liaison_a_patient(lia, cora, spine, org, practice_a):
+    provider = f.ProviderFactory(practice=practice_a)
+    referral = f.make_referral(
+        acting_user=cora,
+        department=spine,
+        referring_provider=provider,
+        patient=f.patient_data(**PATIENT),
+    )
+    tier_a(practice_a, last_visit_days_ago=40)
+    starts = dt.datetime.combine(tiers.today(), dt.time(9), tzinfo=org.zone)
+    planned = activities.plan_visit(acting_user=lia, practice=practice_a, starts_at=starts)
+    client = client_for(lia)
+    pages = [
+        reverse("outreach_home"),
+        reverse("outreach_log"),
+        f"{reverse('outreach_log')}?practice={practice_a.pk}",
+        f"{reverse('outreach_practice_search')}?q={practice_a.name[:5]}",
+        f"{reverse('outreach_plan')}?practice={practice_a.pk}",
+        reverse("outreach_activity", args=[planned.pk]),
+        _calendar_url(client),
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = response.content.decode()
+        assert "Quillfeather" not in body and "Zephyrine" not in body, url
+        assert referral.patient.date_of_birth.isoformat() not in body, url
