@@ -355,3 +355,30 @@ def test_no_outreach_page_shows_the_liaison_a_patient(lia, cora, spine, org, pra
         body = response.content.decode()
         assert "Quillfeather" not in body and "Zephyrine" not in body, url
         assert referral.patient.date_of_birth.isoformat() not in body, url
+
+
+def test_the_narrowed_due_list_is_the_due_list(org):
+    from refloop.outreach.home import due_soon
+    from refloop.outreach.models import OutreachSettings
+
+    settings = OutreachSettings.current()
+    today = tiers.today()
+    for tier in (Tier.A, Tier.B, Tier.C, Tier.PROSPECT):
+        cadence = settings.cadence(tier)
+        # Either side of "due within a week" and of "overdue", and never visited.
+        for days_ago in (None, cadence - 8, cadence - 7, cadence - 6, cadence, cadence + 1):
+            Relationship.objects.create(
+                practice=f.PracticeFactory(),
+                computed_tier=tier,
+                last_visit_on=None if days_ago is None else today - dt.timedelta(days=days_ago),
+            )
+    Relationship.objects.create(
+        practice=f.PracticeFactory(),
+        computed_tier=Tier.C,
+        tier_override=Tier.A,
+        last_visit_on=today - dt.timedelta(days=25),
+    )
+    everything = tiers.due_visits(Relationship.objects.all(), on=today)
+    narrowed = tiers.due_visits(due_soon(Relationship.objects.all(), today, settings), on=today)
+    assert [d.practice.pk for d in narrowed] == [d.practice.pk for d in everything]
+    assert len(everything) == 3 * 5 + 1  # per tier A-C: never, -7, -6, at and past; the override

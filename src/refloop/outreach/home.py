@@ -182,16 +182,30 @@ def _numbers(user: User, scope: QuerySet[Relationship], on: date) -> Numbers:
         before=Count("pk", filter=Q(occurred_on__lt=week)),
     )
     settings = OutreachSettings.current()
-    met = total = 0
-    rows = scope.filter(
-        Q(tier_override__in=CADENCE_TIERS) | Q(tier_override="", computed_tier__in=CADENCE_TIERS)
-    ).only("pk", "practice_id", "tier_override", "computed_tier", "last_visit_on")
-    for relationship in rows:
-        total += 1
-        standing = tiers.standing(relationship, on, settings)
-        if relationship.last_visit_on is not None and not standing.overdue:
-            met += 1
-    return Numbers(visits["this_week"], visits["before"], WEEKS_BACK, met, total)
+    within = Q(pk__in=[])  # visited within the cadence of its tier
+    for tier in CADENCE_TIERS:
+        since = on - timedelta(days=settings.cadence(tier))
+        within |= _of_tier(tier) & Q(last_visit_on__gte=since)
+    cadence = scope.filter(_of_tier(*CADENCE_TIERS)).aggregate(
+        total=Count("pk"), met=Count("pk", filter=within)
+    )
+    return Numbers(
+        visits["this_week"], visits["before"], WEEKS_BACK, cadence["met"], cadence["total"]
+    )
+
+
+def _of_tier(*chosen: str) -> Q:
+    return Q(tier_override__in=chosen) | Q(tier_override="", computed_tier__in=chosen)
+
+
+def due_soon(scope: QuerySet[Relationship], on: date, settings: OutreachSettings):
+    """The relationships that can be on the due list (never visited, or last visited long
+    enough ago for their tier), so the list reads those rows only, not the territory's."""
+    possible = Q(last_visit_on__isnull=True)
+    for tier in (Tier.A, Tier.B, Tier.C):
+        latest = on + timedelta(days=tiers.DUE_SOON_DAYS - settings.cadence(tier))
+        possible |= _of_tier(tier) & Q(last_visit_on__lte=latest)
+    return scope.filter(possible)
 
 
 def _planned(user: User, now: datetime) -> list[Activity]:
@@ -210,7 +224,7 @@ def liaison_home(user: User, *, now: datetime | None = None) -> LiaisonHome:
     on = tiers.today() if now is None else now.astimezone(zone).date()
     now = now or datetime.combine(on, time(), tzinfo=zone)
     scope = my_relationships(user)
-    due = tiers.due_visits(scope, on=on)
+    due = tiers.due_visits(due_soon(scope, on, OutreachSettings.current()), on=on)
     today = [d for d in due if d.due_on <= on]
     this_week = [d for d in due if d.due_on > on]
     tasks, tasks_total, tasks_overdue = _open_tasks(user, on)

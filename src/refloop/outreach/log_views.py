@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from refloop.core.errors import DomainError
 from refloop.network.models import Practice
 from refloop.outreach import activities, tiers
-from refloop.outreach.home import SHOWN, my_relationships, outreach_view
-from refloop.outreach.models import Activity, ActivityKind, ActivityStatus, Topic
+from refloop.outreach.home import SHOWN, due_soon, my_relationships, outreach_view
+from refloop.outreach.models import Activity, ActivityKind, ActivityStatus, OutreachSettings, Topic
 from refloop.web.forms import attach_domain_error
 
 SEARCH_MIN = 2
@@ -123,7 +123,11 @@ def _save(request):
 
 
 def _context(request, form: LogForm | None, practice: Practice | None) -> dict:
-    due = [] if practice else tiers.due_visits(my_relationships(request.user))[:SHOWN]
+    if practice is not None:
+        return {"form": form, "practice": practice, "due": []}
+    on = tiers.today()
+    mine = due_soon(my_relationships(request.user), on, OutreachSettings.current())
+    due = tiers.due_visits(mine, on=on)[:SHOWN]
     return {"form": form, "practice": practice, "due": due}
 
 
