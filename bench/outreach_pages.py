@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.child:
         return child(sizes, Path(args.result))
-    missed = False
+    failed = False
     for kind in intake.DATABASES if args.db == "all" else (args.db,):
         data_dir = Path(tempfile.mkdtemp(prefix=f"refloop-bench-outreach-{kind}-"))
         result_path = data_dir / "result.json"
@@ -72,11 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             done = subprocess.run(command, cwd=BENCH_DIR, env=env)  # noqa: S603
         if done.returncode != 0 or not result_path.exists():
             say(f"outreach pages on {kind}: !!! COULD NOT RUN (exit {done.returncode})")
-            missed = True
-            continue
-        outcome = json.loads(result_path.read_text())
-        missed |= not all(page["met"] for page in outcome["pages"].values())
-    return 1 if missed else 0
+            failed = True
+    return 1 if failed else 0  # a missed target is reported above, never an error
 
 
 def child(sizes: dict, result_path: Path) -> int:
