@@ -10,6 +10,7 @@ must not; nothing may answer 5xx. Each request runs in a savepoint that is rolle
 so one user's POST never changes what the next user finds.
 """
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
 from refloop.messaging.models import Message
 from refloop.outreach.activities import log_activity
+from refloop.outreach.models import Event, GiftEntry, Overage, Task
 from refloop.portal.models import PortalInvite
 from refloop.practice.models import Location
 from refloop.referrals import services
@@ -50,9 +52,9 @@ CLINICAL = frozenset({"ada", "cora", "cliff"})  # side A's referral is in cliff'
 REFERRAL_READERS = CLINICAL | {"lia"}  # the liaison reads a summary
 ANALYTICS = frozenset({"ada", "cora", "cliff", "hana", "lia", "andy"})
 DIRECTORY = ANALYTICS
+OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
 PORTAL = frozenset({"pam", "pete"})
-OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 NOBODY = frozenset()
 
 # Side A's referral: from practice A (pam's) to Spine (cliff's department). Routes that
@@ -168,6 +170,30 @@ ACCESS: dict[str, frozenset[str]] = {
     "history_run_progress": ADMIN,
     "history_template": ADMIN,
     "history_export": ADMIN,
+    # Outreach: the gift and meal ledger and events. Recording past the limit and repayments
+    # need a compliance officer, and none of these users is one (tests/outreach covers it).
+    "ledger": OUTREACH,
+    "ledger_record": OUTREACH,
+    "ledger_overage_new": NOBODY,
+    "ledger_overages": OUTREACH,
+    "ledger_overage": OUTREACH,
+    "ledger_overage_repay": NOBODY,
+    "ledger_report": OUTREACH,
+    "ledger_report_csv": OUTREACH,
+    "ledger_report_pdf": OUTREACH,
+    "settings_stark_limits": ADMIN,
+    "events": OUTREACH,
+    "event_new": OUTREACH,
+    "event": OUTREACH,
+    "event_invite": OUTREACH,
+    "event_attendance": OUTREACH,
+    # Outreach: the liaison's tasks; its analytics for every role reading analytics
+    "outreach_tasks": OUTREACH,
+    "outreach_task_new": OUTREACH,
+    "outreach_task_close": OUTREACH,
+    "outreach_task_reopen": OUTREACH,
+    "outreach_task_reassign": OUTREACH,
+    "outreach_analytics": ANALYTICS,
     # The API
     "api:list_referrals": STAFF - {"andy"} | PORTAL,  # each sees only what they may
     "api:create_referral": WORKERS,
@@ -197,6 +223,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "api:analytics_metrics": ANALYTICS,
     "api:analytics_referrers": ANALYTICS,
     "api:analytics_funnel": ANALYTICS,
+    # Outreach: the liaison's work, and the practice manager's (WORK_OUTREACH)
+    "api:list_due_visits": OUTREACH,
+    "api:list_activities": OUTREACH,
+    "api:list_tasks": OUTREACH,
+    "api:list_gifts": OUTREACH,
+    "api:record_gift": OUTREACH,
+    "api:ledger_report": OUTREACH,
     # The back office (Django's admin) beyond its models, which ADMIN_MODELS covers
     # The back office's sign-in hands over to the workspace's; signed in, only staff go on.
     "admin:login": ADMIN | {"anon"},
@@ -327,6 +360,9 @@ PK_OF = {
     "intake_candidate": "candidate",
     "outreach_activity": "activity",
     "outreach_activity_cancel": "activity",
+    "outreach_task_close": "task",
+    "outreach_task_reopen": "task",
+    "outreach_task_reassign": "task",
 }
 # Values for the other parameters, the same on both sides.
 FIXED = {
@@ -341,12 +377,37 @@ FIXED = {
     "token": "expired-token",
     "app_label": "core",
     "url": "nowhere/",
+    "year": 2026,
 }
 
 
-def _side(*, acting, department, provider, practice, cora, ada, when, document) -> dict:
+# Each side's patient, with a name no page text contains: the liaison and the analyst must
+# never meet it (nor the birth date or phone) on any route they may open.
+PATIENTS = {
+    "A": {"first_name": "Zephyrine", "last_name": "Quillfeather", "phone": "(217) 555-0191"},
+    "B": {"first_name": "Odalys", "last_name": "Thistlewood", "phone": "(217) 555-0192"},
+}
+BIRTH_DATES = {"A": dt.date(1961, 4, 9), "B": dt.date(1958, 11, 23)}
+NEVER_SEE_PATIENTS = ("lia", "andy")
+
+
+def identity(side: str) -> list[str]:
+    born = BIRTH_DATES[side]
+    return [
+        *PATIENTS[side].values(),
+        "5550191" if side == "A" else "5550192",
+        born.isoformat(),
+        f"{born:%m/%d/%Y}",
+        f"{born.month}/{born.day}/{born.year}",
+    ]
+
+
+def _side(*, side, acting, department, provider, practice, cora, ada, when, document) -> dict:
     referral = f.make_referral(
-        acting_user=acting, department=department, referring_provider=provider
+        acting_user=acting,
+        department=department,
+        referring_provider=provider,
+        patient=f.patient_data(**PATIENTS[side], date_of_birth=BIRTH_DATES[side]),
     )
     attachment = services.add_attachment(
         referral, acting_user=cora, upload=ContentFile(samples.pdf()), filename="letter.pdf"
@@ -377,6 +438,21 @@ def _side(*, acting, department, provider, practice, cora, ada, when, document) 
         expires_at=when,
     )
     run = ImportRun.objects.create(original_name="h.csv", uploaded_by=ada, created_at=when)
+    event = Event.objects.create(kind="cme", title="CME evening", starts_at=when, organizer=ada)
+    gift = GiftEntry.objects.create(
+        given_on=when.date(),
+        kind="meal",
+        description="Dinner",
+        value=600,
+        practice=practice,
+        provider=provider,
+        physician=True,
+        recorded_by=ada,
+    )
+    overage = Overage.objects.create(
+        gift=gift, provider=provider, excess=65, repay_by=when.date(), recorded_by=ada
+    )
+    task = Task.objects.create(title="Visit the office", practice=practice)
     return {
         "referral": referral.pk,
         "attachment": attachment.pk,
@@ -385,6 +461,9 @@ def _side(*, acting, department, provider, practice, cora, ada, when, document) 
         "saved_filter": saved.pk,
         "invite": invite.pk,
         "run": run.pk,
+        "event": event.pk,
+        "overage": overage.pk,
+        "task": task.pk,
         "document": document.pk,
         "candidate": document.candidates.get().pk,
         "practice": practice.pk,
@@ -407,6 +486,7 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
     common = {"cora": cora, "ada": ada, "when": when, "document": document}
     found = {
         "A": _side(
+            side="A",
             acting=cora,
             department=spine,
             provider=provider_a,
@@ -414,6 +494,7 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
             **common,
         ),
         "B": _side(
+            side="B",
             acting=cora,
             department=hand,
             provider=provider_b,
@@ -442,7 +523,7 @@ def value_for(route: Route, name: str, ids: dict):
         return ids["provider"]
     if name == "document_id":
         return ids["document"]
-    if name in ("department_id", "user_id", "location_id"):
+    if name in ("department_id", "user_id", "location_id", "event_id", "overage_id"):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids
         return ids["user"]
@@ -494,6 +575,13 @@ def api_body(key: str, ids: dict) -> dict:
         "book_appointment": {"starts_at": "2031-01-10T10:00:00"},
         "create_practice": {"name": "Lakeside Pediatrics"},
         "create_provider": {"npi": "1245319599", "first_name": "Ira", "last_name": "Moss"},
+        "record_gift": {
+            "provider_id": ids["provider"],
+            "given_on": "2026-03-02",
+            "kind": "meal",
+            "description": "Lunch for the office",
+            "value": "12.00",
+        },
     }[key]
 
 
@@ -561,8 +649,9 @@ class Caller:
         return client.generic(route.method, url, body, content_type="application/json")
 
 
-def observe(sides: dict, users: dict) -> dict[tuple[str, str, str], str]:
-    """(route, side, user) -> allowed, refused or error, for every route on both sides."""
+def observe(sides: dict, users: dict, leaks: list | None = None) -> dict[tuple[str, str, str], str]:
+    """(route, side, user) -> allowed, refused or error, for every route on both sides; each
+    answer to a liaison or analyst that names a patient goes into `leaks`."""
     caller = Caller(users)
     seen = {}
     for route in all_routes():
@@ -577,7 +666,18 @@ def observe(sides: dict, users: dict) -> dict[tuple[str, str, str], str]:
                     continue
                 response = caller.call(route, urls[side], who, ids)
                 seen[(route.key, side, who)] = outcome(route, response)
+                if leaks is not None and who in NEVER_SEE_PATIENTS:
+                    leaks += [(route.key, side, who, w) for w in shown(response, side)]
     return seen
+
+
+def shown(response, side: str) -> list[str]:
+    """The words of the side's patient's identity that the answer contains."""
+    if response.streaming or response.status_code >= 300:
+        return []
+    text = response.content.decode("utf-8", "replace").replace("-", "").replace(" ", "")
+    raw = response.content.decode("utf-8", "replace")
+    return [w for w in identity(side) if w in raw or w.replace("-", "") in text]
 
 
 @pytest.fixture
@@ -606,7 +706,8 @@ def test_the_table_names_no_route_that_does_not_exist():
 
 
 def test_every_route_answers_every_user_as_the_table_says(sides, users):
-    seen = observe(sides, users)
+    leaks: list = []
+    seen = observe(sides, users, leaks)
 
     errors = sorted(k for k, result in seen.items() if result == "error")
     wrong = sorted(
@@ -616,3 +717,5 @@ def test_every_route_answers_every_user_as_the_table_says(sides, users):
     )
     assert not errors, f"server errors: {errors}"
     assert not wrong, "\n".join(wrong)
+    # No route a liaison or an analyst may open shows a patient's identity.
+    assert not leaks, leaks

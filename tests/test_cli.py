@@ -75,6 +75,7 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
         "intake_resume",
         "messaging_sweep",
         "analytics_catch_up",
+        "outreach_signals",
         "optimize_database",
     ]
     assert enqueue_due_jobs(now=now) == []  # the same moment again: already claimed
@@ -125,6 +126,7 @@ def test_enqueue_due_jobs_from_two_workers_at_once_enqueues_one_sweep():
         "intake_resume",
         "messaging_sweep",
         "optimize_database",
+        "outreach_signals",
         "sla_sweep",
     ]
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1

@@ -380,3 +380,32 @@ def test_the_receiving_step_is_credited_as_the_channel_records_it(seeded):
         else:
             assert referral.channel in ("fax", "phone", "email"), referral.channel
             assert actor is not None and actor.role == Role.COORDINATOR, referral.number
+
+
+def test_the_demo_has_a_liaisons_week(seeded):
+    """Two liaisons with territories, months of visits with the people met, planned visits,
+    a lunch-and-learn shared on the ledger, and a physician close to the gift limit."""
+    from refloop.outreach import ledger
+    from refloop.outreach.models import Activity, Event, GiftEntry, Territory
+
+    territories = Territory.objects.filter(liaison__isnull=False)
+    assert territories.count() == 2
+    done = Activity.objects.filter(status="done")
+    assert done.filter(kind="visit").count() >= 20
+    assert done.filter(providers__isnull=False).exists()
+    span = done.order_by("occurred_on")
+    assert (span.last().occurred_on - span.first().occurred_on).days >= 150
+    assert Activity.objects.filter(status="planned", starts_at__isnull=False).exists()
+    lunch = Event.objects.get(kind="lunch_and_learn")
+    assert (
+        GiftEntry.objects.filter(event=lunch).count()
+        == lunch.attendees.filter(attended=True).count()
+    )
+    year = Activity.objects.order_by("-occurred_on").first().occurred_on.year
+    limit = ledger.limit_for(year)
+    totals = [
+        ledger.year_total(p, year)
+        for p in GiftEntry.objects.values_list("provider", flat=True).distinct()
+        if p
+    ]
+    assert any(limit * 8 / 10 <= t <= limit for t in totals)

@@ -539,5 +539,7 @@ for _name, _value in [
 # Worker: how often the worker looks for due tasks and periodic jobs (seconds).
 WORKER_INTERVAL_SECONDS = env_int("WORKER_INTERVAL", 2)
 SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 300)
+# How often the outreach signals (declining referrers, overdue visits...) raise liaison tasks.
+OUTREACH_SWEEP_SECONDS = env_int("OUTREACH_SWEEP_SECONDS", 3600)
 # How often the worker refreshes SQLite's query-planner statistics (refloop.core.maintenance).
 DB_OPTIMIZE_SECONDS = env_int("DB_OPTIMIZE_SECONDS", 3600)

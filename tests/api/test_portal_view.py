@@ -50,6 +50,12 @@ PORTAL_ANSWERS = {
     "analytics_metrics": 403,
     "analytics_referrers": 403,
     "analytics_funnel": 403,
+    "list_due_visits": 403,
+    "list_activities": 403,
+    "list_tasks": 403,
+    "list_gifts": 403,
+    "record_gift": 403,
+    "ledger_report": 403,
 }
 
 STAFF_ONLY_FIELDS = {

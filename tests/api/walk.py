@@ -123,6 +123,7 @@ def path_for(template: str, world: dict, state: str = "received", **values) -> s
         "provider_id": world["provider_a"].pk,
         "document_id": 1,
         "message_id": 1,
+        "year": 2026,
     }
     return template.format(**{**ids, **values})
 
@@ -245,6 +246,19 @@ def valid_bodies(operation_id: str, w: dict) -> list[tuple[str, dict]]:
                     "email": "",
                     "best_time": "",
                     "notes": "",
+                },
+            )
+        ],
+        # A meal for the referring provider, well within the year's limit.
+        "record_gift": [
+            (
+                "received",
+                {
+                    "provider_id": w["provider_a"].pk,
+                    "given_on": "2026-03-02",
+                    "kind": "meal",
+                    "description": "Lunch for the office",
+                    "value": "12.00",
                 },
             )
         ],

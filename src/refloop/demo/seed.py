@@ -35,7 +35,7 @@ from refloop.core.models import Notification, User
 from refloop.core.roles import Role
 from refloop.demo import content as c
 from refloop.demo import factories as f
-from refloop.demo import letters, partners
+from refloop.demo import letters, outreach, partners
 from refloop.demo.faxes import make_packet
 from refloop.demo.journeys import Planner
 from refloop.demo.plans import ProviderRef, ReceiverRef, Staff
@@ -58,7 +58,8 @@ STAFF = [
     ("admin", "Maren", "Holt", Role.ADMIN, [], "practice manager"),
     ("coordinator", "Tasha", "Greene", Role.COORDINATOR, ["spine"], "referral coordinator, Spine"),
     ("clinician", "Daniel", "Okafor", Role.CLINICIAN, ["spine", "joint"], "orthopedic surgeon"),
-    ("liaison", "Jenna", "Marsh", Role.LIAISON, [], "physician liaison"),
+    ("liaison", "Jenna", "Marsh", Role.LIAISON, [], "physician liaison, West territory"),
+    ("bcallahan", "Brooke", "Callahan", Role.LIAISON, [], "physician liaison, East territory"),
     ("analyst", "Victor", "Chen", Role.ANALYST, [], "reporting analyst"),
     ("dwhitfield", "Dana", "Whitfield", Role.COORDINATOR, ["joint"], "referral coordinator, Joint"),
     (
@@ -161,6 +162,8 @@ def seed_demo(
     with effects.suppressed():  # the seed reads the faxes itself; the worker need not
         _document_inbox(now)
     facts.rebuild_all()  # the replay suppressed the per-change rebuilds
+    with transaction.atomic():
+        outreach.seed_outreach(rng, users, now, org.zone)
     path = logins_file or logins_path()
     write_logins(path, logins, titles, now=now)
     return SeedResult(

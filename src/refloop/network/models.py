@@ -91,3 +91,27 @@ class StaffContact(ContactDetails):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_role_display()})"
+
+
+class NppesLocation(models.Model):
+    """A practice location read from the national NPI registry (NPPES), keyed by its
+    normalized address, 5-digit ZIP and phone; `values` holds the practice's fields as last
+    imported, so a field that differs from them now was edited by staff and is kept."""
+
+    key = models.CharField(max_length=300, unique=True)
+    practice = models.OneToOneField(
+        Practice, null=True, blank=True, on_delete=models.SET_NULL, related_name="nppes"
+    )
+    # The organization (entity type 2) at this location with the lowest NPI names it.
+    org_npi = models.CharField(max_length=10, blank=True)
+    org_name = models.CharField(max_length=200, blank=True)
+    values = models.JSONField(default=dict)
+
+
+class NppesProvider(models.Model):
+    """A provider's fields as last imported from NPPES (see NppesLocation.values)."""
+
+    provider = models.OneToOneField(
+        Provider, primary_key=True, on_delete=models.CASCADE, related_name="nppes"
+    )
+    values = models.JSONField(default=dict)

@@ -35,6 +35,7 @@ _PERIODIC = (
     ("intake_resume", "refloop.intake.tasks.resume_stalled_documents", "INTAKE_SWEEP_SECONDS"),
     ("messaging_sweep", "refloop.messaging.tasks.messaging_sweep", "MESSAGING_SWEEP_SECONDS"),
     ("analytics_catch_up", "refloop.analytics.tasks.catch_up_facts", "ANALYTICS_CATCH_UP_SECONDS"),
+    ("outreach_signals", "refloop.outreach.tasks.signals_sweep", "OUTREACH_SWEEP_SECONDS"),
     ("optimize_database", "refloop.core.maintenance.optimize_database_task", "DB_OPTIMIZE_SECONDS"),
 )
 

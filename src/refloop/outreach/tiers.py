@@ -182,6 +182,11 @@ def today() -> date:
     return timezone.localdate(timezone.now(), Organization.current().zone)
 
 
+def of_tier(tier: str) -> Q:
+    """Relationships whose tier (the hand-set one, else the computed one) is `tier`."""
+    return Q(tier_override=tier) | Q(tier_override="", computed_tier=tier)
+
+
 def due_visits(
     relationships: QuerySet[Relationship] | None = None,
     *,
@@ -190,17 +195,19 @@ def due_visits(
     tiers: tuple[str, ...] = (Tier.A, Tier.B, Tier.C),
 ) -> list[Due]:
     """Practices due for a visit within `within_days` of `on` (or overdue), most overdue
-    first. Prospects are left out unless asked for: they are a list of their own. Two
-    queries, whatever the number of practices."""
+    first. Prospects are left out unless asked for: they are a list of their own. The
+    database picks the due ones (one query, whatever the number of practices)."""
     on = on or today()
     settings = OutreachSettings.current()
-    rows = (relationships if relationships is not None else Relationship.objects.all()).filter(
-        Q(tier_override__in=tiers) | Q(tier_override="", computed_tier__in=tiers)
-    )
-    found = []
-    for relationship in rows.select_related("practice", "territory"):
-        due = standing(relationship, on, settings)
-        if due.due_on <= on + timedelta(days=within_days):
-            found.append(due)
+    horizon = on + timedelta(days=within_days)
+    due = Q()
+    for tier in tiers:
+        latest = horizon - timedelta(days=settings.cadence(tier))
+        due |= of_tier(tier) & (Q(last_visit_on__isnull=True) | Q(last_visit_on__lte=latest))
+    rows = relationships if relationships is not None else Relationship.objects.all()
+    found = [
+        standing(relationship, on, settings)
+        for relationship in rows.filter(due).select_related("practice", "territory")
+    ]
     found.sort(key=lambda d: (-d.overdue_days, d.due_on, d.practice.name))
     return found

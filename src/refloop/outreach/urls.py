@@ -2,10 +2,22 @@
 
 from django.urls import path
 
-from refloop.outreach import calendar, home, log_views
+from refloop.outreach import (
+    analytics_views,
+    calendar,
+    event_pages,
+    home,
+    ledger_pages,
+    log_views,
+    tasks_views,
+)
 
 urlpatterns: list = [
     path("outreach/", home.home, name="outreach_home"),
     *log_views.urlpatterns,
     *calendar.urlpatterns,
+    *ledger_pages.urlpatterns,
+    *event_pages.urlpatterns,
+    *tasks_views.urlpatterns,
+    *analytics_views.urlpatterns,
 ]

@@ -17,7 +17,10 @@ from refloop.referrals.models import ReferralEvent
 
 REACTIONS: dict[str, tuple[str, ...]] = {
     EVERY_KIND: ("refloop.analytics.facts.event_recorded",),
-    "referral.received": ("refloop.messaging.automation.on_received",),
+    "referral.received": (
+        "refloop.messaging.automation.on_received",
+        "refloop.outreach.signals.on_referral_received",
+    ),
     "referral.assigned": ("refloop.referrals.notices.assigned_to_you",),
     "referral.accepted": ("refloop.messaging.automation.on_accepted",),
     "referral.declined": ("refloop.messaging.automation.on_declined",),

@@ -267,6 +267,14 @@ class StaffUserForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Clinicians see the referrals of their departments.",
     )
+    compliance_officer = forms.BooleanField(
+        required=False,
+        label="Compliance officer",
+        help_text=(
+            "May record a gift past a physician's yearly limit under the repayment exception, "
+            "and its repayment (42 CFR 411.357(k)(3)). No role has this by itself."
+        ),
+    )
 
     @classmethod
     def for_user(cls, user: User) -> "StaffUserForm":
@@ -277,11 +285,13 @@ class StaffUserForm(forms.Form):
                 "email": user.email,
                 "role": user.role,
                 "departments": list(user.departments.values_list("pk", flat=True)),
+                "compliance_officer": user.compliance_officer,
             }
         )
 
 
 class NewStaffUserForm(StaffUserForm):
+    compliance_officer = None  # granted on the user's own page, once the account exists
     username = forms.RegexField(
         regex=r"^[\w.@+-]+\Z",
         max_length=150,

@@ -13,6 +13,7 @@ from refloop.core.admin_site import is_support_staff
 from refloop.core.errors import InvalidInput
 from refloop.core.models import User
 from refloop.core.roles import Capability
+from refloop.outreach.models import StarkLimit
 from refloop.practice.models import Department, Location, Organization
 from refloop.web.access import staff_view
 from refloop.web.forms import attach_domain_error
@@ -44,6 +45,11 @@ def _name(user: User | None) -> str:
         return ""
     name = person(user)
     return name if user.is_active else f"{name} (deactivated: choose someone else)"
+
+
+def _stark_limit_now() -> str:
+    latest = StarkLimit.objects.order_by("-year").first()
+    return "" if latest is None else f"{latest.year}: ${latest.amount:,.2f} per physician"
 
 
 @require_GET
@@ -93,6 +99,13 @@ def home(request):
             "icon": "mail",
             "about": "Which messages refloop sends on its own, when, and their wording.",
             "now": "",
+        },
+        {
+            "title": "Stark limits",
+            "url_name": "settings_stark_limits",
+            "icon": "shield-lock",
+            "about": "The yearly limit on gifts and meals to a physician (CMS, each January).",
+            "now": _stark_limit_now(),
         },
     ]
     context = {"sections": sections, "support": is_support_staff(request.user)}

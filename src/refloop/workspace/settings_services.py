@@ -367,10 +367,13 @@ def update_staff_user(
     email: str,
     role: str,
     departments: Iterable[Department],
+    compliance_officer: bool | None = None,
     now: datetime | None = None,
 ) -> list[str]:
-    """Change a staff user's name, email, role and departments; returns what changed. An
-    admin cannot take away their own right to change settings (someone else must)."""
+    """Change a staff user's name, email, role, departments and whether they are the
+    compliance officer (None: unchanged); returns what changed. An admin cannot take away
+    their own right to change settings, nor make themselves compliance officer (someone
+    else must: the officer checks the liaisons and admins)."""
     require(acting_user, Capability.MANAGE_SETTINGS)
     now = now or timezone.now()
     chosen = _staff_role(role)
@@ -390,15 +393,20 @@ def update_staff_user(
             raise InvalidInput(
                 "Someone with this email address already has an account.", field="email"
             )
-        changed: dict[str, Any] = _apply(
-            user,
-            {
-                "first_name": first_name.strip(),
-                "last_name": last_name.strip(),
-                "email": email,
-                "role": chosen.value,
-            },
-        )
+        values: dict[str, Any] = {
+            "first_name": first_name.strip(),
+            "last_name": last_name.strip(),
+            "email": email,
+            "role": chosen.value,
+        }
+        if compliance_officer is not None:
+            if user.pk == acting_user.pk and compliance_officer and not user.compliance_officer:
+                raise InvalidInput(
+                    "You cannot make yourself the compliance officer; ask another admin to.",
+                    field="compliance_officer",
+                )
+            values["compliance_officer"] = compliance_officer
+        changed: dict[str, Any] = _apply(user, values)
         before = _department_ids(user.departments.all())
         after = _department_ids(departments)
         if before != after:
@@ -407,6 +415,8 @@ def update_staff_user(
         if changed:
             user.save()
             action = "user.role_changed" if "role" in changed else "user.changed"
+            if "compliance_officer" in changed and "role" not in changed:
+                action = "user.compliance_officer_changed"
             _record(action, user, actor=acting_user, detail=changed, now=now)
     return list(changed)
 

@@ -184,6 +184,7 @@ def user(request, user_id: int):
                 email=data["email"],
                 role=data["role"],
                 departments=data["departments"],
+                compliance_officer=data["compliance_officer"],
             )
         except InvalidInput as error:
             attach_domain_error(form, error)

@@ -1,0 +1,13 @@
+"""Background tasks of the outreach app (django.tasks; run by `refloop worker`)."""
+
+from django.tasks import task
+from django.utils import timezone
+
+from refloop.outreach import signals
+
+
+@task()
+def signals_sweep() -> int:
+    """The sweep-type signals (outreach.signals): tasks for declining referrers, repeated
+    not-a-fit declines, service problems and overdue tier A visits."""
+    return sum(signals.sweep(now=timezone.now()).values())
