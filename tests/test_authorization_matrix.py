@@ -30,6 +30,7 @@ from refloop.history.models import ImportRun
 from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
 from refloop.messaging.models import Message
+from refloop.outreach.activities import log_activity
 from refloop.outreach.models import Event, GiftEntry, Overage, Task
 from refloop.portal.models import PortalInvite
 from refloop.practice.models import Location
@@ -262,6 +263,15 @@ ACCESS: dict[str, frozenset[str]] = {
     # The session clock: how long is left (signed out: none), and "stay signed in"
     "session_status": ANYONE,
     "session_stay": ANYONE,
+    # Outreach: the liaison's home, the phone log, planning and the calendar feed
+    "outreach_home": OUTREACH,
+    "outreach_log": OUTREACH,
+    "outreach_practice_search": OUTREACH,
+    "outreach_plan": OUTREACH,
+    "outreach_calendar_new": OUTREACH,
+    "outreach_activity": OUTREACH,  # lia's own visit; an admin may change any
+    "outreach_activity_cancel": OUTREACH,
+    "outreach_calendar_feed": NOBODY,  # a secret token nobody has here: 404
 }
 # Models in the back office, admins only; what the model's admin forbids to everyone.
 ADMIN_MODELS = {
@@ -351,6 +361,8 @@ PK_OF = {
     "intake_document_file": "document",
     "intake_page_image": "document",
     "intake_candidate": "candidate",
+    "outreach_activity": "activity",
+    "outreach_activity_cancel": "activity",
     "outreach_task_close": "task",
     "outreach_task_reopen": "task",
     "outreach_task_reassign": "task",
@@ -475,7 +487,7 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
         ingest(content=referral_pdf(), filename="fax.pdf", source="upload", uploaded_by=cora).pk
     )
     common = {"cora": cora, "ada": ada, "when": when, "document": document}
-    return {
+    found = {
         "A": _side(
             side="A",
             acting=cora,
@@ -493,6 +505,12 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
             **common,
         ),
     }
+    for side, provider in (("A", provider_a), ("B", provider_b)):
+        # The liaison's visit: hers to change, and an admin's.
+        found[side]["activity"] = log_activity(
+            acting_user=lia, practice=provider.practice, occurred_on=when.date()
+        ).pk
+    return found
 
 
 def value_for(route: Route, name: str, ids: dict):

@@ -83,6 +83,8 @@ def test_the_staff_pages_run_under_the_policy_without_a_violation(
         "/analytics/referrals/?start=2026-03-01&end=2026-04-01",
         "/analytics/scorecards/",
         f"/analytics/scorecards/{practice_a.pk}/",
+        "/outreach/",
+        f"/outreach/log/?practice={practice_a.pk}",
         "/admin/",
         "/admin/core/user/",
         f"/admin/core/user/{ada.pk}/change/",

@@ -23,6 +23,7 @@ from refloop.intake.services import ingest
 from refloop.messaging import outbox_views
 from refloop.messaging import settings_views as message_settings
 from refloop.messaging.models import Message
+from refloop.outreach import urls as outreach_urls
 from refloop.portal import invites as portal_invites
 from refloop.portal import staff as portal_staff
 from refloop.practice.models import Location
@@ -88,7 +89,13 @@ EXPECTED_PAGES = {
     "settings_users",
     "settings_user_new",
     "settings_user",
+    "outreach_home",
+    "outreach_log",
+    "outreach_plan",
 }
+
+
+OUTREACH_PAGES = {"outreach_home", "outreach_log", "outreach_plan"}
 
 
 # Each app's routes name their own objects: `pk` is a referral in the workspace and the
@@ -108,6 +115,9 @@ def routes() -> list[URLPattern]:
         *public_urls.urlpatterns,
         *message_settings.urlpatterns,
         *outbox_views.urlpatterns,
+        # The liaison's home, phone log and planning; the ledger's, events' and tasks' pages
+        # have browser tests of their own.
+        *[p for p in outreach_urls.urlpatterns if p.name in OUTREACH_PAGES],
     ]
     return [p for p in patterns if isinstance(p, URLPattern)]
 

@@ -123,12 +123,10 @@ def test_the_coordinator_lands_on_their_worklist(signed_in, cora):
     assert re.search(r"/referrals/(\?.*)?$", page.url)
 
 
-def test_the_liaison_lands_on_the_referring_practices_without_a_patient(
-    signed_in, lia, cora, referral
-):
+def test_the_liaison_lands_on_the_outreach_home_without_a_patient(signed_in, lia, cora, referral):
     page = signed_in(lia)
     page.goto("/")
-    assert page.url.endswith("/analytics/scorecards/")
+    assert page.url.endswith("/outreach/")
     assert "Quillfeather" not in page.content()
     assert_accessible(page)
 

@@ -17,7 +17,7 @@ def nav_labels(page) -> list[str]:
     start = html.index('<ul class="nav-items">')
     return [
         label
-        for label in ("Worklist", "New referral", "Outbound", "Audit log")
+        for label in ("Worklist", "New referral", "Outbound", "Outreach", "Audit log")
         if f"<span>{label}</span>" in html[start : html.index("</ul>", start)]
     ]
 
@@ -69,10 +69,10 @@ def test_sign_out_needs_a_post(client, cora):
 @pytest.mark.parametrize(
     ("user", "expected"),
     [
-        ("ada", ["Worklist", "New referral", "Outbound", "Audit log"]),
+        ("ada", ["Worklist", "New referral", "Outbound", "Outreach", "Audit log"]),
         ("cora", ["Worklist", "New referral", "Outbound"]),
         ("cliff", ["Worklist", "Outbound"]),
-        ("lia", ["Worklist"]),
+        ("lia", ["Worklist", "Outreach"]),
         ("andy", []),
     ],
 )

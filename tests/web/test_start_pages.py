@@ -54,10 +54,10 @@ def test_the_clinician_starts_on_their_decisions_and_reports(cliff):
     assert "Your decisions" in html and "Reports to write" in html
 
 
-def test_the_liaison_starts_on_the_referring_practices_not_the_worklist(lia):
+def test_the_liaison_starts_on_the_outreach_home_not_the_worklist(lia):
     response = client_for(lia).get("/")
     assert response.status_code == 302
-    assert response["Location"] == reverse("analytics_scorecards")
+    assert response["Location"] == reverse("outreach_home")
 
 
 def test_the_analyst_starts_on_the_analytics_dashboard(andy):

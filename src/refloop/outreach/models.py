@@ -154,11 +154,25 @@ class Activity(models.Model):
     )
     # The phone's own id for an entry made offline: sending it twice records it once.
     client_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # What the first send with that key said (a hash), so a key reused for another entry
+    # is refused rather than taken for a replay.
+    client_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["practice", "-occurred_on"])]
         ordering = ["-occurred_on", "-pk"]
+
+
+class CalendarFeed(models.Model):
+    """A liaison's secret calendar address (outreach.calendar): only the token's SHA-256 is
+    kept, so the address is shown once when made; making a new one retires the old."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class TaskKind(models.TextChoices):

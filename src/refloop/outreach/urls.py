@@ -1,8 +1,21 @@
 """The outreach pages, each module's own routes."""
 
-from refloop.outreach import analytics_views, event_pages, ledger_pages, tasks_views
+from django.urls import path
+
+from refloop.outreach import (
+    analytics_views,
+    calendar,
+    event_pages,
+    home,
+    ledger_pages,
+    log_views,
+    tasks_views,
+)
 
 urlpatterns: list = [
+    path("outreach/", home.home, name="outreach_home"),
+    *log_views.urlpatterns,
+    *calendar.urlpatterns,
     *ledger_pages.urlpatterns,
     *event_pages.urlpatterns,
     *tasks_views.urlpatterns,

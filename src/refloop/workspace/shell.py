@@ -45,6 +45,7 @@ NAVIGATION = (
         "Documents", "intake_documents", "inbox", Capability.CREATE_REFERRALS, "/intake/documents/"
     ),
     NavItem("Outbound", "outbound", "send", Capability.VIEW_REFERRALS, "/outbound/"),
+    NavItem("Outreach", "outreach_home", "map-pin", Capability.WORK_OUTREACH, "/outreach/"),
     NavItem("Messages", "outbox", "mail", Capability.VIEW_REFERRALS, "/messages/"),
     NavItem(
         "Analytics", "analytics_dashboard", "chart-bar", Capability.VIEW_ANALYTICS, "/analytics/"

@@ -6,6 +6,7 @@ them once signed in. Which page is decided by capabilities (core/roles.py), neve
 - who works referrals: the worklist;
 - who makes clinical decisions without working referrals: their decisions and the progress
   reports still to write;
+- who does outreach work and sees no patient (the liaison): the outreach home;
 - who keeps the referral network and sees no patient: the referring practices;
 - who reads analytics only: the dashboard.
 """
@@ -66,6 +67,11 @@ def keeps_network(user) -> bool:
     )
 
 
+def works_outreach(user) -> bool:
+    """The liaison: visits, tasks and the network, without a patient (minimum necessary)."""
+    return can(user, Capability.WORK_OUTREACH) and not can(user, Capability.VIEW_REFERRALS)
+
+
 def reads_analytics(user) -> bool:
     return can(user, Capability.VIEW_ANALYTICS)
 
@@ -76,7 +82,7 @@ def start_page(request) -> HttpResponse | None:
         (manages_practice, lambda: practice_page(request)),
         (works_referrals, lambda: redirect("worklist")),  # *My referrals*
         (decides_referrals, lambda: clinician_page(request)),
-        # The liaison's own home is issue 16; until then, the referring practices.
+        (works_outreach, lambda: redirect("outreach_home")),
         (keeps_network, lambda: redirect("analytics_scorecards")),
         (reads_analytics, lambda: redirect("analytics_dashboard")),
     )
