@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from refloop.demo import factories as f
+from refloop.outreach.models import Task
 from refloop.referrals.reports import write_progress_report
 
 
@@ -46,6 +47,7 @@ def world(frozen_clock, ada, cora, cliff, spine, practice_a, provider_a, referra
         "cora": cora,
         "practice_a": practice_a,
         "provider_a": provider_a,
+        "task": Task.objects.create(title="Visit the office", practice=practice_a),
         "starts_at": (now + dt.timedelta(days=7)).isoformat(),
         "now": now.isoformat(),
     }

@@ -195,3 +195,11 @@ def test_a_boolean_in_a_body_is_true_or_false_only(api, cora, value):
     # Found by schemathesis's coverage phase: in_network 0 created a practice.
     answer = api(cora).post("/api/v1/practices", {"name": "Lakeside Clinic", "in_network": value})
     assert (answer.status_code, answer.json()["field"]) == (422, "in_network")
+
+
+def test_an_id_written_as_a_whole_number_with_a_point_zero_is_the_id(api, cora, spine):
+    # JSON Schema counts 9.0 as an integer, and schemathesis sent one to analytics.
+    answer = api(cora).get("/api/v1/analytics/referrers", department=f"{spine.pk}.0")
+    assert answer.status_code == 200, answer.content
+    half = api(cora).get("/api/v1/analytics/referrers", department=f"{spine.pk}.5")
+    assert (half.status_code, half.json()["field"]) == (422, "department")

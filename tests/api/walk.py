@@ -124,7 +124,7 @@ def path_for(template: str, world: dict, state: str = "received", **values) -> s
         "document_id": 1,
         "message_id": 1,
         "year": 2026,
-        "task_id": 1,
+        "task_id": world["task"].pk,
     }
     return template.format(**{**ids, **values})
 

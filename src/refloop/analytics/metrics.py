@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import connection
@@ -147,10 +147,14 @@ def _parse_date(value: str | None, name: str) -> date:
 
 
 def _parse_id(value: str, name: str, model) -> int:
+    # A whole number, written as JSON Schema allows one (9, or 9.0 as some clients send it).
     try:
-        pk = int(value)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number (an id).", field=name) from None
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or number != number.to_integral_value():
+        raise InvalidInput(f"{name} must be a whole number (an id).", field=name)
+    pk = int(number)
     if not model.objects.filter(pk=pk).exists():
         raise InvalidInput(f"{name} {pk} does not exist.", field=name)
     return pk
