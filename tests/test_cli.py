@@ -76,6 +76,7 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
         "messaging_sweep",
         "analytics_catch_up",
         "optimize_database",
+        "outreach_tiers",
     ]
     assert enqueue_due_jobs(now=now) == []  # the same moment again: already claimed
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1

@@ -36,6 +36,7 @@ _PERIODIC = (
     ("messaging_sweep", "refloop.messaging.tasks.messaging_sweep", "MESSAGING_SWEEP_SECONDS"),
     ("analytics_catch_up", "refloop.analytics.tasks.catch_up_facts", "ANALYTICS_CATCH_UP_SECONDS"),
     ("optimize_database", "refloop.core.maintenance.optimize_database_task", "DB_OPTIMIZE_SECONDS"),
+    ("outreach_tiers", "refloop.outreach.tasks.refresh_tiers", "OUTREACH_TIERS_SECONDS"),
 )
 
 

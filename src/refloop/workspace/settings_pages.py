@@ -94,6 +94,13 @@ def home(request):
             "about": "Which messages refloop sends on its own, when, and their wording.",
             "now": "",
         },
+        {
+            "title": "Outreach",
+            "url_name": "outreach_settings",
+            "icon": "map-pin",
+            "about": "How often each tier of referring practice is visited, and the visit topics.",
+            "now": "",
+        },
     ]
     context = {"sections": sections, "support": is_support_staff(request.user)}
     return render(request, "workspace/settings/home.html", context)
