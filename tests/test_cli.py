@@ -126,6 +126,7 @@ def test_enqueue_due_jobs_from_two_workers_at_once_enqueues_one_sweep():
         "intake_resume",
         "messaging_sweep",
         "optimize_database",
+        "outreach_tiers",
         "sla_sweep",
     ]
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1

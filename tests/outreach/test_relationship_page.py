@@ -29,6 +29,7 @@ from refloop.outreach.models import (
     StaffProfile,
     Task,
     TaskStatus,
+    Territory,
     Tier,
     Topic,
 )
@@ -300,3 +301,21 @@ def test_a_practice_never_computed_shows_without_writing(client, lia):
 
     assert "Not computed yet" in html and "Never visited" in html
     assert not Relationship.objects.filter(practice=practice).exists()
+
+
+def test_no_outreach_page_a_liaison_opens_shows_the_patient(client, lia, office):
+    practice = office["practice"]
+    territory = Territory.objects.create(name="North", liaison=lia)
+    Relationship.objects.filter(practice=practice).update(territory=territory)
+    client.force_login(lia)
+    urls = [
+        reverse("outreach_practice", args=[practice.pk]),
+        reverse("outreach_provider", args=[office["doctor"].pk]),
+        reverse("outreach_staff", args=[office["coordinator"].pk]),
+        reverse("outreach_territories"),
+        reverse("outreach_territory", args=[territory.pk]),
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Quillfeather" not in response.content.decode(), url
