@@ -15,6 +15,7 @@ from django.db.models import Count, Prefetch
 from refloop.analytics import metrics, referrers, scorecards
 from refloop.analytics.charts import sparkline
 from refloop.analytics.metrics import Filters, Period, Scope
+from refloop.analytics.stats import percentiles
 from refloop.network.models import Practice, Provider, StaffContact
 from refloop.outreach import tiers
 from refloop.outreach.models import (
@@ -140,10 +141,16 @@ class Trend:
 
 @dataclass(frozen=True)
 class Treatment:
-    """How this practice's referrals fared with us over twelve months (analytics figures)."""
+    """How this practice's referrals fared with us over twelve months (analytics figures,
+    read as the scorecard reads them)."""
 
     period: Period
-    figures: scorecards.Figures
+    referrals: int
+    seen: int
+    contacted: int
+    median_hours_to_first_contact: float | None
+    seen_in_period: int
+    closed_within_7_days: int
     declined: int
     decline_reasons: list[tuple[str, int]]
 
@@ -153,20 +160,19 @@ class Treatment:
 
     @property
     def first_contact(self) -> str:
-        return scorecards.hours(self.figures.median_hours_to_first_contact)
+        return scorecards.hours(self.median_hours_to_first_contact)
 
     @property
     def loop_closure(self) -> str:
-        f = self.figures
-        return scorecards.share(f.closed_within_7_days, f.seen_in_period)
+        return scorecards.share(self.closed_within_7_days, self.seen_in_period)
 
     @property
-    def seen(self) -> str:
-        return scorecards.share(self.figures.seen, self.figures.referrals)
+    def seen_share(self) -> str:
+        return scorecards.share(self.seen, self.referrals)
 
     @property
     def declined_share(self) -> str:
-        return scorecards.share(self.declined, self.figures.referrals)
+        return scorecards.share(self.declined, self.referrals)
 
 
 @dataclass(frozen=True)
@@ -248,10 +254,14 @@ def trend(practice: Practice, *, now: datetime, today: date, zone) -> Trend:
 
 
 def treatment(practice: Practice, *, now: datetime, today: date) -> Treatment:
-    """The scorecard's figures for the practice's twelve months, and its referrals of that
-    cohort declined by us (docs/design.md: declined means not a fit), by reason."""
+    """The scorecard's measures for the practice's twelve months (metrics.compute, and the
+    median time to first contact over the same cohort as metrics.durations), and the
+    referrals of that cohort we declined (docs/design.md: declined means not a fit), by
+    reason. Only what the page shows is read: a few statements on one practice's rows."""
     year = twelve_months(today)
     scope = Scope.of(year, Filters(practice=practice.pk), now=now)
+    found = metrics.compute(scope, ("volume", "conversion", "loop_closure"))
+    contact = percentiles(metrics.cohort(scope), ["first_contact_hours"], ps=(0.5,))
     reasons = dict(DeclineReason.choices)
     declined = (
         metrics.cohort(scope)
@@ -263,7 +273,12 @@ def treatment(practice: Practice, *, now: datetime, today: date) -> Treatment:
     by_reason = [(reasons.get(r["lost_reason"], "Not recorded"), r["n"]) for r in declined]
     return Treatment(
         period=year,
-        figures=scorecards.figures(scope),
+        referrals=found["volume"]["count"],
+        seen=found["conversion"]["seen"],
+        contacted=contact["first_contact_hours"]["count"],
+        median_hours_to_first_contact=contact["first_contact_hours"]["p50"],
+        seen_in_period=found["loop_closure"]["seen"],
+        closed_within_7_days=found["loop_closure"]["closed_within_7_days"],
         declined=sum(n for _, n in by_reason),
         decline_reasons=by_reason,
     )
