@@ -254,13 +254,17 @@ def trend(practice: Practice, *, now: datetime, today: date, zone) -> Trend:
 
 
 def treatment(practice: Practice, *, now: datetime, today: date) -> Treatment:
-    """The scorecard's measures for the practice's twelve months (metrics.compute, and the
-    median time to first contact over the same cohort as metrics.durations), and the
-    referrals of that cohort we declined (docs/design.md: declined means not a fit), by
-    reason. Only what the page shows is read: a few statements on one practice's rows."""
+    """The scorecard's measures for the practice's twelve months (volume, conversion and
+    loop closure by metrics' definitions, the median time to first contact over the same
+    cohort as metrics.durations), and the referrals of that cohort we declined
+    (docs/design.md: declined means not a fit), by reason. Only what the page shows is
+    read: a few statements on one practice's rows."""
     year = twelve_months(today)
     scope = Scope.of(year, Filters(practice=practice.pk), now=now)
-    found = metrics.compute(scope, ("volume", "conversion", "loop_closure"))
+    # Volume and conversion as referrers.referrers() counts them: one small aggregate
+    # (metrics' one-pass summary counts every state, which costs more to build than to run).
+    counts = metrics.cohort(scope).aggregate(volume=Count("pk"), seen=metrics._reached("seen"))
+    closure = metrics.loop_closure(scope)
     contact = percentiles(metrics.cohort(scope), ["first_contact_hours"], ps=(0.5,))
     reasons = dict(DeclineReason.choices)
     declined = (
@@ -273,12 +277,12 @@ def treatment(practice: Practice, *, now: datetime, today: date) -> Treatment:
     by_reason = [(reasons.get(r["lost_reason"], "Not recorded"), r["n"]) for r in declined]
     return Treatment(
         period=year,
-        referrals=found["volume"]["count"],
-        seen=found["conversion"]["seen"],
+        referrals=counts["volume"],
+        seen=counts["seen"] or 0,
         contacted=contact["first_contact_hours"]["count"],
         median_hours_to_first_contact=contact["first_contact_hours"]["p50"],
-        seen_in_period=found["loop_closure"]["seen"],
-        closed_within_7_days=found["loop_closure"]["closed_within_7_days"],
+        seen_in_period=closure["seen"],
+        closed_within_7_days=closure["closed_within_7_days"],
         declined=sum(n for _, n in by_reason),
         decline_reasons=by_reason,
     )
