@@ -5,7 +5,7 @@ Counts and figures only: no patient and no referral's detail reaches these pages
 """
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -27,7 +27,7 @@ outreach_view = staff_view(Capability.WORK_OUTREACH)
 
 @require_GET
 @outreach_view
-def practice(request: HttpRequest, pk: int):
+def practice(request, pk: int):
     found = get_object_or_404(Practice, pk=pk)
     page = relationships.relationship_page(found, page=request.GET.get("page"), now=timezone.now())
     relationship = page.relationship
@@ -49,7 +49,7 @@ def practice(request: HttpRequest, pk: int):
 
 @require_POST
 @outreach_view
-def tier(request: HttpRequest, pk: int):
+def tier(request, pk: int):
     found = get_object_or_404(Practice, pk=pk)
     form = TierForm(request.POST)
     if not form.is_valid():
@@ -75,7 +75,7 @@ def _contact(kind: str, contact_id: int) -> Contact:
     return relationships.contact_of_staff(staff)
 
 
-def _edit(request: HttpRequest, kind: str, contact_id: int):
+def _edit(request, kind: str, contact_id: int):
     """GET: the contact's form (in place of its card under htmx); POST: save it and give
     back the card, or the form with what to fix (422)."""
     contact = _contact(kind, contact_id)
@@ -86,10 +86,15 @@ def _edit(request: HttpRequest, kind: str, contact_id: int):
         return _form(request, ContactForm.of(contact), contact, status=200)
     form = ContactForm(request.POST, contact=contact)
     if form.is_valid():
-        update = services.update_provider if kind == "provider" else services.update_staff
-        key = "provider_id" if kind == "provider" else "staff_id"
         try:
-            update(acting_user=request.user, values=form.values(), **{key: contact.pk})
+            if kind == "provider":
+                services.update_provider(
+                    acting_user=request.user, provider_id=contact.pk, values=form.values()
+                )
+            else:
+                services.update_staff(
+                    acting_user=request.user, staff_id=contact.pk, values=form.values()
+                )
         except InvalidInput as error:
             attach_domain_error(form, error)
         else:
@@ -101,12 +106,12 @@ def _edit(request: HttpRequest, kind: str, contact_id: int):
     return _form(request, form, contact, status=422)
 
 
-def _card(request: HttpRequest, contact: Contact, *, saved_now: bool = False):
+def _card(request, contact: Contact, *, saved_now: bool = False):
     context = {"contact": contact, "saved_now": saved_now}
     return render(request, "outreach/relationship/_contact.html", context)
 
 
-def _form(request: HttpRequest, form: ContactForm, contact: Contact, *, status: int):
+def _form(request, form: ContactForm, contact: Contact, *, status: int):
     context = {"form": form, "contact": contact, "practice": contact.person.practice}
     template = (
         "outreach/relationship/_contact_form.html"
@@ -118,13 +123,13 @@ def _form(request: HttpRequest, form: ContactForm, contact: Contact, *, status: 
 
 @require_http_methods(["GET", "POST"])
 @outreach_view
-def provider(request: HttpRequest, provider_id: int):
+def provider(request, provider_id: int):
     return _edit(request, "provider", provider_id)
 
 
 @require_http_methods(["GET", "POST"])
 @outreach_view
-def staff(request: HttpRequest, staff_id: int):
+def staff(request, staff_id: int):
     return _edit(request, "staff", staff_id)
 
 

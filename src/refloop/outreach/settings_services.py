@@ -55,7 +55,10 @@ def _name(name: str, *, except_pk: int | None = None) -> str:
         raise InvalidInput("Give the topic a name.", field="name")
     if len(name) > 80:
         raise InvalidInput("Keep the topic's name to 80 characters.", field="name")
-    if Topic.objects.filter(name__iexact=name).exclude(pk=except_pk).exists():
+    same = Topic.objects.filter(name__iexact=name)
+    if except_pk is not None:
+        same = same.exclude(pk=except_pk)
+    if same.exists():
         raise InvalidInput(f"There is already a topic called {name}.", field="name")
     return name
 
@@ -90,7 +93,7 @@ def change_topic(
     with transaction.atomic():
         topic = Topic.objects.select_for_update().get(pk=topic.pk)
         name = _name(name, except_pk=topic.pk)
-        changed = {}
+        changed: dict[str, list] = {}
         if topic.name != name:
             changed["name"] = [topic.name, name]
             topic.name = name

@@ -4,7 +4,6 @@ visit can be about. Linked from the Settings hub."""
 from django import forms
 from django.contrib import messages
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
@@ -39,7 +38,7 @@ class TopicForm(forms.Form):
     name = forms.CharField(max_length=80, label="New topic")
 
 
-def _saved(request: HttpRequest, changed: list[str], what: str) -> None:
+def _saved(request, changed: list[str], what: str) -> None:
     if changed:
         messages.success(request, f"{what} saved.")
     else:
@@ -48,7 +47,7 @@ def _saved(request: HttpRequest, changed: list[str], what: str) -> None:
 
 @require_http_methods(["GET", "POST"])
 @settings_view
-def cadence(request: HttpRequest):
+def cadence(request):
     status = 200
     if request.method == "POST":
         form = CadenceForm(request.POST)
@@ -71,7 +70,7 @@ def cadence(request: HttpRequest):
 
 @require_http_methods(["GET", "POST"])
 @settings_view
-def topics(request: HttpRequest):
+def topics(request):
     status = 200
     form = TopicForm()
     if request.method == "POST":
@@ -91,7 +90,7 @@ def topics(request: HttpRequest):
 
 @require_POST
 @settings_view
-def topic(request: HttpRequest, topic_id: int):
+def topic(request, topic_id: int):
     """One topic's change: rename and (de)activate (action save), or move up or down."""
     found = get_object_or_404(Topic, pk=topic_id)
     action = request.POST.get("action", "save")

@@ -135,7 +135,9 @@ def save_territory(
         "postal_codes": clean_postal_codes(postal_codes),
     }
     with transaction.atomic():
-        taken = Territory.objects.filter(name__iexact=name).exclude(pk=territory_id)
+        taken = Territory.objects.filter(name__iexact=name)
+        if territory_id is not None:
+            taken = taken.exclude(pk=territory_id)
         if taken.exists():
             raise InvalidInput(f"There is already a territory called {name}.", field="name")
         if territory_id is None:

@@ -1,5 +1,7 @@
 """The forms of the territory pages; outreach.territories makes the changes."""
 
+from typing import cast
+
 from django import forms
 from django.db.models import QuerySet
 
@@ -42,7 +44,7 @@ class TerritoryForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["liaison"].queryset = liaisons()
+        cast(forms.ModelChoiceField, self.fields["liaison"]).queryset = liaisons()
 
     @classmethod
     def of(cls, territory: Territory) -> "TerritoryForm":

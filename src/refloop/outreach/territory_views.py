@@ -5,7 +5,6 @@ and ZIP rules after a preview, and move practices one by one."""
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,7 +28,7 @@ manage_view = staff_view(Capability.MANAGE_SETTINGS)
 
 @require_GET
 @read_view
-def territory_list(request: HttpRequest):
+def territory_list(request):
     rows = (
         Territory.objects.select_related("liaison")
         .annotate(practices=Count("relationships"))
@@ -46,7 +45,7 @@ def territory_list(request: HttpRequest):
     return render(request, "outreach/territories/list.html", context)
 
 
-def _save(request: HttpRequest, form: TerritoryForm, territory: Territory | None):
+def _save(request, form: TerritoryForm, territory: Territory | None):
     if not form.is_valid():
         return None
     cities, postal_codes = form.rules()
@@ -66,17 +65,17 @@ def _save(request: HttpRequest, form: TerritoryForm, territory: Territory | None
 
 @require_http_methods(["GET", "POST"])
 @manage_view
-def territory_new(request: HttpRequest):
+def territory_new(request):
     return _edit(request, None)
 
 
 @require_http_methods(["GET", "POST"])
 @manage_view
-def territory_edit(request: HttpRequest, territory_id: int):
+def territory_edit(request, territory_id: int):
     return _edit(request, get_object_or_404(Territory, pk=territory_id))
 
 
-def _edit(request: HttpRequest, territory: Territory | None):
+def _edit(request, territory: Territory | None):
     status = 200
     if request.method == "POST":
         form = TerritoryForm(request.POST)
@@ -112,7 +111,7 @@ def _preview(cities, postal_codes, territory: Territory | None) -> territories.P
 
 @require_GET
 @manage_view
-def territory_preview(request: HttpRequest):
+def territory_preview(request):
     """How many practices the rules being typed match (htmx, as the form changes)."""
     wanted = _int(request.GET.get("territory"))
     territory = Territory.objects.filter(pk=wanted).first() if wanted else None
@@ -132,7 +131,7 @@ def territory_preview(request: HttpRequest):
 
 @require_GET
 @read_view
-def territory(request: HttpRequest, territory_id: int):
+def territory(request, territory_id: int):
     found = get_object_or_404(Territory.objects.select_related("liaison"), pk=territory_id)
     can_manage = can(request.user, Capability.MANAGE_SETTINGS)
     members = (
@@ -163,7 +162,7 @@ def territory(request: HttpRequest, territory_id: int):
 
 @require_POST
 @manage_view
-def territory_apply(request: HttpRequest, territory_id: int):
+def territory_apply(request, territory_id: int):
     found = get_object_or_404(Territory, pk=territory_id)
     added = territories.apply_rules(acting_user=request.user, territory=found)
     messages.success(
@@ -175,10 +174,11 @@ def territory_apply(request: HttpRequest, territory_id: int):
 
 @require_POST
 @manage_view
-def territory_practices(request: HttpRequest, territory_id: int):
+def territory_practices(request, territory_id: int):
     """Add a practice to the territory (moving it out of any other), or take it out."""
     found = get_object_or_404(Territory, pk=territory_id)
-    practice = Practice.objects.filter(pk=_int(request.POST.get("practice"))).first()
+    wanted = _int(request.POST.get("practice"))
+    practice = Practice.objects.filter(pk=wanted).first() if wanted else None
     if practice is None:
         messages.error(request, "Choose a practice to add or remove.")
         return redirect("outreach_territory", territory_id=found.pk)
@@ -200,11 +200,12 @@ def territory_practices(request: HttpRequest, territory_id: int):
 
 @require_POST
 @manage_view
-def practice_territory(request: HttpRequest, pk: int):
+def practice_territory(request, pk: int):
     """Move a practice to another territory, or out of any, from its relationship page."""
     practice = get_object_or_404(Practice, pk=pk)
     wanted = request.POST.get("territory", "")
-    target = Territory.objects.filter(pk=_int(wanted)).first() if wanted else None
+    number = _int(wanted)
+    target = Territory.objects.filter(pk=number).first() if number else None
     if wanted and target is None:
         messages.error(request, "Choose one of the territories offered.")
     else:
