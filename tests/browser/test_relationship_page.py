@@ -10,6 +10,7 @@ from django.utils import timezone
 from refloop.analytics import facts
 from refloop.demo import factories as f
 from refloop.network.models import StaffRole
+from refloop.outreach import tiers
 from refloop.outreach.models import (
     Activity,
     ActivityKind,
@@ -72,6 +73,7 @@ def office(cora, lia, spine):
             notes=f"Dropped off the spine one-pager ({days} days ago).",
         )
         activity.providers.add(doctor)
+    tiers.note_contact(practice.pk)
     Task.objects.create(title="Send the MRI checklist", practice=practice, owner=lia)
     return {"practice": practice, "doctor": doctor, "territory": territory}
 
@@ -92,6 +94,11 @@ def test_a_liaison_reads_the_page_and_edits_a_provider_in_place(signed_in, lia, 
     assert page.get_by_role("heading", name="Maple Grove Family Practice").is_visible()
     assert "13 in the last 12 months" in page.locator(".rel-trend").inner_text()
     assert "Send the MRI checklist" in page.locator(".rel-tasks").inner_text()
+    last_visit = timezone.localdate() - timedelta(days=12)
+    assert (
+        f"{last_visit:%b} {last_visit.day}, {last_visit.year}"
+        in page.locator(".rel-visits").inner_text()
+    )
     assert "Dropped off the spine one-pager (12 days ago)." in page.content()
     assert "Declined as not a fit" in page.locator(".rel-treatment").inner_text()
     assert "Quillfeather" not in page.content()
