@@ -31,7 +31,7 @@ from refloop.intake.pipeline import process_document
 from refloop.intake.services import ingest
 from refloop.messaging.models import Message
 from refloop.outreach.activities import log_activity
-from refloop.outreach.models import Event, GiftEntry, Overage, Task
+from refloop.outreach.models import Event, GiftEntry, Overage, Task, Territory, Topic
 from refloop.portal.models import PortalInvite
 from refloop.practice.models import Location
 from refloop.referrals import services
@@ -55,6 +55,7 @@ DIRECTORY = ANALYTICS
 OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
 PORTAL = frozenset({"pam", "pete"})
+OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 NOBODY = frozenset()
 
 # Side A's referral: from practice A (pam's) to Spine (cliff's department). Routes that
@@ -272,6 +273,24 @@ ACCESS: dict[str, frozenset[str]] = {
     "outreach_activity": OUTREACH,  # lia's own visit; an admin may change any
     "outreach_activity_cancel": OUTREACH,
     "outreach_calendar_feed": NOBODY,  # a secret token nobody has here: 404
+    # Outreach settings: visit cadence and topics
+    "outreach_settings": ADMIN,
+    "outreach_topics": ADMIN,
+    "outreach_topic": ADMIN,
+    # Outreach: a practice's relationship page and its edits; territories (read by
+    # liaisons, changed by admins)
+    "outreach_practice": OUTREACH,
+    "outreach_practice_tier": OUTREACH,
+    "outreach_provider": OUTREACH,
+    "outreach_staff": OUTREACH,
+    "outreach_practice_territory": ADMIN,
+    "outreach_territories": OUTREACH,
+    "outreach_territory": OUTREACH,
+    "outreach_territory_new": ADMIN,
+    "outreach_territory_preview": ADMIN,
+    "outreach_territory_edit": ADMIN,
+    "outreach_territory_apply": ADMIN,
+    "outreach_territory_practices": ADMIN,
 }
 # Models in the back office, admins only; what the model's admin forbids to everyone.
 ADMIN_MODELS = {
@@ -366,6 +385,9 @@ PK_OF = {
     "outreach_task_close": "task",
     "outreach_task_reopen": "task",
     "outreach_task_reassign": "task",
+    "outreach_practice": "practice",
+    "outreach_practice_tier": "practice",
+    "outreach_practice_territory": "practice",
 }
 # Values for the other parameters, the same on both sides.
 FIXED = {
@@ -474,6 +496,9 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         "user": cora.pk,
         "department": department.pk,
         "location": Location.objects.get_or_create(name="Main clinic")[0].pk,
+        "staff": f.StaffContactFactory(practice=practice).pk,
+        "territory": Territory.objects.create(name=f"Territory of {practice.name}").pk,
+        "topic": Topic.objects.get_or_create(name="Thank-you")[0].pk,
     }
 
 
@@ -520,6 +545,8 @@ def value_for(route: Route, name: str, ids: dict):
         return ids["attachment"]
     if name in ("message_pk", "message_id"):
         return ids["message"]
+    if name in ("staff_id", "territory_id", "topic_id"):
+        return ids[name.removesuffix("_id")]
     if name == "practice_id":
         return ids["practice"]
     if name == "provider_id":

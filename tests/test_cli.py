@@ -77,6 +77,7 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
         "analytics_catch_up",
         "outreach_signals",
         "optimize_database",
+        "outreach_tiers",
     ]
     assert enqueue_due_jobs(now=now) == []  # the same moment again: already claimed
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1
@@ -127,6 +128,7 @@ def test_enqueue_due_jobs_from_two_workers_at_once_enqueues_one_sweep():
         "messaging_sweep",
         "optimize_database",
         "outreach_signals",
+        "outreach_tiers",
         "sla_sweep",
     ]
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1

@@ -543,3 +543,5 @@ SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 300)
 OUTREACH_SWEEP_SECONDS = env_int("OUTREACH_SWEEP_SECONDS", 3600)
 # How often the worker refreshes SQLite's query-planner statistics (refloop.core.maintenance).
 DB_OPTIMIZE_SECONDS = env_int("DB_OPTIMIZE_SECONDS", 3600)
+# How often the worker recomputes every referring practice's outreach tier (once a day).
+OUTREACH_TIERS_SECONDS = env_int("OUTREACH_TIERS_SECONDS", 86400)

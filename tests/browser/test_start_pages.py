@@ -32,7 +32,7 @@ PAST_THE_EDGE = """(root) => {
   const width = document.documentElement.clientWidth;
   const past = [];
   for (const el of document.querySelectorAll(root + ' *')) {
-    if (el.closest('.overflow-auto') && !el.matches('.overflow-auto')) continue;
+    if (el.closest('.overflow-auto, .table-scroll') && !el.matches('.overflow-auto, .table-scroll')) continue;
     if (el.getBoundingClientRect().right > width + 1) {
       past.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
         (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : ''));

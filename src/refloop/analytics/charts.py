@@ -541,6 +541,18 @@ def donut(
 # Arithmetic -----------------------------------------------------------------------------
 
 
+def sparkline(values: list[int], width: int = 96, height: int = 22) -> str:
+    """SVG polyline points of a monthly trend, scaled to the practice's own busiest month
+    (the shape is the point; the numbers are in the other columns)."""
+    if len(values) < 2:
+        return ""
+    step = width / (len(values) - 1)
+    top = max(values) or 1
+    return " ".join(
+        f"{i * step:.1f},{height - 1 - (v / top) * (height - 2):.1f}" for i, v in enumerate(values)
+    )
+
+
 def cumulative_shares(counts: list[int]) -> list[float]:
     """Running total of `counts` as a percentage of their sum, to one decimal place."""
     total = sum(counts)

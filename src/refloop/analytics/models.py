@@ -111,6 +111,8 @@ class ReferralFact(models.Model):
             models.Index(fields=["direction", "received_at"]),
             models.Index(fields=["department", "received_at"]),
             models.Index(fields=["practice", "received_at"]),
+            # One practice's loop closure (its scorecard, its relationship page).
+            models.Index(fields=["practice", "seen_at"]),
             models.Index(fields=["seen_at"]),
             models.Index(fields=["sent_at"]),
             models.Index(fields=["patient_key"]),
@@ -137,3 +139,7 @@ class AppointmentFact(models.Model):
     channel = models.CharField(max_length=10)
     urgency = models.CharField(max_length=8)
     practice = _ref("network.Practice")
+
+    class Meta:
+        # One practice's show rate (its scorecard, its relationship page).
+        indexes = [models.Index(fields=["practice", "starts_at"])]

@@ -63,7 +63,7 @@ def _activity(as_of: date, zone) -> dict[int, dict]:
     return once("activity", (as_of, zone), lambda: _read_activity(as_of, zone))
 
 
-def _read_activity(as_of: date, zone) -> dict[int, dict]:
+def _read_activity(as_of: date, zone, practice_id: int | None = None) -> dict[int, dict]:
     end = _at(as_of, zone)
     edges = [_at(months_before(as_of, 3 * i), zone) for i in range(4, -1, -1)]
     recent_start = end - timedelta(days=RECENT_DAYS)
@@ -78,12 +78,12 @@ def _read_activity(as_of: date, zone) -> dict[int, dict]:
         "pk", filter=Q(received_at__gte=prior_start, received_at__lt=recent_start)
     )
     counts["earlier"] = Count("pk", filter=Q(received_at__lt=recent_start))
-    rows = (
-        inbound()
-        .filter(practice__isnull=False, received_at__gte=window_start, received_at__lt=end)
-        .values("practice_id")
-        .annotate(**counts)
+    referrals = inbound().filter(
+        practice__isnull=False, received_at__gte=window_start, received_at__lt=end
     )
+    if practice_id is not None:
+        referrals = referrals.filter(practice_id=practice_id)
+    rows = referrals.values("practice_id").annotate(**counts)
     result = {
         row["practice_id"]: {
             "blocks": sum(1 for i in range(4) if row[f"b{i}"]),
@@ -112,20 +112,19 @@ def segments(as_of: date, zone) -> dict[int, str]:
     the four 3-month blocks ending then, loyal (a referral in 3 or 4 blocks), semi_loyal
     (1 or 2), non_referring (none); new (first referral ever in the last 90 days) wins."""
     activity = _activity(as_of, zone)
-    result = {}
-    for practice_id in Practice.objects.values_list("pk", flat=True):
-        row = activity.get(practice_id)
-        if row is None:
-            result[practice_id] = "non_referring"
-        elif row["new"]:
-            result[practice_id] = "new"
-        elif row["blocks"] >= 3:
-            result[practice_id] = "loyal"
-        elif row["blocks"] >= 1:
-            result[practice_id] = "semi_loyal"
-        else:
-            result[practice_id] = "non_referring"
-    return result
+    return {pk: _segment(activity.get(pk)) for pk in Practice.objects.values_list("pk", flat=True)}
+
+
+def _segment(row: dict | None) -> str:
+    if row is None:
+        return "non_referring"
+    if row["new"]:
+        return "new"
+    if row["blocks"] >= 3:
+        return "loyal"
+    if row["blocks"] >= 1:
+        return "semi_loyal"
+    return "non_referring"
 
 
 def drift(as_of: date, zone) -> dict[int, dict]:
@@ -143,6 +142,22 @@ def drift(as_of: date, zone) -> dict[int, dict]:
             "declining": flag,
         }
     return result
+
+
+def standing(practice_id: int, as_of: date, zone) -> dict:
+    """One practice's segment and drift as of `as_of`, by the rules of segments() and
+    drift(), reading only that practice's referrals (a page about one practice)."""
+    row = _read_activity(as_of, zone, practice_id).get(practice_id)
+    recent, prior = (row["recent"], row["prior"]) if row else (0, 0)
+    flag, p = declining(recent, prior)
+    return {
+        "segment": _segment(row),
+        "recent_90_days": recent,
+        "prior_365_days": prior,
+        "expected_90_days": round(prior * RECENT_DAYS / PRIOR_DAYS, 2),
+        "p_value": p,
+        "declining": flag,
+    }
 
 
 def referrers(scope: Scope, *, compared: bool | None = None) -> list[dict]:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from refloop.analytics import dashboard, metrics, panels, privacy, referrers, tiles
+from refloop.analytics.charts import sparkline
 from refloop.analytics.metrics import FILTER_CHOICES, Scope
 from refloop.analytics.periods import (
     SCOPE_PARAMS,
@@ -177,18 +178,6 @@ def p_value_text(p: float | str | None) -> str:
     if p is None:
         return "–"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def sparkline(values: list[int], width: int = 96, height: int = 22) -> str:
-    """SVG polyline points of a monthly trend, scaled to the practice's own busiest month
-    (the shape is the point; the numbers are in the other columns)."""
-    if len(values) < 2:
-        return ""
-    step = width / (len(values) - 1)
-    top = max(values) or 1
-    return " ".join(
-        f"{i * step:.1f},{height - 1 - (v / top) * (height - 2):.1f}" for i, v in enumerate(values)
-    )
 
 
 def referrer_context(rows: list[dict], scope: Scope, params: dict, request) -> dict:

@@ -37,6 +37,7 @@ _PERIODIC = (
     ("analytics_catch_up", "refloop.analytics.tasks.catch_up_facts", "ANALYTICS_CATCH_UP_SECONDS"),
     ("outreach_signals", "refloop.outreach.tasks.signals_sweep", "OUTREACH_SWEEP_SECONDS"),
     ("optimize_database", "refloop.core.maintenance.optimize_database_task", "DB_OPTIMIZE_SECONDS"),
+    ("outreach_tiers", "refloop.outreach.tasks.refresh_tiers", "OUTREACH_TIERS_SECONDS"),
 )
 
 

@@ -1,9 +1,9 @@
-"""Background tasks of the outreach app (django.tasks; run by `refloop worker`)."""
+"""Background tasks of outreach (django.tasks; run by `refloop worker`)."""
 
 from django.tasks import task
 from django.utils import timezone
 
-from refloop.outreach import signals
+from refloop.outreach import signals, tiers
 
 
 @task()
@@ -11,3 +11,9 @@ def signals_sweep() -> int:
     """The sweep-type signals (outreach.signals): tasks for declining referrers, repeated
     not-a-fit declines, service problems and overdue tier A visits."""
     return sum(signals.sweep(now=timezone.now()).values())
+
+
+@task()
+def refresh_tiers() -> int:
+    """Every practice's computed tier, from the last 12 months of referrals: nightly."""
+    return tiers.refresh_tiers()

@@ -9,7 +9,10 @@ from refloop.outreach import (
     home,
     ledger_pages,
     log_views,
+    relationship_views,
+    settings_views,
     tasks_views,
+    territory_views,
 )
 
 urlpatterns: list = [
@@ -20,4 +23,7 @@ urlpatterns: list = [
     *event_pages.urlpatterns,
     *tasks_views.urlpatterns,
     *analytics_views.urlpatterns,
+    *relationship_views.urlpatterns,
+    *territory_views.urlpatterns,
+    *settings_views.urlpatterns,
 ]

@@ -107,6 +107,13 @@ def home(request):
             "about": "The yearly limit on gifts and meals to a physician (CMS, each January).",
             "now": _stark_limit_now(),
         },
+        {
+            "title": "Outreach",
+            "url_name": "outreach_settings",
+            "icon": "map-pin",
+            "about": "How often each tier of referring practice is visited, and the visit topics.",
+            "now": "",
+        },
     ]
     context = {"sections": sections, "support": is_support_staff(request.user)}
     return render(request, "workspace/settings/home.html", context)

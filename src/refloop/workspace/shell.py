@@ -60,13 +60,20 @@ NAVIGATION = (
         "/portal-invites/",
     ),
     NavItem(
+        "Territories",
+        "outreach_territories",
+        "map-pin",
+        Capability.WORK_OUTREACH,
+        "/outreach/territories/",
+    ),
+    NavItem(
         "How to refer", "how_to_refer", "info-circle", Capability.VIEW_REFERRAL_SUMMARIES, "/refer/"
     ),
 )
 
 # Not daily work (compliance; the referring offices): under "More" in the bar, one click
 # further; the phone's menu lists them with the rest.
-UNDER_MORE = frozenset({"audit", "portal_invites", "how_to_refer"})
+UNDER_MORE = frozenset({"audit", "portal_invites", "how_to_refer", "outreach_territories"})
 
 
 NOTIFICATIONS_IN_BELL = 8
