@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from fpdf import FPDF
 
 from refloop.demo import factories as f
+from refloop.outreach.models import Task
 from refloop.referrals import services, transitions
 from refloop.referrals.reports import write_progress_report
 
@@ -126,6 +127,7 @@ def test_every_operation_answers_a_portal_user_as_the_table_says(
         "provider_a": provider_a,
         "starts_at": "2026-03-16T15:00:00+00:00",
         "now": "2026-03-02T15:00:00+00:00",
+        "task": Task.objects.create(title="Visit the office", practice=practice_a),
     }
     seen = set()
     for path, method, operation in operations(openapi):
