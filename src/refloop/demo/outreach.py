@@ -201,7 +201,7 @@ def _link_people(activities: list[Activity], people) -> None:
             model, column = through[name]
             rows[name] += [model(activity_id=activity.pk, **{column: pk}) for pk in ids]
     for name, (model, _) in through.items():
-        model.objects.bulk_create(rows[name], batch_size=1000)
+        model._default_manager.bulk_create(rows[name], batch_size=1000)
 
 
 def _lunch_and_learn(rng, relationships, users, today: date, zone) -> int:
@@ -368,11 +368,14 @@ def _planned(rng, relationships, today: date, zone) -> int:
             day += timedelta(days=7 - day.weekday())
         starts = datetime.combine(day, time(9 + (offset % 4) * 2), tzinfo=zone)
         relationship = standing.relationship
+        liaison = relationship.territory.liaison if relationship.territory else None
+        if liaison is None:
+            continue
         Activity.objects.create(
             kind=ActivityKind.VISIT,
             status=ActivityStatus.PLANNED,
             practice_id=relationship.practice_id,
-            liaison=relationship.territory.liaison,
+            liaison=liaison,
             occurred_on=day,
             starts_at=starts,
         )

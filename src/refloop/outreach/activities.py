@@ -28,8 +28,8 @@ from refloop.outreach.models import (
 )
 from refloop.practice.models import Organization
 
-CLIENT_KEY_MAX = Activity._meta.get_field("client_key").max_length
-FOLLOW_UP_MAX = Activity._meta.get_field("follow_up").max_length
+CLIENT_KEY_MAX: int = Activity._meta.get_field("client_key").max_length or 64
+FOLLOW_UP_MAX: int = Activity._meta.get_field("follow_up").max_length or 300
 COST_MAX = Decimal("99999999.99")
 
 

@@ -109,11 +109,12 @@ def record_gift(request: ApiRequest, payload: GiftIn):
     repayment exception), and a `warning` from 80% of the limit on.
     """
     require(request.auth, Capability.WORK_OUTREACH)
+    recipient: Provider | StaffContact | None
     if payload.provider_id is not None:
         recipient = Provider.objects.filter(pk=payload.provider_id).first()
         field = "provider_id"
     else:
-        recipient = StaffContact.objects.filter(pk=payload.staff_id).first()
+        recipient = StaffContact.objects.filter(pk=payload.staff_id or 0).first()
         field = "staff_id"
     if recipient is None:
         raise InvalidInput(f"{field} names no one in the directory.", field=field)

@@ -78,8 +78,10 @@ def planned_visits_calendar(user: User, *, now: datetime) -> bytes:
         event = Event()
         event.add("uid", f"activity-{activity.pk}@refloop")
         event.add("dtstamp", now)
-        event.add("dtstart", activity.starts_at)
-        event.add("dtend", activity.starts_at + VISIT_LENGTH)
+        starts = activity.starts_at
+        assert starts is not None  # only planned visits with a time are in the feed
+        event.add("dtstart", starts)
+        event.add("dtend", starts + VISIT_LENGTH)
         event.add("summary", f"{activity.get_kind_display()}: {practice.name}")
         place = ", ".join(
             part for part in (practice.address, practice.city, practice.state) if part

@@ -162,7 +162,7 @@ def _new_referrers(scope_ids: set[int], since: datetime, zone, key: str) -> list
     found += [
         NewReferrer(str(p), p.practice, provider_firsts[p.pk].astimezone(zone).date(), "provider")
         for p in Provider.objects.filter(pk__in=list(provider_firsts)).select_related("practice")
-        if p.practice_id in scope_ids
+        if p.practice is not None and p.practice_id in scope_ids
     ]
     found.sort(key=lambda n: (n.first_on, n.name), reverse=True)
     return found[:SHOWN]

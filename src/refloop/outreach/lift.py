@@ -93,7 +93,7 @@ class Lift:
     @property
     def clear(self) -> bool:
         """The interval leaves out 0: more (or fewer) referrals than chance would give."""
-        return self.low is not None and (self.low > 0 or self.high < 0)
+        return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
 
     @property
     def words(self) -> str:

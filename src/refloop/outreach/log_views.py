@@ -3,6 +3,8 @@ and what was talked about, send. The page's script (static/outreach/log.js) keep
 on the phone while the connection is down and sends it once when it is back: the entry's
 key, made on the phone, makes a second send of it a replay (outreach.activities)."""
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, JsonResponse
@@ -11,7 +13,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from refloop.core.errors import DomainError
-from refloop.network.models import Practice
+from refloop.network.models import Practice, Provider, StaffContact
 from refloop.outreach import activities, tiers
 from refloop.outreach.home import SHOWN, due_soon, my_relationships, outreach_view
 from refloop.outreach.models import Activity, ActivityKind, ActivityStatus, OutreachSettings, Topic
@@ -21,23 +23,34 @@ SEARCH_MIN = 2
 SEARCH_SHOWN = 10
 
 
+class StaffChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name} ({obj.get_role_display()})"
+
+
 class LogForm(forms.Form):
     """One activity with one practice; the people offered are that practice's."""
 
     client_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     kind = forms.ChoiceField(label="What", choices=ActivityKind.choices, initial="visit")
     occurred_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-    providers = forms.ModelMultipleChoiceField(
+    providers: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
         label="Providers met",
-        queryset=None,
+        queryset=Provider.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    staff = forms.ModelMultipleChoiceField(
-        label="Staff met", queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    staff = StaffChoices(
+        label="Staff met",
+        queryset=StaffContact.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
-    topics = forms.ModelMultipleChoiceField(
-        label="Topics", queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    topics: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
+        label="Topics",
+        queryset=Topic.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     notes = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
@@ -65,10 +78,15 @@ class LogForm(forms.Form):
     def __init__(self, *args, practice: Practice, **kwargs):
         super().__init__(*args, **kwargs)
         self.practice = practice
-        self.fields["providers"].queryset = practice.providers.order_by("last_name", "first_name")
-        self.fields["staff"].queryset = practice.staff.order_by("name")
-        self.fields["topics"].queryset = Topic.objects.filter(active=True)
-        self.fields["staff"].label_from_instance = lambda s: f"{s.name} ({s.get_role_display()})"
+        cast(
+            forms.ModelChoiceField, self.fields["providers"]
+        ).queryset = practice.providers.order_by("last_name", "first_name")
+        cast(forms.ModelChoiceField, self.fields["staff"]).queryset = practice.staff.order_by(
+            "name"
+        )
+        cast(forms.ModelChoiceField, self.fields["topics"]).queryset = Topic.objects.filter(
+            active=True
+        )
         self.initial.setdefault("occurred_on", tiers.today())
 
 

@@ -48,7 +48,7 @@ DECLINING_DAYS = referrers.RECENT_DAYS
 # A not-a-fit run whose newest decline is older than this is history, not news.
 NOT_A_FIT_RECENT_DAYS = 90
 
-DUE_IN_DAYS = {
+DUE_IN_DAYS: dict[str, int] = {
     TaskKind.DECLINING: 7,
     TaskKind.FIRST_REFERRAL: 3,
     TaskKind.NOT_A_FIT: 14,
@@ -105,7 +105,7 @@ def _latest_dated_keys(kind: str) -> dict[int, date]:
         "practice_id", "signal_key"
     ):
         try:
-            day = date.fromisoformat(key.rsplit(":", 1)[1])
+            day = date.fromisoformat((key or "").rsplit(":", 1)[1])
         except (IndexError, ValueError):
             continue
         if practice_id not in latest or day > latest[practice_id]:
@@ -268,7 +268,7 @@ def not_a_fit_tasks(*, now: datetime) -> list[Task]:
     for practice_id, key in Task.objects.filter(
         kind=TaskKind.NOT_A_FIT, signal_key__isnull=False
     ).values_list("practice_id", "signal_key"):
-        previous[practice_id].add(int(key.rsplit(":", 1)[1]))
+        previous[practice_id].add(int((key or "").rsplit(":", 1)[1]))
     guides = {g.name: g for g in referral_guide().departments}
     link = one_pager_link()
     made = []
@@ -288,6 +288,7 @@ def not_a_fit_tasks(*, now: datetime) -> list[Task]:
         if len(declined) < NOT_A_FIT_MIN or previous[practice_id] & {r.pk for r in last}:
             continue
         practice = last[0].referring_practice
+        assert practice is not None  # the referrals were chosen by their practice
         reasons = Counter(DeclineReason(r.end_reason).label.lower() for r in declined)
         departments = Counter(r.department.name for r in declined if r.department)
         criteria = [criteria_words(guides[name]) for name, _ in departments.most_common()]

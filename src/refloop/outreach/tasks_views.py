@@ -1,11 +1,12 @@
 """The liaison's task pages: my tasks or everyone's (filtered, overdue first), a task by hand,
 and the moves on a task (done, cancelled, reopened, reassigned). Writes: task_services."""
 
+from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.db.models import BooleanField, Case, F, Q, Value, When
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from refloop.core.errors import DomainError
 from refloop.core.models import User
 from refloop.core.roles import Capability, roles_with
+from refloop.core.validation import fits_db_int
 from refloop.network.models import Practice, Provider, StaffContact
 from refloop.outreach import task_services
 from refloop.outreach.models import Task, TaskKind, TaskStatus
@@ -61,14 +63,18 @@ class TaskForm(forms.Form):
 
     def __init__(self, *args, practice: Practice | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = outreach_users()
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = outreach_users()
         # The people offered are those of the practice chosen (all of them only on a post,
         # where the service checks they belong to it).
         people = Q(practice=practice) if practice else Q(pk__in=[])
         if self.is_bound:
             people = Q()
-        self.fields["provider"].queryset = Provider.objects.filter(people).order_by("last_name")
-        self.fields["staff"].queryset = StaffContact.objects.filter(people).order_by("name")
+        cast(forms.ModelChoiceField, self.fields["provider"]).queryset = Provider.objects.filter(
+            people
+        ).order_by("last_name")
+        cast(forms.ModelChoiceField, self.fields["staff"]).queryset = StaffContact.objects.filter(
+            people
+        ).order_by("name")
 
 
 def _back(request, fallback: str) -> str:
@@ -79,13 +85,16 @@ def _back(request, fallback: str) -> str:
 
 
 def _int(value: str | None) -> int | None:
+    """An id from the query string; None for anything else (a number past what a column
+    holds included: it would fail in the database)."""
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if fits_db_int(number) else None
 
 
-def filtered(params, user: User) -> tuple[dict, object]:
+def filtered(params, user: User) -> tuple[dict, QuerySet[Task]]:
     """The list's filters as given (cleaned) and the tasks they select, overdue first, then
     by due date (none last)."""
     chosen = {
@@ -108,8 +117,8 @@ def filtered(params, user: User) -> tuple[dict, object]:
         tasks = tasks.filter(kind=chosen["kind"])
     if chosen["status"] != "any":
         tasks = tasks.filter(status=chosen["status"])
-    if _int(chosen["practice"]):
-        tasks = tasks.filter(practice_id=_int(chosen["practice"]))
+    if (practice_id := _int(chosen["practice"])) is not None:
+        tasks = tasks.filter(practice_id=practice_id)
     on = today()
     tasks = tasks.annotate(
         overdue=Case(
@@ -134,7 +143,9 @@ def task_list(request):
             {
                 "task": task,
                 "owner": person(task.owner) or "Unassigned",
-                "overdue_days": (on - task.due_on).days if task.overdue else 0,
+                "overdue_days": (on - task.due_on).days
+                if task.due_on is not None and task.status == TaskStatus.OPEN and task.due_on < on
+                else 0,
             }
             for task in rows[:SHOWN]
         ],
@@ -165,8 +176,8 @@ def task_list(request):
 @outreach_view
 def task_new(request):
     practice = None
-    if _int(request.GET.get("practice")):
-        practice = Practice.objects.filter(pk=_int(request.GET["practice"])).first()
+    if (practice_id := _int(request.GET.get("practice"))) is not None:
+        practice = Practice.objects.filter(pk=practice_id).first()
     if request.method == "POST":
         form = TaskForm(request.POST)
         if form.is_valid():

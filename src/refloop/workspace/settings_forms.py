@@ -291,7 +291,8 @@ class StaffUserForm(forms.Form):
 
 
 class NewStaffUserForm(StaffUserForm):
-    compliance_officer = None  # granted on the user's own page, once the account exists
+    # Compliance officer is granted on the user's own page, once the account exists.
+    compliance_officer = None  # type: ignore[assignment]  # Django's way to drop a field
     username = forms.RegexField(
         regex=r"^[\w.@+-]+\Z",
         max_length=150,
