@@ -328,3 +328,12 @@ def test_the_report_shows_the_physician_over_the_limit_and_the_repayment_due(
     [(found, state)] = row.overages
     assert (found.excess, found.repay_by, state) == (D("25.00"), dt.date(2026, 8, 29), "due")
     assert [p.staff for p in report.others] == [staff]
+
+
+def test_a_year_cms_published_keeps_its_limit_even_with_the_table_emptied():
+    StarkLimit.objects.all().delete()
+    assert ledger.limit_for(2026) == Decimal("535.00")
+    StarkLimit.objects.create(year=2026, amount=Decimal("540.00"))  # an admin's entry wins
+    assert ledger.limit_for(2026) == Decimal("540.00")
+    with pytest.raises(Conflict):
+        ledger.limit_for(2031)

@@ -27,7 +27,9 @@ class User(AbstractUser):
     )
     # The practice's compliance officer (granted by an admin): may record a gift past the
     # Stark limit under the repayment exception (refloop.core.roles.APPROVE_GIFT_OVERAGES).
-    compliance_officer = models.BooleanField(default=False)
+    # A database default too: rows written without the field (an older schema's code, a
+    # migration test) are not compliance officers.
+    compliance_officer = models.BooleanField(default=False, db_default=False)
 
     def __str__(self) -> str:
         return self.username

@@ -22,7 +22,6 @@ from refloop.outreach.models import (
     GiftKind,
     OutreachSettings,
     Relationship,
-    StarkLimit,
     Task,
     TaskKind,
     Territory,
@@ -241,9 +240,9 @@ def _lunch_and_learn(rng, relationships, users, today: date, zone) -> int:
     )
     invited = list(lunch.attendees.order_by("pk"))
     came = [a.pk for a in invited if rng.random() < 0.8] or [invited[0].pk]
-    events.set_attendance(
-        acting_user=liaison, event=lunch, attended=came, total_cost=Decimal("186.40")
-    )
+    # Shared on the ledger only in a year whose limit is known (see _gifts).
+    cost = Decimal("186.40") if ledger.entered_limit(held.year) is not None else Decimal("0")
+    events.set_attendance(acting_user=liaison, event=lunch, attended=came, total_cost=cost)
     Activity.objects.create(
         kind=ActivityKind.LUNCH_AND_LEARN,
         practice=host,
@@ -271,7 +270,7 @@ def _lunch_and_learn(rng, relationships, users, today: date, zone) -> int:
 def _gifts(rng, relationships, users, today: date) -> int:
     """Meals and small gifts through the year, within the rules; one physician at about 85%
     of the year's limit, so the ledger's warning shows."""
-    if not StarkLimit.objects.filter(year=today.year).exists():
+    if ledger.entered_limit(today.year) is None:
         # CMS publishes each year's limit in January and an admin enters it; the demo
         # invents no legal figure, so a demo built in a year not yet entered has no gifts.
         return 0

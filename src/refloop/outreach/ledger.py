@@ -97,9 +97,26 @@ def today() -> date:
 # ---- reading ---------------------------------------------------------------------------------
 
 
+# The limits CMS has published (42 CFR 411.357(k)(2)); the table an admin edits holds these
+# from the first migration on and wins over them, and each January's new figure is entered
+# there. Kept here too so a year CMS published is never refused for an emptied table.
+PUBLISHED_LIMITS = {
+    2023: Decimal("489.00"),
+    2024: Decimal("507.00"),
+    2025: Decimal("519.00"),
+    2026: Decimal("535.00"),
+}
+
+
+def entered_limit(year: int) -> Decimal | None:
+    """The year's limit as an admin entered it, else as CMS published it; None if neither."""
+    found = StarkLimit.objects.filter(year=year).values_list("amount", flat=True).first()
+    return found if found is not None else PUBLISHED_LIMITS.get(year)
+
+
 def limit_for(year: int) -> Decimal:
     """The year's limit; refused when an admin has not entered it yet."""
-    found = StarkLimit.objects.filter(year=year).values_list("amount", flat=True).first()
+    found = entered_limit(year)
     if found is None:
         raise Conflict(
             f"The Stark limit for {year} is not entered yet: an admin enters it under Settings › "
@@ -555,7 +572,7 @@ def totals(entries_filter: Q, year: int) -> list[PersonTotal]:
     )
     providers = Provider.objects.in_bulk(provider_ids)
     staff = StaffContact.objects.in_bulk([r["staff"] for r in rows if r["staff"]])
-    found = StarkLimit.objects.filter(year=year).values_list("amount", flat=True).first()
+    found = entered_limit(year)
     out = []
     for row in rows:
         if row["provider"]:
@@ -636,5 +653,5 @@ def compliance_report(year: int, *, on: date | None = None) -> Report:
         for p in people
         if p.physician
     ]
-    limit = StarkLimit.objects.filter(year=year).values_list("amount", flat=True).first()
+    limit = entered_limit(year)
     return Report(year, limit, physicians, [p for p in people if not p.physician], on)
