@@ -40,6 +40,16 @@ def in_utc(moment: datetime, zone: tzinfo) -> datetime:
         return edge.replace(tzinfo=UTC)
 
 
+def db_id(value: str | None) -> int | None:
+    """An id written in a query string; None for anything else, a number past what a
+    database column holds included (it would fail in the database)."""
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if fits_db_int(number) else None
+
+
 def fits_db_int(value: object) -> TypeGuard[int]:
     """True for an int a database integer column can store; a request may name any number."""
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_DB_INT

@@ -41,12 +41,13 @@ def practice(request, pk: int):
         if can(request.user, Capability.MANAGE_SETTINGS)
         else [],
         "year": page.due.on.year,
-        # This year's gifts and meals per person against the Stark limit (outreach.ledger).
-        "gift_rows": ledger.practice_gifts(found, page.due.on.year),
-        "gift_year": page.due.on.year,
     }
     if request.htmx and request.GET.get("page"):
         return render(request, "outreach/relationship/_activities.html", context)
+    # This year's gifts and meals per person against the Stark limit (outreach.ledger): the
+    # whole page only, not the next page of activities.
+    context["gift_rows"] = ledger.practice_gifts(found, page.due.on.year)
+    context["gift_year"] = page.due.on.year
     return render(request, "outreach/relationship/page.html", context)
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from refloop.core.errors import DomainError
 from refloop.core.models import User
 from refloop.core.roles import Capability, roles_with
-from refloop.core.validation import fits_db_int
+from refloop.core.validation import db_id
 from refloop.network.models import Practice, Provider, StaffContact
 from refloop.outreach import task_services
 from refloop.outreach.models import Task, TaskKind, TaskStatus
@@ -84,16 +84,6 @@ def _back(request, fallback: str) -> str:
     return fallback
 
 
-def _int(value: str | None) -> int | None:
-    """An id from the query string; None for anything else (a number past what a column
-    holds included: it would fail in the database)."""
-    try:
-        number = int(value) if value else None
-    except ValueError:
-        return None
-    return number if fits_db_int(number) else None
-
-
 def filtered(params, user: User) -> tuple[dict, QuerySet[Task]]:
     """The list's filters as given (cleaned) and the tasks they select, overdue first, then
     by due date (none last)."""
@@ -111,13 +101,13 @@ def filtered(params, user: User) -> tuple[dict, QuerySet[Task]]:
         tasks = tasks.filter(owner=user)
     elif chosen["owner"] == UNASSIGNED:
         tasks = tasks.filter(owner__isnull=True)
-    elif _int(chosen["owner"]):
-        tasks = tasks.filter(owner_id=_int(chosen["owner"]))
+    elif db_id(chosen["owner"]):
+        tasks = tasks.filter(owner_id=db_id(chosen["owner"]))
     if chosen["kind"]:
         tasks = tasks.filter(kind=chosen["kind"])
     if chosen["status"] != "any":
         tasks = tasks.filter(status=chosen["status"])
-    if (practice_id := _int(chosen["practice"])) is not None:
+    if (practice_id := db_id(chosen["practice"])) is not None:
         tasks = tasks.filter(practice_id=practice_id)
     on = today()
     tasks = tasks.annotate(
@@ -136,7 +126,7 @@ def task_list(request):
     chosen, tasks = filtered(request.GET, request.user)
     rows = list(tasks[: SHOWN + 1])
     on = today()
-    practice_id = _int(chosen["practice"])
+    practice_id = db_id(chosen["practice"])
     context = {
         "chosen": chosen,
         "rows": [
@@ -176,7 +166,7 @@ def task_list(request):
 @outreach_view
 def task_new(request):
     practice = None
-    if (practice_id := _int(request.GET.get("practice"))) is not None:
+    if (practice_id := db_id(request.GET.get("practice"))) is not None:
         practice = Practice.objects.filter(pk=practice_id).first()
     if request.method == "POST":
         form = TaskForm(request.POST)
@@ -244,7 +234,7 @@ def task_reopen(request, pk: int):
 @require_POST
 @outreach_view
 def task_reassign(request, pk: int):
-    owner_id = _int(request.POST.get("owner"))
+    owner_id = db_id(request.POST.get("owner"))
     owner = User.objects.filter(pk=owner_id).first() if owner_id else None
 
     def act(task):

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, can
-from refloop.core.validation import fits_db_int
+from refloop.core.validation import db_id
 from refloop.network.models import Practice
 from refloop.outreach import territories
 from refloop.outreach.models import Relationship, Territory
@@ -113,7 +113,7 @@ def _preview(cities, postal_codes, territory: Territory | None) -> territories.P
 @manage_view
 def territory_preview(request):
     """How many practices the rules being typed match (htmx, as the form changes)."""
-    wanted = _int(request.GET.get("territory"))
+    wanted = db_id(request.GET.get("territory"))
     territory = Territory.objects.filter(pk=wanted).first() if wanted else None
     cities, postal_codes = TerritoryForm.rules_of(request.GET)
     try:
@@ -177,7 +177,7 @@ def territory_apply(request, territory_id: int):
 def territory_practices(request, territory_id: int):
     """Add a practice to the territory (moving it out of any other), or take it out."""
     found = get_object_or_404(Territory, pk=territory_id)
-    wanted = _int(request.POST.get("practice"))
+    wanted = db_id(request.POST.get("practice"))
     practice = Practice.objects.filter(pk=wanted).first() if wanted else None
     if practice is None:
         messages.error(request, "Choose a practice to add or remove.")
@@ -204,7 +204,7 @@ def practice_territory(request, pk: int):
     """Move a practice to another territory, or out of any, from its relationship page."""
     practice = get_object_or_404(Practice, pk=pk)
     wanted = request.POST.get("territory", "")
-    number = _int(wanted)
+    number = db_id(wanted)
     target = Territory.objects.filter(pk=number).first() if number else None
     if wanted and target is None:
         messages.error(request, "Choose one of the territories offered.")
@@ -214,14 +214,6 @@ def practice_territory(request, pk: int):
             request, f"{practice.name} is now in {target.name if target else 'no territory'}."
         )
     return redirect("outreach_practice", pk=practice.pk)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        number = int(value or "")
-    except ValueError:
-        return None
-    return number if fits_db_int(number) else None
 
 
 urlpatterns = [
