@@ -1,4 +1,5 @@
-"""Sets the request context (client address, channel) that the audit log records."""
+"""Sets the request context (client address, channel) that the audit log records, and the
+request's memo of settings rows (core.context.remembered)."""
 
 from refloop.core import context
 from refloop.core.addresses import client_address
@@ -12,5 +13,8 @@ class RequestContextMiddleware:
         channel = "api" if request.path.startswith("/api/") else "web"
         # The peer, or what a trusted proxy says the client was (REFLOOP_TRUSTED_PROXIES).
         ip = client_address(request)
-        with context.using(context.RequestContext(ip_address=ip, channel=channel)):
+        with (
+            context.using(context.RequestContext(ip_address=ip, channel=channel)),
+            context.remembering(),
+        ):
             return self.get_response(request)

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from refloop.core import context
+
 LOGO_TYPES = frozenset({"image/png", "image/jpeg"})
 
 
@@ -64,8 +66,16 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        context.forget("organization")
+
     @classmethod
     def current(cls) -> "Organization":
+        return context.remembered("organization", cls._load)
+
+    @classmethod
+    def _load(cls) -> "Organization":
         org = cls.objects.filter(pk=1).first()
         if org is None:
             org, _ = cls.objects.get_or_create(pk=1, defaults={"name": "Our practice"})
