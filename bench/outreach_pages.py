@@ -106,11 +106,26 @@ def child(sizes: dict, result_path: Path) -> int:
     )
     from django.test import Client
 
-    client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=False)
-    client.force_login(liaison)
-    pages = {"home": "/outreach/", "log": "/outreach/log/"}
+    people = outcome_people(liaison)
+    floor_url = f"/outreach/log/?practice={people['floor_practice']}"
+    # (key, who, url): the floor is the log form for one chosen practice, what every
+    # outreach page pays (session, MFA gate, shell, base template) and nothing that grows
+    # with the data; each page's ratio to it, measured in the same run, is steadier than
+    # its milliseconds when something else is using the machine.
+    pages = [
+        ("floor", "liaison", floor_url),
+        ("home", "liaison", "/outreach/"),
+        ("home_all", "all", "/outreach/"),
+        ("home_small", "small", "/outreach/"),
+        ("log", "liaison", "/outreach/log/"),
+    ]
+    clients = {}
+    for who, user in people["users"].items():
+        clients[who] = Client(HTTP_HOST="127.0.0.1", raise_request_exception=False)
+        clients[who].force_login(user)
     outcome = {"sizes": sizes, "database": connection.vendor, "pages": {}}
-    for key, url in pages.items():
+    for key, who, url in pages:
+        client = clients[who]
         for _ in range(WARMUP):
             client.get(url)
         times, queries = [], set()
@@ -119,20 +134,61 @@ def child(sizes: dict, result_path: Path) -> int:
             assert response.status_code == 200, f"{url} -> {response.status_code}"
             times.append(elapsed * 1000)
             queries.add(counter.count)
-        p95 = ui_pages.percentile(times, 0.95)
-        met = p95 < TARGET_P95_MS and len(queries) == 1
         outcome["pages"][key] = {
+            "who": who,
+            "url": url,
             "p50_ms": round(ui_pages.percentile(times, 0.5), 1),
-            "p95_ms": round(p95, 1),
+            "p95_ms": round(ui_pages.percentile(times, 0.95), 1),
             "statements": sorted(queries),
-            "met": met,
         }
-        say(
-            f"  {key:<5} p50 {outcome['pages'][key]['p50_ms']:>6} ms  p95 {p95:>6.1f} ms  "
-            f"statements {sorted(queries)}  {'ok' if met else 'MISSED (target p95 < 150 ms)'}"
+    floor = outcome["pages"]["floor"]["p50_ms"]
+    for key, who, _url in pages:
+        row = outcome["pages"][key]
+        row["ratio_to_floor"] = round(row["p50_ms"] / floor, 2)
+        row["met"] = key == "floor" or (
+            row["p95_ms"] < TARGET_P95_MS and len(row["statements"]) == 1
         )
+        say(
+            f"  {key:<10} ({who:<7}) p50 {row['p50_ms']:>6} ms  p95 {row['p95_ms']:>6.1f} ms  "
+            f"p50/floor {row['ratio_to_floor']:>5.2f}  statements {row['statements']}  "
+            + ("" if key == "floor" else "ok" if row["met"] else "MISSED (target p95 < 150 ms)")
+        )
+    big, small = (
+        outcome["pages"]["home"]["statements"],
+        outcome["pages"]["home_small"]["statements"],
+    )
+    everyone = outcome["pages"]["home_all"]["statements"]
+    outcome["statements_constant"] = big == small == everyone
+    say(
+        f"  home statements: {people['small_size']} practices {small}, "
+        f"{people['territory_size']:,} practices {big}, all {sizes['practices']:,} {everyone}  "
+        + ("constant" if outcome["statements_constant"] else "GROWS WITH THE ROWS")
+    )
     result_path.write_text(json.dumps(outcome))
     return 0
+
+
+def outcome_people(liaison) -> dict:
+    """Who the pages are measured as: the liaison (a tenth of the practices), a liaison with
+    a territory of five, and one with none, who sees every practice (as an admin does)."""
+    from refloop.core.roles import Role
+    from refloop.demo import factories as f
+    from refloop.outreach.models import Relationship, Territory
+
+    small = f.UserFactory(username="bench-liaison-small", role=Role.LIAISON)
+    little = Territory.objects.create(name="Bench Corner", liaison=small)
+    moved = list(
+        Relationship.objects.exclude(territory__liaison=liaison).values_list("pk", flat=True)[:5]
+    )
+    Relationship.objects.filter(pk__in=moved).update(territory=little)
+    everyone = f.UserFactory(username="bench-liaison-all", role=Role.LIAISON)
+    mine = Relationship.objects.filter(territory__liaison=liaison)
+    return {
+        "users": {"liaison": liaison, "small": small, "all": everyone},
+        "floor_practice": mine.values_list("practice_id", flat=True).first(),
+        "territory_size": mine.count(),
+        "small_size": len(moved),
+    }
 
 
 def build_outreach(sizes: dict):
@@ -144,6 +200,7 @@ def build_outreach(sizes: dict):
     from refloop.outreach.models import (
         Activity,
         ActivityKind,
+        ActivityStatus,
         Relationship,
         Task,
         Territory,
@@ -190,6 +247,21 @@ def build_outreach(sizes: dict):
             for i in range(sizes["activities"])
         ],
         batch_size=2_000,
+    )
+    Activity.objects.bulk_create(
+        [
+            Activity(
+                kind=ActivityKind.VISIT,
+                status=ActivityStatus.PLANNED,
+                practice_id=rng.choice(practice_ids),
+                liaison=liaison,
+                occurred_on=today + dt.timedelta(days=i % 10),
+                starts_at=dt.datetime.combine(
+                    today + dt.timedelta(days=i % 10), dt.time(9 + i % 8), tzinfo=dt.UTC
+                ),
+            )
+            for i in range(40)
+        ]
     )
     Task.objects.bulk_create(
         [

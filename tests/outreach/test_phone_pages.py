@@ -357,8 +357,9 @@ def test_no_outreach_page_shows_the_liaison_a_patient(lia, cora, spine, org, pra
         assert referral.patient.date_of_birth.isoformat() not in body, url
 
 
-def test_the_narrowed_due_list_is_the_due_list(org):
-    from refloop.outreach.home import due_soon
+def test_the_database_cuts_the_due_list_as_the_whole_list_would_be_cut(org):
+    """The home and the log read only the rows they show (a limit, a window, a count in
+    SQL): each is the matching slice of the whole list judged practice by practice."""
     from refloop.outreach.models import OutreachSettings
 
     settings = OutreachSettings.current()
@@ -366,19 +367,38 @@ def test_the_narrowed_due_list_is_the_due_list(org):
     for tier in (Tier.A, Tier.B, Tier.C, Tier.PROSPECT):
         cadence = settings.cadence(tier)
         # Either side of "due within a week" and of "overdue", and never visited.
-        for days_ago in (None, cadence - 8, cadence - 7, cadence - 6, cadence, cadence + 1):
+        for n, days_ago in enumerate(
+            (None, cadence - 8, cadence - 7, cadence - 6, cadence, cadence + 1, cadence + 30, None)
+        ):
             Relationship.objects.create(
-                practice=f.PracticeFactory(),
+                practice=f.PracticeFactory(name=f"{tier} practice {7 - n}"),
                 computed_tier=tier,
                 last_visit_on=None if days_ago is None else today - dt.timedelta(days=days_ago),
             )
     Relationship.objects.create(
-        practice=f.PracticeFactory(),
+        practice=f.PracticeFactory(name="Overridden"),
         computed_tier=Tier.C,
         tier_override=Tier.A,
         last_visit_on=today - dt.timedelta(days=25),
     )
-    everything = tiers.due_visits(Relationship.objects.all(), on=today)
-    narrowed = tiers.due_visits(due_soon(Relationship.objects.all(), today, settings), on=today)
-    assert [d.practice.pk for d in narrowed] == [d.practice.pk for d in everything]
-    assert len(everything) == 3 * 5 + 1  # per tier A-C: never, -7, -6, at and past; the override
+    judged = [
+        tiers.standing(r, today, settings)
+        for r in Relationship.objects.select_related("practice")
+        if r.tier != Tier.PROSPECT
+    ]
+    whole = sorted(
+        (d for d in judged if d.due_on <= today + dt.timedelta(days=tiers.DUE_SOON_DAYS)),
+        key=lambda d: (-d.overdue_days, d.due_on, d.practice.name),
+    )
+    names = lambda dues: [d.practice.name for d in dues]  # noqa: E731
+    everyone = Relationship.objects.all()
+    assert len(whole) == 3 * 7 + 1  # per tier A-C: two never, -7, -6, at, past, long past
+    assert names(tiers.due_visits(everyone, on=today)) == names(whole)
+    assert names(tiers.due_visits(everyone, on=today, limit=5)) == names(whole[:5])
+    assert names(tiers.due_visits(everyone, on=today, within_days=0, limit=50)) == names(
+        [d for d in whole if d.due_on <= today]
+    )
+    assert names(tiers.due_visits(everyone, on=today, after=today, limit=3)) == names(
+        [d for d in whole if d.due_on > today][:3]
+    )
+    assert tiers.count_due(everyone, on=today) == len(whole)

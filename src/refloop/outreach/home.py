@@ -115,9 +115,19 @@ def _kept(name: str, key: str, compute):
     return cache.get_or_set(f"outreach:{name}:{key}", compute, NETWORK_FIGURES_FOR)
 
 
-def _drifting(scope_ids: set[int], on: date, zone, key: str) -> list[Drifting]:
+def _in_scope(scope: QuerySet[Relationship], practice_ids) -> set[int]:
+    """Those of `practice_ids` in my practices (asked of the database: a territory can
+    hold thousands, the ids asked about are a few)."""
+    ids = list(practice_ids)
+    if not ids:
+        return set()
+    return set(scope.filter(practice_id__in=ids).values_list("practice_id", flat=True))
+
+
+def _drifting(scope: QuerySet[Relationship], on: date, zone, key: str) -> list[Drifting]:
     drift = _kept("drift", key, lambda: referrers.drift(on, zone))
-    flagged = {pk: row for pk, row in drift.items() if row["declining"] and pk in scope_ids}
+    declining = _in_scope(scope, (pk for pk, row in drift.items() if row["declining"]))
+    flagged = {pk: drift[pk] for pk in declining}
     if not flagged:
         return []
     found = [
@@ -150,18 +160,24 @@ def _first_referrals(since: datetime) -> tuple[dict[int, datetime], dict[int, da
     )
 
 
-def _new_referrers(scope_ids: set[int], since: datetime, zone, key: str) -> list[NewReferrer]:
+def _new_referrers(
+    scope: QuerySet[Relationship], since: datetime, zone, key: str
+) -> list[NewReferrer]:
     """Practices and providers of my practices whose first referral came since `since`."""
     firsts, provider_firsts = _kept(
         "firsts", f"{key}:{since.isoformat()}", lambda: _first_referrals(since)
     )
+    providers = list(
+        Provider.objects.filter(pk__in=list(provider_firsts)).select_related("practice")
+    )
+    scope_ids = _in_scope(scope, [*firsts, *(p.practice_id for p in providers)])
     found = [
         NewReferrer(p.name, p, firsts[p.pk].astimezone(zone).date(), "practice")
         for p in Practice.objects.filter(pk__in=[pk for pk in firsts if pk in scope_ids])
     ]
     found += [
         NewReferrer(str(p), p.practice, provider_firsts[p.pk].astimezone(zone).date(), "provider")
-        for p in Provider.objects.filter(pk__in=list(provider_firsts)).select_related("practice")
+        for p in providers
         if p.practice is not None and p.practice_id in scope_ids
     ]
     found.sort(key=lambda n: (n.first_on, n.name), reverse=True)
@@ -198,16 +214,6 @@ def _of_tier(*chosen: str) -> Q:
     return Q(tier_override__in=chosen) | Q(tier_override="", computed_tier__in=chosen)
 
 
-def due_soon(scope: QuerySet[Relationship], on: date, settings: OutreachSettings):
-    """The relationships that can be on the due list (never visited, or last visited long
-    enough ago for their tier), so the list reads those rows only, not the territory's."""
-    possible = Q(last_visit_on__isnull=True)
-    for tier in (Tier.A, Tier.B, Tier.C):
-        latest = on + timedelta(days=tiers.DUE_SOON_DAYS - settings.cadence(tier))
-        possible |= _of_tier(tier) & Q(last_visit_on__lte=latest)
-    return scope.filter(possible)
-
-
 def _planned(user: User, now: datetime) -> list[Activity]:
     return list(
         Activity.objects.filter(
@@ -224,22 +230,18 @@ def liaison_home(user: User, *, now: datetime | None = None) -> LiaisonHome:
     on = tiers.today() if now is None else now.astimezone(zone).date()
     now = now or datetime.combine(on, time(), tzinfo=zone)
     scope = my_relationships(user)
-    due = tiers.due_visits(due_soon(scope, on, OutreachSettings.current()), on=on)
-    today = [d for d in due if d.due_on <= on]
-    this_week = [d for d in due if d.due_on > on]
     tasks, tasks_total, tasks_overdue = _open_tasks(user, on)
     since = datetime.combine(on - timedelta(days=NEW_REFERRER_DAYS), time(), tzinfo=zone)
-    scope_ids = set(scope.values_list("practice_id", flat=True))
     key = _network_key(on)
     return LiaisonHome(
-        today=today[:SHOWN],
-        this_week=this_week[:SHOWN],
-        due_total=len(due),
+        today=tiers.due_visits(scope, on=on, within_days=0, limit=SHOWN),
+        this_week=tiers.due_visits(scope, on=on, after=on, limit=SHOWN),
+        due_total=tiers.count_due(scope, on=on),
         tasks=tasks,
         tasks_total=tasks_total,
         tasks_overdue=tasks_overdue,
-        drifting=_drifting(scope_ids, on, zone, key),
-        new_referrers=_new_referrers(scope_ids, since, zone, key),
+        drifting=_drifting(scope, on, zone, key),
+        new_referrers=_new_referrers(scope, since, zone, key),
         numbers=_numbers(user, scope, on),
         planned=_planned(user, now),
         on=on,

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from refloop.core.errors import DomainError
 from refloop.network.models import Practice, Provider, StaffContact
 from refloop.outreach import activities, tiers
-from refloop.outreach.home import SHOWN, due_soon, my_relationships, outreach_view
-from refloop.outreach.models import Activity, ActivityKind, ActivityStatus, OutreachSettings, Topic
+from refloop.outreach.home import SHOWN, my_relationships, outreach_view
+from refloop.outreach.models import Activity, ActivityKind, ActivityStatus, Topic
 from refloop.web.forms import attach_domain_error
 
 SEARCH_MIN = 2
@@ -144,8 +144,7 @@ def _context(request, form: LogForm | None, practice: Practice | None) -> dict:
     if practice is not None:
         return {"form": form, "practice": practice, "due": []}
     on = tiers.today()
-    mine = due_soon(my_relationships(request.user), on, OutreachSettings.current())
-    due = tiers.due_visits(mine, on=on)[:SHOWN]
+    due = tiers.due_visits(my_relationships(request.user), on=on, limit=SHOWN)
     return {"form": form, "practice": practice, "due": due}
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from refloop.core import context
 from refloop.network.models import Practice, Provider, StaffContact
 
 
@@ -29,8 +30,16 @@ class OutreachSettings(models.Model):
     cadence_c = models.PositiveSmallIntegerField(default=90)
     cadence_prospect = models.PositiveSmallIntegerField(default=90)
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        context.forget("outreach_settings")
+
     @classmethod
     def current(cls) -> "OutreachSettings":
+        return context.remembered("outreach_settings", cls._load)
+
+    @classmethod
+    def _load(cls) -> "OutreachSettings":
         found, _ = cls.objects.get_or_create(pk=1)
         return found
 
@@ -160,7 +169,17 @@ class Activity(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["practice", "-occurred_on"])]
+        indexes = [
+            models.Index(fields=["practice", "-occurred_on"]),
+            # The liaison's own numbers (visits per week) and planned visits, read on every
+            # start page: without these a liaison's years of activities are scanned.
+            models.Index(fields=["liaison", "occurred_on"], name="outreach_activity_mine"),
+            models.Index(
+                fields=["liaison", "starts_at"],
+                condition=models.Q(status="planned"),
+                name="outreach_activity_planned",
+            ),
+        ]
         ordering = ["-occurred_on", "-pk"]
 
 

@@ -294,7 +294,7 @@ def relationship_page(
     org = Organization.current()
     today = tiers.today()
     relationship = relationship_of(practice)
-    with metrics.reading():
+    with metrics.reading(one_practice=True):
         found_trend = trend(practice, now=now, today=today, zone=org.zone)
         found_treatment = treatment(practice, now=now, today=today)
     return RelationshipPage(

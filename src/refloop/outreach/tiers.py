@@ -18,7 +18,8 @@ contact give the date a visit is due; "overdue" is past it, "due" is within a we
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from refloop.network.models import Practice, Provider
@@ -187,27 +188,61 @@ def of_tier(tier: str) -> Q:
     return Q(tier_override=tier) | Q(tier_override="", computed_tier=tier)
 
 
+def _due_window(tier: str, cadence: int, on: date, horizon: date, after: date | None) -> Q:
+    """Relationships of `tier` whose visit falls due after `after` (if given) and by
+    `horizon`; never visited counts as due on `on`."""
+    window = Q(last_visit_on__lte=horizon - timedelta(days=cadence))
+    if after is not None:
+        window &= Q(last_visit_on__gt=after - timedelta(days=cadence))
+    if after is None or after < on <= horizon:
+        window |= Q(last_visit_on__isnull=True)
+    return of_tier(tier) & window
+
+
 def due_visits(
     relationships: QuerySet[Relationship] | None = None,
     *,
     on: date | None = None,
     within_days: int = DUE_SOON_DAYS,
+    after: date | None = None,
     tiers: tuple[str, ...] = (Tier.A, Tier.B, Tier.C),
+    limit: int | None = None,
 ) -> list[Due]:
     """Practices due for a visit within `within_days` of `on` (or overdue), most overdue
-    first. Prospects are left out unless asked for: they are a list of their own. The
-    database picks the due ones (one query, whatever the number of practices)."""
+    first; with `after`, only those falling due after that day. Prospects are left out
+    unless asked for: they are a list of their own. The database picks, orders and (with
+    `limit`) cuts the list: one query per tier, whatever the number of practices."""
     on = on or today()
     settings = OutreachSettings.current()
     horizon = on + timedelta(days=within_days)
-    due = Q()
-    for tier in tiers:
-        latest = horizon - timedelta(days=settings.cadence(tier))
-        due |= of_tier(tier) & (Q(last_visit_on__isnull=True) | Q(last_visit_on__lte=latest))
     rows = relationships if relationships is not None else Relationship.objects.all()
-    found = [
-        standing(relationship, on, settings)
-        for relationship in rows.filter(due).select_related("practice", "territory")
-    ]
+    found: list[Due] = []
+    for tier in tiers:
+        cadence = settings.cadence(tier)
+        # Due on (last visit + cadence), so within a tier the order is the last visit's;
+        # never visited counts as due today.
+        falls_due = Coalesce("last_visit_on", Value(on - timedelta(days=cadence)))
+        picked = (
+            rows.filter(_due_window(tier, cadence, on, horizon, after))
+            .select_related("practice", "territory")
+            .order_by(falls_due, "practice__name", "pk")
+        )
+        found += [standing(r, on, settings) for r in (picked[:limit] if limit else picked)]
     found.sort(key=lambda d: (-d.overdue_days, d.due_on, d.practice.name))
-    return found
+    return found[:limit] if limit else found
+
+
+def count_due(
+    relationships: QuerySet[Relationship],
+    *,
+    on: date,
+    within_days: int = DUE_SOON_DAYS,
+    tiers: tuple[str, ...] = (Tier.A, Tier.B, Tier.C),
+) -> int:
+    """How many practices due_visits() would list, counted by the database."""
+    settings = OutreachSettings.current()
+    horizon = on + timedelta(days=within_days)
+    due = Q(pk__in=[])
+    for tier in tiers:
+        due |= _due_window(tier, settings.cadence(tier), on, horizon, None)
+    return relationships.filter(due).count()
