@@ -150,3 +150,23 @@ def test_signing_out_deletes_the_kept_log(signed_in, context, lia, org, due_offi
     expect(page.get_by_text("This page is not kept on this phone.")).to_be_visible()
     expect(page.get_by_text("Prairie Family Medicine")).to_have_count(0)
     assert_accessible(page)
+
+
+def test_a_form_kept_on_an_earlier_day_offers_todays_date(
+    signed_in, context, lia, org, due_office, settings
+):
+    settings.SESSION_MAX_HOURS = 72  # a copy two days old is still within a sign-in here
+    page = signed_in(lia)
+    form_url = open_log_and_keep_it(page, due_office)
+
+    # Two days later on the phone, still without a connection.
+    context.clock.set_fixed_time(dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+    context.set_offline(True)
+    page.goto(form_url)
+    offline_line = page.locator("#log-offline")
+    expect(offline_line).to_have_text(
+        re.compile(r"^Offline: showing this form as of [A-Z][a-z]{2} \d{1,2}, .+\.$")
+    )
+    phone_today = page.evaluate("new Date().toLocaleDateString('en-CA')")
+    assert phone_today > tiers.today().isoformat()
+    expect(page.get_by_label("Date")).to_have_value(phone_today)

@@ -206,8 +206,20 @@
     });
   }
 
+  // A form kept on an earlier day offers that day's date: an untouched date is today's.
+  function offerToday() {
+    var when = form && form.querySelector("[name=occurred_on]");
+    if (!when || when.value !== when.defaultValue) return;
+    var now = new Date();
+    var today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map(function (n) {
+      return n < 10 ? "0" + n : String(n);
+    }).join("-");
+    if (when.value < today) when.defaultValue = when.value = today;
+  }
+
   if (servedKept) {
     sayKept(false);
+    offerToday();
     window.addEventListener("online", function () { sayKept(true); });
   } else if (offline && "serviceWorker" in navigator) {
     var workers = navigator.serviceWorker;
