@@ -6,7 +6,10 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.db import connection
+from django.templatetags.static import static
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -24,6 +27,7 @@ from refloop.outreach.models import (
     Tier,
 )
 from tests.analytics.history import History
+from tests.headers import policy
 
 pytestmark = pytest.mark.django_db
 
@@ -216,6 +220,48 @@ def test_the_log_without_its_script_saves_and_comes_back(lia, org, practice_a):
     response = client_for(lia).post(reverse("outreach_log"), _entry(practice_a))
     assert response.status_code == 302 and response["Location"] == reverse("outreach_log")
     assert Activity.objects.get().liaison == lia
+
+
+# ---- the log page's service worker ------------------------------------------------------
+
+
+def test_the_log_pages_worker_is_javascript_never_cached_and_scoped_to_the_log(lia, org):
+    worker_url = reverse("outreach_log_worker")
+    page = client_for(lia).get(reverse("outreach_log")).content.decode()
+    assert f'data-worker="{worker_url}"' in page and 'data-served="network"' in page
+
+    response = Client().get(worker_url)  # nobody signed in: the worker holds no one's data
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/javascript; charset=utf-8"
+    assert "no-store" in response["Cache-Control"]
+    # Its directory is the log page's, so that is its scope with no Service-Worker-Allowed.
+    assert worker_url.rsplit("/", 1)[0] + "/" == reverse("outreach_log")
+    assert not response.has_header("Service-Worker-Allowed")
+    assert policy(response)["worker-src"] == ["'self'"]
+    source = response.content.decode()
+    assert f'var PAGE = "{reverse("outreach_log")}";' in source
+    assert f'var STATIC = "{static("")}";' in source
+    assert 'request.method !== "GET"' in source  # a POST is never the worker's
+
+
+def test_the_worker_drops_a_copy_older_than_the_longest_sign_in(settings):
+    settings.SESSION_MAX_HOURS = 2
+    source = Client().get(reverse("outreach_log_worker")).content.decode()
+    assert f"var MAX_AGE_MS = {2 * 3600 * 1000};" in source
+
+
+def test_the_browsers_update_checks_of_the_worker_keep_no_session_alive(lia, org):
+    """The browser fetches the worker by itself to look for a new version: not activity."""
+    start = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        client = client_for(lia)
+        assert client.get(reverse("outreach_log")).status_code == 200
+        clock.move_to(start + dt.timedelta(minutes=10))
+        assert client.get(reverse("outreach_log_worker")).status_code == 200
+        clock.move_to(start + dt.timedelta(minutes=settings.SESSION_IDLE_MINUTES))
+        response = client.get(reverse("outreach_log"))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
 def test_the_type_ahead_finds_practices_by_name_or_city(lia, org):

@@ -1,18 +1,24 @@
 """The phone visit log: pick the practice from my due visits or by name, tick who was met
 and what was talked about, send. The page's script (static/outreach/log.js) keeps an entry
 on the phone while the connection is down and sends it once when it is back: the entry's
-key, made on the phone, makes a second send of it a replay (outreach.activities)."""
+key, made on the phone, makes a second send of it a replay (outreach.activities).
+
+The page's service worker (templates/outreach/log_worker.js, served by `worker`) keeps the
+page itself on the phone, so that it opens again without a connection."""
 
 from typing import cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from refloop.core.errors import DomainError
+from refloop.core.sessions import passive
 from refloop.network.models import Practice, Provider, StaffContact
 from refloop.outreach import activities, tiers
 from refloop.outreach.home import SHOWN, my_relationships, outreach_view
@@ -21,6 +27,13 @@ from refloop.web.forms import attach_domain_error
 
 SEARCH_MIN = 2
 SEARCH_SHOWN = 10
+# The service worker's cache: a new name when what the worker keeps changes shape (the
+# worker deletes the caches of its older versions), and the sign-in page deletes every
+# "refloop-" cache (static/workspace/signed_out.js).
+WORKER_CACHE_PREFIX = "refloop-outreach-log-"
+WORKER_CACHE = WORKER_CACHE_PREFIX + "1"
+# A kept copy of a due practice's form is fetched again after an hour.
+WORKER_FRESH_MS = 3600 * 1000
 
 
 class StaffChoices(forms.ModelMultipleChoiceField):
@@ -255,8 +268,34 @@ def practice_search(request):
     return render(request, "outreach/_practice_results.html", context)
 
 
+@passive
+@require_GET
+def worker(request):
+    """The log page's service worker. A view rather than a static file: served from
+    /outreach/log/ its scope is the log page without a Service-Worker-Allowed header, its
+    address never changes, and it is built from the settings (the static files' address, the
+    longest sign-in). It holds no one's data, so no sign-in is needed to fetch it, and the
+    browser's own update checks are not activity (`passive`). The middleware's
+    Cache-Control: no-store makes every update check reach the server."""
+    context = {
+        "cache_name": WORKER_CACHE,
+        "cache_prefix": WORKER_CACHE_PREFIX,
+        "page_path": reverse("outreach_log"),
+        "static_path": static(""),
+        "max_age_ms": settings.SESSION_MAX_HOURS * 3600 * 1000,
+        "fresh_ms": WORKER_FRESH_MS,
+    }
+    return render(
+        request,
+        "outreach/log_worker.js",
+        context,
+        content_type="application/javascript; charset=utf-8",
+    )
+
+
 urlpatterns = [
     path("outreach/log/", log, name="outreach_log"),
+    path("outreach/log/worker.js", worker, name="outreach_log_worker"),
     path("outreach/practices/search", practice_search, name="outreach_practice_search"),
     path("outreach/activities/<int:pk>/", edit, name="outreach_activity"),
     path("outreach/activities/<int:pk>/cancel", cancel, name="outreach_activity_cancel"),

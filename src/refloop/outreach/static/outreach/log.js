@@ -168,6 +168,73 @@
     });
   }
 
+  // The page kept on this phone (the service worker, templates/outreach/log_worker.js):
+  // opened without a connection, it is the copy kept when it was last opened online, and
+  // says so. The worker never sends anything: the queue above stays the one store of
+  // unsent entries, sent by this page as before.
+  var offline = document.getElementById("log-offline");
+  var servedKept = offline && offline.dataset.served === "cache";
+
+  function asOf() {
+    var at = new Date(Number(offline.dataset.asOf) * 1000);
+    var time = at.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+    if (at.toDateString() === new Date().toDateString()) return time;
+    return at.toLocaleDateString([], { day: "numeric", month: "short" }) + ", " + time;
+  }
+
+  function sayKept(back) {
+    var what = form ? "this form" : "the list";
+    offline.textContent = back
+      ? "Connection back: " + what + " is as of " + asOf() + "; reload the page for the latest."
+      : "Offline: showing " + what + " as of " + asOf() + ".";
+    offline.hidden = false;
+  }
+
+  // What this page needs offline: the page itself (unless the worker served it, and kept
+  // it then), its static files, and the pages it links to within the log (the forms of
+  // the practices due); the worker keeps those of them that are the log's or static.
+  function keepForOffline(worker, withPage) {
+    var urls = withPage ? [window.location.href] : [];
+    window.performance.getEntriesByType("resource").forEach(function (e) { urls.push(e.name); });
+    document.querySelectorAll("a[href]").forEach(function (link) { urls.push(link.href); });
+    worker.postMessage({ type: "keep", urls: urls });
+  }
+
+  if (offline && "serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.type === "kept") offline.dataset.kept = "yes";
+    });
+  }
+
+  // A form kept on an earlier day offers that day's date: an untouched date is today's.
+  function offerToday() {
+    var when = form && form.querySelector("[name=occurred_on]");
+    if (!when || when.value !== when.defaultValue) return;
+    var now = new Date();
+    var today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map(function (n) {
+      return n < 10 ? "0" + n : String(n);
+    }).join("-");
+    if (when.value < today) when.defaultValue = when.value = today;
+  }
+
+  if (servedKept) {
+    sayKept(false);
+    offerToday();
+    window.addEventListener("online", function () { sayKept(true); });
+  } else if (offline && "serviceWorker" in navigator) {
+    var workers = navigator.serviceWorker;
+    var controlled = !!workers.controller;
+    workers.register(offline.dataset.worker).then(function () {
+      if (controlled) {
+        keepForOffline(workers.controller, false);
+      } else {
+        workers.addEventListener("controllerchange", function () {
+          keepForOffline(workers.controller, true);
+        }, { once: true });
+      }
+    }, function () { /* no worker (a private window, an old browser): the queue still works */ });
+  }
+
   window.addEventListener("online", send);
   window.setInterval(function () {
     if (read(QUEUE).some(function (e) { return !e.refused; })) send();
