@@ -170,3 +170,49 @@ def test_a_form_kept_on_an_earlier_day_offers_todays_date(
     phone_today = page.evaluate("new Date().toLocaleDateString('en-CA')")
     assert phone_today > tiers.today().isoformat()
     expect(page.get_by_label("Date")).to_have_value(phone_today)
+
+
+def test_a_shared_phone_sends_each_liaisons_entries_only_as_them(
+    signed_in, context, lia, org, due_office
+):
+    """Entries kept on a phone belong to who logged them: signed in as someone else, the
+    page neither shows nor sends them (and the server would refuse them), and sends its
+    own. The other's entry is first in the queue, so sending it by mistake would come first."""
+    from refloop.core.roles import Role
+
+    colleague = f.UserFactory(username="colleague", role=Role.LIAISON)
+    page = signed_in(lia)
+    page.set_viewport_size(PHONE)
+    page.goto("/outreach/log/")
+    expect(page.get_by_role("heading", name="Log a visit")).to_be_visible()
+    today = tiers.today().isoformat()
+
+    def entry(owner, key, notes):
+        return {
+            "key": key,
+            "owner": str(owner.pk),
+            "action": "/outreach/log/",
+            "label": f"Visit by {owner.username} · Prairie Family Medicine · {today}",
+            "fields": [
+                ["client_key", key],
+                ["logged_by", str(owner.pk)],
+                ["practice", str(due_office.pk)],
+                ["kind", "visit"],
+                ["occurred_on", today],
+                ["notes", notes],
+            ],
+        }
+
+    queue = [
+        entry(colleague, "k-colleague-0000000000000001", "The colleague's visit."),
+        entry(lia, "k-lia-000000000000000000000001", "My own visit."),
+    ]
+    page.evaluate("(q) => localStorage.setItem('refloop.outreach.queue', JSON.stringify(q))", queue)
+    page.reload()
+    expect(page.locator("#log-queue li")).to_contain_text("Sent", timeout=SENT_WITHIN_MS)
+    expect(page.locator("#log-queue li")).to_have_count(1)
+    expect(page.locator("#log-queue")).not_to_contain_text("colleague")
+    assert list(Activity.objects.values_list("liaison", "notes")) == [(lia.pk, "My own visit.")]
+    kept = page.evaluate("() => JSON.parse(localStorage.getItem('refloop.outreach.queue'))")
+    assert [e["key"] for e in kept] == ["k-colleague-0000000000000001"]
+    assert "refused" not in kept[0]  # waiting for its author, not refused

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from icalendar import Calendar
 
+from refloop.core.roles import Role
 from refloop.demo import factories as f
 from refloop.outreach import activities, tiers
 from refloop.outreach.models import (
@@ -214,6 +215,27 @@ def test_a_refused_entry_answers_a_sentence_to_show_on_the_phone(lia, org, pract
     assert response.status_code == 422
     assert response.json()["error"]
     assert not Activity.objects.exists()
+
+
+def test_an_entry_logged_by_someone_else_on_this_phone_is_not_taken_as_mine(lia, org, practice_a):
+    colleague = f.UserFactory(username="colleague", role=Role.LIAISON)
+    client = client_for(lia)
+    theirs = client.post(
+        reverse("outreach_log"),
+        _entry(practice_a, logged_by=colleague.pk),
+        HTTP_ACCEPT="application/json",
+    )
+    assert theirs.status_code == 422
+    assert "another user" in theirs.json()["error"]
+    assert not Activity.objects.exists()
+    mine = client.post(
+        reverse("outreach_log"),
+        _entry(practice_a, logged_by=lia.pk),
+        HTTP_ACCEPT="application/json",
+    )
+    assert mine.status_code == 200 and Activity.objects.get().liaison == lia
+    page = client.get(reverse("outreach_log"), {"practice": practice_a.pk}).content.decode()
+    assert f'name="logged_by" value="{lia.pk}"' in page
 
 
 def test_the_log_without_its_script_saves_and_comes_back(lia, org, practice_a):

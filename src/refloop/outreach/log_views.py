@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from refloop.core.errors import DomainError
+from refloop.core.models import User
 from refloop.core.sessions import passive
 from refloop.network.models import Practice, Provider, StaffContact
 from refloop.outreach import activities, tiers
@@ -45,6 +46,8 @@ class LogForm(forms.Form):
     """One activity with one practice; the people offered are that practice's."""
 
     client_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    # Who filled the form in: an entry kept on a shared phone is sent by its author only.
+    logged_by = forms.IntegerField(required=False, widget=forms.HiddenInput)
     kind = forms.ChoiceField(label="What", choices=ActivityKind.choices, initial="visit")
     occurred_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
     providers: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
@@ -88,9 +91,11 @@ class LogForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
     )
 
-    def __init__(self, *args, practice: Practice, **kwargs):
+    def __init__(self, *args, practice: Practice, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.practice = practice
+        self.user = user
+        self.initial["logged_by"] = user.pk
         cast(
             forms.ModelChoiceField, self.fields["providers"]
         ).queryset = practice.providers.order_by("last_name", "first_name")
@@ -101,6 +106,16 @@ class LogForm(forms.Form):
             active=True
         )
         self.initial.setdefault("occurred_on", tiers.today())
+
+
+    def clean_logged_by(self) -> int | None:
+        author = self.cleaned_data["logged_by"]
+        if author is not None and author != self.user.pk:
+            raise forms.ValidationError(
+                "This entry was saved on this phone by another user; it is sent when they "
+                "sign in here again."
+            )
+        return author
 
 
 def _practice(value: str | None) -> Practice | None:
@@ -120,7 +135,7 @@ def _save(request):
         if _wants_json(request):
             return JsonResponse({"error": "That practice is not in the directory."}, status=422)
         raise Http404("No such practice.")
-    form = LogForm(request.POST, practice=practice)
+    form = LogForm(request.POST, practice=practice, user=request.user)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -167,7 +182,7 @@ def log(request):
     if request.method == "POST":
         return _save(request)
     practice = _practice(request.GET.get("practice"))
-    form = LogForm(practice=practice) if practice else None
+    form = LogForm(practice=practice, user=request.user) if practice else None
     return render(request, "outreach/log.html", _context(request, form, practice))
 
 
@@ -178,7 +193,7 @@ class EditForm(LogForm):
     )
 
     @classmethod
-    def of(cls, activity: Activity) -> "EditForm":
+    def of(cls, activity: Activity, user: User) -> "EditForm":
         initial = {
             name: getattr(activity, name)
             for name in ("kind", "status", "occurred_on", "notes", "follow_up", "follow_up_on")
@@ -189,7 +204,7 @@ class EditForm(LogForm):
             "staff": list(activity.staff.all()),
             "topics": list(activity.topics.all()),
         }
-        return cls(initial=initial, practice=activity.practice)
+        return cls(initial=initial, practice=activity.practice, user=user)
 
 
 def _activity(request, pk: int) -> Activity:
@@ -206,7 +221,7 @@ def edit(request, pk: int):
     activity = _activity(request, pk)
     status = 200
     if request.method == "POST":
-        form = EditForm(request.POST, practice=activity.practice)
+        form = EditForm(request.POST, practice=activity.practice, user=request.user)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -233,7 +248,7 @@ def edit(request, pk: int):
                 return redirect("outreach_home")
         status = 422
     else:
-        form = EditForm.of(activity)
+        form = EditForm.of(activity, request.user)
     context = {"form": form, "activity": activity, "practice": activity.practice}
     return render(request, "outreach/activity.html", context, status=status)
 

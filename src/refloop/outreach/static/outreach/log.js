@@ -15,6 +15,10 @@
   var status = document.getElementById("log-status");
   var form = document.getElementById("log-form");
   var sending = false;
+  // Whose entries these are: a phone passed to a colleague, or a sign-out and another
+  // sign-in, must not send one liaison's visits as the other's. The others' entries stay
+  // on the phone, unseen, until their author signs in again (the server checks too).
+  var OWNER = section.dataset.owner || "";
 
   function read(name) {
     try {
@@ -26,6 +30,9 @@
   }
   function write(name, entries) {
     window.localStorage.setItem(name, JSON.stringify(entries));
+  }
+  function readMine(name) {
+    return read(name).filter(function (e) { return e.owner === OWNER; });
   }
 
   // A version 4 UUID from the browser's random numbers (crypto.randomUUID needs https).
@@ -70,8 +77,8 @@
   }
 
   function render() {
-    var queued = read(QUEUE);
-    var sent = read(SENT);
+    var queued = readMine(QUEUE);
+    var sent = readMine(SENT);
     list.textContent = "";
     queued.forEach(function (entry) {
       if (entry.refused) list.appendChild(row(entry, "Not sent", entry.refused));
@@ -98,13 +105,13 @@
   function markSent(entry) {
     write(QUEUE, read(QUEUE).filter(function (e) { return e.key !== entry.key; }));
     var sent = read(SENT).filter(function (e) { return e.key !== entry.key; });
-    sent.unshift({ key: entry.key, label: entry.label });
+    sent.unshift({ key: entry.key, label: entry.label, owner: entry.owner });
     write(SENT, sent.slice(0, SENT_SHOWN));
   }
 
   function send() {
     if (sending) return;
-    var next = read(QUEUE).filter(function (e) { return !e.refused; })[0];
+    var next = readMine(QUEUE).filter(function (e) { return !e.refused; })[0];
     render();
     if (!next) return;
     sending = true;
@@ -159,7 +166,9 @@
       var label = (kind ? kind.options[kind.selectedIndex].text : "Activity") + " · " +
         form.dataset.practiceName + (when && when.value ? " · " + when.value : "");
       var queued = read(QUEUE);
-      queued.push({ key: data.get("client_key"), action: form.action, label: label, fields: fields });
+      queued.push({
+        key: data.get("client_key"), owner: OWNER, action: form.action, label: label, fields: fields,
+      });
       write(QUEUE, queued);
       form.reset();
       say(navigator.onLine ? "Sending…" : WAITING);
@@ -237,7 +246,7 @@
 
   window.addEventListener("online", send);
   window.setInterval(function () {
-    if (read(QUEUE).some(function (e) { return !e.refused; })) send();
+    if (readMine(QUEUE).some(function (e) { return !e.refused; })) send();
   }, RETRY_MS);
   send();
 })();
