@@ -45,7 +45,7 @@ def say(line: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=[*intake.DATABASES, "all"], default="sqlite")
+    parser.add_argument("--db", choices=[*intake.DATABASES, "all"], default="all")
     parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)

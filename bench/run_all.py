@@ -17,9 +17,19 @@ import intake  # noqa: E402
 import messaging  # noqa: E402
 import ocr  # noqa: E402
 import outreach_pages  # noqa: E402
+import outreach_relationship  # noqa: E402
 import ui_pages  # noqa: E402
 
-BENCHMARKS = [intake, ui_pages, outreach_pages, ocr, messaging, analytics, history_import]
+BENCHMARKS = [
+    intake,
+    ui_pages,
+    outreach_pages,
+    outreach_relationship,
+    ocr,
+    messaging,
+    analytics,
+    history_import,
+]
 # The analytics benchmark measures 10,000 referrals here; 1,000,000 takes tens of minutes
 # (loading and building facts, mostly) and runs only when asked for.
 MILLION = "--analytics-million"
