@@ -532,9 +532,10 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
     }
     for side, provider in (("A", provider_a), ("B", provider_b)):
         # The liaison's visit: hers to change, and an admin's.
-        found[side]["activity"] = log_activity(
+        activity, _ = log_activity(
             acting_user=lia, practice=provider.practice, occurred_on=when.date()
-        ).pk
+        )
+        found[side]["activity"] = activity.pk
     return found
 
 
