@@ -204,6 +204,9 @@ class ApiClient:
     def post(self, path, body=None, **headers):
         return self.client.post(path, body or {}, content_type="application/json", headers=headers)
 
+    def patch(self, path, body=None):
+        return self.client.patch(path, body or {}, content_type="application/json")
+
     def upload(self, path, files: dict, data: dict | None = None):
         return self.client.post(path, {**(data or {}), **files})
 

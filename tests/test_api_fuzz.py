@@ -8,10 +8,13 @@ coordinator's run of every conformance check, valid and invalid data, is
 tests/api/test_conformance.py.
 """
 
+import datetime as dt
+
 import pytest
 from django.core.files.base import ContentFile
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import openapi
@@ -25,11 +28,13 @@ from schemathesis.specs.openapi.checks import (
 
 from refloop.core.models import ApiToken
 from refloop.demo import factories as f
+from refloop.outreach import activities, events
 from refloop.referrals import services
 from refloop.wsgi import application
 from tests import samples
 
 EXAMPLES_PER_OPERATION = 6
+TODAY = dt.date(2026, 3, 2)
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -39,7 +44,14 @@ CHECKS = [
 ]
 
 
-def _objects(*, acting, department, provider) -> dict[str, set[int]]:
+def _objects(*, acting, liaison, department, provider) -> dict[str, set[int]]:
+    activity, _ = activities.log_activity(
+        acting_user=liaison, practice=provider.practice, providers=[provider], occurred_on=TODAY
+    )
+    event = events.create_event(
+        acting_user=liaison, kind="cme", title="CME evening", starts_at=timezone.now()
+    )
+    events.invite(acting_user=liaison, event=event, providers=[provider])
     referral = f.make_referral(
         acting_user=acting, department=department, referring_provider=provider
     )
@@ -51,14 +63,16 @@ def _objects(*, acting, department, provider) -> dict[str, set[int]]:
         "attachment_id": {attachment.pk},
         "practice_id": {provider.practice_id},
         "provider_id": {provider.pk},
+        "activity_id": {activity.pk},
+        "event_id": {event.pk},
     }
 
 
 @pytest.fixture
-def practices(cora, spine, hand, provider_a, provider_b):
+def practices(cora, lia, spine, hand, provider_a, provider_b):
     return {
-        "pam": _objects(acting=cora, department=spine, provider=provider_a),
-        "pete": _objects(acting=cora, department=hand, provider=provider_b),
+        "pam": _objects(acting=cora, liaison=lia, department=spine, provider=provider_a),
+        "pete": _objects(acting=cora, liaison=lia, department=hand, provider=provider_b),
     }
 
 

@@ -234,6 +234,15 @@ ACCESS: dict[str, frozenset[str]] = {
     "api:create_task": OUTREACH,
     "api:close_task": OUTREACH,
     "api:referral_lift": OUTREACH,
+    # Side A's activity is lia's: hers to change or cancel, and an admin's
+    "api:log_activity": OUTREACH,
+    "api:change_activity": OUTREACH,
+    "api:cancel_activity": OUTREACH,
+    "api:list_events": OUTREACH,
+    "api:get_event": OUTREACH,
+    "api:create_event": OUTREACH,
+    "api:invite_to_event": OUTREACH,
+    "api:record_attendance": OUTREACH,
     # The back office (Django's admin) beyond its models, which ADMIN_MODELS covers
     # The back office's sign-in hands over to the workspace's; signed in, only staff go on.
     "admin:login": ADMIN | {"anon"},
@@ -532,9 +541,10 @@ def sides(org, ada, cora, cliff, hana, lia, andy, pam, pete, spine, hand, provid
     }
     for side, provider in (("A", provider_a), ("B", provider_b)):
         # The liaison's visit: hers to change, and an admin's.
-        found[side]["activity"] = log_activity(
+        activity, _ = log_activity(
             acting_user=lia, practice=provider.practice, occurred_on=when.date()
-        ).pk
+        )
+        found[side]["activity"] = activity.pk
     return found
 
 
@@ -553,7 +563,15 @@ def value_for(route: Route, name: str, ids: dict):
         return ids["provider"]
     if name == "document_id":
         return ids["document"]
-    if name in ("department_id", "user_id", "location_id", "event_id", "overage_id", "task_id"):
+    if name in (
+        "department_id",
+        "user_id",
+        "location_id",
+        "event_id",
+        "overage_id",
+        "task_id",
+        "activity_id",
+    ):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids
         return ids["user"]
@@ -607,6 +625,12 @@ def api_body(key: str, ids: dict) -> dict:
         "create_provider": {"npi": "1245319599", "first_name": "Ira", "last_name": "Moss"},
         "create_task": {"title": "Visit the office", "practice_id": ids["practice"]},
         "close_task": {"status": "done"},
+        "log_activity": {"practice_id": ids["practice"], "occurred_on": "2026-03-02"},
+        "change_activity": {"notes": "Met the office manager"},
+        "cancel_activity": {},
+        "create_event": {"kind": "cme", "title": "CME evening", "starts_at": "2026-03-02T18:00"},
+        "invite_to_event": {"staff_ids": [ids["staff"]]},
+        "record_attendance": {"attended": []},
         "record_gift": {
             "provider_id": ids["provider"],
             "given_on": "2026-03-02",

@@ -11,6 +11,8 @@ from refloop.demo import factories as f
 from refloop.outreach.models import Task
 from refloop.referrals.reports import write_progress_report
 
+from .walk import outreach_world
+
 
 @pytest.fixture
 def openapi(db):
@@ -25,7 +27,8 @@ def frozen_clock():
 
 @pytest.fixture
 def world(frozen_clock, ada, cora, cliff, spine, practice_a, provider_a, referral):
-    """Referrals in every state a move starts from, and the ids a valid body names."""
+    """Referrals in every state a move starts from, the outreach objects, and the ids a valid
+    body names."""
     now = timezone.now()
 
     def in_state(state):
@@ -50,4 +53,5 @@ def world(frozen_clock, ada, cora, cliff, spine, practice_a, provider_a, referra
         "task": Task.objects.create(title="Visit the office", practice=practice_a),
         "starts_at": (now + dt.timedelta(days=7)).isoformat(),
         "now": now.isoformat(),
+        **outreach_world(ada, practice_a, provider_a),
     }

@@ -13,7 +13,7 @@ from refloop.outreach.models import Task
 from refloop.referrals import services, transitions
 from refloop.referrals.reports import write_progress_report
 
-from .walk import call, operations, path_for, valid_bodies, valid_query
+from .walk import call, operations, outreach_world, path_for, valid_bodies, valid_query
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,14 @@ PORTAL_ANSWERS = {
     "create_task": 403,
     "close_task": 403,
     "referral_lift": 403,
+    "log_activity": 403,
+    "change_activity": 403,
+    "cancel_activity": 403,
+    "list_events": 403,
+    "get_event": 403,
+    "create_event": 403,
+    "invite_to_event": 403,
+    "record_attendance": 403,
 }
 
 STAFF_ONLY_FIELDS = {
@@ -113,7 +121,7 @@ def worked(frozen_clock, cora, cliff, referral):
 
 
 def test_every_operation_answers_a_portal_user_as_the_table_says(
-    api, pam, cora, cliff, spine, practice_a, provider_a, worked, openapi
+    api, pam, ada, cora, cliff, spine, practice_a, provider_a, worked, openapi
 ):
     client = api(pam).client
     attachment = worked.attachments.get()
@@ -128,6 +136,7 @@ def test_every_operation_answers_a_portal_user_as_the_table_says(
         "starts_at": "2026-03-16T15:00:00+00:00",
         "now": "2026-03-02T15:00:00+00:00",
         "task": Task.objects.create(title="Visit the office", practice=practice_a),
+        **outreach_world(ada, practice_a, provider_a),
     }
     seen = set()
     for path, method, operation in operations(openapi):

@@ -7,8 +7,11 @@ import json
 
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from refloop.demo import factories as f
+from refloop.outreach import activities, events
+from refloop.outreach.models import Topic
 
 
 def resolved(schema: dict, openapi: dict) -> dict:
@@ -114,6 +117,24 @@ def call(
     return answer
 
 
+def outreach_world(ada, practice_a, provider_a) -> dict:
+    """An activity (an admin's, so any admin may change it), a staff member and a topic to
+    name in one, and an event with provider_a invited."""
+    now = timezone.now()
+    activity, _ = activities.log_activity(
+        acting_user=ada, practice=practice_a, occurred_on=now.date()
+    )
+    event = events.create_event(acting_user=ada, kind="cme", title="CME evening", starts_at=now)
+    events.invite(acting_user=ada, event=event, providers=[provider_a])
+    return {
+        "activity": activity,
+        "staff": f.StaffContactFactory(practice=practice_a),
+        "topic": Topic.objects.get_or_create(name="Thank-you")[0],
+        "event": event,
+        "invitee": event.attendees.get(),
+    }
+
+
 def path_for(template: str, world: dict, state: str = "received", **values) -> str:
     """The operation's path with ids that exist (a referral in `state`), or `values`."""
     ids = {
@@ -125,6 +146,8 @@ def path_for(template: str, world: dict, state: str = "received", **values) -> s
         "message_id": 1,
         "year": 2026,
         "task_id": world["task"].pk,
+        "activity_id": world["activity"].pk,
+        "event_id": world["event"].pk,
     }
     return template.format(**{**ids, **values})
 
@@ -265,6 +288,71 @@ def valid_bodies(operation_id: str, w: dict) -> list[tuple[str, dict]]:
                 },
             )
         ],
+        # A visit with everyone and everything a body can name; a planned one by its time.
+        "log_activity": [
+            (
+                "received",
+                {
+                    "practice_id": w["practice_a"].pk,
+                    "kind": "visit",
+                    "status": "done",
+                    "occurred_on": "2026-03-02",
+                    "provider_ids": [w["provider_a"].pk],
+                    "staff_ids": [w["staff"].pk],
+                    "topic_ids": [w["topic"].pk],
+                    "notes": "Met the office manager",
+                    "follow_up": "Send the spine one-pager",
+                    "follow_up_on": "2026-03-09",
+                    "cost": "12.50",
+                },
+            ),
+            (
+                "received",
+                {
+                    "practice_id": w["practice_a"].pk,
+                    "status": "planned",
+                    "starts_at": w["starts_at"],
+                },
+            ),
+        ],
+        "change_activity": [
+            (
+                "received",
+                {
+                    "practice_id": w["practice_a"].pk,
+                    "kind": "call",
+                    "status": "done",
+                    "occurred_on": "2026-03-01",
+                    "provider_ids": [w["provider_a"].pk],
+                    "staff_ids": [w["staff"].pk],
+                    "topic_ids": [w["topic"].pk],
+                    "notes": "Called the office manager",
+                    "follow_up": "Send the spine one-pager",
+                    "follow_up_on": "2026-03-09",
+                    "cost": "0",
+                },
+            ),
+            ("received", {"status": "planned", "starts_at": w["starts_at"]}),
+        ],
+        "cancel_activity": [("received", {})],
+        "create_event": [
+            (
+                "received",
+                {
+                    "kind": "lunch_and_learn",
+                    "title": "Spine care for primary care",
+                    "starts_at": w["starts_at"],
+                    "place": "The practice's break room",
+                    "host_practice_id": w["practice_a"].pk,
+                    "total_cost": "180.00",
+                },
+            )
+        ],
+        "invite_to_event": [
+            ("received", {"provider_ids": [w["provider_a"].pk], "staff_ids": [w["staff"].pk]})
+        ],
+        # provider_a came; a share well within the year's limit.
+        "record_attendance": [("received", {"attended": [w["invitee"].pk], "total_cost": "30.00"})],
     }
     return bodies[operation_id]
 

@@ -380,7 +380,9 @@ def test_a_planned_visit_marked_done_resets_the_cadence(lia, org, practice_a):
 
 
 def test_cancelling_from_the_page_takes_the_visit_back(lia, org, practice_a):
-    visit = activities.log_activity(acting_user=lia, practice=practice_a, occurred_on=tiers.today())
+    visit, _ = activities.log_activity(
+        acting_user=lia, practice=practice_a, occurred_on=tiers.today()
+    )
     response = client_for(lia).post(reverse("outreach_activity_cancel", args=[visit.pk]))
     assert response.status_code == 302
     assert Activity.objects.get().status == ActivityStatus.CANCELLED
@@ -388,7 +390,9 @@ def test_cancelling_from_the_page_takes_the_visit_back(lia, org, practice_a):
 
 
 def test_another_liaison_finds_no_such_activity(lia, org, practice_a):
-    visit = activities.log_activity(acting_user=lia, practice=practice_a, occurred_on=tiers.today())
+    visit, _ = activities.log_activity(
+        acting_user=lia, practice=practice_a, occurred_on=tiers.today()
+    )
     lou = f.UserFactory(username="lou", role="liaison")
     client = client_for(lou)
     assert client.get(reverse("outreach_activity", args=[visit.pk])).status_code == 404

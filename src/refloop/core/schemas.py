@@ -159,6 +159,20 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+def replayed(what: str) -> dict:
+    """The document's 200 of a POST that an Idempotency-Key made a replay: `what` comes back
+    (the 201 is the first request's answer), with the header that says so."""
+    return {
+        "description": f"A replay (same Idempotency-Key, same body): {what}",
+        "headers": {
+            "Idempotent-Replayed": {
+                "description": "true: this answer replays an earlier request",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        },
+    }
+
+
 class OutSchema(Schema):
     """An output schema; an instance the view already built passes through unchanged.
 

@@ -193,9 +193,10 @@ def log_activity(
     follow_up_on: date | None = None,
     cost: Decimal | str | int = Decimal("0"),
     client_key: str | None = None,
-) -> Activity:
-    """Record an activity of `acting_user` with `practice`. With a `client_key` (the phone's
-    id for the entry) it is recorded once: the same send again returns the first."""
+) -> tuple[Activity, bool]:
+    """Record an activity of `acting_user` with `practice`: (the activity, True). With a
+    `client_key` (the phone's id for the entry, or an API client's Idempotency-Key) it is
+    recorded once: the same send again returns (the first, False)."""
     require(acting_user, Capability.WORK_OUTREACH)
     values = _clean(
         practice=practice,
@@ -220,16 +221,16 @@ def log_activity(
     if key is not None:
         earlier = _replay(acting_user, key, fingerprint)
         if earlier is not None:
-            return earlier
+            return earlier, False
     try:
         with transaction.atomic():
-            return _record(acting_user, values, key, fingerprint)
+            return _record(acting_user, values, key, fingerprint), True
     except IntegrityError:
         # A second send of the same entry that raced the first: the first one stands.
         earlier = _replay(acting_user, key, fingerprint) if key else None
         if earlier is None:
             raise
-        return earlier
+        return earlier, False
 
 
 def _record(acting_user: User, values: dict, key: str | None, fingerprint: str) -> Activity:
@@ -251,13 +252,14 @@ def _record(acting_user: User, values: dict, key: str | None, fingerprint: str) 
 
 def plan_visit(*, acting_user: User, practice: Practice, starts_at: datetime) -> Activity:
     """A visit in the liaison's calendar (outreach.calendar's feed)."""
-    return log_activity(
+    planned, _ = log_activity(
         acting_user=acting_user,
         practice=practice,
         kind=ActivityKind.VISIT,
         status=ActivityStatus.PLANNED,
         starts_at=starts_at,
     )
+    return planned
 
 
 def may_change(user: User, activity: Activity) -> bool:
@@ -267,7 +269,7 @@ def may_change(user: User, activity: Activity) -> bool:
     )
 
 
-def _check_may_change(acting_user: User, activity: Activity) -> None:
+def check_may_change(acting_user: User, activity: Activity) -> None:
     require(acting_user, Capability.WORK_OUTREACH)
     if not may_change(acting_user, activity):
         raise NotAllowed("Only the liaison who logged this activity may change it.")
@@ -294,7 +296,7 @@ def edit_activity(
     """Change an activity (a planned visit done, a date corrected); the cadence of the
     practice it was and is with is recomputed."""
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
-    _check_may_change(acting_user, activity)
+    check_may_change(acting_user, activity)
     if activity.status == ActivityStatus.CANCELLED:
         raise InvalidInput("This activity was cancelled; log a new one instead.", field="status")
     values = _clean(
@@ -335,7 +337,7 @@ def cancel_activity(*, acting_user: User, activity: Activity) -> Activity:
     """Take an activity back (logged by mistake, a planned visit called off): it no longer
     counts as a visit, and its open follow-up task is cancelled."""
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
-    _check_may_change(acting_user, activity)
+    check_may_change(acting_user, activity)
     if activity.status == ActivityStatus.CANCELLED:
         return activity
     activity.status = ActivityStatus.CANCELLED

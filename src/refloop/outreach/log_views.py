@@ -139,7 +139,7 @@ def _save(request):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            activity = activities.log_activity(
+            activity, _ = activities.log_activity(
                 acting_user=request.user,
                 practice=practice,
                 kind=data["kind"],

@@ -2,13 +2,30 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, model_validator
 
-from refloop.core.schemas import Id, IsoDate, NonBlank, Offset, OutSchema, PositiveAmount
-from refloop.outreach.models import ActivityKind, ActivityStatus, TaskKind, TaskStatus
+from refloop.core.schemas import (
+    Amount,
+    Id,
+    IsoDate,
+    IsoDateTime,
+    NonBlank,
+    Offset,
+    OutSchema,
+    PositiveAmount,
+)
+from refloop.outreach import events, ledger
+from refloop.outreach.activities import FOLLOW_UP_MAX
+from refloop.outreach.models import (
+    ActivityKind,
+    ActivityStatus,
+    EventKind,
+    TaskKind,
+    TaskStatus,
+)
 
 
 class _PageIn(Schema):
@@ -85,6 +102,74 @@ class ActivityPageOut(OutSchema):
     total: int
     limit: int
     offset: int
+
+
+# What an activity's writes take: its values as the service (outreach.activities) checks
+# them. The rules that join fields or rows (a planned visit needs starts_at, the people met
+# work at the practice) are the service's, said in the descriptions.
+ActivityStatusIn = Literal["planned", "done"]
+Ids = Annotated[list[Id], Field(max_length=200)]
+Notes = Annotated[str, Field(max_length=10_000)]
+FollowUp = Annotated[str, Field(max_length=FOLLOW_UP_MAX)]
+
+_PRACTICE = "The practice the activity was with"
+_STARTS_AT = (
+    "A planned visit's time, required when status is planned (ISO 8601; without an offset, "
+    "the practice's time)"
+)
+_OCCURRED_ON = "The day; for a planned visit it may be left out, and is then starts_at's day"
+_PROVIDERS = "Providers met: each must work at the activity's practice"
+_STAFF = "Staff met: each must work at the activity's practice"
+_FOLLOW_UP_ON = "With a date, the follow-up becomes a task for you; not before the activity"
+
+
+class ActivityIn(Schema):
+    """An activity with one practice, as the phone log records it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    practice_id: Id = Field(description=_PRACTICE)
+    kind: ActivityKind = ActivityKind.VISIT
+    status: ActivityStatusIn = Field("done", description="Cancel one with .../cancel")
+    occurred_on: IsoDate | None = Field(None, description=_OCCURRED_ON)
+    starts_at: IsoDateTime | None = Field(None, description=_STARTS_AT)
+    provider_ids: Ids = Field([], description=_PROVIDERS)
+    staff_ids: Ids = Field([], description=_STAFF)
+    topic_ids: Ids = Field([], description="What was talked about")
+    notes: Notes = ""
+    follow_up: FollowUp = Field("", description="What to do next")
+    follow_up_on: IsoDate | None = Field(None, description=_FOLLOW_UP_ON)
+    cost: Amount = Field(Decimal("0"), description="In dollars")
+
+
+def _unchanged(description: str = "") -> Any:
+    """A field a PATCH may leave out (kept as it is) but not set to null."""
+    said = f"{description}. Left out: unchanged" if description else "Left out: unchanged"
+    return Field(None, description=said, json_schema_extra=_no_default)
+
+
+def _no_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+class ActivityChangeIn(Schema):
+    """The fields to change; those left out keep their values, a list given replaces the
+    whole list, and null clears starts_at or follow_up_on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    practice_id: Id = _unchanged(_PRACTICE)
+    kind: ActivityKind = _unchanged()
+    status: ActivityStatusIn = _unchanged("A cancelled activity is not changed: log a new one")
+    occurred_on: IsoDate = _unchanged(f"{_OCCURRED_ON} (a new starts_at alone moves it too)")
+    starts_at: IsoDateTime | None = _unchanged(_STARTS_AT)
+    provider_ids: Ids = _unchanged(_PROVIDERS)
+    staff_ids: Ids = _unchanged(_STAFF)
+    topic_ids: Ids = _unchanged()
+    notes: Notes = _unchanged()
+    follow_up: FollowUp = _unchanged()
+    follow_up_on: IsoDate | None = _unchanged(_FOLLOW_UP_ON)
+    cost: Amount = _unchanged("In dollars")
 
 
 class TaskFilterIn(_PageIn):
@@ -246,3 +331,112 @@ class LiftReportOut(Schema):
     end: date
     overall: LiftOut
     by_liaison: list[LiftOut]
+
+
+class OutreachEventFilterIn(_PageIn):
+    kind: EventKind | None = None
+    practice: Id | None = Field(None, description="The host practice's id")
+    starts_from: IsoDate | None = Field(None, description="Inclusive, the practice's day")
+    starts_to: IsoDate | None = Field(None, description="Inclusive, the practice's day")
+
+
+class OutreachEventOut(OutSchema):
+    id: int
+    kind: str
+    title: str
+    starts_at: datetime
+    place: str
+    host_practice_id: int | None
+    total_cost: Decimal = Field(description="Shared equally among those who came")
+    organizer_id: int
+
+
+class OutreachEventPageOut(OutSchema):
+    items: list[OutreachEventOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class InviteeOut(OutSchema):
+    id: int = Field(description="The invitee's id: what attendance names")
+    provider_id: int | None
+    staff_id: int | None
+    practice_id: int | None
+    name: str
+    physician: bool = Field(description="A share is held to the Stark limit")
+    attended: bool
+
+    @staticmethod
+    def resolve_practice_id(attendee) -> int | None:
+        return (attendee.provider or attendee.staff).practice_id
+
+    @staticmethod
+    def resolve_name(attendee) -> str:
+        return str(attendee.provider or attendee.staff)
+
+    @staticmethod
+    def resolve_physician(attendee) -> bool:
+        return attendee.provider is not None and ledger.is_physician(attendee.provider.credentials)
+
+
+class OutreachEventDetailOut(OutreachEventOut):
+    day: date = Field(description="The event's day, in the practice's time zone")
+    invitees: list[InviteeOut]
+    shares: list[GiftOut] = Field(description="The cost's shares on the gift ledger")
+
+    @staticmethod
+    def resolve_day(event) -> date:
+        return events.event_day(event)
+
+    @staticmethod
+    def resolve_invitees(event) -> list:
+        return list(event.attendees.all())
+
+    @staticmethod
+    def resolve_shares(event) -> list:
+        return list(event.gifts.all())
+
+
+class OutreachEventIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: EventKind
+    title: NonBlank = Field(max_length=200)
+    starts_at: IsoDateTime = Field(description="ISO 8601; without an offset, the practice's time")
+    place: str = Field("", max_length=200)
+    host_practice_id: Id | None = None
+    total_cost: Amount = Field(Decimal("0"), description="In dollars; may be set later")
+
+
+class InviteIn(Schema):
+    """People to invite, from any practice; those already invited stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider_ids: Ids = []
+    staff_ids: Ids = []
+
+
+class InvitedOut(OutSchema):
+    added: int = Field(description="How many were not invited before")
+    event: OutreachEventDetailOut
+
+
+class AttendanceIn(Schema):
+    """Who came, all of them: invitees left out are marked as not having come."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attended: Annotated[list[Id], Field(max_length=500)] = Field(
+        description="Invitee ids (an event's invitees[].id); each must be invited to it"
+    )
+    total_cost: Amount | None = Field(
+        None, description="In dollars, shared equally among those who came; default: as it is"
+    )
+
+
+class AttendanceOut(OutSchema):
+    event: OutreachEventDetailOut
+    removed: int = Field(description="Shares withdrawn from people no longer marked as come")
+    warnings: list[str] = Field(description="Physicians at 80% of the year's limit or more")

@@ -1,13 +1,16 @@
 """Reads of the outreach domain shared by the pages and the API. None holds patient data."""
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
+from refloop.core.errors import NotFound
 from refloop.core.paging import Page, page_of
 from refloop.core.roles import Capability, require
+from refloop.core.validation import in_utc
 from refloop.outreach import tiers
-from refloop.outreach.models import Activity, GiftEntry, Relationship, Task
+from refloop.outreach.models import Activity, Attendee, Event, GiftEntry, Relationship, Task
+from refloop.practice.models import Organization
 
 
 def territory_relationships(user, territory_id: int | None = None) -> QuerySet[Relationship]:
@@ -50,10 +53,22 @@ def list_activities(
         "occurred_on__lte": occurred_to,
     }
     rows = Activity.objects.filter(**{k: v for k, v in conditions.items() if v is not None})
-    rows = rows.select_related("practice", "liaison").prefetch_related(
+    return page_of(_with_people(rows).order_by("-occurred_on", "-pk"), limit=limit, offset=offset)
+
+
+def _with_people(rows: QuerySet[Activity]) -> QuerySet[Activity]:
+    """What an activity's answer names: its practice and the people and topics."""
+    return rows.select_related("practice", "liaison").prefetch_related(
         "providers", "staff", "topics"
     )
-    return page_of(rows.order_by("-occurred_on", "-pk"), limit=limit, offset=offset)
+
+
+def get_activity(user, activity_id: int) -> Activity:
+    require(user, Capability.WORK_OUTREACH)
+    found = _with_people(Activity.objects.filter(pk=activity_id)).first()
+    if found is None:
+        raise NotFound("No activity with this id.")
+    return found
 
 
 def list_tasks(
@@ -93,3 +108,48 @@ def list_gifts(
     rows = GiftEntry.objects.filter(**{k: v for k, v in conditions.items() if v is not None})
     rows = rows.select_related("practice", "provider", "staff").order_by("-given_on", "-pk")
     return page_of(rows, limit=limit, offset=offset)
+
+
+def _day_starts(day: date) -> datetime:
+    """The first instant of the practice's `day`, in UTC (the calendar's edges kept)."""
+    return in_utc(datetime.combine(day, time.min), Organization.current().zone)
+
+
+def list_events(
+    user,
+    *,
+    kind: str | None = None,
+    practice_id: int | None = None,
+    starts_from: date | None = None,
+    starts_to: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """Events, the latest first; `starts_from` and `starts_to` are the practice's days,
+    both included."""
+    require(user, Capability.WORK_OUTREACH)
+    rows = Event.objects.all()
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    if practice_id is not None:
+        rows = rows.filter(host_practice_id=practice_id)
+    if starts_from is not None:
+        rows = rows.filter(starts_at__gte=_day_starts(starts_from))
+    if starts_to is not None and starts_to < date.max:
+        rows = rows.filter(starts_at__lt=_day_starts(starts_to + timedelta(days=1)))
+    return page_of(rows.order_by("-starts_at", "-pk"), limit=limit, offset=offset)
+
+
+def get_event(user, event_id: int) -> Event:
+    """One event with its invitees and its shares on the ledger."""
+    require(user, Capability.WORK_OUTREACH)
+    invitees = Attendee.objects.select_related("provider", "staff").order_by("pk")
+    shares = GiftEntry.objects.order_by("pk")
+    found = (
+        Event.objects.filter(pk=event_id)
+        .prefetch_related(Prefetch("attendees", invitees), Prefetch("gifts", shares))
+        .first()
+    )
+    if found is None:
+        raise NotFound("No event with this id.")
+    return found

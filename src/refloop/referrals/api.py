@@ -19,7 +19,7 @@ from refloop.core import audit
 from refloop.core.errors import InvalidInput, PayloadTooLarge
 from refloop.core.models import User
 from refloop.core.roles import Capability, require
-from refloop.core.schemas import ApiRequest, PathId, errors
+from refloop.core.schemas import ApiRequest, PathId, errors, replayed
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department
@@ -152,15 +152,7 @@ def list_referrals(request: ApiRequest, filters: Query[ReferralFilterIn]):
     }
 
 
-REPLAYED = {
-    "description": "A replay (same Idempotency-Key, same body): the referral created first",
-    "headers": {
-        "Idempotent-Replayed": {
-            "description": "true: this answer replays an earlier request",
-            "schema": {"type": "string", "enum": ["true"]},
-        }
-    },
-}
+REPLAYED = replayed("the referral created first")
 
 
 @router.post(
