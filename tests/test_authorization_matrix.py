@@ -189,6 +189,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "event_invite": OUTREACH,
     "event_attendance": OUTREACH,
     # Outreach: the liaison's tasks; its analytics for every role reading analytics
+    "outreach_log_worker": ANYONE,  # the log page's service worker: a script holding no one's data
     "outreach_tasks": OUTREACH,
     "outreach_task_new": OUTREACH,
     "outreach_task_close": OUTREACH,
