@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from refloop.demo import factories as f
 from refloop.outreach import signals, tiers
@@ -163,6 +164,66 @@ def test_three_of_the_last_five_declined_as_not_a_fit_raise_one_share_what_we_tr
     decline(more, ada, "outside_scope")
     assert signals.not_a_fit_tasks(now=NOW) == []
     assert len(tasks(TaskKind.NOT_A_FIT)) == 1
+
+
+def declined_event(referral) -> ReferralEvent:
+    return ReferralEvent.objects.get(referral=referral, kind="referral.declined")
+
+
+def five_referrals_from(practice_name, cora, spine):
+    provider = f.ProviderFactory(practice=f.PracticeFactory(name=practice_name))
+    return [
+        f.make_referral(
+            acting_user=cora,
+            department=spine,
+            referring_provider=provider,
+            received_at=NOW - timedelta(days=10 - i),
+            now=NOW - timedelta(days=10 - i),
+        )
+        for i in range(5)
+    ]
+
+
+def test_the_third_decline_as_not_a_fit_raises_the_task_at_once_and_the_sweep_adds_none(
+    cora, ada, spine, lia
+):
+    sent = five_referrals_from("Quick Learner Clinic", cora, spine)
+    territory_of(sent[0].referring_practice, lia)
+    assert "refloop.outreach.signals.on_referral_declined" in reactions.handlers_for(
+        "referral.declined"
+    )
+    for referral in sent[:2]:
+        decline(referral, ada, "outside_scope")
+        assert reactions.run_now(declined_event(referral), within="refloop.outreach") == [
+            "refloop.outreach.signals.on_referral_declined"
+        ]
+    assert tasks(TaskKind.NOT_A_FIT) == []  # two so far
+
+    decline(sent[2], ada, "not_clinically_indicated")
+    reactions.run_now(declined_event(sent[2]), within="refloop.outreach")
+    [task] = tasks(TaskKind.NOT_A_FIT)
+    assert task.title == (
+        "Share what we treat with Quick Learner Clinic: 3 of 5 referrals declined as not a fit"
+    )
+    assert task.signal_key == f"not_a_fit:practice:{sent[0].referring_practice_id}:{sent[2].pk}"
+    assert task.owner == lia
+    assert task.due_on == timezone.localdate() + timedelta(days=14)
+
+    # The sweep afterwards finds the same occurrence, and so does the reaction run again.
+    assert signals.sweep(now=timezone.now())[TaskKind.NOT_A_FIT] == 0
+    signals.on_referral_declined(declined_event(sent[2]))
+    assert tasks(TaskKind.NOT_A_FIT) == [task]
+
+
+def test_a_decline_for_another_reason_raises_no_not_a_fit_task(cora, ada, spine):
+    sent = five_referrals_from("Uninsured Patients Clinic", cora, spine)
+    decline(sent[0], ada, "outside_scope")
+    decline(sent[1], ada, "not_clinically_indicated")
+    for referral, reason in ((sent[2], "insurance_not_accepted"), (sent[3], "no_capacity")):
+        decline(referral, ada, reason)
+        assert signals.not_a_fit_task_after_decline(referral, now=timezone.now()) == []
+        reactions.run_now(declined_event(referral), within="refloop.outreach")
+    assert tasks(TaskKind.NOT_A_FIT) == []
 
 
 def test_missed_first_contact_targets_raise_one_service_problem_task(cora, spine, lia):

@@ -4,7 +4,8 @@
 - **first referral** of a practice or a provider (a reaction to `referral.received`) ->
   "Thank-you note to ...";
 - **declined as not a fit** 3 of its last 5 inbound referrals -> "Share what we treat with X",
-  with the department's intake criteria and the one-pager;
+  with the department's intake criteria and the one-pager (a reaction to `referral.declined`,
+  and the sweep);
 - **service problem**: 2 or more of a practice's referrals in the last 30 days late on a
   clock (first contact, or the report after the visit: referrals.clocks) -> "Service problem
   at our end for X";
@@ -247,32 +248,60 @@ def criteria_words(guide: DepartmentGuide) -> str:
 
 def not_a_fit_tasks(*, now: datetime) -> list[Task]:
     """A task to share what we treat with each practice whose last 5 inbound referrals
-    include 3 declined as not a fit; once per run: a new task only when the referrals behind the last
-    one have all left its last five."""
-    today = _local_today(now)
+    include 3 declined as not a fit and one of those declines is recent; once per run: a new
+    task only when the referrals behind the last one have all left its last five."""
     recent = now - timedelta(days=NOT_A_FIT_RECENT_DAYS)
     candidates = (
-        Referral.objects.filter(
-            direction=Direction.INBOUND,
-            merged_into__isnull=True,
-            state=State.DECLINED,
-            end_reason__in=NOT_A_FIT_REASONS,
-            referring_practice__isnull=False,
-        )
+        _not_a_fit_declines()
+        .filter(referring_practice__isnull=False)
         .values("referring_practice")
         .annotate(n=Count("pk"), newest=Count("pk", filter=Q(closed_at__gte=recent)))
         .filter(n__gte=NOT_A_FIT_MIN, newest__gte=1)
         .values_list("referring_practice", flat=True)
     )
+    return _not_a_fit_raise(list(candidates), now=now)
+
+
+def on_referral_declined(event: ReferralEvent) -> None:
+    """Listed in referrals.reactions under `referral.declined`: the not-a-fit task at once,
+    for the declining referral's practice only, under the key the sweep would use (so the
+    sweep and the reaction together raise it once)."""
+    not_a_fit_task_after_decline(event.referral, now=event.at)
+
+
+def not_a_fit_task_after_decline(referral: Referral, *, now: datetime) -> list[Task]:
+    """The not-a-fit task of `referral`'s practice, if this decline (as not a fit) makes
+    the run; a decline for another reason raises none."""
+    practice_id = referral.referring_practice_id
+    if practice_id is None or not _not_a_fit_declines().filter(pk=referral.pk).exists():
+        return []
+    return _not_a_fit_raise([practice_id], now=now)
+
+
+def _not_a_fit_declines():
+    return Referral.objects.filter(
+        direction=Direction.INBOUND,
+        merged_into__isnull=True,
+        state=State.DECLINED,
+        end_reason__in=NOT_A_FIT_REASONS,
+    )
+
+
+def _not_a_fit_raise(practice_ids: list[int], *, now: datetime) -> list[Task]:
+    """For each of `practice_ids`: its task if 3 of its last 5 referrals are declined as not
+    a fit and no earlier task stands for any of those five."""
+    if not practice_ids:
+        return []
+    today = _local_today(now)
     previous: dict[int, set[int]] = defaultdict(set)
     for practice_id, key in Task.objects.filter(
-        kind=TaskKind.NOT_A_FIT, signal_key__isnull=False
+        kind=TaskKind.NOT_A_FIT, signal_key__isnull=False, practice_id__in=practice_ids
     ).values_list("practice_id", "signal_key"):
         previous[practice_id].add(int((key or "").rsplit(":", 1)[1]))
-    guides = {g.name: g for g in referral_guide().departments}
+    guides: dict[str, DepartmentGuide] | None = None
     link = one_pager_link()
     made = []
-    for practice_id in candidates:
+    for practice_id in practice_ids:
         last = list(
             Referral.objects.filter(
                 direction=Direction.INBOUND,
@@ -289,6 +318,8 @@ def not_a_fit_tasks(*, now: datetime) -> list[Task]:
             continue
         practice = last[0].referring_practice
         assert practice is not None  # the referrals were chosen by their practice
+        if guides is None:
+            guides = {g.name: g for g in referral_guide().departments}
         reasons = Counter(DeclineReason(r.end_reason).label.lower() for r in declined)
         departments = Counter(r.department.name for r in declined if r.department)
         criteria = [criteria_words(guides[name]) for name, _ in departments.most_common()]

@@ -23,7 +23,10 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     ),
     "referral.assigned": ("refloop.referrals.notices.assigned_to_you",),
     "referral.accepted": ("refloop.messaging.automation.on_accepted",),
-    "referral.declined": ("refloop.messaging.automation.on_declined",),
+    "referral.declined": (
+        "refloop.messaging.automation.on_declined",
+        "refloop.outreach.signals.on_referral_declined",
+    ),
     "referral.pending_info": ("refloop.messaging.automation.on_pending_info",),
     "referral.in_review": ("refloop.portal.notices.info_answered",),
     "referral.scheduled": ("refloop.messaging.automation.on_scheduled",),
