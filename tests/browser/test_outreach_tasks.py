@@ -66,3 +66,34 @@ def test_the_outreach_analytics_page_fits_a_phone_and_passes_axe(signed_in, lia,
         page.screenshot(path=tmp_path / f"outreach-analytics-{name}.png", full_page=True)
         assert page.evaluate(PAST_THE_EDGE, size["width"]) == []
         assert_accessible(page, also=TARGET_SIZE)
+
+
+def test_a_task_by_hand_finds_its_practice_by_type_ahead_and_the_pages_pass_axe(signed_in, lia):
+    practice = f.PracticeFactory(name="Typeahead Orthopedics", city="Quincy")
+    doctor = f.ProviderFactory(practice=practice, first_name="Wanda", last_name="Wantedsdoctor")
+    f.PracticeFactory(name="Not Listed Clinic")
+    page = signed_in(lia)
+    # The search sent without its script answers a whole page; it passes too.
+    page.goto("/outreach/practices/search?to=task&q=typeahead")
+    assert page.get_by_role("link", name=re.compile("Typeahead Orthopedics")).count() == 1
+    fits_and_passes_axe(page)
+
+    page.set_viewport_size(DESK)
+    page.goto("/outreach/tasks/new/")
+    assert page.locator("select[name=practice]").count() == 0
+    fits_and_passes_axe(page)
+    page.get_by_label("Find the practice").fill("typeahead")
+    found = page.get_by_role("list", name="Practices found")
+    found.get_by_role("link", name=re.compile("Typeahead Orthopedics")).click()
+    page.wait_for_load_state()
+    assert "Typeahead Orthopedics" in page.inner_text("#task-practice")
+    assert "Not Listed Clinic" not in page.content()
+    fits_and_passes_axe(page)
+    page.set_viewport_size(DESK)
+    page.get_by_label("What is to be done").fill("Bring the spine pad")
+    page.get_by_label("Provider").select_option(str(doctor.pk))
+    page.get_by_role("button", name="Add the task").click()
+    page.wait_for_load_state()
+    assert "Task added: Bring the spine pad" in page.content()
+    task = Task.objects.get()
+    assert (task.practice, task.provider) == (practice, doctor)

@@ -289,11 +289,15 @@ def test_the_browsers_update_checks_of_the_worker_keep_no_session_alive(lia, org
 def test_the_type_ahead_finds_practices_by_name_or_city(lia, org):
     f.PracticeFactory(name="Lakeside Pediatrics", city="Evanston")
     client = client_for(lia)
-    by_name = client.get(reverse("outreach_practice_search"), {"q": "lakes"}).content.decode()
-    by_city = client.get(reverse("outreach_practice_search"), {"q": "evanst"}).content.decode()
+
+    def typed(q: str) -> str:  # as the page's htmx asks: the results alone
+        search = reverse("outreach_practice_search")
+        return client.get(search, {"q": q}, HTTP_HX_REQUEST="true").content.decode()
+
+    by_name, by_city = typed("lakes"), typed("evanst")
     assert "Lakeside Pediatrics" in by_name and "Lakeside Pediatrics" in by_city
-    short = client.get(reverse("outreach_practice_search"), {"q": "l"}).content.decode()
-    assert "Lakeside" not in short
+    short = typed("l")
+    assert "Lakeside" not in short and "two letters" in short
 
 
 # ---- planning and the calendar feed ------------------------------------------------------
@@ -417,6 +421,8 @@ def test_no_outreach_page_shows_the_liaison_a_patient(lia, cora, spine, org, pra
         reverse("outreach_log"),
         f"{reverse('outreach_log')}?practice={practice_a.pk}",
         f"{reverse('outreach_practice_search')}?q={practice_a.name[:5]}",
+        f"{reverse('outreach_practice_search')}?q={practice_a.name[:5]}&to=task",
+        f"{reverse('outreach_task_new')}?practice={practice_a.pk}",
         f"{reverse('outreach_plan')}?practice={practice_a.pk}",
         reverse("outreach_activity", args=[planned.pk]),
         _calendar_url(client),

@@ -104,6 +104,53 @@ def test_a_task_by_hand_goes_to_a_liaison_or_admin_and_its_practice_follows_its_
     assert AuditEntry.objects.filter(action="outreach_task.created").count() == 1
 
 
+def test_the_new_task_form_finds_its_practice_by_type_ahead_not_in_a_list_of_all(lia, ada):
+    wanted = f.PracticeFactory(name="Typeahead Orthopedics", city="Quincy")
+    provider = f.ProviderFactory(practice=wanted, last_name="Wantedsdoctor")
+    other = f.PracticeFactory(name="Not Listed Clinic")
+    f.ProviderFactory(practice=other, last_name="Otherdoctor")
+    client = client_for(lia)
+
+    blank = client.get(reverse("outreach_task_new")).content.decode()
+    assert '<select name="practice"' not in blank
+    assert "Typeahead Orthopedics" not in blank and "Not Listed Clinic" not in blank
+    assert 'name="to" value="task"' in blank  # the log page's type-ahead, sent to this page
+
+    # Without a script: the search form sends, and a whole page comes back with the results.
+    search = reverse("outreach_practice_search")
+    page = client.get(search, {"q": "typeahead", "to": "task"}).content.decode()
+    chosen = f"{reverse('outreach_task_new')}?practice={wanted.pk}"
+    assert "<html" in page and chosen in page
+    assert 'value="typeahead"' in page  # the search field keeps what was typed
+    assert "Not Listed Clinic" not in page
+    # With htmx: the results alone, for the page's list.
+    fragment = client.get(
+        search, {"q": "typeahead", "to": "task"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "<html" not in fragment and chosen in fragment
+
+    picked = client.get(chosen).content.decode()
+    assert "Typeahead Orthopedics" in picked
+    assert f'name="practice" value="{wanted.pk}"' in picked
+    assert "Wantedsdoctor" in picked and "Otherdoctor" not in picked
+
+    made = client.post(
+        reverse("outreach_task_new"),
+        {"title": "Bring the spine pad", "owner": ada.pk, "practice": wanted.pk},
+    )
+    assert made.status_code == 302
+    assert Task.objects.get().practice == wanted
+    # Refused, it comes back with the practice kept and only its people offered.
+    again = client.post(
+        reverse("outreach_task_new"), {"title": "", "owner": ada.pk, "practice": wanted.pk}
+    )
+    assert again.status_code == 400
+    body = again.content.decode()
+    assert f'name="practice" value="{wanted.pk}"' in body
+    assert "Wantedsdoctor" in body and "Otherdoctor" not in body
+    assert provider.pk == again.context["form"].fields["provider"].queryset.get().pk
+
+
 def test_done_cancelled_reopened_and_reassigned_and_not_by_a_coordinator(lia, ada, cora):
     task = Task.objects.create(title="Call the office", owner=lia)
     client = client_for(lia)

@@ -264,15 +264,20 @@ def cancel(request, pk: int):
     return redirect("outreach_home")
 
 
-TARGETS = {"log": "outreach_log", "plan": "outreach_plan"}
+# The pages that pick a practice with the type-ahead: a result opens `<page>?practice=<pk>`.
+TARGETS = {"log": "outreach_log", "plan": "outreach_plan", "task": "outreach_task_new"}
 
 
 @require_GET
 @outreach_view
 def practice_search(request):
-    """The type-ahead: practices by name or city (directory data only, no patient)."""
+    """The type-ahead: practices by name or city (directory data only, no patient). Asked by
+    htmx it answers the results alone; the search form sent without a script (its Search
+    button) gets a whole page with the form again and the results."""
     q = (request.GET.get("q") or "").strip().replace("\x00", "")[:80]
-    target = TARGETS.get(request.GET.get("to", "log"), "outreach_log")
+    to = request.GET.get("to", "log")
+    to = to if to in TARGETS else "log"
+    target = TARGETS[to]
     found = []
     if len(q) >= SEARCH_MIN:
         found = list(
@@ -280,7 +285,9 @@ def practice_search(request):
             or Practice.objects.filter(city__icontains=q).order_by("name")[:SEARCH_SHOWN]
         )
     context = {"found": found, "q": q, "short": len(q) < SEARCH_MIN, "target": reverse(target)}
-    return render(request, "outreach/_practice_results.html", context)
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "outreach/_practice_results.html", context)
+    return render(request, "outreach/practice_search.html", {**context, "to": to, "searched": True})
 
 
 @passive

@@ -47,8 +47,10 @@ class TaskForm(forms.Form):
     due_on = forms.DateField(
         required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
     )
+    # Picked on the page by the type-ahead (log_views.practice_search), never from a list of
+    # the whole directory: the form carries the chosen practice's id.
     practice = forms.ModelChoiceField(
-        queryset=Practice.objects.order_by("name"), required=False, empty_label="No practice"
+        queryset=Practice.objects.all(), required=False, widget=forms.HiddenInput
     )
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.none(), required=False, empty_label="No one in particular"
@@ -66,9 +68,11 @@ class TaskForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["owner"]).queryset = outreach_users()
         # The people offered are those of the practice chosen (all of them only on a post,
         # where the service checks they belong to it).
-        people = Q(practice=practice) if practice else Q(pk__in=[])
-        if self.is_bound:
-            people = Q()
+        self.offer_people(Q() if self.is_bound else Q(practice=practice) if practice else None)
+
+    def offer_people(self, people: Q | None) -> None:
+        """The providers and staff contacts the form takes: `people` (None: nobody)."""
+        people = Q(pk__in=[]) if people is None else people
         cast(forms.ModelChoiceField, self.fields["provider"]).queryset = Provider.objects.filter(
             people
         ).order_by("last_name")
@@ -170,6 +174,8 @@ def task_new(request):
         practice = Practice.objects.filter(pk=practice_id).first()
     if request.method == "POST":
         form = TaskForm(request.POST)
+        if (practice_id := db_id(request.POST.get("practice"))) is not None:
+            practice = Practice.objects.filter(pk=practice_id).first()
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -179,6 +185,8 @@ def task_new(request):
             else:
                 messages.success(request, f"Task added: {task.title}")
                 return redirect(_back(request, reverse("outreach_tasks") + "?show=all"))
+        # Shown again: offer the chosen practice's people, not the whole directory's.
+        form.offer_people(Q(practice=practice) if practice else None)
         status = 400
     else:
         form = TaskForm(
