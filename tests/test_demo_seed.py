@@ -413,13 +413,38 @@ def test_the_demo_has_a_liaisons_week(seeded):
 
 def test_the_demo_has_outreach_tasks_of_every_kind_and_each_drifting_practice_has_its_own(seeded):
     from refloop.analytics.referrers import drift
+    from refloop.outreach import signals
     from refloop.outreach.models import Task, TaskKind
     from refloop.practice.models import Organization
 
     kinds = set(Task.objects.values_list("kind", flat=True))
-    # Not yet planted: a practice whose referrals are declined as not a fit (the replay's
-    # declines are spread over practices), and at this size no practice is late twice.
-    assert kinds >= set(TaskKind.values) - {TaskKind.NOT_A_FIT, TaskKind.SERVICE_PROBLEM}
+    assert set(signals.DUE_IN_DAYS) == set(TaskKind.values) - {TaskKind.MANUAL, TaskKind.FOLLOW_UP}
+    assert kinds >= set(signals.DUE_IN_DAYS), set(signals.DUE_IN_DAYS) - kinds  # every signal
+    assert kinds >= {TaskKind.MANUAL, TaskKind.FOLLOW_UP}
+    # The planted not-a-fit practice: of its last 5 referrals, 3 or more declined as not a fit.
+    for task in Task.objects.filter(kind=TaskKind.NOT_A_FIT):
+        last = inbound().filter(referring_practice=task.practice).order_by("-received_at")[:5]
+        not_a_fit = [
+            r
+            for r in last
+            if r.state == State.DECLINED
+            and r.end_reason in ("not_clinically_indicated", "outside_scope")
+        ]
+        assert len(last) == 5 and len(not_a_fit) >= 3, task.title
+        assert all(r.number in task.detail for r in not_a_fit)
+    # The planted service problem: 2 or more of its referrals of the last 30 days were
+    # called back after the first-contact target, or are still waiting past it.
+    for task in Task.objects.filter(kind=TaskKind.SERVICE_PROBLEM):
+        recent = inbound().filter(
+            referring_practice=task.practice, received_at__gte=NOW - timedelta(days=30)
+        )
+        late = [
+            r
+            for r in recent
+            if (r.first_contact_at or NOW) > r.first_contact_due_at
+            and (r.first_contact_at or r.state in lifecycle.OPEN)
+        ]
+        assert len(late) >= 2, task.title
     zone = Organization.current().zone
     drifting = {
         pk for pk, row in drift(NOW.astimezone(zone).date(), zone).items() if row["declining"]

@@ -35,7 +35,7 @@ from refloop.core.models import Notification, User
 from refloop.core.roles import Role
 from refloop.demo import content as c
 from refloop.demo import factories as f
-from refloop.demo import letters, outreach, partners
+from refloop.demo import letters, outreach, partners, planted
 from refloop.demo.faxes import make_packet
 from refloop.demo.journeys import Planner
 from refloop.demo.plans import ProviderRef, ReceiverRef, Staff
@@ -152,6 +152,8 @@ def seed_demo(
         },
     )
     plans = planner.plan_all(inbound=referrals, outbound=outbound)
+    planted.not_a_fit_run(planner, plans, seed=SEED)
+    planted.slow_first_calls(planner, plans)
     lookups = _Lookups(users, departments, practices, providers)
     with context.using(context.RequestContext(channel="web")), effects.suppressed():
         _replay(plans, planner.sweep_times(plans), lookups, progress)

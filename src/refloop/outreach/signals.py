@@ -231,7 +231,8 @@ def one_pager_link() -> str | None:
 
 def criteria_words(guide: DepartmentGuide) -> str:
     """A department's intake criteria as the one-pager says them."""
-    parts = [f"{guide.name}: {guide.treats or 'no description yet (Settings, Departments)'}"]
+    treats = guide.treats.rstrip(". ") or "no description yet (Settings, Departments)"
+    parts = [f"{guide.name}: {treats}"]
     if guide.specialties:
         parts.append("Specialties: " + ", ".join(guide.specialties))
     if guide.accepted_conditions:
