@@ -123,14 +123,13 @@ def decline(referral, user, reason):
     )
 
 
-def test_three_of_the_last_five_declined_as_not_a_fit_raise_one_share_what_we_treat(
-    cora, ada, spine
-):
-    spine.description = "Back and neck pain, sciatica, spinal stenosis"
-    spine.excluded_keywords = ["pregnant"]
-    spine.save()
-    provider = f.ProviderFactory(practice=f.PracticeFactory(name="Wide Net Clinic"))
-    sent = [
+def declined_event(referral) -> ReferralEvent:
+    return ReferralEvent.objects.get(referral=referral, kind="referral.declined")
+
+
+def five_referrals_from(practice_name, cora, spine):
+    provider = f.ProviderFactory(practice=f.PracticeFactory(name=practice_name))
+    return [
         f.make_referral(
             acting_user=cora,
             department=spine,
@@ -140,6 +139,16 @@ def test_three_of_the_last_five_declined_as_not_a_fit_raise_one_share_what_we_tr
         )
         for i in range(5)
     ]
+
+
+def test_three_of_the_last_five_declined_as_not_a_fit_raise_one_share_what_we_treat(
+    cora, ada, spine
+):
+    spine.description = "Back and neck pain, sciatica, spinal stenosis"
+    spine.excluded_keywords = ["pregnant"]
+    spine.save()
+    sent = five_referrals_from("Wide Net Clinic", cora, spine)
+    provider = sent[0].referring_provider
     decline(sent[0], ada, "outside_scope")
     decline(sent[1], ada, "insurance_not_accepted")  # not a fit? no: the insurance
     decline(sent[2], ada, "not_clinically_indicated")
@@ -164,24 +173,6 @@ def test_three_of_the_last_five_declined_as_not_a_fit_raise_one_share_what_we_tr
     decline(more, ada, "outside_scope")
     assert signals.not_a_fit_tasks(now=NOW) == []
     assert len(tasks(TaskKind.NOT_A_FIT)) == 1
-
-
-def declined_event(referral) -> ReferralEvent:
-    return ReferralEvent.objects.get(referral=referral, kind="referral.declined")
-
-
-def five_referrals_from(practice_name, cora, spine):
-    provider = f.ProviderFactory(practice=f.PracticeFactory(name=practice_name))
-    return [
-        f.make_referral(
-            acting_user=cora,
-            department=spine,
-            referring_provider=provider,
-            received_at=NOW - timedelta(days=10 - i),
-            now=NOW - timedelta(days=10 - i),
-        )
-        for i in range(5)
-    ]
 
 
 def test_the_third_decline_as_not_a_fit_raises_the_task_at_once_and_the_sweep_adds_none(
