@@ -1,6 +1,7 @@
-"""Stories the demo plants on purpose so every liaison signal has its occurrence: one small
-practice whose latest referrals we mostly declined as not a fit, and one whose two recent
-referrals we were slow to call (a service problem at our end).
+"""Stories the demo plants on purpose so every liaison signal has its occurrence: a practice
+that sends its first referral this month, one small practice whose latest referrals we
+mostly declined as not a fit, and one whose two recent referrals we were slow to call (a
+service problem at our end).
 
 Applied to the planned journeys before anything is written, with a generator of its own, so
 the rest of the plan (drawn from the planner's) stays as it was.
@@ -20,6 +21,8 @@ LAST = 5  # of a practice's last 5 referrals...
 DECLINED = 3  # ...3 declined as not a fit
 # The newest planted decline falls within this: the signal takes only a recent run as news.
 RECENT = timedelta(days=60)
+# The first referral arrives within the first-referral signal's month (demo.outreach._tasks).
+FIRST_ARRIVED = (timedelta(days=2), timedelta(days=25))
 # The slow calls: referrals that arrived this long ago (within the signal's 30 days), their
 # work after arrival a week late; not one left open and untouched for weeks (nobody would).
 SLOW_ARRIVED = (timedelta(days=3), timedelta(days=28))
@@ -44,6 +47,34 @@ def _natural_inbound(plans: list[Plan]) -> dict[int, list[Plan]]:
         ):
             by_practice[plan.create["practice"]].append(plan)
     return by_practice
+
+
+def first_referral(planner, plans: list[Plan]) -> int | None:
+    """Have one recent referral sent instead by a provider at a practice of the same kind
+    (so the same departments and patients) that has never sent us one: its first referral,
+    for the liaison to thank. Returns that practice's directory index (None if none is left)."""
+    used = {p.create.get("practice") for p in plans}
+    quiet = [
+        ref
+        for ref in planner.providers
+        if ref.practice not in used and ref.practice not in planner.portal_users
+    ]
+    arrived_from, arrived_to = (planner.now - d for d in reversed(FIRST_ARRIVED))
+    recent = [
+        plan
+        for mine in _natural_inbound(plans).values()
+        for plan in mine
+        if arrived_from <= plan.created_at <= arrived_to
+        and plan.create["channel"] != "portal"  # a portal user sends for their own practice
+        and plan.create.get("provider") is not None
+    ]
+    for plan in sorted(recent, key=lambda p: -p.index):
+        kind = planner.providers[plan.create["provider"]].kind
+        ref = next((r for r in quiet if r.kind == kind), None)
+        if ref is not None:
+            plan.create["provider"], plan.create["practice"] = ref.index, ref.practice
+            return ref.practice
+    return None
 
 
 def not_a_fit_run(planner, plans: list[Plan], *, seed: int) -> int | None:

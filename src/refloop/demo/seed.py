@@ -152,6 +152,7 @@ def seed_demo(
         },
     )
     plans = planner.plan_all(inbound=referrals, outbound=outbound)
+    planted.first_referral(planner, plans)
     planted.not_a_fit_run(planner, plans, seed=SEED)
     planted.slow_first_calls(planner, plans)
     lookups = _Lookups(users, departments, practices, providers)
