@@ -421,10 +421,14 @@ def test_the_demo_has_outreach_tasks_of_every_kind_and_each_drifting_practice_ha
     assert set(signals.DUE_IN_DAYS) == set(TaskKind.values) - {TaskKind.MANUAL, TaskKind.FOLLOW_UP}
     assert kinds >= set(signals.DUE_IN_DAYS), set(signals.DUE_IN_DAYS) - kinds  # every signal
     assert kinds >= {TaskKind.MANUAL, TaskKind.FOLLOW_UP}
-    # Thanks for a first referral go to practices whose first referral came this month.
-    for task in Task.objects.filter(kind=TaskKind.FIRST_REFERRAL, provider__isnull=True):
-        first = inbound().filter(referring_practice=task.practice).earliest("received_at")
-        assert first.received_at >= NOW - timedelta(days=30), task.title
+    # Thanks for a first referral go to practices or providers whose first came this month.
+    for task in Task.objects.filter(kind=TaskKind.FIRST_REFERRAL):
+        theirs = inbound().filter(
+            **{"referring_provider": task.provider}
+            if task.provider
+            else {"referring_practice": task.practice}
+        )
+        assert theirs.earliest("received_at").received_at >= NOW - timedelta(days=30), task.title
     # The planted not-a-fit practice: of its last 5 referrals, 3 or more declined as not a fit.
     for task in Task.objects.filter(kind=TaskKind.NOT_A_FIT):
         last = inbound().filter(referring_practice=task.practice).order_by("-received_at")[:5]

@@ -1,5 +1,5 @@
 """Stories the demo plants on purpose so every liaison signal has its occurrence: a practice
-that sends its first referral this month, one small practice whose latest referrals we
+or a provider that sends its first referral this month, one small practice whose latest referrals we
 mostly declined as not a fit, and one whose two recent referrals we were slow to call (a
 service problem at our end).
 
@@ -50,31 +50,46 @@ def _natural_inbound(plans: list[Plan]) -> dict[int, list[Plan]]:
 
 
 def first_referral(planner, plans: list[Plan]) -> int | None:
-    """Have one recent referral sent instead by a provider at a practice of the same kind
-    (so the same departments and patients) that has never sent us one: its first referral,
-    for the liaison to thank. Returns that practice's directory index (None if none is left)."""
+    """Have one recent referral sent instead by someone who never sent us one: a provider at
+    a practice of the same kind (so the same departments and patients) that has never
+    referred, else a colleague at the same practice. Its first referral, for the liaison to
+    thank. Returns the sender's provider index (None if everyone has referred)."""
+    inbound = [p for p in plans if p.direction == "inbound"]
     used = {p.create.get("practice") for p in plans}
+    used_providers = {p.create.get("provider") for p in inbound}
     quiet = [
         ref
         for ref in planner.providers
-        if ref.practice not in used and ref.practice not in planner.portal_users
+        if ref.index not in used_providers and ref.practice not in planner.portal_users
     ]
     arrived_from, arrived_to = (planner.now - d for d in reversed(FIRST_ARRIVED))
-    recent = [
-        plan
-        for mine in _natural_inbound(plans).values()
-        for plan in mine
-        if arrived_from <= plan.created_at <= arrived_to
-        and plan.create["channel"] != "portal"  # a portal user sends for their own practice
-        and plan.create.get("provider") is not None
-    ]
-    for plan in sorted(recent, key=lambda p: -p.index):
-        kind = planner.providers[plan.create["provider"]].kind
-        ref = next((r for r in quiet if r.kind == kind), None)
-        if ref is not None:
-            plan.create["provider"], plan.create["practice"] = ref.index, ref.practice
-            return ref.practice
+    recent = sorted(
+        (
+            plan
+            for mine in _natural_inbound(plans).values()
+            for plan in mine
+            if arrived_from <= plan.created_at <= arrived_to
+            and plan.create["channel"] != "portal"  # a portal user sends for their practice
+            and plan.create.get("provider") is not None
+        ),
+        key=lambda p: -p.index,
+    )
+    for new_practice in (True, False):
+        for plan in recent:
+            sender = planner.providers[plan.create["provider"]]
+            ref = next((r for r in quiet if _may_send(r, sender, new_practice, used)), None)
+            if ref is not None:
+                plan.create["provider"], plan.create["practice"] = ref.index, ref.practice
+                return ref.index
     return None
+
+
+def _may_send(ref, sender, new_practice: bool, used: set) -> bool:
+    """`ref` may send `sender`'s referral: at a practice of the same kind that has never
+    referred (`new_practice`), or at the same practice."""
+    if new_practice:
+        return ref.practice not in used and ref.kind == sender.kind
+    return ref.practice == sender.practice
 
 
 def not_a_fit_run(planner, plans: list[Plan], *, seed: int) -> int | None:
