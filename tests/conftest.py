@@ -12,14 +12,11 @@ so a test that silently depends on the time of day or the date fails on any mach
 """
 
 import datetime as dt
-import importlib
 import os
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.apps import apps
-from django.db.models.signals import post_migrate
 from django.test import Client
 
 from refloop.core import db_roles
@@ -81,34 +78,11 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     return db_roles.switch("default", owner) if owner else None
 
 
-# The rows the data migrations put in (app label, migration, function): a migrated database
-# holds them, so every test may count on them (tests/test_flush.py checks the list is whole).
-DATA_MIGRATIONS = [("outreach", "0002_defaults", "add")]
-
-
-def _restore_migrated_rows(sender, **kwargs):
-    """A transactional test's teardown flushes the database, the data migrations' rows too,
-    then sends post_migrate, which puts back the content types and permissions; this puts back
-    the data migrations' rows. So a test finds the database as migrated whichever tests ran
-    before it in its process: pytest-django runs the transactional tests last, but a
-    pytest-xdist worker runs file after file."""
-    for label, migration, function in DATA_MIGRATIONS:
-        if sender.label == label:
-            module = importlib.import_module(f"{sender.name}.migrations.{migration}")
-            getattr(module, function)(apps, None)
-
-
-post_migrate.connect(_restore_migrated_rows, dispatch_uid="tests.restore_migrated_rows")
-
-
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_modify_db_settings, django_db_blocker):
     """…then the tests run as the runtime role, as the app does in production. Flushes
-    between transactional tests run as the owner (refloop's `flush` command). Notes how many
-    rows each table of the migrated database holds, in MIGRATED_ROWS."""
+    between transactional tests run as the owner (refloop's `flush` command)."""
     runtime = django_db_modify_db_settings
-    with django_db_blocker.unblock():
-        MIGRATED_ROWS.update(row_counts())
     if runtime is None:
         yield
         return
@@ -120,35 +94,9 @@ def django_db_setup(django_db_setup, django_db_modify_db_settings, django_db_blo
         db_roles.switch("default", owner)  # the owner drops the test database
 
 
-MIGRATED_ROWS: dict[str, int] = {}
-
-
-def row_counts() -> dict[str, int]:
-    """Each model's row count, for the models that have rows."""
-    counts = {model._meta.label: model._base_manager.count() for model in apps.get_models()}
-    return {label: count for label, count in counts.items() if count}
-
-
-@pytest.fixture(scope="session")
-def migrated_rows(django_db_setup) -> dict[str, int]:
-    """Each model's row count in the migrated database, before any test ran."""
-    return MIGRATED_ROWS
-
-
-@pytest.fixture
-def count_rows():
-    """count_rows() -> each model's row count now, for the models that have rows."""
-    return row_counts
-
-
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    # What the demo transports "send" goes to the test's own folder too, not to the run's
-    # data folder, which the pytest-xdist workers of one run share.
-    settings.SMS_OUTBOX_FILE = tmp_path / "sms-outbox.jsonl"
-    settings.FAX_OUTBOX_DIR = tmp_path / "fax-out"
-    settings.LETTER_DIR = tmp_path / "letters"
     # Real hashing costs ~0.3 s a user; the tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests that are not about sign-in use force_login, which passes no second factor; the
