@@ -201,17 +201,13 @@ def _numbers(user: User, scope: QuerySet[Relationship], on: date) -> Numbers:
     within = Q(pk__in=[])  # visited within the cadence of its tier
     for tier in CADENCE_TIERS:
         since = on - timedelta(days=settings.cadence(tier))
-        within |= _of_tier(tier) & Q(last_visit_on__gte=since)
-    cadence = scope.filter(_of_tier(*CADENCE_TIERS)).aggregate(
+        within |= tiers.of_tier(tier) & Q(last_visit_on__gte=since)
+    cadence = scope.filter(tiers.of_tier(*CADENCE_TIERS)).aggregate(
         total=Count("pk"), met=Count("pk", filter=within)
     )
     return Numbers(
         visits["this_week"], visits["before"], WEEKS_BACK, cadence["met"], cadence["total"]
     )
-
-
-def _of_tier(*chosen: str) -> Q:
-    return Q(tier_override__in=chosen) | Q(tier_override="", computed_tier__in=chosen)
 
 
 def _planned(user: User, now: datetime) -> list[Activity]:

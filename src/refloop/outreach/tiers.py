@@ -183,9 +183,9 @@ def today() -> date:
     return timezone.localdate(timezone.now(), Organization.current().zone)
 
 
-def of_tier(tier: str) -> Q:
-    """Relationships whose tier (the hand-set one, else the computed one) is `tier`."""
-    return Q(tier_override=tier) | Q(tier_override="", computed_tier=tier)
+def of_tier(*chosen: str) -> Q:
+    """Relationships whose tier (the hand-set one, else the computed one) is one of `chosen`."""
+    return Q(tier_override__in=chosen) | Q(tier_override="", computed_tier__in=chosen)
 
 
 def _due_window(tier: str, cadence: int, on: date, horizon: date, after: date | None) -> Q:
