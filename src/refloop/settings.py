@@ -159,6 +159,7 @@ INSTALLED_APPS = [
     "refloop.analytics",
     "refloop.history",
     "refloop.outreach",
+    "refloop.advocacy",
     "refloop.ops",
 ]
 

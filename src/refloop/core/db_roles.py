@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connections
 
 # Appended to, never rewritten: the runtime role gets no UPDATE, DELETE or TRUNCATE on them.
-APPEND_ONLY_TABLES = ("core_auditentry", "referrals_referralevent")
+APPEND_ONLY_TABLES = ("core_auditentry", "referrals_referralevent", "advocacy_advocacyevent")
 CREDENTIALS = ("USER", "PASSWORD", "HOST", "PORT")
 
 

@@ -50,6 +50,11 @@ class Capability(StrEnum):
     # The liaison's work: activities, tasks, events, gifts, territories (outreach). No
     # patient identity comes with it.
     WORK_OUTREACH = "work_outreach"
+    # The patient's voice (advocacy): send a survey by hand, work service-recovery cases, enrol
+    # advocates and give their thank-yous, take in testimonials. Comes with patient identity.
+    HANDLE_FEEDBACK = "handle_feedback"
+    # Approve a testimonial for the practice's marketing, or take it down.
+    PUBLISH_TESTIMONIALS = "publish_testimonials"
     # Compliance: record a gift past the Stark limit under the repayment exception, and its
     # repayment. No role holds it; an admin grants it to a person (User.compliance_officer).
     APPROVE_GIFT_OVERAGES = "approve_gift_overages"
@@ -69,6 +74,7 @@ _CARE_TEAM = frozenset(
         Capability.ANNOTATE_REFERRALS,
         Capability.VIEW_DIRECTORY,
         Capability.VIEW_ANALYTICS,
+        Capability.HANDLE_FEEDBACK,
     }
 )
 
@@ -159,6 +165,8 @@ _WORDS = {
     Capability.SEND_REFERRAL_MESSAGES: "send messages on referrals",
     Capability.VIEW_ALL_MESSAGES: "see every message in the outbox",
     Capability.WORK_OUTREACH: "do outreach work (visits, tasks, events, gifts)",
+    Capability.HANDLE_FEEDBACK: "handle patient feedback (surveys, cases, advocates, testimonials)",
+    Capability.PUBLISH_TESTIMONIALS: "approve testimonials for publication",
     Capability.APPROVE_GIFT_OVERAGES: "record a gift past the yearly limit (compliance)",
 }
 
