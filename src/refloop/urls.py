@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("refloop.messaging.patient_views")),
     path("", include("refloop.history.urls")),
     path("", include("refloop.outreach.urls")),
+    path("", include("refloop.advocacy.urls")),
     path("", include("refloop.analytics.export_urls")),
     path("", include("refloop.analytics.urls")),
     path("", include("refloop.analytics.scorecard_urls")),

@@ -1,0 +1,3 @@
+"""The advocacy pages: each part's routes, composed here."""
+
+urlpatterns: list = []
