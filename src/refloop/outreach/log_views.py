@@ -107,6 +107,7 @@ class LogForm(forms.Form):
         )
         self.initial.setdefault("occurred_on", tiers.today())
 
+
     def clean_logged_by(self) -> int | None:
         author = self.cleaned_data["logged_by"]
         if author is not None and author != self.user.pk:
