@@ -69,7 +69,7 @@ CATALOG = {
         Placeholder(
             "feedback.scores",
             "a referring office's low answers (of 5)",
-            "How easy it was to refer: 2 of 5",
+            "How easy was it to refer your patient to us? 2 of 5",
         ),
         Placeholder(
             "link.survey",
