@@ -54,8 +54,9 @@ def practice(request, pk: int):
     context["gift_year"] = page.due.on.year
     # What the office told us (advocacy.office): scores for whoever sees this page; comments
     # only for those who may see referrals.
-    context["office_scores"] = office_selectors.quarterly_scores(found.pk, now=now)
-    context["office_questions"] = context["office_scores"][-1].averages
+    office_scores = office_selectors.quarterly_scores(found.pk, now=now)
+    context["office_scores"] = office_scores
+    context["office_questions"] = office_scores[-1].averages
     if can(request.user, Capability.VIEW_REFERRALS):
         context["office_comments"] = office_selectors.latest_comments(
             found.pk, actor=request.user, now=now
