@@ -7,7 +7,10 @@ run by the worker once per event (refloop.core.reactions.run_once).
 
 from refloop.core import reactions
 
-REACTIONS: dict[str, tuple[str, ...]] = {}
+REACTIONS: dict[str, tuple[str, ...]] = {
+    # A referring office's low answer: a task for the practice's liaison (outreach).
+    "survey.answered": ("refloop.outreach.signals.on_office_survey_answered",),
+}
 
 
 def handlers_for(kind: str) -> list[str]:

@@ -112,6 +112,19 @@ def scorecard_pdf(card: Scorecard) -> bytes:
             )
         pdf.ln(5)
 
+    if card.shows_ratings:
+        pdf.line_of(
+            f"How you rated us  ·  {card.year_label}, {card.office_responses} answer"
+            f"{'s' if card.office_responses != 1 else ''}, from 1 (poor) to 5 (excellent)",
+            size=11,
+            style="B",
+            color=ACCENT,
+            height=6,
+        )
+        for rating in card.office_ratings:
+            pdf.line_of(f"{rating.question}  {rating.average}", size=9.5, height=4.8)
+        pdf.ln(4)
+
     pdf.line_of("What the figures mean", size=10, style="B", height=5.5)
     for row in card.rows:
         pdf.set_text_color(*INK)

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count
+from django.utils.module_loading import import_string
 
 from refloop.analytics import metrics, suppression
 from refloop.analytics.coverage import Coverage
@@ -36,6 +37,9 @@ _NAMES = (
     "loop_closure",
 )
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+# How the practice's own people rated us (the referring-office survey) is advocacy's, above
+# analytics: named by dotted path and resolved when a scorecard is built, never imported.
+OFFICE_RATINGS = "refloop.advocacy.office_selectors.ratings"
 
 
 # ---- periods ------------------------------------------------------------------------
@@ -166,6 +170,15 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Rating:
+    """One office question over the scorecard's twelve months: "How you rated us"."""
+
+    question: str
+    average: str  # "4.3" of 5, or NO_FIGURE when nobody answered it
+    answers: int
+
+
+@dataclass(frozen=True)
 class Scorecard:
     organization: str
     practice_id: int
@@ -182,6 +195,17 @@ class Scorecard:
     # Per trend month, the days it counts (coverage.Coverage.months): a month to date or
     # the month the data starts in is partial, and labelled so.
     trend_periods: tuple[dict, ...] = ()
+    # The practice's answers to our office survey over the twelve months (`year`).
+    office_responses: int = 0
+    office_ratings: tuple[Rating, ...] = ()
+
+    @property
+    def shows_ratings(self) -> bool:
+        """Whether "How you rated us" is drawn: there are answers, and the analyst's copy
+        (suppressed) hides a count of 1 to 10 as it hides every small cell."""
+        if not self.office_responses:
+            return False
+        return not (self.suppressed and suppression.is_small(self.office_responses))
 
     @property
     def period_label(self) -> str:
@@ -226,6 +250,7 @@ def build(
     ending with the period's last month beside it."""
     year = twelve_months(period)
     mine = Filters(practice=practice.pk)
+    rated = import_string(OFFICE_RATINGS)(practice.pk, *Scope.of(year, now=now).bounds)
     return Scorecard(
         organization=Organization.current().name,
         practice_id=practice.pk,
@@ -239,6 +264,11 @@ def build(
         trend=monthly_volume(Scope.of(year, mine, now=now)),
         suppressed=suppressed,
         trend_periods=tuple(Coverage.of(Scope.of(year, now=now)).months(year)),
+        office_responses=rated.responses,
+        office_ratings=tuple(
+            Rating(a.text, NO_FIGURE if a.average is None else f"{a.average:.1f}", a.answers)
+            for a in rated.averages
+        ),
     )
 
 

@@ -234,6 +234,26 @@ DEFAULTS: dict[str, dict[str, str]] = {
             "{{ practice.name }}"
         ),
     },
+    "referrer.office_survey": {
+        "subject": "Three questions from {{ practice.name }}",
+        "long": (
+            "Dear {{ referrer.name }},\n\n"
+            "You and the team at {{ referrer.practice }} send us patients, and we would like to "
+            "know how that goes for you: how easy it is to refer, how quickly your patients are "
+            "seen and how well we keep you informed. Three questions and a comment, about a "
+            "minute:\n\n"
+            "{{ link.survey }}\n\n"
+            "Your answers go to our team and help us do better. Thank you.\n\n"
+            "{{ practice.name }} · {{ practice.phone }}"
+        ),
+        "sms": "{{ practice.name }}: how is referring to us going? Three questions: {{ link.survey }}",
+    },
+    "staff.office_feedback_low": {
+        "in_app": (
+            "{{ referrer.practice }} rated us low in its survey ({{ feedback.scores }}) and the "
+            "practice has no liaison. Please call the office."
+        ),
+    },
 }
 
 

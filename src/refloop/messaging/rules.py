@@ -251,6 +251,35 @@ RULES: dict[str, Rule] = {
             offset_meaning="minutes after the month begins (midnight on the 1st)",
             channels=("email", "fax", "letter"),
         ),
+        # A referring office's survey (advocacy.office): about the office's own experience of
+        # referring, never about a patient, so it offers no referral, patient or department
+        # placeholder at all (not even initials).
+        Rule(
+            "referrer.office_survey",
+            "Referring-office survey",
+            Audience.REFERRER,
+            "after a sample of closed loops, and in the first week of each quarter, to the "
+            "referring provider and the practice's staff contacts (at most once a quarter each): "
+            "three questions on referring to us, and a comment",
+            frozenset(
+                {
+                    "practice.name",
+                    "practice.phone",
+                    "referrer.name",
+                    "referrer.practice",
+                    "link.survey",
+                }
+            ),
+            channels=("email", "fax", "letter"),
+        ),
+        _rule(
+            "staff.office_feedback_low",
+            "A referring office rated us low",
+            Audience.STAFF,
+            "when a referring office answers its survey with a low score and the practice has no "
+            "liaison (to the department's point of contact, else the admins)",
+            {"referrer.practice", "feedback.scores"},
+        ),
     ]
 }
 

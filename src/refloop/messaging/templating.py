@@ -67,6 +67,16 @@ CATALOG = {
             "failure.reason", "why a message could not be delivered", "The mail server answered 550"
         ),
         Placeholder(
+            "feedback.scores",
+            "a referring office's low answers (of 5)",
+            "How easy was it to refer your patient to us? 2 of 5",
+        ),
+        Placeholder(
+            "link.survey",
+            "the referring office's survey (names no one)",
+            "https://refloop.example/s/…",
+        ),
+        Placeholder(
             "link.portal", "the referring-practice portal", "https://refloop.example/portal/"
         ),
         Placeholder(

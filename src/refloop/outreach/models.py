@@ -202,6 +202,7 @@ class TaskKind(models.TextChoices):
     SERVICE_PROBLEM = "service_problem", "Service problem at our end"
     OVERDUE_VISIT = "overdue_visit", "Overdue visit"
     FOLLOW_UP = "follow_up", "Follow-up of an activity"
+    OFFICE_FEEDBACK = "office_feedback", "Low rating from a referring office"
 
 
 class TaskStatus(models.TextChoices):

@@ -1,7 +1,9 @@
 """The relationship page of a referring practice, and its inline edits (htmx): what the
 liaison knows of each person there, and the tier set by hand.
 
-Counts and figures only: no patient and no referral's detail reaches these pages.
+Counts and figures only: no patient and no referral's detail reaches these pages, except
+the referring office's survey comments, shown only to users who may see referrals (a comment
+may name a patient).
 """
 
 from django.contrib import messages
@@ -11,6 +13,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from refloop.advocacy import office_selectors
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, can
 from refloop.network.models import Practice, Provider, StaffContact
@@ -29,7 +32,8 @@ outreach_view = staff_view(Capability.WORK_OUTREACH)
 @outreach_view
 def practice(request, pk: int):
     found = get_object_or_404(Practice, pk=pk)
-    page = relationships.relationship_page(found, page=request.GET.get("page"), now=timezone.now())
+    now = timezone.now()
+    page = relationships.relationship_page(found, page=request.GET.get("page"), now=now)
     relationship = page.relationship
     context = {
         "page": page,
@@ -48,6 +52,15 @@ def practice(request, pk: int):
     # whole page only, not the next page of activities.
     context["gift_rows"] = ledger.practice_gifts(found, page.due.on.year)
     context["gift_year"] = page.due.on.year
+    # What the office told us (advocacy.office): scores for whoever sees this page; comments
+    # only for those who may see referrals.
+    office_scores = office_selectors.quarterly_scores(found.pk, now=now)
+    context["office_scores"] = office_scores
+    context["office_questions"] = office_scores[-1].averages
+    if can(request.user, Capability.VIEW_REFERRALS):
+        context["office_comments"] = office_selectors.latest_comments(
+            found.pk, actor=request.user, now=now
+        )
     return render(request, "outreach/relationship/page.html", context)
 
 

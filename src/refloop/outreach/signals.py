@@ -9,7 +9,10 @@
 - **service problem**: 2 or more of a practice's referrals in the last 30 days late on a
   clock (first contact, or the report after the visit: referrals.clocks) -> "Service problem
   at our end for X";
-- **overdue visit**: a tier A practice past its cadence (outreach.tiers) -> "Overdue visit".
+- **overdue visit**: a tier A practice past its cadence (outreach.tiers) -> "Overdue visit";
+- **low office rating**: a referring office answers its survey (advocacy.office) with a low
+  score -> "Call X: they rated us low" (a reaction to `survey.answered`); with no liaison to
+  give it to, the department's point of contact (else the admins) hears of it too.
 
 Each task carries a `signal_key` naming its occurrence; the key is unique, so a signal seen
 again (the next sweep, a second worker, a reaction run twice) finds its task there and
@@ -26,7 +29,14 @@ from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from refloop.advocacy.models import AdvocacyEvent, AdvocacySettings, Audience, Response, Survey
+from refloop.advocacy.surveys import questions_for
 from refloop.analytics import referrers
+from refloop.core.models import User
+from refloop.core.roles import Role
+from refloop.messaging import outbox
+from refloop.messaging.recipients import staff_user
+from refloop.messaging.rules import rule
 from refloop.network.models import Practice, Provider
 from refloop.outreach import tiers
 from refloop.outreach.models import Relationship, Task, TaskKind, Tier
@@ -34,6 +44,7 @@ from refloop.practice.models import Organization
 from refloop.public.selectors import DepartmentGuide, referral_guide
 from refloop.referrals import clocks
 from refloop.referrals.models import DeclineReason, Direction, Referral, ReferralEvent, State
+from refloop.referrals.selectors import point_of_contact
 
 # Declines that say the referral was not a fit for what we treat (not insurance, capacity,
 # missing information or a duplicate: those are not the referrer's to learn from).
@@ -55,6 +66,7 @@ DUE_IN_DAYS: dict[str, int] = {
     TaskKind.NOT_A_FIT: 14,
     TaskKind.SERVICE_PROBLEM: 7,
     TaskKind.OVERDUE_VISIT: 0,
+    TaskKind.OFFICE_FEEDBACK: 3,
 }
 
 
@@ -76,6 +88,7 @@ def raise_task(
     practice_id: int,
     on: date,
     provider_id: int | None = None,
+    staff_id: int | None = None,
     owner_id: int | None = None,
     find_owner: bool = True,
 ) -> Task | None:
@@ -92,6 +105,7 @@ def raise_task(
                 detail=detail,
                 practice_id=practice_id,
                 provider_id=provider_id,
+                staff_id=staff_id,
                 owner_id=owner_id,
                 due_on=on + timedelta(days=DUE_IN_DAYS[kind]),
             )
@@ -444,6 +458,97 @@ def overdue_visit_tasks(*, now: datetime) -> list[Task]:
         if task is not None:
             made.append(task)
     return made
+
+
+# ---- a referring office's low rating (a reaction) -------------------------------------------
+
+LOW_RATING_NOTICE = "staff.office_feedback_low"
+
+
+def on_office_survey_answered(event: AdvocacyEvent) -> None:
+    """Listed in advocacy.reactions under `survey.answered`: a referring office's low answer
+    raises a task for the practice's liaison (a patient's survey is advocacy's own business)."""
+    if event.survey_id is None:
+        return
+    office_feedback_task(
+        Survey.objects.select_related("referring_practice").get(pk=event.survey_id), now=event.at
+    )
+
+
+def office_feedback_task(survey: Survey, *, now: datetime) -> Task | None:
+    """One task per office survey answered with any of its questions at or below the
+    practice's low score (idempotent: keyed by the survey), for the liaison of the practice's
+    territory. With no liaison, the task waits unassigned and whoever answers for the referral's
+    department (its point of contact, else the admins) gets a notice. None when nothing is low."""
+    if survey.audience != Audience.OFFICE or survey.referring_practice_id is None:
+        return None
+    response = Response.objects.filter(survey=survey).first()
+    if response is None:
+        return None
+    limit = AdvocacySettings.current().office_low_score
+    texts = {q.key: q.text for q in questions_for(Audience.OFFICE)}
+    low = [(key, value) for key, value in response.answers.items() if value <= limit]
+    if not low:
+        return None
+    practice = survey.referring_practice
+    assert practice is not None  # checked above
+    scores = "; ".join(f"{texts.get(key, key)} {value} of 5" for key, value in low)
+    kind, _, contact_id = survey.recipient.partition(":")
+    owner_id = liaisons_by_practice([practice.pk]).get(practice.pk)
+    detail = [f"Their low answers: {scores}."]
+    if response.comment:
+        detail.append(
+            "They left a comment: staff who may see referrals can read it on the practice's "
+            "relationship page."
+        )
+    detail.append("Call the office, listen, and tell the team what to fix.")
+    task = raise_task(
+        key=f"office_feedback:{survey.pk}",
+        kind=TaskKind.OFFICE_FEEDBACK,
+        title=f"Call {practice.name}: they rated us low",
+        detail=" ".join(detail),
+        practice_id=practice.pk,
+        provider_id=int(contact_id) if kind == "provider" else None,
+        staff_id=int(contact_id) if kind == "staff_contact" else None,
+        on=_local_today(now),
+        owner_id=owner_id,
+        find_owner=False,
+    )
+    if owner_id is None:
+        _notify_without_liaison(survey, practice, scores, now=now)
+    return task
+
+
+def _notify_without_liaison(
+    survey: Survey, practice: Practice, scores: str, *, now: datetime
+) -> None:
+    """The in-app notice of a low rating nobody in outreach owns (once per survey and user:
+    the outbox dedupes by cause)."""
+    referral = survey.referral
+    if referral is not None:
+        users = point_of_contact(referral)
+    else:
+        users = list(User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"))
+    org = Organization.current()
+    for user in users:
+        outbox.queue(
+            rule=rule(LOW_RATING_NOTICE),
+            recipient=staff_user(user),
+            cause=f"office_feedback:{survey.pk}",
+            values={
+                "practice.name": org.name,
+                "practice.phone": org.phone,
+                "department.name": referral.department.name
+                if referral and referral.department
+                else "",
+                "referral.number": referral.number if referral else "",
+                "referrer.practice": practice.name,
+                "feedback.scores": scores,
+            },
+            due_at=now,
+            now=now,
+            referral=referral,
+        )
 
 
 SWEEPS = {

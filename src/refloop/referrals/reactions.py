@@ -34,6 +34,7 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     "referral.no_show": ("refloop.messaging.automation.on_no_show",),
     "referral.seen": ("refloop.messaging.automation.on_seen",),
     "referral.report_written": ("refloop.messaging.automation.on_report_written",),
+    "referral.loop_closed": ("refloop.advocacy.office.on_loop_closed",),
     "referral.outcome_consent_recorded": ("refloop.messaging.automation.on_consent_recorded",),
     "referral.sla_breached": ("refloop.messaging.automation.on_sla_breached",),
     "referral.message_posted": ("refloop.portal.notices.message_posted",),
