@@ -7,7 +7,11 @@ run by the worker once per event (refloop.core.reactions.run_once).
 
 from refloop.core import reactions
 
-REACTIONS: dict[str, tuple[str, ...]] = {}
+REACTIONS: dict[str, tuple[str, ...]] = {
+    "survey.answered": ("refloop.advocacy.case_reactions.case_for_answer",),
+    "case.acknowledge_overdue": ("refloop.advocacy.case_reactions.notify_overdue",),
+    "case.resolve_overdue": ("refloop.advocacy.case_reactions.notify_overdue",),
+}
 
 
 def handlers_for(kind: str) -> list[str]:
