@@ -53,7 +53,7 @@ def span(length: timedelta) -> str:
     minutes = int(length.total_seconds() // 60)
     if minutes < 60:
         return f"{max(minutes, 1)} min"
-    if minutes < 48 * 60:
+    if minutes < 24 * 60:
         return f"{minutes // 60} h"
     return f"{minutes // (24 * 60)} d"
 
