@@ -25,7 +25,7 @@ from refloop.advocacy.models import (
     Response,
 )
 from refloop.core import audit
-from refloop.core.errors import Conflict, InvalidInput, NotAllowed
+from refloop.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from refloop.core.models import User
 from refloop.core.roles import Capability, can
 
@@ -51,6 +51,18 @@ def _check_owner(owner: User | None) -> None:
             "clinician) as the owner.",
             field="owner",
         )
+
+
+def _check_portal(user: User | None, referral) -> object:
+    """A complaint from the portal comes from a portal user, about their own practice's
+    referral if any: another practice's is answered as one that does not exist."""
+    if user is None or not can(user, Capability.USE_PORTAL) or user.partner_practice_id is None:
+        raise NotAllowed("Only staff of a referring practice send feedback from the portal.")
+    if referral is not None and (
+        referral.direction != "inbound" or referral.referring_practice_id != user.partner_practice_id
+    ):
+        raise NotFound("No referral from your practice has that number.", field="referral")
+    return user.partner_practice
 
 
 def default_owner(*, referral=None, department=None) -> User | None:
@@ -96,7 +108,9 @@ def open_case(
         raise InvalidInput("Say where the complaint came from.", field="source")
     if category not in CaseCategory.values:
         raise InvalidInput("Choose a category for the complaint.", field="category")
-    if source != CaseSource.PORTAL:
+    if source == CaseSource.PORTAL:
+        referring_practice = _check_portal(acting_user, referral)
+    else:
         _check_handler(acting_user)
     summary = _text(summary, "summary", "Say what the complaint is about: the summary is empty.")
     if referral is not None:
