@@ -57,9 +57,7 @@ def answered(referral, *, recommend, comment="", audience=Audience.PATIENT, key=
     return survey
 
 
-def test_a_low_score_opens_a_case_that_is_acknowledged_resolved_and_closed(
-    referral, cliff, cora
-):
+def test_a_low_score_opens_a_case_that_is_acknowledged_resolved_and_closed(referral, cliff, cora):
     Referral.objects.filter(pk=referral.pk).update(assignee=cliff)
     survey = answered(referral, recommend=4, comment="I waited two hours past my time.")
     react_to_everything()
@@ -69,12 +67,17 @@ def test_a_low_score_opens_a_case_that_is_acknowledged_resolved_and_closed(
     assert (case.source, case.category, case.state) == (CaseSource.LOW_SCORE, "wait", "open")
     assert case.owner == cliff and case.patient == referral.patient
     assert case.number.startswith("C-") and len(case.number) == 11
-    assert case.acknowledge_by > case.opened_at and case.resolve_by == case.opened_at + dt.timedelta(days=7)
+    assert (
+        case.acknowledge_by > case.opened_at
+        and case.resolve_by == case.opened_at + dt.timedelta(days=7)
+    )
 
     later = NOW + dt.timedelta(hours=2)
     cases.acknowledge(case, acting_user=cliff, now=later, note="Called her back")
     with pytest.raises(InvalidInput):
-        cases.resolve(case, acting_user=cliff, outcome=CaseOutcome.RESOLVED, action_taken=" ", now=later)
+        cases.resolve(
+            case, acting_user=cliff, outcome=CaseOutcome.RESOLVED, action_taken=" ", now=later
+        )
     cases.resolve(
         case,
         acting_user=cliff,
@@ -133,8 +136,12 @@ def test_an_office_survey_opens_no_patient_case(referral):
 
 def test_moves_are_refused_in_the_wrong_state_or_to_the_wrong_people(referral, cora, lia):
     case = cases.open_case(
-        acting_user=cora, source="phone", category="staff", summary="Rude on the phone",
-        referral=referral, now=NOW,
+        acting_user=cora,
+        source="phone",
+        category="staff",
+        summary="Rude on the phone",
+        referral=referral,
+        now=NOW,
     )
     assert case.owner is None  # no assignee, Spine has no point of contact
     with pytest.raises(Conflict, match="acknowledge it before resolving"):
@@ -164,8 +171,12 @@ def test_the_owner_is_the_department_contact_when_the_referral_has_no_assignee(
     spine.point_of_contact = hana
     spine.save()
     case = cases.open_case(
-        acting_user=None, source="low_score", category="other", summary="3/10",
-        referral=referral, now=NOW,
+        acting_user=None,
+        source="low_score",
+        category="other",
+        summary="3/10",
+        referral=referral,
+        now=NOW,
     )
     assert case.owner == hana
 
@@ -181,8 +192,12 @@ def test_friday_evening_is_acknowledged_by_monday_evening(org):
 
 def test_at_the_deadline_it_is_on_time_and_a_second_later_it_is_late(referral, cora):
     case = cases.open_case(
-        acting_user=cora, source="phone", category="wait", summary="Long wait",
-        referral=referral, now=FRIDAY_EVENING,
+        acting_user=cora,
+        source="phone",
+        category="wait",
+        summary="Long wait",
+        referral=referral,
+        now=FRIDAY_EVENING,
     )
     at = case.acknowledge_by
     on_time = case_clocks.running_clock(case, now=at)
@@ -196,7 +211,10 @@ def test_at_the_deadline_it_is_on_time_and_a_second_later_it_is_late(referral, c
     case.refresh_from_db()
     resolve = case_clocks.running_clock(case, now=case.resolve_by)
     assert (resolve.name, resolve.late) == ("resolve", False)
-    assert case_clocks.running_clock(case, now=case.resolve_by + dt.timedelta(days=1)).words == "late 1 d"
+    assert (
+        case_clocks.running_clock(case, now=case.resolve_by + dt.timedelta(days=1)).words
+        == "late 1 d"
+    )
 
 
 # ---------------------------------------------------------------- the sweep
@@ -208,8 +226,12 @@ def test_the_sweep_escalates_a_late_case_once_per_clock(referral, cliff, hana, a
     Referral.objects.filter(pk=referral.pk).update(assignee=cliff)
     referral.refresh_from_db()
     case = cases.open_case(
-        acting_user=cliff, source="phone", category="wait", summary="Waited two hours",
-        referral=referral, now=FRIDAY_EVENING,
+        acting_user=cliff,
+        source="phone",
+        category="wait",
+        summary="Waited two hours",
+        referral=referral,
+        now=FRIDAY_EVENING,
     )
     assert sweep_case_clocks(now=case.acknowledge_by) == 0
     past = case.acknowledge_by + dt.timedelta(seconds=1)
@@ -233,8 +255,12 @@ def test_the_sweep_escalates_a_late_case_once_per_clock(referral, cliff, hana, a
 
 def test_with_no_point_of_contact_the_admins_hear(referral, cora, ada):
     case = cases.open_case(
-        acting_user=cora, source="phone", category="wait", summary="Waited",
-        referral=referral, now=FRIDAY_EVENING,
+        acting_user=cora,
+        source="phone",
+        category="wait",
+        summary="Waited",
+        referral=referral,
+        now=FRIDAY_EVENING,
     )
     assert sweep_case_clocks(now=case.acknowledge_by + dt.timedelta(seconds=1)) == 1
     react_to_everything()
@@ -245,8 +271,12 @@ def test_with_no_point_of_contact_the_admins_hear(referral, cora, ada):
 
 def test_an_acknowledged_case_is_not_escalated_for_acknowledgement(referral, cora):
     case = cases.open_case(
-        acting_user=cora, source="phone", category="wait", summary="Waited",
-        referral=referral, now=FRIDAY_EVENING,
+        acting_user=cora,
+        source="phone",
+        category="wait",
+        summary="Waited",
+        referral=referral,
+        now=FRIDAY_EVENING,
     )
     cases.acknowledge(case, acting_user=cora, now=case.acknowledge_by)
     assert sweep_case_clocks(now=case.acknowledge_by + dt.timedelta(hours=1)) == 0

@@ -25,8 +25,13 @@ def client_for(user) -> Client:
 def late_case(referral, cliff):
     opened = timezone.now() - dt.timedelta(days=3)
     case = cases.open_case(
-        acting_user=cliff, source="phone", category="wait", summary="Waited two hours",
-        referral=referral, owner=cliff, now=opened,
+        acting_user=cliff,
+        source="phone",
+        category="wait",
+        summary="Waited two hours",
+        referral=referral,
+        owner=cliff,
+        now=opened,
     )
     return case
 
@@ -39,7 +44,9 @@ def test_the_list_shows_my_cases_with_their_clocks_and_audits_each(late_case, cl
     assert AuditEntry.objects.filter(action="case.listed", object_id=str(late_case.pk)).exists()
     assert late_case.number not in client_for(cora).get("/feedback/cases/").content.decode()
     assert late_case.number in client_for(cora).get("/feedback/cases/?show=all").content.decode()
-    assert late_case.number in client_for(cora).get("/feedback/cases/?show=overdue").content.decode()
+    assert (
+        late_case.number in client_for(cora).get("/feedback/cases/?show=overdue").content.decode()
+    )
     filtered = client_for(cora).get("/feedback/cases/?show=all&category=billing").content.decode()
     assert late_case.number not in filtered
 
@@ -48,15 +55,24 @@ def test_a_coordinator_records_a_phone_complaint_about_a_referral(referral, cora
     client = client_for(cora)
     page = client.post(
         "/feedback/cases/new/",
-        {"source": "phone", "category": "billing", "summary": "Charged twice",
-         "referral_number": referral.number.lower()},
+        {
+            "source": "phone",
+            "category": "billing",
+            "summary": "Charged twice",
+            "referral_number": referral.number.lower(),
+        },
     )
     case = Case.objects.get()
     assert page.status_code == 302 and page.url == f"/feedback/cases/{case.pk}/"
     assert (case.source, case.referral, case.patient) == ("phone", referral, referral.patient)
     refused = client.post(
         "/feedback/cases/new/",
-        {"source": "phone", "category": "billing", "summary": "x", "referral_number": "R-0000-0000"},
+        {
+            "source": "phone",
+            "category": "billing",
+            "summary": "x",
+            "referral_number": "R-0000-0000",
+        },
     )
     assert refused.status_code == 400 and "No referral you can see" in refused.content.decode()
     empty = client.post("/feedback/cases/new/", {"source": "phone", "category": "billing"})
@@ -99,13 +115,18 @@ def test_the_feedback_item_is_in_the_nav_for_those_who_handle_feedback(cora, cli
 def test_a_portal_user_sends_feedback_about_their_own_referral(referral, pam, practice_a):
     page = client_for(pam).post(
         "/portal/feedback/",
-        {"category": "communication", "summary": "Nobody told us she was seen.",
-         "referral_number": referral.number},
+        {
+            "category": "communication",
+            "summary": "Nobody told us she was seen.",
+            "referral_number": referral.number,
+        },
     )
     assert page.status_code == 302
     case = Case.objects.get()
     assert (case.source, case.referring_practice, case.referral) == (
-        CaseSource.PORTAL, practice_a, referral,
+        CaseSource.PORTAL,
+        practice_a,
+        referral,
     )
     assert case.opened_by == pam
 
@@ -113,15 +134,23 @@ def test_a_portal_user_sends_feedback_about_their_own_referral(referral, pam, pr
 def test_a_portal_user_cannot_name_another_practices_referral(referral, pete):
     page = client_for(pete).post(
         "/portal/feedback/",
-        {"category": "communication", "summary": "About this one", "referral_number": referral.number},
+        {
+            "category": "communication",
+            "summary": "About this one",
+            "referral_number": referral.number,
+        },
     )
     assert page.status_code == 400 and "No referral from your practice" in page.content.decode()
     assert not Case.objects.exists()
     # The service refuses it too, whatever the page does.
     with pytest.raises(NotFound, match="No referral from your practice"):
         cases.open_case(
-            acting_user=pete, source="portal", category="other", summary="x",
-            referral=referral, now=timezone.now(),
+            acting_user=pete,
+            source="portal",
+            category="other",
+            summary="x",
+            referral=referral,
+            now=timezone.now(),
         )
 
 

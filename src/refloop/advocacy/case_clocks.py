@@ -44,7 +44,7 @@ class Clock:
 
     @property
     def words(self) -> str:
-        """"due in 3 h", "late 1 d": what the pages show."""
+        """ "due in 3 h", "late 1 d": what the pages show."""
         return f"late {span(self.over)}" if self.late else f"due in {span(self.left)}"
 
 

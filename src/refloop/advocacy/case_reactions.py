@@ -41,7 +41,10 @@ def case_for_answer(event: AdvocacyEvent) -> None:
     if complaint != response.complaint:
         response.complaint = complaint
         response.save(update_fields=["complaint"])
-    low = response.recommend is not None and response.recommend <= AdvocacySettings.current().low_score
+    low = (
+        response.recommend is not None
+        and response.recommend <= AdvocacySettings.current().low_score
+    )
     if not (low or complaint):
         return
     with transaction.atomic():

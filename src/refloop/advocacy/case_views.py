@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -207,7 +207,9 @@ _SAID = {
 
 def timeline(case: Case) -> list[dict]:
     """The case's events in words, each with who and when."""
-    events = list(AdvocacyEvent.objects.filter(case=case).select_related("actor").order_by("at", "pk"))
+    events = list(
+        AdvocacyEvent.objects.filter(case=case).select_related("actor").order_by("at", "pk")
+    )
     people = User.objects.in_bulk(
         [e.data.get("to") for e in events if e.kind == "case.reassigned" and e.data.get("to")]
     )
@@ -248,7 +250,9 @@ class MoveForm(forms.Form):
 @feedback_view
 def case_detail(request, pk: int):
     case = get_object_or_404(
-        Case.objects.select_related("owner", "patient", "referral", "department", "referring_practice"),
+        Case.objects.select_related(
+            "owner", "patient", "referral", "department", "referring_practice"
+        ),
         pk=pk,
     )
     now = timezone.now()
@@ -263,7 +267,9 @@ def case_detail(request, pk: int):
             except DomainError as error:
                 messages.error(request, error.message)
             else:
-                messages.success(request, f"Case {case.number}: {cases.MOVES[key].label.lower()} done.")
+                messages.success(
+                    request, f"Case {case.number}: {cases.MOVES[key].label.lower()} done."
+                )
             return redirect("advocacy_case", pk=case.pk)
         messages.error(request, "That move was not understood: try again from the buttons below.")
         status = 400

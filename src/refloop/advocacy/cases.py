@@ -59,7 +59,8 @@ def _check_portal(user: User | None, referral) -> object:
     if user is None or not can(user, Capability.USE_PORTAL) or user.partner_practice_id is None:
         raise NotAllowed("Only staff of a referring practice send feedback from the portal.")
     if referral is not None and (
-        referral.direction != "inbound" or referral.referring_practice_id != user.partner_practice_id
+        referral.direction != "inbound"
+        or referral.referring_practice_id != user.partner_practice_id
     ):
         raise NotFound("No referral from your practice has that number.", field="referral")
     return user.partner_practice
@@ -70,7 +71,11 @@ def default_owner(*, referral=None, department=None) -> User | None:
     contact, else nobody (the list's unassigned cases)."""
     if referral is not None:
         assignee = referral.assignee
-        if assignee is not None and assignee.is_active and can(assignee, Capability.HANDLE_FEEDBACK):
+        if (
+            assignee is not None
+            and assignee.is_active
+            and can(assignee, Capability.HANDLE_FEEDBACK)
+        ):
             return assignee
         department = department or referral.department
     contact = department.point_of_contact if department is not None else None
@@ -182,7 +187,11 @@ def acknowledge(case: Case, *, acting_user: User, now: datetime, note: str = "")
     _check_handler(acting_user)
     with transaction.atomic():
         case = _locked(case)
-        _require(case, CaseState.OPEN, refusal="This case is {state}: only an open case can be acknowledged.")
+        _require(
+            case,
+            CaseState.OPEN,
+            refusal="This case is {state}: only an open case can be acknowledged.",
+        )
         case.state = CaseState.ACKNOWLEDGED
         case.acknowledged_at = now
         if case.owner_id is None:
@@ -259,7 +268,11 @@ def close(case: Case, *, acting_user: User, now: datetime) -> Case:
     _check_handler(acting_user)
     with transaction.atomic():
         case = _locked(case)
-        _require(case, CaseState.RESOLVED, refusal="This case is {state}: only a resolved case can be closed.")
+        _require(
+            case,
+            CaseState.RESOLVED,
+            refusal="This case is {state}: only a resolved case can be closed.",
+        )
         case.state = CaseState.CLOSED
         case.closed_at = now
         _done(case, "case.closed", acting_user=acting_user, now=now, fields=["state", "closed_at"])
@@ -272,7 +285,11 @@ def reopen(case: Case, *, acting_user: User, reason: str, now: datetime) -> Case
     reason = _text(reason, "reason", "Say why the case is reopened.")
     with transaction.atomic():
         case = _locked(case)
-        _require(case, CaseState.RESOLVED, refusal="This case is {state}: only a resolved case can be reopened.")
+        _require(
+            case,
+            CaseState.RESOLVED,
+            refusal="This case is {state}: only a resolved case can be reopened.",
+        )
         case.state = CaseState.ACKNOWLEDGED
         case.resolved_at = None
         case.outcome = ""
