@@ -280,3 +280,12 @@ def test_an_acknowledged_case_is_not_escalated_for_acknowledgement(referral, cor
     )
     cases.acknowledge(case, acting_user=cora, now=case.acknowledge_by)
     assert sweep_case_clocks(now=case.acknowledge_by + dt.timedelta(hours=1)) == 0
+
+
+def test_the_sweep_runs_as_a_periodic_worker_job():
+    from django.utils.module_loading import import_string
+
+    from refloop.ops.worker import periodic_jobs
+
+    job = next(j for j in periodic_jobs() if j.name == "advocacy_case_clocks")
+    assert import_string(job.task_path).name == "case_sweep"

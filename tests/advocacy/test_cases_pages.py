@@ -165,3 +165,16 @@ def test_staff_cannot_open_a_portal_case(cora, org):
         cases.open_case(
             acting_user=cora, source="portal", category="other", summary="x", now=timezone.now()
         )
+
+
+def test_a_case_a_survey_opened_says_so_on_its_timeline(referral, cora):
+    case = cases.open_case(
+        acting_user=None,
+        source="low_score",
+        category="other",
+        summary="3 out of 10",
+        referral=referral,
+        now=timezone.now(),
+    )
+    text = client_for(cora).get(f"/feedback/cases/{case.pk}/").content.decode()
+    assert "A low survey score opened the case" in text

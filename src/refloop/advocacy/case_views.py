@@ -205,6 +205,12 @@ _SAID = {
 }
 
 
+_OPENED_BY_SURVEY = {
+    CaseSource.LOW_SCORE: "A low survey score opened the case",
+    CaseSource.COMMENT: "A survey comment that reads as a complaint opened the case",
+}
+
+
 def timeline(case: Case) -> list[dict]:
     """The case's events in words, each with who and when."""
     events = list(
@@ -225,6 +231,8 @@ def timeline(case: Case) -> list[dict]:
         )
         if event.kind.endswith("_overdue"):
             who = ""
+        elif event.kind == "case.opened" and event.actor is None:
+            who, said = "", _OPENED_BY_SURVEY.get(case.source, "Opened automatically")
         else:
             who = person(event.actor) or (
                 "The referring office" if case.source == CaseSource.PORTAL else "refloop"
