@@ -205,7 +205,7 @@ _SAID = {
 }
 
 
-_OPENED_BY_SURVEY = {
+_OPENED_BY_SURVEY: dict[str, str] = {
     CaseSource.LOW_SCORE: "A low survey score opened the case",
     CaseSource.COMMENT: "A survey comment that reads as a complaint opened the case",
 }
