@@ -23,6 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from refloop.advocacy.cases import open_case
 from refloop.api import api
 from refloop.core.models import ApiToken, Notification
 from refloop.demo import factories as f
@@ -57,6 +58,7 @@ OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
 PORTAL = frozenset({"pam", "pete"})
 OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 NOBODY = frozenset()
+FEEDBACK = frozenset({"ada", "cora", "cliff", "hana"})  # HANDLE_FEEDBACK: the care team
 
 # Side A's referral: from practice A (pam's) to Spine (cliff's department). Routes that
 # need a token, a signature or a cookie nobody has here are refused to everyone (NOBODY).
@@ -196,6 +198,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "outreach_task_reopen": OUTREACH,
     "outreach_task_reassign": OUTREACH,
     "outreach_analytics": ANALYTICS,
+    # Advocacy: service-recovery cases, and the portal's feedback page
+    "advocacy_cases": FEEDBACK,
+    "advocacy_case_new": FEEDBACK,
+    "advocacy_case": FEEDBACK,
+    "portal_feedback": PORTAL,
     # The API
     "api:list_referrals": STAFF - {"andy"} | PORTAL,  # each sees only what they may
     "api:create_referral": WORKERS,
@@ -398,6 +405,7 @@ PK_OF = {
     "outreach_practice": "practice",
     "outreach_practice_tier": "practice",
     "outreach_practice_territory": "practice",
+    "advocacy_case": "case",
 }
 # Values for the other parameters, the same on both sides.
 FIXED = {
@@ -488,6 +496,14 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         gift=gift, provider=provider, excess=65, repay_by=when.date(), recorded_by=ada
     )
     task = Task.objects.create(title="Visit the office", practice=practice)
+    case = open_case(
+        acting_user=cora,
+        source="phone",
+        category="wait",
+        summary="Waited two hours",
+        referral=referral,
+        now=when,
+    )
     return {
         "referral": referral.pk,
         "attachment": attachment.pk,
@@ -499,6 +515,7 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         "event": event.pk,
         "overage": overage.pk,
         "task": task.pk,
+        "case": case.pk,
         "document": document.pk,
         "candidate": document.candidates.get().pk,
         "practice": practice.pk,

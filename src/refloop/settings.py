@@ -544,6 +544,8 @@ WORKER_INTERVAL_SECONDS = env_int("WORKER_INTERVAL", 2)
 SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 300)
 # How often the outreach signals (declining referrers, overdue visits...) raise liaison tasks.
 OUTREACH_SWEEP_SECONDS = env_int("OUTREACH_SWEEP_SECONDS", 3600)
+# How often the service-recovery cases' clocks are checked (advocacy.tasks.case_sweep).
+ADVOCACY_SWEEP_SECONDS = env_int("ADVOCACY_SWEEP_SECONDS", 900)
 # How often the worker refreshes SQLite's query-planner statistics (refloop.core.maintenance).
 DB_OPTIMIZE_SECONDS = env_int("DB_OPTIMIZE_SECONDS", 3600)
 # How often the worker recomputes every referring practice's outreach tier (once a day).

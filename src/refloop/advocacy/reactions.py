@@ -8,8 +8,14 @@ run by the worker once per event (refloop.core.reactions.run_once).
 from refloop.core import reactions
 
 REACTIONS: dict[str, tuple[str, ...]] = {
-    # A referring office's low answer: a task for the practice's liaison (outreach).
-    "survey.answered": ("refloop.outreach.signals.on_office_survey_answered",),
+    "survey.answered": (
+        # A patient's low score or complaint: a service-recovery case.
+        "refloop.advocacy.case_reactions.case_for_answer",
+        # A referring office's low answer: a task for the practice's liaison (outreach).
+        "refloop.outreach.signals.on_office_survey_answered",
+    ),
+    "case.acknowledge_overdue": ("refloop.advocacy.case_reactions.notify_overdue",),
+    "case.resolve_overdue": ("refloop.advocacy.case_reactions.notify_overdue",),
 }
 
 

@@ -194,6 +194,12 @@ DEFAULTS: dict[str, dict[str, str]] = {
     "staff.stalled_escalation": {
         "in_app": "Escalation: referral {{ referral.number }} has had no action for {{ stall.days }} days ({{ stall.state }})."
     },
+    "staff.case_acknowledge_overdue": {
+        "in_app": "Case {{ case.number }} ({{ case.category }}) has not been acknowledged: {{ case.late }} past its one-business-day clock."
+    },
+    "staff.case_resolve_overdue": {
+        "in_app": "Case {{ case.number }} ({{ case.category }}) is not resolved: {{ case.late }} past its seven-day clock."
+    },
     "staff.delivery_failed": {
         "in_app": "A message about referral {{ referral.number }} could not be delivered: {{ failure.reason }}"
     },

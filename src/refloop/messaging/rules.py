@@ -201,6 +201,22 @@ RULES: dict[str, Rule] = {
             offset_meaning="minutes after the stall alert",
         ),
         _rule(
+            "staff.case_acknowledge_overdue",
+            "Feedback case not acknowledged in time",
+            Audience.STAFF,
+            "when a case is not acknowledged within one business day (to its owner and the "
+            "department's point of contact)",
+            {"case.number", "case.category", "case.late"},
+        ),
+        _rule(
+            "staff.case_resolve_overdue",
+            "Feedback case not resolved in time",
+            Audience.STAFF,
+            "when a case is not resolved within seven days (to its owner and the department's "
+            "point of contact)",
+            {"case.number", "case.category", "case.late"},
+        ),
+        _rule(
             "staff.delivery_failed",
             "A message could not be delivered",
             Audience.STAFF,

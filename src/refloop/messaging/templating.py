@@ -57,6 +57,9 @@ CATALOG = {
         Placeholder("stall.days", "days without any action", "5"),
         Placeholder("stall.state", "the state the referral is waiting in", "in review"),
         Placeholder("sla.overdue_hours", "hours past the first-contact target", "6"),
+        Placeholder("case.number", "a service-recovery case's number", "C-7K2M-Q9XD"),
+        Placeholder("case.category", "what a case is about", "Wait time"),
+        Placeholder("case.late", "how long past its clock a case is", "3 h"),
         Placeholder("digest.month", "the month a digest covers", "October 2026"),
         Placeholder(
             "digest.table",

@@ -38,6 +38,7 @@ _PERIODIC = (
     ("outreach_signals", "refloop.outreach.tasks.signals_sweep", "OUTREACH_SWEEP_SECONDS"),
     ("optimize_database", "refloop.core.maintenance.optimize_database_task", "DB_OPTIMIZE_SECONDS"),
     ("outreach_tiers", "refloop.outreach.tasks.refresh_tiers", "OUTREACH_TIERS_SECONDS"),
+    ("advocacy_case_clocks", "refloop.advocacy.tasks.case_sweep", "ADVOCACY_SWEEP_SECONDS"),
 )
 
 

@@ -47,6 +47,7 @@ NAVIGATION = (
     NavItem("Outbound", "outbound", "send", Capability.VIEW_REFERRALS, "/outbound/"),
     NavItem("Outreach", "outreach_home", "map-pin", Capability.WORK_OUTREACH, "/outreach/"),
     NavItem("Messages", "outbox", "mail", Capability.VIEW_REFERRALS, "/messages/"),
+    NavItem("Feedback", "advocacy_cases", "message", Capability.HANDLE_FEEDBACK, "/feedback/"),
     NavItem(
         "Analytics", "analytics_dashboard", "chart-bar", Capability.VIEW_ANALYTICS, "/analytics/"
     ),
