@@ -285,7 +285,7 @@ def test_the_analyst_page_hides_the_small_cell_the_coordinator_sees(client, andy
     andy_table = _table_html(html, "satisfaction_by_department")
     hand_row = re.search(r"<th scope=\"row\">Hand[^<]*</th>(.*?)</tr>", andy_table).group(1)
     assert "&lt;11" in hand_row and "suppressed" in hand_row and "<td>5</td>" not in hand_row
-    # Spine's 50 would give Hand's 5 back from the total of 55: it is hidden too.
+    # Spine's 40 would give Hand's 5 back from the total of 45: it is hidden too.
     spine_row = re.search(r"<th scope=\"row\">Spine</th><td>([^<]*)</td>", andy_table).group(1)
     assert spine_row == "suppressed"
     # The department chart would show Hand's NPS: an analyst gets no chart of it.
