@@ -7,24 +7,31 @@ import datetime as dt
 import pytest
 
 from tests.advocacy.test_numbers import plant
-from tests.browser.conftest import browser, context, signed_in  # noqa: F401  (fixtures)
-from tests.browser.test_start_pages import PHONE, fits_and_passes_axe
+from tests.browser.conftest import TARGET_SIZE, assert_accessible, browser, context, signed_in  # noqa: F401  (fixtures)
+from tests.browser.test_dashboard import PAST_THE_EDGE
+from tests.browser.test_start_pages import DESK, PHONE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _page(signed_in, user, tmp_path, name):  # noqa: F811
+    """The page at desk and phone size, each loaded at that size (a chart is drawn for the
+    width it opens at), fitting the screen and passing axe-core."""
     page = signed_in(user)
     today = dt.date.today()
-    page.goto(
+    url = (
         f"/analytics/feedback/?start={today.replace(day=1) - dt.timedelta(days=90)}"
-        f"&end={today + dt.timedelta(days=1)}",
-        timeout=30_000,
+        f"&end={today + dt.timedelta(days=1)}"
     )
-    page.wait_for_load_state()
-    fits_and_passes_axe(page)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=tmp_path / f"feedback-{name}-phone.png", full_page=True)
+    for size in (DESK, PHONE):
+        page.set_viewport_size(size)
+        page.goto(url, timeout=30_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.chart')].every(el => el.querySelector('svg'))"
+        )
+        assert page.evaluate(PAST_THE_EDGE, size["width"]) == [], size
+        assert_accessible(page, also=TARGET_SIZE)
+        page.screenshot(path=tmp_path / f"feedback-{name}-{size['width']}.png", full_page=True)
     return page
 
 

@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
@@ -187,8 +187,13 @@ def _tie(tables: list[_Builder], row_of: Callable[[_Builder], int], columns: Ite
 # ---- the patient surveys ------------------------------------------------------------
 
 
+def _zone(scope: Scope) -> tzinfo:
+    assert isinstance(scope.zone, tzinfo)
+    return scope.zone
+
+
 def _local_month(at: datetime, scope: Scope) -> int:
-    local = at.astimezone(scope.zone)
+    local = at.astimezone(_zone(scope))
     return local.year * 100 + local.month
 
 
@@ -585,7 +590,7 @@ def case_tables(scope: Scope, now: datetime) -> list[_Builder]:
             groups.setdefault(case[by], _Clocks()).take(case, now)
             overall.take(case, now)
         parts = [
-            _case_row(builder, choices(key).label if key in choices.values else key, tally)
+            _case_row(builder, str(choices(key).label) if key in choices.values else key, tally)
             for key, tally in groups.items()
         ]
         total = _case_row(builder, ALL, overall)
@@ -676,7 +681,7 @@ OFFICE_KEYS = ("ease", "speed", "informed")
 
 
 def _quarter(at: datetime, scope: Scope) -> str:
-    local = at.astimezone(scope.zone)
+    local = at.astimezone(_zone(scope))
     return f"{local.year}Q{(local.month - 1) // 3 + 1}"
 
 

@@ -3,6 +3,7 @@ people compare), a CSV per table, and the cases behind a count for those who han
 feedback. Analysts get every figure suppressed as analytics suppresses its own."""
 
 from datetime import timedelta
+from typing import TextIO, cast
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -48,8 +49,14 @@ def _hides_any(table: Table, columns: tuple[int, ...], rows: range | None = None
     return any(is_hidden(row[c]) for row in chosen for c in columns)
 
 
-def _number(value):
-    return None if value is None or is_hidden(value) else value
+def _labels(table: Table, rows: range) -> list[str]:
+    return [str(table.rows[i][0]) for i in rows]
+
+
+def _figures(table: Table, column: int, rows: range) -> list[float | None]:
+    """A column's figures for a chart (only ever drawn when none of them is hidden)."""
+    values = [table.rows[i][column] for i in rows]
+    return [float(v) if isinstance(v, int | float) else None for v in values]
 
 
 def build_charts(by_key: dict[str, Table]) -> dict:
@@ -61,11 +68,12 @@ def build_charts(by_key: dict[str, Table]) -> dict:
     if _hides_any(months, (7, 8), month_rows):
         found["nps_by_month"] = _withheld("NPS by month", months)
     else:
-        labels = [months.rows[i][0] for i in month_rows]
-        score = [months.rows[i][7] for i in month_rows]
-        margin = [months.rows[i][8] for i in month_rows]
-        low = [None if s is None else round(s - m, 1) for s, m in zip(score, margin, strict=True)]
-        high = [None if s is None else round(s + m, 1) for s, m in zip(score, margin, strict=True)]
+        labels = _labels(months, month_rows)
+        score = _figures(months, 7, month_rows)
+        margin = _figures(months, 8, month_rows)
+        pairs = list(zip(score, margin, strict=True))
+        low = [None if s is None or m is None else round(s - m, 1) for s, m in pairs]
+        high = [None if s is None or m is None else round(s + m, 1) for s, m in pairs]
         spec = charts.line(
             "NPS by month",
             labels,
@@ -90,10 +98,10 @@ def build_charts(by_key: dict[str, Table]) -> dict:
     else:
         found["nps_by_department"] = charts.bar(
             "NPS by department",
-            [departments.rows[i][0] for i in rows],
+            _labels(departments, rows),
             {
-                "NPS": [departments.rows[i][7] for i in rows],
-                "Margin of error (±)": [departments.rows[i][8] for i in rows],
+                "NPS": _figures(departments, 7, rows),
+                "Margin of error (±)": _figures(departments, 8, rows),
             },
             y_name="NPS (points)",
             x_name="Department",
@@ -106,11 +114,11 @@ def build_charts(by_key: dict[str, Table]) -> dict:
     else:
         found["cases_by_category"] = charts.bar(
             "Cases by category",
-            [categories.rows[i][0] for i in rows],
+            _labels(categories, rows),
             {
-                "Cases": [categories.rows[i][1] for i in rows],
-                "Open now": [categories.rows[i][6] for i in rows],
-                "Late now": [categories.rows[i][7] for i in rows],
+                "Cases": _figures(categories, 1, rows),
+                "Open now": _figures(categories, 6, rows),
+                "Late now": _figures(categories, 7, rows),
             },
             y_name="Cases",
             x_name="Category",
@@ -134,11 +142,11 @@ def present(table: Table, scope: Scope, may_list_cases: bool) -> dict:
     the cases it counts (filters and period only in the link)."""
     rows = []
     choices = {"cases_by_category": CaseCategory, "cases_by_source": CaseSource}.get(table.key)
-    by_label = {label: value for value, label in choices.choices} if choices else {}
+    by_label = {str(label): value for value, label in choices.choices} if choices else {}
     for row in table.rows:
         cells = [{"text": text(value), "href": None} for value in row]
         if may_list_cases and choices and isinstance(row[1], int) and row[1] > 0:
-            narrow = {table.key.removeprefix("cases_by_"): by_label.get(row[0], "")}
+            narrow = {table.key.removeprefix("cases_by_"): by_label.get(str(row[0]), "")}
             cells[1]["href"] = reverse("advocacy_numbers_cases") + query(
                 {**scope_params(scope), **narrow}
             )
@@ -223,7 +231,7 @@ def numbers_csv(request, feedback_table: str):
         now=now,
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    write_csv(found, response)
+    write_csv(found, cast(TextIO, response))  # an HttpResponse is written like a file
     period = scope.period
     name = f"refloop-feedback-{table.replace('_', '-')}-{period.start}-to-{period.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -292,5 +300,9 @@ def _case_row(case: Case, now) -> dict:
 urlpatterns = [
     path("analytics/feedback/", numbers_page, name="advocacy_numbers"),
     path("analytics/feedback/cases/", numbers_cases, name="advocacy_numbers_cases"),
-    path("analytics/feedback/export/<slug:feedback_table>.csv", numbers_csv, name="advocacy_numbers_csv"),
+    path(
+        "analytics/feedback/export/<slug:feedback_table>.csv",
+        numbers_csv,
+        name="advocacy_numbers_csv",
+    ),
 ]
