@@ -203,6 +203,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "advocacy_case_new": FEEDBACK,
     "advocacy_case": FEEDBACK,
     "portal_feedback": PORTAL,
+    # Advocacy: the Feedback figures for every role reading analytics; the cases behind a
+    # count for those who handle feedback
+    "advocacy_numbers": ANALYTICS,
+    "advocacy_numbers_csv": ANALYTICS,
+    "advocacy_numbers_cases": FEEDBACK,
     # The API
     "api:list_referrals": STAFF - {"andy"} | PORTAL,  # each sees only what they may
     "api:create_referral": WORKERS,
@@ -232,6 +237,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "api:analytics_metrics": ANALYTICS,
     "api:analytics_referrers": ANALYTICS,
     "api:analytics_funnel": ANALYTICS,
+    "api:advocacy_numbers": ANALYTICS,
     # Outreach: the liaison's work, and the practice manager's (WORK_OUTREACH)
     "api:list_due_visits": OUTREACH,
     "api:list_activities": OUTREACH,
@@ -414,6 +420,7 @@ FIXED = {
     "channel": "email",
     "fmt": "csv",
     "table": "summary",
+    "feedback_table": "cases_by_category",
     "month": "2026-01",
     "number": 1,
     "uidb64": "MQ",

@@ -51,6 +51,7 @@ PORTAL_ANSWERS = {
     "analytics_metrics": 403,
     "analytics_referrers": 403,
     "analytics_funnel": 403,
+    "advocacy_numbers": 403,
     "list_due_visits": 403,
     "list_activities": 403,
     "list_tasks": 403,
