@@ -58,9 +58,14 @@ def span(length: timedelta) -> str:
     return f"{minutes // (24 * 60)} d"
 
 
+def ran_out(due_at: datetime, now: datetime) -> bool:
+    """Whether a deadline has passed at `now`: at the deadline itself it is still on time, a
+    second later it is late."""
+    return now > due_at
+
+
 def _clock(name: str, due_at: datetime, now: datetime) -> Clock:
-    # At the deadline itself it is still on time; a second later it is late.
-    late = now > due_at
+    late = ran_out(due_at, now)
     return Clock(
         name=name,
         due_at=due_at,

@@ -18,6 +18,7 @@ from datetime import datetime, tzinfo
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 
+from refloop.advocacy import case_clocks
 from refloop.advocacy.models import (
     Advocate,
     Audience,
@@ -537,20 +538,26 @@ class _Clocks:
         if resolved is not None:
             self.to_resolve.append((resolved - case["opened_at"]).total_seconds() / 3600)
         # A clock counts once it is met or has run out: a case still inside it is not judged.
-        if acknowledged is not None or case["acknowledge_by"] <= now:
+        if acknowledged is not None or case_clocks.ran_out(case["acknowledge_by"], now):
             self.acknowledge_due += 1
-            self.acknowledged_on_time += (
-                acknowledged is not None and acknowledged <= case["acknowledge_by"]
+            self.acknowledged_on_time += acknowledged is not None and not case_clocks.ran_out(
+                case["acknowledge_by"], acknowledged
             )
-        if resolved is not None or case["resolve_by"] <= now:
+        if resolved is not None or case_clocks.ran_out(case["resolve_by"], now):
             self.resolve_due += 1
-            self.resolved_on_time += resolved is not None and resolved <= case["resolve_by"]
+            self.resolved_on_time += resolved is not None and not case_clocks.ran_out(
+                case["resolve_by"], resolved
+            )
         if case["state"] in (CaseState.OPEN, CaseState.ACKNOWLEDGED):
             self.open_now += 1
-            late = (acknowledged is None and case["acknowledge_by"] <= now) or (
-                resolved is None and case["resolve_by"] <= now
+            self.late_now += case_clocks.is_overdue(
+                Case(
+                    state=case["state"],
+                    acknowledge_by=case["acknowledge_by"],
+                    resolve_by=case["resolve_by"],
+                ),
+                now=now,
             )
-            self.late_now += late
 
 
 def case_tables(scope: Scope, now: datetime) -> list[_Builder]:

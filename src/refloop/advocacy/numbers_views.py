@@ -11,8 +11,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from refloop.advocacy import numbers
-from refloop.advocacy.models import Case, CaseCategory, CaseSource, CaseState
+from refloop.advocacy import case_clocks, numbers
+from refloop.advocacy.models import Case, CaseCategory, CaseSource
 from refloop.analytics import charts, privacy
 from refloop.analytics.exports import write_csv
 from refloop.analytics.metrics import Scope
@@ -278,13 +278,9 @@ def numbers_cases(request):
 
 
 def _case_row(case: Case, now) -> dict:
-    still_open = case.state in (CaseState.OPEN, CaseState.ACKNOWLEDGED)
-    late = still_open and (
-        (case.acknowledged_at is None and case.acknowledge_by <= now)
-        or (case.resolved_at is None and case.resolve_by <= now)
-    )
     return {
         "number": case.number,
+        "pk": case.pk,
         "category": case.get_category_display(),
         "source": case.get_source_display(),
         "state": case.get_state_display(),
@@ -293,7 +289,7 @@ def _case_row(case: Case, now) -> dict:
         "acknowledged_at": case.acknowledged_at,
         "resolve_by": case.resolve_by,
         "resolved_at": case.resolved_at,
-        "late": late,
+        "late": case_clocks.is_overdue(case, now=now),
     }
 
 
