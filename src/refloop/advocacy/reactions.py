@@ -7,7 +7,9 @@ run by the worker once per event (refloop.core.reactions.run_once).
 
 from refloop.core import reactions
 
-REACTIONS: dict[str, tuple[str, ...]] = {}
+REACTIONS: dict[str, tuple[str, ...]] = {
+    "testimonial.authorized": ("refloop.advocacy.testimonials.send_authorization_copy",),
+}
 
 
 def handlers_for(kind: str) -> list[str]:
