@@ -471,7 +471,7 @@ def test_staff_review_a_testimonial_and_record_a_written_revocation(survey, ada,
         {"how": "Letter received 5 December"},
     )
     assert answer.status_code == 302
-    testimonial.authorization.refresh_from_db()
+    testimonial.refresh_from_db()
     assert testimonial.authorization.revoked_how == "In writing: Letter received 5 December"
     assert not testimonials.publishable(timezone.now()).exists()
 
