@@ -23,6 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from refloop.advocacy.models import Testimonial as OfferedTestimonial
 from refloop.api import api
 from refloop.core.models import ApiToken, Notification
 from refloop.demo import factories as f
@@ -57,6 +58,7 @@ OWN_PORTAL = frozenset({"pam"})  # side A was sent by pam's practice
 PORTAL = frozenset({"pam", "pete"})
 OUTREACH = frozenset({"ada", "lia"})  # WORK_OUTREACH: liaisons and admins
 NOBODY = frozenset()
+FEEDBACK = frozenset({"ada", "cora", "cliff", "hana"})  # HANDLE_FEEDBACK: not by department
 
 # Side A's referral: from practice A (pam's) to Spine (cliff's department). Routes that
 # need a token, a signature or a cookie nobody has here are refused to everyone (NOBODY).
@@ -301,6 +303,23 @@ ACCESS: dict[str, frozenset[str]] = {
     "outreach_territory_edit": ADMIN,
     "outreach_territory_apply": ADMIN,
     "outreach_territory_practices": ADMIN,
+    # Testimonials (advocacy): the patient's pages need the survey link's cookie or the
+    # revoke link's code, nobody's here; the widget is public; the photo only while
+    # publishable (the side's testimonial is not approved).
+    "advocacy_survey_testimonial": NOBODY,
+    "advocacy_survey_testimonial_sign": NOBODY,
+    "advocacy_survey_testimonial_done": NOBODY,
+    "advocacy_authorization": NOBODY,
+    "advocacy_authorization_link": ANYONE,  # hands the code on; the page then says "not valid"
+    "advocacy_testimonials_widget": ANYONE,
+    "advocacy_testimonial_photo": NOBODY,
+    "advocacy_feedback_testimonials": FEEDBACK,
+    "advocacy_feedback_testimonials_export": ADMIN,  # PUBLISH_TESTIMONIALS
+    "advocacy_feedback_testimonial": FEEDBACK,
+    "advocacy_feedback_testimonial_review": FEEDBACK,  # approve/decline: the service asks
+    "advocacy_feedback_testimonial_revocation": FEEDBACK,
+    "advocacy_feedback_testimonial_expiry_event": FEEDBACK,
+    "advocacy_feedback_testimonial_photo": FEEDBACK,
 }
 # Models in the back office, admins only; what the model's admin forbids to everyone.
 ADMIN_MODELS = {
@@ -413,6 +432,7 @@ FIXED = {
     "app_label": "core",
     "url": "nowhere/",
     "year": 2026,
+    "code": "rnobodyhasthiscode",
 }
 
 
@@ -488,6 +508,12 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         gift=gift, provider=provider, excess=65, repay_by=when.date(), recorded_by=ada
     )
     task = Task.objects.create(title="Visit the office", practice=practice)
+    testimonial = OfferedTestimonial.objects.create(
+        patient=referral.patient, text="Kind people.", attribution="Z. Q.", created_at=when
+    )
+    testimonial.photo.save("photo", ContentFile(samples.png()))
+    testimonial.photo_type = "image/png"
+    testimonial.save()
     return {
         "referral": referral.pk,
         "attachment": attachment.pk,
@@ -499,6 +525,7 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         "event": event.pk,
         "overage": overage.pk,
         "task": task.pk,
+        "testimonial": testimonial.pk,
         "document": document.pk,
         "candidate": document.candidates.get().pk,
         "practice": practice.pk,
@@ -572,6 +599,7 @@ def value_for(route: Route, name: str, ids: dict):
         "overage_id",
         "task_id",
         "activity_id",
+        "testimonial_id",
     ):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids
