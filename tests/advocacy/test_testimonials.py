@@ -39,7 +39,12 @@ def survey(referral, org):
     Organization.objects.filter(pk=org.pk).update(time_zone="America/Chicago", phone="555-0100")
     Location.objects.get_or_create(
         name="Main clinic",
-        defaults={"address": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+        defaults={
+            "address": "1 Main St",
+            "city": "Springfield",
+            "state": "IL",
+            "postal_code": "62701",
+        },
     )
     made, _ = create_survey(
         audience=Audience.PATIENT,
@@ -269,7 +274,9 @@ def _patient_client(survey) -> Client:
     return client
 
 
-def test_a_patient_offers_and_signs_from_their_survey_link(survey, django_capture_on_commit_callbacks):
+def test_a_patient_offers_and_signs_from_their_survey_link(
+    survey, django_capture_on_commit_callbacks
+):
     client = _patient_client(survey)
     page = client.get(reverse("advocacy_survey_testimonial"))
     assert page.status_code == 200
@@ -316,8 +323,13 @@ def test_a_patient_offers_and_signs_from_their_survey_link(survey, django_captur
     # A second POST of step 2 acts on nothing.
     again = client.post(
         reverse("advocacy_survey_testimonial_sign"),
-        {"ends": "date", "expires_on": "2031-01-31", "signer": "patient",
-         "signature": "Zephyrine Quillfeather", "agreed": "on"},
+        {
+            "ends": "date",
+            "expires_on": "2031-01-31",
+            "signer": "patient",
+            "signature": "Zephyrine Quillfeather",
+            "agreed": "on",
+        },
     )
     assert again.status_code == 303
     assert Authorization.objects.count() == 1
@@ -403,9 +415,10 @@ def test_the_widget_and_photo_follow_the_selector_and_are_never_cached(survey, a
     testimonials.revoke_authorization(
         testimonial.authorization, how="By the patient", acting_user=None, now=NOW
     )
-    assert "They fixed my back." not in client.get(
-        reverse("advocacy_testimonials_widget")
-    ).content.decode()
+    assert (
+        "They fixed my back."
+        not in client.get(reverse("advocacy_testimonials_widget")).content.decode()
+    )
     assert client.get(photo_url).status_code == 404
 
 

@@ -13,13 +13,9 @@ from refloop.advocacy import survey_link, testimonials
 from refloop.advocacy.models import Audience, Authorization, Trigger
 from refloop.advocacy.models import Testimonial as Offered
 from refloop.advocacy.surveys import create_survey
-from tests.browser.conftest import (  # noqa: F401 (fixtures)
-    assert_accessible,
-    browser,
-    context,
-    page,
-    sign_in_as,
-)
+
+# The browser fixture lives with the browser tests; these tests sit with their domain.
+from tests.browser.conftest import assert_accessible, browser, sign_in_as  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +37,7 @@ def survey(referral):
     return made
 
 
-def test_a_revoked_authorization_leaves_the_widget_at_once(browser, live_server, survey, ada):
+def test_a_revoked_authorization_leaves_the_widget_at_once(browser, live_server, survey, ada):  # noqa: F811
     # The patient, on a phone, from their survey link.
     phone = browser.new_context(base_url=live_server.url, viewport=PHONE, reduced_motion="reduce")
     phone.add_cookies(
@@ -96,7 +92,9 @@ def test_a_revoked_authorization_leaves_the_widget_at_once(browser, live_server,
 
     # The patient revokes through the link in their copy: the page first, then the button.
     link = testimonials.revoke_link(authorization)
-    assert link.endswith(reverse("advocacy_authorization_link", args=[authorization.revocation_code]))
+    assert link.endswith(
+        reverse("advocacy_authorization_link", args=[authorization.revocation_code])
+    )
     patient.goto(reverse("advocacy_authorization_link", args=[authorization.revocation_code]))
     patient.get_by_role("heading", name="Your permission to share a testimonial").wait_for()
     assert authorization.revocation_code not in patient.url

@@ -308,9 +308,7 @@ urlpatterns = [
     path("s/testimonial/authorize/", sign, name="advocacy_survey_testimonial_sign"),
     path("s/testimonial/done/", done, name="advocacy_survey_testimonial_done"),
     path("s/authorization/", authorization_page, name="advocacy_authorization"),
-    path(
-        "s/authorization/<str:code>/", authorization_link, name="advocacy_authorization_link"
-    ),
+    path("s/authorization/<str:code>/", authorization_link, name="advocacy_authorization_link"),
     path("embed/testimonials/", widget, name="advocacy_testimonials_widget"),
     path(
         "embed/testimonials/<int:testimonial_id>/photo/",

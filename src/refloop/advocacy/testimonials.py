@@ -75,8 +75,7 @@ def publishable(now: datetime) -> QuerySet[Testimonial]:
             authorization__expiry_event_occurred_at__isnull=True,
         )
         .filter(
-            Q(authorization__expires_on__gte=today(now))
-            | Q(authorization__expires_on__isnull=True)
+            Q(authorization__expires_on__gte=today(now)) | Q(authorization__expires_on__isnull=True)
         )
         .exclude(Q(authorization__expires_on__isnull=True) & Q(authorization__expiry_event=""))
         .order_by("-reviewed_at", "-pk")
@@ -194,7 +193,11 @@ def practice_contact() -> str:
         parts.append(
             ", ".join(
                 p
-                for p in (location.address, location.city, f"{location.state} {location.postal_code}")
+                for p in (
+                    location.address,
+                    location.city,
+                    f"{location.state} {location.postal_code}",
+                )
                 if p.strip()
             )
         )
@@ -204,9 +207,7 @@ def practice_contact() -> str:
     return ", ".join(parts)
 
 
-def terms_for(
-    testimonial: Testimonial, *, expires_on: date | None, expiry_event: str
-) -> Terms:
+def terms_for(testimonial: Testimonial, *, expires_on: date | None, expiry_event: str) -> Terms:
     org = Organization.current()
     photo = " and the photo you gave us" if testimonial.photo else ""
     if expires_on is not None:
@@ -395,7 +396,9 @@ def send_authorization_copy(event) -> None:
     survey = testimonial.survey
     referral = survey.referral if survey is not None else None
     if referral is None:
-        referral = Referral.objects.filter(patient_id=testimonial.patient_id).order_by("-pk").first()
+        referral = (
+            Referral.objects.filter(patient_id=testimonial.patient_id).order_by("-pk").first()
+        )
     if referral is None:
         return
     org = Organization.current()
@@ -536,9 +539,9 @@ def review_testimonial(
         raise NotAllowed("Your role does not include this.")
     with transaction.atomic():
         testimonial = (
-            Testimonial.objects.select_for_update().select_related("authorization").get(
-                pk=testimonial.pk
-            )
+            Testimonial.objects.select_for_update()
+            .select_related("authorization")
+            .get(pk=testimonial.pk)
         )
         if testimonial.state not in chosen.from_states:
             raise Conflict(f"This testimonial is {testimonial.get_state_display().lower()}.")

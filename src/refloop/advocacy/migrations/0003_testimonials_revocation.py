@@ -5,25 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('advocacy', '0002_events_append_only_and_questions'),
+        ("advocacy", "0002_events_append_only_and_questions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='authorization',
-            name='expiry_event_occurred_at',
+            model_name="authorization",
+            name="expiry_event_occurred_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='authorization',
-            name='revocation_code',
+            model_name="authorization",
+            name="revocation_code",
             field=models.CharField(blank=True, max_length=40, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='testimonial',
-            name='survey',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='testimonial', to='advocacy.survey'),
+            model_name="testimonial",
+            name="survey",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="testimonial",
+                to="advocacy.survey",
+            ),
         ),
     ]
