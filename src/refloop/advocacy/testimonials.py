@@ -539,7 +539,7 @@ def review_testimonial(
         raise NotAllowed("Your role does not include this.")
     with transaction.atomic():
         testimonial = (
-            Testimonial.objects.select_for_update()
+            Testimonial.objects.select_for_update(of=("self",))
             .select_related("authorization")
             .get(pk=testimonial.pk)
         )
