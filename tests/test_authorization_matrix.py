@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from refloop.advocacy.cases import open_case
+from refloop.advocacy.models import Testimonial as OfferedTestimonial
 from refloop.api import api
 from refloop.core.models import ApiToken, Notification
 from refloop.demo import factories as f
@@ -314,6 +315,23 @@ ACCESS: dict[str, frozenset[str]] = {
     "outreach_territory_edit": ADMIN,
     "outreach_territory_apply": ADMIN,
     "outreach_territory_practices": ADMIN,
+    # Testimonials (advocacy): the patient's pages need the survey link's cookie or the
+    # revoke link's code, nobody's here; the widget is public; the photo only while
+    # publishable (the side's testimonial is not approved).
+    "advocacy_survey_testimonial": NOBODY,
+    "advocacy_survey_testimonial_sign": NOBODY,
+    "advocacy_survey_testimonial_done": NOBODY,
+    "advocacy_authorization": NOBODY,
+    "advocacy_authorization_link": ANYONE,  # hands the code on; the page then says "not valid"
+    "advocacy_testimonials_widget": ANYONE,
+    "advocacy_testimonial_photo": NOBODY,
+    "advocacy_feedback_testimonials": FEEDBACK,
+    "advocacy_feedback_testimonials_export": ADMIN,  # PUBLISH_TESTIMONIALS
+    "advocacy_feedback_testimonial": FEEDBACK,
+    "advocacy_feedback_testimonial_review": FEEDBACK,  # approve/decline: the service asks
+    "advocacy_feedback_testimonial_revocation": FEEDBACK,
+    "advocacy_feedback_testimonial_expiry_event": FEEDBACK,
+    "advocacy_feedback_testimonial_photo": FEEDBACK,
 }
 # Models in the back office, admins only; what the model's admin forbids to everyone.
 ADMIN_MODELS = {
@@ -428,6 +446,7 @@ FIXED = {
     "app_label": "core",
     "url": "nowhere/",
     "year": 2026,
+    "code": "rnobodyhasthiscode",
 }
 
 
@@ -511,6 +530,12 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         referral=referral,
         now=when,
     )
+    testimonial = OfferedTestimonial.objects.create(
+        patient=referral.patient, text="Kind people.", attribution="Z. Q.", created_at=when
+    )
+    testimonial.photo.save("photo", ContentFile(samples.png()))
+    testimonial.photo_type = "image/png"
+    testimonial.save()
     return {
         "referral": referral.pk,
         "attachment": attachment.pk,
@@ -523,6 +548,7 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         "overage": overage.pk,
         "task": task.pk,
         "case": case.pk,
+        "testimonial": testimonial.pk,
         "document": document.pk,
         "candidate": document.candidates.get().pk,
         "practice": practice.pk,
@@ -596,6 +622,7 @@ def value_for(route: Route, name: str, ids: dict):
         "overage_id",
         "task_id",
         "activity_id",
+        "testimonial_id",
     ):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids

@@ -516,6 +516,11 @@ class Authorization(models.Model):
     text_sha256 = models.CharField(max_length=64)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_how = models.CharField(max_length=200, blank=True)
+    # The handle of the patient's revoke link (in the copy they are sent): names no one.
+    revocation_code = models.CharField(max_length=40, unique=True, null=True, blank=True)
+    # When staff recorded that the expiry event happened: until then an authorization that
+    # ends with an event (not a date) is unexpired.
+    expiry_event_occurred_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -549,6 +554,10 @@ class Testimonial(models.Model):
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     authorization = models.ForeignKey(
         Authorization, null=True, blank=True, on_delete=models.PROTECT, related_name="testimonials"
+    )
+    # The survey whose link it was offered from: one testimonial per survey link.
+    survey = models.OneToOneField(
+        Survey, null=True, blank=True, on_delete=models.PROTECT, related_name="testimonial"
     )
     text = EncryptedTextField()
     attribution = models.CharField(

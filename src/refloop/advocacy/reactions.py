@@ -16,6 +16,7 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     ),
     "case.acknowledge_overdue": ("refloop.advocacy.case_reactions.notify_overdue",),
     "case.resolve_overdue": ("refloop.advocacy.case_reactions.notify_overdue",),
+    "testimonial.authorized": ("refloop.advocacy.testimonials.send_authorization_copy",),
 }
 
 

@@ -9,4 +9,5 @@ from django.urls import include, path
 urlpatterns: list = [
     path("", include("refloop.advocacy.case_views")),  # and the portal's feedback page
     path("", include("refloop.advocacy.numbers_views")),
+    path("", include("refloop.advocacy.testimonial_views")),
 ]

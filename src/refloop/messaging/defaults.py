@@ -176,6 +176,21 @@ DEFAULTS: dict[str, dict[str, str]] = {
         ),
         "sms": "Hi {{ patient.first_name }}, thanks for visiting {{ practice.name }}. Please book a follow-up with {{ referrer.name }}.",
     },
+    "patient.testimonial_authorization": {
+        "subject": "Your copy: permission to share your testimonial",
+        "long": (
+            "Hi {{ patient.first_name }},\n\n"
+            "Thank you for your kind words about {{ practice.name }}. Here is your copy of the "
+            "authorization you signed to let us share them: {{ link.authorization }}\n\n"
+            "You can take back this permission at any time on that page, or by writing to us or "
+            "calling {{ practice.phone }}. Your care does not depend on it.\n\n"
+            "{{ practice.name }}"
+        ),
+        "sms": (
+            "Hi {{ patient.first_name }}, your copy of the permission to share your testimonial "
+            "with {{ practice.name }} (and how to take it back): {{ link.authorization }}"
+        ),
+    },
     "staff.report_due": {
         "in_app": "Referral {{ referral.number }}: the progress report for the referrer is not written yet."
     },

@@ -153,6 +153,14 @@ RULES: dict[str, Rule] = {
             {"referrer.name"},
         ),
         _rule(
+            "patient.testimonial_authorization",
+            "Your copy of a testimonial authorization",
+            Audience.PATIENT,
+            "when a patient signs the authorization to use their testimonial: their copy "
+            "(45 CFR 164.508(c)(4)) and how to revoke it",
+            {"link.authorization"},
+        ),
+        _rule(
             "staff.report_due",
             "Progress report not written yet",
             Audience.STAFF,
