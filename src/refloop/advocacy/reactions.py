@@ -7,7 +7,10 @@ run by the worker once per event (refloop.core.reactions.run_once).
 
 from refloop.core import reactions
 
-REACTIONS: dict[str, tuple[str, ...]] = {}
+REACTIONS: dict[str, tuple[str, ...]] = {
+    "advocate.enrolled": ("refloop.advocacy.advocates.send_welcome",),
+    "advocate.friend_referred": ("refloop.advocacy.advocates.thank_advocate",),
+}
 
 
 def handlers_for(kind: str) -> list[str]:

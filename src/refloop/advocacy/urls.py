@@ -4,4 +4,8 @@ The survey link's own route (/s/<code>/) comes last: any fixed page under /s/ mu
 before it.
 """
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("", include("refloop.advocacy.advocate_urls")),
+]
