@@ -13,7 +13,6 @@ from refloop.advocacy import advocates, reactions, rewards
 from refloop.advocacy.models import (
     AdvocacyEvent,
     AdvocacySettings,
-    Advocate,
     FriendReferral,
     Reward,
     RewardItem,
@@ -51,7 +50,9 @@ def advocate(referral, cora):
 def test_enrolling_records_the_event_and_audit_and_sends_the_personal_link(advocate, cora):
     assert advocate.active and advocate.code
     assert AdvocacyEvent.objects.filter(kind="advocate.enrolled", advocate=advocate).exists()
-    assert AuditEntry.objects.filter(action="advocate.enrolled", object_id=str(advocate.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="advocate.enrolled", object_id=str(advocate.pk)
+    ).exists()
     react("advocate.enrolled", advocate=advocate)
     welcome = Message.objects.get(rule="patient.advocate_welcome")
     assert welcome.recipient == f"patient:{advocate.patient_id}"
@@ -177,7 +178,9 @@ def test_an_unknown_or_opted_out_code_gives_an_ordinary_self_referral(visitor, a
 def test_the_friends_no_is_honoured_the_advocates_thank_you_names_nobody(visitor, advocate):
     referral = send_friend_form(visitor, advocate.code, may_thank="no")
     react("advocate.friend_referred", advocate=advocate)
-    thanks = Message.objects.get(recipient=f"patient:{advocate.patient_id}", rule__startswith="patient.advocate_thanks")
+    thanks = Message.objects.get(
+        recipient=f"patient:{advocate.patient_id}", rule__startswith="patient.advocate_thanks"
+    )
     assert thanks.rule == "patient.advocate_thanks"
     text = thanks.subject + "\n" + thanks.body
     for word in (*FRIEND, referral.number, referral.patient.phone):
@@ -248,7 +251,9 @@ def test_an_item_of_15_00_is_accepted_and_15_01_refused(ada, rewards_on):
         rewards.add_item(acting_user=ada, name="Tote bag", value_cents=1501, not_cash=True, now=NOW)
 
 
-def test_the_ledger_refuses_an_item_over_15_even_if_written_around_the_list(advocate, ada, rewards_on):
+def test_the_ledger_refuses_an_item_over_15_even_if_written_around_the_list(
+    advocate, ada, rewards_on
+):
     over = RewardItem(name="Umbrella", value_cents=1501)
     over.pk = 999  # never saved: the table's own constraint would refuse it too
     with pytest.raises(InvalidInput, match=r"\$15\.00"):
@@ -257,7 +262,14 @@ def test_the_ledger_refuses_an_item_over_15_even_if_written_around_the_list(advo
 
 @pytest.mark.parametrize(
     "name",
-    ["Amazon gift card", "$10 Visa prepaid card", "Check for 10", "Coffee voucher", "Cash", "Giftcard"],
+    [
+        "Amazon gift card",
+        "$10 Visa prepaid card",
+        "Check for 10",
+        "Coffee voucher",
+        "Cash",
+        "Giftcard",
+    ],
 )
 def test_cash_and_cash_equivalents_are_refused(ada, name):
     with pytest.raises(InvalidInput, match="cash"):
@@ -299,11 +311,17 @@ def test_a_new_calendar_year_starts_fresh(advocate, ada, rewards_on):
     assert rewards.given_in(advocate, 2027) == 1500
 
 
-def test_a_barred_state_where_the_advocate_was_seen_refuses_rewards(advocate, ada, rewards_on, referral):
+def test_a_barred_state_where_the_advocate_was_seen_refuses_rewards(
+    advocate, ada, rewards_on, referral
+):
     texas = f.LocationFactory(name="Austin clinic", state="TX")
     f.LocationFactory(name="Springfield clinic", state="IL")
     Appointment.objects.create(
-        referral=referral, starts_at=NOW, location=texas, outcome=AppointmentOutcome.ATTENDED, created_at=NOW
+        referral=referral,
+        starts_at=NOW,
+        location=texas,
+        outcome=AppointmentOutcome.ATTENDED,
+        created_at=NOW,
     )
     rewards_on.rewards_barred_states = ["IL"]
     rewards_on.save()
@@ -314,7 +332,9 @@ def test_a_barred_state_where_the_advocate_was_seen_refuses_rewards(advocate, ad
         give(advocate, item(500, "Mug"), ada)
 
 
-def test_an_advocate_never_seen_is_held_to_every_location_of_the_practice(advocate, ada, rewards_on):
+def test_an_advocate_never_seen_is_held_to_every_location_of_the_practice(
+    advocate, ada, rewards_on
+):
     f.LocationFactory(name="Springfield clinic", state="IL")
     f.LocationFactory(name="Austin clinic", state="TX")
     rewards_on.rewards_barred_states = ["TX"]
