@@ -167,18 +167,29 @@ def advocate_opt_out(request, advocate_id: int):
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "The patient no longer refers friends; their link now leads to the ordinary form.")
+        messages.success(
+            request,
+            "The patient no longer refers friends; their link now leads to the ordinary form.",
+        )
     return redirect("advocate_detail", advocate_id=advocate.pk)
+
+
+def _posted_pk(request, name: str) -> int | None:
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
 
 
 @require_POST
 @feedback_view
 def advocate_reward(request, advocate_id: int):
     advocate = get_object_or_404(Advocate, pk=advocate_id)
-    item = RewardItem.objects.filter(pk=request.POST.get("item") or None).first()
-    friend = FriendReferral.objects.filter(
-        pk=request.POST.get("friend_referral") or None, advocate=advocate
-    ).first()
+    item_pk, friend_pk = _posted_pk(request, "item"), _posted_pk(request, "friend_referral")
+    item = RewardItem.objects.filter(pk=item_pk).first() if item_pk else None
+    friend = (
+        FriendReferral.objects.filter(pk=friend_pk, advocate=advocate).first()
+        if friend_pk
+        else None
+    )
     if item is None:
         messages.error(request, "Choose an item from the list.")
         return redirect("advocate_detail", advocate_id=advocate.pk)

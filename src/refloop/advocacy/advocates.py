@@ -58,9 +58,15 @@ def enrol(*, patient, acting_user, via: str, now: datetime) -> Advocate:
         advocate.opted_out_at = None
         advocate.recorded_by = acting_user
         advocate.save()
-        record_event("advocate.enrolled", actor=acting_user, at=now, data={"via": via}, advocate=advocate)
+        record_event(
+            "advocate.enrolled", actor=acting_user, at=now, data={"via": via}, advocate=advocate
+        )
         audit.record(
-            "advocate.enrolled", advocate_touch(advocate), actor=acting_user, detail={"via": via}, now=now
+            "advocate.enrolled",
+            advocate_touch(advocate),
+            actor=acting_user,
+            detail={"via": via},
+            now=now,
         )
     return advocate
 
@@ -104,7 +110,9 @@ def record_friend_referral(*, referral, advocate: Advocate, may_name_friend: boo
     )
     audit.record(
         "friend_referral.created",
-        Touch("friend_referral", friend.pk, patient_id=referral.patient_id, referral_id=referral.pk),
+        Touch(
+            "friend_referral", friend.pk, patient_id=referral.patient_id, referral_id=referral.pk
+        ),
         actor=None,
         detail={"advocate": advocate.pk, "may_name_friend": may_name_friend},
         now=now,
@@ -117,8 +125,8 @@ def record_friend_referral(*, referral, advocate: Advocate, may_name_friend: boo
 
 def send_welcome(event: AdvocacyEvent) -> None:
     """The new advocate's message with their personal link (once per enrolment)."""
-    advocate = Advocate.objects.select_related("patient").get(pk=event.advocate_id)
-    if not advocate.active:
+    advocate = event.advocate
+    if advocate is None or not advocate.active:
         return
     recipient = patient_recipient(advocate.patient)
     outbox.queue(

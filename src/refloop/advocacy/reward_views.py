@@ -54,7 +54,9 @@ class ItemForm(forms.Form):
         try:
             amount = Decimal(raw)
         except InvalidOperation:
-            raise forms.ValidationError("Write the value as dollars and cents, e.g. 12.50.") from None
+            raise forms.ValidationError(
+                "Write the value as dollars and cents, e.g. 12.50."
+            ) from None
         if amount != amount.quantize(Decimal("0.01")):
             raise forms.ValidationError("Write the value to the cent, e.g. 12.50.")
         return int(amount * 100)
