@@ -272,7 +272,9 @@ RULES: dict[str, Rule] = {
             "Thank you for referring a friend (named)",
             Audience.PATIENT,
             "when someone contacts us through an advocate's link and agreed to be named",
-            frozenset({"practice.name", "practice.phone", "patient.first_name", "friend.first_name"}),
+            frozenset(
+                {"practice.name", "practice.phone", "patient.first_name", "friend.first_name"}
+            ),
         ),
     ]
 }
