@@ -193,3 +193,14 @@ def test_an_expired_survey_link_opts_nobody_in(survey_client):
     survey.save()
     assert client.post("/s/advocate/").status_code == 410
     assert not Advocate.objects.exists()
+
+
+def test_a_gift_without_a_real_item_is_refused_plainly(as_user, cora, advocate):
+    client = as_user(cora)
+    for item in ("", "abc", "999999"):
+        page = client.post(
+            f"/feedback/advocates/{advocate.pk}/reward/", {"item": item}, follow=True
+        )
+        assert page.status_code == 200
+        assert "Choose an item from the list." in page.content.decode()
+    assert not Reward.objects.exists()
