@@ -23,7 +23,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from refloop.advocacy.advocates import enrol
 from refloop.advocacy.cases import open_case
+from refloop.advocacy.models import RewardItem
 from refloop.advocacy.models import Testimonial as OfferedTestimonial
 from refloop.api import api
 from refloop.core.models import ApiToken, Notification
@@ -153,6 +155,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "how_to_refer_pdf": ANYONE,
     "public_form": ANYONE,
     "public_form_thanks": ANYONE,
+    # A friend's form through an advocate's link: any code gives a working form.
+    "public_friend_form": ANYONE,
     "public_embed": ANYONE,
     "magic_link": ANYONE,  # a page saying the link is not valid
     "magic_link_page": NOBODY,  # needs the link's cookie
@@ -299,6 +303,18 @@ ACCESS: dict[str, frozenset[str]] = {
     "outreach_calendar_feed": NOBODY,  # a secret token nobody has here: 404
     # Outreach settings: visit cadence and topics
     "outreach_settings": ADMIN,
+    # Refer a friend: the advocates (care team), the reward settings (admins), and the
+    # patient's opt-in page, which needs the survey link's cookie nobody has here.
+    "advocates": FEEDBACK,
+    "advocate_enrol": FEEDBACK,
+    "advocate_detail": FEEDBACK,
+    "advocate_card": FEEDBACK,
+    "advocate_opt_out": FEEDBACK,
+    "advocate_reward": FEEDBACK,
+    "advocacy_survey_advocate": NOBODY,
+    "advocacy_reward_settings": ADMIN,
+    "advocacy_reward_item_add": ADMIN,
+    "advocacy_reward_item": ADMIN,
     "outreach_topics": ADMIN,
     "outreach_topic": ADMIN,
     # Outreach: a practice's relationship page and its edits; territories (read by
@@ -559,6 +575,8 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         "staff": f.StaffContactFactory(practice=practice).pk,
         "territory": Territory.objects.create(name=f"Territory of {practice.name}").pk,
         "topic": Topic.objects.get_or_create(name="Thank-you")[0].pk,
+        "advocate": enrol(patient=referral.patient, acting_user=cora, via="staff", now=when).pk,
+        "item": RewardItem.objects.create(name=f"Mug {side}", value_cents=1200).pk,
     }
 
 
@@ -623,6 +641,8 @@ def value_for(route: Route, name: str, ids: dict):
         "task_id",
         "activity_id",
         "testimonial_id",
+        "advocate_id",
+        "item_id",
     ):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids

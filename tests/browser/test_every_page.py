@@ -160,6 +160,8 @@ def ids(ada, cora, spine, provider_a, practice_b):
         # A password-reset link that no longer works: its page says so.
         "uidb64": "MQ",
         "token": "expired-token",
+        # A friend's form through a link nobody was given: the ordinary form.
+        "code": "a-code-nobody-was-given",
         "pk": inbound.pk,
         "referral_id": inbound.pk,
         "attachment_id": attachment.pk,

@@ -17,6 +17,8 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     "case.acknowledge_overdue": ("refloop.advocacy.case_reactions.notify_overdue",),
     "case.resolve_overdue": ("refloop.advocacy.case_reactions.notify_overdue",),
     "testimonial.authorized": ("refloop.advocacy.testimonials.send_authorization_copy",),
+    "advocate.enrolled": ("refloop.advocacy.advocates.send_welcome",),
+    "advocate.friend_referred": ("refloop.advocacy.advocates.thank_advocate",),
 }
 
 

@@ -10,4 +10,5 @@ urlpatterns: list = [
     path("", include("refloop.advocacy.case_views")),  # and the portal's feedback page
     path("", include("refloop.advocacy.numbers_views")),
     path("", include("refloop.advocacy.testimonial_views")),
+    path("", include("refloop.advocacy.advocate_urls")),
 ]

@@ -191,6 +191,37 @@ DEFAULTS: dict[str, dict[str, str]] = {
             "with {{ practice.name }} (and how to take it back): {{ link.authorization }}"
         ),
     },
+    "patient.advocate_welcome": {
+        "subject": "Your link to refer a friend to {{ practice.name }}",
+        "long": (
+            "Hi {{ patient.first_name }},\n\n"
+            "Thank you for offering to tell friends and family about {{ practice.name }}. "
+            "Anyone you give this link to can contact us through it:\n\n{{ link.advocate }}\n\n"
+            "It names no one. To stop, call us at {{ practice.phone }}.\n\n"
+            "{{ practice.name }}"
+        ),
+        "sms": "Hi {{ patient.first_name }}, thanks for referring friends to {{ practice.name }}. Your link: {{ link.advocate }}",
+    },
+    "patient.advocate_thanks": {
+        "subject": "Thank you from {{ practice.name }}",
+        "long": (
+            "Hi {{ patient.first_name }},\n\n"
+            "Someone contacted us through your link. Thank you for recommending us: it means "
+            "a lot to our team.\n\n"
+            "{{ practice.name }}"
+        ),
+        "sms": "Hi {{ patient.first_name }}, someone contacted {{ practice.name }} through your link. Thank you for recommending us!",
+    },
+    "patient.advocate_thanks_named": {
+        "subject": "Thank you from {{ practice.name }}",
+        "long": (
+            "Hi {{ patient.first_name }},\n\n"
+            "{{ friend.first_name }} contacted us through your link and was happy for us to "
+            "tell you. Thank you for recommending us: it means a lot to our team.\n\n"
+            "{{ practice.name }}"
+        ),
+        "sms": "Hi {{ patient.first_name }}, {{ friend.first_name }} contacted {{ practice.name }} through your link. Thank you for recommending us!",
+    },
     "staff.report_due": {
         "in_app": "Referral {{ referral.number }}: the progress report for the referrer is not written yet."
     },

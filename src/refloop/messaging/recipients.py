@@ -70,7 +70,11 @@ _LANGUAGES = {"english": "en", "spanish": "es", "español": "es", "french": "fr"
 
 
 def patient_of(referral) -> Recipient:
-    patient = referral.patient
+    return patient_recipient(referral.patient)
+
+
+def patient_recipient(patient) -> Recipient:
+    """A patient as a recipient, apart from any referral (an advocate's messages)."""
     address = ", ".join(
         part
         for part in [

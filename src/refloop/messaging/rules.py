@@ -304,6 +304,31 @@ RULES: dict[str, Rule] = {
             "liaison (to the department's point of contact, else the admins)",
             {"referrer.practice", "feedback.scores"},
         ),
+        # Refer a friend (advocacy.advocates): about no referral, so only these placeholders.
+        Rule(
+            "patient.advocate_welcome",
+            "Your link to refer a friend",
+            Audience.PATIENT,
+            "when a patient agrees to refer friends: their personal link",
+            frozenset({"practice.name", "practice.phone", "patient.first_name", "link.advocate"}),
+        ),
+        # Without the friend's yes the thank-you has nothing that could name the friend.
+        Rule(
+            "patient.advocate_thanks",
+            "Thank you for referring a friend",
+            Audience.PATIENT,
+            "when someone contacts us through an advocate's link and did not agree to be named",
+            frozenset({"practice.name", "practice.phone", "patient.first_name"}),
+        ),
+        Rule(
+            "patient.advocate_thanks_named",
+            "Thank you for referring a friend (named)",
+            Audience.PATIENT,
+            "when someone contacts us through an advocate's link and agreed to be named",
+            frozenset(
+                {"practice.name", "practice.phone", "patient.first_name", "friend.first_name"}
+            ),
+        ),
     ]
 }
 

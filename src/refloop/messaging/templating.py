@@ -83,6 +83,16 @@ CATALOG = {
             "link.portal", "the referring-practice portal", "https://refloop.example/portal/"
         ),
         Placeholder(
+            "link.advocate",
+            "the advocate's personal link to the referral form (names no one)",
+            "https://refloop.example/refer/friend/…/",
+        ),
+        Placeholder(
+            "friend.first_name",
+            "the first name of the friend who used the advocate's link (only with their yes)",
+            "Sam",
+        ),
+        Placeholder(
             "link.confirm",
             "a one-time link to confirm the appointment",
             "https://refloop.example/p/…",

@@ -218,3 +218,27 @@ class PublicReferralForm(forms.Form):
         if field == "source_other":
             field = "heard_other"
         self.add_error(field if field in self.fields else None, error.message)
+
+
+class FriendReferralForm(PublicReferralForm):
+    """The form reached through an advocate's personal link: the same, plus the friend's
+    answer to whether the person who gave them the link may be told (no, unless they say yes)."""
+
+    may_thank = forms.ChoiceField(
+        label=(
+            "May we let the person who gave you this link know that you contacted us, "
+            "so we can thank them?"
+        ),
+        choices=[("no", "No"), ("yes", "Yes, you may tell them my first name")],
+        initial="no",
+        widget=forms.RadioSelect,
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["heard_about"].initial = HeardAbout.PATIENT
+
+    @property
+    def may_name_friend(self) -> bool:
+        return self.cleaned_data.get("may_thank") == "yes"

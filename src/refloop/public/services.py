@@ -12,6 +12,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.module_loading import import_string
 
 from refloop.core import audit, context
 from refloop.network.models import Provider
@@ -141,6 +142,18 @@ def note_honeypot(key: str) -> None:
     )
 
 
+# A friend's referral through an advocate's link ---------------------------------------------
+# advocacy sits above this app: it is reached by dotted path, never imported.
+ADVOCATE_BY_CODE = "refloop.advocacy.advocates.active_by_code"
+RECORD_FRIEND_REFERRAL = "refloop.advocacy.advocates.record_friend_referral"
+
+
+def advocate_for(code: str):
+    """The active advocate whose personal link carries `code`, else None (unknown or opted
+    out: the form is then an ordinary one)."""
+    return import_string(ADVOCATE_BY_CODE)(code) if code else None
+
+
 # The submission ----------------------------------------------------------------------------
 
 
@@ -189,6 +202,8 @@ def submit_public_referral(
     urgency: str,
     icd10_codes: list[str],
     department: Department | None,
+    advocate_code: str = "",
+    may_name_friend: bool = False,
     now: datetime | None = None,
 ) -> tuple[PublicSubmission, bool]:
     """Record a referral from the public form; returns (submission, created).
@@ -197,10 +212,16 @@ def submit_public_referral(
     twice (a double click, a reload of the POST, two tabs) records one referral and the
     second answer names the first. A refused referral (InvalidInput) rolls the claim
     back, so the corrected form can be sent with the same nonce.
+
+    Sent from an active advocate's link (`advocate_code`), the referral's source is that
+    patient, and the friend's answer to "may we thank them?" is kept with it.
     """
     now = now or timezone.now()
     provider = directory_provider(submitter.npi)
     source_type, source_other, campaign = _source(submitter, provider)
+    advocate = advocate_for(advocate_code)
+    if advocate is not None:
+        source_type, source_other, campaign = SourceType.PATIENT, "", ""
     # Entries written for this request read "system:web_form" in the audit log.
     web_form = replace(context.current(), channel=ReferralChannel.WEB_FORM.value)
     with context.using(web_form), transaction.atomic():
@@ -233,6 +254,7 @@ def submit_public_referral(
             source_other=source_other,
             campaign=campaign,
             referring_provider=provider,
+            advocate_patient=advocate.patient if advocate is not None else None,
             reason=reason,
             icd10_codes=icd10_codes,
             urgency=urgency,
@@ -241,6 +263,10 @@ def submit_public_referral(
         )
         submission.referral = referral
         submission.save(update_fields=["referral"])
+        if advocate is not None:
+            import_string(RECORD_FRIEND_REFERRAL)(
+                referral=referral, advocate=advocate, may_name_friend=may_name_friend, now=now
+            )
         audit.record(
             "public_submission.created",
             touch(submission, referral),

@@ -19,7 +19,7 @@ from refloop.core.errors import InvalidInput
 from refloop.core.links import absolute_url
 from refloop.practice.models import Department, Organization
 from refloop.public import services
-from refloop.public.forms import PublicReferralForm
+from refloop.public.forms import FriendReferralForm, PublicReferralForm
 from refloop.public.pdf import one_pager
 from refloop.public.selectors import (
     URGENCY_WORDS,
@@ -92,6 +92,7 @@ def _form_page(request, form, *, embed: bool, status: int = 200):
         {
             "form": form,
             "embed": embed,
+            "friend": isinstance(form, FriendReferralForm),
             # The public may ask for routine or urgent; same-day (stat) is for providers' calls.
             "first_contact": first_contact_targets(Organization.current())[:2],
         },
@@ -116,13 +117,29 @@ def _thanks_url(token: str, embed: bool) -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def referral_form(request):
+    return _referral_form(request, PublicReferralForm, advocate_code="")
+
+
+# The same form reached through an advocate's personal link (their card's QR code). The code
+# names no one; an unknown or opted-out one gives the ordinary form, saying nothing about it.
+# It sits in the path, which the access log shows as [token] (core.logging.redact_path).
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def friend_form(request, code: str):
+    if services.advocate_for(code) is None:
+        return _referral_form(request, PublicReferralForm, advocate_code="")
+    return _referral_form(request, FriendReferralForm, advocate_code=code)
+
+
+def _referral_form(request, form_class, *, advocate_code: str):
     embed = request.GET.get("embed") == "1"
     if request.method != "POST":
         initial: dict[str, object] = {"nonce": services.new_form_nonce()}
         department = Department.objects.filter(code=request.GET.get("department", "")).first()
         if department is not None:
             initial["department"] = department.pk
-        return _form_page(request, PublicReferralForm(initial=initial), embed=embed)
+        return _form_page(request, form_class(initial=initial), embed=embed)
 
     key = services.client_key(client_address(request))
     wait = services.retry_after_seconds(key)
@@ -138,7 +155,7 @@ def referral_form(request):
     services.record_attempt(key)
 
     data = request.POST.copy()
-    form = PublicReferralForm(data)
+    form = form_class(data)
     if form.honeypot_filled:
         # Answer as if it worked, so the sender learns nothing; keep nothing it sent.
         services.note_honeypot(key)
@@ -149,7 +166,7 @@ def referral_form(request):
         nonce = services.read_form_nonce(data.get("nonce", ""))
     except services.NonceProblem as problem:
         data["nonce"] = services.new_form_nonce()
-        form = PublicReferralForm(data)
+        form = form_class(data)
         form.is_valid()
         form.add_error(None, str(problem))
         return _form_page(request, form, embed=embed, status=422)
@@ -165,6 +182,8 @@ def referral_form(request):
             urgency=form.cleaned_data["urgency"],
             icd10_codes=form.cleaned_data["icd10_codes"],
             department=form.cleaned_data["department"],
+            advocate_code=advocate_code,
+            may_name_friend=getattr(form, "may_name_friend", False),
         )
     except InvalidInput as error:
         form.show_service_error(error)
