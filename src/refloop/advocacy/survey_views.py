@@ -98,7 +98,7 @@ def survey_page(request):
     if survey.answered_at is not None:
         return _plain(request, ANSWERED, status=410, survey=survey)
     if survey.expires_at <= now:
-        return survey_link.forget(_plain(request, CLOSED, status=410))
+        return _plain(request, CLOSED, status=410)
     if request.method == "GET":
         return _form(request, survey)
     posted = {"recommend": None, "answers": {}, "comment": request.POST.get("comment", "")}
@@ -130,7 +130,7 @@ def thanks(request):
     if survey is None:
         return survey_link.forget(_plain(request, NOT_VALID, status=404))
     if survey.answered_at is None:
-        return HttpResponseRedirect(survey_link.see_other("advocacy_survey").url)
+        return survey_link.see_other("advocacy_survey")
     made = reviews.offer_on_thank_you(survey, now=timezone.now())
     context = _context(offer=None, links=[])
     if made is not None:
