@@ -23,6 +23,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from refloop.advocacy.models import Audience, Question, ReviewSite, Trigger
+from refloop.advocacy.surveys import create_survey
 from refloop.api import api
 from refloop.core.models import ApiToken, Notification
 from refloop.demo import factories as f
@@ -301,6 +303,21 @@ ACCESS: dict[str, frozenset[str]] = {
     "outreach_territory_edit": ADMIN,
     "outreach_territory_apply": ADMIN,
     "outreach_territory_practices": ADMIN,
+    # Advocacy: the survey a patient or a referring office answers from its link (the pages
+    # under /s/ need the link's cookie), the counting review redirect (a code nobody has
+    # here), the feedback settings, and the staff list of surveys (HANDLE_FEEDBACK)
+    "advocacy_survey_link": ANYONE,  # hands any code over; the page then says if it is valid
+    "advocacy_survey": NOBODY,
+    "advocacy_survey_thanks": NOBODY,
+    "advocacy_review_click": NOBODY,
+    "advocacy_settings": ADMIN,
+    "advocacy_questions": ADMIN,
+    "advocacy_question": ADMIN,
+    "advocacy_review_sites": ADMIN,
+    "advocacy_review_site": ADMIN,
+    "advocacy_surveys": CLINICAL | {"hana"},  # each clinician sees their departments'
+    "advocacy_survey_send": CLINICAL | {"hana"},
+    "advocacy_survey_invite": CLINICAL,  # side A's survey is of a Spine referral
 }
 # Models in the back office, admins only; what the model's admin forbids to everyone.
 ADMIN_MODELS = {
@@ -398,6 +415,7 @@ PK_OF = {
     "outreach_practice": "practice",
     "outreach_practice_tier": "practice",
     "outreach_practice_territory": "practice",
+    "advocacy_survey_invite": "survey",
 }
 # Values for the other parameters, the same on both sides.
 FIXED = {
@@ -413,6 +431,7 @@ FIXED = {
     "app_label": "core",
     "url": "nowhere/",
     "year": 2026,
+    "code": "nosuchcode",
 }
 
 
@@ -488,7 +507,22 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
         gift=gift, provider=provider, excess=65, repay_by=when.date(), recorded_by=ada
     )
     task = Task.objects.create(title="Visit the office", practice=practice)
+    survey, _ = create_survey(
+        audience=Audience.PATIENT,
+        trigger=Trigger.SEEN,
+        recipient=f"patient:{referral.patient_id}",
+        dedupe_key=f"matrix:{referral.pk}",
+        now=when,
+        patient=referral.patient,
+        referral=referral,
+    )
+    review_site, _ = ReviewSite.objects.get_or_create(
+        name="Google", defaults={"url": "https://reviews.example/google"}
+    )
     return {
+        "survey": survey.pk,
+        "review_site": review_site.pk,
+        "question": Question.objects.filter(audience=Audience.PATIENT).first().pk,
         "referral": referral.pk,
         "attachment": attachment.pk,
         "message": message.pk,
@@ -576,6 +610,10 @@ def value_for(route: Route, name: str, ids: dict):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids
         return ids["user"]
+    if name == "site_id":
+        return ids["review_site"]
+    if name == "question_id":
+        return ids["question"]
     if name in ("object_id", "content_type_id"):
         return 1
     return FIXED[name]
