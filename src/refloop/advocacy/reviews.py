@@ -22,6 +22,7 @@ from refloop.advocacy.models import (
     new_code,
 )
 from refloop.core import audit
+from refloop.core.errors import Conflict
 from refloop.core.links import absolute_url
 
 # The one wording of the offer, shown to every respondent alike.
@@ -59,6 +60,8 @@ def click_url(invitation: ReviewInvitation, site_id: int) -> str:
 
 
 def _invitation(*, via: str, survey: Survey, dedupe_key: str, now: datetime) -> ReviewInvitation:
+    if survey.patient_id is None:
+        raise Conflict("Only a patient's survey can lead to a review invitation.")
     existing = ReviewInvitation.objects.filter(dedupe_key=dedupe_key).first()
     if existing is not None:
         return existing

@@ -145,6 +145,7 @@ def on_seen(event: ReferralEvent) -> None:
     if (
         found.survey_after_visits
         and appointment is not None
+        and appointment.department_id is not None
         and found.survey_visit_departments.filter(pk=appointment.department_id).exists()
     ):
         _send(
@@ -185,7 +186,7 @@ def invite_to_review(*, survey: Survey, acting_user, now: datetime) -> ReviewInv
     of an unanswered survey: once per patient in the survey interval."""
     require(acting_user, Capability.HANDLE_FEEDBACK)
     referral = survey.referral
-    if survey.audience != Audience.PATIENT or referral is None:
+    if survey.audience != Audience.PATIENT or referral is None or survey.patient_id is None:
         raise Conflict("Only a patient's survey can lead to a review invitation.")
     if survey.answered_at is not None:
         raise Conflict("This patient answered: their thank-you page already offered the reviews.")
