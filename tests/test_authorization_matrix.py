@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from refloop.advocacy.advocates import enrol
 from refloop.advocacy.cases import open_case
-from refloop.advocacy.models import RewardItem
+from refloop.advocacy.models import Audience, Question, ReviewSite, RewardItem, Trigger
 from refloop.advocacy.models import Testimonial as OfferedTestimonial
+from refloop.advocacy.surveys import create_survey
 from refloop.api import api
 from refloop.core.models import ApiToken, Notification
 from refloop.demo import factories as f
@@ -348,6 +349,21 @@ ACCESS: dict[str, frozenset[str]] = {
     "advocacy_feedback_testimonial_revocation": FEEDBACK,
     "advocacy_feedback_testimonial_expiry_event": FEEDBACK,
     "advocacy_feedback_testimonial_photo": FEEDBACK,
+    # Advocacy: the survey a patient or a referring office answers from its link (the pages
+    # under /s/ need the link's cookie), the counting review redirect (a code nobody has
+    # here), the feedback settings, and the staff list of surveys (HANDLE_FEEDBACK)
+    "advocacy_survey_link": ANYONE,  # hands any code over; the page then says if it is valid
+    "advocacy_survey": NOBODY,
+    "advocacy_survey_thanks": NOBODY,
+    "advocacy_review_click": NOBODY,
+    "advocacy_settings": ADMIN,
+    "advocacy_questions": ADMIN,
+    "advocacy_question": ADMIN,
+    "advocacy_review_sites": ADMIN,
+    "advocacy_review_site": ADMIN,
+    "advocacy_surveys": CLINICAL | {"hana"},  # each clinician sees their departments'
+    "advocacy_survey_send": CLINICAL | {"hana"},
+    "advocacy_survey_invite": CLINICAL,  # side A's survey is of a Spine referral
 }
 # Models in the back office, admins only; what the model's admin forbids to everyone.
 ADMIN_MODELS = {
@@ -446,6 +462,7 @@ PK_OF = {
     "outreach_practice_tier": "practice",
     "outreach_practice_territory": "practice",
     "advocacy_case": "case",
+    "advocacy_survey_invite": "survey",
 }
 # Values for the other parameters, the same on both sides.
 FIXED = {
@@ -552,7 +569,22 @@ def _side(*, side, acting, department, provider, practice, cora, ada, when, docu
     testimonial.photo.save("photo", ContentFile(samples.png()))
     testimonial.photo_type = "image/png"
     testimonial.save()
+    survey, _ = create_survey(
+        audience=Audience.PATIENT,
+        trigger=Trigger.SEEN,
+        recipient=f"patient:{referral.patient_id}",
+        dedupe_key=f"matrix:{referral.pk}",
+        now=when,
+        patient=referral.patient,
+        referral=referral,
+    )
+    review_site, _ = ReviewSite.objects.get_or_create(
+        name="Google", defaults={"url": "https://reviews.example/google"}
+    )
     return {
+        "survey": survey.pk,
+        "review_site": review_site.pk,
+        "question": Question.objects.filter(audience=Audience.PATIENT).first().pk,
         "referral": referral.pk,
         "attachment": attachment.pk,
         "message": message.pk,
@@ -647,6 +679,10 @@ def value_for(route: Route, name: str, ids: dict):
         return ids[name.removesuffix("_id")]
     if name == "id":  # a user's password page: a user that exists whatever the ids
         return ids["user"]
+    if name == "site_id":
+        return ids["review_site"]
+    if name == "question_id":
+        return ids["question"]
     if name in ("object_id", "content_type_id"):
         return 1
     return FIXED[name]

@@ -222,6 +222,34 @@ DEFAULTS: dict[str, dict[str, str]] = {
         ),
         "sms": "Hi {{ patient.first_name }}, {{ friend.first_name }} contacted {{ practice.name }} through your link. Thank you for recommending us!",
     },
+    "patient.survey": {
+        "subject": "How was your visit to {{ practice.name }}?",
+        "long": (
+            "Hi {{ patient.first_name }},\n\n"
+            "Thank you for visiting {{ practice.name }}. Would you tell us how it went? It takes "
+            "about a minute, and every answer is read:\n\n"
+            "{{ link.survey }}\n\n"
+            "{{ practice.name }}, {{ practice.phone }}"
+        ),
+        "sms": (
+            "Hi {{ patient.first_name }}, how was your visit to {{ practice.name }}? "
+            "1-minute survey: {{ link.survey }} Reply STOP to opt out."
+        ),
+    },
+    "patient.review_invitation": {
+        "subject": "Would you review {{ practice.name }}?",
+        "long": (
+            "Hi {{ patient.first_name }},\n\n"
+            "Thank you for choosing {{ practice.name }}. If you would like to share your "
+            "experience, good or bad, other patients read these reviews:\n\n"
+            "{{ review.links }}\n\n"
+            "{{ practice.name }}, {{ practice.phone }}"
+        ),
+        "sms": (
+            "Hi {{ patient.first_name }}, {{ practice.name }} welcomes your honest review: "
+            "{{ review.links }} Reply STOP to opt out."
+        ),
+    },
     "staff.report_due": {
         "in_app": "Referral {{ referral.number }}: the progress report for the referrer is not written yet."
     },

@@ -152,6 +152,24 @@ RULES: dict[str, Rule] = {
             "after the visit",
             {"referrer.name"},
         ),
+        # Advocacy (refloop.advocacy.sending): carry no PHI beyond the first name; the
+        # survey's own link and the counting review links are filled in when queued.
+        _rule(
+            "patient.survey",
+            "How was your visit? (survey)",
+            Audience.PATIENT,
+            "after a visit, at most once per patient in the survey interval (advocacy settings)",
+            {"link.survey"},
+            offset_minutes=3 * 60,
+            offset_meaning="minutes after the visit",
+        ),
+        _rule(
+            "patient.review_invitation",
+            "Invitation to review us",
+            Audience.PATIENT,
+            "when staff invite a patient whose survey went unanswered to leave a public review",
+            {"review.links"},
+        ),
         _rule(
             "patient.testimonial_authorization",
             "Your copy of a testimonial authorization",

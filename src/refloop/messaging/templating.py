@@ -69,6 +69,12 @@ CATALOG = {
         Placeholder(
             "failure.reason", "why a message could not be delivered", "The mail server answered 550"
         ),
+        Placeholder("link.survey", "the patient's own survey link", "https://refloop.example/s/…"),
+        Placeholder(
+            "review.links",
+            "the practice's public review sites, one link each",
+            "Google: https://refloop.example/r/…",
+        ),
         Placeholder(
             "feedback.scores",
             "a referring office's low answers (of 5)",

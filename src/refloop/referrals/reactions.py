@@ -32,7 +32,10 @@ REACTIONS: dict[str, tuple[str, ...]] = {
     "referral.scheduled": ("refloop.messaging.automation.on_scheduled",),
     "referral.rescheduled": ("refloop.messaging.automation.on_scheduled",),
     "referral.no_show": ("refloop.messaging.automation.on_no_show",),
-    "referral.seen": ("refloop.messaging.automation.on_seen",),
+    "referral.seen": (
+        "refloop.messaging.automation.on_seen",
+        "refloop.advocacy.sending.on_seen",
+    ),
     "referral.report_written": ("refloop.messaging.automation.on_report_written",),
     "referral.loop_closed": ("refloop.advocacy.office.on_loop_closed",),
     "referral.outcome_consent_recorded": ("refloop.messaging.automation.on_consent_recorded",),

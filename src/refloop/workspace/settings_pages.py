@@ -114,6 +114,13 @@ def home(request):
             "about": "How often each tier of referring practice is visited, and the visit topics.",
             "now": "",
         },
+        {
+            "title": "Patient feedback",
+            "url_name": "advocacy_settings",
+            "icon": "star",
+            "about": "When patients and referring offices are surveyed, the questions, and the review sites.",
+            "now": "",
+        },
     ]
     context = {"sections": sections, "support": is_support_staff(request.user)}
     return render(request, "workspace/settings/home.html", context)
