@@ -132,7 +132,8 @@ def thanks(request):
     if survey.answered_at is None:
         return survey_link.see_other("advocacy_survey")
     made = reviews.offer_on_thank_you(survey, now=timezone.now())
-    context = _context(offer=None, links=[])
+    # Every patient respondent, whatever the score, is also asked the same two things.
+    context = _context(offer=None, links=[], patient=survey.audience == Audience.PATIENT)
     if made is not None:
         invitation, offer = made
         context["offer"] = offer
