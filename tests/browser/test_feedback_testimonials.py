@@ -13,9 +13,7 @@ from refloop.advocacy import survey_link, testimonials
 from refloop.advocacy.models import Audience, Authorization, Trigger
 from refloop.advocacy.models import Testimonial as Offered
 from refloop.advocacy.surveys import create_survey
-
-# The browser fixture lives with the browser tests; these tests sit with their domain.
-from tests.browser.conftest import assert_accessible, browser, sign_in_as  # noqa: F401
+from tests.browser.conftest import assert_accessible, sign_in_as
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from tests.advocacy.test_numbers import plant
-from tests.browser.conftest import TARGET_SIZE, assert_accessible, browser, context, signed_in  # noqa: F401  (fixtures)
+from tests.browser.conftest import TARGET_SIZE, assert_accessible
 from tests.browser.test_dashboard import PAST_THE_EDGE
 from tests.browser.test_start_pages import DESK, PHONE
 

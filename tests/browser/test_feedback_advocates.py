@@ -8,13 +8,7 @@ from refloop.advocacy import advocates
 from refloop.advocacy.models import Audience, RewardItem, Trigger
 from refloop.advocacy.survey_link import COOKIE, COOKIE_PATH
 from refloop.advocacy.surveys import create_survey
-from tests.browser.conftest import (  # noqa: F401 (the browser fixtures, used by name)
-    TARGET_SIZE,
-    assert_accessible,
-    browser,
-    context,
-    sign_in_as,
-)
+from tests.browser.conftest import TARGET_SIZE, assert_accessible, sign_in_as
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
