@@ -118,7 +118,7 @@ def home(request):
             "title": "Patient feedback",
             "url_name": "advocacy_settings",
             "icon": "star",
-            "about": "When patients and referring offices are surveyed, the questions, and the review sites.",
+            "about": "When patients and referring offices are surveyed, the questions, the review sites, and thank-you gifts for advocates.",
             "now": "",
         },
     ]
