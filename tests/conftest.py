@@ -23,6 +23,7 @@ from refloop.core import db_roles
 from refloop.core.models import ApiToken
 from refloop.core.roles import Role
 from refloop.demo import factories as f
+from tests import migration_rows
 
 # The zone OrganizationFactory gives the practice: the zone of its quiet hours and months.
 PRACTICE_ZONE = ZoneInfo("America/Chicago")
@@ -84,11 +85,14 @@ def django_db_setup(django_db_setup, django_db_modify_db_settings, django_db_blo
     between transactional tests run as the owner (refloop's `flush` command)."""
     runtime = django_db_modify_db_settings
     if runtime is None:
+        with django_db_blocker.unblock():
+            migration_rows.take()
         yield
         return
     with django_db_blocker.unblock():
         db_roles.grant_runtime(runtime["USER"])
         owner = db_roles.switch("default", runtime)
+        migration_rows.take()
     yield
     with django_db_blocker.unblock():
         db_roles.switch("default", owner)  # the owner drops the test database
