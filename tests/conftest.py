@@ -13,6 +13,7 @@ so a test that silently depends on the time of day or the date fails on any mach
 
 import datetime as dt
 import os
+import socket
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -106,6 +107,15 @@ def _test_settings(settings, tmp_path):
     # Tests that are not about sign-in use force_login, which passes no second factor; the
     # MFA tests (tests/web/test_mfa.py, tests/browser/test_mfa.py) switch enforcement on.
     settings.MFA_ENFORCED = False
+
+
+@pytest.fixture
+def refused_port():
+    """A loopback TCP port that refuses every connection for the whole test: bound, never
+    listening, so no other process (tests run in parallel) can start listening on it."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 @pytest.fixture

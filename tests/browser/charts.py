@@ -52,9 +52,14 @@ def wait_until_drawn(page, chart_container) -> None:
     chart_container.evaluate(FINISHED)
 
 
-def click_mark(page, mark) -> None:
-    """Click the SVG shape `mark` (a locator) of a chart at a point on it, once drawn."""
+def point_on(page, mark) -> tuple[float, float]:
+    """A point on the SVG shape `mark` (a locator) of a chart, once the chart is drawn."""
     chart = mark.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' chart ')][1]")
     wait_until_drawn(page, chart)
     point = page.wait_for_function(POINT_ON, arg=mark.element_handle()).json_value()
-    page.mouse.click(point["x"], point["y"])
+    return point["x"], point["y"]
+
+
+def click_mark(page, mark) -> None:
+    """Click the SVG shape `mark` (a locator) of a chart at a point on it, once drawn."""
+    page.mouse.click(*point_on(page, mark))
