@@ -13,6 +13,7 @@ so a test that silently depends on the time of day or the date fails on any mach
 
 import datetime as dt
 import os
+import socket
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +24,7 @@ from refloop.core import db_roles
 from refloop.core.models import ApiToken
 from refloop.core.roles import Role
 from refloop.demo import factories as f
+from tests import migration_rows
 
 # The zone OrganizationFactory gives the practice: the zone of its quiet hours and months.
 PRACTICE_ZONE = ZoneInfo("America/Chicago")
@@ -84,11 +86,14 @@ def django_db_setup(django_db_setup, django_db_modify_db_settings, django_db_blo
     between transactional tests run as the owner (refloop's `flush` command)."""
     runtime = django_db_modify_db_settings
     if runtime is None:
+        with django_db_blocker.unblock():
+            migration_rows.take()
         yield
         return
     with django_db_blocker.unblock():
         db_roles.grant_runtime(runtime["USER"])
         owner = db_roles.switch("default", runtime)
+        migration_rows.take()
     yield
     with django_db_blocker.unblock():
         db_roles.switch("default", owner)  # the owner drops the test database
@@ -102,6 +107,15 @@ def _test_settings(settings, tmp_path):
     # Tests that are not about sign-in use force_login, which passes no second factor; the
     # MFA tests (tests/web/test_mfa.py, tests/browser/test_mfa.py) switch enforcement on.
     settings.MFA_ENFORCED = False
+
+
+@pytest.fixture
+def refused_port():
+    """A loopback TCP port that refuses every connection for the whole test: bound, never
+    listening, so no other process (tests run in parallel) can start listening on it."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 @pytest.fixture

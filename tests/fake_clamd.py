@@ -4,7 +4,6 @@ ending with a zero-length one) and flags the EICAR test string, as clamd with it
 signatures would. The build machines cannot fetch ClamAV's signatures; this can run."""
 
 import os
-import socket
 import socketserver
 import struct
 import tempfile
@@ -103,11 +102,6 @@ class FakeClamd:
         self.close()
 
 
-def unreachable_address(*, tcp: bool = False) -> str:
-    """An address where no clamd listens: a port just closed, or a socket path not there."""
-    if not tcp:
-        return os.path.join(tempfile.gettempdir(), "refloop-no-clamd", "clamd.ctl")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"127.0.0.1:{port}"
+def unreachable_address() -> str:
+    """A socket path where no clamd listens (not there); for TCP, the refused_port fixture."""
+    return os.path.join(tempfile.gettempdir(), "refloop-no-clamd", "clamd.ctl")

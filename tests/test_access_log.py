@@ -31,11 +31,6 @@ def wait_for(condition, what: str, timeout: float = 120) -> None:
         time.sleep(0.1)
 
 
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 def fetch(url: str, **headers) -> int:
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback only
     opener = urllib.request.build_opener(NoRedirects)
@@ -62,28 +57,44 @@ def server(tmp_path):
     }
     refloop = [sys.executable, "-m", "refloop.cli"]
     subprocess.run([*refloop, "migrate", "--verbosity", "0"], env=env, check=True)  # noqa: S603
-    port = free_port()
     log = tmp_path / "access.log"
-    process = subprocess.Popen(  # noqa: S603
-        [
-            *refloop,
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--threads",
-            "2",
-            "--skip-collectstatic",
-            "--access-log",
-            str(log),
-        ],
-        env=env,
-        start_new_session=True,
-    )
+    # The port is chosen free, then handed to gunicorn: another process (a test running in
+    # parallel) may take it in between. Then this gunicorn cannot bind and exits: try another.
+    # Ready means gunicorn itself says it listens there, not merely that something answers.
+    for attempt in range(5):
+        port = free_port()
+        messages = tmp_path / f"serve-{attempt}.log"
+        with messages.open("w") as stderr:
+            process = subprocess.Popen(  # noqa: S603
+                [
+                    *refloop,
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "1",
+                    "--threads",
+                    "2",
+                    "--skip-collectstatic",
+                    "--access-log",
+                    str(log),
+                ],
+                env=env,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        # serve execs gunicorn, whose master keeps the pid.
+        listening = f"Listening at: http://127.0.0.1:{port} ({process.pid})"
+        wait_for(
+            lambda: listening in messages.read_text() or process.poll() is not None,  # noqa: B023
+            "the server",
+        )
+        if process.poll() is None:
+            break
+        assert "Connection in use" in messages.read_text(), messages.read_text()
+    else:
+        pytest.fail("no free port for refloop serve in five tries")
     try:
-        wait_for(lambda: listening(port) or process.poll() is not None, "the server")
-        assert process.poll() is None, "refloop serve exited"
         yield f"http://127.0.0.1:{port}", log
     finally:
         process.terminate()

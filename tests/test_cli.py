@@ -161,6 +161,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def start_demo(port: int, env: dict) -> tuple[subprocess.Popen, list[str], threading.Thread]:
+    """`refloop demo` on `port`, the list its output lines go to, and the thread reading them."""
+    demo = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "refloop.cli", "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(demo.stdout), daemon=True)
+    reader.start()
+    return demo, lines, reader
+
+
 def descendants(pid: int) -> list[int]:
     """Child processes of `pid`, recursively (Linux /proc)."""
     found = []
@@ -184,7 +200,6 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_refloop_demo_starts_serves_and_stops_cleanly(tmp_path):
-    port = free_port()
     env = {
         # The demo is the embedded SQLite product: never the suite's PostgreSQL database.
         **{k: v for k, v in os.environ.items() if k != "REFLOOP_DATABASE_URL"},
@@ -192,24 +207,24 @@ def test_refloop_demo_starts_serves_and_stops_cleanly(tmp_path):
         "REFLOOP_DEMO_REFERRALS": "30",
         "PYTHONUNBUFFERED": "1",
     }
-    demo = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "refloop.cli", "demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(demo.stdout), daemon=True)
-    reader.start()
-    url = f"http://127.0.0.1:{port}/"
+    # The port is chosen free, then handed to the demo: another process (a test running in
+    # parallel) may take it in between, and the demo then refuses it: try another.
+    demo = None
     try:
-        deadline = time.monotonic() + 120
-        while not any(url in line for line in lines):
-            assert demo.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.2)
+        for _ in range(5):
+            port = free_port()
+            demo, lines, reader = start_demo(port, env)
+            url = f"http://127.0.0.1:{port}/"
+            deadline = time.monotonic() + 120
+            while not any(url in line for line in lines) and demo.poll() is None:
+                assert time.monotonic() < deadline, "".join(lines)
+                time.sleep(0.2)
+            if demo.poll() is None:
+                break
+            reader.join(timeout=5)
+            assert f"Port {port} on 127.0.0.1 is already in use" in "".join(lines), "".join(lines)
+        else:
+            pytest.fail("no free port for the demo in five tries")
         for path in ("api/v1/openapi.json", "admin/login/"):
             # A busy machine may still be booting gunicorn's workers: allow for it.
             with urllib.request.urlopen(url + path, timeout=60) as response:  # noqa: S310
@@ -230,7 +245,7 @@ def test_refloop_demo_starts_serves_and_stops_cleanly(tmp_path):
             time.sleep(0.1)
         assert not [pid for pid in children if alive(pid)]
     finally:
-        if demo.poll() is None:
+        if demo is not None and demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
             demo.wait()
 

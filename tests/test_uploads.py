@@ -157,8 +157,10 @@ def test_what_clamd_flags_is_refused_naming_the_signature(fake_clamd):
 
 
 @pytest.mark.parametrize("tcp", [False, True], ids=["unix", "tcp"])
-def test_an_unreachable_clamd_refuses_the_upload_rather_than_storing_it_unscanned(settings, tcp):
-    settings.CLAMD_SOCKET = unreachable_address(tcp=tcp)
+def test_an_unreachable_clamd_refuses_the_upload_rather_than_storing_it_unscanned(
+    settings, tcp, refused_port
+):
+    settings.CLAMD_SOCKET = f"127.0.0.1:{refused_port}" if tcp else unreachable_address()
     settings.CLAMD_TIMEOUT_SECONDS = 5
     with pytest.raises(uploads.ScannerUnavailable) as refused:
         uploads.check(pdf())

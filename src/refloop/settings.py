@@ -109,13 +109,30 @@ DATA_DIR = Path(env("DATA_DIR", "./.refloop")).resolve()
 DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
+def created_once(path: Path, content) -> str:
+    """The text of `path`, which the first process to get there writes as `content()`.
+
+    The file appears whole (written aside, then linked into place; a link never replaces a
+    file): two processes starting on a fresh data folder at once (the test suite's parallel
+    workers, say) neither read it half-written nor each keep a key of their own.
+    """
+    if not path.exists():
+        aside = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(content())
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another process was first: use its key
+        finally:
+            aside.unlink(missing_ok=True)
+    return path.read_text()
+
+
 def demo_secret_key() -> str:
     """A per-installation key kept in the data folder, so a laptop demo needs no setup."""
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return created_once(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)).strip()
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -337,11 +354,7 @@ from refloop.core.keys import generate_key, parse_keys  # noqa: E402
 
 
 def demo_key_file(name: str) -> str:
-    key_file = DATA_DIR / name
-    if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(generate_key() + "\n")
-    return key_file.read_text()
+    return created_once(DATA_DIR / name, lambda: generate_key() + "\n")
 
 
 ENCRYPTION_KEYS = parse_keys(

@@ -11,6 +11,7 @@ import pytest
 
 from refloop.analytics.charts import PALETTE
 from tests.analytics.test_dashboard_pages import march_history
+from tests.browser.charts import point_on
 from tests.browser.conftest import sign_in_as
 from tests.messaging.helpers import appointment_link
 
@@ -103,7 +104,9 @@ def test_the_staff_pages_run_under_the_policy_without_a_violation(
     page.wait_for_function(
         "() => [...document.querySelectorAll('.chart')].every(el => el.querySelector('svg path'))"
     )
-    page.locator(f'#chart-volume-source svg path[fill="{PALETTE[0]}"]').first.hover()
+    page.mouse.move(
+        *point_on(page, page.locator(f'#chart-volume-source svg path[fill="{PALETTE[0]}"]').first)
+    )
     page.locator("#chart-volume-source .chart > div").filter(has_text="Referrals").first.wait_for()
     page.mouse.move(10, 10)
     # The referrers table is sorted by an htmx swap.

@@ -348,13 +348,9 @@ def test_each_referring_practice_gets_one_digest_a_month(new_referral, provider_
 
 
 def test_a_message_that_keeps_failing_is_retried_with_backoff_then_failed_and_staff_told(
-    new_referral, cora, cliff, provider_a, settings
+    new_referral, cora, cliff, provider_a, settings, refused_port
 ):
-    import socket
-
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = refused_port  # a loopback port nobody listens on, all test long
     settings.MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -384,14 +380,14 @@ def test_a_message_that_keeps_failing_is_retried_with_backoff_then_failed_and_st
     assert notice.user == cliff and "could not be reached" in notice.text
 
 
-def test_an_unreachable_mail_server_is_tried_once_per_batch(org, settings, monkeypatch):
+def test_an_unreachable_mail_server_is_tried_once_per_batch(
+    org, settings, monkeypatch, refused_port
+):
     import socket
 
     from refloop.messaging.dispatch import dispatch_due
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = refused_port
     settings.MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",

@@ -5,7 +5,6 @@ the wire when a worker died, which may arrive twice under the same Message-ID.""
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -249,12 +248,6 @@ def test_two_workers_at_once_send_each_message_exactly_once(tmp_path):
     assert all(line.strip() for line in outputs), "each worker reports what it sent"
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _smtp_to(settings, port: int) -> None:
     settings.MAILERS = {
         "default": {
@@ -280,10 +273,10 @@ def test_refused_recipient_fails_the_message_with_the_servers_answer(settings, o
 
 
 @pytest.mark.django_db
-def test_unreachable_mail_server_retries_later(settings, org):
+def test_unreachable_mail_server_retries_later(settings, org, refused_port):
     [pk] = _queue(1)
     before = Message.objects.get(pk=pk).due_at
-    _smtp_to(settings, _closed_port())
+    _smtp_to(settings, refused_port)
     dispatch_all_due()
 
     message = Message.objects.get(pk=pk)
