@@ -14,8 +14,9 @@ where target sizes and reflow fail first.
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
-from django.urls import URLPattern, reverse
+from django.urls import URLPattern, URLResolver, reverse
 
+from refloop.advocacy import urls as advocacy_urls
 from refloop.demo import factories as f
 from refloop.intake import urls as intake_urls
 from refloop.intake.pipeline import process_document
@@ -52,6 +53,17 @@ def context(request, browser, live_server):
 
 
 PDF = samples.pdf()
+# The feedback pages' lists and settings (advocacy).
+ADVOCACY_PAGES = {
+    "advocacy_settings",
+    "advocacy_reward_settings",
+    "advocacy_surveys",
+    "advocacy_cases",
+    "advocacy_case_new",
+    "advocates",
+    "advocacy_feedback_testimonials",
+    "advocacy_numbers",
+}
 EXPECTED_PAGES = {
     "worklist",
     "referral_detail",
@@ -92,6 +104,7 @@ EXPECTED_PAGES = {
     "outreach_home",
     "outreach_log",
     "outreach_plan",
+    *ADVOCACY_PAGES,
 }
 
 
@@ -106,6 +119,13 @@ def id_key(pattern: URLPattern, name: str) -> str:
     return "candidate_pk" if pattern.name == "intake_candidate" else "document_pk"
 
 
+def advocacy_patterns() -> list[URLPattern]:
+    found: list[URLPattern] = []
+    for entry in advocacy_urls.urlpatterns:
+        found.extend(entry.url_patterns if isinstance(entry, URLResolver) else [entry])
+    return found
+
+
 def routes() -> list[URLPattern]:
     patterns = [
         *workspace_urls.urlpatterns,
@@ -118,6 +138,9 @@ def routes() -> list[URLPattern]:
         # The liaison's home, phone log and planning; the ledger's, events' and tasks' pages
         # have browser tests of their own.
         *[p for p in outreach_urls.urlpatterns if p.name in OUTREACH_PAGES],
+        # The feedback pages' lists and settings; a case, an advocate, a testimonial and the
+        # patient's pages under /s/ have browser tests of their own (tests/browser/test_feedback_*).
+        *[p for p in advocacy_patterns() if p.name in ADVOCACY_PAGES],
     ]
     return [p for p in patterns if isinstance(p, URLPattern)]
 
