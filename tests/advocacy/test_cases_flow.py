@@ -289,3 +289,31 @@ def test_the_sweep_runs_as_a_periodic_worker_job():
 
     job = next(j for j in periodic_jobs() if j.name == "advocacy_case_clocks")
     assert import_string(job.task_path).name == "case_sweep"
+
+
+def test_a_note_and_a_reason_are_stored_encrypted_and_kept_out_of_the_audit_log(referral, cora):
+    from django.db import connection
+
+    case = cases.open_case(
+        acting_user=cora,
+        source="phone",
+        category="staff",
+        summary="Rude at the desk",
+        referral=referral,
+        now=NOW,
+    )
+    cases.acknowledge(case, acting_user=cora, now=NOW, note="Zqxnote called Mrs Quillfeather")
+    cases.resolve(
+        case, acting_user=cora, outcome=CaseOutcome.RESOLVED, action_taken="Apologised", now=NOW
+    )
+    cases.reopen(case, acting_user=cora, reason="Zqxreason she rang again", now=NOW)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM advocacy_advocacyevent")
+        stored = " ".join(str(row[0]) for row in cursor.fetchall())
+        cursor.execute("SELECT detail FROM core_auditentry")
+        audited = " ".join(str(row[0]) for row in cursor.fetchall())
+    assert "Zqx" not in stored and "Quillfeather" not in stored
+    assert "Zqx" not in audited and "Quillfeather" not in audited
+    assert '"outcome": "resolved"' in stored  # codes stay readable to SQL
+    notes = [e.data.get("note") or e.data.get("reason") for e in case.events.all()]
+    assert "Zqxnote called Mrs Quillfeather" in notes and "Zqxreason she rang again" in notes

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from refloop.advocacy import case_clocks
 from refloop.advocacy.events import record_event
 from refloop.advocacy.models import (
+    EVENT_FREE_TEXT,
     AdvocacyEvent,
     Case,
     CaseCategory,
@@ -179,7 +180,9 @@ def _done(case: Case, kind: str, *, acting_user: User, now: datetime, fields, da
     case.version += 1
     case.save(update_fields=[*fields, "version"])
     record_event(kind, actor=acting_user, at=now, case=case, data=data or {})
-    audit.record(kind, case.audit_touch(), actor=acting_user, detail=data or None, now=now)
+    # The audit log keeps codes and ids only: a note or a reason may name the patient.
+    detail = {k: v for k, v in (data or {}).items() if k not in EVENT_FREE_TEXT}
+    audit.record(kind, case.audit_touch(), actor=acting_user, detail=detail or None, now=now)
 
 
 def acknowledge(case: Case, *, acting_user: User, now: datetime, note: str = "") -> Case:

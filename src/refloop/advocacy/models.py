@@ -14,7 +14,11 @@ from django.db import models
 from django.db.models import Q
 
 from refloop.core import context
-from refloop.core.encryption import EncryptedCharField, EncryptedTextField
+from refloop.core.encryption import (
+    EncryptedCharField,
+    EncryptedTextField,
+    EncryptedValuesJSONField,
+)
 from refloop.core.models import AppendOnlyModel
 from refloop.core.storage import documents_storage
 
@@ -373,6 +377,11 @@ class Case(models.Model):
         return Touch("case", self.pk, patient_id=self.patient_id, referral_id=self.referral_id)
 
 
+# Free text a person wrote on the timeline (a note on acknowledging, why a case was reopened):
+# stored encrypted inside the event's data, as the referral timeline's free text is.
+EVENT_FREE_TEXT = ("note", "reason")
+
+
 class AdvocacyEvent(AppendOnlyModel):
     """The append-only record of what happened in this domain (a survey answered, a case
     acknowledged, an authorization revoked), each with actor and time: a case's timeline, and
@@ -399,7 +408,7 @@ class AdvocacyEvent(AppendOnlyModel):
         on_delete=models.PROTECT,
         related_name="events",
     )
-    data = models.JSONField(default=dict, blank=True)
+    data = EncryptedValuesJSONField(default=dict, blank=True, encrypted_keys=EVENT_FREE_TEXT)
 
     class Meta:
         ordering = ["at", "pk"]
