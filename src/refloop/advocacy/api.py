@@ -8,7 +8,7 @@ data is audited under the action the page records. Paths carry ids only.
 """
 
 import hashlib
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponse
@@ -90,13 +90,16 @@ def _feedback(user: User) -> None:
     require(user, Capability.HANDLE_FEEDBACK)
 
 
-def _day_start(day, *, after: bool = False) -> datetime:
-    """The practice's midnight starting `day` (or the day after, for an inclusive end)."""
+def _since(found: QuerySet, field: str, first, last) -> QuerySet:
+    """`found` with `field` on the practice's days from `first` to `last`, inclusive; a day at
+    the edge of the calendar bounds nothing."""
     zone = Organization.current().zone
-    moment = datetime.combine(day, time.min, tzinfo=zone)
-    if after:
-        moment = datetime.combine(day, time.max, tzinfo=zone)
-    return moment
+    if first is not None and first > date.min:
+        found = found.filter(**{f"{field}__gte": datetime.combine(first, time.min, tzinfo=zone)})
+    if last is not None and last < date.max:
+        following = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+        found = found.filter(**{f"{field}__lt": following})
+    return found
 
 
 def _page(found: QuerySet, limit: int, offset: int) -> tuple[list, int]:
@@ -205,10 +208,7 @@ def list_surveys(request: ApiRequest, filters: Query[SurveyFilterIn]):
         found = found.filter(trigger=filters.trigger)
     if filters.answered is not None:
         found = found.filter(answered_at__isnull=not filters.answered)
-    if filters.sent_from:
-        found = found.filter(created_at__gte=_day_start(filters.sent_from))
-    if filters.sent_to:
-        found = found.filter(created_at__lte=_day_start(filters.sent_to, after=True))
+    found = _since(found, "created_at", filters.sent_from, filters.sent_to)
     rows, total = _page(found.order_by("-created_at", "-pk"), filters.limit, filters.offset)
     now = timezone.now()
     if rows:
@@ -254,10 +254,7 @@ def list_responses(request: ApiRequest, filters: Query[ResponseFilterIn]):
         found = found.filter(recommend__lte=filters.score_max)
     if filters.complaint is not None:
         found = found.filter(complaint=filters.complaint)
-    if filters.submitted_from:
-        found = found.filter(submitted_at__gte=_day_start(filters.submitted_from))
-    if filters.submitted_to:
-        found = found.filter(submitted_at__lte=_day_start(filters.submitted_to, after=True))
+    found = _since(found, "submitted_at", filters.submitted_from, filters.submitted_to)
     rows, total = _page(found.order_by("-submitted_at", "-pk"), filters.limit, filters.offset)
     if rows:
         audit.record_many(

@@ -5,11 +5,11 @@ from datetime import date, datetime
 from typing import Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from refloop.advocacy import cases
 from refloop.advocacy.testimonials import ATTRIBUTION_MAX_CHARS
-from refloop.core.schemas import Id, IsoDate, NonBlank, Offset, OutSchema
+from refloop.core.schemas import Id, IsoDate, NonBlank, Offset, OutSchema, Version
 
 AudienceIn = Literal["patient", "office"]
 TriggerIn = Literal["seen", "visit", "by_hand", "loop_closed", "quarterly"]
@@ -27,12 +27,12 @@ class _PageIn(Schema):
     offset: Offset = 0
 
 
-class PersonOut(OutSchema):
+class FeedbackPersonOut(OutSchema):
     id: int
     name: str
 
 
-class PatientOut(OutSchema):
+class FeedbackPatientOut(OutSchema):
     id: int
     first_name: str
     last_name: str
@@ -102,6 +102,8 @@ class SurveyPageOut(OutSchema):
 
 
 class SurveySendIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     referral_id: Id = Field(description="A referral visible to you whose patient gets the survey")
 
 
@@ -140,11 +142,11 @@ class CaseOut(OutSchema):
     category: str
     state: str
     summary: str
-    patient: PatientOut | None
+    patient: FeedbackPatientOut | None
     referral_id: int | None
     referring_practice_id: int | None
     department_id: int | None
-    owner: PersonOut | None
+    owner: FeedbackPersonOut | None
     opened_at: datetime
     acknowledge_by: datetime
     resolve_by: datetime
@@ -178,6 +180,8 @@ class CaseDetailOut(CaseOut):
 
 
 class CaseIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     source: Literal["phone", "in_person"] = Field(description="How the complaint was heard")
     category: CaseCategoryIn
     summary: NonBlank = Field(max_length=cases.SUMMARY_MAX, description="What the person said")
@@ -190,6 +194,8 @@ class CaseIn(Schema):
 
 
 class CaseMoveIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     move: CaseMoveKey
     note: str = Field("", max_length=500, description="acknowledge: what was said")
     owner_id: Id | None = Field(None, description="reassign: the new owner (null: nobody)")
@@ -198,8 +204,8 @@ class CaseMoveIn(Schema):
         "", max_length=cases.SUMMARY_MAX, description="resolve: what was done"
     )
     reason: str = Field("", max_length=500, description="reopen: why")
-    expected_version: int | None = Field(
-        None, ge=0, description="The version you loaded; 409 if the case changed since"
+    expected_version: Version | None = Field(
+        None, description="The version you loaded; 409 if the case changed since"
     )
 
 
@@ -212,7 +218,7 @@ class AdvocateFilterIn(_PageIn):
 
 class AdvocateOut(OutSchema):
     id: int
-    patient: PatientOut
+    patient: FeedbackPatientOut
     active: bool
     opted_in_at: datetime
     opted_out_at: datetime | None
@@ -242,7 +248,7 @@ class RewardOut(OutSchema):
     year: int
     given_on: date
     friend_referral_id: int | None
-    given_by: PersonOut | None
+    given_by: FeedbackPersonOut | None
 
 
 class AdvocateDetailOut(AdvocateOut):
@@ -255,11 +261,15 @@ class AdvocateDetailOut(AdvocateOut):
 
 
 class AdvocateIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     referral_id: Id = Field(description="The patient's referral (visible to you)")
     agreed: Literal[True] = Field(description="The patient agreed to refer friends")
 
 
 class RewardIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     item_id: Id = Field(description="An active item of the practice's list")
     friend_referral_id: Id | None = Field(None, description="The friend's referral it thanks")
 
@@ -296,7 +306,7 @@ class AuthorizationOut(OutSchema):
 
 class TestimonialOut(OutSchema):
     id: int
-    patient: PatientOut
+    patient: FeedbackPatientOut
     state: str
     text: str
     attribution: str
@@ -317,6 +327,8 @@ class TestimonialPageOut(OutSchema):
 
 
 class RevocationIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     how: NonBlank = Field(
         max_length=160, description='How it reached us: "Letter dated 3 December"'
     )
