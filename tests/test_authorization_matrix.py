@@ -263,6 +263,28 @@ ACCESS: dict[str, frozenset[str]] = {
     "api:create_event": OUTREACH,
     "api:invite_to_event": OUTREACH,
     "api:record_attendance": OUTREACH,
+    # Advocacy over the API: the care team's (HANDLE_FEEDBACK), as the pages
+    "api:list_surveys": FEEDBACK,  # each clinician sees their departments'
+    "api:get_survey": CLINICAL,  # side A's survey is of a Spine referral
+    "api:list_responses": FEEDBACK,
+    "api:send_survey": FEEDBACK,  # hana: 422, the referral is not hers to see
+    "api:invite_to_review": CLINICAL,
+    "api:list_cases": FEEDBACK,
+    "api:get_case": FEEDBACK,
+    "api:open_case": FEEDBACK,
+    "api:move_case": FEEDBACK,
+    "api:list_advocates": FEEDBACK,
+    "api:get_advocate": FEEDBACK,
+    "api:enrol_advocate": FEEDBACK,
+    "api:opt_out_advocate": FEEDBACK,
+    "api:give_reward": FEEDBACK,  # 409: rewards are off
+    "api:list_reward_items": FEEDBACK,
+    "api:list_testimonials": FEEDBACK,
+    "api:list_publishable_testimonials": FEEDBACK,
+    "api:get_testimonial": FEEDBACK,
+    "api:approve_testimonial": ADMIN,  # PUBLISH_TESTIMONIALS; 409, not signed
+    "api:decline_testimonial": ADMIN,  # PUBLISH_TESTIMONIALS
+    "api:revoke_testimonial_authorization": FEEDBACK,  # 409: nothing signed
     # The back office (Django's admin) beyond its models, which ADMIN_MODELS covers
     # The back office's sign-in hands over to the workspace's; signed in, only staff go on.
     "admin:login": ADMIN | {"anon"},
@@ -674,6 +696,8 @@ def value_for(route: Route, name: str, ids: dict):
         "activity_id",
         "testimonial_id",
         "advocate_id",
+        "survey_id",
+        "case_id",
         "item_id",
     ):
         return ids[name.removesuffix("_id")]
@@ -739,6 +763,16 @@ def api_body(key: str, ids: dict) -> dict:
         "create_event": {"kind": "cme", "title": "CME evening", "starts_at": "2026-03-02T18:00"},
         "invite_to_event": {"staff_ids": [ids["staff"]]},
         "record_attendance": {"attended": []},
+        "send_survey": {"referral_id": ids["referral"]},
+        "invite_to_review": {},
+        "open_case": {"source": "phone", "category": "wait", "summary": "Waited an hour"},
+        "move_case": {"move": "acknowledge"},
+        "enrol_advocate": {"referral_id": ids["referral"], "agreed": True},
+        "opt_out_advocate": {},
+        "give_reward": {"item_id": ids["item"]},
+        "approve_testimonial": {},
+        "decline_testimonial": {},
+        "revoke_testimonial_authorization": {"how": "Letter of 3 March"},
         "record_gift": {
             "provider_id": ids["provider"],
             "given_on": "2026-03-02",

@@ -11,7 +11,7 @@ from refloop.demo import factories as f
 from refloop.outreach.models import Task
 from refloop.referrals.reports import write_progress_report
 
-from .walk import outreach_world
+from .walk import advocacy_world, outreach_world
 
 
 @pytest.fixture
@@ -54,4 +54,5 @@ def world(frozen_clock, ada, cora, cliff, spine, practice_a, provider_a, referra
         "starts_at": (now + dt.timedelta(days=7)).isoformat(),
         "now": now.isoformat(),
         **outreach_world(ada, practice_a, provider_a),
+        **advocacy_world(cora, seen),
     }

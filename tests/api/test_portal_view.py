@@ -13,7 +13,15 @@ from refloop.outreach.models import Task
 from refloop.referrals import services, transitions
 from refloop.referrals.reports import write_progress_report
 
-from .walk import call, operations, outreach_world, path_for, valid_bodies, valid_query
+from .walk import (
+    advocacy_world,
+    call,
+    operations,
+    outreach_world,
+    path_for,
+    valid_bodies,
+    valid_query,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +77,28 @@ PORTAL_ANSWERS = {
     "create_event": 403,
     "invite_to_event": 403,
     "record_attendance": 403,
+    # Patient feedback is the care team's (HANDLE_FEEDBACK), never a referring practice's.
+    "list_surveys": 403,
+    "get_survey": 403,
+    "list_responses": 403,
+    "send_survey": 403,
+    "invite_to_review": 403,
+    "list_cases": 403,
+    "get_case": 403,
+    "open_case": 403,
+    "move_case": 403,
+    "list_advocates": 403,
+    "get_advocate": 403,
+    "enrol_advocate": 403,
+    "opt_out_advocate": 403,
+    "give_reward": 403,
+    "list_reward_items": 403,
+    "list_testimonials": 403,
+    "list_publishable_testimonials": 403,
+    "get_testimonial": 403,
+    "approve_testimonial": 403,
+    "decline_testimonial": 403,
+    "revoke_testimonial_authorization": 403,
 }
 
 STAFF_ONLY_FIELDS = {
@@ -138,6 +168,7 @@ def test_every_operation_answers_a_portal_user_as_the_table_says(
         "now": "2026-03-02T15:00:00+00:00",
         "task": Task.objects.create(title="Visit the office", practice=practice_a),
         **outreach_world(ada, practice_a, provider_a),
+        **advocacy_world(cora, worked),
     }
     seen = set()
     for path, method, operation in operations(openapi):

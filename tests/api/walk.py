@@ -3,12 +3,24 @@ operation bodies it accepts, so a test can change one value at a time and know t
 that value is wrong."""
 
 import copy
+import datetime as dt
 import json
 
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from refloop.advocacy import testimonials
+from refloop.advocacy.advocates import enrol
+from refloop.advocacy.cases import open_case
+from refloop.advocacy.models import (
+    AdvocacySettings,
+    Audience,
+    ReviewSite,
+    RewardItem,
+    Trigger,
+)
+from refloop.advocacy.surveys import create_survey
 from refloop.demo import factories as f
 from refloop.outreach import activities, events
 from refloop.outreach.models import Topic
@@ -135,6 +147,54 @@ def outreach_world(ada, practice_a, provider_a) -> dict:
     }
 
 
+def advocacy_world(cora, referral) -> dict:
+    """A survey of the referral's patient (unanswered, with a review site to invite them to),
+    a case about it, the patient as an advocate with rewards on, a testimonial they offered
+    and signed, and an item of the reward list."""
+    now = timezone.now()
+    survey, _ = create_survey(
+        audience=Audience.PATIENT,
+        trigger=Trigger.SEEN,
+        recipient=f"patient:{referral.patient_id}",
+        dedupe_key=f"walk:{referral.pk}",
+        now=now,
+        patient=referral.patient,
+        referral=referral,
+    )
+    ReviewSite.objects.create(name="Google", url="https://reviews.example/google")
+    found = AdvocacySettings.current()
+    found.rewards_enabled = True
+    found.save()
+    testimonial = testimonials.offer_testimonial(
+        survey=survey, text="Kind people.", attribution="", photo=None, now=now
+    )
+    testimonials.sign_authorization(
+        testimonial=testimonial,
+        signature=f"{referral.patient.first_name} {referral.patient.last_name}",
+        agreed=True,
+        expires_on=(now + dt.timedelta(days=700)).date(),
+        expiry_event="",
+        signer_is_patient=True,
+        representative_authority="",
+        now=now,
+    )
+    case = open_case(
+        acting_user=cora,
+        source="phone",
+        category="wait",
+        summary="Waited two hours",
+        referral=referral,
+        now=now,
+    )
+    return {
+        "survey": survey,
+        "case": case,
+        "advocate": enrol(patient=referral.patient, acting_user=cora, via="staff", now=now),
+        "testimonial": testimonial,
+        "reward_item": RewardItem.objects.create(name="Mug", value_cents=1200),
+    }
+
+
 def path_for(template: str, world: dict, state: str = "received", **values) -> str:
     """The operation's path with ids that exist (a referral in `state`), or `values`."""
     ids = {
@@ -148,6 +208,10 @@ def path_for(template: str, world: dict, state: str = "received", **values) -> s
         "task_id": world["task"].pk,
         "activity_id": world["activity"].pk,
         "event_id": world["event"].pk,
+        "survey_id": world["survey"].pk,
+        "case_id": world["case"].pk,
+        "advocate_id": world["advocate"].pk,
+        "testimonial_id": world["testimonial"].pk,
     }
     return template.format(**{**ids, **values})
 
@@ -353,6 +417,30 @@ def valid_bodies(operation_id: str, w: dict) -> list[tuple[str, dict]]:
         ],
         # provider_a came; a share well within the year's limit.
         "record_attendance": [("received", {"attended": [w["invitee"].pk], "total_cost": "30.00"})],
+        "send_survey": [("received", {"referral_id": w["received"].pk})],
+        "invite_to_review": [("received", {})],
+        "open_case": [
+            (
+                "received",
+                {
+                    "source": "phone",
+                    "category": "billing",
+                    "summary": "A bill after the visit was covered",
+                    "referral_id": w["received"].pk,
+                    "owner_id": w["cora"].pk,
+                },
+            )
+        ],
+        "move_case": [
+            ("received", {"move": "acknowledge", "note": "Called back", "expected_version": 1}),
+            ("received", {"move": "reassign", "owner_id": w["cliff"].pk}),
+        ],
+        "enrol_advocate": [("received", {"referral_id": w["received"].pk, "agreed": True})],
+        "opt_out_advocate": [("received", {})],
+        "give_reward": [("received", {"item_id": w["reward_item"].pk})],
+        "approve_testimonial": [("received", {})],
+        "decline_testimonial": [("received", {})],
+        "revoke_testimonial_authorization": [("received", {"how": "Letter of 3 March"})],
     }
     return bodies[operation_id]
 

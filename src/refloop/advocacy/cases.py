@@ -107,9 +107,12 @@ def open_case(
     response: Response | None = None,
     department=None,
     owner: User | None = None,
+    client_key: str | None = None,
+    client_fingerprint: str = "",
 ) -> Case:
     """Open a case. `acting_user` is None when the system opens it (a survey's answer);
-    a portal user opens one with source portal. The owner defaults as `default_owner` says."""
+    a portal user opens one with source portal. The owner defaults as `default_owner` says.
+    `client_key` is an API client's Idempotency-Key, kept so a retry finds this case."""
     if source not in CaseSource.values:
         raise InvalidInput("Say where the complaint came from.", field="source")
     if category not in CaseCategory.values:
@@ -146,9 +149,16 @@ def open_case(
                         opened_at=now,
                         acknowledge_by=case_clocks.acknowledge_by(now),
                         resolve_by=case_clocks.resolve_by(now),
+                        client_key=client_key,
+                        client_fingerprint=client_fingerprint,
                     )
                 break
             except IntegrityError:  # the number was taken: draw another
+                if client_key and Case.objects.filter(client_key=client_key).exists():
+                    raise Conflict(
+                        "A request with this Idempotency-Key was being handled at the same "
+                        "time; send it again to get its answer."
+                    ) from None
                 continue
         else:
             raise Conflict("Could not number the case. Please try again.")

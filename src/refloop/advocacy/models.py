@@ -360,6 +360,9 @@ class Case(models.Model):
     outcome = models.CharField(max_length=14, choices=CaseOutcome.choices, blank=True)
     action_taken = EncryptedTextField(blank=True)
     version = models.PositiveIntegerField(default=1)
+    # An API client's Idempotency-Key and a digest of what it sent: a retry answers this row
+    client_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    client_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         indexes = [
@@ -486,6 +489,9 @@ class Reward(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField()
+    # An API client's Idempotency-Key and a digest of what it sent: a retry answers this row
+    client_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    client_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["advocate", "year"])]

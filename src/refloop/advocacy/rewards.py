@@ -153,8 +153,12 @@ def give_reward(
     friend_referral: FriendReferral | None = None,
     acting_user,
     now: datetime,
+    client_key: str | None = None,
+    client_fingerprint: str = "",
 ) -> Reward:
-    """Write one thank-you gift in the ledger, or refuse with a sentence saying why."""
+    """Write one thank-you gift in the ledger, or refuse with a sentence saying why.
+    `client_key` is an API client's Idempotency-Key: a retry that waited for the first
+    send's lock gets the gift that send wrote, not a second one."""
     if not AdvocacySettings.current().rewards_enabled:
         raise Conflict("Thank-you rewards are switched off for this practice.")
     if not item.active:
@@ -174,6 +178,8 @@ def give_reward(
         # One gift at a time per advocate: the yearly total is read under the row lock, so two
         # gifts given at once cannot both pass the limit.
         advocate = Advocate.objects.select_for_update().get(pk=advocate.pk)
+        if client_key and (earlier := Reward.objects.filter(client_key=client_key).first()):
+            return earlier
         if not advocate.active:
             raise Conflict("This patient has opted out of referring friends.")
         state = barred_state(advocate)
@@ -198,6 +204,8 @@ def give_reward(
             given_on=today,
             given_by=acting_user,
             created_at=now,
+            client_key=client_key,
+            client_fingerprint=client_fingerprint,
         )
         record_event(
             "advocate.rewarded",
