@@ -11,7 +11,7 @@ from refloop.core.append_only import make_append_only
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("advocacy", "0003_testimonials_revocation"),
+        ("advocacy", "0004_api_idempotency_keys"),
     ]
 
     operations = [
