@@ -240,7 +240,9 @@ def _patient_surveys(rng: random.Random, now: datetime, zone) -> int:
 def _thank_you_page(rng, survey: Survey, recommend: int, at: datetime, now: datetime) -> None:
     """The offer every respondent sees; some follow a link (the happy ones a little more often,
     as in life: the offer itself is the same for all)."""
-    invitation, offer = reviews.offer_on_thank_you(survey, now=at)
+    offered = reviews.offer_on_thank_you(survey, now=at)
+    assert offered is not None  # a patient's survey
+    invitation, offer = offered
     if offer.sites and rng.random() < (0.3 if recommend >= 9 else 0.12):
         site_id = rng.choice(offer.sites)[0]
         reviews.record_click(invitation.code, site_id, now=min(now, at + timedelta(minutes=2)))
@@ -345,6 +347,7 @@ def _advocates(rng: random.Random, users: dict[str, User], now: datetime, zone) 
         .select_related("advocate_patient")
         .order_by("received_at", "pk")
     ):
+        assert referral.advocate_patient_id is not None  # filtered above
         brought.setdefault(referral.advocate_patient_id, []).append(referral)
     chosen = sorted(brought, key=lambda pk: (-len(brought[pk]), brought[pk][0].received_at))[:5]
     rewards.update_settings(
@@ -407,7 +410,7 @@ def _testimonials(users: dict[str, User], now: datetime) -> int:
         .select_related("survey__patient")
         .order_by("-submitted_at", "pk")
     )
-    patients: set[int] = set()
+    patients: set[int | None] = set()
     made = 0
     for response in picked:
         if made == len(TESTIMONIALS):
@@ -421,7 +424,8 @@ def _testimonials(users: dict[str, User], now: datetime) -> int:
             survey=survey, text=TESTIMONIALS[made], attribution="", photo=None, now=at
         )
         patient = survey.patient
-        testimonials.sign_authorization(
+        assert patient is not None  # a patient's survey
+        authorization = testimonials.sign_authorization(
             testimonial=testimonial,
             signature=f"{patient.first_name} {patient.last_name}",
             agreed=True,
@@ -435,9 +439,8 @@ def _testimonials(users: dict[str, User], now: datetime) -> int:
             testimonial, move="approve", acting_user=users["admin"], now=at + timedelta(days=2)
         )
         if made == 2:
-            testimonial.refresh_from_db()
             testimonials.revoke_authorization(
-                testimonial.authorization,
+                authorization,
                 how="The patient phoned the front desk to withdraw it.",
                 acting_user=users["coordinator"],
                 now=now - timedelta(days=12),
