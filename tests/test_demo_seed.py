@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db.models import Q
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
@@ -461,3 +462,107 @@ def test_the_demo_has_outreach_tasks_of_every_kind_and_each_drifting_practice_ha
     declining = Task.objects.filter(kind=TaskKind.DECLINING)
     assert set(declining.values_list("practice_id", flat=True)) == drifting
     assert all(t.title.startswith("Visit: referrals from") for t in declining)
+
+
+def test_the_demo_has_a_year_of_patient_feedback_with_a_realistic_nps(seeded):
+    from refloop.advocacy.models import Response, ReviewClick, ReviewInvitation, Survey
+
+    surveys = Survey.objects.filter(audience="patient")
+    answers = list(
+        Response.objects.filter(survey__audience="patient").values_list("recommend", flat=True)
+    )
+    assert 0.25 <= len(answers) / surveys.count() <= 0.45
+    nps = 100 * (sum(a >= 9 for a in answers) - sum(a <= 6 for a in answers)) / len(answers)
+    assert 30 <= nps <= 70, nps
+    oldest = surveys.order_by("created_at").first().created_at
+    assert NOW - timedelta(days=366) <= oldest <= NOW - timedelta(days=300)
+    # Every respondent was offered the review links, whatever their score; some clicked.
+    answered = Response.objects.filter(survey__audience="patient").values("survey")
+    offered = ReviewInvitation.objects.filter(via="survey_page", survey__in=answered)
+    assert offered.count() == len(answers)
+    assert ReviewClick.objects.exists()
+
+
+def test_the_demo_has_cases_closed_with_what_was_done_and_a_few_open(seeded):
+    from refloop.advocacy import case_clocks
+    from refloop.advocacy.models import AdvocacyEvent, Case, Response
+
+    closed = Case.objects.filter(state="closed")
+    assert closed.exists()
+    assert all(c.outcome and c.action_taken for c in closed)
+    assert Case.objects.filter(state="acknowledged").exists()
+    [overdue] = [c for c in Case.objects.filter(state="open") if case_clocks.is_overdue(c, now=NOW)]
+    assert AdvocacyEvent.objects.filter(case=overdue, kind="case.acknowledge_overdue").exists()
+    escalation = Message.objects.filter(rule="staff.case_acknowledge_overdue")
+    assert escalation.exists() and not escalation.filter(due_at__lt=NOW - timedelta(days=1))
+    # Every low score and every complaint opened its case, through the reaction.
+    unhappy = Response.objects.filter(survey__audience="patient").filter(
+        Q(recommend__lte=6) | Q(complaint=True)
+    )
+    assert unhappy.exists()
+    assert not unhappy.filter(cases__isnull=True).exists()
+
+
+def test_the_demo_has_advocates_with_the_friends_they_brought_and_rewards_within_the_caps(seeded):
+    from refloop.advocacy.models import (
+        REWARD_ITEM_LIMIT_CENTS,
+        REWARD_YEAR_LIMIT_CENTS,
+        AdvocacySettings,
+        Advocate,
+        FriendReferral,
+        Reward,
+    )
+
+    assert 1 <= Advocate.objects.count() <= 6
+    for friend in FriendReferral.objects.select_related("referral", "advocate"):
+        assert friend.referral.source_type == "patient"
+        assert friend.referral.advocate_patient_id == friend.advocate.patient_id
+        assert friend.advocate.opted_in_at < friend.referral.received_at
+    assert AdvocacySettings.current().rewards_enabled
+    yearly = Counter()
+    for reward in Reward.objects.all():
+        assert 0 < reward.value_cents <= REWARD_ITEM_LIMIT_CENTS
+        yearly[(reward.advocate_id, reward.year)] += reward.value_cents
+    assert yearly and max(yearly.values()) <= REWARD_YEAR_LIMIT_CENTS
+
+
+def test_the_demo_shows_two_testimonials_and_keeps_the_revoked_one_off_the_widget(seeded):
+    from refloop.advocacy import testimonials
+    from refloop.advocacy.models import Testimonial
+
+    shown = testimonials.publishable(NOW)
+    assert shown.count() == 2
+    [revoked] = Testimonial.objects.filter(authorization__revoked_at__isnull=False)
+    assert revoked not in shown
+    assert all(testimonials.authorization_valid(t.authorization, NOW) for t in shown)
+
+
+def test_the_demo_has_four_quarters_of_office_answers_and_a_liaison_task_for_the_low_one(seeded):
+    from refloop.advocacy.models import Response
+    from refloop.outreach.models import Task, TaskKind
+
+    office = Response.objects.filter(survey__audience="office")
+    quarters = {(r.submitted_at.year, (r.submitted_at.month - 1) // 3) for r in office}
+    assert len(quarters) >= 4
+    scores = [v for r in office for v in r.answers.values()]
+    assert sum(v >= 4 for v in scores) / len(scores) > 0.7
+    [task] = Task.objects.filter(kind=TaskKind.OFFICE_FEEDBACK)
+    assert task.owner is not None and task.owner.role == Role.LIAISON
+    assert task.due_on >= (NOW - timedelta(days=30)).date()
+
+
+def test_advocacy_events_carry_no_patient_data(seeded):
+    from refloop.advocacy.models import AdvocacyEvent, Response
+    from refloop.patients.models import Patient
+
+    names = {n.lower() for p in Patient.objects.all() for n in (p.first_name, p.last_name)}
+    comments = {r.comment.lower() for r in Response.objects.exclude(comment="")}
+    allowed = {"audience", "recommend", "source", "category", "owner", "note", "outcome", "via"}
+    allowed |= {"friend_referral", "reward", "item", "value_cents", "photo", "authorization"}
+    allowed |= {"due_at", "from", "to", "reason"}
+    for event in AdvocacyEvent.objects.all():
+        assert set(event.data) <= allowed, (event.kind, set(event.data) - allowed)
+        for value in event.data.values():
+            words = set(str(value).lower().replace(".", " ").split())
+            assert not words & names, event.kind
+            assert str(value).lower() not in comments, event.kind

@@ -78,6 +78,12 @@ def _dimensions(referral: Referral, appointment: Appointment | None) -> dict:
     }
 
 
+def survey_about(referral: Referral) -> dict:
+    """The links and dimensions a survey about `referral`'s visit keeps (`create_survey`'s
+    `about`): the attended appointment's department, location and clinician."""
+    return _dimensions(referral, _attended(referral))
+
+
 def _send(
     referral: Referral,
     *,
@@ -104,7 +110,7 @@ def _send(
                 dedupe_key=dedupe_key,
                 now=now,
                 sent_by=sent_by,
-                **_dimensions(referral, _attended(referral)),
+                **survey_about(referral),
             )
         recipient = patient_of(referral)
         link = absolute_url(reverse("advocacy_survey_link", args=[survey.code]))

@@ -33,9 +33,9 @@ from refloop.analytics.referrers import months_before
 from refloop.core import context
 from refloop.core.models import Notification, User
 from refloop.core.roles import Role
+from refloop.demo import advocacy, letters, outreach, partners, planted
 from refloop.demo import content as c
 from refloop.demo import factories as f
-from refloop.demo import letters, outreach, partners, planted
 from refloop.demo.faxes import make_packet
 from refloop.demo.journeys import Planner
 from refloop.demo.plans import ProviderRef, ReceiverRef, Staff
@@ -167,6 +167,8 @@ def seed_demo(
     facts.rebuild_all()  # the replay suppressed the per-change rebuilds
     with transaction.atomic():
         outreach.seed_outreach(rng, users, now, org.zone)
+    with transaction.atomic():
+        advocacy.seed_advocacy(rng, users, now, org.zone)
     path = logins_file or logins_path()
     write_logins(path, logins, titles, now=now)
     return SeedResult(
@@ -255,6 +257,8 @@ def _recent_messages(now: datetime) -> None:
     with context.using(context.RequestContext(channel="worker")):
         for event in recent.select_related("referral").order_by("pk"):
             reactions.run_now(event, within="refloop.messaging.automation.")
+            # The post-visit survey of a visit these days (refloop.demo.advocacy has the rest).
+            reactions.run_now(event, within="refloop.advocacy.sending.")
 
 
 # Synthetic faxes (refloop.demo.faxes) waiting in the document review queue.
