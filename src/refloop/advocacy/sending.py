@@ -63,7 +63,8 @@ def why_not(referral: Referral, *, now: datetime) -> str:
     return ""
 
 
-def _dimensions(referral: Referral, appointment: Appointment | None) -> dict:
+def dimensions(referral: Referral, appointment: Appointment | None) -> dict:
+    """The links and dimensions a survey about `referral`'s visit at `appointment` keeps."""
     provider = referral.referring_provider
     return {
         "patient": referral.patient,
@@ -81,7 +82,7 @@ def _dimensions(referral: Referral, appointment: Appointment | None) -> dict:
 def survey_about(referral: Referral) -> dict:
     """The links and dimensions a survey about `referral`'s visit keeps (`create_survey`'s
     `about`): the attended appointment's department, location and clinician."""
-    return _dimensions(referral, _attended(referral))
+    return dimensions(referral, _attended(referral))
 
 
 def _send(

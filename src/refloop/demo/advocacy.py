@@ -36,7 +36,7 @@ from refloop.advocacy.models import (
     Survey,
     Trigger,
 )
-from refloop.core import reactions
+from refloop.core import context, reactions
 from refloop.core.models import User
 from refloop.messaging.recipients import referrer_of, staff_contact
 from refloop.messaging.rules import rule
@@ -44,7 +44,14 @@ from refloop.network.models import Practice, StaffContact
 from refloop.outreach.models import Relationship
 from refloop.practice.models import Location
 from refloop.referrals import effects
-from refloop.referrals.models import Direction, Referral, ReferralEvent, State
+from refloop.referrals.models import (
+    Appointment,
+    AppointmentOutcome,
+    Direction,
+    Referral,
+    ReferralEvent,
+    State,
+)
 
 YEAR = 365
 # The recent days whose messages the seed queues as the worker would have (seed._recent_messages).
@@ -115,7 +122,8 @@ def seed_advocacy(rng: random.Random, users: dict[str, User], now: datetime, zon
     AdvocacySettings.current()
     admin = users["admin"]
     _review_sites(admin, now)
-    with effects.suppressed():
+    # The practice's and the feedback settings' rows read once, as within a request.
+    with effects.suppressed(), context.remembering():
         answered = _patient_surveys(rng, now, zone)
         made_cases = _cases(rng, users, now)
         friends = _advocates(rng, users, now, zone)
@@ -203,6 +211,15 @@ def _patient_surveys(rng: random.Random, now: datetime, zone) -> int:
         .order_by("at", "pk")
     )
     delay = rule("patient.survey").offset()
+    # Each referral's latest attended visit, in one query rather than one per survey.
+    attended = {
+        visit.referral_id: visit
+        for visit in Appointment.objects.filter(
+            referral__in=seen.values("referral"), outcome=AppointmentOutcome.ATTENDED
+        )
+        .select_related("department", "location", "clinician")
+        .order_by("starts_at", "pk")
+    }
     answered = 0
     for event in seen:
         referral = event.referral
@@ -215,7 +232,7 @@ def _patient_surveys(rng: random.Random, now: datetime, zone) -> int:
             recipient=f"patient:{referral.patient_id}",
             dedupe_key=f"seen:{referral.pk}",
             now=sent_at,
-            **sending.survey_about(referral),
+            **sending.dimensions(referral, attended.get(referral.pk)),
         )
         if rng.random() >= RESPONSE_RATE:
             continue
