@@ -78,6 +78,7 @@ def test_sla_sweep_is_enqueued_once_and_flags_an_overdue_referral_once(ada, cora
         "outreach_signals",
         "optimize_database",
         "outreach_tiers",
+        "advocacy_case_clocks",
     ]
     assert enqueue_due_jobs(now=now) == []  # the same moment again: already claimed
     assert DBTaskResult.objects.filter(task_path=SLA_SWEEP).count() == 1
@@ -123,6 +124,7 @@ def test_enqueue_due_jobs_from_two_workers_at_once_enqueues_one_sweep():
         thread.join(timeout=30)
     # Each job is claimed by exactly one of the two (which one takes which may vary).
     assert sorted(job for claimed in results for job in claimed) == [
+        "advocacy_case_clocks",
         "analytics_catch_up",
         "intake_resume",
         "messaging_sweep",

@@ -41,6 +41,18 @@ def migrate(targets):
         return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture(autouse=True)
+def _back_to_every_latest_migration(transactional_db):
+    """Migrating back to BEFORE unapplies every app that depends on those migrations
+    (advocacy's tables go too) and migrating to AFTER brings back only those: leave the
+    database fully migrated, as the next test in this process expects."""
+    yield
+    with db_roles.as_owner():
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def raw(sql: str, params=()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

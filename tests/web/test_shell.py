@@ -170,3 +170,14 @@ def test_a_logo_that_is_not_an_image_is_refused():
 def test_the_sign_in_page_points_referrers_without_an_account_to_the_public_pages(client, org):
     html = client.get("/login/").content.decode()
     assert 'href="/refer/"' in html and 'href="/refer/form/"' in html
+
+
+def test_the_desk_bar_holds_eight_pages_and_the_admin_finds_outbound_under_more(ada, cora):
+    from refloop.workspace.shell import BAR_PAGES, navigation_for
+
+    admin = navigation_for(ada, "/referrals/")
+    assert len([i for i in admin if not i["more"]]) <= BAR_PAGES
+    assert [i["more"] for i in admin if i["label"] == "Outbound"] == [True]
+    assert [i["more"] for i in admin if i["label"] in ("Settings", "Feedback")] == [False, False]
+    coordinator = navigation_for(cora, "/referrals/")
+    assert [i["more"] for i in coordinator if i["label"] == "Outbound"] == [False]

@@ -77,6 +77,11 @@ NAVIGATION = (
 UNDER_MORE = frozenset({"audit", "portal_invites", "how_to_refer", "outreach_territories"})
 
 
+# A desk screen's bar holds this many pages in one line at 1440 px; a user who may see more
+# (the admin) finds these under "More" first, in this order: pages they rarely work in.
+BAR_PAGES = 8
+OVERFLOW_FIRST = ("outbound", "outbox", "outreach_home")
+
 NOTIFICATIONS_IN_BELL = 8
 
 
@@ -86,13 +91,21 @@ def navigation_for(user, path: str) -> list[dict]:
     # Documents, not New referral).
     sections = [i.section for i in shown if i.section and path.startswith(i.section)]
     current = max(sections, key=len, default=None)
+    under_more = set(UNDER_MORE)
+    in_bar = [i.url_name for i in shown if i.url_name not in under_more]
+    for name in OVERFLOW_FIRST:
+        if len(in_bar) <= BAR_PAGES:
+            break
+        if name in in_bar:
+            in_bar.remove(name)
+            under_more.add(name)
     return [
         {
             "label": item.label,
             "url": reverse(item.url_name),
             "icon": item.icon,
             "current": bool(item.section) and item.section == current,
-            "more": item.url_name in UNDER_MORE,
+            "more": item.url_name in under_more,
         }
         for item in shown
     ]
