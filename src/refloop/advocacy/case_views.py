@@ -138,7 +138,7 @@ class NewCaseForm(forms.Form):
         required=False,
         max_length=12,
         label="Referral number (optional)",
-        help_text="R-XXXX-XXXX: links the case to the patient and their department.",
+        help_text="Its number (like R-7K3M-Q9PD): links the case to the patient and their department.",
     )
     owner = OwnerField(
         queryset=User.objects.none(),

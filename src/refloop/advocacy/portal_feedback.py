@@ -29,7 +29,7 @@ class PortalFeedbackForm(forms.Form):
         required=False,
         max_length=12,
         label="Referral number (optional)",
-        help_text="R-XXXX-XXXX, if it is about one of your referrals.",
+        help_text="Its number (like R-7K3M-Q9PD), if it is about one of your referrals.",
     )
 
 
