@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
 from PIL import Image, ImageSequence, UnidentifiedImageError
@@ -48,6 +48,25 @@ class Word:
     y1: float
 
 
+@dataclass(frozen=True)
+class Box:
+    """A rectangle drawn on the page (a table cell, a checkbox), in fractions of the page."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A checkbox or tick target found in the page image, and whether it is marked."""
+
+    box: Box
+    marked: bool
+    how: str = ""  # "ink" inside the box, "circle" around a word, "x" beside it
+
+
 @dataclass
 class PageText:
     number: int  # 1-based
@@ -55,6 +74,10 @@ class PageText:
     lines: list[list[Word]]
     image_png: bytes = b""
     confidence: float | None = None
+    # The page's drawn geometry, where the image was analysed: ruled table cells and
+    # checkboxes. Empty for a text layer or where nothing was found.
+    cells: list[Box] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
 
     @property
     def text(self) -> str:
