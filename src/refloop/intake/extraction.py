@@ -13,9 +13,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from refloop.intake import values
 from refloop.intake.models import FIELD_NAMES
 from refloop.intake.reading import PageText, Word
-from refloop.network.npi import is_valid_npi
 
 # Below this OCR confidence (0..1, the weakest word of a value) a coordinator checks it.
 REVIEW_BELOW = 0.80
@@ -105,17 +105,9 @@ URGENCY_WORDS = {
     "high": "urgent", "routine": "routine", "standard": "routine", "normal": "routine",
     "elective": "routine", "non-urgent": "routine", "low": "routine",
 }  # fmt: skip
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-    )
-}
 ROMAN_LOOKALIKES = {
     "Il": "II", "lI": "II", "ll": "II", "I1": "II", "1I": "II", "Ii": "II", "Ill": "III",
 }  # fmt: skip
-FIRST_LETTER = {"$": "S", "5": "S", "8": "B", "2": "Z", "0": "O", "1": "I", "§": "S"}
-ICD10 = re.compile(r"\b([A-TV-Z][0-9][0-9A-Z])(?:\.([0-9A-Z]{1,4}))?\b")
 DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1",
                                   "i": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2"})  # fmt: skip
 
@@ -131,6 +123,8 @@ class Found:
     priority: int = 2  # 3 explicit label, 2 resolved by section, 1 letterhead, 0 fallback
     valid: bool = True
     note: str = ""
+    # Where on the page it was read: (x0, y0, x1, y1), fractions of the page.
+    box: tuple[float, float, float, float] | None = None
 
 
 @dataclass
@@ -269,56 +263,31 @@ def _conf(words: list[Word]) -> float:
     return min((w.conf for w in words), default=0.0)
 
 
+def box_of(words: list[Word]) -> tuple[float, float, float, float] | None:
+    """The rectangle around `words` (the review page highlights it on the page image)."""
+    if not words:
+        return None
+    return (
+        min(w.x0 for w in words),
+        min(w.y0 for w in words),
+        max(w.x1 for w in words),
+        max(w.y1 for w in words),
+    )
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text.translate(DIGIT_LOOKALIKES))
 
 
 def parse_phone(words: list[Word]) -> tuple[str, bool] | None:
     """('(316) 555-0142', valid) from the first phone-like words."""
-    text = " ".join(w.text for w in words)
-    match = re.search(r"\(?[\dOlIS|]{3}\)?[\s.\-:]*[\dOlIS|]{3}[\s.\-]*[\dOlISB|]{4}", text)
-    if not match:
-        digits = _digits(text)
-        return (digits, False) if digits else None
-    digits = _digits(match.group())
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if len(digits) != 10 or digits[0] in "01":
-        return digits, False
-    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}", True
+    return values.read_phone(" ".join(w.text for w in words))
 
 
 def parse_date(text: str, today: dt.date) -> tuple[str, bool] | None:
-    text = text.strip()
-    numeric = re.search(r"\b(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{2,4})\b", text)
-    iso = re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", text)
-    named = re.search(r"\b([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2}),?\s+(\d{4})\b", text)
-    named_dmy = re.search(r"\b(\d{1,2})\s+([A-Za-z]{3})[a-z]*\.?\s+(\d{4})\b", text)
-    try:
-        if iso:
-            year, month, day = (int(g) for g in iso.groups())
-        elif numeric:
-            month, day, year = (int(g) for g in numeric.groups())
-            if year < 100:
-                year += 2000 if year <= today.year % 100 else 1900
-        elif named and named.group(1).lower() in MONTHS:
-            month, day, year = (
-                MONTHS[named.group(1).lower()],
-                int(named.group(2)),
-                int(named.group(3)),
-            )
-        elif named_dmy and named_dmy.group(2).lower() in MONTHS:
-            day, month, year = (
-                int(named_dmy.group(1)),
-                MONTHS[named_dmy.group(2).lower()],
-                int(named_dmy.group(3)),
-            )
-        else:
-            return None
-        value = dt.date(year, month, day)
-    except ValueError:
-        return text[:20], False
-    return value.isoformat(), dt.date(1900, 1, 1) <= value <= today
+    """(ISO date, can be a birth date) from a labelled date's text."""
+    read = values.read_date(text, today=today, compact=True)
+    return (read.iso, read.plausible) if read else None
 
 
 def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
@@ -400,22 +369,7 @@ def _free_text(words: list[Word]) -> str:
 
 
 def parse_codes(words: list[Word]) -> list[str]:
-    codes = []
-    for word in words:
-        token = word.text.strip(",;.").upper()
-        token = re.sub(r"(?<=[A-Z][0-9][0-9A-Z]):(?=[0-9A-Z])", ".", token)
-        if len(token) >= 3 and not token[0].isalpha():
-            # A code starts with a letter; OCR reads S as 5 or $, Z as 2.
-            token = FIRST_LETTER.get(token[0], token[0]) + token[1:]
-        if len(token) >= 3:
-            # The 2nd character of an ICD-10 code is a digit; OCR reads O for 0, I for 1.
-            token = token[0] + token[1].translate(DIGIT_LOOKALIKES) + token[2:]
-        for match in ICD10.finditer(token):
-            category, suffix = match.groups()
-            code = f"{category}.{suffix}" if suffix else category
-            if code not in codes:
-                codes.append(code)
-    return codes
+    return values.read_codes(" ".join(w.text for w in words)).codes
 
 
 # ---- the page -------------------------------------------------------------------------
@@ -475,6 +429,10 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
                     reading.priority = 1
                     found.append(reading)
     _fallbacks(found, page, today)
+    # Letters: what their sentences state (imported here: prose builds on this module).
+    from refloop.intake import prose
+
+    found.extend(prose.read_prose(page, today))
     return PageReading(page.number, found, bool(COVER.search(full_text)), cities)
 
 
@@ -497,7 +455,7 @@ def _banner_fax(line: list[Word], page: int) -> list[Found]:
     if not parsed or not parsed[1]:
         return []
     # Sure enough to show, not to trust: it may be a fax server's own number.
-    return [Found("provider_fax", parsed[0], 0.75, page, priority=0)]
+    return [Found("provider_fax", parsed[0], 0.75, page, priority=0, box=box_of(line))]
 
 
 def _value_below(lines: list[list[Word]], index: int, segment: Segment) -> list[Word]:
@@ -537,24 +495,47 @@ def _readings(
             first, last = person
             out.append(
                 Found(
-                    "patient_first_name", _name_text(first), _name_confidence(first), page, priority
+                    "patient_first_name",
+                    _name_text(first),
+                    _name_confidence(first),
+                    page,
+                    priority,
+                    box=box_of(first),
                 )
             )
             out.append(
-                Found("patient_last_name", _name_text(last), _name_confidence(last), page, priority)
+                Found(
+                    "patient_last_name",
+                    _name_text(last),
+                    _name_confidence(last),
+                    page,
+                    priority,
+                    box=box_of(last),
+                )
             )
     elif slot in {"first_name", "last_name"}:
         name_words = [w for w in words if re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", w.text)][:2]
         if name_words and len(name_words) == len(words[: len(name_words)]):
             confidence = _name_confidence(name_words)
-            out.append(Found(f"patient_{slot}", _name_text(name_words), confidence, page, 3))
+            out.append(
+                Found(
+                    f"patient_{slot}",
+                    _name_text(name_words),
+                    confidence,
+                    page,
+                    3,
+                    box=box_of(name_words),
+                )
+            )
     elif slot == "provider_name":
         person = parse_person(words)
         if person:
             first, last = person
             value = f"{_name_text(first)} {_name_text(last)}"
             confidence = _name_confidence(first + last)
-            out.append(Found("provider_name", value, confidence, page, priority))
+            out.append(
+                Found("provider_name", value, confidence, page, priority, box=box_of(first + last))
+            )
     elif slot == "dob":
         parsed = parse_date(" ".join(w.text for w in words), today)
         if parsed:
@@ -564,18 +545,24 @@ def _readings(
         if parsed:
             out.append(Found(slot, parsed[0], conf, page, priority, parsed[1], "phone"))
     elif slot == "npi":
-        digits = _digits(" ".join(w.text for w in words[:2]))
-        if digits:
-            out.append(Found("provider_npi", digits, conf, page, 3, is_valid_npi(digits), "npi"))
+        npi = values.read_npi(" ".join(w.text for w in words[:4]))
+        if npi:
+            out.append(Found("provider_npi", npi[0], conf, page, 3, npi[1], "npi"))
     elif slot == "reason":
         text = _free_text(words)
         if len(text) >= 3:
             out.append(Found("reason", text, conf, page, priority))
     elif slot == "codes":
-        codes = parse_codes(words)
-        if codes:
-            code_words = [w for w in words if ICD10.search(w.text.upper())] or words
-            out.append(Found("icd10_codes", ", ".join(codes), _conf(code_words), page, priority))
+        read = values.read_codes(" ".join(w.text for w in words))
+        if read.codes:
+            code_words = [w for w in words if values.read_codes(w.text).codes] or words
+            confidence = _conf(code_words)
+            if read.unknown or read.ambiguous:
+                # Shaped like a code but not one: a person checks it rather than losing it.
+                confidence = min(confidence, 0.5)
+            found = Found("icd10_codes", ", ".join(read.codes), confidence, page, priority)
+            found.box = box_of(code_words)
+            out.append(found)
     elif slot == "urgency":
         for word in words:
             level = URGENCY_WORDS.get(word.text.lower().strip(".,!"))
@@ -588,6 +575,9 @@ def _readings(
             out.append(Found("insurance", text, conf, page, priority))
     elif slot == "city":
         cities.add(_free_text(words).lower())
+    for found in out:
+        if found.box is None:
+            found.box = box_of(words)
     return out
 
 
@@ -597,16 +587,30 @@ def _fallbacks(found: list[Found], page: PageText, today: dt.date) -> None:
     words = page.words
     if "icd10_codes" not in fields:
         coded = [
-            w for w in words if re.fullmatch(r"[A-TV-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4},?", w.text)
+            w
+            for w in words
+            if re.fullmatch(r"[A-TV-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4},?", w.text)
+            and values.is_known_code(w.text.rstrip(","))
         ]
         codes = parse_codes(coded)
         if codes:
-            found.append(Found("icd10_codes", ", ".join(codes), _conf(coded) * 0.8, page.number, 0))
+            found.append(
+                Found(
+                    "icd10_codes",
+                    ", ".join(codes),
+                    _conf(coded) * 0.8,
+                    page.number,
+                    0,
+                    box=box_of(coded),
+                )
+            )
     if "urgency" not in fields:
         for word in words:
             if word.text.strip(".,!:") in {"STAT", "URGENT"}:
                 level = URGENCY_WORDS[word.text.strip(".,!:").lower()]
-                found.append(Found("urgency", level, word.conf * 0.7, page.number, 0))
+                found.append(
+                    Found("urgency", level, word.conf * 0.7, page.number, 0, box=box_of([word]))
+                )
                 break
 
 
@@ -626,11 +630,11 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
                 for f in valid
             )
             review = best.confidence < REVIEW_BELOW or disagree
-            fields[name] = _field(best.value, best.confidence, review, best.page)
+            fields[name] = _field(best.value, best.confidence, review, best.page, best.box)
         elif options:
             # Read but failed its check (a bad NPI check digit, an impossible date).
             best = max(options, key=lambda f: (f.priority, f.confidence))
-            fields[name] = _field(best.value, min(best.confidence, 0.3), True, best.page)
+            fields[name] = _field(best.value, min(best.confidence, 0.3), True, best.page, best.box)
         elif name == "urgency":
             # Nothing says how urgent: routine is the default, and a person confirms it.
             fields[name] = _field("routine", 0.5, True, None)
@@ -639,5 +643,17 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
     return fields
 
 
-def _field(value: str, confidence: float, review: bool, page: int | None) -> dict:
-    return {"value": value, "confidence": round(confidence, 3), "review": review, "page": page}
+def _field(
+    value: str,
+    confidence: float,
+    review: bool,
+    page: int | None,
+    box: tuple[float, float, float, float] | None = None,
+) -> dict:
+    return {
+        "value": value,
+        "confidence": round(confidence, 3),
+        "review": review,
+        "page": page,
+        "box": [round(edge, 4) for edge in box] if box else None,
+    }
