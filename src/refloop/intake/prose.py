@@ -40,9 +40,7 @@ PATIENT_INTRO = re.compile(
     + TITLE
     + NAME
 )
-SUBJECT = re.compile(
-    r"\b(?:Re|RE|Regarding|REGARDING)\s*:\s*(?i:patient\s*:?\s*)?" + TITLE + NAME
-)
+SUBJECT = re.compile(r"\b(?:Re|RE|Regarding|REGARDING)\s*:\s*(?i:patient\s*:?\s*)?" + TITLE + NAME)
 # Words a name runs into on a subject line: "Re: Marcus Webb DOB: 3/9/58".
 NOT_NAME = {"dob", "d.o.b.", "d.o.b", "dob:", "mrn", "mrn:", "date", "age", "born", "sex", "id"}
 BIRTH = re.compile(r"(?i:\bDOB\b|\bD\.O\.B\.?|date\s+of\s+birth|birth\s*date|\bborn(?:\s+on)?\b)")
@@ -189,9 +187,7 @@ def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
             date_words = _leading(text.words_from(born.end()), _is_date_part)
             read = values.read_date(" ".join(w.text for w in date_words), today=today)
             if read:
-                out.append(
-                    _found("patient_date_of_birth", read.iso, date_words, page, STRONG)
-                )
+                out.append(_found("patient_date_of_birth", read.iso, date_words, page, STRONG))
                 out[-1].valid = read.plausible
         return out
     return []
