@@ -192,6 +192,22 @@ Maria Gomez, NP
     assert read["provider_name"] == "Maria Gomez"
 
 
+def test_attached_notes_and_an_earlier_referral_are_not_the_patient_or_the_reason():
+    page = letter(
+        """
+Dear Dr. Lee,
+Please see the attached Progress Notes. Please see my patient Tomas Reyes, DOB 5/5/1970,
+for evaluation of chronic knee pain. He was previously referred for physical therapy.
+Sincerely,
+Ann Ruiz, PA-C
+"""
+    )
+    read = values_of(page)
+    assert (read["patient_first_name"], read["patient_last_name"]) == ("Tomas", "Reyes")
+    assert read["reason"] == "Chronic knee pain"
+    assert read["provider_name"] == "Ann Ruiz"
+
+
 def test_a_form_without_sentences_gives_prose_nothing_to_read():
     page = letter(
         """

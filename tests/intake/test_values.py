@@ -115,6 +115,7 @@ def test_codes_among_their_descriptions_and_prefixes_are_read():
         ("572.001A", "S72.001A"),  # S read as 5
         ("$72.001A", "S72.001A"),
         ("E1165", "E11.65"),  # the dot lost
+        ("M16:12", "M16.12"),  # the dot read as a colon
         ("e11.65", "E11.65"),
         ("I1O", "I10"),
         ("Z79.O1", "Z79.01"),

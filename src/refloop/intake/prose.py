@@ -35,7 +35,9 @@ TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+)?"
 PATIENT_INTRO = re.compile(
     r"(?i:(?:I\s+am|I'm|we\s+are|I\s+would\s+like\s+to|I'd\s+like\s+to|we\s+would\s+like\s+to"
     r"|this\s+letter\s+is\s+to|I\s+am\s+writing\s+to|writing\s+to)\s+(?:refer(?:ring)?|send(?:ing)?)"
-    r"|thank\s+you\s+for\s+(?:seeing|evaluating|agreeing\s+to\s+see)|please\s+(?:see|evaluate))"
+    r"|thank\s+you\s+for\s+(?:seeing|evaluating|agreeing\s+to\s+see)"
+    # "Please see the attached notes" names no one: only "please see my patient NAME".
+    r"|please\s+(?:see|evaluate)(?=\s+(?:my|our|this)\s+(?:mutual\s+)?patient))"
     r"\s+(?i:to\s+you\s+)?(?i:(?:my|our|a|the|this)\s+)?(?i:(?:mutual\s+)?patient,?\s+)?"
     + TITLE
     + NAME
