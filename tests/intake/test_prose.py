@@ -208,6 +208,24 @@ Ann Ruiz, PA-C
     assert read["provider_name"] == "Ann Ruiz"
 
 
+def test_a_subject_line_last_name_first_and_a_consultation_and_management():
+    page = letter(
+        """
+RE: BROOKS, KEISHA   DOB 07/14/1996
+Dear Dr. Nguyen,
+I am writing to refer the above patient to your practice for consultation and management
+of persistent atrial fibrillation. Please see her within the next two weeks.
+Sincerely,
+Elena Castillo, MD
+"""
+    )
+    read = values_of(page)
+    assert (read["patient_first_name"], read["patient_last_name"]) == ("Keisha", "Brooks")
+    assert read["patient_date_of_birth"] == "1996-07-14"
+    assert read["reason"] == "Persistent atrial fibrillation"
+    assert read["urgency"] == "urgent"
+
+
 def test_a_form_without_sentences_gives_prose_nothing_to_read():
     page = letter(
         """

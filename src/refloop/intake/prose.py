@@ -30,7 +30,8 @@ WEAK = 1
 DOB_REACH = 40
 
 NAME_WORD = r"(?:[A-Z][A-Za-z'\-]+|[A-Z]\.?)"
-NAME = rf"(?P<name>{NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})"
+# "Keisha K Brooks", "BROOKS, KEISHA".
+NAME = rf"(?P<name>{NAME_WORD}(?:,?\s+{NAME_WORD}){{1,3}})"
 TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+)?"
 PATIENT_INTRO = re.compile(
     r"(?i:(?:I\s+am|I'm|we\s+are|I\s+would\s+like\s+to|I'd\s+like\s+to|we\s+would\s+like\s+to"
@@ -67,16 +68,19 @@ INSURANCE = re.compile(
     r"|which|since|as|through)\b))"
 )
 REASON = re.compile(
-    r"(?i:for\s+(?:further\s+|a\s+)?(?:evaluation|consultation|management|assessment|treatment"
-    r"|evaluation\s+and\s+(?:management|treatment))\s+(?:of|for|regarding)"
+    r"(?i:for\s+(?:further\s+|a\s+|an\s+)?(?:evaluation|consultation|management|assessment"
+    r"|treatment)(?:\s+and\s+(?:management|treatment|evaluation|recommendations))?"
+    r"\s+(?:of|for|regarding)"
     r"|referred\s+(?:to\s+you\s+)?for|referring\s+(?:(?:him|her|them)\s+)?(?:to\s+you\s+)?for"
+    r"|\bto\s+(?:you|your\s+(?:clinic|practice|office|service|department))\s+for"
     r"|(?:consult(?:ation)?|evaluation)\s+regarding)\s+"
     r"(?P<value>.+?)(?=\.(?:\s|$)|$)"
 )
 # "referred for evaluation of X": the reason is X.
 REASON_LEAD = re.compile(
     r"^(?i:(?:further\s+|an?\s+)?(?:evaluation|consultation|management|assessment|treatment)"
-    r"(?:\s+and\s+(?:management|treatment))?\s+(?:of|for|regarding)\s+)"
+    r"(?:\s+and\s+(?:management|treatment|evaluation|recommendations))?"
+    r"\s+(?:of|for|regarding)\s+)"
 )
 URGENCY = [
     (
@@ -89,9 +93,9 @@ URGENCY = [
     (
         "urgent",
         re.compile(
-            r"(?i:\burgently\b|\b(?:seen|see|evaluated?|scheduled?)\b[^.]{0,40}?"
-            r"\b(?:as\s+soon\s+as\s+possible|asap|within\s+(?:a|one|1|two|2|the)\s+weeks?"
-            r"|this\s+week)\b|\b(?:this|it|the\s+referral)\s+is\s+(?:urgent|time[\s-]sensitive)\b)"
+            r"(?i:\burgently\b|\b(?:seen|see|evaluated?|scheduled?|appointment)\b[^.]{0,40}?"
+            r"\b(?:as\s+soon\s+as\s+possible|asap|within\s+(?:the\s+next\s+)?(?:a|one|1|two|2"
+            r"|a\s+few)\s+(?:days|weeks?)|this\s+week)\b|\b(?:this|it|the\s+referral)\s+is\s+(?:urgent|time[\s-]sensitive)\b)"
         ),
     ),
     (
