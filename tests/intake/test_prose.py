@@ -81,7 +81,7 @@ def test_a_letter_names_the_patient_the_reason_the_contact_and_the_signer():
         "patient_date_of_birth": "1996-07-14",
         "patient_phone": "(316) 555-0142",
         "insurance": "Blue Cross Blue Shield of Kansas",
-        "reason": "New onset atrial fibrillation",
+        "reason": "new onset atrial fibrillation",
         "provider_name": "Elena Castillo",
         "provider_npi": "1234567893",
         "provider_phone": "(316) 555-0100",
@@ -122,7 +122,7 @@ I am referring my patient Ann Leigh, born 02/01/1990, for assessment of chronic 
     assert fields["patient_first_name"]["value"] == "Ana"
     assert fields["patient_last_name"]["value"] == "Lee"
     assert fields["patient_date_of_birth"]["value"] == "1990-01-02"
-    assert fields["reason"]["value"] == "Chronic cough"
+    assert fields["reason"]["value"] == "chronic cough"
 
 
 def test_a_re_line_and_a_letter_signed_by_doctor_without_credentials():
@@ -143,7 +143,7 @@ Dr. Priya Natarajan
         "patient_date_of_birth": "1958-03-09",
         "patient_phone": "(316) 555-0199",
         "insurance": "Aetna Medicare Advantage PPO",
-        "reason": "Uncontrolled type 2 diabetes despite two oral agents",
+        "reason": "uncontrolled type 2 diabetes despite two oral agents",
         "provider_name": "Priya Natarajan",
         "urgency": "urgent",
     }
@@ -165,7 +165,7 @@ Electronically signed by: Samuel O'Neil, DO   NPI: 1245319599
         "patient_date_of_birth": "1971-12-02",
         "patient_phone": "(316) 555-0123",
         "insurance": "Kansas Medicaid",
-        "reason": "Chronic migraine with aura",
+        "reason": "chronic migraine with aura",
         "provider_name": "Samuel O'Neil",
         "provider_npi": "1245319599",
         "urgency": "routine",
@@ -186,7 +186,7 @@ Maria Gomez, NP
     read = values_of(page)
     assert read["urgency"] == "stat"
     assert read["patient_phone"] == "(620) 555-0111"
-    assert read["reason"] == "A suspected retinal detachment"
+    assert read["reason"] == "a suspected retinal detachment"
     assert read["insurance"] == "UnitedHealthcare Choice Plus"
     assert (read["patient_first_name"], read["patient_last_name"]) == ("Jordan", "Ellis")
     assert read["provider_name"] == "Maria Gomez"
@@ -204,7 +204,7 @@ Ann Ruiz, PA-C
     )
     read = values_of(page)
     assert (read["patient_first_name"], read["patient_last_name"]) == ("Tomas", "Reyes")
-    assert read["reason"] == "Chronic knee pain"
+    assert read["reason"] == "chronic knee pain"
     assert read["provider_name"] == "Ann Ruiz"
 
 
@@ -222,8 +222,45 @@ Elena Castillo, MD
     read = values_of(page)
     assert (read["patient_first_name"], read["patient_last_name"]) == ("Keisha", "Brooks")
     assert read["patient_date_of_birth"] == "1996-07-14"
-    assert read["reason"] == "Persistent atrial fibrillation"
+    assert read["reason"] == "persistent atrial fibrillation"
     assert read["urgency"] == "urgent"
+
+
+def test_please_see_with_a_birth_date_regarding_and_codes_in_a_sentence():
+    page = letter(
+        """
+June 1, 2026
+To: Dr. Ravi Shah, Lakeside Nephrology
+RE: Referral for Okafor, Grace
+Dear Dr. Shah:
+Please see Grace Okafor, DOB: 1958-11-03, regarding CKD stage 4 with rising creatinine.
+Diagnosis codes N18.4, I10. The best number to reach her is 316 555 0177. This is a
+routine referral. My office phone is (316) 555-0100; fax (316) 555-0101.
+Regards,
+Tom Baker, DO
+"""
+    )
+    assert values_of(page) == {
+        "patient_first_name": "Grace",
+        "patient_last_name": "Okafor",
+        "patient_date_of_birth": "1958-11-03",
+        "reason": "CKD stage 4 with rising creatinine",
+        "icd10_codes": "N18.4, I10",
+        "patient_phone": "(316) 555-0177",
+        "urgency": "routine",
+        "provider_phone": "(316) 555-0100",
+        "provider_fax": "(316) 555-0101",
+        "provider_name": "Tom Baker",
+    }
+
+
+def test_urgent_and_stat_as_the_letter_heads_its_request():
+    urgent = letter("Urgent: please schedule at your earliest availability.\nSincerely,")
+    stat = letter("STAT referral: please call my office today to arrange the visit.")
+    assert values_of(urgent)["urgency"] == "urgent"
+    assert values_of(stat)["urgency"] == "stat"
+    within = letter("This is an urgent referral; please see the patient within the week.")
+    assert values_of(within)["urgency"] == "urgent"
 
 
 def test_a_form_without_sentences_gives_prose_nothing_to_read():

@@ -43,7 +43,16 @@ PATIENT_INTRO = re.compile(
     + TITLE
     + NAME
 )
-SUBJECT = re.compile(r"\b(?:Re|RE|Regarding|REGARDING)\s*:\s*(?i:patient\s*:?\s*)?" + TITLE + NAME)
+SUBJECT = re.compile(
+    r"\b(?:Re|RE|Regarding|REGARDING)\s*:\s*(?i:referral\s+for\s+|patient\s*:?\s*)?" + TITLE + NAME
+)
+# "Please see Keisha Brooks, DOB: …": a birth date right after the name says it is a patient.
+PLEASE_SEE = re.compile(
+    r"(?i:please\s+(?:see|evaluate))\s+"
+    + TITLE
+    + NAME
+    + r"(?=,?\s*\(?(?i:DOB|D\.O\.B|date\s+of\s+birth|born))"
+)
 # Words a name runs into on a subject line: "Re: Marcus Webb DOB: 3/9/58".
 NOT_NAME = {"dob", "d.o.b.", "d.o.b", "dob:", "mrn", "mrn:", "date", "age", "born", "sex", "id"}
 BIRTH = re.compile(r"(?i:\bDOB\b|\bD\.O\.B\.?|date\s+of\s+birth|birth\s*date|\bborn(?:\s+on)?\b)")
@@ -52,11 +61,17 @@ PATIENT_PHONE = re.compile(
     r"(?:\s+by\s+phone)?\s+(?:at|on)"
     r"|(?:her|his|their|the\s+patient's|patient's)\s+(?:cell(?:\s*phone)?|mobile|home(?:\s+phone)?"
     r"|phone|telephone|contact)(?:\s+(?:number|no\.?|#))?\s+is"
-    r"|(?:reach|contact|call)\s+(?:her|him|them|the\s+patient)\s+(?:at|on))\b"
+    r"|(?:reach|contact|call)\s+(?:her|him|them|the\s+patient)\s+(?:at|on)"
+    r"|(?:best\s+)?(?:number|phone)\s+to\s+reach\s+(?:her|him|them|the\s+patient)\s+is)\b"
 )
 OFFICE_PHONE = re.compile(
     r"(?i:(?:call|contact|reach)\s+(?:me|us|our\s+office|my\s+office|the\s+office)\s+(?:at|on)"
-    r"|(?:our|my)\s+(?:office|direct\s+line)(?:\s+number)?\s+is)\b"
+    r"|(?:our|my)\s+(?:office|direct\s+line)(?:\s+(?:phone|number|phone\s+number))?\s+is)\b"
+)
+# Only in a sentence: a "Fax:" label on a cover sheet may be the receiver's.
+OFFICE_FAX = re.compile(
+    r"(?i:\bfax\s+(?:records|notes|reports|results|them|it)\s+(?:to|at)"
+    r"|[;,]\s*fax|\b(?:our|my)\s+(?:office\s+)?fax(?:\s+number)?\s+is)\b"
 )
 INSURANCE = re.compile(
     r"(?i:insured\s+(?:through|with|by|under)"
@@ -73,7 +88,9 @@ REASON = re.compile(
     r"\s+(?:of|for|regarding)"
     r"|referred\s+(?:to\s+you\s+)?for|referring\s+(?:(?:him|her|them)\s+)?(?:to\s+you\s+)?for"
     r"|\bto\s+(?:you|your\s+(?:clinic|practice|office|service|department))\s+for"
-    r"|(?:consult(?:ation)?|evaluation)\s+regarding)\s+"
+    r"|(?:consult(?:ation)?|evaluation)\s+regarding"
+    # "Please see NAME, DOB: 07/14/1996, regarding …"
+    r"|(?:\bDOB\b|date\s+of\s+birth|\bborn\b)[^,]{0,30},\s+(?:regarding|for))\s+"
     r"(?P<value>.+?)(?=\.(?:\s|$)|$)"
 )
 # "referred for evaluation of X": the reason is X.
@@ -82,12 +99,18 @@ REASON_LEAD = re.compile(
     r"(?:\s+and\s+(?:management|treatment|evaluation|recommendations))?"
     r"\s+(?:of|for|regarding)\s+)"
 )
+# "Diagnosis codes E11.65, I10." inside a sentence.
+CODES = re.compile(
+    r"(?i:\bdiagnos[ie]s(?:\s+codes?)?|\bICD-?\s?10(?:-CM)?(?:\s+codes?)?)\s*:?\s+"
+    r"(?P<value>.+?)(?=\.(?:\s|$)|$)"
+)
 URGENCY = [
     (
         "stat",
         re.compile(
             r"(?i:\b(?:seen|see|evaluated?|scheduled?)\b[^.]{0,40}?"
             r"\b(?:stat|emergently|same[\s-]day|within\s+24\s+hours))\b"
+            r"|(?i:\bstat\s+(?:referral|consult(?:ation)?|request)\b)|\bSTAT\b\s*:"
         ),
     ),
     (
@@ -95,13 +118,16 @@ URGENCY = [
         re.compile(
             r"(?i:\burgently\b|\b(?:seen|see|evaluated?|scheduled?|appointment)\b[^.]{0,40}?"
             r"\b(?:as\s+soon\s+as\s+possible|asap|within\s+(?:the\s+next\s+)?(?:a|one|1|two|2"
-            r"|a\s+few)\s+(?:days|weeks?)|this\s+week)\b|\b(?:this|it|the\s+referral)\s+is\s+(?:urgent|time[\s-]sensitive)\b)"
+            r"|a\s+few)\s+(?:days|weeks?)|this\s+week|within\s+the\s+week)\b"
+            r"|\b(?:this|it|the\s+referral)\s+is\s+(?:an\s+)?(?:urgent|time[\s-]sensitive)\b"
+            r"|\burgent\s*:\s*please\b)"
         ),
     ),
     (
         "routine",
         re.compile(
-            r"(?i:\b(?:this|it|the\s+referral)\s+is\s+(?:not\s+urgent|non-?urgent|routine)\b"
+            r"(?i:\b(?:this|it|the\s+referral)\s+is\s+(?:an?\s+)?(?:not\s+urgent|non-?urgent"
+            r"|routine)\b|\bno\s+urgency\b|\broutine\s+(?:referral|appointment|visit)\b"
             r"|\bat\s+your\s+(?:earliest\s+)?convenience\b)"
         ),
     ),
@@ -113,7 +139,9 @@ CLOSING = re.compile(
 SIGNED = re.compile(r"(?i:(?:electronically\s+)?signed(?:\s+by)?\s*:?|/s/)\s+")
 SALUTATION = re.compile(r"^(?i:dear)\s+(?i:(?:dr\.?|doctor)\s+)?(?P<name>[A-Z][\w'\-. ]*?)\s*[,:]")
 NPI = re.compile(r"\bNPI\s*(?:#|:|number|no\.?)?\s*", re.IGNORECASE)
-LETTER = re.compile(r"(?im:^\s*dear\b|^\s*(?:sincerely|respectfully|best\s+regards)|signed\s+by)")
+LETTER = re.compile(
+    r"(?im:^\s*dear\b|^\s*(?:sincerely|respectfully|regards|best\s+regards)|signed\s+by)"
+)
 
 
 @dataclass
@@ -166,6 +194,8 @@ def read_prose(page: PageText, today: dt.date) -> list[Found]:
     found += _urgency(text, page.number)
     found += _signer(page)
     if LETTER.search(page.text):
+        # A letter's codes and NPI; on a form, its labels give them.
+        found += _codes(text, page.number)
         found += _npi(text, page.number, recipient_lines)
     return found
 
@@ -174,7 +204,11 @@ def read_prose(page: PageText, today: dt.date) -> list[Found]:
 
 
 def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
-    matches = [*PATIENT_INTRO.finditer(text.text), *SUBJECT.finditer(text.text)]
+    matches = [
+        match
+        for pattern in (PATIENT_INTRO, SUBJECT, PLEASE_SEE)
+        for match in pattern.finditer(text.text)
+    ]
     for match in sorted(matches, key=lambda m: m.start()):
         span = match.span("name")
         words = text.words_in(*span)
@@ -223,6 +257,7 @@ def _phones(text: Text, page: int, recipient_lines: set[int]) -> list[Found]:
     for field, pattern, priority in (
         ("patient_phone", PATIENT_PHONE, STRONG),
         ("provider_phone", OFFICE_PHONE, WEAK),
+        ("provider_fax", OFFICE_FAX, WEAK),
     ):
         for match in pattern.finditer(text.text):
             if text.line_at(match.start()) in recipient_lines:
@@ -256,8 +291,21 @@ def _reason(text: Text, page: int) -> list[Found]:
     words = text.words_in(*match.span("value"))
     if len(value) < 3 or len(words) > 30:
         return []
-    value = value[0].upper() + value[1:]
     return [_found("reason", value, words, page, WEAK)]
+
+
+def _codes(text: Text, page: int) -> list[Found]:
+    """ "Diagnosis codes E11.65, I10." in a sentence, where no "Label:" line gives them."""
+    for match in CODES.finditer(text.text):
+        read = values.read_codes(match.group("value"))
+        if not read.codes:
+            continue
+        words = [w for w in text.words_in(*match.span("value")) if values.read_codes(w.text).codes]
+        reading = _found("icd10_codes", ", ".join(read.codes), words, page, WEAK)
+        if read.unknown or read.ambiguous:
+            reading.confidence = min(reading.confidence, 0.5)
+        return [reading]
+    return []
 
 
 def _urgency(text: Text, page: int) -> list[Found]:
