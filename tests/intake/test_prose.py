@@ -263,6 +263,23 @@ def test_urgent_and_stat_as_the_letter_heads_its_request():
     assert values_of(within)["urgency"] == "urgent"
 
 
+def test_ocr_slips_in_a_letter_are_read_through():
+    page = letter(
+        """
+Dear Dr. Carrington,
+iam referring my patient Dolores Gallagher, DOB Dec 27,1941, for evaluation of memory
+loss. The best number to reach her} is 423-727-5631.
+Sincerely,
+Raymond M, Raghunathan, NP,
+"""
+    )
+    read = values_of(page)
+    assert (read["patient_first_name"], read["patient_last_name"]) == ("Dolores", "Gallagher")
+    assert read["patient_date_of_birth"] == "1941-12-27"
+    assert read["patient_phone"] == "(423) 727-5631"
+    assert read["provider_name"] == "Raymond Raghunathan"
+
+
 def test_a_form_without_sentences_gives_prose_nothing_to_read():
     page = letter(
         """

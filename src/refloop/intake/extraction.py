@@ -303,6 +303,13 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
             x0 = word.x0 + i * width
             tokens.append(Word(part, word.conf, x0, word.y0, x0 + width, word.y1))
     tokens = [w for w in tokens if w.text.lower().strip(",.") not in TITLES]
+    # A middle initial's period read as a comma ("Raymond M, Raghunathan") is no "Last, First".
+    tokens = [
+        Word(f"{w.text[0]}.", w.conf, w.x0, w.y0, w.x1, w.y1)
+        if 0 < i < len(tokens) - 1 and re.fullmatch(r"[A-Z],", w.text)
+        else w
+        for i, w in enumerate(tokens)
+    ]
     # Credentials and anything after them ("Jane Smith, MD NPI ...") are not the name.
     for index, word in enumerate(tokens):
         if index >= 2 and word.text.lower().strip(",.;") in CREDENTIALS:

@@ -34,7 +34,7 @@ NAME_WORD = r"(?:[A-Z][A-Za-z'\-]+|[A-Z]\.?)"
 NAME = rf"(?P<name>{NAME_WORD}(?:,?\s+{NAME_WORD}){{1,3}})"
 TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+)?"
 PATIENT_INTRO = re.compile(
-    r"(?i:(?:I\s+am|I'm|we\s+are|I\s+would\s+like\s+to|I'd\s+like\s+to|we\s+would\s+like\s+to"
+    r"(?i:\b(?:I\s*am|I'm|we\s+are|I\s+would\s+like\s+to|I'd\s+like\s+to|we\s+would\s+like\s+to"
     r"|this\s+letter\s+is\s+to|I\s+am\s+writing\s+to|writing\s+to)\s+(?:refer(?:ring)?|send(?:ing)?)"
     r"|thank\s+you\s+for\s+(?:seeing|evaluating|agreeing\s+to\s+see)"
     # "Please see the attached notes" names no one: only "please see my patient NAME".
@@ -62,7 +62,8 @@ PATIENT_PHONE = re.compile(
     r"|(?:her|his|their|the\s+patient's|patient's)\s+(?:cell(?:\s*phone)?|mobile|home(?:\s+phone)?"
     r"|phone|telephone|contact)(?:\s+(?:number|no\.?|#))?\s+is"
     r"|(?:reach|contact|call)\s+(?:her|him|them|the\s+patient)\s+(?:at|on)"
-    r"|(?:best\s+)?(?:number|phone)\s+to\s+reach\s+(?:her|him|them|the\s+patient)\s+is)\b"
+    r"|(?:best\s+)?(?:number|phone)\s+to\s+reach\s+(?:her|him|them|the\s+patient)\W{0,2}\s+is)"
+    r"\b"
 )
 OFFICE_PHONE = re.compile(
     r"(?i:(?:call|contact|reach)\s+(?:me|us|our\s+office|my\s+office|the\s+office)\s+(?:at|on)"
