@@ -217,22 +217,30 @@ class Dovecot:
 
 
 class CuttingProxy:
-    """A TCP relay from a loopback port to `target_port` that counts what the server sends
-    and, past `cut_after` bytes, closes both sides as a dropped connection does."""
+    """A TCP relay from a loopback port to `target_port`, which cuts the connection (closes
+    both sides, as a dropped network does) once the server has sent `cut_after` bytes, or
+    just before the client's `cut_before_record`-th encrypted TLS record (about one IMAP
+    command each: so a cut can fall between any two commands). It counts what passes."""
 
-    def __init__(self, target_port: int, *, cut_after: int | None = None):
+    def __init__(
+        self,
+        target_port: int,
+        *,
+        cut_after: int | None = None,
+        cut_before_record: int | None = None,
+    ):
         self.target_port = target_port
         self.cut_after = cut_after
+        self.cut_before_record = cut_before_record
         self.from_server = 0
+        self.client_records = 0
         self.cut = False
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.threads: list[threading.Thread] = []
 
     def __enter__(self) -> "CuttingProxy":
-        accept = threading.Thread(target=self._accept, daemon=True)
-        accept.start()
-        self.threads.append(accept)
+        self._start(self._accept)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -240,32 +248,49 @@ class CuttingProxy:
         for thread in self.threads:
             thread.join(timeout=START_SECONDS)
 
+    def _start(self, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
     def _accept(self) -> None:
         try:
             client, _ = self.listener.accept()
         except OSError:
             return  # closed before refloop connected
         server = socket.create_connection(("127.0.0.1", self.target_port))
-        upstream = threading.Thread(target=self._relay, args=(client, server, False), daemon=True)
-        downstream = threading.Thread(target=self._relay, args=(server, client, True), daemon=True)
-        self.threads += [upstream, downstream]
-        upstream.start()
-        downstream.start()
+        self._start(self._relay, self._client_records(client), server, client)
+        self._start(self._relay, self._server_chunks(server), client, server)
 
-    def _relay(self, source: socket.socket, sink: socket.socket, counted: bool) -> None:
+    def _server_chunks(self, server: socket.socket):
+        while chunk := server.recv(4096):
+            if self.cut_after is not None and self.from_server + len(chunk) >= self.cut_after:
+                yield chunk[: self.cut_after - self.from_server]
+                self.from_server, self.cut = self.cut_after, True
+                return
+            self.from_server += len(chunk)
+            yield chunk
+
+    def _client_records(self, client: socket.socket):
+        pending = b""
+        while chunk := client.recv(4096):
+            pending += chunk
+            # A TLS record: type (23 is encrypted data), version, 2-byte length, body.
+            while len(pending) >= 5 and len(pending) >= 5 + int.from_bytes(pending[3:5]):
+                size = 5 + int.from_bytes(pending[3:5])
+                record, pending = pending[:size], pending[size:]
+                if record[0] == 23:
+                    self.client_records += 1
+                    if self.client_records == self.cut_before_record:
+                        self.cut = True
+                        return
+                yield record
+
+    def _relay(self, chunks, sink: socket.socket, source: socket.socket) -> None:
         # Either side may close first; then the other direction's calls fail, and that
         # relay ends too.
         with suppress(OSError):
-            while chunk := source.recv(4096):
-                if counted and self.cut_after is not None:
-                    room = self.cut_after - self.from_server
-                    if len(chunk) >= room:
-                        sink.sendall(chunk[:room])
-                        self.from_server += room
-                        self.cut = True
-                        break
-                if counted:
-                    self.from_server += len(chunk)
+            for chunk in chunks:
                 sink.sendall(chunk)
         for end in (source, sink):
             with suppress(OSError):

@@ -279,7 +279,7 @@ def test_an_undecodable_attachment_is_kept_with_the_reason_and_the_text_beside_i
     assert len(dovecot.messages(account, PROBLEM)) == 1
 
 
-def test_a_dropped_connection_stops_the_run_and_the_next_run_continues_without_doubling(
+def test_a_connection_dropped_mid_mail_stops_the_run_and_the_next_run_continues(
     dovecot, account, mailbox, settings
 ):
     attachments = [noise_png(30_000) for _ in range(6)]
@@ -287,7 +287,8 @@ def test_a_dropped_connection_stops_the_run_and_the_next_run_continues_without_d
         dovecot.append(account, mail((f"scan-{number}.png", content)))
     failures = []
 
-    # Each run's connection is cut after 100 kB from the server: a mail or two per run.
+    # Each run's connection is cut after 100 kB from the server, in the middle of a mail:
+    # a mail or two per run.
     for _ in range(10):
         with CuttingProxy(dovecot.imaps_port, cut_after=100_000) as proxy:
             settings.INTAKE_MAIL_PORT = proxy.port
@@ -308,6 +309,58 @@ def test_a_dropped_connection_stops_the_run_and_the_next_run_continues_without_d
     assert {d.status for d in documents} == {DocumentStatus.QUEUED}
     assert dovecot.messages(account, "INBOX") == []
     assert len(dovecot.messages(account, PROCESSED)) == 6
+
+
+def test_a_run_cut_between_any_two_commands_loses_nothing_and_doubles_nothing(
+    dovecot, account, mailbox, settings
+):
+    dovecot.append(account, mail(("fax.pdf", referral_pdf())))
+    dovecot.append(
+        account,
+        mail(("page-1.pdf", referral_pdf(npi="1245319599")), ("p2.png", blank_png(85, 110))),
+    )
+    dovecot.append(account, mail(text="Patient name: Zephyrine Quillfeather"))
+    printed = io.StringIO()
+
+    # Run k is cut just before refloop's k-th command reaches the server: the sweep cuts
+    # the conversation everywhere, between a mail's storing and its move included.
+    for cut_before in range(1, 60):
+        with CuttingProxy(dovecot.imaps_port, cut_before_record=cut_before) as proxy:
+            settings.INTAKE_MAIL_PORT = proxy.port
+            try:
+                call_command("intake", "mail", "--once", stdout=printed, stderr=printed)
+            except CommandError:
+                failed = True
+            else:
+                failed = False
+        counts = {}
+        for document in IntakeDocument.objects.all():
+            counts[document.email_key] = counts.get(document.email_key, 0) + 1
+        assert sorted(counts.values()) in ([], [1], [2], [1, 1], [1, 2], [1, 1, 2])
+        assert stored_files(settings) == sorted(d.file.path for d in IntakeDocument.objects.all())
+        if not failed and not dovecot.messages(account, "INBOX"):
+            break
+
+    assert proxy.client_records > 3  # the last run ran to its end
+    assert IntakeDocument.objects.count() == 4
+    assert {d.status for d in IntakeDocument.objects.all()} == {DocumentStatus.QUEUED}
+    assert len(dovecot.messages(account, PROCESSED)) == 3
+    # Some run was cut after storing a mail and before moving it; the next one moved it.
+    assert "already stored as" in printed.getvalue()
+
+
+def test_while_the_virus_scanner_is_down_the_mail_waits_in_the_mailbox(
+    dovecot, account, mailbox, settings, refused_port
+):
+    settings.CLAMD_SOCKET = f"127.0.0.1:{refused_port}"
+    dovecot.append(account, mail(("fax.pdf", referral_pdf()), ("page-2.png", blank_png(85, 110))))
+
+    output = take_mail()
+
+    assert IntakeDocument.objects.count() == 0
+    assert stored_files(settings) == []
+    assert len(dovecot.messages(account, "INBOX")) == 1
+    assert "virus scanner is not answering" in output and "Left in the mailbox" in output
 
 
 def test_starttls_on_the_plain_port_works_as_imaps_does(dovecot, account, mailbox, settings):

@@ -150,8 +150,10 @@ def _leaves(part: Message, *, related: bool = False):
     """The message's parts that hold content, forwarded messages' included, without the
     pictures an HTML text shows (an image with a Content-ID in multipart/related: a logo)."""
     if part.is_multipart():
+        related = part.get_content_type() == "multipart/related"
         for child in part.get_payload():
-            yield from _leaves(child, related=part.get_content_type() == "multipart/related")
+            if isinstance(child, Message):
+                yield from _leaves(child, related=related)
     elif not (related and part.get_content_maintype() == "image" and part["Content-ID"]):
         yield part
 
@@ -166,7 +168,7 @@ def _is_text(part: EmailMessage) -> bool:
 
 def _attachment(part: EmailMessage, *, number: int) -> Part:
     name = uploads.display_name(part.get_filename() or f"attachment-{number}")
-    content = part.get_payload(decode=True) or b""
+    content = _payload(part)
     if any(isinstance(d, BROKEN_ENCODING) for d in part.defects):
         encoded = part.get_payload(decode=False)
         return Part(
@@ -198,7 +200,13 @@ def _decoded(part: EmailMessage) -> str:
     try:
         return part.get_content()
     except (LookupError, UnicodeError):  # an unknown or lying charset
-        return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        return _payload(part).decode("utf-8", "replace")
+
+
+def _payload(part: Message) -> bytes:
+    """A leaf part's content, its transfer encoding undone (as well as it can be)."""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 class _TextOfHtml(HTMLParser):

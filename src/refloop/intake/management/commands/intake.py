@@ -41,8 +41,10 @@ class Command(BaseCommand):
             "mail",
             help="Take each mail in an IMAP mailbox (faxes delivered by email, emailed "
             "referrals) as documents, then move it to the processed or the problem folder.",
-            description="Each attachment (PDF, TIFF, PNG, JPEG) becomes a document, as if "
-            "uploaded; a mail without one is read from its text. The sender and subject are "
+            description="Read an IMAP mailbox over TLS (IMAPS or STARTTLS) where faxes "
+            "arrive by email, and take each mail into document intake: each attachment "
+            "(PDF, TIFF, PNG, JPEG) becomes a document, as if uploaded; a mail without one "
+            "is read from its text. The sender and subject are "
             "kept with the documents for the coordinator, never printed. A mail moves to the "
             "processed folder once its documents are stored, or to the problem folder when "
             "part of it could not be taken (too large, broken); one already stored is only "
