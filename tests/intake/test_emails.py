@@ -54,7 +54,9 @@ def test_an_attachment_of_a_forwarded_mail_is_taken():
 def test_a_signature_of_a_signed_mail_is_not_a_document():
     mail = message("Referral attached.")
     mail.add_attachment(referral_pdf(), "application", "pdf", filename="referral.pdf")
-    mail.add_attachment(b"0\x82\x01signature", "application", "pkcs7-signature", filename="smime.p7s")
+    mail.add_attachment(
+        b"0\x82\x01signature", "application", "pkcs7-signature", filename="smime.p7s"
+    )
 
     letter = emails.read(mail.as_bytes(policy=SMTP))
 

@@ -15,6 +15,7 @@ from django.db import connection
 from django.urls import reverse
 
 from refloop.core.models import AuditEntry
+from refloop.intake import mailbox as mailboxes
 from refloop.intake.models import DocumentSource, DocumentStatus, IntakeDocument
 from refloop.intake.pipeline import process_document
 from tests.dovecot import CuttingProxy, Dovecot
@@ -395,6 +396,28 @@ def test_a_refused_password_is_named_but_never_printed(dovecot, account, mailbox
 
     assert "not-the-password-5521" not in str(refused.value)
     assert account.user in str(refused.value)
+
+
+def test_left_running_it_reports_a_refused_sign_in_and_tries_again_next_time(
+    dovecot, account, mailbox, settings
+):
+    dovecot.append(account, mail(("fax.pdf", referral_pdf())))
+    settings.INTAKE_MAIL_PASSWORD = "not-the-password-5521"
+    config = mailboxes.MailboxSettings.from_settings()
+    lines, pauses = [], []
+
+    def pause(seconds):
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            raise KeyboardInterrupt  # as Ctrl-C does
+
+    with pytest.raises(KeyboardInterrupt):
+        mailboxes.watch(config, interval=30, report=lines.append, sleep=pause)
+
+    assert pauses == [30, 30]
+    assert len(lines) == 2 and all("refused the sign-in" in line for line in lines)
+    assert "not-the-password-5521" not in repr(config) + " ".join(lines)
+    assert len(dovecot.messages(account, "INBOX")) == 1
 
 
 def test_without_a_mailbox_configured_the_command_says_what_to_set(settings):

@@ -156,7 +156,16 @@ class Mailbox:
             return
         self._move(client, uid, position, documents, folder)
 
-    def _move(self, client, uid, position, documents, folder, *, again=False) -> None:
+    def _move(
+        self,
+        client: IMAPClient,
+        uid: int,
+        position: int,
+        documents: list[IntakeDocument],
+        folder: str,
+        *,
+        again: bool = False,
+    ) -> None:
         client.move([uid], folder)
         self.taken += 1
         described = "; ".join(
