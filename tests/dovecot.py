@@ -98,6 +98,15 @@ class Dovecot:
                 "Dovecot is not installed: `./run test` installs it (dovecot-imapd), or "
                 "run apt-get install -y dovecot-imapd; REFLOOP_DOVECOT may name the binary."
             )
+        version = subprocess.run(  # noqa: S603 - Debian's dovecot
+            [DOVECOT, "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        if not version.startswith("2.3."):
+            # 2.4 (Debian 13) renamed most settings and wants dovecot_config_version first.
+            raise RuntimeError(
+                f"tests/dovecot.py writes a Dovecot 2.3 configuration (Debian 12's); this is "
+                f"Dovecot {version}. Its CONFIG needs the 2.4 setting names."
+            )
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "Dovecot":
