@@ -117,11 +117,15 @@ def test_encoded_sender_and_subject_are_decoded_and_control_characters_dropped()
     assert headers.subject == "Referral: Jürgen for review"
 
 
-def test_the_key_follows_the_message_id_or_else_the_bytes():
-    same = emails.Headers("a", "b", "<x@y>")
-    spaced = emails.Headers("c", "d", " <x@y> ")
+def test_the_key_knows_a_message_resent_with_new_headers_but_not_a_reused_message_id():
+    headers = emails.Headers("a", "b", "<fax-1@relay.example>")
+    spaced = emails.Headers("c", "d", " <fax-1@relay.example> ")
     without = emails.Headers("a", "b", "")
+    sent = b"Message-ID: <fax-1@relay.example>\r\nTo: a@b\r\n\r\nfax one"
+    relayed = b"Received: by relay\r\nMessage-ID: <fax-1@relay.example>\r\n\r\nfax one"
+    other_fax = b"Message-ID: <fax-1@relay.example>\r\nTo: a@b\r\n\r\nfax two"
 
-    assert emails.message_key(same, b"one") == emails.message_key(spaced, b"two")
-    assert emails.message_key(without, b"one") != emails.message_key(without, b"two")
-    assert emails.message_key(without, b"one") == emails.message_key(without, b"one")
+    assert emails.message_key(headers, sent) == emails.message_key(spaced, relayed)
+    assert emails.message_key(headers, sent) != emails.message_key(headers, other_fax)
+    assert emails.message_key(without, sent) == emails.message_key(without, relayed)
+    assert emails.message_key(without, sent) != emails.message_key(headers, sent)

@@ -194,6 +194,18 @@ def test_the_same_mail_delivered_again_is_not_stored_again(dovecot, account, mai
     assert output.count("already stored as") == 3
 
 
+def test_two_faxes_under_one_reused_message_id_are_both_stored(dovecot, account, mailbox):
+    reused = "<fax@efax-relay.example>"
+    dovecot.append(account, mail(("fax-1.pdf", referral_pdf()), message_id=reused))
+    dovecot.append(account, mail(("fax-2.pdf", referral_pdf(npi="1245319599")), message_id=reused))
+
+    take_mail()
+
+    documents = IntakeDocument.objects.order_by("pk")
+    assert [d.original_name for d in documents] == ["fax-1.pdf", "fax-2.pdf"]
+    assert {d.status for d in documents} == {DocumentStatus.QUEUED}
+
+
 def test_the_same_fax_in_a_new_mail_is_recorded_as_a_duplicate(dovecot, account, mailbox):
     fax = referral_pdf()
     dovecot.append(account, mail(("fax.pdf", fax)))

@@ -69,12 +69,24 @@ def parse_headers(raw: bytes) -> Headers:
 
 
 def message_key(headers: Headers, raw: bytes) -> str:
-    """The same message delivered twice has the same key: its Message-ID, or without one
-    its bytes (`raw`: the message, or its header block and size when it is not fetched)."""
+    """The same message delivered twice has the same key: its Message-ID with its content
+    (the bytes after the header block, which a relay leaves alone while it adds headers), or
+    without a Message-ID its content alone. The content is in the key because some senders
+    reuse a Message-ID: two faxes under one must both be taken."""
     message_id = "".join(headers.message_id.split())
-    if message_id:
-        return hashlib.sha256(b"message-id:" + message_id.encode()).hexdigest()
-    return hashlib.sha256(b"message:" + raw).hexdigest()
+    content = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[-1]
+    digest = hashlib.sha256()
+    for piece in (message_id.encode(), hashlib.sha256(content).digest()):
+        digest.update(len(piece).to_bytes(4, "big") + piece)
+    return digest.hexdigest()
+
+
+def unfetched_key(headers: Headers, header: bytes, size: int) -> str:
+    """The key of a message too large to fetch: its Message-ID and size, or without one its
+    header block and size."""
+    message_id = "".join(headers.message_id.split())
+    seen = message_id.encode() if message_id else header
+    return hashlib.sha256(b"unfetched:%d:" % size + seen).hexdigest()
 
 
 def read(raw: bytes) -> Letter:

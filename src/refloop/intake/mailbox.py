@@ -5,8 +5,8 @@ A mail is fetched whole, its documents stored in one transaction, and only then 
 the processed folder, or to the problem folder when some of it needs a person (too large to
 fetch, broken, an attachment over the size limit or undecodable, nothing in it): so a run
 cut off anywhere leaves each mail either stored whole or not at all, and the next run takes
-it again. A mail whose Message-ID (or, without one, whose bytes) was already stored is not
-stored again, only moved. Printed lines name documents and the mail's position in the run,
+it again. A mail already stored (the same Message-ID and content, see emails.message_key) is
+not stored again, only moved. Printed lines name documents and the mail's position in the run,
 never its sender, subject or file names (they often carry a patient's name).
 """
 
@@ -126,8 +126,9 @@ class Mailbox:
         header = client.fetch([uid], ["BODY.PEEK[HEADER]"])[uid][b"BODY[HEADER]"]
         headers = emails.parse_headers(header)
         if size > config.max_bytes:
-            key = emails.message_key(headers, header + str(size).encode())
-            documents = _stored(key) or [
+            key = emails.unfetched_key(headers, header, size)
+            stored = _stored(key)
+            documents = stored or [
                 set_aside(
                     name=emails.MESSAGE_NAME,
                     size=size,
@@ -139,7 +140,7 @@ class Mailbox:
                     email=_origin(headers, key),
                 )
             ]
-            self._move(client, uid, position, documents, config.problem_folder)
+            self._move(client, uid, position, documents, config.problem_folder, again=bool(stored))
             return
         raw = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
         letter = emails.read(raw)
