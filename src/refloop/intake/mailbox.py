@@ -99,7 +99,7 @@ class Mailbox:
                 for folder in (config.processed_folder, config.problem_folder):
                     if not client.folder_exists(folder):
                         client.create_folder(folder)
-                uids = client.search(["UNDELETED"])
+                uids = sorted(client.search(["UNDELETED"]))
                 sizes = client.fetch(uids, ["RFC822.SIZE"]) if uids else {}
                 count = len(uids)
                 for position, uid in enumerate(uids, start=1):
