@@ -232,8 +232,9 @@ def handwritten_form(rng: random.Random, ref: Referral) -> Drawn:
         )
 
     def blank(label: str, value: str, width: str) -> str:
+        printed = f"{esc(look.label(label))} " if label else ""
         return (
-            f'<span style="display:inline-block;margin:9px 14px 9px 0">{esc(look.label(label))} '
+            f'<span style="display:inline-block;margin:9px 14px 9px 0">{printed}'
             f'<span style="display:inline-block;min-width:{width};border-bottom:1px solid #000;'
             f'padding-left:6px">{written(value)}</span></span>'
         )
@@ -262,6 +263,9 @@ def handwritten_form(rng: random.Random, ref: Referral) -> Drawn:
     drawn = Drawn(
         [page(f"<div style=\"font-family:'{look.font}';font-size:10.5pt\">{''.join(body)}</div>")]
     )
+    if hand == "Humor Sans":
+        # Block capitals: free text is typed as written; names are names in any case.
+        drawn.values.update(reason=ref.reason.text.upper(), insurance=ref.insurance.upper())
     return drawn
 
 
