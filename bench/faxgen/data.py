@@ -214,7 +214,6 @@ INSURANCE = [
     "Highmark BCBS Community Blue",
     "Wellcare Value Script",
     "Harvard Pilgrim HMO",
-    "Self-pay",
 ]
 
 

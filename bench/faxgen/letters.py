@@ -26,7 +26,9 @@ def _opening(rng: random.Random, ref: Referral, dob: str) -> str:
 
 def _reason_phrase(ref: Referral) -> str:
     text = ref.reason.text
-    return text[0].lower() + text[1:]
+    first = text.split()[0]
+    # "New onset ..." reads "for evaluation of new onset ...", but "CKD" and "BPH" stay.
+    return text if first.isupper() or first[1:] != first[1:].lower() else text[0].lower() + text[1:]
 
 
 def _contact(rng: random.Random, ref: Referral, phone: str) -> str:

@@ -19,7 +19,8 @@ from refloop.intake.models import FIELD_NAMES
 from refloop.network.npi import is_valid_npi
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
+# Appended, not prepended: bench/ holds scripts whose names must never shadow a package.
+sys.path.append(str(BENCH))
 
 from faxgen import packets  # noqa: E402
 
@@ -93,6 +94,10 @@ def assert_shown(name: str, value: str, text: str, seed: int) -> None:
         assert re.search(pattern, text, re.IGNORECASE), where
     elif name == "urgency":
         assert any(word in lower for word in URGENCY_WORDS[value]), where
+    elif name in ("reason", "insurance"):
+        # Free text is typed as written, case and all (a block-capital font draws any text
+        # in capitals, so an all-capitals label may stand for mixed-case markup).
+        assert value in text or (value.isupper() and value in text.upper()), where
     else:
         assert value.lower() in lower, where
 
