@@ -170,3 +170,28 @@ def test_the_text_check_would_catch_a_label_that_is_not_drawn(drawn):
     wrong_day = dt.date.fromisoformat(label["patient_date_of_birth"]) + dt.timedelta(days=1)
     with pytest.raises(AssertionError):
         assert_shown("patient_date_of_birth", wrong_day.isoformat(), text, packet.seed)
+
+
+MARKED = re.compile(r'class="box (?:x|fill|tick)"></span>([^<]+)|class="circled">([^<]+)<')
+
+
+def test_the_marked_checkbox_is_the_labelled_urgency(drawn):
+    marked_forms = 0
+    for packet in drawn:
+        for label in packet.labels:
+            first, last = label["pages"]
+            words = [
+                a or b
+                for page in packet.page_html[first - 1 : last]
+                for a, b in MARKED.findall(page)
+            ]
+            if not words:
+                continue
+            marked_forms += 1
+            assert len(words) == 1, packet.seed
+            meant = words[0].lower()
+            level = next(
+                k for k, synonyms in URGENCY_WORDS.items() if any(s in meant for s in synonyms)
+            )
+            assert level == label["urgency"], packet.seed
+    assert marked_forms >= 20
