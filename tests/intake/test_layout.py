@@ -45,7 +45,9 @@ def page_of(
         words, col = [], 0
         for token in text.split(" "):
             if token:
-                words.append(Word(token, conf, _x(col), _y(row), _x(col + len(token)), _y(row) + TEXT_H))
+                words.append(
+                    Word(token, conf, _x(col), _y(row), _x(col + len(token)), _y(row) + TEXT_H)
+                )
             col += len(token) + 1
         if words:
             lines.append(words)

@@ -1,0 +1,198 @@
+"""Labels found on a page and the words of their values, paired by where they sit.
+
+A value follows its label in the same segment ("DOB: 07/14/1996"), or sits right of it on
+the line, in the same ruled cell under it, in the cell beside it (a shaded label cell), or
+on the next line under it (a label above its box, a column header over its row). Values of
+free text and code lists run on over the following lines until the next label. A label
+without a colon counts where nothing else reads the same: at the start of its segment and
+followed by what its field looks like, or standing alone.
+"""
+
+import re
+from dataclasses import dataclass
+
+from refloop.intake import vocabulary
+from refloop.intake.layout import Layout, Line, Segment, is_heading
+from refloop.intake.reading import Word
+
+# Slots whose values are numbers: "DOB 07/14/1996", "MRN 3165550199" need no colon.
+NUMERIC_SLOTS = {
+    "dob", "npi", "patient_phone", "provider_phone", "provider_fax", "phone", "fax", "codes",
+    "other",
+}  # fmt: skip
+NAME_SLOTS = {"name", "patient_name", "provider_name", "last_first", "last_name", "first_name"}
+# Slots whose value may wrap onto the lines below.
+RUN_ON_SLOTS = {"reason", "chief_complaint", "codes"}
+NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
+CODE_START = re.compile(r"^[A-Z0-9$§][0-9OIl][0-9A-Z]{1,2}(?:[.:,]|$)")
+
+
+@dataclass
+class Item:
+    """A label on the page and its value's words (empty where none was found)."""
+
+    slot: str
+    label: list[Word]
+    segment: Segment
+    words: list[Word]
+    weak: bool = False
+    # The segments read as (part of) the value, beyond the label's own segment.
+    value_segments: tuple[Segment, ...] = ()
+
+
+def items_in(segment: Segment) -> list[Item]:
+    """The labels in one segment, each with the words up to the next label."""
+    words = segment.words
+    text = segment.text
+    starts, position = [], 0
+    for word in words:
+        starts.append(position)
+        position += len(word.text) + 1
+    found: list[tuple[int, int, str, bool]] = []  # (first word, word after label, slot, weak)
+    for match in vocabulary.LABEL_RE.finditer(text):
+        if match.start() not in starts:
+            continue
+        first = starts.index(match.start())
+        end_char = match.end()
+        colon = re.match(r"\s*[:#]", text[end_char:])
+        if colon:
+            end_char += colon.end()
+        after = next((i for i, s in enumerate(starts) if s >= end_char), len(words))
+        # A label ending inside a word is part of a longer word, unless a colon follows.
+        last_word_end = starts[after - 1] + len(words[after - 1].text)
+        if text[end_char:last_word_end].strip(":#.-") and not colon:
+            continue
+        slot = vocabulary.slot_of(match.group())
+        rest = words[after:]
+        if not colon and not _stands_without_colon(slot, match.group(), first, rest):
+            continue
+        if found and first < found[-1][1]:
+            continue
+        found.append((first, after, slot, vocabulary.normalized(match.group()) in vocabulary.WEAK))
+    items = []
+    for index, (first, after, slot, weak) in enumerate(found):
+        stop = found[index + 1][0] if index + 1 < len(found) else len(words)
+        items.append(Item(slot, words[first:after], segment, words[after:stop], weak))
+    return items
+
+
+def _stands_without_colon(slot: str, label: str, first: int, rest: list[Word]) -> bool:
+    if not rest:
+        return first == 0  # the whole segment is the label: its value is elsewhere
+    following = rest[0].text
+    if slot in NUMERIC_SLOTS and any(ch.isdigit() for ch in following):
+        return True
+    # "Re", "To", "Pt" start sentences and stamps too: without a colon they are words.
+    if first != 0 or following[:1].islower() or len(re.sub(r"[^A-Za-z]", "", label)) < 4:
+        return False
+    if slot == "urgency":
+        return following.lower().strip(".,") in vocabulary.URGENCY_WORDS
+    if slot in NAME_SLOTS and len(rest) <= 5 and all(NAME_TOKEN.fullmatch(w.text) for w in rest):
+        return True
+    return len(re.findall(r"[A-Za-z]+", label)) >= 2 and slot not in NAME_SLOTS
+
+
+def starts_with_label(segment: Segment, items: dict[int, list[Item]]) -> bool:
+    found = items.get(segment.index, [])
+    return bool(found) and found[0].label[0] is segment.words[0]
+
+
+def pair(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[Segment]:
+    """Where a label's value is when it does not follow the label in its segment."""
+    segment = item.segment
+    line = model.lines[segment.line]
+    if segment.cell is not None:
+        inside = [
+            s
+            for s in model.in_cell(segment.cell)
+            if s.index > segment.index and not starts_with_label(s, items)
+        ]
+        if inside:
+            return inside
+    header = _header_row(line.segments, items)
+    position = line.segments.index(segment)
+    right = line.segments[position + 1] if position + 1 < len(line.segments) else None
+    beside = model.cell_beside(segment.cell) if segment.cell is not None else None
+    if right is not None and not header and not _labelish(right, line, items):
+        if segment.cell is None or right.cell in (segment.cell, beside):
+            return [right]
+    if beside is not None:
+        inside = model.in_cell(beside)
+        if inside and not starts_with_label(inside[0], items):
+            return inside
+    return _below(segment, model, items, header)
+
+
+def _labelish(segment: Segment, line: Line, items: dict[int, list[Item]]) -> bool:
+    """A label, or a section heading beside this one ("PATIENT    REFERRING PROVIDER")."""
+    if starts_with_label(segment, items):
+        return True
+    return is_heading(segment, line) and vocabulary.section_of(segment.text) is not None
+
+
+def _header_row(segments: list[Segment], items: dict[int, list[Item]]) -> bool:
+    """A row of column headings ("Name   DOB   Phone"): their values are on the row below."""
+    if len(segments) < 2:
+        return False
+    bare = [
+        s
+        for s in segments
+        if starts_with_label(s, items) and not any(i.words for i in items[s.index])
+    ]
+    return 2 * len(bare) >= len(segments) and not any(
+        ch.isdigit() for s in segments for ch in s.text
+    )
+
+
+def _below(
+    segment: Segment, model: Layout, items: dict[int, list[Item]], header: bool
+) -> list[Segment]:
+    line = model.lines[segment.line]
+    tolerance = model.char_width
+    x0, x1 = segment.x0 - tolerance, segment.x1 + tolerance
+    if header:
+        after = [s.x0 for s in line.segments if s.x0 > segment.x0]
+        x1 = max(x1, min(after) - tolerance) if after else 1.0
+    for below in model.lines[segment.line + 1 : segment.line + 3]:
+        if below.top - segment.bottom > 1.6 * model.text_height:
+            return []
+        overlapping = [s for s in below.segments if min(s.x1, x1) - max(s.x0, x0) > 0]
+        if not overlapping:
+            continue
+        best = max(overlapping, key=lambda s: min(s.x1, x1) - max(s.x0, x0))
+        if starts_with_label(best, items):
+            return []
+        if header:
+            words = [w for w in best.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
+            if words and len(words) < len(best.words):
+                return [Segment(words, best.line, best.index, best.top, best.bottom, best.cell)]
+        return [best]
+    return []
+
+
+def run_on(
+    item: Item, last: Segment, model: Layout, items: dict[int, list[Item]], taken: set[int]
+) -> list[Segment]:
+    """The lines a reason or a code list continues on, until a label, a gap or a heading."""
+    more: list[Segment] = []
+    left = min(item.segment.x0, last.x0) - model.char_width
+    right_edge = max(item.segment.x1, last.x1)
+    while last.line + 1 < len(model.lines):
+        below = model.lines[last.line + 1]
+        if below.top - last.bottom > 1.0 * model.text_height:
+            break
+        candidates = [
+            s for s in below.segments if left <= s.x0 <= right_edge and s.index not in taken
+        ]
+        if not candidates:
+            break
+        following = candidates[0]
+        if starts_with_label(following, items) or any(items.get(following.index, [])):
+            break
+        if item.slot == "codes" and not CODE_START.match(following.words[0].text.upper()):
+            break
+        if item.slot != "codes" and len(below.segments) > 1 and following.cell is None:
+            break  # a form row of its own, not the paragraph going on
+        more.append(following)
+        last = following
+    return more
