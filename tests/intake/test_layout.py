@@ -138,6 +138,26 @@ Keisha Brooks                07/14/1996             (316) 555-0142
     assert (round(x0, 3), round(y0, 3)) == (round(_x(29), 3), round(_y(2), 3))
 
 
+def test_labels_beside_their_values_on_a_row_with_no_digits():
+    page = page_of("Patient Name    Keisha Brooks      Sex    F      Payer    Aetna PPO")
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == ("Keisha", "Brooks")
+    assert values["insurance"] == "Aetna PPO"
+
+
+def test_a_column_header_the_vocabulary_does_not_know_does_not_take_the_value():
+    page = page_of(
+        """
+Patient Name      Race         DOB             Member ID
+Keisha Brooks     Black        07/14/1996      3165550142
+"""
+    )
+    values = values_of(page)
+    assert values["patient_last_name"] == "Brooks"
+    assert values["patient_date_of_birth"] == "1996-07-14"
+    assert values["patient_phone"] == ""
+
+
 def test_label_in_a_shaded_cell_beside_a_taller_box():
     # The value sits lower in its box than the label in the cell beside it: not on its
     # line, not below it. Only the ruled cells pair them.

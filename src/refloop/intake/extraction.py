@@ -262,7 +262,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     """Every field reading on one page."""
     model = layout.build(page)
     items = {s.index: pairing.items_in(s) for s in model.segments}
-    taken = _pair_values(model, items)
+    taken = _pair_values(model, items, today)
     context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
     found: list[Found] = []
     sections = {"left": TOP, "right": TOP}
@@ -299,7 +299,9 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     return PageReading(page.number, found, context.is_cover, context.cities)
 
 
-def _pair_values(model: layout.Layout, items: dict[int, list[pairing.Item]]) -> set[int]:
+def _pair_values(
+    model: layout.Layout, items: dict[int, list[pairing.Item]], today: dt.date
+) -> set[int]:
     """Fill in the values that do not follow their label; the segments read as values."""
     taken: set[int] = set()
     for segment in model.segments:
@@ -309,20 +311,41 @@ def _pair_values(model: layout.Layout, items: dict[int, list[pairing.Item]]) -> 
                 item.words = _options(item, model, items)
                 continue
             if not item.words and position == len(labelled) - 1:
-                found = [
-                    s
-                    for s in pairing.pair(item, model, items)
-                    if s.index not in taken or len(s.words) < len(model.segments[s.index].words)
-                ]
-                item.value_segments = tuple(found)
-                item.words = [w for s in found for w in _before_label(s, items)]
-                taken.update(s.index for s in found)
+                for option in pairing.candidates(item, model, items):
+                    found = [
+                        s
+                        for s in option
+                        if s.index not in taken or len(s.words) < len(model.segments[s.index].words)
+                    ]
+                    words = [w for s in found for w in _before_label(s, items)]
+                    if words and _fits(item.slot, words, today):
+                        item.value_segments = tuple(found)
+                        item.words = words
+                        taken.update(s.index for s in found)
+                        break
             if item.slot in pairing.RUN_ON_SLOTS and item.words:
                 last = item.value_segments[-1] if item.value_segments else segment
                 more = pairing.run_on(item, last, model, items, taken)
                 item.words = item.words + [w for s in more for w in s.words]
                 taken.update(s.index for s in more)
     return taken
+
+
+def _fits(slot: str, words: list[Word], today: dt.date) -> bool:
+    """Whether words can be the value of a label of this slot (a check, not a reading)."""
+    if slot == "dob":
+        return parse_date(" ".join(w.text for w in words), today) is not None
+    if slot in {"patient_phone", "provider_phone", "provider_fax", "phone", "fax"}:
+        return len(_digits(" ".join(w.text for w in words[:4]))) >= 7
+    if slot == "npi":
+        return len(_digits(" ".join(w.text for w in words[:2]))) == 10
+    if slot in {"patient_name", "last_first", "name", "provider_name", "from"}:
+        return parse_person(words) is not None
+    if slot in {"first_name", "last_name"}:
+        return bool(re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", words[0].text))
+    if slot == "codes":
+        return bool(parse_codes(_code_words(words)))
+    return any(ch.isalpha() for w in words for ch in w.text)
 
 
 def _before_label(segment: layout.Segment, items: dict[int, list[pairing.Item]]) -> list[Word]:

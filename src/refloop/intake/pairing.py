@@ -97,10 +97,12 @@ def starts_with_label(segment: Segment, items: dict[int, list[Item]]) -> bool:
     return bool(found) and found[0].label[0] is segment.words[0]
 
 
-def pair(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[Segment]:
-    """Where a label's value is when it does not follow the label in its segment."""
+def candidates(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[list[Segment]]:
+    """Where a label's value may be when it does not follow the label in its segment, most
+    likely first; the reader takes the first that reads as the field's value."""
     segment = item.segment
     line = model.lines[segment.line]
+    found: list[list[Segment]] = []
     if segment.cell is not None:
         inside = [
             s
@@ -108,19 +110,22 @@ def pair(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[Segmen
             if s.index > segment.index and not starts_with_label(s, items)
         ]
         if inside:
-            return inside
-    header = _header_row(line.segments, items)
+            found.append(inside)
     position = line.segments.index(segment)
     right = line.segments[position + 1] if position + 1 < len(line.segments) else None
     beside = model.cell_beside(segment.cell) if segment.cell is not None else None
-    if right is not None and not header and not _labelish(right, line, items):
+    sideways: list[list[Segment]] = []
+    if right is not None and not _labelish(right, line, items):
         if segment.cell is None or right.cell in (segment.cell, beside):
-            return [right]
+            sideways.append([right])
     if beside is not None:
         inside = model.in_cell(beside)
         if inside and not starts_with_label(inside[0], items):
-            return inside
-    return _below(segment, model, items, header)
+            sideways.append(inside)
+    header = _header_row(line.segments, items)
+    below = _below(segment, model, items, header)
+    found.extend([below, *sideways] if header else [*sideways, below])
+    return [c for c in found if c]
 
 
 def _labelish(segment: Segment, line: Line, items: dict[int, list[Item]]) -> bool:
