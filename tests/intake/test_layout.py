@@ -416,3 +416,34 @@ NPI: 1999999984
     fields = fields_of(form, report)
     assert fields["provider_name"]["value"] == "Elena Castillo"
     assert fields["provider_npi"]["value"] != "1999999984" or fields["provider_npi"]["review"]
+
+
+def test_codes_down_a_diagnosis_table_column_and_one_per_prefixed_line():
+    table = page_of(
+        """
+Diagnoses
+#    ICD-10     Description
+1    E11.65     Type 2 diabetes mellitus with hyperglycemia
+2    I48.91     Secondary diagnosis
+Providers
+"""
+    )
+    assert values_of(table)["icd10_codes"] == "E11.65, I48.91"
+    prefixed = page_of("Diagnosis     ICD10:E11.65\n              ICD10:I48.91\nRisk Level    Low")
+    assert values_of(prefixed)["icd10_codes"] == "E11.65, I48.91"
+
+
+def test_a_last_first_name_is_whoever_the_section_is_about():
+    page = page_of(
+        """
+Patient
+Name          Keisha K Brooks
+Referring Provider
+Lname, Fname  Castillo, Elena
+NPI           1234567893
+"""
+    )
+    values = values_of(page)
+    assert values["patient_last_name"] == "Brooks"
+    assert values["provider_name"] == "Elena Castillo"
+    assert values["provider_npi"] == "1234567893"

@@ -25,7 +25,7 @@ PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
     "patient", "provider", "recipient", "insurance", "note", "cover", "top", "other",
 )  # fmt: skip
 # Labels whose value says whose part of the page this is.
-PATIENT_SLOTS = {"patient_name", "last_first", "dob", "first_name", "last_name", "patient_phone"}
+PATIENT_SLOTS = {"patient_name", "dob", "first_name", "last_name", "patient_phone"}
 PROVIDER_FIELDS = {"provider_name", "provider_npi", "provider_phone", "provider_fax"}
 BANNER = re.compile(r"\bP(?:age)?\.?\s*\d{1,3}\s*/\s*\d{1,3}\b|\bpage\s+\d+\s+of\s+\d+", re.I)
 TIME = re.compile(r"\d{1,2}:\d{2}")
@@ -275,7 +275,10 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
         for match in CITY_STATE_ZIP.finditer(line_text):
             context.cities.add(match.group(1).split(",")[-1].strip().lower())
         for segment in line.segments:
-            if segment.index in taken or not layout.is_heading(segment, line):
+            # A label whose value was found is a field, not a heading, whatever its case.
+            if segment.index in taken or any(i.words for i in items[segment.index]):
+                continue
+            if not layout.is_heading(segment, line):
                 continue
             kind = vocabulary.section_of(segment.text) or OTHER
             context.in_note = context.in_note or kind == NOTE
@@ -296,6 +299,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
                 signature = _signature_below(segment, model, items)
                 found.extend(_readings(signature, PROVIDER, context) if signature else [])
     _fallbacks(found, model, page.number)
+    found = _codes_together(found)
     return PageReading(page.number, found, context.is_cover, context.cities)
 
 
@@ -329,6 +333,34 @@ def _pair_values(
                 item.words = item.words + [w for s in more for w in s.words]
                 taken.update(s.index for s in more)
     return taken
+
+
+def _codes_together(found: list[Found]) -> list[Found]:
+    """Codes read under several labels of one standing ("ICD10:E11.65", "ICD10:I48.91")
+    are one list."""
+    codes = [f for f in found if f.field == "icd10_codes" and f.valid]
+    if len(codes) < 2:
+        return found
+    top = max(f.priority for f in codes)
+    together = [f for f in codes if f.priority == top]
+    values = list(dict.fromkeys(c for f in together for c in f.value.split(", ")))
+    boxes = [f.box for f in together if f.box is not None]
+    joined = Found(
+        "icd10_codes",
+        ", ".join(values),
+        min(f.confidence for f in together),
+        together[0].page,
+        top,
+        box=Box(
+            min(b.x0 for b in boxes),
+            min(b.y0 for b in boxes),
+            max(b.x1 for b in boxes),
+            max(b.y1 for b in boxes),
+        )
+        if boxes
+        else None,
+    )
+    return [f for f in found if f not in together] + [joined]
 
 
 def _fits(slot: str, words: list[Word], today: dt.date) -> bool:
@@ -427,6 +459,8 @@ GENERIC = {
             OTHER: "provider_fax", COVER: "provider_fax", NOTE: "provider_fax"},
     "npi": {PATIENT: "npi", PROVIDER: "npi", TOP: "npi", OTHER: "npi", COVER: "npi",
             NOTE: "npi", INSURANCE: "npi"},
+    "last_first": {PATIENT: "last_first", PROVIDER: "provider_name", TOP: "last_first",
+                   OTHER: "last_first", NOTE: "last_first"},
     "from": {s: "provider_name" for s in (PATIENT, PROVIDER, TOP, OTHER, COVER, NOTE)},
 }  # fmt: skip
 # A field read in its own section is sure; at the top of a page or under a heading of no

@@ -179,6 +179,8 @@ def run_on(
     item: Item, last: Segment, model: Layout, items: dict[int, list[Item]], taken: set[int]
 ) -> list[Segment]:
     """The lines a reason or a code list continues on, until a label, a gap or a heading."""
+    if item.slot == "codes":
+        return _code_rows(item, last, model)
     more: list[Segment] = []
     left = min(item.segment.x0, last.x0) - model.char_width
     right_edge = max(item.segment.x1, last.x1)
@@ -194,10 +196,27 @@ def run_on(
         following = candidates[0]
         if starts_with_label(following, items) or any(items.get(following.index, [])):
             break
-        if item.slot == "codes" and not CODE_START.match(following.words[0].text.upper()):
-            break
-        if item.slot != "codes" and len(below.segments) > 1 and following.cell is None:
+        if len(below.segments) > 1 and following.cell is None:
             break  # a form row of its own, not the paragraph going on
         more.append(following)
         last = following
+    return more
+
+
+def _code_rows(item: Item, last: Segment, model: Layout) -> list[Segment]:
+    """A code list going on down its column, one code a row (a diagnosis table, or codes
+    listed under each other), until a row whose first word in the column is no code."""
+    x0 = min(item.segment.x0, last.x0) - model.char_width
+    x1 = max(item.segment.x1, last.x1) + model.char_width
+    more: list[Segment] = []
+    bottom = last.bottom
+    for number in range(last.line + 1, len(model.lines)):
+        line = model.lines[number]
+        if line.top - bottom > 1.6 * model.text_height:
+            break
+        words = [w for s in line.segments for w in s.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
+        if not words or not CODE_START.match(words[0].text.upper()):
+            break
+        more.append(Segment(words, number, -1, line.top, line.bottom))
+        bottom = line.bottom
     return more
