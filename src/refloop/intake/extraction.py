@@ -161,6 +161,9 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
             x0 = word.x0 + i * width
             tokens.append(Word(part, word.conf, x0, word.y0, x0 + width, word.y1))
     tokens = [w for w in tokens if w.text.lower().strip(",.") not in TITLES]
+    # What follows a name in brackets is not the name: "Rebecca Kaplan (Cardiology)".
+    bracket = next((i for i, w in enumerate(tokens) if w.text.startswith("(")), None)
+    tokens = tokens[:bracket] if bracket else tokens
     # Credentials and anything after them ("Jane Smith, MD NPI ...") are not the name.
     for index, word in enumerate(tokens):
         if index >= 2 and word.text.lower().strip(",.;") in CREDENTIALS:
@@ -275,12 +278,9 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
         for match in CITY_STATE_ZIP.finditer(line_text):
             context.cities.add(match.group(1).split(",")[-1].strip().lower())
         for segment in line.segments:
-            # A label whose value was found is a field, not a heading, whatever its case.
-            if segment.index in taken or any(i.words for i in items[segment.index]):
+            kind = _heading(segment, line, items, taken)
+            if kind is None:
                 continue
-            if not layout.is_heading(segment, line):
-                continue
-            kind = vocabulary.section_of(segment.text) or OTHER
             context.in_note = context.in_note or kind == NOTE
             context.is_cover = context.is_cover or kind == COVER
             column = model.column(segment)
@@ -301,6 +301,36 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     _fallbacks(found, model, page.number)
     found = _codes_together(found)
     return PageReading(page.number, found, context.is_cover, context.cities)
+
+
+def _heading(
+    segment: layout.Segment,
+    line: layout.Line,
+    items: dict[int, list[pairing.Item]],
+    taken: set[int],
+) -> str | None:
+    """The section a heading opens (OTHER for a heading of no party), or None if the
+    segment is no heading. Beside other segments only a party's heading counts, or a row of
+    labels standing as headings ("PATIENT    REFERRING PROVIDER"); a label beside its value
+    is a field, whatever its case."""
+    labels = items[segment.index]
+    if segment.index in taken or any(i.words for i in labels):
+        lead = [w for w in segment.words if labels and w.x0 < labels[0].label[0].x0]
+        # "OFFICE VISIT NOTE  Date of service: ..." opens the note all the same.
+        text = " ".join(w.text for w in lead)
+        kind = vocabulary.section_of(text) if lead and layout.heading_shaped(text) else None
+        return kind if segment.index not in taken else None
+    if not layout.heading_shaped(segment.text):
+        return None
+    kind = vocabulary.section_of(segment.text)
+    others = [s for s in line.segments if s is not segment]
+    if not others:
+        return kind or OTHER
+    if not all(layout.heading_shaped(s.text) for s in others):
+        return None
+    if labels:
+        return kind or OTHER if all(items[s.index] for s in others) else None
+    return kind
 
 
 def _pair_values(

@@ -233,10 +233,10 @@ def _column_split(model: Layout) -> float:
 def is_heading(segment: Segment, line: Line) -> bool:
     """A short line standing alone in upper or title case ("PATIENT", "Referring Provider");
     two such side by side head two columns."""
-    return all(_heading_shaped(s.text) for s in line.segments) and _heading_shaped(segment.text)
+    return segment in line.segments and all(heading_shaped(s.text) for s in line.segments)
 
 
-def _heading_shaped(text: str) -> bool:
+def heading_shaped(text: str) -> bool:
     text = text.rstrip(":").strip()
     words = text.split()
     if not 1 <= len(words) <= 6 or ":" in text or text.endswith((",", ".", ";")):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from refloop.intake import vocabulary
-from refloop.intake.layout import Layout, Line, Segment, is_heading
+from refloop.intake.layout import Layout, Line, Segment, heading_shaped
 from refloop.intake.reading import Word
 
 # Slots whose values are numbers: "DOB 07/14/1996", "MRN 3165550199" need no colon.
@@ -132,7 +132,7 @@ def _labelish(segment: Segment, line: Line, items: dict[int, list[Item]]) -> boo
     """A label, or a section heading beside this one ("PATIENT    REFERRING PROVIDER")."""
     if starts_with_label(segment, items):
         return True
-    return is_heading(segment, line) and vocabulary.section_of(segment.text) is not None
+    return heading_shaped(segment.text) and vocabulary.section_of(segment.text) is not None
 
 
 def _header_row(segments: list[Segment], items: dict[int, list[Item]]) -> bool:
@@ -144,7 +144,7 @@ def _header_row(segments: list[Segment], items: dict[int, list[Item]]) -> bool:
         for s in segments
         if starts_with_label(s, items) and not any(i.words for i in items[s.index])
     ]
-    return 2 * len(bare) >= len(segments) and not any(
+    return len(bare) >= 2 and 2 * len(bare) >= len(segments) and not any(
         ch.isdigit() for s in segments for ch in s.text
     )
 
@@ -215,6 +215,8 @@ def _code_rows(item: Item, last: Segment, model: Layout) -> list[Segment]:
         if line.top - bottom > 1.6 * model.text_height:
             break
         words = [w for s in line.segments for w in s.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
+        if words and words[0].text.endswith(":") and len(words) > 1:
+            words = words[1:]  # a prefix the code list repeats ("ICD10:")
         if not words or not CODE_START.match(words[0].text.upper()):
             break
         more.append(Segment(words, number, -1, line.top, line.bottom))

@@ -58,7 +58,7 @@ LABELS: dict[str, tuple[str, ...]] = {
         "reason", "clinical reason", "clinical indication", "indication", "indications",
         "services requested", "consult requested for",
     ),
-    "chief_complaint": ("chief complaint", "cc", "presenting complaint", "hpi"),
+    "chief_complaint": ("chief complaint", "cc", "presenting complaint"),
     "codes": (
         "diagnosis", "diagnoses", "diagnosis code", "diagnosis codes", "diagnosis/icd-10",
         "diagnosis / icd-10", "icd-10", "icd10", "icd 10", "icd-10 code", "icd-10 codes",
@@ -81,7 +81,8 @@ LABELS: dict[str, tuple[str, ...]] = {
     ),
     "city": ("city",),
     "other": (
-        "member id", "member #", "member number", "subscriber id", "subscriber", "policy",
+        "member id", "member #", "member number", "member no", "subscriber id", "subscriber",
+        "subscriber no", "subscriber number", "subscriber #", "policy", "policy id",
         "policy number", "policy #", "policy no", "group", "group #", "group number", "group no",
         "id", "id #", "mrn", "medical record number", "medical record #", "mr #", "account",
         "account #", "acct #", "sex", "gender", "address", "street", "state", "zip",
