@@ -512,8 +512,8 @@ def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found
         if resolved is None:
             return []
         slot = resolved
-    if slot == "provider_name" and item.weak and section == RECIPIENT:
-        return []
+    if section == RECIPIENT and slot in {"provider_name", "provider_phone", "provider_fax", "npi"}:
+        return []  # the referred-to clinic's, whatever the label calls it
     if explicit:
         priority = 1 if item.weak or slot == "chief_complaint" else 3 if slot != "reason" else 2
     else:

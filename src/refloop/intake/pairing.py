@@ -54,6 +54,14 @@ def items_in(segment: Segment) -> list[Item]:
             continue
         first = starts.index(match.start())
         end_char = match.end()
+        slot = vocabulary.slot_of(match.group())
+        # "Diagnosis Code(s) ICD-10": two wordings of one label side by side are one label.
+        while True:
+            gap = re.match(r"\s+", text[end_char:])
+            following = gap and vocabulary.LABEL_RE.match(text, end_char + gap.end())
+            if not following or vocabulary.slot_of(following.group()) != slot:
+                break
+            end_char = following.end()
         colon = re.match(r"\s*[:#]", text[end_char:])
         if colon:
             end_char += colon.end()
@@ -62,13 +70,13 @@ def items_in(segment: Segment) -> list[Item]:
         last_word_end = starts[after - 1] + len(words[after - 1].text)
         if text[end_char:last_word_end].strip(":#.-") and not colon:
             continue
-        slot = vocabulary.slot_of(match.group())
         rest = words[after:]
-        if not colon and not _stands_without_colon(slot, match.group(), first, rest):
+        label_text = text[match.start() : end_char]
+        if not colon and not _stands_without_colon(slot, label_text, first, rest):
             continue
         if found and first < found[-1][1]:
             continue
-        found.append((first, after, slot, vocabulary.normalized(match.group()) in vocabulary.WEAK))
+        found.append((first, after, slot, vocabulary.normalized(label_text) in vocabulary.WEAK))
     items = []
     for index, (first, after, slot, weak) in enumerate(found):
         stop = found[index + 1][0] if index + 1 < len(found) else len(words)
@@ -144,8 +152,10 @@ def _header_row(segments: list[Segment], items: dict[int, list[Item]]) -> bool:
         for s in segments
         if starts_with_label(s, items) and not any(i.words for i in items[s.index])
     ]
-    return len(bare) >= 2 and 2 * len(bare) >= len(segments) and not any(
-        ch.isdigit() for s in segments for ch in s.text
+    return (
+        len(bare) >= 2
+        and 2 * len(bare) >= len(segments)
+        and not any(ch.isdigit() for s in segments for ch in s.text)
     )
 
 

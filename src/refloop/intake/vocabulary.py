@@ -12,12 +12,13 @@ import re
 LABELS: dict[str, tuple[str, ...]] = {
     "patient_name": (
         "patient name", "patient's name", "name of patient", "pt name", "patient full name",
-        "patient", "pt", "member name", "client name", "re",
+        "patient", "pt", "member name", "client name", "re", "patient / member name",
     ),
     "last_first": (
         "name (last, first)", "name last, first", "name (last, first, mi)", "last / first",
         "last, first", "last/first/mi", "last, first, mi", "lname, fname", "lname/fname",
         "patient (last, first)", "patient name (last, first)", "last name, first name",
+        "member name (last, first)",
     ),
     "last_name": ("last name", "patient last name", "lname", "surname", "family name"),
     "first_name": ("first name", "patient first name", "fname", "given name"),
@@ -29,26 +30,33 @@ LABELS: dict[str, tuple[str, ...]] = {
         "patient phone", "patient phone #", "patient phone number", "patient tel", "pt phone",
         "home phone", "home #", "home", "cell phone", "cell", "cell #", "mobile", "mobile phone",
         "primary phone", "contact phone", "best contact number", "patient contact",
+        "member phone", "patient telephone",
     ),
     "provider_phone": (
         "office phone", "clinic phone", "provider phone", "practice phone", "physician phone",
         "office tel", "office telephone", "office #", "referring phone", "callback number",
+        "attending phone", "requesting provider phone", "ordering provider phone",
     ),
     "provider_fax": (
         "office fax", "clinic fax", "provider fax", "practice fax", "physician fax",
-        "return fax", "referring fax", "fax back to",
+        "return fax", "referring fax", "fax back to", "attending fax",
+        "requesting provider fax", "ordering provider fax",
     ),
     "phone": (
         "phone", "phone #", "phone number", "phone no", "ph", "ph #", "tel", "telephone",
         "telephone number", "tel #",
     ),
     "fax": ("fax", "fax #", "fax number", "fax no"),
-    "npi": ("npi", "npi #", "npi number", "npi no", "provider npi", "referring npi", "ordering npi"),
+    "npi": (
+        "npi", "npi #", "npi number", "npi no", "provider npi", "referring npi", "ordering npi",
+        "attending npi", "requesting npi", "physician npi",
+    ),
     "provider_name": (
         "referring provider", "referring provider name", "referring physician",
         "referring physician name", "referring doctor", "referring clinician", "referring md",
         "referring practitioner", "ordering provider", "ordering physician", "ordering clinician",
         "requesting provider", "requesting physician", "referred by", "primary care physician",
+        "attending physician", "attending provider", "attending", "discharging physician",
         "pcp", "doctor's name and signature", "physician name", "provider name", "provider",
         "physician", "electronically signed by", "signed by", "signature of provider",
     ),
@@ -56,13 +64,16 @@ LABELS: dict[str, tuple[str, ...]] = {
         "reason for referral", "reason for consult", "reason for consultation",
         "reason for visit", "reason for request", "referral reason", "reference reason",
         "reason", "clinical reason", "clinical indication", "indication", "indications",
-        "services requested", "consult requested for",
+        "services requested", "consult requested for", "clinical reason for request",
+        "reason for referral / clinical question", "clinical question",
     ),
     "chief_complaint": ("chief complaint", "cc", "presenting complaint"),
     "codes": (
         "diagnosis", "diagnoses", "diagnosis code", "diagnosis codes", "diagnosis/icd-10",
         "diagnosis / icd-10", "icd-10", "icd10", "icd 10", "icd-10 code", "icd-10 codes",
         "icd-10-cm", "icd", "dx", "dx code", "dx codes", "primary diagnosis", "diagnosis (icd-10)",
+        "discharge diagnosis", "discharge diagnoses", "diagnosis code(s)", "diagnosis codes icd-10",
+        "diagnosis code(s) icd-10",
     ),
     "urgency": (
         "urgency", "priority", "referral priority", "referral urgency", "urgency level",
@@ -78,6 +89,8 @@ LABELS: dict[str, tuple[str, ...]] = {
     "to": (
         "to", "attn", "attention", "referred to", "refer to", "referral to", "referring to",
         "consultant", "specialist", "receiving provider", "recipient", "specialty clinic",
+        "follow up with", "follow-up with", "servicing provider", "rendering provider",
+        "servicing provider / facility", "servicing facility",
     ),
     "city": ("city",),
     "other": (
@@ -97,7 +110,10 @@ LABELS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 # Wordings that say less than the field's name: a nurse signs, "Provider" may be anyone's.
-WEAK_LABELS = {"electronically signed by", "signed by", "provider", "physician", "member"}
+WEAK_LABELS = {
+    "electronically signed by", "signed by", "provider", "physician", "member", "pcp",
+    "primary care physician",
+}  # fmt: skip
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "patient": (
@@ -113,6 +129,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "recipient": (
         "referred to", "refer to", "referral to", "referring to", "consultant", "specialist",
         "receiving provider", "receiving practice", "to", "recipient", "referred to provider",
+        "servicing provider", "servicing provider / facility", "rendering provider", "follow-up",
+        "follow up",
     ),
     "insurance": (
         "insurance", "insurance information", "coverage", "payer information",
@@ -157,13 +175,19 @@ def _pattern(wording: str) -> str:
 
 _ALL = sorted({w for wordings in LABELS.values() for w in wordings}, key=len, reverse=True)
 LABEL_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:" + "|".join(_pattern(w) for w in _ALL) + r")(?![A-Za-z0-9])",
+    r"(?<![A-Za-z0-9])(?:"
+    + "|".join(_pattern(w) for w in _ALL)
+    + r")(?:\s*\([^)]{1,24}\))?(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 
 
 def slot_of(label_text: str) -> str:
-    return SLOT_OF.get(normalized(label_text), "other")
+    key = normalized(label_text)
+    if key not in SLOT_OF:
+        # "Date of Birth (MM/DD/YYYY)", "Phone (home)": the wording before the brackets.
+        key = normalized(re.sub(r"\s*\([^)]*\)\s*$", "", label_text))
+    return SLOT_OF.get(key, "other")
 
 
 def section_of(heading: str) -> str | None:
@@ -175,7 +199,7 @@ def section_of(heading: str) -> str | None:
     if words and words[-1].strip(".,") in NOTE_ENDINGS:
         return "note"
     upper = heading.upper()
-    if re.search(r"REFERR?ED\s+TO|REFER\s+TO|CONSULTANT", upper):
+    if re.search(r"REFERR?ED\s+TO|REFER\s+TO|CONSULTANT|SERVICING|RENDERING|FOLLOW", upper):
         return "recipient"
     if re.search(r"PA[TI1L]{1,2}E?NT", upper):
         return "patient"
