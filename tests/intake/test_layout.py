@@ -447,3 +447,37 @@ NPI           1234567893
     assert values["patient_last_name"] == "Brooks"
     assert values["provider_name"] == "Elena Castillo"
     assert values["provider_npi"] == "1234567893"
+
+
+def test_a_hand_filled_form_in_block_capitals():
+    page = page_of(
+        """
+PATIENT REFERRAL
+Last / First: ABERNATHY / TOBIAS          DOB: 02-02-1981
+Insurance: WELLCARE VALUE SCRIPT HMO
+REASON FOR REFERRAL
+RECURRENT GOUT FLARES
+Number of visits: 3
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_last_name"], values["patient_first_name"]) == ("Abernathy", "Tobias")
+    assert values["insurance"] == "Wellcare Value Script HMO"
+    assert values["reason"] == "Recurrent gout flares"
+
+
+def test_a_discharge_referral_names_the_attending_not_the_follow_up_doctor():
+    page = page_of(
+        """
+Patient: Nakamura, Imani
+Attending physician:     Raymond Moreau, DO
+Attending phone:         798 761 8440
+Primary care physician:  Felicia Moreau, DO
+Follow up with:          Dr. Gregory Lockhart, Dermatology
+Clinic phone:            263 813 4609
+"""
+    )
+    values = values_of(page)
+    assert values["provider_name"] == "Raymond Moreau"
+    assert values["provider_phone"] == "(798) 761-8440"
+    assert values["patient_phone"] == ""

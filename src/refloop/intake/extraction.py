@@ -534,6 +534,8 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         return Found(name, value, kw.pop("confidence", _conf(used)), page, priority,
                      box=_box(used), **kw)  # fmt: skip
 
+    if slot == "last_first" and any("/" in w.text for w in words):
+        words = _slash_as_comma(words)  # "ABERNATHY / TOBIAS"
     if slot in {"patient_name", "last_first"}:
         person = parse_person(words)
         if person and slot == "last_first" and not any(w.text.endswith(",") for w in words):
@@ -579,7 +581,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
             return []
         return [found("provider_npi", digits, used, valid=is_valid_npi(digits), note="npi")]
     if slot in {"reason", "chief_complaint"}:
-        text = _free_text(words)
+        text = _sentence_case(_free_text(words))
         return [found("reason", text, words)] if len(text) >= 3 else []
     if slot == "codes":
         coded = _code_words(words)
@@ -593,7 +595,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
     if slot == "urgency":
         return _urgency(words, context, found)
     if slot == "insurance":
-        text = _free_text(words)
+        text = _title_case(_free_text(words))
         if not re.search(r"[A-Za-z]{3}", text):
             return []
         return [found("insurance", text, words, confidence=conf)]
@@ -620,6 +622,37 @@ def _code_words(words: list[Word]) -> list[Word]:
             continue
         coded.append(word)
     return coded
+
+
+def _slash_as_comma(words: list[Word]) -> list[Word]:
+    out: list[Word] = []
+    for word in words:
+        if word.text == "/" and out:
+            out[-1] = Word(out[-1].text + ",", out[-1].conf, out[-1].x0, out[-1].y0,
+                           out[-1].x1, out[-1].y1)  # fmt: skip
+        elif "/" in word.text.strip("/"):
+            head, tail = word.text.split("/", 1)
+            out.append(Word(head + ",", word.conf, word.x0, word.y0, word.x1, word.y1))
+            out.append(Word(tail, word.conf, word.x0, word.y0, word.x1, word.y1))
+        else:
+            out.append(word)
+    return out
+
+
+def _sentence_case(text: str) -> str:
+    """Block capitals (a hand-filled form) as a person types them: "Recurrent gout flares"."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 8 or any(c.islower() for c in letters):
+        return text
+    return text[:1] + text[1:].lower()
+
+
+def _title_case(text: str) -> str:
+    """A plan name in block capitals: "Wellcare Value Script", "Anthem Blue Cross HMO"."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 8 or any(c.islower() for c in letters):
+        return text
+    return " ".join(w if len(w) <= 3 else w.capitalize() for w in text.split())
 
 
 def _urgency(words: list[Word], context: _Context, found) -> list[Found]:

@@ -24,6 +24,7 @@ NAME_SLOTS = {"name", "patient_name", "provider_name", "last_first", "last_name"
 # Slots whose value may wrap onto the lines below.
 RUN_ON_SLOTS = {"reason", "chief_complaint", "codes"}
 NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
+UNKNOWN_LABEL = re.compile(r"^[A-Za-z][A-Za-z /#&'()\-]{0,30}:")
 CODE_START = re.compile(r"^[A-Z0-9$§][0-9OIl][0-9A-Z]{1,2}(?:[.:,]|$)")
 
 
@@ -95,8 +96,9 @@ def _stands_without_colon(slot: str, label: str, first: int, rest: list[Word]) -
         return False
     if slot == "urgency":
         return following.lower().strip(".,") in vocabulary.URGENCY_WORDS
-    if slot in NAME_SLOTS and len(rest) <= 5 and all(NAME_TOKEN.fullmatch(w.text) for w in rest):
-        return True
+    if slot in NAME_SLOTS and 2 <= len(rest) <= 5:
+        # A first and a last name at least: "PATIENT REFERRAL" is a heading, not a name.
+        return all(NAME_TOKEN.fullmatch(w.text) for w in rest)
     return len(re.findall(r"[A-Za-z]+", label)) >= 2 and slot not in NAME_SLOTS
 
 
@@ -206,6 +208,8 @@ def run_on(
         following = candidates[0]
         if starts_with_label(following, items) or any(items.get(following.index, [])):
             break
+        if UNKNOWN_LABEL.match(following.text):
+            break  # a label the vocabulary does not know ("Number of visits: 3")
         if len(below.segments) > 1 and following.cell is None:
             break  # a form row of its own, not the paragraph going on
         more.append(following)
