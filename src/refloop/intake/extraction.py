@@ -21,6 +21,8 @@ from refloop.network.npi import is_valid_npi
 
 # Below this OCR confidence (0..1, the weakest word of a value) a coordinator checks it.
 REVIEW_BELOW = 0.80
+# Below this, a segment beside a heading is taken for specks, not text.
+NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
     "patient", "provider", "recipient", "insurance", "note", "cover", "top", "other",
 )  # fmt: skip
@@ -323,7 +325,8 @@ def _heading(
     if not layout.heading_shaped(segment.text):
         return None
     kind = vocabulary.section_of(segment.text)
-    others = [s for s in line.segments if s is not segment]
+    # Specks and stray marks read as words (a low confidence) do not stand beside it.
+    others = [s for s in line.segments if s is not segment and _conf(s.words) >= NOISE_BELOW]
     if not others:
         return kind or OTHER
     if not all(layout.heading_shaped(s.text) for s in others):

@@ -147,6 +147,8 @@ def build(page: PageText) -> Layout:
 
 def _clean(word: Word) -> Word | None:
     text = word.text.strip(JUNK).lstrip(".,;:")
+    if text.startswith("(") and ")" not in text:
+        text = text[1:]  # a bracket opened around several words: "(Attending physician:"
     if not any(ch.isalnum() for ch in text) and text not in {"&", "/", "[", "]", "[]"}:
         return None
     return Word(text, word.conf, word.x0, word.y0, word.x1, word.y1)

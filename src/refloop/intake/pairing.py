@@ -25,6 +25,7 @@ NAME_SLOTS = {"name", "patient_name", "provider_name", "last_first", "last_name"
 RUN_ON_SLOTS = {"reason", "chief_complaint", "codes"}
 NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
 UNKNOWN_LABEL = re.compile(r"^[A-Za-z][A-Za-z /#&'()\-]{0,30}:")
+ENUMERATOR = re.compile(r"^\(?#?\d{1,2}[.)]?$")
 CODE_START = re.compile(r"^[A-Z0-9$§][0-9OIl][0-9A-Z]{1,2}(?:[.:,]|$)")
 
 
@@ -132,7 +133,7 @@ def candidates(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[
         inside = model.in_cell(beside)
         if inside and not starts_with_label(inside[0], items):
             sideways.append(inside)
-    header = _header_row(line.segments, items)
+    header = _header_row(line, model, items)
     below = _below(segment, model, items, header)
     found.extend([below, *sideways] if header else [*sideways, below])
     return [c for c in found if c]
@@ -145,19 +146,32 @@ def _labelish(segment: Segment, line: Line, items: dict[int, list[Item]]) -> boo
     return heading_shaped(segment.text) and vocabulary.section_of(segment.text) is not None
 
 
-def _header_row(segments: list[Segment], items: dict[int, list[Item]]) -> bool:
-    """A row of column headings ("Name   DOB   Phone"): their values are on the row below."""
-    if len(segments) < 2:
+def _header_row(line: Line, model: Layout, items: dict[int, list[Item]]) -> bool:
+    """A row of column headings ("Name   DOB   Phone") whose values are on the row below:
+    two bare labels or more, or headings each with a value starting right under it."""
+    segments = line.segments
+    if len(segments) < 2 or any(ch.isdigit() for s in segments for ch in s.text):
         return False
     bare = [
         s
         for s in segments
         if starts_with_label(s, items) and not any(i.words for i in items[s.index])
     ]
-    return (
-        len(bare) >= 2
-        and 2 * len(bare) >= len(segments)
-        and not any(ch.isdigit() for s in segments for ch in s.text)
+    if len(bare) >= 2 and 2 * len(bare) >= len(segments):
+        return True
+    number = segments[0].line + 1
+    if not bare or number >= len(model.lines):
+        return False
+    below = model.lines[number]
+    if below.top - line.bottom > 1.6 * model.text_height:
+        return False
+    starts = [s.x0 for s in below.segments]
+    # A colon says the value follows on the line ("Insurance:   Wellcare"), not under it.
+    return all(
+        heading_shaped(s.text)
+        and not s.text.endswith(":")
+        and any(abs(x - s.x0) < 2 * model.char_width for x in starts)
+        for s in segments
     )
 
 
@@ -177,7 +191,7 @@ def _below(
         if not overlapping:
             continue
         best = max(overlapping, key=lambda s: min(s.x1, x1) - max(s.x0, x0))
-        if starts_with_label(best, items):
+        if starts_with_label(best, items) or UNKNOWN_LABEL.match(best.text):
             return []
         if header:
             words = [w for w in best.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
@@ -229,8 +243,8 @@ def _code_rows(item: Item, last: Segment, model: Layout) -> list[Segment]:
         if line.top - bottom > 1.6 * model.text_height:
             break
         words = [w for s in line.segments for w in s.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
-        if words and words[0].text.endswith(":") and len(words) > 1:
-            words = words[1:]  # a prefix the code list repeats ("ICD10:")
+        if len(words) > 1 and (words[0].text.endswith(":") or ENUMERATOR.match(words[0].text)):
+            words = words[1:]  # a prefix the list repeats ("ICD10:") or its number ("2.")
         if not words or not CODE_START.match(words[0].text.upper()):
             break
         more.append(Segment(words, number, -1, line.top, line.bottom))
