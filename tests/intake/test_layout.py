@@ -481,3 +481,10 @@ Clinic phone:            263 813 4609
     assert values["provider_name"] == "Raymond Moreau"
     assert values["provider_phone"] == "(798) 761-8440"
     assert values["patient_phone"] == ""
+
+
+def test_a_check_digit_lets_a_middling_ocr_confidence_stand_for_an_npi_only():
+    fields = fields_of(page_of("NPI: 1234567893\nPhone: (316) 555-0177", conf=0.6))
+    assert fields["provider_npi"]["review"] is False
+    assert fields["provider_phone"]["review"] is True
+    assert fields_of(page_of("NPI: 1234567890", conf=0.6))["provider_npi"]["review"] is True

@@ -21,6 +21,7 @@ from refloop.network.npi import is_valid_npi
 
 # Below this OCR confidence (0..1, the weakest word of a value) a coordinator checks it.
 REVIEW_BELOW = 0.80
+CHECKED_REVIEW_BELOW = 0.50
 # Below this, a segment beside a heading is taken for specks, not text.
 NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
@@ -752,7 +753,9 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
                 for f in valid
             )
             # Only a fallback read it (a cover sheet, an attached note, a code anywhere).
-            review = best.confidence < REVIEW_BELOW or disagree or best.priority == 0
+            # A check digit catches any one misread digit: a valid NPI needs less OCR trust.
+            floor = CHECKED_REVIEW_BELOW if best.note == "npi" else REVIEW_BELOW
+            review = best.confidence < floor or disagree or best.priority == 0
             fields[name] = _field(best.value, best.confidence, review, best.page, best.box)
         elif options:
             # Read but failed its check (a bad NPI check digit, an impossible date).
