@@ -107,7 +107,8 @@ class Layout:
 
 
 def build(page: PageText) -> Layout:
-    words = [w for word in page.words for w in (_clean(p) for p in _unglue(word)) if w]
+    cleaned = [c for c in (_clean(word) for word in page.words) if c is not None]
+    words = [w for word in cleaned for w in (_clean(p) for p in _unglue(word)) if w]
     if not words:
         return Layout([], [], list(page.cells), list(page.marks))
     heights = [w.y1 - w.y0 for w in words]
