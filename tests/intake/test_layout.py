@@ -488,3 +488,16 @@ def test_a_check_digit_lets_a_middling_ocr_confidence_stand_for_an_npi_only():
     assert fields["provider_npi"]["review"] is False
     assert fields["provider_phone"]["review"] is True
     assert fields_of(page_of("NPI: 1234567890", conf=0.6))["provider_npi"]["review"] is True
+
+
+def test_a_documents_title_naming_the_patient_opens_no_patient_section():
+    page = page_of(
+        """
+PATIENT REFERRAL
+Oak Hollow Health Partners  Tel 316-555-0177
+Last / First: Whitcombe / Cornelius
+"""
+    )
+    values = values_of(page)
+    assert values["provider_phone"] == "(316) 555-0177"
+    assert values["patient_phone"] == ""

@@ -199,6 +199,10 @@ def section_of(heading: str) -> str | None:
     if words and words[-1].strip(".,") in NOTE_ENDINGS:
         return "note"
     upper = heading.upper()
+    if re.search(r"\b(?:REFERRAL|FORM|REQUEST|ORDER)S?\b", upper) and not re.search(
+        r"INFORMATION|DEMOGRAPHICS|DETAILS|REFERR?ED|REFERRING|TO\b", upper
+    ):
+        return None  # the document's title ("PATIENT REFERRAL FORM"), no party's section
     if re.search(r"REFERR?ED\s+TO|REFER\s+TO|CONSULTANT|SERVICING|RENDERING|FOLLOW", upper):
         return "recipient"
     if re.search(r"PA[TI1L]{1,2}E?NT", upper):
