@@ -33,6 +33,7 @@ PROVIDER_FIELDS = {"provider_name", "provider_npi", "provider_phone", "provider_
 BANNER = re.compile(r"\bP(?:age)?\.?\s*\d{1,3}\s*/\s*\d{1,3}\b|\bpage\s+\d+\s+of\s+\d+", re.I)
 TIME = re.compile(r"\d{1,2}:\d{2}")
 COVER_SHEET = re.compile(r"fax\s+cover|cover\s+sheet|pages?\s*:\s*\d", re.IGNORECASE)
+INSURANCE_TAIL = re.compile(r"[,;]\s*(?:member|group|id|policy|subscriber|plan\s+id)\b", re.I)
 SIGN_OFF = re.compile(r"(?:sincerely|regards|respectfully|best regards|kind regards)\b", re.I)
 CITY_STATE_ZIP = re.compile(r"([A-Z][A-Za-z .'-]{1,40}),\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?")
 
@@ -600,6 +601,8 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         return _urgency(words, context, found)
     if slot == "insurance":
         text = _title_case(_free_text(words))
+        # "Aetna PPO, member ID ...": the plan ends where its numbers begin.
+        text = INSURANCE_TAIL.split(text)[0].strip(" ,;:.")
         if not re.search(r"[A-Za-z]{3}", text):
             return []
         return [found("insurance", text, words, confidence=conf)]

@@ -22,7 +22,9 @@ NUMERIC_SLOTS = {
 }  # fmt: skip
 NAME_SLOTS = {"name", "patient_name", "provider_name", "last_first", "last_name", "first_name"}
 # Slots whose value may wrap onto the lines below.
-RUN_ON_SLOTS = {"reason", "chief_complaint", "codes"}
+RUN_ON_SLOTS = {"reason", "chief_complaint", "codes", "insurance"}
+# A value ending this close to the text's right margin (a fraction of the page) wraps.
+WRAP_WITHIN = 0.15
 NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
 UNKNOWN_LABEL = re.compile(r"^[A-Za-z][A-Za-z /#&'()\-]{0,30}:")
 ENUMERATOR = re.compile(r"^\(?#?\d{1,2}[.)]?$")
@@ -207,6 +209,9 @@ def run_on(
     """The lines a reason or a code list continues on, until a label, a gap or a heading."""
     if item.slot == "codes":
         return _code_rows(item, last, model)
+    right_margin = max(s.x1 for s in model.segments)
+    if not item.value_segments and last.x1 < right_margin - WRAP_WITHIN:
+        return []  # a value on its label's line goes on only where the line is full
     more: list[Segment] = []
     left = min(item.segment.x0, last.x0) - model.char_width
     right_edge = max(item.segment.x1, last.x1)
@@ -220,10 +225,20 @@ def run_on(
         if not candidates:
             break
         following = candidates[0]
-        if starts_with_label(following, items) or any(items.get(following.index, [])):
+        if starts_with_label(following, items) or UNKNOWN_LABEL.match(following.text):
+            break  # a label, maybe one the vocabulary does not know ("Number of visits: 3")
+        labels = items.get(following.index, [])
+        if labels:
+            # The value ends where the next label starts: "Shield PPO, member ID: ...".
+            before = [w for w in following.words if w.x0 < labels[0].label[0].x0]
+            more.append(Segment(before, following.line, following.index, following.top,
+                                following.bottom, following.cell))  # fmt: skip
             break
-        if UNKNOWN_LABEL.match(following.text):
-            break  # a label the vocabulary does not know ("Number of visits: 3")
+        first_word = following.words[0].text
+        if last.words[-1].text.endswith(".") and first_word[:1].isupper():
+            break  # the value's sentence ended; a new one starts
+        if item.slot == "insurance" and not first_word[:1].isupper():
+            break  # a plan's name goes on in capitals, a sentence does not
         if len(below.segments) > 1 and following.cell is None:
             break  # a form row of its own, not the paragraph going on
         more.append(following)
