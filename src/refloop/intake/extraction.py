@@ -401,7 +401,9 @@ def _codes_together(found: list[Found]) -> list[Found]:
 def _fits(slot: str, words: list[Word], today: dt.date) -> bool:
     """Whether words can be the value of a label of this slot (a check, not a reading)."""
     if slot == "dob":
-        return parse_date(" ".join(w.text for w in words), today) is not None
+        # Date-shaped is enough here: whether it parses is the reading's business.
+        text = " ".join(w.text for w in words[:4])
+        return parse_date(text, today) is not None or bool(re.search(r"\d{1,4}\W+\w", text))
     if slot in {"patient_phone", "provider_phone", "provider_fax", "phone", "fax"}:
         return len(_digits(" ".join(w.text for w in words[:4]))) >= 7
     if slot == "npi":
