@@ -501,3 +501,21 @@ Last / First: Whitcombe / Cornelius
     values = values_of(page)
     assert values["provider_phone"] == "(316) 555-0177"
     assert values["patient_phone"] == ""
+
+
+def test_a_chief_complaint_is_never_trusted_as_the_reason_even_without_a_note_heading():
+    note = page_of(
+        """
+OFFICE VISIT NOTE.   Date of service: 04/14/2026
+Patient: Dubois, Winston
+Chief complaint: Rash
+Electronically signed by Rebecca Kaplan, PA-C
+NPI: 1234567893
+"""
+    )
+    fields = fields_of(note)
+    assert fields["reason"]["value"] == "Rash"
+    assert fields["reason"]["review"]
+    # The note's signer and NPI are the note's: shown at most as a flagged last resort.
+    assert fields["provider_npi"]["review"]
+    assert fields["provider_name"]["review"]

@@ -522,7 +522,10 @@ def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found
     if section == RECIPIENT and slot in {"provider_name", "provider_phone", "provider_fax", "npi"}:
         return []  # the referred-to clinic's, whatever the label calls it
     if explicit:
-        priority = 1 if item.weak or slot == "chief_complaint" else 3 if slot != "reason" else 2
+        # A chief complaint is the visit's, not the referral's: shown, never trusted.
+        priority = (
+            0 if slot == "chief_complaint" else 1 if item.weak else 2 if slot == "reason" else 3
+        )
     else:
         priority = 2 if section in SURE_SECTIONS else 1
     out = _values(slot, words, priority, context)

@@ -241,6 +241,8 @@ def is_heading(segment: Segment, line: Line) -> bool:
 
 def heading_shaped(text: str) -> bool:
     text = text.rstrip(":").strip()
+    if text.endswith(".") and text.upper() == text:
+        text = text[:-1]  # a speck after a heading in capitals: "OFFICE VISIT NOTE."
     words = text.split()
     if not 1 <= len(words) <= 6 or ":" in text or text.endswith((",", ".", ";")):
         return False
