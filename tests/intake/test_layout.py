@@ -519,3 +519,22 @@ NPI: 1234567893
     # The note's signer and NPI are the note's: shown at most as a flagged last resort.
     assert fields["provider_npi"]["review"]
     assert fields["provider_name"]["review"]
+
+
+def test_a_frame_around_the_whole_form_is_not_a_fields_box():
+    page = page_of(
+        """
+Reason for Referral
+Knee pain after a fall
+Insurance: Aetna PPO
+Member ID: W123456789
+Comments
+Please call the patient to schedule.
+More text that belongs to nobody.
+And more.
+""",
+        cells=[box(0, 0, 12, 90)],
+    )
+    values = values_of(page)
+    assert values["reason"] == "Knee pain after a fall"
+    assert values["insurance"] == "Aetna PPO"

@@ -23,6 +23,8 @@ NUMERIC_SLOTS = {
 NAME_SLOTS = {"name", "patient_name", "provider_name", "last_first", "last_name", "first_name"}
 # Slots whose value may wrap onto the lines below.
 RUN_ON_SLOTS = {"reason", "chief_complaint", "codes", "insurance"}
+# A ruled box taller than this many lines of text is a frame, not one field's box.
+MAX_FIELD_LINES = 6
 # A value ending this close to the text's right margin (a fraction of the page) wraps.
 WRAP_WITHIN = 0.15
 NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
@@ -116,7 +118,7 @@ def candidates(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[
     segment = item.segment
     line = model.lines[segment.line]
     found: list[list[Segment]] = []
-    if segment.cell is not None:
+    if segment.cell is not None and _field_sized(segment.cell, model):
         inside = [
             s
             for s in model.in_cell(segment.cell)
@@ -127,6 +129,8 @@ def candidates(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[
     position = line.segments.index(segment)
     right = line.segments[position + 1] if position + 1 < len(line.segments) else None
     beside = model.cell_beside(segment.cell) if segment.cell is not None else None
+    if beside is not None and not _field_sized(beside, model):
+        beside = None
     sideways: list[list[Segment]] = []
     if right is not None and not _labelish(right, line, items):
         if segment.cell is None or right.cell in (segment.cell, beside):
@@ -139,6 +143,12 @@ def candidates(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[
     below = _below(segment, model, items, header)
     found.extend([below, *sideways] if header else [*sideways, below])
     return [c for c in found if c]
+
+
+def _field_sized(cell: int, model: Layout) -> bool:
+    """A box that holds one field, not a frame drawn around a whole form or section."""
+    box = model.cells[cell]
+    return box.y1 - box.y0 <= MAX_FIELD_LINES * 2 * model.text_height
 
 
 def _labelish(segment: Segment, line: Line, items: dict[int, list[Item]]) -> bool:
