@@ -101,7 +101,13 @@ def test_unsure_values_are_marked_for_review_rather_than_guessed():
     impossible = text_pdf(["Patient name: Ada Quill", "DOB: 02/30/1964", "Urgency: routine"])
     fields = process_document(_ingest(impossible).pk).candidates.get().fields
     assert fields["patient_date_of_birth"]["review"] is True
-    assert fields["insurance"] == {"value": "", "confidence": 0.0, "review": True, "page": None}
+    assert fields["insurance"] == {
+        "value": "",
+        "confidence": 0.0,
+        "review": True,
+        "page": None,
+        "box": None,
+    }
 
 
 @pytest.mark.django_db
