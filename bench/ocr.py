@@ -6,7 +6,10 @@ core, and a field the engine is unsure of marked for review rather than guessed.
 baseline, measured in the same run on the same page images: the bare `tesseract` command
 (TSV output, no rendering, no extraction). A missed target is reported, not raised.
 
-    .venv/bin/python bench/ocr.py [--quick] [--packets N] [--write-labels]
+    .venv/bin/python bench/ocr.py [--quick] [--packets N] [--write-labels] [--steps S]
+
+--steps names the page clean-up steps to run before OCR (comma-separated, "none" for
+none; default all of refloop.intake.cleanup.STEPS), to measure what each one buys.
 """
 
 import argparse
@@ -234,11 +237,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--write-labels", action="store_true", help="store the generator's labels as the set"
     )
+    parser.add_argument("--steps", default=None, help="clean-up steps before OCR, or none")
     args, _ = parser.parse_known_args(argv)  # run_all passes --db, which means nothing here
     count = args.packets or (QUICK_PACKETS if args.quick else PACKETS)
 
     say("== ocr: fax intake, OCR + extraction on one core ==")
-    from refloop.intake import reading
+    from refloop.intake import cleanup, reading
+
+    if args.steps is not None:
+        steps = tuple(s for s in args.steps.split(",") if s and s != "none")
+        unknown = set(steps) - set(cleanup.STEPS)
+        if unknown:
+            say(f"ocr: unknown clean-up steps {sorted(unknown)}; known: {cleanup.STEPS}")
+            return 2
+        reading.CLEANUP_STEPS = steps
+    steps_used = cleanup.STEPS if reading.CLEANUP_STEPS is None else reading.CLEANUP_STEPS
+    say(f"  clean-up steps: {', '.join(steps_used) or 'none'}")
 
     if not reading.ocr_available():
         say("ocr: !!! COULD NOT RUN: tesseract is not installed (apt-get install tesseract-ocr)")
@@ -319,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                 "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "machine": {"python": platform.python_version(), "engine": engine, "cpu": pinned},
                 "packets": len(packets),
+                "cleanup_steps": list(steps_used),
                 "timing": timing,
                 "accuracy": {k: v for k, v in result.items() if k != "silent_examples"},
                 "silent_examples": result["silent_examples"],

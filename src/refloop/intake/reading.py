@@ -23,6 +23,11 @@ OCR_DPI = 204  # fax resolution: enough for the engine, cheaper than 300
 REVIEW_IMAGE_WIDTH = 1020  # about 120 dpi across a letter page
 MAX_OCR_WIDTH = 2600  # a 600 dpi scan is read at about 300 dpi
 MAX_PAGES = 200
+# A scan's resolution from its width: a letter or A4 page is about 8.5 inches across.
+PAGE_WIDTH_INCHES = 8.5
+# The clean-up steps before OCR (refloop.intake.cleanup.STEPS when None); the OCR bench
+# turns them off one at a time to measure each one's gain.
+CLEANUP_STEPS: tuple[str, ...] | None = None
 PDF_POINTS_PER_INCH = 72
 
 
@@ -269,12 +274,19 @@ def _upright(frame: Image.Image) -> Image.Image:
 
 
 def _ocr_page(number: int, image: Image.Image) -> PageText:
+    # Imported here: the clean-up module builds this module's Box and Mark.
+    from refloop.intake import cleanup
+
     if image.width > MAX_OCR_WIDTH:
         image = image.resize((MAX_OCR_WIDTH, round(image.height * MAX_OCR_WIDTH / image.width)))
-    lines = ocr_lines(image)
+    steps = cleanup.STEPS if CLEANUP_STEPS is None else CLEANUP_STEPS
+    cleaned = cleanup.clean(image, dpi=image.width / PAGE_WIDTH_INCHES, steps=steps)
+    lines = ocr_lines(cleaned.image)
     words = [word for line in lines for word in line]
     confidence = sum(w.conf for w in words) / len(words) if words else None
-    review = image.resize(
+    # The review image is the straightened page, so the words', cells' and marks' boxes
+    # fall where they were read.
+    review = cleaned.upright.resize(
         (REVIEW_IMAGE_WIDTH, round(image.height * REVIEW_IMAGE_WIDTH / image.width)),
         Image.Resampling.BOX,
     )
@@ -284,6 +296,8 @@ def _ocr_page(number: int, image: Image.Image) -> PageText:
         lines=lines,
         image_png=_png(review),
         confidence=confidence,
+        cells=cleaned.cells,
+        marks=cleaned.marks,
     )
 
 
