@@ -7,9 +7,11 @@ baseline, measured in the same run on the same page images: the bare `tesseract`
 (TSV output, no rendering, no extraction). A missed target is reported, not raised.
 
     .venv/bin/python bench/ocr.py [--quick] [--packets N] [--write-labels] [--steps S]
+        [--passes P]
 
 --steps names the page clean-up steps to run before OCR (comma-separated, "none" for
-none; default all of refloop.intake.cleanup.STEPS), to measure what each one buys.
+none; default all of refloop.intake.cleanup.STEPS), and --passes the OCR passes
+(Tesseract segmentation modes, e.g. 6,11), to measure what each one buys.
 """
 
 import argparse
@@ -238,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         "--write-labels", action="store_true", help="store the generator's labels as the set"
     )
     parser.add_argument("--steps", default=None, help="clean-up steps before OCR, or none")
+    parser.add_argument("--passes", default=None, help="OCR segmentation modes, e.g. 6,11")
     args, _ = parser.parse_known_args(argv)  # run_all passes --db, which means nothing here
     count = args.packets or (QUICK_PACKETS if args.quick else PACKETS)
 
@@ -251,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"ocr: unknown clean-up steps {sorted(unknown)}; known: {cleanup.STEPS}")
             return 2
         reading.CLEANUP_STEPS = steps
+    if args.passes:
+        reading.OCR_PASSES = tuple(int(psm) for psm in args.passes.split(","))
+    say(f"  OCR passes (page segmentation modes): {', '.join(map(str, reading.OCR_PASSES))}")
     steps_used = cleanup.STEPS if reading.CLEANUP_STEPS is None else reading.CLEANUP_STEPS
     say(f"  clean-up steps: {', '.join(steps_used) or 'none'}")
 
@@ -334,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": {"python": platform.python_version(), "engine": engine, "cpu": pinned},
                 "packets": len(packets),
                 "cleanup_steps": list(steps_used),
+                "ocr_passes": list(reading.OCR_PASSES),
                 "timing": timing,
                 "accuracy": {k: v for k, v in result.items() if k != "silent_examples"},
                 "silent_examples": result["silent_examples"],

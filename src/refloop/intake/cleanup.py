@@ -37,6 +37,10 @@ CHECKBOX_MM = (2.3, 6.5)
 MM_PER_INCH = 25.4
 
 
+# cv2.connectedComponentsWithStats: count, labels, stats (x, y, w, h, area), centroids.
+Components = tuple[int, np.ndarray, np.ndarray, np.ndarray]
+
+
 @dataclass
 class Cleaned:
     image: Image.Image  # what the OCR engine reads
@@ -64,8 +68,9 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
         out[removed] = WHITE
         ink &= ~removed
     # After the rules, so that what is left of a rule's ragged edge goes too.
+    components = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if "despeckle" in steps:
-        specks = _specks(ink, dpi)
+        specks = _specks(ink, components, dpi)
         out[specks] = WHITE
         ink &= ~specks
     height, width = gray.shape
@@ -74,7 +79,7 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
     marks = [Mark(_box(x, y, w, h, width, height), marked, "ink") for (x, y, w, h), marked in boxes]
     marks += [
         Mark(_box(x, y, w, h, width, height), True, "circle")
-        for x, y, w, h in _circles(ink & ~rules, dpi, [b for b, _ in boxes])
+        for x, y, w, h in _circles(ink, components, dpi, [b for b, _ in boxes])
     ]
     return Cleaned(
         image=Image.fromarray(out),
@@ -120,12 +125,9 @@ def _skew_angle(gray: np.ndarray, dpi: float) -> float:
     """The angle whose projection of the ink onto the page's height is sharpest: text lines
     and rules line up into narrow peaks only when the projection follows them (Postl's
     projection-profile method), searched coarse then fine within +-5 degrees."""
-    ink = gray <= _ink_level(gray)
-    ink &= ~_specks(ink, dpi)  # scattered noise blurs every projection alike
     scale = min(1.0, SKEW_DPI / dpi)
-    darkness = cv2.resize(
-        ink.astype(np.float32), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
-    )
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    darkness = (WHITE - small.astype(np.float32)) / WHITE
     ys, xs = np.nonzero(darkness > 0.25)
     if len(xs) < 50:
         return 0.0
@@ -188,10 +190,10 @@ def _flatten_shading(gray: np.ndarray, dpi: float) -> np.ndarray:
 # ---- specks ------------------------------------------------------------------------------
 
 
-def _specks(ink: np.ndarray, dpi: float) -> np.ndarray:
+def _specks(ink: np.ndarray, components: Components, dpi: float) -> np.ndarray:
     """Tiny marks with nothing larger near them: noise, unlike the dot of an i or a decimal
     point, which always sit beside a letter."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), 8)
+    count, labels, stats, _ = components
     side = _px(SPECK_INCHES, dpi)
     small_labels = np.flatnonzero(
         (stats[:, cv2.CC_STAT_WIDTH] <= side) & (stats[:, cv2.CC_STAT_HEIGHT] <= side)
@@ -199,11 +201,19 @@ def _specks(ink: np.ndarray, dpi: float) -> np.ndarray:
     small_labels = small_labels[small_labels != 0]
     if not len(small_labels):
         return np.zeros_like(ink)
-    small = np.isin(labels, small_labels)
+    small = _labelled(labels, count, small_labels)
     reach = _px(SPECK_COMPANY_INCHES, dpi) * 2 + 1
     near_large = cv2.dilate((ink & ~small).astype(np.uint8), _rect(reach, reach)).astype(bool)
     accompanied = np.unique(labels[small & near_large])
-    return small & ~np.isin(labels, accompanied)
+    return small & ~_labelled(labels, count, accompanied)
+
+
+def _labelled(labels: np.ndarray, count: int, chosen) -> np.ndarray:
+    """The pixels of the chosen components (a lookup table: far quicker than np.isin)."""
+    table = np.zeros(count, dtype=bool)
+    table[np.asarray(list(chosen), dtype=np.int64)] = True
+    table[0] = False
+    return table[labels]
 
 
 # ---- ruling lines and the cells they make ------------------------------------------------
@@ -220,8 +230,7 @@ def _rules(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
         meets = cv2.dilate(horizontal.astype(np.uint8), _rect(5, 5)).astype(bool)
         long_enough = stats[:, cv2.CC_STAT_HEIGHT] >= _px(V_RULE_ALONE_INCHES, dpi)
         keep = set(np.flatnonzero(long_enough)) | set(np.unique(labels[vertical & meets]))
-        keep.discard(0)
-        vertical = np.isin(labels, list(keep))
+        vertical = _labelled(labels, count, keep)
     return horizontal, vertical
 
 
@@ -299,10 +308,10 @@ def _within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) 
 
 
 def _circles(
-    ink: np.ndarray, dpi: float, checkboxes: list[tuple[int, int, int, int]]
+    ink: np.ndarray, components: Components, dpi: float, checkboxes: list[tuple[int, int, int, int]]
 ) -> list[tuple[int, int, int, int]]:
     """A ring drawn around a word: a thin closed loop, wider than tall, with ink inside."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), 8)
+    count, labels, stats, _ = components
     least, most = _px(0.15, dpi), _px(0.8, dpi)
     found = []
     for label in range(1, count):

@@ -28,6 +28,12 @@ PAGE_WIDTH_INCHES = 8.5
 # The clean-up steps before OCR (refloop.intake.cleanup.STEPS when None); the OCR bench
 # turns them off one at a time to measure each one's gain.
 CLEANUP_STEPS: tuple[str, ...] | None = None
+# Tesseract's page segmentation modes, one pass each: 6 reads the page as one block of
+# lines; a later pass's words are fused in by position (see fuse).
+OCR_PASSES: tuple[int, ...] = (6,)
+FUSE_MIN_CONF = 0.5
+FUSE_OVERLAP = 0.3
+FUSE_BETTER_BY = 0.3
 PDF_POINTS_PER_INCH = 72
 
 
@@ -329,9 +335,22 @@ def tesseract_tsv(png: bytes, *, psm: int = 6) -> str:
     return result.stdout.decode("utf-8", errors="replace")
 
 
-def ocr_lines(image: Image.Image) -> list[list[Word]]:
-    tsv = tesseract_tsv(_png(image))
-    width, height = image.size
+def ocr_lines(image: Image.Image, passes: tuple[int, ...] | None = None) -> list[list[Word]]:
+    """The page's words in lines: the first pass's reading, with the words of later passes
+    (other segmentation modes) filling the places where it read nothing or much worse."""
+    passes = passes or OCR_PASSES
+    png = _png(image)
+    lines = _tsv_lines(tesseract_tsv(png, psm=passes[0]), image.size)
+    for psm in passes[1:]:
+        extra = [
+            word for line in _tsv_lines(tesseract_tsv(png, psm=psm), image.size) for word in line
+        ]
+        lines = fuse(lines, extra)
+    return lines
+
+
+def _tsv_lines(tsv: str, size: tuple[int, int]) -> list[list[Word]]:
+    width, height = size
     lines: dict[tuple[str, str, str], list[Word]] = {}
     for row in tsv.splitlines()[1:]:
         cols = row.split("\t")
@@ -356,6 +375,54 @@ def ocr_lines(image: Image.Image) -> list[list[Word]]:
             )
         )
     return [sorted(line, key=lambda w: w.x0) for line in lines.values()]
+
+
+def fuse(lines: list[list[Word]], extra: list[Word]) -> list[list[Word]]:
+    """The lines with another pass's words added by position: a word where the lines have
+    none, or in place of the one word there that was read with much less confidence."""
+    lines = [list(line) for line in lines]
+    for word in extra:
+        if word.conf < FUSE_MIN_CONF or not any(c.isalnum() for c in word.text):
+            continue
+        hits = [
+            (line, index)
+            for line in lines
+            for index, mine in enumerate(line)
+            if _overlap(word, mine) > FUSE_OVERLAP
+        ]
+        if not hits:
+            _place(lines, word)
+        elif len(hits) == 1 and hits[0][0][hits[0][1]].conf < word.conf - FUSE_BETTER_BY:
+            line, index = hits[0]
+            line[index] = word
+    for line in lines:
+        line.sort(key=lambda w: w.x0)
+    return sorted(lines, key=lambda line: min(w.y0 for w in line))
+
+
+def _overlap(a: Word, b: Word) -> float:
+    """The shared area as a share of the smaller box."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    if w <= 0 or h <= 0:
+        return 0.0
+    smaller = min((a.x1 - a.x0) * (a.y1 - a.y0), (b.x1 - b.x0) * (b.y1 - b.y0))
+    return w * h / smaller if smaller > 0 else 0.0
+
+
+def _place(lines: list[list[Word]], word: Word) -> None:
+    """Into the line it sits on (most of its height shared), else as a line of its own."""
+    height = word.y1 - word.y0
+    best, shared = None, 0.5 * height
+    for line in lines:
+        top, bottom = min(w.y0 for w in line), max(w.y1 for w in line)
+        overlap = min(bottom, word.y1) - max(top, word.y0)
+        if overlap > shared:
+            best, shared = line, overlap
+    if best is None:
+        lines.append([word])
+    else:
+        best.append(word)
 
 
 def _png(image: Image.Image) -> bytes:
