@@ -29,6 +29,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -243,7 +244,42 @@ def run_pipeline(packet: dict) -> dict:
         "seconds": time.perf_counter() - started,
         "page_seconds": page_seconds,
         "candidates": candidates,
+        "page_tokens": [set(_tokens(page.text)) for page in pages],
     }
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.lower().lstrip("0") or "0" for t in re.findall(r"[A-Za-z0-9]+", text)]
+
+
+MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+
+
+def value_words_read(packet: dict, outcome: dict) -> Counter:
+    """How many words of the labelled values are anywhere in the OCR text of their pages:
+    what the reader could find at best, whatever the extraction then makes of it. Urgency
+    is left out (every form prints all its choices); a date's month may be a number or a
+    name."""
+    from refloop.intake.models import FIELD_NAMES
+
+    counts = Counter()
+    for label in packet["labels"]:
+        first, last = label["pages"]
+        read = set().union(*outcome["page_tokens"][first - 1 : last])
+        for name in FIELD_NAMES:
+            if name == "urgency" or not label[name]:
+                continue
+            words = _tokens(label[name])
+            if name == "patient_date_of_birth" and len(words) == 3:
+                year, month, day = words
+                found = [year in read, day in read]
+                found.append(
+                    month in read or any(m.startswith(MONTHS[int(month) - 1]) for m in read)
+                )
+            else:
+                found = [word in read for word in words]
+            counts.update(total=len(found), read=sum(found))
+    return counts
 
 
 def run_baseline(packet: dict) -> list[float]:
@@ -318,8 +354,12 @@ def score(packets: list[dict], outcomes: list[dict]) -> dict:
     for counts in per_field.values():
         total.update(counts)
     split_right = sum(c["split_right"] for c in per_layout.values())
+    words = Counter()
+    for packet, outcome in zip(packets, outcomes, strict=True):
+        words.update(value_words_read(packet, outcome))
     return {
         **_rates(total),
+        "value_words_read": words["read"] / (words["total"] or 1),
         "packets": len(packets),
         "packets_split_right": split_right,
         "split_rate": split_right / len(packets),
@@ -367,6 +407,10 @@ def report(name: str, result: dict) -> dict:
     say(
         f"  fields right      {result['right']}/{result['total']} = {result['accuracy']:.1%}   "
         f"(target >= {TARGET_ACCURACY:.0%}) {verdict(met['accuracy'])}"
+    )
+    say(
+        f"  value words read  {result['value_words_read']:.1%}   (of the labelled values' words, "
+        "anywhere in the OCR text of their pages)"
     )
     say(
         f"  confidently wrong {result['wrong_silent']} = {result['confidently_wrong_rate']:.1%}   "
