@@ -260,3 +260,16 @@ def test_the_review_image_and_the_ocr_image_share_coordinates():
     cleaned = cleanup.clean(skewed, dpi=DPI)
 
     assert cleaned.upright.size == cleaned.image.size == skewed.size
+
+
+def test_a_black_banner_with_white_text_is_left_whole():
+    page = Image.new("L", (900, 160), 255)
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((40, 40, 860, 90), fill=0)  # a section heading in reverse video
+    draw.text((60, 48), "Referring Provider", font=font(12), fill=255)
+    draw.line((40, 130, 860, 130), fill=0, width=2)
+
+    after = ink(cleanup.clean(page, dpi=DPI).image)
+
+    assert (after[40:91, 40:861] == ink(page)[40:91, 40:861]).all()
+    assert not after[129:132, 40:861].any()

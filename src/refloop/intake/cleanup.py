@@ -31,7 +31,11 @@ SPECK_COMPANY_INCHES = 0.04  # a dot this near a larger mark is part of it (i, :
 H_RULE_INCHES = 0.35  # longer than any letter's stroke at body sizes
 V_RULE_INCHES = 0.25
 V_RULE_ALONE_INCHES = 0.6  # shorter vertical rules count only where they meet a horizontal one
-RULE_GAP_INCHES = 0.035  # a stroke crossing a rule this thick is restored
+RULE_GAP_INCHES = 0.035
+# A banner (white text on a black bar) is mostly ink over a text line's height; it is left
+# whole, since whitening its solid parts would leave its letters as outlines.
+BAR_WINDOW_INCHES = (0.3, 0.08)
+BAR_DENSITY = 0.55  # a stroke crossing a rule this thick is restored
 MIN_CELL_INCHES = (0.12, 0.1)
 CHECKBOX_MM = (2.3, 6.5)
 MM_PER_INCH = 25.4
@@ -59,12 +63,13 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
         if abs(angle) >= MIN_ROTATION_DEGREES:
             gray = _rotate(gray, -angle)
     upright = gray
-    out = _flatten_shading(gray, dpi) if "shading" in steps else gray.copy()
+    bars = _bars(gray <= _ink_level(gray), dpi)
+    out = _flatten_shading(gray, bars, dpi) if "shading" in steps else gray.copy()
     ink = out <= _ink_level(out)
     horizontal, vertical = _rules(ink, dpi)
     rules = horizontal | vertical
     if "rules" in steps:
-        removed = _rule_pixels(ink, horizontal, vertical, dpi)
+        removed = _rule_pixels(ink, horizontal, vertical, dpi) & ~bars
         out[removed] = WHITE
         ink &= ~removed
     # After the rules, so that what is left of a rule's ragged edge goes too.
@@ -165,7 +170,15 @@ def _rotate(gray: np.ndarray, degrees: float) -> np.ndarray:
 # ---- shading -----------------------------------------------------------------------------
 
 
-def _flatten_shading(gray: np.ndarray, dpi: float) -> np.ndarray:
+def _bars(ink: np.ndarray, dpi: float) -> np.ndarray:
+    """Where the page is mostly ink across a text line's height: black bars and banners."""
+    width, height = (_px(inches, dpi, 3) for inches in BAR_WINDOW_INCHES)
+    density = cv2.boxFilter(ink.astype(np.float32), -1, (width, height))
+    dense = (density > BAR_DENSITY).astype(np.uint8)
+    return cv2.dilate(dense, _rect(width // 2 | 1, height // 2 | 1)).astype(bool)
+
+
+def _flatten_shading(gray: np.ndarray, bars: np.ndarray, dpi: float) -> np.ndarray:
     """Shaded areas (solid grey, or a fax's dither dots) become white with their text black.
 
     Blurring turns dither dots into their grey; a closing wider than any stroke removes the
@@ -176,7 +189,7 @@ def _flatten_shading(gray: np.ndarray, dpi: float) -> np.ndarray:
     smooth = cv2.GaussianBlur(gray, (0, 0), max(0.8, dpi / 200))
     width = _px(0.12, dpi, 5) | 1
     background = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, _rect(width, width))
-    shaded = (background < SHADE_LEVEL) & (background > SOLID_LEVEL)
+    shaded = (background < SHADE_LEVEL) & (background > SOLID_LEVEL) & ~bars
     if not shaded.any():
         return gray.copy()
     # A shaded area is wider than a stroke in both directions, not the rim of a black shape.
