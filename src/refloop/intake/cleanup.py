@@ -239,7 +239,9 @@ def _rules(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     if vertical.any():
         # A short vertical run is a rule only where it meets a horizontal one (a box's
         # side); alone it may be the stem of a large letter.
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(vertical.astype(np.uint8), 8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            vertical.astype(np.uint8), connectivity=8
+        )
         meets = cv2.dilate(horizontal.astype(np.uint8), _rect(5, 5)).astype(bool)
         long_enough = stats[:, cv2.CC_STAT_HEIGHT] >= _px(V_RULE_ALONE_INCHES, dpi)
         keep = set(np.flatnonzero(long_enough)) | set(np.unique(labels[vertical & meets]))
@@ -265,7 +267,9 @@ def _cells(rules: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]:
     if not rules.any():
         return []
     grid = cv2.dilate(rules.astype(np.uint8), _rect(3, 3))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((1 - grid).astype(np.uint8), 4)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (1 - grid).astype(np.uint8), connectivity=4
+    )
     height, width = rules.shape
     min_w, min_h = (_px(inches, dpi) for inches in MIN_CELL_INCHES)
     cells = []
@@ -292,7 +296,9 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[tuple[tuple[int, int, int, 
     least, most = (_px(mm / MM_PER_INCH, dpi) for mm in CHECKBOX_MM)
     run = max(3, round(least * 0.6))
     sides = _open(ink, _rect(run, 1)) | _open(ink, _rect(1, run))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(sides.astype(np.uint8), 8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        sides.astype(np.uint8), connectivity=8
+    )
     found = []
     for label in range(1, count):
         x, y, w, h, _area = (int(v) for v in stats[label])
