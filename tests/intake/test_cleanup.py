@@ -273,3 +273,20 @@ def test_a_black_banner_with_white_text_is_left_whole():
 
     assert (after[40:91, 40:861] == ink(page)[40:91, 40:861]).all()
     assert not after[129:132, 40:861].any()
+
+
+def test_an_x_drawn_beside_a_word_is_a_mark_but_the_letter_x_is_not():
+    page = Image.new("L", (1000, 240), 255)
+    draw = ImageDraw.Draw(page)
+    for x, word in ((100, "Routine"), (420, "Urgent"), (740, "STAT")):
+        draw.text((x, 60), word, font=font(11), fill=0)
+    draw.line((372, 58, 402, 92), fill=0, width=3)  # an X by hand, left of "Urgent"
+    draw.line((372, 92, 402, 58), fill=0, width=3)
+    draw.text((100, 150), "Austin TX 78701  X-ray  Sex: X", font=font(12), fill=0)
+
+    marks = [m for m in cleanup.clean(fax(page), dpi=DPI).marks if m.how == "x"]
+
+    assert len(marks) == 1
+    assert marks[0].marked
+    assert marks[0].box.x0 == pytest.approx(372 / 1000, abs=0.01)
+    assert marks[0].box.y1 == pytest.approx(92 / 240, abs=0.02)
