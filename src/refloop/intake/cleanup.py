@@ -86,6 +86,10 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
         Mark(_box(x, y, w, h, width, height), True, "circle")
         for x, y, w, h in _circles(ink, components, dpi, [b for b, _ in boxes])
     ]
+    marks += [
+        Mark(_box(x, y, w, h, width, height), True, "x")
+        for x, y, w, h in _crosses(ink, components, dpi, [b for b, _ in boxes])
+    ]
     return Cleaned(
         image=Image.fromarray(out),
         upright=Image.fromarray(upright),
@@ -302,7 +306,7 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[tuple[tuple[int, int, int, 
     found = []
     for label in range(1, count):
         x, y, w, h, _area = (int(v) for v in stats[label])
-        if not (least <= w <= most and least <= h <= most and max(w, h) <= 1.3 * min(w, h)):
+        if not (least <= w <= most and least <= h <= most and max(w, h) <= 1.2 * min(w, h)):
             continue
         frame = labels[y : y + h, x : x + w] == label
         band = max(2, round(min(w, h) * 0.15))
@@ -315,9 +319,24 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[tuple[tuple[int, int, int, 
         if min(covered) < 0.85:
             continue
         inside = ink[y + band + 1 : y + h - band - 1, x + band + 1 : x + w - band - 1]
-        found.append(((x, y, w, h), bool(inside.size and inside.mean() > 0.05)))
+        filled = float(inside.mean()) if inside.size else 0.0
+        if _border(frame) > 0.2 * min(w, h) and filled < 0.5:
+            continue  # sides as thick as a bold letter's strokes round a small counter: O, D, 0
+        found.append(((x, y, w, h), filled > 0.05))
     # A box filled in solid shows a square inside its square: one box.
     return [box for box in found if not any(_within(box[0], other[0]) for other in found)]
+
+
+def _border(frame: np.ndarray) -> int:
+    """How thick the square's sides are drawn: rows or columns from each edge that are
+    mostly ink, the thickest side."""
+
+    def run(profile: np.ndarray) -> int:
+        covered = profile >= 0.6
+        return len(covered) if covered.all() else int(np.argmin(covered))
+
+    rows, cols = frame.mean(axis=1), frame.mean(axis=0)
+    return max(run(rows), run(rows[::-1]), run(cols), run(cols[::-1]))
 
 
 def _within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
@@ -348,5 +367,42 @@ def _circles(
             continue
         if (ink[y : y + h, x : x + w] & hole).sum() < 0.02 * hole.sum():
             continue  # an empty loop (a large O) circles nothing
+        found.append((x, y, w, h))
+    return found
+
+
+def _crosses(
+    ink: np.ndarray, components: Components, dpi: float, checkboxes: list[tuple[int, int, int, int]]
+) -> list[tuple[int, int, int, int]]:
+    """An X drawn by hand beside a word: two crossing strokes, larger than a printed
+    letter, with nothing touching its sides (the letter X sits between other letters)."""
+    count, labels, stats, _ = components
+    least, most, clear = _px(0.13, dpi), _px(0.4, dpi), _px(0.04, dpi)
+    found = []
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        if not (least <= h <= most and 0.6 * h <= w <= 1.6 * h) or area > 0.35 * w * h:
+            continue
+        if any(_within((x, y, w, h), box) or _within(box, (x, y, w, h)) for box in checkboxes):
+            continue
+        shape = labels[y : y + h, x : x + w] == label
+        near = cv2.dilate(shape.astype(np.uint8), _rect(5, 5)).astype(bool)
+        steps = np.linspace(0, 1, max(w, h))
+        rows = (steps * (h - 1)).round().astype(np.int64)
+        cols = (steps * (w - 1)).round().astype(np.int64)
+        if near[rows, cols].mean() < 0.8 or near[rows, w - 1 - cols].mean() < 0.8:
+            continue
+        m = max(1, min(w, h) // 5)
+        middles = (
+            shape[:m, w // 2 - m : w // 2 + m],
+            shape[-m:, w // 2 - m : w // 2 + m],
+            shape[h // 2 - m : h // 2 + m, :m],
+            shape[h // 2 - m : h // 2 + m, -m:],
+        )
+        if any(middle.any() for middle in middles):
+            continue  # ink at the middle of a side: a box, a star or a letter, not an X
+        band = ink[y : y + h]
+        if band[:, max(0, x - clear) : x].any() or band[:, x + w : x + w + clear].any():
+            continue
         found.append((x, y, w, h))
     return found
