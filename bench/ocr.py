@@ -14,7 +14,11 @@ core, with the bare `tesseract` command on the same pages in the same run as the
 A missed target is reported, not raised.
 
     .venv/bin/python bench/ocr.py [--set old|new|both] [--layout NAME] [--packets N]
-                                  [--quick] [--write-labels]
+                                  [--quick] [--write-labels] [--steps S] [--passes P]
+
+--steps names the page clean-up steps to run before OCR (comma-separated, "none" for
+none; default all of refloop.intake.cleanup.STEPS), and --passes the OCR passes
+(Tesseract segmentation modes, e.g. 6,11), to measure what each one buys.
 """
 
 import argparse
@@ -25,6 +29,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -239,7 +244,42 @@ def run_pipeline(packet: dict) -> dict:
         "seconds": time.perf_counter() - started,
         "page_seconds": page_seconds,
         "candidates": candidates,
+        "page_tokens": [set(_tokens(page.text)) for page in pages],
     }
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.lower().lstrip("0") or "0" for t in re.findall(r"[A-Za-z0-9]+", text)]
+
+
+MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+
+
+def value_words_read(packet: dict, outcome: dict) -> Counter:
+    """How many words of the labelled values are anywhere in the OCR text of their pages:
+    what the reader could find at best, whatever the extraction then makes of it. Urgency
+    is left out (every form prints all its choices); a date's month may be a number or a
+    name."""
+    from refloop.intake.models import FIELD_NAMES
+
+    counts = Counter()
+    for label in packet["labels"]:
+        first, last = label["pages"]
+        read = set().union(*outcome["page_tokens"][first - 1 : last])
+        for name in FIELD_NAMES:
+            if name == "urgency" or not label[name]:
+                continue
+            words = _tokens(label[name])
+            if name == "patient_date_of_birth" and len(words) == 3:
+                year, month, day = words
+                found = [year in read, day in read]
+                found.append(
+                    month in read or any(m.startswith(MONTHS[int(month) - 1]) for m in read)
+                )
+            else:
+                found = [word in read for word in words]
+            counts.update(total=len(found), read=sum(found))
+    return counts
 
 
 def run_baseline(packet: dict) -> list[float]:
@@ -314,8 +354,12 @@ def score(packets: list[dict], outcomes: list[dict]) -> dict:
     for counts in per_field.values():
         total.update(counts)
     split_right = sum(c["split_right"] for c in per_layout.values())
+    words = Counter()
+    for packet, outcome in zip(packets, outcomes, strict=True):
+        words.update(value_words_read(packet, outcome))
     return {
         **_rates(total),
+        "value_words_read": words["read"] / (words["total"] or 1),
         "packets": len(packets),
         "packets_split_right": split_right,
         "split_rate": split_right / len(packets),
@@ -365,6 +409,10 @@ def report(name: str, result: dict) -> dict:
         f"(target >= {TARGET_ACCURACY:.0%}) {verdict(met['accuracy'])}"
     )
     say(
+        f"  value words read  {result['value_words_read']:.1%}   (of the labelled values' words, "
+        "anywhere in the OCR text of their pages)"
+    )
+    say(
         f"  confidently wrong {result['wrong_silent']} = {result['confidently_wrong_rate']:.1%}   "
         f"(target <= {TARGET_CONFIDENTLY_WRONG:.0%}) {verdict(met['confidently_wrong'])}"
     )
@@ -410,12 +458,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--write-labels", action="store_true", help="store the generators' labels as the sets"
     )
+    parser.add_argument("--steps", default=None, help="clean-up steps before OCR, or none")
+    parser.add_argument("--passes", default=None, help="OCR segmentation modes, e.g. 6,11")
     args, _ = parser.parse_known_args(argv)  # run_all passes --db, which means nothing here
     count = args.packets or (QUICK_PACKETS if args.quick else None)
     which = ["new"] if args.layout else (["old", "new"] if args.which == "both" else [args.which])
 
     say("== ocr: fax intake, OCR + extraction on one core ==")
-    from refloop.intake import reading
+    from refloop.intake import cleanup, reading
+
+    if args.steps is not None:
+        steps = tuple(s for s in args.steps.split(",") if s and s != "none")
+        unknown = set(steps) - set(cleanup.STEPS)
+        if unknown:
+            say(f"ocr: unknown clean-up steps {sorted(unknown)}; known: {cleanup.STEPS}")
+            return 2
+        reading.CLEANUP_STEPS = steps
+    if args.passes:
+        reading.OCR_PASSES = tuple(int(psm) for psm in args.passes.split(","))
+    say(f"  OCR passes (page segmentation modes): {', '.join(map(str, reading.OCR_PASSES))}")
+    steps_used = cleanup.STEPS if reading.CLEANUP_STEPS is None else reading.CLEANUP_STEPS
+    say(f"  clean-up steps: {', '.join(steps_used) or 'none'}")
 
     if not reading.ocr_available():
         say("ocr: !!! COULD NOT RUN: tesseract is not installed (apt-get install tesseract-ocr)")
@@ -502,6 +565,8 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "machine": {"python": platform.python_version(), "engine": engine, "cpu": pinned},
+                "cleanup_steps": list(steps_used),
+                "ocr_passes": list(reading.OCR_PASSES),
                 "timing": timing,
                 "sets": results,
                 "targets": {
