@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 RUN = Path(__file__).resolve().parents[1] / "run"
-NEEDED = "chromium fonts-liberation tesseract-ocr tesseract-ocr-eng"
+NEEDED = "chromium fonts-liberation tesseract-ocr tesseract-ocr-eng dovecot-imapd"
 
 
 def _bin_dir(tmp_path: Path, *, uid: int) -> Path:
@@ -21,7 +21,12 @@ def _bin_dir(tmp_path: Path, *, uid: int) -> Path:
 
 
 def _run_deps(bin_dir: Path) -> subprocess.CompletedProcess:
-    env = {"PATH": str(bin_dir), "HOME": str(bin_dir.parent)}
+    # Dovecot lives in /usr/sbin, off PATH: REFLOOP_DOVECOT points where none is.
+    env = {
+        "PATH": str(bin_dir),
+        "HOME": str(bin_dir.parent),
+        "REFLOOP_DOVECOT": str(bin_dir / "dovecot"),
+    }
     return subprocess.run(  # noqa: S603 - our own script, fixed arguments
         ["/bin/bash", str(RUN), "deps"], env=env, capture_output=True, text=True, timeout=60
     )

@@ -460,6 +460,8 @@ LOGGING = {
         "django.security.csrf": {"filters": ["paths"]},
         # fpdf2's font subsetting logs every glyph table at INFO.
         "fontTools": {"level": "WARNING"},
+        # IMAPClient logs the IMAP conversation at DEBUG: fetched mails, patient data.
+        "imapclient": {"level": "WARNING"},
     },
 }
 
@@ -494,6 +496,27 @@ PORTAL_INVITE_DAYS = env_int("PORTAL_INVITE_DAYS", 7)
 # long a packet may sit queued or half-read before it is queued again.
 INTAKE_SWEEP_SECONDS = env_int("INTAKE_SWEEP_SECONDS", 300)
 INTAKE_STALE_MINUTES = env_int("INTAKE_STALE_MINUTES", 15)
+# Faxes by email (`refloop intake mail`, refloop.intake.mailbox): an IMAP mailbox read over
+# TLS, either IMAPS (SECURITY=tls, port 993) or STARTTLS (SECURITY=starttls, port 143); never
+# in the clear. The password may come from a file (REFLOOP_INTAKE_MAIL_PASSWORD_FILE); CA_FILE
+# names the authority that signed the server's certificate when it is not a public one.
+# A mail larger than MAX_BYTES is not fetched: it is recorded and moved to the problem folder.
+INTAKE_MAIL_HOST = env("INTAKE_MAIL_HOST", "") or ""
+INTAKE_MAIL_SECURITY = (env("INTAKE_MAIL_SECURITY", "tls") or "").lower()
+if INTAKE_MAIL_SECURITY not in {"tls", "starttls"}:
+    raise ImproperlyConfigured(
+        f"REFLOOP_INTAKE_MAIL_SECURITY must be tls (IMAPS) or starttls, not {INTAKE_MAIL_SECURITY!r}"
+    )
+INTAKE_MAIL_PORT = env_int("INTAKE_MAIL_PORT", 993 if INTAKE_MAIL_SECURITY == "tls" else 143)
+INTAKE_MAIL_USER = env("INTAKE_MAIL_USER", "") or ""
+INTAKE_MAIL_PASSWORD = env("INTAKE_MAIL_PASSWORD", "") or ""
+INTAKE_MAIL_CA_FILE = env("INTAKE_MAIL_CA_FILE", "") or ""
+INTAKE_MAIL_FOLDER = env("INTAKE_MAIL_FOLDER", "INBOX") or "INBOX"
+INTAKE_MAIL_PROCESSED_FOLDER = env("INTAKE_MAIL_PROCESSED_FOLDER", "refloop-processed") or ""
+INTAKE_MAIL_PROBLEM_FOLDER = env("INTAKE_MAIL_PROBLEM_FOLDER", "refloop-problem") or ""
+# Room for one attachment at ATTACHMENT_MAX_BYTES in base64 (a third larger) and the text.
+INTAKE_MAIL_MAX_BYTES = env_int("INTAKE_MAIL_MAX_BYTES", ATTACHMENT_MAX_BYTES * 3 // 2)
+INTAKE_MAIL_TIMEOUT_SECONDS = env_int("INTAKE_MAIL_TIMEOUT_SECONDS", 60)
 
 # The public referral form: which websites may frame it (empty: any), and how many
 # submissions one address may send per window before a polite 429.

@@ -6,6 +6,8 @@ the bar; for a curved sankey flow it may be empty space or another flow, and whi
 is still drawing (or redrawing after a resize) the box moves under the pointer.
 """
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 # ECharts says "finished" after a render that left nothing animating, no update pending and
 # no action queued. Ask its renderer for a frame, so the event comes even if the first
 # drawing finished before anyone listened; fonts first, as they change the layout.
@@ -63,3 +65,31 @@ def point_on(page, mark) -> tuple[float, float]:
 def click_mark(page, mark) -> None:
     """Click the SVG shape `mark` (a locator) of a chart at a point on it, once drawn."""
     page.mouse.click(*point_on(page, mark))
+
+
+# Every navigation the page starts, recorded as it starts (the Navigation API).
+WATCH_NAVIGATIONS = """() => {
+  if (window.startedNavigations) return;
+  window.startedNavigations = [];
+  navigation.addEventListener("navigate", (event) => startedNavigations.push(event.destination.url));
+}"""
+
+
+def click_mark_to_navigate(page, mark, *, attempts: int = 3) -> None:
+    """Click the chart mark `mark` until the page starts a navigation (the caller then waits
+    for where it lands). A click can be lost while two browsers share a loaded machine: the
+    pointer's move re-renders the hovered flow, and the press lands before the frame that
+    draws it. A lost click starts no navigation, so clicking again doubles nothing."""
+    page.evaluate(WATCH_NAVIGATIONS)
+    for _ in range(attempts):
+        page.mouse.click(*point_on(page, mark))
+        try:
+            # A page without the watch is the next document: the navigation has happened.
+            page.wait_for_function(
+                "() => typeof startedNavigations === 'undefined' || startedNavigations.length > 0",
+                timeout=5_000,
+            )
+        except PlaywrightTimeoutError:
+            continue
+        return
+    raise AssertionError(f"{attempts} clicks on the chart mark started no navigation")

@@ -7,7 +7,7 @@ import pytest
 
 from refloop.analytics.charts import PALETTE
 from tests.analytics.test_dashboard_pages import march_history
-from tests.browser.charts import click_mark
+from tests.browser.charts import click_mark_to_navigate
 from tests.browser.conftest import assert_accessible
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,7 +82,9 @@ def test_clicking_a_bar_of_the_volume_chart_lists_its_referrals(dashboard):
         ".getOption().series.map(s => s.name)"
     )
     provider = PALETTE[names.index("Provider")]  # a series takes the palette's colours in order
-    click_mark(page, largest(page.locator(f'#chart-volume-source svg path[fill="{provider}"]')))
+    click_mark_to_navigate(
+        page, largest(page.locator(f'#chart-volume-source svg path[fill="{provider}"]'))
+    )
     # The drill-down runs the analytics queries: give a loaded machine time to answer.
     page.wait_for_url("**/analytics/referrals/?**", timeout=30_000)
     params = parse_qs(urlsplit(page.url).query)
@@ -104,7 +106,7 @@ def test_clicking_a_sankey_flow_lists_that_practices_referrals_to_the_department
 ):
     page = dashboard
     # A flow is a curved band: click on it (not at its bounding box's centre), once drawn.
-    click_mark(page, largest(page.locator('#chart-flows svg path[fill^="url("]')))
+    click_mark_to_navigate(page, largest(page.locator('#chart-flows svg path[fill^="url("]')))
     # The drill-down runs the analytics queries: give a loaded machine time to answer.
     page.wait_for_url("**/analytics/referrals/?**", timeout=30_000)
     params = parse_qs(urlsplit(page.url).query)

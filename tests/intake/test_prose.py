@@ -43,7 +43,7 @@ def values_of(page: PageText) -> dict[str, str]:
 
 
 def words_in_box(page: PageText, box) -> str:
-    x0, y0, x1, y1 = box
+    x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
     inside = [
         w.text
         for w in page.words

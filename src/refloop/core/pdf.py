@@ -45,6 +45,14 @@ class OnePager(FPDF):
             text = text.encode("latin-1", "replace").decode("latin-1")
         return super().normalize_text(text)
 
+    def drawable(self, text: str) -> str:
+        """`text` with the characters the current font lacks replaced by "?": fpdf2 would
+        log each missing glyph, and a text written from a received mail is patient data."""
+        cmap = getattr(self.current_font, "cmap", None)
+        if cmap is None:  # the Latin-1 fallback: normalize_text replaces what it lacks
+            return text
+        return "".join(ch if ch == "\n" or ord(ch) in cmap else "?" for ch in text)
+
     def footer(self):
         self.set_y(-11)
         self.set_font(FONT, "", 7.5)

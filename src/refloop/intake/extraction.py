@@ -1,93 +1,43 @@
-"""Referral fields read from a page's words, each with a confidence and a review flag.
+"""Referral fields read from a page's layout, each with a confidence and a review flag.
 
-A page's lines are cut into segments where the words leave a wide gap (form columns), and
-labels ("DOB:", "NPI", "Reason for referral:"...) are found in the segments. Generic labels
-("Name", "Phone", "Fax") are resolved by the section they sit in (a "PATIENT" or
-"REFERRING PROVIDER" heading, a cover sheet's "To:"/"From:"). Every value is normalized and
-checked (phone digits, NPI check digit, a date that can be a birth date); a failed check, a
-low OCR confidence, a missing value or two disagreeing values set `review`: the engine
-never guesses silently.
+The page's words are laid out by position (`layout`), labels from the vocabulary are found
+and paired with their values by geometry (`pairing`), and the page is walked top to bottom
+so that headings and party labels decide whose a generic "Name", "Phone" or "NPI" is: the
+patient's, the referring provider's, or nobody's (a referred-to clinic, a cover sheet, an
+attached note). Every value is normalized and checked (phone digits, NPI check digit, a
+date that can be a birth date); a failed check, a low OCR confidence, a missing value, a
+reading only a fallback found or two disagreeing values set `review`: the engine never
+guesses silently.
 """
 
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from refloop.intake import values
+from refloop.intake import layout, pairing, vocabulary
 from refloop.intake.models import FIELD_NAMES
-from refloop.intake.reading import PageText, Word
+from refloop.intake.reading import Box, PageText, Word
+from refloop.intake.values import is_known_code, read_codes, read_date, read_phone
+from refloop.network.npi import is_valid_npi
 
 # Below this OCR confidence (0..1, the weakest word of a value) a coordinator checks it.
 REVIEW_BELOW = 0.80
-# Words this far apart (a fraction of the page width) belong to different form columns.
-SEGMENT_GAP = 0.03
-
-PATIENT, PROVIDER, SENDER, RECIPIENT, OTHER = "patient", "provider", "sender", "recipient", "other"
-
-# Label -> slot. Order matters: longer, more specific labels first.
-LABELS: list[tuple[str, str]] = [
-    (r"patient(?:'s)?\s+name", "patient_name"),
-    (r"name\s+of\s+patient", "patient_name"),
-    (r"last\s+name", "last_name"),
-    (r"first\s+name", "first_name"),
-    (r"date\s*of\s*birth|birth\.?\s*date|d\.?\s?o\.?\s?b\.?", "dob"),
-    (r"(?:home|cell|mobile|patient)\s+(?:phone|tel(?:ephone)?|#)|patient\s+phone", "patient_phone"),
-    (r"(?:office|clinic|provider|practice)\s+(?:phone|tel(?:ephone)?)", "provider_phone"),
-    (r"(?:office|clinic|provider|practice)\s+fax", "provider_fax"),
-    (r"phone(?:\s+(?:number|no\.?|#))?|tel(?:ephone)?|ph", "phone"),
-    (r"fax(?:\s+(?:number|no\.?|#))?", "fax"),
-    (r"npi(?:\s+(?:number|no\.?|#))?", "npi"),
-    (
-        r"referring\s+(?:provider|physician|doctor|clinician)(?:\s+name)?|ordering\s+provider"
-        r"|referred\s+by|provider(?:\s+name)?|physician|pcp",
-        "provider_name",
-    ),
-    (
-        r"reason\s+for\s+(?:referral|consult(?:ation)?|visit)|referral\s+reason|reason"
-        r"|chief\s+complaint",
-        "reason",
-    ),
-    (
-        r"diagnosis(?:\s+codes?)?(?:\s*/\s*icd-?\s?10)?|icd-?\s?[1lI][0oO]\.?(?:[\s\-]+codes?)?|dx(?:\s+codes?)?",
-        "codes",
-    ),
-    (r"urgency|priority", "urgency"),
-    (
-        r"(?:primary\s+)?insurance(?:\s+(?:plan|carrier|company))?|payer|payor|health\s+plan",
-        "insurance",
-    ),
-    (r"patient", "patient_name"),
-    (r"name", "name"),
-    (r"re", "patient_name"),
-    (r"from", "from"),
-    (r"to|attn", "to"),
-    (r"city", "city"),
-    # Labels whose values nobody reads here; they end the value before them.
-    (
-        r"member\s+id|subscriber\s+id|policy(?:\s+(?:number|no\.?|#))?|group(?:\s+(?:number|no\.?|#))?"
-        r"|id\s*#?|mrn|sex|gender|address|visit\s+date|date|pages?|signature|notes?|comments?"
-        r"|clinical\s+notes|assessment|plan|email|dept|department|specialty|practice",
-        "other",
-    ),
-]
-# OCR drops spaces and reads specks as periods between a label's words: "Reason for. referral".
-LABEL_RE = re.compile(
-    "|".join(
-        f"(?P<l{i}>{pattern.replace(r'\s+', r'[\s.,]*')})" for i, (pattern, _) in enumerate(LABELS)
-    ),
-    re.IGNORECASE,
-)
-# A label inside a segment needs its colon; at the start of one a colon may be missing.
-LABEL_WITH_COLON = re.compile(rf"(?<![A-Za-z0-9])(?:{LABEL_RE.pattern})\s*[:#]", re.IGNORECASE)
-LABEL_AT_START = re.compile(rf"^(?:{LABEL_RE.pattern})(?![A-Za-z])\s*[:#]?", re.IGNORECASE)
+CHECKED_REVIEW_BELOW = 0.50
+# Below this, a segment beside a heading is taken for specks, not text.
+NOISE_BELOW = 0.40
+PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
+    "patient", "provider", "recipient", "insurance", "note", "cover", "top", "other",
+)  # fmt: skip
+# Labels whose value says whose part of the page this is.
 PATIENT_SLOTS = {"patient_name", "dob", "first_name", "last_name", "patient_phone"}
-NO_COLON_SLOTS = {"npi", "fax", "phone", "dob", "provider_fax", "provider_phone", "patient_phone"}
+PROVIDER_FIELDS = {"provider_name", "provider_npi", "provider_phone", "provider_fax"}
 BANNER = re.compile(r"\bP(?:age)?\.?\s*\d{1,3}\s*/\s*\d{1,3}\b|\bpage\s+\d+\s+of\s+\d+", re.I)
 TIME = re.compile(r"\d{1,2}:\d{2}")
-COVER = re.compile(r"fax\s+cover|cover\s+sheet|pages?\s*:\s*\d", re.IGNORECASE)
+COVER_SHEET = re.compile(r"fax\s+cover|cover\s+sheet|pages?\s*:\s*\d", re.IGNORECASE)
+INSURANCE_TAIL = re.compile(r"[,;]\s*(?:member|group|id|policy|subscriber|plan\s+id)\b", re.I)
+SIGN_OFF = re.compile(r"(?:sincerely|regards|respectfully|best regards|kind regards)\b", re.I)
 CITY_STATE_ZIP = re.compile(r"([A-Z][A-Za-z .'-]{1,40}),\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?")
 
-JUNK = "‘’“”'`\"|_~«»—•·"
 TITLES = {"dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "doctor"}
 CREDENTIALS = {
     "md", "m.d.", "do", "d.o.", "np", "fnp", "fnp-c", "fnp-bc", "pa", "pa-c", "dpm", "dc",
@@ -99,15 +49,17 @@ NOT_A_PERSON = {
     "physicians", "spine", "orthopedics", "coordinator", "office", "internal", "primary",
     "the", "of", "and", "&", "attn", "department", "request", "form",
 }  # fmt: skip
-URGENCY_WORDS = {
-    "stat": "stat", "emergent": "stat", "emergency": "stat", "immediate": "stat",
-    "asap": "urgent", "urgent": "urgent", "expedite": "urgent", "expedited": "urgent",
-    "high": "urgent", "routine": "routine", "standard": "routine", "normal": "routine",
-    "elective": "routine", "non-urgent": "routine", "low": "routine",
-}  # fmt: skip
+MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+    )
+}
 ROMAN_LOOKALIKES = {
     "Il": "II", "lI": "II", "ll": "II", "I1": "II", "1I": "II", "Ii": "II", "Ill": "III",
 }  # fmt: skip
+FIRST_LETTER = {"$": "S", "5": "S", "8": "B", "2": "Z", "0": "O", "1": "I", "§": "S"}
+ICD10 = re.compile(r"\b([A-TV-Z][0-9][0-9A-Z])(?:\.([0-9A-Z]{1,4}))?\b")
 DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1",
                                   "i": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2"})  # fmt: skip
 
@@ -123,8 +75,7 @@ class Found:
     priority: int = 2  # 3 explicit label, 2 resolved by section, 1 letterhead, 0 fallback
     valid: bool = True
     note: str = ""
-    # Where on the page it was read: (x0, y0, x1, y1), fractions of the page.
-    box: tuple[float, float, float, float] | None = None
+    box: Box | None = None  # where on the page the value was read
 
 
 @dataclass
@@ -139,119 +90,6 @@ class PageReading:
         return max(options, key=lambda f: (f.priority, f.confidence), default=None)
 
 
-@dataclass
-class Segment:
-    words: list[Word]
-    column: str  # "left", "right" or "both"
-
-    @property
-    def text(self) -> str:
-        return " ".join(w.text for w in self.words)
-
-
-# ---- segments, labels and sections ---------------------------------------------------
-
-
-def _clean_word(word: Word) -> Word | None:
-    text = word.text.strip(JUNK)
-    text = text.lstrip(".,;:")
-    if not any(ch.isalnum() for ch in text) and text not in {"&", "/"}:
-        return None
-    return Word(text, word.conf, word.x0, word.y0, word.x1, word.y1)
-
-
-GLUED_LABEL = re.compile(r"^([A-Za-z][A-Za-z0-9\-/]*[A-Za-z][:#])[.,\-:;]*(\S+)$")
-
-
-def _unglue(word: Word) -> list[Word]:
-    """OCR sometimes loses the space after a colon: "NPI:-1036426215" is two words."""
-    match = GLUED_LABEL.match(word.text)
-    if not match:
-        return [word]
-    label, value = match.groups()
-    split = word.x0 + (word.x1 - word.x0) * len(label) / len(word.text)
-    return [
-        Word(label, word.conf, word.x0, word.y0, split, word.y1),
-        Word(value, word.conf, split, word.y0, word.x1, word.y1),
-    ]
-
-
-def segments_of(line: list[Word]) -> list[Segment]:
-    words = [
-        w for word in line for w in (_clean_word(part) for part in _unglue(word)) if w is not None
-    ]
-    groups: list[list[Word]] = []
-    for word in words:
-        if groups and word.x0 - groups[-1][-1].x1 <= SEGMENT_GAP:
-            groups[-1].append(word)
-        else:
-            groups.append([word])
-    return [Segment(g, "left" if (g[0].x0 + g[-1].x1) / 2 < 0.5 else "right") for g in groups]
-
-
-def _slot(match: re.Match) -> str:
-    for name, value in match.groupdict().items():
-        if value is not None and name.startswith("l"):
-            return LABELS[int(name[1:])][1]
-    return "other"
-
-
-@dataclass
-class Labelled:
-    slot: str
-    words: list[Word]  # the value's words
-    segment: Segment
-
-
-def labelled_values(segment: Segment) -> list[Labelled]:
-    """(slot, value words) for each label in the segment; the value ends at the next label."""
-    text = segment.text
-    # Character offsets of each word in `text`.
-    offsets, position = [], 0
-    for word in segment.words:
-        offsets.append(position)
-        position += len(word.text) + 1
-    starts: list[tuple[int, int, str]] = []
-    at_start = LABEL_AT_START.match(text)
-    if at_start and not at_start.group().rstrip().endswith((":", "#")):
-        # Without its colon only a label that cannot start a sentence counts ("NPI 1234…").
-        if _slot(LABEL_RE.match(text)) not in NO_COLON_SLOTS:
-            at_start = None
-    if at_start:
-        starts.append((at_start.start(), at_start.end(), _slot(LABEL_RE.match(text))))
-    for match in LABEL_WITH_COLON.finditer(text):
-        if at_start and match.start() < at_start.end():
-            continue
-        inner = LABEL_RE.match(text, match.start())
-        starts.append((match.start(), match.end(), _slot(inner) if inner else "other"))
-    results = []
-    for index, (_, end, slot) in enumerate(starts):
-        stop = starts[index + 1][0] if index + 1 < len(starts) else len(text) + 1
-        words = [
-            w
-            for w, offset in zip(segment.words, offsets, strict=True)
-            if offset >= end - 1 and offset + len(w.text) > end and offset < stop
-        ]
-        results.append(Labelled(slot, words, segment))
-    return results
-
-
-def _is_heading(segment: Segment) -> str | None:
-    """The section a heading opens ("PATIENT INFORMATION"), judged by its first words."""
-    text = segment.text
-    first = " ".join(w.text for w in segment.words[:2])
-    if ":" in text or not any(c.isalpha() for c in first) or first.upper() != first:
-        return None
-    upper = text.upper()
-    if re.search(r"PA[TI1L]{1,2}E?NT", upper):
-        return PATIENT
-    if any(w in upper for w in ("PROVIDER", "PHYSICIAN", "REFERRING", "REFERRED BY")):
-        return PROVIDER
-    if len(upper.split()) <= 4:
-        return OTHER
-    return None
-
-
 def is_banner(line_text: str, index: int) -> bool:
     return index <= 1 and bool(BANNER.search(line_text)) and bool(TIME.search(line_text))
 
@@ -263,30 +101,18 @@ def _conf(words: list[Word]) -> float:
     return min((w.conf for w in words), default=0.0)
 
 
-def box_of(words: list[Word]) -> tuple[float, float, float, float] | None:
-    """The rectangle around `words` (the review page highlights it on the page image)."""
-    if not words:
-        return None
-    return (
-        min(w.x0 for w in words),
-        min(w.y0 for w in words),
-        max(w.x1 for w in words),
-        max(w.y1 for w in words),
-    )
-
-
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text.translate(DIGIT_LOOKALIKES))
 
 
 def parse_phone(words: list[Word]) -> tuple[str, bool] | None:
     """('(316) 555-0142', valid) from the first phone-like words."""
-    return values.read_phone(" ".join(w.text for w in words))
+    return read_phone(" ".join(w.text for w in words))
 
 
 def parse_date(text: str, today: dt.date) -> tuple[str, bool] | None:
     """(ISO date, can be a birth date) from a labelled date's text."""
-    read = values.read_date(text, today=today, compact=True)
+    read = read_date(text, today=today, compact=True)
     return (read.iso, read.plausible) if read else None
 
 
@@ -310,6 +136,9 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
         else w
         for i, w in enumerate(tokens)
     ]
+    # What follows a name in brackets is not the name: "Rebecca Kaplan (Cardiology)".
+    bracket = next((i for i, w in enumerate(tokens) if w.text.startswith("(")), None)
+    tokens = tokens[:bracket] if bracket else tokens
     # Credentials and anything after them ("Jane Smith, MD NPI ...") are not the name.
     for index, word in enumerate(tokens):
         if index >= 2 and word.text.lower().strip(",.;") in CREDENTIALS:
@@ -376,249 +205,509 @@ def _free_text(words: list[Word]) -> str:
 
 
 def parse_codes(words: list[Word]) -> list[str]:
-    return values.read_codes(" ".join(w.text for w in words)).codes
+    """Every ICD-10-CM code in the words, in order, repaired against the code set."""
+    return read_codes(" ".join(w.text for w in words)).codes
 
 
 # ---- the page -------------------------------------------------------------------------
 
 
+@dataclass
+class _Context:
+    page: int
+    today: dt.date
+    model: layout.Layout
+    is_cover: bool
+    in_note: bool = False  # below an attached note's or report's heading
+    cities: set[str] = field(default_factory=set)
+
+
 def read_page(page: PageText, *, today: dt.date) -> PageReading:
     """Every field reading on one page."""
+    model = layout.build(page)
+    items = {s.index: pairing.items_in(s) for s in model.segments}
+    taken = _pair_values(model, items, today)
+    context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
     found: list[Found] = []
-    cities: set[str] = set()
-    sections = {"left": SENDER, "right": SENDER}
-    lines = [line for line in page.lines if line]
-    full_text = page.text
-    for index, line in enumerate(lines):
-        line_text = " ".join(w.text for w in line)
-        if is_banner(line_text, index):
-            found.extend(_banner_fax(line, page.number))
+    sections = {"left": TOP, "right": TOP}
+    for number, line in enumerate(model.lines):
+        words = [w for s in line.segments for w in s.words]
+        line_text = " ".join(w.text for w in words)
+        if is_banner(line_text, number):
+            found.extend(_banner_fax(words, page.number))
             continue
         for match in CITY_STATE_ZIP.finditer(line_text):
-            cities.add(match.group(1).split(",")[-1].strip().lower())
-        segments = segments_of(line)
-        headings = [(s, _is_heading(s)) for s in segments]
-        headings = [(s, h) for s, h in headings if h]
-        if len(headings) == 1 and len(segments) == 1:
-            sections = {"left": headings[0][1], "right": headings[0][1]}
-            continue
-        for segment, heading in headings:
-            if len(headings) > 1:
-                sections[segment.column] = heading
-        items = [(segment, item) for segment in segments for item in labelled_values(segment)]
-        for segment, item in items:
-            if item.slot in PATIENT_SLOTS and item.words:
-                # A birth date or a patient's name: this part of the page is the patient's.
-                if sections["left"] == sections["right"]:
-                    sections = {"left": PATIENT, "right": PATIENT}
-                else:
-                    sections[segment.column] = PATIENT
-        for segment, item in items:
-            if item.slot == "to":
-                sections = {"left": RECIPIENT, "right": RECIPIENT}
-            elif item.slot == "from":
+            context.cities.add(match.group(1).split(",")[-1].strip().lower())
+        for segment in line.segments:
+            kind = _heading(segment, line, items, taken)
+            if kind is None:
+                continue
+            context.in_note = context.in_note or kind == NOTE
+            context.is_cover = context.is_cover or kind == COVER
+            column = model.column(segment)
+            if len(line.segments) == 1 or column == "both":
+                sections = {"left": kind, "right": kind}
+            else:
+                sections[column] = kind
+        for segment in line.segments:
+            column = model.column(segment)
+            for item in items[segment.index]:
+                _switch_section(sections, column, item)
+                section = sections["left" if column == "both" else column]
+                found.extend(_readings(item, section, context))
+            if SIGN_OFF.match(segment.text) and not items[segment.index]:
                 sections = {"left": PROVIDER, "right": PROVIDER}
-            words = item.words
-            if not words and item.slot not in {"other", "to", "from"}:
-                words = _value_below(lines, index, segment)
-            section = sections[segment.column]
-            found.extend(_readings(item.slot, words, section, page.number, today, cities))
-        if segments and re.match(r"sincerely|regards|respectfully", segments[0].text, re.I):
-            below = _value_below(lines, index, segments[0]) if segments else []
-            found.extend(_readings("provider_name", below, PROVIDER, page.number, today, cities))
-        for segment in segments:
-            signed = re.search(r"signed\s+by\s+", segment.text, re.IGNORECASE)
-            if signed:
-                after = _words_after(segment, signed.end())
-                for reading in _readings(
-                    "provider_name", after, PROVIDER, page.number, today, cities
-                ):
-                    reading.priority = 1
-                    found.append(reading)
-    _fallbacks(found, page, today)
+                signature = _signature_below(segment, model, items)
+                found.extend(_readings(signature, PROVIDER, context) if signature else [])
+    _fallbacks(found, model, page.number)
     # Letters: what their sentences state (imported here: prose builds on this module).
     from refloop.intake import prose
 
     found.extend(prose.read_prose(page, today))
-    return PageReading(page.number, found, bool(COVER.search(full_text)), cities)
+    found = _codes_together(found)
+    return PageReading(page.number, found, context.is_cover, context.cities)
 
 
-def _words_after(segment: Segment, offset: int) -> list[Word]:
-    position, words = 0, []
-    for word in segment.words:
-        if position >= offset:
-            words.append(word)
-        position += len(word.text) + 1
+def _heading(
+    segment: layout.Segment,
+    line: layout.Line,
+    items: dict[int, list[pairing.Item]],
+    taken: set[int],
+) -> str | None:
+    """The section a heading opens (OTHER for a heading of no party), or None if the
+    segment is no heading. Beside other segments only a party's heading counts, or a row of
+    labels standing as headings ("PATIENT    REFERRING PROVIDER"); a label beside its value
+    is a field, whatever its case."""
+    labels = items[segment.index]
+    if segment.index in taken or any(i.words for i in labels):
+        lead = [w for w in segment.words if labels and w.x0 < labels[0].label[0].x0]
+        # "OFFICE VISIT NOTE  Date of service: ..." opens the note all the same.
+        text = " ".join(w.text for w in lead)
+        kind = vocabulary.section_of(text) if lead and layout.heading_shaped(text) else None
+        return kind if segment.index not in taken else None
+    if not layout.heading_shaped(segment.text):
+        return None
+    kind = vocabulary.section_of(segment.text)
+    # Specks and stray marks read as words (a low confidence) do not stand beside it.
+    others = [s for s in line.segments if s is not segment and _conf(s.words) >= NOISE_BELOW]
+    if not others:
+        return kind or OTHER
+    if not all(layout.heading_shaped(s.text) for s in others):
+        return None
+    if labels:
+        return kind or OTHER if all(items[s.index] for s in others) else None
+    return kind
+
+
+def _pair_values(
+    model: layout.Layout, items: dict[int, list[pairing.Item]], today: dt.date
+) -> set[int]:
+    """Fill in the values that do not follow their label; the segments read as values."""
+    taken: set[int] = set()
+    for segment in model.segments:
+        labelled = items[segment.index]
+        for position, item in enumerate(labelled):
+            if item.slot == "urgency":
+                item.words = _options(item, model, items)
+                continue
+            if not item.words and position == len(labelled) - 1:
+                for option in pairing.candidates(item, model, items):
+                    found = [
+                        s
+                        for s in option
+                        if s.index not in taken or len(s.words) < len(model.segments[s.index].words)
+                    ]
+                    words = [w for s in found for w in _before_label(s, items)]
+                    if words and _fits(item.slot, words, today):
+                        item.value_segments = tuple(found)
+                        item.words = words
+                        taken.update(s.index for s in found)
+                        break
+            if item.slot in pairing.RUN_ON_SLOTS and item.words:
+                last = item.value_segments[-1] if item.value_segments else segment
+                more = pairing.run_on(item, last, model, items, taken)
+                item.words = item.words + [w for s in more for w in s.words]
+                taken.update(s.index for s in more)
+    return taken
+
+
+def _codes_together(found: list[Found]) -> list[Found]:
+    """Codes read under several labels of one standing ("ICD10:E11.65", "ICD10:I48.91")
+    are one list."""
+    codes = [f for f in found if f.field == "icd10_codes" and f.valid]
+    if len(codes) < 2:
+        return found
+    top = max(f.priority for f in codes)
+    together = [f for f in codes if f.priority == top]
+    values = list(dict.fromkeys(c for f in together for c in f.value.split(", ")))
+    boxes = [f.box for f in together if f.box is not None]
+    joined = Found(
+        "icd10_codes",
+        ", ".join(values),
+        min(f.confidence for f in together),
+        together[0].page,
+        top,
+        box=Box(
+            min(b.x0 for b in boxes),
+            min(b.y0 for b in boxes),
+            max(b.x1 for b in boxes),
+            max(b.y1 for b in boxes),
+        )
+        if boxes
+        else None,
+    )
+    return [f for f in found if f not in together] + [joined]
+
+
+def _fits(slot: str, words: list[Word], today: dt.date) -> bool:
+    """Whether words can be the value of a label of this slot (a check, not a reading)."""
+    if slot == "dob":
+        # Date-shaped is enough here: whether it parses is the reading's business.
+        text = " ".join(w.text for w in words[:4])
+        return parse_date(text, today) is not None or bool(re.search(r"\d{1,4}\W+\w", text))
+    if slot in {"patient_phone", "provider_phone", "provider_fax", "phone", "fax"}:
+        return len(_digits(" ".join(w.text for w in words[:4]))) >= 7
+    if slot == "npi":
+        return len(_digits(" ".join(w.text for w in words[:2]))) == 10
+    if slot in {"patient_name", "last_first", "name", "provider_name", "from"}:
+        return parse_person(words) is not None
+    if slot in {"first_name", "last_name"}:
+        return bool(re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", words[0].text))
+    if slot == "codes":
+        return bool(parse_codes(_code_words(words)))
+    return any(ch.isalpha() for w in words for ch in w.text)
+
+
+def _before_label(segment: layout.Segment, items: dict[int, list[pairing.Item]]) -> list[Word]:
+    labels = items.get(segment.index, [])
+    if not labels:
+        return segment.words
+    return [w for w in segment.words if w.x0 < labels[0].label[0].x0]
+
+
+def _options(
+    item: pairing.Item, model: layout.Layout, items: dict[int, list[pairing.Item]]
+) -> list[Word]:
+    """An urgency label's options: the rest of its line, or the line under it (checkboxes)."""
+    line = model.lines[item.segment.line]
+    words = list(item.words)
+    for segment in line.segments[line.segments.index(item.segment) + 1 :]:
+        if pairing.starts_with_label(segment, items):
+            break
+        words.extend(_before_label(segment, items))
+    if any(_urgency_of(w) for w in words):
+        return words
+    if item.segment.line + 1 < len(model.lines):
+        below = model.lines[item.segment.line + 1]
+        if below.top - item.segment.bottom <= 1.6 * model.text_height and not any(
+            pairing.starts_with_label(s, items) for s in below.segments
+        ):
+            return [w for s in below.segments for w in s.words]
     return words
 
 
-def _banner_fax(line: list[Word], page: int) -> list[Found]:
-    """The sending fax number a fax server prints in its banner: the referrer's fax, likely."""
-    text = " ".join(w.text for w in line)
-    match = re.search(r"FROM\W*", text, re.IGNORECASE)
-    if not match:
-        return []
-    parsed = parse_phone(_words_after(Segment(line, "both"), match.end()))
-    if not parsed or not parsed[1]:
-        return []
-    # Sure enough to show, not to trust: it may be a fax server's own number.
-    return [Found("provider_fax", parsed[0], 0.75, page, priority=0, box=box_of(line))]
+def _urgency_of(word: Word) -> str | None:
+    text = word.text.lower().strip(".,!:;()")
+    for token in vocabulary.MARKED_TOKENS | vocabulary.EMPTY_TOKENS:
+        if len(token) > 1 and text.startswith(token) and len(text) > len(token):
+            text = text[len(token) :]
+            break
+    return vocabulary.URGENCY_WORDS.get(text.strip(".,!:;()[]"))
 
 
-def _value_below(lines: list[list[Word]], index: int, segment: Segment) -> list[Word]:
-    """A value written under its label (boxed forms, a signature under "Sincerely,")."""
-    for line in lines[index + 1 : index + 3]:
-        for candidate in segments_of(line):
-            if abs(candidate.words[0].x0 - segment.words[0].x0) < 0.05:
-                if LABEL_AT_START.match(candidate.text):
-                    return []
-                return candidate.words
-    return []
+def _switch_section(sections: dict[str, str], column: str, item: pairing.Item) -> None:
+    """A label that names a party ("Patient name", "Referring physician", "Referred to")
+    makes the lines after it that party's."""
+    if not item.words:
+        return
+    if item.slot in PATIENT_SLOTS:
+        kind = PATIENT
+    elif item.slot == "from" or (item.slot == "provider_name" and not item.weak):
+        kind = PROVIDER
+    elif item.slot == "to":
+        kind = RECIPIENT
+    else:
+        return
+    if sections["left"] == sections["right"] or column == "both":
+        sections["left"] = sections["right"] = kind
+    else:
+        sections[column] = kind
 
 
-def _readings(
-    slot: str, words: list[Word], section: str, page: int, today: dt.date, cities: set[str]
-) -> list[Found]:
-    if not words or slot == "other":
+def _signature_below(
+    segment: layout.Segment, model: layout.Layout, items: dict[int, list[pairing.Item]]
+) -> pairing.Item | None:
+    """The name signed under "Sincerely,"."""
+    for line in model.lines[segment.line + 1 : segment.line + 4]:
+        for below in line.segments:
+            if abs(below.x0 - segment.x0) < 0.05:
+                if pairing.starts_with_label(below, items):
+                    return None
+                return pairing.Item("provider_name", [], below, below.words)
+    return None
+
+
+# Where a section makes a generic label someone's field; None: nobody's we read.
+GENERIC = {
+    "name": {PATIENT: "patient_name", PROVIDER: "provider_name", INSURANCE: "insurance",
+             TOP: "patient_name", OTHER: "patient_name", NOTE: "patient_name"},
+    "phone": {PATIENT: "patient_phone", PROVIDER: "provider_phone", TOP: "provider_phone",
+              OTHER: "provider_phone", COVER: "provider_phone", NOTE: "provider_phone"},
+    "fax": {PATIENT: "provider_fax", PROVIDER: "provider_fax", TOP: "provider_fax",
+            OTHER: "provider_fax", COVER: "provider_fax", NOTE: "provider_fax"},
+    "npi": {PATIENT: "npi", PROVIDER: "npi", TOP: "npi", OTHER: "npi", COVER: "npi",
+            NOTE: "npi", INSURANCE: "npi"},
+    "last_first": {PATIENT: "last_first", PROVIDER: "provider_name", TOP: "last_first",
+                   OTHER: "last_first", NOTE: "last_first"},
+    "from": {s: "provider_name" for s in (PATIENT, PROVIDER, TOP, OTHER, COVER, NOTE)},
+}  # fmt: skip
+# A field read in its own section is sure; at the top of a page or under a heading of no
+# party, less so.
+SURE_SECTIONS = {PATIENT, PROVIDER, INSURANCE}
+IDENTITY_FIELDS = {"patient_first_name", "patient_last_name", "patient_date_of_birth"}
+
+
+def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found]:
+    slot, words = item.slot, item.words
+    if not words or slot in {"other", "to"}:
         return []
-    if section == RECIPIENT and slot not in {"patient_name", "dob", "reason", "codes", "npi"}:
+    if slot == "city":
+        context.cities.add(_free_text(words).lower())
         return []
-    if slot == "from":
-        slot = "provider_name"
-    if slot == "name":
-        slot = "provider_name" if section in {PROVIDER, SENDER} else "patient_name"
-    if slot == "phone":
-        slot = "patient_phone" if section == PATIENT else "provider_phone"
-    if slot == "fax":
-        slot = "provider_fax"
-    priority = 1 if section == SENDER else 2
-    if slot in {"patient_name", "first_name", "last_name", "dob", "npi", "patient_phone"}:
-        priority = 3
-    conf = _conf(words)
-    out: list[Found] = []
-    if slot == "patient_name":
-        person = parse_person(words)
-        if person:
-            first, last = person
-            out.append(
-                Found(
-                    "patient_first_name",
-                    _name_text(first),
-                    _name_confidence(first),
-                    page,
-                    priority,
-                    box=box_of(first),
-                )
-            )
-            out.append(
-                Found(
-                    "patient_last_name",
-                    _name_text(last),
-                    _name_confidence(last),
-                    page,
-                    priority,
-                    box=box_of(last),
-                )
-            )
-    elif slot in {"first_name", "last_name"}:
-        name_words = [w for w in words if re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", w.text)][:2]
-        if name_words and len(name_words) == len(words[: len(name_words)]):
-            confidence = _name_confidence(name_words)
-            out.append(
-                Found(
-                    f"patient_{slot}",
-                    _name_text(name_words),
-                    confidence,
-                    page,
-                    3,
-                    box=box_of(name_words),
-                )
-            )
-    elif slot == "provider_name":
-        person = parse_person(words)
-        if person:
-            first, last = person
-            value = f"{_name_text(first)} {_name_text(last)}"
-            confidence = _name_confidence(first + last)
-            out.append(
-                Found("provider_name", value, confidence, page, priority, box=box_of(first + last))
-            )
-    elif slot == "dob":
-        parsed = parse_date(" ".join(w.text for w in words), today)
-        if parsed:
-            out.append(Found("patient_date_of_birth", parsed[0], conf, page, 3, parsed[1], "date"))
-    elif slot in {"patient_phone", "provider_phone", "provider_fax"}:
-        parsed = parse_phone(words)
-        if parsed:
-            out.append(Found(slot, parsed[0], conf, page, priority, parsed[1], "phone"))
-    elif slot == "npi":
-        npi = values.read_npi(" ".join(w.text for w in words[:4]))
-        if npi:
-            out.append(Found("provider_npi", npi[0], conf, page, 3, npi[1], "npi"))
-    elif slot == "reason":
-        text = _free_text(words)
-        if len(text) >= 3:
-            out.append(Found("reason", text, conf, page, priority))
-    elif slot == "codes":
-        read = values.read_codes(" ".join(w.text for w in words))
-        if read.codes:
-            code_words = [w for w in words if values.read_codes(w.text).codes] or words
-            confidence = _conf(code_words)
-            if read.unknown or read.ambiguous:
-                # Shaped like a code but not one: a person checks it rather than losing it.
-                confidence = min(confidence, 0.5)
-            found = Found("icd10_codes", ", ".join(read.codes), confidence, page, priority)
-            found.box = box_of(code_words)
-            out.append(found)
-    elif slot == "urgency":
-        for word in words:
-            level = URGENCY_WORDS.get(word.text.lower().strip(".,!"))
-            if level:
-                out.append(Found("urgency", level, word.conf, page, priority))
-                break
-    elif slot == "insurance":
-        text = _free_text(words)
-        if any(c.isalpha() for c in text):
-            out.append(Found("insurance", text, conf, page, priority))
-    elif slot == "city":
-        cities.add(_free_text(words).lower())
-    for found in out:
-        if found.box is None:
-            found.box = box_of(words)
+    explicit = slot not in GENERIC
+    if not explicit:
+        resolved = GENERIC[slot].get(section)
+        if resolved is None:
+            return []
+        slot = resolved
+    if section == RECIPIENT and slot in {"provider_name", "provider_phone", "provider_fax", "npi"}:
+        return []  # the referred-to clinic's, whatever the label calls it
+    if explicit:
+        # A chief complaint is the visit's, not the referral's: shown, never trusted.
+        priority = (
+            0 if slot == "chief_complaint" else 1 if item.weak else 2 if slot == "reason" else 3
+        )
+    else:
+        priority = 2 if section in SURE_SECTIONS else 1
+    out = _values(slot, words, priority, context)
+    for reading in out:
+        if context.in_note and reading.field not in IDENTITY_FIELDS:
+            reading.priority = 0  # an attached note's or report's, not the referral's
+        if context.is_cover and reading.field in PROVIDER_FIELDS:
+            reading.priority = 0  # a cover sheet's numbers: the last resort
     return out
 
 
-def _fallbacks(found: list[Found], page: PageText, today: dt.date) -> None:
-    """Weaker readings where no label was found: a code or STAT anywhere on the page."""
-    fields = {f.field for f in found}
-    words = page.words
-    if "icd10_codes" not in fields:
-        coded = [
-            w
-            for w in words
-            if re.fullmatch(r"[A-TV-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4},?", w.text)
-            and values.is_known_code(w.text.rstrip(","))
-        ]
+def _values(slot: str, words: list[Word], priority: int, context: _Context) -> list[Found]:
+    page, conf = context.page, _conf(words)
+
+    def found(name: str, value: str, used: list[Word], **kw) -> Found:
+        return Found(name, value, kw.pop("confidence", _conf(used)), page, priority,
+                     box=_box(used), **kw)  # fmt: skip
+
+    if slot == "last_first" and any("/" in w.text for w in words):
+        words = _slash_as_comma(words)  # "ABERNATHY / TOBIAS"
+    if slot in {"patient_name", "last_first"}:
+        person = parse_person(words)
+        if person and slot == "last_first" and not any(w.text.endswith(",") for w in words):
+            first, last = person
+            person = (last, first) if len(first) == len(last) == 1 else person
+        if not person:
+            return []
+        first, last = person
+        return [
+            found("patient_first_name", _name_text(first), first,
+                  confidence=_name_confidence(first)),
+            found("patient_last_name", _name_text(last), last, confidence=_name_confidence(last)),
+        ]  # fmt: skip
+    if slot in {"first_name", "last_name"}:
+        name_words = [w for w in words if re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", w.text)][:2]
+        if not name_words or len(name_words) != len(words[: len(name_words)]):
+            return []
+        confidence = _name_confidence(name_words)
+        return [found(f"patient_{slot}", _name_text(name_words), name_words,
+                      confidence=confidence)]  # fmt: skip
+    if slot == "provider_name":
+        person = parse_person(words)
+        if not person:
+            return []
+        first, last = person
+        value = f"{_name_text(first)} {_name_text(last)}"
+        return [found("provider_name", value, first + last,
+                      confidence=_name_confidence(first + last))]  # fmt: skip
+    if slot == "dob":
+        parsed = parse_date(" ".join(w.text for w in words), context.today)
+        if not parsed:
+            return []
+        return [found("patient_date_of_birth", parsed[0], words, valid=parsed[1], note="date")]
+    if slot in {"patient_phone", "provider_phone", "provider_fax"}:
+        parsed = parse_phone(words)
+        if not parsed:
+            return []
+        return [found(slot, parsed[0], words, valid=parsed[1], note="phone")]
+    if slot == "npi":
+        used = words[:2]
+        digits = _digits(" ".join(w.text for w in used))
+        if not digits:
+            return []
+        return [found("provider_npi", digits, used, valid=is_valid_npi(digits), note="npi")]
+    if slot in {"reason", "chief_complaint"}:
+        text = _sentence_case(_free_text(words))
+        return [found("reason", text, words)] if len(text) >= 3 else []
+    if slot == "codes":
+        coded = _code_words(words)
         codes = parse_codes(coded)
-        if codes:
-            found.append(
-                Found(
-                    "icd10_codes",
-                    ", ".join(codes),
-                    _conf(coded) * 0.8,
-                    page.number,
-                    0,
-                    box=box_of(coded),
-                )
-            )
-    if "urgency" not in fields:
-        for word in words:
-            if word.text.strip(".,!:") in {"STAT", "URGENT"}:
-                level = URGENCY_WORDS[word.text.strip(".,!:").lower()]
-                found.append(
-                    Found("urgency", level, word.conf * 0.7, page.number, 0, box=box_of([word]))
-                )
-                break
+        if not codes:
+            return []
+        used = [w for w in coded if parse_codes([w])]
+        # A number left over beside the codes is a code misread, and a code's shape without
+        # its place in the code set a code misread or retired: a person looks.
+        checked = read_codes(" ".join(w.text for w in coded))
+        doubtful = len(used) != len(coded) or checked.unknown or checked.ambiguous
+        confidence = min(_conf(used), 0.5) if doubtful else _conf(used)
+        return [found("icd10_codes", ", ".join(codes), used, confidence=confidence)]
+    if slot == "urgency":
+        return _urgency(words, context, found)
+    if slot == "insurance":
+        text = _title_case(_free_text(words))
+        # "Aetna PPO, member ID ...": the plan ends where its numbers begin.
+        text = INSURANCE_TAIL.split(text)[0].strip(" ,;:.")
+        if not re.search(r"[A-Za-z]{3}", text):
+            return []
+        return [found("insurance", text, words, confidence=conf)]
+    return []
+
+
+def _code_words(words: list[Word]) -> list[Word]:
+    """Words that can hold a code (a code always has a digit), a code split by OCR after
+    its point or colon ("G56: 01") joined again."""
+    coded: list[Word] = []
+    for word in words:
+        if not any(ch.isdigit() for ch in word.text):
+            continue
+        previous = coded[-1] if coded else None
+        if (
+            previous is not None
+            and previous.text.endswith((".", ":"))
+            and word.text.strip(",;").isdigit()
+            and word.x0 - previous.x1 < 2 * (previous.y1 - previous.y0)
+        ):
+            text = previous.text.rstrip(".:") + "." + word.text
+            coded[-1] = Word(text, min(previous.conf, word.conf), previous.x0, previous.y0,
+                             word.x1, max(previous.y1, word.y1))  # fmt: skip
+            continue
+        coded.append(word)
+    return coded
+
+
+def _slash_as_comma(words: list[Word]) -> list[Word]:
+    out: list[Word] = []
+    for word in words:
+        if word.text == "/" and out:
+            out[-1] = Word(out[-1].text + ",", out[-1].conf, out[-1].x0, out[-1].y0,
+                           out[-1].x1, out[-1].y1)  # fmt: skip
+        elif "/" in word.text.strip("/"):
+            head, tail = word.text.split("/", 1)
+            out.append(Word(head + ",", word.conf, word.x0, word.y0, word.x1, word.y1))
+            out.append(Word(tail, word.conf, word.x0, word.y0, word.x1, word.y1))
+        else:
+            out.append(word)
+    return out
+
+
+def _sentence_case(text: str) -> str:
+    """Block capitals (a hand-filled form) as a person types them: "Recurrent gout flares"."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 8 or any(c.islower() for c in letters):
+        return text
+    return text[:1] + text[1:].lower()
+
+
+def _title_case(text: str) -> str:
+    """A plan name in block capitals: "Wellcare Value Script", "Anthem Blue Cross HMO"."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 8 or any(c.islower() for c in letters):
+        return text
+    return " ".join(w if len(w) <= 3 else w.capitalize() for w in text.split())
+
+
+def _urgency(words: list[Word], context: _Context, found) -> list[Found]:
+    """The option that is marked; a lone option with no box at all; never a guess."""
+    options: list[tuple[Word, str, bool | None]] = []
+    for index, word in enumerate(words):
+        level = _urgency_of(word)
+        if level is None:
+            continue
+        mark = context.model.mark_of(word)
+        text = word.text.lower()
+        before = words[index - 1].text.lower() if index else ""
+        if mark is not None:
+            state: bool | None = mark.marked
+        elif any(text.startswith(t) for t in vocabulary.MARKED_TOKENS if len(t) > 1):
+            state = True
+        elif before in vocabulary.MARKED_TOKENS:
+            state = True
+        elif before in vocabulary.EMPTY_TOKENS or before.endswith("]"):
+            state = False
+        else:
+            state = None
+        options.append((word, level, state))
+    marked = [(w, level) for w, level, state in options if state]
+    if marked:
+        levels = {level for _, level in marked}
+        used = [w for w, _ in marked]
+        confidence = _conf(used) if len(levels) == 1 else min(_conf(used), 0.4)
+        return [found("urgency", marked[0][1], used, confidence=confidence)]
+    if any(state is False for _, _, state in options):
+        return []  # boxes read, none of them marked
+    levels = {level for _, level, _ in options}
+    if len(levels) != 1:
+        return []  # several options and no mark read: a person looks
+    return [found("urgency", options[0][1], [options[0][0]])]
+
+
+def _box(words: list[Word]) -> Box | None:
+    if not words:
+        return None
+    return Box(
+        min(w.x0 for w in words),
+        min(w.y0 for w in words),
+        max(w.x1 for w in words),
+        max(w.y1 for w in words),
+    )
+
+
+def _banner_fax(words: list[Word], page: int) -> list[Found]:
+    """The sending fax number a fax server prints in its banner: the referrer's fax, likely."""
+    after: list[Word] = []
+    for index, word in enumerate(words):
+        if re.match(r"FROM\W*$", word.text, re.IGNORECASE):
+            after = words[index + 1 :]
+            break
+    parsed = parse_phone(after) if after else None
+    if not parsed or not parsed[1]:
+        return []
+    # Sure enough to show, not to trust: it may be a fax server's own number.
+    return [Found("provider_fax", parsed[0], 0.75, page, priority=0, box=_box(after[:3]))]
+
+
+def _fallbacks(found: list[Found], model: layout.Layout, page: int) -> None:
+    """An ICD-10 code written anywhere, where no label led to one: shown, and flagged.
+    An urgency word anywhere is no answer ("URGENT CARE CENTER"), so there is none here."""
+    if any(f.field == "icd10_codes" for f in found):
+        return
+    coded = [
+        w
+        for s in model.segments
+        for w in s.words
+        if re.fullmatch(r"[A-TV-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4},?", w.text)
+        and is_known_code(w.text.rstrip(","))
+    ]
+    codes = parse_codes(coded)
+    if codes:
+        found.append(
+            Found("icd10_codes", ", ".join(codes), _conf(coded) * 0.8, page, 0, box=_box(coded))
+        )
 
 
 # ---- a candidate's fields -------------------------------------------------------------
@@ -636,7 +725,10 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
                 f.value != best.value and f.priority >= best.priority and f.confidence >= 0.5
                 for f in valid
             )
-            review = best.confidence < REVIEW_BELOW or disagree
+            # Only a fallback read it (a cover sheet, an attached note, a code anywhere).
+            # A check digit catches any one misread digit: a valid NPI needs less OCR trust.
+            floor = CHECKED_REVIEW_BELOW if best.note == "npi" else REVIEW_BELOW
+            review = best.confidence < floor or disagree or best.priority == 0
             fields[name] = _field(best.value, best.confidence, review, best.page, best.box)
         elif options:
             # Read but failed its check (a bad NPI check digit, an impossible date).
@@ -651,16 +743,12 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
 
 
 def _field(
-    value: str,
-    confidence: float,
-    review: bool,
-    page: int | None,
-    box: tuple[float, float, float, float] | None = None,
+    value: str, confidence: float, review: bool, page: int | None, box: Box | None = None
 ) -> dict:
     return {
         "value": value,
         "confidence": round(confidence, 3),
         "review": review,
         "page": page,
-        "box": [round(edge, 4) for edge in box] if box else None,
+        "box": [round(v, 4) for v in (box.x0, box.y0, box.x1, box.y1)] if box else None,
     }

@@ -1,4 +1,4 @@
-"""Packets that arrive as documents (fax, upload, watched folder) and what was read from them.
+"""Packets that arrive as documents (fax, upload, watched folder, email) and what was read from them.
 
 A packet becomes one IntakeDocument. Each page is read (text layer or OCR) into an
 IntakePage; the pages are split where the patient changes into IntakeCandidates, each
@@ -44,6 +44,7 @@ class DocumentSource(models.TextChoices):
     UPLOAD = "upload"  # the browser
     API = "api"
     WATCHED_FOLDER = "watched_folder", "Watched folder"
+    EMAIL = "email"  # an IMAP mailbox (refloop.intake.mailbox): attachments, or the text
 
 
 class DocumentStatus(models.TextChoices):
@@ -101,6 +102,16 @@ class IntakeDocument(models.Model):
     )
     scanned_by = models.CharField(
         max_length=200, blank=True, help_text="The virus scanner's version line, when scanned"
+    )
+    # An emailed packet: who sent it and the subject line (often a patient's name), for the
+    # coordinator's eyes only; and the message it came in, so a redelivery is known.
+    email_sender = EncryptedTextField(blank=True)
+    email_subject = EncryptedTextField(blank=True)
+    email_key = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="SHA-256 of the email's Message-ID (or of the message, without one)",
     )
 
     class Meta:

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 
 from refloop.intake import values
-from refloop.intake.extraction import Found, box_of, parse_person
-from refloop.intake.reading import PageText, Word
+from refloop.intake.extraction import Found, parse_person
+from refloop.intake.reading import Box, PageText, Word
 
 # Below an explicit label (3) for the fields a label states outright (the patient, the
 # NPI), and below a form's labelled reason, insurance, phone and urgency (2). A signature
@@ -407,4 +407,14 @@ def _name(words: list[Word]) -> str:
 
 def _found(field: str, value: str, words: list[Word], page: int, priority: int) -> Found:
     confidence = min((w.conf for w in words), default=0.0)
-    return Found(field, value, confidence, page, priority, box=box_of(words))
+    box = (
+        Box(
+            min(w.x0 for w in words),
+            min(w.y0 for w in words),
+            max(w.x1 for w in words),
+            max(w.y1 for w in words),
+        )
+        if words
+        else None
+    )
+    return Found(field, value, confidence, page, priority, box=box)

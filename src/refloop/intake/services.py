@@ -7,6 +7,7 @@ reason a coordinator can act on. Nothing is dropped silently.
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,12 +32,24 @@ from refloop.referrals import effects
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class EmailOrigin:
+    """The email a packet came in: sender and subject for the coordinator's eyes (stored
+    encrypted, never logged or audited), and the message's key (`IntakeDocument.email_key`)."""
+
+    sender: str
+    subject: str
+    key: str
+
+
 def ingest(
     *,
     content: bytes,
     filename: str,
     source: str,
     uploaded_by: User | None = None,
+    email: EmailOrigin | None = None,
+    refused: str = "",
     now: datetime | None = None,
 ) -> IntakeDocument:
     """Store a received packet and queue it for reading; returns the document.
@@ -49,14 +62,14 @@ def ingest(
     found, nothing infected is kept. Refused before anything is stored: files over
     ATTACHMENT_MAX_BYTES (PayloadTooLarge), and every file while a configured scanner does
     not answer (ScannerUnavailable), so the sender or the watched folder tries again.
+
+    `refused` is a reason the channel found before the check (an email attachment whose
+    encoding is broken): the document is quarantined with it, its bytes kept as received.
     """
     from refloop.intake.tasks import process_document_task
 
     now = now or timezone.now()
-    if source not in DocumentSource.values:
-        raise InvalidInput(
-            f"source must be one of {', '.join(DocumentSource.values)}.", field="source"
-        )
+    _check_source(source)
     document = IntakeDocument(
         # The received name is kept for the coordinator's eyes only, never in a storage path.
         original_name=uploads.display_name(filename),
@@ -65,9 +78,14 @@ def ingest(
         source=source,
         received_at=now,
         uploaded_by=uploaded_by,
+        **_email_fields(email),
     )
     kept: bytes | None = content
     try:
+        if refused:
+            if len(content) > settings.ATTACHMENT_MAX_BYTES:
+                uploads.check(content)  # refuses it as too large, as for any file
+            raise uploads.Refused(refused)
         checked = uploads.check(content)
     except uploads.Infected as refusal:
         document.status = DocumentStatus.QUARANTINED
@@ -121,6 +139,54 @@ def ingest(
             document.file.storage.delete(document.file.name)
         raise
     return document
+
+
+def set_aside(
+    *,
+    name: str,
+    size: int,
+    reason: str,
+    source: str,
+    email: EmailOrigin | None = None,
+    now: datetime | None = None,
+) -> IntakeDocument:
+    """Record a packet that arrived but was not taken in (an email too large to fetch): a
+    quarantined document without a file, so the coordinator sees that it came, from whom,
+    and why it is not here."""
+    now = now or timezone.now()
+    _check_source(source)
+    with transaction.atomic():
+        document = IntakeDocument.objects.create(
+            original_name=uploads.display_name(name),
+            size=size,
+            sha256="",
+            source=source,
+            received_at=now,
+            status=DocumentStatus.QUARANTINED,
+            status_reason=reason,
+            **_email_fields(email),
+        )
+        audit.record(
+            "intake.document_received",
+            document_touch(document),
+            actor=None,
+            detail={"source": source, "status": document.status, "size": size, "kept": False},
+            now=now,
+        )
+    return document
+
+
+def _check_source(source: str) -> None:
+    if source not in DocumentSource.values:
+        raise InvalidInput(
+            f"source must be one of {', '.join(DocumentSource.values)}.", field="source"
+        )
+
+
+def _email_fields(email: EmailOrigin | None) -> dict:
+    if email is None:
+        return {}
+    return {"email_sender": email.sender, "email_subject": email.subject, "email_key": email.key}
 
 
 def quarantine(

@@ -1,0 +1,277 @@
+"""Labels found on a page and the words of their values, paired by where they sit.
+
+A value follows its label in the same segment ("DOB: 07/14/1996"), or sits right of it on
+the line, in the same ruled cell under it, in the cell beside it (a shaded label cell), or
+on the next line under it (a label above its box, a column header over its row). Values of
+free text and code lists run on over the following lines until the next label. A label
+without a colon counts where nothing else reads the same: at the start of its segment and
+followed by what its field looks like, or standing alone.
+"""
+
+import re
+from dataclasses import dataclass
+
+from refloop.intake import vocabulary
+from refloop.intake.layout import Layout, Line, Segment, heading_shaped
+from refloop.intake.reading import Word
+
+# Slots whose values are numbers: "DOB 07/14/1996", "MRN 3165550199" need no colon.
+NUMERIC_SLOTS = {
+    "dob", "npi", "patient_phone", "provider_phone", "provider_fax", "phone", "fax", "codes",
+    "other",
+}  # fmt: skip
+NAME_SLOTS = {"name", "patient_name", "provider_name", "last_first", "last_name", "first_name"}
+# Slots whose value may wrap onto the lines below.
+RUN_ON_SLOTS = {"reason", "chief_complaint", "codes", "insurance"}
+# A ruled box taller than this many lines of text is a frame, not one field's box.
+MAX_FIELD_LINES = 6
+# A value ending this close to the text's right margin (a fraction of the page) wraps.
+WRAP_WITHIN = 0.15
+NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
+UNKNOWN_LABEL = re.compile(r"^[A-Za-z][A-Za-z /#&'()\-]{0,30}:")
+ENUMERATOR = re.compile(r"^\(?#?\d{1,2}[.)]?$")
+CODE_START = re.compile(r"^[A-Z0-9$§][0-9OIl][0-9A-Z]{1,2}(?:[.:,]|$)")
+
+
+@dataclass
+class Item:
+    """A label on the page and its value's words (empty where none was found)."""
+
+    slot: str
+    label: list[Word]
+    segment: Segment
+    words: list[Word]
+    weak: bool = False
+    # The segments read as (part of) the value, beyond the label's own segment.
+    value_segments: tuple[Segment, ...] = ()
+
+
+def items_in(segment: Segment) -> list[Item]:
+    """The labels in one segment, each with the words up to the next label."""
+    words = segment.words
+    text = segment.text
+    starts, position = [], 0
+    for word in words:
+        starts.append(position)
+        position += len(word.text) + 1
+    found: list[tuple[int, int, str, bool]] = []  # (first word, word after label, slot, weak)
+    for match in vocabulary.LABEL_RE.finditer(text):
+        if match.start() not in starts:
+            continue
+        first = starts.index(match.start())
+        end_char = match.end()
+        slot = vocabulary.slot_of(match.group())
+        # "Diagnosis Code(s) ICD-10": two wordings of one label side by side are one label.
+        while True:
+            gap = re.match(r"\s+", text[end_char:])
+            following = gap and vocabulary.LABEL_RE.match(text, end_char + gap.end())
+            if not following or vocabulary.slot_of(following.group()) != slot:
+                break
+            end_char = following.end()
+        colon = re.match(r"\s*[:#]", text[end_char:])
+        if colon:
+            end_char += colon.end()
+        after = next((i for i, s in enumerate(starts) if s >= end_char), len(words))
+        # A label ending inside a word is part of a longer word, unless a colon follows.
+        last_word_end = starts[after - 1] + len(words[after - 1].text)
+        if text[end_char:last_word_end].strip(":#.-") and not colon:
+            continue
+        rest = words[after:]
+        label_text = text[match.start() : end_char]
+        if not colon and not _stands_without_colon(slot, label_text, first, rest):
+            continue
+        if found and first < found[-1][1]:
+            continue
+        found.append((first, after, slot, vocabulary.normalized(label_text) in vocabulary.WEAK))
+    items = []
+    for index, (first, after, slot, weak) in enumerate(found):
+        stop = found[index + 1][0] if index + 1 < len(found) else len(words)
+        items.append(Item(slot, words[first:after], segment, words[after:stop], weak))
+    return items
+
+
+def _stands_without_colon(slot: str, label: str, first: int, rest: list[Word]) -> bool:
+    if not rest:
+        return first == 0  # the whole segment is the label: its value is elsewhere
+    following = rest[0].text
+    if slot in NUMERIC_SLOTS and any(ch.isdigit() for ch in following):
+        return True
+    # "Re", "To", "Pt" start sentences and stamps too: without a colon they are words.
+    if first != 0 or following[:1].islower() or len(re.sub(r"[^A-Za-z]", "", label)) < 4:
+        return False
+    if slot == "urgency":
+        return following.lower().strip(".,") in vocabulary.URGENCY_WORDS
+    if slot in NAME_SLOTS and 2 <= len(rest) <= 5:
+        # A first and a last name at least: "PATIENT REFERRAL" is a heading, not a name.
+        return all(NAME_TOKEN.fullmatch(w.text) for w in rest)
+    return len(re.findall(r"[A-Za-z]+", label)) >= 2 and slot not in NAME_SLOTS
+
+
+def starts_with_label(segment: Segment, items: dict[int, list[Item]]) -> bool:
+    found = items.get(segment.index, [])
+    return bool(found) and found[0].label[0] is segment.words[0]
+
+
+def candidates(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[list[Segment]]:
+    """Where a label's value may be when it does not follow the label in its segment, most
+    likely first; the reader takes the first that reads as the field's value."""
+    segment = item.segment
+    line = model.lines[segment.line]
+    found: list[list[Segment]] = []
+    if segment.cell is not None and _field_sized(segment.cell, model):
+        inside = [
+            s
+            for s in model.in_cell(segment.cell)
+            if s.index > segment.index and not starts_with_label(s, items)
+        ]
+        if inside:
+            found.append(inside)
+    position = line.segments.index(segment)
+    right = line.segments[position + 1] if position + 1 < len(line.segments) else None
+    beside = model.cell_beside(segment.cell) if segment.cell is not None else None
+    if beside is not None and not _field_sized(beside, model):
+        beside = None
+    sideways: list[list[Segment]] = []
+    if right is not None and not _labelish(right, line, items):
+        if segment.cell is None or right.cell in (segment.cell, beside):
+            sideways.append([right])
+    if beside is not None:
+        inside = model.in_cell(beside)
+        if inside and not starts_with_label(inside[0], items):
+            sideways.append(inside)
+    header = _header_row(line, model, items)
+    below = _below(segment, model, items, header)
+    found.extend([below, *sideways] if header else [*sideways, below])
+    return [c for c in found if c]
+
+
+def _field_sized(cell: int, model: Layout) -> bool:
+    """A box that holds one field, not a frame drawn around a whole form or section."""
+    box = model.cells[cell]
+    return box.y1 - box.y0 <= MAX_FIELD_LINES * 2 * model.text_height
+
+
+def _labelish(segment: Segment, line: Line, items: dict[int, list[Item]]) -> bool:
+    """A label, or a section heading beside this one ("PATIENT    REFERRING PROVIDER")."""
+    if starts_with_label(segment, items):
+        return True
+    return heading_shaped(segment.text) and vocabulary.section_of(segment.text) is not None
+
+
+def _header_row(line: Line, model: Layout, items: dict[int, list[Item]]) -> bool:
+    """A row of column headings ("Name   DOB   Phone") whose values are on the row below:
+    two bare labels or more, or headings each with a value starting right under it."""
+    segments = line.segments
+    if len(segments) < 2 or any(ch.isdigit() for s in segments for ch in s.text):
+        return False
+    bare = [
+        s
+        for s in segments
+        if starts_with_label(s, items) and not any(i.words for i in items[s.index])
+    ]
+    if len(bare) >= 2 and 2 * len(bare) >= len(segments):
+        return True
+    number = segments[0].line + 1
+    if not bare or number >= len(model.lines):
+        return False
+    below = model.lines[number]
+    if below.top - line.bottom > 1.6 * model.text_height:
+        return False
+    starts = [s.x0 for s in below.segments]
+    # A colon says the value follows on the line ("Insurance:   Wellcare"), not under it.
+    return all(
+        heading_shaped(s.text)
+        and not s.text.endswith(":")
+        and any(abs(x - s.x0) < 2 * model.char_width for x in starts)
+        for s in segments
+    )
+
+
+def _below(
+    segment: Segment, model: Layout, items: dict[int, list[Item]], header: bool
+) -> list[Segment]:
+    line = model.lines[segment.line]
+    tolerance = model.char_width
+    x0, x1 = segment.x0 - tolerance, segment.x1 + tolerance
+    if header:
+        after = [s.x0 for s in line.segments if s.x0 > segment.x0]
+        x1 = max(x1, min(after) - tolerance) if after else 1.0
+    for below in model.lines[segment.line + 1 : segment.line + 3]:
+        if below.top - segment.bottom > 1.6 * model.text_height:
+            return []
+        overlapping = [s for s in below.segments if min(s.x1, x1) - max(s.x0, x0) > 0]
+        if not overlapping:
+            continue
+        best = max(overlapping, key=lambda s: min(s.x1, x1) - max(s.x0, x0))
+        if starts_with_label(best, items) or UNKNOWN_LABEL.match(best.text):
+            return []
+        if header:
+            words = [w for w in best.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
+            if words and len(words) < len(best.words):
+                return [Segment(words, best.line, best.index, best.top, best.bottom, best.cell)]
+        return [best]
+    return []
+
+
+def run_on(
+    item: Item, last: Segment, model: Layout, items: dict[int, list[Item]], taken: set[int]
+) -> list[Segment]:
+    """The lines a reason or a code list continues on, until a label, a gap or a heading."""
+    if item.slot == "codes":
+        return _code_rows(item, last, model)
+    right_margin = max(s.x1 for s in model.segments)
+    if not item.value_segments and last.x1 < right_margin - WRAP_WITHIN:
+        return []  # a value on its label's line goes on only where the line is full
+    more: list[Segment] = []
+    left = min(item.segment.x0, last.x0) - model.char_width
+    right_edge = max(item.segment.x1, last.x1)
+    while last.line + 1 < len(model.lines):
+        below = model.lines[last.line + 1]
+        if below.top - last.bottom > 1.0 * model.text_height:
+            break
+        candidates = [
+            s for s in below.segments if left <= s.x0 <= right_edge and s.index not in taken
+        ]
+        if not candidates:
+            break
+        following = candidates[0]
+        if starts_with_label(following, items) or UNKNOWN_LABEL.match(following.text):
+            break  # a label, maybe one the vocabulary does not know ("Number of visits: 3")
+        labels = items.get(following.index, [])
+        if labels:
+            # The value ends where the next label starts: "Shield PPO, member ID: ...".
+            before = [w for w in following.words if w.x0 < labels[0].label[0].x0]
+            more.append(Segment(before, following.line, following.index, following.top,
+                                following.bottom, following.cell))  # fmt: skip
+            break
+        first_word = following.words[0].text
+        if last.words[-1].text.endswith(".") and first_word[:1].isupper():
+            break  # the value's sentence ended; a new one starts
+        if item.slot == "insurance" and not first_word[:1].isupper():
+            break  # a plan's name goes on in capitals, a sentence does not
+        if len(below.segments) > 1 and following.cell is None:
+            break  # a form row of its own, not the paragraph going on
+        more.append(following)
+        last = following
+    return more
+
+
+def _code_rows(item: Item, last: Segment, model: Layout) -> list[Segment]:
+    """A code list going on down its column, one code a row (a diagnosis table, or codes
+    listed under each other), until a row whose first word in the column is no code."""
+    x0 = min(item.segment.x0, last.x0) - model.char_width
+    x1 = max(item.segment.x1, last.x1) + model.char_width
+    more: list[Segment] = []
+    bottom = last.bottom
+    for number in range(last.line + 1, len(model.lines)):
+        line = model.lines[number]
+        if line.top - bottom > 1.6 * model.text_height:
+            break
+        words = [w for s in line.segments for w in s.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
+        if len(words) > 1 and (words[0].text.endswith(":") or ENUMERATOR.match(words[0].text)):
+            words = words[1:]  # a prefix the list repeats ("ICD10:") or its number ("2.")
+        if not words or not CODE_START.match(words[0].text.upper()):
+            break
+        more.append(Segment(words, number, -1, line.top, line.bottom))
+        bottom = line.bottom
+    return more

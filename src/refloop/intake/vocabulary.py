@@ -1,0 +1,244 @@
+"""The words forms use for their labels and section headings, kept as data.
+
+Each label wording maps to a slot the field reader knows: a field ("dob", "reason"), a
+generic one the section resolves ("name", "phone": the patient's or the provider's), a party
+("to", "from") or "other", a label nobody reads here whose only job is to end the value
+before it (member IDs, group numbers, MRNs, dates other than the birth date). Add wordings
+here, not rules in the reader. Matching ignores case, spaces and punctuation between words.
+"""
+
+import re
+
+LABELS: dict[str, tuple[str, ...]] = {
+    "patient_name": (
+        "patient name", "patient's name", "name of patient", "pt name", "patient full name",
+        "patient", "pt", "member name", "client name", "re", "patient / member name",
+    ),
+    "last_first": (
+        "name (last, first)", "name last, first", "name (last, first, mi)", "last / first",
+        "last, first", "last/first/mi", "last, first, mi", "lname, fname", "lname/fname",
+        "patient (last, first)", "patient name (last, first)", "last name, first name",
+        "member name (last, first)",
+    ),
+    "last_name": ("last name", "patient last name", "lname", "surname", "family name"),
+    "first_name": ("first name", "patient first name", "fname", "given name"),
+    "dob": (
+        "date of birth", "birth date", "birthdate", "dob", "d.o.b.", "pt dob", "patient dob",
+        "patient date of birth",
+    ),
+    "patient_phone": (
+        "patient phone", "patient phone #", "patient phone number", "patient tel", "pt phone",
+        "home phone", "home #", "home", "cell phone", "cell", "cell #", "mobile", "mobile phone",
+        "primary phone", "contact phone", "best contact number", "patient contact",
+        "member phone", "patient telephone",
+    ),
+    "provider_phone": (
+        "office phone", "clinic phone", "provider phone", "practice phone", "physician phone",
+        "office tel", "office telephone", "office #", "referring phone", "callback number",
+        "attending phone", "requesting provider phone", "ordering provider phone",
+    ),
+    "provider_fax": (
+        "office fax", "clinic fax", "provider fax", "practice fax", "physician fax",
+        "return fax", "referring fax", "fax back to", "attending fax",
+        "requesting provider fax", "ordering provider fax",
+    ),
+    "phone": (
+        "phone", "phone #", "phone number", "phone no", "ph", "ph #", "tel", "telephone",
+        "telephone number", "tel #",
+    ),
+    "fax": ("fax", "fax #", "fax number", "fax no"),
+    "npi": (
+        "npi", "npi #", "npi number", "npi no", "provider npi", "referring npi", "ordering npi",
+        "attending npi", "requesting npi", "physician npi",
+    ),
+    "provider_name": (
+        "referring provider", "referring provider name", "referring physician",
+        "referring physician name", "referring doctor", "referring clinician", "referring md",
+        "referring practitioner", "ordering provider", "ordering physician", "ordering clinician",
+        "requesting provider", "requesting physician", "referred by", "primary care physician",
+        "attending physician", "attending provider", "attending", "discharging physician",
+        "pcp", "doctor's name and signature", "physician name", "provider name", "provider",
+        "physician", "electronically signed by", "signed by", "signature of provider",
+    ),
+    "reason": (
+        "reason for referral", "reason for consult", "reason for consultation",
+        "reason for visit", "reason for request", "referral reason", "reference reason",
+        "reason", "clinical reason", "clinical indication", "indication", "indications",
+        "services requested", "consult requested for", "clinical reason for request",
+        "reason for referral / clinical question", "clinical question",
+    ),
+    "chief_complaint": ("chief complaint", "cc", "presenting complaint"),
+    "codes": (
+        "diagnosis", "diagnoses", "diagnosis code", "diagnosis codes", "diagnosis/icd-10",
+        "diagnosis / icd-10", "icd-10", "icd10", "icd 10", "icd-10 code", "icd-10 codes",
+        "icd-10-cm", "icd", "dx", "dx code", "dx codes", "primary diagnosis", "diagnosis (icd-10)",
+        "discharge diagnosis", "discharge diagnoses", "diagnosis code(s)", "diagnosis codes icd-10",
+        "diagnosis code(s) icd-10",
+    ),
+    "urgency": (
+        "urgency", "priority", "referral priority", "referral urgency", "urgency level",
+        "appointment priority", "priority level", "scheduling priority",
+    ),
+    "insurance": (
+        "insurance", "primary insurance", "insurance plan", "insurance carrier",
+        "insurance company", "insurance name", "ins. plan", "ins plan", "ins", "payer", "payor",
+        "primary payer", "carrier", "health plan", "plan name", "member", "coverage",
+    ),
+    "name": ("name", "full name"),
+    "from": ("from",),
+    "to": (
+        "to", "attn", "attention", "referred to", "refer to", "referral to", "referring to",
+        "consultant", "specialist", "receiving provider", "recipient", "specialty clinic",
+        "follow up with", "follow-up with", "servicing provider", "rendering provider",
+        "servicing provider / facility", "servicing facility",
+    ),
+    "city": ("city",),
+    "other": (
+        "member id", "member #", "member number", "member no", "subscriber id", "subscriber",
+        "subscriber no", "subscriber number", "subscriber #", "policy", "policy id",
+        "policy number", "policy #", "policy no", "group", "group #", "group number", "group no",
+        "id", "id #", "mrn", "medical record number", "medical record #", "mr #", "account",
+        "account #", "acct #", "sex", "gender", "address", "street", "state", "zip",
+        "visit date", "date", "referral date", "date of referral", "fax date", "date sent",
+        "service date", "date of service", "appointment date", "order date", "pages", "page",
+        "signature", "notes", "comments", "clinical notes", "assessment", "plan", "email",
+        "e-mail", "dept", "department", "specialty", "practice", "facility", "auth",
+        "authorization", "authorization #", "risk", "risk level", "language", "ssn", "age",
+        "height", "weight", "allergies", "medications", "order #", "referral #",
+        "referral number", "subject", "encounter", "cover", "total pages", "number of pages",
+    ),
+}  # fmt: skip
+
+# Wordings that say less than the field's name: a nurse signs, "Provider" may be anyone's.
+WEAK_LABELS = {
+    "electronically signed by", "signed by", "provider", "physician", "member", "pcp",
+    "primary care physician",
+}  # fmt: skip
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "patient": (
+        "patient", "patient information", "patient info", "patient demographics",
+        "patient details", "demographics", "member information", "patient data",
+    ),
+    "provider": (
+        "referring provider", "referring physician", "referring provider information",
+        "referring physician information", "referring office", "referring practice",
+        "ordering provider", "requesting provider", "referred by", "provider information",
+        "physician information", "from", "sender",
+    ),
+    "recipient": (
+        "referred to", "refer to", "referral to", "referring to", "consultant", "specialist",
+        "receiving provider", "receiving practice", "to", "recipient", "referred to provider",
+        "servicing provider", "servicing provider / facility", "rendering provider", "follow-up",
+        "follow up",
+    ),
+    "insurance": (
+        "insurance", "insurance information", "coverage", "payer information",
+        "insurance carrier", "primary insurance",
+    ),
+    "note": (
+        "progress note", "office note", "clinic note", "visit note", "office visit",
+        "consult note", "consultation note", "history and physical", "radiology report",
+        "imaging report", "lab report", "laboratory results", "discharge summary",
+        "operative report", "pathology report",
+    ),
+    "cover": ("fax cover sheet", "fax cover", "cover sheet", "facsimile", "fax transmittal"),
+}  # fmt: skip
+NOTE_ENDINGS = ("note", "report", "summary", "results", "findings", "impression")
+
+
+def normalized(text: str) -> str:
+    return re.sub(r"[^a-z0-9#]", "", text.lower())
+
+
+SLOT_OF = {normalized(w): slot for slot, wordings in LABELS.items() for w in wordings}
+SECTION_OF = {normalized(w): kind for kind, wordings in SECTIONS.items() for w in wordings}
+WEAK = {normalized(w) for w in WEAK_LABELS}
+
+
+def _pattern(wording: str) -> str:
+    """A wording as a regex: OCR drops spaces and reads specks as periods between words."""
+    parts = []
+    for ch in wording:
+        if ch == " ":
+            parts.append(r"[\s.,]*")
+        elif ch in ".,()":
+            parts.append(re.escape(ch) + "?")
+        elif ch == "'":
+            parts.append("['’]?")
+        elif ch in "/#-":
+            parts.append(r"\s*" + re.escape(ch) + r"?\s*")
+        else:
+            parts.append(re.escape(ch))
+    return "".join(parts)
+
+
+_ALL = sorted({w for wordings in LABELS.values() for w in wordings}, key=len, reverse=True)
+LABEL_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    + "|".join(_pattern(w) for w in _ALL)
+    + r")(?:\s*\([^)]{1,24}\))?(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
+
+def slot_of(label_text: str) -> str:
+    key = normalized(label_text)
+    if key not in SLOT_OF:
+        # "Date of Birth (MM/DD/YYYY)", "Phone (home)": the wording before the brackets.
+        key = normalized(re.sub(r"\s*\([^)]*\)\s*$", "", label_text))
+    return SLOT_OF.get(key, "other")
+
+
+def section_of(heading: str) -> str | None:
+    """The party a heading's section belongs to, or None for a heading of no party."""
+    key = normalized(heading)
+    if key in SECTION_OF:
+        return SECTION_OF[key]
+    words = heading.lower().rstrip(":").split()
+    if words and words[-1].strip(".,") in NOTE_ENDINGS:
+        return "note"
+    upper = heading.upper()
+    if re.search(r"\b(?:REFERRAL|FORM|REQUEST|ORDER)S?\b", upper) and not re.search(
+        r"INFORMATION|DEMOGRAPHICS|DETAILS|REFERR?ED|REFERRING|TO\b", upper
+    ):
+        return None  # the document's title ("PATIENT REFERRAL FORM"), no party's section
+    if re.search(r"REFERR?ED\s+TO|REFER\s+TO|CONSULTANT|SERVICING|RENDERING|FOLLOW", upper):
+        return "recipient"
+    if re.search(r"PA[TI1L]{1,2}E?NT", upper):
+        return "patient"
+    if re.search(r"REFERRING|REFERRED\s+BY|ORDERING|REQUESTING|PROVIDER|PHYSICIAN", upper):
+        return "provider"
+    if re.search(r"INSURANCE|COVERAGE|PAYER", upper):
+        return "insurance"
+    if re.search(r"COVER\s*SHEET|FAX\s+COVER", upper):
+        return "cover"
+    return None
+
+
+URGENCY_WORDS = {
+    "stat": "stat", "emergent": "stat", "emergency": "stat", "immediate": "stat",
+    "asap": "urgent", "urgent": "urgent", "expedite": "urgent", "expedited": "urgent",
+    "high": "urgent", "routine": "routine", "standard": "routine", "normal": "routine",
+    "elective": "routine", "non-urgent": "routine", "nonurgent": "routine", "low": "routine",
+}  # fmt: skip
+# How a checkbox comes out of OCR when it is drawn as text: "[X] Urgent", "☐ Routine".
+MARKED_TOKENS = {
+    "[x]",
+    "x",
+    "[v]",
+    "[/]",
+    "☒",
+    "☑",
+    "✓",
+    "✔",
+    "✗",
+    "✘",
+    "■",
+    "(x)",
+    "|x|",
+    "⊠",
+    "[*]",
+    "*",
+}
+EMPTY_TOKENS = {"[]", "[", "]", "☐", "□", "()", "o", "0", "|_|"}

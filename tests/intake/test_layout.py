@@ -1,0 +1,540 @@
+"""The geometric field reader, on pages placed by hand from a text grid.
+
+Each test plants one of the failure kinds the held-out faxes showed (issue 18): labels
+above or beside their value, in ruled or shaded cells, headings used as labels, sections in
+title case, checkboxes, values over several lines, distractors that look like the fields.
+"""
+
+import datetime as dt
+
+from refloop.intake import layout
+from refloop.intake.extraction import merge, read_page
+from refloop.intake.reading import Box, Mark, PageText, Word
+
+TODAY = dt.date(2026, 6, 1)
+LEFT, TOP = 0.02, 0.04
+CHAR_W, ROW_H, TEXT_H = 0.01, 0.022, 0.012
+
+
+def _x(col: float) -> float:
+    return LEFT + col * CHAR_W
+
+
+def _y(row: float) -> float:
+    return TOP + row * ROW_H
+
+
+def box(row0: float, col0: float, row1: float, col1: float) -> Box:
+    """A drawn rectangle from the top-left of (row0, col0) to the bottom-right of (row1, col1)."""
+    return Box(_x(col0), _y(row0) - 0.004, _x(col1 + 1), _y(row1) + TEXT_H + 0.004)
+
+
+def page_of(
+    grid: str,
+    *,
+    number: int = 1,
+    cells: list[Box] = (),
+    marks: list[tuple[int, int, bool]] = (),
+    conf: float = 0.95,
+) -> PageText:
+    """A page whose words sit where the grid's characters are: one row per text line,
+    one character per column (a hundredth of the page). Words split on spaces; the OCR
+    engine's lines are the grid's rows. `marks` are checkboxes (row, col, marked)."""
+    lines = []
+    for row, text in enumerate(grid.strip("\n").splitlines()):
+        words, col = [], 0
+        for token in text.split(" "):
+            if token:
+                words.append(
+                    Word(token, conf, _x(col), _y(row), _x(col + len(token)), _y(row) + TEXT_H)
+                )
+            col += len(token) + 1
+        if words:
+            lines.append(words)
+    return PageText(
+        number=number,
+        method="ocr",
+        lines=lines,
+        cells=list(cells),
+        marks=[Mark(box(r, c, r, c), marked, "ink" if marked else "") for r, c, marked in marks],
+    )
+
+
+def fields_of(*pages: PageText) -> dict[str, dict]:
+    return merge([read_page(page, today=TODAY) for page in pages])
+
+
+def values_of(*pages: PageText) -> dict[str, str]:
+    return {name: field["value"] for name, field in fields_of(*pages).items()}
+
+
+# ---- the layout model ----------------------------------------------------------------
+
+
+def test_lines_are_rebuilt_by_position_and_cut_into_segments_at_wide_gaps():
+    # The engine returned each word as its own line (sparse text mode), out of order.
+    page = page_of("Patient Name: Ana Lee      DOB: 01/02/1990\nPhone: 316-555-0142")
+    words = [w for line in page.lines for w in line]
+    page.lines = [[w] for w in reversed(words)]
+    model = layout.build(page)
+    assert [[s.text for s in line.segments] for line in model.lines] == [
+        ["Patient Name: Ana Lee", "DOB: 01/02/1990"],
+        ["Phone: 316-555-0142"],
+    ]
+
+
+def test_skewed_lines_stay_whole():
+    page = page_of("Name: Ana Lee          Phone: 316-555-0142\nDOB: 01/02/1990")
+    # Tilt the page: every word drops by 3% of the page height per page width.
+    for line in page.lines:
+        for i, w in enumerate(line):
+            line[i] = Word(w.text, w.conf, w.x0, w.y0 + 0.03 * w.x0, w.x1, w.y1 + 0.03 * w.x0)
+    model = layout.build(page)
+    assert [len(line.segments) for line in model.lines] == [2, 1]
+
+
+def test_headings_in_any_case_are_found_but_a_sentence_is_not():
+    page = page_of(
+        """
+Referring Provider
+PATIENT INFORMATION
+Please call our office with any questions about this referral.
+"""
+    )
+    model = layout.build(page)
+    assert [layout.is_heading(line.segments[0], line) for line in model.lines] == [
+        True,
+        True,
+        False,
+    ]
+
+
+def test_words_are_placed_in_their_ruled_cells():
+    page = page_of("Payer        Aetna PPO", cells=[box(0, 0, 0, 10), box(0, 11, 0, 40)])
+    model = layout.build(page)
+    labels, values = model.lines[0].segments
+    assert (labels.cell, values.cell) == (0, 1)
+
+
+# ---- labels that are not "Label: value" on one line ------------------------------------
+
+
+def test_label_above_its_value():
+    page = page_of(
+        """
+PATIENT INFORMATION
+Patient Name                 Date of Birth          Phone #
+Keisha Brooks                07/14/1996             (316) 555-0142
+"""
+    )
+    fields = fields_of(page)
+    assert fields["patient_first_name"]["value"] == "Keisha"
+    assert fields["patient_last_name"]["value"] == "Brooks"
+    assert fields["patient_date_of_birth"]["value"] == "1996-07-14"
+    assert fields["patient_phone"]["value"] == "(316) 555-0142"
+    assert not fields["patient_last_name"]["review"]
+    # The box is where the value was read, not the label.
+    x0, y0, x1, y1 = fields["patient_date_of_birth"]["box"]
+    assert (round(x0, 3), round(y0, 3)) == (round(_x(29), 3), round(_y(2), 3))
+
+
+def test_labels_beside_their_values_on_a_row_with_no_digits():
+    page = page_of("Patient Name    Keisha Brooks      Sex    F      Payer    Aetna PPO")
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == ("Keisha", "Brooks")
+    assert values["insurance"] == "Aetna PPO"
+
+
+def test_a_column_header_the_vocabulary_does_not_know_does_not_take_the_value():
+    page = page_of(
+        """
+Patient Name      Race         DOB             Member ID
+Keisha Brooks     Black        07/14/1996      3165550142
+"""
+    )
+    values = values_of(page)
+    assert values["patient_last_name"] == "Brooks"
+    assert values["patient_date_of_birth"] == "1996-07-14"
+    assert values["patient_phone"] == ""
+
+
+def test_label_in_a_shaded_cell_beside_a_taller_box():
+    # The value sits lower in its box than the label in the cell beside it: not on its
+    # line, not below it. Only the ruled cells pair them.
+    page = page_of(
+        """
+Insurance
+                Blue Cross Blue Shield PPO
+Member ID       XKW123456789
+""",
+        cells=[box(0, 0, 1, 14), box(0, 15, 1, 60), box(2, 0, 2, 14), box(2, 15, 2, 60)],
+    )
+    values = values_of(page)
+    assert values["insurance"] == "Blue Cross Blue Shield PPO"
+
+
+def test_label_at_the_top_of_a_cell_with_its_value_further_in():
+    page = page_of(
+        """
+NPI                             Referring Physician
+                 1234567893                       Elena Castillo, MD
+""",
+        cells=[box(0, 0, 1, 30), box(0, 32, 1, 80)],
+    )
+    values = values_of(page)
+    assert values["provider_npi"] == "1234567893"
+    assert values["provider_name"] == "Elena Castillo"
+
+
+def test_section_headings_used_as_labels():
+    page = page_of(
+        """
+Last / First
+Brooks, Keisha
+Reason for Referral
+New onset atrial fibrillation with palpitations
+and dizziness for two weeks
+Insurance Carrier
+UnitedHealthcare Choice Plus
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_last_name"], values["patient_first_name"]) == ("Brooks", "Keisha")
+    assert values["reason"] == (
+        "New onset atrial fibrillation with palpitations and dizziness for two weeks"
+    )
+    assert values["insurance"] == "UnitedHealthcare Choice Plus"
+
+
+def test_labels_without_a_colon_as_an_ehr_prints_them():
+    page = page_of(
+        """
+Name Keisha K Brooks                   DOB 07/14/1996
+Reference Reason New onset atrial fibrillation
+ICD10:E11.65
+Doctor's name and signature Elena Castillo
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == ("Keisha", "Brooks")
+    assert values["patient_date_of_birth"] == "1996-07-14"
+    assert values["reason"] == "New onset atrial fibrillation"
+    assert values["icd10_codes"] == "E11.65"
+    assert values["provider_name"] == "Elena Castillo"
+
+
+# ---- sections ---------------------------------------------------------------------------
+
+
+def test_title_case_section_makes_the_phone_the_providers():
+    page = page_of(
+        """
+Patient
+Name: Keisha Brooks
+Phone: (316) 555-0142
+Referring Provider
+Name: Elena Castillo, MD
+Phone: (316) 555-0177
+Fax: (316) 555-0178
+"""
+    )
+    values = values_of(page)
+    assert values["patient_phone"] == "(316) 555-0142"
+    assert values["provider_phone"] == "(316) 555-0177"
+    assert values["provider_name"] == "Elena Castillo"
+
+
+def test_referred_to_section_does_not_swallow_the_referring_physician_below_it():
+    page = page_of(
+        """
+Patient Name: Keisha Brooks        DOB: 07/14/1996
+Referred To: Lakeside Cardiology
+Name: Omar Haddad, MD
+NPI: 1999999984
+Phone: (217) 555-0100
+Referring Physician: Elena Castillo, MD
+NPI: 1234567893
+Phone: (316) 555-0177
+"""
+    )
+    values = values_of(page)
+    assert values["provider_name"] == "Elena Castillo"
+    assert values["provider_npi"] == "1234567893"
+    assert values["provider_phone"] == "(316) 555-0177"
+
+
+def test_electronically_signed_by_names_the_provider():
+    page = page_of(
+        """
+Patient Name: Keisha Brooks
+Reason for referral: Palpitations
+Electronically signed by: Elena Castillo, MD on 03/02/2026
+"""
+    )
+    assert values_of(page)["provider_name"] == "Elena Castillo"
+
+
+# ---- checkboxes --------------------------------------------------------------------------
+
+
+def test_the_marked_checkbox_wins_whichever_comes_first():
+    page = page_of(
+        """
+Patient Name: Keisha Brooks
+Referral Priority
+   Routine      Urgent      STAT
+""",
+        marks=[(2, 1, False), (2, 14, True), (2, 26, False)],
+    )
+    fields = fields_of(page)
+    assert fields["urgency"]["value"] == "urgent"
+    assert not fields["urgency"]["review"]
+
+
+def test_a_mark_drawn_as_text_counts_too():
+    page = page_of("Priority: [ ] Routine [X] Urgent [ ] STAT")
+    assert values_of(page)["urgency"] == "urgent"
+
+
+def test_an_urgency_word_elsewhere_on_the_page_is_not_the_answer():
+    page = page_of(
+        """
+Patient Name: Keisha Brooks
+Reason for referral: Knee pain
+URGENT CARE CENTER OF WICHITA
+Please call if you have urgent questions.
+"""
+    )
+    fields = fields_of(page)
+    assert fields["urgency"]["value"] == "routine"
+    assert fields["urgency"]["review"]
+
+
+def test_options_with_no_mark_read_are_not_guessed():
+    page = page_of("Patient Name: Keisha Brooks\nPriority:   Routine   Urgent   STAT")
+    fields = fields_of(page)
+    assert fields["urgency"]["review"]
+
+
+# ---- values over several lines or items --------------------------------------------------
+
+
+def test_a_reason_over_two_lines_is_read_until_the_next_label():
+    page = page_of(
+        """
+Reason for referral: Lumbar spinal stenosis with
+neurogenic claudication, worse over six months
+Diagnosis: M48.062
+"""
+    )
+    values = values_of(page)
+    assert values["reason"] == (
+        "Lumbar spinal stenosis with neurogenic claudication, worse over six months"
+    )
+
+
+def test_every_icd10_code_of_the_field_is_read():
+    page = page_of(
+        """
+Diagnosis codes: E11.65 Type 2 diabetes with hyperglycemia
+I48.91 Unspecified atrial fibrillation
+I10 Essential hypertension
+Member ID: W123456789
+"""
+    )
+    assert values_of(page)["icd10_codes"] == "E11.65, I48.91, I10"
+
+
+# ---- distractors --------------------------------------------------------------------------
+
+
+def test_an_attached_notes_chief_complaint_is_not_the_forms_reason():
+    form = page_of("Patient Name: Keisha Brooks\nReason for Referral: Atrial fibrillation")
+    note = page_of(
+        "OFFICE NOTE\nPatient: Keisha Brooks\nChief complaint: Cough for three days",
+        number=2,
+    )
+    fields = fields_of(form, note)
+    assert fields["reason"]["value"] == "Atrial fibrillation"
+    # Without the form's reason, the note's is only a suggestion.
+    fields = fields_of(page_of("Patient Name: Keisha Brooks"), note)
+    assert fields["reason"]["value"] == "Cough for three days"
+    assert fields["reason"]["review"]
+
+
+def test_a_cover_sheets_phone_is_not_the_providers_when_the_form_has_one():
+    cover = page_of(
+        """
+FAX COVER SHEET
+From: Elena Castillo, MD
+Phone: (316) 555-9000
+Pages: 2
+"""
+    )
+    form = page_of(
+        """
+Patient Name: Keisha Brooks
+REFERRING PROVIDER
+Name: Elena Castillo, MD
+Phone: (316) 555-0177
+""",
+        number=2,
+    )
+    assert values_of(cover, form)["provider_phone"] == "(316) 555-0177"
+    # With nothing else, the cover's number is shown, and flagged.
+    fields = fields_of(cover)
+    assert fields["provider_phone"]["value"] == "(316) 555-9000"
+    assert fields["provider_phone"]["review"]
+
+
+def test_member_group_and_record_numbers_are_not_phones_or_npis():
+    page = page_of(
+        """
+Patient Name: Keisha Brooks
+Member ID: 3165550142     Group #: 1234567893
+MRN 3165550199
+Referral Date: 03/02/2026
+"""
+    )
+    fields = fields_of(page)
+    assert fields["patient_phone"]["value"] == ""
+    assert fields["provider_npi"]["value"] == ""
+    assert fields["patient_date_of_birth"]["value"] == ""
+
+
+def test_a_radiologists_npi_in_an_attached_report_is_not_the_referrers():
+    form = page_of("Patient Name: Keisha Brooks\nReferring Physician: Elena Castillo, MD")
+    report = page_of(
+        """
+RADIOLOGY REPORT
+Patient: Keisha Brooks
+Interpreting radiologist: Omar Haddad, MD
+NPI: 1999999984
+""",
+        number=2,
+    )
+    fields = fields_of(form, report)
+    assert fields["provider_name"]["value"] == "Elena Castillo"
+    assert fields["provider_npi"]["value"] != "1999999984" or fields["provider_npi"]["review"]
+
+
+def test_codes_down_a_diagnosis_table_column_and_one_per_prefixed_line():
+    table = page_of(
+        """
+Diagnoses
+#    ICD-10     Description
+1    E11.65     Type 2 diabetes mellitus with hyperglycemia
+2    I48.91     Secondary diagnosis
+Providers
+"""
+    )
+    assert values_of(table)["icd10_codes"] == "E11.65, I48.91"
+    prefixed = page_of("Diagnosis     ICD10:E11.65\n              ICD10:I48.91\nRisk Level    Low")
+    assert values_of(prefixed)["icd10_codes"] == "E11.65, I48.91"
+
+
+def test_a_last_first_name_is_whoever_the_section_is_about():
+    page = page_of(
+        """
+Patient
+Name          Keisha K Brooks
+Referring Provider
+Lname, Fname  Castillo, Elena
+NPI           1234567893
+"""
+    )
+    values = values_of(page)
+    assert values["patient_last_name"] == "Brooks"
+    assert values["provider_name"] == "Elena Castillo"
+    assert values["provider_npi"] == "1234567893"
+
+
+def test_a_hand_filled_form_in_block_capitals():
+    page = page_of(
+        """
+PATIENT REFERRAL
+Last / First: ABERNATHY / TOBIAS          DOB: 02-02-1981
+Insurance: WELLCARE VALUE SCRIPT HMO
+REASON FOR REFERRAL
+RECURRENT GOUT FLARES
+Number of visits: 3
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_last_name"], values["patient_first_name"]) == ("Abernathy", "Tobias")
+    assert values["insurance"] == "Wellcare Value Script HMO"
+    assert values["reason"] == "Recurrent gout flares"
+
+
+def test_a_discharge_referral_names_the_attending_not_the_follow_up_doctor():
+    page = page_of(
+        """
+Patient: Nakamura, Imani
+Attending physician:     Raymond Moreau, DO
+Attending phone:         798 761 8440
+Primary care physician:  Felicia Moreau, DO
+Follow up with:          Dr. Gregory Lockhart, Dermatology
+Clinic phone:            263 813 4609
+"""
+    )
+    values = values_of(page)
+    assert values["provider_name"] == "Raymond Moreau"
+    assert values["provider_phone"] == "(798) 761-8440"
+    assert values["patient_phone"] == ""
+
+
+def test_a_check_digit_lets_a_middling_ocr_confidence_stand_for_an_npi_only():
+    fields = fields_of(page_of("NPI: 1234567893\nPhone: (316) 555-0177", conf=0.6))
+    assert fields["provider_npi"]["review"] is False
+    assert fields["provider_phone"]["review"] is True
+    assert fields_of(page_of("NPI: 1234567890", conf=0.6))["provider_npi"]["review"] is True
+
+
+def test_a_documents_title_naming_the_patient_opens_no_patient_section():
+    page = page_of(
+        """
+PATIENT REFERRAL
+Oak Hollow Health Partners  Tel 316-555-0177
+Last / First: Whitcombe / Cornelius
+"""
+    )
+    values = values_of(page)
+    assert values["provider_phone"] == "(316) 555-0177"
+    assert values["patient_phone"] == ""
+
+
+def test_a_chief_complaint_is_never_trusted_as_the_reason_even_without_a_note_heading():
+    note = page_of(
+        """
+OFFICE VISIT NOTE.   Date of service: 04/14/2026
+Patient: Dubois, Winston
+Chief complaint: Rash
+Electronically signed by Rebecca Kaplan, PA-C
+NPI: 1234567893
+"""
+    )
+    fields = fields_of(note)
+    assert fields["reason"]["value"] == "Rash"
+    assert fields["reason"]["review"]
+    # The note's signer and NPI are the note's: shown at most as a flagged last resort.
+    assert fields["provider_npi"]["review"]
+    assert fields["provider_name"]["review"]
+
+
+def test_a_frame_around_the_whole_form_is_not_a_fields_box():
+    page = page_of(
+        """
+Reason for Referral
+Knee pain after a fall
+Insurance: Aetna PPO
+Member ID: W123456789
+Comments
+Please call the patient to schedule.
+More text that belongs to nobody.
+And more.
+""",
+        cells=[box(0, 0, 12, 90)],
+    )
+    values = values_of(page)
+    assert values["reason"] == "Knee pain after a fall"
+    assert values["insurance"] == "Aetna PPO"

@@ -1,0 +1,45 @@
+"""Fusing a second OCR pass into the first by position (reading.fuse)."""
+
+from refloop.intake.reading import Word, fuse
+
+
+def line(*words: Word) -> list[Word]:
+    return list(words)
+
+
+def texts(lines: list[list[Word]]) -> list[list[str]]:
+    return [[w.text for w in row] for row in lines]
+
+
+def test_a_word_the_first_pass_missed_joins_the_line_it_sits_on():
+    first = [line(Word("NPI:", 0.9, 0.10, 0.20, 0.15, 0.22))]
+    second = [Word("1234567893", 0.85, 0.20, 0.201, 0.35, 0.221)]
+
+    assert texts(fuse(first, second)) == [["NPI:", "1234567893"]]
+
+
+def test_a_word_far_from_every_line_is_a_line_of_its_own_in_reading_order():
+    first = [line(Word("Payer", 0.9, 0.10, 0.50, 0.18, 0.52))]
+    second = [Word("Aetna", 0.8, 0.10, 0.30, 0.18, 0.32)]
+
+    assert texts(fuse(first, second)) == [["Aetna"], ["Payer"]]
+
+
+def test_a_much_surer_reading_replaces_the_word_in_the_same_place():
+    first = [
+        line(Word("Name", 0.9, 0.1, 0.1, 0.2, 0.12), Word("Br0oks", 0.31, 0.25, 0.1, 0.4, 0.12))
+    ]
+    second = [Word("Brooks", 0.93, 0.25, 0.1, 0.4, 0.12)]
+
+    assert texts(fuse(first, second)) == [["Name", "Brooks"]]
+
+
+def test_a_reading_about_as_sure_or_unsure_changes_nothing():
+    first = [line(Word("Urgent", 0.80, 0.1, 0.1, 0.2, 0.12))]
+    second = [
+        Word("Urgant", 0.85, 0.1, 0.1, 0.2, 0.12),  # not much surer
+        Word("~~", 0.95, 0.6, 0.1, 0.62, 0.12),  # no letter or digit: noise
+        Word("Stat", 0.30, 0.7, 0.1, 0.8, 0.12),  # too unsure to add
+    ]
+
+    assert texts(fuse(first, second)) == [["Urgent"]]
