@@ -152,7 +152,7 @@ Dr. Priya Natarajan
 def test_a_letter_to_refer_signed_electronically():
     page = letter(
         """
-To the Neurology Clinic:
+Dear Neurology Clinic,
 This letter is to refer Ana Lucia Torres (born December 2nd, 1971) to your clinic. Ms.
 Torres is referred for chronic migraine with aura. She can be contacted at 316-555-0123
 (home). She is insured with Kansas Medicaid. This is not urgent.
@@ -278,6 +278,18 @@ Raymond M, Raghunathan, NP,
     assert read["patient_date_of_birth"] == "1941-12-27"
     assert read["patient_phone"] == "(423) 727-5631"
     assert read["provider_name"] == "Raymond Raghunathan"
+
+
+def test_an_attached_notes_signer_is_not_read_as_the_referrer():
+    note = letter(
+        """
+OFFICE VISIT NOTE
+Patient seen for follow-up. Plan: continue current medications.
+Electronically signed by Rebecca Kaplan, PA-C   NPI: 1234567893
+"""
+    )
+    assert "provider_name" not in values_of(note)
+    assert "provider_npi" not in values_of(note)
 
 
 def test_a_form_without_sentences_gives_prose_nothing_to_read():

@@ -140,8 +140,9 @@ CLOSING = re.compile(
 SIGNED = re.compile(r"(?i:(?:electronically\s+)?signed(?:\s+by)?\s*:?|/s/)\s+")
 SALUTATION = re.compile(r"^(?i:dear)\s+(?i:(?:dr\.?|doctor)\s+)?(?P<name>[A-Z][\w'\-. ]*?)\s*[,:]")
 NPI = re.compile(r"\bNPI\s*(?:#|:|number|no\.?)?\s*", re.IGNORECASE)
+# A letter greets or signs off; an attached note's "Electronically signed by" is the note's.
 LETTER = re.compile(
-    r"(?im:^\s*dear\b|^\s*(?:sincerely|respectfully|regards|best\s+regards)|signed\s+by)"
+    r"(?im:^\s*dear\b|^\s*(?:sincerely|respectfully|regards|best\s+regards|kind\s+regards)\b)"
 )
 
 
@@ -193,9 +194,9 @@ def read_prose(page: PageText, today: dt.date) -> list[Found]:
     found += _insurance(text, page.number)
     found += _reason(text, page.number)
     found += _urgency(text, page.number)
-    found += _signer(page)
     if LETTER.search(page.text):
-        # A letter's codes and NPI; on a form, its labels give them.
+        # A letter's signer, codes and NPI; on a form or a note, its labels give them.
+        found += _signer(page)
         found += _codes(text, page.number)
         found += _npi(text, page.number, recipient_lines)
     return found
