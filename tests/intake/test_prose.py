@@ -280,6 +280,17 @@ Raymond M, Raghunathan, NP,
     assert read["provider_name"] == "Raymond Raghunathan"
 
 
+def test_a_surname_with_a_particle_is_not_cut_short():
+    page = letter(
+        """
+Dear Dr. Lee,
+I am referring my patient Gloria St. Clair, DOB 03/04/1950, for evaluation of dizziness.
+"""
+    )
+    read = values_of(page)
+    assert "patient_last_name" not in read or read["patient_last_name"] != "St"
+
+
 def test_an_attached_notes_signer_is_not_read_as_the_referrer():
     note = letter(
         """

@@ -55,6 +55,8 @@ PLEASE_SEE = re.compile(
 )
 # Words a name runs into on a subject line: "Re: Marcus Webb DOB: 3/9/58".
 NOT_NAME = {"dob", "d.o.b.", "d.o.b", "dob:", "mrn", "mrn:", "date", "age", "born", "sex", "id"}
+# What a surname may begin with: a name read up to one of these was cut short.
+PARTICLES = {"st", "ste", "saint", "mc", "mac", "de", "da", "di", "du", "van", "von", "la", "le"}
 BIRTH = re.compile(r"(?i:\bDOB\b|\bD\.O\.B\.?|date\s+of\s+birth|birth\s*date|\bborn(?:\s+on)?\b)")
 PATIENT_PHONE = re.compile(
     r"(?i:(?:she|he|they|the\s+patient|patient)\s+(?:can|may|could)\s+be\s+(?:reached|contacted)"
@@ -215,6 +217,8 @@ def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
         span = match.span("name")
         words = text.words_in(*span)
         cut = next((i for i, w in enumerate(words) if w.text.lower() in NOT_NAME), len(words))
+        if words[:cut] and words[cut - 1].text.lower().rstrip(".") in PARTICLES:
+            continue  # "Gloria St. Clair" cut at "St": the labels say it whole, or a person
         person = parse_person(words[:cut])
         if not person:
             continue
