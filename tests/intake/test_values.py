@@ -147,6 +147,10 @@ def test_a_code_of_the_right_shape_missing_from_the_set_is_kept_and_flagged():
     assert read.unknown == ["E11.99"]
 
 
+def test_a_numbered_list_of_codes_is_read_without_its_numbers():
+    assert values.read_codes("1.E11.65 2.I10 3) M16.12").codes == ["E11.65", "I10", "M16.12"]
+
+
 def test_codes_are_not_repeated():
     assert values.read_codes("E11.65 E11.65 E1165").codes == ["E11.65"]
 

@@ -144,6 +144,8 @@ CODE_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
 _TOKEN = re.compile(r"[A-Za-z0-9.$§|]+")
 # OCR reads a code's dot as a colon ("M16:12"); a label's colon ("ICD10:E11.65") is not one.
 _COLON_FOR_DOT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9$][0-9OoIl|][0-9A-Za-z]):(?=[0-9A-Za-z])")
+# A numbered list's number glued to its code: "1.E11.65".
+_LIST_NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,2}[.)](?=[A-Za-z$§][0-9OoIl|])")
 # What each character may have been before OCR misread it (the first character of a code
 # is always a letter, the second always a digit).
 AS_LETTER = {"1": "I", "5": "S", "$": "S", "§": "S", "0": "O", "8": "B", "2": "Z", "6": "G"}
@@ -194,7 +196,7 @@ def _dotted(code: str) -> str:
 def read_codes(text: str) -> CodesRead:
     """Every ICD-10-CM code in `text`, in order, repaired against the code set."""
     read = CodesRead()
-    for token in _TOKEN.findall(_COLON_FOR_DOT.sub(r"\1.", text)):
+    for token in _TOKEN.findall(_LIST_NUMBER.sub("", _COLON_FOR_DOT.sub(r"\1.", text))):
         code, how = _read_code(token)
         if code is None or code in read.codes:
             continue
