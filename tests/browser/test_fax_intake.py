@@ -2,9 +2,12 @@
 is uploaded, read (OCR), reviewed beside its page images and becomes a referral with the
 right fields and the packet attached."""
 
+import io
 import re
 
 import pytest
+from django.core.files.base import ContentFile
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from refloop.demo import factories as f
@@ -106,6 +109,21 @@ def test_a_scanned_two_patient_fax_becomes_a_referral_through_the_review_queue(
         expect(page.locator("#page-caption")).to_have_text(f"Page {last_page}")
     expect(page.locator("#source-chosen")).to_contain_text(family)
     assert_accessible(page)
+    # The date of birth read by OCR is outlined where it was read, on the page image.
+    page.get_by_label("Date of birth").focus()
+    expect(page.locator("#read-box")).to_be_visible()
+    outline, drawn = (
+        page.locator("#read-box").bounding_box(),
+        page.locator("#page-image").bounding_box(),
+    )
+    assert (
+        drawn["x"] <= outline["x"]
+        and outline["x"] + outline["width"] <= drawn["x"] + drawn["width"]
+    )
+    assert (
+        drawn["y"] <= outline["y"]
+        and outline["y"] + outline["height"] <= drawn["y"] + drawn["height"]
+    )
 
     review_like_a_coordinator(page, first)
     page.get_by_role("button", name="Create referral").click()
@@ -191,3 +209,97 @@ def test_the_document_pages_pass_axe_with_flags_errors_and_every_tab(signed_in, 
     assert page.get_by_label("ICD-10 codes").get_attribute("aria-invalid") == "true"
     assert_accessible(page)
     assert not Referral.objects.exists()
+
+
+def marked_page_png(box: list[float], size=(340, 440)) -> bytes:
+    """A white page with a black block where `box` (fractions of the page) says."""
+    image = Image.new("L", size, 255)
+    width, height = size
+    x0, y0, x1, y1 = box
+    ImageDraw.Draw(image).rectangle(
+        (x0 * width, y0 * height, x1 * width - 1, y1 * height - 1), fill=0
+    )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def dark_block_on_screen(page, locator) -> dict:
+    """Where the page image's black block is drawn on screen (found in a screenshot taken
+    with the outline out of the way, so its border does not cover the block's edges)."""
+    page.evaluate("document.getElementById('read-box').style.visibility = 'hidden'")
+    shot = Image.open(io.BytesIO(locator.screenshot())).convert("L")
+    page.evaluate("document.getElementById('read-box').style.visibility = ''")
+    left, top, right, bottom = shot.point(lambda v: 255 if v < 60 else 0).getbbox()
+    origin = locator.bounding_box()
+    scale = shot.width / origin["width"]  # device pixels per CSS pixel
+    return {
+        "x": origin["x"] + left / scale,
+        "y": origin["y"] + top / scale,
+        "width": (right - left) / scale,
+        "height": (bottom - top) / scale,
+    }
+
+
+def test_a_focused_or_hovered_field_outlines_where_it_was_read_on_its_page(
+    signed_in, cora, provider_a
+):
+    from tests.intake.test_review import fields_for, make_document, read
+
+    born_box = [0.25, 0.5, 0.75, 0.6]
+    name_box = [0.1, 0.1, 0.4, 0.15]
+    packet = make_document(
+        pages=2,
+        candidates=[
+            {
+                "first_page": 1,
+                "last_page": 2,
+                "fields": fields_for(
+                    provider_a,
+                    patient_first_name={**read("Mara", page=1), "box": name_box},
+                    patient_date_of_birth={**read("1961-04-02", page=2), "box": born_box},
+                    # Read before boxes were kept: no outline, nothing breaks.
+                    patient_last_name={**read("Lindqvist", page=1), "box": None},
+                ),
+                "matched_provider": provider_a,
+            }
+        ],
+    )
+    for number, box in ((1, name_box), (2, born_box)):
+        stored = packet.pages.get(number=number)
+        stored.image.save("page.png", ContentFile(marked_page_png(box)), save=True)
+    candidate = packet.candidates.get()
+
+    page = signed_in(cora)
+    page.goto(f"/intake/documents/candidates/{candidate.pk}/")
+    outline = page.locator("#read-box")
+    expect(outline).to_be_hidden()
+    expect(page.locator("#page-caption")).to_have_text("Page 1")
+
+    # Keyboard: the date of birth was read on page 2, which is shown with its box outlined.
+    page.get_by_label("Date of birth").focus()
+    expect(page.locator("#page-caption")).to_have_text("Page 2")
+    expect(outline).to_be_visible()
+    page.wait_for_function("() => document.getElementById('page-image').complete")
+    drawn = dark_block_on_screen(page, page.locator("#page-image"))
+    shown = outline.bounding_box()
+    for edge in ("x", "y", "width", "height"):
+        assert abs(shown[edge] - drawn[edge]) <= 3, (edge, shown, drawn)
+    assert_accessible(page)
+
+    # Hovering another field outlines it instead, back on page 1.
+    page.locator('[data-field="patient_first_name"]').hover()
+    expect(page.locator("#page-caption")).to_have_text("Page 1")
+    page.wait_for_function(
+        "() => { const i = document.getElementById('page-image');"
+        " return i.complete && i.getAttribute('data-page') === '1'; }"
+    )
+    expect(outline).to_be_visible()
+    drawn = dark_block_on_screen(page, page.locator("#page-image"))
+    shown = outline.bounding_box()
+    for edge in ("x", "y", "width", "height"):
+        assert abs(shown[edge] - drawn[edge]) <= 3, (edge, shown, drawn)
+
+    # A field without a box: no outline.
+    page.get_by_label("Last name").focus()
+    expect(outline).to_be_hidden()

@@ -40,12 +40,17 @@ def test_coordinator_uploads_a_packet_and_reads_what_was_found(cora, api):
     data = detail.json()
     assert data["status"] == "review" and data["page_count"] == data["pages_done"] == 1
     (candidate,) = data["candidates"]
-    assert candidate["fields"]["patient_last_name"] == {
+    last_name = candidate["fields"]["patient_last_name"]
+    assert last_name == {
         "value": "Quillfeather",
         "confidence": 1.0,
         "review": False,
         "page": 1,
+        "box": last_name["box"],
     }
+    # Where on the page it was read, as fractions of the page: numbers, never text.
+    x0, y0, x1, y1 = last_name["box"]
+    assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
     assert candidate["fields"]["icd10_codes"]["value"] == "M54.16, M51.16"
     assert candidate["fields"]["urgency"]["value"] == "urgent"
     read = AuditEntry.objects.get(action="intake.document_read")

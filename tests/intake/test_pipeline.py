@@ -108,6 +108,13 @@ def test_unsure_values_are_marked_for_review_rather_than_guessed():
         "page": None,
         "box": None,
     }
+    # What was read shows where: the box around the date's words on its page.
+    born = fields["patient_date_of_birth"]
+    assert born["page"] == 1 and len(born["box"]) == 4
+    x0, y0, x1, y1 = born["box"]
+    assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+    name_box = fields["patient_last_name"]["box"]
+    assert name_box[3] <= y0, "the name's line is above the birth date's"
 
 
 @pytest.mark.django_db

@@ -51,6 +51,11 @@ class FieldOut(Schema):
     confidence: float = Field(description="0..1")
     review: bool = Field(description="True where the engine was unsure: a person checks it")
     page: int | None = Field(description="The page it was read on (1-based)")
+    box: list[float] | None = Field(
+        default=None,
+        description="Where on that page: [x0, y0, x1, y1] as fractions of the page's width "
+        "and height, or null",
+    )
 
 
 class CandidateOut(OutSchema):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from refloop.intake import layout, pairing, vocabulary
 from refloop.intake.models import FIELD_NAMES
 from refloop.intake.reading import Box, PageText, Word
+from refloop.intake.values import is_known_code, read_codes, read_date, read_phone
 from refloop.network.npi import is_valid_npi
 
 # Below this OCR confidence (0..1, the weakest word of a value) a coordinator checks it.
@@ -106,50 +107,13 @@ def _digits(text: str) -> str:
 
 def parse_phone(words: list[Word]) -> tuple[str, bool] | None:
     """('(316) 555-0142', valid) from the first phone-like words."""
-    text = " ".join(w.text for w in words)
-    match = re.search(r"\(?[\dOlIS|]{3}\)?[\s.\-:]*[\dOlIS|]{3}[\s.\-]*[\dOlISB|]{4}", text)
-    if not match:
-        digits = _digits(text)
-        return (digits, False) if digits else None
-    digits = _digits(match.group())
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if len(digits) != 10 or digits[0] in "01":
-        return digits, False
-    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}", True
+    return read_phone(" ".join(w.text for w in words))
 
 
 def parse_date(text: str, today: dt.date) -> tuple[str, bool] | None:
-    text = text.strip()
-    numeric = re.search(r"\b(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{2,4})\b", text)
-    iso = re.search(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", text)
-    named = re.search(r"\b([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2}),?\s+(\d{4})\b", text)
-    named_dmy = re.search(r"\b(\d{1,2})\s+([A-Za-z]{3})[a-z]*\.?\s+(\d{4})\b", text)
-    try:
-        if iso:
-            year, month, day = (int(g) for g in iso.groups())
-        elif numeric:
-            month, day, year = (int(g) for g in numeric.groups())
-            if year < 100:
-                year += 2000 if year <= today.year % 100 else 1900
-        elif named and named.group(1).lower() in MONTHS:
-            month, day, year = (
-                MONTHS[named.group(1).lower()],
-                int(named.group(2)),
-                int(named.group(3)),
-            )
-        elif named_dmy and named_dmy.group(2).lower() in MONTHS:
-            day, month, year = (
-                int(named_dmy.group(1)),
-                MONTHS[named_dmy.group(2).lower()],
-                int(named_dmy.group(3)),
-            )
-        else:
-            return None
-        value = dt.date(year, month, day)
-    except ValueError:
-        return text[:20], False
-    return value.isoformat(), dt.date(1900, 1, 1) <= value <= today
+    """(ISO date, can be a birth date) from a labelled date's text."""
+    read = read_date(text, today=today, compact=True)
+    return (read.iso, read.plausible) if read else None
 
 
 def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
@@ -165,6 +129,13 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
             x0 = word.x0 + i * width
             tokens.append(Word(part, word.conf, x0, word.y0, x0 + width, word.y1))
     tokens = [w for w in tokens if w.text.lower().strip(",.") not in TITLES]
+    # A middle initial's period read as a comma ("Raymond M, Raghunathan") is no "Last, First".
+    tokens = [
+        Word(f"{w.text[0]}.", w.conf, w.x0, w.y0, w.x1, w.y1)
+        if 0 < i < len(tokens) - 1 and re.fullmatch(r"[A-Z],", w.text)
+        else w
+        for i, w in enumerate(tokens)
+    ]
     # What follows a name in brackets is not the name: "Rebecca Kaplan (Cardiology)".
     bracket = next((i for i, w in enumerate(tokens) if w.text.startswith("(")), None)
     tokens = tokens[:bracket] if bracket else tokens
@@ -234,22 +205,8 @@ def _free_text(words: list[Word]) -> str:
 
 
 def parse_codes(words: list[Word]) -> list[str]:
-    codes = []
-    for word in words:
-        token = word.text.strip(",;.").upper()
-        token = re.sub(r"(?<=[A-Z][0-9][0-9A-Z]):(?=[0-9A-Z])", ".", token)
-        if len(token) >= 3 and not token[0].isalpha():
-            # A code starts with a letter; OCR reads S as 5 or $, Z as 2.
-            token = FIRST_LETTER.get(token[0], token[0]) + token[1:]
-        if len(token) >= 3:
-            # The 2nd character of an ICD-10 code is a digit; OCR reads O for 0, I for 1.
-            token = token[0] + token[1].translate(DIGIT_LOOKALIKES) + token[2:]
-        for match in ICD10.finditer(token):
-            category, suffix = match.groups()
-            code = f"{category}.{suffix}" if suffix else category
-            if code not in codes:
-                codes.append(code)
-    return codes
+    """Every ICD-10-CM code in the words, in order, repaired against the code set."""
+    return read_codes(" ".join(w.text for w in words)).codes
 
 
 # ---- the page -------------------------------------------------------------------------
@@ -303,6 +260,10 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
                 signature = _signature_below(segment, model, items)
                 found.extend(_readings(signature, PROVIDER, context) if signature else [])
     _fallbacks(found, model, page.number)
+    # Letters: what their sentences state (imported here: prose builds on this module).
+    from refloop.intake import prose
+
+    found.extend(prose.read_prose(page, today))
     found = _codes_together(found)
     return PageReading(page.number, found, context.is_cover, context.cities)
 
@@ -599,8 +560,11 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         if not codes:
             return []
         used = [w for w in coded if parse_codes([w])]
-        # A number left over beside the codes is a code misread: a person looks.
-        confidence = _conf(used) if len(used) == len(coded) else min(_conf(used), 0.5)
+        # A number left over beside the codes is a code misread, and a code's shape without
+        # its place in the code set a code misread or retired: a person looks.
+        checked = read_codes(" ".join(w.text for w in coded))
+        doubtful = len(used) != len(coded) or checked.unknown or checked.ambiguous
+        confidence = min(_conf(used), 0.5) if doubtful else _conf(used)
         return [found("icd10_codes", ", ".join(codes), used, confidence=confidence)]
     if slot == "urgency":
         return _urgency(words, context, found)
@@ -737,6 +701,7 @@ def _fallbacks(found: list[Found], model: layout.Layout, page: int) -> None:
         for s in model.segments
         for w in s.words
         if re.fullmatch(r"[A-TV-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4},?", w.text)
+        and is_known_code(w.text.rstrip(","))
     ]
     codes = parse_codes(coded)
     if codes:

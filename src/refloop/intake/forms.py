@@ -79,6 +79,19 @@ def text(label: str, *, required: bool = False, max_length: int = 120, **attrs) 
     )
 
 
+def page_box(box) -> str | None:
+    """ "x0,y0,x1,y1" (fractions of the page) where a field was read, for the page's
+    highlight; None where the reading has no box or a malformed one."""
+    if not isinstance(box, list | tuple) or len(box) != 4:
+        return None
+    if not all(isinstance(v, int | float) and 0 <= v <= 1 for v in box):
+        return None
+    x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return ",".join(f"{v:.4f}" for v in box)
+
+
 class ReviewForm(ReferringPartnerSearch):
     """Starts from the extracted values; each field says how sure the reading was."""
 
@@ -145,6 +158,7 @@ class ReviewForm(ReferringPartnerSearch):
             "review": flagged,
             "page": read.get("page"),
             "found": bool(str(read.get("value") or "").strip()),
+            "box": page_box(read.get("box")),
         }
 
     def flag_uncertain_fields(self) -> None:

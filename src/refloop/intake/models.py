@@ -6,8 +6,10 @@ with the fields extracted from it. A coordinator reviews a candidate, corrects i
 creates the referral; the packet stays attached to it.
 
 `IntakeCandidate.fields` maps a field name (see FIELD_NAMES) to
-``{"value": str, "confidence": float 0..1, "review": bool, "page": int | None}``;
-`review` is True where the engine was unsure, and the review page highlights it.
+``{"value": str, "confidence": float 0..1, "review": bool, "page": int | None,
+"box": [x0, y0, x1, y1] | None}``; `review` is True where the engine was unsure, and the
+review page highlights it; `box` is where on its page the value was read (fractions of the
+page), outlined on the page image while the field is focused.
 Values are strings as a person would type them (dates as YYYY-MM-DD, ICD-10 codes
 comma-separated, urgency one of routine/urgent/stat).
 """

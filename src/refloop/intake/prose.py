@@ -1,0 +1,425 @@
+"""Referral fields read from a letter's sentences, where no label names them.
+
+"I am referring my patient NAME, DOB …", "she can be reached at …", "insured through …",
+"for evaluation of …", the name under "Sincerely,". A letter's lines wrap mid-sentence, so
+the page's lines are read as one text and each value keeps the box of its words. Readings
+rank below an explicit label's: where a form on the same page labels a field, the label
+wins. The receiving doctor ("Dear Dr. …", the inside address) and anyone named in passing
+(a PCP, a doctor seen in the ED) are never the referrer: only the signer is.
+
+Urgency in prose is read only from how the patient should be seen ("see him urgently",
+"seen today, stat", "this is not urgent"); a form's urgency words are its checkboxes' and
+its labels', and "urgent care" is a place. "At your earliest convenience" is a courtesy
+formula, not a deadline: routine.
+"""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from refloop.intake import values
+from refloop.intake.extraction import Found, parse_person
+from refloop.intake.reading import Box, PageText, Word
+
+# Below an explicit label (3) for the fields a label states outright (the patient, the
+# NPI), and below a form's labelled reason, insurance, phone and urgency (2). A signature
+# ranks with the other ways a form names its referrer (2).
+STRONG = 2
+WEAK = 1
+# How far after a patient's name a "DOB"/"born" still belongs to that patient.
+DOB_REACH = 40
+
+NAME_WORD = r"(?:[A-Z][A-Za-z'\-]+|[A-Z]\.?)"
+# "Keisha K Brooks", "BROOKS, KEISHA".
+NAME = rf"(?P<name>{NAME_WORD}(?:,?\s+{NAME_WORD}){{1,3}})"
+TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+)?"
+PATIENT_INTRO = re.compile(
+    r"(?i:\b(?:I\s*am|I'm|we\s+are|I\s+would\s+like\s+to|I'd\s+like\s+to|we\s+would\s+like\s+to"
+    r"|this\s+letter\s+is\s+to|I\s+am\s+writing\s+to|writing\s+to)\s+(?:refer(?:ring)?|send(?:ing)?)"
+    r"|thank\s+you\s+for\s+(?:seeing|evaluating|agreeing\s+to\s+see)"
+    # "Please see the attached notes" names no one: only "please see my patient NAME".
+    r"|please\s+(?:see|evaluate)(?=\s+(?:my|our|this)\s+(?:mutual\s+)?patient))"
+    r"\s+(?i:to\s+you\s+)?(?i:(?:my|our|a|the|this)\s+)?(?i:(?:mutual\s+)?patient,?\s+)?"
+    + TITLE
+    + NAME
+)
+SUBJECT = re.compile(
+    r"\b(?:Re|RE|Regarding|REGARDING)\s*:\s*(?i:referral\s+for\s+|patient\s*:?\s*)?" + TITLE + NAME
+)
+# "Please see Keisha Brooks, DOB: …": a birth date right after the name says it is a patient.
+PLEASE_SEE = re.compile(
+    r"(?i:please\s+(?:see|evaluate))\s+"
+    + TITLE
+    + NAME
+    + r"(?=,?\s*\(?(?i:DOB|D\.O\.B|date\s+of\s+birth|born))"
+)
+# Words a name runs into on a subject line: "Re: Marcus Webb DOB: 3/9/58".
+NOT_NAME = {"dob", "d.o.b.", "d.o.b", "dob:", "mrn", "mrn:", "date", "age", "born", "sex", "id"}
+# What a surname may begin with: a name read up to one of these was cut short.
+PARTICLES = {"st", "ste", "saint", "mc", "mac", "de", "da", "di", "du", "van", "von", "la", "le"}
+BIRTH = re.compile(r"(?i:\bDOB\b|\bD\.O\.B\.?|date\s+of\s+birth|birth\s*date|\bborn(?:\s+on)?\b)")
+PATIENT_PHONE = re.compile(
+    r"(?i:(?:she|he|they|the\s+patient|patient)\s+(?:can|may|could)\s+be\s+(?:reached|contacted)"
+    r"(?:\s+by\s+phone)?\s+(?:at|on)"
+    r"|(?:her|his|their|the\s+patient's|patient's)\s+(?:cell(?:\s*phone)?|mobile|home(?:\s+phone)?"
+    r"|phone|telephone|contact)(?:\s+(?:number|no\.?|#))?\s+is"
+    r"|(?:reach|contact|call)\s+(?:her|him|them|the\s+patient)\s+(?:at|on)"
+    r"|(?:best\s+)?(?:number|phone)\s+to\s+reach\s+(?:her|him|them|the\s+patient)\W{0,2}\s+is)"
+    r"\b"
+)
+OFFICE_PHONE = re.compile(
+    r"(?i:(?:call|contact|reach)\s+(?:me|us|our\s+office|my\s+office|the\s+office)\s+(?:at|on)"
+    r"|(?:our|my)\s+(?:office|direct\s+line)(?:\s+(?:phone|number|phone\s+number))?\s+is)\b"
+)
+# Only in a sentence: a "Fax:" label on a cover sheet may be the receiver's.
+OFFICE_FAX = re.compile(
+    r"(?i:\bfax\s+(?:records|notes|reports|results|them|it)\s+(?:to|at)"
+    r"|[;,]\s*fax|\b(?:our|my)\s+(?:office\s+)?fax(?:\s+number)?\s+is)\b"
+)
+INSURANCE = re.compile(
+    r"(?i:insured\s+(?:through|with|by|under)"
+    r"|(?:her|his|their|the\s+patient's|patient's)\s+(?:primary\s+)?(?:insurance(?:\s+(?:carrier"
+    r"|plan|company))?|insurer|health\s+plan|coverage)\s+is(?:\s+with)?"
+    r"|covered\s+(?:by|under|through)|(?:coverage|insurance)\s+(?:through|with|from))\s+"
+    r"(?P<value>[A-Z][^,;()]*?)"
+    r"(?=\s*(?:[,;()]|\.(?:\s|$)|$|\s+(?i:and|member|policy|id|group|under|with|for|but|who"
+    r"|which|since|as|through)\b))"
+)
+REASON = re.compile(
+    r"(?i:for\s+(?:further\s+|a\s+|an\s+)?(?:evaluation|consultation|management|assessment"
+    r"|treatment)(?:\s+and\s+(?:management|treatment|evaluation|recommendations))?"
+    r"\s+(?:of|for|regarding)"
+    r"|referred\s+(?:to\s+you\s+)?for|referring\s+(?:(?:him|her|them)\s+)?(?:to\s+you\s+)?for"
+    r"|\bto\s+(?:you|your\s+(?:clinic|practice|office|service|department))\s+for"
+    r"|(?:consult(?:ation)?|evaluation)\s+regarding"
+    # "Please see NAME, DOB: 07/14/1996, regarding …"
+    r"|(?:\bDOB\b|date\s+of\s+birth|\bborn\b)[^,]{0,30},\s+(?:regarding|for))\s+"
+    r"(?P<value>.+?)(?=\.(?:\s|$)|$)"
+)
+# "referred for evaluation of X": the reason is X.
+REASON_LEAD = re.compile(
+    r"^(?i:(?:further\s+|an?\s+)?(?:evaluation|consultation|management|assessment|treatment)"
+    r"(?:\s+and\s+(?:management|treatment|evaluation|recommendations))?"
+    r"\s+(?:of|for|regarding)\s+)"
+)
+# "Diagnosis codes E11.65, I10." inside a sentence.
+CODES = re.compile(
+    r"(?i:\bdiagnos[ie]s(?:\s+codes?)?|\bICD-?\s?10(?:-CM)?(?:\s+codes?)?)\s*:?\s+"
+    r"(?P<value>.+?)(?=\.(?:\s|$)|$)"
+)
+URGENCY = [
+    (
+        "stat",
+        re.compile(
+            r"(?i:\b(?:seen|see|evaluated?|scheduled?)\b[^.]{0,40}?"
+            r"\b(?:stat|emergently|same[\s-]day|within\s+24\s+hours))\b"
+            r"|(?i:\bstat\s+(?:referral|consult(?:ation)?|request)\b)|\bSTAT\b\s*:"
+        ),
+    ),
+    (
+        "urgent",
+        re.compile(
+            r"(?i:\burgently\b|\b(?:seen|see|evaluated?|scheduled?|appointment)\b[^.]{0,40}?"
+            r"\b(?:as\s+soon\s+as\s+possible|asap|within\s+(?:the\s+next\s+)?(?:a|one|1|two|2"
+            r"|a\s+few)\s+(?:days|weeks?)|this\s+week|within\s+the\s+week)\b"
+            r"|\b(?:this|it|the\s+referral)\s+is\s+(?:an\s+)?(?:urgent|time[\s-]sensitive)\b"
+            r"|\burgent\s*:\s*please\b)"
+        ),
+    ),
+    (
+        "routine",
+        re.compile(
+            r"(?i:\b(?:this|it|the\s+referral)\s+is\s+(?:an?\s+)?(?:not\s+urgent|non-?urgent"
+            r"|routine)\b|\bno\s+urgency\b|\broutine\s+(?:referral|appointment|visit)\b"
+            r"|\bat\s+your\s+(?:earliest\s+)?convenience\b)"
+        ),
+    ),
+]
+CLOSING = re.compile(
+    r"^(?i:sincerely|respectfully|regards|best\s+regards|kind\s+regards|warm\s+regards"
+    r"|best|with\s+thanks|thank\s+you|yours\s+truly|cordially)\b[\s,.]*$"
+)
+SIGNED = re.compile(r"(?i:(?:electronically\s+)?signed(?:\s+by)?\s*:?|/s/)\s+")
+SALUTATION = re.compile(r"^(?i:dear)\s+(?i:(?:dr\.?|doctor)\s+)?(?P<name>[A-Z][\w'\-. ]*?)\s*[,:]")
+NPI = re.compile(r"\bNPI\s*(?:#|:|number|no\.?)?\s*", re.IGNORECASE)
+# A letter greets or signs off; an attached note's "Electronically signed by" is the note's.
+LETTER = re.compile(
+    r"(?im:^\s*dear\b|^\s*(?:sincerely|respectfully|regards|best\s+regards|kind\s+regards)\b)"
+)
+
+
+@dataclass
+class Text:
+    """A page's words as one text, and where each word sits in it."""
+
+    text: str
+    words: list[Word]
+    starts: list[int]
+    line_of: list[int]
+
+    def words_from(self, offset: int) -> list[Word]:
+        return [w for w, s in zip(self.words, self.starts, strict=True) if s >= offset]
+
+    def words_in(self, start: int, end: int) -> list[Word]:
+        return [
+            w
+            for w, s in zip(self.words, self.starts, strict=True)
+            if s < end and s + len(w.text) > start
+        ]
+
+    def line_at(self, offset: int) -> int:
+        index = max((i for i, s in enumerate(self.starts) if s <= offset), default=0)
+        return self.line_of[index] if self.line_of else 0
+
+
+def _as_text(page: PageText) -> Text:
+    parts, words, starts, line_of, position = [], [], [], [], 0
+    for number, line in enumerate(page.lines):
+        for word in line:
+            words.append(word)
+            starts.append(position)
+            line_of.append(number)
+            parts.append(word.text)
+            position += len(word.text) + 1
+    return Text(" ".join(parts), words, starts, line_of)
+
+
+def read_prose(page: PageText, today: dt.date) -> list[Found]:
+    """The fields a letter on this page states in its sentences and signature."""
+    text = _as_text(page)
+    if not text.words:
+        return []
+    recipient_lines = _recipient_lines(page)
+    found: list[Found] = []
+    found += _patient(text, page.number, today)
+    found += _phones(text, page.number, recipient_lines)
+    found += _insurance(text, page.number)
+    found += _reason(text, page.number)
+    found += _urgency(text, page.number)
+    if LETTER.search(page.text):
+        # A letter's signer, codes and NPI; on a form or a note, its labels give them.
+        found += _signer(page)
+        found += _codes(text, page.number)
+        found += _npi(text, page.number, recipient_lines)
+    return found
+
+
+# ---- the patient ------------------------------------------------------------------------
+
+
+def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
+    matches = [
+        match
+        for pattern in (PATIENT_INTRO, SUBJECT, PLEASE_SEE)
+        for match in pattern.finditer(text.text)
+    ]
+    for match in sorted(matches, key=lambda m: m.start()):
+        span = match.span("name")
+        words = text.words_in(*span)
+        cut = next((i for i, w in enumerate(words) if w.text.lower() in NOT_NAME), len(words))
+        if words[:cut] and words[cut - 1].text.lower().rstrip(".") in PARTICLES:
+            continue  # "Gloria St. Clair" cut at "St": the labels say it whole, or a person
+        person = parse_person(words[:cut])
+        if not person:
+            continue
+        first, last = person
+        out = [
+            _found("patient_first_name", _name(first), first, page, STRONG),
+            _found("patient_last_name", _name(last), last, page, STRONG),
+        ]
+        # From the name's start: a subject line's name runs into its "DOB".
+        born = BIRTH.search(text.text, span[0], span[1] + DOB_REACH)
+        if born:
+            date_words = _leading(text.words_from(born.end()), _is_date_part)
+            read = values.read_date(" ".join(w.text for w in date_words), today=today)
+            if read:
+                out.append(_found("patient_date_of_birth", read.iso, date_words, page, STRONG))
+                out[-1].valid = read.plausible
+        return out
+    return []
+
+
+def _is_date_part(word: Word) -> bool:
+    token = word.text.strip(".,;:()").lower()
+    return any(c.isdigit() for c in token) or token in values.MONTHS
+
+
+def _leading(words: list[Word], keep, limit: int = 4) -> list[Word]:
+    """The first words that are part of a value, up to the first that is not."""
+    out = []
+    for word in words[:limit]:
+        if not keep(word):
+            break
+        out.append(word)
+    return out
+
+
+def _has_digit(word: Word) -> bool:
+    return any(c.isdigit() for c in word.text)
+
+
+def _phones(text: Text, page: int, recipient_lines: set[int]) -> list[Found]:
+    out: list[Found] = []
+    for field, pattern, priority in (
+        ("patient_phone", PATIENT_PHONE, STRONG),
+        ("provider_phone", OFFICE_PHONE, WEAK),
+        ("provider_fax", OFFICE_FAX, WEAK),
+    ):
+        for match in pattern.finditer(text.text):
+            if text.line_at(match.start()) in recipient_lines:
+                continue
+            words = _leading(text.words_from(match.end()), _has_digit)
+            read = values.read_phone(" ".join(w.text for w in words))
+            if read:
+                reading = _found(field, read[0], words, page, priority)
+                reading.valid = read[1]
+                out.append(reading)
+                break
+    return out
+
+
+def _insurance(text: Text, page: int) -> list[Found]:
+    match = INSURANCE.search(text.text)
+    if not match:
+        return []
+    value = match.group("value").strip()
+    words = text.words_in(*match.span("value"))
+    if not value or len(words) > 8:
+        return []
+    return [_found("insurance", value, words, page, WEAK)]
+
+
+def _reason(text: Text, page: int) -> list[Found]:
+    match = REASON.search(text.text)
+    if not match:
+        return []
+    value = REASON_LEAD.sub("", match.group("value").strip())
+    words = text.words_in(*match.span("value"))
+    if len(value) < 3 or len(words) > 30:
+        return []
+    return [_found("reason", value, words, page, WEAK)]
+
+
+def _codes(text: Text, page: int) -> list[Found]:
+    """ "Diagnosis codes E11.65, I10." in a sentence, where no "Label:" line gives them."""
+    for match in CODES.finditer(text.text):
+        read = values.read_codes(match.group("value"))
+        if not read.codes:
+            continue
+        words = [w for w in text.words_in(*match.span("value")) if values.read_codes(w.text).codes]
+        reading = _found("icd10_codes", ", ".join(read.codes), words, page, WEAK)
+        if read.unknown or read.ambiguous:
+            reading.confidence = min(reading.confidence, 0.5)
+        return [reading]
+    return []
+
+
+def _urgency(text: Text, page: int) -> list[Found]:
+    # The most pressing wins: "at your earliest convenience; this is urgent" is urgent.
+    for level, pattern in URGENCY:
+        match = pattern.search(text.text)
+        if match:
+            words = text.words_in(*match.span())
+            return [_found("urgency", level, words, page, WEAK)]
+    return []
+
+
+# ---- the referrer -----------------------------------------------------------------------
+
+
+def _recipient_lines(page: PageText) -> set[int]:
+    """The lines of the inside address: from the line naming the "Dear Dr. X" of the
+    salutation down to the salutation. Phones and NPIs there are the receiver's."""
+    lines = [" ".join(w.text for w in line) for line in page.lines]
+    for dear_index, line in enumerate(lines):
+        match = SALUTATION.match(line)
+        if not match:
+            continue
+        surname = match.group("name").split()[-1].strip(".,")
+        if len(surname) < 2:
+            return set()
+        for index in range(dear_index):
+            if re.search(rf"\b{re.escape(surname)}\b", lines[index]):
+                return set(range(index, dear_index + 1))
+        return {dear_index}
+    return set()
+
+
+def _signer(page: PageText) -> list[Found]:
+    out: list[Found] = []
+    lines = page.lines
+    for index, line in enumerate(lines):
+        line_text = " ".join(w.text for w in line)
+        if CLOSING.match(line_text):
+            for below in lines[index + 1 : index + 4]:
+                person = _person_at_start(below)
+                if person:
+                    out.append(person)
+                    break
+        signed = SIGNED.search(line_text)
+        if signed:
+            offset, after = 0, []
+            for word in line:
+                if offset >= signed.end():
+                    after.append(word)
+                offset += len(word.text) + 1
+            person = _person_at_start(after)
+            if person:
+                out.append(person)
+        if out:
+            reading = out[0]
+            reading.page = page.number
+            return [reading]
+    return []
+
+
+def _person_at_start(words: list[Word]) -> Found | None:
+    """A signature line's name: "Elena Castillo, MD", "Dr. Priya Natarajan"."""
+    name_words = []
+    for word in words[:5]:
+        if _has_digit(word) or word.text.endswith(":"):
+            break
+        name_words.append(word)
+    person = parse_person(name_words)
+    if not person:
+        return None
+    first, last = person
+    return _found("provider_name", f"{_name(first)} {_name(last)}", first + last, 0, STRONG)
+
+
+def _npi(text: Text, page: int, recipient_lines: set[int]) -> list[Found]:
+    for match in NPI.finditer(text.text):
+        if text.line_at(match.start()) in recipient_lines:
+            continue
+        words = _leading(text.words_from(match.end()), _has_digit, limit=3)
+        read = values.read_npi(" ".join(w.text for w in words))
+        if read:
+            reading = _found("provider_npi", read[0], words, page, STRONG)
+            reading.valid = read[1]
+            return [reading]
+    return []
+
+
+# ---- shared -------------------------------------------------------------------------------
+
+
+def _name(words: list[Word]) -> str:
+    text = " ".join(w.text.strip(",.") for w in words)
+    if text.isupper() or text.islower():
+        text = " ".join(part[:1].upper() + part[1:].lower() for part in text.split(" "))
+    return text
+
+
+def _found(field: str, value: str, words: list[Word], page: int, priority: int) -> Found:
+    confidence = min((w.conf for w in words), default=0.0)
+    box = (
+        Box(
+            min(w.x0 for w in words),
+            min(w.y0 for w in words),
+            max(w.x1 for w in words),
+            max(w.y1 for w in words),
+        )
+        if words
+        else None
+    )
+    return Found(field, value, confidence, page, priority, box=box)

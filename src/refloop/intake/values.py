@@ -1,0 +1,286 @@
+"""Values read back from a fax's text the way a person types them, and checked as they are read.
+
+Dates in every common US style, ICD-10-CM codes checked against the real code set (the
+simple-icd-10-cm package, CMS's April 2026 release), phone numbers and NPIs. OCR's usual
+confusions (O/0, l/1, S/5, G/6) are repaired only where the result is the one valid
+reading: a code is repaired against the code set when exactly one repair is a real code;
+anything that still fails its check comes back marked so a person looks at it.
+"""
+
+import datetime as dt
+import functools
+import importlib.metadata
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from refloop.network.npi import is_valid_npi
+
+# ---- dates ------------------------------------------------------------------------------
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+# No one referred today was born more than this many years ago.
+OLDEST_YEARS = 120
+# Letters OCR reads for digits, repaired only inside a run that is otherwise a date.
+DIGIT_LOOKALIKES = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "i": "1", "|": "1", "S": "5",
+     "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6"}
+)  # fmt: skip
+_DIGITISH = r"[\dOoDlIi|SsBZzG]"
+# A run of digits, lookalikes and date separators, between spaces or punctuation.
+_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])[\dOoDlIi|SsBZzG/.\-]+(?![A-Za-z0-9])")
+_MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>\d{4}|\d{2})"
+DATE_PATTERNS = [
+    # 07/14/1996, 7-14-96, 07.14.1996, 07 / 14 / 1996
+    re.compile(r"(?<![\d/.\-])(?P<a>\d{1,2})\s*([/.\-])\s*(?P<b>\d{1,2})\s*\2\s*" + _YEAR + r"\b"),
+    # 1996-07-14, 1996/07/14
+    re.compile(r"\b(?P<year>\d{4})([/.\-])(?P<month>\d{1,2})\2(?P<day>\d{1,2})\b"),
+    # Jul 14,1996; July 14th, 1996; JUL-14-1996
+    re.compile(rf"\b{_MONTH}[\s\-]*{_DAY}\s*[,\-]?\s*{_YEAR}\b"),
+    # 14 Jul 1996; 14-Jul-96; 14 July, 1996
+    re.compile(rf"\b{_DAY}[\s\-]*{_MONTH}[\s\-,]*{_YEAR}\b"),
+]
+# 071496, 07141996 or 19960714: a date only where a label says one is there.
+COMPACT = re.compile(r"(?<![\dA-Za-z])(\d{6}|\d{8})(?![\dA-Za-z])")
+
+
+@dataclass(frozen=True)
+class DateRead:
+    iso: str  # YYYY-MM-DD, or the text as read where it is no date
+    plausible: bool  # a real date, not in the future and not too long ago
+
+
+def read_date(text: str, *, today: dt.date, compact: bool = False) -> DateRead | None:
+    """The first date in `text`, as ISO, and whether it can be a birth date."""
+    text = _repair_digits(text)
+    matches = [m for pattern in DATE_PATTERNS for m in pattern.finditer(text)]
+    matches = [m for m in matches if _month_of(m) is not None]
+    if matches:
+        match = min(matches, key=lambda m: (m.start(), -len(m.group())))
+        return _date(match, today)
+    if compact and (digits := COMPACT.search(text)):
+        return _compact_date(digits.group(1), today)
+    return None
+
+
+def _repair_digits(text: str) -> str:
+    """'O7/l4/I996' -> '07/14/1996': lookalikes inside digit runs, never in words."""
+
+    def repair(match: re.Match) -> str:
+        run = match.group()
+        if not any(c.isdigit() for c in run):
+            return run  # a word ("DOB", "SS"), not a number
+        return run.translate(DIGIT_LOOKALIKES)
+
+    return _DIGIT_RUN.sub(repair, text)
+
+
+def _month_of(match: re.Match) -> int | None:
+    groups = match.groupdict()
+    month = groups.get("month")
+    if month is None:  # numeric: month/day/year
+        return int(groups["a"])
+    if month.isdigit():
+        return int(month)
+    return MONTHS.get(month.lower())
+
+
+def _date(match: re.Match, today: dt.date) -> DateRead:
+    groups = match.groupdict()
+    if "a" in groups:
+        month, day = int(groups["a"]), int(groups["b"])
+        if month > 12 >= day:  # 14/07/1996 can only be day first
+            month, day = day, month
+    else:
+        month, day = _month_of(match) or 0, int(groups["day"])
+    return _checked(match.group().strip(), groups["year"], month, day, today)
+
+
+def _compact_date(digits: str, today: dt.date) -> DateRead | None:
+    if len(digits) == 8 and digits[:2] in {"19", "20"}:
+        year, month, day = digits[:4], int(digits[4:6]), int(digits[6:])
+    else:
+        month, day, year = int(digits[:2]), int(digits[2:4]), digits[4:]
+    return _checked(digits, year, month, day, today)
+
+
+def _checked(text: str, year: str, month: int, day: int, today: dt.date) -> DateRead:
+    try:
+        if len(year) == 2:
+            # A birth date is never in the future: '24 is 2024, '27 is 1927.
+            value = dt.date(2000 + int(year), month, day)
+            if value > today:
+                value = value.replace(year=value.year - 100)
+        else:
+            value = dt.date(int(year), month, day)
+    except ValueError:
+        return DateRead(text, False)
+    oldest = today.replace(year=today.year - OLDEST_YEARS, day=min(today.day, 28))
+    return DateRead(value.isoformat(), oldest <= value <= today)
+
+
+# ---- ICD-10-CM codes ----------------------------------------------------------------------
+
+CODE_PACKAGE = "simple-icd-10-cm"
+# A code is a letter, a digit, a digit or letter, then up to four more after a dot.
+CODE_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
+# Candidate tokens: letters, digits, dots and the symbols OCR reads for S; a ":" or "/"
+# ends one ("ICD10:E11.65").
+_TOKEN = re.compile(r"[A-Za-z0-9.$§|]+")
+# OCR reads a code's dot as a colon ("M16:12"); a label's colon ("ICD10:E11.65") is not one.
+_COLON_FOR_DOT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9$][0-9OoIl|][0-9A-Za-z]):(?=[0-9A-Za-z])")
+# A numbered list's number glued to its code: "1.E11.65".
+_LIST_NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,2}[.)](?=[A-Za-z$§][0-9OoIl|])")
+# What each character may have been before OCR misread it (the first character of a code
+# is always a letter, the second always a digit).
+AS_LETTER = {"1": "I", "5": "S", "$": "S", "§": "S", "0": "O", "8": "B", "2": "Z", "6": "G"}
+AS_DIGIT = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "|": "1", "S": "5", "$": "5",
+            "B": "8", "Z": "2", "G": "6", "T": "7", "A": "4"}  # fmt: skip
+AS_EITHER = {**AS_DIGIT, **{k: v for k, v in AS_LETTER.items() if k.isdigit()}}
+
+
+@dataclass
+class CodesRead:
+    codes: list[str] = field(default_factory=list)  # in the order read, dotted
+    unknown: list[str] = field(default_factory=list)  # of a code's shape, not in the set
+    repaired: list[str] = field(default_factory=list)  # read only after an OCR repair
+    ambiguous: list[str] = field(default_factory=list)  # tokens with several valid repairs
+
+
+@functools.cache
+def _code_set() -> frozenset[str]:
+    """ICD-10-CM's categories and subcategories, dotted, from the package's code list.
+
+    Read from the list the package ships rather than through its API: importing it builds
+    a tree of every code from CMS's tabular XML (3 to 15 seconds on a loaded core, at a
+    worker's first fax), while the list alone takes a fraction of a second and holds
+    exactly the codes its API reports as categories and subcategories.
+    """
+    lists = [
+        path
+        for path in importlib.metadata.distribution(CODE_PACKAGE).files or []
+        if re.fullmatch(r"simple_icd_10_cm/data/code-list-[\w-]+\.txt", str(path))
+    ]
+    if len(lists) != 1:
+        raise RuntimeError(f"{CODE_PACKAGE} ships {len(lists)} code lists; expected one.")
+    text = Path(str(lists[0].locate())).read_text(encoding="utf-8")
+    bare = (line.split(" ")[0].strip() for line in text.splitlines())
+    return frozenset(_dotted(code) for code in bare if CODE_SHAPE.match(code))
+
+
+def is_known_code(code: str) -> bool:
+    """Whether `code` (dotted or not) is a category or subcategory of ICD-10-CM."""
+    return _dotted(code.upper()) in _code_set()
+
+
+def _dotted(code: str) -> str:
+    bare = code.replace(".", "")
+    return f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
+
+
+def read_codes(text: str) -> CodesRead:
+    """Every ICD-10-CM code in `text`, in order, repaired against the code set."""
+    read = CodesRead()
+    for token in _TOKEN.findall(_LIST_NUMBER.sub("", _COLON_FOR_DOT.sub(r"\1.", text))):
+        code, how = _read_code(token)
+        if code is None or code in read.codes:
+            continue
+        read.codes.append(code)
+        if how == "unknown":
+            read.unknown.append(code)
+        elif how == "repaired":
+            read.repaired.append(code)
+        elif how == "ambiguous":
+            read.ambiguous.append(code)
+    return read
+
+
+def _read_code(token: str) -> tuple[str | None, str]:
+    """(code, how): how is "known", "repaired", "unknown" or "ambiguous"."""
+    raw = token.strip(".").upper()
+    bare = raw.replace(".", "")
+    # Words ("Low", "N/A") and long numbers (member IDs) are no codes: a code has digits.
+    if not 3 <= len(bare) <= 7 or not any(c.isdigit() for c in bare):
+        return None, ""
+    if raw.count(".") > 1 or ("." in raw and raw.index(".") != 3):
+        return None, ""
+    if CODE_SHAPE.match(bare) and is_known_code(bare):
+        return _dotted(bare), "known"
+    repairs = sorted({c for c in _variants(bare) if is_known_code(c)})
+    if len(repairs) == 1:
+        return _dotted(repairs[0]), "repaired"
+    if CODE_SHAPE.match(bare):
+        return _dotted(bare), "ambiguous" if repairs else "unknown"
+    return None, ""
+
+
+def _variants(bare: str) -> list[str]:
+    options = []
+    for position, char in enumerate(bare):
+        if position == 0:
+            swaps = AS_LETTER
+        elif position == 1:
+            swaps = AS_DIGIT
+        else:
+            swaps = AS_EITHER
+        options.append({char, swaps.get(char, char)})
+    return [
+        "".join(chars) for chars in itertools.product(*options) if CODE_SHAPE.match("".join(chars))
+    ]
+
+
+# ---- phones and NPIs -------------------------------------------------------------------
+
+_PHONE = re.compile(
+    rf"(?:\+?1[\s.\-]*)?\(?{_DIGITISH}{{3}}\)?[\s.\-:]*{_DIGITISH}{{3}}[\s.\-]*{_DIGITISH}{{4}}"
+)
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text.translate(DIGIT_LOOKALIKES))
+
+
+def read_phone(text: str) -> tuple[str, bool] | None:
+    """('(316) 555-0142', True) from the first phone number in `text`; an extension after it
+    is dropped. Digits that cannot be a US number come back as read, marked not valid."""
+    # At least seven real digits: "BOSS-DOB-ZOOS" is no number.
+    match = next(
+        (m for m in _PHONE.finditer(text) if sum(c.isdigit() for c in m.group()) >= 7), None
+    )
+    if not match:
+        digits = _digits(" ".join(re.findall(rf"{_DIGITISH}*\d{_DIGITISH}*", text)))
+        return (digits, False) if digits else None
+    digits = _digits(match.group())
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] in "01":
+        return digits, False
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}", True
+
+
+_NPI = re.compile(rf"(?<![\dA-Za-z]){_DIGITISH}(?:[\s\-]?{_DIGITISH}){{9}}(?![\dA-Za-z])")
+
+
+def read_npi(text: str) -> tuple[str, bool] | None:
+    """The first ten-digit number in `text` and whether its check digit holds."""
+    for match in _NPI.finditer(_repair_digits(text)):
+        digits = _digits(match.group())
+        if len(digits) == 10:
+            return digits, is_valid_npi(digits)
+    digits = _digits(" ".join(re.findall(r"\d+", text)))
+    return (digits, False) if digits else None

@@ -1,0 +1,315 @@
+"""Referral letters read from their sentences (issue 18, item 5): "I am referring my patient
+NAME, DOB …", "she can be reached at …", "insured through …", "for evaluation of …",
+the signature. Each letter is worded differently, and each carries the distractors letters
+have: the receiving doctor ("Dear Dr. …"), a primary care physician named in passing, the
+office's own phone, "urgent care" as a place.
+"""
+
+import datetime as dt
+
+from refloop.intake import prose
+from refloop.intake.extraction import merge, read_page
+from refloop.intake.reading import PageText, Word
+
+TODAY = dt.date(2026, 6, 1)
+CHAR_W, ROW_H, TEXT_H = 0.0085, 0.02, 0.012
+
+
+def letter(text: str, *, conf: float = 0.93) -> PageText:
+    """A page whose words sit where the text's characters are: one line per text line."""
+    lines = []
+    for row, line in enumerate(text.strip("\n").splitlines()):
+        words, col = [], 0
+        for token in line.split(" "):
+            if token:
+                x0, y0 = 0.08 + col * CHAR_W, 0.05 + row * ROW_H
+                words.append(Word(token, conf, x0, y0, x0 + len(token) * CHAR_W, y0 + TEXT_H))
+            col += len(token) + 1
+        if words:
+            lines.append(words)
+    return PageText(number=1, method="ocr", lines=lines)
+
+
+def found_by_field(page: PageText) -> dict[str, prose.Found]:
+    found = {}
+    for reading in prose.read_prose(page, TODAY):
+        assert reading.field not in found, f"{reading.field} read twice"
+        found[reading.field] = reading
+    return found
+
+
+def values_of(page: PageText) -> dict[str, str]:
+    return {name: read.value for name, read in found_by_field(page).items()}
+
+
+def words_in_box(page: PageText, box) -> str:
+    x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
+    inside = [
+        w.text
+        for w in page.words
+        if w.x0 >= x0 - 1e-9 and w.x1 <= x1 + 1e-9 and w.y0 >= y0 - 1e-9 and w.y1 <= y1 + 1e-9
+    ]
+    return " ".join(inside)
+
+
+CASTILLO = letter(
+    """
+Riverside Family Medicine
+1200 Oak Street, Wichita, KS 67202
+Phone (316) 555-0100     Fax (316) 555-0101
+June 1, 2026
+Dr. Helen Park
+Heartland Cardiology
+400 Main Street, Topeka, KS 66603  Phone (785) 555-0170
+Dear Dr. Park,
+I am referring my patient Keisha K Brooks, DOB 07/14/1996, for evaluation of new onset
+atrial fibrillation. She can be reached at (316) 555-0142. She is insured through Blue
+Cross Blue Shield of Kansas, member ID XYZ123456. Her primary care physician, Dr. Omar
+Haddad, has followed her for years; she was seen in urgent care last week. Please see her
+at your earliest convenience, and do not hesitate to call our office at (316) 555-0100.
+Sincerely,
+Elena Castillo, MD
+NPI 1234567893
+"""
+)
+
+
+def test_a_letter_names_the_patient_the_reason_the_contact_and_the_signer():
+    assert values_of(CASTILLO) == {
+        "patient_first_name": "Keisha",
+        "patient_last_name": "Brooks",
+        "patient_date_of_birth": "1996-07-14",
+        "patient_phone": "(316) 555-0142",
+        "insurance": "Blue Cross Blue Shield of Kansas",
+        "reason": "new onset atrial fibrillation",
+        "provider_name": "Elena Castillo",
+        "provider_npi": "1234567893",
+        "provider_phone": "(316) 555-0100",
+        # A courtesy, not a deadline: "at your earliest convenience" asks for routine care.
+        "urgency": "routine",
+    }
+
+
+def test_the_receiving_doctor_and_the_pcp_named_in_passing_are_not_the_referrer():
+    fields = merge([read_page(CASTILLO, today=TODAY)])
+    assert fields["provider_name"]["value"] == "Elena Castillo"
+    assert fields["patient_phone"]["value"] == "(316) 555-0142"
+    assert fields["insurance"]["value"] == "Blue Cross Blue Shield of Kansas"
+
+
+def test_each_value_carries_the_box_of_the_words_it_was_read_from():
+    found = found_by_field(CASTILLO)
+    assert words_in_box(CASTILLO, found["patient_date_of_birth"].box) == "07/14/1996,"
+    assert words_in_box(CASTILLO, found["patient_first_name"].box) == "Keisha"
+    assert words_in_box(CASTILLO, found["patient_last_name"].box) == "Brooks,"
+    assert words_in_box(CASTILLO, found["patient_phone"].box) == "(316) 555-0142."
+    assert words_in_box(CASTILLO, found["provider_npi"].box) == "1234567893"
+    # A value over two lines: the box spans both.
+    insurance = words_in_box(CASTILLO, found["insurance"].box)
+    assert "Blue" in insurance and "Kansas," in insurance
+
+
+def test_prose_gives_way_to_an_explicit_label():
+    page = letter(
+        """
+Patient name: Ana Lee        DOB: 01/02/1990
+Dear Colleague,
+I am referring my patient Ann Leigh, born 02/01/1990, for assessment of chronic cough.
+"""
+    )
+    assert all(read.priority < 3 for read in prose.read_prose(page, TODAY))
+    fields = merge([read_page(page, today=TODAY)])
+    assert fields["patient_first_name"]["value"] == "Ana"
+    assert fields["patient_last_name"]["value"] == "Lee"
+    assert fields["patient_date_of_birth"]["value"] == "1990-01-02"
+    assert fields["reason"]["value"] == "chronic cough"
+
+
+def test_a_re_line_and_a_letter_signed_by_doctor_without_credentials():
+    page = letter(
+        """
+Re: Marcus Webb   DOB: 3/9/58
+Dear Colleague,
+Thank you for seeing Mr. Webb, whom I am referring for management of uncontrolled type 2
+diabetes despite two oral agents. His cell number is 316.555.0199. His insurance is Aetna
+Medicare Advantage PPO (ID W998877). I would appreciate it if you could see him urgently.
+Best regards,
+Dr. Priya Natarajan
+"""
+    )
+    assert values_of(page) == {
+        "patient_first_name": "Marcus",
+        "patient_last_name": "Webb",
+        "patient_date_of_birth": "1958-03-09",
+        "patient_phone": "(316) 555-0199",
+        "insurance": "Aetna Medicare Advantage PPO",
+        "reason": "uncontrolled type 2 diabetes despite two oral agents",
+        "provider_name": "Priya Natarajan",
+        "urgency": "urgent",
+    }
+
+
+def test_a_letter_to_refer_signed_electronically():
+    page = letter(
+        """
+Dear Neurology Clinic,
+This letter is to refer Ana Lucia Torres (born December 2nd, 1971) to your clinic. Ms.
+Torres is referred for chronic migraine with aura. She can be contacted at 316-555-0123
+(home). She is insured with Kansas Medicaid. This is not urgent.
+Electronically signed by: Samuel O'Neil, DO   NPI: 1245319599
+"""
+    )
+    assert values_of(page) == {
+        "patient_first_name": "Ana",
+        "patient_last_name": "Torres",
+        "patient_date_of_birth": "1971-12-02",
+        "patient_phone": "(316) 555-0123",
+        "insurance": "Kansas Medicaid",
+        "reason": "chronic migraine with aura",
+        "provider_name": "Samuel O'Neil",
+        "provider_npi": "1245319599",
+        "urgency": "routine",
+    }
+
+
+def test_stat_in_prose_and_a_phone_given_as_her_mobile():
+    page = letter(
+        """
+Dear Dr. Abbott,
+I would like to refer Jordan Ellis, D.O.B. 11-23-1984, for consultation regarding a
+suspected retinal detachment. Her mobile is (620) 555-0111. She needs to be seen today,
+stat. Her insurance carrier is UnitedHealthcare Choice Plus.
+Respectfully,
+Maria Gomez, NP
+"""
+    )
+    read = values_of(page)
+    assert read["urgency"] == "stat"
+    assert read["patient_phone"] == "(620) 555-0111"
+    assert read["reason"] == "a suspected retinal detachment"
+    assert read["insurance"] == "UnitedHealthcare Choice Plus"
+    assert (read["patient_first_name"], read["patient_last_name"]) == ("Jordan", "Ellis")
+    assert read["provider_name"] == "Maria Gomez"
+
+
+def test_attached_notes_and_an_earlier_referral_are_not_the_patient_or_the_reason():
+    page = letter(
+        """
+Dear Dr. Lee,
+Please see the attached Progress Notes. Please see my patient Tomas Reyes, DOB 5/5/1970,
+for evaluation of chronic knee pain. He was previously referred for physical therapy.
+Sincerely,
+Ann Ruiz, PA-C
+"""
+    )
+    read = values_of(page)
+    assert (read["patient_first_name"], read["patient_last_name"]) == ("Tomas", "Reyes")
+    assert read["reason"] == "chronic knee pain"
+    assert read["provider_name"] == "Ann Ruiz"
+
+
+def test_a_subject_line_last_name_first_and_a_consultation_and_management():
+    page = letter(
+        """
+RE: BROOKS, KEISHA   DOB 07/14/1996
+Dear Dr. Nguyen,
+I am writing to refer the above patient to your practice for consultation and management
+of persistent atrial fibrillation. Please see her within the next two weeks.
+Sincerely,
+Elena Castillo, MD
+"""
+    )
+    read = values_of(page)
+    assert (read["patient_first_name"], read["patient_last_name"]) == ("Keisha", "Brooks")
+    assert read["patient_date_of_birth"] == "1996-07-14"
+    assert read["reason"] == "persistent atrial fibrillation"
+    assert read["urgency"] == "urgent"
+
+
+def test_please_see_with_a_birth_date_regarding_and_codes_in_a_sentence():
+    page = letter(
+        """
+June 1, 2026
+To: Dr. Ravi Shah, Lakeside Nephrology
+RE: Referral for Okafor, Grace
+Dear Dr. Shah:
+Please see Grace Okafor, DOB: 1958-11-03, regarding CKD stage 4 with rising creatinine.
+Diagnosis codes N18.4, I10. The best number to reach her is 316 555 0177. This is a
+routine referral. My office phone is (316) 555-0100; fax (316) 555-0101.
+Regards,
+Tom Baker, DO
+"""
+    )
+    assert values_of(page) == {
+        "patient_first_name": "Grace",
+        "patient_last_name": "Okafor",
+        "patient_date_of_birth": "1958-11-03",
+        "reason": "CKD stage 4 with rising creatinine",
+        "icd10_codes": "N18.4, I10",
+        "patient_phone": "(316) 555-0177",
+        "urgency": "routine",
+        "provider_phone": "(316) 555-0100",
+        "provider_fax": "(316) 555-0101",
+        "provider_name": "Tom Baker",
+    }
+
+
+def test_urgent_and_stat_as_the_letter_heads_its_request():
+    urgent = letter("Urgent: please schedule at your earliest availability.\nSincerely,")
+    stat = letter("STAT referral: please call my office today to arrange the visit.")
+    assert values_of(urgent)["urgency"] == "urgent"
+    assert values_of(stat)["urgency"] == "stat"
+    within = letter("This is an urgent referral; please see the patient within the week.")
+    assert values_of(within)["urgency"] == "urgent"
+
+
+def test_ocr_slips_in_a_letter_are_read_through():
+    page = letter(
+        """
+Dear Dr. Carrington,
+iam referring my patient Dolores Gallagher, DOB Dec 27,1941, for evaluation of memory
+loss. The best number to reach her} is 423-727-5631.
+Sincerely,
+Raymond M, Raghunathan, NP,
+"""
+    )
+    read = values_of(page)
+    assert (read["patient_first_name"], read["patient_last_name"]) == ("Dolores", "Gallagher")
+    assert read["patient_date_of_birth"] == "1941-12-27"
+    assert read["patient_phone"] == "(423) 727-5631"
+    assert read["provider_name"] == "Raymond Raghunathan"
+
+
+def test_a_surname_with_a_particle_is_not_cut_short():
+    page = letter(
+        """
+Dear Dr. Lee,
+I am referring my patient Gloria St. Clair, DOB 03/04/1950, for evaluation of dizziness.
+"""
+    )
+    read = values_of(page)
+    assert "patient_last_name" not in read or read["patient_last_name"] != "St"
+
+
+def test_an_attached_notes_signer_is_not_read_as_the_referrer():
+    note = letter(
+        """
+OFFICE VISIT NOTE
+Patient seen for follow-up. Plan: continue current medications.
+Electronically signed by Rebecca Kaplan, PA-C   NPI: 1234567893
+"""
+    )
+    assert "provider_name" not in values_of(note)
+    assert "provider_npi" not in values_of(note)
+
+
+def test_a_form_without_sentences_gives_prose_nothing_to_read():
+    page = letter(
+        """
+REFERRAL FORM
+Patient: Ana Lee   DOB: 01/02/1990   Phone: (316) 555-0142
+Insurance: Aetna   Urgency: Routine
+Referring provider: Alan Abbott, MD   NPI: 1234567893
+"""
+    )
+    assert prose.read_prose(page, TODAY) == []

@@ -1,0 +1,203 @@
+"""Values as faxes write them, read back the way a person would type them (issue 18, item 6).
+
+Each case is a failure kind seen on faxes drawn by other generators: dates in every US
+style and with OCR's letter-for-digit confusions, ICD-10-CM codes misread or glued to
+words, words and member numbers taken for codes, phones with extensions.
+"""
+
+import datetime as dt
+
+import pytest
+
+from refloop.intake import values
+
+TODAY = dt.date(2026, 6, 1)
+
+
+# ---- dates ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "07/14/1996",
+        "7/14/96",
+        "07-14-1996",
+        "07.14.1996",
+        "1996-07-14",
+        "1996/07/14",
+        "Jul 14,1996",
+        "Jul 14, 1996",
+        "Jul. 14 1996",
+        "July 14th 1996",
+        "July 14th, 1996",
+        "14-Jul-1996",
+        "14 Jul 1996",
+        "14 July 1996",
+        "JUL-14-1996",
+        "JULY 14, 1996",
+        "14-Jul-96",
+        "07 / 14 / 1996",
+        "DOB: 07/14/1996 (29 y.o.)",
+        "born on July 14, 1996 in Ohio",
+    ],
+)
+def test_a_birth_date_in_any_common_us_style_reads_as_iso(text):
+    assert values.read_date(text, today=TODAY) == values.DateRead("1996-07-14", True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["O7/14/1996", "07/l4/1996", "07/14/l996", "O7/I4/I996", "07/14/199G", "07/|4/1996"],
+)
+def test_ocr_letters_for_digits_in_a_date_are_repaired(text):
+    assert values.read_date(text, today=TODAY) == values.DateRead("1996-07-14", True)
+
+
+def test_a_two_digit_year_of_a_birth_date_is_never_in_the_future():
+    assert values.read_date("03/02/24", today=TODAY).iso == "2024-03-02"
+    # 2027 would be in the future: a person born in '27 was born in 1927.
+    assert values.read_date("03/02/27", today=TODAY).iso == "1927-03-02"
+    assert values.read_date("12/31/26", today=TODAY).iso == "1926-12-31"
+    assert values.read_date("05/31/26", today=TODAY).iso == "2026-05-31"
+
+
+def test_a_day_above_twelve_first_is_read_day_month():
+    assert values.read_date("14/07/1996", today=TODAY) == values.DateRead("1996-07-14", True)
+
+
+@pytest.mark.parametrize("text", ["02/30/1990", "13/13/1990", "Feb 30, 1990"])
+def test_an_impossible_date_is_returned_as_read_and_not_plausible(text):
+    read = values.read_date(text, today=TODAY)
+    assert read is not None and not read.plausible
+    assert read.iso == text
+
+
+@pytest.mark.parametrize("text", ["07/14/2031", "01/01/1850"])
+def test_a_birth_date_in_the_future_or_too_long_ago_is_not_plausible(text):
+    read = values.read_date(text, today=TODAY)
+    assert read is not None and not read.plausible
+
+
+@pytest.mark.parametrize("text", ["071496", "07141996", "19960714"])
+def test_digits_without_separators_are_a_date_only_where_a_label_says_so(text):
+    assert values.read_date(text, today=TODAY) is None
+    assert values.read_date(text, today=TODAY, compact=True) == values.DateRead("1996-07-14", True)
+
+
+@pytest.mark.parametrize(
+    "text", ["(316) 555-0142", "Member ID 07141996X", "Low", "N/A", "1/2 tab daily", "May"]
+)
+def test_what_is_not_a_date_is_not_read_as_one(text):
+    assert values.read_date(text, today=TODAY) is None
+
+
+# ---- ICD-10-CM codes ------------------------------------------------------------------
+
+
+def test_every_code_of_a_field_is_read_in_order():
+    read = values.read_codes("E11.65, I48.91; M54.16 and Z79.4")
+    assert read.codes == ["E11.65", "I48.91", "M54.16", "Z79.4"]
+    assert read.unknown == [] and read.repaired == []
+
+
+def test_codes_among_their_descriptions_and_prefixes_are_read():
+    text = "ICD10:E11.65 Type 2 diabetes mellitus with hyperglycemia / ICD-10: I48.91 Unsp AF"
+    assert values.read_codes(text).codes == ["E11.65", "I48.91"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("148.91", "I48.91"),  # I read as 1
+        ("E11.G5", "E11.65"),  # 6 read as G
+        ("M1O.9", "M10.9"),  # 0 read as O
+        ("572.001A", "S72.001A"),  # S read as 5
+        ("$72.001A", "S72.001A"),
+        ("E1165", "E11.65"),  # the dot lost
+        ("M16:12", "M16.12"),  # the dot read as a colon
+        ("e11.65", "E11.65"),
+        ("I1O", "I10"),
+        ("Z79.O1", "Z79.01"),
+    ],
+)
+def test_ocr_confusions_are_repaired_against_the_code_set(text, code):
+    read = values.read_codes(text)
+    assert read.codes == [code]
+    assert read.unknown == []
+
+
+def test_a_repair_is_named_so_the_field_can_say_so():
+    read = values.read_codes("148.91, E11.65")
+    assert read.repaired == ["I48.91"]
+
+
+@pytest.mark.parametrize(
+    "text", ["Low", "High", "N/A", "None", "W123456789", "XJH8812345", "Risk: Low", "2", "ICD10"]
+)
+def test_words_and_member_numbers_are_not_codes(text):
+    read = values.read_codes(text)
+    assert read.codes == [] and read.unknown == []
+
+
+def test_a_code_of_the_right_shape_missing_from_the_set_is_kept_and_flagged():
+    # E11.9 is a code and E11.9x is not: a person must choose what was meant.
+    read = values.read_codes("E11.99, E11.65")
+    assert read.codes == ["E11.99", "E11.65"]
+    assert read.unknown == ["E11.99"]
+
+
+def test_a_numbered_list_of_codes_is_read_without_its_numbers():
+    assert values.read_codes("1.E11.65 2.I10 3) M16.12").codes == ["E11.65", "I10", "M16.12"]
+
+
+def test_codes_are_not_repeated():
+    assert values.read_codes("E11.65 E11.65 E1165").codes == ["E11.65"]
+
+
+def test_is_known_code_uses_the_real_code_set():
+    assert values.is_known_code("I48.91")
+    assert values.is_known_code("E11")  # a category
+    assert not values.is_known_code("E11.99")
+    assert not values.is_known_code("A00-A09")  # a block is not a code
+
+
+# ---- phones and NPIs --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(316) 555-0142",
+        "316-555-0142",
+        "316.555.0142",
+        "316 555 0142",
+        "3165550142",
+        "1-316-555-0142",
+        "+1 (316) 555-0142",
+        "(316) 555-0142 ext. 204",
+        "316-555-0142 x12",
+        "(3l6) 555-O142",
+        "Cell: 316-555-0142",
+    ],
+)
+def test_a_phone_in_any_style_reads_as_one_format_without_its_extension(text):
+    assert values.read_phone(text) == ("(316) 555-0142", True)
+
+
+@pytest.mark.parametrize("text", ["555-0142", "(016) 555-0142", "316-555-01"])
+def test_a_phone_that_cannot_be_dialled_is_not_valid(text):
+    read = values.read_phone(text)
+    assert read is not None and not read[1]
+
+
+def test_no_digits_no_phone():
+    assert values.read_phone("on file") is None
+
+
+def test_an_npi_is_read_with_its_check_digit_checked():
+    assert values.read_npi("NPI: 1234567893") == ("1234567893", True)
+    assert values.read_npi("NPI l234567893") == ("1234567893", True)
+    assert values.read_npi("1234 567 893") == ("1234567893", True)
+    assert values.read_npi("1234567890") == ("1234567890", False)
+    assert values.read_npi("none") is None
