@@ -69,6 +69,9 @@ def items_in(segment: Segment) -> list[Item]:
                 break
             end_char = following.end()
         colon = re.match(r"\s*[:#]", text[end_char:])
+        if not colon and match.start() == 0:
+            # OCR reads a label's colon as a semicolon ("Reason for referral; ...").
+            colon = re.match(r";", text[end_char:])
         if colon:
             end_char += colon.end()
         after = next((i for i, s in enumerate(starts) if s >= end_char), len(words))
