@@ -281,6 +281,19 @@ def test_a_label_whose_colon_ocr_read_as_a_semicolon_still_leads_its_value():
     assert values_of(page)["reason"] == "Exertional chest pain with abnormal ECG"
 
 
+def test_a_row_of_labels_each_beside_its_value_is_no_header_row():
+    # Each label's value is right of it; what stands under a label is not its value.
+    page = page_of(
+        """
+Last Name    Garcia-Reyes      First Name    Beatriz
+Marion Grove                   Oak Hollow
+"""
+    )
+    values = values_of(page)
+    assert values["patient_last_name"] == "Garcia-Reyes"
+    assert values["patient_first_name"] == "Beatriz"
+
+
 # ---- checkboxes --------------------------------------------------------------------------
 
 

@@ -172,6 +172,10 @@ def _header_row(line: Line, model: Layout, items: dict[int, list[Item]]) -> bool
         for s in segments
         if starts_with_label(s, items) and not any(i.words for i in items[s.index])
     ]
+    # "Last Name  Garcia   First Name  Beatriz": each label has its value right beside it.
+    beside = [segments[segments.index(s) + 1] for s in bare if s is not segments[-1]]
+    if bare and len(beside) == len(bare) and not any(_labelish(s, line, items) for s in beside):
+        return False
     if len(bare) >= 2 and 2 * len(bare) >= len(segments):
         return True
     number = segments[0].line + 1
