@@ -274,6 +274,26 @@ Electronically signed by: Elena Castillo, MD on 03/02/2026
     assert values_of(page)["provider_name"] == "Elena Castillo"
 
 
+def test_a_label_whose_colon_ocr_read_as_a_semicolon_still_leads_its_value():
+    page = page_of(
+        "Patient Name: Keisha Brooks\nReason for referral; Exertional chest pain with abnormal ECG"
+    )
+    assert values_of(page)["reason"] == "Exertional chest pain with abnormal ECG"
+
+
+def test_a_row_of_labels_each_beside_its_value_is_no_header_row():
+    # Each label's value is right of it; what stands under a label is not its value.
+    page = page_of(
+        """
+Last Name    Garcia-Reyes      First Name    Beatriz
+Marion Grove                   Oak Hollow
+"""
+    )
+    values = values_of(page)
+    assert values["patient_last_name"] == "Garcia-Reyes"
+    assert values["patient_first_name"] == "Beatriz"
+
+
 # ---- checkboxes --------------------------------------------------------------------------
 
 
@@ -289,6 +309,21 @@ Referral Priority
     fields = fields_of(page)
     assert fields["urgency"]["value"] == "urgent"
     assert not fields["urgency"]["review"]
+
+
+def test_a_box_the_ocr_read_into_its_option_still_marks_that_option():
+    # The clean-up finds the boxes; OCR reads each one as a letter or two glued to its
+    # word ("ClUrgent"), so the word starts inside its box rather than right of it.
+    page = page_of(
+        "Priority: ORoutine   ClUrgent   CiSTAT",
+        marks=[(0, 10, False), (0, 21, True), (0, 32, False)],
+    )
+    fields = fields_of(page)
+    assert fields["urgency"]["value"] == "urgent"
+    assert not fields["urgency"]["review"]
+    unmarked = page_of("Priority: ORoutine   ClUrgent", marks=[(0, 10, False), (0, 21, False)])
+    assert values_of(unmarked)["urgency"] == "routine"
+    assert fields_of(unmarked)["urgency"]["review"]
 
 
 def test_a_mark_drawn_as_text_counts_too():

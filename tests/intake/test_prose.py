@@ -313,3 +313,18 @@ Referring provider: Alan Abbott, MD   NPI: 1234567893
 """
     )
     assert prose.read_prose(page, TODAY) == []
+
+
+def test_a_labelled_plan_in_a_letter_ends_with_its_sentence():
+    page = letter(
+        """
+I am referring my patient Keisha Brooks, DOB 07/14/1996, for evaluation of palpitations.
+Insurance: Aetna Choice POS II. Please see her urgently. She can be
+reached at (316) 555-0142.
+Sincerely,
+Elena Castillo, MD
+"""
+    )
+    fields = merge([read_page(page, today=TODAY)])
+    assert fields["insurance"]["value"] == "Aetna Choice POS II"
+    assert fields["urgency"]["value"] == "urgent"

@@ -49,17 +49,9 @@ NOT_A_PERSON = {
     "physicians", "spine", "orthopedics", "coordinator", "office", "internal", "primary",
     "the", "of", "and", "&", "attn", "department", "request", "form",
 }  # fmt: skip
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-    )
-}
 ROMAN_LOOKALIKES = {
     "Il": "II", "lI": "II", "ll": "II", "I1": "II", "1I": "II", "Ii": "II", "Ill": "III",
 }  # fmt: skip
-FIRST_LETTER = {"$": "S", "5": "S", "8": "B", "2": "Z", "0": "O", "1": "I", "§": "S"}
-ICD10 = re.compile(r"\b([A-TV-Z][0-9][0-9A-Z])(?:\.([0-9A-Z]{1,4}))?\b")
 DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1",
                                   "i": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2"})  # fmt: skip
 
@@ -412,7 +404,13 @@ def _urgency_of(word: Word) -> str | None:
         if len(token) > 1 and text.startswith(token) and len(text) > len(token):
             text = text[len(token) :]
             break
-    return vocabulary.URGENCY_WORDS.get(text.strip(".,!:;()[]"))
+    level = vocabulary.URGENCY_WORDS.get(text.strip(".,!:;()[]"))
+    # A checkbox read as a letter or two glued to its option ("ClUrgent", "ORoutine"): the
+    # option starts at its capital, and is a word of four letters or more.
+    glued = re.fullmatch(r"\W*\w{1,2}?([A-Z][A-Za-z\-]{3,})\W*", word.text)
+    if level is None and glued and glued.start(1) > 0:
+        level = vocabulary.URGENCY_WORDS.get(glued.group(1).lower())
+    return level
 
 
 def _switch_section(sections: dict[str, str], column: str, item: pairing.Item) -> None:
@@ -569,6 +567,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
     if slot == "urgency":
         return _urgency(words, context, found)
     if slot == "insurance":
+        words = _first_sentence(words)
         text = _title_case(_free_text(words))
         # "Aetna PPO, member ID ...": the plan ends where its numbers begin.
         text = INSURANCE_TAIL.split(text)[0].strip(" ,;:.")
@@ -576,6 +575,18 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
             return []
         return [found("insurance", text, words, confidence=conf)]
     return []
+
+
+def _first_sentence(words: list[Word]) -> list[Word]:
+    """A plan's name is no sentence: in a letter, "Insurance: Aetna POS II. Please see her
+    ..." ends at the period, not at the next label. A sentence goes on in lower case; a
+    plan's name in capitals ("Ambetter. Balanced Care" is a speck read as a period)."""
+    for index, word in enumerate(words[:-2]):
+        ends = word.text.endswith(".") and len(word.text.strip(".")) > 1
+        following = words[index + 1].text, words[index + 2].text
+        if ends and following[0][:1].isupper() and following[1][:1].islower():
+            return words[: index + 1]
+    return words
 
 
 def _code_words(words: list[Word]) -> list[Word]:

@@ -100,6 +100,8 @@ class Layout:
                 return mark
             if not (box.y0 - self.text_height / 2 <= centre_y <= box.y1 + self.text_height / 2):
                 continue
+            if box.x0 - self.char_width / 2 <= word.x0 <= box.x1:
+                return mark  # OCR read the box as the word's first letters: "ClUrgent"
             gap = word.x0 - box.x1
             if -self.char_width / 2 <= gap < best_gap:
                 best, best_gap = mark, gap

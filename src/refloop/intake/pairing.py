@@ -69,6 +69,9 @@ def items_in(segment: Segment) -> list[Item]:
                 break
             end_char = following.end()
         colon = re.match(r"\s*[:#]", text[end_char:])
+        if not colon and match.start() == 0:
+            # OCR reads a label's colon as a semicolon ("Reason for referral; ...").
+            colon = re.match(r";", text[end_char:])
         if colon:
             end_char += colon.end()
         after = next((i for i, s in enumerate(starts) if s >= end_char), len(words))
@@ -169,6 +172,10 @@ def _header_row(line: Line, model: Layout, items: dict[int, list[Item]]) -> bool
         for s in segments
         if starts_with_label(s, items) and not any(i.words for i in items[s.index])
     ]
+    # "Last Name  Garcia   First Name  Beatriz": each label has its value right beside it.
+    beside = [segments[segments.index(s) + 1] for s in bare if s is not segments[-1]]
+    if bare and len(beside) == len(bare) and not any(_labelish(s, line, items) for s in beside):
+        return False
     if len(bare) >= 2 and 2 * len(bare) >= len(segments):
         return True
     number = segments[0].line + 1
