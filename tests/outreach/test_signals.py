@@ -198,7 +198,8 @@ def test_the_third_decline_as_not_a_fit_raises_the_task_at_once_and_the_sweep_ad
     )
     assert task.signal_key == f"not_a_fit:practice:{sent[0].referring_practice_id}:{sent[2].pk}"
     assert task.owner == lia
-    assert task.due_on == timezone.localdate() + timedelta(days=14)
+    # The practice's today (its zone), as the task's due day is counted; not the server's.
+    assert task.due_on == signals._local_today(timezone.now()) + timedelta(days=14)
 
     # The sweep afterwards finds the same occurrence, and so does the reaction run again.
     assert signals.sweep(now=timezone.now())[TaskKind.NOT_A_FIT] == 0
