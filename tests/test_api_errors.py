@@ -256,6 +256,41 @@ def test_a_bad_filter_names_the_query_parameter(api, cora, query, parameter):
     assert answer.json()["detail"].startswith(f"{parameter} ")
 
 
+def test_a_misspelt_filter_is_refused_not_ignored(api, cora, referral):
+    # Ignored, `stat=declined` would answer every referral as if it had filtered them.
+    answer = api(cora).get("/api/v1/referrals?stat=declined")
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["field"] == "stat"
+    assert body["detail"].startswith("Unknown parameter stat; the parameters are ")
+    assert "state" in body["detail"] and "received_from" in body["detail"]
+    assert api(cora).get("/api/v1/referrals?state=received").status_code == 200
+
+
+def test_an_unknown_parameter_is_named_only_when_it_looks_like_a_name(api, cora, referral):
+    answer = api(cora).get("/api/v1/referrals?Ottoline Quarrington 1961-04-09=1")
+    assert answer.status_code == 422
+    assert answer.json()["field"] is None
+    assert "Quarrington" not in answer.content.decode()
+
+
+def test_an_operation_without_query_parameters_refuses_any(api, cora, referral):
+    answer = api(cora).get(f"/api/v1/referrals/{referral.pk}?expand=all")
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == "Unknown parameter expand; this operation takes none."
+    assert api(cora).get(f"/api/v1/referrals/{referral.pk}").status_code == 200
+
+
+def test_an_unknown_query_parameter_is_refused_only_after_the_token(referral):
+    assert Client().get("/api/v1/referrals?stat=declined").status_code == 401
+
+
+def test_every_operation_declares_the_422_of_an_unknown_query_parameter(openapi):
+    for operations in openapi["paths"].values():
+        for operation in operations.values():
+            assert "422" in operation["responses"], operation["operationId"]
+
+
 @pytest.mark.parametrize("value", ["0", "0.5", "20260301", "1.7e9"])
 def test_a_number_given_for_a_date_filter_is_refused_not_read_as_1970(api, cora, value):
     answer = api(cora).get(f"/api/v1/referrals?received_to={value}")

@@ -6,6 +6,8 @@ the submitted value. Every operation's possible errors are declared in the OpenA
 document from its shape (declare_errors), once for all of them.
 """
 
+import functools
+import re
 from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
@@ -16,7 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from refloop.core import throttle
-from refloop.core.errors import DomainError
+from refloop.core.errors import DomainError, InvalidInput
 from refloop.core.models import ApiToken, User
 from refloop.core.nul import NO_NUL_PATTERN
 from refloop.core.schemas import ERROR_DESCRIPTIONS, ERROR_SCHEMAS, PATTERN_WORDS
@@ -70,6 +72,24 @@ class RefloopAPI(NinjaAPI):
     def get_openapi_operation_id(self, operation) -> str:
         return operation.view_func.__name__
 
+    def _get_urls(self):
+        for bound_router in self._get_bound_routers():
+            for path_view in bound_router.path_operations.values():
+                for operation in path_view.operations:
+                    refuse_unknown_query(operation, self)
+        return super()._get_urls()
+
+    @functools.cached_property
+    def query_parameters(self) -> dict[str, frozenset[str]]:
+        """Each operation's query parameters, as its document names them (by operationId)."""
+        return {
+            operation["operationId"]: frozenset(
+                p["name"] for p in operation.get("parameters", []) if p["in"] == "query"
+            )
+            for operations in self.get_openapi_schema()["paths"].values()
+            for operation in operations.values()
+        }
+
     def get_openapi_schema(self, **kwargs):
         schema = super().get_openapi_schema(**kwargs)
         schema.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
@@ -78,6 +98,40 @@ class RefloopAPI(NinjaAPI):
                 declare_errors(operation)
         forbid_nul(schema)
         return schema
+
+
+PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
+
+
+def refuse_unknown_query(operation, api: RefloopAPI) -> None:
+    """A query parameter the operation's document does not name is refused (422) rather
+    than ignored: a misspelt filter (`?stat=declined`) would otherwise answer with every
+    row, as if it had been applied. The check runs after authentication and the declared
+    parameters' own validation, before the operation does anything."""
+    view = operation.view_func
+    if getattr(view, "refuses_unknown_query", False):
+        return
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs):
+        accepted = api.query_parameters.get(view.__name__, frozenset())
+        unknown = sorted(set(request.GET) - accepted)
+        if unknown:
+            # A name is echoed only if it looks like one: a client's junk may carry anything.
+            name = unknown[0] if PARAMETER_NAME.fullmatch(unknown[0]) else None
+            takes = (
+                f"the parameters are {', '.join(sorted(accepted))}"
+                if accepted
+                else "this operation takes none"
+            )
+            raise InvalidInput(
+                f"Unknown parameter {name or '(not shown)'}; {takes}.",
+                field=name,
+            )
+        return view(request, *args, **kwargs)
+
+    checked.refuses_unknown_query = True  # type: ignore[attr-defined]
+    operation.view_func = checked
 
 
 def forbid_nul(node) -> None:
@@ -99,21 +153,20 @@ def declare_errors(operation: dict) -> None:
 
     Most follow from the operation's shape, so they are declared here once rather than by
     each endpoint: a token (401, 403 for a role without the capability, 429 after failed
-    tokens), a path id (404; 422 when not a valid id), query parameters or a body (422),
-    a body (400 when it cannot be read, 413 when too large). An endpoint declares only the
+    tokens), a path id (404), an invalid path id, query parameter or body, or a query
+    parameter the operation does not take (422), a body (400 when it cannot be read, 413
+    when too large). An endpoint declares only the
     errors its own logic adds (409, 415, 503) in its `response=`.
     """
     responses = operation.setdefault("responses", {})
     locations = {parameter["in"] for parameter in operation.get("parameters", [])}
-    codes = set()
+    codes = {422}  # every operation refuses a query parameter it does not take
     if operation.get("security"):
         codes |= {401, 403, 429}
     if "path" in locations:
-        codes |= {404, 422}
-    if "query" in locations:
-        codes.add(422)
+        codes.add(404)
     if "requestBody" in operation:
-        codes |= {400, 413, 422}
+        codes |= {400, 413}
     codes |= {int(code) for code in responses if int(code) >= 400}
     for code in sorted(codes):
         responses[str(code)] = error_response(code)
