@@ -517,6 +517,14 @@ INTAKE_MAIL_PROBLEM_FOLDER = env("INTAKE_MAIL_PROBLEM_FOLDER", "refloop-problem"
 # Room for one attachment at ATTACHMENT_MAX_BYTES in base64 (a third larger) and the text.
 INTAKE_MAIL_MAX_BYTES = env_int("INTAKE_MAIL_MAX_BYTES", ATTACHMENT_MAX_BYTES * 3 // 2)
 INTAKE_MAIL_TIMEOUT_SECONDS = env_int("INTAKE_MAIL_TIMEOUT_SECONDS", 60)
+# What the mailbox is: a referral address offices write to ("email", the referrals' channel)
+# or an e-fax service's inbox, where each mail carries a fax ("fax").
+INTAKE_MAIL_ARRIVAL = (env("INTAKE_MAIL_ARRIVAL", "email") or "").lower()
+if INTAKE_MAIL_ARRIVAL not in {"email", "fax"}:
+    raise ImproperlyConfigured(
+        f"REFLOOP_INTAKE_MAIL_ARRIVAL must be email (a referral address) or fax (an e-fax "
+        f"service's inbox), not {INTAKE_MAIL_ARRIVAL!r}"
+    )
 
 # The public referral form: which websites may frame it (empty: any), and how many
 # submissions one address may send per window before a polite 429.

@@ -127,6 +127,28 @@ def test_a_faxed_pdf_becomes_a_queued_document_with_its_sender_and_subject(
     assert f"document #{document.pk} queued; moved to {PROCESSED}" in output
 
 
+def test_the_mailbox_says_whether_its_mail_is_email_or_a_fax(dovecot, account, mailbox):
+    dovecot.append(account, mail((FILE_NAME, referral_pdf())))
+    take_mail()
+    assert IntakeDocument.objects.get().arrived_by == "email"
+
+    mailbox.INTAKE_MAIL_ARRIVAL = "fax"  # an e-fax service's inbox
+    dovecot.append(account, mail(("other.pdf", referral_pdf(title="Second referral"))))
+    take_mail()
+    assert IntakeDocument.objects.latest("pk").arrived_by == "fax"
+
+
+def test_a_mail_removed_by_another_client_after_the_listing_is_skipped(dovecot, account, mailbox):
+    lines: list[str] = []
+    config = mailboxes.MailboxSettings.from_settings()
+    with mailboxes._connection(config) as client:
+        client.select_folder("INBOX")
+        # The UID the listing named is gone: the server answers nothing for it.
+        mailboxes.Mailbox(config, report=lines.append).take(client, 4242, 100, 1)
+    assert lines == ["mail 1: removed from the mailbox by another client; skipped"]
+    assert not IntakeDocument.objects.exists()
+
+
 def test_two_attachments_become_two_documents_of_the_same_mail(dovecot, account, mailbox):
     dovecot.append(
         account, mail(("page-1.pdf", referral_pdf()), ("page-2.png", blank_png(850, 1100)))

@@ -188,6 +188,21 @@ def test_a_reviewed_candidate_becomes_a_fax_referral_with_the_packet_attached(
     assert entry.detail["corrected"] == ["patient_phone", "icd10_codes"]
 
 
+@pytest.mark.parametrize("arrived_by", ["email", "fax"])
+def test_a_packet_from_a_mailbox_keeps_how_it_arrived_as_the_referral_channel(
+    cora, spine, provider_a, packet, arrived_by
+):
+    # A referral address's mail is the email channel; an e-fax inbox's mail is a fax.
+    IntakeDocument.objects.filter(pk=packet.pk).update(
+        source=DocumentSource.EMAIL, arrived_by=arrived_by
+    )
+    candidate = packet.candidates.get(first_page=1)
+    referral = review.create_referral_from_candidate(
+        candidate, acting_user=cora, values=values_of(candidate)
+    )
+    assert referral.channel == arrived_by
+
+
 def test_the_document_is_done_when_no_candidate_waits(cora, spine, packet):
     first, second = packet.candidates.order_by("first_page")
     review.create_referral_from_candidate(first, acting_user=cora, values=values_of(first))

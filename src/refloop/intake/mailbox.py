@@ -26,7 +26,7 @@ from imapclient.exceptions import LoginError
 from refloop.core.errors import PayloadTooLarge
 from refloop.core.uploads import ScannerUnavailable
 from refloop.intake import emails
-from refloop.intake.models import DocumentSource, IntakeDocument
+from refloop.intake.models import Arrival, DocumentSource, IntakeDocument
 from refloop.intake.services import EmailOrigin, ingest, set_aside
 
 
@@ -48,6 +48,7 @@ class MailboxSettings:
     ca_file: str
     max_bytes: int
     timeout: float
+    arrived_by: str = Arrival.EMAIL
 
     @classmethod
     def from_settings(cls) -> "MailboxSettings":
@@ -73,6 +74,7 @@ class MailboxSettings:
             ca_file=settings.INTAKE_MAIL_CA_FILE,
             max_bytes=settings.INTAKE_MAIL_MAX_BYTES,
             timeout=settings.INTAKE_MAIL_TIMEOUT_SECONDS,
+            arrived_by=settings.INTAKE_MAIL_ARRIVAL,
         )
 
     @property
@@ -123,7 +125,10 @@ class Mailbox:
 
     def take(self, client: IMAPClient, uid: int, size: int, position: int) -> None:
         config = self.config
-        header = client.fetch([uid], ["BODY.PEEK[HEADER]"])[uid][b"BODY[HEADER]"]
+        header = _fetched(client, uid, "BODY.PEEK[HEADER]", b"BODY[HEADER]")
+        if header is None:
+            self.report(f"mail {position}: removed from the mailbox by another client; skipped")
+            return
         headers = emails.parse_headers(header)
         if size > config.max_bytes:
             key = emails.unfetched_key(headers, header, size)
@@ -137,12 +142,15 @@ class Mailbox:
                     f"fetched. It is in the mailbox's folder {config.problem_folder}: "
                     "ask the sender for smaller files, or save its attachments and upload them.",
                     source=DocumentSource.EMAIL,
-                    email=_origin(headers, key),
+                    email=_origin(headers, key, config.arrived_by),
                 )
             ]
             self._move(client, uid, position, documents, config.problem_folder, again=bool(stored))
             return
-        raw = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+        raw = _fetched(client, uid, "BODY.PEEK[]", b"BODY[]")
+        if raw is None:
+            self.report(f"mail {position}: removed from the mailbox by another client; skipped")
+            return
         letter = emails.read(raw)
         folder = config.problem_folder if _needs_a_person(letter) else config.processed_folder
         already = _stored(letter.key)
@@ -150,7 +158,7 @@ class Mailbox:
             self._move(client, uid, position, already, folder, again=True)
             return
         try:
-            documents = _store(letter)
+            documents = _store(letter, config.arrived_by)
         except ScannerUnavailable as error:
             # Nothing is stored unscanned; the mail waits in the mailbox for the next run.
             self.report(f"mail {position}: not stored: {error.message} Left in the mailbox")
@@ -242,9 +250,15 @@ def _connection(config: MailboxSettings) -> Iterator[IMAPClient]:
         client.logout()
 
 
-def _store(letter: emails.Letter) -> list[IntakeDocument]:
+def _fetched(client: IMAPClient, uid: int, item: str, key: bytes) -> bytes | None:
+    """One item of one mail, or None when the mail is gone (expunged by another client
+    since the folder was listed: the server answers nothing for it)."""
+    return client.fetch([uid], [item]).get(uid, {}).get(key)
+
+
+def _store(letter: emails.Letter, arrived_by: str) -> list[IntakeDocument]:
     """The letter's documents, all stored or none (their files too)."""
-    origin = _origin(letter.headers, letter.key)
+    origin = _origin(letter.headers, letter.key, arrived_by)
     documents: list[IntakeDocument] = []
     try:
         with transaction.atomic():
@@ -298,8 +312,10 @@ def _stored(key: str) -> list[IntakeDocument]:
     return list(IntakeDocument.objects.filter(email_key=key).order_by("pk"))
 
 
-def _origin(headers: emails.Headers, key: str) -> EmailOrigin:
-    return EmailOrigin(sender=headers.sender, subject=headers.subject, key=key)
+def _origin(headers: emails.Headers, key: str, arrived_by: str) -> EmailOrigin:
+    return EmailOrigin(
+        sender=headers.sender, subject=headers.subject, key=key, arrived_by=arrived_by
+    )
 
 
 def _megabytes(size: int) -> str:

@@ -47,6 +47,15 @@ class DocumentSource(models.TextChoices):
     EMAIL = "email"  # an IMAP mailbox (refloop.intake.mailbox): attachments, or the text
 
 
+class Arrival(models.TextChoices):
+    """How the referring office sent the packet, which becomes its referral's channel: a fax
+    (the fax server's folder, an e-fax service's mailbox, an upload of what a fax machine
+    printed) or an email written to the practice (a mailbox set up as a referral address)."""
+
+    FAX = "fax"
+    EMAIL = "email"
+
+
 class DocumentStatus(models.TextChoices):
     QUEUED = "queued"  # stored, waiting for the worker
     PROCESSING = "processing"
@@ -113,6 +122,7 @@ class IntakeDocument(models.Model):
         db_index=True,
         help_text="SHA-256 of the email's Message-ID (or of the message, without one)",
     )
+    arrived_by = models.CharField(max_length=8, choices=Arrival.choices, default=Arrival.FAX)
 
     class Meta:
         indexes = [models.Index(fields=["status", "received_at"])]

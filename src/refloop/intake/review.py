@@ -31,10 +31,6 @@ from refloop.network.models import Practice, Provider
 from refloop.referrals import services as referrals
 from refloop.referrals.models import AttachmentKind, Referral, ReferralChannel, SourceType, Urgency
 
-# A packet is a fax whichever way it reached us: the fax server's folder, its API call,
-# or a coordinator uploading what the e-fax inbox received. The document keeps its source.
-REFERRAL_CHANNEL = ReferralChannel.FAX
-
 # What create_inbound_referral calls a field, and the review form's name for it.
 SERVICE_FIELDS = {
     "patient.first_name": "patient_first_name",
@@ -240,7 +236,9 @@ def create_referral_from_candidate(
                     acting_user=acting_user,
                     patient=checked["patient"],
                     source_type=SourceType.PROVIDER,
-                    channel=REFERRAL_CHANNEL,
+                    # A fax, whichever way it reached us, unless the document came
+                    # to a mailbox set up as a referral address (IntakeDocument.arrived_by).
+                    channel=ReferralChannel(locked.document.arrived_by),
                     referring_provider=provider,
                     referring_practice=provider.practice if provider else practice,
                     reason=checked["reason"],

@@ -21,6 +21,7 @@ from refloop.core.errors import InvalidInput, UnsupportedMediaType
 from refloop.core.models import User
 from refloop.core.uploads import ScanStatus
 from refloop.intake.models import (
+    Arrival,
     DocumentSource,
     DocumentStatus,
     IntakeDocument,
@@ -40,6 +41,7 @@ class EmailOrigin:
     sender: str
     subject: str
     key: str
+    arrived_by: str = Arrival.EMAIL  # Arrival.FAX for an e-fax service's mailbox
 
 
 def ingest(
@@ -186,7 +188,12 @@ def _check_source(source: str) -> None:
 def _email_fields(email: EmailOrigin | None) -> dict:
     if email is None:
         return {}
-    return {"email_sender": email.sender, "email_subject": email.subject, "email_key": email.key}
+    return {
+        "email_sender": email.sender,
+        "email_subject": email.subject,
+        "email_key": email.key,
+        "arrived_by": email.arrived_by,
+    }
 
 
 def quarantine(
