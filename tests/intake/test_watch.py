@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from refloop.intake.models import DocumentSource, DocumentStatus, IntakeDocument
 from refloop.intake.watch import Watcher, watch
@@ -78,3 +78,9 @@ def test_the_command_watches_once_and_the_process_command_reads_the_queue(tmp_pa
     call_command("intake", "process", stdout=out, stderr=io.StringIO())
     assert IntakeDocument.objects.get().status == DocumentStatus.REVIEW
     assert "review, 1 page(s)" in out.getvalue()
+
+
+@pytest.mark.parametrize("action", [["watch", "."], ["mail"]])
+def test_an_interval_of_no_time_is_refused_before_anything_is_read(action):
+    with pytest.raises(CommandError, match="--interval must be more than 0 seconds"):
+        call_command("intake", *action, "--interval", "0")

@@ -26,15 +26,11 @@ class Command(BaseCommand):
             "(or DIR/failed/ if it could not be stored).",
         )
         watcher.add_argument("directory", type=Path, metavar="DIR")
-        watcher.add_argument(
-            "--once", action="store_true", help="Take the files that are ready, then stop."
-        )
-        watcher.add_argument(
-            "--interval",
-            type=float,
-            default=5.0,
-            metavar="SECONDS",
-            help="Seconds between looks (a file is taken once its size held still for one "
+        _repeat_options(
+            watcher,
+            once="Take the files that are ready, then stop.",
+            interval=5.0,
+            every="Seconds between looks (a file is taken once its size held still for one "
             "interval; default 5).",
         )
         mail = actions.add_parser(
@@ -50,21 +46,20 @@ class Command(BaseCommand):
             "part of it could not be taken (too large, broken); one already stored is only "
             "moved. The mailbox is set by REFLOOP_INTAKE_MAIL_* (HOST, USER, PASSWORD or "
             "PASSWORD_FILE, SECURITY tls or starttls, PORT, CA_FILE, FOLDER, "
-            "PROCESSED_FOLDER, PROBLEM_FOLDER, MAX_BYTES); the connection is always TLS.",
+            "PROCESSED_FOLDER, PROBLEM_FOLDER, MAX_BYTES, ARRIVAL email or fax); the "
+            "connection is always TLS.",
         )
-        mail.add_argument(
-            "--once", action="store_true", help="Take the mail there is now, then stop."
-        )
-        mail.add_argument(
-            "--interval",
-            type=float,
-            default=60.0,
-            metavar="SECONDS",
-            help="Seconds between looks at the mailbox (default 60).",
+        _repeat_options(
+            mail,
+            once="Take the mail there is now, then stop.",
+            interval=60.0,
+            every="Seconds between looks at the mailbox (default 60).",
         )
         actions.add_parser("process", help="Read every queued document now, without a worker.")
 
     def handle(self, *, action: str, **options):
+        if action in ("watch", "mail") and options["interval"] <= 0:
+            raise CommandError("--interval must be more than 0 seconds.")
         with context.using(context.RequestContext(channel="cli")):
             if action == "watch":
                 self.watch(options["directory"], options["once"], options["interval"])
@@ -74,8 +69,6 @@ class Command(BaseCommand):
                 self.process()
 
     def watch(self, directory: Path, once: bool, interval: float) -> None:
-        if interval <= 0:
-            raise CommandError("--interval must be more than 0 seconds.")
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a directory; create it or check the path.")
         if not once:
@@ -87,8 +80,6 @@ class Command(BaseCommand):
         self.stderr.write(f"{taken} file(s) taken.")
 
     def mail(self, once: bool, interval: float) -> None:
-        if interval <= 0:
-            raise CommandError("--interval must be more than 0 seconds.")
         try:
             config = mailbox.MailboxSettings.from_settings()
             if not once:
@@ -112,3 +103,9 @@ class Command(BaseCommand):
                 f"document #{pk}: {document.status}, {document.page_count} page(s){reason}"
             )
         self.stderr.write(f"{len(waiting)} document(s) read.")
+
+
+def _repeat_options(parser, *, once: str, interval: float, every: str) -> None:
+    """--once, or --interval SECONDS between looks: how the watching actions run."""
+    parser.add_argument("--once", action="store_true", help=once)
+    parser.add_argument("--interval", type=float, default=interval, metavar="SECONDS", help=every)
