@@ -328,3 +328,73 @@ Elena Castillo, MD
     fields = merge([read_page(page, today=TODAY)])
     assert fields["insurance"]["value"] == "Aetna Choice POS II"
     assert fields["urgency"]["value"] == "urgent"
+
+
+# ---- what OCR makes of a letter -------------------------------------------------------
+
+
+def test_an_ocr_read_of_i_am_still_introduces_the_patient():
+    # "I am" comes through a fax as "lam", "Iam" or "1 am".
+    for intro in ("lam referring", "Iam referring", "1 am referring", "l'm referring"):
+        page = letter(f"{intro} my patient Ondine Harrowgate, DOB 3/4/1958, to you.")
+        read = values_of(page)
+        assert (read["patient_first_name"], read["patient_last_name"]) == (
+            "Ondine",
+            "Harrowgate",
+        ), intro
+        assert read["patient_date_of_birth"] == "1958-03-04"
+
+
+def test_a_surname_with_a_particle_is_read_whole():
+    page = letter(
+        "Thank you for seeing my patient, Wilhelmina Van der Graaf, born 2 May 1950, "
+        "for a rotator cuff tear.\nThank you for seeing my patient, Tobias St. Aubyn."
+    )
+    read = values_of(page)
+    assert (read["patient_first_name"], read["patient_last_name"]) == (
+        "Wilhelmina",
+        "Van der Graaf",
+    )
+    assert read["patient_date_of_birth"] == "1950-05-02"
+
+
+def test_a_particle_with_a_period_keeps_it():
+    read = values_of(letter("Please see my patient Tobias St. Aubyn, DOB 11/30/1971, today."))
+    assert read["patient_last_name"] == "St. Aubyn"
+
+
+def test_a_reason_after_a_birth_date_written_with_a_comma():
+    page = letter("Kindly see Perpetua Lowndes; DOB: March 9, 1962, regarding worsening tremor.")
+    assert values_of(page)["reason"] == "worsening tremor"
+
+
+def test_a_reason_whose_space_was_read_as_a_period():
+    page = letter("I am referring my patient Jory Pendleton, whom I am referring for.heel pain.")
+    assert values_of(page)["reason"] == "heel pain"
+
+
+def test_diagnosis_codes_after_a_period_read_for_a_colon():
+    page = letter(
+        "Dear Dr. Amsel,\nPlease see my patient Ines Calloway. Diagnosis codes. G43.909, "
+        "R51.9.\nSincerely,\nTheron Blakeslee, DO"
+    )
+    assert values_of(page)["icd10_codes"] == "G43.909, R51.9"
+
+
+def test_a_signature_with_a_credential_read_as_npi_keeps_only_the_name():
+    page = letter(
+        "Dear Dr. Amsel,\nPlease see my patient Ines Calloway, DOB 1/2/1970.\n"
+        "Sincerely,\nRosamund K, Okonkwo-Bell, NPI"
+    )
+    assert values_of(page)["provider_name"] == "Rosamund Okonkwo-Bell"
+
+
+def test_a_letterhead_phone_keeps_its_area_code_in_brackets():
+    page = letter(
+        "Quarry Hill Family Practice\n88 Mill Lane - Ashby, VT 05001\n"
+        "Phone (802) 555-0147 · Fax (802) 555-0148\nDear Dr. Amsel,\n"
+        "Please see my patient Ines Calloway, DOB 1/2/1970.\nSincerely,\nTheron Blakeslee, DO"
+    )
+    fields = merge([read_page(page, today=TODAY)])
+    assert fields["provider_phone"]["value"] == "(802) 555-0147"
+    assert fields["provider_fax"]["value"] == "(802) 555-0148"

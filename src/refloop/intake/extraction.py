@@ -41,8 +41,18 @@ CITY_STATE_ZIP = re.compile(r"([A-Z][A-Za-z .'-]{1,40}),\s*([A-Z]{2})\s+\d{5}(?:
 TITLES = {"dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "doctor"}
 CREDENTIALS = {
     "md", "m.d.", "do", "d.o.", "np", "fnp", "fnp-c", "fnp-bc", "pa", "pa-c", "dpm", "dc",
-    "aprn", "rn", "mbbs", "phd", "facp", "faafp", "jr", "jr.", "sr", "sr.",
+    "aprn", "rn", "mbbs", "phd", "facp", "faafp", "jr", "jr.", "sr", "sr.", "dnp", "facs",
+    # Not a credential, but it ends a name on a signature line too ("Ana Ruiz, NPI 12…"),
+    # and it is how a fax often reads "NP".
+    "npi",
 }  # fmt: skip
+# Words that begin a surname of several words: "St. Clair", "Van der Graaf", "de la Cruz".
+SURNAME_PARTICLES = {
+    "st", "ste", "saint", "mt", "mc", "mac", "van", "von", "der", "den", "de", "del", "della",
+    "da", "di", "du", "la", "le", "dos", "das", "ter", "ten",
+}  # fmt: skip
+# Abbreviated particles keep their period: "St. Clair".
+ABBREVIATED_PARTICLES = {"st", "ste", "mt"}
 NOT_A_PERSON = {
     "new", "patient", "referral", "referrals", "medicine", "medical", "clinic", "health",
     "family", "group", "practice", "center", "centre", "hospital", "associates", "care",
@@ -156,6 +166,9 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
         last, first = tokens[: comma + 1], tokens[comma + 1 :]
     else:
         first, last = tokens[:-1], tokens[-1:]
+        # A particle before the surname belongs to it: "Dolores St. Clair", "Ana de la Cruz".
+        while len(first) > 1 and _bare(first[-1]) in SURNAME_PARTICLES:
+            last.insert(0, first.pop())
     # A middle initial ("Jane A. Smith") is not part of the first name.
     first = [w for w in first if len(w.text.strip(".,")) > 1] or first[:1]
     if not first or not last:
@@ -169,8 +182,16 @@ def _name_confidence(words: list[Word]) -> float:
     return min(_conf(words), 0.7) if short else _conf(words)
 
 
-def _name_text(words: list[Word]) -> str:
-    text = " ".join(w.text.strip(",.") for w in words)
+def _bare(word: Word) -> str:
+    return word.text.lower().strip(",.")
+
+
+def name_text(words: list[Word]) -> str:
+    """A name as a coordinator types it: "ST. CLAIR," -> "St. Clair"."""
+    text = " ".join(
+        w.text.strip(",") if _bare(w) in ABBREVIATED_PARTICLES else w.text.strip(",.")
+        for w in words
+    )
     if text.isupper() or text.islower():
         text = "-".join(part.capitalize() for part in text.split("-"))
         text = " ".join(part[:1].upper() + part[1:] for part in text.split(" "))
@@ -514,23 +535,23 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
             return []
         first, last = person
         return [
-            found("patient_first_name", _name_text(first), first,
+            found("patient_first_name", name_text(first), first,
                   confidence=_name_confidence(first)),
-            found("patient_last_name", _name_text(last), last, confidence=_name_confidence(last)),
+            found("patient_last_name", name_text(last), last, confidence=_name_confidence(last)),
         ]  # fmt: skip
     if slot in {"first_name", "last_name"}:
         name_words = [w for w in words if re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", w.text)][:2]
         if not name_words or len(name_words) != len(words[: len(name_words)]):
             return []
         confidence = _name_confidence(name_words)
-        return [found(f"patient_{slot}", _name_text(name_words), name_words,
+        return [found(f"patient_{slot}", name_text(name_words), name_words,
                       confidence=confidence)]  # fmt: skip
     if slot == "provider_name":
         person = parse_person(words)
         if not person:
             return []
         first, last = person
-        value = f"{_name_text(first)} {_name_text(last)}"
+        value = f"{name_text(first)} {name_text(last)}"
         return [found("provider_name", value, first + last,
                       confidence=_name_confidence(first + last))]  # fmt: skip
     if slot == "dob":

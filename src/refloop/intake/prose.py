@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from refloop.intake import values
-from refloop.intake.extraction import Found, parse_person
+from refloop.intake.extraction import Found, name_text, parse_person
 from refloop.intake.reading import Box, PageText, Word
 
 # Below an explicit label (3) for the fields a label states outright (the patient, the
@@ -29,13 +29,18 @@ WEAK = 1
 # How far after a patient's name a "DOB"/"born" still belongs to that patient.
 DOB_REACH = 40
 
-NAME_WORD = r"(?:[A-Z][A-Za-z'\-]+|[A-Z]\.?)"
-# "Keisha K Brooks", "BROOKS, KEISHA".
-NAME = rf"(?P<name>{NAME_WORD}(?:,?\s+{NAME_WORD}){{1,3}})"
+NAME_WORD = r"(?:(?:St|Ste|Mt)\.|[A-Z][A-Za-z'\-]+|[A-Z]\.?)"
+# Lower-case words inside a surname: "Van der Graaf", "de la Cruz".
+NAME_PARTICLE = r"(?:van|von|der|den|de|del|della|da|di|du|la|le|dos|das|ter|ten)"
+# "Keisha K Brooks", "BROOKS, KEISHA", "Wilhelmina Van der Graaf", "Dolores St. Clair".
+NAME = rf"(?P<name>{NAME_WORD}(?:,?\s+(?:{NAME_PARTICLE}\s+){{0,2}}{NAME_WORD}){{1,3}})"
+# "I am" as a fax reads it: "lam", "Iam", "1 am".
+I_ = r"[Il1|]"
 TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+)?"
 PATIENT_INTRO = re.compile(
-    r"(?i:\b(?:I\s*am|I'm|we\s+are|I\s+would\s+like\s+to|I'd\s+like\s+to|we\s+would\s+like\s+to"
-    r"|this\s+letter\s+is\s+to|I\s+am\s+writing\s+to|writing\s+to)\s+(?:refer(?:ring)?|send(?:ing)?)"
+    rf"(?i:(?<![A-Za-z])(?:{I_}\s*am|{I_}'m|we\s+are|{I_}\s+would\s+like\s+to|{I_}'d\s+like\s+to"
+    rf"|we\s+would\s+like\s+to|this\s+letter\s+is\s+to|{I_}\s*am\s+writing\s+to|writing\s+to)"
+    r"\s+(?:refer(?:ring)?|send(?:ing)?)"
     r"|thank\s+you\s+for\s+(?:seeing|evaluating|agreeing\s+to\s+see)"
     # "Please see the attached notes" names no one: only "please see my patient NAME".
     r"|please\s+(?:see|evaluate)(?=\s+(?:my|our|this)\s+(?:mutual\s+)?patient))"
@@ -93,7 +98,10 @@ REASON = re.compile(
     r"|\bto\s+(?:you|your\s+(?:clinic|practice|office|service|department))\s+for"
     r"|(?:consult(?:ation)?|evaluation)\s+regarding"
     # "Please see NAME, DOB: 07/14/1996, regarding …"
-    r"|(?:\bDOB\b|date\s+of\s+birth|\bborn\b)[^,]{0,30},\s+(?:regarding|for))\s+"
+    # (the date may hold a comma itself: "DOB: March 9, 1962, regarding …")
+    r"|(?:\bDOB\b|date\s+of\s+birth|\bborn\b)[^,]{0,30}(?:,\s*\d{4})?,\s+(?:regarding|for))"
+    # A space read as a period: "referring her for.knee pain".
+    r"(?:\s+|\.(?=[a-z]))"
     r"(?P<value>.+?)(?=\.(?:\s|$)|$)"
 )
 # "referred for evaluation of X": the reason is X.
@@ -104,7 +112,7 @@ REASON_LEAD = re.compile(
 )
 # "Diagnosis codes E11.65, I10." inside a sentence.
 CODES = re.compile(
-    r"(?i:\bdiagnos[ie]s(?:\s+codes?)?|\bICD-?\s?10(?:-CM)?(?:\s+codes?)?)\s*:?\s+"
+    r"(?i:\bdiagnos[ie]s(?:\s+codes?)?|\bICD-?\s?10(?:-CM)?(?:\s+codes?)?)\s*[:.;]?\s+"
     r"(?P<value>.+?)(?=\.(?:\s|$)|$)"
 )
 URGENCY = [
@@ -224,8 +232,8 @@ def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
             continue
         first, last = person
         out = [
-            _found("patient_first_name", _name(first), first, page, STRONG),
-            _found("patient_last_name", _name(last), last, page, STRONG),
+            _found("patient_first_name", name_text(first), first, page, STRONG),
+            _found("patient_last_name", name_text(last), last, page, STRONG),
         ]
         # From the name's start: a subject line's name runs into its "DOB".
         born = BIRTH.search(text.text, span[0], span[1] + DOB_REACH)
@@ -384,7 +392,7 @@ def _person_at_start(words: list[Word]) -> Found | None:
     if not person:
         return None
     first, last = person
-    return _found("provider_name", f"{_name(first)} {_name(last)}", first + last, 0, STRONG)
+    return _found("provider_name", f"{name_text(first)} {name_text(last)}", first + last, 0, STRONG)
 
 
 def _npi(text: Text, page: int, recipient_lines: set[int]) -> list[Found]:
@@ -401,13 +409,6 @@ def _npi(text: Text, page: int, recipient_lines: set[int]) -> list[Found]:
 
 
 # ---- shared -------------------------------------------------------------------------------
-
-
-def _name(words: list[Word]) -> str:
-    text = " ".join(w.text.strip(",.") for w in words)
-    if text.isupper() or text.islower():
-        text = " ".join(part[:1].upper() + part[1:].lower() for part in text.split(" "))
-    return text
 
 
 def _found(field: str, value: str, words: list[Word], page: int, priority: int) -> Found:

@@ -177,7 +177,8 @@ _ALL = sorted({w for wordings in LABELS.values() for w in wordings}, key=len, re
 LABEL_RE = re.compile(
     r"(?<![A-Za-z0-9])(?:"
     + "|".join(_pattern(w) for w in _ALL)
-    + r")(?:\s*\([^)]{1,24}\))?(?![A-Za-z0-9])",
+    # A qualifier in brackets ("Phone (home)") has a letter; "Phone (839) 555-…" is a number.
+    + r")(?:\s*\((?=[^)]*[A-Za-z])[^)]{1,24}\))?(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 
