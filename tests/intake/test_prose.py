@@ -398,3 +398,10 @@ def test_a_letterhead_phone_keeps_its_area_code_in_brackets():
     fields = merge([read_page(page, today=TODAY)])
     assert fields["provider_phone"]["value"] == "(802) 555-0147"
     assert fields["provider_fax"]["value"] == "(802) 555-0148"
+
+
+def test_a_speck_after_his_does_not_hide_the_patients_phone():
+    page = letter(
+        "I am referring my patient Cyprian Holt, DOB 5/5/1960.\nHis. phone number is 603-555-0199."
+    )
+    assert values_of(page)["patient_phone"] == "(603) 555-0199"

@@ -66,7 +66,7 @@ BIRTH = re.compile(r"(?i:\bDOB\b|\bD\.O\.B\.?|date\s+of\s+birth|birth\s*date|\bb
 PATIENT_PHONE = re.compile(
     r"(?i:(?:she|he|they|the\s+patient|patient)\s+(?:can|may|could)\s+be\s+(?:reached|contacted)"
     r"(?:\s+by\s+phone)?\s+(?:at|on)"
-    r"|(?:her|his|their|the\s+patient's|patient's)\s+(?:cell(?:\s*phone)?|mobile|home(?:\s+phone)?"
+    r"|(?:her|his|their|the\s+patient's|patient's)[.,]?\s+(?:cell(?:\s*phone)?|mobile|home(?:\s+phone)?"
     r"|phone|telephone|contact)(?:\s+(?:number|no\.?|#))?\s+is"
     r"|(?:reach|contact|call)\s+(?:her|him|them|the\s+patient)\s+(?:at|on)"
     r"|(?:best\s+)?(?:number|phone)\s+to\s+reach\s+(?:her|him|them|the\s+patient)\W{0,2}\s+is)"
