@@ -76,6 +76,7 @@ class PageReading:
     found: list[Found]
     is_cover: bool
     cities: set[str] = field(default_factory=set)
+    text: str = ""  # the page's words, without the fax machine's banner
 
     def best(self, name: str) -> Found | None:
         options = [f for f in self.found if f.field == name and f.valid]
@@ -222,12 +223,14 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
     found: list[Found] = []
     sections = {"left": TOP, "right": TOP}
+    body: list[str] = []
     for number, line in enumerate(model.lines):
         words = [w for s in line.segments for w in s.words]
         line_text = " ".join(w.text for w in words)
         if is_banner(line_text, number):
             found.extend(_banner_fax(words, page.number))
             continue
+        body.append(line_text)
         for match in CITY_STATE_ZIP.finditer(line_text):
             context.cities.add(match.group(1).split(",")[-1].strip().lower())
         for segment in line.segments:
@@ -257,7 +260,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
 
     found.extend(prose.read_prose(page, today))
     found = _codes_together(found)
-    return PageReading(page.number, found, context.is_cover, context.cities)
+    return PageReading(page.number, found, context.is_cover, context.cities, "\n".join(body))
 
 
 def _heading(
