@@ -201,3 +201,34 @@ def test_an_npi_is_read_with_its_check_digit_checked():
     assert values.read_npi("1234 567 893") == ("1234567893", True)
     assert values.read_npi("1234567890") == ("1234567890", False)
     assert values.read_npi("none") is None
+
+
+@pytest.mark.parametrize(
+    "text", ["Seen 11/04/2025 for 2026 follow-up", "Visits: 1015", "ZIP 60614"]
+)
+def test_bare_numbers_are_not_codes_whose_letter_was_misread(text):
+    # A year, a count or a ZIP code is no Z02.6, I01.5 or G06.14; with its dot, 148.91 is.
+    assert values.read_codes(text).codes == []
+
+
+def test_a_category_with_codes_below_it_is_named_as_likely_cut_short():
+    read = values.read_codes("M54, I10, E11.65")
+    assert read.codes == ["M54", "I10", "E11.65"]
+    assert read.short == ["M54"]  # I10 has nothing below it; E11.65 is a leaf
+
+
+@pytest.mark.parametrize(
+    ("text", "one_style"),
+    [
+        ("1990-03-04", True),  # year first
+        ("Mar 4, 1990", True),
+        ("4 March 1990", True),
+        ("03/14/1990", True),  # 14 can only be the day
+        ("05/05/1990", True),
+        ("03/04/1990", False),  # March the 4th or the 3rd of April
+        ("03/14/90", False),  # which century is read from today, not from the page
+        ("031490", False),
+    ],
+)
+def test_a_date_says_whether_it_reads_one_way_only(text, one_style):
+    assert values.read_date(text, today=TODAY, compact=True).one_style is one_style

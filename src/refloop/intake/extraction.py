@@ -20,9 +20,11 @@ from refloop.intake.reading import Box, PageText, Word
 from refloop.intake.values import is_known_code, read_codes, read_date, read_phone
 from refloop.network.npi import is_valid_npi
 
-# Below this OCR confidence (0..1, the weakest word of a value) a coordinator checks it.
+# Below this OCR confidence (0..1, the weakest word of a value) a coordinator checks it,
+# unless stronger evidence than the OCR engine's says the value holds (`_review_below`).
 REVIEW_BELOW = 0.80
-CHECKED_REVIEW_BELOW = 0.50
+CHECKED_REVIEW_BELOW = 0.40
+AGREED_REVIEW_BELOW = 0.50
 # Below this, a segment beside a heading is taken for specks, not text.
 NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
@@ -78,6 +80,9 @@ class Found:
     valid: bool = True
     note: str = ""
     box: Box | None = None  # where on the page the value was read
+    # Passed a check that a misread rarely survives: an NPI's check digit, codes all in the
+    # code set as read, a birth date that reads one way only.
+    checked: bool = False
 
 
 @dataclass
@@ -86,6 +91,7 @@ class PageReading:
     found: list[Found]
     is_cover: bool
     cities: set[str] = field(default_factory=set)
+    text: str = ""  # the page's words, without the fax machine's banner
 
     def best(self, name: str) -> Found | None:
         options = [f for f in self.found if f.field == name and f.valid]
@@ -243,12 +249,14 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
     found: list[Found] = []
     sections = {"left": TOP, "right": TOP}
+    body: list[str] = []
     for number, line in enumerate(model.lines):
         words = [w for s in line.segments for w in s.words]
         line_text = " ".join(w.text for w in words)
         if is_banner(line_text, number):
             found.extend(_banner_fax(words, page.number))
             continue
+        body.append(line_text)
         for match in CITY_STATE_ZIP.finditer(line_text):
             context.cities.add(match.group(1).split(",")[-1].strip().lower())
         for segment in line.segments:
@@ -278,7 +286,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
 
     found.extend(prose.read_prose(page, today))
     found = _codes_together(found)
-    return PageReading(page.number, found, context.is_cover, context.cities)
+    return PageReading(page.number, found, context.is_cover, context.cities, "\n".join(body))
 
 
 def _heading(
@@ -360,6 +368,7 @@ def _codes_together(found: list[Found]) -> list[Found]:
         min(f.confidence for f in together),
         together[0].page,
         top,
+        checked=all(f.checked for f in together),
         box=Box(
             min(b.x0 for b in boxes),
             min(b.y0 for b in boxes),
@@ -555,10 +564,11 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         return [found("provider_name", value, first + last,
                       confidence=_name_confidence(first + last))]  # fmt: skip
     if slot == "dob":
-        parsed = parse_date(" ".join(w.text for w in words), context.today)
-        if not parsed:
+        read = read_date(" ".join(w.text for w in words), today=context.today, compact=True)
+        if not read:
             return []
-        return [found("patient_date_of_birth", parsed[0], words, valid=parsed[1], note="date")]
+        return [found("patient_date_of_birth", read.iso, words, valid=read.plausible,
+                      note="date", checked=read.one_style)]  # fmt: skip
     if slot in {"patient_phone", "provider_phone", "provider_fax"}:
         parsed = parse_phone(words)
         if not parsed:
@@ -569,7 +579,8 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         digits = _digits(" ".join(w.text for w in used))
         if not digits:
             return []
-        return [found("provider_npi", digits, used, valid=is_valid_npi(digits), note="npi")]
+        valid = is_valid_npi(digits)
+        return [found("provider_npi", digits, used, valid=valid, note="npi", checked=valid)]
     if slot in {"reason", "chief_complaint"}:
         text = _sentence_case(_free_text(words))
         return [found("reason", text, words)] if len(text) >= 3 else []
@@ -584,7 +595,9 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         checked = read_codes(" ".join(w.text for w in coded))
         doubtful = len(used) != len(coded) or checked.unknown or checked.ambiguous
         confidence = min(_conf(used), 0.5) if doubtful else _conf(used)
-        return [found("icd10_codes", ", ".join(codes), used, confidence=confidence)]
+        as_read = not doubtful and not checked.repaired and not checked.short
+        return [found("icd10_codes", ", ".join(codes), used, confidence=confidence,
+                      checked=as_read)]  # fmt: skip
     if slot == "urgency":
         return _urgency(words, context, found)
     if slot == "insurance":
@@ -689,7 +702,10 @@ def _urgency(words: list[Word], context: _Context, found) -> list[Found]:
         levels = {level for _, level in marked}
         used = [w for w, _ in marked]
         confidence = _conf(used) if len(levels) == 1 else min(_conf(used), 0.4)
-        return [found("urgency", marked[0][1], used, confidence=confidence)]
+        # One option marked beside others read unmarked: a choice among a few known words,
+        # which a misread letter does not change.
+        chosen = len(levels) == 1 and any(state is False for _, _, state in options)
+        return [found("urgency", marked[0][1], used, confidence=confidence, checked=chosen)]
     if any(state is False for _, _, state in options):
         return []  # boxes read, none of them marked
     levels = {level for _, level, _ in options}
@@ -758,9 +774,7 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
                 for f in valid
             )
             # Only a fallback read it (a cover sheet, an attached note, a code anywhere).
-            # A check digit catches any one misread digit: a valid NPI needs less OCR trust.
-            floor = CHECKED_REVIEW_BELOW if best.note == "npi" else REVIEW_BELOW
-            review = best.confidence < floor or disagree or best.priority == 0
+            review = best.confidence < _review_below(best, valid) or disagree or best.priority == 0
             fields[name] = _field(best.value, best.confidence, review, best.page, best.box)
         elif options:
             # Read but failed its check (a bad NPI check digit, an impossible date).
@@ -772,6 +786,33 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
         else:
             fields[name] = _field("", 0.0, True, None)
     return fields
+
+
+def _review_below(best: Found, readings: list[Found]) -> float:
+    """The OCR confidence a reading needs to be trusted, by the evidence behind it.
+
+    A value that passed a check a misread rarely survives (an NPI's check digit, codes all
+    in the code set as read, a birth date that reads one way only) under a label, or
+    that a second, independent reading agrees with (another page, another place on the
+    page), needs less of the engine's trust than a value read once with nothing to check it
+    by: the engine's confidence falls on faxed pages for specks and ruling beside a value
+    as much as for misread letters."""
+    floor = REVIEW_BELOW
+    if best.checked and best.priority >= 1:
+        floor = CHECKED_REVIEW_BELOW
+    if best.priority >= 1 and any(_independent(best, f) for f in readings):
+        floor = min(floor, AGREED_REVIEW_BELOW)
+    return floor
+
+
+def _independent(best: Found, other: Found) -> bool:
+    """`other` reads the same value elsewhere: another page, or apart on the same one."""
+    if other is best or other.value != best.value:
+        return False
+    if other.page != best.page or best.box is None or other.box is None:
+        return other.page != best.page
+    a, b = best.box, other.box
+    return a.x1 < b.x0 or b.x1 < a.x0 or a.y1 < b.y0 or b.y1 < a.y0
 
 
 def _field(

@@ -12,7 +12,7 @@ import functools
 import importlib.metadata
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from refloop.network.npi import is_valid_npi
@@ -63,6 +63,10 @@ COMPACT = re.compile(r"(?<![\dA-Za-z])(\d{6}|\d{8})(?![\dA-Za-z])")
 class DateRead:
     iso: str  # YYYY-MM-DD, or the text as read where it is no date
     plausible: bool  # a real date, not in the future and not too long ago
+    # Read one way only: a month by name, year first, a day above 12, or a four-digit year
+    # after a month and day that are the same number. 03/04/1990 (March or April?), a
+    # two-digit year and bare digits ("031490") could be read another way.
+    one_style: bool = field(default=False, compare=False)
 
 
 def read_date(text: str, *, today: dt.date, compact: bool = False) -> DateRead | None:
@@ -106,9 +110,12 @@ def _date(match: re.Match, today: dt.date) -> DateRead:
         month, day = int(groups["a"]), int(groups["b"])
         if month > 12 >= day:  # 14/07/1996 can only be day first
             month, day = day, month
+        one_style = month == day or max(month, day) > 12
     else:
         month, day = _month_of(match) or 0, int(groups["day"])
-    return _checked(match.group().strip(), groups["year"], month, day, today)
+        one_style = True
+    read = _checked(match.group().strip(), groups["year"], month, day, today)
+    return replace(read, one_style=one_style and len(groups["year"]) == 4 and read.plausible)
 
 
 def _compact_date(digits: str, today: dt.date) -> DateRead | None:
@@ -160,6 +167,9 @@ class CodesRead:
     unknown: list[str] = field(default_factory=list)  # of a code's shape, not in the set
     repaired: list[str] = field(default_factory=list)  # read only after an OCR repair
     ambiguous: list[str] = field(default_factory=list)  # tokens with several valid repairs
+    # Categories with codes below them ("M54" of "M54.12"): a code a referral bills is a
+    # leaf, so one of these was likely read cut short.
+    short: list[str] = field(default_factory=list)
 
 
 @functools.cache
@@ -183,6 +193,12 @@ def _code_set() -> frozenset[str]:
     return frozenset(_dotted(code) for code in bare if CODE_SHAPE.match(code))
 
 
+@functools.cache
+def _has_codes_below() -> frozenset[str]:
+    bare = {code.replace(".", "") for code in _code_set()}
+    return frozenset(_dotted(code[:n]) for code in bare for n in range(3, len(code)))
+
+
 def is_known_code(code: str) -> bool:
     """Whether `code` (dotted or not) is a category or subcategory of ICD-10-CM."""
     return _dotted(code.upper()) in _code_set()
@@ -201,6 +217,8 @@ def read_codes(text: str) -> CodesRead:
         if code is None or code in read.codes:
             continue
         read.codes.append(code)
+        if code in _has_codes_below():
+            read.short.append(code)
         if how == "unknown":
             read.unknown.append(code)
         elif how == "repaired":
@@ -216,6 +234,10 @@ def _read_code(token: str) -> tuple[str | None, str]:
     bare = raw.replace(".", "")
     # Words ("Low", "N/A") and long numbers (member IDs) are no codes: a code has digits.
     if not 3 <= len(bare) <= 7 or not any(c.isdigit() for c in bare):
+        return None, ""
+    # Bare digits are a number (a year, a count, a ZIP code), not a code whose letter OCR
+    # read as a digit: "2026" is no Z02.6. With a code's dot, "148.91" is I48.91.
+    if bare.isdigit() and "." not in raw:
         return None, ""
     if raw.count(".") > 1 or ("." in raw and raw.index(".") != 3):
         return None, ""
