@@ -573,3 +573,64 @@ And more.
     values = values_of(page)
     assert values["reason"] == "Knee pain after a fall"
     assert values["insurance"] == "Aetna PPO"
+
+
+# ---- labels OCR misread ---------------------------------------------------------------------
+
+
+def test_labels_with_a_letter_or_two_misread_still_lead_their_values():
+    page = page_of(
+        """
+Pt Narne: Odette Villanueva              Dade of Birth: 03/09/1971
+Insurence: Premera Blue Cross PPO
+Reason tor Referal: Persistent hoarseness for six weeks
+Referring Physlcian: Tomasz Kowalski, MD
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == (
+        "Odette",
+        "Villanueva",
+    )
+    assert values["patient_date_of_birth"] == "1971-03-09"
+    assert values["insurance"] == "Premera Blue Cross PPO"
+    assert values["reason"] == "Persistent hoarseness for six weeks"
+    assert values["provider_name"] == "Tomasz Kowalski"
+
+
+def test_a_misread_label_alone_in_its_cell_takes_the_value_beside_it():
+    page = page_of(
+        """
+Patient Name    Odette Villanueva
+Insurence       Premera Blue Cross PPO
+"""
+    )
+    assert values_of(page)["insurance"] == "Premera Blue Cross PPO"
+
+
+def test_value_words_one_letter_from_a_label_stay_values():
+    # "Carrie" is one letter from "Carrier", "Season" from "Reason", "Police" from "Policy":
+    # short words are never taken for a misread label, nor is a name without its colon.
+    page = page_of(
+        """
+First Name    Carrie
+Last Name     Season
+Reason for referral: Police officer with recurrent shoulder dislocation
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == ("Carrie", "Season")
+    assert values["reason"] == "Police officer with recurrent shoulder dislocation"
+    assert values["insurance"] == ""
+
+
+def test_a_misread_wording_is_no_label_where_two_fields_read_alike():
+    from refloop.intake import vocabulary
+
+    assert vocabulary.misread_slot("Reason tor Referral") == "reason"
+    assert vocabulary.misread_slot("Insurence") == "insurance"
+    # Too far from every wording, or too short to tell from a word.
+    assert vocabulary.misread_slot("Referral Dates") in {None, "other"}
+    assert vocabulary.misread_slot("Insured") is None
+    assert vocabulary.misread_slot("Phono") is None
+    assert vocabulary.misread_slot("Hypertension") is None
