@@ -634,3 +634,47 @@ def test_a_misread_wording_is_no_label_where_two_fields_read_alike():
     assert vocabulary.misread_slot("Insured") is None
     assert vocabulary.misread_slot("Phono") is None
     assert vocabulary.misread_slot("Hypertension") is None
+
+
+def test_a_lost_heading_does_not_make_the_referring_doctor_the_patient():
+    # The provider block's heading was a shaded band OCR read as specks ("wvm"): its name
+    # label sits under the patient's section, but the doctor signs with the same name.
+    page = page_of(
+        """
+PATIENT
+Name            Rosalind Achterberg
+Date of Birth   11/30/1958
+wvm
+Last, First     Okafor, Chidi
+NPI             1234567893
+Electronically signed by: Chidi Okafor, MD on 05/02/2026
+"""
+    )
+    fields = fields_of(page)
+    assert (fields["patient_first_name"]["value"], fields["patient_last_name"]["value"]) == (
+        "Rosalind",
+        "Achterberg",
+    )
+    assert not fields["patient_last_name"]["review"]  # the doctor's name is no rival reading
+    assert fields["provider_name"]["value"] == "Chidi Okafor"
+
+
+def test_a_ruling_line_read_as_a_letter_does_not_stand_for_the_value():
+    page = page_of("Patient Name    i    Rosalind Achterberg\nDOB    |    11/30/1958")
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == (
+        "Rosalind",
+        "Achterberg",
+    )
+
+
+def test_codes_glued_to_a_prefix_read_with_a_semicolon_are_all_read():
+    page = page_of(
+        """
+Patient Name: Rosalind Achterberg
+Diagnosis    ICD10: M54.16
+             ICD10;G89.29
+             1CD10:M48.061
+"""
+    )
+    assert values_of(page)["icd10_codes"] == "M54.16, G89.29, M48.061"

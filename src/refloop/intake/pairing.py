@@ -27,6 +27,7 @@ RUN_ON_SLOTS = {"reason", "chief_complaint", "codes", "insurance"}
 MAX_FIELD_LINES = 6
 # A value ending this close to the text's right margin (a fraction of the page) wraps.
 WRAP_WITHIN = 0.15
+RULE_GLYPH = re.compile(r"[iIl|!]")
 # The most words a label's wording has ("Reason for Referral / Clinical Question").
 MAX_LABEL_WORDS = 6
 NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
@@ -119,7 +120,9 @@ def _misread_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
             phrase = words[first:after]
             texts = [w.text for w in phrase]
             colon = texts[-1][-1:] in {":", ";"} and (texts[-1][-1] == ":" or first == 0)
-            if any(ch.isdigit() for t in texts for ch in t) or any(":" in t for t in texts[:-1]):
+            # Digits are a value's, unless a colon ends them ("1CD10:" is "ICD10:").
+            digits = any(ch.isdigit() for t in texts for ch in t)
+            if (digits and not texts[-1].endswith(":")) or any(":" in t for t in texts[:-1]):
                 continue
             label = " ".join(texts).rstrip(":;")
             slot = vocabulary.misread_slot(label)
@@ -170,8 +173,11 @@ def candidates(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[
         ]
         if inside:
             found.append(inside)
-    position = line.segments.index(segment)
-    right = line.segments[position + 1] if position + 1 < len(line.segments) else None
+    beyond = line.segments[line.segments.index(segment) + 1 :]
+    # A table's ruling line read as a letter between a label and its value ("Name | Mei").
+    while len(beyond) > 1 and RULE_GLYPH.fullmatch(beyond[0].text):
+        beyond = beyond[1:]
+    right = beyond[0] if beyond else None
     beside = model.cell_beside(segment.cell) if segment.cell is not None else None
     if beside is not None and not _field_sized(beside, model):
         beside = None

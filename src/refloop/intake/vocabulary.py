@@ -185,7 +185,7 @@ LABEL_RE = re.compile(
 
 # What OCR makes of letters on a fax, folded away on both sides before wordings are compared:
 # "Narne" is "Name", "Reason tor Referral" one letter off "Reason for Referral".
-OCR_FOLDS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("5", "s"))
+OCR_FOLDS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("i", "l"), ("5", "s"))
 
 
 def _folded(key: str) -> str:
