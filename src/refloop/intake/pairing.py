@@ -120,6 +120,8 @@ def _misread_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
             phrase = words[first:after]
             texts = [w.text for w in phrase]
             colon = texts[-1][-1:] in {":", ";"} and (texts[-1][-1] == ":" or first == 0)
+            if not colon and first != 0:
+                continue  # inside a line only a colon says "label" of a misread wording
             # Digits are a value's, unless a colon ends them ("1CD10:" is "ICD10:").
             digits = any(ch.isdigit() for t in texts for ch in t)
             if (digits and not texts[-1].endswith(":")) or any(":" in t for t in texts[:-1]):

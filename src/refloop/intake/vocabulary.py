@@ -197,7 +197,7 @@ def _folded(key: str) -> str:
 def edits_allowed(key: str) -> int:
     """Letters OCR may get wrong in a wording of this length and it still reads as the label:
     none below eight, where one letter off is another word ("Carrie", "Police", "Season")."""
-    return 0 if len(key) < 8 else 1 if len(key) < 13 else 2 if len(key) < 20 else 3
+    return 0 if len(key) < 8 else 1 if len(key) < 13 else 2
 
 
 def _deletions(key: str, depth: int) -> set[str]:
@@ -226,6 +226,7 @@ class _Tolerant:
 
     def __init__(self, wordings: dict[str, str]) -> None:
         self.kinds = {_folded(k): kind for k, kind in wordings.items()}
+        self.longest = max(len(k) for k in self.kinds)
         self.index: dict[str, set[str]] = {}
         for folded in self.kinds:
             for variant in _deletions(folded, edits_allowed(folded)):
@@ -239,7 +240,9 @@ class _Tolerant:
         if folded in self.kinds:
             return self.kinds[folded]
         options: set[str] = set()
-        for variant in _deletions(folded, min(3, edits_allowed(folded) + 1)):
+        if len(folded) > self.longest + 2:
+            return None
+        for variant in _deletions(folded, edits_allowed(folded)):
             options |= self.index.get(variant, set())
         distances = {o: _distance(folded, o) for o in options}
         near = [
