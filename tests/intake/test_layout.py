@@ -573,3 +573,108 @@ And more.
     values = values_of(page)
     assert values["reason"] == "Knee pain after a fall"
     assert values["insurance"] == "Aetna PPO"
+
+
+# ---- labels OCR misread ---------------------------------------------------------------------
+
+
+def test_labels_with_a_letter_or_two_misread_still_lead_their_values():
+    page = page_of(
+        """
+Pt Narne: Odette Villanueva              Dade of Birth: 03/09/1971
+Insurence: Premera Blue Cross PPO
+Reason tor Referal: Persistent hoarseness for six weeks
+Referring Physlcian: Tomasz Kowalski, MD
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == (
+        "Odette",
+        "Villanueva",
+    )
+    assert values["patient_date_of_birth"] == "1971-03-09"
+    assert values["insurance"] == "Premera Blue Cross PPO"
+    assert values["reason"] == "Persistent hoarseness for six weeks"
+    assert values["provider_name"] == "Tomasz Kowalski"
+
+
+def test_a_misread_label_alone_in_its_cell_takes_the_value_beside_it():
+    page = page_of(
+        """
+Patient Name    Odette Villanueva
+Insurence       Premera Blue Cross PPO
+"""
+    )
+    assert values_of(page)["insurance"] == "Premera Blue Cross PPO"
+
+
+def test_value_words_one_letter_from_a_label_stay_values():
+    # "Carrie" is one letter from "Carrier", "Season" from "Reason", "Police" from "Policy":
+    # short words are never taken for a misread label, nor is a name without its colon.
+    page = page_of(
+        """
+First Name    Carrie
+Last Name     Season
+Reason for referral: Police officer with recurrent shoulder dislocation
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == ("Carrie", "Season")
+    assert values["reason"] == "Police officer with recurrent shoulder dislocation"
+    assert values["insurance"] == ""
+
+
+def test_a_misread_wording_is_no_label_where_two_fields_read_alike():
+    from refloop.intake import vocabulary
+
+    assert vocabulary.misread_slot("Reason tor Referral") == "reason"
+    assert vocabulary.misread_slot("Insurence") == "insurance"
+    # Too far from every wording, or too short to tell from a word.
+    assert vocabulary.misread_slot("Referral Dates") in {None, "other"}
+    assert vocabulary.misread_slot("Insured") is None
+    assert vocabulary.misread_slot("Phono") is None
+    assert vocabulary.misread_slot("Hypertension") is None
+
+
+def test_a_lost_heading_does_not_make_the_referring_doctor_the_patient():
+    # The provider block's heading was a shaded band OCR read as specks ("wvm"): its name
+    # label sits under the patient's section, but the doctor signs with the same name.
+    page = page_of(
+        """
+PATIENT
+Name            Rosalind Achterberg
+Date of Birth   11/30/1958
+wvm
+Last, First     Okafor, Chidi
+NPI             1234567893
+Electronically signed by: Chidi Okafor, MD on 05/02/2026
+"""
+    )
+    fields = fields_of(page)
+    assert (fields["patient_first_name"]["value"], fields["patient_last_name"]["value"]) == (
+        "Rosalind",
+        "Achterberg",
+    )
+    assert not fields["patient_last_name"]["review"]  # the doctor's name is no rival reading
+    assert fields["provider_name"]["value"] == "Chidi Okafor"
+
+
+def test_a_ruling_line_read_as_a_letter_does_not_stand_for_the_value():
+    page = page_of("Patient Name    i    Rosalind Achterberg\nDOB    |    11/30/1958")
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == (
+        "Rosalind",
+        "Achterberg",
+    )
+
+
+def test_codes_glued_to_a_prefix_read_with_a_semicolon_are_all_read():
+    page = page_of(
+        """
+Patient Name: Rosalind Achterberg
+Diagnosis    ICD10: M54.16
+             ICD10;G89.29
+             1CD10:M48.061
+"""
+    )
+    assert values_of(page)["icd10_codes"] == "M54.16, G89.29, M48.061"

@@ -286,6 +286,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
 
     found.extend(prose.read_prose(page, today))
     found = _codes_together(found)
+    _not_the_provider(found)
     return PageReading(page.number, found, context.is_cover, context.cities, "\n".join(body))
 
 
@@ -379,6 +380,16 @@ def _codes_together(found: list[Found]) -> list[Found]:
         else None,
     )
     return [f for f in found if f not in together] + [joined]
+
+
+def _not_the_provider(found: list[Found]) -> None:
+    """A patient's name that is the referring provider's, read on the same page, is the
+    provider's block read as the patient's (its heading lost to OCR): shown, never trusted."""
+    providers = {f.value.lower() for f in found if f.field == "provider_name" and f.priority >= 1}
+    for first, last in zip(found, found[1:], strict=False):
+        pair = (first.field, last.field) == ("patient_first_name", "patient_last_name")
+        if pair and f"{first.value} {last.value}".lower() in providers:
+            first.priority = last.priority = 0
 
 
 def _fits(slot: str, words: list[Word], today: dt.date) -> bool:

@@ -19,7 +19,10 @@ SEGMENT_GAP = 0.03
 GAP_IN_CHARACTERS = 3.0
 MAX_SLOPE = 0.1
 JUNK = "‘’“”'`\"|_~«»—•·"
-GLUED_LABEL = re.compile(r"^([A-Za-z][A-Za-z0-9\-/']*[A-Za-z0-9][:#])[.,\-:;]*(\S+)$")
+# A label's first letter may come out as a digit ("1CD10:M48.061"); two letters make a label.
+GLUED_LABEL = re.compile(
+    r"^((?=[^:#;]*[A-Za-z][^:#;]*[A-Za-z])[A-Za-z1][A-Za-z0-9\-/']*[A-Za-z0-9][:#;])[.,\-:;]*(\S+)$"
+)
 SMALL_WORDS = {"of", "for", "and", "to", "the", "a", "an", "in", "on", "by", "&", "/", "or"}
 
 
@@ -158,7 +161,8 @@ def _clean(word: Word) -> Word | None:
 
 
 def _unglue(word: Word) -> list[Word]:
-    """OCR sometimes loses the space after a colon: "NPI:-1036426215" is two words."""
+    """OCR sometimes loses the space after a colon: "NPI:-1036426215" is two words, and so
+    is "ICD10;E66.01" (a colon read as a semicolon)."""
     match = GLUED_LABEL.match(word.text)
     if not match:
         return [word]

@@ -27,6 +27,9 @@ RUN_ON_SLOTS = {"reason", "chief_complaint", "codes", "insurance"}
 MAX_FIELD_LINES = 6
 # A value ending this close to the text's right margin (a fraction of the page) wraps.
 WRAP_WITHIN = 0.15
+RULE_GLYPH = re.compile(r"[iIl|!]")
+# The most words a label's wording has ("Reason for Referral / Clinical Question").
+MAX_LABEL_WORDS = 6
 NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
 UNKNOWN_LABEL = re.compile(r"^[A-Za-z][A-Za-z /#&'()\-]{0,30}:")
 ENUMERATOR = re.compile(r"^\(?#?\d{1,2}[.)]?$")
@@ -49,12 +52,29 @@ class Item:
 def items_in(segment: Segment) -> list[Item]:
     """The labels in one segment, each with the words up to the next label."""
     words = segment.words
+    found = _exact_labels(segment)
+    for label in _misread_labels(segment):
+        first, after = label[0], label[1]
+        overlapping = [f for f in found if f[0] < after and first < f[1]]
+        # A misread wording counts where no wording read right covers more of its words.
+        if all(f[0] == first and f[1] < after for f in overlapping):
+            found = sorted([f for f in found if f not in overlapping] + [label])
+    items = []
+    for index, (first, after, slot, weak) in enumerate(found):
+        stop = found[index + 1][0] if index + 1 < len(found) else len(words)
+        items.append(Item(slot, words[first:after], segment, words[after:stop], weak))
+    return items
+
+
+def _exact_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
+    """(first word, word after the label, slot, weak) of the wordings read letter for letter."""
+    words = segment.words
     text = segment.text
     starts, position = [], 0
     for word in words:
         starts.append(position)
         position += len(word.text) + 1
-    found: list[tuple[int, int, str, bool]] = []  # (first word, word after label, slot, weak)
+    found: list[tuple[int, int, str, bool]] = []
     for match in vocabulary.LABEL_RE.finditer(text):
         if match.start() not in starts:
             continue
@@ -86,11 +106,37 @@ def items_in(segment: Segment) -> list[Item]:
         if found and first < found[-1][1]:
             continue
         found.append((first, after, slot, vocabulary.normalized(label_text) in vocabulary.WEAK))
-    items = []
-    for index, (first, after, slot, weak) in enumerate(found):
-        stop = found[index + 1][0] if index + 1 < len(found) else len(words)
-        items.append(Item(slot, words[first:after], segment, words[after:stop], weak))
-    return items
+    return found
+
+
+def _misread_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
+    """Wordings OCR misread a letter or two of ("Reason tor Referral:", "Insurence"), where
+    a label stands: before a colon, or leading its segment as a label without one does."""
+    words = segment.words
+    found: list[tuple[int, int, str, bool]] = []
+    first = 0
+    while first < len(words):
+        for after in range(min(len(words), first + MAX_LABEL_WORDS), first, -1):
+            phrase = words[first:after]
+            texts = [w.text for w in phrase]
+            colon = texts[-1][-1:] in {":", ";"} and (texts[-1][-1] == ":" or first == 0)
+            if not colon and first != 0:
+                continue  # inside a line only a colon says "label" of a misread wording
+            # Digits are a value's, unless a colon ends them ("1CD10:" is "ICD10:").
+            digits = any(ch.isdigit() for t in texts for ch in t)
+            if (digits and not texts[-1].endswith(":")) or any(":" in t for t in texts[:-1]):
+                continue
+            label = " ".join(texts).rstrip(":;")
+            slot = vocabulary.misread_slot(label)
+            if slot is None:
+                continue
+            if not colon and not _stands_without_colon(slot, label, first, words[after:]):
+                continue
+            found.append((first, after, slot, False))
+            first = after - 1
+            break
+        first += 1
+    return found
 
 
 def _stands_without_colon(slot: str, label: str, first: int, rest: list[Word]) -> bool:
@@ -129,8 +175,11 @@ def candidates(item: Item, model: Layout, items: dict[int, list[Item]]) -> list[
         ]
         if inside:
             found.append(inside)
-    position = line.segments.index(segment)
-    right = line.segments[position + 1] if position + 1 < len(line.segments) else None
+    beyond = line.segments[line.segments.index(segment) + 1 :]
+    # A table's ruling line read as a letter between a label and its value ("Name | Mei").
+    while len(beyond) > 1 and RULE_GLYPH.fullmatch(beyond[0].text):
+        beyond = beyond[1:]
+    right = beyond[0] if beyond else None
     beside = model.cell_beside(segment.cell) if segment.cell is not None else None
     if beside is not None and not _field_sized(beside, model):
         beside = None

@@ -7,6 +7,7 @@ before it (member IDs, group numbers, MRNs, dates other than the birth date). Ad
 here, not rules in the reader. Matching ignores case, spaces and punctuation between words.
 """
 
+import functools
 import re
 
 LABELS: dict[str, tuple[str, ...]] = {
@@ -183,6 +184,89 @@ LABEL_RE = re.compile(
 )
 
 
+# What OCR makes of letters on a fax, folded away on both sides before wordings are compared:
+# "Narne" is "Name", "Reason tor Referral" one letter off "Reason for Referral".
+OCR_FOLDS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("i", "l"), ("5", "s"))
+
+
+def _folded(key: str) -> str:
+    for seen, meant in OCR_FOLDS:
+        key = key.replace(seen, meant)
+    return key
+
+
+def edits_allowed(key: str) -> int:
+    """Letters OCR may get wrong in a wording of this length and it still reads as the label:
+    none below eight, where one letter off is another word ("Carrie", "Police", "Season")."""
+    return 0 if len(key) < 8 else 1 if len(key) < 13 else 2
+
+
+def _deletions(key: str, depth: int) -> set[str]:
+    found, frontier = {key}, {key}
+    for _ in range(depth):
+        frontier = {k[:i] + k[i + 1 :] for k in frontier for i in range(len(k))}
+        found |= frontier
+    return found
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein's edit distance."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+class _Tolerant:
+    """Wordings found again with a few letters misread, through an index of each folded
+    wording with up to its allowed number of letters deleted (two strings within k edits
+    share such a deletion)."""
+
+    def __init__(self, wordings: dict[str, str]) -> None:
+        self.kinds = {_folded(k): kind for k, kind in wordings.items()}
+        self.longest = max(len(k) for k in self.kinds)
+        self.index: dict[str, set[str]] = {}
+        for folded in self.kinds:
+            for variant in _deletions(folded, edits_allowed(folded)):
+                self.index.setdefault(variant, set()).add(folded)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - two instances, for the process' life
+    def nearest(self, key: str) -> str | None:
+        """The slot or section of the wording `key` is a misreading of; None where there is
+        none, or where the nearest wordings disagree."""
+        folded = _folded(key)
+        if folded in self.kinds:
+            return self.kinds[folded]
+        options: set[str] = set()
+        if len(folded) > self.longest + 2:
+            return None
+        for variant in _deletions(folded, edits_allowed(folded)):
+            options |= self.index.get(variant, set())
+        distances = {o: _distance(folded, o) for o in options}
+        near = [
+            o for o, d in distances.items() if d <= min(edits_allowed(o), edits_allowed(folded) + 1)
+        ]
+        if not near:
+            return None
+        best = min(distances[o] for o in near)
+        kinds = {self.kinds[o] for o in near if distances[o] == best}
+        return kinds.pop() if len(kinds) == 1 else None
+
+
+# A weak wording is not worth guessing at: "Providers" over a table is no label.
+_TOLERANT_LABELS = _Tolerant({k: slot for k, slot in SLOT_OF.items() if k not in WEAK})
+_TOLERANT_SECTIONS = _Tolerant(SECTION_OF)
+
+
+def misread_slot(text: str) -> str | None:
+    """The slot of the label wording `text` is with a few letters misread, if it is one."""
+    key = normalized(text)
+    return None if key in SLOT_OF else _TOLERANT_LABELS.nearest(key)
+
+
 def slot_of(label_text: str) -> str:
     key = normalized(label_text)
     if key not in SLOT_OF:
@@ -196,6 +280,9 @@ def section_of(heading: str) -> str | None:
     key = normalized(heading)
     if key in SECTION_OF:
         return SECTION_OF[key]
+    misread = _TOLERANT_SECTIONS.nearest(key)
+    if misread is not None:
+        return misread
     words = heading.lower().rstrip(":").split()
     if words and words[-1].strip(".,") in NOTE_ENDINGS:
         return "note"
