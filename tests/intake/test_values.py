@@ -232,3 +232,48 @@ def test_a_category_with_codes_below_it_is_named_as_likely_cut_short():
 )
 def test_a_date_says_whether_it_reads_one_way_only(text, one_style):
     assert values.read_date(text, today=TODAY, compact=True).one_style is one_style
+
+
+# ---- insurance plans -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        ("Kaiser Perrnanente Gold", "Kaiser Permanente Gold"),  # rn for m
+        ("Ambetter Balanced Gare", "Ambetter Balanced Care"),
+        ("UnitedHeaIthcare Choice Plus", "UnitedHealthcare Choice Plus"),
+        ("HumanaGoldPlusHMO", "Humana Gold Plus HMO"),  # the spaces lost
+        ("Molina Marketplace SiIver", "Molina Marketplace Silver"),
+        ("BLUE CROSS BLUE SHIELD PP0", "BLUE CROSS BLUE SHIELD PPO"),  # capitals stay capitals
+        ("Medicare Part B", "Medicare Part B"),
+    ],
+)
+def test_a_plan_name_is_repaired_against_the_words_payers_use(read, meant):
+    assert values.read_plan(read).value == meant
+
+
+def test_a_plan_read_as_printed_is_known_and_a_repaired_one_says_so():
+    assert values.read_plan("Aetna Choice POS II").known
+    repaired = values.read_plan("Aetna Chioce POS II")
+    assert (repaired.value, repaired.known, repaired.repaired) == (
+        "Aetna Choice POS II",
+        False,
+        True,
+    )
+
+
+def test_a_plan_the_lexicon_does_not_know_is_kept_as_read():
+    read = values.read_plan("Zephyr Mutual StrideSM Value")
+    assert read.value == "Zephyr Mutual StrideSM Value"
+    assert not read.known and not read.repaired
+
+
+def test_junk_after_a_plan_is_cut():
+    assert values.read_plan("Tricare Select ie eee ss").value == "Tricare Select"
+    assert values.read_plan("Oscar Silver EPO SO*~CS~=CS").value == "Oscar Silver EPO"
+
+
+def test_a_short_word_is_not_bent_into_a_payer_word():
+    # One letter off a four-letter word is another word: "Bold" is not "Gold".
+    assert values.read_plan("Bold Health Partners").value == "Bold Health Partners"

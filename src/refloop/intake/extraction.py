@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from refloop.intake import layout, pairing, vocabulary
 from refloop.intake.models import FIELD_NAMES
 from refloop.intake.reading import Box, PageText, Word
-from refloop.intake.values import is_known_code, read_codes, read_date, read_phone
+from refloop.intake.values import is_known_code, read_codes, read_date, read_phone, read_plan
 from refloop.network.npi import is_valid_npi
 
 # Below this OCR confidence (0..1, the weakest word of a value) a coordinator checks it,
@@ -618,7 +618,9 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         text = INSURANCE_TAIL.split(text)[0].strip(" ,;:.")
         if not re.search(r"[A-Za-z]{3}", text):
             return []
-        return [found("insurance", text, words, confidence=conf)]
+        plan = read_plan(text)
+        return [found("insurance", plan.value, words, confidence=min(conf, 0.5) if plan.repaired
+                      else conf, checked=plan.known)]  # fmt: skip
     return []
 
 

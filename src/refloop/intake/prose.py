@@ -294,7 +294,12 @@ def _insurance(text: Text, page: int) -> list[Found]:
     words = text.words_in(*match.span("value"))
     if not value or len(words) > 8:
         return []
-    return [_found("insurance", value, words, page, WEAK)]
+    plan = values.read_plan(value)
+    reading = _found("insurance", plan.value, words, page, WEAK)
+    if plan.repaired:
+        reading.confidence = min(reading.confidence, 0.5)
+    reading.checked = plan.known
+    return [reading]
 
 
 def _reason(text: Text, page: int) -> list[Found]:

@@ -306,3 +306,121 @@ def read_npi(text: str) -> tuple[str, bool] | None:
             return digits, is_valid_npi(digits)
     digits = _digits(" ".join(re.findall(r"\d+", text)))
     return (digits, False) if digits else None
+
+
+# ---- insurance plans ----------------------------------------------------------------------
+
+# Letters a fax confuses one for the other, which a short word may be misread by: "Gare" is
+# "Care", but "Bold" is not "Gold".
+_CONFUSABLE = [set("cgeo"), set("il1|!"), set("o0dq"), set("s5"), set("b8"), set("z2"), set("uv")]
+# Not part of a plan's name: a symbol OCR made of a rule or a speck, or a lower-case scrap.
+_JUNK_WORD = re.compile(r"[^A-Za-z0-9\-&'/.,()]|^[a-z]{1,3}$")
+
+
+@dataclass(frozen=True)
+class PlanRead:
+    value: str
+    known: bool  # every word is a plan word as read: little room for a misread
+    repaired: bool  # a word was bent to the nearest plan word by more than a common misread
+
+
+def read_plan(text: str) -> PlanRead:
+    """An insurance plan's name with its words checked against the words plans are named
+    with: a misread word is replaced by the plan word it is a misreading of ("Perrnanente",
+    "SiIver", "Chioce"), words run together are parted ("HumanaGoldPlusHMO"), and junk after
+    the name is cut. A word no plan word is near is kept as read (the lexicon is not every
+    payer), and then the plan is not `known`."""
+    out: list[str] = []
+    known, repaired, seen_plan_word = True, False, False
+    for token in text.split():
+        if seen_plan_word and _JUNK_WORD.search(token):
+            break
+        core = token.strip(",;:")
+        if core.lower() in _plan_words():
+            out.append(core)
+            seen_plan_word = True
+            continue
+        known = False
+        fixed = _plan_word(core) or _parted(core)
+        if fixed is None:
+            out.append(core)
+            continue
+        words, bent = fixed
+        out.extend(w.upper() if core.isupper() and len(core) > 1 else w for w in words)
+        repaired = repaired or bent
+        seen_plan_word = True
+    return PlanRead(" ".join(out), known and bool(out), repaired)
+
+
+@functools.cache
+def _plan_words() -> dict[str, str]:
+    from refloop.intake.vocabulary import PLAN_WORDS
+
+    return {word.lower(): word for word in PLAN_WORDS}
+
+
+def _plan_word(token: str) -> tuple[list[str], bool] | None:
+    """([the plan word], bent) `token` misreads, or None: the same after folding common
+    misreads (not bent), else one letter off (two in a long word; a short word only by a
+    confusable letter), and no other plan word as near."""
+    from refloop.intake.vocabulary import folded
+
+    key = token.lower().strip(".")
+    if len(key) < 3 or not any(c.isalpha() for c in key):
+        return None
+    words = _plan_words()
+    same = {w for w in words if folded(w) == folded(key)}
+    if len(same) == 1:
+        return [words[same.pop()]], False
+    if len(key) < 4:
+        return None
+    allowed = 1 if len(key) < 9 else 2
+    near = {w: _osa(key, w) for w in words if abs(len(w) - len(key)) <= allowed}
+    near = {w: d for w, d in near.items() if d <= allowed}
+    if len(key) < 6:
+        near = {w: d for w, d in near.items() if _confusable_only(key, w)}
+    if not near:
+        return None
+    best = min(near.values())
+    closest = [w for w, d in near.items() if d == best]
+    return ([words[closest[0]]], True) if len(closest) == 1 else None
+
+
+def _parted(token: str) -> tuple[list[str], bool] | None:
+    """Plan words run together: "HumanaGoldPlusHMO" -> Humana Gold Plus HMO."""
+    key = token.lower()
+    if len(key) < 6 or not key.isalpha():
+        return None
+    words = _plan_words()
+    best: dict[int, list[str]] = {0: []}
+    for end in range(1, len(key) + 1):
+        for start in range(max(0, end - 20), end):
+            piece = key[start:end]
+            if start in best and piece in words and len(piece) >= 2:
+                candidate = best[start] + [words[piece]]
+                if end not in best or len(candidate) < len(best[end]):
+                    best[end] = candidate
+    parts = best.get(len(key))
+    return (parts, False) if parts and len(parts) >= 2 else None
+
+
+def _confusable_only(a: str, b: str) -> bool:
+    """Same length, and every differing letter is one a fax confuses with the other."""
+    return len(a) == len(b) and all(
+        x == y or any(x in group and y in group for group in _CONFUSABLE)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def _osa(a: str, b: str) -> int:
+    """Edit distance counting a swap of two neighbouring letters as one edit."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]

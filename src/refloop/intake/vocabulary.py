@@ -189,7 +189,7 @@ LABEL_RE = re.compile(
 OCR_FOLDS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("i", "l"), ("5", "s"))
 
 
-def _folded(key: str) -> str:
+def folded(key: str) -> str:
     for seen, meant in OCR_FOLDS:
         key = key.replace(seen, meant)
     return key
@@ -209,7 +209,7 @@ def _deletions(key: str, depth: int) -> set[str]:
     return found
 
 
-def _distance(a: str, b: str) -> int:
+def distance(a: str, b: str) -> int:
     """Levenshtein's edit distance."""
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, start=1):
@@ -226,28 +226,28 @@ class _Tolerant:
     share such a deletion)."""
 
     def __init__(self, wordings: dict[str, str]) -> None:
-        self.kinds = {_folded(k): kind for k, kind in wordings.items()}
+        self.kinds = {folded(k): kind for k, kind in wordings.items()}
         self.longest = max(len(k) for k in self.kinds)
         self.index: dict[str, set[str]] = {}
-        for folded in self.kinds:
-            for variant in _deletions(folded, edits_allowed(folded)):
-                self.index.setdefault(variant, set()).add(folded)
+        for wording in self.kinds:
+            for variant in _deletions(wording, edits_allowed(wording)):
+                self.index.setdefault(variant, set()).add(wording)
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - two instances, for the process' life
     def nearest(self, key: str) -> str | None:
         """The slot or section of the wording `key` is a misreading of; None where there is
         none, or where the nearest wordings disagree."""
-        folded = _folded(key)
-        if folded in self.kinds:
-            return self.kinds[folded]
+        key = folded(key)
+        if key in self.kinds:
+            return self.kinds[key]
         options: set[str] = set()
-        if len(folded) > self.longest + 2:
+        if len(key) > self.longest + 2:
             return None
-        for variant in _deletions(folded, edits_allowed(folded)):
+        for variant in _deletions(key, edits_allowed(key)):
             options |= self.index.get(variant, set())
-        distances = {o: _distance(folded, o) for o in options}
+        distances = {o: distance(key, o) for o in options}
         near = [
-            o for o, d in distances.items() if d <= min(edits_allowed(o), edits_allowed(folded) + 1)
+            o for o, d in distances.items() if d <= min(edits_allowed(o), edits_allowed(key) + 1)
         ]
         if not near:
             return None
@@ -330,3 +330,25 @@ MARKED_TOKENS = {
     "*",
 }
 EMPTY_TOKENS = {"[]", "[", "]", "☐", "□", "()", "o", "0", "|_|"}
+
+
+# The words US health plans are named with, as their payers write them: the payers, the
+# metal levels and network types, Medicare's parts. A plan name read from a fax is
+# repaired against them (values.read_plan) as ICD-10 codes are against the code set.
+PLAN_WORDS = """
+Aetna Anthem Amerigroup AmeriHealth Ambetter Blue Cross Shield BlueCross BlueShield BCBS
+Cigna Humana Kaiser Permanente Medicare Medicaid Tricare UnitedHealthcare United Healthcare
+Health HealthCare Molina Centene WellCare Wellpoint Highmark Oscar Optum Oxford CareFirst
+Premera Regence Geisinger EmblemHealth Emblem Fidelis CareSource Coventry Magellan Medica
+HealthPartners Priority Independence Horizon Excellus Capital District Physicians
+Presbyterian Providence Moda PacificSource SelectHealth Harvard Pilgrim Tufts Allina
+Devoted Alignment Clover SCAN Sentara Optima Avera Sanford Bright Friday Curative
+Gold Silver Bronze Platinum Catastrophic Plus Choice Select Prime Premier Preferred
+Advantage Supplement Medigap Part HMO PPO EPO POS HDHP HSA PFFS SNP D-SNP Open Access
+Community Care Plan Plans Value Script Balanced Essential Essentials Marketplace Managed
+Network Classic Standard Basic Complete Secure Saver Core Connect Group Individual Family
+Federal State Employee Employees Program Mutual Life Insurance Company Dual Special Needs
+Liberty Freedom Signature Options National Direct Medi-Cal MassHealth CHIP Kids
+Reserve Retired Military Veterans VA Commercial Employer Exchange Qualified Covered II III IV
+California Texas Florida Georgia Ohio Michigan Illinois Pennsylvania Carolina Virginia
+""".split()
