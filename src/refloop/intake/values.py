@@ -314,7 +314,7 @@ def read_npi(text: str) -> tuple[str, bool] | None:
 # "Care", but "Bold" is not "Gold".
 _CONFUSABLE = [set("cgeo"), set("il1|!"), set("o0dq"), set("s5"), set("b8"), set("z2"), set("uv")]
 # Not part of a plan's name: a symbol OCR made of a rule or a speck, or a lower-case scrap.
-_JUNK_WORD = re.compile(r"[^A-Za-z0-9\-&'/.,()]|^[a-z]{1,3}$")
+_JUNK_WORD = re.compile(r"[^A-Za-z0-9\-&'/.,()]|^(?!(?:of|and|the|for|de)$)[a-z]{1,3}$")
 
 
 @dataclass(frozen=True)
