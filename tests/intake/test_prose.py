@@ -405,3 +405,10 @@ def test_a_speck_after_his_does_not_hide_the_patients_phone():
         "I am referring my patient Cyprian Holt, DOB 5/5/1960.\nHis. phone number is 603-555-0199."
     )
     assert values_of(page)["patient_phone"] == "(603) 555-0199"
+
+
+def test_a_speck_read_as_a_period_between_two_words_is_a_space():
+    page = letter("Reason for referral: Poorly controlled.asthma despite inhalers")
+    assert merge([read_page(page, today=TODAY)])["reason"]["value"] == (
+        "Poorly controlled asthma despite inhalers"
+    )

@@ -210,6 +210,8 @@ def _free_text(words: list[Word]) -> str:
         # Specks read as punctuation: "sprain,-right", "degeneration. with".
         token = re.sub(r"([,;])[.\-,;:]+$", r"\1", token)
         token = re.sub(r"([a-z][,;])[.\-]+(?=[a-z])", r"\1 ", token)
+        # A speck read as a period between two words: "controlled.asthma".
+        token = re.sub(r"(?<=[a-z]{3})\.(?=[a-z]{3})", " ", token)
         if token.endswith(".") and tokens[index + 1][:1].islower() and len(token) > 3:
             token = token[:-1]
         if token.endswith(":"):  # not a label, so a speck: "Blue Shield: PPO"
@@ -606,9 +608,9 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         checked = read_codes(" ".join(w.text for w in coded))
         doubtful = len(used) != len(coded) or checked.unknown or checked.ambiguous
         confidence = min(_conf(used), 0.5) if doubtful else _conf(used)
-        as_read = not doubtful and not checked.repaired and not checked.short
-        return [found("icd10_codes", ", ".join(codes), used, confidence=confidence,
-                      checked=as_read)]  # fmt: skip
+        # Codes all in the code set as read are still not checked evidence: a list whose
+        # other codes were never read ("K80.20" of "K80.20, R10.13") would pass as whole.
+        return [found("icd10_codes", ", ".join(codes), used, confidence=confidence)]
     if slot == "urgency":
         return _urgency(words, context, found)
     if slot == "insurance":
