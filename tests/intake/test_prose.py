@@ -7,6 +7,8 @@ office's own phone, "urgent care" as a place.
 
 import datetime as dt
 
+import pytest
+
 from refloop.intake import prose
 from refloop.intake.extraction import merge, read_page
 from refloop.intake.reading import PageText, Word
@@ -412,3 +414,31 @@ def test_a_speck_read_as_a_period_between_two_words_is_a_space():
     assert merge([read_page(page, today=TODAY)])["reason"]["value"] == (
         "Poorly controlled asthma despite inhalers"
     )
+
+
+@pytest.mark.parametrize("gap", ["    ", ": "])
+def test_a_role_row_gives_the_providers_npi_phone_and_fax_after_the_name(gap):
+    # An EHR's provider table under a header OCR garbled: the row's label, then the values,
+    # in columns (gap) or run on after a colon.
+    columns = "    " if gap.strip() == "" else " "
+    page = letter(
+        "Patient: Marguerite Oyelaran DOB: 1950-02-03\n"
+        + columns.join(
+            ["Ordering Provider" + gap.rstrip(), "Ferreira, Anselm DNP", "1245319599",
+             "(614)555-0132", "(614)555-0133"]
+        )
+        + "\n"
+        + columns.join(
+            ["Referred To" + gap.rstrip(), "Castellanos, Ruth MD", "1679576722",
+             "(740)555-0199", "(740)555-0198"]
+        )
+    )  # fmt: skip
+    fields = merge([read_page(page, today=TODAY)])
+    assert fields["provider_name"]["value"] == "Anselm Ferreira"
+    assert fields["provider_npi"]["value"] == "1245319599"
+    assert not fields["provider_npi"]["review"]
+    assert (fields["provider_phone"]["value"], fields["provider_fax"]["value"]) == (
+        "(614) 555-0132",
+        "(614) 555-0133",
+    )
+    assert fields["provider_phone"]["review"]  # their order is a convention: a person looks

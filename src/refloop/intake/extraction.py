@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from refloop.intake import layout, pairing, vocabulary
 from refloop.intake.models import FIELD_NAMES
 from refloop.intake.reading import Box, PageText, Word
-from refloop.intake.values import is_known_code, read_codes, read_date, read_phone, read_plan
+from refloop.intake.values import (
+    is_known_code,
+    read_codes,
+    read_date,
+    read_phone,
+    read_phones,
+    read_plan,
+)
 from refloop.network.npi import is_valid_npi
 
 # Below this OCR confidence (0..1, the weakest word of a value) a coordinator checks it,
@@ -347,6 +354,8 @@ def _pair_values(
                         item.words = words
                         taken.update(s.index for s in found)
                         break
+            if item.slot in ROW_SLOTS and item.words:
+                item.row = pairing.rest_of_row(item, model, items, taken)
             if item.slot in pairing.RUN_ON_SLOTS and item.words:
                 last = item.value_segments[-1] if item.value_segments else segment
                 more = pairing.run_on(item, last, model, items, taken)
@@ -505,6 +514,8 @@ GENERIC = {
 # A field read in its own section is sure; at the top of a page or under a heading of no
 # party, less so.
 SURE_SECTIONS = {PATIENT, PROVIDER, INSURANCE}
+# Labels that may name a referring provider, whose row may go on with their numbers.
+ROW_SLOTS = {"provider_name", "name", "last_first", "from"}
 IDENTITY_FIELDS = {"patient_first_name", "patient_last_name", "patient_date_of_birth"}
 
 
@@ -531,6 +542,8 @@ def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found
     else:
         priority = 2 if section in SURE_SECTIONS else 1
     out = _values(slot, words, priority, context)
+    if slot == "provider_name" and out and item.row:
+        out += _row_numbers(item.row, context.page, priority)
     for reading in out:
         if context.in_note and reading.field not in IDENTITY_FIELDS:
             reading.priority = 0  # an attached note's or report's, not the referral's
@@ -574,8 +587,9 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
             return []
         first, last = person
         value = f"{name_text(first)} {name_text(last)}"
-        return [found("provider_name", value, first + last,
-                      confidence=_name_confidence(first + last))]  # fmt: skip
+        named = found("provider_name", value, first + last,
+                      confidence=_name_confidence(first + last))  # fmt: skip
+        return [named, *_row_numbers(_after(words, last[-1]), page, priority)]
     if slot == "dob":
         read = read_date(" ".join(w.text for w in words), today=context.today, compact=True)
         if not read:
@@ -624,6 +638,40 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         return [found("insurance", plan.value, words, confidence=min(conf, 0.5) if plan.repaired
                       else conf, checked=plan.known)]  # fmt: skip
     return []
+
+
+def _row_numbers(words: list[Word], page: int, priority: int) -> list[Found]:
+    """A table row that gives a role's person and then their numbers without a label each,
+    as EHR printouts do under a header OCR garbled ("Ordering Provider | Sato, Oluwaseun
+    FNP-BC | 1622224305 | (550) 608-5588 | (550) 850-3253"): the NPI by its check digit, then
+    the phone and the fax in the order rows give them. The order is a convention, not a
+    check, so those two are shown to a person."""
+    out = []
+    npi = next((w for w in words if _is_npi_word(w)), None)
+    if npi is not None:
+        out.append(Found("provider_npi", _digits(npi.text), npi.conf, page, priority,
+                         box=_box([npi]), note="npi", checked=True))  # fmt: skip
+    phones = [w for w in words if w is not npi and any(c.isdigit() for c in w.text)]
+    numbers = read_phones(" ".join(w.text for w in phones))
+    for slot, number in zip(("provider_phone", "provider_fax"), numbers, strict=False):
+        # Their order is a convention, not a check: shown to a person.
+        out.append(Found(slot, number, min(_conf(phones), 0.6), page, priority,
+                         box=_box(phones), note="phone"))  # fmt: skip
+    return out
+
+
+def _after(words: list[Word], part: Word) -> list[Word]:
+    """The words after the one `part` was cut from (parse_person may split a word)."""
+    for index, word in enumerate(words):
+        if word.x0 - 1e-9 <= part.x0 < word.x1 and word.y0 < part.y1 and part.y0 < word.y1:
+            return words[index + 1 :]
+    return []
+
+
+def _is_npi_word(word: Word) -> bool:
+    """Ten digits with the NPI's check digit, written as one number (not a phone's parts)."""
+    digits = _digits(word.text)
+    return len(digits) == 10 and is_valid_npi(digits) and not re.search(r"[()\-.]", word.text)
 
 
 def _first_sentence(words: list[Word]) -> list[Word]:

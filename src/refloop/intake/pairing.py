@@ -9,7 +9,7 @@ followed by what its field looks like, or standing alone.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from refloop.intake import vocabulary
 from refloop.intake.layout import Layout, Line, Segment, heading_shaped
@@ -47,6 +47,8 @@ class Item:
     weak: bool = False
     # The segments read as (part of) the value, beyond the label's own segment.
     value_segments: tuple[Segment, ...] = ()
+    # Words later on the label's row that no label claims: a table row's other columns.
+    row: list[Word] = field(default_factory=list)
 
 
 def items_in(segment: Segment) -> list[Item]:
@@ -331,3 +333,20 @@ def _code_rows(item: Item, last: Segment, model: Layout) -> list[Segment]:
         more.append(Segment(words, number, -1, line.top, line.bottom))
         bottom = line.bottom
     return more
+
+
+def rest_of_row(
+    item: Item, model: Layout, items: dict[int, list[Item]], taken: set[int]
+) -> list[Word]:
+    """The words of the segments after the item's value on its line that carry no label
+    and were read as no other value: "Ordering Provider | Sato, Oluwaseun | 1622224305 |
+    (550) 608-5588" gives the number columns."""
+    last = item.value_segments[-1] if item.value_segments else item.segment
+    line = model.lines[last.line]
+    after = [s for s in line.segments if s.index > last.index]
+    out: list[Word] = []
+    for segment in after:
+        if items[segment.index] or segment.index in taken:
+            break
+        out.extend(segment.words)
+    return out

@@ -295,6 +295,16 @@ def read_phone(text: str) -> tuple[str, bool] | None:
     return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}", True
 
 
+def read_phones(text: str) -> list[str]:
+    """Every whole US phone number in `text`, in order, as '(316) 555-0142'."""
+    out = []
+    for match in _PHONE.finditer(text):
+        read = read_phone(match.group())
+        if read and read[1]:
+            out.append(read[0])
+    return out
+
+
 _NPI = re.compile(rf"(?<![\dA-Za-z]){_DIGITISH}(?:[\s\-]?{_DIGITISH}){{9}}(?![\dA-Za-z])")
 
 
