@@ -43,3 +43,20 @@ def test_a_reading_about_as_sure_or_unsure_changes_nothing():
     ]
 
     assert texts(fuse(first, second)) == [["Urgent"]]
+
+
+def _tsv(*words: tuple[str, float]) -> str:
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    rows = [
+        f"5\t1\t1\t1\t1\t{n}\t{100 * n}\t50\t80\t20\t{conf}\t{text}"
+        for n, (text, conf) in enumerate(words, start=1)
+    ]
+    return "\n".join([header, *rows])
+
+
+def test_a_blank_line_or_a_box_side_glued_to_a_word_is_not_part_of_it():
+    from refloop.intake.reading import _tsv_lines
+
+    tsv = _tsv(("Carrier:", 91), ("_Tricare", 80), ("Select|", 85), ("___", 40), ("|", 30))
+
+    assert texts(_tsv_lines(tsv, (1000, 100))) == [["Carrier:", "Tricare", "Select"]]

@@ -386,7 +386,11 @@ def _tsv_lines(tsv: str, size: tuple[int, int]) -> list[list[Word]]:
     lines: dict[tuple[str, str, str], list[Word]] = {}
     for row in tsv.splitlines()[1:]:
         cols = row.split("\t")
-        if len(cols) < 12 or not cols[11].strip():
+        if len(cols) < 12:
+            continue
+        # A form's blank line or a box's side read as "_" or "|" glued to the word on it.
+        text = cols[11].strip().strip("_|")
+        if not text:
             continue
         try:
             conf = float(cols[10])
@@ -398,7 +402,7 @@ def _tsv_lines(tsv: str, size: tuple[int, int]) -> list[list[Word]]:
         key = (cols[2], cols[3], cols[4])
         lines.setdefault(key, []).append(
             Word(
-                cols[11].strip(),
+                text,
                 conf / 100,
                 left / width,
                 top / height,
