@@ -386,3 +386,25 @@ def test_a_wide_flat_ring_round_a_word_is_still_a_circle():
 
     assert len(marks) == 1
     assert marks[0].box.x0 == pytest.approx(370 / 1100, abs=0.02)
+
+
+# ---- lines the OCR engine left unread --------------------------------------------------------
+
+
+def test_a_line_of_print_no_word_covers_is_unread_but_specks_and_bars_are_not():
+    page = Image.new("L", (1000, 500), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((60, 60), "Reason for Referral:", font=font(11), fill=0)
+    draw.text((420, 60), "COPD with frequent exacerbations", font=font(11), fill=0)
+    draw.text((60, 200), "Provider: Dr. Marcus Nwosu", font=font(11), fill=0)
+    draw.rectangle((60, 330, 940, 370), fill=0)  # a black bar: no text to read
+    noisy = _faxed(page, 0, specks=300)
+    # The engine read the first line's label and the third line, not the rest.
+    read = [reading.Box(60 / 1000, 55 / 500, 400 / 1000, 100 / 500)]
+    read.append(reading.Box(55 / 1000, 195 / 500, 500 / 1000, 240 / 500))
+
+    unread = cleanup.unread_lines(noisy, read, dpi=DPI)
+
+    assert len(unread) == 1
+    assert unread[0].x0 == pytest.approx(420 / 1000, abs=0.02)
+    assert unread[0].y0 == pytest.approx(60 / 500, abs=0.03)

@@ -44,6 +44,13 @@ BAR_DENSITY = 0.55  # a stroke crossing a rule this thick is restored
 MIN_CELL_INCHES = (0.12, 0.1)
 CHECKBOX_MM = (2.3, 6.5)
 MM_PER_INCH = 25.4
+# A line of text the OCR engine did not read: letters and words closer than the gap, a
+# text line's height, longer than a short word, as dense as print (not specks, not a bar).
+INK_FOR_LINES = 128
+UNREAD_WORD_GAP_INCHES = 0.08
+UNREAD_LINE_HEIGHT_INCHES = (0.06, 0.4)
+UNREAD_LINE_WIDTH_INCHES = 0.15
+UNREAD_DENSITY = (0.05, 0.5)
 # A scanner's streak: a column or two inked over most of the page's height, margins included
 # (a speck of dirt on the glass or the sensor draws it as the paper feeds past). Printed
 # rules stop at their table; a column of text is never this dense.
@@ -118,6 +125,34 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
         cells=cells,
         marks=marks,
     )
+
+
+def unread_lines(image: Image.Image, read: list[Box], *, dpi: float) -> list[Box]:
+    """Lines of ink on the cleaned page that no word read covers, in fractions of the page:
+    where the OCR engine's page layout dropped a line (a value on an underline, a line
+    between two rules), for a second look at that line alone."""
+    ink = (np.asarray(image.convert("L")) < INK_FOR_LINES).astype(np.uint8)
+    height, width = ink.shape
+    for box in read:
+        ink[
+            max(0, int(box.y0 * height) - 1) : int(box.y1 * height) + 2,
+            max(0, int(box.x0 * width) - 1) : int(box.x1 * width) + 2,
+        ] = 0
+    # The letters of a line, and its words, joined into one blob.
+    joined = cv2.dilate(ink, _rect(_px(UNREAD_WORD_GAP_INCHES, dpi), 3))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    least_h, most_h = (_px(inches, dpi) for inches in UNREAD_LINE_HEIGHT_INCHES)
+    least_w = _px(UNREAD_LINE_WIDTH_INCHES, dpi)
+    found = []
+    for label in range(1, count):
+        x, y, w, h, _area = (int(v) for v in stats[label])
+        if not (least_h <= h <= most_h and w >= least_w):
+            continue
+        density = float(ink[y : y + h, x : x + w].mean())
+        if not UNREAD_DENSITY[0] <= density <= UNREAD_DENSITY[1]:
+            continue  # a few specks, or a black bar
+        found.append((x, y, w, h))
+    return [_box(x, y, w, h, width, height) for x, y, w, h in found]
 
 
 def skew_angle(image: Image.Image, *, dpi: float) -> float:
