@@ -57,6 +57,8 @@ UNREAD_DENSITY = (0.05, 0.5)
 STREAK_COVERAGE = 0.5
 STREAK_MARGIN = 0.05  # of the page's height: a streak reaches into both blank margins
 STREAK_MAX_INCHES = 0.02  # wider than this, it is drawn content
+# Ink this near a streak is a letter it runs through or along (a narrow i, an l): kept.
+STREAK_LETTER_REACH_INCHES = 0.03
 
 
 # cv2.connectedComponentsWithStats: count, labels, stats (x, y, w, h, area), centroids.
@@ -207,8 +209,9 @@ def _remove_streaks(gray: np.ndarray, dpi: float) -> np.ndarray:
             continue
         # One column more each side: the streak's soft edge.
         left, right = max(0, start - 1), min(int(ink.shape[1]), end + 1)
-        beside_left = ink[:, max(0, left - 2) : left].any(axis=1)
-        beside_right = ink[:, right : right + 2].any(axis=1)
+        reach = _px(STREAK_LETTER_REACH_INCHES, dpi, 2)
+        beside_left = ink[:, max(0, left - reach) : left].any(axis=1)
+        beside_right = ink[:, right : right + reach].any(axis=1)
         out[~(beside_left | beside_right), left:right] = WHITE
     return out
 
