@@ -322,7 +322,9 @@ def test_a_scanner_streak_down_the_page_is_removed_and_the_words_it_crosses_read
     after = ink(cleaned.upright)
     assert after[:250].sum() < 20  # the blank top of the page is blank again
     read = words_read(cleaned.image)
-    assert {"Ambetter", "Balanced", "885.603.7859"} <= set(read)
+    assert {"Ambetter", "Balanced"} <= set(read)
+    # Beside a letter the streak is kept (cutting it cut an i's stem): a dot may cling on.
+    assert any(word.startswith("885.603.7859") for word in read)
 
 
 def test_the_cells_of_a_skewed_noisy_one_bit_table_are_found():
