@@ -290,3 +290,123 @@ def test_an_x_drawn_beside_a_word_is_a_mark_but_the_letter_x_is_not():
     assert marks[0].marked
     assert marks[0].box.x0 == pytest.approx(372 / 1000, abs=0.01)
     assert marks[0].box.y1 == pytest.approx(92 / 240, abs=0.02)
+
+
+# ---- a fax's own damage: streaks, broken rules, dotted boxes -------------------------------
+
+
+def _faxed(page: Image.Image, degrees: float, specks: int = 400, seed: int = 5) -> Image.Image:
+    """Fed skewed, sent in 1 bit (the rules' grey edges dithered into broken dots), specked."""
+    pixels = np.asarray(
+        fax(page.rotate(degrees, resample=Image.Resampling.BILINEAR, fillcolor=255))
+    ).copy()
+    rng = np.random.default_rng(seed)
+    pixels[rng.integers(0, pixels.shape[0], specks), rng.integers(0, pixels.shape[1], specks)] = 0
+    return Image.fromarray(pixels)
+
+
+def test_a_scanner_streak_down_the_page_is_removed_and_the_words_it_crosses_read():
+    page = Image.new("L", (1000, 1300), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((60, 300), "Insurance: Ambetter Balanced Care", font=font(12), fill=0)
+    draw.text((60, 700), "Phone: 885.603.7859", font=font(12), fill=0)
+    pixels = np.asarray(_faxed(page, 1.2, specks=0)).copy()
+    # Dirt on the scanner glass: dotted columns from the top edge to the bottom one, in the
+    # scanner's frame (the paper fed skewed past them), through letters of both lines.
+    for x in (180, 420):
+        pixels[np.arange(pixels.shape[0]) % 4 < 3, x] = 0
+    streaked = Image.fromarray(pixels)
+
+    cleaned = cleanup.clean(streaked, dpi=DPI)
+
+    after = ink(cleaned.upright)
+    assert after[:250].sum() < 20  # the blank top of the page is blank again
+    read = words_read(cleaned.image)
+    assert {"Ambetter", "Balanced"} <= set(read)
+    # Beside a letter the streak is kept (cutting it cut an i's stem): a dot may cling on.
+    assert any(word.startswith("885.603.7859") for word in read)
+
+
+def test_the_cells_of_a_skewed_noisy_one_bit_table_are_found():
+    page = Image.new("L", (1100, 700), 255)
+    draw = ImageDraw.Draw(page)
+    xs, ys = (80, 560, 1020), (100, 240, 380, 520)
+    for x in xs:
+        draw.line((x, ys[0], x, ys[-1]), fill=0, width=2)
+    for y in ys:
+        draw.line((xs[0], y, xs[-1], y), fill=0, width=2)
+    for row, (left, right) in enumerate(
+        (("DOB", "CELL"), ("INS. PLAN", "MEMBER ID"), ("NPI", "FAX"))
+    ):
+        draw.text((xs[0] + 10, ys[row] + 10), left, font=font(7), fill=0)
+        draw.text((xs[1] + 10, ys[row] + 10), right, font=font(7), fill=0)
+        draw.text((xs[0] + 10, ys[row] + 60), "03-30-1943", font=font(11), fill=0)
+
+    cells = cleanup.clean(_faxed(page, 1.6), dpi=DPI).cells
+
+    assert len(cells) == 6
+    for cell in cells:
+        assert cell.x1 - cell.x0 == pytest.approx(480 / 1100, abs=0.03)
+        assert cell.y1 - cell.y0 == pytest.approx(140 / 700, abs=0.03)
+
+
+def test_a_skewed_underline_leaves_no_junk_under_its_value():
+    page = Image.new("L", (1100, 200), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((40, 60), "Carrier:", font=font(11), fill=0)
+    draw.text((260, 60), "Tricare Select", font=font(11), fill=0)
+    baseline = 60 + font(11).getmetrics()[0]
+    draw.line((250, baseline + 2, 1060, baseline + 2), fill=0, width=3)
+
+    cleaned = cleanup.clean(_faxed(page, 1.8, specks=0), dpi=DPI)
+
+    # Right of the words, where only the underline was, nothing is left for OCR to read.
+    assert ink(cleaned.image)[:, 700:1050].sum() < 30
+    assert {"Tricare", "Select"} <= set(words_read(cleaned.image))
+
+
+def test_checkboxes_drawn_in_broken_dots_are_found_with_the_marked_one():
+    page, lefts = _checkbox_row(4.0)
+
+    marks = sorted(
+        cleanup.clean(_faxed(page, -1.3, specks=0), dpi=DPI).marks, key=lambda m: m.box.x0
+    )
+
+    assert [m.marked for m in marks] == [False, True, True, True]
+    for mark, left in zip(marks, lefts, strict=True):
+        assert mark.box.x0 == pytest.approx(left / page.width, abs=0.015)
+
+
+def test_a_wide_flat_ring_round_a_word_is_still_a_circle():
+    page = Image.new("L", (1100, 200), 255)
+    draw = ImageDraw.Draw(page)
+    for x, word in ((60, "Routine"), (400, "Expedited"), (800, "Urgent")):
+        draw.text((x, 80), word, font=font(11), fill=0)
+    draw.ellipse((370, 60, 690, 130), outline=0, width=3)  # flat enough to pass for rules
+
+    marks = [m for m in cleanup.clean(fax(page), dpi=DPI).marks if m.how == "circle"]
+
+    assert len(marks) == 1
+    assert marks[0].box.x0 == pytest.approx(370 / 1100, abs=0.02)
+
+
+# ---- lines the OCR engine left unread --------------------------------------------------------
+
+
+def test_a_line_of_print_no_word_covers_is_unread_but_specks_and_bars_are_not():
+    page = Image.new("L", (1000, 500), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((60, 60), "Reason for Referral:", font=font(11), fill=0)
+    draw.text((420, 60), "COPD with frequent exacerbations", font=font(11), fill=0)
+    draw.text((60, 200), "Provider: Dr. Marcus Nwosu", font=font(11), fill=0)
+    draw.rectangle((60, 330, 940, 370), fill=0)  # a black bar: no text to read
+    noisy = _faxed(page, 0, specks=300)
+    # The engine read the first line's label and the third line, not the rest.
+    read = [reading.Box(60 / 1000, 55 / 500, 400 / 1000, 100 / 500)]
+    read.append(reading.Box(55 / 1000, 195 / 500, 500 / 1000, 240 / 500))
+
+    unread = cleanup.unread_lines(noisy, read, dpi=DPI)
+
+    assert len(unread) == 1
+    assert unread[0].x0 == pytest.approx(420 / 1000, abs=0.02)
+    assert unread[0].y0 == pytest.approx(60 / 500, abs=0.03)

@@ -1,5 +1,7 @@
 """Fusing a second OCR pass into the first by position (reading.fuse)."""
 
+import pytest
+
 from refloop.intake.reading import Word, fuse
 
 
@@ -43,3 +45,45 @@ def test_a_reading_about_as_sure_or_unsure_changes_nothing():
     ]
 
     assert texts(fuse(first, second)) == [["Urgent"]]
+
+
+def _tsv(*words: tuple[str, float]) -> str:
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    rows = [
+        f"5\t1\t1\t1\t1\t{n}\t{100 * n}\t50\t80\t20\t{conf}\t{text}"
+        for n, (text, conf) in enumerate(words, start=1)
+    ]
+    return "\n".join([header, *rows])
+
+
+def test_a_blank_line_or_a_box_side_glued_to_a_word_is_not_part_of_it():
+    from refloop.intake.reading import _tsv_lines
+
+    tsv = _tsv(("Carrier:", 91), ("_Tricare", 80), ("Select|", 85), ("___", 40), ("|", 30))
+
+    assert texts(_tsv_lines(tsv, (1000, 100))) == [["Carrier:", "Tricare", "Select"]]
+
+
+def test_a_line_the_page_pass_left_unread_is_read_on_a_second_look():
+    from PIL import Image, ImageDraw, ImageFont
+
+    from refloop.intake.reading import second_look
+
+    page = Image.new("L", (1400, 300), 255)
+    draw = ImageDraw.Draw(page)
+    face = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 31)
+    draw.text((40, 100), "Last Name:", font=face, fill=0)
+    draw.text((600, 100), "Blackwood", font=face, fill=0)
+    # The page pass read the label and dropped the value beside it.
+    first = [
+        line(
+            Word("Last", 0.95, 40 / 1400, 0.33, 110 / 1400, 0.43),
+            Word("Name:", 0.95, 120 / 1400, 0.33, 230 / 1400, 0.43),
+        )
+    ]
+
+    lines = second_look(page, first, dpi=200)
+
+    assert texts(lines) == [["Last", "Name:", "Blackwood"]]
+    blackwood = lines[0][2]
+    assert blackwood.x0 == pytest.approx(600 / 1400, abs=0.02)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from refloop.intake.reading import Box, Mark
 
-STEPS = ("deskew", "shading", "despeckle", "rules")
+STEPS = ("streaks", "deskew", "shading", "despeckle", "rules")
 
 MAX_SKEW_DEGREES = 5.0
 MIN_ROTATION_DEGREES = 0.2  # below this a rotation blurs more than it straightens
@@ -32,6 +32,11 @@ H_RULE_INCHES = 0.35  # longer than any letter's stroke at body sizes
 V_RULE_INCHES = 0.25
 V_RULE_ALONE_INCHES = 0.6  # shorter vertical rules count only where they meet a horizontal one
 RULE_GAP_INCHES = 0.035
+# Broken rules: segments this long (longer than a letter's straight stroke at body sizes),
+# joined across breaks this short, wandering this many pixels off a straight row.
+RULE_SEGMENT_INCHES = 0.1
+RULE_BREAK_INCHES = 0.03
+RULE_WANDER_PX = 1
 # A banner (white text on a black bar) is mostly ink over a text line's height; it is left
 # whole, since whitening its solid parts would leave its letters as outlines.
 BAR_WINDOW_INCHES = (0.3, 0.08)
@@ -39,6 +44,21 @@ BAR_DENSITY = 0.55  # a stroke crossing a rule this thick is restored
 MIN_CELL_INCHES = (0.12, 0.1)
 CHECKBOX_MM = (2.3, 6.5)
 MM_PER_INCH = 25.4
+# A line of text the OCR engine did not read: letters and words closer than the gap, a
+# text line's height, longer than a short word, as dense as print (not specks, not a bar).
+INK_FOR_LINES = 128
+UNREAD_WORD_GAP_INCHES = 0.08
+UNREAD_LINE_HEIGHT_INCHES = (0.06, 0.4)
+UNREAD_LINE_WIDTH_INCHES = 0.15
+UNREAD_DENSITY = (0.05, 0.5)
+# A scanner's streak: a column or two inked over most of the page's height, margins included
+# (a speck of dirt on the glass or the sensor draws it as the paper feeds past). Printed
+# rules stop at their table; a column of text is never this dense.
+STREAK_COVERAGE = 0.5
+STREAK_MARGIN = 0.05  # of the page's height: a streak reaches into both blank margins
+STREAK_MAX_INCHES = 0.02  # wider than this, it is drawn content
+# Ink this near a streak is a letter it runs through or along (a narrow i, an l): kept.
+STREAK_LETTER_REACH_INCHES = 0.03
 
 
 # cv2.connectedComponentsWithStats: count, labels, stats (x, y, w, h, area), centroids.
@@ -57,6 +77,8 @@ class Cleaned:
 def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> Cleaned:
     """The page ready for OCR, with its cells and marks in fractions of the upright image."""
     gray = np.asarray(image.convert("L"))
+    if "streaks" in steps:
+        gray = _remove_streaks(gray, dpi)
     angle = 0.0
     if "deskew" in steps:
         angle = _skew_angle(gray, dpi)
@@ -68,6 +90,7 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
     ink = out <= _ink_level(out)
     horizontal, vertical = _rules(ink, dpi)
     rules = horizontal | vertical
+    drawn = ink.copy()
     if "rules" in steps:
         removed = _rule_pixels(ink, horizontal, vertical, dpi) & ~bars
         out[removed] = WHITE
@@ -82,10 +105,17 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
     cells = [_box(x, y, w, h, width, height) for x, y, w, h in _cells(rules, dpi)]
     boxes = _checkboxes(ink & ~rules, dpi)
     marks = [Mark(_box(x, y, w, h, width, height), marked, "ink") for (x, y, w, h), marked in boxes]
-    marks += [
-        Mark(_box(x, y, w, h, width, height), True, "circle")
-        for x, y, w, h in _circles(ink, components, dpi, [b for b, _ in boxes])
-    ]
+    circles = _circles(ink, components, dpi, [b for b, _ in boxes])
+    if "rules" in steps and removed.any():
+        # A wide ring's flat top and bottom can pass for short rules and be whitened above;
+        # as drawn, it is whole.
+        whole = cv2.connectedComponentsWithStats(drawn.astype(np.uint8), connectivity=8)
+        circles += [
+            ring
+            for ring in _circles(drawn, whole, dpi, [b for b, _ in boxes])
+            if not any(_overlaps(ring, other) for other in circles)
+        ]
+    marks += [Mark(_box(x, y, w, h, width, height), True, "circle") for x, y, w, h in circles]
     marks += [
         Mark(_box(x, y, w, h, width, height), True, "x")
         for x, y, w, h in _crosses(ink, components, dpi, [b for b, _ in boxes])
@@ -97,6 +127,34 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
         cells=cells,
         marks=marks,
     )
+
+
+def unread_lines(image: Image.Image, read: list[Box], *, dpi: float) -> list[Box]:
+    """Lines of ink on the cleaned page that no word read covers, in fractions of the page:
+    where the OCR engine's page layout dropped a line (a value on an underline, a line
+    between two rules), for a second look at that line alone."""
+    ink = (np.asarray(image.convert("L")) < INK_FOR_LINES).astype(np.uint8)
+    height, width = ink.shape
+    for box in read:
+        ink[
+            max(0, int(box.y0 * height) - 1) : int(box.y1 * height) + 2,
+            max(0, int(box.x0 * width) - 1) : int(box.x1 * width) + 2,
+        ] = 0
+    # The letters of a line, and its words, joined into one blob.
+    joined = cv2.dilate(ink, _rect(_px(UNREAD_WORD_GAP_INCHES, dpi), 3))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    least_h, most_h = (_px(inches, dpi) for inches in UNREAD_LINE_HEIGHT_INCHES)
+    least_w = _px(UNREAD_LINE_WIDTH_INCHES, dpi)
+    found = []
+    for label in range(1, count):
+        x, y, w, h, _area = (int(v) for v in stats[label])
+        if not (least_h <= h <= most_h and w >= least_w):
+            continue
+        density = float(ink[y : y + h, x : x + w].mean())
+        if not UNREAD_DENSITY[0] <= density <= UNREAD_DENSITY[1]:
+            continue  # a few specks, or a black bar
+        found.append((x, y, w, h))
+    return [_box(x, y, w, h, width, height) for x, y, w, h in found]
 
 
 def skew_angle(image: Image.Image, *, dpi: float) -> float:
@@ -125,6 +183,37 @@ def _rect(width: int, height: int) -> np.ndarray:
 
 def _open(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+
+
+# ---- scanner streaks ---------------------------------------------------------------------
+
+
+def _remove_streaks(gray: np.ndarray, dpi: float) -> np.ndarray:
+    """The page without the scanner's vertical streaks, in the page's frame as received
+    (the paper may be skewed; the scanner's columns are not). Where a letter's stroke
+    crosses a streak or runs along it (ink beside it), the stroke is kept whole."""
+    ink = gray <= _ink_level(gray)
+    height = ink.shape[0]
+    margin = max(1, round(height * STREAK_MARGIN))
+    columns = (
+        (ink.mean(axis=0) >= STREAK_COVERAGE) & ink[:margin].any(axis=0) & ink[-margin:].any(axis=0)
+    )
+    if not columns.any():
+        return gray
+    widest = _px(STREAK_MAX_INCHES, dpi, 2)
+    out = gray.copy()
+    starts = np.flatnonzero(columns & ~np.r_[False, columns[:-1]])
+    ends = np.flatnonzero(columns & ~np.r_[columns[1:], False]) + 1
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        if end - start > widest:
+            continue
+        # One column more each side: the streak's soft edge.
+        left, right = max(0, start - 1), min(int(ink.shape[1]), end + 1)
+        reach = _px(STREAK_LETTER_REACH_INCHES, dpi, 2)
+        beside_left = ink[:, max(0, left - reach) : left].any(axis=1)
+        beside_right = ink[:, right : right + reach].any(axis=1)
+        out[~(beside_left | beside_right), left:right] = WHITE
+    return out
 
 
 # ---- deskew ------------------------------------------------------------------------------
@@ -238,8 +327,8 @@ def _labelled(labels: np.ndarray, count: int, chosen) -> np.ndarray:
 
 def _rules(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal and vertical ruling lines: runs of ink longer than any letter's stroke."""
-    horizontal = _open(ink, _rect(_px(H_RULE_INCHES, dpi), 1))
-    vertical = _open(ink, _rect(1, _px(V_RULE_INCHES, dpi)))
+    horizontal = _lines(ink, dpi, H_RULE_INCHES, vertical=False)
+    vertical = _lines(ink, dpi, V_RULE_INCHES, vertical=True)
     if vertical.any():
         # A short vertical run is a rule only where it meets a horizontal one (a box's
         # side); alone it may be the stem of a large letter.
@@ -251,6 +340,30 @@ def _rules(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
         keep = set(np.flatnonzero(long_enough)) | set(np.unique(labels[vertical & meets]))
         vertical = _labelled(labels, count, keep)
     return horizontal, vertical
+
+
+def _lines(ink: np.ndarray, dpi: float, least_inches: float, *, vertical: bool) -> np.ndarray:
+    """Straight runs at least `least_inches` long, found on a fax's broken rules too.
+
+    A 1-bit rule, turned back from a skew, wanders between pixel rows and has gaps where
+    the dither or the transmission dropped dots, so no single row holds a long run. The
+    ink is first thickened across the rule by a pixel each side, straight segments longer
+    than a letter's stroke are taken, and segments in line with small gaps between them
+    joined; only then must the run be rule-long. Text is not joined this way: its strokes
+    are shorter than a segment, and a word's letters never line up into one.
+    """
+
+    def shape(along: int, across: int) -> np.ndarray:
+        return _rect(across, along) if vertical else _rect(along, across)
+
+    thick = cv2.dilate(ink.astype(np.uint8), shape(1, RULE_WANDER_PX * 2 + 1))
+    segments = cv2.morphologyEx(thick, cv2.MORPH_OPEN, shape(_px(RULE_SEGMENT_INCHES, dpi), 1))
+    joined = cv2.morphologyEx(segments, cv2.MORPH_CLOSE, shape(_px(RULE_BREAK_INCHES, dpi), 1))
+    runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, shape(_px(least_inches, dpi), 1))
+    # Back to the rule's own thickness, so the letters that sit on it keep their feet.
+    return cv2.erode(runs, shape(1, RULE_WANDER_PX * 2 + 1)).astype(bool) | (
+        runs.astype(bool) & ink
+    )
 
 
 def _rule_pixels(
@@ -295,10 +408,26 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[tuple[tuple[int, int, int, 
 
     The sides are found as straight runs (an X or a tick is diagonal and is left out), so a
     tick that overflows its box does not hide the box; a letter's straight strokes never
-    close all four sides of a square.
+    close all four sides of a square. A fax draws a box in broken dots, so the sides are
+    looked for in the ink as sent and again with its pinholes closed (which can also join
+    a box to the letter beside it: hence both).
     """
     least, most = (_px(mm / MM_PER_INCH, dpi) for mm in CHECKBOX_MM)
     run = max(3, round(least * 0.6))
+    found = _squares(ink, ink, least, most, run)
+    solid = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_CLOSE, _rect(3, 3)).astype(bool)
+    found += [
+        box
+        for box in _squares(solid, ink, least, most, run)
+        if not any(_overlaps(box[0], other[0]) for other in found)
+    ]
+    # A box filled in solid shows a square inside its square: one box.
+    return [box for box in found if not any(_within(box[0], other[0]) for other in found)]
+
+
+def _squares(
+    ink: np.ndarray, inside_ink: np.ndarray, least: int, most: int, run: int
+) -> list[tuple[tuple[int, int, int, int], bool]]:
     sides = _open(ink, _rect(run, 1)) | _open(ink, _rect(1, run))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         sides.astype(np.uint8), connectivity=8
@@ -318,13 +447,18 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[tuple[tuple[int, int, int, 
         )
         if min(covered) < 0.85:
             continue
-        inside = ink[y + band + 1 : y + h - band - 1, x + band + 1 : x + w - band - 1]
+        inside = inside_ink[y + band + 1 : y + h - band - 1, x + band + 1 : x + w - band - 1]
         filled = float(inside.mean()) if inside.size else 0.0
         if _border(frame) > 0.2 * min(w, h) and filled < 0.5:
             continue  # sides as thick as a bold letter's strokes round a small counter: O, D, 0
         found.append(((x, y, w, h), filled > 0.05))
-    # A box filled in solid shows a square inside its square: one box.
-    return [box for box in found if not any(_within(box[0], other[0]) for other in found)]
+    return found
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
 
 
 def _border(frame: np.ndarray) -> int:
