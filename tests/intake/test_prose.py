@@ -409,10 +409,22 @@ def test_a_speck_after_his_does_not_hide_the_patients_phone():
     assert values_of(page)["patient_phone"] == "(603) 555-0199"
 
 
-def test_a_speck_read_as_a_period_between_two_words_is_a_space():
-    page = letter("Reason for referral: Poorly controlled.asthma despite inhalers")
-    assert merge([read_page(page, today=TODAY)])["reason"]["value"] == (
-        "Poorly controlled asthma despite inhalers"
+@pytest.mark.parametrize(
+    ("line", "meant"),
+    [
+        ("Poorly controlled.asthma despite inhalers", "Poorly controlled asthma despite inhalers"),
+        ("Worsening chronic.migraine", "Worsening chronic migraine"),  # the last word too
+    ],
+)
+def test_a_speck_read_as_a_period_between_two_words_is_a_space(line, meant):
+    page = letter(f"Reason for referral: {line}")
+    assert merge([read_page(page, today=TODAY)])["reason"]["value"] == meant
+
+
+def test_a_box_side_glued_to_a_word_is_not_part_of_it():
+    page = letter("Patient: Rhoswen Tallis\nInsurance: Highmark BCBS Community iBlue")
+    assert merge([read_page(page, today=TODAY)])["insurance"]["value"] == (
+        "Highmark BCBS Community Blue"
     )
 
 

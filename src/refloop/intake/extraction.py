@@ -213,12 +213,17 @@ def name_text(words: list[Word]) -> str:
 
 def _free_text(words: list[Word]) -> str:
     tokens = [w.text for w in words]
-    for index, token in enumerate(tokens[:-1]):
+    for index, token in enumerate(tokens):
+        # A speck read as a period between two words: "controlled.asthma".
+        token = re.sub(r"(?<=[a-z]{3})\.(?=[a-z]{3})", " ", token)
+        # A box's side read as a letter glued to the word after it: "iBlue", "|Cross".
+        token = re.sub(r"^[|!il](?=[A-Z][a-z]{2,}$)", "", token)
+        if index == len(tokens) - 1:
+            tokens[index] = token
+            break
         # Specks read as punctuation: "sprain,-right", "degeneration. with".
         token = re.sub(r"([,;])[.\-,;:]+$", r"\1", token)
         token = re.sub(r"([a-z][,;])[.\-]+(?=[a-z])", r"\1 ", token)
-        # A speck read as a period between two words: "controlled.asthma".
-        token = re.sub(r"(?<=[a-z]{3})\.(?=[a-z]{3})", " ", token)
         if token.endswith(".") and tokens[index + 1][:1].islower() and len(token) > 3:
             token = token[:-1]
         if token.endswith(":"):  # not a label, so a speck: "Blue Shield: PPO"
