@@ -6,9 +6,11 @@ Rendered packets are cached under bench/.faxcache/<generator hash>/ (or $REFLOOP
 so a run renders only what the generator changed; Chromium is started only when something is missing.
 """
 
+import functools
 import io
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageFilter
 
 from .packets import Faxing, Packet, generator_hash
+from .sheets import HANDS, MONO, SANS, SERIF
 
 # REFLOOP_FAXCACHE lets several checkouts of the same generator share one rendering.
 CACHE_DIR = Path(
@@ -131,6 +134,18 @@ def save(pages: list[Image.Image], faxing: Faxing) -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache
+def missing_fonts() -> list[str]:
+    """The typefaces the layouts ask for that this machine lacks. Chromium would quietly
+    draw those pages in a fallback face (a hand-filled form in plain sans), so a set drawn
+    without them is not the set the labels and the recorded figures are about."""
+    listed = subprocess.run(
+        ["fc-list", ":", "family"], capture_output=True, text=True, check=False
+    ).stdout
+    families = {name.strip() for line in listed.splitlines() for name in line.split(",")}
+    return [font for font in [*SANS, *SERIF, *MONO, *HANDS] if font not in families]
+
+
 def cached_file(packet: Packet) -> Path:
     return CACHE_DIR / generator_hash() / f"{packet.seed}.{packet.faxing.file}"
 
@@ -140,6 +155,12 @@ def render(packet: Packet, printer: Printer) -> bytes:
     path = cached_file(packet)
     if path.exists():
         return path.read_bytes()
+    if missing_fonts():
+        raise RuntimeError(
+            f"The evaluation set needs the fonts {', '.join(missing_fonts())}; `./run bench` "
+            "installs them (Debian: fonts-comic-neue fonts-humor-sans fonts-dkg-handwriting "
+            "fonts-freefont-ttf fonts-liberation fonts-dejavu-core)."
+        )
     pdf = printer.pdf(packet.html)
     printed = len(pdfium.PdfDocument(pdf))
     if printed != packet.pages:
