@@ -480,3 +480,33 @@ def test_the_database_cuts_the_due_list_as_the_whole_list_would_be_cut(org):
         [d for d in whole if d.due_on > today][:3]
     )
     assert tiers.count_due(everyone, on=today) == len(whole)
+
+
+@pytest.mark.parametrize(
+    ("clock", "shown", "hidden"),
+    [
+        # In the evening the morning's visit, not yet marked done, is still on the home page.
+        ((21, 30), [(0, 9)], [(-1, 9)]),
+        # Just after midnight, last evening's visit still is.
+        ((0, 30), [(-1, 20)], [(-1, 9)]),
+    ],
+)
+def test_the_days_planned_visits_stay_on_the_home_page_until_marked(
+    lia, org, practice_a, clock, shown, hidden
+):
+    now = dt.datetime.combine(dt.date(2026, 3, 4), dt.time(*clock), tzinfo=org.zone)
+
+    def plan(days, hour):
+        starts = dt.datetime.combine(now.date() + dt.timedelta(days=days), dt.time(hour))
+        return activities.plan_visit(
+            acting_user=lia, practice=practice_a, starts_at=starts.replace(tzinfo=org.zone)
+        ).pk
+
+    with time_machine.travel(now - dt.timedelta(days=2), tick=False):
+        wanted, unwanted = [plan(*at) for at in shown], [plan(*at) for at in hidden]
+    with time_machine.travel(now, tick=False):
+        page = client_for(lia).get("/outreach/").content.decode()
+    for pk in wanted:
+        assert f"/outreach/activities/{pk}/" in page
+    for pk in unwanted:
+        assert f"/outreach/activities/{pk}/" not in page

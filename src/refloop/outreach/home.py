@@ -210,11 +210,12 @@ def _numbers(user: User, scope: QuerySet[Relationship], on: date) -> Numbers:
     )
 
 
-def _planned(user: User, now: datetime) -> list[Activity]:
+def _planned(user: User, now: datetime, day_start: datetime) -> list[Activity]:
+    # Today's visits stay all day, however early (a liaison marks the morning's visit done
+    # in the evening), and the last twelve hours' stay past midnight.
+    since = min(now - timedelta(hours=12), day_start)
     return list(
-        Activity.objects.filter(
-            liaison=user, status=ActivityStatus.PLANNED, starts_at__gte=now - timedelta(hours=12)
-        )
+        Activity.objects.filter(liaison=user, status=ActivityStatus.PLANNED, starts_at__gte=since)
         .select_related("practice")
         .order_by("starts_at", "pk")[:SHOWN]
     )
@@ -239,7 +240,7 @@ def liaison_home(user: User, *, now: datetime | None = None) -> LiaisonHome:
         drifting=_drifting(scope, on, zone, key),
         new_referrers=_new_referrers(scope, since, zone, key),
         numbers=_numbers(user, scope, on),
-        planned=_planned(user, now),
+        planned=_planned(user, now, datetime.combine(on, time(), tzinfo=zone)),
         on=on,
     )
 
