@@ -100,7 +100,9 @@ class RefloopAPI(NinjaAPI):
         return schema
 
 
-PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
+# The shape of this API's own parameter names: only such a name is echoed in an error (a
+# capitalised word or anything longer may be a person's name a client put in a URL).
+PARAMETER_NAME = re.compile(r"[a-z][a-z0-9_.\-]{0,39}")
 
 
 def refuse_unknown_query(operation, api: RefloopAPI) -> None:
@@ -117,7 +119,7 @@ def refuse_unknown_query(operation, api: RefloopAPI) -> None:
         accepted = api.query_parameters.get(view.__name__, frozenset())
         unknown = sorted(set(request.GET) - accepted)
         if unknown:
-            # A name is echoed only if it looks like one: a client's junk may carry anything.
+            # A name is echoed only if it looks like a parameter's: junk may carry anything.
             name = unknown[0] if PARAMETER_NAME.fullmatch(unknown[0]) else None
             takes = (
                 f"the parameters are {', '.join(sorted(accepted))}"
