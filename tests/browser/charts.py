@@ -79,10 +79,13 @@ def click_mark_to_navigate(page, mark, *, attempts: int = 3) -> None:
     """Click the chart mark `mark` until the page starts a navigation (the caller then waits
     for where it lands). A click can be lost while two browsers share a loaded machine: the
     pointer's move re-renders the hovered flow, and the press lands before the frame that
-    draws it. A lost click starts no navigation, so clicking again doubles nothing."""
+    draws it. A lost click starts no navigation, so clicking again doubles nothing. The
+    point is found once: the hover may redraw the chart and reorder its paths, so `mark`
+    (often a locator by position, nth(i)) can name another flow by the second click."""
     page.evaluate(WATCH_NAVIGATIONS)
+    point = point_on(page, mark)
     for _ in range(attempts):
-        page.mouse.click(*point_on(page, mark))
+        page.mouse.click(*point)
         try:
             # A page without the watch is the next document: the navigation has happened.
             page.wait_for_function(
