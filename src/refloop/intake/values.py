@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from rapidfuzz.distance import OSA
+
 from refloop.network.npi import is_valid_npi
 
 # ---- dates ------------------------------------------------------------------------------
@@ -385,7 +387,7 @@ def _plan_word(token: str) -> tuple[list[str], bool] | None:
     if len(key) < 4:
         return None
     allowed = 1 if len(key) < 9 else 2
-    near = {w: _osa(key, w) for w in words if abs(len(w) - len(key)) <= allowed}
+    near = {w: OSA.distance(key, w) for w in words if abs(len(w) - len(key)) <= allowed}
     near = {w: d for w, d in near.items() if d <= allowed}
     if len(key) < 6:
         near = {w: d for w, d in near.items() if _confusable_only(key, w)}
@@ -420,17 +422,3 @@ def _confusable_only(a: str, b: str) -> bool:
         x == y or any(x in group and y in group for group in _CONFUSABLE)
         for x, y in zip(a, b, strict=True)
     )
-
-
-def _osa(a: str, b: str) -> int:
-    """Edit distance counting a swap of two neighbouring letters as one edit."""
-    rows = [list(range(len(b) + 1))]
-    for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], rows[-2][j - 2] + 1)
-        rows.append(row)
-    return rows[-1][-1]

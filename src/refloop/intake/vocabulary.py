@@ -10,6 +10,9 @@ here, not rules in the reader. Matching ignores case, spaces and punctuation bet
 import functools
 import re
 
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
 LABELS: dict[str, tuple[str, ...]] = {
     "patient_name": (
         "patient name", "patient's name", "name of patient", "pt name", "patient full name",
@@ -201,37 +204,14 @@ def edits_allowed(key: str) -> int:
     return 0 if len(key) < 8 else 1 if len(key) < 13 else 2
 
 
-def _deletions(key: str, depth: int) -> set[str]:
-    found, frontier = {key}, {key}
-    for _ in range(depth):
-        frontier = {k[:i] + k[i + 1 :] for k in frontier for i in range(len(k))}
-        found |= frontier
-    return found
-
-
-def distance(a: str, b: str) -> int:
-    """Levenshtein's edit distance."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
 class _Tolerant:
-    """Wordings found again with a few letters misread, through an index of each folded
-    wording with up to its allowed number of letters deleted (two strings within k edits
-    share such a deletion)."""
+    """Wordings found again with a few letters misread: the folded wordings within the allowed
+    number of edits of the folded key, by Levenshtein's distance."""
 
     def __init__(self, wordings: dict[str, str]) -> None:
         self.kinds = {folded(k): kind for k, kind in wordings.items()}
+        self.wordings = list(self.kinds)
         self.longest = max(len(k) for k in self.kinds)
-        self.index: dict[str, set[str]] = {}
-        for wording in self.kinds:
-            for variant in _deletions(wording, edits_allowed(wording)):
-                self.index.setdefault(variant, set()).add(wording)
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - two instances, for the process' life
     def nearest(self, key: str) -> str | None:
@@ -240,19 +220,17 @@ class _Tolerant:
         key = folded(key)
         if key in self.kinds:
             return self.kinds[key]
-        options: set[str] = set()
         if len(key) > self.longest + 2:
             return None
-        for variant in _deletions(key, edits_allowed(key)):
-            options |= self.index.get(variant, set())
-        distances = {o: distance(key, o) for o in options}
-        near = [
-            o for o, d in distances.items() if d <= min(edits_allowed(o), edits_allowed(key) + 1)
-        ]
+        allowed = edits_allowed(key)
+        found = process.extract(
+            key, self.wordings, scorer=Levenshtein.distance, score_cutoff=allowed + 1, limit=None
+        )
+        near = {o: d for o, d, _ in found if d <= min(edits_allowed(o), allowed + 1)}
         if not near:
             return None
-        best = min(distances[o] for o in near)
-        kinds = {self.kinds[o] for o in near if distances[o] == best}
+        best = min(near.values())
+        kinds = {self.kinds[o] for o, d in near.items() if d == best}
         return kinds.pop() if len(kinds) == 1 else None
 
 
