@@ -15,10 +15,13 @@ A missed target is reported, not raised.
 
     .venv/bin/python bench/ocr.py [--set old|new|both] [--layout NAME] [--packets N]
                                   [--quick] [--write-labels] [--steps S] [--passes P]
+                                  [--no-second-engine]
 
 --steps names the page clean-up steps to run before OCR (comma-separated, "none" for
 none; default all of refloop.intake.cleanup.STEPS), and --passes the OCR passes
-(Tesseract segmentation modes, e.g. 6,11), to measure what each one buys.
+(Tesseract segmentation modes, e.g. 6,11), to measure what each one buys;
+--no-second-engine reads with Tesseract alone (refloop.intake.recognizer off). A value
+that differs from its label only in letter case counts as right.
 """
 
 import argparse
@@ -336,7 +339,9 @@ def score(packets: list[dict], outcomes: list[dict]) -> dict:
             candidate = by_first.get(label["pages"][0])
             for name in FIELD_NAMES:
                 field = candidate["fields"][name] if candidate else {"value": "", "review": True}
-                right = field["value"] == label[name]
+                # Letter case is not counted: "KAISER PERMANENTE GOLD" written in block
+                # capitals and read as the plan's name "Kaiser Permanente Gold" is right.
+                right = field["value"].casefold() == label[name].casefold()
                 tally = Counter(
                     total=1,
                     right=right,
@@ -460,6 +465,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--steps", default=None, help="clean-up steps before OCR, or none")
     parser.add_argument("--passes", default=None, help="OCR segmentation modes, e.g. 6,11")
+    parser.add_argument(
+        "--no-second-engine",
+        action="store_true",
+        help="Tesseract alone, without the second engine's reading of what it doubted",
+    )
     args, _ = parser.parse_known_args(argv)  # run_all passes --db, which means nothing here
     count = args.packets or (QUICK_PACKETS if args.quick else None)
     which = ["new"] if args.layout else (["old", "new"] if args.which == "both" else [args.which])
@@ -479,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
     say(f"  OCR passes (page segmentation modes): {', '.join(map(str, reading.OCR_PASSES))}")
     steps_used = cleanup.STEPS if reading.CLEANUP_STEPS is None else reading.CLEANUP_STEPS
     say(f"  clean-up steps: {', '.join(steps_used) or 'none'}")
+    if args.no_second_engine:
+        reading.SECOND_ENGINE = False
+    say(f"  second engine on doubted words: {'on' if reading.SECOND_ENGINE else 'off'}")
 
     if not reading.ocr_available():
         say("ocr: !!! COULD NOT RUN: tesseract is not installed (apt-get install tesseract-ocr)")
@@ -567,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": {"python": platform.python_version(), "engine": engine, "cpu": pinned},
                 "cleanup_steps": list(steps_used),
                 "ocr_passes": list(reading.OCR_PASSES),
+                "second_engine": reading.SECOND_ENGINE,
                 "timing": timing,
                 "sets": results,
                 "targets": {

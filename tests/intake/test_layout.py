@@ -491,14 +491,33 @@ PATIENT REFERRAL
 Last / First: ABERNATHY / TOBIAS          DOB: 02-02-1981
 Insurance: WELLCARE VALUE SCRIPT HMO
 REASON FOR REFERRAL
-RECURRENT GOUT FLARES
+COPD WITH FREQUENT EXACERBATIONS
 Number of visits: 3
 """
     )
     values = values_of(page)
     assert (values["patient_last_name"], values["patient_first_name"]) == ("Abernathy", "Tobias")
     assert values["insurance"] == "Wellcare Value Script HMO"
-    assert values["reason"] == "Recurrent gout flares"
+    # The reason as written: re-cased it would read "Copd with frequent exacerbations".
+    assert values["reason"] == "COPD WITH FREQUENT EXACERBATIONS"
+
+
+def test_a_practice_name_in_the_letterhead_opens_no_providers_section():
+    # "Physicians" in the practice's name is no "Referring Physician" heading: the names
+    # below it are the patient's. A speck glued to a label and a slash glued to a name are
+    # read through.
+    page = page_of(
+        """
+PATIENT REFERRAL
+Meadowlands Family Physicians   Tel (209) 874-1736   Fax (209) 443-4553
+\\Last / First: BLACKWOOD /YOLANDA          DOB: 09-15-1948
+REFERRING PROVIDER
+Name: Dr. Theodore Nwosu
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_last_name"], values["patient_first_name"]) == ("Blackwood", "Yolanda")
+    assert values["provider_name"] == "Theodore Nwosu"
 
 
 def test_a_discharge_referral_names_the_attending_not_the_follow_up_doctor():

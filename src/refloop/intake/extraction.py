@@ -12,7 +12,7 @@ guesses silently.
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from refloop.intake import layout, pairing, vocabulary
 from refloop.intake.models import FIELD_NAMES
@@ -614,7 +614,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         valid = is_valid_npi(digits)
         return [found("provider_npi", digits, used, valid=valid, note="npi", checked=valid)]
     if slot in {"reason", "chief_complaint"}:
-        text = _sentence_case(_free_text(words))
+        text = _free_text(words)
         return [found("reason", text, words)] if len(text) >= 3 else []
     if slot == "codes":
         coded = _code_words(words)
@@ -714,26 +714,20 @@ def _code_words(words: list[Word]) -> list[Word]:
 
 
 def _slash_as_comma(words: list[Word]) -> list[Word]:
+    """A "Last / First" value's slash as the comma of "Last, First", wherever OCR put it: a
+    word of its own, inside a word, or glued to either name ("BLACKWOOD /YOLANDA")."""
     out: list[Word] = []
     for word in words:
-        if word.text == "/" and out:
-            out[-1] = Word(out[-1].text + ",", out[-1].conf, out[-1].x0, out[-1].y0,
-                           out[-1].x1, out[-1].y1)  # fmt: skip
-        elif "/" in word.text.strip("/"):
-            head, tail = word.text.split("/", 1)
-            out.append(Word(head + ",", word.conf, word.x0, word.y0, word.x1, word.y1))
-            out.append(Word(tail, word.conf, word.x0, word.y0, word.x1, word.y1))
-        else:
-            out.append(word)
+        text = word.text
+        if text.startswith("/") and out:
+            out[-1] = replace(out[-1], text=out[-1].text.rstrip(",") + ",")
+            text = text[1:]
+        if "/" in text.strip("/"):
+            head, tail = text.split("/", 1)
+            out += [replace(word, text=head + ","), replace(word, text=tail)]
+        elif text:
+            out.append(replace(word, text=text[:-1] + "," if text.endswith("/") else text))
     return out
-
-
-def _sentence_case(text: str) -> str:
-    """Block capitals (a hand-filled form) as a person types them: "Recurrent gout flares"."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 8 or any(c.islower() for c in letters):
-        return text
-    return text[:1] + text[1:].lower()
 
 
 def _title_case(text: str) -> str:

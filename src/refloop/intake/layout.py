@@ -18,7 +18,7 @@ from refloop.intake.reading import Box, Mark, PageText, Word
 SEGMENT_GAP = 0.03
 GAP_IN_CHARACTERS = 3.0
 MAX_SLOPE = 0.1
-JUNK = "‘’“”'`\"|_~«»—•·"
+JUNK = "‘’“”'`\"|\\_~«»—•·"
 # A label's first letter may come out as a digit ("1CD10:M48.061"); two letters make a label.
 GLUED_LABEL = re.compile(
     r"^((?=[^:#;]*[A-Za-z][^:#;]*[A-Za-z])[A-Za-z1][A-Za-z0-9\-/']*[A-Za-z0-9][:#;])[.,\-:;]*(\S+)$"

@@ -44,6 +44,9 @@ SECOND_LOOK = True
 REREAD_SCALE = 2
 REREAD_PAD_INCHES = 0.04
 MAX_REREADS = 20  # a page of noise must not cost a minute
+# The words Tesseract doubts read again by a second engine (refloop.intake.recognizer),
+# where it is installed.
+SECOND_ENGINE = True
 PDF_POINTS_PER_INCH = 72
 
 
@@ -291,7 +294,7 @@ def _upright(frame: Image.Image) -> Image.Image:
 
 def _ocr_page(number: int, image: Image.Image) -> PageText:
     # Imported here: the clean-up module builds this module's Box and Mark.
-    from refloop.intake import cleanup
+    from refloop.intake import cleanup, recognizer
 
     if image.width > MAX_OCR_WIDTH:
         image = image.resize((MAX_OCR_WIDTH, round(image.height * MAX_OCR_WIDTH / image.width)))
@@ -301,6 +304,8 @@ def _ocr_page(number: int, image: Image.Image) -> PageText:
     lines = ocr_lines(cleaned.image)
     if SECOND_LOOK:
         lines = second_look(cleaned.image, lines, dpi=dpi)
+    if SECOND_ENGINE and recognizer.available():
+        lines = recognizer.reread(cleaned.image, lines)
     words = [word for line in lines for word in line]
     confidence = sum(w.conf for w in words) / len(words) if words else None
     # The review image is the straightened page, so the words', cells' and marks' boxes

@@ -253,6 +253,14 @@ def slot_of(label_text: str) -> str:
     return SLOT_OF.get(key, "other")
 
 
+# Words of a practice's name: "Meadowlands Family Physicians" heads a letterhead, not the
+# referring provider's section of the form below it.
+PRACTICE_NAME = (
+    r"\b(?:FAMILY|ASSOCIATES|GROUP|PARTNERS|CLINIC|CENTER|CENTRE|HEALTH|MEDICAL|CARE|"
+    r"PLLC|LLC|INC|PC|PA|LLP)\b"
+)
+
+
 def section_of(heading: str) -> str | None:
     """The party a heading's section belongs to, or None for a heading of no party."""
     key = normalized(heading)
@@ -273,7 +281,9 @@ def section_of(heading: str) -> str | None:
         return "recipient"
     if re.search(r"PA[TI1L]{1,2}E?NT", upper):
         return "patient"
-    if re.search(r"REFERRING|REFERRED\s+BY|ORDERING|REQUESTING|PROVIDER|PHYSICIAN", upper):
+    if re.search(r"REFERRING|REFERRED\s+BY|ORDERING|REQUESTING", upper) or (
+        re.search(r"PROVIDER|PHYSICIAN", upper) and not re.search(PRACTICE_NAME, upper)
+    ):
         return "provider"
     if re.search(r"INSURANCE|COVERAGE|PAYER", upper):
         return "insurance"

@@ -1,0 +1,193 @@
+"""A second OCR engine for the words Tesseract doubts: PP-OCR's text recogniser, run through
+RapidOCR on ONNX Runtime with the models its wheel ships (nothing is downloaded).
+
+Tesseract reads print well and handwriting barely (a filled-in form's entries come back at
+confidences near 0.1: "C760>5SU464" for "(760)531-4464"). PP-OCR's recogniser, a neural
+line reader, reads the same crops nearly letter for letter. It costs about 30-130 ms a
+crop on one core, so it reads only the runs of words Tesseract doubted, each run cropped
+from the cleaned page as one line, and its reading replaces Tesseract's where it is
+clearly surer. Its detector (a whole-page pass, 6-8 s a page on one core) is not used:
+Tesseract's word boxes say where to look.
+"""
+
+import importlib.util
+import threading
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from refloop.intake.reading import Word
+
+# A word Tesseract read below this is doubted; a run of doubted words on a line is re-read.
+DOUBT_BELOW = 0.6
+# The second engine's reading replaces a run only when it is at least this sure, and surer
+# than Tesseract was by this margin (the two scales differ: PP-OCR's scores run high).
+TRUST_FROM = 0.85
+SURER_BY = 0.25
+# Its scores run high, also on the rare misreading ("M10.9" read "M0.9" at 0.95): a word it
+# reads counts at most this sure, so a value resting on it alone is still checked by the
+# field's own evidence (a check digit, a code set, a date that reads one way only).
+CONFIDENCE_CAP = 0.9
+# A word Tesseract read at this or above anchors the stretch: the second reading must keep it.
+ANCHOR_FROM = 0.85
+# Doubted words further apart than this many line heights are separate runs (another
+# column of the form); a run is cropped with this much of a line height around it.
+GAP_HEIGHTS = 2.0
+PAD_HEIGHTS = 0.35
+MAX_RUNS = 40  # a page of noise must not cost a minute
+MIN_PIXELS_HIGH = 8
+CHECK_MARKS = "☐☑☒✓✔"
+
+
+@dataclass(frozen=True)
+class Run:
+    line: int
+    start: int
+    end: int  # exclusive
+
+
+def available() -> bool:
+    return all(importlib.util.find_spec(name) for name in ("rapidocr", "onnxruntime"))
+
+
+_local = threading.local()
+
+
+def _engine():
+    """This thread's recogniser, loaded on first use (about a second: a 21 MB model)."""
+    engine = getattr(_local, "engine", None)
+    if engine is None:
+        from rapidocr import RapidOCR
+
+        engine = _local.engine = RapidOCR(
+            params={
+                "Global.log_level": "warning",
+                # One core per intake worker, as Tesseract runs (OMP_THREAD_LIMIT=1).
+                "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
+    return engine
+
+
+def doubted_runs(lines: list[list[Word]], *, aspect: float = 1.0) -> list[Run]:
+    """The stretches of a line that hold a word Tesseract read below DOUBT_BELOW, whole: a
+    line is cut into stretches where a gap wider than GAP_HEIGHTS line heights parts two
+    words (another column of the form), and a stretch is read again from its first word to
+    its last, so the recogniser sees a whole entry rather than the pieces Tesseract cut.
+    `aspect` is the page's height over its width (a word's box is in fractions of both)."""
+    runs: list[Run] = []
+    for index, line in enumerate(lines):
+        start = 0
+        for position in range(1, len(line) + 1):
+            if position < len(line):
+                previous, word = line[position - 1], line[position]
+                height = max(word.y1 - word.y0, previous.y1 - previous.y0) * aspect
+                if word.x0 - previous.x1 <= GAP_HEIGHTS * height:
+                    continue
+            if any(_doubted(w) for w in line[start:position]):
+                runs.append(Run(index, start, position))
+            start = position
+    return runs
+
+
+def _doubted(word: Word) -> bool:
+    return word.conf < DOUBT_BELOW and any(c.isalnum() for c in word.text)
+
+
+def reread(image: Image.Image, lines: list[list[Word]]) -> list[list[Word]]:
+    """The lines with each doubted run replaced by the second engine's reading of it, where
+    that reading is clearly surer."""
+    runs = doubted_runs(lines, aspect=image.height / image.width)[:MAX_RUNS]
+    if not runs:
+        return lines
+    page = np.asarray(image.convert("RGB"))
+    lines = [list(line) for line in lines]
+    # Right to left within a line, so a replaced run does not shift the next one's indexes.
+    for run in sorted(runs, key=lambda r: (r.line, -r.start)):
+        words = lines[run.line][run.start : run.end]
+        better = _read_run(page, words)
+        if better is not None:
+            lines[run.line][run.start : run.end] = better
+    return lines
+
+
+def _read_run(page: np.ndarray, words: list[Word]) -> list[Word] | None:
+    height, width = page.shape[:2]
+    x0, x1 = min(w.x0 for w in words), max(w.x1 for w in words)
+    y0, y1 = min(w.y0 for w in words), max(w.y1 for w in words)
+    pad = PAD_HEIGHTS * (y1 - y0) * height  # in pixels
+    left, right = max(0, round(x0 * width - pad)), min(width, round(x1 * width + pad))
+    top, bottom = max(0, round(y0 * height - pad)), min(height, round(y1 * height + pad))
+    if bottom - top < MIN_PIXELS_HIGH or right - left < MIN_PIXELS_HIGH:
+        return None
+    result = _engine()(
+        page[top:bottom, left:right],
+        use_det=False,
+        use_cls=False,
+        use_rec=True,
+        return_word_box=True,
+    )
+    if not result.txts or not result.word_results:
+        return None
+    score = float(result.scores[0])
+    # Tesseract's confidence in what it doubted: the confident words around it are read
+    # again only to give the recogniser the whole entry.
+    doubted = [w.conf for w in words if _doubted(w)] or [w.conf for w in words]
+    tesseract = sum(doubted) / len(doubted)
+    if score < TRUST_FROM or score < tesseract + SURER_BY:
+        return None
+    if not _keeps_anchors(words, result.txts[0]):
+        return None
+    read = _words(result.word_results[0], (right - left) / width)
+    if not read:
+        return None
+    top_f, bottom_f = top / height, bottom / height
+    return [
+        Word(text, min(conf, CONFIDENCE_CAP), left / width + a, top_f, left / width + b, bottom_f)
+        for text, conf, a, b in read
+    ]
+
+
+def _keeps_anchors(words: list[Word], text: str) -> bool:
+    """Whether the recogniser's reading still has every word Tesseract was sure of in the
+    stretch (its label, the words around the doubted ones). Where it lost or changed one,
+    it misread the stretch (a long line with letters dropped: "refeing" for "referring"),
+    and its reading of the doubted words is not trusted either."""
+    read = _folded(text)
+    return all(_folded(w.text) in read for w in words if w.conf >= ANCHOR_FROM)
+
+
+def _folded(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _words(info, span: float) -> list[tuple[str, float, float, float]]:
+    """(text, confidence, left, right) per word of one recognised line, the left and right
+    as fractions of the page from the crop's left edge, from the columns of the
+    recogniser's output each word's letters were read in."""
+    if not info.words or not info.line_txt_len:
+        return []
+    column = span / info.line_txt_len
+    confidences = list(info.confs)
+    found = []
+    for letters, columns in zip(info.words, info.word_cols, strict=False):
+        text = _plain("".join(letters))
+        taken, confidences = confidences[: len(letters)], confidences[len(letters) :]
+        if not text or not columns:
+            continue
+        conf = min(taken) if taken else 0.0
+        found.append(
+            (text, float(conf), max(0.0, columns[0] - 0.5) * column, (columns[-1] + 1) * column)
+        )
+    return found
+
+
+def _plain(text: str) -> str:
+    """The text in the characters a US form is written in, and ticked boxes: full-width
+    forms folded to ASCII (NFKC), anything else (the model also knows Chinese) dropped."""
+    folded = unicodedata.normalize("NFKC", text)
+    kept = (c for c in folded if (c.isascii() and c.isprintable()) or c in CHECK_MARKS)
+    return "".join(kept).strip()

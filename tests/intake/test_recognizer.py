@@ -1,0 +1,94 @@
+"""The second engine (PP-OCR's recogniser through RapidOCR) re-reads what Tesseract doubted."""
+
+import re
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from refloop.intake import recognizer
+from refloop.intake.reading import Word
+from tests.intake.helpers import DEJAVU
+
+WIDTH, HEIGHT = 1400, 200
+
+
+def word(text: str, conf: float, x0: int, x1: int, top: int = 70, bottom: int = 110) -> Word:
+    return Word(text, conf, x0 / WIDTH, top / HEIGHT, x1 / WIDTH, bottom / HEIGHT)
+
+
+def texts(lines: list[list[Word]]) -> list[list[str]]:
+    return [[w.text for w in line] for line in lines]
+
+
+def drawn(*pieces: tuple[int, str]) -> Image.Image:
+    page = Image.new("L", (WIDTH, HEIGHT), 255)
+    draw = ImageDraw.Draw(page)
+    face = ImageFont.truetype(DEJAVU, 34)
+    for x, text in pieces:
+        draw.text((x, 70), text, font=face, fill=0)
+    return page
+
+
+def test_a_stretch_with_a_doubted_word_is_cut_at_wide_gaps_and_read_whole():
+    line = [
+        word("Phone:", 0.93, 40, 160),
+        word("(760>5SU464", 0.05, 175, 420),  # doubted
+        word("Insurance:", 0.95, 700, 880),  # another column: a gap of 7 line heights
+        word("KAISER", 0.96, 895, 1010),
+    ]
+    confident = [word("Group:", 0.96, 40, 160), word("810109", 0.91, 175, 300)]
+
+    runs = recognizer.doubted_runs([line, confident], aspect=HEIGHT / WIDTH)
+
+    # The label beside the doubted number is read again with it; the other column is not.
+    assert runs == [recognizer.Run(line=0, start=0, end=2)]
+
+
+def test_a_doubted_entry_is_replaced_by_the_surer_reading_of_the_second_engine():
+    page = drawn((40, "Phone: (760) 531-4464"), (800, "Insurance: Aetna"))
+    # Tesseract's reading of a hand-filled entry: the label right, the number garbled.
+    lines = [
+        [
+            word("Phone:", 0.93, 40, 160),
+            word("C760>5SU464", 0.08, 175, 470),
+            word("Insurance:", 0.95, 800, 985),
+            word("Aetna", 0.96, 1000, 1100),
+        ]
+    ]
+
+    read = recognizer.reread(page, lines)
+
+    first_column = "".join(w.text for w in read[0] if w.x1 < 600 / WIDTH)
+    assert re.sub(r"\D", "", first_column) == "7605314464"
+    # The column Tesseract was sure of is kept as it was read.
+    assert [w.text for w in read[0] if w.x0 > 600 / WIDTH] == ["Insurance:", "Aetna"]
+    # Every word stays on its line and inside the stretch that was read again.
+    number = [w for w in read[0] if any(c.isdigit() for c in w.text)]
+    assert number and all(40 / WIDTH - 0.02 < w.x0 < w.x1 < 600 / WIDTH for w in number)
+    # The second engine's own score is not taken at face value.
+    assert all(w.conf <= recognizer.CONFIDENCE_CAP for w in number)
+
+
+def test_a_reading_no_surer_than_tesseracts_changes_nothing():
+    page = Image.new("L", (WIDTH, HEIGHT), 255)  # nothing there for the engine to read
+    lines = [[word("Phone:", 0.93, 40, 160), word("(760>5SU464", 0.3, 175, 420)]]
+
+    assert texts(recognizer.reread(page, lines)) == texts(lines)
+
+
+def test_a_page_tesseract_was_sure_of_is_not_read_again(monkeypatch):
+    def refuse():
+        raise AssertionError("the second engine was started")
+
+    monkeypatch.setattr(recognizer, "_engine", refuse)
+    lines = [[word("Phone:", 0.93, 40, 160), word("(217)", 0.9, 175, 260)]]
+
+    assert recognizer.reread(drawn((40, "Phone: (217)")), lines) is lines
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [("ＡＢＣ１２３", "ABC123"), ("Dr.王 Smith", "Dr. Smith"), ("☑Urgent", "☑Urgent")],
+)
+def test_what_the_second_engine_reads_is_kept_in_a_us_forms_characters(text, plain):
+    assert recognizer._plain(text) == plain
