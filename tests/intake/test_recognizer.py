@@ -92,3 +92,22 @@ def test_a_page_tesseract_was_sure_of_is_not_read_again(monkeypatch):
 )
 def test_what_the_second_engine_reads_is_kept_in_a_us_forms_characters(text, plain):
     assert recognizer._plain(text) == plain
+
+
+def test_a_half_trusted_word_is_surer_where_both_engines_read_it_and_less_where_not():
+    page = drawn((40, "Name: Carlos Vandermeer"))
+    # Tesseract half-trusted both names and misread the first one's vowel.
+    lines = [
+        [
+            word("Name:", 0.95, 40, 150),
+            word("Carlas", 0.75, 165, 290),
+            word("Vandermeer", 0.8, 305, 520),
+        ]
+    ]
+
+    [[name, first, last]] = recognizer.reread(page, lines)
+
+    assert [name.text, first.text, last.text] == ["Name:", "Carlas", "Vandermeer"]
+    assert first.conf == recognizer.DISAGREED
+    assert last.conf == recognizer.AGREED
+    assert name.conf == 0.95

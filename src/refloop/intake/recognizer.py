@@ -1,19 +1,21 @@
-"""A second OCR engine for the words Tesseract doubts: PP-OCR's text recogniser, run through
-RapidOCR on ONNX Runtime with the models its wheel ships (nothing is downloaded).
+"""A second OCR engine for the words Tesseract is unsure of: PP-OCR's text recogniser, run
+through RapidOCR on ONNX Runtime with the models its wheel ships (nothing is downloaded).
 
 Tesseract reads print well and handwriting barely (a filled-in form's entries come back at
 confidences near 0.1: "C760>5SU464" for "(760)531-4464"). PP-OCR's recogniser, a neural
 line reader, reads the same crops nearly letter for letter. It costs about 30-130 ms a
-crop on one core, so it reads only the runs of words Tesseract doubted, each run cropped
-from the cleaned page as one line, and its reading replaces Tesseract's where it is
-clearly surer. Its detector (a whole-page pass, 6-8 s a page on one core) is not used:
-Tesseract's word boxes say where to look.
+crop on one core, so it reads only the stretches of a line holding a word Tesseract was
+unsure of, each cropped from the cleaned page as one line. Where Tesseract doubted a word
+and the recogniser is clearly surer, its reading replaces Tesseract's; where Tesseract
+half-trusted a word, the two readings are compared, and a word both read alike counts as
+surer, one they read differently as less sure ("Carlas" against "Carlos"). Its detector
+(a whole-page pass, 6-8 s a page on one core) is not used: Tesseract's word boxes say
+where to look.
 """
-
 import importlib.util
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -30,8 +32,16 @@ SURER_BY = 0.25
 # reads counts at most this sure, so a value resting on it alone is still checked by the
 # field's own evidence (a check digit, a code set, a date that reads one way only).
 CONFIDENCE_CAP = 0.9
+# A word Tesseract read below this is checked against the second engine's reading: read
+# alike, it counts AGREED sure; read otherwise, DISAGREED (a field resting on it is then
+# checked by a person unless a check a misread rarely survives passes). Words shorter than
+# MIN_CHECKED_LETTERS are left as they are ("1" is inside any reading).
+CHECK_BELOW = 0.9
+AGREED = 0.9
+DISAGREED = 0.5
+MIN_CHECKED_LETTERS = 3
 # A word Tesseract read at this or above anchors the stretch: the second reading must keep it.
-ANCHOR_FROM = 0.85
+ANCHOR_FROM = CHECK_BELOW
 # Doubted words further apart than this many line heights are separate runs (another
 # column of the form); a run is cropped with this much of a line height around it.
 GAP_HEIGHTS = 2.0
@@ -87,7 +97,7 @@ def doubted_runs(lines: list[list[Word]], *, aspect: float = 1.0) -> list[Run]:
                 height = max(word.y1 - word.y0, previous.y1 - previous.y0) * aspect
                 if word.x0 - previous.x1 <= GAP_HEIGHTS * height:
                     continue
-            if any(_doubted(w) for w in line[start:position]):
+            if any(_unsure(w) for w in line[start:position]):
                 runs.append(Run(index, start, position))
             start = position
     return runs
@@ -97,9 +107,15 @@ def _doubted(word: Word) -> bool:
     return word.conf < DOUBT_BELOW and any(c.isalnum() for c in word.text)
 
 
+def _unsure(word: Word) -> bool:
+    return word.conf < CHECK_BELOW and any(c.isalnum() for c in word.text)
+
+
 def reread(image: Image.Image, lines: list[list[Word]]) -> list[list[Word]]:
-    """The lines with each doubted run replaced by the second engine's reading of it, where
-    that reading is clearly surer."""
+    """The lines with each stretch Tesseract was unsure of read again by the second engine:
+    a doubted stretch replaced by its reading where that is clearly surer; otherwise each
+    word Tesseract half-trusted made surer where the two engines read it alike, and less
+    sure where they do not."""
     runs = doubted_runs(lines, aspect=image.height / image.width)[:MAX_RUNS]
     if not runs:
         return lines
@@ -108,13 +124,27 @@ def reread(image: Image.Image, lines: list[list[Word]]) -> list[list[Word]]:
     # Right to left within a line, so a replaced run does not shift the next one's indexes.
     for run in sorted(runs, key=lambda r: (r.line, -r.start)):
         words = lines[run.line][run.start : run.end]
-        better = _read_run(page, words)
-        if better is not None:
-            lines[run.line][run.start : run.end] = better
+        reading = _recognise(page, words)
+        if reading is not None:
+            replaced = _replacement(words, reading)
+            lines[run.line][run.start : run.end] = replaced or _checked(words, reading.text)
     return lines
 
 
-def _read_run(page: np.ndarray, words: list[Word]) -> list[Word] | None:
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    score: float
+    info: object  # the recogniser's letters and the output columns they were read in
+    left: float  # the crop, in fractions of the page
+    top: float
+    right: float
+    bottom: float
+
+
+def _recognise(page: np.ndarray, words: list[Word]) -> Reading | None:
+    """The second engine's reading of a stretch, where it is worth anything: sure enough,
+    and keeping every word Tesseract was sure of."""
     height, width = page.shape[:2]
     x0, x1 = min(w.x0 for w in words), max(w.x1 for w in words)
     y0, y1 = min(w.y0 for w in words), max(w.y1 for w in words)
@@ -132,23 +162,39 @@ def _read_run(page: np.ndarray, words: list[Word]) -> list[Word] | None:
     )
     if not result.txts or not result.word_results:
         return None
-    score = float(result.scores[0])
-    # Tesseract's confidence in what it doubted: the confident words around it are read
-    # again only to give the recogniser the whole entry.
-    doubted = [w.conf for w in words if _doubted(w)] or [w.conf for w in words]
-    tesseract = sum(doubted) / len(doubted)
-    if score < TRUST_FROM or score < tesseract + SURER_BY:
+    text, score = result.txts[0], float(result.scores[0])
+    if score < TRUST_FROM or not _keeps_anchors(words, text):
         return None
-    if not _keeps_anchors(words, result.txts[0]):
+    return Reading(text, score, result.word_results[0],
+                   left / width, top / height, right / width, bottom / height)  # fmt: skip
+
+
+def _replacement(words: list[Word], reading: Reading) -> list[Word] | None:
+    """The second engine's words for a stretch holding doubted ones, where it is clearly
+    surer of them than Tesseract was (the confident words around them were read again
+    only to give the recogniser the whole entry)."""
+    doubted = [w.conf for w in words if _doubted(w)]
+    if not doubted or reading.score < sum(doubted) / len(doubted) + SURER_BY:
         return None
-    read = _words(result.word_results[0], (right - left) / width)
-    if not read:
-        return None
-    top_f, bottom_f = top / height, bottom / height
     return [
-        Word(text, min(conf, CONFIDENCE_CAP), left / width + a, top_f, left / width + b, bottom_f)
-        for text, conf, a, b in read
-    ]
+        Word(text, min(conf, CONFIDENCE_CAP),
+             reading.left + a, reading.top, reading.left + b, reading.bottom)
+        for text, conf, a, b in _words(reading.info, reading.right - reading.left)
+    ] or None  # fmt: skip
+
+
+def _checked(words: list[Word], text: str) -> list[Word]:
+    """Tesseract's words, each it half-trusted made surer where the second engine read it
+    too, and less sure where it read something else there."""
+    read = _folded(text)
+    out = []
+    for word in words:
+        key = _folded(word.text)
+        if DOUBT_BELOW <= word.conf < CHECK_BELOW and len(key) >= MIN_CHECKED_LETTERS:
+            word = replace(word, conf=max(word.conf, AGREED) if key in read else
+                           min(word.conf, DISAGREED))  # fmt: skip
+        out.append(word)
+    return out
 
 
 def _keeps_anchors(words: list[Word], text: str) -> bool:
