@@ -32,6 +32,10 @@ from refloop.network.npi import is_valid_npi
 REVIEW_BELOW = 0.80
 CHECKED_REVIEW_BELOW = 0.40
 AGREED_REVIEW_BELOW = 0.50
+# The fax banner's sending number is shown at this confidence; a last resort that must
+# yield to it is shown below it.
+BANNER_CONFIDENCE = 0.75
+BELOW_BANNER = 0.5
 # Below this, a segment beside a heading is taken for specks, not text.
 NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
@@ -46,6 +50,9 @@ COVER_SHEET = re.compile(r"fax\s+cover|cover\s+sheet|pages?\s*:\s*\d", re.IGNORE
 INSURANCE_TAIL = re.compile(r"[,;]\s*(?:member|group|id|policy|subscriber|plan\s+id)\b", re.I)
 SIGN_OFF = re.compile(r"(?:sincerely|regards|respectfully|best regards|kind regards)\b", re.I)
 CITY_STATE_ZIP = re.compile(r"([A-Z][A-Za-z .'-]{1,40}),\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?")
+
+# Area codes of toll-free numbers: payers' and companies' lines, rarely a practice's own.
+TOLL_FREE = {"800", "833", "844", "855", "866", "877", "888"}
 
 TITLES = {"dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "doctor"}
 CREDENTIALS = {
@@ -263,6 +270,9 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
     found: list[Found] = []
     sections = {"left": TOP, "right": TOP}
+    # Readings above any party's section: a letterhead, the report's if a report follows.
+    letterhead: list[Found] = []
+    above_parties, parties = True, set()
     body: list[str] = []
     for number, line in enumerate(model.lines):
         words = [w for s in line.segments for w in s.words]
@@ -277,6 +287,9 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
             kind = _heading(segment, line, items, taken)
             if kind is None:
                 continue
+            if kind == NOTE and above_parties:
+                _not_the_referrers(letterhead)
+            parties.add(kind)
             context.in_note = context.in_note or kind == NOTE
             context.is_cover = context.is_cover or kind == COVER
             column = model.column(segment)
@@ -287,13 +300,18 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
         for segment in line.segments:
             column = model.column(segment)
             for item in items[segment.index]:
-                _switch_section(sections, column, item)
+                if _switch_section(sections, column, item):
+                    parties.update(sections.values())
                 section = sections["left" if column == "both" else column]
-                found.extend(_readings(item, section, context))
+                readings = _readings(item, section, context)
+                found.extend(readings)
+                if above_parties and section in {TOP, OTHER}:
+                    letterhead.extend(readings)
             if SIGN_OFF.match(segment.text) and not items[segment.index]:
                 sections = {"left": PROVIDER, "right": PROVIDER}
                 signature = _signature_below(segment, model, items)
                 found.extend(_readings(signature, PROVIDER, context) if signature else [])
+        above_parties = above_parties and parties <= {TOP, OTHER}
     _fallbacks(found, model, page.number)
     # Letters: what their sentences state (imported here: prose builds on this module).
     from refloop.intake import prose
@@ -398,6 +416,16 @@ def _codes_together(found: list[Found]) -> list[Found]:
     return [f for f in found if f not in together] + [joined]
 
 
+def _not_the_referrers(letterhead: list[Found]) -> None:
+    """The letterhead over a report or a note (an imaging centre's, a lab's, a hospital's)
+    is its author's, not often the referrer's: its numbers are shown only where nothing
+    else gives them, and yield to the fax banner's."""
+    for reading in letterhead:
+        if reading.field in PROVIDER_FIELDS:
+            reading.priority = 0
+            reading.confidence = min(reading.confidence, BELOW_BANNER)
+
+
 def _not_the_provider(found: list[Found]) -> None:
     """A patient's name that is the referring provider's, read on the same page, is the
     provider's block read as the patient's (its heading lost to OCR): shown, never trusted."""
@@ -470,11 +498,11 @@ def _urgency_of(word: Word) -> str | None:
     return level
 
 
-def _switch_section(sections: dict[str, str], column: str, item: pairing.Item) -> None:
+def _switch_section(sections: dict[str, str], column: str, item: pairing.Item) -> bool:
     """A label that names a party ("Patient name", "Referring physician", "Referred to")
-    makes the lines after it that party's."""
+    makes the lines after it that party's; whether it did."""
     if not item.words:
-        return
+        return False
     if item.slot in PATIENT_SLOTS:
         kind = PATIENT
     elif item.slot == "from" or (item.slot == "provider_name" and not item.weak):
@@ -482,11 +510,12 @@ def _switch_section(sections: dict[str, str], column: str, item: pairing.Item) -
     elif item.slot == "to":
         kind = RECIPIENT
     else:
-        return
+        return False
     if sections["left"] == sections["right"] or column == "both":
         sections["left"] = sections["right"] = kind
     else:
         sections[column] = kind
+    return True
 
 
 def _signature_below(
@@ -554,6 +583,8 @@ def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found
             reading.priority = 0  # an attached note's or report's, not the referral's
         if context.is_cover and reading.field in PROVIDER_FIELDS:
             reading.priority = 0  # a cover sheet's numbers: the last resort
+        if section in {TOP, OTHER, COVER} and _toll_free(reading):
+            reading.priority = 0  # a payer's or a company's line, not a practice's own
     return out
 
 
@@ -663,6 +694,10 @@ def _row_numbers(words: list[Word], page: int, priority: int) -> list[Found]:
         out.append(Found(slot, number, min(_conf(phones), 0.6), page, priority,
                          box=_box(phones), note="phone"))  # fmt: skip
     return out
+
+
+def _toll_free(reading: Found) -> bool:
+    return reading.note == "phone" and reading.value[1:4] in TOLL_FREE
 
 
 def _after(words: list[Word], part: Word) -> list[Word]:
@@ -804,7 +839,7 @@ def _banner_fax(words: list[Word], page: int) -> list[Found]:
     if not parsed or not parsed[1]:
         return []
     # Sure enough to show, not to trust: it may be a fax server's own number.
-    return [Found("provider_fax", parsed[0], 0.75, page, priority=0, box=_box(after[:3]))]
+    return [Found("provider_fax", parsed[0], BANNER_CONFIDENCE, page, priority=0, box=_box(after[:3]))]
 
 
 def _fallbacks(found: list[Found], model: layout.Layout, page: int) -> None:

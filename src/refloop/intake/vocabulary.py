@@ -138,7 +138,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "insurance": (
         "insurance", "insurance information", "coverage", "payer information",
-        "insurance carrier", "primary insurance",
+        "insurance carrier", "primary insurance", "utilization management",
+        "utilization review", "prior authorization department",
     ),
     "note": (
         "progress note", "office note", "clinic note", "visit note", "office visit",

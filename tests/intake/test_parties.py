@@ -1,0 +1,56 @@
+"""Whose a number or a name is on order, prior-authorization and boxed forms: the
+referring provider's, the patient's, or another party's (a report's author, a payer, the
+clinic the patient is sent to). Pages are placed by hand from a text grid (issue 18)."""
+
+from tests.intake.test_layout import fields_of, page_of, values_of
+
+
+def test_an_attached_reports_letterhead_numbers_are_not_the_referrers():
+    form = page_of("Patient Name: Keisha Brooks\nReferring Physician: Elena Castillo, MD")
+    report = page_of(
+        """
+ADVANCED IMAGING OF HARLOW
+12 Main St, Harlow, TX    Tel (918) 234-4148    Fax (918) 478-9288
+RADIOLOGY REPORT
+Patient: Keisha Brooks
+""",
+        number=2,
+    )
+    fields = fields_of(form, report)
+    for name in ("provider_phone", "provider_fax"):
+        assert fields[name]["value"] == "" or fields[name]["review"]
+    # The fax machine's banner names the sender: its number comes before the report's.
+    banner = page_of(
+        "05/20/2026 09:41 FROM: HARLOW FAMILY MEDICINE (815) 454-5365 P.1/2\n"
+        "Patient Name: Keisha Brooks\nReferring Physician: Elena Castillo, MD"
+    )
+    fields = fields_of(banner, report)
+    assert fields["provider_fax"]["value"] == "(815) 454-5365"
+    assert fields["provider_fax"]["review"]
+
+
+def test_a_letters_own_letterhead_numbers_stay_the_referrers():
+    letter = page_of(
+        """
+HARLOW FAMILY MEDICINE
+Tel (815) 599-1255    Fax (815) 454-5365
+Dear Dr. Moreau,
+"""
+    )
+    values = values_of(letter)
+    assert values["provider_phone"] == "(815) 599-1255"
+    assert values["provider_fax"] == "(815) 454-5365"
+
+
+def test_a_payers_toll_free_fax_at_the_top_of_its_form_is_not_the_referrers():
+    form = page_of(
+        """
+Acme Health Plan                             Utilization Management
+                                             Fax: 800-555-0199
+PRIOR AUTHORIZATION REQUEST FORM
+Member Name: Keisha Brooks
+Requesting Provider: Elena Castillo, MD
+"""
+    )
+    fields = fields_of(form)
+    assert fields["provider_fax"]["value"] == "" or fields["provider_fax"]["review"]
