@@ -54,3 +54,34 @@ Requesting Provider: Elena Castillo, MD
     )
     fields = fields_of(form)
     assert fields["provider_fax"]["value"] == "" or fields["provider_fax"]["review"]
+
+
+def test_a_role_row_reads_its_numbers_by_the_column_headings_over_them():
+    # A shaded header row read with letters wrong; the phone misread past reading. The fax
+    # stays the fax, and the numbers are the ordering provider's, not the referred-to's.
+    table = page_of(
+        """
+Providers
+Role                Name                       NPl         Prone             Fex
+Ordering Provider   Sato, Oluwaseun FNP-BC     1622224305  {8715} 59-1255    (550) 850-3253
+Referred To         Castillo, Deborah PA-C     2429549589  (433) 536-0247    (433) 453-8858
+"""
+    )
+    fields = fields_of(table)
+    assert fields["provider_name"]["value"] == "Oluwaseun Sato"
+    assert fields["provider_npi"]["value"] == "1622224305"
+    assert fields["provider_fax"]["value"] == "(550) 850-3253"
+    assert fields["provider_phone"]["value"] == ""
+
+
+def test_an_npi_misread_with_a_digit_too_many_is_not_read_as_a_phone():
+    row = page_of(
+        """
+Ordering Provider   Lockhart, Howard NP     12931054128    (659) 474-1019    (659) 312-0532
+"""
+    )
+    fields = fields_of(row)
+    assert fields["provider_phone"]["value"] == "(659) 474-1019"
+    assert fields["provider_fax"]["value"] == "(659) 312-0532"
+    # Placed by the order rows give them, not by a heading: shown to a person.
+    assert fields["provider_phone"]["review"] and fields["provider_fax"]["review"]

@@ -22,7 +22,6 @@ from refloop.intake.values import (
     read_codes,
     read_date,
     read_phone,
-    read_phones,
     read_plan,
 )
 from refloop.network.npi import is_valid_npi
@@ -577,7 +576,7 @@ def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found
         priority = 2 if section in SURE_SECTIONS else 1
     out = _values(slot, words, priority, context)
     if slot == "provider_name" and out and item.row:
-        out += _row_numbers(item.row, context.page, priority)
+        out += _row_numbers(item.row, context.page, priority, context.model)
     for reading in out:
         if context.in_note and reading.field not in IDENTITY_FIELDS:
             reading.priority = 0  # an attached note's or report's, not the referral's
@@ -625,7 +624,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         value = f"{name_text(first)} {name_text(last)}"
         named = found("provider_name", value, first + last,
                       confidence=_name_confidence(first + last))  # fmt: skip
-        return [named, *_row_numbers(_after(words, last[-1]), page, priority)]
+        return [named, *_row_numbers(_after(words, last[-1]), page, priority, context.model)]
     if slot == "dob":
         read = read_date(" ".join(w.text for w in words), today=context.today, compact=True)
         if not read:
@@ -676,24 +675,78 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
     return []
 
 
-def _row_numbers(words: list[Word], page: int, priority: int) -> list[Found]:
+def _row_numbers(
+    words: list[Word], page: int, priority: int, model: layout.Layout | None = None
+) -> list[Found]:
     """A table row that gives a role's person and then their numbers without a label each,
-    as EHR printouts do under a header OCR garbled ("Ordering Provider | Sato, Oluwaseun
-    FNP-BC | 1622224305 | (550) 608-5588 | (550) 850-3253"): the NPI by its check digit, then
-    the phone and the fax in the order rows give them. The order is a convention, not a
-    check, so those two are shown to a person."""
+    as EHR printouts do ("Ordering Provider | Sato, Oluwaseun FNP-BC | 1622224305 | (550)
+    608-5588 | (550) 850-3253"), read column by column: the NPI by its check digit, a phone
+    and a fax by the column's header above (read with a letter or two wrong: "Prone",
+    "Fex"), else in the order rows give them. A column that reads as no number keeps its
+    place, so a misread phone does not make the fax the phone. The order is a convention,
+    not a check: numbers placed by it alone are shown to a person."""
     out = []
-    npi = next((w for w in words if _is_npi_word(w)), None)
-    if npi is not None:
-        out.append(Found("provider_npi", _digits(npi.text), npi.conf, page, priority,
-                         box=_box([npi]), note="npi", checked=True))  # fmt: skip
-    phones = [w for w in words if w is not npi and any(c.isdigit() for c in w.text)]
-    numbers = read_phones(" ".join(w.text for w in phones))
-    for slot, number in zip(("provider_phone", "provider_fax"), numbers, strict=False):
-        # Their order is a convention, not a check: shown to a person.
-        out.append(Found(slot, number, min(_conf(phones), 0.6), page, priority,
-                         box=_box(phones), note="phone"))  # fmt: skip
+    numbered = [c for c in _columns(words) if any(ch.isdigit() for w in c for ch in w.text)]
+    phone_columns: list[tuple[list[Word], str | None]] = []
+    for column in numbered:
+        header = _column_header(column, model) if model is not None else None
+        npi = next((w for w in column if _is_npi_word(w)), None)
+        if npi is not None and header in {None, "npi"}:
+            out.append(Found("provider_npi", _digits(npi.text), npi.conf, page, priority,
+                             box=_box([npi]), note="npi", checked=True))  # fmt: skip
+        elif header == "npi" or _bare_number(column):
+            continue  # an NPI misread: no phone
+        else:
+            phone_columns.append((column, header if header in {"phone", "fax"} else None))
+    by_header = all(h is not None for _, h in phone_columns)
+    for position, (column, header) in enumerate(phone_columns):
+        slot = {"phone": "provider_phone", "fax": "provider_fax"}.get(
+            header if by_header else None,
+            ("provider_phone", "provider_fax")[position] if position < 2 else "",
+        )
+        parsed = parse_phone(column)
+        if not slot or not parsed or not parsed[1]:
+            continue
+        confidence = _conf(column) if by_header else min(_conf(column), 0.6)
+        out.append(Found(slot, parsed[0], confidence, page, priority, box=_box(column),
+                         note="phone"))  # fmt: skip
     return out
+
+
+def _columns(words: list[Word]) -> list[list[Word]]:
+    """A row's words cut into its columns at gaps wider than a word's height."""
+    columns: list[list[Word]] = []
+    for word in words:
+        gap = word.x0 - columns[-1][-1].x1 if columns else 1.0
+        if gap > max(word.y1 - word.y0, columns[-1][-1].y1 - columns[-1][-1].y0 if columns else 0):
+            columns.append([word])
+        else:
+            columns[-1].append(word)
+    return columns
+
+
+def _bare_number(column: list[Word]) -> bool:
+    """Ten digits or more written as one number (an NPI's shape, not a phone's parts)."""
+    return len(column) == 1 and bool(re.fullmatch(r"\d{10,12}\.?", column[0].text))
+
+
+def _column_header(column: list[Word], model: layout.Layout) -> str | None:
+    """The slot of the column heading over these words ("NPI", "Phone", "Fax"), read from
+    the lines just above the row, each heading word read with a letter or two wrong."""
+    # A heading starts over its column's values, give or take a character or two.
+    x0, x1 = column[0].x0 - 2 * model.char_width, column[-1].x1
+    row = next(
+        (i for i, line in enumerate(model.lines) for s in line.segments if column[0] in s.words),
+        None,
+    )
+    if row is None:
+        return None
+    for line in reversed(model.lines[max(0, row - 3) : row]):
+        over = [w for s in line.segments for w in s.words if min(w.x1, x1) - max(w.x0, x0) > 0]
+        slots = {vocabulary.header_slot(w.text) for w in over} - {None}
+        if len(slots) == 1:
+            return slots.pop()
+    return None
 
 
 def _toll_free(reading: Found) -> bool:
@@ -839,7 +892,9 @@ def _banner_fax(words: list[Word], page: int) -> list[Found]:
     if not parsed or not parsed[1]:
         return []
     # Sure enough to show, not to trust: it may be a fax server's own number.
-    return [Found("provider_fax", parsed[0], BANNER_CONFIDENCE, page, priority=0, box=_box(after[:3]))]
+    return [
+        Found("provider_fax", parsed[0], BANNER_CONFIDENCE, page, priority=0, box=_box(after[:3]))
+    ]
 
 
 def _fallbacks(found: list[Found], model: layout.Layout, page: int) -> None:

@@ -246,6 +246,25 @@ def misread_slot(text: str) -> str | None:
     return None if key in SLOT_OF else _TOLERANT_LABELS.nearest(key)
 
 
+# Column headings of a table of numbers, which a shaded header row gets misread in.
+COLUMN_HEADINGS = {"phone": "phone", "tel": "phone", "fax": "fax", "npi": "npi"}
+
+
+def header_slot(word: str) -> str | None:
+    """The column a table's heading word names ("Phone", "Fax", "NPI"), read with a letter
+    wrong ("Prone", "Fex", "NPL") where no other heading is as near; None for other words.
+    Only for a heading over a column of numbers, which the caller has seen."""
+    key = folded(normalized(word).rstrip("#"))
+    if len(key) < 3:
+        return None
+    near = {
+        slot
+        for heading, slot in COLUMN_HEADINGS.items()
+        if Levenshtein.distance(key, folded(heading)) <= (0 if len(heading) < 3 else 1)
+    }
+    return near.pop() if len(near) == 1 else None
+
+
 def slot_of(label_text: str) -> str:
     key = normalized(label_text)
     if key not in SLOT_OF:
