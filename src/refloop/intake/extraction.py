@@ -22,6 +22,7 @@ from refloop.intake.values import (
     read_codes,
     read_date,
     read_phone,
+    read_phones,
     read_plan,
 )
 from refloop.network.npi import is_valid_npi
@@ -687,28 +688,34 @@ def _row_numbers(
     not a check: numbers placed by it alone are shown to a person."""
     out = []
     numbered = [c for c in _columns(words) if any(ch.isdigit() for w in c for ch in w.text)]
-    phone_columns: list[tuple[list[Word], str | None]] = []
+    # (words, heading, the number read) of each column that holds a phone or a fax.
+    phone_columns: list[tuple[list[Word], str | None, str | None]] = []
     for column in numbered:
         header = _column_header(column, model) if model is not None else None
         npi = next((w for w in column if _is_npi_word(w)), None)
         if npi is not None and header in {None, "npi"}:
             out.append(Found("provider_npi", _digits(npi.text), npi.conf, page, priority,
                              box=_box([npi]), note="npi", checked=True))  # fmt: skip
-        elif header == "npi" or _bare_number(column):
-            continue  # an NPI misread: no phone
-        else:
-            phone_columns.append((column, header if header in {"phone", "fax"} else None))
-    by_header = all(h is not None for _, h in phone_columns)
-    for position, (column, header) in enumerate(phone_columns):
+            column = [w for w in column if w is not npi]
+        if not column or header == "npi" or _bare_number(column):
+            continue  # no more, or an NPI misread: no phone
+        numbers = read_phones(" ".join(w.text for w in column))
+        if len(numbers) > 1:  # columns run together: "1245319599 (614)555-0132 (614)555-0133"
+            phone_columns += [(column, None, number) for number in numbers]
+            continue
+        parsed = parse_phone(column)
+        number = parsed[0] if parsed and parsed[1] else None
+        phone_columns.append((column, header if header in {"phone", "fax"} else None, number))
+    by_header = all(h is not None for _, h, _ in phone_columns)
+    for position, (column, header, number) in enumerate(phone_columns):
         slot = {"phone": "provider_phone", "fax": "provider_fax"}.get(
             header if by_header else None,
             ("provider_phone", "provider_fax")[position] if position < 2 else "",
         )
-        parsed = parse_phone(column)
-        if not slot or not parsed or not parsed[1]:
+        if not slot or number is None:
             continue
         confidence = _conf(column) if by_header else min(_conf(column), 0.6)
-        out.append(Found(slot, parsed[0], confidence, page, priority, box=_box(column),
+        out.append(Found(slot, number, confidence, page, priority, box=_box(column),
                          note="phone"))  # fmt: skip
     return out
 
