@@ -85,3 +85,41 @@ Ordering Provider   Lockhart, Howard NP     12931054128    (659) 474-1019    (65
     assert fields["provider_fax"]["value"] == "(659) 312-0532"
     # Placed by the order rows give them, not by a heading: shown to a person.
     assert fields["provider_phone"]["review"] and fields["provider_fax"]["review"]
+
+
+def test_a_clinicians_block_whose_heading_was_lost_is_no_patients():
+    # Boxed form: the shaded "Referring Provider" and "Receiving Provider" bands read as
+    # nothing, so both blocks' labels sit under the patient's section.
+    form = page_of(
+        """
+PATIENT NAME                           SEX
+Stroud, Wendell                        F
+DOB                                    CELL
+09/23/1997                             580-306-7911
+NAME                                   NPI
+Rebecca Moreau, MD                     2907378451
+PHONE                                  FAX
+561-814-0313                           561-792-7018
+NAME                                   SPECIALTY
+Yusuf Hassan, FNP-BC                   Breast Surgery
+PHONE                                  FAX
+682-565-1190                           682-214-6731
+"""
+    )
+    fields = fields_of(form)
+    assert (fields["patient_first_name"]["value"], fields["patient_last_name"]["value"]) == (
+        "Wendell",
+        "Stroud",
+    )
+    assert fields["patient_phone"]["value"] == "(580) 306-7911"
+    assert not fields["patient_phone"]["review"]
+    # The first clinician is likely the referrer, but nothing said so: shown, flagged.
+    expected = {
+        "provider_name": "Rebecca Moreau",
+        "provider_npi": "2907378451",
+        "provider_phone": "(561) 814-0313",
+        "provider_fax": "(561) 792-7018",
+    }
+    for name, value in expected.items():
+        assert fields[name]["value"] == value
+        assert fields[name]["review"]

@@ -41,6 +41,9 @@ NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
     "patient", "provider", "recipient", "insurance", "note", "cover", "top", "other",
 )  # fmt: skip
+# A clinician's block whose heading was lost ("Name: Rebecca Moreau, MD" under the
+# patient's): the first on a page may be the referrer's, the next ones are someone else's.
+CLINICIAN, ANOTHER_CLINICIAN = "clinician", "another clinician"
 # Labels whose value says whose part of the page this is.
 PATIENT_SLOTS = {"patient_name", "dob", "first_name", "last_name", "patient_phone"}
 PROVIDER_FIELDS = {"provider_name", "provider_npi", "provider_phone", "provider_fax"}
@@ -97,6 +100,8 @@ class Found:
     # Passed a check that a misread rarely survives: an NPI's check digit, codes all in the
     # code set as read, a birth date that reads one way only.
     checked: bool = False
+    # Whose value it is was guessed (a clinician's block with no heading): a person looks.
+    unsure: bool = False
 
 
 @dataclass
@@ -300,7 +305,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
         for segment in line.segments:
             column = model.column(segment)
             for item in items[segment.index]:
-                if _switch_section(sections, column, item):
+                if _switch_section(sections, column, item, parties):
                     parties.update(sections.values())
                 section = sections["left" if column == "both" else column]
                 readings = _readings(item, section, context)
@@ -498,12 +503,23 @@ def _urgency_of(word: Word) -> str | None:
     return level
 
 
-def _switch_section(sections: dict[str, str], column: str, item: pairing.Item) -> bool:
+def _switch_section(
+    sections: dict[str, str], column: str, item: pairing.Item, seen: set[str]
+) -> bool:
     """A label that names a party ("Patient name", "Referring physician", "Referred to")
-    makes the lines after it that party's; whether it did."""
+    makes the lines after it that party's, and so does a name with a clinician's title or
+    credentials where no heading said whose block it is; whether it did."""
     if not item.words:
         return False
-    if item.slot in PATIENT_SLOTS:
+    current = sections["left" if column == "both" else column]
+    if item.slot in {"name", "last_first"} and current in {PATIENT, TOP, OTHER, CLINICIAN}:
+        if _a_clinician(item.words):
+            kind = ANOTHER_CLINICIAN if CLINICIAN in seen else CLINICIAN
+        elif current == CLINICIAN:
+            kind = OTHER  # a person after the clinician's block: whose, nobody said
+        else:
+            return False
+    elif item.slot in PATIENT_SLOTS:
         kind = PATIENT
     elif item.slot == "from" or (item.slot == "provider_name" and not item.weak):
         kind = PROVIDER
@@ -516,6 +532,14 @@ def _switch_section(sections: dict[str, str], column: str, item: pairing.Item) -
     else:
         sections[column] = kind
     return True
+
+
+def _a_clinician(words: list[Word]) -> bool:
+    """A name written with a doctor's title or a clinician's credentials after it."""
+    bare = [_bare(w) for w in words]
+    if bare and bare[0] in {"dr", "doctor"}:
+        return True
+    return any(b in CREDENTIALS - {"npi", "jr", "sr"} for b in bare[2:])
 
 
 def _signature_below(
@@ -534,15 +558,18 @@ def _signature_below(
 # Where a section makes a generic label someone's field; None: nobody's we read.
 GENERIC = {
     "name": {PATIENT: "patient_name", PROVIDER: "provider_name", INSURANCE: "insurance",
-             TOP: "patient_name", OTHER: "patient_name", NOTE: "patient_name"},
+             TOP: "patient_name", OTHER: "patient_name", NOTE: "patient_name",
+             CLINICIAN: "provider_name"},
     "phone": {PATIENT: "patient_phone", PROVIDER: "provider_phone", TOP: "provider_phone",
-              OTHER: "provider_phone", COVER: "provider_phone", NOTE: "provider_phone"},
+              OTHER: "provider_phone", COVER: "provider_phone", NOTE: "provider_phone",
+              CLINICIAN: "provider_phone"},
     "fax": {PATIENT: "provider_fax", PROVIDER: "provider_fax", TOP: "provider_fax",
-            OTHER: "provider_fax", COVER: "provider_fax", NOTE: "provider_fax"},
+            OTHER: "provider_fax", COVER: "provider_fax", NOTE: "provider_fax",
+            CLINICIAN: "provider_fax"},
     "npi": {PATIENT: "npi", PROVIDER: "npi", TOP: "npi", OTHER: "npi", COVER: "npi",
-            NOTE: "npi", INSURANCE: "npi"},
+            NOTE: "npi", INSURANCE: "npi", CLINICIAN: "npi"},
     "last_first": {PATIENT: "last_first", PROVIDER: "provider_name", TOP: "last_first",
-                   OTHER: "last_first", NOTE: "last_first"},
+                   OTHER: "last_first", NOTE: "last_first", CLINICIAN: "provider_name"},
     "from": {s: "provider_name" for s in (PATIENT, PROVIDER, TOP, OTHER, COVER, NOTE)},
 }  # fmt: skip
 # A field read in its own section is sure; at the top of a page or under a heading of no
@@ -583,6 +610,7 @@ def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found
             reading.priority = 0  # an attached note's or report's, not the referral's
         if context.is_cover and reading.field in PROVIDER_FIELDS:
             reading.priority = 0  # a cover sheet's numbers: the last resort
+        reading.unsure = section == CLINICIAN
         if section in {TOP, OTHER, COVER} and _toll_free(reading):
             reading.priority = 0  # a payer's or a company's line, not a practice's own
     return out
@@ -939,7 +967,12 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
                 for f in valid
             )
             # Only a fallback read it (a cover sheet, an attached note, a code anywhere).
-            review = best.confidence < _review_below(best, valid) or disagree or best.priority == 0
+            review = (
+                best.confidence < _review_below(best, valid)
+                or disagree
+                or best.priority == 0
+                or best.unsure
+            )
             fields[name] = _field(best.value, best.confidence, review, best.page, best.box)
         elif options:
             # Read but failed its check (a bad NPI check digit, an impossible date).
