@@ -123,3 +123,19 @@ PHONE                                  FAX
     for name, value in expected.items():
         assert fields[name]["value"] == value
         assert fields[name]["review"]
+
+
+def test_the_service_requested_is_the_reason_only_where_no_clinical_reason_is_given():
+    form = page_of(
+        """
+Service Requested                          CPT / HCPCS
+Endocrinology consultation and treatment   99243
+Clinical Reason for Request
+Type 2 diabetes with hyperglycemia
+"""
+    )
+    fields = fields_of(form)
+    assert fields["reason"]["value"] == "Type 2 diabetes with hyperglycemia"
+    assert not fields["reason"]["review"]
+    alone = page_of("Service Requested: Endocrinology consultation and treatment")
+    assert values_of(alone)["reason"] == "Endocrinology consultation and treatment"

@@ -68,7 +68,7 @@ LABELS: dict[str, tuple[str, ...]] = {
         "reason for referral", "reason for consult", "reason for consultation",
         "reason for visit", "reason for request", "referral reason", "reference reason",
         "reason", "clinical reason", "clinical indication", "indication", "indications",
-        "services requested", "consult requested for", "clinical reason for request",
+        "services requested", "service requested", "consult requested for", "clinical reason for request",
         "reason for referral / clinical question", "clinical question",
     ),
     "chief_complaint": ("chief complaint", "cc", "presenting complaint"),
@@ -117,6 +117,8 @@ LABELS: dict[str, tuple[str, ...]] = {
 WEAK_LABELS = {
     "electronically signed by", "signed by", "provider", "physician", "member", "pcp",
     "primary care physician",
+    # The service asked for ("Cardiology consultation"), not why: a reason only if no other.
+    "services requested", "service requested", "consult requested for",
 }  # fmt: skip
 
 SECTIONS: dict[str, tuple[str, ...]] = {
