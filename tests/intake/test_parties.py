@@ -139,3 +139,20 @@ Type 2 diabetes with hyperglycemia
     assert not fields["reason"]["review"]
     alone = page_of("Service Requested: Endocrinology consultation and treatment")
     assert values_of(alone)["reason"] == "Endocrinology consultation and treatment"
+
+
+def test_a_diagnosis_tables_code_column_under_a_misread_heading_is_read_and_a_repair_flagged():
+    table = page_of(
+        """
+Diagnoses
+#    1cD-10     Description
+1    £05.90     Hyperthyroidism with weight loss and tremor
+Providers
+"""
+    )
+    fields = fields_of(table)
+    assert fields["icd10_codes"]["value"] == "E05.90"
+    assert fields["icd10_codes"]["review"]  # "£" read as "E": a repair a person confirms
+    misread = page_of("Diagnoses\n#    (CD-10     Description\n1    Mt7.12     Knee pain")
+    fields = fields_of(misread)
+    assert fields["icd10_codes"]["value"] == "" or fields["icd10_codes"]["review"]

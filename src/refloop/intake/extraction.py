@@ -44,6 +44,8 @@ PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
 # A clinician's block whose heading was lost ("Name: Rebecca Moreau, MD" under the
 # patient's): the first on a page may be the referrer's, the next ones are someone else's.
 CLINICIAN, ANOTHER_CLINICIAN = "clinician", "another clinician"
+# The most rows a table's column is read down.
+MAX_TABLE_ROWS = 8
 # Labels whose value says whose part of the page this is.
 PATIENT_SLOTS = {"patient_name", "dob", "first_name", "last_name", "patient_phone"}
 PROVIDER_FIELDS = {"provider_name", "provider_npi", "provider_phone", "provider_fax"}
@@ -272,6 +274,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     model = layout.build(page)
     items = {s.index: pairing.items_in(s) for s in model.segments}
     taken = _pair_values(model, items, today)
+    _code_columns(model, items)
     context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
     found: list[Found] = []
     sections = {"left": TOP, "right": TOP}
@@ -390,6 +393,30 @@ def _pair_values(
                 item.words = item.words + [w for s in more for w in s.words]
                 taken.update(s.index for s in more)
     return taken
+
+
+def _code_columns(model: layout.Layout, items: dict[int, list[pairing.Item]]) -> None:
+    """A diagnosis table's code column under a heading OCR misread ("1cD-10", "(CD-10"),
+    which no label found: its cells down to the table's end are the codes. Whatever in
+    them reads as no code makes the list doubtful (`_values`)."""
+    for segment in model.segments:
+        if items[segment.index] or len(segment.words) > 2:
+            continue
+        if vocabulary.header_slot(segment.words[0].text) != "codes":
+            continue
+        x0, x1 = segment.x0 - 2 * model.char_width, segment.x1 + 2 * model.char_width
+        words: list[Word] = []
+        bottom = segment.bottom
+        for line in model.lines[segment.line + 1 : segment.line + 1 + MAX_TABLE_ROWS]:
+            if line.top - bottom > 1.6 * model.text_height:
+                break
+            cells = [s for s in line.segments if min(s.x1, x1) - max(s.x0, x0) > 0]
+            if not cells or any(pairing.starts_with_label(s, items) for s in cells):
+                break
+            words += [w for s in cells for w in s.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
+            bottom = line.bottom
+        if words and parse_codes(_code_words(words)):
+            items[segment.index] = [pairing.Item("codes", segment.words, segment, words)]
 
 
 def _codes_together(found: list[Found]) -> list[Found]:
@@ -682,9 +709,13 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
             return []
         used = [w for w in coded if parse_codes([w])]
         # A number left over beside the codes is a code misread, and a code's shape without
-        # its place in the code set a code misread or retired: a person looks.
+        # its place in the code set a code misread or retired: a person looks. So does a
+        # code repaired into the code set: the only repair is not always the right one
+        # ("Mt7.12" reads as M77.12, written M17.12).
         checked = read_codes(" ".join(w.text for w in coded))
-        doubtful = len(used) != len(coded) or checked.unknown or checked.ambiguous
+        doubtful = bool(
+            len(used) != len(coded) or checked.unknown or checked.ambiguous or checked.repaired
+        )
         confidence = min(_conf(used), 0.5) if doubtful else _conf(used)
         # Codes all in the code set as read are still not checked evidence: a list whose
         # other codes were never read ("K80.20" of "K80.20, R10.13") would pass as whole.

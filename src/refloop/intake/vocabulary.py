@@ -249,7 +249,10 @@ def misread_slot(text: str) -> str | None:
 
 
 # Column headings of a table of numbers, which a shaded header row gets misread in.
-COLUMN_HEADINGS = {"phone": "phone", "tel": "phone", "fax": "fax", "npi": "npi"}
+COLUMN_HEADINGS = {
+    "phone": "phone", "tel": "phone", "fax": "fax", "npi": "npi", "icd10": "codes",
+    "icd10cm": "codes", "icd10code": "codes", "dxcode": "codes",
+}  # fmt: skip
 
 
 def header_slot(word: str) -> str | None:
