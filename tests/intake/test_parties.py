@@ -71,7 +71,9 @@ Referred To         Castillo, Deborah PA-C     2429549589  (433) 536-0247    (43
     assert fields["provider_name"]["value"] == "Oluwaseun Sato"
     assert fields["provider_npi"]["value"] == "1622224305"
     assert fields["provider_fax"]["value"] == "(550) 850-3253"
-    assert fields["provider_phone"]["value"] == ""
+    # The misread phone is no number: shown as read at most, for a person to check.
+    assert fields["provider_phone"]["value"] in {"", "8715591255"}
+    assert fields["provider_phone"]["review"]
 
 
 def test_an_npi_misread_with_a_digit_too_many_is_not_read_as_a_phone():
@@ -156,3 +158,27 @@ Providers
     misread = page_of("Diagnoses\n#    (CD-10     Description\n1    Mt7.12     Knee pain")
     fields = fields_of(misread)
     assert fields["icd10_codes"]["value"] == "" or fields["icd10_codes"]["review"]
+
+
+def test_a_fax_heading_misread_beside_a_phone_heading_still_leads_its_number():
+    block = page_of(
+        """
+Requesting Provider                    NPI
+Deborah Moreau, MD                     2312307590
+Phone                                  Fex
+906-301-8117                           906-227-3345
+"""
+    )
+    values = values_of(block)
+    assert values["provider_phone"] == "(906) 301-8117"
+    assert values["provider_fax"] == "(906) 227-3345"
+    # Another word one letter off is no heading: a tax ID is no fax number.
+    taxed = page_of(
+        """
+Requesting Provider                    NPI
+Deborah Moreau, MD                     2312307590
+Phone                                  Tax
+906-301-8117                           906-227-3345
+"""
+    )
+    assert values_of(taxed)["provider_fax"] == ""

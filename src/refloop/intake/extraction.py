@@ -273,6 +273,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     """Every field reading on one page."""
     model = layout.build(page)
     items = {s.index: pairing.items_in(s) for s in model.segments}
+    _misread_headings(model, items)
     taken = _pair_values(model, items, today)
     _code_columns(model, items)
     context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
@@ -393,6 +394,21 @@ def _pair_values(
                 item.words = item.words + [w for s in more for w in s.words]
                 taken.update(s.index for s in more)
     return taken
+
+
+def _misread_headings(model: layout.Layout, items: dict[int, list[pairing.Item]]) -> None:
+    """A number's heading misread past the vocabulary's tolerance ("Fex", "NPL", "Prone"),
+    alone in its cell beside a heading read right ("Phone    Fex"): a label all the same,
+    whose value must then read as its number (`_fits`)."""
+    for line in model.lines:
+        if not any(pairing.starts_with_label(s, items) for s in line.segments):
+            continue
+        for segment in line.segments:
+            if items[segment.index] or len(segment.words) != 1:
+                continue
+            slot = vocabulary.header_slot(segment.text)
+            if slot in {"phone", "fax", "npi"}:
+                items[segment.index] = [pairing.Item(slot, segment.words, segment, [])]
 
 
 def _code_columns(model: layout.Layout, items: dict[int, list[pairing.Item]]) -> None:

@@ -262,10 +262,12 @@ def header_slot(word: str) -> str | None:
     key = folded(normalized(word).rstrip("#"))
     if len(key) < 3:
         return None
+    # A short word off by its first letter is another word ("Tax" is no "Fax").
     near = {
         slot
         for heading, slot in COLUMN_HEADINGS.items()
-        if Levenshtein.distance(key, folded(heading)) <= (0 if len(heading) < 3 else 1)
+        if Levenshtein.distance(key, folded(heading)) <= 1
+        and (len(key) >= 5 or key[0] == folded(heading)[0])
     }
     return near.pop() if len(near) == 1 else None
 
