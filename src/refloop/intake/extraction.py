@@ -32,11 +32,20 @@ from refloop.network.npi import is_valid_npi
 REVIEW_BELOW = 0.80
 CHECKED_REVIEW_BELOW = 0.40
 AGREED_REVIEW_BELOW = 0.50
+# The fax banner's sending number is shown at this confidence; a last resort that must
+# yield to it is shown below it.
+BANNER_CONFIDENCE = 0.75
+BELOW_BANNER = 0.5
 # Below this, a segment beside a heading is taken for specks, not text.
 NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
     "patient", "provider", "recipient", "insurance", "note", "cover", "top", "other",
 )  # fmt: skip
+# A clinician's block whose heading was lost ("Name: Rebecca Moreau, MD" under the
+# patient's): the first on a page may be the referrer's, the next ones are someone else's.
+CLINICIAN, ANOTHER_CLINICIAN = "clinician", "another clinician"
+# The most rows a table's column is read down.
+MAX_TABLE_ROWS = 8
 # Labels whose value says whose part of the page this is.
 PATIENT_SLOTS = {"patient_name", "dob", "first_name", "last_name", "patient_phone"}
 PROVIDER_FIELDS = {"provider_name", "provider_npi", "provider_phone", "provider_fax"}
@@ -46,6 +55,9 @@ COVER_SHEET = re.compile(r"fax\s+cover|cover\s+sheet|pages?\s*:\s*\d", re.IGNORE
 INSURANCE_TAIL = re.compile(r"[,;]\s*(?:member|group|id|policy|subscriber|plan\s+id)\b", re.I)
 SIGN_OFF = re.compile(r"(?:sincerely|regards|respectfully|best regards|kind regards)\b", re.I)
 CITY_STATE_ZIP = re.compile(r"([A-Z][A-Za-z .'-]{1,40}),\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?")
+
+# Area codes of toll-free numbers: payers' and companies' lines, rarely a practice's own.
+TOLL_FREE = {"800", "833", "844", "855", "866", "877", "888"}
 
 TITLES = {"dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "doctor"}
 CREDENTIALS = {
@@ -90,6 +102,8 @@ class Found:
     # Passed a check that a misread rarely survives: an NPI's check digit, codes all in the
     # code set as read, a birth date that reads one way only.
     checked: bool = False
+    # Whose value it is was guessed (a clinician's block with no heading): a person looks.
+    unsure: bool = False
 
 
 @dataclass
@@ -259,10 +273,15 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     """Every field reading on one page."""
     model = layout.build(page)
     items = {s.index: pairing.items_in(s) for s in model.segments}
+    _misread_headings(model, items)
     taken = _pair_values(model, items, today)
+    _code_columns(model, items)
     context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
     found: list[Found] = []
     sections = {"left": TOP, "right": TOP}
+    # Readings above any party's section: a letterhead, the report's if a report follows.
+    letterhead: list[Found] = []
+    above_parties, parties = True, set()
     body: list[str] = []
     for number, line in enumerate(model.lines):
         words = [w for s in line.segments for w in s.words]
@@ -277,6 +296,9 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
             kind = _heading(segment, line, items, taken)
             if kind is None:
                 continue
+            if kind == NOTE and above_parties:
+                _not_the_referrers(letterhead)
+            parties.add(kind)
             context.in_note = context.in_note or kind == NOTE
             context.is_cover = context.is_cover or kind == COVER
             column = model.column(segment)
@@ -287,13 +309,18 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
         for segment in line.segments:
             column = model.column(segment)
             for item in items[segment.index]:
-                _switch_section(sections, column, item)
+                if _switch_section(sections, column, item, parties):
+                    parties.update(sections.values())
                 section = sections["left" if column == "both" else column]
-                found.extend(_readings(item, section, context))
+                readings = _readings(item, section, context)
+                found.extend(readings)
+                if above_parties and section in {TOP, OTHER}:
+                    letterhead.extend(readings)
             if SIGN_OFF.match(segment.text) and not items[segment.index]:
                 sections = {"left": PROVIDER, "right": PROVIDER}
                 signature = _signature_below(segment, model, items)
                 found.extend(_readings(signature, PROVIDER, context) if signature else [])
+        above_parties = above_parties and parties <= {TOP, OTHER}
     _fallbacks(found, model, page.number)
     # Letters: what their sentences state (imported here: prose builds on this module).
     from refloop.intake import prose
@@ -369,6 +396,45 @@ def _pair_values(
     return taken
 
 
+def _misread_headings(model: layout.Layout, items: dict[int, list[pairing.Item]]) -> None:
+    """A number's heading misread past the vocabulary's tolerance ("Fex", "NPL", "Prone"),
+    alone in its cell beside a heading read right ("Phone    Fex"): a label all the same,
+    whose value must then read as its number (`_fits`)."""
+    for line in model.lines:
+        if not any(pairing.starts_with_label(s, items) for s in line.segments):
+            continue
+        for segment in line.segments:
+            if items[segment.index] or len(segment.words) != 1:
+                continue
+            slot = vocabulary.header_slot(segment.text)
+            if slot in {"phone", "fax", "npi"}:
+                items[segment.index] = [pairing.Item(slot, segment.words, segment, [])]
+
+
+def _code_columns(model: layout.Layout, items: dict[int, list[pairing.Item]]) -> None:
+    """A diagnosis table's code column under a heading OCR misread ("1cD-10", "(CD-10"),
+    which no label found: its cells down to the table's end are the codes. Whatever in
+    them reads as no code makes the list doubtful (`_values`)."""
+    for segment in model.segments:
+        if items[segment.index] or len(segment.words) > 2:
+            continue
+        if vocabulary.header_slot(segment.words[0].text) != "codes":
+            continue
+        x0, x1 = segment.x0 - 2 * model.char_width, segment.x1 + 2 * model.char_width
+        words: list[Word] = []
+        bottom = segment.bottom
+        for line in model.lines[segment.line + 1 : segment.line + 1 + MAX_TABLE_ROWS]:
+            if line.top - bottom > 1.6 * model.text_height:
+                break
+            cells = [s for s in line.segments if min(s.x1, x1) - max(s.x0, x0) > 0]
+            if not cells or any(pairing.starts_with_label(s, items) for s in cells):
+                break
+            words += [w for s in cells for w in s.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
+            bottom = line.bottom
+        if words and parse_codes(_code_words(words)):
+            items[segment.index] = [pairing.Item("codes", segment.words, segment, words)]
+
+
 def _codes_together(found: list[Found]) -> list[Found]:
     """Codes read under several labels of one standing ("ICD10:E11.65", "ICD10:I48.91")
     are one list."""
@@ -396,6 +462,16 @@ def _codes_together(found: list[Found]) -> list[Found]:
         else None,
     )
     return [f for f in found if f not in together] + [joined]
+
+
+def _not_the_referrers(letterhead: list[Found]) -> None:
+    """The letterhead over a report or a note (an imaging centre's, a lab's, a hospital's)
+    is its author's, not often the referrer's: its numbers are shown only where nothing
+    else gives them, and yield to the fax banner's."""
+    for reading in letterhead:
+        if reading.field in PROVIDER_FIELDS:
+            reading.priority = 0
+            reading.confidence = min(reading.confidence, BELOW_BANNER)
 
 
 def _not_the_provider(found: list[Found]) -> None:
@@ -470,23 +546,43 @@ def _urgency_of(word: Word) -> str | None:
     return level
 
 
-def _switch_section(sections: dict[str, str], column: str, item: pairing.Item) -> None:
+def _switch_section(
+    sections: dict[str, str], column: str, item: pairing.Item, seen: set[str]
+) -> bool:
     """A label that names a party ("Patient name", "Referring physician", "Referred to")
-    makes the lines after it that party's."""
+    makes the lines after it that party's, and so does a name with a clinician's title or
+    credentials where no heading said whose block it is; whether it did."""
     if not item.words:
-        return
-    if item.slot in PATIENT_SLOTS:
+        return False
+    current = sections["left" if column == "both" else column]
+    if item.slot in {"name", "last_first"} and current in {PATIENT, TOP, OTHER, CLINICIAN}:
+        if _a_clinician(item.words):
+            kind = ANOTHER_CLINICIAN if CLINICIAN in seen else CLINICIAN
+        elif current == CLINICIAN:
+            kind = OTHER  # a person after the clinician's block: whose, nobody said
+        else:
+            return False
+    elif item.slot in PATIENT_SLOTS:
         kind = PATIENT
     elif item.slot == "from" or (item.slot == "provider_name" and not item.weak):
         kind = PROVIDER
     elif item.slot == "to":
         kind = RECIPIENT
     else:
-        return
+        return False
     if sections["left"] == sections["right"] or column == "both":
         sections["left"] = sections["right"] = kind
     else:
         sections[column] = kind
+    return True
+
+
+def _a_clinician(words: list[Word]) -> bool:
+    """A name written with a doctor's title or a clinician's credentials after it."""
+    bare = [_bare(w) for w in words]
+    if bare and bare[0] in {"dr", "doctor"}:
+        return True
+    return any(b in CREDENTIALS - {"npi", "jr", "sr"} for b in bare[2:])
 
 
 def _signature_below(
@@ -505,15 +601,18 @@ def _signature_below(
 # Where a section makes a generic label someone's field; None: nobody's we read.
 GENERIC = {
     "name": {PATIENT: "patient_name", PROVIDER: "provider_name", INSURANCE: "insurance",
-             TOP: "patient_name", OTHER: "patient_name", NOTE: "patient_name"},
+             TOP: "patient_name", OTHER: "patient_name", NOTE: "patient_name",
+             CLINICIAN: "provider_name"},
     "phone": {PATIENT: "patient_phone", PROVIDER: "provider_phone", TOP: "provider_phone",
-              OTHER: "provider_phone", COVER: "provider_phone", NOTE: "provider_phone"},
+              OTHER: "provider_phone", COVER: "provider_phone", NOTE: "provider_phone",
+              CLINICIAN: "provider_phone"},
     "fax": {PATIENT: "provider_fax", PROVIDER: "provider_fax", TOP: "provider_fax",
-            OTHER: "provider_fax", COVER: "provider_fax", NOTE: "provider_fax"},
+            OTHER: "provider_fax", COVER: "provider_fax", NOTE: "provider_fax",
+            CLINICIAN: "provider_fax"},
     "npi": {PATIENT: "npi", PROVIDER: "npi", TOP: "npi", OTHER: "npi", COVER: "npi",
-            NOTE: "npi", INSURANCE: "npi"},
+            NOTE: "npi", INSURANCE: "npi", CLINICIAN: "npi"},
     "last_first": {PATIENT: "last_first", PROVIDER: "provider_name", TOP: "last_first",
-                   OTHER: "last_first", NOTE: "last_first"},
+                   OTHER: "last_first", NOTE: "last_first", CLINICIAN: "provider_name"},
     "from": {s: "provider_name" for s in (PATIENT, PROVIDER, TOP, OTHER, COVER, NOTE)},
 }  # fmt: skip
 # A field read in its own section is sure; at the top of a page or under a heading of no
@@ -548,12 +647,15 @@ def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found
         priority = 2 if section in SURE_SECTIONS else 1
     out = _values(slot, words, priority, context)
     if slot == "provider_name" and out and item.row:
-        out += _row_numbers(item.row, context.page, priority)
+        out += _row_numbers(item.row, context.page, priority, context.model)
     for reading in out:
         if context.in_note and reading.field not in IDENTITY_FIELDS:
             reading.priority = 0  # an attached note's or report's, not the referral's
         if context.is_cover and reading.field in PROVIDER_FIELDS:
             reading.priority = 0  # a cover sheet's numbers: the last resort
+        reading.unsure = section == CLINICIAN
+        if section in {TOP, OTHER, COVER} and _toll_free(reading):
+            reading.priority = 0  # a payer's or a company's line, not a practice's own
     return out
 
 
@@ -594,7 +696,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         value = f"{name_text(first)} {name_text(last)}"
         named = found("provider_name", value, first + last,
                       confidence=_name_confidence(first + last))  # fmt: skip
-        return [named, *_row_numbers(_after(words, last[-1]), page, priority)]
+        return [named, *_row_numbers(_after(words, last[-1]), page, priority, context.model)]
     if slot == "dob":
         read = read_date(" ".join(w.text for w in words), today=context.today, compact=True)
         if not read:
@@ -623,9 +725,13 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
             return []
         used = [w for w in coded if parse_codes([w])]
         # A number left over beside the codes is a code misread, and a code's shape without
-        # its place in the code set a code misread or retired: a person looks.
+        # its place in the code set a code misread or retired: a person looks. So does a
+        # code repaired into the code set: the only repair is not always the right one
+        # ("Mt7.12" reads as M77.12, written M17.12).
         checked = read_codes(" ".join(w.text for w in coded))
-        doubtful = len(used) != len(coded) or checked.unknown or checked.ambiguous
+        doubtful = bool(
+            len(used) != len(coded) or checked.unknown or checked.ambiguous or checked.repaired
+        )
         confidence = min(_conf(used), 0.5) if doubtful else _conf(used)
         # Codes all in the code set as read are still not checked evidence: a list whose
         # other codes were never read ("K80.20" of "K80.20, R10.13") would pass as whole.
@@ -645,24 +751,88 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
     return []
 
 
-def _row_numbers(words: list[Word], page: int, priority: int) -> list[Found]:
+def _row_numbers(
+    words: list[Word], page: int, priority: int, model: layout.Layout | None = None
+) -> list[Found]:
     """A table row that gives a role's person and then their numbers without a label each,
-    as EHR printouts do under a header OCR garbled ("Ordering Provider | Sato, Oluwaseun
-    FNP-BC | 1622224305 | (550) 608-5588 | (550) 850-3253"): the NPI by its check digit, then
-    the phone and the fax in the order rows give them. The order is a convention, not a
-    check, so those two are shown to a person."""
+    as EHR printouts do ("Ordering Provider | Sato, Oluwaseun FNP-BC | 1622224305 | (550)
+    608-5588 | (550) 850-3253"), read column by column: the NPI by its check digit, a phone
+    and a fax by the column's header above (read with a letter or two wrong: "Prone",
+    "Fex"), else in the order rows give them. A column that reads as no number keeps its
+    place, so a misread phone does not make the fax the phone. The order is a convention,
+    not a check: numbers placed by it alone are shown to a person."""
     out = []
-    npi = next((w for w in words if _is_npi_word(w)), None)
-    if npi is not None:
-        out.append(Found("provider_npi", _digits(npi.text), npi.conf, page, priority,
-                         box=_box([npi]), note="npi", checked=True))  # fmt: skip
-    phones = [w for w in words if w is not npi and any(c.isdigit() for c in w.text)]
-    numbers = read_phones(" ".join(w.text for w in phones))
-    for slot, number in zip(("provider_phone", "provider_fax"), numbers, strict=False):
-        # Their order is a convention, not a check: shown to a person.
-        out.append(Found(slot, number, min(_conf(phones), 0.6), page, priority,
-                         box=_box(phones), note="phone"))  # fmt: skip
+    numbered = [c for c in _columns(words) if any(ch.isdigit() for w in c for ch in w.text)]
+    # (words, heading, the number read) of each column that holds a phone or a fax.
+    phone_columns: list[tuple[list[Word], str | None, str | None]] = []
+    for column in numbered:
+        header = _column_header(column, model) if model is not None else None
+        npi = next((w for w in column if _is_npi_word(w)), None)
+        if npi is not None and header in {None, "npi"}:
+            out.append(Found("provider_npi", _digits(npi.text), npi.conf, page, priority,
+                             box=_box([npi]), note="npi", checked=True))  # fmt: skip
+            column = [w for w in column if w is not npi]
+        if not column or header == "npi" or _bare_number(column):
+            continue  # no more, or an NPI misread: no phone
+        numbers = read_phones(" ".join(w.text for w in column))
+        if len(numbers) > 1:  # columns run together: "1245319599 (614)555-0132 (614)555-0133"
+            phone_columns += [(column, None, number) for number in numbers]
+            continue
+        parsed = parse_phone(column)
+        number = parsed[0] if parsed and parsed[1] else None
+        phone_columns.append((column, header if header in {"phone", "fax"} else None, number))
+    by_header = all(h is not None for _, h, _ in phone_columns)
+    for position, (column, header, number) in enumerate(phone_columns):
+        slot = {"phone": "provider_phone", "fax": "provider_fax"}.get(
+            header if by_header else None,
+            ("provider_phone", "provider_fax")[position] if position < 2 else "",
+        )
+        if not slot or number is None:
+            continue
+        confidence = _conf(column) if by_header else min(_conf(column), 0.6)
+        out.append(Found(slot, number, confidence, page, priority, box=_box(column),
+                         note="phone"))  # fmt: skip
     return out
+
+
+def _columns(words: list[Word]) -> list[list[Word]]:
+    """A row's words cut into its columns at gaps wider than a word's height."""
+    columns: list[list[Word]] = []
+    for word in words:
+        gap = word.x0 - columns[-1][-1].x1 if columns else 1.0
+        if gap > max(word.y1 - word.y0, columns[-1][-1].y1 - columns[-1][-1].y0 if columns else 0):
+            columns.append([word])
+        else:
+            columns[-1].append(word)
+    return columns
+
+
+def _bare_number(column: list[Word]) -> bool:
+    """Ten digits or more written as one number (an NPI's shape, not a phone's parts)."""
+    return len(column) == 1 and bool(re.fullmatch(r"\d{10,12}\.?", column[0].text))
+
+
+def _column_header(column: list[Word], model: layout.Layout) -> str | None:
+    """The slot of the column heading over these words ("NPI", "Phone", "Fax"), read from
+    the lines just above the row, each heading word read with a letter or two wrong."""
+    # A heading starts over its column's values, give or take a character or two.
+    x0, x1 = column[0].x0 - 2 * model.char_width, column[-1].x1
+    row = next(
+        (i for i, line in enumerate(model.lines) for s in line.segments if column[0] in s.words),
+        None,
+    )
+    if row is None:
+        return None
+    for line in reversed(model.lines[max(0, row - 3) : row]):
+        over = [w for s in line.segments for w in s.words if min(w.x1, x1) - max(w.x0, x0) > 0]
+        slots = {vocabulary.header_slot(w.text) for w in over} - {None}
+        if len(slots) == 1:
+            return slots.pop()
+    return None
+
+
+def _toll_free(reading: Found) -> bool:
+    return reading.note == "phone" and reading.value[1:4] in TOLL_FREE
 
 
 def _after(words: list[Word], part: Word) -> list[Word]:
@@ -798,7 +968,9 @@ def _banner_fax(words: list[Word], page: int) -> list[Found]:
     if not parsed or not parsed[1]:
         return []
     # Sure enough to show, not to trust: it may be a fax server's own number.
-    return [Found("provider_fax", parsed[0], 0.75, page, priority=0, box=_box(after[:3]))]
+    return [
+        Found("provider_fax", parsed[0], BANNER_CONFIDENCE, page, priority=0, box=_box(after[:3]))
+    ]
 
 
 def _fallbacks(found: list[Found], model: layout.Layout, page: int) -> None:
@@ -836,7 +1008,12 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
                 for f in valid
             )
             # Only a fallback read it (a cover sheet, an attached note, a code anywhere).
-            review = best.confidence < _review_below(best, valid) or disagree or best.priority == 0
+            review = (
+                best.confidence < _review_below(best, valid)
+                or disagree
+                or best.priority == 0
+                or best.unsure
+            )
             fields[name] = _field(best.value, best.confidence, review, best.page, best.box)
         elif options:
             # Read but failed its check (a bad NPI check digit, an impossible date).

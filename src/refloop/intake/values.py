@@ -150,14 +150,15 @@ CODE_PACKAGE = "simple-icd-10-cm"
 CODE_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
 # Candidate tokens: letters, digits, dots and the symbols OCR reads for S; a ":" or "/"
 # ends one ("ICD10:E11.65").
-_TOKEN = re.compile(r"[A-Za-z0-9.$§|]+")
+_TOKEN = re.compile(r"[A-Za-z0-9.$§|£]+")
 # OCR reads a code's dot as a colon ("M16:12"); a label's colon ("ICD10:E11.65") is not one.
 _COLON_FOR_DOT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9$][0-9OoIl|][0-9A-Za-z]):(?=[0-9A-Za-z])")
 # A numbered list's number glued to its code: "1.E11.65".
 _LIST_NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,2}[.)](?=[A-Za-z$§][0-9OoIl|])")
 # What each character may have been before OCR misread it (the first character of a code
 # is always a letter, the second always a digit).
-AS_LETTER = {"1": "I", "5": "S", "$": "S", "§": "S", "0": "O", "8": "B", "2": "Z", "6": "G"}
+AS_LETTER = {"1": "I", "5": "S", "$": "S", "§": "S", "0": "O", "8": "B", "2": "Z", "6": "G",
+             "£": "E"}  # fmt: skip
 AS_DIGIT = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "|": "1", "S": "5", "$": "5",
             "B": "8", "Z": "2", "G": "6", "T": "7", "A": "4"}  # fmt: skip
 AS_EITHER = {**AS_DIGIT, **{k: v for k, v in AS_LETTER.items() if k.isdigit()}}

@@ -68,7 +68,7 @@ LABELS: dict[str, tuple[str, ...]] = {
         "reason for referral", "reason for consult", "reason for consultation",
         "reason for visit", "reason for request", "referral reason", "reference reason",
         "reason", "clinical reason", "clinical indication", "indication", "indications",
-        "services requested", "consult requested for", "clinical reason for request",
+        "services requested", "service requested", "consult requested for", "clinical reason for request",
         "reason for referral / clinical question", "clinical question",
     ),
     "chief_complaint": ("chief complaint", "cc", "presenting complaint"),
@@ -117,6 +117,8 @@ LABELS: dict[str, tuple[str, ...]] = {
 WEAK_LABELS = {
     "electronically signed by", "signed by", "provider", "physician", "member", "pcp",
     "primary care physician",
+    # The service asked for ("Cardiology consultation"), not why: a reason only if no other.
+    "services requested", "service requested", "consult requested for",
 }  # fmt: skip
 
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -138,7 +140,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "insurance": (
         "insurance", "insurance information", "coverage", "payer information",
-        "insurance carrier", "primary insurance",
+        "insurance carrier", "primary insurance", "utilization management",
+        "utilization review", "prior authorization department",
     ),
     "note": (
         "progress note", "office note", "clinic note", "visit note", "office visit",
@@ -243,6 +246,30 @@ def misread_slot(text: str) -> str | None:
     """The slot of the label wording `text` is with a few letters misread, if it is one."""
     key = normalized(text)
     return None if key in SLOT_OF else _TOLERANT_LABELS.nearest(key)
+
+
+# Column headings of a table of numbers, which a shaded header row gets misread in.
+COLUMN_HEADINGS = {
+    "phone": "phone", "tel": "phone", "fax": "fax", "npi": "npi", "icd10": "codes",
+    "icd10cm": "codes", "icd10code": "codes", "dxcode": "codes",
+}  # fmt: skip
+
+
+def header_slot(word: str) -> str | None:
+    """The column a table's heading word names ("Phone", "Fax", "NPI"), read with a letter
+    wrong ("Prone", "Fex", "NPL") where no other heading is as near; None for other words.
+    Only for a heading over a column of numbers, which the caller has seen."""
+    key = folded(normalized(word).rstrip("#"))
+    if len(key) < 3:
+        return None
+    # A short word off by its first letter is another word ("Tax" is no "Fax").
+    near = {
+        slot
+        for heading, slot in COLUMN_HEADINGS.items()
+        if Levenshtein.distance(key, folded(heading)) <= 1
+        and (len(key) >= 5 or key[0] == folded(heading)[0])
+    }
+    return near.pop() if len(near) == 1 else None
 
 
 def slot_of(label_text: str) -> str:

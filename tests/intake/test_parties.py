@@ -1,0 +1,184 @@
+"""Whose a number or a name is on order, prior-authorization and boxed forms: the
+referring provider's, the patient's, or another party's (a report's author, a payer, the
+clinic the patient is sent to). Pages are placed by hand from a text grid (issue 18)."""
+
+from tests.intake.test_layout import fields_of, page_of, values_of
+
+
+def test_an_attached_reports_letterhead_numbers_are_not_the_referrers():
+    form = page_of("Patient Name: Keisha Brooks\nReferring Physician: Elena Castillo, MD")
+    report = page_of(
+        """
+ADVANCED IMAGING OF HARLOW
+12 Main St, Harlow, TX    Tel (918) 234-4148    Fax (918) 478-9288
+RADIOLOGY REPORT
+Patient: Keisha Brooks
+""",
+        number=2,
+    )
+    fields = fields_of(form, report)
+    for name in ("provider_phone", "provider_fax"):
+        assert fields[name]["value"] == "" or fields[name]["review"]
+    # The fax machine's banner names the sender: its number comes before the report's.
+    banner = page_of(
+        "05/20/2026 09:41 FROM: HARLOW FAMILY MEDICINE (815) 454-5365 P.1/2\n"
+        "Patient Name: Keisha Brooks\nReferring Physician: Elena Castillo, MD"
+    )
+    fields = fields_of(banner, report)
+    assert fields["provider_fax"]["value"] == "(815) 454-5365"
+    assert fields["provider_fax"]["review"]
+
+
+def test_a_letters_own_letterhead_numbers_stay_the_referrers():
+    letter = page_of(
+        """
+HARLOW FAMILY MEDICINE
+Tel (815) 599-1255    Fax (815) 454-5365
+Dear Dr. Moreau,
+"""
+    )
+    values = values_of(letter)
+    assert values["provider_phone"] == "(815) 599-1255"
+    assert values["provider_fax"] == "(815) 454-5365"
+
+
+def test_a_payers_toll_free_fax_at_the_top_of_its_form_is_not_the_referrers():
+    form = page_of(
+        """
+Acme Health Plan                             Utilization Management
+                                             Fax: 800-555-0199
+PRIOR AUTHORIZATION REQUEST FORM
+Member Name: Keisha Brooks
+Requesting Provider: Elena Castillo, MD
+"""
+    )
+    fields = fields_of(form)
+    assert fields["provider_fax"]["value"] == "" or fields["provider_fax"]["review"]
+
+
+def test_a_role_row_reads_its_numbers_by_the_column_headings_over_them():
+    # A shaded header row read with letters wrong; the phone misread past reading. The fax
+    # stays the fax, and the numbers are the ordering provider's, not the referred-to's.
+    table = page_of(
+        """
+Providers
+Role                Name                       NPl         Prone             Fex
+Ordering Provider   Sato, Oluwaseun FNP-BC     1622224305  {8715} 59-1255    (550) 850-3253
+Referred To         Castillo, Deborah PA-C     2429549589  (433) 536-0247    (433) 453-8858
+"""
+    )
+    fields = fields_of(table)
+    assert fields["provider_name"]["value"] == "Oluwaseun Sato"
+    assert fields["provider_npi"]["value"] == "1622224305"
+    assert fields["provider_fax"]["value"] == "(550) 850-3253"
+    # The misread phone is no number: shown as read at most, for a person to check.
+    assert fields["provider_phone"]["value"] in {"", "8715591255"}
+    assert fields["provider_phone"]["review"]
+
+
+def test_an_npi_misread_with_a_digit_too_many_is_not_read_as_a_phone():
+    row = page_of(
+        """
+Ordering Provider   Lockhart, Howard NP     12931054128    (659) 474-1019    (659) 312-0532
+"""
+    )
+    fields = fields_of(row)
+    assert fields["provider_phone"]["value"] == "(659) 474-1019"
+    assert fields["provider_fax"]["value"] == "(659) 312-0532"
+    # Placed by the order rows give them, not by a heading: shown to a person.
+    assert fields["provider_phone"]["review"] and fields["provider_fax"]["review"]
+
+
+def test_a_clinicians_block_whose_heading_was_lost_is_no_patients():
+    # Boxed form: the shaded "Referring Provider" and "Receiving Provider" bands read as
+    # nothing, so both blocks' labels sit under the patient's section.
+    form = page_of(
+        """
+PATIENT NAME                           SEX
+Stroud, Wendell                        F
+DOB                                    CELL
+09/23/1997                             580-306-7911
+NAME                                   NPI
+Rebecca Moreau, MD                     2907378451
+PHONE                                  FAX
+561-814-0313                           561-792-7018
+NAME                                   SPECIALTY
+Yusuf Hassan, FNP-BC                   Breast Surgery
+PHONE                                  FAX
+682-565-1190                           682-214-6731
+"""
+    )
+    fields = fields_of(form)
+    assert (fields["patient_first_name"]["value"], fields["patient_last_name"]["value"]) == (
+        "Wendell",
+        "Stroud",
+    )
+    assert fields["patient_phone"]["value"] == "(580) 306-7911"
+    assert not fields["patient_phone"]["review"]
+    # The first clinician is likely the referrer, but nothing said so: shown, flagged.
+    expected = {
+        "provider_name": "Rebecca Moreau",
+        "provider_npi": "2907378451",
+        "provider_phone": "(561) 814-0313",
+        "provider_fax": "(561) 792-7018",
+    }
+    for name, value in expected.items():
+        assert fields[name]["value"] == value
+        assert fields[name]["review"]
+
+
+def test_the_service_requested_is_the_reason_only_where_no_clinical_reason_is_given():
+    form = page_of(
+        """
+Service Requested                          CPT / HCPCS
+Endocrinology consultation and treatment   99243
+Clinical Reason for Request
+Type 2 diabetes with hyperglycemia
+"""
+    )
+    fields = fields_of(form)
+    assert fields["reason"]["value"] == "Type 2 diabetes with hyperglycemia"
+    assert not fields["reason"]["review"]
+    alone = page_of("Service Requested: Endocrinology consultation and treatment")
+    assert values_of(alone)["reason"] == "Endocrinology consultation and treatment"
+
+
+def test_a_diagnosis_tables_code_column_under_a_misread_heading_is_read_and_a_repair_flagged():
+    table = page_of(
+        """
+Diagnoses
+#    1cD-10     Description
+1    £05.90     Hyperthyroidism with weight loss and tremor
+Providers
+"""
+    )
+    fields = fields_of(table)
+    assert fields["icd10_codes"]["value"] == "E05.90"
+    assert fields["icd10_codes"]["review"]  # "£" read as "E": a repair a person confirms
+    misread = page_of("Diagnoses\n#    (CD-10     Description\n1    Mt7.12     Knee pain")
+    fields = fields_of(misread)
+    assert fields["icd10_codes"]["value"] == "" or fields["icd10_codes"]["review"]
+
+
+def test_a_fax_heading_misread_beside_a_phone_heading_still_leads_its_number():
+    block = page_of(
+        """
+Requesting Provider                    NPI
+Deborah Moreau, MD                     2312307590
+Phone                                  Fex
+906-301-8117                           906-227-3345
+"""
+    )
+    values = values_of(block)
+    assert values["provider_phone"] == "(906) 301-8117"
+    assert values["provider_fax"] == "(906) 227-3345"
+    # Another word one letter off is no heading: a tax ID is no fax number.
+    taxed = page_of(
+        """
+Requesting Provider                    NPI
+Deborah Moreau, MD                     2312307590
+Phone                                  Tax
+906-301-8117                           906-227-3345
+"""
+    )
+    assert values_of(taxed)["provider_fax"] == ""
