@@ -497,8 +497,10 @@ Number of visits: 3
     )
     values = values_of(page)
     assert (values["patient_last_name"], values["patient_first_name"]) == ("Abernathy", "Tobias")
-    assert values["insurance"] == "Wellcare Value Script HMO"
-    assert values["reason"] == "Recurrent gout flares"
+    # Free text is kept as the sender wrote it: a person copies "RECURRENT GOUT FLARES" as
+    # written, and recasing it would invent an acronym's case ("Copd").
+    assert values["insurance"] == "WELLCARE VALUE SCRIPT HMO"
+    assert values["reason"] == "RECURRENT GOUT FLARES"
 
 
 def test_a_discharge_referral_names_the_attending_not_the_follow_up_doctor():

@@ -248,6 +248,8 @@ def test_a_date_says_whether_it_reads_one_way_only(text, one_style):
         ("BLUE CROSS BLUE SHIELD PP0", "BLUE CROSS BLUE SHIELD PPO"),  # capitals stay capitals
         ("Medicare Part B", "Medicare Part B"),
         ("Blue Cross Blue Shield of Kansas", "Blue Cross Blue Shield of Kansas"),
+        ("Highmark BCBS Community iBlue", "Highmark BCBS Community Blue"),  # a box's side
+        ("|Cross Blue Shield", "Cross Blue Shield"),
     ],
 )
 def test_a_plan_name_is_repaired_against_the_words_payers_use(read, meant):

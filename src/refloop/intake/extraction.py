@@ -614,7 +614,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         valid = is_valid_npi(digits)
         return [found("provider_npi", digits, used, valid=valid, note="npi", checked=valid)]
     if slot in {"reason", "chief_complaint"}:
-        text = _sentence_case(_free_text(words))
+        text = _free_text(words)
         return [found("reason", text, words)] if len(text) >= 3 else []
     if slot == "codes":
         coded = _code_words(words)
@@ -634,7 +634,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         return _urgency(words, context, found)
     if slot == "insurance":
         words = _first_sentence(words)
-        text = _title_case(_free_text(words))
+        text = _free_text(words)
         # "Aetna PPO, member ID ...": the plan ends where its numbers begin.
         text = INSURANCE_TAIL.split(text)[0].strip(" ,;:.")
         if not re.search(r"[A-Za-z]{3}", text):
@@ -726,22 +726,6 @@ def _slash_as_comma(words: list[Word]) -> list[Word]:
         else:
             out.append(word)
     return out
-
-
-def _sentence_case(text: str) -> str:
-    """Block capitals (a hand-filled form) as a person types them: "Recurrent gout flares"."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 8 or any(c.islower() for c in letters):
-        return text
-    return text[:1] + text[1:].lower()
-
-
-def _title_case(text: str) -> str:
-    """A plan name in block capitals: "Wellcare Value Script", "Anthem Blue Cross HMO"."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 8 or any(c.islower() for c in letters):
-        return text
-    return " ".join(w if len(w) <= 3 else w.capitalize() for w in text.split())
 
 
 def _urgency(words: list[Word], context: _Context, found) -> list[Found]:

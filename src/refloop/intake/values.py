@@ -329,6 +329,9 @@ _CONFUSABLE = [set("cgeo"), set("il1|!"), set("o0dq"), set("s5"), set("b8"), set
 _JUNK_WORD = re.compile(r"[^A-Za-z0-9\-&'/.,()]|^(?!(?:of|and|the|for|de)$)[a-z]{1,3}$")
 
 
+_GLUED_MARK = re.compile(r"^[|!il1]([A-Z][a-z]{2,})$")
+
+
 @dataclass(frozen=True)
 class PlanRead:
     value: str
@@ -348,6 +351,10 @@ def read_plan(text: str) -> PlanRead:
         if seen_plan_word and _JUNK_WORD.search(token):
             break
         core = token.strip(",;:")
+        # A box's side or a speck read as a letter glued to the word: "iBlue", "|Cross".
+        glued = _GLUED_MARK.match(core)
+        if glued and glued.group(1).lower() in _plan_words():
+            core = glued.group(1)
         if core.lower() in _plan_words():
             out.append(core)
             seen_plan_word = True
