@@ -54,3 +54,50 @@ def test_a_phone_number_read_once_at_a_low_confidence_is_still_flagged():
     fields = fields_of(page_of("Patient: Odalys Ferreira\nPhone: (217) 555-0142", conf=LOW))
     assert fields["patient_phone"]["value"] == "(217) 555-0142"
     assert fields["patient_phone"]["review"]
+
+
+def test_codes_whose_titles_the_reason_names_are_trusted_whatever_the_engine_says():
+    # Specks beside "ICD10:" pull a code's confidence to nothing; a code misread into
+    # another real code would name another condition than the reason does.
+    page = page_of("Reason for referral: Type 2 diabetes, poorly controlled\nICD-10: E11.65", conf=0.2)
+    assert fields_of(page)["icd10_codes"]["value"] == "E11.65"
+    assert not fields_of(page)["icd10_codes"]["review"]
+    # M16.9 is osteoarthritis of the hip: not what the reason says.
+    page = page_of("Reason for referral: Type 2 diabetes, poorly controlled\nICD-10: M16.9", conf=0.6)
+    assert fields_of(page)["icd10_codes"]["review"]
+
+
+def test_a_description_beside_the_code_is_agreement_too():
+    page = page_of("Diagnosis: I10 Essential hypertension", conf=0.3)
+    assert not fields_of(page)["icd10_codes"]["review"]
+
+
+def test_codes_are_not_trusted_while_another_code_on_the_page_went_unread_into_the_list():
+    reason = "Reason for referral: Gallbladder stones with epigastric pain"
+    whole = page_of(f"{reason}\nICD-10: K80.20, R10.13", conf=0.3)
+    assert not fields_of(whole)["icd10_codes"]["review"]
+    # "R10.13" written where the list's pairing did not reach: the list read is partial.
+    partial = page_of(f"{reason}\nICD-10: K80.20\n\n\nAlso documented: R10.13", conf=0.3)
+    assert fields_of(partial)["icd10_codes"]["value"] == "K80.20"
+    assert fields_of(partial)["icd10_codes"]["review"]
+
+
+def test_a_code_read_only_after_a_repair_is_trusted_on_agreement_alone():
+    agreeing = page_of("Reason: Atrial fibrillation\nICD-10: 148.91", conf=0.3)
+    assert fields_of(agreeing)["icd10_codes"]["value"] == "I48.91"
+    assert not fields_of(agreeing)["icd10_codes"]["review"]
+    assert fields_of(page_of("Reason: Palpitations\nICD-10: 148.91", conf=0.6))["icd10_codes"][
+        "review"
+    ]
+
+
+def test_a_code_sets_name_a_list_number_or_a_date_beside_codes_cast_no_doubt():
+    reason = "Reason: Cataract, decreased vision"
+    for line in ("CD-10 H25.9", "1. H25.9", "H25.9 05/17/2026"):
+        fields = fields_of(page_of(f"{reason}\nDiagnosis: {line}", conf=0.3))
+        assert fields["icd10_codes"]["value"] == "H25.9", line
+        assert not fields["icd10_codes"]["review"], line
+    # A number that is neither: a code misread, or another code's remains.
+    assert fields_of(page_of(f"{reason}\nDiagnosis: H25.9 4471", conf=0.9))["icd10_codes"][
+        "review"
+    ]

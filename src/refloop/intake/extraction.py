@@ -18,12 +18,14 @@ from refloop.intake import layout, pairing, vocabulary
 from refloop.intake.models import FIELD_NAMES
 from refloop.intake.reading import Box, PageText, Word
 from refloop.intake.values import (
+    date_spans,
     is_known_code,
     read_codes,
     read_date,
     read_phone,
     read_phones,
     read_plan,
+    title_agrees,
 )
 from refloop.network.npi import is_valid_npi
 
@@ -32,6 +34,9 @@ from refloop.network.npi import is_valid_npi
 REVIEW_BELOW = 0.80
 CHECKED_REVIEW_BELOW = 0.40
 AGREED_REVIEW_BELOW = 0.50
+# Checked, and agreeing with what else the fax says in words (codes with the reason): the
+# engine's confidence, which specks beside a code's label pull to nothing, no longer decides.
+AGREEING_REVIEW_BELOW = 0.0
 # Below this, a segment beside a heading is taken for specks, not text.
 NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
@@ -45,6 +50,11 @@ TIME = re.compile(r"\d{1,2}:\d{2}")
 COVER_SHEET = re.compile(r"fax\s+cover|cover\s+sheet|pages?\s*:\s*\d", re.IGNORECASE)
 INSURANCE_TAIL = re.compile(r"[,;]\s*(?:member|group|id|policy|subscriber|plan\s+id)\b", re.I)
 SIGN_OFF = re.compile(r"(?:sincerely|regards|respectfully|best regards|kind regards)\b", re.I)
+LIST_NUMBER = re.compile(r"\(?\d{1,2}[.)]")
+# The code set's name before a code, its "I" lost or misread: "ICD10:", "(CD10:", "CD-10".
+CODE_SET_NAME = re.compile(r"\W?[1Il|!]?CD[-\s]?10(?:-?CM)?\W?", re.IGNORECASE)
+# A code written as codes are, with its dot: what a page's other codes look like.
+DOTTED_CODE = re.compile(r"(?<![A-Za-z0-9])[A-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4}(?![A-Za-z0-9])")
 CITY_STATE_ZIP = re.compile(r"([A-Z][A-Za-z .'-]{1,40}),\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?")
 
 TITLES = {"dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "doctor"}
@@ -90,6 +100,12 @@ class Found:
     # Passed a check that a misread rarely survives: an NPI's check digit, codes all in the
     # code set as read, a birth date that reads one way only.
     checked: bool = False
+    # Agrees with what else the fax says: a code's title names the condition the reason (or
+    # the words beside the code) names. Set when a candidate's fields are merged.
+    agrees: bool = False
+    # Read only after an OCR repair (a code's "1" read for its "I"): checked by the
+    # agreement above only, never by the repair alone.
+    repaired: bool = False
 
 
 @dataclass
@@ -300,6 +316,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
 
     found.extend(prose.read_prose(page, today))
     found = _codes_together(found)
+    _codes_complete(found, page)
     _not_the_provider(found)
     return PageReading(page.number, found, context.is_cover, context.cities, "\n".join(body))
 
@@ -386,6 +403,7 @@ def _codes_together(found: list[Found]) -> list[Found]:
         together[0].page,
         top,
         checked=all(f.checked for f in together),
+        repaired=any(f.repaired for f in together),
         box=Box(
             min(b.x0 for b in boxes),
             min(b.y0 for b in boxes),
@@ -396,6 +414,16 @@ def _codes_together(found: list[Found]) -> list[Found]:
         else None,
     )
     return [f for f in found if f not in together] + [joined]
+
+
+def _codes_complete(found: list[Found], page: PageText) -> None:
+    """A list of codes is checked only if every code written on its page is in it: a list
+    whose other codes went unread ("K80.20" of "K80.20, R10.13", the second on a line of
+    its own) passes the code set as whole, but leaves a code on the page outside it."""
+    written = {c for c in DOTTED_CODE.findall(page.text) if is_known_code(c)}
+    for reading in found:
+        if reading.field == "icd10_codes" and reading.checked:
+            reading.checked = written <= set(reading.value.split(", "))
 
 
 def _not_the_provider(found: list[Found]) -> None:
@@ -622,14 +650,24 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         if not codes:
             return []
         used = [w for w in coded if parse_codes([w])]
-        # A number left over beside the codes is a code misread, and a code's shape without
-        # its place in the code set a code misread or retired: a person looks.
-        checked = read_codes(" ".join(w.text for w in coded))
-        doubtful = len(used) != len(coded) or checked.unknown or checked.ambiguous
+        # A number left over beside the codes is a code misread (a list's own "1." is not),
+        # and a code's shape without its place in the code set a code misread or retired: a
+        # person looks.
+        read = read_codes(" ".join(w.text for w in coded))
+        leftover = [
+            w
+            for w in coded
+            if w not in used
+            and not LIST_NUMBER.fullmatch(w.text)
+            and not CODE_SET_NAME.fullmatch(w.text)
+        ]
+        doubtful = bool(_beside_codes(leftover, words) or read.unknown or read.ambiguous)
         confidence = min(_conf(used), 0.5) if doubtful else _conf(used)
-        # Codes all in the code set as read are still not checked evidence: a list whose
-        # other codes were never read ("K80.20" of "K80.20, R10.13") would pass as whole.
-        return [found("icd10_codes", ", ".join(codes), used, confidence=confidence)]
+        # Every code a billable leaf, nothing left over: checked here, and then only if no
+        # other code on the page went unread into the list (`_codes_complete`).
+        return [found("icd10_codes", ", ".join(codes), used, confidence=confidence,
+                      checked=not (doubtful or read.short),
+                      repaired=bool(read.repaired))]  # fmt: skip
     if slot == "urgency":
         return _urgency(words, context, found)
     if slot == "insurance":
@@ -677,6 +715,22 @@ def _is_npi_word(word: Word) -> bool:
     """Ten digits with the NPI's check digit, written as one number (not a phone's parts)."""
     digits = _digits(word.text)
     return len(digits) == 10 and is_valid_npi(digits) and not re.search(r"[()\-.]", word.text)
+
+
+def _beside_codes(leftover: list[Word], words: list[Word]) -> list[Word]:
+    """The words left over beside a list of codes, less those in a date: a row's next cell
+    ("R92.8, N63.0 | 05/17/2026") run into the value is no code misread."""
+    offsets, position = {}, 0
+    for word in words:
+        offsets[id(word)] = position
+        position += len(word.text) + 1
+    spans = date_spans(" ".join(w.text for w in words))
+    return [
+        w
+        for w in leftover
+        if id(w) not in offsets
+        or not any(a <= offsets[id(w)] < b for a, b in spans)
+    ]
 
 
 def _first_sentence(words: list[Word]) -> list[Word]:
@@ -821,6 +875,8 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
         valid = [f for f in options if f.valid]
         if valid:
             best = max(valid, key=lambda f: (f.priority, f.confidence))
+            if name == "icd10_codes" and best.checked:
+                best.agrees = _codes_agree(best, readings)
             disagree = any(
                 f.value != best.value and f.priority >= best.priority and f.confidence >= 0.5
                 for f in valid
@@ -840,6 +896,20 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
     return fields
 
 
+def _codes_agree(codes: Found, readings: list[PageReading]) -> bool:
+    """Whether each code's title names a condition the fax states in words: in a reason
+    read anywhere in the candidate, or on the lines the codes are written on ("E11.65 Type 2
+    diabetes with hyperglycemia"). A code misread into another real code is another
+    condition, which the words rarely name."""
+    said = [f.value for r in readings for f in r.found if f.field == "reason"]
+    page = next((r for r in readings if r.number == codes.page), None)
+    code_list = codes.value.split(", ")
+    if page is not None:
+        said += [line for line in page.text.splitlines() if any(c in line for c in code_list)]
+    text = " ".join(said)
+    return all(title_agrees(code, text) for code in code_list)
+
+
 def _review_below(best: Found, readings: list[Found]) -> float:
     """The OCR confidence a reading needs to be trusted, by the evidence behind it.
 
@@ -851,7 +921,12 @@ def _review_below(best: Found, readings: list[Found]) -> float:
     as much as for misread letters."""
     floor = REVIEW_BELOW
     if best.checked and best.priority >= 1:
-        floor = CHECKED_REVIEW_BELOW
+        if best.agrees:
+            floor = AGREEING_REVIEW_BELOW
+        elif best.field != "icd10_codes" and not best.repaired:
+            # Codes in the code set are no such check alone: a misread code is often
+            # another real one. Their titles agreeing with the fax's words is.
+            floor = CHECKED_REVIEW_BELOW
     if best.priority >= 1 and any(_independent(best, f) for f in readings):
         floor = min(floor, AGREED_REVIEW_BELOW)
     return floor

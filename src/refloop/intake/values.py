@@ -84,6 +84,14 @@ def read_date(text: str, *, today: dt.date, compact: bool = False) -> DateRead |
     return None
 
 
+def date_spans(text: str) -> list[tuple[int, int]]:
+    """Where in `text` dates are written (any style, read or not as a birth date)."""
+    text = _repair_digits(text)
+    return [
+        m.span() for pattern in DATE_PATTERNS for m in pattern.finditer(text) if _month_of(m)
+    ]
+
+
 def _repair_digits(text: str) -> str:
     """'O7/l4/I996' -> '07/14/1996': lookalikes inside digit runs, never in words."""
 
@@ -204,6 +212,55 @@ def _has_codes_below() -> frozenset[str]:
 def is_known_code(code: str) -> bool:
     """Whether `code` (dotted or not) is a category or subcategory of ICD-10-CM."""
     return _dotted(code.upper()) in _code_set()
+
+
+# Words of a code's title that say nothing of the condition: "Other and unspecified ...".
+_TITLE_FILLER = {
+    "other", "unspecified", "specified", "with", "without", "and", "due", "the", "for", "of",
+    "not", "elsewhere", "classified", "site", "region", "part", "type", "stage", "encounter",
+    "initial", "subsequent", "sequela", "left", "right", "bilateral", "unilateral", "disease",
+    "disorder", "disorders", "conditions", "condition", "acute", "chronic", "primary",
+    "secondary", "status", "history", "personal", "family", "finding", "findings", "abnormal",
+}  # fmt: skip
+
+
+@functools.cache
+def _code_titles() -> dict[str, str]:
+    """Each code's title, from the tabular list the package ships (parsed once, about a
+    second): a fax often writes a code's condition beside it or as the reason."""
+    import xml.etree.ElementTree as ET  # noqa: N817, S405  # the package's own file
+
+    tabular = [
+        path
+        for path in importlib.metadata.distribution(CODE_PACKAGE).files or []
+        if re.fullmatch(r"simple_icd_10_cm/data/icd10c-tabular-[\w-]+\.xml", str(path))
+    ]
+    if len(tabular) != 1:
+        raise RuntimeError(f"{CODE_PACKAGE} ships {len(tabular)} tabular lists; expected one.")
+    titles = {}
+    for _, element in ET.iterparse(str(tabular[0].locate()), events=("end",)):  # noqa: S314
+        if element.tag == "diag":
+            name, desc = element.findtext("name"), element.findtext("desc")
+            if name and desc:
+                titles[_dotted(name.strip())] = desc
+    return titles
+
+
+def code_title(code: str) -> str | None:
+    """ICD-10-CM's title of `code` ("I10": "Essential (primary) hypertension"), or None."""
+    return _code_titles().get(_dotted(code.upper()))
+
+
+def title_agrees(code: str, text: str) -> bool:
+    """Whether `text` names the condition of `code`'s title: a word of the title that says
+    something of the condition (not "unspecified", "other", a side) is in it, allowing for
+    endings ("depressive" for "depression"). A misread code is another condition."""
+    title = code_title(code)
+    if not title:
+        return False
+    said = {w[:6] for w in re.findall(r"[a-z]{4,}", text.lower())}
+    meant = {w for w in re.findall(r"[a-z]{4,}", title.lower()) if w not in _TITLE_FILLER}
+    return any(w[:6] in said for w in meant)
 
 
 def _dotted(code: str) -> str:
