@@ -59,11 +59,15 @@ def test_a_phone_number_read_once_at_a_low_confidence_is_still_flagged():
 def test_codes_whose_titles_the_reason_names_are_trusted_whatever_the_engine_says():
     # Specks beside "ICD10:" pull a code's confidence to nothing; a code misread into
     # another real code would name another condition than the reason does.
-    page = page_of("Reason for referral: Type 2 diabetes, poorly controlled\nICD-10: E11.65", conf=0.2)
+    page = page_of(
+        "Reason for referral: Type 2 diabetes, poorly controlled\nICD-10: E11.65", conf=0.2
+    )
     assert fields_of(page)["icd10_codes"]["value"] == "E11.65"
     assert not fields_of(page)["icd10_codes"]["review"]
     # M16.9 is osteoarthritis of the hip: not what the reason says.
-    page = page_of("Reason for referral: Type 2 diabetes, poorly controlled\nICD-10: M16.9", conf=0.6)
+    page = page_of(
+        "Reason for referral: Type 2 diabetes, poorly controlled\nICD-10: M16.9", conf=0.6
+    )
     assert fields_of(page)["icd10_codes"]["review"]
 
 
@@ -98,6 +102,23 @@ def test_a_code_sets_name_a_list_number_or_a_date_beside_codes_cast_no_doubt():
         assert fields["icd10_codes"]["value"] == "H25.9", line
         assert not fields["icd10_codes"]["review"], line
     # A number that is neither: a code misread, or another code's remains.
-    assert fields_of(page_of(f"{reason}\nDiagnosis: H25.9 4471", conf=0.9))["icd10_codes"][
-        "review"
-    ]
+    assert fields_of(page_of(f"{reason}\nDiagnosis: H25.9 4471", conf=0.9))["icd10_codes"]["review"]
+
+
+def test_the_reason_that_names_the_codes_condition_wins_over_a_service_requested():
+    page = page_of(
+        "Service requested: Endocrinology consultation and treatment\n"
+        "ICD-10: E11.65\n"
+        "Reason for referral: Type 2 diabetes with hyperglycemia",
+        conf=0.6,
+    )
+    fields = fields_of(page)
+    assert fields["reason"]["value"] == "Type 2 diabetes with hyperglycemia"
+    assert not fields["reason"]["review"]
+    # Without a code to agree with, two readings that differ are shown to a person.
+    unagreed = page_of(
+        "Service requested: Endocrinology consultation and treatment\n"
+        "Reason for referral: Type 2 diabetes with hyperglycemia",
+        conf=0.9,
+    )
+    assert fields_of(unagreed)["reason"]["review"]

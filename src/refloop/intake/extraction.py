@@ -728,8 +728,7 @@ def _beside_codes(leftover: list[Word], words: list[Word]) -> list[Word]:
     return [
         w
         for w in leftover
-        if id(w) not in offsets
-        or not any(a <= offsets[id(w)] < b for a, b in spans)
+        if id(w) not in offsets or not any(a <= offsets[id(w)] < b for a, b in spans)
     ]
 
 
@@ -874,11 +873,19 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
         options = [f for r in readings for f in r.found if f.field == name]
         valid = [f for f in options if f.valid]
         if valid:
-            best = max(valid, key=lambda f: (f.priority, f.confidence))
+            if name == "reason":
+                _reasons_agree(valid, readings)
+            # Of two readings as explicit, the one that agrees with another field wins.
+            best = max(valid, key=lambda f: (f.priority, f.agrees, f.confidence))
             if name == "icd10_codes" and best.checked:
                 best.agrees = _codes_agree(best, readings)
             disagree = any(
-                f.value != best.value and f.priority >= best.priority and f.confidence >= 0.5
+                f.value != best.value
+                and f.priority >= best.priority
+                and f.confidence >= 0.5
+                # "Cataract, decreased vision", whose code's title says cataract, over
+                # "Ophthalmology consultation" read under a label of the same standing.
+                and (f.agrees or not best.agrees or name != "reason")
                 for f in valid
             )
             # Only a fallback read it (a cover sheet, an attached note, a code anywhere).
@@ -894,6 +901,22 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
         else:
             fields[name] = _field("", 0.0, True, None)
     return fields
+
+
+def _reasons_agree(reasons: list[Found], readings: list[PageReading]) -> None:
+    """Marks the reasons that name the condition of a code the fax gives, checked against
+    the code set: read as a reason, not a service requested or a specialty ("Endocrinology
+    consultation and treatment" beside "Type 2 diabetes with hyperglycemia" and E11.65).
+    Agreement on a word does not check the others' letters: it lowers the bar, no more."""
+    codes = [
+        code
+        for r in readings
+        for f in r.found
+        if f.field == "icd10_codes" and f.valid and f.checked and not f.repaired
+        for code in f.value.split(", ")
+    ]
+    for reason in reasons:
+        reason.agrees = any(title_agrees(code, reason.value) for code in codes)
 
 
 def _codes_agree(codes: Found, readings: list[PageReading]) -> bool:
@@ -928,6 +951,8 @@ def _review_below(best: Found, readings: list[Found]) -> float:
             # another real one. Their titles agreeing with the fax's words is.
             floor = CHECKED_REVIEW_BELOW
     if best.priority >= 1 and any(_independent(best, f) for f in readings):
+        floor = min(floor, AGREED_REVIEW_BELOW)
+    if best.priority >= 1 and best.agrees and best.field == "reason":
         floor = min(floor, AGREED_REVIEW_BELOW)
     return floor
 

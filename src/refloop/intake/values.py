@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import importlib.metadata
 import itertools
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,9 +88,7 @@ def read_date(text: str, *, today: dt.date, compact: bool = False) -> DateRead |
 def date_spans(text: str) -> list[tuple[int, int]]:
     """Where in `text` dates are written (any style, read or not as a birth date)."""
     text = _repair_digits(text)
-    return [
-        m.span() for pattern in DATE_PATTERNS for m in pattern.finditer(text) if _month_of(m)
-    ]
+    return [m.span() for pattern in DATE_PATTERNS for m in pattern.finditer(text) if _month_of(m)]
 
 
 def _repair_digits(text: str) -> str:
@@ -258,9 +257,16 @@ def title_agrees(code: str, text: str) -> bool:
     title = code_title(code)
     if not title:
         return False
-    said = {w[:6] for w in re.findall(r"[a-z]{4,}", text.lower())}
+    said = set(re.findall(r"[a-z]{4,}", text.lower()))
     meant = {w for w in re.findall(r"[a-z]{4,}", title.lower()) if w not in _TITLE_FILLER}
-    return any(w[:6] in said for w in meant)
+    return any(_same_word(a, b) for a in meant for b in said)
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word with another ending: "psoriasis" and "psoriatic", not "gastro" (of
+    "gastro-esophageal") and "gastroenterology"."""
+    common = len(os.path.commonprefix([a, b]))
+    return common >= min(5, len(a), len(b)) and max(len(a), len(b)) - common <= 3
 
 
 def _dotted(code: str) -> str:
