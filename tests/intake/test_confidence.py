@@ -122,3 +122,39 @@ def test_the_reason_that_names_the_codes_condition_wins_over_a_service_requested
         conf=0.9,
     )
     assert fields_of(unagreed)["reason"]["review"]
+
+
+def test_numbers_atop_a_page_holding_an_attached_report_are_shown_not_trusted():
+    report = page_of(
+        "ASHBY IMAGING CENTER\n"
+        "Tel (619) 225-5144      Fax (619) 234-6438\n"
+        "RADIOLOGY REPORT\n"
+        "Patient: ST. CLAIR, COLLEEN   DOB: 12/11/1947\n"
+        "FINDINGS: No acute abnormality.",
+        conf=0.95,
+    )
+    fields = fields_of(report)
+    assert fields["provider_fax"]["value"] == "(619) 234-6438"
+    assert fields["provider_fax"]["review"]
+    # The same lines atop a page with no report below them: the referrer's letterhead.
+    letterhead = page_of(
+        "ASHBY FAMILY MEDICINE\nTel (619) 225-5144      Fax (619) 234-6438\n", conf=0.95
+    )
+    assert not fields_of(letterhead)["provider_fax"]["review"]
+
+
+def test_a_number_whose_section_is_unsure_is_contested_by_the_fax_banner():
+    banner = "May-31-2026 02:59PM FROM: NORTHGATE HEALTH 798.559.1671 P.1/1\n"
+    letterhead = "NORTHGATE HEALTH\nTel (798) 761-8440      Fax (918) 478-9288\n"
+    fields = fields_of(page_of(banner + letterhead, conf=0.95))
+    assert fields["provider_fax"]["value"] == "(918) 478-9288"
+    assert fields["provider_fax"]["review"]
+    agreeing = letterhead.replace("(918) 478-9288", "(798) 559-1671")
+    assert not fields_of(page_of(banner + agreeing, conf=0.95))["provider_fax"]["review"]
+
+
+def test_digits_read_alike_on_two_pages_are_trusted_whatever_the_engine_says():
+    form = page_of("Patient: Odalys Ferreira\nPhone: (217) 555-0142", conf=0.2)
+    note = page_of("OFFICE NOTE\nPatient phone: (217) 555-0142", number=2, conf=0.2)
+    assert not fields_of(form, note)["patient_phone"]["review"]
+    assert fields_of(form)["patient_phone"]["review"]

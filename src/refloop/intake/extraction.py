@@ -37,6 +37,13 @@ AGREED_REVIEW_BELOW = 0.50
 # Checked, and agreeing with what else the fax says in words (codes with the reason): the
 # engine's confidence, which specks beside a code's label pull to nothing, no longer decides.
 AGREEING_REVIEW_BELOW = 0.0
+# Digits (a phone, a birth date) read alike on two pages: two misreads of the same digits
+# do not agree by chance.
+DIGITS_ALIKE_REVIEW_BELOW = 0.0
+# A second reading this sure of another value puts the first in doubt; a reading kept only
+# to be shown (UNSURE) does not.
+CONTESTS_FROM = 0.50
+UNSURE = 0.45
 # Below this, a segment beside a heading is taken for specks, not text.
 NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
@@ -310,6 +317,13 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
                 sections = {"left": PROVIDER, "right": PROVIDER}
                 signature = _signature_below(segment, model, items)
                 found.extend(_readings(signature, PROVIDER, context) if signature else [])
+    if context.in_note:
+        # A page holding an attached report or note: numbers above its heading, where no
+        # party's heading stood, are as likely the report's letterhead ("ASHBY IMAGING
+        # CENTER Tel ... Fax ...") as the referrer's. Shown, not trusted.
+        for reading in found:
+            if reading.field in PROVIDER_FIELDS and reading.priority == 1:
+                reading.confidence = min(reading.confidence, UNSURE)
     _fallbacks(found, model, page.number)
     # Letters: what their sentences state (imported here: prose builds on this module).
     from refloop.intake import prose
@@ -550,6 +564,11 @@ SURE_SECTIONS = {PATIENT, PROVIDER, INSURANCE}
 # Labels that may name a referring provider, whose row may go on with their numbers.
 ROW_SLOTS = {"provider_name", "name", "last_first", "from"}
 IDENTITY_FIELDS = {"patient_first_name", "patient_last_name", "patient_date_of_birth"}
+# Values of digits: two readings alike on two pages are no shared misread, as two names
+# in one typeface can be ("Carlas" in the letterhead and under the signature).
+DIGIT_FIELDS = {
+    "patient_date_of_birth", "patient_phone", "provider_npi", "provider_phone", "provider_fax",
+}  # fmt: skip
 
 
 def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found]:
@@ -881,8 +900,8 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
                 best.agrees = _codes_agree(best, readings)
             disagree = any(
                 f.value != best.value
-                and f.priority >= best.priority
-                and f.confidence >= 0.5
+                and (f.priority >= best.priority or _unsure_number(best))
+                and f.confidence >= CONTESTS_FROM
                 # "Cataract, decreased vision", whose code's title says cataract, over
                 # "Ophthalmology consultation" read under a label of the same standing.
                 and (f.agrees or not best.agrees or name != "reason")
@@ -933,15 +952,22 @@ def _codes_agree(codes: Found, readings: list[PageReading]) -> bool:
     return all(title_agrees(code, text) for code in code_list)
 
 
+def _unsure_number(best: Found) -> bool:
+    """A number whose section is unsure (a bare "Fax:" at the top of a page, a letter's
+    sentence): any other reading of it, a fax server's banner too, that differs may be
+    the right one."""
+    return best.priority <= 1 and best.field in DIGIT_FIELDS - {"provider_npi"}
+
+
 def _review_below(best: Found, readings: list[Found]) -> float:
     """The OCR confidence a reading needs to be trusted, by the evidence behind it.
 
-    A value that passed a check a misread rarely survives (an NPI's check digit, codes all
-    in the code set as read, a birth date that reads one way only) under a label, or
-    that a second, independent reading agrees with (another page, another place on the
-    page), needs less of the engine's trust than a value read once with nothing to check it
-    by: the engine's confidence falls on faxed pages for specks and ruling beside a value
-    as much as for misread letters."""
+    A value that passed a check a misread rarely survives (an NPI's check digit, a birth
+    date that reads one way only, codes whose titles name the reason's condition) under a
+    label, or that a second, independent reading agrees with (another page, another place
+    on the page), needs less of the engine's trust than a value read once with nothing to
+    check it by: the engine's confidence falls on faxed pages for specks and ruling beside
+    a value as much as for misread letters."""
     floor = REVIEW_BELOW
     if best.checked and best.priority >= 1:
         if best.agrees:
@@ -952,6 +978,10 @@ def _review_below(best: Found, readings: list[Found]) -> float:
             floor = CHECKED_REVIEW_BELOW
     if best.priority >= 1 and any(_independent(best, f) for f in readings):
         floor = min(floor, AGREED_REVIEW_BELOW)
+    if best.field in DIGIT_FIELDS and any(
+        _independent(best, f) and f.page != best.page for f in readings
+    ):
+        floor = DIGITS_ALIKE_REVIEW_BELOW
     if best.priority >= 1 and best.agrees and best.field == "reason":
         floor = min(floor, AGREED_REVIEW_BELOW)
     return floor
