@@ -158,3 +158,29 @@ def test_digits_read_alike_on_two_pages_are_trusted_whatever_the_engine_says():
     note = page_of("OFFICE NOTE\nPatient phone: (217) 555-0142", number=2, conf=0.2)
     assert not fields_of(form, note)["patient_phone"]["review"]
     assert fields_of(form)["patient_phone"]["review"]
+
+
+def test_a_mark_beside_an_option_garbled_past_reading_is_shown_not_trusted():
+    # A circle is ink over its word: the option garbled ("CRoutine>") is likely the one
+    # marked, and the mark found beside another option may be the circle's edge.
+    garbled = page_of(
+        "Priority:  CRoutiné>   Urgent   STAT",
+        marks=[(0, 23, True), (0, 32, False)],
+    )
+    assert fields_of(garbled)["urgency"]["value"] == "urgent"
+    assert fields_of(garbled)["urgency"]["review"]
+    whole = page_of(
+        "Priority:  Routine   Urgent   STAT",
+        marks=[(0, 11, False), (0, 21, True), (0, 30, False)],
+    )
+    assert fields_of(whole)["urgency"]["value"] == "urgent"
+    assert not fields_of(whole)["urgency"]["review"]
+
+
+def test_a_box_read_as_capitals_glued_to_stat_is_no_garbled_option():
+    page = page_of(
+        "Priority:  Routine   Urgent   CISTAT",
+        marks=[(0, 11, False), (0, 21, False), (0, 30, True)],
+    )
+    assert fields_of(page)["urgency"]["value"] == "stat"
+    assert not fields_of(page)["urgency"]["review"]

@@ -504,11 +504,13 @@ def _urgency_of(word: Word) -> str | None:
             text = text[len(token) :]
             break
     level = vocabulary.URGENCY_WORDS.get(text.strip(".,!:;()[]"))
-    # A checkbox read as a letter or two glued to its option ("ClUrgent", "ORoutine"): the
-    # option starts at its capital, and is a word of four letters or more.
-    glued = re.fullmatch(r"\W*\w{1,2}?([A-Z][A-Za-z\-]{3,})\W*", word.text)
-    if level is None and glued and glued.start(1) > 0:
-        level = vocabulary.URGENCY_WORDS.get(glued.group(1).lower())
+    # A checkbox read as a letter or two glued to its option ("ClUrgent", "ORoutine",
+    # "CISTAT", whose box's side is a capital too): the option starts at a capital, and is
+    # a word of four letters or more.
+    for glue in (1, 2):
+        glued = re.fullmatch(rf"\W*\w{{{glue}}}([A-Z][A-Za-z\-]{{3,}})\W*", word.text)
+        if level is None and glued:
+            level = vocabulary.URGENCY_WORDS.get(glued.group(1).lower())
     return level
 
 
@@ -826,9 +828,16 @@ def _urgency(words: list[Word], context: _Context, found) -> list[Found]:
         levels = {level for _, level in marked}
         used = [w for w, _ in marked]
         confidence = _conf(used) if len(levels) == 1 else min(_conf(used), 0.4)
+        # A word among the options that is none of them is an option garbled, and the
+        # one garbled is likely the one marked: a circle or a tick is ink over its word
+        # ("CRoutiné>" beside "Urgent STAT"). Shown, not trusted.
+        read = {id(w) for w, _, _ in options}
+        garbled = any(id(w) not in read and _garbled_option(w) for w in words)
+        if garbled:
+            confidence = min(confidence, UNSURE)
         # One option marked beside others read unmarked: a choice among a few known words,
         # which a misread letter does not change.
-        chosen = len(levels) == 1 and any(state is False for _, _, state in options)
+        chosen = len(levels) == 1 and any(state is False for _, _, state in options) and not garbled
         return [found("urgency", marked[0][1], used, confidence=confidence, checked=chosen)]
     if any(state is False for _, _, state in options):
         return []  # boxes read, none of them marked
@@ -836,6 +845,12 @@ def _urgency(words: list[Word], context: _Context, found) -> list[Found]:
     if len(levels) != 1:
         return []  # several options and no mark read: a person looks
     return [found("urgency", options[0][1], [options[0][0]])]
+
+
+def _garbled_option(word: Word) -> bool:
+    """A word of three letters or more in an options line that reads as no option: not a
+    box drawn as text ("[X]", "(J"), nor a separator."""
+    return sum(c.isalpha() for c in word.text) >= 3
 
 
 def _box(words: list[Word]) -> Box | None:
