@@ -6,6 +6,9 @@ through at a lower engine confidence: a check a misread rarely survives beside t
 own label, or a second reading elsewhere that agrees. Weak evidence still flags.
 """
 
+import pytest
+
+from refloop.intake import reading
 from tests.intake.test_layout import fields_of, page_of
 
 LOW = 0.45  # below the plain review line, as specks beside a value leave a word
@@ -184,3 +187,29 @@ def test_a_box_read_as_capitals_glued_to_stat_is_no_garbled_option():
     )
     assert fields_of(page)["urgency"]["value"] == "stat"
     assert not fields_of(page)["urgency"]["review"]
+
+
+def test_a_name_the_engines_dictionary_lacks_read_with_its_doubt_is_flagged(monkeypatch):
+    monkeypatch.setattr(
+        "refloop.intake.extraction.engine_words", lambda: frozenset({"carlos", "odalys"})
+    )
+    page = "Referring provider: Carlas Vandermeer\nPatient name: Odalys Ferreira"
+    # The engine knows Carlos, not "Carlas": read at 0.85 it is a misread as likely as not.
+    fields = fields_of(page_of(page, conf=0.85))
+    assert fields["provider_name"]["value"] == "Carlas Vandermeer"
+    assert fields["provider_name"]["review"]
+    # A name it lacks read with its full confidence ("Ferreira" at 0.95) stands.
+    assert not fields_of(page_of(page, conf=0.95))["provider_name"]["review"]
+    # A name it knows, read at 0.85: the engine's doubt was specks, not a letter.
+    known = "Referring provider: Carlos Vandermeer"
+    monkeypatch.setattr(
+        "refloop.intake.extraction.engine_words", lambda: frozenset({"carlos", "vandermeer"})
+    )
+    assert not fields_of(page_of(known, conf=0.85))["provider_name"]["review"]
+
+
+@pytest.mark.skipif(not reading.engine_words(), reason="tesseract's dictionary tools missing")
+def test_the_engines_dictionary_holds_names_and_medical_words():
+    words = reading.engine_words()
+    assert {"hollis", "bergstrom", "mammogram"} <= words
+    assert "hallis" not in words

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from refloop.intake import layout, pairing, vocabulary
 from refloop.intake.models import FIELD_NAMES
-from refloop.intake.reading import Box, PageText, Word
+from refloop.intake.reading import Box, PageText, Word, engine_words
 from refloop.intake.values import (
     date_spans,
     is_known_code,
@@ -44,6 +44,8 @@ DIGITS_ALIKE_REVIEW_BELOW = 0.0
 # to be shown (UNSURE) does not.
 CONTESTS_FROM = 0.50
 UNSURE = 0.45
+# What the engine gives a clean, well-printed word.
+FULL_CONFIDENCE = 0.90
 # Below this, a segment beside a heading is taken for specks, not text.
 NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
@@ -212,10 +214,20 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
     return first[:1], last
 
 
-def _name_confidence(words: list[Word]) -> float:
-    # A one- or two-letter name is where OCR most often lost letters ("Li" for "Linda").
-    short = any(len(w.text.strip(",.")) <= 2 for w in words)
-    return min(_conf(words), 0.7) if short else _conf(words)
+def name_confidence(words: list[Word]) -> float:
+    """A name's confidence: the engine's, less where the name is the kind a misread makes.
+    A one- or two-letter name is where OCR most often lost letters ("Li" for "Linda"); a
+    name the engine's dictionary lacks, read with less than its full confidence, is where
+    its doubt was a misread ("Carlas", "Hallis", "Bergstom": it knows Carlos, Hollis and
+    Bergstrom, and reads a clean word at 0.9 and more)."""
+    confidence = _conf(words)
+    if any(len(w.text.strip(",.")) <= 2 for w in words):
+        confidence = min(confidence, 0.7)
+    known = engine_words()
+    unknown = [w for w in words if known and w.text.strip(",.").lower() not in known]
+    if unknown and _conf(unknown) < FULL_CONFIDENCE:
+        confidence = min(confidence, UNSURE)
+    return confidence
 
 
 def _bare(word: Word) -> str:
@@ -625,14 +637,14 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         first, last = person
         return [
             found("patient_first_name", name_text(first), first,
-                  confidence=_name_confidence(first)),
-            found("patient_last_name", name_text(last), last, confidence=_name_confidence(last)),
+                  confidence=name_confidence(first)),
+            found("patient_last_name", name_text(last), last, confidence=name_confidence(last)),
         ]  # fmt: skip
     if slot in {"first_name", "last_name"}:
         name_words = [w for w in words if re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", w.text)][:2]
         if not name_words or len(name_words) != len(words[: len(name_words)]):
             return []
-        confidence = _name_confidence(name_words)
+        confidence = name_confidence(name_words)
         return [found(f"patient_{slot}", name_text(name_words), name_words,
                       confidence=confidence)]  # fmt: skip
     if slot == "provider_name":
@@ -642,7 +654,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         first, last = person
         value = f"{name_text(first)} {name_text(last)}"
         named = found("provider_name", value, first + last,
-                      confidence=_name_confidence(first + last))  # fmt: skip
+                      confidence=name_confidence(first + last))  # fmt: skip
         return [named, *_row_numbers(_after(words, last[-1]), page, priority)]
     if slot == "dob":
         read = read_date(" ".join(w.text for w in words), today=context.today, compact=True)

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from refloop.intake import values
-from refloop.intake.extraction import Found, name_text, parse_person
+from refloop.intake.extraction import Found, name_confidence, name_text, parse_person
 from refloop.intake.reading import Box, PageText, Word
 
 # Below an explicit label (3) for the fields a label states outright (the patient, the
@@ -235,6 +235,7 @@ def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
             _found("patient_first_name", name_text(first), first, page, STRONG),
             _found("patient_last_name", name_text(last), last, page, STRONG),
         ]
+        out[0].confidence, out[1].confidence = name_confidence(first), name_confidence(last)
         # From the name's start: a subject line's name runs into its "DOB".
         born = BIRTH.search(text.text, span[0], span[1] + DOB_REACH)
         if born:
@@ -397,7 +398,11 @@ def _person_at_start(words: list[Word]) -> Found | None:
     if not person:
         return None
     first, last = person
-    return _found("provider_name", f"{name_text(first)} {name_text(last)}", first + last, 0, STRONG)
+    signer = _found(
+        "provider_name", f"{name_text(first)} {name_text(last)}", first + last, 0, STRONG
+    )
+    signer.confidence = name_confidence(first + last)
+    return signer
 
 
 def _npi(text: Text, page: int, recipient_lines: set[int]) -> list[Found]:
