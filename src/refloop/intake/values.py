@@ -333,8 +333,9 @@ def _variants(bare: str) -> list[str]:
 
 # ---- phones and NPIs -------------------------------------------------------------------
 
+# A fax reads a dash as a plus now and then: "(853) 418+4468".
 _PHONE = re.compile(
-    rf"(?:\+?1[\s.\-]*)?\(?{_DIGITISH}{{3}}\)?[\s.\-:]*{_DIGITISH}{{3}}[\s.\-]*{_DIGITISH}{{4}}"
+    rf"(?:\+?1[\s.\-]*)?\(?{_DIGITISH}{{3}}\)?[\s.\-:]*{_DIGITISH}{{3}}[\s.\-+]*{_DIGITISH}{{4}}"
 )
 
 
