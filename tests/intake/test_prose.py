@@ -487,3 +487,8 @@ def test_a_dash_read_as_a_plus_in_the_offices_number():
     )
     assert found["provider_phone"].value == "(853) 418-4468"
     assert found["provider_phone"].valid
+
+
+def test_an_accent_a_speck_gave_a_letter_does_not_hide_the_sentence():
+    found = found_by_field(letter("Dear Dr. Delgado:\nHe can be réached at 252-427-9173. He is"))
+    assert found["patient_phone"].value == "(252) 427-9173"

@@ -15,6 +15,7 @@ formula, not a deadline: routine.
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from refloop.intake import values
@@ -188,9 +189,16 @@ def _as_text(page: PageText) -> Text:
             words.append(word)
             starts.append(position)
             line_of.append(number)
-            parts.append(word.text)
+            parts.append("".join(_unaccented(c) for c in word.text))
             position += len(word.text) + 1
     return Text(" ".join(parts), words, starts, line_of)
+
+
+def _unaccented(char: str) -> str:
+    """A letter without the accent a speck gave it ("réached"), one character for one so
+    the text's offsets still find its words."""
+    base = unicodedata.normalize("NFKD", char)[0]
+    return base if base.isascii() else char
 
 
 def read_prose(page: PageText, today: dt.date) -> list[Found]:
