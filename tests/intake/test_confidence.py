@@ -36,7 +36,9 @@ def test_codes_in_the_code_set_are_not_trusted_on_that_alone_and_repairs_never()
     assert fields_of(page_of("ICD-10: M54", conf=0.6))["icd10_codes"]["review"]
 
 
-def test_a_name_read_alike_on_the_form_and_the_attached_note_is_trusted():
+def test_a_name_read_alike_on_the_form_and_the_attached_note_is_trusted(monkeypatch):
+    # Without the engine's dictionary to judge the name's words by.
+    monkeypatch.setattr("refloop.intake.extraction.engine_words", lambda: frozenset())
     form = page_of("Patient name: Odalys Ferreira\nDOB: 1971-02-14", conf=0.6)
     note = page_of("OFFICE NOTE\nPatient: Odalys Ferreira", number=2, conf=0.6)
     fields = fields_of(form, note)
@@ -213,3 +215,22 @@ def test_the_engines_dictionary_holds_names_and_medical_words():
     words = reading.engine_words()
     assert {"hollis", "bergstrom", "mammogram"} <= words
     assert "hallis" not in words
+
+
+def test_a_name_read_wholly_in_words_the_engine_knows_needs_less_of_its_confidence(
+    monkeypatch,
+):
+    monkeypatch.setattr(
+        "refloop.intake.extraction.engine_words",
+        lambda: frozenset({"odalys", "ferreira", "li"}),
+    )
+    known = fields_of(page_of("Patient name: Odalys Ferreira", conf=0.6))
+    assert not known["patient_last_name"]["review"]
+    assert fields_of(page_of("Patient name: Odalys Ferreira", conf=0.45))["patient_last_name"][
+        "review"
+    ]
+    # A word it lacks, or a short one (where letters are lost): the engine's doubt stands.
+    assert fields_of(page_of("Patient name: Odalys Ferriera", conf=0.6))["patient_last_name"][
+        "review"
+    ]
+    assert fields_of(page_of("Patient name: Odalys Li", conf=0.6))["patient_last_name"]["review"]

@@ -53,6 +53,7 @@ PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
 )  # fmt: skip
 # Labels whose value says whose part of the page this is.
 PATIENT_SLOTS = {"patient_name", "dob", "first_name", "last_name", "patient_phone"}
+NAME_FIELDS = {"patient_first_name", "patient_last_name", "provider_name"}
 PROVIDER_FIELDS = {"provider_name", "provider_npi", "provider_phone", "provider_fax"}
 BANNER = re.compile(r"\bP(?:age)?\.?\s*\d{1,3}\s*/\s*\d{1,3}\b|\bpage\s+\d+\s+of\s+\d+", re.I)
 TIME = re.compile(r"\d{1,2}:\d{2}")
@@ -228,6 +229,15 @@ def name_confidence(words: list[Word]) -> float:
     if unknown and _conf(unknown) < FULL_CONFIDENCE:
         confidence = min(confidence, UNSURE)
     return confidence
+
+
+def known_name(words: list[Word]) -> bool:
+    """Every word of the name is in the engine's dictionary, and none is short: a misread
+    rarely lands on another name it knows ("Carlas" for Carlos, "Hallis" for Hollis)."""
+    known = engine_words()
+    return bool(known) and all(
+        len(w.text.strip(",.")) > 2 and w.text.strip(",.").lower() in known for w in words
+    )
 
 
 def _bare(word: Word) -> str:
@@ -637,8 +647,9 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         first, last = person
         return [
             found("patient_first_name", name_text(first), first,
-                  confidence=name_confidence(first)),
-            found("patient_last_name", name_text(last), last, confidence=name_confidence(last)),
+                  confidence=name_confidence(first), checked=known_name(first)),
+            found("patient_last_name", name_text(last), last, confidence=name_confidence(last),
+                  checked=known_name(last)),
         ]  # fmt: skip
     if slot in {"first_name", "last_name"}:
         name_words = [w for w in words if re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", w.text)][:2]
@@ -646,7 +657,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
             return []
         confidence = name_confidence(name_words)
         return [found(f"patient_{slot}", name_text(name_words), name_words,
-                      confidence=confidence)]  # fmt: skip
+                      confidence=confidence, checked=known_name(name_words))]  # fmt: skip
     if slot == "provider_name":
         person = parse_person(words)
         if not person:
@@ -654,7 +665,8 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         first, last = person
         value = f"{name_text(first)} {name_text(last)}"
         named = found("provider_name", value, first + last,
-                      confidence=name_confidence(first + last))  # fmt: skip
+                      confidence=name_confidence(first + last),
+                      checked=known_name(first + last))  # fmt: skip
         return [named, *_row_numbers(_after(words, last[-1]), page, priority)]
     if slot == "dob":
         read = read_date(" ".join(w.text for w in words), today=context.today, compact=True)
@@ -999,6 +1011,9 @@ def _review_below(best: Found, readings: list[Found]) -> float:
     if best.checked and best.priority >= 1:
         if best.agrees:
             floor = AGREEING_REVIEW_BELOW
+        elif best.field in NAME_FIELDS:
+            # Read wholly in words the engine knows: a lesser check than a check digit.
+            floor = AGREED_REVIEW_BELOW
         elif best.field != "icd10_codes" and not best.repaired:
             # Codes in the code set are no such check alone: a misread code is often
             # another real one. Their titles agreeing with the fax's words is.

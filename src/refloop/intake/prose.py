@@ -19,7 +19,13 @@ import unicodedata
 from dataclasses import dataclass
 
 from refloop.intake import values
-from refloop.intake.extraction import Found, name_confidence, name_text, parse_person
+from refloop.intake.extraction import (
+    Found,
+    known_name,
+    name_confidence,
+    name_text,
+    parse_person,
+)
 from refloop.intake.reading import Box, PageText, Word
 
 # Below an explicit label (3) for the fields a label states outright (the patient, the
@@ -251,6 +257,7 @@ def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
             _found("patient_last_name", name_text(last), last, page, STRONG),
         ]
         out[0].confidence, out[1].confidence = name_confidence(first), name_confidence(last)
+        out[0].checked, out[1].checked = known_name(first), known_name(last)
         return out + born
     return unnamed
 
@@ -423,6 +430,7 @@ def _person_at_start(words: list[Word]) -> Found | None:
         "provider_name", f"{name_text(first)} {name_text(last)}", first + last, 0, STRONG
     )
     signer.confidence = name_confidence(first + last)
+    signer.checked = known_name(first + last)
     return signer
 
 
