@@ -497,8 +497,9 @@ Number of visits: 3
     )
     values = values_of(page)
     assert (values["patient_last_name"], values["patient_first_name"]) == ("Abernathy", "Tobias")
-    assert values["insurance"] == "Wellcare Value Script HMO"
-    # The reason as written: re-cased it would read "Copd with frequent exacerbations".
+    # Free text is kept as the sender wrote it: a person copies it as written, and
+    # recasing it would invent an acronym's case ("Copd with frequent exacerbations").
+    assert values["insurance"] == "WELLCARE VALUE SCRIPT HMO"
     assert values["reason"] == "COPD WITH FREQUENT EXACERBATIONS"
 
 

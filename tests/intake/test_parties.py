@@ -143,7 +143,7 @@ Type 2 diabetes with hyperglycemia
     assert values_of(alone)["reason"] == "Endocrinology consultation and treatment"
 
 
-def test_a_diagnosis_tables_code_column_under_a_misread_heading_is_read_and_a_repair_flagged():
+def test_a_diagnosis_tables_code_column_under_a_misread_heading_is_read_and_a_repair_checked():
     table = page_of(
         """
 Diagnoses
@@ -154,7 +154,9 @@ Providers
     )
     fields = fields_of(table)
     assert fields["icd10_codes"]["value"] == "E05.90"
-    assert fields["icd10_codes"]["review"]  # "£" read as "E": a repair a person confirms
+    # "£" read as "E": a repair is trusted only because the code's title names the
+    # condition written beside it (hyperthyroidism is thyrotoxicosis).
+    assert not fields["icd10_codes"]["review"]
     misread = page_of("Diagnoses\n#    (CD-10     Description\n1    Mt7.12     Knee pain")
     fields = fields_of(misread)
     assert fields["icd10_codes"]["value"] == "" or fields["icd10_codes"]["review"]

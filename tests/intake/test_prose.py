@@ -454,3 +454,41 @@ def test_a_role_row_gives_the_providers_npi_phone_and_fax_after_the_name(gap):
         "(614) 555-0133",
     )
     assert fields["provider_phone"]["review"]  # their order is a convention: a person looks
+
+
+def test_the_i_of_i_am_referring_lost_to_the_line_above():
+    found = found_by_field(
+        letter(
+            "Dear Dr. Carrington:\nam referring my patient Dolores Gallagher, DOB Dec 27,1941, for"
+        )
+    )
+    assert (found["patient_first_name"].value, found["patient_last_name"].value) == (
+        "Dolores",
+        "Gallagher",
+    )
+    assert found["patient_date_of_birth"].value == "1941-12-27"
+
+
+def test_a_birth_date_is_kept_when_the_name_before_it_is_glued_to_it():
+    # "St. Clair (date" read as one word: no name to take, but the date is the patient's.
+    found = found_by_field(
+        letter(
+            "Dear Dr. Sato:\n"
+            "I am writing to refer Xiomara H. St. Clairi(date of birth 03/19/2004) to your"
+        )
+    )
+    assert "patient_last_name" not in found
+    assert found["patient_date_of_birth"].value == "2004-03-19"
+
+
+def test_a_dash_read_as_a_plus_in_the_offices_number():
+    found = found_by_field(
+        letter("Dear Dr. Sato:\nYou can reach my office at (853) 418+4468 or fax records to")
+    )
+    assert found["provider_phone"].value == "(853) 418-4468"
+    assert found["provider_phone"].valid
+
+
+def test_an_accent_a_speck_gave_a_letter_does_not_hide_the_sentence():
+    found = found_by_field(letter("Dear Dr. Delgado:\nHe can be réached at 252-427-9173. He is"))
+    assert found["patient_phone"].value == "(252) 427-9173"

@@ -248,6 +248,8 @@ def test_a_date_says_whether_it_reads_one_way_only(text, one_style):
         ("BLUE CROSS BLUE SHIELD PP0", "BLUE CROSS BLUE SHIELD PPO"),  # capitals stay capitals
         ("Medicare Part B", "Medicare Part B"),
         ("Blue Cross Blue Shield of Kansas", "Blue Cross Blue Shield of Kansas"),
+        ("Highmark BCBS Community iBlue", "Highmark BCBS Community Blue"),  # a box's side
+        ("|Cross Blue Shield", "Cross Blue Shield"),
     ],
 )
 def test_a_plan_name_is_repaired_against_the_words_payers_use(read, meant):
@@ -278,3 +280,16 @@ def test_junk_after_a_plan_is_cut():
 def test_a_short_word_is_not_bent_into_a_payer_word():
     # One letter off a four-letter word is another word: "Bold" is not "Gold".
     assert values.read_plan("Bold Health Partners").value == "Bold Health Partners"
+
+
+# ---- code titles --------------------------------------------------------------------------
+
+
+def test_a_code_title_agrees_with_words_naming_its_condition_in_another_form():
+    assert values.code_title("I10") == "Essential (primary) hypertension"
+    assert values.title_agrees("F32.A", "Depressive symptoms with anxiety")  # depression
+    assert values.title_agrees("M10.9", "Recurrent gout flares")
+    # Only the title's filler ("unspecified", "other") or a compound's head is no agreement.
+    assert not values.title_agrees("M10.9", "Unspecified pain, other")
+    assert not values.title_agrees("K21.9", "Gastroenterology consultation")  # gastro-esophageal
+    assert not values.title_agrees("N13.4", "CKD stage 4")

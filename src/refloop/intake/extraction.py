@@ -16,14 +16,16 @@ from dataclasses import dataclass, field, replace
 
 from refloop.intake import layout, pairing, vocabulary
 from refloop.intake.models import FIELD_NAMES
-from refloop.intake.reading import Box, PageText, Word
+from refloop.intake.reading import Box, PageText, Word, engine_words
 from refloop.intake.values import (
+    date_spans,
     is_known_code,
     read_codes,
     read_date,
     read_phone,
     read_phones,
     read_plan,
+    title_agrees,
 )
 from refloop.network.npi import is_valid_npi
 
@@ -36,6 +38,18 @@ AGREED_REVIEW_BELOW = 0.50
 # yield to it is shown below it.
 BANNER_CONFIDENCE = 0.75
 BELOW_BANNER = 0.5
+# Checked, and agreeing with what else the fax says in words (codes with the reason): the
+# engine's confidence, which specks beside a code's label pull to nothing, no longer decides.
+AGREEING_REVIEW_BELOW = 0.0
+# Digits (a phone, a birth date) read alike on two pages: two misreads of the same digits
+# do not agree by chance.
+DIGITS_ALIKE_REVIEW_BELOW = 0.0
+# A second reading this sure of another value puts the first in doubt; a reading kept only
+# to be shown (UNSURE) does not.
+CONTESTS_FROM = 0.50
+UNSURE = 0.45
+# What the engine gives a clean, well-printed word.
+FULL_CONFIDENCE = 0.90
 # Below this, a segment beside a heading is taken for specks, not text.
 NOISE_BELOW = 0.40
 PATIENT, PROVIDER, RECIPIENT, INSURANCE, NOTE, COVER, TOP, OTHER = (
@@ -48,12 +62,18 @@ CLINICIAN, ANOTHER_CLINICIAN = "clinician", "another clinician"
 MAX_TABLE_ROWS = 8
 # Labels whose value says whose part of the page this is.
 PATIENT_SLOTS = {"patient_name", "dob", "first_name", "last_name", "patient_phone"}
+NAME_FIELDS = {"patient_first_name", "patient_last_name", "provider_name"}
 PROVIDER_FIELDS = {"provider_name", "provider_npi", "provider_phone", "provider_fax"}
 BANNER = re.compile(r"\bP(?:age)?\.?\s*\d{1,3}\s*/\s*\d{1,3}\b|\bpage\s+\d+\s+of\s+\d+", re.I)
 TIME = re.compile(r"\d{1,2}:\d{2}")
 COVER_SHEET = re.compile(r"fax\s+cover|cover\s+sheet|pages?\s*:\s*\d", re.IGNORECASE)
 INSURANCE_TAIL = re.compile(r"[,;]\s*(?:member|group|id|policy|subscriber|plan\s+id)\b", re.I)
 SIGN_OFF = re.compile(r"(?:sincerely|regards|respectfully|best regards|kind regards)\b", re.I)
+LIST_NUMBER = re.compile(r"\(?\d{1,2}[.)]")
+# The code set's name before a code, its "I" lost or misread: "ICD10:", "(CD10:", "CD-10".
+CODE_SET_NAME = re.compile(r"\W?[1Il|!]?CD[-\s]?10(?:-?CM)?\W?", re.IGNORECASE)
+# A code written as codes are, with its dot: what a page's other codes look like.
+DOTTED_CODE = re.compile(r"(?<![A-Za-z0-9])[A-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4}(?![A-Za-z0-9])")
 CITY_STATE_ZIP = re.compile(r"([A-Z][A-Za-z .'-]{1,40}),\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?")
 
 # Area codes of toll-free numbers: payers' and companies' lines, rarely a practice's own.
@@ -104,6 +124,12 @@ class Found:
     checked: bool = False
     # Whose value it is was guessed (a clinician's block with no heading): a person looks.
     unsure: bool = False
+    # Agrees with what else the fax says: a code's title names the condition the reason (or
+    # the words beside the code) names. Set when a candidate's fields are merged.
+    agrees: bool = False
+    # Read only after an OCR repair (a code's "1" read for its "I"): checked by the
+    # agreement above only, never by the repair alone.
+    repaired: bool = False
 
 
 @dataclass
@@ -203,10 +229,29 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
     return first[:1], last
 
 
-def _name_confidence(words: list[Word]) -> float:
-    # A one- or two-letter name is where OCR most often lost letters ("Li" for "Linda").
-    short = any(len(w.text.strip(",.")) <= 2 for w in words)
-    return min(_conf(words), 0.7) if short else _conf(words)
+def name_confidence(words: list[Word]) -> float:
+    """A name's confidence: the engine's, less where the name is the kind a misread makes.
+    A one- or two-letter name is where OCR most often lost letters ("Li" for "Linda"); a
+    name the engine's dictionary lacks, read with less than its full confidence, is where
+    its doubt was a misread ("Carlas", "Hallis", "Bergstom": it knows Carlos, Hollis and
+    Bergstrom, and reads a clean word at 0.9 and more)."""
+    confidence = _conf(words)
+    if any(len(w.text.strip(",.")) <= 2 for w in words):
+        confidence = min(confidence, 0.7)
+    known = engine_words()
+    unknown = [w for w in words if known and w.text.strip(",.").lower() not in known]
+    if unknown and _conf(unknown) < FULL_CONFIDENCE:
+        confidence = min(confidence, UNSURE)
+    return confidence
+
+
+def known_name(words: list[Word]) -> bool:
+    """Every word of the name is in the engine's dictionary, and none is short: a misread
+    rarely lands on another name it knows ("Carlas" for Carlos, "Hallis" for Hollis)."""
+    known = engine_words()
+    return bool(known) and all(
+        len(w.text.strip(",.")) > 2 and w.text.strip(",.").lower() in known for w in words
+    )
 
 
 def _bare(word: Word) -> str:
@@ -321,12 +366,20 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
                 signature = _signature_below(segment, model, items)
                 found.extend(_readings(signature, PROVIDER, context) if signature else [])
         above_parties = above_parties and parties <= {TOP, OTHER}
+    if context.in_note:
+        # A page holding an attached report or note: numbers above its heading, where no
+        # party's heading stood, are as likely the report's letterhead ("ASHBY IMAGING
+        # CENTER Tel ... Fax ...") as the referrer's. Shown, not trusted.
+        for reading in found:
+            if reading.field in PROVIDER_FIELDS and reading.priority == 1:
+                reading.confidence = min(reading.confidence, UNSURE)
     _fallbacks(found, model, page.number)
     # Letters: what their sentences state (imported here: prose builds on this module).
     from refloop.intake import prose
 
     found.extend(prose.read_prose(page, today))
     found = _codes_together(found)
+    _codes_complete(found, page)
     _not_the_provider(found)
     return PageReading(page.number, found, context.is_cover, context.cities, "\n".join(body))
 
@@ -452,6 +505,7 @@ def _codes_together(found: list[Found]) -> list[Found]:
         together[0].page,
         top,
         checked=all(f.checked for f in together),
+        repaired=any(f.repaired for f in together),
         box=Box(
             min(b.x0 for b in boxes),
             min(b.y0 for b in boxes),
@@ -472,6 +526,16 @@ def _not_the_referrers(letterhead: list[Found]) -> None:
         if reading.field in PROVIDER_FIELDS:
             reading.priority = 0
             reading.confidence = min(reading.confidence, BELOW_BANNER)
+
+
+def _codes_complete(found: list[Found], page: PageText) -> None:
+    """A list of codes is checked only if every code written on its page is in it: a list
+    whose other codes went unread ("K80.20" of "K80.20, R10.13", the second on a line of
+    its own) passes the code set as whole, but leaves a code on the page outside it."""
+    written = {c for c in DOTTED_CODE.findall(page.text) if is_known_code(c)}
+    for reading in found:
+        if reading.field == "icd10_codes" and reading.checked:
+            reading.checked = written <= set(reading.value.split(", "))
 
 
 def _not_the_provider(found: list[Found]) -> None:
@@ -538,11 +602,13 @@ def _urgency_of(word: Word) -> str | None:
             text = text[len(token) :]
             break
     level = vocabulary.URGENCY_WORDS.get(text.strip(".,!:;()[]"))
-    # A checkbox read as a letter or two glued to its option ("ClUrgent", "ORoutine"): the
-    # option starts at its capital, and is a word of four letters or more.
-    glued = re.fullmatch(r"\W*\w{1,2}?([A-Z][A-Za-z\-]{3,})\W*", word.text)
-    if level is None and glued and glued.start(1) > 0:
-        level = vocabulary.URGENCY_WORDS.get(glued.group(1).lower())
+    # A checkbox read as a letter or two glued to its option ("ClUrgent", "ORoutine",
+    # "CISTAT", whose box's side is a capital too): the option starts at a capital, and is
+    # a word of four letters or more.
+    for glue in (1, 2):
+        glued = re.fullmatch(rf"\W*\w{{{glue}}}([A-Z][A-Za-z\-]{{3,}})\W*", word.text)
+        if level is None and glued:
+            level = vocabulary.URGENCY_WORDS.get(glued.group(1).lower())
     return level
 
 
@@ -621,6 +687,11 @@ SURE_SECTIONS = {PATIENT, PROVIDER, INSURANCE}
 # Labels that may name a referring provider, whose row may go on with their numbers.
 ROW_SLOTS = {"provider_name", "name", "last_first", "from"}
 IDENTITY_FIELDS = {"patient_first_name", "patient_last_name", "patient_date_of_birth"}
+# Values of digits: two readings alike on two pages are no shared misread, as two names
+# in one typeface can be ("Carlas" in the letterhead and under the signature).
+DIGIT_FIELDS = {
+    "patient_date_of_birth", "patient_phone", "provider_npi", "provider_phone", "provider_fax",
+}  # fmt: skip
 
 
 def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found]:
@@ -678,16 +749,17 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         first, last = person
         return [
             found("patient_first_name", name_text(first), first,
-                  confidence=_name_confidence(first)),
-            found("patient_last_name", name_text(last), last, confidence=_name_confidence(last)),
+                  confidence=name_confidence(first), checked=known_name(first)),
+            found("patient_last_name", name_text(last), last, confidence=name_confidence(last),
+                  checked=known_name(last)),
         ]  # fmt: skip
     if slot in {"first_name", "last_name"}:
         name_words = [w for w in words if re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", w.text)][:2]
         if not name_words or len(name_words) != len(words[: len(name_words)]):
             return []
-        confidence = _name_confidence(name_words)
+        confidence = name_confidence(name_words)
         return [found(f"patient_{slot}", name_text(name_words), name_words,
-                      confidence=confidence)]  # fmt: skip
+                      confidence=confidence, checked=known_name(name_words))]  # fmt: skip
     if slot == "provider_name":
         person = parse_person(words)
         if not person:
@@ -695,7 +767,8 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         first, last = person
         value = f"{name_text(first)} {name_text(last)}"
         named = found("provider_name", value, first + last,
-                      confidence=_name_confidence(first + last))  # fmt: skip
+                      confidence=name_confidence(first + last),
+                      checked=known_name(first + last))  # fmt: skip
         return [named, *_row_numbers(_after(words, last[-1]), page, priority, context.model)]
     if slot == "dob":
         read = read_date(" ".join(w.text for w in words), today=context.today, compact=True)
@@ -724,23 +797,29 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         if not codes:
             return []
         used = [w for w in coded if parse_codes([w])]
-        # A number left over beside the codes is a code misread, and a code's shape without
-        # its place in the code set a code misread or retired: a person looks. So does a
-        # code repaired into the code set: the only repair is not always the right one
-        # ("Mt7.12" reads as M77.12, written M17.12).
-        checked = read_codes(" ".join(w.text for w in coded))
-        doubtful = bool(
-            len(used) != len(coded) or checked.unknown or checked.ambiguous or checked.repaired
-        )
+        # A number left over beside the codes is a code misread (a list's own "1." is not),
+        # and a code's shape without its place in the code set a code misread or retired: a
+        # person looks.
+        read = read_codes(" ".join(w.text for w in coded))
+        leftover = [
+            w
+            for w in coded
+            if w not in used
+            and not LIST_NUMBER.fullmatch(w.text)
+            and not CODE_SET_NAME.fullmatch(w.text)
+        ]
+        doubtful = bool(_beside_codes(leftover, words) or read.unknown or read.ambiguous)
         confidence = min(_conf(used), 0.5) if doubtful else _conf(used)
-        # Codes all in the code set as read are still not checked evidence: a list whose
-        # other codes were never read ("K80.20" of "K80.20, R10.13") would pass as whole.
-        return [found("icd10_codes", ", ".join(codes), used, confidence=confidence)]
+        # Every code a billable leaf, nothing left over: checked here, and then only if no
+        # other code on the page went unread into the list (`_codes_complete`).
+        return [found("icd10_codes", ", ".join(codes), used, confidence=confidence,
+                      checked=not (doubtful or read.short),
+                      repaired=bool(read.repaired))]  # fmt: skip
     if slot == "urgency":
         return _urgency(words, context, found)
     if slot == "insurance":
         words = _first_sentence(words)
-        text = _title_case(_free_text(words))
+        text = _free_text(words)
         # "Aetna PPO, member ID ...": the plan ends where its numbers begin.
         text = INSURANCE_TAIL.split(text)[0].strip(" ,;:.")
         if not re.search(r"[A-Za-z]{3}", text):
@@ -849,6 +928,21 @@ def _is_npi_word(word: Word) -> bool:
     return len(digits) == 10 and is_valid_npi(digits) and not re.search(r"[()\-.]", word.text)
 
 
+def _beside_codes(leftover: list[Word], words: list[Word]) -> list[Word]:
+    """The words left over beside a list of codes, less those in a date: a row's next cell
+    ("R92.8, N63.0 | 05/17/2026") run into the value is no code misread."""
+    offsets, position = {}, 0
+    for word in words:
+        offsets[id(word)] = position
+        position += len(word.text) + 1
+    spans = date_spans(" ".join(w.text for w in words))
+    return [
+        w
+        for w in leftover
+        if id(w) not in offsets or not any(a <= offsets[id(w)] < b for a, b in spans)
+    ]
+
+
 def _first_sentence(words: list[Word]) -> list[Word]:
     """A plan's name is no sentence: in a letter, "Insurance: Aetna POS II. Please see her
     ..." ends at the period, not at the next label. A sentence goes on in lower case; a
@@ -900,14 +994,6 @@ def _slash_as_comma(words: list[Word]) -> list[Word]:
     return out
 
 
-def _title_case(text: str) -> str:
-    """A plan name in block capitals: "Wellcare Value Script", "Anthem Blue Cross HMO"."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) < 8 or any(c.islower() for c in letters):
-        return text
-    return " ".join(w if len(w) <= 3 else w.capitalize() for w in text.split())
-
-
 def _urgency(words: list[Word], context: _Context, found) -> list[Found]:
     """The option that is marked; a lone option with no box at all; never a guess."""
     options: list[tuple[Word, str, bool | None]] = []
@@ -934,9 +1020,16 @@ def _urgency(words: list[Word], context: _Context, found) -> list[Found]:
         levels = {level for _, level in marked}
         used = [w for w, _ in marked]
         confidence = _conf(used) if len(levels) == 1 else min(_conf(used), 0.4)
+        # A word among the options that is none of them is an option garbled, and the
+        # one garbled is likely the one marked: a circle or a tick is ink over its word
+        # ("CRoutiné>" beside "Urgent STAT"). Shown, not trusted.
+        read = {id(w) for w, _, _ in options}
+        garbled = any(id(w) not in read and _garbled_option(w) for w in words)
+        if garbled:
+            confidence = min(confidence, UNSURE)
         # One option marked beside others read unmarked: a choice among a few known words,
         # which a misread letter does not change.
-        chosen = len(levels) == 1 and any(state is False for _, _, state in options)
+        chosen = len(levels) == 1 and any(state is False for _, _, state in options) and not garbled
         return [found("urgency", marked[0][1], used, confidence=confidence, checked=chosen)]
     if any(state is False for _, _, state in options):
         return []  # boxes read, none of them marked
@@ -944,6 +1037,12 @@ def _urgency(words: list[Word], context: _Context, found) -> list[Found]:
     if len(levels) != 1:
         return []  # several options and no mark read: a person looks
     return [found("urgency", options[0][1], [options[0][0]])]
+
+
+def _garbled_option(word: Word) -> bool:
+    """A word of three letters or more in an options line that reads as no option: not a
+    box drawn as text ("[X]", "(J"), nor a separator."""
+    return sum(c.isalpha() for c in word.text) >= 3
 
 
 def _box(words: list[Word]) -> Box | None:
@@ -1002,9 +1101,19 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
         options = [f for r in readings for f in r.found if f.field == name]
         valid = [f for f in options if f.valid]
         if valid:
-            best = max(valid, key=lambda f: (f.priority, f.confidence))
+            if name == "reason":
+                _reasons_agree(valid, readings)
+            # Of two readings as explicit, the one that agrees with another field wins.
+            best = max(valid, key=lambda f: (f.priority, f.agrees, f.confidence))
+            if name == "icd10_codes" and best.checked:
+                best.agrees = _codes_agree(best, readings)
             disagree = any(
-                f.value != best.value and f.priority >= best.priority and f.confidence >= 0.5
+                f.value != best.value
+                and (f.priority >= best.priority or _unsure_number(best))
+                and f.confidence >= CONTESTS_FROM
+                # "Cataract, decreased vision", whose code's title says cataract, over
+                # "Ophthalmology consultation" read under a label of the same standing.
+                and (f.agrees or not best.agrees or name != "reason")
                 for f in valid
             )
             # Only a fallback read it (a cover sheet, an attached note, a code anywhere).
@@ -1027,19 +1136,70 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
     return fields
 
 
+def _reasons_agree(reasons: list[Found], readings: list[PageReading]) -> None:
+    """Marks the reasons that name the condition of a code the fax gives, checked against
+    the code set: read as a reason, not a service requested or a specialty ("Endocrinology
+    consultation and treatment" beside "Type 2 diabetes with hyperglycemia" and E11.65).
+    Agreement on a word does not check the others' letters: it lowers the bar, no more."""
+    codes = [
+        code
+        for r in readings
+        for f in r.found
+        if f.field == "icd10_codes" and f.valid and f.checked and not f.repaired
+        for code in f.value.split(", ")
+    ]
+    for reason in reasons:
+        reason.agrees = any(title_agrees(code, reason.value) for code in codes)
+
+
+def _codes_agree(codes: Found, readings: list[PageReading]) -> bool:
+    """Whether each code's title names a condition the fax states in words: in a reason
+    read anywhere in the candidate, or on the lines the codes are written on ("E11.65 Type 2
+    diabetes with hyperglycemia"). A code misread into another real code is another
+    condition, which the words rarely name."""
+    said = [f.value for r in readings for f in r.found if f.field == "reason"]
+    page = next((r for r in readings if r.number == codes.page), None)
+    code_list = codes.value.split(", ")
+    if page is not None:
+        said += [line for line in page.text.splitlines() if any(c in line for c in code_list)]
+    text = " ".join(said)
+    return all(title_agrees(code, text) for code in code_list)
+
+
+def _unsure_number(best: Found) -> bool:
+    """A number whose section is unsure (a bare "Fax:" at the top of a page, a letter's
+    sentence): any other reading of it, a fax server's banner too, that differs may be
+    the right one."""
+    return best.priority <= 1 and best.field in DIGIT_FIELDS - {"provider_npi"}
+
+
 def _review_below(best: Found, readings: list[Found]) -> float:
     """The OCR confidence a reading needs to be trusted, by the evidence behind it.
 
-    A value that passed a check a misread rarely survives (an NPI's check digit, codes all
-    in the code set as read, a birth date that reads one way only) under a label, or
-    that a second, independent reading agrees with (another page, another place on the
-    page), needs less of the engine's trust than a value read once with nothing to check it
-    by: the engine's confidence falls on faxed pages for specks and ruling beside a value
-    as much as for misread letters."""
+    A value that passed a check a misread rarely survives (an NPI's check digit, a birth
+    date that reads one way only, codes whose titles name the reason's condition) under a
+    label, or that a second, independent reading agrees with (another page, another place
+    on the page), needs less of the engine's trust than a value read once with nothing to
+    check it by: the engine's confidence falls on faxed pages for specks and ruling beside
+    a value as much as for misread letters."""
     floor = REVIEW_BELOW
     if best.checked and best.priority >= 1:
-        floor = CHECKED_REVIEW_BELOW
+        if best.agrees:
+            floor = AGREEING_REVIEW_BELOW
+        elif best.field in NAME_FIELDS:
+            # Read wholly in words the engine knows: a lesser check than a check digit.
+            floor = AGREED_REVIEW_BELOW
+        elif best.field != "icd10_codes" and not best.repaired:
+            # Codes in the code set are no such check alone: a misread code is often
+            # another real one. Their titles agreeing with the fax's words is.
+            floor = CHECKED_REVIEW_BELOW
     if best.priority >= 1 and any(_independent(best, f) for f in readings):
+        floor = min(floor, AGREED_REVIEW_BELOW)
+    if best.field in DIGIT_FIELDS and any(
+        _independent(best, f) and f.page != best.page for f in readings
+    ):
+        floor = DIGITS_ALIKE_REVIEW_BELOW
+    if best.priority >= 1 and best.agrees and best.field == "reason":
         floor = min(floor, AGREED_REVIEW_BELOW)
     return floor
 

@@ -15,10 +15,17 @@ formula, not a deadline: routine.
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from refloop.intake import values
-from refloop.intake.extraction import Found, name_text, parse_person
+from refloop.intake.extraction import (
+    Found,
+    known_name,
+    name_confidence,
+    name_text,
+    parse_person,
+)
 from refloop.intake.reading import Box, PageText, Word
 
 # Below an explicit label (3) for the fields a label states outright (the patient, the
@@ -38,7 +45,8 @@ NAME = rf"(?P<name>{NAME_WORD}(?:,?\s+(?:{NAME_PARTICLE}\s+){{0,2}}{NAME_WORD}){
 I_ = r"[Il1|]"
 TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+)?"
 PATIENT_INTRO = re.compile(
-    rf"(?i:(?<![A-Za-z])(?:{I_}\s*am|{I_}'m|we\s+are|{I_}\s+would\s+like\s+to|{I_}'d\s+like\s+to"
+    # "I" may be lost to a speck or the line above: "am referring my patient ..."
+    rf"(?i:(?<![A-Za-z])(?:(?:{I_}\s*)?am|{I_}'m|we\s+are|{I_}\s+would\s+like\s+to|{I_}'d\s+like\s+to"
     rf"|we\s+would\s+like\s+to|this\s+letter\s+is\s+to|{I_}\s*am\s+writing\s+to|writing\s+to)"
     r"\s+(?:refer(?:ring)?|send(?:ing)?)"
     r"|thank\s+you\s+for\s+(?:seeing|evaluating|agreeing\s+to\s+see)"
@@ -187,9 +195,16 @@ def _as_text(page: PageText) -> Text:
             words.append(word)
             starts.append(position)
             line_of.append(number)
-            parts.append(word.text)
+            parts.append("".join(_unaccented(c) for c in word.text))
             position += len(word.text) + 1
     return Text(" ".join(parts), words, starts, line_of)
+
+
+def _unaccented(char: str) -> str:
+    """A letter without the accent a speck gave it ("réached"), one character for one so
+    the text's offsets still find its words."""
+    base = unicodedata.normalize("NFKD", char)[0]
+    return base if base.isascii() else char
 
 
 def read_prose(page: PageText, today: dt.date) -> list[Found]:
@@ -221,30 +236,44 @@ def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
         for pattern in (PATIENT_INTRO, SUBJECT, PLEASE_SEE)
         for match in pattern.finditer(text.text)
     ]
+    unnamed: list[Found] = []
     for match in sorted(matches, key=lambda m: m.start()):
         span = match.span("name")
         words = text.words_in(*span)
         cut = next((i for i, w in enumerate(words) if w.text.lower() in NOT_NAME), len(words))
         if words[:cut] and words[cut - 1].text.lower().rstrip(".") in PARTICLES:
             continue  # "Gloria St. Clair" cut at "St": the labels say it whole, or a person
+        # From the name's start: a subject line's name runs into its "DOB".
+        born = _born(text, span, page, today)
         person = parse_person(words[:cut])
         if not person:
+            # The name glued to what follows ("St. Clairi(date of birth 03/19/2004)"): the
+            # date the sentence gives is still the patient's; the name, other lines say.
+            unnamed = unnamed or born
             continue
         first, last = person
         out = [
             _found("patient_first_name", name_text(first), first, page, STRONG),
             _found("patient_last_name", name_text(last), last, page, STRONG),
         ]
-        # From the name's start: a subject line's name runs into its "DOB".
-        born = BIRTH.search(text.text, span[0], span[1] + DOB_REACH)
-        if born:
-            date_words = _leading(text.words_from(born.end()), _is_date_part)
-            read = values.read_date(" ".join(w.text for w in date_words), today=today)
-            if read:
-                out.append(_found("patient_date_of_birth", read.iso, date_words, page, STRONG))
-                out[-1].valid = read.plausible
-        return out
-    return []
+        out[0].confidence, out[1].confidence = name_confidence(first), name_confidence(last)
+        out[0].checked, out[1].checked = known_name(first), known_name(last)
+        return out + born
+    return unnamed
+
+
+def _born(text: Text, span: tuple[int, int], page: int, today: dt.date) -> list[Found]:
+    """The birth date stated right after a patient's name ("…, DOB: 07/14/1996")."""
+    born = BIRTH.search(text.text, span[0], span[1] + DOB_REACH)
+    if not born:
+        return []
+    date_words = _leading(text.words_from(born.end()), _is_date_part)
+    read = values.read_date(" ".join(w.text for w in date_words), today=today)
+    if not read:
+        return []
+    reading = _found("patient_date_of_birth", read.iso, date_words, page, STRONG)
+    reading.valid = read.plausible
+    return [reading]
 
 
 def _is_date_part(word: Word) -> bool:
@@ -397,7 +426,12 @@ def _person_at_start(words: list[Word]) -> Found | None:
     if not person:
         return None
     first, last = person
-    return _found("provider_name", f"{name_text(first)} {name_text(last)}", first + last, 0, STRONG)
+    signer = _found(
+        "provider_name", f"{name_text(first)} {name_text(last)}", first + last, 0, STRONG
+    )
+    signer.confidence = name_confidence(first + last)
+    signer.checked = known_name(first + last)
+    return signer
 
 
 def _npi(text: Text, page: int, recipient_lines: set[int]) -> list[Found]:

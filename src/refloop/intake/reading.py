@@ -10,6 +10,7 @@ import io
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -382,6 +383,35 @@ def _tessdata() -> str:
     ).stdout
     first = listing.splitlines()[0] if listing else ""
     return first.split('"')[1] if first.count('"') >= 2 else "/usr/share/tesseract-ocr/5/tessdata"
+
+
+@functools.cache
+def engine_words() -> frozenset[str]:
+    """The words of the OCR engine's own English dictionary, lower case: names and medical
+    words among them ("hollis", "bergstrom", "mammogram"). Unpacked from its model once per
+    process (about a second, with the tools Debian's tesseract-ocr ships); empty where they
+    are missing, and then no word is judged by it."""
+    combine, unpack = shutil.which("combine_tessdata"), shutil.which("dawg2wordlist")
+    model = os.path.join(_tessdata(), "eng.traineddata")
+    if not (combine and unpack and os.path.exists(model)):
+        return frozenset()
+    with tempfile.TemporaryDirectory(prefix="refloop-dawg-") as folder:
+        prefix = os.path.join(folder, "eng.")
+        listing = prefix + "words"
+        try:
+            subprocess.run(  # noqa: S603 - fixed arguments
+                [combine, "-u", model, prefix], capture_output=True, timeout=60, check=True
+            )
+            subprocess.run(  # noqa: S603 - fixed arguments
+                [unpack, prefix + "lstm-unicharset", prefix + "lstm-word-dawg", listing],
+                capture_output=True,
+                timeout=60,
+                check=True,
+            )
+            with open(listing, encoding="utf-8") as words:
+                return frozenset(words.read().lower().split())
+        except (OSError, subprocess.SubprocessError):
+            return frozenset()
 
 
 def ocr_lines(image: Image.Image, passes: tuple[int, ...] | None = None) -> list[list[Word]]:

@@ -12,6 +12,7 @@ surer, one they read differently as less sure ("Carlas" against "Carlos"). Its d
 (a whole-page pass, 6-8 s a page on one core) is not used: Tesseract's word boxes say
 where to look.
 """
+
 import importlib.util
 import threading
 import unicodedata

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import importlib.metadata
 import itertools
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -82,6 +83,12 @@ def read_date(text: str, *, today: dt.date, compact: bool = False) -> DateRead |
     if compact and (digits := COMPACT.search(text)):
         return _compact_date(digits.group(1), today)
     return None
+
+
+def date_spans(text: str) -> list[tuple[int, int]]:
+    """Where in `text` dates are written (any style, read or not as a birth date)."""
+    text = _repair_digits(text)
+    return [m.span() for pattern in DATE_PATTERNS for m in pattern.finditer(text) if _month_of(m)]
 
 
 def _repair_digits(text: str) -> str:
@@ -207,6 +214,62 @@ def is_known_code(code: str) -> bool:
     return _dotted(code.upper()) in _code_set()
 
 
+# Words of a code's title that say nothing of the condition: "Other and unspecified ...".
+_TITLE_FILLER = {
+    "other", "unspecified", "specified", "with", "without", "and", "due", "the", "for", "of",
+    "not", "elsewhere", "classified", "site", "region", "part", "type", "stage", "encounter",
+    "initial", "subsequent", "sequela", "left", "right", "bilateral", "unilateral", "disease",
+    "disorder", "disorders", "conditions", "condition", "acute", "chronic", "primary",
+    "secondary", "status", "history", "personal", "family", "finding", "findings", "abnormal",
+}  # fmt: skip
+
+
+@functools.cache
+def _code_titles() -> dict[str, str]:
+    """Each code's title, from the tabular list the package ships (parsed once, about a
+    second): a fax often writes a code's condition beside it or as the reason."""
+    import xml.etree.ElementTree as ET  # noqa: N817, S405  # the package's own file
+
+    tabular = [
+        path
+        for path in importlib.metadata.distribution(CODE_PACKAGE).files or []
+        if re.fullmatch(r"simple_icd_10_cm/data/icd10c-tabular-[\w-]+\.xml", str(path))
+    ]
+    if len(tabular) != 1:
+        raise RuntimeError(f"{CODE_PACKAGE} ships {len(tabular)} tabular lists; expected one.")
+    titles = {}
+    for _, element in ET.iterparse(str(tabular[0].locate()), events=("end",)):  # noqa: S314
+        if element.tag == "diag":
+            name, desc = element.findtext("name"), element.findtext("desc")
+            if name and desc:
+                titles[_dotted(name.strip())] = desc
+    return titles
+
+
+def code_title(code: str) -> str | None:
+    """ICD-10-CM's title of `code` ("I10": "Essential (primary) hypertension"), or None."""
+    return _code_titles().get(_dotted(code.upper()))
+
+
+def title_agrees(code: str, text: str) -> bool:
+    """Whether `text` names the condition of `code`'s title: a word of the title that says
+    something of the condition (not "unspecified", "other", a side) is in it, allowing for
+    endings ("depressive" for "depression"). A misread code is another condition."""
+    title = code_title(code)
+    if not title:
+        return False
+    said = set(re.findall(r"[a-z]{4,}", text.lower()))
+    meant = {w for w in re.findall(r"[a-z]{4,}", title.lower()) if w not in _TITLE_FILLER}
+    return any(_same_word(a, b) for a in meant for b in said)
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word with another ending: "psoriasis" and "psoriatic", not "gastro" (of
+    "gastro-esophageal") and "gastroenterology"."""
+    common = len(os.path.commonprefix([a, b]))
+    return common >= min(5, len(a), len(b)) and max(len(a), len(b)) - common <= 3
+
+
 def _dotted(code: str) -> str:
     bare = code.replace(".", "")
     return f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
@@ -271,8 +334,9 @@ def _variants(bare: str) -> list[str]:
 
 # ---- phones and NPIs -------------------------------------------------------------------
 
+# A fax reads a dash as a plus now and then: "(853) 418+4468".
 _PHONE = re.compile(
-    rf"(?:\+?1[\s.\-]*)?\(?{_DIGITISH}{{3}}\)?[\s.\-:]*{_DIGITISH}{{3}}[\s.\-]*{_DIGITISH}{{4}}"
+    rf"(?:\+?1[\s.\-]*)?\(?{_DIGITISH}{{3}}\)?[\s.\-:]*{_DIGITISH}{{3}}[\s.\-+]*{_DIGITISH}{{4}}"
 )
 
 
@@ -330,6 +394,9 @@ _CONFUSABLE = [set("cgeo"), set("il1|!"), set("o0dq"), set("s5"), set("b8"), set
 _JUNK_WORD = re.compile(r"[^A-Za-z0-9\-&'/.,()]|^(?!(?:of|and|the|for|de)$)[a-z]{1,3}$")
 
 
+_GLUED_MARK = re.compile(r"^[|!il1]([A-Z][a-z]{2,})$")
+
+
 @dataclass(frozen=True)
 class PlanRead:
     value: str
@@ -349,6 +416,10 @@ def read_plan(text: str) -> PlanRead:
         if seen_plan_word and _JUNK_WORD.search(token):
             break
         core = token.strip(",;:")
+        # A box's side or a speck read as a letter glued to the word: "iBlue", "|Cross".
+        glued = _GLUED_MARK.match(core)
+        if glued and glued.group(1).lower() in _plan_words():
+            core = glued.group(1)
         if core.lower() in _plan_words():
             out.append(core)
             seen_plan_word = True

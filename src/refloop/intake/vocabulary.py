@@ -353,7 +353,7 @@ EMPTY_TOKENS = {"[]", "[", "]", "☐", "□", "()", "o", "0", "|_|"}
 PLAN_WORDS = """
 Aetna Anthem Amerigroup AmeriHealth Ambetter Blue Cross Shield BlueCross BlueShield BCBS
 Cigna Humana Kaiser Permanente Medicare Medicaid Tricare UnitedHealthcare United Healthcare
-Health HealthCare Molina Centene WellCare Wellpoint Highmark Oscar Optum Oxford CareFirst
+Health HealthCare Molina Centene Wellcare Wellpoint Highmark Oscar Optum Oxford CareFirst
 Premera Regence Geisinger EmblemHealth Emblem Fidelis CareSource Coventry Magellan Medica
 HealthPartners Priority Independence Horizon Excellus Capital District Physicians
 Presbyterian Providence Moda PacificSource SelectHealth Harvard Pilgrim Tufts Allina
