@@ -521,6 +521,20 @@ Name: Dr. Theodore Nwosu
     assert values["provider_name"] == "Theodore Nwosu"
 
 
+def test_a_hand_written_name_whose_slash_was_lost_is_read_across_the_gap():
+    # The slash between the names read as nothing leaves a gap as wide as a column's.
+    page = page_of(
+        """
+PATIENT REFERRAL
+Last / First: TRAN          ALONZO          DOB: 05/13/2004
+Phone: (346) 552-4751
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_last_name"], values["patient_first_name"]) == ("Tran", "Alonzo")
+    assert values["patient_date_of_birth"] == "2004-05-13"
+
+
 def test_a_discharge_referral_names_the_attending_not_the_follow_up_doctor():
     page = page_of(
         """

@@ -179,13 +179,20 @@ def test_is_known_code_uses_the_real_code_set():
         "316-555-0142 x12",
         "(3l6) 555-O142",
         "Cell: 316-555-0142",
+        # Separators a hand-filled form's OCR misreads: a bracket as ">", a dot as a comma.
+        "(316>555-0142",
+        "316,555;0142",
     ],
 )
 def test_a_phone_in_any_style_reads_as_one_format_without_its_extension(text):
     assert values.read_phone(text) == ("(316) 555-0142", True)
 
 
-@pytest.mark.parametrize("text", ["555-0142", "(016) 555-0142", "316-555-01"])
+@pytest.mark.parametrize(
+    "text",
+    # Digits scattered across a line are not put together into a number.
+    ["555-0142", "(016) 555-0142", "316-555-01", "ext 5 316 5550 142"],
+)
 def test_a_phone_that_cannot_be_dialled_is_not_valid(text):
     read = values.read_phone(text)
     assert read is not None and not read[1]

@@ -439,6 +439,8 @@ def _pair_values(
                         item.words = words
                         taken.update(s.index for s in found)
                         break
+            if item.slot in SPLIT_NAME_SLOTS and len(item.words) == 1:
+                item.words = item.words + _other_half(item, model, items, taken)
             if item.slot in ROW_SLOTS and item.words:
                 item.row = pairing.rest_of_row(item, model, items, taken)
             if item.slot in pairing.RUN_ON_SLOTS and item.words:
@@ -565,6 +567,34 @@ def _fits(slot: str, words: list[Word], today: dt.date) -> bool:
     if slot == "codes":
         return bool(parse_codes(_code_words(words)))
     return any(ch.isalpha() for w in words for ch in w.text)
+
+
+# A "Last / First" or patient name written by hand: its slash read as nothing or as a
+# speck leaves a gap as wide as a column's between the two names.
+SPLIT_NAME_SLOTS = {"last_first", "patient_name"}
+
+
+def _other_half(
+    item: pairing.Item,
+    model: layout.Layout,
+    items: dict[int, list[pairing.Item]],
+    taken: set[int],
+) -> list[Word]:
+    """The name that goes on in the next segment of the line, before any label there: one
+    or two words shaped as names, where the label's segment ends with the first half."""
+    segment = item.segment
+    beside = [s for s in model.lines[segment.line].segments if s.x0 > segment.x1]
+    if not beside or item.words[-1] is not segment.words[-1]:
+        return []
+    following = min(beside, key=lambda s: s.x0)
+    words = _before_label(following, items)
+    if following.index in taken or not 1 <= len(words) <= 2:
+        return []
+    if not all(pairing.NAME_TOKEN.fullmatch(w.text) for w in words):
+        return []
+    if len(words) == len(following.words):
+        taken.add(following.index)
+    return words
 
 
 def _before_label(segment: layout.Segment, items: dict[int, list[pairing.Item]]) -> list[Word]:

@@ -344,6 +344,9 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text.translate(DIGIT_LOOKALIKES))
 
 
+_MISREAD_PHONE = re.compile(r"(?<!\d)\(?\d{3}[^\w\s]{0,2} ?\d{3}[^\w\s]{0,2} ?\d{4}(?!\d)")
+
+
 def read_phone(text: str) -> tuple[str, bool] | None:
     """('(316) 555-0142', True) from the first phone number in `text`; an extension after it
     is dropped. Digits that cannot be a US number come back as read, marked not valid."""
@@ -351,6 +354,8 @@ def read_phone(text: str) -> tuple[str, bool] | None:
     match = next(
         (m for m in _PHONE.finditer(text) if sum(c.isdigit() for c in m.group()) >= 7), None
     )
+    # Or a number whose separators were misread ("(760>531-4464", "288,216.0195").
+    match = match or _MISREAD_PHONE.search(text)
     if not match:
         digits = _digits(" ".join(re.findall(rf"{_DIGITISH}*\d{_DIGITISH}*", text)))
         return (digits, False) if digits else None
