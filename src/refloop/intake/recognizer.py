@@ -13,6 +13,7 @@ surer, one they read differently as less sure ("Carlas" against "Carlos"). Its d
 where to look.
 """
 
+import difflib
 import importlib.util
 import threading
 import unicodedata
@@ -29,10 +30,12 @@ DOUBT_BELOW = 0.6
 # than Tesseract was by this margin (the two scales differ: PP-OCR's scores run high).
 TRUST_FROM = 0.85
 SURER_BY = 0.25
-# Its scores run high, also on the rare misreading ("M10.9" read "M0.9" at 0.95): a word it
-# reads counts at most this sure, so a value resting on it alone is still checked by the
-# field's own evidence (a check digit, a code set, a date that reads one way only).
-CONFIDENCE_CAP = 0.9
+# Its scores run high, also on its misreadings ("M10.9" read "M0.9" at 0.95, "Kaiser" read
+# "aiser" at 0.89): a word only it read, where Tesseract read another, counts just below
+# the confidence a field is trusted at on its own (extraction.REVIEW_BELOW, 0.80), so a
+# value resting on it is trusted only by the field's own evidence (a check digit, the code
+# set, a date that reads one way only, a name in the dictionary, a plan in plan words).
+CONFIDENCE_CAP = 0.79
 # A word Tesseract read below this is checked against the second engine's reading: read
 # alike, it counts AGREED sure; read otherwise, DISAGREED (a field resting on it is then
 # checked by a person unless a check a misread rarely survives passes). Words shorter than
@@ -171,17 +174,50 @@ def _recognise(page: np.ndarray, words: list[Word]) -> Reading | None:
 
 
 def _replacement(words: list[Word], reading: Reading) -> list[Word] | None:
-    """The second engine's words for a stretch holding doubted ones, where it is clearly
-    surer of them than Tesseract was (the confident words around them were read again
-    only to give the recogniser the whole entry)."""
+    """The second engine's reading laid over a stretch holding doubted words, where it is
+    clearly surer of them than Tesseract was (the confident words around them were read
+    again only to give the recogniser the whole entry)."""
     doubted = [w.conf for w in words if _doubted(w)]
     if not doubted or reading.score < sum(doubted) / len(doubted) + SURER_BY:
         return None
-    return [
+    read = [
         Word(text, min(conf, CONFIDENCE_CAP),
              reading.left + a, reading.top, reading.left + b, reading.bottom)
         for text, conf, a, b in _words(reading.info, reading.right - reading.left)
-    ] or None  # fmt: skip
+    ]  # fmt: skip
+    return _aligned(words, read) if read else None
+
+
+def _aligned(words: list[Word], read: list[Word]) -> list[Word]:
+    """Tesseract's words with the second engine's laid over them, word for word: where the
+    two read alike, Tesseract's word (its box is exact; the recogniser's are estimated from
+    its output columns), surer; where they read a word each differently, the recogniser's
+    text in Tesseract's box; what only Tesseract read (a box's side, a circled word the
+    recogniser skipped) kept as it was; the rest the recogniser's words."""
+    ours, theirs = [_folded(w.text) for w in words], [_folded(w.text) for w in read]
+    out: list[Word] = []
+    matcher = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        mine, other = words[i1:i2], read[j1:j2]
+        if op == "equal" or "".join(ours[i1:i2]) == "".join(theirs[j1:j2]):
+            # Alike, or alike but for the spaces: Tesseract's word, as sure as the surer
+            # reading (a doubted word as sure as the recogniser was of it).
+            theirs_conf = min((o.conf for o in other), default=0.0)
+            out += [_agreed(w) if w.conf >= DOUBT_BELOW else
+                    replace(w, conf=max(w.conf, theirs_conf)) for w in mine]  # fmt: skip
+        elif op == "delete":
+            out += mine
+        elif op == "replace" and len(mine) == len(other):
+            out += [replace(w, text=r.text, conf=r.conf) for w, r in zip(mine, other, strict=True)]
+        else:
+            out += other
+    return out
+
+
+def _agreed(word: Word) -> Word:
+    if len(_folded(word.text)) < MIN_CHECKED_LETTERS:
+        return word
+    return replace(word, conf=max(word.conf, AGREED))
 
 
 def _checked(words: list[Word], text: str) -> list[Word]:
