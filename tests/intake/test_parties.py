@@ -184,3 +184,30 @@ Phone                                  Tax
 """
     )
     assert values_of(taxed)["provider_fax"] == ""
+
+
+def test_an_urgency_label_glued_onto_the_segment_before_its_option_still_leads_it():
+    # OCR ran "Priority" into the order's description; its option stands alone after a gap.
+    order = page_of(
+        """
+Patient Name: Keisha Brooks
+Order     REF994 Referral to Endocrinology Priority      STAT
+"""
+    )
+    assert fields_of(order)["urgency"]["value"] == "stat"
+    misread = page_of(
+        """
+Patient Name: Keisha Brooks
+Order     REF398 Referral to Cardiology Prlortty      Routine
+"""
+    )
+    assert fields_of(misread)["urgency"]["value"] == "routine"
+    # A sentence ending in the word, followed by no option, is no label: nothing is read,
+    # and the form's default is shown for a person to check.
+    prose = page_of(
+        """
+Patient Name: Keisha Brooks
+Please treat this as a priority      Thank you
+"""
+    )
+    assert fields_of(prose)["urgency"]["review"]

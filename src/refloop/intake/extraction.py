@@ -319,6 +319,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     model = layout.build(page)
     items = {s.index: pairing.items_in(s) for s in model.segments}
     _misread_headings(model, items)
+    _labels_ending_segments(model, items, today)
     taken = _pair_values(model, items, today)
     _code_columns(model, items)
     context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
@@ -462,6 +463,45 @@ def _misread_headings(model: layout.Layout, items: dict[int, list[pairing.Item]]
             slot = vocabulary.header_slot(segment.text)
             if slot in {"phone", "fax", "npi"}:
                 items[segment.index] = [pairing.Item(slot, segment.words, segment, [])]
+
+
+# Slots whose label may end the segment before its value: a value that is a number or an
+# option word is told from prose by its shape, wherever its label stood.
+TRAILING_SLOTS = {"urgency", "npi", "dob", "phone", "fax", "provider_phone", "provider_fax"}
+
+
+def _labels_ending_segments(
+    model: layout.Layout, items: dict[int, list[pairing.Item]], today: dt.date
+) -> None:
+    """A label OCR glued onto the end of the segment before its value ("REF994 Referral to
+    Endocrinology Priority | STAT", "... Ordered by Dr Lee  NPI | 1234567893"): a label
+    where the next segment reads as its value and starts with no label of its own. Its
+    wording may be misread ("Prlortty") only where the value is an option word."""
+    for line in model.lines:
+        for segment, following in zip(line.segments, line.segments[1:], strict=False):
+            if pairing.starts_with_label(following, items) or len(segment.words) < 2:
+                continue
+            labelled = {id(w) for i in items[segment.index] for w in i.label}
+            for size in (3, 2, 1):
+                label = segment.words[-size:]
+                if len(label) == len(segment.words) or any(id(w) in labelled for w in label):
+                    continue
+                text = " ".join(w.text for w in label).rstrip(":")
+                slot = vocabulary.SLOT_OF.get(vocabulary.normalized(text))
+                if slot is None and vocabulary.misread_slot(text) == "urgency":
+                    slot = "urgency"
+                if slot not in TRAILING_SLOTS:
+                    continue
+                if slot == "urgency":
+                    fits = _urgency_of(following.words[0]) is not None
+                else:
+                    fits = _fits(slot, following.words, today)
+                if not fits:
+                    continue
+                for item in items[segment.index]:
+                    item.words = [w for w in item.words if all(w is not x for x in label)]
+                items[segment.index].append(pairing.Item(slot, label, segment, []))
+                break
 
 
 def _code_columns(model: layout.Layout, items: dict[int, list[pairing.Item]]) -> None:
