@@ -2,6 +2,8 @@
 referring provider's, the patient's, or another party's (a report's author, a payer, the
 clinic the patient is sent to). Pages are placed by hand from a text grid (issue 18)."""
 
+from dataclasses import replace
+
 from tests.intake.test_layout import fields_of, page_of, values_of
 
 
@@ -211,3 +213,31 @@ Please treat this as a priority      Thank you
 """
     )
     assert fields_of(prose)["urgency"]["review"]
+
+
+def _doubted(page, text: str, conf: float):
+    """The page with the engine's confidence in the word `text` lowered to `conf`."""
+    for line in page.lines:
+        for index, word in enumerate(line):
+            if word.text == text:
+                line[index] = replace(word, conf=conf)
+    return page
+
+
+def test_a_fax_a_digit_off_the_banners_sending_number_is_read_as_the_surer_of_the_two():
+    grid = """
+05/20/2026 09:41 FROM: HARLOW FAMILY MEDICINE (815) 454-5365 P.1/1
+Patient Name: Keisha Brooks
+Referring Physician: Elena Castillo, MD     Fax: (875) 454-5365
+"""
+    # Small type read unsure: the banner's reading is the number, shown for a person to check.
+    fields = fields_of(_doubted(page_of(grid), "(875)", 0.6))
+    assert fields["provider_fax"]["value"] == "(815) 454-5365"
+    assert fields["provider_fax"]["review"]
+    # The banner read unsure and the form sure: the form's reading stands.
+    fields = fields_of(_doubted(page_of(grid), "(815)", 0.5))
+    assert fields["provider_fax"]["value"] == "(875) 454-5365"
+    # Numbers further apart are two numbers: the form's own stands, whatever the banner.
+    other = grid.replace("(875) 454-5365", "(875) 460-4553")
+    fields = fields_of(_doubted(page_of(other), "(875)", 0.6))
+    assert fields["provider_fax"]["value"] == "(875) 460-4553"

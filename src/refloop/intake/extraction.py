@@ -38,6 +38,8 @@ AGREED_REVIEW_BELOW = 0.50
 # yield to it is shown below it.
 BANNER_CONFIDENCE = 0.75
 BELOW_BANNER = 0.5
+# A fax read in a form and the banner's number this many digits apart are one number misread.
+BANNER_DIGITS_APART = 2
 # Checked, and agreeing with what else the fax says in words (codes with the reason): the
 # engine's confidence, which specks beside a code's label pull to nothing, no longer decides.
 AGREEING_REVIEW_BELOW = 0.0
@@ -130,6 +132,9 @@ class Found:
     # Read only after an OCR repair (a code's "1" read for its "I"): checked by the
     # agreement above only, never by the repair alone.
     repaired: bool = False
+    # The OCR engine's own confidence in the words, where `confidence` is set otherwise (a
+    # fax banner's number is shown at BANNER_CONFIDENCE whatever the engine made of it).
+    read_confidence: float = 0.0
 
 
 @dataclass
@@ -1106,9 +1111,25 @@ def _banner_fax(words: list[Word], page: int) -> list[Found]:
     parsed = parse_phone(after) if after else None
     if not parsed or not parsed[1]:
         return []
+    number, count = [], 0
+    for word in after:
+        if number and count >= 10:
+            break
+        digits = sum(ch.isdigit() for ch in word.text)
+        if digits or number:
+            number.append(word)
+            count += digits
     # Sure enough to show, not to trust: it may be a fax server's own number.
     return [
-        Found("provider_fax", parsed[0], BANNER_CONFIDENCE, page, priority=0, box=_box(after[:3]))
+        Found(
+            "provider_fax",
+            parsed[0],
+            BANNER_CONFIDENCE,
+            page,
+            priority=0,
+            box=_box(after[:3]),
+            read_confidence=_conf(number),
+        )
     ]
 
 
@@ -1147,6 +1168,8 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
             best = max(valid, key=lambda f: (f.priority, f.agrees, f.confidence))
             if name == "icd10_codes" and best.checked:
                 best.agrees = _codes_agree(best, readings)
+            if name == "provider_fax":
+                best = _banner_reading(best, valid)
             disagree = any(
                 f.value != best.value
                 and (f.priority >= best.priority or _unsure_number(best))
@@ -1174,6 +1197,30 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
         else:
             fields[name] = _field("", 0.0, True, None)
     return fields
+
+
+def _banner_reading(best: Found, faxes: list[Found]) -> Found:
+    """A fax read in the form and the fax banner's sending number a digit or two apart are
+    one number, one of them misread: the reading the engine was surer of, flagged all the
+    same ('(875) 454-5365' in a table's small type, '(815) 454-5365' in the banner)."""
+    if best.priority == 0:
+        return best
+    banners = [
+        f
+        for f in faxes
+        if f.priority == 0 and 1 <= _digits_apart(f.value, best.value) <= BANNER_DIGITS_APART
+    ]
+    surer = max(banners, key=lambda f: f.read_confidence, default=None)
+    # The form's number read alike elsewhere counts at its surest reading.
+    alike = max(f.confidence for f in faxes if f.value == best.value and f.priority)
+    if surer is None or surer.read_confidence <= alike:
+        return best
+    return replace(best, value=surer.value, confidence=surer.read_confidence, unsure=True)
+
+
+def _digits_apart(one: str, other: str) -> int:
+    a, b = _digits(one), _digits(other)
+    return sum(x != y for x, y in zip(a, b, strict=True)) if len(a) == len(b) else len(a) + 1
 
 
 def _reasons_agree(reasons: list[Found], readings: list[PageReading]) -> None:
