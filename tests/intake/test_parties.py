@@ -241,3 +241,31 @@ Referring Physician: Elena Castillo, MD     Fax: (875) 454-5365
     other = grid.replace("(875) 454-5365", "(875) 460-4553")
     fields = fields_of(_doubted(page_of(other), "(875)", 0.6))
     assert fields["provider_fax"]["value"] == "(875) 460-4553"
+
+
+def test_a_coverage_tables_heading_misread_with_a_digit_is_a_heading_not_the_plan():
+    # "Member ID" read "Member 1D": a heading all the same, so the payer's plan is the cell
+    # under "Payer", and the misread heading below the table ("Diagnoses" read as specks,
+    # words the engine could not read) does not go on the plan's name.
+    table = page_of(
+        """
+Coverage
+Payer              Member 1D       Group       Subscriber
+Tricare Select     H818738975      1607066     Self
+Dhami Description  tn
+1   J44.9   COPD with frequent exacerbations
+"""
+    )
+    _doubted(table, "Dhami", 0.04)
+    assert fields_of(table)["insurance"]["value"] == "Tricare Select"
+    spelt = page_of(
+        """
+Coverage
+Payer                         Member ID       Group       Subscriber
+Highmark BCBS Community Blue  2028967553      4134995     Self
+Dhami Description             tn
+1   G43.909   Chronic migraine not responding to two preventives
+"""
+    )
+    _doubted(spelt, "Dhami", 0.04)
+    assert fields_of(spelt)["insurance"]["value"] == "Highmark BCBS Community Blue"
