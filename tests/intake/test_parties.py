@@ -2,6 +2,8 @@
 referring provider's, the patient's, or another party's (a report's author, a payer, the
 clinic the patient is sent to). Pages are placed by hand from a text grid (issue 18)."""
 
+from dataclasses import replace
+
 from tests.intake.test_layout import fields_of, page_of, values_of
 
 
@@ -184,3 +186,86 @@ Phone                                  Tax
 """
     )
     assert values_of(taxed)["provider_fax"] == ""
+
+
+def test_an_urgency_label_glued_onto_the_segment_before_its_option_still_leads_it():
+    # OCR ran "Priority" into the order's description; its option stands alone after a gap.
+    order = page_of(
+        """
+Patient Name: Keisha Brooks
+Order     REF994 Referral to Endocrinology Priority      STAT
+"""
+    )
+    assert fields_of(order)["urgency"]["value"] == "stat"
+    misread = page_of(
+        """
+Patient Name: Keisha Brooks
+Order     REF398 Referral to Cardiology Prlortty      Routine
+"""
+    )
+    assert fields_of(misread)["urgency"]["value"] == "routine"
+    # A sentence ending in the word, followed by no option, is no label: nothing is read,
+    # and the form's default is shown for a person to check.
+    prose = page_of(
+        """
+Patient Name: Keisha Brooks
+Please treat this as a priority      Thank you
+"""
+    )
+    assert fields_of(prose)["urgency"]["review"]
+
+
+def _doubted(page, text: str, conf: float):
+    """The page with the engine's confidence in the word `text` lowered to `conf`."""
+    for line in page.lines:
+        for index, word in enumerate(line):
+            if word.text == text:
+                line[index] = replace(word, conf=conf)
+    return page
+
+
+def test_a_fax_a_digit_off_the_banners_sending_number_is_read_as_the_surer_of_the_two():
+    grid = """
+05/20/2026 09:41 FROM: HARLOW FAMILY MEDICINE (815) 454-5365 P.1/1
+Patient Name: Keisha Brooks
+Referring Physician: Elena Castillo, MD     Fax: (875) 454-5365
+"""
+    # Small type read unsure: the banner's reading is the number, shown for a person to check.
+    fields = fields_of(_doubted(page_of(grid), "(875)", 0.6))
+    assert fields["provider_fax"]["value"] == "(815) 454-5365"
+    assert fields["provider_fax"]["review"]
+    # The banner read unsure and the form sure: the form's reading stands.
+    fields = fields_of(_doubted(page_of(grid), "(815)", 0.5))
+    assert fields["provider_fax"]["value"] == "(875) 454-5365"
+    # Numbers further apart are two numbers: the form's own stands, whatever the banner.
+    other = grid.replace("(875) 454-5365", "(875) 460-4553")
+    fields = fields_of(_doubted(page_of(other), "(875)", 0.6))
+    assert fields["provider_fax"]["value"] == "(875) 460-4553"
+
+
+def test_a_coverage_tables_heading_misread_with_a_digit_is_a_heading_not_the_plan():
+    # "Member ID" read "Member 1D": a heading all the same, so the payer's plan is the cell
+    # under "Payer", and the misread heading below the table ("Diagnoses" read as specks,
+    # words the engine could not read) does not go on the plan's name.
+    table = page_of(
+        """
+Coverage
+Payer              Member 1D       Group       Subscriber
+Tricare Select     H818738975      1607066     Self
+Dhami Description  tn
+1   J44.9   COPD with frequent exacerbations
+"""
+    )
+    _doubted(table, "Dhami", 0.04)
+    assert fields_of(table)["insurance"]["value"] == "Tricare Select"
+    spelt = page_of(
+        """
+Coverage
+Payer                         Member ID       Group       Subscriber
+Highmark BCBS Community Blue  2028967553      4134995     Self
+Dhami Description             tn
+1   G43.909   Chronic migraine not responding to two preventives
+"""
+    )
+    _doubted(spelt, "Dhami", 0.04)
+    assert fields_of(spelt)["insurance"]["value"] == "Highmark BCBS Community Blue"

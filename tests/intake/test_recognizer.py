@@ -65,6 +65,9 @@ def test_a_doubted_entry_is_replaced_by_the_surer_reading_of_the_second_engine()
     # Every word stays on its line and inside the stretch that was read again.
     number = [w for w in read[0] if any(c.isdigit() for c in w.text)]
     assert number and all(40 / WIDTH - 0.02 < w.x0 < w.x1 < 600 / WIDTH for w in number)
+    # As high as the words read again, not the crop with its margin, which reaches into
+    # the lines above and below: a word that tall would join a neighbour's line.
+    assert all(w.y0 == 70 / HEIGHT and w.y1 == 110 / HEIGHT for w in read[0])
     # The second engine's own score is not taken at face value.
     assert all(w.conf <= recognizer.CONFIDENCE_CAP for w in number)
 

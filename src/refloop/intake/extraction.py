@@ -38,6 +38,8 @@ AGREED_REVIEW_BELOW = 0.50
 # yield to it is shown below it.
 BANNER_CONFIDENCE = 0.75
 BELOW_BANNER = 0.5
+# A fax read in a form and the banner's number this many digits apart are one number misread.
+BANNER_DIGITS_APART = 2
 # Checked, and agreeing with what else the fax says in words (codes with the reason): the
 # engine's confidence, which specks beside a code's label pull to nothing, no longer decides.
 AGREEING_REVIEW_BELOW = 0.0
@@ -130,6 +132,9 @@ class Found:
     # Read only after an OCR repair (a code's "1" read for its "I"): checked by the
     # agreement above only, never by the repair alone.
     repaired: bool = False
+    # The OCR engine's own confidence in the words, where `confidence` is set otherwise (a
+    # fax banner's number is shown at BANNER_CONFIDENCE whatever the engine made of it).
+    read_confidence: float = 0.0
 
 
 @dataclass
@@ -319,6 +324,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     model = layout.build(page)
     items = {s.index: pairing.items_in(s) for s in model.segments}
     _misread_headings(model, items)
+    _labels_ending_segments(model, items, today)
     taken = _pair_values(model, items, today)
     _code_columns(model, items)
     context = _Context(page.number, today, model, bool(COVER_SHEET.search(page.text)))
@@ -464,6 +470,45 @@ def _misread_headings(model: layout.Layout, items: dict[int, list[pairing.Item]]
             slot = vocabulary.header_slot(segment.text)
             if slot in {"phone", "fax", "npi"}:
                 items[segment.index] = [pairing.Item(slot, segment.words, segment, [])]
+
+
+# Slots whose label may end the segment before its value: a value that is a number or an
+# option word is told from prose by its shape, wherever its label stood.
+TRAILING_SLOTS = {"urgency", "npi", "dob", "phone", "fax", "provider_phone", "provider_fax"}
+
+
+def _labels_ending_segments(
+    model: layout.Layout, items: dict[int, list[pairing.Item]], today: dt.date
+) -> None:
+    """A label OCR glued onto the end of the segment before its value ("REF994 Referral to
+    Endocrinology Priority | STAT", "... Ordered by Dr Lee  NPI | 1234567893"): a label
+    where the next segment reads as its value and starts with no label of its own. Its
+    wording may be misread ("Prlortty") only where the value is an option word."""
+    for line in model.lines:
+        for segment, following in zip(line.segments, line.segments[1:], strict=False):
+            if pairing.starts_with_label(following, items) or len(segment.words) < 2:
+                continue
+            labelled = {id(w) for i in items[segment.index] for w in i.label}
+            for size in (3, 2, 1):
+                label = segment.words[-size:]
+                if len(label) == len(segment.words) or any(id(w) in labelled for w in label):
+                    continue
+                text = " ".join(w.text for w in label).rstrip(":")
+                slot = vocabulary.SLOT_OF.get(vocabulary.normalized(text))
+                if slot is None and vocabulary.misread_slot(text) == "urgency":
+                    slot = "urgency"
+                if slot not in TRAILING_SLOTS:
+                    continue
+                if slot == "urgency":
+                    fits = _urgency_of(following.words[0]) is not None
+                else:
+                    fits = _fits(slot, following.words, today)
+                if not fits:
+                    continue
+                for item in items[segment.index]:
+                    item.words = [w for w in item.words if all(w is not x for x in label)]
+                items[segment.index].append(pairing.Item(slot, label, segment, []))
+                break
 
 
 def _code_columns(model: layout.Layout, items: dict[int, list[pairing.Item]]) -> None:
@@ -1096,9 +1141,25 @@ def _banner_fax(words: list[Word], page: int) -> list[Found]:
     parsed = parse_phone(after) if after else None
     if not parsed or not parsed[1]:
         return []
+    number, count = [], 0
+    for word in after:
+        if number and count >= 10:
+            break
+        digits = sum(ch.isdigit() for ch in word.text)
+        if digits or number:
+            number.append(word)
+            count += digits
     # Sure enough to show, not to trust: it may be a fax server's own number.
     return [
-        Found("provider_fax", parsed[0], BANNER_CONFIDENCE, page, priority=0, box=_box(after[:3]))
+        Found(
+            "provider_fax",
+            parsed[0],
+            BANNER_CONFIDENCE,
+            page,
+            priority=0,
+            box=_box(after[:3]),
+            read_confidence=_conf(number),
+        )
     ]
 
 
@@ -1137,6 +1198,8 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
             best = max(valid, key=lambda f: (f.priority, f.agrees, f.confidence))
             if name == "icd10_codes" and best.checked:
                 best.agrees = _codes_agree(best, readings)
+            if name == "provider_fax":
+                best = _banner_reading(best, valid)
             disagree = any(
                 f.value != best.value
                 and (f.priority >= best.priority or _unsure_number(best))
@@ -1164,6 +1227,30 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
         else:
             fields[name] = _field("", 0.0, True, None)
     return fields
+
+
+def _banner_reading(best: Found, faxes: list[Found]) -> Found:
+    """A fax read in the form and the fax banner's sending number a digit or two apart are
+    one number, one of them misread: the reading the engine was surer of, flagged all the
+    same ('(875) 454-5365' in a table's small type, '(815) 454-5365' in the banner)."""
+    if best.priority == 0:
+        return best
+    banners = [
+        f
+        for f in faxes
+        if f.priority == 0 and 1 <= _digits_apart(f.value, best.value) <= BANNER_DIGITS_APART
+    ]
+    surer = max(banners, key=lambda f: f.read_confidence, default=None)
+    # The form's number read alike elsewhere counts at its surest reading.
+    alike = max(f.confidence for f in faxes if f.value == best.value and f.priority)
+    if surer is None or surer.read_confidence <= alike:
+        return best
+    return replace(best, value=surer.value, confidence=surer.read_confidence, unsure=True)
+
+
+def _digits_apart(one: str, other: str) -> int:
+    a, b = _digits(one), _digits(other)
+    return sum(x != y for x, y in zip(a, b, strict=True)) if len(a) == len(b) else len(a) + 1
 
 
 def _reasons_agree(reasons: list[Found], readings: list[PageReading]) -> None:

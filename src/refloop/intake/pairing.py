@@ -25,6 +25,8 @@ NAME_SLOTS = {"name", "patient_name", "provider_name", "last_first", "last_name"
 RUN_ON_SLOTS = {"reason", "chief_complaint", "codes", "insurance"}
 # A ruled box taller than this many lines of text is a frame, not one field's box.
 MAX_FIELD_LINES = 6
+# A line starting with a word read below this confidence is no plan name going on.
+UNREAD_BELOW = 0.40
 # A value ending this close to the text's right margin (a fraction of the page) wraps.
 WRAP_WITHIN = 0.15
 RULE_GLYPH = re.compile(r"[iIl|!]")
@@ -124,9 +126,14 @@ def _misread_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
             colon = texts[-1][-1:] in {":", ";"} and (texts[-1][-1] == ":" or first == 0)
             if not colon and first != 0:
                 continue  # inside a line only a colon says "label" of a misread wording
-            # Digits are a value's, unless a colon ends them ("1CD10:" is "ICD10:").
+            # Digits are a value's, unless a colon ends them ("1CD10:" is "ICD10:"), or the
+            # segment is the wording alone with a letter read as its look-alike digit (a
+            # table's heading "Member 1D").
             digits = any(ch.isdigit() for t in texts for ch in t)
-            if (digits and not texts[-1].endswith(":")) or any(":" in t for t in texts[:-1]):
+            heading = first == 0 and after == len(words) and vocabulary.folded_slot(" ".join(texts))
+            if (digits and not texts[-1].endswith(":") and not heading) or any(
+                ":" in t for t in texts[:-1]
+            ):
                 continue
             label = " ".join(texts).rstrip(":;")
             slot = vocabulary.misread_slot(label)
@@ -307,6 +314,8 @@ def run_on(
             break  # the value's sentence ended; a new one starts
         if item.slot == "insurance" and not first_word[:1].isupper():
             break  # a plan's name goes on in capitals, a sentence does not
+        if item.slot == "insurance" and following.words[0].conf < UNREAD_BELOW:
+            break  # a heading misread or specks ("Dhami Description" for "Diagnoses")
         if len(below.segments) > 1 and following.cell is None:
             break  # a form row of its own, not the paragraph going on
         more.append(following)

@@ -180,9 +180,11 @@ def _replacement(words: list[Word], reading: Reading) -> list[Word] | None:
     doubted = [w.conf for w in words if _doubted(w)]
     if not doubted or reading.score < sum(doubted) / len(doubted) + SURER_BY:
         return None
+    # As high as the words they replace, not the crop: a crop's margin reaches into the
+    # lines above and below, and words that tall are grouped into a neighbour's line.
+    top, bottom = min(w.y0 for w in words), max(w.y1 for w in words)
     read = [
-        Word(text, min(conf, CONFIDENCE_CAP),
-             reading.left + a, reading.top, reading.left + b, reading.bottom)
+        Word(text, min(conf, CONFIDENCE_CAP), reading.left + a, top, reading.left + b, bottom)
         for text, conf, a, b in _words(reading.info, reading.right - reading.left)
     ]  # fmt: skip
     return _aligned(words, read) if read else None

@@ -248,6 +248,12 @@ def misread_slot(text: str) -> str | None:
     return None if key in SLOT_OF else _TOLERANT_LABELS.nearest(key)
 
 
+def folded_slot(text: str) -> str | None:
+    """The slot of the label wording `text` is once OCR's look-alikes are folded away, with
+    no letter otherwise wrong ("Member 1D"); None for any other text."""
+    return _TOLERANT_LABELS.kinds.get(folded(normalized(text)))
+
+
 # Column headings of a table of numbers, which a shaded header row gets misread in.
 COLUMN_HEADINGS = {
     "phone": "phone", "tel": "phone", "fax": "fax", "npi": "npi", "icd10": "codes",
