@@ -114,3 +114,34 @@ def test_a_half_trusted_word_is_surer_where_both_engines_read_it_and_less_where_
     assert first.conf == recognizer.DISAGREED
     assert last.conf == recognizer.AGREED
     assert name.conf == 0.95
+
+
+def test_the_second_reading_is_laid_over_tesseracts_word_for_word():
+    tesseract = [
+        word("Priority:", 0.95, 40, 200),
+        word("(J", 0.2, 210, 240),  # a checkbox read as letters
+        word("Routine", 0.7, 250, 380),  # half-trusted
+        word("OUrgent", 0.4, 420, 560),  # a box glued to its option
+        word("STAT", 0.95, 580, 640),
+        word("weight-loss", 0.45, 660, 800),
+    ]
+    second = [
+        word("Priority:", 0.78, 45, 205),
+        word("Routine", 0.79, 255, 385),
+        word("Urgent", 0.79, 430, 560),
+        word("STAT", 0.79, 580, 640),
+        word("weight", 0.79, 660, 720),
+        word("loss", 0.79, 730, 800),
+    ]
+
+    laid = recognizer._aligned(tesseract, second)
+
+    assert [w.text for w in laid] == ["Priority:", "Routine", "Urgent", "STAT", "weight", "loss"]
+    # Read alike: Tesseract's word and box, as sure as it was or surer.
+    assert laid[0].x0 == tesseract[0].x0 and laid[1].x0 == tesseract[2].x0
+    assert laid[0].conf == 0.95 and laid[1].conf == recognizer.AGREED
+    # Read differently, one word each: the second reading's text in Tesseract's box.
+    assert (laid[2].x0, laid[2].conf) == (tesseract[3].x0, 0.79)
+    # A speck only Tesseract read, and in doubt, is gone; words split differently are the
+    # second reading's.
+    assert (laid[4].x0, laid[5].x1) == (second[4].x0, second[5].x1)

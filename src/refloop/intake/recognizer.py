@@ -194,21 +194,21 @@ def _aligned(words: list[Word], read: list[Word]) -> list[Word]:
     """Tesseract's words with the second engine's laid over them, word for word: where the
     two read alike, Tesseract's word (its box is exact; the recogniser's are estimated from
     its output columns), surer; where they read a word each differently, the recogniser's
-    text in Tesseract's box; what only Tesseract read (a box's side, a circled word the
-    recogniser skipped) kept as it was; the rest the recogniser's words."""
+    text in Tesseract's box; what only Tesseract read kept where it was not in doubt, and
+    dropped where it was (specks, a box's side read as letters); the rest the recogniser's
+    words."""
     ours, theirs = [_folded(w.text) for w in words], [_folded(w.text) for w in read]
     out: list[Word] = []
     matcher = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         mine, other = words[i1:i2], read[j1:j2]
-        if op == "equal" or "".join(ours[i1:i2]) == "".join(theirs[j1:j2]):
-            # Alike, or alike but for the spaces: Tesseract's word, as sure as the surer
-            # reading (a doubted word as sure as the recogniser was of it).
-            theirs_conf = min((o.conf for o in other), default=0.0)
-            out += [_agreed(w) if w.conf >= DOUBT_BELOW else
-                    replace(w, conf=max(w.conf, theirs_conf)) for w in mine]  # fmt: skip
+        if op == "equal":
+            # Alike: Tesseract's word, as sure as the surer reading (a doubted word as sure
+            # as the recogniser was of it).
+            out += [_agreed(w) if w.conf >= DOUBT_BELOW else replace(w, conf=max(w.conf, r.conf))
+                    for w, r in zip(mine, other, strict=True)]  # fmt: skip
         elif op == "delete":
-            out += mine
+            out += [w for w in mine if not _doubted(w)]
         elif op == "replace" and len(mine) == len(other):
             out += [replace(w, text=r.text, conf=r.conf) for w, r in zip(mine, other, strict=True)]
         else:
