@@ -875,7 +875,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         # A number left over beside the codes is a code misread (a list's own "1." is not),
         # and a code's shape without its place in the code set a code misread or retired: a
         # person looks.
-        read = read_codes(" ".join(w.text for w in coded))
+        codes_read = read_codes(" ".join(w.text for w in coded))
         leftover = [
             w
             for w in coded
@@ -883,13 +883,15 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
             and not LIST_NUMBER.fullmatch(w.text)
             and not CODE_SET_NAME.fullmatch(w.text)
         ]
-        doubtful = bool(_beside_codes(leftover, words) or read.unknown or read.ambiguous)
+        doubtful = bool(
+            _beside_codes(leftover, words) or codes_read.unknown or codes_read.ambiguous
+        )
         confidence = min(_conf(used), 0.5) if doubtful else _conf(used)
         # Every code a billable leaf, nothing left over: checked here, and then only if no
         # other code on the page went unread into the list (`_codes_complete`).
         return [found("icd10_codes", ", ".join(codes), used, confidence=confidence,
-                      checked=not (doubtful or read.short),
-                      repaired=bool(read.repaired))]  # fmt: skip
+                      checked=not (doubtful or codes_read.short),
+                      repaired=bool(codes_read.repaired))]  # fmt: skip
     if slot == "urgency":
         return _urgency(words, context, found)
     if slot == "insurance":
@@ -937,9 +939,11 @@ def _row_numbers(
         phone_columns.append((column, header if header in {"phone", "fax"} else None, number))
     by_header = all(h is not None for _, h, _ in phone_columns)
     for position, (column, header, number) in enumerate(phone_columns):
-        slot = {"phone": "provider_phone", "fax": "provider_fax"}.get(
-            header if by_header else None,
-            ("provider_phone", "provider_fax")[position] if position < 2 else "",
+        by_position = ("provider_phone", "provider_fax")[position] if position < 2 else ""
+        slot = (
+            {"phone": "provider_phone", "fax": "provider_fax"}.get(header, by_position)
+            if by_header and header is not None
+            else by_position
         )
         if not slot or number is None:
             continue
@@ -1141,7 +1145,8 @@ def _banner_fax(words: list[Word], page: int) -> list[Found]:
     parsed = parse_phone(after) if after else None
     if not parsed or not parsed[1]:
         return []
-    number, count = [], 0
+    number: list[Word] = []
+    count = 0
     for word in after:
         if number and count >= 10:
             break
