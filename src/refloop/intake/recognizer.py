@@ -24,7 +24,7 @@ from PIL import Image
 
 from refloop.intake.reading import Word
 
-# A word Tesseract read below this is doubted; a run of doubted words on a line is re-read.
+# A word Tesseract read below this is doubted: the second engine's reading may replace it.
 DOUBT_BELOW = 0.6
 # The second engine's reading replaces a run only when it is at least this sure, and surer
 # than Tesseract was by this margin (the two scales differ: PP-OCR's scores run high).
@@ -87,7 +87,8 @@ def _engine():
 
 
 def doubted_runs(lines: list[list[Word]], *, aspect: float = 1.0) -> list[Run]:
-    """The stretches of a line that hold a word Tesseract read below DOUBT_BELOW, whole: a
+    """The stretches of a line that hold a word Tesseract was unsure of (read below
+    CHECK_BELOW: doubted, or half-trusted), whole: a
     line is cut into stretches where a gap wider than GAP_HEIGHTS line heights parts two
     words (another column of the form), and a stretch is read again from its first word to
     its last, so the recogniser sees a whole entry rather than the pieces Tesseract cut.
@@ -140,10 +141,8 @@ class Reading:
     text: str
     score: float
     info: object  # the recogniser's letters and the output columns they were read in
-    left: float  # the crop, in fractions of the page
-    top: float
+    left: float  # the crop's sides, in fractions of the page's width
     right: float
-    bottom: float
 
 
 def _recognise(page: np.ndarray, words: list[Word]) -> Reading | None:
@@ -169,8 +168,7 @@ def _recognise(page: np.ndarray, words: list[Word]) -> Reading | None:
     text, score = result.txts[0], float(result.scores[0])
     if score < TRUST_FROM or not _keeps_anchors(words, text):
         return None
-    return Reading(text, score, result.word_results[0],
-                   left / width, top / height, right / width, bottom / height)  # fmt: skip
+    return Reading(text, score, result.word_results[0], left / width, right / width)
 
 
 def _replacement(words: list[Word], reading: Reading) -> list[Word] | None:
