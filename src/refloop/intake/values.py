@@ -191,16 +191,22 @@ def _code_set() -> frozenset[str]:
     worker's first fax), while the list alone takes a fraction of a second and holds
     exactly the codes its API reports as categories and subcategories.
     """
-    lists = [
-        path
-        for path in importlib.metadata.distribution(CODE_PACKAGE).files or []
-        if re.fullmatch(r"simple_icd_10_cm/data/code-list-[\w-]+\.txt", str(path))
-    ]
-    if len(lists) != 1:
-        raise RuntimeError(f"{CODE_PACKAGE} ships {len(lists)} code lists; expected one.")
-    text = Path(str(lists[0].locate())).read_text(encoding="utf-8")
+    listing = _package_file(r"simple_icd_10_cm/data/code-list-[\w-]+\.txt", "code lists")
+    text = listing.read_text(encoding="utf-8")
     bare = (line.split(" ")[0].strip() for line in text.splitlines())
     return frozenset(_dotted(code) for code in bare if CODE_SHAPE.match(code))
+
+
+def _package_file(pattern: str, what: str) -> Path:
+    """The one file of the code package whose path matches `pattern`."""
+    found = [
+        path
+        for path in importlib.metadata.distribution(CODE_PACKAGE).files or []
+        if re.fullmatch(pattern, str(path))
+    ]
+    if len(found) != 1:
+        raise RuntimeError(f"{CODE_PACKAGE} ships {len(found)} {what}; expected one.")
+    return Path(str(found[0].locate()))
 
 
 @functools.cache
@@ -230,15 +236,9 @@ def _code_titles() -> dict[str, str]:
     second): a fax often writes a code's condition beside it or as the reason."""
     import xml.etree.ElementTree as ET  # noqa: N817, S405  # the package's own file
 
-    tabular = [
-        path
-        for path in importlib.metadata.distribution(CODE_PACKAGE).files or []
-        if re.fullmatch(r"simple_icd_10_cm/data/icd10c-tabular-[\w-]+\.xml", str(path))
-    ]
-    if len(tabular) != 1:
-        raise RuntimeError(f"{CODE_PACKAGE} ships {len(tabular)} tabular lists; expected one.")
+    tabular = _package_file(r"simple_icd_10_cm/data/icd10c-tabular-[\w-]+\.xml", "tabular lists")
     titles = {}
-    for _, element in ET.iterparse(str(tabular[0].locate()), events=("end",)):  # noqa: S314
+    for _, element in ET.iterparse(str(tabular), events=("end",)):  # noqa: S314
         if element.tag == "diag":
             name, desc = element.findtext("name"), element.findtext("desc")
             if name and desc:
