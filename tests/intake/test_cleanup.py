@@ -410,3 +410,23 @@ def test_a_line_of_print_no_word_covers_is_unread_but_specks_and_bars_are_not():
     assert len(unread) == 1
     assert unread[0].x0 == pytest.approx(420 / 1000, abs=0.02)
     assert unread[0].y0 == pytest.approx(60 / 500, abs=0.03)
+
+
+def test_an_empty_box_with_a_little_fax_noise_beside_a_ticked_one_is_not_marked():
+    page = Image.new("L", (900, 140), 255)
+    draw = ImageDraw.Draw(page)
+    side, top, lefts = 32, 50, (60, 330, 600)
+    for left, label in zip(lefts, ("Routine", "Urgent", "STAT"), strict=True):
+        draw.rectangle((left, top, left + side, top + side), outline=0, width=2)
+        draw.text((left + side + 12, top), label, font=font(11), fill=0)
+    # The middle box ticked with a cross; in the first, a few dots of line noise (about 7%
+    # of its inside), as a fax leaves them.
+    x0, x1 = lefts[1] + 6, lefts[1] + side - 6
+    draw.line((x0, top + 6, x1, top + side - 6), fill=0, width=3)
+    draw.line((x0, top + side - 6, x1, top + 6), fill=0, width=3)
+    for dy in (9, 16, 23):
+        draw.rectangle((lefts[0] + 9, top + dy, lefts[0] + 12, top + dy + 2), fill=0)
+
+    marks = sorted(cleanup.clean(fax(page), dpi=DPI).marks, key=lambda m: m.box.x0)
+
+    assert [m.marked for m in marks] == [False, True, False]

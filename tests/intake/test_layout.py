@@ -326,6 +326,16 @@ def test_a_box_the_ocr_read_into_its_option_still_marks_that_option():
     assert fields_of(unmarked)["urgency"]["review"]
 
 
+def test_a_ring_round_a_misread_option_does_not_mark_the_option_after_it():
+    # "Routine" circled by hand, read as "Routne" through the ring; "Urgent" starts just
+    # right of the ring, where a checkbox would sit, but a ring marks only what it holds.
+    page = page_of("Urgency: Routne Urgent STAT")
+    ring = Mark(Box(_x(8.6), _y(0) - 0.006, _x(15.2), _y(0) + TEXT_H + 0.006), True, "circle")
+    page = PageText(number=1, method="ocr", lines=page.lines, marks=[ring])
+
+    assert values_of(page)["urgency"] != "urgent"
+
+
 def test_a_mark_drawn_as_text_counts_too():
     page = page_of("Priority: [ ] Routine [X] Urgent [ ] STAT")
     assert values_of(page)["urgency"] == "urgent"
@@ -712,3 +722,16 @@ Diagnosis    ICD10: M54.16
 """
     )
     assert values_of(page)["icd10_codes"] == "M54.16, G89.29, M48.061"
+
+
+def test_last_comma_first_with_a_middle_initial_and_a_contact_number():
+    page = page_of(
+        """
+PATIENT INFORMATION
+Pt Name: Huang, Augustin R
+Contact Number: 997-996-0853
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == ("Augustin", "Huang")
+    assert values["patient_phone"] == "(997) 996-0853"

@@ -43,6 +43,12 @@ BAR_WINDOW_INCHES = (0.3, 0.08)
 BAR_DENSITY = 0.55  # a stroke crossing a rule this thick is restored
 MIN_CELL_INCHES = (0.12, 0.1)
 CHECKBOX_MM = (2.3, 6.5)
+MARKED_FILL = 0.05  # of a box's inside: less ink than this is a speck, not a mark
+SURELY_MARKED_FILL = 0.15  # a tick or a cross fills this much and more
+# Between the two, a box is marked only if it holds at least this share of the ink of the
+# fullest box on its row: fax noise and a bold neighbour's overflow put 5-8% of ink into
+# an empty box beside the one that was ticked.
+MARKED_OF_ROW = 0.4
 MM_PER_INCH = 25.4
 # A line of text the OCR engine did not read: letters and words closer than the gap, a
 # text line's height, longer than a short word, as dense as print (not specks, not a bar).
@@ -404,7 +410,8 @@ def _cells(rules: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]:
 
 
 def _checkboxes(ink: np.ndarray, dpi: float) -> list[tuple[tuple[int, int, int, int], bool]]:
-    """Small squares drawn with four straight sides, and whether there is ink inside.
+    """Small squares drawn with four straight sides, and whether each is marked: ink inside,
+    and where that ink is faint, not much less than in the fullest box of its row.
 
     The sides are found as straight runs (an X or a tick is diagonal and is left out), so a
     tick that overflows its box does not hide the box; a letter's straight strokes never
@@ -422,12 +429,25 @@ def _checkboxes(ink: np.ndarray, dpi: float) -> list[tuple[tuple[int, int, int, 
         if not any(_overlaps(box[0], other[0]) for other in found)
     ]
     # A box filled in solid shows a square inside its square: one box.
-    return [box for box in found if not any(_within(box[0], other[0]) for other in found)]
+    found = [box for box in found if not any(_within(box[0], other[0]) for other in found)]
+    return [(box, _marked(fill, _row_fills(box, found))) for box, fill in found]
+
+
+def _row_fills(box: tuple[int, int, int, int], found: list[tuple[tuple, float]]) -> list[float]:
+    """The ink inside each box on the same row as `box` (itself included)."""
+    _, y, _, h = box
+    return [fill for (_, oy, _, oh), fill in found if abs((oy + oh / 2) - (y + h / 2)) < h / 2]
+
+
+def _marked(fill: float, row: list[float]) -> bool:
+    if fill >= SURELY_MARKED_FILL:
+        return True
+    return fill > MARKED_FILL and fill >= MARKED_OF_ROW * max(row)
 
 
 def _squares(
     ink: np.ndarray, inside_ink: np.ndarray, least: int, most: int, run: int
-) -> list[tuple[tuple[int, int, int, int], bool]]:
+) -> list[tuple[tuple[int, int, int, int], float]]:
     sides = _open(ink, _rect(run, 1)) | _open(ink, _rect(1, run))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
         sides.astype(np.uint8), connectivity=8
@@ -451,7 +471,7 @@ def _squares(
         filled = float(inside.mean()) if inside.size else 0.0
         if _border(frame) > 0.2 * min(w, h) and filled < 0.5:
             continue  # sides as thick as a bold letter's strokes round a small counter: O, D, 0
-        found.append(((x, y, w, h), filled > 0.05))
+        found.append(((x, y, w, h), filled))
     return found
 
 

@@ -204,12 +204,16 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
         if index >= 2 and word.text.lower().strip(",.;") in CREDENTIALS:
             tokens = tokens[:index]
             break
-    # After a comma comes a first name ("HILL, PAUL") or credentials and specks ("Patel, 1D").
+    # After a comma comes a first name ("HILL, PAUL"), perhaps with a middle initial
+    # ("Huang, Augustin R"), or credentials and specks ("Patel, 1D").
     for index, word in enumerate(tokens[:-1]):
+        after = tokens[index + 1 :]
+        if len(after) > 1 and re.fullmatch(r"[A-Z]\.?", after[-1].text):
+            after = after[:-1]
         if word.text.endswith(",") and not all(
             re.fullmatch(r"[A-Za-z][A-Za-z'\-]+", w.text.strip(",."))
             and w.text.lower().strip(",.") not in CREDENTIALS
-            for w in tokens[index + 1 :]
+            for w in after
         ):
             tokens = tokens[: index + 1]
             break

@@ -94,13 +94,15 @@ class Layout:
 
     def mark_of(self, word: Word) -> Mark | None:
         """The checkbox that belongs to the word: just left of it on its row, or drawn
-        around it (a circled option)."""
+        around it (a circled option; a ring belongs to no other word)."""
         centre_x, centre_y = (word.x0 + word.x1) / 2, (word.y0 + word.y1) / 2
         best, best_gap = None, 4 * self.char_width
         for mark in self.marks:
             box = mark.box
             if box.x0 <= centre_x <= box.x1 and box.y0 <= centre_y <= box.y1:
                 return mark
+            if mark.how == "circle":
+                continue  # a ring marks the word inside it, not the one after it
             if not (box.y0 - self.text_height / 2 <= centre_y <= box.y1 + self.text_height / 2):
                 continue
             if box.x0 - self.char_width / 2 <= word.x0 <= box.x1:

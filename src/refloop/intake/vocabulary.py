@@ -48,7 +48,8 @@ LABELS: dict[str, tuple[str, ...]] = {
     ),
     "phone": (
         "phone", "phone #", "phone number", "phone no", "ph", "ph #", "tel", "telephone",
-        "telephone number", "tel #",
+        "telephone number", "tel #", "contact number", "contact #", "contact no",
+        "contact tel",
     ),
     "fax": ("fax", "fax #", "fax number", "fax no"),
     "npi": (
