@@ -735,3 +735,18 @@ Contact Number: 997-996-0853
     values = values_of(page)
     assert (values["patient_first_name"], values["patient_last_name"]) == ("Augustin", "Huang")
     assert values["patient_phone"] == "(997) 996-0853"
+
+
+def test_an_attached_reports_interpreting_radiologist_is_not_the_referrer():
+    page = page_of(
+        """
+RADIOLOGY REPORT
+Patient: RAMANATHAN, IGNACIO DOB: 11/27/1994
+Ordering: Felicia Carrington
+FINDINGS: No acute abnormality.
+Interpreted by: Raymond Bergstrom, MD NPI 1234567893
+"""
+    )
+    values = values_of(page)
+    assert values["provider_npi"] == ""
+    assert "Bergstrom" not in values["provider_name"]

@@ -96,6 +96,9 @@ LABELS: dict[str, tuple[str, ...]] = {
         "consultant", "specialist", "receiving provider", "recipient", "specialty clinic",
         "follow up with", "follow-up with", "servicing provider", "rendering provider",
         "servicing provider / facility", "servicing facility",
+        # An attached report's author: another clinician, never the one referring.
+        "interpreted by", "read by", "dictated by", "reading radiologist", "radiologist",
+        "reading physician", "pathologist", "transcribed by",
     ),
     "city": ("city",),
     "other": (
