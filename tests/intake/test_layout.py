@@ -750,3 +750,22 @@ Interpreted by: Raymond Bergstrom, MD NPI 1234567893
     values = values_of(page)
     assert values["provider_npi"] == ""
     assert "Bergstrom" not in values["provider_name"]
+
+
+def test_a_letterheads_office_number_and_an_npi_label_read_with_an_exclamation_mark():
+    page = page_of(
+        """
+PORT ELIAS FAMILY MEDICINE
+1315 Main St - Port Elias, ME 04101
+Office (276)203-0572 - Fax (276)789-0307
+Dear Dr. Hassan,
+Please see Augustin Winslow, DOB: 26-Apr-1998, regarding a new systolic murmur.
+Sincerely,
+Catherine Bergstrom, DO
+NP! 1234567893
+"""
+    )
+    values = values_of(page)
+    assert values["provider_phone"] == "(276) 203-0572"
+    assert values["provider_fax"] == "(276) 789-0307"
+    assert values["provider_npi"] == "1234567893"

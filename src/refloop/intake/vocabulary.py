@@ -49,7 +49,7 @@ LABELS: dict[str, tuple[str, ...]] = {
     "phone": (
         "phone", "phone #", "phone number", "phone no", "ph", "ph #", "tel", "telephone",
         "telephone number", "tel #", "contact number", "contact #", "contact no",
-        "contact tel",
+        "contact tel", "office",
     ),
     "fax": ("fax", "fax #", "fax number", "fax no"),
     "npi": (
@@ -246,9 +246,16 @@ _TOLERANT_LABELS = _Tolerant({k: slot for k, slot in SLOT_OF.items() if k not in
 _TOLERANT_SECTIONS = _Tolerant(SECTION_OF)
 
 
+# An i or an l that OCR read as punctuation ("NP!", "Emai|"), which normalized() drops.
+LETTERS_READ_AS_PUNCTUATION = str.maketrans({"!": "i", "|": "l"})
+
+
 def misread_slot(text: str) -> str | None:
     """The slot of the label wording `text` is with a few letters misread, if it is one."""
     key = normalized(text)
+    lettered = normalized(text.translate(LETTERS_READ_AS_PUNCTUATION))
+    if lettered != key and lettered in SLOT_OF:
+        return SLOT_OF[lettered]
     return None if key in SLOT_OF else _TOLERANT_LABELS.nearest(key)
 
 
