@@ -235,3 +235,25 @@ def test_a_name_read_wholly_in_words_the_engine_knows_needs_less_of_its_confiden
         "review"
     ]
     assert fields_of(page_of("Patient name: Odalys Li", conf=0.6))["patient_last_name"]["review"]
+
+
+def test_an_npi_is_missing_unflagged_only_where_nothing_could_be_one():
+    letter = (
+        "Dear Dr. Hassan,\nPlease see Augustin Winslow regarding a murmur.\nCatherine Bergstrom, DO"
+    )
+    assert fields_of(page_of(letter))["provider_npi"] == {
+        "value": "", "confidence": 0.0, "review": False, "page": None, "box": None,
+    }  # fmt: skip
+    # A label read, or misread, with its number lost; a number that may be one misread.
+    for page in (letter + "\nNP! ....", letter + "\nINPI", letter + "\nID 29637860431"):
+        assert fields_of(page_of(page))["provider_npi"]["review"], page
+
+
+def test_a_prior_authorizations_request_type_is_its_urgency():
+    page = page_of(
+        "Patient Name: Keisha Brooks\nRequest Type   Standard    Expedited / Urgent",
+        marks=[(1, 14, False), (1, 26, True)],
+    )
+    fields = fields_of(page)
+    assert fields["urgency"]["value"] == "urgent"
+    assert not fields["urgency"]["review"]

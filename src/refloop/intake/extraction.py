@@ -1233,9 +1233,23 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
         elif name == "urgency":
             # Nothing says how urgent: routine is the default, and a person confirms it.
             fields[name] = _field("routine", 0.5, True, None)
+        elif name == "provider_npi" and not any(_may_hold_an_npi(r.text) for r in readings):
+            # Most letters carry no NPI: where nothing on the pages is labelled one or could
+            # be one, nothing was missed and there is nothing to check.
+            fields[name] = _field("", 0.0, False, None)
         else:
             fields[name] = _field("", 0.0, True, None)
     return fields
+
+
+# "NPI", and as OCR misreads it: "NP!", "NPl", "NP1", "INPI", "N P I".
+NPI_WORDING = re.compile(r"(?<![A-Za-z])I?N\s?P\s?[Il1|!](?![a-z])", re.IGNORECASE)
+
+
+def _may_hold_an_npi(text: str) -> bool:
+    """Whether a page's text names an NPI or holds a number that could be one read with a
+    digit lost or added (9 to 11 digits in a row)."""
+    return bool(NPI_WORDING.search(text) or re.search(r"(?<!\d)\d{9,11}(?!\d)", text))
 
 
 def _banner_reading(best: Found, faxes: list[Found]) -> Found:

@@ -83,6 +83,8 @@ LABELS: dict[str, tuple[str, ...]] = {
     "urgency": (
         "urgency", "priority", "referral priority", "referral urgency", "urgency level",
         "appointment priority", "priority level", "scheduling priority",
+        # A payer's prior-authorization form: "Request Type [x] Standard [ ] Expedited".
+        "request type", "type of request", "review type", "request priority",
     ),
     "insurance": (
         "insurance", "primary insurance", "insurance plan", "insurance carrier",
