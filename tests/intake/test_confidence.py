@@ -257,3 +257,8 @@ def test_a_prior_authorizations_request_type_is_its_urgency():
     fields = fields_of(page)
     assert fields["urgency"]["value"] == "urgent"
     assert not fields["urgency"]["review"]
+    # Each box read into its option as a capital, no colon after the label.
+    glued = page_of(
+        "Request Type OStandard MExpedited / Urgent", marks=[(0, 13, False), (0, 23, True)]
+    )
+    assert fields_of(glued)["urgency"]["value"] == "urgent"

@@ -675,20 +675,7 @@ def _options(
 
 
 def _urgency_of(word: Word) -> str | None:
-    text = word.text.lower().strip(".,!:;()")
-    for token in vocabulary.MARKED_TOKENS | vocabulary.EMPTY_TOKENS:
-        if len(token) > 1 and text.startswith(token) and len(text) > len(token):
-            text = text[len(token) :]
-            break
-    level = vocabulary.URGENCY_WORDS.get(text.strip(".,!:;()[]"))
-    # A checkbox read as a letter or two glued to its option ("ClUrgent", "ORoutine",
-    # "CISTAT", whose box's side is a capital too): the option starts at a capital, and is
-    # a word of four letters or more.
-    for glue in (1, 2):
-        glued = re.fullmatch(rf"\W*\w{{{glue}}}([A-Z][A-Za-z\-]{{3,}})\W*", word.text)
-        if level is None and glued:
-            level = vocabulary.URGENCY_WORDS.get(glued.group(1).lower())
-    return level
+    return vocabulary.urgency_level(word.text)
 
 
 def _switch_section(

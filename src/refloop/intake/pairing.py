@@ -158,7 +158,12 @@ def _stands_without_colon(slot: str, label: str, first: int, rest: list[Word]) -
     if first != 0 or following[:1].islower() or len(re.sub(r"[^A-Za-z]", "", label)) < 4:
         return False
     if slot == "urgency":
-        return following.lower().strip(".,") in vocabulary.URGENCY_WORDS
+        # An option follows, or its box: "Priority [ ] Routine", "Request Type MStandard".
+        return bool(vocabulary.urgency_level(following)) or (
+            following in vocabulary.EMPTY_TOKENS | vocabulary.MARKED_TOKENS
+            and len(rest) > 1
+            and bool(vocabulary.urgency_level(rest[1].text))
+        )
     if slot in NAME_SLOTS and 2 <= len(rest) <= 5:
         # A first and a last name at least: "PATIENT REFERRAL" is a heading, not a name.
         return all(NAME_TOKEN.fullmatch(w.text) for w in rest)

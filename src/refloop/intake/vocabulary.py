@@ -366,6 +366,24 @@ MARKED_TOKENS = {
 EMPTY_TOKENS = {"[]", "[", "]", "☐", "□", "()", "o", "0", "|_|"}
 
 
+def urgency_level(text: str) -> str | None:
+    """The urgency an option word names, its checkbox read into it or not."""
+    bare = text.lower().strip(".,!:;()")
+    for token in MARKED_TOKENS | EMPTY_TOKENS:
+        if len(token) > 1 and bare.startswith(token) and len(bare) > len(token):
+            bare = bare[len(token) :]
+            break
+    level = URGENCY_WORDS.get(bare.strip(".,!:;()[]"))
+    # A checkbox read as a letter or two glued to its option ("ClUrgent", "ORoutine",
+    # "CISTAT", whose box's side is a capital too): the option starts at a capital, and is
+    # a word of four letters or more.
+    for glue in (1, 2):
+        glued = re.fullmatch(rf"\W*\w{{{glue}}}([A-Z][A-Za-z\-]{{3,}})\W*", text)
+        if level is None and glued:
+            level = URGENCY_WORDS.get(glued.group(1).lower())
+    return level
+
+
 # The words US health plans are named with, as their payers write them: the payers, the
 # metal levels and network types, Medicare's parts. A plan name read from a fax is
 # repaired against them (values.read_plan) as ICD-10 codes are against the code set.
