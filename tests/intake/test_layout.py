@@ -769,3 +769,14 @@ NP! 1234567893
     assert values["provider_phone"] == "(276) 203-0572"
     assert values["provider_fax"] == "(276) 789-0307"
     assert values["provider_npi"] == "1234567893"
+
+
+def test_a_code_column_misread_is_repaired_by_the_description_on_its_row():
+    page = page_of(
+        """
+Diagnoses
+#   ICD-10    Description
+1   Mt7.12    Left knee pain, primary osteoarthritis
+"""
+    )
+    assert values_of(page)["icd10_codes"] == "M17.12"

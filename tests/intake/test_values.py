@@ -300,3 +300,13 @@ def test_a_code_title_agrees_with_words_naming_its_condition_in_another_form():
     assert not values.title_agrees("M10.9", "Unspecified pain, other")
     assert not values.title_agrees("K21.9", "Gastroenterology consultation")  # gastro-esophageal
     assert not values.title_agrees("N13.4", "CKD stage 4")
+
+
+def test_of_two_repairs_of_a_code_the_description_beside_it_chooses():
+    # "Mt7.12": the 1 read as a t could be M17.12 or, with t as 7, M77.12 (an elbow).
+    assert values.read_codes("Mt7.12").codes == []
+    beside = values.read_codes("Mt7.12", about="Left knee pain, primary osteoarthritis")
+    assert beside.codes == ["M17.12"]
+    assert beside.repaired == ["M17.12"]
+    # A description that names neither leaves it unread.
+    assert values.read_codes("Mt7.12", about="follow-up visit").codes == []

@@ -305,9 +305,10 @@ def _free_text(words: list[Word]) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def parse_codes(words: list[Word]) -> list[str]:
-    """Every ICD-10-CM code in the words, in order, repaired against the code set."""
-    return read_codes(" ".join(w.text for w in words)).codes
+def parse_codes(words: list[Word], about: str = "") -> list[str]:
+    """Every ICD-10-CM code in the words, in order, repaired against the code set (of two
+    repairs, the one whose condition `about` names)."""
+    return read_codes(" ".join(w.text for w in words), about=about).codes
 
 
 # ---- the page -------------------------------------------------------------------------
@@ -444,7 +445,7 @@ def _pair_values(
                         if s.index not in taken or len(s.words) < len(model.segments[s.index].words)
                     ]
                     words = [w for s in found for w in _before_label(s, items)]
-                    if words and _fits(item.slot, words, today):
+                    if words and _fits(item.slot, words, today, model):
                         item.value_segments = tuple(found)
                         item.words = words
                         taken.update(s.index for s in found)
@@ -506,7 +507,7 @@ def _labels_ending_segments(
                 if slot == "urgency":
                     fits = _urgency_of(following.words[0]) is not None
                 else:
-                    fits = _fits(slot, following.words, today)
+                    fits = _fits(slot, following.words, today, model)
                 if not fits:
                     continue
                 for item in items[segment.index]:
@@ -535,7 +536,7 @@ def _code_columns(model: layout.Layout, items: dict[int, list[pairing.Item]]) ->
                 break
             words += [w for s in cells for w in s.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
             bottom = line.bottom
-        if words and parse_codes(_code_words(words)):
+        if words and parse_codes(_code_words(words), " ".join(_rows_text(words, model))):
             items[segment.index] = [pairing.Item("codes", segment.words, segment, words)]
 
 
@@ -599,7 +600,7 @@ def _not_the_provider(found: list[Found]) -> None:
             first.priority = last.priority = 0
 
 
-def _fits(slot: str, words: list[Word], today: dt.date) -> bool:
+def _fits(slot: str, words: list[Word], today: dt.date, model: layout.Layout) -> bool:
     """Whether words can be the value of a label of this slot (a check, not a reading)."""
     if slot == "dob":
         # Date-shaped is enough here: whether it parses is the reading's business.
@@ -614,7 +615,7 @@ def _fits(slot: str, words: list[Word], today: dt.date) -> bool:
     if slot in {"first_name", "last_name"}:
         return bool(re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", words[0].text))
     if slot == "codes":
-        return bool(parse_codes(_code_words(words)))
+        return bool(parse_codes(_code_words(words), " ".join(_rows_text(words, model))))
     return any(ch.isalpha() for w in words for ch in w.text)
 
 
@@ -859,14 +860,16 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         return [found("reason", text, words)] if len(text) >= 3 else []
     if slot == "codes":
         coded = _code_words(words)
-        codes = parse_codes(coded)
+        # A code column's description sits on the code's row, beyond its own cell.
+        about = " ".join(_rows_text(words, context.model))
+        codes = parse_codes(coded, about)
         if not codes:
             return []
-        used = [w for w in coded if parse_codes([w])]
+        used = [w for w in coded if parse_codes([w], about)]
         # A number left over beside the codes is a code misread (a list's own "1." is not),
         # and a code's shape without its place in the code set a code misread or retired: a
         # person looks.
-        codes_read = read_codes(" ".join(w.text for w in coded))
+        codes_read = read_codes(" ".join(w.text for w in coded), about=about)
         leftover = [
             w
             for w in coded
@@ -896,6 +899,16 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         return [found("insurance", plan.value, words, confidence=min(conf, 0.5) if plan.repaired
                       else conf, checked=plan.known)]  # fmt: skip
     return []
+
+
+def _rows_text(words: list[Word], model: layout.Layout) -> list[str]:
+    """The text of each line that holds one of the words, whole."""
+    held = {id(w) for w in words}
+    return [
+        " ".join(w.text for s in line.segments for w in s.words)
+        for line in model.lines
+        if any(id(w) in held for s in line.segments for w in s.words)
+    ]
 
 
 def _row_numbers(

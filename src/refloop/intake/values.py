@@ -169,6 +169,10 @@ AS_LETTER = {"1": "I", "5": "S", "$": "S", "§": "S", "0": "O", "8": "B", "2": "
 AS_DIGIT = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "|": "1", "S": "5", "$": "5",
             "B": "8", "Z": "2", "G": "6", "T": "7", "A": "4"}  # fmt: skip
 AS_EITHER = {**AS_DIGIT, **{k: v for k, v in AS_LETTER.items() if k.isdigit()}}
+# Look-alikes in small type that a letter's more usual one above does not cover: a 1 with
+# its flag read as a t ("Mt7.12" for M17.12). Tried too, so a code may have two repairs; a
+# description beside it that names one's condition chooses it.
+ALSO_AS_DIGIT = {"T": "1"}
 
 
 @dataclass
@@ -275,11 +279,12 @@ def _dotted(code: str) -> str:
     return f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
 
 
-def read_codes(text: str) -> CodesRead:
-    """Every ICD-10-CM code in `text`, in order, repaired against the code set."""
+def read_codes(text: str, *, about: str = "") -> CodesRead:
+    """Every ICD-10-CM code in `text`, in order, repaired against the code set; of two
+    repairs, the one whose title `about` (a description beside the codes) names."""
     read = CodesRead()
     for token in _TOKEN.findall(_LIST_NUMBER.sub("", _COLON_FOR_DOT.sub(r"\1.", text))):
-        code, how = _read_code(token)
+        code, how = _read_code(token, about)
         if code is None or code in read.codes:
             continue
         read.codes.append(code)
@@ -294,7 +299,7 @@ def read_codes(text: str) -> CodesRead:
     return read
 
 
-def _read_code(token: str) -> tuple[str | None, str]:
+def _read_code(token: str, about: str = "") -> tuple[str | None, str]:
     """(code, how): how is "known", "repaired", "unknown" or "ambiguous"."""
     raw = token.strip(".").upper()
     bare = raw.replace(".", "")
@@ -310,6 +315,8 @@ def _read_code(token: str) -> tuple[str | None, str]:
     if CODE_SHAPE.match(bare) and is_known_code(bare):
         return _dotted(bare), "known"
     repairs = sorted({c for c in _variants(bare) if is_known_code(c)})
+    if len(repairs) > 1 and about:
+        repairs = [c for c in repairs if title_agrees(_dotted(c), about)] or repairs
     if len(repairs) == 1:
         return _dotted(repairs[0]), "repaired"
     if CODE_SHAPE.match(bare):
@@ -326,7 +333,7 @@ def _variants(bare: str) -> list[str]:
             swaps = AS_DIGIT
         else:
             swaps = AS_EITHER
-        options.append({char, swaps.get(char, char)})
+        options.append({char, swaps.get(char, char), ALSO_AS_DIGIT.get(char, char)})
     return [
         "".join(chars) for chars in itertools.product(*options) if CODE_SHAPE.match("".join(chars))
     ]
