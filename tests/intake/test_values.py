@@ -310,3 +310,10 @@ def test_of_two_repairs_of_a_code_the_description_beside_it_chooses():
     assert beside.repaired == ["M17.12"]
     # A description that names neither leaves it unread.
     assert values.read_codes("Mt7.12", about="follow-up visit").codes == []
+
+
+def test_a_handwritten_phone_number_spaced_apart_is_read_whole():
+    assert values.read_phone("288.216.019 5") == ("(288) 216-0195", True)
+    assert values.read_phone("69 1635.6 462") == ("(691) 635-6462", True)
+    # Letters between the groups: two things, not one number spaced apart.
+    assert values.read_phone("288 216 Ext 0195")[1] is False

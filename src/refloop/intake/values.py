@@ -364,9 +364,16 @@ def read_phone(text: str) -> tuple[str, bool] | None:
     # Or a number whose separators were misread ("(760>531-4464", "288,216.0195").
     match = match or _MISREAD_PHONE.search(text)
     if not match:
-        digits = _digits(" ".join(re.findall(rf"{_DIGITISH}*\d{_DIGITISH}*", text)))
+        groups = re.findall(rf"{_DIGITISH}*\d{_DIGITISH}*", text)
+        digits = _digits(" ".join(groups))
+        # Handwriting spaced apart, nothing else between: "288.216.019 5", "69 1635.6 462".
+        if len(digits) == 10 and re.fullmatch(r"[\d\s().\-/]+", text.strip()):
+            return _formatted(digits)
         return (digits, False) if digits else None
-    digits = _digits(match.group())
+    return _formatted(_digits(match.group()))
+
+
+def _formatted(digits: str) -> tuple[str, bool]:
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     if len(digits) != 10 or digits[0] in "01":
