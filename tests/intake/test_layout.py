@@ -780,3 +780,29 @@ Diagnoses
 """
     )
     assert values_of(page)["icd10_codes"] == "M17.12"
+
+
+def test_a_boxed_forms_diagnosis_reason_cell_and_a_heading_with_specks_after_it():
+    page = page_of(
+        """
+REFERRING PROVIDER eae i a OMe
+NAME
+Catherine B. Ostrowski, MD
+DIAGNOSIS / REASON
+Screening colonoscopy, family history
+"""
+    )
+    values = values_of(page)
+    assert values["provider_name"] == "Catherine Ostrowski"
+    assert values["reason"] == "Screening colonoscopy, family history"
+
+
+def test_specks_read_as_small_letters_are_no_persons_name():
+    from refloop.intake.extraction import parse_person
+
+    def words(text: str) -> list[Word]:
+        return [Word(t, 0.9, i / 10, 0.1, i / 10 + 0.05, 0.11) for i, t in enumerate(text.split())]
+
+    assert parse_person(words("eae i a OMe")) is None
+    first, last = parse_person(words("Catherine B. Ostrowski"))
+    assert [w.text for w in first + last] == ["Catherine", "Ostrowski"]

@@ -223,6 +223,10 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
         return None
     if not all(re.fullmatch(r"[A-Za-z][A-Za-z'\-]*[.,]?", w.text) for w in tokens):
         return None
+    # A lone small letter is a speck read as one ("eae i a OMe" beside a heading); an
+    # initial is a capital.
+    if any(re.fullmatch(r"[a-z]", w.text) for w in tokens):
+        return None
     comma = next((i for i, w in enumerate(tokens) if w.text.endswith(",")), None)
     if comma is not None and comma < len(tokens) - 1:
         last, first = tokens[: comma + 1], tokens[comma + 1 :]

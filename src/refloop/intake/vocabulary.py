@@ -70,7 +70,8 @@ LABELS: dict[str, tuple[str, ...]] = {
         "reason for visit", "reason for request", "referral reason", "reference reason",
         "reason", "clinical reason", "clinical indication", "indication", "indications",
         "services requested", "service requested", "consult requested for", "clinical reason for request",
-        "reason for referral / clinical question", "clinical question",
+        "reason for referral / clinical question", "clinical question", "diagnosis / reason",
+        "reason / diagnosis", "diagnosis / reason for referral", "reason for referral / diagnosis",
     ),
     "chief_complaint": ("chief complaint", "cc", "presenting complaint"),
     "codes": (
