@@ -317,3 +317,12 @@ def test_a_handwritten_phone_number_spaced_apart_is_read_whole():
     assert values.read_phone("69 1635.6 462") == ("(691) 635-6462", True)
     # Letters between the groups: two things, not one number spaced apart.
     assert values.read_phone("288 216 Ext 0195")[1] is False
+
+
+def test_a_speck_read_as_a_short_word_at_either_end_of_a_plan_is_cut():
+    assert values.read_plan("so Kaiser Permanente Gold").value == "Kaiser Permanente Gold"
+    assert values.read_plan("Humana Gold Plus HMO 7").value == "Humana Gold Plus HMO"
+    # A part's letter, a plan's roman numeral, and a name with no plan word stay as read.
+    assert values.read_plan("Medicare Part B").value == "Medicare Part B"
+    assert values.read_plan("Aetna Choice POS II").value == "Aetna Choice POS II"
+    assert values.read_plan("Zz Qx 7").value == "Zz Qx 7"

@@ -431,7 +431,15 @@ def read_plan(text: str) -> PlanRead:
     payer), and then the plan is not `known`."""
     out: list[str] = []
     known, repaired, seen_plan_word = True, False, False
-    for token in text.split():
+    tokens = text.split()
+    # A speck read as a short word at either end of a name that has plan words: "so Kaiser
+    # Permanente Gold" (a box's corner), "Humana Gold Plus HMO 7".
+    if any(t.strip(",;:.").lower() in _plan_words() for t in tokens):
+        while len(tokens) > 1 and _speck_word(tokens[0]):
+            tokens.pop(0)
+        while len(tokens) > 1 and _speck_word(tokens[-1]) and not _numbered(tokens):
+            tokens.pop()
+    for token in tokens:
         if seen_plan_word and _JUNK_WORD.search(token):
             break
         core = token.strip(",;:")
@@ -453,6 +461,16 @@ def read_plan(text: str) -> PlanRead:
         repaired = repaired or bent
         seen_plan_word = True
     return PlanRead(" ".join(out), known and bool(out), repaired)
+
+
+def _numbered(tokens: list[str]) -> bool:
+    """The name ends in a part's or an option's letter or number: "Medicare Part B"."""
+    return tokens[-2].strip(",;:.").lower() in {"part", "plan", "option", "tier", "level"}
+
+
+def _speck_word(token: str) -> bool:
+    core = token.strip(",;:.")
+    return len(core) <= 2 and core.lower() not in _plan_words()
 
 
 @functools.cache
