@@ -806,3 +806,13 @@ def test_specks_read_as_small_letters_are_no_persons_name():
     assert parse_person(words("eae i a OMe")) is None
     first, last = parse_person(words("Catherine B. Ostrowski"))
     assert [w.text for w in first + last] == ["Catherine", "Ostrowski"]
+
+
+def test_a_reasons_misread_words_are_put_right_and_shown_for_a_check():
+    page = page_of("Reason for Referral: Abnormal mammagram, right breast")
+    fields = fields_of(page)
+    assert fields["reason"]["value"] == "Abnormal mammogram, right breast"
+    assert fields["reason"]["review"]
+    # A confident word no dictionary holds that is no condition's word one letter off.
+    other = fields_of(page_of("Reason for Referral: Xarelto Humira refill"))
+    assert other["reason"]["value"] == "Xarelto Humira refill"

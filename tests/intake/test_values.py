@@ -326,3 +326,17 @@ def test_a_speck_read_as_a_short_word_at_either_end_of_a_plan_is_cut():
     assert values.read_plan("Medicare Part B").value == "Medicare Part B"
     assert values.read_plan("Aetna Choice POS II").value == "Aetna Choice POS II"
     assert values.read_plan("Zz Qx 7").value == "Zz Qx 7"
+
+
+def test_a_misread_word_of_free_text_is_put_right_only_where_one_word_is_meant():
+    known = frozenset({"hyperthyroidism", "weight", "apnea", "area", "sleep", "bleep", "topical"})
+    assert values.respelled("Hypecthyroidism", known) == "Hyperthyroidism"
+    assert values.respelled("WEIPHT", known) == "WEIGHT"
+    # As near as "area" by one letter dropped, but a misread keeps the word's length.
+    assert values.respelled("aprea", known) == "apnea"
+    # "bleep" and "sleep" both one letter off: the condition's word.
+    assert values.respelled("oleep", known) == "sleep"
+    # A plural of a known word, a word nothing is near, a short word: as read.
+    assert values.respelled("TOPICALS", known) is None
+    assert values.respelled("Xarelto", known) is None
+    assert values.respelled("amd", known) is None

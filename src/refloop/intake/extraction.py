@@ -20,11 +20,13 @@ from refloop.intake.reading import Box, PageText, Word, engine_words
 from refloop.intake.values import (
     date_spans,
     is_known_code,
+    is_medical_word,
     read_codes,
     read_date,
     read_phone,
     read_phones,
     read_plan,
+    respelled,
     title_agrees,
 )
 from refloop.network.npi import is_valid_npi
@@ -281,6 +283,35 @@ def name_text(words: list[Word]) -> str:
         text = "-".join(part.capitalize() for part in text.split("-"))
         text = " ".join(part[:1].upper() + part[1:] for part in text.split(" "))
     return text
+
+
+def _respelled(words: list[Word]) -> list[Word]:
+    """Free text's words the engine doubted and no dictionary holds, each put right where it
+    is one word's misreading ("Hypecthyroidism", "obdteuctive", "mammagram")."""
+    known = engine_words()
+    out = []
+    for word in words:
+        parts = re.fullmatch(r"([^A-Za-z]*)([A-Za-z]+)([^A-Za-z]*)", word.text)
+        meant = parts and known and respelled(parts[2], known)
+        # A word read with full confidence is put right only to a condition's word one
+        # letter off ("mammagram"): the engine is sure of what it read, and a drug's or a
+        # person's name is no dictionary word either.
+        if (
+            meant
+            and word.conf >= FULL_CONFIDENCE
+            and not _one_letter_to_a_condition(parts[2], meant)
+        ):
+            meant = None
+        out.append(replace(word, text=parts[1] + meant + parts[3]) if parts and meant else word)
+    return out
+
+
+def _one_letter_to_a_condition(read: str, meant: str) -> bool:
+    return (
+        len(read) == len(meant)
+        and sum(a != b for a, b in zip(read.lower(), meant.lower(), strict=True)) == 1
+        and is_medical_word(meant)
+    )
 
 
 def _free_text(words: list[Word]) -> str:
@@ -860,8 +891,13 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         valid = is_valid_npi(digits)
         return [found("provider_npi", digits, used, valid=valid, note="npi", checked=valid)]
     if slot in {"reason", "chief_complaint"}:
-        text = _free_text(words)
-        return [found("reason", text, words)] if len(text) >= 3 else []
+        spelled = _respelled(words)
+        text = _free_text(spelled)
+        if len(text) < 3:
+            return []
+        # A word put right from the dictionary is a guess a person confirms.
+        confidence = min(conf, UNSURE) if spelled != words else conf
+        return [found("reason", text, words, confidence=confidence)]
     if slot == "codes":
         coded = _code_words(words)
         # A code column's description sits on the code's row, beyond its own cell.

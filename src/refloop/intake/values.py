@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rapidfuzz.distance import OSA
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Levenshtein
 
 from refloop.network.npi import is_valid_npi
 
@@ -265,6 +266,57 @@ def title_agrees(code: str, text: str) -> bool:
     said = set(re.findall(r"[a-z]{4,}", text.lower()))
     meant = {w for w in re.findall(r"[a-z]{4,}", title.lower()) if w not in _TITLE_FILLER}
     return any(_same_word(a, b) for a in meant for b in said)
+
+
+@functools.cache
+def _medical_words() -> frozenset[str]:
+    """The words ICD-10-CM's titles are written in: what a reason for referral says."""
+    return frozenset(
+        word
+        for title in _code_titles().values()
+        for word in re.findall(r"[a-z]{4,}", title.lower())
+    )
+
+
+def is_medical_word(word: str) -> bool:
+    return word.lower() in _medical_words()
+
+
+@functools.lru_cache(maxsize=2)
+def _listed(known: frozenset[str]) -> tuple[str, ...]:
+    return tuple(known)
+
+
+def respelled(word: str, known: frozenset[str]) -> str | None:
+    """The one word of `known` (a dictionary, lower case) that `word`, which is in it in no
+    case, is a misreading of: the nearest by Levenshtein's distance (one letter off up to six
+    letters, two beyond); where several are as near, one of the word's length, then a
+    condition's word (of ICD-10-CM's titles); None where none is, or several still are.
+    Cased like `word`."""
+    key = word.lower()
+    if len(key) < 4 or not key.isalpha() or key in known:
+        return None
+    if key.endswith("s") and key[:-1] in known:
+        return None  # a plural ("topicals")
+    allowed = 1 if len(key) <= 6 else 2
+    near = process.extract(
+        key, _listed(known), scorer=Levenshtein.distance, score_cutoff=allowed, limit=None
+    )
+    if not near:
+        return None
+    best = min(d for _, d, _ in near)
+    closest = [w for w, d, _ in near if d == best]
+    # A letter misread keeps the word's length ("aprea" is apnea, not area); then a
+    # condition's word before any other.
+    for prefer in (lambda w: len(w) == len(key), lambda w: w in _medical_words()):
+        if len(closest) > 1:
+            closest = [w for w in closest if prefer(w)] or closest
+    if len(closest) != 1:
+        return None
+    meant = closest[0]
+    if word.isupper():
+        return meant.upper()
+    return meant.capitalize() if word[:1].isupper() else meant
 
 
 def _same_word(a: str, b: str) -> bool:
