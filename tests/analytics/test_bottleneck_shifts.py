@@ -154,16 +154,17 @@ def test_a_practice_whose_referrals_are_suddenly_declined_is_named_first(cora, s
     assert near(started(sentence), planted)
 
 
-def test_a_year_with_nothing_planted_names_no_change(cora, spine, hand):
-    """The same year with every clock and rate drawn from one distribution throughout,
-    and one wait that went from 13.9 to 14.0 days (the demo's old top 'bottleneck'): the
-    finder says where referrals wait longest and names no change."""
+def test_two_years_with_nothing_planted_name_no_change(cora, spine, hand):
+    """Two years (the default view is compared with the year before) with every clock and
+    rate drawn from one distribution throughout, and one wait that went from 13.9 to 14.0
+    days between the two years (the demo's old top "bottleneck"): the finder says where
+    referrals wait longest and names no change."""
     rng = random.Random(11)
     north = f.LocationFactory(name="Northside")
     practices = [f.ProviderFactory() for _ in range(4)]
     h = History(cora, spine)
-    wiggle = date(2026, 6, 1)
-    for n, day in enumerate(days(2)):
+    wiggle = date(2025, 12, 1)
+    for n, day in enumerate(days(3, start=date(2024, 11, 20))):
         department = (spine, hand)[n % 2]
         provider = practices[n % 4]
         h.referral(
@@ -189,9 +190,12 @@ def test_a_year_with_nothing_planted_names_no_change(cora, spine, hand):
         )
     h.rebuild()
 
-    sentences = dashboard.build(scope_from({}, NOW))["bottlenecks"]["sentences"]
+    board = dashboard.build(scope_from({}, NOW))
+    assert board["comparison"]["compared"]
+    sentences = board["bottlenecks"]["sentences"]
     assert sentences[0].startswith("The longest wait is ")
     assert not any("up from" in s or s.startswith("Since ") for s in sentences), sentences
+    assert board["bottlenecks"]["findings"] == []
 
 
 def test_the_finder_reads_the_facts_once_whatever_the_days_and_groups(cora, spine, hand):

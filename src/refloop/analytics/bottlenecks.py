@@ -24,7 +24,7 @@ The rule (on docs/design.md's clocks and rates; the statistics in analytics.shif
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import numpy as np
 
@@ -221,6 +221,7 @@ class _Candidate:
     reason: str = ""
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _REFERRAL_KEYS = ("urgency", "department_id", "assignee_id", "channel", "practice_id")
 # All referrals (appointments) last: of two groups with the same rise, the narrower is named.
 _APPOINTMENT_DIMENSIONS: tuple[tuple[str, ...], ...] = (
@@ -239,6 +240,12 @@ _DECLINE_DIMENSIONS: tuple[tuple[str, ...], ...] = (
 
 def _start_of(scope: Scope, compared: bool) -> date:
     return scope.period.previous().start if compared else scope.period.start
+
+
+def _columns(rows: list[tuple], names: tuple[str, ...]) -> dict[str, np.ndarray | list]:
+    """Rows read with values_list, as one list per column."""
+    columns = zip(*rows, strict=True) if rows else ([] for _ in names)
+    return {name: list(column) for name, column in zip(names, columns, strict=True)}
 
 
 def _read_referrals(scope: Scope, since: date) -> dict[str, np.ndarray | list]:
@@ -260,17 +267,10 @@ def _read_referrals(scope: Scope, since: date) -> dict[str, np.ndarray | list]:
         .order_by()
         .values_list(*columns)
     )
-    table: dict[str, np.ndarray | list] = {
-        name: [row[i] for row in rows] for i, name in enumerate(columns)
-    }
-    table["day"] = np.array(
-        [at.astimezone(scope.zone).date().toordinal() for at in table.pop("received_at")],
-        dtype=np.int64,
-    )
+    table = _columns(rows, columns)
+    table["day"] = _local_days(table.pop("received_at"), scope.zone)
     for stage in STAGES:
-        table[stage.column] = np.array(
-            [np.nan if value is None else value for value in table[stage.column]], dtype=float
-        )
+        table[stage.column] = np.array(table[stage.column], dtype=float)  # None: nan
     return table
 
 
@@ -289,30 +289,59 @@ def _read_appointments(scope: Scope, since: date) -> dict[str, np.ndarray | list
         .order_by()
         .values_list(*columns)
     )
-    table: dict[str, np.ndarray | list] = {
-        name: [row[i] for row in rows] for i, name in enumerate(columns)
-    }
-    table["day"] = np.array(
-        [at.astimezone(scope.zone).date().toordinal() for at in table.pop("starts_at")],
-        dtype=np.int64,
-    )
+    table = _columns(rows, columns)
+    table["day"] = _local_days(table.pop("starts_at"), scope.zone)
     table["no_show"] = np.array([o == "no_show" for o in table.pop("outcome")], dtype=float)
     return table
 
 
 def _groups(table: dict, dimensions) -> list[tuple[tuple[str, ...], tuple, np.ndarray]]:
-    """(dimension, key, positions) of every group of the table's rows."""
-    found = []
+    """(dimension, key, positions) of every group of the table's rows: each column coded
+    once, each dimension's rows sorted by their combined code (no loop over rows per
+    dimension)."""
     count = len(table["day"])
+    coded: dict[str, tuple[np.ndarray, list]] = {}
+    for name in {name for dimension in dimensions for name in dimension}:
+        index: dict = {}
+        codes = np.fromiter(
+            (index.setdefault(value, len(index)) for value in table[name]),
+            dtype=np.int64,
+            count=count,
+        )
+        coded[name] = (codes, list(index))
+    found = []
     for dimension in dimensions:
-        members: dict[tuple, list[int]] = {}
-        columns = [table[name] for name in dimension]
-        for position in range(count):
-            key = tuple(column[position] for column in columns)
-            members.setdefault(key, []).append(position)
-        for key, positions in members.items():
-            found.append((dimension, key, np.array(positions, dtype=np.int64)))
+        combined = np.zeros(count, dtype=np.int64)
+        for name in dimension:
+            codes, values = coded[name]
+            combined = combined * len(values) + codes
+        order = np.argsort(combined, kind="stable")
+        edges = np.flatnonzero(np.diff(combined[order])) + 1
+        for positions in np.split(order, edges) if count else []:
+            code, key = int(combined[positions[0]]), []
+            for name in reversed(dimension):
+                codes, values = coded[name]
+                code, at = divmod(code, len(values))
+                key.append(values[at])
+            found.append((dimension, tuple(reversed(key)), positions))
     return found
+
+
+def _local_days(moments: list[datetime], zone) -> np.ndarray:
+    """The local date (as an ordinal) of each moment: the zone's offset looked up once per
+    quarter hour the moments fall in (every zone's changes fall on a quarter hour), not
+    once per moment."""
+    seconds = np.fromiter((m.timestamp() for m in moments), dtype=np.float64, count=len(moments))
+    quarters, inverse = np.unique(np.floor(seconds / 900).astype(np.int64), return_inverse=True)
+    offsets = np.array(
+        [
+            datetime.fromtimestamp(int(q) * 900, UTC).astimezone(zone).utcoffset().total_seconds()
+            for q in quarters
+        ],
+        dtype=np.float64,
+    )
+    local = seconds + offsets[inverse] if len(moments) else seconds
+    return (np.floor(local / 86400).astype(np.int64) + _EPOCH_ORDINAL).reshape(-1)
 
 
 def _lower(subject: str) -> str:
@@ -462,6 +491,9 @@ def _finding(c: _Candidate, scope: Scope, *, compared: bool, tests: int) -> dict
         "after": shift.after,
         "count_before": shift.count_before,
         "count_after": n,
+        # Rates: the no-shows (declines) counted before the change and since.
+        "events_before": None if stage else round(shift.before * shift.count_before),
+        "events_after": None if stage else round(shift.after * n),
         "over_sla": c.over_sla,
         "sla_hours": c.sla_hours,
         "p": min(shift.p * shift.splits * tests, 1.0),

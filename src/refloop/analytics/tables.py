@@ -619,7 +619,12 @@ def _bottlenecks(book: _Book, found: dict) -> None:
     for sentence in found["sentences"]:
         counts: tuple[int | None, ...] = (None,)
         if sentence in changes:
-            counts = (changes[sentence]["count_after"], changes[sentence]["count_before"])
+            change = changes[sentence]
+            counts = tuple(
+                change[key]
+                for key in ("count_after", "count_before", "events_after", "events_before")
+                if change[key] is not None
+            )
         elif stage and f"({stage['count']} referral" in sentence:
             before = stage["previous_count"] if stage["previous_median_hours"] is not None else 0
             counts = (stage["count"], before)
