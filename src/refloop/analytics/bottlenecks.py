@@ -24,12 +24,12 @@ The rule (on docs/design.md's clocks and rates; the statistics in analytics.shif
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 
 import numpy as np
 
 from refloop.analytics import coverage, metrics, shifts
-from refloop.analytics.metrics import Scope
+from refloop.analytics.metrics import Period, Scope
 from refloop.analytics.models import AppointmentFact
 from refloop.core.models import User
 from refloop.network.models import Practice
@@ -251,8 +251,7 @@ def _columns(rows: list[tuple], names: tuple[str, ...]) -> dict[str, np.ndarray 
 def _read_referrals(scope: Scope, since: date) -> dict[str, np.ndarray | list]:
     """The scope's inbound referrals received from `since` to the period's end, one read:
     their local day, the groups' keys, their state and every stage's clock."""
-    start = datetime.combine(since, time(), tzinfo=scope.zone)
-    end = scope.bounds[1]
+    start, end = Period(since, scope.period.end).bounds(scope.zone)
     columns = (
         "received_at",
         *_REFERRAL_KEYS,
@@ -277,8 +276,7 @@ def _read_referrals(scope: Scope, since: date) -> dict[str, np.ndarray | list]:
 def _read_appointments(scope: Scope, since: date) -> dict[str, np.ndarray | list]:
     """The scope's appointments dated from `since` to the period's end that were kept or
     missed, one read: their local day, the groups' keys and 1 for a no-show."""
-    start = datetime.combine(since, time(), tzinfo=scope.zone)
-    end = scope.bounds[1]
+    start, end = Period(since, scope.period.end).bounds(scope.zone)
     columns = ("starts_at", "outcome", "location_id", "department_id", "practice_id")
     rows = list(
         scope.filters.appointments(
@@ -327,19 +325,18 @@ def _groups(table: dict, dimensions) -> list[tuple[tuple[str, ...], tuple, np.nd
     return found
 
 
-def _local_days(moments: list[datetime], zone) -> np.ndarray:
+def _offset(timestamp: int, zone) -> float:
+    offset = datetime.fromtimestamp(timestamp, UTC).astimezone(zone).utcoffset()
+    return offset.total_seconds() if offset else 0.0
+
+
+def _local_days(moments: list | np.ndarray, zone) -> np.ndarray:
     """The local date (as an ordinal) of each moment: the zone's offset looked up once per
     quarter hour the moments fall in (every zone's changes fall on a quarter hour), not
     once per moment."""
     seconds = np.fromiter((m.timestamp() for m in moments), dtype=np.float64, count=len(moments))
     quarters, inverse = np.unique(np.floor(seconds / 900).astype(np.int64), return_inverse=True)
-    offsets = np.array(
-        [
-            datetime.fromtimestamp(int(q) * 900, UTC).astimezone(zone).utcoffset().total_seconds()
-            for q in quarters
-        ],
-        dtype=np.float64,
-    )
+    offsets = np.array([_offset(int(q) * 900, zone) for q in quarters], dtype=np.float64)
     local = seconds + offsets[inverse] if len(moments) else seconds
     return (np.floor(local / 86400).astype(np.int64) + _EPOCH_ORDINAL).reshape(-1)
 
