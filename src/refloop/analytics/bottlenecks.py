@@ -263,7 +263,7 @@ def _read_referrals(scope: Scope, since: date) -> dict[str, np.ndarray | list]:
         scope.filters.referrals(
             metrics.inbound().filter(received_at__gte=start, received_at__lt=end)
         )
-        .order_by()
+        .order_by("received_at")  # in time order: no sort per group (shifts.strongest_rise)
         .values_list(*columns)
     )
     table = _columns(rows, columns)
@@ -284,7 +284,7 @@ def _read_appointments(scope: Scope, since: date) -> dict[str, np.ndarray | list
                 starts_at__gte=start, starts_at__lt=end, outcome__in=("attended", "no_show")
             )
         )
-        .order_by()
+        .order_by("starts_at")
         .values_list(*columns)
     )
     table = _columns(rows, columns)
