@@ -356,6 +356,7 @@ def _findings(scope: Scope, *, compared: bool) -> list[dict]:
     org = Organization.current()
     sla = {u: org.first_contact_sla(u).total_seconds() / 3600 for u in Urgency.values}
 
+    targets = np.array([sla.get(u, np.nan) for u in referrals["urgency"]], dtype=float)
     candidates: list[_Candidate] = []
     tests = 0
     referral_groups = _groups(referrals, (*DIMENSIONS, ()))
@@ -376,10 +377,10 @@ def _findings(scope: Scope, *, compared: bool) -> list[dict]:
             candidate = _Candidate(stage.key, subject, shift, measured[shift.rows], "referrals")
             candidate.whole_period = _whole(shift, referrals["day"][measured], first_split)
             if stage.key == "first_contact":
-                targets = np.array([sla[referrals["urgency"][i]] for i in candidate.rows])
-                candidate.over_sla = bool(np.median(values[candidate.rows] / targets) > 1)
-                if len(set(targets.tolist())) == 1:
-                    candidate.sla_hours = float(targets[0])
+                due = targets[candidate.rows]
+                candidate.over_sla = bool(np.median(values[candidate.rows] / due) > 1)
+                if len(np.unique(due)) == 1:
+                    candidate.sla_hours = float(due[0])
             candidates.append(candidate)
 
     declined = np.array([state == "declined" for state in referrals["state"]], dtype=float)
