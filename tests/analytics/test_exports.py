@@ -294,6 +294,34 @@ def test_bottleneck_sentences_on_large_counts_are_shown_to_analysts(spring):
     assert [r[0] for r in hidden.rows] == [*board["bottlenecks"]["sentences"][:2], SUPPRESSED]
 
 
+def test_a_change_the_finder_names_rests_on_its_own_counts(spring):
+    """A change is shown to analysts when the referrals before and since it and, for a
+    rate, the events counted are all large or zero; a rate resting on a few no-shows is
+    hidden."""
+    period = Period(local("2026-03-01 00:00").date(), local("2026-04-01 00:00").date())
+    board = dashboard.build(Scope.of(period, now=local("2026-05-01 12:00")))
+    wait = "Since 9 Mar, referrals to Spine wait a median 3.1 days for first contact, up from 1.4 (SLA 48 h; 14 referrals affected)."
+    missed = "Since 9 Mar, appointments at Northside end in a no-show 20% of the time, up from 0% (4 of 20 appointments)."
+    change = {"over_sla": False, "sla_hours": None, "p": 0.001, "before": 0.0, "after": 0.2}
+    board["bottlenecks"] = {
+        "stage": "first_contact",
+        "stages": [],
+        "sentences": [wait, missed],
+        "findings": [
+            change
+            | {"sentence": wait, "measure": "first_contact", "stage": "first_contact"}
+            | {"count_before": 30, "count_after": 14, "events_before": None, "events_after": None},
+            change
+            | {"sentence": missed, "measure": "no_show", "stage": None}
+            | {"count_before": 40, "count_after": 20, "events_before": 0, "events_after": 4},
+        ],
+        "lost_by_stage": {},
+        "previous_lost_by_stage": {},
+    }
+    hidden = {t.key: t for t in suppress(tables(board))}["bottlenecks"]
+    assert [r[0] for r in hidden.rows] == [wait, SUPPRESSED]
+
+
 def test_a_median_over_fewer_than_eleven_referrals_is_suppressed(spring):
     period = Period(local("2026-03-01 00:00").date(), local("2026-04-01 00:00").date())
     board = dashboard.build(Scope.of(period, now=local("2026-05-01 12:00")))

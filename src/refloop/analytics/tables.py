@@ -606,18 +606,26 @@ def _flows(book: _Book, found: dict) -> None:
 
 
 def _bottlenecks(book: _Book, found: dict) -> None:
-    """The finder's sentences, each tied to the counts it rests on: the bottleneck
-    stage's (its medians now and before, and how many referrals it cites), the lost
-    referrals' ("4 of 9"). A sentence is told by the counts it quotes, not its wording;
-    any other sentence (the groups waiting longer) rests on counts the board does not
+    """The finder's sentences, each tied to the counts it rests on: a change's (the
+    referrals or appointments before it and since), the longest wait's (how many
+    referrals it cites), the lost referrals' ("4 of 9"). A sentence is told by the counts
+    it quotes, not its wording; any other sentence rests on counts the board does not
     give, which suppression treats as small."""
     s = book.sheet("bottlenecks", "finding")
     stage = next((x for x in found["stages"] if x["stage"] == found["stage"]), None)
     lost = found["lost_by_stage"]
     where, n = max(lost.items(), key=lambda item: item[1]) if lost else (None, 0)
+    changes = {f["sentence"]: f for f in found.get("findings", [])}
     for sentence in found["sentences"]:
         counts: tuple[int | None, ...] = (None,)
-        if stage and f"({stage['count']} referral" in sentence:
+        if sentence in changes:
+            change = changes[sentence]
+            counts = tuple(
+                change[key]
+                for key in ("count_after", "count_before", "events_after", "events_before")
+                if change[key] is not None
+            )
+        elif stage and f"({stage['count']} referral" in sentence:
             before = stage["previous_count"] if stage["previous_median_hours"] is not None else 0
             counts = (stage["count"], before)
         elif lost and f"{n} of {sum(lost.values())}" in sentence:
