@@ -283,8 +283,13 @@ def is_medical_word(word: str) -> bool:
 
 
 @functools.lru_cache(maxsize=2)
-def _listed(known: frozenset[str]) -> tuple[str, ...]:
-    return tuple(known)
+def _by_length(known: frozenset[str]) -> dict[int, tuple[str, ...]]:
+    """The dictionary's words by length: a word is compared only with those near its own
+    (a tenth of the work of comparing it with all)."""
+    lengths: dict[int, list[str]] = {}
+    for word in known:
+        lengths.setdefault(len(word), []).append(word)
+    return {length: tuple(words) for length, words in lengths.items()}
 
 
 def respelled(word: str, known: frozenset[str]) -> str | None:
@@ -299,9 +304,15 @@ def respelled(word: str, known: frozenset[str]) -> str | None:
     if key.endswith("s") and key[:-1] in known:
         return None  # a plural ("topicals")
     allowed = 1 if len(key) <= 6 else 2
-    near = process.extract(
-        key, _listed(known), scorer=Levenshtein.distance, score_cutoff=allowed, limit=None
-    )
+    by_length = _by_length(known)
+    near = [
+        found
+        for length in range(len(key) - allowed, len(key) + allowed + 1)
+        for found in process.extract(
+            key, by_length.get(length, ()), scorer=Levenshtein.distance,
+            score_cutoff=allowed, limit=None,
+        )
+    ]  # fmt: skip
     if not near:
         return None
     best = min(d for _, d, _ in near)
