@@ -47,7 +47,7 @@ def test_declining_flags_a_drop_but_not_a_fluctuation(cora, spine):
         [100 + i for i in range(8)] + [250 + i for i in range(8)] + [400 + i for i in range(8)],
     )
     send(h, lumpy, [10, 30, 50, 70])
-    # Few: 5 before and none since: too few to judge (prior < 6).
+    # Few: 5 before and none since: too few to flag (prior < 6), p given all the same.
     send(h, few, [120, 160, 200, 240, 280])
     h.rebuild()
 
@@ -64,7 +64,8 @@ def test_declining_flags_a_drop_but_not_a_fluctuation(cora, spine):
     assert lump["declining"] is False
 
     small = rows["Small Rural Clinic"]
-    assert (small["prior_365_days"], small["declining"], small["p_value"]) == (5, False, None)
+    assert (small["prior_365_days"], small["declining"]) == (5, False)
+    assert small["p_value"] == pytest.approx(math.exp(-5 * 90 / 365))
 
     # Declining referrers are listed first.
     assert next(iter(rows)) == "Dropping Family Practice"
@@ -130,3 +131,30 @@ def test_a_previous_period_the_data_only_partly_covers_has_no_previous_volume(co
     h.rebuild()
     row = next(r for r in referrers.referrers(scope()) if r["practice"] == "Trend Clinic")
     assert (row["volume"], row["previous_volume"]) == (1, None)  # not "1, up from 1"
+
+
+def test_few_prior_referrals_get_the_exact_tail_but_no_flag(cora, spine):
+    h = History(cora, spine)
+    few = f.ProviderFactory(practice=f.PracticeFactory(name="Small Rural Clinic"))
+    send(h, few, [120, 160, 200, 240, 280])  # 5 before, none since
+    h.rebuild()
+
+    row = next(r for r in referrers.referrers(scope()) if r["practice"] == "Small Rural Clinic")
+    # P(X = 0) for a mean of 5 * 90 / 365: given, though 5 is below the minimum count.
+    assert row["p_value"] == pytest.approx(math.exp(-5 * 90 / 365))
+    assert row["declining"] is False
+    assert referrers.declining(0, 5) == (False, pytest.approx(math.exp(-5 * 90 / 365)))
+    # 13 before and none since: P(X = 0) ≈ 0.041, flagged.
+    assert referrers.declining(0, 13) == (True, pytest.approx(math.exp(-13 * 90 / 365)))
+
+
+def test_the_expected_count_is_given_unrounded(cora, spine):
+    h = History(cora, spine)
+    practice = f.PracticeFactory(name="Seven Before Clinic")
+    send(h, f.ProviderFactory(practice=practice), [100 + 20 * i for i in range(7)])
+    h.rebuild()
+
+    row = next(r for r in referrers.referrers(scope()) if r["practice"] == "Seven Before Clinic")
+    assert row["expected_90_days"] == 7 * 90 / 365  # 1.7260..., not 1.73
+    standing = referrers.standing(practice.pk, AS_OF, local("2026-04-01 00:00").tzinfo)
+    assert standing["expected_90_days"] == 7 * 90 / 365

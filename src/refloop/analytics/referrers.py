@@ -42,12 +42,11 @@ def poisson_cdf(k: int, expected: float) -> float:
     return min(total, 1.0)
 
 
-def declining(recent: int, prior: int) -> tuple[bool, float | None]:
-    """(declining?, P(X ≤ recent)) with expected = prior × 90/365; only for prior ≥ 6."""
-    if prior < DECLINE_MIN_PRIOR:
-        return False, None
+def declining(recent: int, prior: int) -> tuple[bool, float]:
+    """(declining?, P(X ≤ recent)) with expected = prior × 90/365. The tail is exact for
+    any count; the flag needs prior ≥ 6, as fewer say too little to act on."""
     p = poisson_cdf(recent, prior * RECENT_DAYS / PRIOR_DAYS)
-    return p < DECLINE_P, p
+    return prior >= DECLINE_MIN_PRIOR and p < DECLINE_P, p
 
 
 def _at(day: date, zone) -> datetime:
@@ -144,6 +143,10 @@ def drift(as_of: date, zone) -> dict[int, dict]:
     return result
 
 
+# A practice with no referral in either window: nothing was expected and nothing came.
+_NO_DRIFT = {"recent": 0, "prior": 0, "expected": 0.0, "p_value": 1.0, "declining": False}
+
+
 def standing(practice_id: int, as_of: date, zone) -> dict:
     """One practice's segment and drift as of `as_of`, by the rules of segments() and
     drift(), reading only that practice's referrals (a page about one practice)."""
@@ -154,7 +157,7 @@ def standing(practice_id: int, as_of: date, zone) -> dict:
         "segment": _segment(row),
         "recent_90_days": recent,
         "prior_365_days": prior,
-        "expected_90_days": round(prior * RECENT_DAYS / PRIOR_DAYS, 2),
+        "expected_90_days": prior * RECENT_DAYS / PRIOR_DAYS,
         "p_value": p,
         "declining": flag,
     }
@@ -202,9 +205,7 @@ def referrers(scope: Scope, *, compared: bool | None = None) -> list[dict]:
         if scope.filters.practice and pk != scope.filters.practice:
             continue
         stats = period.get(pk, {"volume": 0, "seen": 0})
-        d = drifting.get(
-            pk, {"recent": 0, "prior": 0, "expected": 0.0, "p_value": None, "declining": False}
-        )
+        d = drifting.get(pk) or _NO_DRIFT
         result.append(
             {
                 "practice_id": pk,
@@ -218,7 +219,7 @@ def referrers(scope: Scope, *, compared: bool | None = None) -> list[dict]:
                 "declining": d["declining"],
                 "recent_90_days": d["recent"],
                 "prior_365_days": d["prior"],
-                "expected_90_days": round(d["expected"], 2),
+                "expected_90_days": d["expected"],
                 "p_value": d["p_value"],
                 "conversion": _rate(stats["seen"] or 0, stats["volume"]),
                 "contacted": contact.get((pk,), {}).get("count", 0),
