@@ -158,3 +158,52 @@ def test_the_expected_count_is_given_unrounded(cora, spine):
     assert row["expected_90_days"] == 7 * 90 / 365  # 1.7260..., not 1.73
     standing = referrers.standing(practice.pk, AS_OF, local("2026-04-01 00:00").tzinfo)
     assert standing["expected_90_days"] == 7 * 90 / 365
+
+
+def _send_outbound(cora, spine, practice, day: str):
+    from refloop.referrals import transitions
+    from refloop.referrals.services import create_outbound_referral
+
+    at = local(f"{day} 10:00")
+    draft = create_outbound_referral(
+        acting_user=cora,
+        patient=f.patient_data(),
+        receiving_practice=practice,
+        reason="Needs pain management",
+        department=spine,
+        now=at,
+    )
+    transitions.transition(draft.pk, to="sent", acting_user=cora, fields={}, now=at)
+
+
+def test_practices_that_only_receive_our_referrals_are_receivers(cora, spine):
+    h = History(cora, spine)
+    imaging = f.PracticeFactory(name="Imaging We Send To")
+    lapsed = f.PracticeFactory(name="Used To Refer Pain Clinic")
+    f.PracticeFactory(name="Never Sent Anyone")
+    _send_outbound(cora, spine, imaging, "2026-02-10")
+    # Referred to us once, long ago, and now only receives from us: a lapsed referrer.
+    h.referral("2024-05-01 10:00", provider=f.ProviderFactory(practice=lapsed))
+    _send_outbound(cora, spine, lapsed, "2026-02-11")
+    # Sent to after the period's end: not yet a receiver as of then.
+    later = f.PracticeFactory(name="Sent To Later")
+    _send_outbound(cora, spine, later, "2026-04-20")
+    h.rebuild()
+
+    segments = {row["practice"]: row["segment"] for row in referrers.referrers(scope())}
+    assert segments["Imaging We Send To"] == "receiver"
+    assert segments["Used To Refer Pain Clinic"] == "non_referring"
+    assert segments["Never Sent Anyone"] == "non_referring"
+    assert segments["Sent To Later"] == "non_referring"
+    zone = local("2026-04-01 00:00").tzinfo
+    assert referrers.standing(imaging.pk, AS_OF, zone)["segment"] == "receiver"
+    assert referrers.standing(lapsed.pk, AS_OF, zone)["segment"] == "non_referring"
+    # The dashboard and its report count them apart.
+    from refloop.analytics import dashboard, panels, report
+
+    board = dashboard.build(scope())
+    assert [p["practice"] for p in board["segments"]["receiver"]] == ["Imaging We Send To"]
+    assert "Used To Refer Pain Clinic" in {
+        p["practice"] for p in board["segments"]["non_referring"]
+    }
+    assert "receiver" in panels.SEGMENT_LABELS and "receiver" in report.SEGMENT_LABELS

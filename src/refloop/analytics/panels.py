@@ -46,6 +46,7 @@ SEGMENT_LABELS = {
     "semi_loyal": "Semi-loyal",
     "new": "New",
     "non_referring": "Non-referring",
+    "receiver": "Receivers only",
 }
 URGENCY_LABELS = {"stat": "Stat", "urgent": "Urgent", "routine": "Routine"}
 LEAKAGE_PRACTICES = 15

@@ -32,6 +32,7 @@ SEGMENT_LABELS = {
     "semi_loyal": "Semi-loyal (1 or 2 of them)",
     "new": "New (first referral in the last 90 days)",
     "non_referring": "Non-referring (none in the last year)",
+    "receiver": "Receivers (only receive our referrals; never referred)",
 }
 
 
