@@ -212,7 +212,7 @@ def _funnel(table: tables.Table) -> Table:
     """The milestones, then each detour taken (named with the milestone it leaves)."""
     rows = [
         [
-            f"{label(state)} (detour after {label(after).lower()})" if after else label(state),
+            _stage(str(state), str(after or "")),
             count(reached),
             count(lost),
             count(now),
@@ -229,6 +229,10 @@ def _funnel(table: tables.Table) -> Table:
         [0.36, 0.14, 0.16, 0.14, 0.20],
         empty="No referrals were received this month.",
     )
+
+
+def _stage(state: str, after: str) -> str:
+    return f"{label(state)} (detour after {label(after).lower()})" if after else label(state)
 
 
 def _bars(table: tables.Table) -> Bars:
