@@ -251,6 +251,27 @@ def test_funnel_draws_milestones_that_only_go_down_and_optional_stages_as_detour
     assert {row["state"] for row in found["states"]} >= set(milestones) | set(detours)
 
 
+def test_a_referral_lost_after_a_no_show_is_lost_after_scheduling(cora, spine):
+    # Scheduled, missed, back to contacting, never reached: lost on the way to seen,
+    # though the state it was lost from (contacting) usually comes before scheduling.
+    h = History(cora, spine)
+    h.referral(
+        "2026-03-02 09:00",
+        ("accepted", 1),
+        sched(2, 48),
+        ("no_show", 48),
+        ("contacting", 50),
+        ("contact", 51, "no_answer"),
+        ("contact", 52, "no_answer"),
+        ("contact", 53, "no_answer"),  # the third unanswered call: unreachable
+    )
+    h.rebuild()
+    found = metrics.funnel(scope())
+    assert [row["reached"] for row in found["milestones"]] == [1, 1, 1, 0, 0]
+    assert [row["lost_here"] for row in found["milestones"]] == [0, 0, 1, 0, 0]
+    assert [row["now_here"] for row in found["milestones"]] == [0, 0, 0, 0, 0]
+
+
 def test_a_milestone_skipped_on_record_still_counts_as_passed(march):
     # An imported history that went from received straight to scheduled: it was accepted
     # on the way, and the accepted count must not fall below the scheduled one.

@@ -274,10 +274,14 @@ def _summary(scope: Scope) -> dict:
         aggregates |= {
             f"now_{state}": Count("pk", filter=Q(state=state)) for state in FUNNEL_STATES
         }
-        aggregates |= {
-            f"passed_{milestone}": Count("pk", filter=Q(GreaterThan(F("reached").bitand(mask), 0)))
-            for milestone, mask in PASSED_MASK.items()
-        }
+        for milestone, mask in PASSED_MASK.items():
+            passed = Q(GreaterThan(F("reached").bitand(mask), 0))
+            aggregates[f"passed_{milestone}"] = Count("pk", filter=passed)
+            # Of those for which it is the last milestone passed: lost since, or not (still
+            # on the way, or loop closed for the last one).
+            last = passed & ~Q(GreaterThan(F("reached").bitand(_LATER_MASK[milestone]), 0))
+            aggregates[f"lost_after_{milestone}"] = Count("pk", filter=last & Q(state__in=LOST))
+            aggregates[f"now_after_{milestone}"] = Count("pk", filter=last & ~Q(state__in=LOST))
         for source in SourceType.values:
             first = Q(first_of_patient=True, source_type=source)
             aggregates[f"first_{source}"] = Count("pk", filter=first)
@@ -288,6 +292,13 @@ def _summary(scope: Scope) -> dict:
         }
 
     return once("summary", scope, compute)
+
+
+# Per milestone, the bits of the milestones after it (none after the last).
+_LATER_MASK = {
+    milestone: PASSED_MASK[MILESTONES[i + 1]] if i + 1 < len(MILESTONES) else 0
+    for i, milestone in enumerate(MILESTONES)
+}
 
 
 # Every duration the dashboard takes a percentile of, read in one pass per scope.
@@ -515,13 +526,14 @@ def funnel(scope: Scope, summary: dict | None = None) -> dict:
         rows[state] = entry
     milestones = []
     for milestone in MILESTONES:
-        stretch = [milestone, *(state for state, after in DETOURS.items() if after == milestone)]
         entry = {
             "state": milestone,
             "reached": summary[f"passed_{milestone}"],
-            # Lost after this milestone and before the next, and there (or on a detour) now.
-            "lost_here": sum(rows[state]["lost_here"] for state in stretch),
-            "now_here": sum(rows[state]["now_here"] for state in stretch),
+            # Lost after this milestone and before the next (from whichever state: one
+            # missed visit sends a scheduled referral back to contacting), and still on the
+            # way to the next one now.
+            "lost_here": summary[f"lost_after_{milestone}"],
+            "now_here": summary[f"now_after_{milestone}"],
         }
         if milestone in DWELL_STATES:
             entry["median_dwell_hours"] = rows[milestone]["median_dwell_hours"]

@@ -367,8 +367,8 @@ def _milestones(book: _Book, found: dict) -> None:
         for entry in found["milestones"]
     ]
     # Those that reached a milestone reached the next, were lost, or are still there; and
-    # those lost between milestones are all those lost. (Declared only where the figures
-    # say so: a history imported without a state's record may not add up.)
+    # those lost between milestones are all those lost. (Declared where the figures say
+    # so: a fact without even the received bit would break them.)
     for here, after in zip(rows, rows[1:], strict=False):
         parts = (s.cell(after, 2), s.cell(here, 3), s.cell(here, 4))
         if book.values[s.cell(here, 2)] == sum(book.values[part] for part in parts):
