@@ -102,6 +102,15 @@ def test_the_analysts_api_answers_what_their_export_holds(andy, dropping):
     received = next(s for s in funnel if s["state"] == "received")
     assert received["reached"] == "<11"
     assert {s["lost_here"] for s in funnel} <= {0, "<11", "suppressed"}
+    staged = client.get("/api/v1/analytics/funnel", MARCH).json()
+    assert staged["milestones"][0]["state"] == "received"
+    assert staged["milestones"][0]["reached"] == "<11"
+    assert {d["state"] for d in staged["detours"]} == {
+        "in_review",
+        "pending_info",
+        "contacting",
+        "no_show",
+    }
 
 
 def test_bottleneck_sentences_on_few_referrals_are_withheld_from_an_analyst(

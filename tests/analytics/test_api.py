@@ -97,6 +97,16 @@ def test_referrers_and_funnel_share_the_scope_rules(api, ada, history, practice_
     states = {s["state"]: s for s in funnel.json()["states"]}
     assert states["received"]["reached"] == 3
     assert states["declined"]["reached"] == 1
+    # The funnel proper: milestones whose counts only go down, and the detours beside them.
+    body = funnel.json()
+    assert [(m["state"], m["reached"]) for m in body["milestones"]] == [
+        ("received", 3),
+        ("accepted", 1),
+        ("scheduled", 0),
+        ("seen", 0),
+        ("loop_closed", 0),
+    ]
+    assert [(d["state"], d["after"]) for d in body["detours"]][:1] == [("in_review", "received")]
     assert api(ada).get("/api/v1/analytics/funnel", start="x", end="y").status_code == 422
 
 

@@ -190,6 +190,44 @@ def test_funnel_is_horizontal_stacked_bars_of_reached_and_lost():
     assert spec["table"]["links"][1] == [None, None, "/lost/accepted/", None]
 
 
+def test_funnel_detours_are_a_table_beside_the_stages_not_stages():
+    spec = charts.funnel(
+        "From receipt to closed loop",
+        ["Received", "Accepted"],
+        [100, 80],
+        [10, 5],
+        detours=[
+            {
+                "label": "In review",
+                "after": "Received",
+                "reached": 40,
+                "share": 0.4,
+                "lost": 3,
+                "median_hours": 12.5,
+                "drill": "/review/",
+            }
+        ],
+    )
+    assert spec["option"]["yAxis"]["data"] == ["Received", "Accepted"]
+    assert spec["detours"]["rows"] == [["In review", "Received", "40", "40%", "3", "12.5 h"]]
+    assert spec["detours"]["links"] == [[None, None, "/review/", None, None, None]]
+    assert "In review after Received, 40 referrals" in spec["aria_label"]
+    with pytest.raises(ValueError, match="leaves from a stage of the funnel"):
+        charts.funnel("F", ["Received"], [1], [0], detours=[{**DETOUR, "after": "Seen"}])
+    with pytest.raises(ValueError):
+        charts.funnel("F", ["Received"], [1], [0], detours=[{**DETOUR, "drill": "https://x"}])
+
+
+DETOUR = {
+    "label": "In review",
+    "after": "Received",
+    "reached": 1,
+    "share": 1.0,
+    "lost": 0,
+    "median_hours": None,
+}
+
+
 def test_pareto_sorts_descending_and_draws_the_cumulative_share_on_a_second_axis():
     spec = charts.pareto(
         "Why referrals were declined",

@@ -180,6 +180,25 @@ def test_analysts_see_providers_by_rank_and_others_by_name(march, andy, cora, pr
     assert name in text(dashboard(cora))
 
 
+def test_the_funnel_goes_down_the_milestones_with_the_detours_beside_it(march, ada):
+    response = dashboard(ada)
+    spec = response.context["charts"]["funnel"]
+    stages = [row[0] for row in spec["table"]["rows"]]
+    assert stages == ["Received", "Accepted", "Scheduled", "Seen", "Loop closed"]
+    reached = [int(row[1].replace(",", "")) for row in spec["table"]["rows"]]
+    assert reached == sorted(reached, reverse=True) and reached[0] > 0
+    detours = [row[:2] for row in spec["detours"]["rows"]]
+    assert detours == [
+        ["In review", "Received"],
+        ["Pending info", "Received"],
+        ["Contacting", "Accepted"],
+        ["No-show", "Scheduled"],
+    ]
+    page = text(response)
+    assert "Optional stages on the way, with their own counts and waits" in page
+    assert "/analytics/export/funnel_milestones.csv?" in page
+
+
 def test_the_downloads_carry_the_dashboards_period_and_filters(march, ada, spine):
     page = text(dashboard(ada, department=str(spine.pk)))
     query = f"start=2026-03-01&end=2026-04-01&department={spine.pk}"
@@ -222,6 +241,11 @@ def drill_points(spec: dict):
         for item in [*series.get("data", []), *series.get("links", [])]:
             if isinstance(item, dict) and item.get("drill"):
                 yield item["value"], item["drill"]
+    # The funnel's detours: the referrals column links to those that took each.
+    detours = spec.get("detours", {"rows": [], "links": []})
+    for row, links in zip(detours["rows"], detours["links"], strict=True):
+        if links[2]:
+            yield int(row[2].replace(",", "")), links[2]
 
 
 def test_every_chart_point_opens_a_drill_down_listing_what_it_counted(march, ada):

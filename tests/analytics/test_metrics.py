@@ -213,6 +213,77 @@ def test_funnel_counts_reached_lost_and_dwell_with_returns_to_review(march):
     assert states["no_show"]["median_dwell_hours"] == pytest.approx(20)
 
 
+def test_funnel_draws_milestones_that_only_go_down_and_optional_stages_as_detours(march):
+    found = metrics.funnel(scope())
+    milestones = {row["state"]: row for row in found["milestones"]}
+    assert list(milestones) == ["received", "accepted", "scheduled", "seen", "loop_closed"]
+    # Accepted: R1, R5, R6, R9, R10; scheduled: R1, R5, R9, R10; seen: R1, R5, R10.
+    assert [row["reached"] for row in found["milestones"]] == [8, 5, 4, 3, 2]
+    # Lost before the next milestone: R7 (cancelled) and R8 (declined in review) before
+    # acceptance, R6 (unreachable while contacting) before scheduling.
+    assert [row["lost_here"] for row in found["milestones"]] == [2, 1, 0, 0, 0]
+    # Still on the way: R2 (received), R9 (in no-show, after scheduling), R10 (seen).
+    assert [row["now_here"] for row in found["milestones"]] == [1, 0, 1, 1, 2]
+    # Every referral that reached a milestone reached the next, was lost, or is still there.
+    for here, after in zip(found["milestones"], found["milestones"][1:], strict=False):
+        assert here["reached"] == after["reached"] + here["lost_here"] + here["now_here"]
+
+    detours = {row["state"]: row for row in found["detours"]}
+    assert {state: row["after"] for state, row in detours.items()} == {
+        "in_review": "received",
+        "pending_info": "received",
+        "contacting": "accepted",
+        "no_show": "scheduled",
+    }
+    assert {state: row["reached"] for state, row in detours.items()} == {
+        "in_review": 2,
+        "pending_info": 1,
+        "contacting": 1,
+        "no_show": 2,
+    }
+    assert detours["in_review"]["share"] == pytest.approx(2 / 8)  # of those received
+    assert detours["no_show"]["share"] == pytest.approx(2 / 4)  # of those scheduled
+    assert detours["in_review"]["lost_here"] == 1  # R8, declined in review
+    # R6 was in review twice (1 h + 2 h), R8 for 2 h: median of [2, 3].
+    assert detours["in_review"]["median_dwell_hours"] == pytest.approx(2.5)
+    assert detours["no_show"]["median_dwell_hours"] == pytest.approx(20)
+    # The states' own rows stay as they were.
+    assert {row["state"] for row in found["states"]} >= set(milestones) | set(detours)
+
+
+def test_a_referral_lost_after_a_no_show_is_lost_after_scheduling(cora, spine):
+    # Scheduled, missed, back to contacting, never reached: lost on the way to seen,
+    # though the state it was lost from (contacting) usually comes before scheduling.
+    h = History(cora, spine)
+    h.referral(
+        "2026-03-02 09:00",
+        ("accepted", 1),
+        sched(2, 48),
+        ("no_show", 48),
+        ("contacting", 50),
+        ("contact", 51, "no_answer"),
+        ("contact", 52, "no_answer"),
+        ("contact", 53, "no_answer"),  # the third unanswered call: unreachable
+    )
+    h.rebuild()
+    found = metrics.funnel(scope())
+    assert [row["reached"] for row in found["milestones"]] == [1, 1, 1, 0, 0]
+    assert [row["lost_here"] for row in found["milestones"]] == [0, 0, 1, 0, 0]
+    assert [row["now_here"] for row in found["milestones"]] == [0, 0, 0, 0, 0]
+
+
+def test_a_milestone_skipped_on_record_still_counts_as_passed(march):
+    # An imported history that went from received straight to scheduled: it was accepted
+    # on the way, and the accepted count must not fall below the scheduled one.
+    from refloop.analytics.models import REACHED_BIT, ReferralFact
+
+    fact = ReferralFact.objects.get(referral=march[10])
+    fact.reached &= ~REACHED_BIT["accepted"]
+    fact.save(update_fields=["reached"])
+    found = metrics.funnel(scope())
+    assert [row["reached"] for row in found["milestones"]] == [8, 5, 4, 3, 2]
+
+
 def test_filters_narrow_every_metric(march, hand):
     found = metrics.compute(scope(department=hand.pk), ("volume", "lost"))
     assert found["volume"] == {"count": 1}  # R6

@@ -47,7 +47,7 @@ def test_declining_flags_a_drop_but_not_a_fluctuation(cora, spine):
         [100 + i for i in range(8)] + [250 + i for i in range(8)] + [400 + i for i in range(8)],
     )
     send(h, lumpy, [10, 30, 50, 70])
-    # Few: 5 before and none since: too few to judge (prior < 6).
+    # Few: 5 before and none since: too few to flag (prior < 6), p given all the same.
     send(h, few, [120, 160, 200, 240, 280])
     h.rebuild()
 
@@ -64,7 +64,8 @@ def test_declining_flags_a_drop_but_not_a_fluctuation(cora, spine):
     assert lump["declining"] is False
 
     small = rows["Small Rural Clinic"]
-    assert (small["prior_365_days"], small["declining"], small["p_value"]) == (5, False, None)
+    assert (small["prior_365_days"], small["declining"]) == (5, False)
+    assert small["p_value"] == pytest.approx(math.exp(-5 * 90 / 365))
 
     # Declining referrers are listed first.
     assert next(iter(rows)) == "Dropping Family Practice"
@@ -130,3 +131,79 @@ def test_a_previous_period_the_data_only_partly_covers_has_no_previous_volume(co
     h.rebuild()
     row = next(r for r in referrers.referrers(scope()) if r["practice"] == "Trend Clinic")
     assert (row["volume"], row["previous_volume"]) == (1, None)  # not "1, up from 1"
+
+
+def test_few_prior_referrals_get_the_exact_tail_but_no_flag(cora, spine):
+    h = History(cora, spine)
+    few = f.ProviderFactory(practice=f.PracticeFactory(name="Small Rural Clinic"))
+    send(h, few, [120, 160, 200, 240, 280])  # 5 before, none since
+    h.rebuild()
+
+    row = next(r for r in referrers.referrers(scope()) if r["practice"] == "Small Rural Clinic")
+    # P(X = 0) for a mean of 5 * 90 / 365: given, though 5 is below the minimum count.
+    assert row["p_value"] == pytest.approx(math.exp(-5 * 90 / 365))
+    assert row["declining"] is False
+    assert referrers.declining(0, 5) == (False, pytest.approx(math.exp(-5 * 90 / 365)))
+    # 13 before and none since: P(X = 0) ≈ 0.041, flagged.
+    assert referrers.declining(0, 13) == (True, pytest.approx(math.exp(-13 * 90 / 365)))
+
+
+def test_the_expected_count_is_given_unrounded(cora, spine):
+    h = History(cora, spine)
+    practice = f.PracticeFactory(name="Seven Before Clinic")
+    send(h, f.ProviderFactory(practice=practice), [100 + 20 * i for i in range(7)])
+    h.rebuild()
+
+    row = next(r for r in referrers.referrers(scope()) if r["practice"] == "Seven Before Clinic")
+    assert row["expected_90_days"] == 7 * 90 / 365  # 1.7260..., not 1.73
+    standing = referrers.standing(practice.pk, AS_OF, local("2026-04-01 00:00").tzinfo)
+    assert standing["expected_90_days"] == 7 * 90 / 365
+
+
+def _send_outbound(cora, spine, practice, day: str):
+    from refloop.referrals import transitions
+    from refloop.referrals.services import create_outbound_referral
+
+    at = local(f"{day} 10:00")
+    draft = create_outbound_referral(
+        acting_user=cora,
+        patient=f.patient_data(),
+        receiving_practice=practice,
+        reason="Needs pain management",
+        department=spine,
+        now=at,
+    )
+    transitions.transition(draft.pk, to="sent", acting_user=cora, fields={}, now=at)
+
+
+def test_practices_that_only_receive_our_referrals_are_receivers(cora, spine):
+    h = History(cora, spine)
+    imaging = f.PracticeFactory(name="Imaging We Send To")
+    lapsed = f.PracticeFactory(name="Used To Refer Pain Clinic")
+    f.PracticeFactory(name="Never Sent Anyone")
+    _send_outbound(cora, spine, imaging, "2026-02-10")
+    # Referred to us once, long ago, and now only receives from us: a lapsed referrer.
+    h.referral("2024-05-01 10:00", provider=f.ProviderFactory(practice=lapsed))
+    _send_outbound(cora, spine, lapsed, "2026-02-11")
+    # Sent to after the period's end: not yet a receiver as of then.
+    later = f.PracticeFactory(name="Sent To Later")
+    _send_outbound(cora, spine, later, "2026-04-20")
+    h.rebuild()
+
+    segments = {row["practice"]: row["segment"] for row in referrers.referrers(scope())}
+    assert segments["Imaging We Send To"] == "receiver"
+    assert segments["Used To Refer Pain Clinic"] == "non_referring"
+    assert segments["Never Sent Anyone"] == "non_referring"
+    assert segments["Sent To Later"] == "non_referring"
+    zone = local("2026-04-01 00:00").tzinfo
+    assert referrers.standing(imaging.pk, AS_OF, zone)["segment"] == "receiver"
+    assert referrers.standing(lapsed.pk, AS_OF, zone)["segment"] == "non_referring"
+    # The dashboard and its report count them apart.
+    from refloop.analytics import dashboard, panels, report
+
+    board = dashboard.build(scope())
+    assert [p["practice"] for p in board["segments"]["receiver"]] == ["Imaging We Send To"]
+    assert "Used To Refer Pain Clinic" in {
+        p["practice"] for p in board["segments"]["non_referring"]
+    }
+    assert "receiver" in panels.SEGMENT_LABELS and "receiver" in report.SEGMENT_LABELS

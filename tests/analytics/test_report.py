@@ -236,3 +236,11 @@ def test_the_current_month_is_reported_to_date_and_not_compared(cora, spine):
     assert headline.parts[0].headers[1] == "March 2026 (1–5 Mar, partial)"
     assert headline.parts[0].headers[2] == "February 2026: not compared"
     assert "this month is counted only to date" in headline.intro
+
+
+def test_the_funnel_shows_milestones_that_only_go_down_then_the_detours(month):
+    rows = section(report.build(MARCH, now=NOW), "Funnel").parts[0].rows
+    stages = [row[0] for row in rows]
+    # 15 received, 2 accepted, scheduled and seen; none closed; no detour taken in March.
+    assert stages == ["Received", "Accepted", "Scheduled", "Seen", "Loop closed"]
+    assert [row[1] for row in rows] == ["15", "2", "2", "2", "0"]

@@ -203,3 +203,10 @@ def test_an_id_written_as_a_whole_number_with_a_point_zero_is_the_id(api, cora, 
     assert answer.status_code == 200, answer.content
     half = api(cora).get("/api/v1/analytics/referrers", department=f"{spine.pk}.5")
     assert (half.status_code, half.json()["field"]) == (422, "department")
+
+
+def test_the_funnel_and_referrers_describe_their_new_fields(openapi):
+    funnel = openapi["paths"]["/api/v1/analytics/funnel"]["get"]["description"]
+    assert "`milestones`" in funnel and "`detours`" in funnel and "`states`" in funnel
+    referrers = openapi["paths"]["/api/v1/analytics/referrers"]["get"]["description"]
+    assert "receiver" in referrers and "unrounded" in referrers

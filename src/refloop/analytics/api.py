@@ -140,8 +140,12 @@ def _analyst_copy(scope: metrics.Scope) -> privacy.Shown:
 @router.get("/analytics/referrers", response={200: dict})
 def analytics_referrers(request: HttpRequest, query: Query[ScopeIn]):
     """Per referring practice: volume (and the previous period's, null when the periods are
-    not compared), monthly trend (one count per entry of `months`), segment and declining
-    flag as of `end`, conversion, median hours to first contact."""
+    not compared), monthly trend (one count per entry of `months`), segment (loyal,
+    semi_loyal, new, non_referring, or receiver: only receives our referrals) and declining
+    flag as of `end` with the referrals of the last 90 days, of the 365 before, the count
+    expected from those (unrounded) and P(X ≤ recent) for X ~ Poisson(expected), given
+    whatever the prior count (the flag needs 6), conversion, median hours to first
+    contact."""
     scope = _scope(request)
     if privacy.applies_to(request.user):
         return {**_echo(scope), "referrers": _analyst_copy(scope).referrers()}
@@ -150,8 +154,14 @@ def analytics_referrers(request: HttpRequest, query: Query[ScopeIn]):
 
 @router.get("/analytics/funnel", response={200: dict})
 def analytics_funnel(request: HttpRequest, query: Query[ScopeIn]):
-    """For the referrals received in the period: how many reached each state, were lost
-    at it, are in it now, and the median hours spent there."""
+    """For the referrals received in the period. `states`: per state, how many reached it,
+    were lost at it, are in it now, and the median hours spent there. `milestones`: the
+    funnel (received, accepted, scheduled, seen, loop_closed), whose counts only go down:
+    how many passed each, were lost before the next (`lost_here`), are on the way now
+    (`now_here`), and the median hours in it. `detours`: the optional states (in_review,
+    pending_info, contacting, no_show), each with the milestone it leaves (`after`), how
+    many took it and their `share` of those that passed that milestone, lost and now
+    there, and the median hours spent there."""
     scope = _scope(request)
     if privacy.applies_to(request.user):
         return {**_echo(scope), **_analyst_copy(scope).funnel()}

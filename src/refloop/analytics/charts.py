@@ -194,11 +194,17 @@ def funnel(
     *,
     drill: Mapping[str, Sequence[str | None]] | None = None,
     value_name: str = "Referrals",
+    detours: Sequence[Mapping[str, Any]] = (),
 ) -> Spec:
     """How many referrals reached each stage, with those lost at it stacked beside them.
 
     Drawn as horizontal bars, first stage on top, so every number stays readable (a trapezoid
     funnel hides them). `drill` may map "reached" and/or "lost" to a URL per stage.
+
+    `detours` are optional stages taken between two stages, shown beside the bars as a table
+    of their own (drawn as stages, they would make the counts go up again): each a mapping
+    of "label", "after" (the stage it leaves from), "reached", "share" (of those that reached
+    that stage, 0 to 1 or None), "lost", "median_hours" and optionally "drill" (a URL).
     """
     _check_length(reached, len(stages), "reached", "stages")
     _check_length(lost, len(stages), "lost", "stages")
@@ -249,7 +255,40 @@ def funnel(
         for stage, r, lost_count in zip(stages, reached, lost, strict=True)
     )
     summary = f"{title}. Funnel of {len(stages)} stages: {steps or 'no data'}."
-    return _spec("funnel", title, option, table, summary)
+    spec = _spec("funnel", title, option, table, summary)
+    if detours:
+        spec["detours"] = _detours(detours, stages)
+        summary += " Detours: " + "; ".join(
+            f"{d['label']} after {d['after']}, {_fmt(d['reached'])} referrals" for d in detours
+        )
+        spec["aria_label"] = summary + "."
+    return spec
+
+
+def _detours(detours: Sequence[Mapping[str, Any]], stages: list[str]) -> dict:
+    rows, links = [], []
+    for detour in detours:
+        if detour["after"] not in stages:
+            raise ValueError(
+                f"A detour leaves from a stage of the funnel, not {detour['after']!r}."
+            )
+        url = _check_url(detour.get("drill"))
+        share = detour["share"]
+        rows.append(
+            [
+                detour["label"],
+                detour["after"],
+                _fmt(detour["reached"]),
+                "–" if share is None else _fmt(_share(share, 1), "%"),
+                _fmt(detour["lost"]),
+                _fmt(detour["median_hours"], " h"),
+            ]
+        )
+        links.append([None, None, url, None, None, None])
+    headers = ["Detour", "After", "Referrals", "% of those after", "Lost there", "Median stay"]
+    table = _table(headers, rows, links)
+    table["caption"] = "Optional stages on the way, with their own counts and waits"
+    return table
 
 
 def pareto(

@@ -16,10 +16,14 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.db import connection
 from django.db.models import Aggregate, Count, F, Q, QuerySet, Sum
+from django.db.models.lookups import GreaterThan
 
 from refloop.analytics.models import (
+    DETOURS,
     DWELL_STATES,
     FUNNEL_STATES,
+    MILESTONES,
+    PASSED_MASK,
     REACHED_BIT,
     AppointmentFact,
     ReferralFact,
@@ -270,6 +274,14 @@ def _summary(scope: Scope) -> dict:
         aggregates |= {
             f"now_{state}": Count("pk", filter=Q(state=state)) for state in FUNNEL_STATES
         }
+        for milestone, mask in PASSED_MASK.items():
+            passed = Q(GreaterThan(F("reached").bitand(mask), 0))
+            aggregates[f"passed_{milestone}"] = Count("pk", filter=passed)
+            # Of those for which it is the last milestone passed: lost since, or not (still
+            # on the way, or loop closed for the last one).
+            last = passed & ~Q(GreaterThan(F("reached").bitand(_LATER_MASK[milestone]), 0))
+            aggregates[f"lost_after_{milestone}"] = Count("pk", filter=last & Q(state__in=LOST))
+            aggregates[f"now_after_{milestone}"] = Count("pk", filter=last & ~Q(state__in=LOST))
         for source in SourceType.values:
             first = Q(first_of_patient=True, source_type=source)
             aggregates[f"first_{source}"] = Count("pk", filter=first)
@@ -280,6 +292,13 @@ def _summary(scope: Scope) -> dict:
         }
 
     return once("summary", scope, compute)
+
+
+# Per milestone, the bits of the milestones after it (none after the last).
+_LATER_MASK = {
+    milestone: PASSED_MASK[MILESTONES[i + 1]] if i + 1 < len(MILESTONES) else 0
+    for i, milestone in enumerate(MILESTONES)
+}
 
 
 # Every duration the dashboard takes a percentile of, read in one pass per scope.
@@ -486,12 +505,14 @@ def lifetime_value(scope: Scope) -> dict:
 
 
 def funnel(scope: Scope, summary: dict | None = None) -> dict:
-    """For the cohort: how many reached each state, how many were lost at each, how
-    many are there now, and the median hours spent there (completed stays)."""
+    """For the cohort, each state: how many reached it, were lost at it, are there now,
+    and the median hours spent there (completed stays). Then the funnel proper: the
+    milestones, whose counts only go down (each one's reached = the next one's + those
+    lost on the way + those still on the way), and the detours taken between them."""
     summary = summary or _summary(scope)
     stages = lost(scope)["by_stage"]
     dwell = clocks(scope)
-    rows = []
+    rows = {}
     for state in FUNNEL_STATES:
         entry = {
             "state": state,
@@ -502,8 +523,38 @@ def funnel(scope: Scope, summary: dict | None = None) -> dict:
         if state in DWELL_STATES:
             entry["median_dwell_hours"] = dwell[f"dwell_{state}"]["p50"]
             entry["left"] = dwell[f"dwell_{state}"]["count"]
-        rows.append(entry)
-    return {"referrals": summary["volume"], "states": rows}
+        rows[state] = entry
+    milestones = []
+    for milestone in MILESTONES:
+        entry = {
+            "state": milestone,
+            "reached": summary[f"passed_{milestone}"],
+            # Lost after this milestone and before the next (from whichever state: one
+            # missed visit sends a scheduled referral back to contacting), and still on the
+            # way to the next one now.
+            "lost_here": summary[f"lost_after_{milestone}"],
+            "now_here": summary[f"now_after_{milestone}"],
+        }
+        if milestone in DWELL_STATES:
+            entry["median_dwell_hours"] = rows[milestone]["median_dwell_hours"]
+            entry["left"] = rows[milestone]["left"]
+        milestones.append(entry)
+    passed = {entry["state"]: entry["reached"] for entry in milestones}
+    detours = [
+        {
+            **rows[state],
+            "after": after,
+            # Of the referrals that passed the milestone before it, the share that took it.
+            "share": _rate(rows[state]["reached"], passed[after]),
+        }
+        for state, after in DETOURS.items()
+    ]
+    return {
+        "referrals": summary["volume"],
+        "states": list(rows.values()),
+        "milestones": milestones,
+        "detours": detours,
+    }
 
 
 METRICS = (

@@ -26,6 +26,22 @@ FUNNEL_STATES = (
 REACHED_BIT = {state: 1 << i for i, state in enumerate(FUNNEL_STATES)}
 # The open states whose time a referral spends in them is measured (dwell_<state>).
 DWELL_STATES = FUNNEL_STATES[:8]
+# The funnel: the milestones every referral passes on its way to a closed loop, in order,
+# and the optional states (detours) taken between a milestone and the next, by the
+# milestone they leave from. Drawn as steps, a detour made the counts go up again.
+MILESTONES = ("received", "accepted", "scheduled", "seen", "loop_closed")
+DETOURS = {
+    "in_review": "received",
+    "pending_info": "received",
+    "contacting": "accepted",
+    "no_show": "scheduled",
+}
+# A milestone is passed by every referral on record in it or in a later one (a history
+# imported without an intermediate state still went through it).
+PASSED_MASK = {
+    milestone: sum(REACHED_BIT[later] for later in MILESTONES[i:])
+    for i, milestone in enumerate(MILESTONES)
+}
 
 
 def _ref(model: str, **kwargs) -> models.ForeignKey:

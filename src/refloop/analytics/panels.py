@@ -11,7 +11,6 @@ from refloop.analytics import charts, metrics
 from refloop.analytics.metrics import Scope
 from refloop.analytics.selection import drill_url
 from refloop.network.models import Provider
-from refloop.referrals.lifecycle import LOST
 from refloop.referrals.models import SourceType
 
 SOURCE_LABELS = dict(SourceType.choices)
@@ -46,6 +45,7 @@ SEGMENT_LABELS = {
     "semi_loyal": "Semi-loyal",
     "new": "New",
     "non_referring": "Non-referring",
+    "receiver": "Receivers only",
 }
 URGENCY_LABELS = {"stat": "Stat", "urgent": "Urgent", "routine": "Routine"}
 LEAKAGE_PRACTICES = 15
@@ -132,7 +132,9 @@ def _volume(data: dict, scope: Scope, by: str, labels: dict, *, stacked_bars: bo
 
 
 def _funnel(data: dict, scope: Scope) -> dict:
-    rows = [row for row in data["states"] if row["state"] not in LOST]
+    """The milestones as the funnel's stages (lost: on the way to the next one), and the
+    optional stages as detours."""
+    rows = data["milestones"]
     return charts.funnel(
         "Where referrals go, and where they are lost",
         [STATE_LABELS[row["state"]] for row in rows],
@@ -141,11 +143,31 @@ def _funnel(data: dict, scope: Scope) -> dict:
         drill={
             "reached": [drill_url(scope, reached=row["state"]) for row in rows],
             "lost": [
-                drill_url(scope, lost=1, stage=row["state"]) if row["lost_here"] else None
+                drill_url(scope, lost=1, stage=row["state"])
+                if row["lost_here"] and row["lost_here"] == _lost_at(data, row["state"])
+                else None
                 for row in rows
             ],
         },
+        detours=[
+            {
+                "label": STATE_LABELS[row["state"]],
+                "after": STATE_LABELS[row["after"]],
+                "reached": row["reached"],
+                "share": row["share"],
+                "lost": row["lost_here"],
+                "median_hours": row["median_dwell_hours"],
+                "drill": drill_url(scope, reached=row["state"]) if row["reached"] else None,
+            }
+            for row in data["detours"]
+        ],
     )
+
+
+def _lost_at(data: dict, state: str) -> int:
+    # A milestone's lost include those lost on its detours; the drill-down by stage names
+    # one state, so it links only when all were lost at the milestone itself.
+    return next(row["lost_here"] for row in data["states"] if row["state"] == state)
 
 
 def _lost(data: dict, scope: Scope) -> dict:

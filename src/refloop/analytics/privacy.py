@@ -22,7 +22,7 @@ HIDDEN = (suppression.SMALL, suppression.SUPPRESSED)
 CHART_TABLES = {
     "by_source_type": "volume_by_source_type",
     "by_channel": "volume_by_channel",
-    "funnel": "funnel",
+    "funnel": "funnel_milestones",
     "lost": "lost_by_reason",
     "sla": "sla",
     "within_sla": "sla",
@@ -50,6 +50,8 @@ REFERRER_NAMES = ("practice_id", "practice", "city", "in_network", "segment", "d
 
 # The funnel table's columns (tables._funnel) by the key of a funnel state.
 FUNNEL_COLUMNS = {"reached": 1, "lost_here": 2, "now_here": 3, "median_dwell_hours": 4}
+# The milestones and detours table's (tables._milestones), by the key of an entry.
+MILESTONE_COLUMNS = {"reached": 2, "lost_here": 3, "now_here": 4, "median_dwell_hours": 5}
 
 # The summary table's rows (tables._summary), by (metric, figure), as paths into
 # metrics.compute()'s answer.
@@ -140,11 +142,27 @@ class Shown:
 
     def funnel(self) -> dict:
         rows = self.tables["funnel"].rows
+        staged = self.tables["funnel_milestones"].rows
+        found = self.board["funnel"]
+        milestones, detours = staged[: len(found["milestones"])], staged[len(found["milestones"]) :]
         return {
             "states": [
                 {"state": entry["state"], **{k: row[c] for k, c in FUNNEL_COLUMNS.items()}}
-                for entry, row in zip(self.board["funnel"]["states"], rows, strict=False)
-            ]
+                for entry, row in zip(found["states"], rows, strict=False)
+            ],
+            "milestones": [
+                {"state": entry["state"], **{k: row[c] for k, c in MILESTONE_COLUMNS.items()}}
+                for entry, row in zip(found["milestones"], milestones, strict=True)
+            ],
+            # The share is left out: the export holds the counts it is made of.
+            "detours": [
+                {
+                    "state": entry["state"],
+                    "after": entry["after"],
+                    **{k: row[c] for k, c in MILESTONE_COLUMNS.items()},
+                }
+                for entry, row in zip(found["detours"], detours, strict=True)
+            ],
         }
 
     def sentences(self) -> tuple[list[str], int]:

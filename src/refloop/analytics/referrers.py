@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 
 from refloop.analytics import coverage
 from refloop.analytics.metrics import Scope, _rate, _reached, cohort, inbound, once
+from refloop.analytics.models import ReferralFact
 from refloop.analytics.stats import grouped_percentiles
 from refloop.network.models import Practice
 
@@ -16,7 +17,7 @@ RECENT_DAYS = 90
 PRIOR_DAYS = 365
 DECLINE_MIN_PRIOR = 6
 DECLINE_P = 0.05
-SEGMENTS = ("loyal", "semi_loyal", "new", "non_referring")
+SEGMENTS = ("loyal", "semi_loyal", "new", "non_referring", "receiver")
 
 
 def months_before(day: date, months: int) -> date:
@@ -42,12 +43,11 @@ def poisson_cdf(k: int, expected: float) -> float:
     return min(total, 1.0)
 
 
-def declining(recent: int, prior: int) -> tuple[bool, float | None]:
-    """(declining?, P(X ≤ recent)) with expected = prior × 90/365; only for prior ≥ 6."""
-    if prior < DECLINE_MIN_PRIOR:
-        return False, None
+def declining(recent: int, prior: int) -> tuple[bool, float]:
+    """(declining?, P(X ≤ recent)) with expected = prior × 90/365. The tail is exact for
+    any count; the flag needs prior ≥ 6, as fewer say too little to act on."""
     p = poisson_cdf(recent, prior * RECENT_DAYS / PRIOR_DAYS)
-    return p < DECLINE_P, p
+    return prior >= DECLINE_MIN_PRIOR and p < DECLINE_P, p
 
 
 def _at(day: date, zone) -> datetime:
@@ -110,14 +110,42 @@ def _read_activity(as_of: date, zone, practice_id: int | None = None) -> dict[in
 def segments(as_of: date, zone) -> dict[int, str]:
     """Every practice in the directory with its segment as of `as_of` (exclusive): over
     the four 3-month blocks ending then, loyal (a referral in 3 or 4 blocks), semi_loyal
-    (1 or 2), non_referring (none); new (first referral ever in the last 90 days) wins."""
+    (1 or 2), non_referring (none); new (first referral ever in the last 90 days) wins;
+    a practice that never referred to us but was sent our referrals is a receiver."""
     activity = _activity(as_of, zone)
-    return {pk: _segment(activity.get(pk)) for pk in Practice.objects.values_list("pk", flat=True)}
+    receiving = once("receivers", (as_of, zone), lambda: _receivers(as_of, zone, activity))
+    return {
+        pk: _segment(activity.get(pk), receiver=pk in receiving)
+        for pk in Practice.objects.values_list("pk", flat=True)
+    }
 
 
-def _segment(row: dict | None) -> str:
+def _receivers(as_of: date, zone, activity: dict, practice_id: int | None = None) -> set[int]:
+    """The practices sent an outbound referral before `as_of` that never sent us one
+    before then (those with referrals in the window, `activity`, are referrers)."""
+    end = _at(as_of, zone)
+    sent_to = ReferralFact.objects.filter(
+        direction="outbound", sent_at__lt=end, receiving_practice__isnull=False
+    )
+    if practice_id is not None:
+        sent_to = sent_to.filter(receiving_practice_id=practice_id)
+    candidates = set(sent_to.values_list("receiving_practice_id", flat=True).distinct()) - set(
+        activity
+    )
+    if not candidates:
+        return set()
+    referred = (
+        inbound()
+        .filter(practice_id__in=candidates, received_at__lt=end)
+        .values_list("practice_id", flat=True)
+        .distinct()
+    )
+    return candidates - set(referred)
+
+
+def _segment(row: dict | None, *, receiver: bool = False) -> str:
     if row is None:
-        return "non_referring"
+        return "receiver" if receiver else "non_referring"
     if row["new"]:
         return "new"
     if row["blocks"] >= 3:
@@ -144,17 +172,23 @@ def drift(as_of: date, zone) -> dict[int, dict]:
     return result
 
 
+# A practice with no referral in either window: nothing was expected and nothing came.
+_NO_DRIFT = {"recent": 0, "prior": 0, "expected": 0.0, "p_value": 1.0, "declining": False}
+
+
 def standing(practice_id: int, as_of: date, zone) -> dict:
     """One practice's segment and drift as of `as_of`, by the rules of segments() and
     drift(), reading only that practice's referrals (a page about one practice)."""
-    row = _read_activity(as_of, zone, practice_id).get(practice_id)
+    activity = _read_activity(as_of, zone, practice_id)
+    row = activity.get(practice_id)
     recent, prior = (row["recent"], row["prior"]) if row else (0, 0)
     flag, p = declining(recent, prior)
+    receiver = row is None and bool(_receivers(as_of, zone, activity, practice_id))
     return {
-        "segment": _segment(row),
+        "segment": _segment(row, receiver=receiver),
         "recent_90_days": recent,
         "prior_365_days": prior,
-        "expected_90_days": round(prior * RECENT_DAYS / PRIOR_DAYS, 2),
+        "expected_90_days": prior * RECENT_DAYS / PRIOR_DAYS,
         "p_value": p,
         "declining": flag,
     }
@@ -202,9 +236,7 @@ def referrers(scope: Scope, *, compared: bool | None = None) -> list[dict]:
         if scope.filters.practice and pk != scope.filters.practice:
             continue
         stats = period.get(pk, {"volume": 0, "seen": 0})
-        d = drifting.get(
-            pk, {"recent": 0, "prior": 0, "expected": 0.0, "p_value": None, "declining": False}
-        )
+        d = drifting.get(pk) or _NO_DRIFT
         result.append(
             {
                 "practice_id": pk,
@@ -218,7 +250,7 @@ def referrers(scope: Scope, *, compared: bool | None = None) -> list[dict]:
                 "declining": d["declining"],
                 "recent_90_days": d["recent"],
                 "prior_365_days": d["prior"],
-                "expected_90_days": round(d["expected"], 2),
+                "expected_90_days": d["expected"],
                 "p_value": d["p_value"],
                 "conversion": _rate(stats["seen"] or 0, stats["volume"]),
                 "contacted": contact.get((pk,), {}).get("count", 0),

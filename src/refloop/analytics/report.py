@@ -32,6 +32,7 @@ SEGMENT_LABELS = {
     "semi_loyal": "Semi-loyal (1 or 2 of them)",
     "new": "New (first referral in the last 90 days)",
     "non_referring": "Non-referring (none in the last year)",
+    "receiver": "Receivers (only receive our referrals; never referred)",
 }
 
 
@@ -208,23 +209,30 @@ def _month_heading(month: Period, cover: Coverage) -> str:
 
 
 def _funnel(table: tables.Table) -> Table:
+    """The milestones, then each detour taken (named with the milestone it leaves)."""
     rows = [
         [
-            label(state),
+            _stage(str(state), str(after or "")),
             count(reached),
             count(lost),
             count(now),
             hours(dwell) if state in DWELL_STATES else "",  # terminal states are never left
         ]
-        for state, reached, lost, now, dwell in table.rows
-        if state != "all states" and reached != 0
+        for state, after, reached, lost, now, dwell in table.rows
+        if not after or reached != 0
     ]
+    if table.rows[0][2] == 0:
+        rows = []
     return Table(
-        ["State", "Reached", "Lost there", "There now", "Median stay"],
+        ["Stage", "Reached", "Lost before the next", "There now", "Median stay"],
         rows,
-        [0.28, 0.16, 0.16, 0.16, 0.24],
+        [0.36, 0.14, 0.16, 0.14, 0.20],
         empty="No referrals were received this month.",
     )
+
+
+def _stage(state: str, after: str) -> str:
+    return f"{label(state)} (detour after {label(after).lower()})" if after else label(state)
 
 
 def _bars(table: tables.Table) -> Bars:
@@ -407,9 +415,10 @@ def build(month: Period, *, now: datetime, suppressed: bool = False) -> Report:
         ),
         Section(
             "Funnel",
-            "Referrals received this month: how many reached each state, were lost there, "
-            "are there now, and the median time spent there.",
-            [_funnel(shown["funnel"])],
+            "Referrals received this month: how many passed each milestone (the counts only "
+            "go down), were lost before the next, are on the way now, and the median time "
+            "spent there; then the optional stages some took on the way.",
+            [_funnel(shown["funnel_milestones"])],
             new_page=True,
         ),
         Section(

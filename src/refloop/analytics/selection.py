@@ -58,7 +58,7 @@ DRILL_PARAMS = {
     "lost": "1: referrals now declined, unreachable or cancelled",
     "stage": "with lost=1, the state a lost referral was in before it was lost",
     "lost_reason": "with lost=1, the reason code recorded when it was lost",
-    "segment": "the segment of the referring practice: loyal, semi_loyal, new or non_referring",
+    "segment": "the segment of the referring practice: loyal, semi_loyal, new, non_referring or receiver",
     "npi": "the referring provider's NPI (10 digits)",
     "provider_rank": "the referring provider's rank by referrals in the period (1 = most)",
     "over_sla": "1: first contact later than the urgency's SLA; 0: within it",

@@ -47,6 +47,7 @@ TABLES = {
     "volume_by_source_type": "Volume by month, source type",
     "volume_by_channel": "Volume by month, channel",
     "funnel": "Funnel",
+    "funnel_milestones": "Funnel milestones and detours",
     "sla": "SLA by urgency",
     "lost_by_outcome": "Lost by outcome",
     "lost_by_reason": "Lost by reason",
@@ -73,6 +74,7 @@ def tables(board: dict) -> list[Table]:
     )
     _volume(book, "volume_by_channel", "channel", board["by_channel"], ReferralChannel.values)
     _funnel(book, board["funnel"])
+    _milestones(book, board["funnel"])
     _sla(book, board["sla"])
     _lost(book, board["metrics"]["lost"])
     _show_rate(book, board["metrics"]["show_rate"])
@@ -335,6 +337,59 @@ def _funnel(book: _Book, found: dict) -> None:
     for state in ("loop_closed", *LOST):
         s.same(s.cell(rows[state], 1), s.cell(rows[state], 3))
         book.anchors[f"funnel.{state}"] = s.cell(rows[state], 3)
+    for state, row in rows.items():
+        for column in (1, 2, 3):
+            book.anchors[f"funnel.{state}.{column}"] = s.cell(row, column)
+
+
+def _milestones(book: _Book, found: dict) -> None:
+    """The funnel as drawn: the milestones, then the detours with the one they leave."""
+    s = book.sheet(
+        "funnel_milestones",
+        "stage",
+        "detour after",
+        "reached",
+        "lost before the next milestone",
+        "there now",
+        "median dwell hours",
+    )
+    rows = [
+        s.add(
+            entry["state"],
+            "",
+            count(entry["reached"]),
+            count(entry["lost_here"]),
+            count(entry["now_here"]),
+            figure(entry["median_dwell_hours"], counts=(entry["left"],))
+            if "left" in entry
+            else None,
+        )
+        for entry in found["milestones"]
+    ]
+    # Those that reached a milestone reached the next, were lost, or are still there; and
+    # those lost between milestones are all those lost. (Declared where the figures say
+    # so: a fact without even the received bit would break them.)
+    for here, after in zip(rows, rows[1:], strict=False):
+        parts = (s.cell(after, 2), s.cell(here, 3), s.cell(here, 4))
+        if book.values[s.cell(here, 2)] == sum(book.values[part] for part in parts):
+            s.total(s.cell(here, 2), parts)
+    lost = [s.cell(row, 3) for row in rows]
+    if book.values[book.anchors["lost"]] == sum(book.values[cell] for cell in lost):
+        s.total(book.anchors["lost"], lost)
+    s.same(s.cell(rows[0], 2), book.anchors["volume"])
+    s.same(s.cell(rows[-1], 2), book.anchors["funnel.loop_closed"])
+    for entry in found["detours"]:
+        state = entry["state"]
+        row = s.add(
+            state,
+            entry["after"],
+            count(entry["reached"]),
+            count(entry["lost_here"]),
+            count(entry["now_here"]),
+            figure(entry["median_dwell_hours"], counts=(entry["left"],)),
+        )
+        for column in (2, 3, 4):
+            s.same(s.cell(row, column), book.anchors[f"funnel.{state}.{column - 1}"])
 
 
 def _sla(book: _Book, found: dict) -> None:

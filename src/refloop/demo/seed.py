@@ -605,6 +605,11 @@ def _settle(now: datetime) -> None:
     rows = Referral.objects.filter(direction=Direction.INBOUND, referring_practice__isnull=False)
     for practice_id, at in rows.values_list("referring_practice_id", "received_at"):
         received[practice_id].append(at)
+    sent_to = set(
+        Referral.objects.filter(direction=Direction.OUTBOUND, receiving_practice__isnull=False)
+        .values_list("receiving_practice_id", flat=True)
+        .distinct()
+    )
     today = now.astimezone(zone).date()
     edges = [months_before(today, months) for months in (12, 9, 6, 3, 0)]
     segments: dict[str, list[int]] = defaultdict(list)
@@ -621,6 +626,8 @@ def _settle(now: datetime) -> None:
             segment = Segment.LOYAL
         elif blocks:
             segment = Segment.SEMI_LOYAL
+        elif not dates and practice_id in sent_to:
+            segment = Segment.RECEIVER
         else:
             segment = Segment.NON_REFERRING
         segments[segment].append(practice_id)

@@ -26,6 +26,7 @@ class Segment(models.TextChoices):
     SEMI_LOYAL = "semi_loyal"
     NON_REFERRING = "non_referring"
     NEW = "new"
+    RECEIVER = "receiver"  # only receives our outbound referrals, never referred to us
 
 
 class ContactDetails(models.Model):

@@ -49,6 +49,7 @@ SEGMENT_WORDS = {
     "semi_loyal": "Semi-loyal: referred in 1 or 2 of the last four quarters",
     "new": "New: first referral within the last 90 days",
     "non_referring": "Not referring: no referral in the last 12 months",
+    "receiver": "Receiver: receives our referrals, has never referred to us",
 }
 
 

@@ -38,6 +38,18 @@ def chart(spec: dict[str, Any], height: str = "320px") -> dict[str, Any]:
         "headers": table["headers"],
         "rows": rows,
         "caption": table.get("caption", ""),
+        "detours": _rows(spec["detours"]) if "detours" in spec else None,
+    }
+
+
+def _rows(table: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "headers": table["headers"],
+        "caption": table["caption"],
+        "rows": [
+            [{"text": text, "href": href} for text, href in zip(row, links, strict=True)]
+            for row, links in zip(table["rows"], table["links"], strict=True)
+        ],
     }
 
 
