@@ -7,6 +7,8 @@ title case, checkboxes, values over several lines, distractors that look like th
 
 import datetime as dt
 
+import pytest
+
 from refloop.intake import layout
 from refloop.intake.extraction import merge, read_page
 from refloop.intake.reading import Box, Mark, PageText, Word
@@ -816,3 +818,12 @@ def test_a_reasons_misread_words_are_put_right_and_shown_for_a_check():
     # A confident word no dictionary holds that is no condition's word one letter off.
     other = fields_of(page_of("Reason for Referral: Xarelto Humira refill"))
     assert other["reason"]["value"] == "Xarelto Humira refill"
+
+
+@pytest.mark.parametrize(
+    ("reason", "written", "meant"),
+    [("RECURRENT GOUT FLARES", "M0.9", "M10.9"), ("PSORIASIS NOT CONTROLLED", "Lyo.o", "L40.0")],
+)
+def test_a_handwritten_code_misread_is_put_right_by_the_reason_above_it(reason, written, meant):
+    page = page_of(f"REASON FOR REFERRAL\n{reason}\nICD-10: {written}")
+    assert values_of(page)["icd10_codes"] == meant

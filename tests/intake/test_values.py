@@ -305,11 +305,11 @@ def test_a_code_title_agrees_with_words_naming_its_condition_in_another_form():
 def test_of_two_repairs_of_a_code_the_description_beside_it_chooses():
     # "Mt7.12": the 1 read as a t could be M17.12 or, with t as 7, M77.12 (an elbow).
     assert values.read_codes("Mt7.12").codes == []
-    beside = values.read_codes("Mt7.12", about="Left knee pain, primary osteoarthritis")
+    beside = values.read_codes("Mt7.12", about=("Left knee pain, primary osteoarthritis",))
     assert beside.codes == ["M17.12"]
     assert beside.repaired == ["M17.12"]
     # A description that names neither leaves it unread.
-    assert values.read_codes("Mt7.12", about="follow-up visit").codes == []
+    assert values.read_codes("Mt7.12", about=("follow-up visit",)).codes == []
 
 
 def test_a_handwritten_phone_number_spaced_apart_is_read_whole():
@@ -340,3 +340,13 @@ def test_a_misread_word_of_free_text_is_put_right_only_where_one_word_is_meant()
     assert values.respelled("TOPICALS", known) is None
     assert values.respelled("Xarelto", known) is None
     assert values.respelled("amd", known) is None
+
+
+def test_a_digit_lost_from_a_codes_category_is_put_back_only_by_what_the_page_names():
+    # "M0.9": any digit could be the one lost (M00.9, M10.9, M20.9 ...).
+    assert values.read_codes("M0.9").codes == []
+    read = values.read_codes("M0.9", about=("ICD-10: M0.9", "RECURRENT GOUT FLARES"))
+    assert read.codes == ["M10.9"]
+    assert read.repaired == ["M10.9"]
+    # A handwritten 4 read as a y, the reason naming the code's condition.
+    assert values.read_codes("Lyo.o", about=("PSORIASIS NOT CONTROLLED",)).codes == ["L40.0"]

@@ -340,7 +340,7 @@ def _free_text(words: list[Word]) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def parse_codes(words: list[Word], about: str = "") -> list[str]:
+def parse_codes(words: list[Word], about: tuple[str, ...] = ()) -> list[str]:
     """Every ICD-10-CM code in the words, in order, repaired against the code set (of two
     repairs, the one whose condition `about` names)."""
     return read_codes(" ".join(w.text for w in words), about=about).codes
@@ -571,7 +571,7 @@ def _code_columns(model: layout.Layout, items: dict[int, list[pairing.Item]]) ->
                 break
             words += [w for s in cells for w in s.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
             bottom = line.bottom
-        if words and parse_codes(_code_words(words), " ".join(_rows_text(words, model))):
+        if words and parse_codes(_code_words(words), _around(words, model)):
             items[segment.index] = [pairing.Item("codes", segment.words, segment, words)]
 
 
@@ -650,7 +650,7 @@ def _fits(slot: str, words: list[Word], today: dt.date, model: layout.Layout) ->
     if slot in {"first_name", "last_name"}:
         return bool(re.fullmatch(r"[A-Za-z][A-Za-z'\-]*,?", words[0].text))
     if slot == "codes":
-        return bool(parse_codes(_code_words(words), " ".join(_rows_text(words, model))))
+        return bool(parse_codes(_code_words(words), _around(words, model)))
     return any(ch.isalpha() for w in words for ch in w.text)
 
 
@@ -900,8 +900,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         return [found("reason", text, words, confidence=confidence)]
     if slot == "codes":
         coded = _code_words(words)
-        # A code column's description sits on the code's row, beyond its own cell.
-        about = " ".join(_rows_text(words, context.model))
+        about = _around(words, context.model)
         codes = parse_codes(coded, about)
         if not codes:
             return []
@@ -941,14 +940,17 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
     return []
 
 
-def _rows_text(words: list[Word], model: layout.Layout) -> list[str]:
-    """The text of each line that holds one of the words, whole."""
+def _around(words: list[Word], model: layout.Layout) -> tuple[str, str]:
+    """What a code's misreading is judged by, nearest first: the lines that hold the words
+    (a code column's description sits on the code's row, beyond its own cell), the page."""
     held = {id(w) for w in words}
-    return [
-        " ".join(w.text for s in line.segments for w in s.words)
-        for line in model.lines
+    texts = [" ".join(w.text for s in line.segments for w in s.words) for line in model.lines]
+    rows = [
+        text
+        for text, line in zip(texts, model.lines, strict=True)
         if any(id(w) in held for s in line.segments for w in s.words)
     ]
+    return " ".join(rows), " ".join(texts)
 
 
 def _row_numbers(
@@ -1078,12 +1080,16 @@ def _first_sentence(words: list[Word]) -> list[Word]:
     return words
 
 
+CODE_DOT = re.compile(r"[A-Za-z]{3}\.[A-Za-z0-9]{1,4},?")
+
+
 def _code_words(words: list[Word]) -> list[Word]:
-    """Words that can hold a code (a code always has a digit), a code split by OCR after
-    its point or colon ("G56: 01") joined again."""
+    """Words that can hold a code (a code always has a digit, or a code's dot after three
+    characters: "Lyo.o"), a code split by OCR after its point or colon ("G56: 01") joined
+    again."""
     coded: list[Word] = []
     for word in words:
-        if not any(ch.isdigit() for ch in word.text):
+        if not any(ch.isdigit() for ch in word.text) and not CODE_DOT.fullmatch(word.text):
             continue
         previous = coded[-1] if coded else None
         if (

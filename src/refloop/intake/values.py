@@ -173,7 +173,7 @@ AS_EITHER = {**AS_DIGIT, **{k: v for k, v in AS_LETTER.items() if k.isdigit()}}
 # Look-alikes in small type that a letter's more usual one above does not cover: a 1 with
 # its flag read as a t ("Mt7.12" for M17.12). Tried too, so a code may have two repairs; a
 # description beside it that names one's condition chooses it.
-ALSO_AS_DIGIT = {"T": "1"}
+ALSO_AS_DIGIT = {"T": "1", "Y": "4"}  # and a 4 written open at the top read as a y
 
 
 @dataclass
@@ -342,9 +342,10 @@ def _dotted(code: str) -> str:
     return f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
 
 
-def read_codes(text: str, *, about: str = "") -> CodesRead:
-    """Every ICD-10-CM code in `text`, in order, repaired against the code set; of two
-    repairs, the one whose title `about` (a description beside the codes) names."""
+def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
+    """Every ICD-10-CM code in `text`, in order, repaired against the code set; of several
+    repairs, the one whose title the first of `about` (texts near the codes, nearest first:
+    a description beside them, the page) that names one names."""
     read = CodesRead()
     for token in _TOKEN.findall(_LIST_NUMBER.sub("", _COLON_FOR_DOT.sub(r"\1.", text))):
         code, how = _read_code(token, about)
@@ -362,29 +363,54 @@ def read_codes(text: str, *, about: str = "") -> CodesRead:
     return read
 
 
-def _read_code(token: str, about: str = "") -> tuple[str | None, str]:
+def _read_code(token: str, about: tuple[str, ...] = ()) -> tuple[str | None, str]:
     """(code, how): how is "known", "repaired", "unknown" or "ambiguous"."""
     raw = token.strip(".").upper()
     bare = raw.replace(".", "")
-    # Words ("Low", "N/A") and long numbers (member IDs) are no codes: a code has digits.
-    if not 3 <= len(bare) <= 7 or not any(c.isdigit() for c in bare):
+    # Words ("Low", "N/A") and long numbers (member IDs) are no codes: a code has digits,
+    # or at least a code's dot after three characters ("Lyo.o", handwritten L40.0).
+    dotted_shape = re.fullmatch(r"[A-Z]{3}\.[A-Z0-9]{1,4}", raw)
+    if not 3 <= len(bare) <= 7 or not (any(c.isdigit() for c in bare) or dotted_shape):
         return None, ""
     # Bare digits are a number (a year, a count, a ZIP code), not a code whose letter OCR
     # read as a digit: "2026" is no Z02.6. With a code's dot, "148.91" is I48.91.
     if bare.isdigit() and "." not in raw:
         return None, ""
+    # A digit lost from a category ("M0.9" for M10.9): any digit may be the one, so only
+    # what the text around names decides.
+    lost = re.fullmatch(r"([A-Z])(\d)\.(\d\w*)", raw)
+    if lost:
+        letter, digit, rest = lost.groups()
+        repairs = sorted(
+            code
+            for extra in "0123456789"
+            for code in {letter + extra + digit + rest, letter + digit + extra + rest}
+            if is_known_code(code)
+        )
+        repairs = _named(repairs, about)
+        return (_dotted(repairs[0]), "repaired") if len(repairs) == 1 else (None, "")
     if raw.count(".") > 1 or ("." in raw and raw.index(".") != 3):
         return None, ""
     if CODE_SHAPE.match(bare) and is_known_code(bare):
         return _dotted(bare), "known"
     repairs = sorted({c for c in _variants(bare) if is_known_code(c)})
-    if len(repairs) > 1 and about:
-        repairs = [c for c in repairs if title_agrees(_dotted(c), about)] or repairs
+    if len(repairs) > 1:
+        repairs = _named(repairs, about) or repairs
     if len(repairs) == 1:
         return _dotted(repairs[0]), "repaired"
     if CODE_SHAPE.match(bare):
         return _dotted(bare), "ambiguous" if repairs else "unknown"
     return None, ""
+
+
+def _named(codes: list[str], about: tuple[str, ...]) -> list[str]:
+    """The one code of `codes` whose title the first text of `about` that names one of them
+    names; none where no text names exactly one."""
+    for text in about:
+        named = [c for c in codes if title_agrees(_dotted(c), text)]
+        if named:
+            return named if len(named) == 1 else []
+    return []
 
 
 def _variants(bare: str) -> list[str]:
