@@ -292,17 +292,18 @@ def _respelled(words: list[Word]) -> list[Word]:
     out = []
     for word in words:
         parts = re.fullmatch(r"([^A-Za-z]*)([A-Za-z]+)([^A-Za-z]*)", word.text)
-        meant = parts and known and respelled(parts[2], known)
+        meant = respelled(parts[2], known) if parts and known else None
         # A word read with full confidence is put right only to a condition's word one
         # letter off ("mammagram"): the engine is sure of what it read, and a drug's or a
         # person's name is no dictionary word either.
         if (
-            meant
-            and word.conf >= FULL_CONFIDENCE
-            and not _one_letter_to_a_condition(parts[2], meant)
+            parts is None
+            or meant is None
+            or (word.conf >= FULL_CONFIDENCE and not _one_letter_to_a_condition(parts[2], meant))
         ):
-            meant = None
-        out.append(replace(word, text=parts[1] + meant + parts[3]) if parts and meant else word)
+            out.append(word)
+            continue
+        out.append(replace(word, text=parts[1] + meant + parts[3]))
     return out
 
 
