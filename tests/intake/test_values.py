@@ -350,3 +350,17 @@ def test_a_digit_lost_from_a_codes_category_is_put_back_only_by_what_the_page_na
     assert read.repaired == ["M10.9"]
     # A handwritten 4 read as a y, the reason naming the code's condition.
     assert values.read_codes("Lyo.o", about=("PSORIASIS NOT CONTROLLED",)).codes == ["L40.0"]
+
+
+def test_a_handwritten_slash_read_as_a_bracket_beside_a_slash_read_right():
+    today = dt.date(2026, 5, 1)
+    assert values.read_date("3(23/06", today=today).iso == "2006-03-23"
+    assert values.read_date("3/23(06", today=today).iso == "2006-03-23"
+    # A phone's area code in brackets is no date.
+    assert values.read_date("(316) 555-0142", today=today) is None
+
+
+def test_a_plan_word_that_lost_its_first_letter():
+    read = values.read_plan("aiser Permanente Gold")
+    assert read.value == "Kaiser Permanente Gold"
+    assert read.repaired

@@ -101,6 +101,9 @@ def _repair_digits(text: str) -> str:
             return run  # a word ("DOB", "SS"), not a number
         return run.translate(DIGIT_LOOKALIKES)
 
+    # A handwritten slash read as a bracket between digits, beside a slash read right:
+    # "3(23/06".
+    text = re.sub(r"(?<=\d)[()](?=\d{1,2}/\d)|(?:(?<=/\d)|(?<=/\d\d))[()](?=\d)", "/", text)
     return _DIGIT_RUN.sub(repair, text)
 
 
@@ -584,6 +587,10 @@ def _plan_word(token: str) -> tuple[list[str], bool] | None:
         return [words[same.pop()]], False
     if len(key) < 4:
         return None
+    # Its first letter lost at a box's edge or to a stroke: "aiser" of Kaiser.
+    headless = [w for w in words if w[1:] == key]
+    if len(headless) == 1:
+        return [words[headless[0]]], True
     allowed = 1 if len(key) < 9 else 2
     near = {w: OSA.distance(key, w) for w in words if abs(len(w) - len(key)) <= allowed}
     near = {w: d for w, d in near.items() if d <= allowed}
