@@ -364,3 +364,13 @@ def test_a_plan_word_that_lost_its_first_letter():
     read = values.read_plan("aiser Permanente Gold")
     assert read.value == "Kaiser Permanente Gold"
     assert read.repaired
+
+
+def test_a_codes_dot_read_as_a_comma_and_a_digit_misread_as_another():
+    assert values.read_codes("ICD10:F41,1").codes == ["F41.1"]
+    # A billable code, then a comma: a list, not a dot.
+    assert values.read_codes("I10,E11.65").codes == ["I10", "E11.65"]
+    # No N16.4 in the code set: one digit off, N18.4 is what the letter's words name.
+    assert values.read_codes("N16.4").unknown == ["N16.4"]
+    read = values.read_codes("N16.4", about=("N16.4", "chronic kidney disease, stage 4"))
+    assert (read.codes, read.repaired) == (["N18.4"], ["N18.4"])

@@ -164,6 +164,11 @@ CODE_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
 _TOKEN = re.compile(r"[A-Za-z0-9.$§|£]+")
 # OCR reads a code's dot as a colon ("M16:12"); a label's colon ("ICD10:E11.65") is not one.
 _COLON_FOR_DOT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9$][0-9OoIl|][0-9A-Za-z]):(?=[0-9A-Za-z])")
+# A code's dot read as a comma: "F41,1". Only where the category before it is no code a
+# referral bills and the whole is one: "I10,E11.65" is a list.
+_COMMA_FOR_DOT = re.compile(
+    r"(?<![A-Za-z0-9])([A-Z][0-9][0-9A-Z]),([0-9][0-9A-Z]{0,3})(?![0-9A-Za-z.])"
+)
 # A numbered list's number glued to its code: "1.E11.65".
 _LIST_NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,2}[.)](?=[A-Za-z$§][0-9OoIl|])")
 # What each character may have been before OCR misread it (the first character of a code
@@ -350,7 +355,8 @@ def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
     repairs, the one whose title the first of `about` (texts near the codes, nearest first:
     a description beside them, the page) that names one names."""
     read = CodesRead()
-    for token in _TOKEN.findall(_LIST_NUMBER.sub("", _COLON_FOR_DOT.sub(r"\1.", text))):
+    text = _COMMA_FOR_DOT.sub(_comma_for_dot, _COLON_FOR_DOT.sub(r"\1.", text))
+    for token in _TOKEN.findall(_LIST_NUMBER.sub("", text)):
         code, how = _read_code(token, about)
         if code is None or code in read.codes:
             continue
@@ -364,6 +370,13 @@ def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
         elif how == "ambiguous":
             read.ambiguous.append(code)
     return read
+
+
+def _comma_for_dot(match: re.Match) -> str:
+    category, rest = match.groups()
+    if category in _has_codes_below() and is_known_code(category + rest):
+        return f"{category}.{rest}"
+    return match.group()
 
 
 def _read_code(token: str, about: tuple[str, ...] = ()) -> tuple[str | None, str]:
@@ -399,6 +412,19 @@ def _read_code(token: str, about: tuple[str, ...] = ()) -> tuple[str | None, str
     repairs = sorted({c for c in _variants(bare) if is_known_code(c)})
     if len(repairs) > 1:
         repairs = _named(repairs, about) or repairs
+    if not repairs and CODE_SHAPE.match(bare):
+        # A code's shape the code set lacks, no look-alike of it one: a digit misread as
+        # another ("N16.4" for N18.4), put right where the text around names one's condition.
+        repairs = _named(
+            sorted(
+                code
+                for position, char in enumerate(bare)
+                if position and char.isdigit()
+                for digit in "0123456789"
+                if is_known_code(code := bare[:position] + digit + bare[position + 1 :])
+            ),
+            about,
+        )
     if len(repairs) == 1:
         return _dotted(repairs[0]), "repaired"
     if CODE_SHAPE.match(bare):
