@@ -827,3 +827,20 @@ def test_a_reasons_misread_words_are_put_right_and_shown_for_a_check():
 def test_a_handwritten_code_misread_is_put_right_by_the_reason_above_it(reason, written, meant):
     page = page_of(f"REASON FOR REFERRAL\n{reason}\nICD-10: {written}")
     assert values_of(page)["icd10_codes"] == meant
+
+
+def test_a_birth_date_after_its_label_misread_is_shown_for_a_check():
+    page = page_of(
+        """
+PATIENT INFORMATION
+Patient Name Thaddeus Rasmussen
+poB 13-Oct-2003
+Referral Date 05/17/2026
+"""
+    )
+    fields = fields_of(page)
+    assert fields["patient_date_of_birth"]["value"] == "2003-10-13"
+    assert fields["patient_date_of_birth"]["review"]
+    # A recent date after a short word is no birth date.
+    recent = fields_of(page_of("Patient Name Thaddeus Rasmussen\nOn 05/17/2026"))
+    assert recent["patient_date_of_birth"]["value"] == ""

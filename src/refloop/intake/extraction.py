@@ -52,6 +52,8 @@ DIGITS_ALIKE_REVIEW_BELOW = 0.0
 # to be shown (UNSURE) does not.
 CONTESTS_FROM = 0.50
 UNSURE = 0.45
+# A date at least this many years ago is a birth date's, not a referral's or a visit's.
+MIN_AGE_YEARS = 2
 # What the engine gives a clean, well-printed word.
 FULL_CONFIDENCE = 0.90
 # Below this, a segment beside a heading is taken for specks, not text.
@@ -420,7 +422,7 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
         for reading in found:
             if reading.field in PROVIDER_FIELDS and reading.priority == 1:
                 reading.confidence = min(reading.confidence, UNSURE)
-    _fallbacks(found, model, page.number)
+    _fallbacks(found, model, page.number, today)
     # Letters: what their sentences state (imported here: prose builds on this module).
     from refloop.intake import prose
 
@@ -1219,9 +1221,12 @@ def _banner_fax(words: list[Word], page: int) -> list[Found]:
     ]
 
 
-def _fallbacks(found: list[Found], model: layout.Layout, page: int) -> None:
-    """An ICD-10 code written anywhere, where no label led to one: shown, and flagged.
-    An urgency word anywhere is no answer ("URGENT CARE CENTER"), so there is none here."""
+def _fallbacks(found: list[Found], model: layout.Layout, page: int, today: dt.date) -> None:
+    """An ICD-10 code written anywhere, where no label led to one, and a birth date after a
+    short word no label matched: shown, and flagged. An urgency word anywhere is no answer
+    ("URGENT CARE CENTER"), so there is none here."""
+    if not any(f.field == "patient_date_of_birth" for f in found):
+        found.extend(_birth_date_after_a_lost_label(model, page, today))
     if any(f.field == "icd10_codes" for f in found):
         return
     coded = [
@@ -1236,6 +1241,24 @@ def _fallbacks(found: list[Found], model: layout.Layout, page: int) -> None:
         found.append(
             Found("icd10_codes", ", ".join(codes), _conf(coded) * 0.8, page, 0, box=_box(coded))
         )
+
+
+def _birth_date_after_a_lost_label(model: layout.Layout, page: int, today: dt.date) -> list[Found]:
+    """A segment of a short word and a date years ago: "DOB" misread ("pos 03/10/1966",
+    "poB 13-Oct-2003"), since other dates on a form are recent (the referral's, a visit's)."""
+    for line in model.lines:
+        words = [w for s in line.segments for w in s.words]
+        for index, first in enumerate(words[:-1]):
+            if len(first.text) > 3 or not first.text.isalpha() or not first.text[:1].isalpha():
+                continue
+            rest = words[index + 1 : index + 2]
+            read = read_date(rest[0].text, today=today)
+            if read and read.plausible and int(read.iso[:4]) <= today.year - MIN_AGE_YEARS:
+                return [
+                    Found("patient_date_of_birth", read.iso, min(_conf(rest), UNSURE), page,
+                          0, note="date", box=_box(rest))
+                ]  # fmt: skip
+    return []
 
 
 # ---- a candidate's fields -------------------------------------------------------------
