@@ -197,17 +197,19 @@ def triage_new_referral(
             referral.department = department
             routing["department"] = department.code
             routing["department_reason"] = why
-    if referral.assignee_id is None and referral.department_id is not None:
-        assignee = next_assignee(referral.department_id)
-        if assignee is not None:
-            referral.assignee = assignee
-            routing["assignee"] = assignee.get_username()
     # Nothing can be attached to a referral still being created.
     result = assess(referral, referral.department, practice_day(now), attached=())
     _store(referral, result)
     duplicate = possible_duplicate(referral)
     if duplicate is not None:
         referral.possible_duplicate_of = duplicate
+    # Last: the round-robin holds the department's row until commit (on PostgreSQL, where
+    # intakes for one department queue on it), so as little as possible comes after it.
+    if referral.assignee_id is None and referral.department_id is not None:
+        assignee = next_assignee(referral.department_id)
+        if assignee is not None:
+            referral.assignee = assignee
+            routing["assignee"] = assignee.get_username()
     return routing, result, duplicate
 
 
