@@ -10,14 +10,18 @@ SQLite's handler. What runs at a time is unchanged: SQLite already allowed one w
 """
 
 import threading
+from typing import Any
 
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
 _WRITER = threading.Lock()
 
+# Django's stubs do not declare the backend's transaction hooks this class overrides.
+_SQLite: Any = base.DatabaseWrapper
 
-class DatabaseWrapper(base.DatabaseWrapper):
+
+class DatabaseWrapper(_SQLite):
     _holds_writer = False
 
     def _start_transaction_under_autocommit(self):
