@@ -31,9 +31,6 @@ def handler(path: str) -> Callable[[models.Model], object]:
     return import_string(path)
 
 
-QUEUED = "refloop_queued_reactions"
-
-
 class _Queued:
     """The reactions one transaction (or savepoint) queued, enqueued once it commits: one
     task for them all rather than a write each (an intake queued three)."""
@@ -41,18 +38,22 @@ class _Queued:
     def __init__(self, reactions: list[tuple[str, int, str]]):
         self.reactions = reactions
 
-    def belongs_to(self, connection) -> bool:
-        """Still waiting for the commit of the transaction or savepoint now open."""
-        here = set(connection.savepoint_ids)
-        return any(
-            func == self.enqueue and sids == here for sids, func, _ in connection.run_on_commit
-        )
-
     def enqueue(self) -> None:
         if len(self.reactions) == 1:
             react.enqueue(*self.reactions[0])
         else:
             react_all.enqueue([list(reaction) for reaction in self.reactions])
+
+
+def _open_batch(connection) -> _Queued | None:
+    """The batch waiting for the commit of the transaction or savepoint now open, if any:
+    one opened in a savepoint that rolled back is gone with its callback."""
+    here = set(connection.savepoint_ids)
+    for sids, func, _ in reversed(connection.run_on_commit):
+        queued = getattr(func, "__self__", None)
+        if isinstance(queued, _Queued) and sids == here:
+            return queued
+    return None
 
 
 def queue_after_commit(event: models.Model, paths: Iterable[str]) -> None:
@@ -63,13 +64,11 @@ def queue_after_commit(event: models.Model, paths: Iterable[str]) -> None:
     if not reactions:
         return
     connection = transaction.get_connection()
-    queued = connection.__dict__.get(QUEUED)
-    if connection.in_atomic_block and queued is not None and queued.belongs_to(connection):
+    queued = _open_batch(connection) if connection.in_atomic_block else None
+    if queued is not None:
         queued.reactions.extend(reactions)
         return
-    queued = _Queued(reactions)
-    connection.__dict__[QUEUED] = queued
-    transaction.on_commit(queued.enqueue)
+    transaction.on_commit(_Queued(reactions).enqueue)
 
 
 def run_once(event: models.Model, path: str) -> bool:
