@@ -89,9 +89,12 @@ def database_from_url(url: str) -> dict:
     )
 
 
+SQLITE_ENGINE = "refloop.core.sqlite"  # Django's, with a process's writers queued in-process
+
+
 def sqlite_database(path: Path) -> dict:
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": SQLITE_ENGINE,
         "NAME": str(path),
         "OPTIONS": {
             # IMMEDIATE takes the write lock at BEGIN, so two writers queue on
@@ -382,7 +385,7 @@ STORAGES["documents"] = {"BACKEND": "refloop.core.storage.EncryptedFileSystemSto
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 MEDIA_ROOT.mkdir(mode=0o700, exist_ok=True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
     # SQLite gives its -wal and -shm files the database file's mode.
     Path(DATABASES["default"]["NAME"]).touch(mode=0o600, exist_ok=True)
 

@@ -66,8 +66,15 @@ def record_many(
 ) -> list[AuditEntry]:
     """Write one entry per object in a single INSERT (a list page audits every row it shows),
     linked into this writer's hash chain."""
-    ctx = context.current()
     at = now or timezone.now()
+    return record_each([(action, t, actor, detail, at) for t in touches])
+
+
+def record_each(records: Iterable[tuple[str, Touch, Any, dict | None, Any]]) -> list[AuditEntry]:
+    """Write entries of different actions, actors and times, (action, touch, actor, detail,
+    at), in a single INSERT and one link into the hash chain: a write that appends several
+    timeline events (an intake: received, assigned, triaged) pays for the chain once."""
+    ctx = context.current()
     entries = [
         AuditEntry(
             at=at,
@@ -82,7 +89,7 @@ def record_many(
             channel=ctx.channel,
             detail=detail or {},
         )
-        for t in touches
+        for action, t, actor, detail, at in records
     ]
     return audit_chain.append(entries)
 

@@ -389,7 +389,7 @@ def restore_backup(
         raise BackupError(
             f"The documents folder is not empty ({media_root}); restore into an empty one."
         )
-    engine = "sqlite" if database["ENGINE"].endswith("sqlite3") else "postgresql"
+    engine = "sqlite" if database["ENGINE"].endswith(("sqlite3", "sqlite")) else "postgresql"
     with tempfile.TemporaryDirectory(prefix="refloop-restore-") as staging:
         progress("checking the archive")
         manifest = _unpack(archive, Path(staging), key)
@@ -443,7 +443,7 @@ def restore_backup(
 
 
 def _restored_counts(database: dict) -> dict[str, int]:
-    if database["ENGINE"].endswith("sqlite3"):
+    if database["ENGINE"].endswith(("sqlite3", "sqlite")):
         with sqlite3.connect(database["NAME"]) as db:
             names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             return _count_rows(db.cursor(), lambda t: f'"{t}"', names)

@@ -8,7 +8,7 @@ from refloop.core.models import User
 from refloop.practice.models import Department, Location, Organization
 from refloop.public.models import PublicSubmission, touch
 from refloop.referrals.models import Referral, Urgency, kind_label
-from refloop.referrals.selectors import FULL, referral_access, visible_referrals
+from refloop.referrals.selectors import FULL, is_visible, referral_access
 
 URGENCY_WORDS: dict[str, str] = {
     Urgency.ROUTINE: "Routine",
@@ -128,7 +128,7 @@ def referral_guide() -> ReferralGuide:
 def submission_for_staff(user: User, referral: Referral):
     """The public form's record of who sent `referral` (None if it came another way),
     for staff who may see the referral's full detail; the read is audited."""
-    if referral_access(user) != FULL or not visible_referrals(user).filter(pk=referral.pk).exists():
+    if referral_access(user) != FULL or not is_visible(user, referral):
         return None
     submission = (
         PublicSubmission.objects.select_related("matched_provider")

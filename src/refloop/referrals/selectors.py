@@ -42,7 +42,7 @@ from refloop.patients.models import (
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.clocks import FIRST_CONTACT, REPORT, clock_q
-from refloop.referrals.models import Attachment, Direction, Referral, ReferralEvent
+from refloop.referrals.models import Appointment, Attachment, Direction, Referral, ReferralEvent
 from refloop.referrals.timeline import touch
 
 
@@ -117,7 +117,13 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
         .prefetch_related(
             "contact_attempts",
             "attachments",
-            Prefetch("appointments"),
+            # With what the appointments panel shows (appointments_of).
+            Prefetch(
+                "appointments",
+                queryset=Appointment.objects.select_related(
+                    "department", "location", "clinician"
+                ).order_by("starts_at", "pk"),
+            ),
             Prefetch("events", queryset=timeline_for(user)),
         )
         .filter(pk=referral_id)
@@ -134,7 +140,16 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
         )
     action = "referral.read" if sees_clinical_detail(user) else "referral.read_summary"
     audit.record(action, touch(referral), actor=user, now=now)
+    referral._read_as = (user.pk, referral.version)  # type: ignore[attr-defined]
     return referral
+
+
+def is_visible(user, referral: Referral) -> bool:
+    """Whether `user` may see `referral`: without a query when it was read through
+    get_referral for them and has not changed since (the page's panels each asked again)."""
+    if user is not None and getattr(referral, "_read_as", None) == (user.pk, referral.version):
+        return True
+    return visible_referrals(user).filter(pk=referral.pk).exists()
 
 
 @dataclass(frozen=True)
@@ -509,6 +524,8 @@ def assignable_staff() -> QuerySet:
 
 def appointments_of(referral: Referral) -> list:
     """A visible referral's appointments with their department, location and clinician."""
+    if "appointments" in getattr(referral, "_prefetched_objects_cache", {}):
+        return list(referral.appointments.all())  # read with them by get_referral
     return list(
         referral.appointments.select_related("department", "location", "clinician").order_by(
             "starts_at", "pk"

@@ -38,7 +38,7 @@ from refloop.referrals.models import (
     State,
     Urgency,
 )
-from refloop.referrals.timeline import record_event
+from refloop.referrals.timeline import NewEvent, record_event, record_events
 from refloop.referrals.writing import (
     aware,
     check_version,
@@ -202,7 +202,9 @@ def create_inbound_referral(
             return earlier, False
         if patient_row.pk is None:
             patient_row.save()
-        referral = Referral.objects.create(
+        # Triaged before it is written, so the referral is one INSERT with its department,
+        # owner and fit, and its first events and their audit records one INSERT each.
+        referral = Referral(
             direction=Direction.INBOUND,
             state=State.RECEIVED,
             patient=patient_row,
@@ -223,23 +225,27 @@ def create_inbound_referral(
             first_contact_due_at=clocks.first_contact_due(org, urgency, received_at),
             created_by=acting_user,
         )
-        record_event(
-            referral,
-            "referral.received",
-            actor=acting_user,
-            at=received_at,
-            to_state=State.RECEIVED,
-            data={"channel": channel, "source_type": source_type},
-        )
-        if assignee is not None:
-            record_event(
-                referral,
-                "referral.assigned",
-                actor=acting_user,
-                at=received_at,
-                data={"assignee": assignee.get_username()},
+        events = [
+            NewEvent(
+                "referral.received",
+                acting_user,
+                received_at,
+                to_state=State.RECEIVED,
+                data={"channel": channel, "source_type": source_type},
             )
-        _triage(referral, acting_user=acting_user, at=received_at)
+        ]
+        if assignee is not None:
+            events.append(
+                NewEvent(
+                    "referral.assigned",
+                    acting_user,
+                    received_at,
+                    data={"assignee": assignee.get_username()},
+                )
+            )
+        events += _triage(referral, at=received_at)
+        referral.save()
+        record_events(referral, events)
         _bind_idempotency_key(key_row, referral)
     return referral, True
 
@@ -277,36 +283,37 @@ def _check_submitter(
     return own, None
 
 
-def _triage(referral: Referral, *, acting_user: User | None, at: datetime) -> None:
-    """Route, assess and flag a new inbound referral, each step on its timeline."""
+def _triage(referral: Referral, *, at: datetime) -> list[NewEvent]:
+    """Route, assess and flag a new inbound referral before it is written; returns each
+    step's event for its timeline."""
     routing, result, duplicate = triage.triage_new_referral(referral, now=at)
+    events = []
     if "assignee" in routing:
-        record_event(
-            referral,
-            "referral.assigned",
-            actor=None,
-            at=at,
-            data={"assignee": routing["assignee"], "routed": True},
+        events.append(
+            NewEvent(
+                "referral.assigned",
+                None,
+                at,
+                data={"assignee": routing["assignee"], "routed": True},
+            )
         )
-    record_event(
-        referral,
-        "referral.triaged",
-        actor=None,
-        at=at,
-        data={
-            "fit": result.fit,
-            "missing_documents": result.missing_documents,
-            **{k: routing[k] for k in ("department", "department_reason") if k in routing},
-        },
+    events.append(
+        NewEvent(
+            "referral.triaged",
+            None,
+            at,
+            data={
+                "fit": result.fit,
+                "missing_documents": result.missing_documents,
+                **{k: routing[k] for k in ("department", "department_reason") if k in routing},
+            },
+        )
     )
     if duplicate is not None:
-        record_event(
-            referral,
-            "referral.duplicate_flagged",
-            actor=None,
-            at=at,
-            data={"of": duplicate.number},
+        events.append(
+            NewEvent("referral.duplicate_flagged", None, at, data={"of": duplicate.number})
         )
+    return events
 
 
 def _check_idempotency_key(key: str | None) -> None:

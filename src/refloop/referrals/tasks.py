@@ -1,7 +1,8 @@
 """Background tasks of the referrals app (django.tasks; run by `refloop worker`).
 
-The reactions to timeline events are queued as `refloop.core.reactions.react`, one task per
-event and handler, from the table in refloop.referrals.reactions.
+The reactions to timeline events are queued from the table in refloop.referrals.reactions,
+one task per committed transaction: `refloop.core.reactions.react` for a single event and
+handler, `react_all` for several (an intake queues three).
 """
 
 from django.tasks import task

@@ -34,7 +34,7 @@ from refloop.referrals.models import (
     State,
     UnreachableReason,
 )
-from refloop.referrals.selectors import visible_referrals
+from refloop.referrals.selectors import is_visible, visible_referrals
 from refloop.referrals.timeline import record_event
 from refloop.referrals.writing import (
     check_version,
@@ -901,7 +901,7 @@ def allowed_next(
         and may_make(user, move)
         and (move.needs is None or move.needs(referral))
     ]
-    if moves and not visible_referrals(user).filter(pk=referral.pk).exists():
+    if moves and not is_visible(user, referral):
         return []
     return moves
 

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q
+from django.db import connection
 
 from refloop.core.models import User
 from refloop.core.roles import Role
+from refloop.patients.models import Patient
 from refloop.practice.models import Department, Organization
 from refloop.practice.selectors import suggest_department
 from refloop.referrals.models import Direction, Fit, Referral, kind_label
@@ -135,44 +136,51 @@ def next_assignee(department_id: int) -> User | None:
         department = Department.objects.select_related("point_of_contact").get(pk=department_id)
         contact = department.point_of_contact
         return contact if contact is not None and contact.is_active else None
-    department = Department.objects.select_for_update().get(pk=department_id)
-    last = department.last_routed_to_id
-    following = [user for user in coordinators if last is None or user.pk > last]
-    chosen = following[0] if following else coordinators[0]
-    department.last_routed_to = chosen
-    department.save(update_fields=["last_routed_to"])
-    return chosen
+    # The pointer moves in one statement, which takes the row lock as SELECT … FOR UPDATE
+    # did: the coordinator after the last one routed to (by id), or the first.
+    table = Department._meta.db_table
+    column = Department._meta.get_field("last_routed_to").column
+    ids = [user.pk for user in coordinators]
+    cases = " ".join(f"WHEN {column} < %s THEN %s" for _ in ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column} = CASE WHEN {column} IS NULL THEN %s {cases} "  # noqa: S608 (our names; values are parameters)
+            f"ELSE %s END WHERE {Department._meta.pk.column} = %s RETURNING {column}",
+            [ids[0], *[value for pk in ids for value in (pk, pk)], ids[0], department_id],
+        )
+        (chosen_id,) = cursor.fetchone()
+    return next(user for user in coordinators if user.pk == chosen_id)
 
 
 def possible_duplicate(referral: Referral) -> Referral | None:
     """The latest earlier inbound referral for the same patient (normalized name and date
     of birth) from the same referring practice (or both without one) within 30 days."""
     patient = referral.patient
-    same_source = (
-        Q(referring_practice_id=referral.referring_practice_id)
-        if referral.referring_practice_id
-        else Q(referring_practice__isnull=True)
-    )
-    return (
-        Referral.objects.filter(
-            same_source,
-            direction=Direction.INBOUND,
-            patient__name_key=patient.name_key,
-            patient__birth_key=patient.birth_key,
-            received_at__gte=referral.received_at - DUPLICATE_WINDOW,
-            received_at__lte=referral.received_at + DUPLICATE_WINDOW,
-            merged_into__isnull=True,
-        )
-        .exclude(pk=referral.pk)
-        .order_by("-received_at", "-pk")
-        .first()
-    )
+    # Only the patient's identity goes to the database, so it is read through the identity
+    # index whatever the planner knows: given the practice and the dates too, SQLite walked
+    # every referral the practice sent in those two months. A patient has few referrals.
+    same_patient = Patient.objects.filter(
+        name_key=patient.name_key, birth_key=patient.birth_key
+    ).values("pk")
+    earliest = referral.received_at - DUPLICATE_WINDOW
+    latest = referral.received_at + DUPLICATE_WINDOW
+    matches = [
+        other
+        for other in Referral.objects.filter(patient_id__in=same_patient)
+        if other.pk != referral.pk
+        and other.direction == Direction.INBOUND
+        and other.merged_into_id is None
+        and other.referring_practice_id == referral.referring_practice_id
+        and earliest <= other.received_at <= latest
+    ]
+    return max(matches, key=lambda other: (other.received_at, other.pk), default=None)
 
 
 def triage_new_referral(
     referral: Referral, *, now: datetime
 ) -> tuple[dict, Assessment, Referral | None]:
-    """Route, assess and flag a just-created inbound referral.
+    """Route, assess and flag an inbound referral about to be created (not yet saved: the
+    caller writes it with what this sets).
 
     Returns what routing decided (department and why, assignee), the assessment and the
     possible duplicate.
@@ -180,7 +188,6 @@ def triage_new_referral(
     Runs inside the creating transaction. The department is kept if the creator chose
     one, else suggested from codes and reason; the assignee likewise, else round-robin.
     """
-    changed = ["fit", "fit_reasons", "missing_documents"]
     routing = {}
     if referral.department_id is None:
         department, why = suggest_department(
@@ -188,23 +195,21 @@ def triage_new_referral(
         )
         if department is not None:
             referral.department = department
-            changed.append("department")
             routing["department"] = department.code
             routing["department_reason"] = why
-    if referral.assignee_id is None and referral.department_id is not None:
-        assignee = next_assignee(referral.department_id)
-        if assignee is not None:
-            referral.assignee = assignee
-            changed.append("assignee")
-            routing["assignee"] = assignee.get_username()
     # Nothing can be attached to a referral still being created.
     result = assess(referral, referral.department, practice_day(now), attached=())
     _store(referral, result)
     duplicate = possible_duplicate(referral)
     if duplicate is not None:
         referral.possible_duplicate_of = duplicate
-        changed.append("possible_duplicate_of")
-    referral.save(update_fields=changed)
+    # Last: the round-robin holds the department's row until commit (on PostgreSQL, where
+    # intakes for one department queue on it), so as little as possible comes after it.
+    if referral.assignee_id is None and referral.department_id is not None:
+        assignee = next_assignee(referral.department_id)
+        if assignee is not None:
+            referral.assignee = assignee
+            routing["assignee"] = assignee.get_username()
     return routing, result, duplicate
 
 

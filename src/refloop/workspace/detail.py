@@ -24,7 +24,7 @@ from refloop.practice.models import Organization
 from refloop.public.selectors import submission_for_staff
 from refloop.referrals import clocks, lifecycle
 from refloop.referrals.documents import FILE_EXTENSIONS, private_file_response
-from refloop.referrals.models import Direction, Fit, Referral, State, kind_label
+from refloop.referrals.models import Attachment, Direction, Fit, Referral, State, kind_label
 from refloop.referrals.selectors import (
     appointments_of,
     get_attachment,
@@ -194,8 +194,13 @@ def attachment_views(
 ) -> list[dict]:
     views = []
     documents = [*referral.attachments.all()]
-    for other in merged:
-        documents += list(other.attachments.all())
+    numbers = {other.pk: other.number for other in merged}
+    if merged:
+        # The merged duplicates' documents in one query however many were merged, in the
+        # order of the duplicates.
+        position = {other.pk: n for n, other in enumerate(merged)}
+        others = Attachment.objects.filter(referral_id__in=numbers)
+        documents += sorted(others, key=lambda attachment: position[attachment.referral_id])
     for attachment in documents:
         kind = words(attachment.kind)
         shown_as = {"application/pdf": "pdf", "image/png": "image", "image/jpeg": "image"}
@@ -208,9 +213,7 @@ def attachment_views(
                 "format": FILE_EXTENSIONS.get(attachment.content_type, "file").upper(),
                 "uploaded": local(attachment.uploaded_at, org),
                 "title": f"{kind}, uploaded {local(attachment.uploaded_at, org)}",
-                "origin": ""
-                if attachment.referral_id == referral.pk
-                else attachment.referral.number,
+                "origin": numbers.get(attachment.referral_id, ""),
             }
         )
     return views

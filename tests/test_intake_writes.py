@@ -1,0 +1,45 @@
+"""What one intake writes, statement by statement: the referral once (triaged before it is
+written), its events in one INSERT, their audit records in one link into the chain."""
+
+import re
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from refloop.core.models import AuditEntry
+from refloop.demo import factories as f
+from refloop.referrals.models import Referral, ReferralEvent
+from tests.test_api_referrals import new_referral_body
+
+
+def _statements(captured, pattern: str) -> int:
+    return sum(1 for q in captured.captured_queries if re.match(pattern, q["sql"]))
+
+
+def test_an_intake_writes_the_referral_once_and_its_events_and_audit_in_one_insert_each(
+    api, cora, provider_a, spine
+):
+    f.UserFactory(username="kim", role="coordinator", departments=[spine])
+    client = api(cora)
+    with CaptureQueriesContext(connection) as captured:
+        answer = client.post(
+            "/api/v1/referrals", new_referral_body(provider_a, spine), **{"Idempotency-Key": "k1"}
+        )
+    assert answer.status_code == 201
+    referral = Referral.objects.get(pk=answer.json()["id"])
+    kinds = list(referral.events.order_by("pk").values_list("kind", flat=True))
+    assert kinds == ["referral.received", "referral.assigned", "referral.triaged"]
+    assert referral.assignee.username == "kim" and referral.fit
+    events = ReferralEvent._meta.db_table
+    audit = AuditEntry._meta.db_table
+    table = Referral._meta.db_table
+    assert _statements(captured, rf'INSERT INTO "{table}"') == 1
+    assert _statements(captured, rf'UPDATE "{table}"') == 0
+    assert _statements(captured, rf'INSERT INTO "{events}"') == 1
+    assert _statements(captured, rf'INSERT INTO "{audit}"') == 1
+    written = AuditEntry.objects.filter(referral_id=referral.pk).order_by("seq")
+    assert [e.action for e in written] == kinds
+    assert [e.detail["event_id"] for e in written] == list(
+        referral.events.order_by("pk").values_list("pk", flat=True)
+    )
+    assert [e.actor_label for e in written] == ["cora", "system:api", "system:api"]
