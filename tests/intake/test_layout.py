@@ -844,3 +844,9 @@ Referral Date 05/17/2026
     # A recent date after a short word is no birth date.
     recent = fields_of(page_of("Patient Name Thaddeus Rasmussen\nOn 05/17/2026"))
     assert recent["patient_date_of_birth"]["value"] == ""
+
+
+def test_a_lab_name_read_with_a_letter_for_its_digit_is_put_right_for_a_check():
+    fields = fields_of(page_of("Reason for Referral: Uncontrolled type 2 diabetes, Aic 10.2"))
+    assert fields["reason"]["value"] == "Uncontrolled type 2 diabetes, A1c 10.2"
+    assert fields["reason"]["review"]

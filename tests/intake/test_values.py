@@ -374,3 +374,10 @@ def test_a_codes_dot_read_as_a_comma_and_a_digit_misread_as_another():
     assert values.read_codes("N16.4").unknown == ["N16.4"]
     read = values.read_codes("N16.4", about=("N16.4", "chronic kidney disease, stage 4"))
     assert (read.codes, read.repaired) == (["N18.4"], ["N18.4"])
+
+
+def test_plan_words_joined_by_a_hyphen_are_the_plans_words():
+    read = values.read_plan("Cigna Open-Access Plus")
+    assert (read.value, read.known) == ("Cigna Open Access Plus", True)
+    # A hyphen inside a word no plan is named with stays.
+    assert values.read_plan("Blue Cross Blue Shield Anthem-Xyz").value.endswith("Anthem-Xyz")

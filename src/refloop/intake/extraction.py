@@ -294,6 +294,10 @@ def _respelled(words: list[Word]) -> list[Word]:
     out = []
     for word in words:
         parts = re.fullmatch(r"([^A-Za-z]*)([A-Za-z]+)([^A-Za-z]*)", word.text)
+        lab = parts and vocabulary.LAB_LOOKALIKES.get(parts[2].lower())
+        if parts and lab:
+            out.append(replace(word, text=parts[1] + lab + parts[3]))
+            continue
         meant = respelled(parts[2], known) if parts and known else None
         # A word read with full confidence is put right only to a condition's word one
         # letter off ("mammagram"): the engine is sure of what it read, and a drug's or a

@@ -557,6 +557,16 @@ def read_plan(text: str) -> PlanRead:
             tokens.pop(0)
         while len(tokens) > 1 and _speck_word(tokens[-1]) and not _numbered(tokens):
             tokens.pop()
+    # "Open-Access": plan words joined by a speck read as a hyphen.
+    tokens = [
+        part
+        for token in tokens
+        for part in (
+            token.split("-")
+            if all(p.lower() in _plan_words() for p in token.split("-"))
+            else [token]
+        )
+    ]
     for token in tokens:
         if seen_plan_word and _JUNK_WORD.search(token):
             break

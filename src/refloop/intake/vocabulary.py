@@ -367,6 +367,10 @@ MARKED_TOKENS = {
 EMPTY_TOKENS = {"[]", "[", "]", "☐", "□", "()", "o", "0", "|_|"}
 
 
+# Lab names a reason cites, as OCR reads their digit for a letter: "Aic 10.2" is A1c.
+LAB_LOOKALIKES = {"aic": "A1c", "alc": "A1c", "hbaic": "HbA1c", "hbalc": "HbA1c"}
+
+
 def urgency_level(text: str) -> str | None:
     """The urgency an option word names, its checkbox read into it or not."""
     bare = text.lower().strip(".,!:;()")
