@@ -393,6 +393,12 @@ class _Writer:
 
     def _events(self, row: Row, referral_id: int, attempt_id: int | None) -> list[tuple]:
         """The timeline: received, each transition, the first contact attempt; by time."""
+        received = {"imported": True, "channel": row.channel, "source_type": row.source_type}
+        # The practice's own wording of what a mapping translated stays on the timeline:
+        # its vocabulary (not patient data) on the arrival, a reason's wording as its detail.
+        written = {k: v for k, v in row.originals.items() if k != "end_reason"}
+        if written:
+            received["original"] = written
         events: list[tuple] = [
             (
                 referral_id,
@@ -402,13 +408,15 @@ class _Writer:
                 None,
                 ACTOR_LABEL,
                 row.received_at,
-                {"imported": True, "channel": row.channel, "source_type": row.source_type},
+                received,
             )
         ]
         for state, _, at, from_state in row.steps:
             data = IMPORTED
             if state in lifecycle.LOST:
                 data = {**IMPORTED, "reason": row.end_reason}
+                if "end_reason" in row.originals:
+                    data["reason_detail"] = row.originals["end_reason"]
             events.append(
                 (referral_id, f"referral.{state}", from_state, state, None, ACTOR_LABEL, at, data)
             )

@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from refloop.core import audit
 from refloop.core.errors import DomainError
@@ -21,8 +21,9 @@ from refloop.core.sessions import passive
 from refloop.history.export import export_history, write_template
 from refloop.history.forms import HistoryUploadForm
 from refloop.history.layout import COLUMNS
-from refloop.history.models import ImportRun, RunStatus
-from refloop.history.runs import start_run
+from refloop.history.mapping import allowed_values
+from refloop.history.models import ImportRun, MappedKind, RunStatus
+from refloop.history.runs import map_values, start_run
 from refloop.practice.models import Organization
 from refloop.web.access import staff_view
 from refloop.web.forms import attach_domain_error
@@ -78,7 +79,29 @@ def _run_context(run: ImportRun, page_number) -> dict:
         "poll_seconds": POLL_SECONDS,
         "zone": Organization.current().zone,
         "statuses": RunStatus,
+        "to_map": _to_map(run),
     }
+
+
+def _to_map(run: ImportRun) -> list[dict]:
+    """The run's unknown values, each with the field that maps it and its choices."""
+    if run.status != RunStatus.INVALID:
+        return []
+    choices: dict[str, tuple[str, ...]] = {}
+    rows = []
+    for index, unknown in enumerate(run.unknown_values):
+        kind = unknown["kind"]
+        if kind not in choices:
+            choices[kind] = allowed_values(kind)
+        rows.append(
+            {
+                **unknown,
+                "field": f"map-{index}",
+                "kind_label": MappedKind(kind).label,
+                "choices": choices[kind],
+            }
+        )
+    return rows
 
 
 @require_GET
@@ -93,6 +116,24 @@ def run_page(request, pk: int):
         detail={"status": run.status},
     )
     return render(request, "history/run.html", _run_context(run, request.GET.get("page")))
+
+
+@require_POST
+@admin_view
+def run_map(request, pk: int):
+    """Map each unknown value of a run to refloop's, then check and import it again."""
+    run = get_object_or_404(ImportRun.objects.select_related("uploaded_by"), pk=pk)
+    chosen = {
+        (unknown["kind"], unknown["original"]): request.POST.get(f"map-{index}", "")
+        for index, unknown in enumerate(run.unknown_values)
+    }
+    try:
+        map_values(acting_user=request.user, run=run, chosen=chosen)
+    except DomainError as error:
+        context = _run_context(run, None)
+        context["map_error"] = str(error)
+        return render(request, "history/run.html", context, status=422)
+    return redirect("history_run", pk=run.pk)
 
 
 @passive  # polled: a page left open on it must still sign its user out
@@ -149,6 +190,7 @@ def export_file(request, fmt: str):
 urlpatterns = [
     path("analytics/history/", import_page, name="history_import"),
     path("analytics/history/runs/<int:pk>/", run_page, name="history_run"),
+    path("analytics/history/runs/<int:pk>/map", run_map, name="history_run_map"),
     path("analytics/history/runs/<int:pk>/progress", run_progress, name="history_run_progress"),
     path("analytics/history/template.<str:fmt>", template_file, name="history_template"),
     path("analytics/history/export.<str:fmt>", export_file, name="history_export"),
