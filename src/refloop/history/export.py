@@ -17,7 +17,17 @@ import xlsxwriter
 from refloop.core import audit
 from refloop.core.roles import Capability, require
 from refloop.history.cells import FORMULA_START
-from refloop.history.layout import COLUMN_NAMES, COLUMNS, RESCHEDULED, STATE_COLUMNS, example_row
+from refloop.history.layout import (
+    COLUMN_NAMES,
+    COLUMNS,
+    EVENT_LOG_COLUMNS,
+    EVENT_LOG_EXAMPLE_ROWS,
+    EVENT_LOG_NAMES,
+    RESCHEDULED,
+    STATE_COLUMNS,
+    event_log_example_row,
+    example_row,
+)
 from refloop.practice.models import Organization
 from refloop.referrals.models import Appointment, Direction, Referral, ReferralEvent, State
 
@@ -249,10 +259,17 @@ class _XlsxSheet:
         self.book.close()
 
 
-def write_template(out: BinaryIO, fmt: str) -> None:
-    """The empty layout to fill in: the header and the two example rows; the workbook
-    also carries a sheet describing each column."""
-    lines = [list(COLUMN_NAMES), example_row(0), example_row(1)]
+def write_template(out: BinaryIO, fmt: str, *, event_log: bool = False) -> None:
+    """The empty layout to fill in: the header and the example rows (two referrals); the
+    workbook also carries a sheet describing each column. `event_log`: the event-log
+    layout, else the one-row layout."""
+    if event_log:
+        columns = EVENT_LOG_COLUMNS
+        lines = [list(EVENT_LOG_NAMES)]
+        lines += [event_log_example_row(i) for i in range(len(EVENT_LOG_EXAMPLE_ROWS))]
+    else:
+        columns = COLUMNS
+        lines = [list(COLUMN_NAMES), example_row(0), example_row(1)]
     if fmt == "csv":
         text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
         csv.writer(text).writerows(lines)
@@ -260,13 +277,13 @@ def write_template(out: BinaryIO, fmt: str) -> None:
         text.detach()
         return
     book = xlsxwriter.Workbook(out, {"strings_to_numbers": False, "strings_to_formulas": False})
-    sheet = book.add_worksheet("History")
+    sheet = book.add_worksheet("Event log" if event_log else "History")
     for number, line in enumerate(lines):
         sheet.write_row(number, 0, line)
     sheet.freeze_panes(1, 0)
     guide = book.add_worksheet("Columns")
     guide.write_row(0, 0, ["column", "required", "meaning", "example"])
-    for number, column in enumerate(COLUMNS, start=1):
+    for number, column in enumerate(columns, start=1):
         guide.write_row(number, 0, [column.name, column.required, column.meaning, column.example])
     guide.set_column(0, 1, 28)
     guide.set_column(2, 2, 90)

@@ -37,6 +37,7 @@ from refloop.referrals.models import (
 )
 
 ACTOR_LABEL = "History import"
+OUTREACH_STATES = (State.CONTACTING, State.NO_SHOW)
 CHUNK = 2000
 LOOKUP_CHUNK = 500
 Progress = Callable[[int, int], None]
@@ -340,7 +341,7 @@ class _Writer:
             due,
             row.first_contact_at,
             breached,
-            reached.get("contacting_at"),
+            _outreach_started(row, reached),
             reached.get("accepted_at"),
             reached.get("scheduled_at"),
             reached.get("seen_at"),
@@ -360,8 +361,14 @@ class _Writer:
         )
 
     def _appointments(self, row: Row, referral_id: int) -> list[tuple]:
-        """The latest appointment; and, when the patient was booked again after a no-show,
-        the missed one before it (at the time the no-show was recorded)."""
+        """An event log's appointments as they were. The one-row layout's latest
+        appointment; and, when the patient was booked again after a no-show, the missed
+        one before it (at the time the no-show was recorded)."""
+        if row.appointments is not None:
+            return [
+                (referral_id, starts_at, row.department_id, outcome, value, booked_at)
+                for starts_at, outcome, value, booked_at in row.appointments
+            ]
         if row.appointment_at is None:
             return []
         reached = row.reached()
@@ -440,6 +447,16 @@ class _Writer:
             )
             events.sort(key=lambda event: event[6])  # stable: a transition stays first on a tie
         return events
+
+
+def _outreach_started(row: Row, reached: dict[str, datetime]) -> datetime | None:
+    """When outreach to book last began: as refloop sets it, the latest move to contacting
+    or no_show where the event log has every move; the first contacting of a one-row
+    file otherwise."""
+    if row.appointments is None:
+        return reached.get("contacting_at")
+    starts = [at for state, _, at, _ in row.steps if state in OUTREACH_STATES]
+    return starts[-1] if starts else None
 
 
 def _contact_outcome(row: Row) -> str:

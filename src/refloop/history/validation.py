@@ -16,9 +16,9 @@ from refloop.core.models import User
 from refloop.core.roles import ASSIGNABLE_ROLES
 from refloop.history import cells, mapping, ordering
 from refloop.history.layout import (
-    BY_NAME,
     COLUMN_NAMES,
     END_REASONS,
+    EVENT_LOG_MARK,
     REQUIRED_COLUMNS,
     TIME_COLUMNS,
     state_words,
@@ -88,6 +88,9 @@ class Row:
     appointment_outcome: str
     end_reason: str
     visit_value: Decimal | None
+    # The event log's appointments, each (starts_at, outcome, visit_value, booked_at) in
+    # booking order; None for a one-row layout row, whose appointment columns say it.
+    appointments: list[tuple[datetime, str, Decimal | None, datetime]] | None = None
     # Set from the directory when the NPI is already in it.
     provider_id: int | None = None
     provider_practice_id: int | None = None
@@ -151,6 +154,11 @@ def check_sheet(
     progress: Progress | None = None,
     mappings: Mappings | None = None,
 ) -> Checked:
+    if EVENT_LOG_MARK in (name.strip().lower() for name in sheet.header):
+        # The event log reuses this module's row checks, so it imports this module.
+        from refloop.history.eventlog import check_event_log
+
+        return check_event_log(sheet, file_name, now=now, progress=progress, mappings=mappings)
     checked = Checked(file_name, len(sheet.rows))
     names, header_errors = check_header(sheet)
     if header_errors:
@@ -170,8 +178,8 @@ def check_sheet(
             rows.append(row)
         if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
-    errors.extend(_check_numbers(checker.numbers))
-    errors.extend(_check_providers(rows))
+    errors.extend(check_numbers(checker.numbers))
+    errors.extend(check_providers(rows))
     bad = {e.line for e in errors}
     checked.rows = [row for row in rows if row.line not in bad]
     checked.errors = sorted(errors, key=lambda e: e.line)
@@ -192,9 +200,14 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def check_header(sheet: Sheet) -> tuple[list[str | None], list[RowError]]:
+def check_header(
+    sheet: Sheet,
+    known: tuple[str, ...] = COLUMN_NAMES,
+    required: tuple[str, ...] = REQUIRED_COLUMNS,
+) -> tuple[list[str | None], list[RowError]]:
     """The column name for each position (None for an unnamed, empty column), and the
-    header's problems: unknown, repeated, unnamed or missing columns."""
+    header's problems: unknown, repeated, unnamed or missing columns, against the layout
+    of `known` columns."""
     names: list[str | None] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
@@ -214,12 +227,12 @@ def check_header(sheet: Sheet) -> tuple[list[str | None], list[RowError]]:
                 )
             names.append(None)
             continue
-        if name not in BY_NAME:
+        if name not in known:
             errors.append(
                 RowError(
                     1,
                     f"Column {letter} is named '{raw.strip()}', which is not in the layout; "
-                    f"rename or delete it. The columns are: {', '.join(COLUMN_NAMES)}.",
+                    f"rename or delete it. The columns are: {', '.join(known)}.",
                 )
             )
         elif name in seen:
@@ -232,14 +245,14 @@ def check_header(sheet: Sheet) -> tuple[list[str | None], list[RowError]]:
             )
         seen.setdefault(name, index)
         names.append(name)
-    missing = [name for name in REQUIRED_COLUMNS if name not in seen]
+    missing = [name for name in required if name not in seen]
     if missing:
         errors.append(
             RowError(
                 1,
                 f"The header has no {_and(missing)} column{'s' if len(missing) > 1 else ''}; "
                 f"add {'them' if len(missing) > 1 else 'it'} (required columns: "
-                f"{', '.join(REQUIRED_COLUMNS)}).",
+                f"{', '.join(required)}).",
             )
         )
     return names, errors
@@ -658,7 +671,7 @@ def _implied_outcome(times: dict[str, datetime]) -> str:
 # ---- the file as a whole ---------------------------------------------------------
 
 
-def _check_numbers(numbers: list[tuple[int, str]]) -> list[RowError]:
+def check_numbers(numbers: list[tuple[int, str]]) -> list[RowError]:
     """A number seen earlier in the file, or already in refloop, is refused."""
     errors = []
     first_line: dict[str, int] = {}
@@ -689,7 +702,7 @@ def _check_numbers(numbers: list[tuple[int, str]]) -> list[RowError]:
     return errors
 
 
-def _check_providers(rows: list[Row]) -> list[RowError]:
+def check_providers(rows: list[Row]) -> list[RowError]:
     """Link each NPI to the directory; an NPI new to it needs a name on some row."""
     npis = sorted({row.npi for row in rows if row.npi})
     known: dict[str, tuple[int, int | None]] = {}

@@ -20,7 +20,7 @@ from refloop.core.roles import Capability
 from refloop.core.sessions import passive
 from refloop.history.export import export_history, write_template
 from refloop.history.forms import HistoryUploadForm
-from refloop.history.layout import COLUMNS
+from refloop.history.layout import COLUMNS, EVENT_LOG_COLUMNS
 from refloop.history.mapping import allowed_values
 from refloop.history.models import ImportRun, MappedKind, RunStatus
 from refloop.history.runs import map_values, start_run
@@ -43,6 +43,7 @@ def _page_context(form: HistoryUploadForm) -> dict:
     return {
         "form": form,
         "columns": COLUMNS,
+        "event_log_columns": EVENT_LOG_COLUMNS,
         "runs": ImportRun.objects.select_related("uploaded_by")[:RECENT_RUNS],
         "zone": Organization.current().zone,
     }
@@ -151,17 +152,18 @@ def run_progress(request, pk: int):
 
 @require_GET
 @admin_view
-def template_file(request, fmt: str):
-    """The layout's header and two example rows (no patient data, so not audited)."""
+def template_file(request, fmt: str, event_log: bool = False):
+    """The layout's header and example rows (no patient data, so not audited)."""
     if fmt not in FORMATS:
         raise Http404
     out = tempfile.TemporaryFile()
-    write_template(out, fmt)
+    write_template(out, fmt, event_log=event_log)
     out.seek(0)
+    name = "event-log-template" if event_log else "template"
     return FileResponse(
         out,
         as_attachment=True,
-        filename=f"refloop-history-template.{fmt}",
+        filename=f"refloop-history-{name}.{fmt}",
         content_type=FORMATS[fmt],
     )
 
@@ -193,5 +195,11 @@ urlpatterns = [
     path("analytics/history/runs/<int:pk>/map", run_map, name="history_run_map"),
     path("analytics/history/runs/<int:pk>/progress", run_progress, name="history_run_progress"),
     path("analytics/history/template.<str:fmt>", template_file, name="history_template"),
+    path(
+        "analytics/history/event-log-template.<str:fmt>",
+        template_file,
+        {"event_log": True},
+        name="history_event_log_template",
+    ),
     path("analytics/history/export.<str:fmt>", export_file, name="history_export"),
 ]

@@ -20,8 +20,9 @@ class Command(BaseCommand):
         kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
         history = kinds.add_parser(
             "history",
-            help="Inbound referrals from a .csv (UTF-8) or .xlsx in the history layout "
-            "(see /analytics/history/ for the columns and a template).",
+            help="Inbound referrals from a .csv (UTF-8) or .xlsx in the history layout, one "
+            "row per referral or an event log (see /analytics/history/ for the columns and "
+            "templates).",
         )
         history.add_argument("file", type=Path, metavar="FILE")
         history.add_argument(
