@@ -5,10 +5,12 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
 from refloop.analytics.models import ReferralFact
+from refloop.core.models import AuditEntry
 from refloop.history.layout import EVENT_LOG_EXAMPLE_ROWS, EVENT_LOG_NAMES
 from refloop.history.services import import_history
 from refloop.history.validation import check_file
@@ -207,3 +209,23 @@ def test_the_event_log_templates_and_their_documentation(client, ada):
     assert book.sheet_names == ["Event log", "Columns"]
     assert book.get_sheet_by_index(0).to_python()[0] == list(EVENT_LOG_NAMES)
     assert check_file(workbook, "template.xlsx").errors == []
+
+
+def test_the_event_log_export_is_offered_on_the_page_and_by_the_command(client, ada, tmp_path):
+    import_history(check_file(log_bytes(list(EVENT_LOG_EXAMPLE_ROWS)), "log.csv"))
+    client.force_login(ada)
+    response = client.get(reverse("history_export_event_log", args=["csv"]))
+    assert response["Cache-Control"] == "no-store"
+    assert "refloop-event-log-" in response["Content-Disposition"]
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0] == ",".join(EVENT_LOG_NAMES)
+    assert len(lines) == 1 + len(EVENT_LOG_EXAMPLE_ROWS)
+    entry = AuditEntry.objects.get(action="history.exported")
+    assert entry.actor == ada and entry.detail == {"format": "csv", "rows": 2, "event_log": True}
+
+    path = tmp_path / "log.xlsx"
+    call_command("export", "history", str(path), "--event-log", stdout=io.StringIO())
+    again = check_file(path.read_bytes(), "log.xlsx")
+    # The same referrals, refused only because their numbers are already imported.
+    assert {e.message.split(" is ")[-1][:16] for e in again.errors} == {"already imported"}
+    assert len(again.errors) == 2

@@ -29,6 +29,7 @@ from refloop.history.layout import (
     example_row,
 )
 from refloop.practice.models import Organization
+from refloop.referrals.lifecycle import LOST
 from refloop.referrals.models import Appointment, Direction, Referral, ReferralEvent, State
 
 CHUNK = 2000
@@ -64,8 +65,9 @@ REFERRAL_VALUES = (
 )
 
 
-def export_history(out: BinaryIO, fmt: str, *, acting_user=None) -> int:
-    """Write every inbound referral to `out` as 'csv' or 'xlsx'; returns the row count.
+def export_history(out: BinaryIO, fmt: str, *, acting_user=None, event_log: bool = False) -> int:
+    """Write every inbound referral to `out` as 'csv' or 'xlsx'; returns the referral count.
+    `event_log`: the full history in the event-log layout, else one row per referral.
 
     `acting_user` None is the command line (run by whoever runs the server); a user
     must be allowed to manage settings (admins).
@@ -79,15 +81,26 @@ def export_history(out: BinaryIO, fmt: str, *, acting_user=None) -> int:
         "history.exported",
         audit.Touch("history_export", fmt),
         actor=acting_user,
-        detail={"format": fmt, "rows": inbound.count()},
+        detail={
+            "format": fmt,
+            "rows": inbound.count(),
+            **({"event_log": True} if event_log else {}),
+        },
     )
     zone = Organization.current().zone
-    sheet = _XlsxSheet(out) if fmt == "xlsx" else _CsvSheet(out)
-    sheet.header(COLUMN_NAMES)
+    names = EVENT_LOG_NAMES if event_log else COLUMN_NAMES
+    sheet = _XlsxSheet(out, names) if fmt == "xlsx" else _CsvSheet(out, names)
+    sheet.header(names)
     count = 0
-    for row in history_rows(zone):
-        sheet.row(row)
-        count += 1
+    if event_log:
+        for rows in event_log_rows():
+            for row in rows:
+                sheet.row(row)
+            count += 1
+    else:
+        for row in history_rows(zone):
+            sheet.row(row)
+            count += 1
     sheet.close()
     return count
 
@@ -106,6 +119,64 @@ def history_rows(zone) -> Iterator[dict]:
         for referral in referrals:
             yield _row(referral, states[referral["pk"]], appointments.get(referral["pk"]))
         last_pk = ids[-1]
+
+
+def event_log_rows() -> Iterator[list[dict]]:
+    """Each inbound referral's event-log rows, by id: its received row with its details,
+    every later state change by time, then every appointment by booking time."""
+    last_pk = 0
+    inbound = Referral.objects.filter(direction=Direction.INBOUND).order_by("pk")
+    while True:
+        referrals = list(inbound.filter(pk__gt=last_pk).values(*REFERRAL_VALUES)[:CHUNK])
+        if not referrals:
+            return
+        ids = [r["pk"] for r in referrals]
+        moves: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+        for referral_id, to_state, at in (
+            ReferralEvent.objects.filter(referral_id__in=ids)
+            .exclude(to_state="")
+            .exclude(to_state=State.RECEIVED)
+            .order_by("at", "pk")
+            .values_list("referral_id", "to_state", "at")
+        ):
+            moves[referral_id].append((to_state, at))
+        booked: dict[int, list[tuple]] = defaultdict(list)
+        for referral_id, *appointment in (
+            Appointment.objects.filter(referral_id__in=ids)
+            .order_by("created_at", "pk")
+            .values_list("referral_id", "created_at", "starts_at", "outcome", "visit_value")
+        ):
+            booked[referral_id].append(tuple(appointment))
+        for referral in referrals:
+            pk = referral["pk"]
+            yield _event_log(referral, moves[pk], booked[pk])
+        last_pk = ids[-1]
+
+
+def _event_log(referral: dict, moves: list[tuple[str, datetime]], booked: list[tuple]) -> list:
+    key = {"referral_key": referral["number"]}
+    details = _row(referral, {}, None)
+    received = (
+        {name: details.get(name) for name in EVENT_LOG_NAMES if name in details}
+        | key
+        | {"to_state": State.RECEIVED, "at": referral["received_at"]}
+    )
+    rows = [received]
+    for to_state, at in moves:
+        # Only a final state has a reason, and a referral ends once: the referral's.
+        reason = referral["end_reason"] if to_state in LOST else ""
+        rows.append({**key, "to_state": to_state, "at": at, "reason": reason})
+    for booked_at, starts_at, outcome, value in booked:
+        rows.append(
+            {
+                **key,
+                "booked_at": booked_at,
+                "appointment_at": starts_at,
+                "appointment_outcome": outcome,
+                "visit_value": value,
+            }
+        )
+    return rows
 
 
 def _state_times(ids: list[int]) -> dict[int, dict[str, datetime]]:
@@ -184,7 +255,8 @@ def local_text(at: datetime, zone) -> str:
 class _CsvSheet:
     """UTF-8 with a byte order mark, so Excel shows accented names correctly."""
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: BinaryIO, names: tuple[str, ...]):
+        self.names = names
         self.text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
         self.writer = csv.writer(self.text)
         self.zone = Organization.current().zone
@@ -193,7 +265,7 @@ class _CsvSheet:
         self.writer.writerow(names)
 
     def row(self, row: dict) -> None:
-        self.writer.writerow([self._cell(name, row.get(name)) for name in COLUMN_NAMES])
+        self.writer.writerow([self._cell(name, row.get(name)) for name in self.names])
 
     def _cell(self, name: str, value) -> str:
         if value is None:
@@ -213,7 +285,8 @@ class _XlsxSheet:
     """Times as real date cells (sortable in Excel); constant memory: rows are flushed to
     disk as they are written."""
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: BinaryIO, names: tuple[str, ...]):
+        self.names = names
         self.book = xlsxwriter.Workbook(
             out,
             {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False},
@@ -232,7 +305,7 @@ class _XlsxSheet:
 
     def row(self, row: dict) -> None:
         self.line += 1
-        for position, name in enumerate(COLUMN_NAMES):
+        for position, name in enumerate(self.names):
             self._cell(position, name, row.get(name))
 
     def _cell(self, position: int, name: str, value) -> None:

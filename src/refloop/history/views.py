@@ -170,19 +170,20 @@ def template_file(request, fmt: str, event_log: bool = False):
 
 @require_GET
 @admin_view
-def export_file(request, fmt: str):
-    """Every inbound referral in the layout: PHI, so admins only and audited (by the
+def export_file(request, fmt: str, event_log: bool = False):
+    """Every inbound referral in a layout: PHI, so admins only and audited (by the
     export itself). Written to a temporary file first, in constant memory."""
     if fmt not in FORMATS:
         raise Http404
     out = tempfile.TemporaryFile()
-    export_history(out, fmt, acting_user=request.user)
+    export_history(out, fmt, acting_user=request.user, event_log=event_log)
     out.seek(0)
     stamp = timezone.now().astimezone(Organization.current().zone).strftime("%Y%m%d-%H%M")
+    kind = "event-log" if event_log else "history"
     response = FileResponse(
         out,
         as_attachment=True,
-        filename=f"refloop-history-{stamp}.{fmt}",
+        filename=f"refloop-{kind}-{stamp}.{fmt}",
         content_type=FORMATS[fmt],
     )
     response["Cache-Control"] = "no-store"
@@ -202,4 +203,10 @@ urlpatterns = [
         name="history_event_log_template",
     ),
     path("analytics/history/export.<str:fmt>", export_file, name="history_export"),
+    path(
+        "analytics/history/event-log.<str:fmt>",
+        export_file,
+        {"event_log": True},
+        name="history_export_event_log",
+    ),
 ]
