@@ -160,13 +160,62 @@ def test_event_log_rows_that_cannot_be_read_say_what_to_fix():
         (6, "end_reason is empty on this row"),
         (
             7,
-            "The row is neither a state change (fill in to_state and at) nor an appointment "
-            "(fill in booked_at and appointment_at).",
+            "The row is none of a state change (fill in to_state and at), an appointment "
+            "(booked_at and appointment_at) or a contact (contacted_at and contact_outcome).",
         ),
         (8, "visit_value is for an attended visit"),
         (8, "booked_at (2025-03-03 08:00) is before the referral arrived"),
     }
     assert checked.rows == []
+
+
+def contact(key: str, at: str, outcome: str, channel: str = "") -> dict:
+    return {
+        "referral_key": key,
+        "contacted_at": at,
+        "contact_outcome": outcome,
+        "contact_channel": channel,
+    }
+
+
+def test_every_contact_attempt_is_kept_and_the_first_one_starts_the_clock():
+    rows = [
+        arrival("K", "2025-03-04 09:30"),
+        move("K", "accepted", "2025-03-04 12:00"),
+        contact("K", "2025-03-05 16:00", "reached", "sms"),
+        contact("K", "2025-03-05 10:00", "no_answer"),
+        move("K", "contacting", "2025-03-05 09:00"),
+    ]
+    checked = check_file(log_bytes(rows), "log.csv")
+    assert [e.message for e in checked.errors] == []
+    referral = Referral.objects.get(pk=import_history(checked).referral_ids[0])
+    assert list(referral.contact_attempts.values_list("at", "channel", "outcome")) == [
+        (local("2025-03-05 10:00"), "phone", "no_answer"),
+        (local("2025-03-05 16:00"), "sms", "reached"),
+    ]
+    assert referral.first_contact_at == local("2025-03-05 10:00")
+    assert referral.events.filter(kind="referral.contact_attempted").count() == 2
+    assert ReferralFact.objects.get(referral=referral).first_contact_hours == 24.5
+
+
+def test_contact_rows_are_checked():
+    rows = [
+        arrival("K", "2025-03-04 09:30"),
+        move("K", "declined", "2025-03-04 12:00", "duplicate"),
+        contact("K", "2025-03-05 16:00", "reached"),
+        contact("K", "2025-03-04 10:00", "waved", "pigeon"),
+        {**contact("K", "2025-03-04 10:00", "reached"), "to_state": "accepted"},
+    ]
+    checked = check_file(log_bytes(rows), "log.csv")
+    assert [(e.line, e.message.split(";")[0]) for e in checked.errors] == [
+        (
+            4,
+            "contacted_at (2025-03-05 16:00) is after the referral was declined (2025-03-04 12:00)",
+        ),
+        (5, "contact_channel 'pigeon' is not a channel"),
+        (5, "contact_outcome 'waved' is not an outcome"),
+        (6, "The row is more than one thing (to_state, booked_at/appointment_at, contacted_at)"),
+    ]
 
 
 def test_a_reason_in_the_practices_words_is_mapped_in_the_event_log():

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 import pytest
 from django.db import transaction
+from django.db.models import Q
 
 from refloop.analytics import metrics
 from refloop.analytics.facts import rebuild_all
@@ -108,6 +109,10 @@ def build_history(cora, spine, hand) -> None:
     book(lost.pk, cora, 10, for_day=17)
     T.record_no_show(lost.pk, acting_user=cora, now=at(17, 12))
     T.start_contacting(lost.pk, acting_user=cora, now=at(18))
+    for hour, channel, outcome in ((10, "phone", "busy"), (15, "sms", "message_sent")):
+        record_contact_attempt(
+            lost, acting_user=cora, channel=channel, outcome=outcome, at=at(18, hour), now=at(19)
+        )
     T.mark_unreachable(lost.pk, acting_user=cora, reason="invalid_contact_details", now=at(25))
 
     # Cancelled with a visit booked.
@@ -140,10 +145,15 @@ def histories() -> dict[str, dict]:
     """Each referral's state changes (with the reason of an end) and appointments."""
     result = {}
     for referral in Referral.objects.select_related("department"):
+        # Every state change and contact attempt, in order (the layout carries no notes,
+        # messages or documents).
         moves = [
             (event.kind, event.from_state, event.to_state, event.at, event.data.get("reason"))
-            for event in referral.events.exclude(to_state="").order_by("at", "pk")
+            for event in referral.events.filter(
+                Q(to_state__gt="") | Q(kind="referral.contact_attempted")
+            ).order_by("at", "pk")
         ]
+        contacts = list(referral.contact_attempts.values_list("at", "channel", "outcome"))
         appointments = list(
             Appointment.objects.filter(referral=referral)
             .order_by("created_at", "pk")
@@ -153,6 +163,7 @@ def histories() -> dict[str, dict]:
             "state": referral.state,
             "moves": moves,
             "appointments": appointments,
+            "contacts": contacts,
             "fields": (
                 referral.accepted_at,
                 referral.first_contact_at,
@@ -194,5 +205,6 @@ def test_an_exported_event_log_imports_as_the_same_history(fmt, cora, spine, han
     # The history is varied enough to mean something.
     figures = before_metrics["all"]
     assert figures["summary"]["volume"] == 8 and figures["summary"]["reached_no_show"] == 2
-    assert figures["clocks"]["first_contact_hours"]["count"] == 2
+    assert figures["clocks"]["first_contact_hours"]["count"] == 3
     assert sum(len(h["appointments"]) for h in before.values()) == 7
+    assert sum(len(h["contacts"]) for h in before.values()) == 4

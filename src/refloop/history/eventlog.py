@@ -33,9 +33,18 @@ from refloop.history.validation import (
     check_providers,
 )
 from refloop.referrals.lifecycle import INBOUND
-from refloop.referrals.models import AppointmentOutcome, State
+from refloop.referrals.models import (
+    AppointmentOutcome,
+    ContactChannel,
+    ContactOutcome,
+    ReferralChannel,
+    State,
+    Urgency,
+)
 
 LOST_STATES = frozenset(LOST_COLUMNS.values())
+CONTACT_CHANNELS = tuple(ContactChannel.values)
+CONTACT_OUTCOMES = tuple(ContactOutcome.values)
 
 
 @dataclass
@@ -46,6 +55,10 @@ class _Referral:
     received: list[tuple[int, dict]] = field(default_factory=list)
     states: list[tuple[int, dict]] = field(default_factory=list)
     appointments: list[tuple[int, dict]] = field(default_factory=list)
+    contacts: list[tuple[int, dict]] = field(default_factory=list)
+
+    def size(self) -> int:
+        return len(self.received) + len(self.states) + len(self.appointments) + len(self.contacts)
 
 
 def check_event_log(
@@ -72,7 +85,7 @@ def check_event_log(
         errors.extend(problems)
         if row is not None and not problems:
             rows.append(row)
-        done += len(referral.received) + len(referral.states) + len(referral.appointments)
+        done += referral.size()
         if progress is not None and done - shown >= PROGRESS_EVERY:
             progress(done, total)
             shown = done
@@ -109,14 +122,18 @@ def _grouped(sheet: Sheet, names: list[str | None]) -> tuple[dict[str, _Referral
         is_appointment = bool(
             cells.text(cell.get("booked_at")) or cells.text(cell.get("appointment_at"))
         )
-        if to_state and is_appointment:
+        is_contact = bool(cells.text(cell.get("contacted_at")))
+        if bool(to_state) + is_appointment + is_contact > 1:
             errors.append(
                 RowError(
                     line,
-                    "to_state and booked_at/appointment_at are both filled in; a row is a "
-                    "state change or an appointment, so split it in two.",
+                    "The row is more than one thing (to_state, booked_at/appointment_at, "
+                    "contacted_at); a row is a state change, an appointment or a contact, "
+                    "so split it.",
                 )
             )
+        elif is_contact:
+            referral.contacts.append((line, cell))
         elif to_state == State.RECEIVED:
             referral.received.append((line, cell))
         elif to_state:
@@ -127,8 +144,9 @@ def _grouped(sheet: Sheet, names: list[str | None]) -> tuple[dict[str, _Referral
             errors.append(
                 RowError(
                     line,
-                    "The row is neither a state change (fill in to_state and at) nor an "
-                    "appointment (fill in booked_at and appointment_at).",
+                    "The row is none of a state change (fill in to_state and at), an "
+                    "appointment (booked_at and appointment_at) or a contact (contacted_at "
+                    "and contact_outcome).",
                 )
             )
     return referrals, errors
@@ -145,7 +163,7 @@ class EventLogChecker(RowChecker):
     def check_referral(self, referral: _Referral) -> tuple[Row | None, list[RowError]]:
         self.originals = {}
         lines = [line for line, _ in (*referral.received, *referral.states)]
-        lines += [line for line, _ in referral.appointments]
+        lines += [line for line, _ in (*referral.appointments, *referral.contacts)]
         self.lines[referral.key] = set(lines)
         first_line = min(lines)
         if len(referral.received) != 1:
@@ -169,6 +187,9 @@ class EventLogChecker(RowChecker):
             return None, errors
         steps, end_reason = self._moves(referral, received_at, errors)
         appointments = self._appointments(referral, received_at, errors)
+        contacts = self._contacts(referral, received_at, steps, errors)
+        if contact is None and contacts:
+            contact = contacts[0][0]
         if contact is not None and contact < received_at:
             errors.append(
                 RowError(line, "first_contact_at is before the referral arrived; check it.")
@@ -196,6 +217,7 @@ class EventLogChecker(RowChecker):
             end_reason=end_reason,
             visit_value=latest[2] if latest else None,
             appointments=appointments,
+            contacts=contacts,
             originals=self.originals,
         ), []
 
@@ -211,9 +233,9 @@ class EventLogChecker(RowChecker):
             self.numbers.append((line, number))
         last_name, first_name, birth = self._patient(cell, problems)
         source_type, source_other = self._source(cell, problems)
-        channel = self._choice(cell, "channel", CHANNELS, "import", problems)
+        channel = self._choice(cell, "channel", CHANNELS, ReferralChannel.IMPORT, problems)
         practice, npi, provider_name = self._referrer(cell, source_type, channel, problems)
-        urgency = self._choice(cell, "urgency", URGENCIES, "routine", problems)
+        urgency = self._choice(cell, "urgency", URGENCIES, Urgency.ROUTINE, problems)
         department_id = self._department(cell, problems)
         assignee_id = self._coordinator(cell, problems)
         if problems or birth is None or department_id is None:
@@ -305,6 +327,44 @@ class EventLogChecker(RowChecker):
             steps.append((state, f"{state}_at", at, previous))
             previous, previous_line = state, line
         return steps, end_reason
+
+    def _contacts(
+        self, referral: _Referral, received_at: datetime, steps: list, errors: list[RowError]
+    ) -> list[tuple[datetime, str, str]]:
+        """Each attempt to reach the patient (at, channel, outcome), by time: made while
+        the referral was open."""
+        ended = steps[-1] if steps and not INBOUND[steps[-1][0]] else None
+        found = []
+        for order, (line, cell) in enumerate(referral.contacts):
+            problems: list[str] = []
+            at = self._time(cell, "contacted_at", problems, required=True)
+            channel = cells.text(cell.get("contact_channel")).lower() or ContactChannel.PHONE
+            outcome = cells.text(cell.get("contact_outcome")).lower()
+            if channel not in CONTACT_CHANNELS:
+                problems.append(
+                    f"contact_channel '{channel}' is not a channel; use one of "
+                    f"{', '.join(CONTACT_CHANNELS)}, or leave it blank for phone."
+                )
+            if outcome not in CONTACT_OUTCOMES:
+                what = f"'{outcome}' is not an outcome" if outcome else "is empty"
+                problems.append(
+                    f"contact_outcome {what}; use one of {', '.join(CONTACT_OUTCOMES)}."
+                )
+            if at is not None and at < received_at:
+                problems.append(
+                    f"contacted_at ({self.show(at)}) is before the referral arrived; check it."
+                )
+            elif at is not None and ended is not None and at > ended[2]:
+                problems.append(
+                    f"contacted_at ({self.show(at)}) is after the referral was "
+                    f"{state_words(ended[0])} ({self.show(ended[2])}); contact attempts "
+                    "happen while it is open."
+                )
+            errors.extend(RowError(line, message) for message in problems)
+            if not problems and at is not None:
+                found.append((at, order, (at, channel, outcome)))
+        found.sort(key=lambda item: (item[0], item[1]))
+        return [contact for _, _, contact in found]
 
     def _appointments(
         self, referral: _Referral, received_at: datetime, errors: list[RowError]

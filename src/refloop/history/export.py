@@ -30,7 +30,14 @@ from refloop.history.layout import (
 )
 from refloop.practice.models import Organization
 from refloop.referrals.lifecycle import LOST
-from refloop.referrals.models import Appointment, Direction, Referral, ReferralEvent, State
+from refloop.referrals.models import (
+    Appointment,
+    ContactAttempt,
+    Direction,
+    Referral,
+    ReferralEvent,
+    State,
+)
 
 CHUNK = 2000
 TEXT_COLUMNS = frozenset(
@@ -123,7 +130,8 @@ def history_rows(zone) -> Iterator[dict]:
 
 def event_log_rows() -> Iterator[list[dict]]:
     """Each inbound referral's event-log rows, by id: its received row with its details,
-    every later state change by time, then every appointment by booking time."""
+    every later state change by time, every contact attempt, then every appointment by
+    booking time."""
     last_pk = 0
     inbound = Referral.objects.filter(direction=Direction.INBOUND).order_by("pk")
     while True:
@@ -147,13 +155,22 @@ def event_log_rows() -> Iterator[list[dict]]:
             .values_list("referral_id", "created_at", "starts_at", "outcome", "visit_value")
         ):
             booked[referral_id].append(tuple(appointment))
+        contacts: dict[int, list[tuple]] = defaultdict(list)
+        for referral_id, *attempt in (
+            ContactAttempt.objects.filter(referral_id__in=ids)
+            .order_by("at", "pk")
+            .values_list("referral_id", "at", "channel", "outcome")
+        ):
+            contacts[referral_id].append(tuple(attempt))
         for referral in referrals:
             pk = referral["pk"]
-            yield _event_log(referral, moves[pk], booked[pk])
+            yield _event_log(referral, moves[pk], booked[pk], contacts[pk])
         last_pk = ids[-1]
 
 
-def _event_log(referral: dict, moves: list[tuple[str, datetime]], booked: list[tuple]) -> list:
+def _event_log(
+    referral: dict, moves: list[tuple[str, datetime]], booked: list[tuple], contacts: list[tuple]
+) -> list:
     key = {"referral_key": referral["number"]}
     details = _row(referral, {}, None)
     received = (
@@ -166,6 +183,10 @@ def _event_log(referral: dict, moves: list[tuple[str, datetime]], booked: list[t
         # Only a final state has a reason, and a referral ends once: the referral's.
         reason = referral["end_reason"] if to_state in LOST else ""
         rows.append({**key, "to_state": to_state, "at": at, "reason": reason})
+    for at, channel, outcome in contacts:
+        rows.append(
+            {**key, "contacted_at": at, "contact_channel": channel, "contact_outcome": outcome}
+        )
     for booked_at, starts_at, outcome, value in booked:
         rows.append(
             {

@@ -10,6 +10,8 @@ from refloop.referrals.lifecycle import INBOUND
 from refloop.referrals.models import (
     AppointmentOutcome,
     CancelReason,
+    ContactChannel,
+    ContactOutcome,
     DeclineReason,
     ReferralChannel,
     SourceType,
@@ -357,19 +359,51 @@ _APPOINTMENT = (
 )
 
 
+_CONTACT = (
+    Column(
+        "contacted_at",
+        "on a contact row",
+        "When someone tried to reach the patient (each attempt its own row, while the "
+        "referral was open).",
+        "2025-03-06 10:00",
+    ),
+    Column(
+        "contact_channel",
+        OPTIONAL,
+        f"How: {_values(ContactChannel)}. Blank: phone.",
+        "phone",
+    ),
+    Column(
+        "contact_outcome",
+        "on a contact row",
+        f"What came of it: {_values(ContactOutcome)}.",
+        "reached",
+    ),
+)
+
+
 def _on_received_row(column: Column) -> Column:
     """A one-row layout column as the event log reads it: from the referral's received row."""
     required = "on the received row" if column.always_required else column.required
     return Column(column.name, required, column.meaning, column.example)
 
 
-_REFERRAL_DETAILS = tuple(
-    _on_received_row(c) for c in (*_IDENTITY, *_SOURCE, *_ROUTING, _OUTCOME[0])
+_FIRST_CONTACT = Column(
+    "first_contact_at",
+    OPTIONAL,
+    "The first attempt to reach the patient (what time to first contact measures). Blank: "
+    "the earliest contact row. Without contact rows, one phone attempt at this time.",
+    "",
+)
+_REFERRAL_DETAILS = (
+    *(_on_received_row(c) for c in (*_IDENTITY, *_SOURCE, *_ROUTING)),
+    _on_received_row(_FIRST_CONTACT),
 )
 EVENT_LOG_COLUMNS: tuple[Column, ...] = (
     _EVENT_KEY,
     *_STATE_CHANGE,
     *_APPOINTMENT,
+    *_CONTACT,
     *_REFERRAL_DETAILS,
 )
 EVENT_LOG_NAMES: tuple[str, ...] = tuple(c.name for c in EVENT_LOG_COLUMNS)
@@ -403,13 +437,19 @@ EVENT_LOG_EXAMPLE_ROWS: tuple[dict[str, str], ...] = (
         "channel": "fax",
         "department": "spine",
         "urgency": "routine",
-        "first_contact_at": "2025-03-06 10:00",
     },
     {**_RETURNED, "to_state": "in_review", "at": "2025-03-04 11:00"},
     {**_RETURNED, "to_state": "pending_info", "at": "2025-03-04 12:00"},
     {**_RETURNED, "to_state": "in_review", "at": "2025-03-05 08:00"},
     {**_RETURNED, "to_state": "accepted", "at": "2025-03-05 08:15"},
     {**_RETURNED, "to_state": "contacting", "at": "2025-03-06 10:00"},
+    {**_RETURNED, "contacted_at": "2025-03-06 10:05", "contact_outcome": "no_answer"},
+    {
+        **_RETURNED,
+        "contacted_at": "2025-03-06 14:10",
+        "contact_channel": "phone",
+        "contact_outcome": "reached",
+    },
     {**_RETURNED, "to_state": "scheduled", "at": "2025-03-06 14:20"},
     {
         **_RETURNED,

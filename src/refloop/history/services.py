@@ -38,6 +38,7 @@ from refloop.referrals.models import (
 
 ACTOR_LABEL = "History import"
 OUTREACH_STATES = (State.CONTACTING, State.NO_SHOW)
+IMPORTED_NOTE = "Imported from history"
 CHUNK = 2000
 LOOKUP_CHUNK = 500
 Progress = Callable[[int, int], None]
@@ -231,22 +232,21 @@ class _Writer:
             ],
             ids=True,
         )
-        attempt_rows, attempt_for = [], []
+        attempt_rows: list[tuple] = []
+        attempt_of: list[int] = []  # the position in `rows` of each attempt's row
         appointment_rows, event_rows = [], []
-        for row, referral_id in zip(rows, referral_ids, strict=True):
-            if row.first_contact_at is not None:
-                attempt_rows.append(self._attempt(row, referral_id))
-                attempt_for.append(row)
+        for position, (row, referral_id) in enumerate(zip(rows, referral_ids, strict=True)):
+            for attempt in self._attempts(row, referral_id):
+                attempt_rows.append(attempt)
+                attempt_of.append(position)
             appointment_rows.extend(self._appointments(row, referral_id))
-        attempt_ids = dict(
-            zip(
-                (id(row) for row in attempt_for),
-                self.attempts.insert(attempt_rows, ids=True),
-                strict=True,
-            )
-        )
-        for row, referral_id in zip(rows, referral_ids, strict=True):
-            event_rows.extend(self._events(row, referral_id, attempt_ids.get(id(row))))
+        attempts: dict[int, list[tuple[int, tuple]]] = {}
+        for position, attempt, pk in zip(
+            attempt_of, attempt_rows, self.attempts.insert(attempt_rows, ids=True), strict=True
+        ):
+            attempts.setdefault(position, []).append((pk, attempt))
+        for position, (row, referral_id) in enumerate(zip(rows, referral_ids, strict=True)):
+            event_rows.extend(self._events(row, referral_id, attempts.get(position, ())))
         self.appointments.insert(appointment_rows)
         self.events.insert(event_rows)
         self.result.imported += len(rows)
@@ -350,15 +350,25 @@ class _Writer:
             self.user_id,
         )
 
-    def _attempt(self, row: Row, referral_id: int) -> tuple:
-        return (
-            referral_id,
-            row.first_contact_at,
-            ContactChannel.PHONE,
-            _contact_outcome(row),
-            "Imported from history",
-            None,
-        )
+    def _attempts(self, row: Row, referral_id: int) -> list[tuple]:
+        """An event log's contact attempts; else one phone attempt at first_contact_at."""
+        if row.contacts:
+            return [
+                (referral_id, at, channel, outcome, IMPORTED_NOTE, None)
+                for at, channel, outcome in row.contacts
+            ]
+        if row.first_contact_at is None:
+            return []
+        return [
+            (
+                referral_id,
+                row.first_contact_at,
+                ContactChannel.PHONE,
+                _contact_outcome(row),
+                IMPORTED_NOTE,
+                None,
+            )
+        ]
 
     def _appointments(self, row: Row, referral_id: int) -> list[tuple]:
         """An event log's appointments as they were. The one-row layout's latest
@@ -398,8 +408,9 @@ class _Writer:
         )
         return appointments
 
-    def _events(self, row: Row, referral_id: int, attempt_id: int | None) -> list[tuple]:
-        """The timeline: received, each transition, the first contact attempt; by time."""
+    def _events(self, row: Row, referral_id: int, attempts) -> list[tuple]:
+        """The timeline: received, each transition, each contact attempt; by time.
+        `attempts`: (pk, attempt row) of the row's contact attempts."""
         received = {"imported": True, "channel": row.channel, "source_type": row.source_type}
         # The practice's own wording of what a mapping translated stays on the timeline:
         # its vocabulary (not patient data) on the arrival, a reason's wording as its detail.
@@ -427,7 +438,7 @@ class _Writer:
             events.append(
                 (referral_id, f"referral.{state}", from_state, state, None, ACTOR_LABEL, at, data)
             )
-        if attempt_id is not None:
+        for attempt_id, (_, at, channel, outcome, *_) in attempts:
             events.append(
                 (
                     referral_id,
@@ -436,15 +447,16 @@ class _Writer:
                     "",
                     None,
                     ACTOR_LABEL,
-                    row.first_contact_at,
+                    at,
                     {
                         "imported": True,
                         "attempt_id": attempt_id,
-                        "channel": ContactChannel.PHONE,
-                        "outcome": _contact_outcome(row),
+                        "channel": channel,
+                        "outcome": outcome,
                     },
                 )
             )
+        if attempts:
             events.sort(key=lambda event: event[6])  # stable: a transition stays first on a tie
         return events
 

@@ -91,6 +91,9 @@ class Row:
     # The event log's appointments, each (starts_at, outcome, visit_value, booked_at) in
     # booking order; None for a one-row layout row, whose appointment columns say it.
     appointments: list[tuple[datetime, str, Decimal | None, datetime]] | None = None
+    # The event log's contact attempts, each (at, channel, outcome) by time; empty or None:
+    # one phone attempt at first_contact_at, if any.
+    contacts: list[tuple[datetime, str, str]] | None = None
     # Set from the directory when the NPI is already in it.
     provider_id: int | None = None
     provider_practice_id: int | None = None
