@@ -142,6 +142,18 @@ def test_a_move_the_lifecycle_does_not_allow_is_named_on_its_line():
     assert [row.line for row in checked.rows] == [4]
 
 
+def test_a_row_that_cannot_be_read_keeps_its_whole_referral_out():
+    rows = [
+        arrival("K", "2025-03-04 09:30"),
+        move("K", "accepted", "2025-03-05 08:00"),
+        {**move("K", "contacting", "2025-03-05 09:00"), "booked_at": "2025-03-05 09:00"},
+    ]
+    checked = check_file(log_bytes(rows), "log.csv")
+    assert [e.line for e in checked.errors] == [4]
+    # Imported without that row, the history would be silently short of a step.
+    assert checked.rows == []
+
+
 def test_event_log_rows_that_cannot_be_read_say_what_to_fix():
     rows = [
         move("NOARRIVAL", "accepted", "2025-03-05 08:00"),

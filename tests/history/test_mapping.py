@@ -96,6 +96,19 @@ def test_mapped_values_import_and_keep_the_original_wording_on_the_timeline(ada)
     assert "original" not in received.data
 
 
+def test_a_source_mapped_to_other_says_what_it_was():
+    row = declined_row(source_type="Health fair")
+    checked = check_file(
+        csv_bytes([row]), "h.csv", mappings={("source_type", "health fair"): "other"}
+    )
+    assert (checked.rows[0].source_type, checked.rows[0].source_other) == ("other", "Health fair")
+    written = declined_row(source_type="Health fair", source_other="Spring fair, Main St")
+    checked = check_file(
+        csv_bytes([written]), "h.csv", mappings={("source_type", "health fair"): "other"}
+    )
+    assert checked.rows[0].source_other == "Spring fair, Main St"
+
+
 def test_a_remembered_mapping_applies_to_the_next_file(ada):
     entries = {key: (key[1], value) for key, value in MAP.items()}
     assert mapping.remember(entries, acting_user=ada) == len(MAP)

@@ -56,9 +56,11 @@ class _Referral:
     states: list[tuple[int, dict]] = field(default_factory=list)
     appointments: list[tuple[int, dict]] = field(default_factory=list)
     contacts: list[tuple[int, dict]] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)  # lines that are none of these
 
-    def size(self) -> int:
-        return len(self.received) + len(self.states) + len(self.appointments) + len(self.contacts)
+    def lines(self) -> set[int]:
+        rows = (*self.received, *self.states, *self.appointments, *self.contacts)
+        return {line for line, _ in rows} | set(self.unreadable)
 
 
 def check_event_log(
@@ -85,7 +87,7 @@ def check_event_log(
         errors.extend(problems)
         if row is not None and not problems:
             rows.append(row)
-        done += referral.size()
+        done += len(checker.lines[referral.key])
         if progress is not None and done - shown >= PROGRESS_EVERY:
             progress(done, total)
             shown = done
@@ -103,8 +105,8 @@ def check_event_log(
 
 
 def _grouped(sheet: Sheet, names: list[str | None]) -> tuple[dict[str, _Referral], list]:
-    """The rows by referral_key (in order of first appearance), and the rows that are
-    neither a state change nor an appointment."""
+    """The rows by referral_key (in order of first appearance), and the problems of rows
+    that are no one kind of row (their referral is then refused with them)."""
     referrals: dict[str, _Referral] = {}
     errors: list[RowError] = []
     for line, values in sheet.rows:
@@ -123,7 +125,10 @@ def _grouped(sheet: Sheet, names: list[str | None]) -> tuple[dict[str, _Referral
             cells.text(cell.get("booked_at")) or cells.text(cell.get("appointment_at"))
         )
         is_contact = bool(cells.text(cell.get("contacted_at")))
-        if bool(to_state) + is_appointment + is_contact > 1:
+        kinds = bool(to_state) + is_appointment + is_contact
+        if kinds != 1:
+            referral.unreadable.append(line)
+        if kinds > 1:
             errors.append(
                 RowError(
                     line,
@@ -162,9 +167,7 @@ class EventLogChecker(RowChecker):
 
     def check_referral(self, referral: _Referral) -> tuple[Row | None, list[RowError]]:
         self.originals = {}
-        lines = [line for line, _ in (*referral.received, *referral.states)]
-        lines += [line for line, _ in (*referral.appointments, *referral.contacts)]
-        self.lines[referral.key] = set(lines)
+        lines = self.lines[referral.key] = referral.lines()
         first_line = min(lines)
         if len(referral.received) != 1:
             where = ", ".join(str(line) for line, _ in referral.received)

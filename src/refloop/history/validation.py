@@ -394,6 +394,8 @@ class RowChecker:
         other = cells.text(cell.get("source_other"))
         if source_type and source_type not in SOURCE_TYPES:
             source_type = self._translated("source_type", MappedKind.SOURCE_TYPE, written)
+            if source_type == SourceType.OTHER and not other:
+                other = written  # 'Health fair' mapped to other says what the other was
         if not written:
             problems.append(
                 f"source_type is empty; say who sent the patient: {', '.join(SOURCE_TYPES)}."
