@@ -11,6 +11,7 @@ from python_calamine import CalamineWorkbook
 
 from refloop.analytics.models import ReferralFact
 from refloop.core.models import AuditEntry
+from refloop.demo import factories as f
 from refloop.history.layout import EVENT_LOG_EXAMPLE_ROWS, EVENT_LOG_NAMES
 from refloop.history.services import import_history
 from refloop.history.validation import check_file
@@ -140,6 +141,30 @@ def test_a_move_the_lifecycle_does_not_allow_is_named_on_its_line():
     ]
     # The other referral is good on its own.
     assert [row.line for row in checked.rows] == [4]
+
+
+def test_an_appointment_keeps_its_own_department_and_location(hand):
+    clinic = f.LocationFactory(name="North Clinic")
+    where = {
+        "appointment_department": "Hand & Upper Extremity",
+        "appointment_location": "north clinic",
+    }
+    rows = [
+        arrival("K", "2025-03-04 09:30"),
+        move("K", "accepted", "2025-03-04 12:00"),
+        move("K", "scheduled", "2025-03-05 09:00"),
+        {**booking("K", "2025-03-05 09:00", "2025-03-09 09:00"), **where},
+        arrival("L", "2025-03-04 09:30", patient_first_name="Ben"),
+        {**booking("L", "2025-03-05 09:00", "2025-03-09 09:00"), "appointment_location": "Moon"},
+    ]
+    checked = check_file(log_bytes(rows), "log.csv")
+    assert [(e.line, e.message.split(";")[0]) for e in checked.errors] == [
+        (7, "appointment_location 'Moon' is not a location here"),
+    ]
+    referral = Referral.objects.get(pk=import_history(checked, only_good=True).referral_ids[0])
+    appointment = referral.appointments.get()
+    assert (appointment.department, appointment.location) == (hand, clinic)
+    assert referral.department.code == "spine"
 
 
 def test_a_row_that_cannot_be_read_keeps_its_whole_referral_out():

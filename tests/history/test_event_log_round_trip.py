@@ -45,14 +45,14 @@ def at(day: int, hour: int = 9, minute: int = 0) -> datetime:
 NOW = at(50)
 
 
-def book(referral_id: int, user, day: int, for_day: int, hour: int = 9) -> None:
-    appointment = AppointmentInput(starts_at=at(for_day, hour))
+def book(referral_id: int, user, day: int, for_day: int, hour: int = 9, **where) -> None:
+    appointment = AppointmentInput(starts_at=at(for_day, hour), **where)
     transitions.schedule_referral(
         referral_id, acting_user=user, appointment=appointment, now=at(day)
     )
 
 
-def build_history(cora, spine, hand) -> None:
+def build_history(cora, spine, hand, clinic) -> None:
     make = f.make_referral
     T = transitions
 
@@ -66,12 +66,12 @@ def build_history(cora, spine, hand) -> None:
     T.start_review(twice.pk, acting_user=cora, now=at(3))
     T.accept_referral(twice.pk, acting_user=cora, now=at(3, 12))
     T.start_contacting(twice.pk, acting_user=cora, now=at(4))
-    book(twice.pk, cora, 4, for_day=8)
+    book(twice.pk, cora, 4, for_day=8, location_id=clinic.pk)
     T.record_no_show(twice.pk, acting_user=cora, now=at(8, 11))
-    book(twice.pk, cora, 9, for_day=14)
+    book(twice.pk, cora, 9, for_day=14, location_id=clinic.pk)
     T.record_no_show(twice.pk, acting_user=cora, now=at(14, 11))
     T.start_contacting(twice.pk, acting_user=cora, now=at(15))
-    book(twice.pk, cora, 16, for_day=22)
+    book(twice.pk, cora, 16, for_day=22, location_id=clinic.pk, department_id=hand.pk)
     T.mark_seen(twice.pk, acting_user=cora, visit_value="310.00", now=at(22, 10))
     write_progress_report(twice.pk, acting_user=cora, findings="L5.", plan="PT.", now=at(23))
     T.close_loop(twice.pk, acting_user=cora, report_summary="Plan: PT.", now=at(24))
@@ -127,12 +127,17 @@ def build_history(cora, spine, hand) -> None:
     make(acting_user=cora, department=hand, received_at=at(40), now=at(40), assignee=cora)
 
 
-def measured(spine, hand) -> dict:
-    """Every metric, the summary and the clocks, for all departments and for each."""
+def measured(spine, hand, clinic) -> dict:
+    """Every metric, the summary and the clocks, for all departments, each, and a location."""
     period = metrics.Period(date(2025, 4, 1), date(2025, 6, 1))
     result = {}
-    for name, department in (("all", None), ("spine", spine.pk), ("hand", hand.pk)):
-        scope = metrics.Scope.of(period, metrics.Filters(department=department), now=NOW)
+    for name, filters in (
+        ("all", metrics.Filters()),
+        ("spine", metrics.Filters(department=spine.pk)),
+        ("hand", metrics.Filters(department=hand.pk)),
+        ("clinic", metrics.Filters(location=clinic.pk)),
+    ):
+        scope = metrics.Scope.of(period, filters, now=NOW)
         result[name] = {
             "metrics": metrics.compute(scope),
             "summary": metrics._summary(scope),
@@ -157,7 +162,14 @@ def histories() -> dict[str, dict]:
         appointments = list(
             Appointment.objects.filter(referral=referral)
             .order_by("created_at", "pk")
-            .values_list("created_at", "starts_at", "outcome", "visit_value", "department__code")
+            .values_list(
+                "created_at",
+                "starts_at",
+                "outcome",
+                "visit_value",
+                "department__code",
+                "location__name",
+            )
         )
         result[referral.number] = {
             "state": referral.state,
@@ -180,11 +192,12 @@ def histories() -> dict[str, dict]:
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_an_exported_event_log_imports_as_the_same_history(fmt, cora, spine, hand, ada):
+    clinic = f.LocationFactory(name="=Main Street Clinic")  # a name that looks like a formula
     try:
         with transaction.atomic():
-            build_history(cora, spine, hand)
+            build_history(cora, spine, hand, clinic)
             rebuild_all()
-            before_metrics = measured(spine, hand)
+            before_metrics = measured(spine, hand, clinic)
             before = histories()
             out = io.BytesIO()
             assert export_history(out, fmt, acting_user=ada, event_log=True) == 8
@@ -201,10 +214,11 @@ def test_an_exported_event_log_imports_as_the_same_history(fmt, cora, spine, han
     assert after.keys() == before.keys()
     for number, history in before.items():
         assert after[number] == history, number
-    assert measured(spine, hand) == before_metrics
+    assert measured(spine, hand, clinic) == before_metrics
     # The history is varied enough to mean something.
     figures = before_metrics["all"]
     assert figures["summary"]["volume"] == 8 and figures["summary"]["reached_no_show"] == 2
     assert figures["clocks"]["first_contact_hours"]["count"] == 3
     assert sum(len(h["appointments"]) for h in before.values()) == 7
     assert sum(len(h["contacts"]) for h in before.values()) == 4
+    assert before_metrics["clinic"]["summary"]["volume"] == 1

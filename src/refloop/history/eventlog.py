@@ -9,7 +9,6 @@ went back to review, missed two visits or was booked three times keeps all of it
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from refloop.history.validation import (
     OUTCOMES,
     PROGRESS_EVERY,
     URGENCIES,
+    Booked,
     Checked,
     Progress,
     Row,
@@ -32,6 +32,7 @@ from refloop.history.validation import (
     check_numbers,
     check_providers,
 )
+from refloop.practice.models import Location
 from refloop.referrals.lifecycle import INBOUND
 from refloop.referrals.models import (
     AppointmentOutcome,
@@ -164,6 +165,7 @@ class EventLogChecker(RowChecker):
         super().__init__(names, now=now, mappings=mappings)
         self.lines: dict[str, set[int]] = {}  # referral_key -> its lines
         self.key_of: dict[int, str] = {}  # a received row's line -> its referral_key
+        self.locations: dict[str, int] | None = None  # read once a row names one
 
     def check_referral(self, referral: _Referral) -> tuple[Row | None, list[RowError]]:
         self.originals = {}
@@ -371,8 +373,8 @@ class EventLogChecker(RowChecker):
 
     def _appointments(
         self, referral: _Referral, received_at: datetime, errors: list[RowError]
-    ) -> list[tuple[datetime, str, Decimal | None, datetime]]:
-        """Each appointment (starts_at, outcome, value, booked_at), by booking time."""
+    ) -> list[Booked]:
+        """Each appointment, by booking time."""
         booked = []
         for order, (line, cell) in enumerate(referral.appointments):
             problems: list[str] = []
@@ -398,8 +400,39 @@ class EventLogChecker(RowChecker):
                 problems.append(
                     f"booked_at ({self.show(booked_at)}) is before the referral arrived; check it."
                 )
+            department_id = None
+            written = cells.text(cell.get("appointment_department"))
+            if written:
+                department_id = self.departments.get(written.lower())
+                if department_id is None:
+                    problems.append(
+                        f"appointment_department '{written}' is not a department here; use a "
+                        f"code or name of one ({', '.join(self.department_list)}), or leave it "
+                        "blank for the referral's."
+                    )
+            location_id = self._location(cell, problems)
             errors.extend(RowError(line, message) for message in problems)
             if not problems and booked_at is not None and starts_at is not None:
-                booked.append((booked_at, order, (starts_at, outcome, value, booked_at)))
+                appointment = Booked(
+                    starts_at, outcome, value, booked_at, department_id, location_id
+                )
+                booked.append((booked_at, order, appointment))
         booked.sort(key=lambda item: (item[0], item[1]))
         return [appointment for _, _, appointment in booked]
+
+    def _location(self, cell: dict, problems: list[str]) -> int | None:
+        written = cells.text(cell.get("appointment_location"))
+        if not written:
+            return None
+        if self.locations is None:
+            self.locations = {
+                name.casefold(): pk for pk, name in Location.objects.values_list("pk", "name")
+            }
+        pk = self.locations.get(written.casefold())
+        if pk is None:
+            known = ", ".join(sorted(Location.objects.values_list("name", flat=True)))
+            problems.append(
+                f"appointment_location '{written}' is not a location here; use the name of "
+                f"one ({known or 'none is set up yet'}), or leave it blank."
+            )
+        return pk

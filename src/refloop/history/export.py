@@ -47,6 +47,7 @@ TEXT_COLUMNS = frozenset(
         "source_other",
         "referring_practice",
         "referring_provider_name",
+        "appointment_location",
     }
 )
 COLUMN_OF_STATE = {c.state: c.name for c in STATE_COLUMNS if c.state != RESCHEDULED}
@@ -152,7 +153,15 @@ def event_log_rows() -> Iterator[list[dict]]:
         for referral_id, *appointment in (
             Appointment.objects.filter(referral_id__in=ids)
             .order_by("created_at", "pk")
-            .values_list("referral_id", "created_at", "starts_at", "outcome", "visit_value")
+            .values_list(
+                "referral_id",
+                "created_at",
+                "starts_at",
+                "outcome",
+                "visit_value",
+                "department__code",
+                "location__name",
+            )
         ):
             booked[referral_id].append(tuple(appointment))
         contacts: dict[int, list[tuple]] = defaultdict(list)
@@ -187,7 +196,7 @@ def _event_log(
         rows.append(
             {**key, "contacted_at": at, "contact_channel": channel, "contact_outcome": outcome}
         )
-    for booked_at, starts_at, outcome, value in booked:
+    for booked_at, starts_at, outcome, value, department, location in booked:
         rows.append(
             {
                 **key,
@@ -195,6 +204,10 @@ def _event_log(
                 "appointment_at": starts_at,
                 "appointment_outcome": outcome,
                 "visit_value": value,
+                "appointment_department": department
+                if department != referral["department__code"]
+                else "",
+                "appointment_location": location or "",
             }
         )
     return rows

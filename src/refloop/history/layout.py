@@ -356,6 +356,18 @@ _APPOINTMENT = (
         "An attended visit's value, an amount of 0 or more (no currency sign).",
         "",
     ),
+    Column(
+        "appointment_department",
+        OPTIONAL,
+        "The department's code or name, when not the referral's. Blank: the referral's.",
+        "",
+    ),
+    Column(
+        "appointment_location",
+        OPTIONAL,
+        "Where the visit was: a location's name, as set up in refloop. Blank: none given.",
+        "",
+    ),
 )
 
 

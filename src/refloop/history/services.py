@@ -89,6 +89,7 @@ APPOINTMENT_COLUMNS = (
     "outcome",
     "visit_value",
     "created_at",
+    "location_id",
 )
 PATIENT_COLUMNS = (
     "first_name",
@@ -376,8 +377,16 @@ class _Writer:
         one before it (at the time the no-show was recorded)."""
         if row.appointments is not None:
             return [
-                (referral_id, starts_at, row.department_id, outcome, value, booked_at)
-                for starts_at, outcome, value, booked_at in row.appointments
+                (
+                    referral_id,
+                    booked.starts_at,
+                    booked.department_id or row.department_id,
+                    booked.outcome,
+                    booked.visit_value,
+                    booked.booked_at,
+                    booked.location_id,
+                )
+                for booked in row.appointments
             ]
         if row.appointment_at is None:
             return []
@@ -394,6 +403,7 @@ class _Writer:
                     AppointmentOutcome.NO_SHOW,
                     None,
                     scheduled_at,
+                    None,
                 )
             )
         appointments.append(
@@ -404,6 +414,7 @@ class _Writer:
                 row.appointment_outcome,
                 row.visit_value,
                 rebooked_at or scheduled_at,
+                None,
             )
         )
         return appointments

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -62,6 +63,17 @@ class RowError:
         return {"line": self.line, "message": self.message}
 
 
+class Booked(NamedTuple):
+    """One appointment of an event log."""
+
+    starts_at: datetime
+    outcome: str
+    visit_value: Decimal | None
+    booked_at: datetime
+    department_id: int | None  # None: the referral's department
+    location_id: int | None
+
+
 @dataclass(slots=True)
 class Row:
     """One good row, parsed: what the import writes. Times are aware, in UTC."""
@@ -88,9 +100,9 @@ class Row:
     appointment_outcome: str
     end_reason: str
     visit_value: Decimal | None
-    # The event log's appointments, each (starts_at, outcome, visit_value, booked_at) in
-    # booking order; None for a one-row layout row, whose appointment columns say it.
-    appointments: list[tuple[datetime, str, Decimal | None, datetime]] | None = None
+    # The event log's appointments in booking order; None for a one-row layout row, whose
+    # appointment columns say it.
+    appointments: list[Booked] | None = None
     # The event log's contact attempts, each (at, channel, outcome) by time; empty or None:
     # one phone attempt at first_contact_at, if any.
     contacts: list[tuple[datetime, str, str]] | None = None
