@@ -43,6 +43,7 @@ def at(day: int, hour: int = 9, minute: int = 0) -> datetime:
 
 
 NOW = at(50)
+MOVED = "referral.rescheduled"
 
 
 def book(referral_id: int, user, day: int, for_day: int, hour: int = 9, **where) -> None:
@@ -150,12 +151,12 @@ def histories() -> dict[str, dict]:
     """Each referral's state changes (with the reason of an end) and appointments."""
     result = {}
     for referral in Referral.objects.select_related("department"):
-        # Every state change and contact attempt, in order (the layout carries no notes,
-        # messages or documents).
+        # Every state change, contact attempt and moved appointment, in order (the layout
+        # carries no notes, messages or documents).
         moves = [
             (event.kind, event.from_state, event.to_state, event.at, event.data.get("reason"))
             for event in referral.events.filter(
-                Q(to_state__gt="") | Q(kind="referral.contact_attempted")
+                Q(to_state__gt="") | Q(kind__in=["referral.contact_attempted", MOVED])
             ).order_by("at", "pk")
         ]
         contacts = list(referral.contact_attempts.values_list("at", "channel", "outcome"))
@@ -222,3 +223,4 @@ def test_an_exported_event_log_imports_as_the_same_history(fmt, cora, spine, han
     assert sum(len(h["appointments"]) for h in before.values()) == 7
     assert sum(len(h["contacts"]) for h in before.values()) == 4
     assert before_metrics["clinic"]["summary"]["volume"] == 1
+    assert sum(kind == MOVED for h in before.values() for kind, *_ in h["moves"]) == 1

@@ -467,9 +467,33 @@ class _Writer:
                     },
                 )
             )
-        if attempts:
+        moved = _moved_appointments(row, referral_id)
+        events.extend(moved)
+        if attempts or moved:
             events.sort(key=lambda event: event[6])  # stable: a transition stays first on a tie
         return events
+
+
+def _moved_appointments(row: Row, referral_id: int) -> list[tuple]:
+    """An event log's appointment booked with no move to scheduled at that time was the
+    booked one moved (rescheduled), as refloop's timeline records it."""
+    if not row.appointments:
+        return []
+    scheduled = {at for state, _, at, _ in row.steps if state == State.SCHEDULED}
+    return [
+        (
+            referral_id,
+            "referral.rescheduled",
+            "",
+            "",
+            None,
+            ACTOR_LABEL,
+            booked.booked_at,
+            {"imported": True, "starts_at": booked.starts_at.isoformat()},
+        )
+        for booked in row.appointments
+        if booked.booked_at not in scheduled
+    ]
 
 
 def _outreach_started(row: Row, reached: dict[str, datetime]) -> datetime | None:
