@@ -425,9 +425,10 @@ class _Writer:
         received = {"imported": True, "channel": row.channel, "source_type": row.source_type}
         # The practice's own wording of what a mapping translated stays on the timeline:
         # its vocabulary (not patient data) on the arrival, a reason's wording as its detail.
-        written = {k: v for k, v in row.originals.items() if k != "end_reason"}
-        if written:
-            received["original"] = written
+        if row.originals:
+            written = {k: v for k, v in row.originals.items() if k != "end_reason"}
+            if written:
+                received["original"] = written
         events: list[tuple] = [
             (
                 referral_id,
@@ -467,7 +468,7 @@ class _Writer:
                     },
                 )
             )
-        moved = _moved_appointments(row, referral_id)
+        moved = _moved_appointments(row, referral_id) if row.appointments else ()
         events.extend(moved)
         if attempts or moved:
             events.sort(key=lambda event: event[6])  # stable: a transition stays first on a tie

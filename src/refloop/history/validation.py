@@ -118,9 +118,8 @@ class Row:
 
     def reached(self) -> dict[str, datetime]:
         """The first time of each state column filled in, received_at included."""
-        times: dict[str, datetime] = {}
-        for _, column, at, _ in self.steps:
-            times.setdefault(column, at)
+        # Reversed, so that a state an event log reached twice keeps its first time.
+        times = {column: at for _, column, at, _ in reversed(self.steps)}
         times["received_at"] = self.received_at
         return times
 
