@@ -17,9 +17,27 @@ import xlsxwriter
 from refloop.core import audit
 from refloop.core.roles import Capability, require
 from refloop.history.cells import FORMULA_START
-from refloop.history.layout import COLUMN_NAMES, COLUMNS, RESCHEDULED, STATE_COLUMNS, example_row
+from refloop.history.layout import (
+    COLUMN_NAMES,
+    COLUMNS,
+    EVENT_LOG_COLUMNS,
+    EVENT_LOG_EXAMPLE_ROWS,
+    EVENT_LOG_NAMES,
+    RESCHEDULED,
+    STATE_COLUMNS,
+    event_log_example_row,
+    example_row,
+)
 from refloop.practice.models import Organization
-from refloop.referrals.models import Appointment, Direction, Referral, ReferralEvent, State
+from refloop.referrals.lifecycle import LOST
+from refloop.referrals.models import (
+    Appointment,
+    ContactAttempt,
+    Direction,
+    Referral,
+    ReferralEvent,
+    State,
+)
 
 CHUNK = 2000
 TEXT_COLUMNS = frozenset(
@@ -29,6 +47,7 @@ TEXT_COLUMNS = frozenset(
         "source_other",
         "referring_practice",
         "referring_provider_name",
+        "appointment_location",
     }
 )
 COLUMN_OF_STATE = {c.state: c.name for c in STATE_COLUMNS if c.state != RESCHEDULED}
@@ -54,8 +73,9 @@ REFERRAL_VALUES = (
 )
 
 
-def export_history(out: BinaryIO, fmt: str, *, acting_user=None) -> int:
-    """Write every inbound referral to `out` as 'csv' or 'xlsx'; returns the row count.
+def export_history(out: BinaryIO, fmt: str, *, acting_user=None, event_log: bool = False) -> int:
+    """Write every inbound referral to `out` as 'csv' or 'xlsx'; returns the referral count.
+    `event_log`: the full history in the event-log layout, else one row per referral.
 
     `acting_user` None is the command line (run by whoever runs the server); a user
     must be allowed to manage settings (admins).
@@ -69,15 +89,26 @@ def export_history(out: BinaryIO, fmt: str, *, acting_user=None) -> int:
         "history.exported",
         audit.Touch("history_export", fmt),
         actor=acting_user,
-        detail={"format": fmt, "rows": inbound.count()},
+        detail={
+            "format": fmt,
+            "rows": inbound.count(),
+            **({"event_log": True} if event_log else {}),
+        },
     )
     zone = Organization.current().zone
-    sheet = _XlsxSheet(out) if fmt == "xlsx" else _CsvSheet(out)
-    sheet.header(COLUMN_NAMES)
+    names = EVENT_LOG_NAMES if event_log else COLUMN_NAMES
+    sheet = _XlsxSheet(out, names) if fmt == "xlsx" else _CsvSheet(out, names)
+    sheet.header(names)
     count = 0
-    for row in history_rows(zone):
-        sheet.row(row)
-        count += 1
+    if event_log:
+        for rows in event_log_rows():
+            for row in rows:
+                sheet.row(row)
+            count += 1
+    else:
+        for row in history_rows(zone):
+            sheet.row(row)
+            count += 1
     sheet.close()
     return count
 
@@ -96,6 +127,90 @@ def history_rows(zone) -> Iterator[dict]:
         for referral in referrals:
             yield _row(referral, states[referral["pk"]], appointments.get(referral["pk"]))
         last_pk = ids[-1]
+
+
+def event_log_rows() -> Iterator[list[dict]]:
+    """Each inbound referral's event-log rows, by id: its received row with its details,
+    every later state change by time, every contact attempt, then every appointment by
+    booking time."""
+    last_pk = 0
+    inbound = Referral.objects.filter(direction=Direction.INBOUND).order_by("pk")
+    while True:
+        referrals = list(inbound.filter(pk__gt=last_pk).values(*REFERRAL_VALUES)[:CHUNK])
+        if not referrals:
+            return
+        ids = [r["pk"] for r in referrals]
+        moves: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+        for referral_id, to_state, at in (
+            ReferralEvent.objects.filter(referral_id__in=ids)
+            .exclude(to_state="")
+            .exclude(to_state=State.RECEIVED)
+            .order_by("at", "pk")
+            .values_list("referral_id", "to_state", "at")
+        ):
+            moves[referral_id].append((to_state, at))
+        booked: dict[int, list[tuple]] = defaultdict(list)
+        for referral_id, *appointment in (
+            Appointment.objects.filter(referral_id__in=ids)
+            .order_by("created_at", "pk")
+            .values_list(
+                "referral_id",
+                "created_at",
+                "starts_at",
+                "outcome",
+                "visit_value",
+                "department__code",
+                "location__name",
+            )
+        ):
+            booked[referral_id].append(tuple(appointment))
+        contacts: dict[int, list[tuple]] = defaultdict(list)
+        for referral_id, *attempt in (
+            ContactAttempt.objects.filter(referral_id__in=ids)
+            .order_by("at", "pk")
+            .values_list("referral_id", "at", "channel", "outcome")
+        ):
+            contacts[referral_id].append(tuple(attempt))
+        for referral in referrals:
+            pk = referral["pk"]
+            yield _event_log(referral, moves[pk], booked[pk], contacts[pk])
+        last_pk = ids[-1]
+
+
+def _event_log(
+    referral: dict, moves: list[tuple[str, datetime]], booked: list[tuple], contacts: list[tuple]
+) -> list:
+    key = {"referral_key": referral["number"]}
+    details = _row(referral, {}, None)
+    received = (
+        {name: details.get(name) for name in EVENT_LOG_NAMES if name in details}
+        | key
+        | {"to_state": State.RECEIVED, "at": referral["received_at"]}
+    )
+    rows = [received]
+    for to_state, at in moves:
+        # Only a final state has a reason, and a referral ends once: the referral's.
+        reason = referral["end_reason"] if to_state in LOST else ""
+        rows.append({**key, "to_state": to_state, "at": at, "reason": reason})
+    for at, channel, outcome in contacts:
+        rows.append(
+            {**key, "contacted_at": at, "contact_channel": channel, "contact_outcome": outcome}
+        )
+    for booked_at, starts_at, outcome, value, department, location in booked:
+        rows.append(
+            {
+                **key,
+                "booked_at": booked_at,
+                "appointment_at": starts_at,
+                "appointment_outcome": outcome,
+                "visit_value": value,
+                "appointment_department": department
+                if department != referral["department__code"]
+                else "",
+                "appointment_location": location or "",
+            }
+        )
+    return rows
 
 
 def _state_times(ids: list[int]) -> dict[int, dict[str, datetime]]:
@@ -174,7 +289,8 @@ def local_text(at: datetime, zone) -> str:
 class _CsvSheet:
     """UTF-8 with a byte order mark, so Excel shows accented names correctly."""
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: BinaryIO, names: tuple[str, ...]):
+        self.names = names
         self.text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
         self.writer = csv.writer(self.text)
         self.zone = Organization.current().zone
@@ -183,7 +299,7 @@ class _CsvSheet:
         self.writer.writerow(names)
 
     def row(self, row: dict) -> None:
-        self.writer.writerow([self._cell(name, row.get(name)) for name in COLUMN_NAMES])
+        self.writer.writerow([self._cell(name, row.get(name)) for name in self.names])
 
     def _cell(self, name: str, value) -> str:
         if value is None:
@@ -203,7 +319,8 @@ class _XlsxSheet:
     """Times as real date cells (sortable in Excel); constant memory: rows are flushed to
     disk as they are written."""
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: BinaryIO, names: tuple[str, ...]):
+        self.names = names
         self.book = xlsxwriter.Workbook(
             out,
             {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False},
@@ -222,7 +339,7 @@ class _XlsxSheet:
 
     def row(self, row: dict) -> None:
         self.line += 1
-        for position, name in enumerate(COLUMN_NAMES):
+        for position, name in enumerate(self.names):
             self._cell(position, name, row.get(name))
 
     def _cell(self, position: int, name: str, value) -> None:
@@ -249,10 +366,17 @@ class _XlsxSheet:
         self.book.close()
 
 
-def write_template(out: BinaryIO, fmt: str) -> None:
-    """The empty layout to fill in: the header and the two example rows; the workbook
-    also carries a sheet describing each column."""
-    lines = [list(COLUMN_NAMES), example_row(0), example_row(1)]
+def write_template(out: BinaryIO, fmt: str, *, event_log: bool = False) -> None:
+    """The empty layout to fill in: the header and the example rows (two referrals); the
+    workbook also carries a sheet describing each column. `event_log`: the event-log
+    layout, else the one-row layout."""
+    if event_log:
+        columns = EVENT_LOG_COLUMNS
+        lines = [list(EVENT_LOG_NAMES)]
+        lines += [event_log_example_row(i) for i in range(len(EVENT_LOG_EXAMPLE_ROWS))]
+    else:
+        columns = COLUMNS
+        lines = [list(COLUMN_NAMES), example_row(0), example_row(1)]
     if fmt == "csv":
         text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
         csv.writer(text).writerows(lines)
@@ -260,13 +384,13 @@ def write_template(out: BinaryIO, fmt: str) -> None:
         text.detach()
         return
     book = xlsxwriter.Workbook(out, {"strings_to_numbers": False, "strings_to_formulas": False})
-    sheet = book.add_worksheet("History")
+    sheet = book.add_worksheet("Event log" if event_log else "History")
     for number, line in enumerate(lines):
         sheet.write_row(number, 0, line)
     sheet.freeze_panes(1, 0)
     guide = book.add_worksheet("Columns")
     guide.write_row(0, 0, ["column", "required", "meaning", "example"])
-    for number, column in enumerate(COLUMNS, start=1):
+    for number, column in enumerate(columns, start=1):
         guide.write_row(number, 0, [column.name, column.required, column.meaning, column.example])
     guide.set_column(0, 1, 28)
     guide.set_column(2, 2, 90)

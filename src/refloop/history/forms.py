@@ -8,7 +8,8 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 class HistoryUploadForm(forms.Form):
     file = forms.FileField(
         label="History file",
-        help_text=".csv (UTF-8) or .xlsx, one row per referral, line 1 the column names.",
+        help_text=".csv (UTF-8) or .xlsx, one row per referral or an event log, line 1 the "
+        "column names.",
         error_messages={"required": "Choose the file to import."},
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
     )

@@ -6,9 +6,12 @@ page's documentation all read, so they cannot drift apart.
 
 from dataclasses import dataclass
 
+from refloop.referrals.lifecycle import INBOUND
 from refloop.referrals.models import (
     AppointmentOutcome,
     CancelReason,
+    ContactChannel,
+    ContactOutcome,
     DeclineReason,
     ReferralChannel,
     SourceType,
@@ -288,3 +291,218 @@ def example_row(index: int) -> list[str]:
 def state_words(state: str) -> str:
     """'in_review' -> 'in review', as messages say it."""
     return state.replace("_", " ")
+
+
+# ---- the event log: the second, full-fidelity layout ---------------------------------
+#
+# One row per state change and one per appointment, grouped by referral_key. Returns to a
+# state, second no-shows and every appointment at the time it was for are all kept, and
+# each change comes from the state of the row before it, never guessed.
+
+EVENT_LOG_MARK = "to_state"  # a header with this column is an event log
+
+_EVENT_KEY = Column(
+    "referral_key",
+    ALWAYS,
+    "Your key for the referral, the same on each of its rows (any text; the rows of one "
+    "referral need not be next to each other).",
+    "A-1001",
+)
+_STATE_CHANGE = (
+    Column(
+        "to_state",
+        "on a state row",
+        f"The state reached: {'|'.join(INBOUND)}. Each referral has one "
+        "received row, and its other states follow it in time, each from the one before.",
+        "received",
+    ),
+    Column(
+        "at",
+        "on a state row",
+        "When that state was reached (the received row: when the referral arrived).",
+        "2025-03-04 09:30",
+    ),
+    Column(
+        "reason",
+        "on a declined, unreachable or cancelled row",
+        "Why it ended: declined: "
+        f"{_values(DeclineReason)}; unreachable: {_values(UnreachableReason)}; cancelled: "
+        f"{_values(CancelReason)}; or your own wording, mapped once.",
+        "",
+    ),
+)
+_APPOINTMENT = (
+    Column(
+        "booked_at",
+        "on an appointment row",
+        "When the appointment was booked.",
+        "2025-03-06 14:20",
+    ),
+    Column(
+        "appointment_at",
+        "on an appointment row",
+        "When the appointment was for.",
+        "2025-03-10 09:00",
+    ),
+    Column(
+        "appointment_outcome",
+        OPTIONAL,
+        f"{_values(AppointmentOutcome)}, or blank (still ahead).",
+        "no_show",
+    ),
+    Column(
+        "visit_value",
+        OPTIONAL,
+        "An attended visit's value, an amount of 0 or more (no currency sign).",
+        "",
+    ),
+    Column(
+        "appointment_department",
+        OPTIONAL,
+        "The department's code or name, when not the referral's. Blank: the referral's.",
+        "",
+    ),
+    Column(
+        "appointment_location",
+        OPTIONAL,
+        "Where the visit was: a location's name, as set up in refloop. Blank: none given.",
+        "",
+    ),
+)
+
+
+_CONTACT = (
+    Column(
+        "contacted_at",
+        "on a contact row",
+        "When someone tried to reach the patient (each attempt its own row, while the "
+        "referral was open).",
+        "2025-03-06 10:00",
+    ),
+    Column(
+        "contact_channel",
+        OPTIONAL,
+        f"How: {_values(ContactChannel)}. Blank: phone.",
+        "phone",
+    ),
+    Column(
+        "contact_outcome",
+        "on a contact row",
+        f"What came of it: {_values(ContactOutcome)}.",
+        "reached",
+    ),
+)
+
+
+def _on_received_row(column: Column) -> Column:
+    """A one-row layout column as the event log reads it: from the referral's received row."""
+    required = "on the received row" if column.always_required else column.required
+    return Column(column.name, required, column.meaning, column.example)
+
+
+_FIRST_CONTACT = Column(
+    "first_contact_at",
+    OPTIONAL,
+    "The first attempt to reach the patient (what time to first contact measures). Blank: "
+    "the earliest contact row. Without contact rows, one phone attempt at this time.",
+    "",
+)
+_REFERRAL_DETAILS = (
+    *(_on_received_row(c) for c in (*_IDENTITY, *_SOURCE, *_ROUTING)),
+    _on_received_row(_FIRST_CONTACT),
+)
+EVENT_LOG_COLUMNS: tuple[Column, ...] = (
+    _EVENT_KEY,
+    *_STATE_CHANGE,
+    *_APPOINTMENT,
+    *_CONTACT,
+    *_REFERRAL_DETAILS,
+)
+EVENT_LOG_NAMES: tuple[str, ...] = tuple(c.name for c in EVENT_LOG_COLUMNS)
+EVENT_LOG_BY_NAME: dict[str, Column] = {c.name: c for c in EVENT_LOG_COLUMNS}
+EVENT_LOG_REQUIRED: tuple[str, ...] = (
+    "referral_key",
+    "to_state",
+    "at",
+    "patient_last_name",
+    "patient_first_name",
+    "patient_date_of_birth",
+    "source_type",
+    "department",
+)
+
+# A referral that went back to review, missed a visit, was booked again and seen, and one
+# declined in the practice's own words; valid where a department "spine" exists.
+_RETURNED = {"referral_key": "A-1001"}
+EVENT_LOG_EXAMPLE_ROWS: tuple[dict[str, str], ...] = (
+    {
+        **_RETURNED,
+        "to_state": "received",
+        "at": "2025-03-04 09:30",
+        "patient_last_name": "Rivera",
+        "patient_first_name": "Ana",
+        "patient_date_of_birth": "1968-04-12",
+        "source_type": "provider",
+        "referring_practice": "Prairie Family Medicine",
+        "referring_provider_npi": "1234567893",
+        "referring_provider_name": "Lee, Morgan",
+        "channel": "fax",
+        "department": "spine",
+        "urgency": "routine",
+    },
+    {**_RETURNED, "to_state": "in_review", "at": "2025-03-04 11:00"},
+    {**_RETURNED, "to_state": "pending_info", "at": "2025-03-04 12:00"},
+    {**_RETURNED, "to_state": "in_review", "at": "2025-03-05 08:00"},
+    {**_RETURNED, "to_state": "accepted", "at": "2025-03-05 08:15"},
+    {**_RETURNED, "to_state": "contacting", "at": "2025-03-06 10:00"},
+    {**_RETURNED, "contacted_at": "2025-03-06 10:05", "contact_outcome": "no_answer"},
+    {
+        **_RETURNED,
+        "contacted_at": "2025-03-06 14:10",
+        "contact_channel": "phone",
+        "contact_outcome": "reached",
+    },
+    {**_RETURNED, "to_state": "scheduled", "at": "2025-03-06 14:20"},
+    {
+        **_RETURNED,
+        "booked_at": "2025-03-06 14:20",
+        "appointment_at": "2025-03-10 09:00",
+        "appointment_outcome": "no_show",
+    },
+    {**_RETURNED, "to_state": "no_show", "at": "2025-03-10 10:00"},
+    {**_RETURNED, "to_state": "scheduled", "at": "2025-03-11 09:00"},
+    {
+        **_RETURNED,
+        "booked_at": "2025-03-11 09:00",
+        "appointment_at": "2025-03-18 09:00",
+        "appointment_outcome": "attended",
+        "visit_value": "240.00",
+    },
+    {**_RETURNED, "to_state": "seen", "at": "2025-03-18 10:05"},
+    {**_RETURNED, "to_state": "loop_closed", "at": "2025-03-20 16:00"},
+    {
+        "referral_key": "A-1002",
+        "to_state": "received",
+        "at": "03/10/2025 13:45",
+        "patient_last_name": "Okafor",
+        "patient_first_name": "James",
+        "patient_date_of_birth": "11/30/1975",
+        "source_type": "other",
+        "source_other": "Community health fair",
+        "channel": "phone",
+        "department": "spine",
+        "urgency": "urgent",
+    },
+    {"referral_key": "A-1002", "to_state": "in_review", "at": "03/11/2025 09:00"},
+    {
+        "referral_key": "A-1002",
+        "to_state": "declined",
+        "at": "03/11/2025 15:30",
+        "reason": "outside_scope",
+    },
+)
+
+
+def event_log_example_row(index: int) -> list[str]:
+    """Event-log template row `index` in EVENT_LOG_NAMES order."""
+    return [EVENT_LOG_EXAMPLE_ROWS[index].get(name, "") for name in EVENT_LOG_NAMES]

@@ -8,7 +8,8 @@ from django.utils import timezone
 from refloop.core import audit
 from refloop.core.errors import InvalidInput
 from refloop.core.roles import Capability, require
-from refloop.history.models import ImportRun, RunStatus
+from refloop.history import mapping
+from refloop.history.models import ImportRun, RunStatus, original_key
 from refloop.history.reading import UnreadableFile, format_of
 from refloop.history.services import import_history
 from refloop.history.validation import check_file
@@ -50,6 +51,37 @@ def start_run(*, acting_user, upload: UploadedFile, only_good: bool) -> ImportRu
     return run
 
 
+def map_values(*, acting_user, run: ImportRun, chosen: dict[tuple[str, str], str]) -> None:
+    """Remember the refloop value chosen for each of the run's unknown values, then check
+    and import its file again. `chosen` is (kind, original) -> value, for every one."""
+    require(acting_user, Capability.MANAGE_SETTINGS)
+    if run.status != RunStatus.INVALID or not run.unknown_values:
+        raise InvalidInput("This import has no values left to map.")
+    entries = {}
+    for unknown in run.unknown_values:
+        kind, original = unknown["kind"], unknown["original"]
+        value = chosen.get((kind, original), "")
+        if value not in mapping.allowed_values(kind):
+            raise InvalidInput(f"Choose what '{original}' means in refloop.", field=kind)
+        entries[kind, original_key(original)] = (original, value)
+    with transaction.atomic():
+        mapping.remember(entries, acting_user=acting_user)
+        audit.record(
+            "history.values_mapped",
+            audit.Touch("history_import", run.pk),
+            actor=acting_user,
+            detail={"values": len(entries)},
+        )
+        run.status = RunStatus.VALIDATING
+        run.errors, run.unknown_values = [], []
+        run.done_rows = run.imported_rows = 0
+        run.finished_at = None
+        run.save()
+        from refloop.history.tasks import run_history_import  # tasks imports this module
+
+        transaction.on_commit(lambda: run_history_import.enqueue(run.pk))
+
+
 def process_run(run_id: int) -> str:
     """Check the run's file, then import it (or the good rows); returns the final status.
     Safe to run twice: a finished run is left as it is."""
@@ -80,6 +112,9 @@ def _check_and_import(run: ImportRun) -> str:
         errors.append({"line": None, "message": f"… and {more:,} more problems not listed."})
     run.total_rows = run.done_rows = checked.total_rows
     run.errors = errors
+    run.unknown_values = [unknown.as_dict() for unknown in checked.unknown_values]
+    # Rows with a value to map are bad rows: with only_good they are left out, and the
+    # values are listed to map for the next file.
     if checked.file_problem or (checked.errors and not run.only_good):
         return _finish(run, RunStatus.INVALID)
     run.status = RunStatus.IMPORTING

@@ -37,6 +37,8 @@ from refloop.referrals.models import (
 )
 
 ACTOR_LABEL = "History import"
+OUTREACH_STATES = (State.CONTACTING, State.NO_SHOW)
+IMPORTED_NOTE = "Imported from history"
 CHUNK = 2000
 LOOKUP_CHUNK = 500
 Progress = Callable[[int, int], None]
@@ -87,6 +89,7 @@ APPOINTMENT_COLUMNS = (
     "outcome",
     "visit_value",
     "created_at",
+    "location_id",
 )
 PATIENT_COLUMNS = (
     "first_name",
@@ -230,22 +233,21 @@ class _Writer:
             ],
             ids=True,
         )
-        attempt_rows, attempt_for = [], []
+        attempt_rows: list[tuple] = []
+        attempt_of: list[int] = []  # the position in `rows` of each attempt's row
         appointment_rows, event_rows = [], []
-        for row, referral_id in zip(rows, referral_ids, strict=True):
-            if row.first_contact_at is not None:
-                attempt_rows.append(self._attempt(row, referral_id))
-                attempt_for.append(row)
+        for position, (row, referral_id) in enumerate(zip(rows, referral_ids, strict=True)):
+            for attempt in self._attempts(row, referral_id):
+                attempt_rows.append(attempt)
+                attempt_of.append(position)
             appointment_rows.extend(self._appointments(row, referral_id))
-        attempt_ids = dict(
-            zip(
-                (id(row) for row in attempt_for),
-                self.attempts.insert(attempt_rows, ids=True),
-                strict=True,
-            )
-        )
-        for row, referral_id in zip(rows, referral_ids, strict=True):
-            event_rows.extend(self._events(row, referral_id, attempt_ids.get(id(row))))
+        attempts: dict[int, list[tuple[int, tuple]]] = {}
+        for position, attempt, pk in zip(
+            attempt_of, attempt_rows, self.attempts.insert(attempt_rows, ids=True), strict=True
+        ):
+            attempts.setdefault(position, []).append((pk, attempt))
+        for position, (row, referral_id) in enumerate(zip(rows, referral_ids, strict=True)):
+            event_rows.extend(self._events(row, referral_id, attempts.get(position, ())))
         self.appointments.insert(appointment_rows)
         self.events.insert(event_rows)
         self.result.imported += len(rows)
@@ -340,7 +342,7 @@ class _Writer:
             due,
             row.first_contact_at,
             breached,
-            reached.get("contacting_at"),
+            _outreach_started(row, reached),
             reached.get("accepted_at"),
             reached.get("scheduled_at"),
             reached.get("seen_at"),
@@ -349,19 +351,43 @@ class _Writer:
             self.user_id,
         )
 
-    def _attempt(self, row: Row, referral_id: int) -> tuple:
-        return (
-            referral_id,
-            row.first_contact_at,
-            ContactChannel.PHONE,
-            _contact_outcome(row),
-            "Imported from history",
-            None,
-        )
+    def _attempts(self, row: Row, referral_id: int) -> list[tuple]:
+        """An event log's contact attempts; else one phone attempt at first_contact_at."""
+        if row.contacts:
+            return [
+                (referral_id, at, channel, outcome, IMPORTED_NOTE, None)
+                for at, channel, outcome in row.contacts
+            ]
+        if row.first_contact_at is None:
+            return []
+        return [
+            (
+                referral_id,
+                row.first_contact_at,
+                ContactChannel.PHONE,
+                _contact_outcome(row),
+                IMPORTED_NOTE,
+                None,
+            )
+        ]
 
     def _appointments(self, row: Row, referral_id: int) -> list[tuple]:
-        """The latest appointment; and, when the patient was booked again after a no-show,
-        the missed one before it (at the time the no-show was recorded)."""
+        """An event log's appointments as they were. The one-row layout's latest
+        appointment; and, when the patient was booked again after a no-show, the missed
+        one before it (at the time the no-show was recorded)."""
+        if row.appointments is not None:
+            return [
+                (
+                    referral_id,
+                    booked.starts_at,
+                    booked.department_id or row.department_id,
+                    booked.outcome,
+                    booked.visit_value,
+                    booked.booked_at,
+                    booked.location_id,
+                )
+                for booked in row.appointments
+            ]
         if row.appointment_at is None:
             return []
         reached = row.reached()
@@ -377,6 +403,7 @@ class _Writer:
                     AppointmentOutcome.NO_SHOW,
                     None,
                     scheduled_at,
+                    None,
                 )
             )
         appointments.append(
@@ -387,12 +414,21 @@ class _Writer:
                 row.appointment_outcome,
                 row.visit_value,
                 rebooked_at or scheduled_at,
+                None,
             )
         )
         return appointments
 
-    def _events(self, row: Row, referral_id: int, attempt_id: int | None) -> list[tuple]:
-        """The timeline: received, each transition, the first contact attempt; by time."""
+    def _events(self, row: Row, referral_id: int, attempts) -> list[tuple]:
+        """The timeline: received, each transition, each contact attempt; by time.
+        `attempts`: (pk, attempt row) of the row's contact attempts."""
+        received = {"imported": True, "channel": row.channel, "source_type": row.source_type}
+        # The practice's own wording of what a mapping translated stays on the timeline:
+        # its vocabulary (not patient data) on the arrival, a reason's wording as its detail.
+        if row.originals:
+            written = {k: v for k, v in row.originals.items() if k != "end_reason"}
+            if written:
+                received["original"] = written
         events: list[tuple] = [
             (
                 referral_id,
@@ -402,17 +438,19 @@ class _Writer:
                 None,
                 ACTOR_LABEL,
                 row.received_at,
-                {"imported": True, "channel": row.channel, "source_type": row.source_type},
+                received,
             )
         ]
         for state, _, at, from_state in row.steps:
             data = IMPORTED
             if state in lifecycle.LOST:
                 data = {**IMPORTED, "reason": row.end_reason}
+                if "end_reason" in row.originals:
+                    data["reason_detail"] = row.originals["end_reason"]
             events.append(
                 (referral_id, f"referral.{state}", from_state, state, None, ACTOR_LABEL, at, data)
             )
-        if attempt_id is not None:
+        for attempt_id, (_, at, channel, outcome, *_) in attempts:
             events.append(
                 (
                     referral_id,
@@ -421,17 +459,52 @@ class _Writer:
                     "",
                     None,
                     ACTOR_LABEL,
-                    row.first_contact_at,
+                    at,
                     {
                         "imported": True,
                         "attempt_id": attempt_id,
-                        "channel": ContactChannel.PHONE,
-                        "outcome": _contact_outcome(row),
+                        "channel": channel,
+                        "outcome": outcome,
                     },
                 )
             )
+        moved = _moved_appointments(row, referral_id) if row.appointments else ()
+        events.extend(moved)
+        if attempts or moved:
             events.sort(key=lambda event: event[6])  # stable: a transition stays first on a tie
         return events
+
+
+def _moved_appointments(row: Row, referral_id: int) -> list[tuple]:
+    """An event log's appointment booked with no move to scheduled at that time was the
+    booked one moved (rescheduled), as refloop's timeline records it."""
+    if not row.appointments:
+        return []
+    scheduled = {at for state, _, at, _ in row.steps if state == State.SCHEDULED}
+    return [
+        (
+            referral_id,
+            "referral.rescheduled",
+            "",
+            "",
+            None,
+            ACTOR_LABEL,
+            booked.booked_at,
+            {"imported": True, "starts_at": booked.starts_at.isoformat()},
+        )
+        for booked in row.appointments
+        if booked.booked_at not in scheduled
+    ]
+
+
+def _outreach_started(row: Row, reached: dict[str, datetime]) -> datetime | None:
+    """When outreach to book last began: as refloop sets it, the latest move to contacting
+    or no_show where the event log has every move; the first contacting of a one-row
+    file otherwise."""
+    if row.appointments is None:
+        return reached.get("contacting_at")
+    starts = [at for state, _, at, _ in row.steps if state in OUTREACH_STATES]
+    return starts[-1] if starts else None
 
 
 def _contact_outcome(row: Row) -> str:

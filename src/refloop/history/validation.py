@@ -9,20 +9,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.utils import timezone
 
 from refloop.core.models import User
 from refloop.core.roles import ASSIGNABLE_ROLES
-from refloop.history import cells, ordering
+from refloop.history import cells, mapping, ordering
 from refloop.history.layout import (
-    BY_NAME,
     COLUMN_NAMES,
     END_REASONS,
+    EVENT_LOG_MARK,
     REQUIRED_COLUMNS,
     TIME_COLUMNS,
     state_words,
 )
+from refloop.history.mapping import REASON_KIND, Mappings, UnknownValue
+from refloop.history.models import MappedKind, original_key
 from refloop.history.reading import Sheet, UnreadableFile, read_sheet
 from refloop.network.models import Provider
 from refloop.network.npi import check_digit
@@ -60,6 +63,17 @@ class RowError:
         return {"line": self.line, "message": self.message}
 
 
+class Booked(NamedTuple):
+    """One appointment of an event log."""
+
+    starts_at: datetime
+    outcome: str
+    visit_value: Decimal | None
+    booked_at: datetime
+    department_id: int | None  # None: the referral's department
+    location_id: int | None
+
+
 @dataclass(slots=True)
 class Row:
     """One good row, parsed: what the import writes. Times are aware, in UTC."""
@@ -86,17 +100,26 @@ class Row:
     appointment_outcome: str
     end_reason: str
     visit_value: Decimal | None
+    # The event log's appointments in booking order; None for a one-row layout row, whose
+    # appointment columns say it.
+    appointments: list[Booked] | None = None
+    # The event log's contact attempts, each (at, channel, outcome) by time; empty or None:
+    # one phone attempt at first_contact_at, if any.
+    contacts: list[tuple[datetime, str, str]] | None = None
     # Set from the directory when the NPI is already in it.
     provider_id: int | None = None
     provider_practice_id: int | None = None
+    # The practice's own wording of each value a mapping translated, by column.
+    originals: dict[str, str] = field(default_factory=dict)
 
     @property
     def state(self) -> str:
         return self.steps[-1][0] if self.steps else State.RECEIVED
 
     def reached(self) -> dict[str, datetime]:
-        """The time of each state column filled in, received_at included."""
-        times = {column: at for _, column, at, _ in self.steps}
+        """The first time of each state column filled in, received_at included."""
+        # Reversed, so that a state an event log reached twice keeps its first time.
+        times = {column: at for _, column, at, _ in reversed(self.steps)}
         times["received_at"] = self.received_at
         return times
 
@@ -111,6 +134,9 @@ class Checked:
     errors: list[RowError] = field(default_factory=list)
     # The header or the file itself is wrong: no row can be imported, not even good ones.
     file_problem: bool = False
+    # Values no mapping covers, each with the number of rows using it: map them and check
+    # the file again.
+    unknown_values: list[UnknownValue] = field(default_factory=list)
 
     @property
     def bad_rows(self) -> int:
@@ -118,26 +144,43 @@ class Checked:
 
 
 def check_file(
-    content: bytes, file_name: str, *, now: datetime | None = None, progress: Progress | None = None
+    content: bytes,
+    file_name: str,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    mappings: Mappings | None = None,
 ) -> Checked:
-    """Read and check a history file (CSV or XLSX) as a whole."""
+    """Read and check a history file (CSV or XLSX) as a whole. Values in the practice's
+    own words are translated by `mappings` and by the mappings remembered so far."""
     try:
         sheet = read_sheet(content, file_name)
     except UnreadableFile as problem:
         return Checked(file_name, 0, errors=[RowError(None, problem.message)], file_problem=True)
-    return check_sheet(sheet, file_name, now=now, progress=progress)
+    return check_sheet(sheet, file_name, now=now, progress=progress, mappings=mappings)
 
 
 def check_sheet(
-    sheet: Sheet, file_name: str, *, now: datetime | None = None, progress: Progress | None = None
+    sheet: Sheet,
+    file_name: str,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    mappings: Mappings | None = None,
 ) -> Checked:
+    if EVENT_LOG_MARK in (name.strip().lower() for name in sheet.header):
+        # The event log reuses this module's row checks, so it imports this module.
+        from refloop.history.eventlog import check_event_log
+
+        return check_event_log(sheet, file_name, now=now, progress=progress, mappings=mappings)
     checked = Checked(file_name, len(sheet.rows))
     names, header_errors = check_header(sheet)
     if header_errors:
         checked.errors = header_errors
         checked.file_problem = True
         return checked
-    checker = RowChecker(names, now=now or timezone.now())
+    known = {**mapping.remembered(), **(mappings or {})}
+    checker = RowChecker(names, now=now or timezone.now(), mappings=known)
     rows: list[Row] = []
     errors: list[RowError] = []
     total = len(sheet.rows)
@@ -149,11 +192,12 @@ def check_sheet(
             rows.append(row)
         if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
-    errors.extend(_check_numbers(checker.numbers))
-    errors.extend(_check_providers(rows))
+    errors.extend(check_numbers(checker.numbers))
+    errors.extend(check_providers(rows))
     bad = {e.line for e in errors}
     checked.rows = [row for row in rows if row.line not in bad]
     checked.errors = sorted(errors, key=lambda e: e.line)
+    checked.unknown_values = checker.unknown_values()
     return checked
 
 
@@ -170,9 +214,14 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def check_header(sheet: Sheet) -> tuple[list[str | None], list[RowError]]:
+def check_header(
+    sheet: Sheet,
+    known: tuple[str, ...] = COLUMN_NAMES,
+    required: tuple[str, ...] = REQUIRED_COLUMNS,
+) -> tuple[list[str | None], list[RowError]]:
     """The column name for each position (None for an unnamed, empty column), and the
-    header's problems: unknown, repeated, unnamed or missing columns."""
+    header's problems: unknown, repeated, unnamed or missing columns, against the layout
+    of `known` columns."""
     names: list[str | None] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
@@ -192,12 +241,12 @@ def check_header(sheet: Sheet) -> tuple[list[str | None], list[RowError]]:
                 )
             names.append(None)
             continue
-        if name not in BY_NAME:
+        if name not in known:
             errors.append(
                 RowError(
                     1,
                     f"Column {letter} is named '{raw.strip()}', which is not in the layout; "
-                    f"rename or delete it. The columns are: {', '.join(COLUMN_NAMES)}.",
+                    f"rename or delete it. The columns are: {', '.join(known)}.",
                 )
             )
         elif name in seen:
@@ -210,14 +259,14 @@ def check_header(sheet: Sheet) -> tuple[list[str | None], list[RowError]]:
             )
         seen.setdefault(name, index)
         names.append(name)
-    missing = [name for name in REQUIRED_COLUMNS if name not in seen]
+    missing = [name for name in required if name not in seen]
     if missing:
         errors.append(
             RowError(
                 1,
                 f"The header has no {_and(missing)} column{'s' if len(missing) > 1 else ''}; "
                 f"add {'them' if len(missing) > 1 else 'it'} (required columns: "
-                f"{', '.join(REQUIRED_COLUMNS)}).",
+                f"{', '.join(required)}).",
             )
         )
     return names, errors
@@ -233,8 +282,11 @@ def _and(words: list[str]) -> str:
 class RowChecker:
     """Checks rows one at a time against the directory and the practice's set-up, read once."""
 
-    def __init__(self, names: list[str | None], *, now: datetime):
+    def __init__(self, names: list[str | None], *, now: datetime, mappings: Mappings | None = None):
         self.names = names
+        self.mappings = mappings or {}
+        # (kind, key) -> [the wording first seen, rows using it]
+        self.unknown: dict[tuple[str, str], list] = {}
         self.now = now
         self.zone = Organization.current().zone
         self.today = timezone.localdate(now, self.zone)
@@ -249,10 +301,30 @@ class RowChecker:
         self.users_folded = {name.lower(): pk for name, pk in self.users.items()}
         self.numbers: list[tuple[int, str]] = []  # (line, number) of every row that has one
         self.npi_checked: dict[str, bool] = {}
+        self.originals: dict[str, str] = {}  # the row being checked's mapped wordings
+
+    def unknown_values(self) -> list[UnknownValue]:
+        """Every value no mapping covers, most used first."""
+        found = [
+            UnknownValue(kind, original, count)
+            for (kind, _), (original, count) in self.unknown.items()
+        ]
+        return sorted(found, key=lambda u: (KIND_ORDER[u.kind], -u.count, u.original.casefold()))
+
+    def _mapped(self, kind: str, written: str) -> str | None:
+        """refloop's value for the practice's own wording, or None (and it is counted as
+        unknown, to be mapped)."""
+        key = (kind, original_key(written))
+        value = self.mappings.get(key)
+        if value is None:
+            seen = self.unknown.setdefault(key, [written, 0])
+            seen[1] += 1
+        return value
 
     def check(self, line: int, values: list) -> tuple[Row | None, list[RowError]]:
         cell = {name: value for name, value in zip(self.names, values, strict=False) if name}
         problems: list[str] = []
+        self.originals = {}
         number = cells.text(cell.get("referral_number"))
         if len(number) > 12:
             problems.append(
@@ -297,6 +369,7 @@ class RowChecker:
             appointment_outcome=outcome,
             end_reason=end_reason,
             visit_value=value,
+            originals=self.originals,
         ), []
 
     # -- who --
@@ -327,16 +400,21 @@ class RowChecker:
         return names[0], names[1], birth
 
     def _source(self, cell: dict, problems: list[str]) -> tuple[str, str]:
-        source_type = cells.text(cell.get("source_type")).lower()
+        written = cells.text(cell.get("source_type"))
+        source_type = written.lower()
         other = cells.text(cell.get("source_other"))
-        if not source_type:
+        if source_type and source_type not in SOURCE_TYPES:
+            source_type = self._translated("source_type", MappedKind.SOURCE_TYPE, written)
+            if source_type == SourceType.OTHER and not other:
+                other = written  # 'Health fair' mapped to other says what the other was
+        if not written:
             problems.append(
                 f"source_type is empty; say who sent the patient: {', '.join(SOURCE_TYPES)}."
             )
-        elif source_type not in SOURCE_TYPES:
+        elif not source_type:
             problems.append(
-                f"source_type '{source_type}' is not a source type; use one of "
-                f"{', '.join(SOURCE_TYPES)}."
+                f"source_type '{written}' is not a source type; use one of "
+                f"{', '.join(SOURCE_TYPES)}, or map it."
             )
         elif source_type == SourceType.OTHER and not other:
             problems.append("source_other is empty; say what the 'other' source was.")
@@ -382,16 +460,28 @@ class RowChecker:
                 provider_name = (last.strip(), first.strip())
         return practice, npi, provider_name
 
+    def _translated(self, column: str, kind: str, written: str) -> str:
+        """The mapped value of a wording refloop does not know ('' when none is mapped),
+        keeping the wording for the timeline."""
+        value = self._mapped(kind, written)
+        if value is None:
+            return ""
+        self.originals[column] = written
+        return value
+
     def _choice(
         self, cell: dict, column: str, allowed: tuple, default: str, problems: list[str]
     ) -> str:
-        value = cells.text(cell.get(column)).lower()
+        written = cells.text(cell.get(column))
+        value = written.lower()
         if not value:
             return default
         if value not in allowed:
+            value = self._translated(column, column, written)
+        if not value:
             problems.append(
-                f"{column} '{value}' is not allowed; use one of {', '.join(allowed)} "
-                f"(blank means {default})."
+                f"{column} '{written}' is not allowed; use one of {', '.join(allowed)} "
+                f"(blank means {default}), or map it."
             )
         return value
 
@@ -405,10 +495,13 @@ class RowChecker:
             return None
         pk = self.departments.get(value.lower())
         if pk is None:
+            code = self._translated("department", MappedKind.DEPARTMENT, value)
+            pk = self.departments.get(code.lower()) if code else None
+        if pk is None:
             known = ", ".join(self.department_list) or "none is set up yet; add them first"
             problems.append(
                 f"department '{value}' is not a department here; use a code or name of "
-                f"one ({known})."
+                f"one ({known}), or map it."
             )
         return pk
 
@@ -487,29 +580,37 @@ class RowChecker:
     # -- how it ended --
 
     def _end_reason(self, cell: dict, times: dict | None, problems: list[str]) -> str:
-        reason = cells.text(cell.get("end_reason")).lower()
+        written = cells.text(cell.get("end_reason"))
         if times is None:
-            return reason
+            return written.lower()
         lost = [(column, state) for column, state in LOST_COLUMNS.items() if column in times]
         if not lost:
-            if reason:
+            if written:
                 problems.append(
-                    f"end_reason ({reason}) is only for declined, unreachable or cancelled "
+                    f"end_reason ({written}) is only for declined, unreachable or cancelled "
                     "referrals, and this row reached none of them; clear it or fill in when "
                     "it ended."
                 )
-            return reason
+            return written.lower()
         column, state = lost[0]
+        return self.reason(written, state, f"but {column} is filled in", problems)
+
+    def reason(self, written: str, state: str, filled: str, problems: list[str]) -> str:
+        """The reason a referral ended in `state` (a lost state), mapped if written in the
+        practice's own words; '' with a problem when there is none."""
+        reason = written.lower()
         allowed = END_REASONS[state]
-        if not reason:
+        if reason and reason not in allowed:
+            reason = self._translated("end_reason", REASON_KIND[state], written)
+        if not written:
             problems.append(
-                f"end_reason is empty but {column} is filled in; say why it was "
+                f"end_reason is empty {filled}; say why it was "
                 f"{state_words(state)}: one of {', '.join(allowed)}."
             )
-        elif reason not in allowed:
+        elif not reason:
             problems.append(
-                f"end_reason '{reason}' is not a reason for {state_words(state)}; use one of "
-                f"{', '.join(allowed)}."
+                f"end_reason '{written}' is not a reason for {state_words(state)}; use one of "
+                f"{', '.join(allowed)}, or map it."
             )
         return reason
 
@@ -569,6 +670,9 @@ class RowChecker:
         return outcome, value
 
 
+KIND_ORDER = {kind: position for position, kind in enumerate(MappedKind.values)}
+
+
 def _implied_outcome(times: dict[str, datetime]) -> str:
     """The latest appointment's outcome as the lifecycle's moves would have set it."""
     if "seen_at" in times:
@@ -583,7 +687,7 @@ def _implied_outcome(times: dict[str, datetime]) -> str:
 # ---- the file as a whole ---------------------------------------------------------
 
 
-def _check_numbers(numbers: list[tuple[int, str]]) -> list[RowError]:
+def check_numbers(numbers: list[tuple[int, str]]) -> list[RowError]:
     """A number seen earlier in the file, or already in refloop, is refused."""
     errors = []
     first_line: dict[str, int] = {}
@@ -614,7 +718,7 @@ def _check_numbers(numbers: list[tuple[int, str]]) -> list[RowError]:
     return errors
 
 
-def _check_providers(rows: list[Row]) -> list[RowError]:
+def check_providers(rows: list[Row]) -> list[RowError]:
     """Link each NPI to the directory; an NPI new to it needs a name on some row."""
     npis = sorted({row.npi for row in rows if row.npi})
     known: dict[str, tuple[int, int | None]] = {}

@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from refloop.core import audit
 from refloop.core.errors import DomainError
@@ -20,9 +20,10 @@ from refloop.core.roles import Capability
 from refloop.core.sessions import passive
 from refloop.history.export import export_history, write_template
 from refloop.history.forms import HistoryUploadForm
-from refloop.history.layout import COLUMNS
-from refloop.history.models import ImportRun, RunStatus
-from refloop.history.runs import start_run
+from refloop.history.layout import COLUMNS, EVENT_LOG_COLUMNS
+from refloop.history.mapping import allowed_values
+from refloop.history.models import ImportRun, MappedKind, RunStatus
+from refloop.history.runs import map_values, start_run
 from refloop.practice.models import Organization
 from refloop.web.access import staff_view
 from refloop.web.forms import attach_domain_error
@@ -42,6 +43,7 @@ def _page_context(form: HistoryUploadForm) -> dict:
     return {
         "form": form,
         "columns": COLUMNS,
+        "event_log_columns": EVENT_LOG_COLUMNS,
         "runs": ImportRun.objects.select_related("uploaded_by")[:RECENT_RUNS],
         "zone": Organization.current().zone,
     }
@@ -78,7 +80,29 @@ def _run_context(run: ImportRun, page_number) -> dict:
         "poll_seconds": POLL_SECONDS,
         "zone": Organization.current().zone,
         "statuses": RunStatus,
+        "to_map": _to_map(run),
     }
+
+
+def _to_map(run: ImportRun) -> list[dict]:
+    """The run's unknown values, each with the field that maps it and its choices."""
+    if run.status != RunStatus.INVALID:
+        return []
+    choices: dict[str, tuple[str, ...]] = {}
+    rows = []
+    for index, unknown in enumerate(run.unknown_values):
+        kind = unknown["kind"]
+        if kind not in choices:
+            choices[kind] = allowed_values(kind)
+        rows.append(
+            {
+                **unknown,
+                "field": f"map-{index}",
+                "kind_label": MappedKind(kind).label,
+                "choices": choices[kind],
+            }
+        )
+    return rows
 
 
 @require_GET
@@ -93,6 +117,24 @@ def run_page(request, pk: int):
         detail={"status": run.status},
     )
     return render(request, "history/run.html", _run_context(run, request.GET.get("page")))
+
+
+@require_POST
+@admin_view
+def run_map(request, pk: int):
+    """Map each unknown value of a run to refloop's, then check and import it again."""
+    run = get_object_or_404(ImportRun.objects.select_related("uploaded_by"), pk=pk)
+    chosen = {
+        (unknown["kind"], unknown["original"]): request.POST.get(f"map-{index}", "")
+        for index, unknown in enumerate(run.unknown_values)
+    }
+    try:
+        map_values(acting_user=request.user, run=run, chosen=chosen)
+    except DomainError as error:
+        context = _run_context(run, None)
+        context["map_error"] = str(error)
+        return render(request, "history/run.html", context, status=422)
+    return redirect("history_run", pk=run.pk)
 
 
 @passive  # polled: a page left open on it must still sign its user out
@@ -110,36 +152,38 @@ def run_progress(request, pk: int):
 
 @require_GET
 @admin_view
-def template_file(request, fmt: str):
-    """The layout's header and two example rows (no patient data, so not audited)."""
+def template_file(request, fmt: str, event_log: bool = False):
+    """The layout's header and example rows (no patient data, so not audited)."""
     if fmt not in FORMATS:
         raise Http404
     out = tempfile.TemporaryFile()
-    write_template(out, fmt)
+    write_template(out, fmt, event_log=event_log)
     out.seek(0)
+    name = "event-log-template" if event_log else "template"
     return FileResponse(
         out,
         as_attachment=True,
-        filename=f"refloop-history-template.{fmt}",
+        filename=f"refloop-history-{name}.{fmt}",
         content_type=FORMATS[fmt],
     )
 
 
 @require_GET
 @admin_view
-def export_file(request, fmt: str):
-    """Every inbound referral in the layout: PHI, so admins only and audited (by the
+def export_file(request, fmt: str, event_log: bool = False):
+    """Every inbound referral in a layout: PHI, so admins only and audited (by the
     export itself). Written to a temporary file first, in constant memory."""
     if fmt not in FORMATS:
         raise Http404
     out = tempfile.TemporaryFile()
-    export_history(out, fmt, acting_user=request.user)
+    export_history(out, fmt, acting_user=request.user, event_log=event_log)
     out.seek(0)
     stamp = timezone.now().astimezone(Organization.current().zone).strftime("%Y%m%d-%H%M")
+    kind = "event-log" if event_log else "history"
     response = FileResponse(
         out,
         as_attachment=True,
-        filename=f"refloop-history-{stamp}.{fmt}",
+        filename=f"refloop-{kind}-{stamp}.{fmt}",
         content_type=FORMATS[fmt],
     )
     response["Cache-Control"] = "no-store"
@@ -149,7 +193,20 @@ def export_file(request, fmt: str):
 urlpatterns = [
     path("analytics/history/", import_page, name="history_import"),
     path("analytics/history/runs/<int:pk>/", run_page, name="history_run"),
+    path("analytics/history/runs/<int:pk>/map", run_map, name="history_run_map"),
     path("analytics/history/runs/<int:pk>/progress", run_progress, name="history_run_progress"),
     path("analytics/history/template.<str:fmt>", template_file, name="history_template"),
+    path(
+        "analytics/history/event-log-template.<str:fmt>",
+        template_file,
+        {"event_log": True},
+        name="history_event_log_template",
+    ),
     path("analytics/history/export.<str:fmt>", export_file, name="history_export"),
+    path(
+        "analytics/history/event-log.<str:fmt>",
+        export_file,
+        {"event_log": True},
+        name="history_export_event_log",
+    ),
 ]

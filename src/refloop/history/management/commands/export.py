@@ -1,5 +1,5 @@
-"""`refloop export history FILE [--format csv|xlsx]`: every inbound referral in the history
-layout, for a backup, another system, or a fresh refloop. The file holds PHI."""
+"""`refloop export history FILE [--format csv|xlsx] [--event-log]`: every inbound referral
+in a history layout, for a backup, another system, or a fresh refloop. The file holds PHI."""
 
 import os
 from pathlib import Path
@@ -24,6 +24,12 @@ class Command(BaseCommand):
             choices=("csv", "xlsx"),
             help="csv or xlsx (default: from the file's extension).",
         )
+        history.add_argument(
+            "--event-log",
+            action="store_true",
+            help="The whole history, one row per state change and per appointment (default: "
+            "one row per referral).",
+        )
 
     def handle(self, *, kind: str, **options):
         path: Path = options["file"]
@@ -36,5 +42,5 @@ class Command(BaseCommand):
             # Patient names and dates of birth: readable by the owner only.
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with open(descriptor, "wb") as out:
-                count = export_history(out, fmt)
+                count = export_history(out, fmt, event_log=options["event_log"])
         self.stdout.write(f"Exported {count:,} referrals to {path}.")
