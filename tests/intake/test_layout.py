@@ -6,6 +6,7 @@ title case, checkboxes, values over several lines, distractors that look like th
 """
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -850,3 +851,33 @@ def test_a_lab_name_read_with_a_letter_for_its_digit_is_put_right_for_a_check():
     fields = fields_of(page_of("Reason for Referral: Uncontrolled type 2 diabetes, Aic 10.2"))
     assert fields["reason"]["value"] == "Uncontrolled type 2 diabetes, A1c 10.2"
     assert fields["reason"]["review"]
+
+
+def test_a_heading_with_specks_beside_it_opens_its_section_across_both_columns():
+    page = page_of(
+        """
+PATIENT NAME                         DOB
+Jerome Merriweather                  06/06/1968
+Referring Provider                   coo ee Oe a SRG sen
+NAME                                 NPI
+Anjali Kimura, DO                    1234567893
+PHONE                                FAX
+358.218.4076                         358.512.6021
+Receiving Provider                   coo ee Oe ee a ou
+NAME                                 SPECIALTY
+Yusuf Adeyemi, DO                    Breast Surgery
+PHONE                                FAX
+368.532.6889                         368.754.6168
+"""
+    )
+    specks = {"coo", "ee", "Oe", "a", "SRG", "sen", "ou"}
+    # The clinic's numbers read a little surer than the referrer's, as on the fax.
+    surer = {"368.532.6889", "368.754.6168"}
+    lines = [
+        [replace(w, conf=0.15 if w.text in specks else 0.97 if w.text in surer else w.conf)
+         for w in line]
+        for line in page.lines
+    ]  # fmt: skip
+    fields = fields_of(replace(page, lines=lines))
+    assert fields["provider_fax"]["value"] == "(358) 512-6021"
+    assert fields["provider_phone"]["value"] == "(358) 218-4076"

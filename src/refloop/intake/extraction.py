@@ -399,15 +399,17 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
             parties.add(kind)
             context.in_note = context.in_note or kind == NOTE
             context.is_cover = context.is_cover or kind == COVER
-            column = model.column(segment)
-            if len(line.segments) == 1 or column == "both":
+            column = "both" if _alone(segment, line) else model.column(segment)
+            if column == "both":  # alone on its line, or but for specks
                 sections = {"left": kind, "right": kind}
             else:
                 sections[column] = kind
         for segment in line.segments:
             column = model.column(segment)
+            # A party's label across the page, specks beside it, switches both columns.
+            spread = "both" if len(line.segments) > 1 and _alone(segment, line) else column
             for item in items[segment.index]:
-                if _switch_section(sections, column, item, parties):
+                if _switch_section(sections, spread, item, parties):
                     parties.update(sections.values())
                 section = sections["left" if column == "both" else column]
                 readings = _readings(item, section, context)
@@ -437,6 +439,12 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     return PageReading(page.number, found, context.is_cover, context.cities, "\n".join(body))
 
 
+def _alone(segment: layout.Segment, line: layout.Line) -> bool:
+    """Whether the segment stands alone on its line but for specks read as words (a low
+    confidence): a heading across the page, not one column's."""
+    return all(_conf(s.words) < NOISE_BELOW for s in line.segments if s is not segment)
+
+
 def _heading(
     segment: layout.Segment,
     line: layout.Line,
@@ -454,9 +462,15 @@ def _heading(
         text = " ".join(w.text for w in lead)
         kind = vocabulary.section_of(text) if lead and layout.heading_shaped(text) else None
         return kind if segment.index not in taken else None
-    if not layout.heading_shaped(segment.text):
+    # Specks after a heading, read as words at a low confidence ("Receiving Provider coo ee
+    # Oe"), are no part of it.
+    words = list(segment.words)
+    while len(words) > 1 and words[-1].conf < NOISE_BELOW:
+        words.pop()
+    text = " ".join(w.text for w in words)
+    if not layout.heading_shaped(text):
         return None
-    kind = vocabulary.section_of(segment.text)
+    kind = vocabulary.section_of(text)
     # Specks and stray marks read as words (a low confidence) do not stand beside it.
     others = [s for s in line.segments if s is not segment and _conf(s.words) >= NOISE_BELOW]
     if not others:

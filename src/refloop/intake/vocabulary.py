@@ -324,7 +324,10 @@ def section_of(heading: str) -> str | None:
         r"INFORMATION|DEMOGRAPHICS|DETAILS|REFERR?ED|REFERRING|TO\b", upper
     ):
         return None  # the document's title ("PATIENT REFERRAL FORM"), no party's section
-    if re.search(r"REFERR?ED\s+TO|REFER\s+TO|CONSULTANT|SERVICING|RENDERING|FOLLOW", upper):
+    if re.search(
+        r"REFERR?ED\s+TO|REFER\s+TO|CONSULTANT|SERVICING|RENDERING|FOLLOW|RECEIVING|RECIPIENT",
+        upper,
+    ):
         return "recipient"
     if re.search(r"PA[TI1L]{1,2}E?NT", upper):
         return "patient"
