@@ -881,3 +881,16 @@ PHONE                                FAX
     fields = fields_of(replace(page, lines=lines))
     assert fields["provider_fax"]["value"] == "(358) 512-6021"
     assert fields["provider_phone"]["value"] == "(358) 218-4076"
+
+
+def test_a_code_label_with_its_i_read_as_a_bracket_and_a_name_with_a_colon_speck():
+    page = page_of(
+        """
+He has been followed in our clinic for several years. [CD-10: N18.4, 110.
+Sincerely,
+Yusuf G. Nwosu: MD
+"""
+    )
+    values = values_of(page)
+    assert values["icd10_codes"] == "N18.4, I10"
+    assert values["provider_name"] == "Yusuf Nwosu"

@@ -381,3 +381,11 @@ def test_plan_words_joined_by_a_hyphen_are_the_plans_words():
     assert (read.value, read.known) == ("Cigna Open Access Plus", True)
     # A hyphen inside a word no plan is named with stays.
     assert values.read_plan("Blue Cross Blue Shield Anthem-Xyz").value.endswith("Anthem-Xyz")
+
+
+def test_bare_digits_listed_after_a_code_are_a_code_with_its_letter_misread():
+    read = values.read_codes("N18.4, 110.")
+    assert (read.codes, read.repaired) == (["N18.4", "I10"], ["I10"])
+    # Not listed after a code: a number ("Room 110"), or a year after one.
+    assert values.read_codes("Room 110").codes == []
+    assert values.read_codes("E11.65, 2026").codes == ["E11.65"]

@@ -356,8 +356,18 @@ def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
     a description beside them, the page) that names one names."""
     read = CodesRead()
     text = _COMMA_FOR_DOT.sub(_comma_for_dot, _COLON_FOR_DOT.sub(r"\1.", text))
-    for token in _TOKEN.findall(_LIST_NUMBER.sub("", text)):
+    text = _LIST_NUMBER.sub("", text)
+    previous_end = None
+    for match in _TOKEN.finditer(text):
+        token = match.group()
         code, how = _read_code(token, about)
+        # A code after a code and a comma is a code, bare digits too: "N18.4, 110." is I10.
+        listed = previous_end is not None and text[previous_end : match.start()].strip() == ","
+        if code is None and listed and re.fullmatch(r"\d{3}\.?", token):
+            letter = AS_LETTER.get(token[0])
+            if letter and is_known_code(letter + token[1:3]):
+                code, how = letter + token[1:3], "repaired"
+        previous_end = match.end() if code else None
         if code is None or code in read.codes:
             continue
         read.codes.append(code)

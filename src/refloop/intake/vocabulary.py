@@ -249,8 +249,9 @@ _TOLERANT_LABELS = _Tolerant({k: slot for k, slot in SLOT_OF.items() if k not in
 _TOLERANT_SECTIONS = _Tolerant(SECTION_OF)
 
 
-# An i or an l that OCR read as punctuation ("NP!", "Emai|"), which normalized() drops.
-LETTERS_READ_AS_PUNCTUATION = str.maketrans({"!": "i", "|": "l"})
+# An i or an l that OCR read as punctuation ("NP!", "Emai|", "[CD-10"), which normalized()
+# drops.
+LETTERS_READ_AS_PUNCTUATION = str.maketrans({"!": "i", "|": "l", "[": "i"})
 
 
 def misread_slot(text: str) -> str | None:
