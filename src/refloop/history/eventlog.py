@@ -226,42 +226,6 @@ class EventLogChecker(RowChecker):
             originals=self.originals,
         ), []
 
-    def _details(self, line: int, cell: dict, problems: list[str]) -> dict | None:
-        """The referral's details from its received row, as the one-row layout has them."""
-        number = cells.text(cell.get("referral_number"))
-        if len(number) > 12:
-            problems.append(
-                f"referral_number ({number}) is longer than 12 characters; shorten it or "
-                "leave it blank for a new number."
-            )
-        elif number:
-            self.numbers.append((line, number))
-        last_name, first_name, birth = self._patient(cell, problems)
-        source_type, source_other = self._source(cell, problems)
-        channel = self._choice(cell, "channel", CHANNELS, ReferralChannel.IMPORT, problems)
-        practice, npi, provider_name = self._referrer(cell, source_type, channel, problems)
-        urgency = self._choice(cell, "urgency", URGENCIES, Urgency.ROUTINE, problems)
-        department_id = self._department(cell, problems)
-        assignee_id = self._coordinator(cell, problems)
-        if problems or birth is None or department_id is None:
-            return None
-        return {
-            "line": line,
-            "number": number,
-            "last_name": last_name,
-            "first_name": first_name,
-            "date_of_birth": birth,
-            "source_type": source_type,
-            "source_other": source_other,
-            "practice_name": practice,
-            "npi": npi,
-            "provider_name": provider_name,
-            "channel": channel,
-            "department_id": department_id,
-            "urgency": urgency,
-            "assignee_id": assignee_id,
-        }
-
     def _time(
         self, cell: dict, column: str, problems: list[str], *, required: bool = False
     ) -> datetime | None:

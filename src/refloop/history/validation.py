@@ -325,6 +325,29 @@ class RowChecker:
         cell = {name: value for name, value in zip(self.names, values, strict=False) if name}
         problems: list[str] = []
         self.originals = {}
+        details = self._details(line, cell, problems)
+        times = self._times(cell, problems)
+        steps = self._steps(times, problems) if times is not None else []
+        end_reason = self._end_reason(cell, times, problems)
+        outcome, value = self._appointment(cell, times, problems)
+        # Each of these is None only where a problem says why.
+        if problems or details is None or times is None:
+            return None, [RowError(line, message) for message in problems]
+        return Row(
+            **details,
+            received_at=times["received_at"],
+            steps=steps,
+            first_contact_at=times.get("first_contact_at"),
+            appointment_at=times.get("appointment_at"),
+            appointment_outcome=outcome,
+            end_reason=end_reason,
+            visit_value=value,
+            originals=self.originals,
+        ), []
+
+    def _details(self, line: int, cell: dict, problems: list[str]) -> dict | None:
+        """The referral's own cells (number, patient, source, referrer, channel, urgency,
+        department, coordinator), as Row's fields; None where a problem says why."""
         number = cells.text(cell.get("referral_number"))
         if len(number) > 12:
             problems.append(
@@ -340,37 +363,24 @@ class RowChecker:
         urgency = self._choice(cell, "urgency", URGENCIES, Urgency.ROUTINE, problems)
         department_id = self._department(cell, problems)
         assignee_id = self._coordinator(cell, problems)
-        times = self._times(cell, problems)
-        steps = self._steps(times, problems) if times is not None else []
-        end_reason = self._end_reason(cell, times, problems)
-        outcome, value = self._appointment(cell, times, problems)
-        # Each of these is None only where a problem says why.
-        if problems or birth is None or department_id is None or times is None:
-            return None, [RowError(line, message) for message in problems]
-        return Row(
-            line=line,
-            number=number,
-            last_name=last_name,
-            first_name=first_name,
-            date_of_birth=birth,
-            source_type=source_type,
-            source_other=source_other,
-            practice_name=practice,
-            npi=npi,
-            provider_name=provider_name,
-            channel=channel,
-            department_id=department_id,
-            urgency=urgency,
-            assignee_id=assignee_id,
-            received_at=times["received_at"],
-            steps=steps,
-            first_contact_at=times.get("first_contact_at"),
-            appointment_at=times.get("appointment_at"),
-            appointment_outcome=outcome,
-            end_reason=end_reason,
-            visit_value=value,
-            originals=self.originals,
-        ), []
+        if problems or birth is None or department_id is None:
+            return None
+        return {
+            "line": line,
+            "number": number,
+            "last_name": last_name,
+            "first_name": first_name,
+            "date_of_birth": birth,
+            "source_type": source_type,
+            "source_other": source_other,
+            "practice_name": practice,
+            "npi": npi,
+            "provider_name": provider_name,
+            "channel": channel,
+            "department_id": department_id,
+            "urgency": urgency,
+            "assignee_id": assignee_id,
+        }
 
     # -- who --
 
