@@ -17,11 +17,9 @@ from refloop.history.layout import EVENT_LOG_NAMES, EVENT_LOG_REQUIRED, state_wo
 from refloop.history.mapping import Mappings
 from refloop.history.reading import Sheet
 from refloop.history.validation import (
-    CHANNELS,
     LOST_COLUMNS,
     OUTCOMES,
     PROGRESS_EVERY,
-    URGENCIES,
     Booked,
     Checked,
     Progress,
@@ -38,9 +36,7 @@ from refloop.referrals.models import (
     AppointmentOutcome,
     ContactChannel,
     ContactOutcome,
-    ReferralChannel,
     State,
-    Urgency,
 )
 
 LOST_STATES = frozenset(LOST_COLUMNS.values())
