@@ -179,6 +179,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "history_run_progress": ADMIN,
     "history_template": ADMIN,
     "history_export": ADMIN,
+    "history_export_event_log": ADMIN,
+    "history_event_log_template": ADMIN,
+    "history_run_map": ADMIN,
     # Outreach: the gift and meal ledger and events. Recording past the limit and repayments
     # need a compliance officer, and none of these users is one (tests/outreach covers it).
     "ledger": OUTREACH,
@@ -471,6 +474,7 @@ PK_OF = {
     "portal_invite_withdraw": "invite",
     "history_run": "run",
     "history_run_progress": "run",
+    "history_run_map": "run",
     "intake_document": "document",
     "intake_document_file": "document",
     "intake_page_image": "document",
