@@ -842,9 +842,14 @@ Referral Date 05/17/2026
     fields = fields_of(page)
     assert fields["patient_date_of_birth"]["value"] == "2003-10-13"
     assert fields["patient_date_of_birth"]["review"]
-    # A recent date after a short word is no birth date.
+    # A recent date after a short word is no birth date, nor an old one after a word that
+    # is no misread DOB.
     recent = fields_of(page_of("Patient Name Thaddeus Rasmussen\nOn 05/17/2026"))
     assert recent["patient_date_of_birth"]["value"] == ""
+    history = fields_of(
+        page_of("Patient Name Thaddeus Rasmussen\nSeen for 03/14/2015 and on 04/02/2016")
+    )
+    assert history["patient_date_of_birth"]["value"] == ""
 
 
 def test_a_lab_name_read_with_a_letter_for_its_digit_is_put_right_for_a_check():

@@ -14,6 +14,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 
+from rapidfuzz.distance import Levenshtein
+
 from refloop.intake import layout, pairing, vocabulary
 from refloop.intake.models import FIELD_NAMES
 from refloop.intake.reading import Box, PageText, Word, engine_words
@@ -1264,12 +1266,13 @@ def _fallbacks(found: list[Found], model: layout.Layout, page: int, today: dt.da
 
 
 def _birth_date_after_a_lost_label(model: layout.Layout, page: int, today: dt.date) -> list[Found]:
-    """A segment of a short word and a date years ago: "DOB" misread ("pos 03/10/1966",
-    "poB 13-Oct-2003"), since other dates on a form are recent (the referral's, a visit's)."""
+    """A date years ago after a word DOB's misreading could be ("pos 03/10/1966", "poB
+    13-Oct-2003": three letters, an o amid them, two at most wrong): a birth date, since the
+    other dates on a form are recent (the referral's, a visit's)."""
     for line in model.lines:
         words = [w for s in line.segments for w in s.words]
         for index, first in enumerate(words[:-1]):
-            if len(first.text) > 3 or not first.text.isalpha() or not first.text[:1].isalpha():
+            if not _dob_misread(first.text):
                 continue
             rest = words[index + 1 : index + 2]
             read = read_date(rest[0].text, today=today)
@@ -1279,6 +1282,17 @@ def _birth_date_after_a_lost_label(model: layout.Layout, page: int, today: dt.da
                           0, note="date", box=_box(rest))
                 ]  # fmt: skip
     return []
+
+
+def _dob_misread(text: str) -> bool:
+    key = text.lower().replace("0", "o")
+    return (
+        len(key) == 3
+        and key.isalpha()
+        and key[1] == "o"
+        and key != "for"  # "for 03/14/2015": a sentence's word before a date
+        and Levenshtein.distance(key, "dob") <= 2
+    )
 
 
 # ---- a candidate's fields -------------------------------------------------------------
