@@ -899,3 +899,20 @@ Yusuf G. Nwosu: MD
     values = values_of(page)
     assert values["icd10_codes"] == "N18.4, I10"
     assert values["provider_name"] == "Yusuf Nwosu"
+
+
+def test_free_text_joins_a_word_cut_in_two_and_drops_a_trailing_speck():
+    values = values_of(page_of("Reason for Referral: Gallstones with recurrent epigas tric pain!"))
+    assert values["reason"] == "Gallstones with recurrent epigastric pain"
+
+
+def test_a_toll_free_number_is_no_referring_offices_own():
+    page = page_of(
+        """
+HILLCREST MEDICAL GROUP Tel 289-677-8760 Fax 289-677-8762
+REFERRING PROVIDER
+Name: Leticia Bergstrom, MD
+Fax: 800-555-0199
+"""
+    )
+    assert values_of(page)["provider_fax"] == "(289) 677-8762"

@@ -492,3 +492,11 @@ def test_a_dash_read_as_a_plus_in_the_offices_number():
 def test_an_accent_a_speck_gave_a_letter_does_not_hide_the_sentence():
     found = found_by_field(letter("Dear Dr. Delgado:\nHe can be réached at 252-427-9173. He is"))
     assert found["patient_phone"].value == "(252) 427-9173"
+
+
+def test_a_reason_ends_where_a_period_read_as_a_colon_ends_its_sentence():
+    page = letter(
+        "I am referring him for gallstones with recurrent epigastric pain: His symptoms\n"
+        "began about 8 months ago."
+    )
+    assert values_of(page)["reason"] == "gallstones with recurrent epigastric pain"

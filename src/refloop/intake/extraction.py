@@ -347,8 +347,29 @@ def _free_text(words: list[Word]) -> str:
         # A plan's roman numeral after a capitalised word: "POS Il" is "POS II".
         if token in ROMAN_LOOKALIKES and tokens[index - 1].isupper():
             tokens[index] = ROMAN_LOOKALIKES[token]
-    text = " ".join(tokens).strip(" ,;:.")
+    text = " ".join(_joined(tokens)).strip(" ,;:.!")
     return re.sub(r"\s+", " ", text)
+
+
+def _joined(tokens: list[str]) -> list[str]:
+    """A word OCR cut in two ("epigas tric"): two neighbours, one of which no dictionary
+    holds, whose join it does, joined."""
+    known = engine_words()
+    out: list[str] = []
+    for token in tokens:
+        previous = out[-1] if out else ""
+        both = previous + token
+        if (
+            known
+            and previous.isalpha()
+            and re.fullmatch(r"[a-z]+[,;.]?", token)
+            and not (previous.lower() in known and token.rstrip(",;.").lower() in known)
+            and both.rstrip(",;.").lower() in known
+        ):
+            out[-1] = both
+        else:
+            out.append(token)
+    return out
 
 
 def parse_codes(words: list[Word], about: tuple[str, ...] = ()) -> list[str]:
@@ -852,7 +873,7 @@ def _readings(item: pairing.Item, section: str, context: _Context) -> list[Found
         if context.is_cover and reading.field in PROVIDER_FIELDS:
             reading.priority = 0  # a cover sheet's numbers: the last resort
         reading.unsure = section == CLINICIAN
-        if section in {TOP, OTHER, COVER} and _toll_free(reading):
+        if _toll_free(reading):
             reading.priority = 0  # a payer's or a company's line, not a practice's own
     return out
 

@@ -110,7 +110,8 @@ REASON = re.compile(
     r"|(?:\bDOB\b|date\s+of\s+birth|\bborn\b)[^,]{0,30}(?:,\s*\d{4})?,\s+(?:regarding|for))"
     # A space read as a period: "referring her for.knee pain".
     r"(?:\s+|\.(?=[a-z]))"
-    r"(?P<value>.+?)(?=\.(?:\s|$)|$)"
+    # A sentence's period read as a colon ("… pain: His symptoms began …") ends it too.
+    r"(?P<value>.+?)(?=\.(?:\s|$)|:\s+[A-Z][a-z]|$)"
 )
 # "referred for evaluation of X": the reason is X.
 REASON_LEAD = re.compile(
