@@ -136,16 +136,29 @@ def old_set(count: int, write: bool) -> tuple[list[dict], list[str]]:
     return packets[:count], problems
 
 
-def new_seeds(count: int | None, layout: str | None) -> list[int]:
-    """The new set's seeds: all of them, one layout's, or the first N taking layouts in turn."""
+# Fresh draws: packets the generator makes from seeds the labelled set does not hold, which
+# no one has looked at to find failure kinds. Move FRESH_FROM on once a session has looked
+# at a draw's misses, so the next one measures what it has not seen.
+FRESH_FROM = 6200
+FRESH_PACKETS = 27
+
+
+def new_seeds(count: int | None, layout: str | None, fresh: int | None = None) -> list[int]:
+    """The new set's seeds: all of them, one layout's, or the first N taking layouts in turn;
+    with `fresh`, that many seeds from FRESH_FROM on instead (every layout in turn)."""
     from faxgen import packets
 
-    chosen = [s for s in packets.seeds() if layout is None or packets.layout_of(s) == layout]
-    return chosen if count is None else chosen[:count]
+    pool = range(FRESH_FROM, FRESH_FROM + fresh) if fresh else packets.seeds()
+    chosen = [s for s in pool if layout is None or packets.layout_of(s) == layout]
+    return chosen if count is None or fresh else chosen[:count]
 
 
-def new_set(count: int | None, layout: str | None, write: bool) -> tuple[list[dict], list[str]]:
-    """The faxgen packets with their labels, rendered (or taken from the cache)."""
+def new_set(
+    count: int | None, layout: str | None, write: bool, fresh: int | None = None
+) -> tuple[list[dict], list[str]]:
+    """The faxgen packets with their labels, rendered (or taken from the cache); `fresh`
+    draws that many packets the labelled set does not hold (their labels are the
+    generator's, checked against nothing stored)."""
     from faxgen import packets, render
 
     if layout is not None and layout not in packets.LAYOUTS:
@@ -157,9 +170,11 @@ def new_set(count: int | None, layout: str | None, write: bool) -> tuple[list[di
     problems = []
     drawn = [
         packets.make_packet(seed)
-        for seed in (packets.seeds() if write else new_seeds(count, layout))
+        for seed in (packets.seeds() if write else new_seeds(count, layout, fresh))
     ]
     for packet in drawn:
+        if fresh:
+            break
         known = stored_by_seed.get(packet.seed)
         if known is None and not write:
             problems.append(
@@ -467,13 +482,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", default=None, help="clean-up steps before OCR, or none")
     parser.add_argument("--passes", default=None, help="OCR segmentation modes, e.g. 6,11")
     parser.add_argument(
+        "--fresh",
+        type=int,
+        nargs="?",
+        const=FRESH_PACKETS,
+        default=None,
+        help=f"instead of the new set, N packets drawn from seeds {FRESH_FROM} on, which no "
+        f"one has tuned the reader on (default {FRESH_PACKETS}; implies --set new)",
+    )
+    parser.add_argument(
         "--no-second-engine",
         action="store_true",
         help="Tesseract alone, without the second engine's reading of what it doubted",
     )
     args, _ = parser.parse_known_args(argv)  # run_all passes --db, which means nothing here
     count = args.packets or (QUICK_PACKETS if args.quick else None)
-    which = ["new"] if args.layout else (["old", "new"] if args.which == "both" else [args.which])
+    which = (
+        ["new"]
+        if args.layout or args.fresh
+        else (["old", "new"] if args.which == "both" else [args.which])
+    )
 
     say("== ocr: fax intake, OCR + extraction on one core ==")
     from refloop.intake import cleanup, reading
@@ -507,8 +535,9 @@ def main(argv: list[str] | None = None) -> int:
         sets["old"], found = old_set(count or PACKETS, args.write_labels)
         problems += [f"old {p}" for p in found]
     if "new" in which:
-        sets["new"], found = new_set(count, args.layout, args.write_labels)
-        problems += [f"new {p}" for p in found]
+        name = "fresh" if args.fresh else "new"
+        sets[name], found = new_set(count, args.layout, args.write_labels, args.fresh)
+        problems += [f"{name} {p}" for p in found]
     for problem in problems:
         say(f"  note: {problem}")
     pinned, affinity_before = one_core()
