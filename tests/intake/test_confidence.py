@@ -262,3 +262,9 @@ def test_a_prior_authorizations_request_type_is_its_urgency():
         "Request Type OStandard MExpedited / Urgent", marks=[(0, 13, False), (0, 23, True)]
     )
     assert fields_of(glued)["urgency"]["value"] == "urgent"
+
+
+def test_a_confident_name_one_letter_off_a_dictionary_word_is_flagged():
+    fields = fields_of(page_of("Referring Provider: Deboreh Bergstrom\nNPI: 1234567893", conf=0.95))
+    assert fields["provider_name"]["value"] == "Deboreh Bergstrom"
+    assert fields["provider_name"]["review"]

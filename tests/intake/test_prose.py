@@ -500,3 +500,9 @@ def test_a_reason_ends_where_a_period_read_as_a_colon_ends_its_sentence():
         "began about 8 months ago."
     )
     assert values_of(page)["reason"] == "gallstones with recurrent epigastric pain"
+
+
+def test_a_letters_reason_has_its_misread_words_put_right_and_checked():
+    found = found_by_field(letter("I am referring him for a new systclic murmur, please evaluate."))
+    assert found["reason"].value == "a new systolic murmur, please evaluate"
+    assert found["reason"].confidence < 0.8

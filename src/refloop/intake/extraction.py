@@ -263,7 +263,20 @@ def name_confidence(words: list[Word]) -> float:
     unknown = [w for w in words if known and w.text.strip(",.").lower() not in known]
     if unknown and _conf(unknown) < FULL_CONFIDENCE:
         confidence = min(confidence, UNSURE)
+    # Read with full confidence, a name the dictionary lacks but holds one letter off
+    # ("Deboreh", Deborah) is as likely a misread as a rare name.
+    if any(_one_letter_off_a_word(w.text.strip(",."), known) for w in unknown):
+        confidence = min(confidence, UNSURE)
     return confidence
+
+
+def _one_letter_off_a_word(word: str, known: frozenset[str]) -> bool:
+    meant = respelled(word, known)
+    return (
+        meant is not None
+        and len(meant) == len(word)
+        and sum(a != b for a, b in zip(meant.lower(), word.lower(), strict=True)) == 1
+    )
 
 
 def known_name(words: list[Word]) -> bool:
@@ -291,7 +304,7 @@ def name_text(words: list[Word]) -> str:
     return text
 
 
-def _respelled(words: list[Word]) -> list[Word]:
+def respell_words(words: list[Word]) -> list[Word]:
     """Free text's words the engine doubted and no dictionary holds, each put right where it
     is one word's misreading ("Hypecthyroidism", "obdteuctive", "mammagram")."""
     known = engine_words()
@@ -937,7 +950,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         valid = is_valid_npi(digits)
         return [found("provider_npi", digits, used, valid=valid, note="npi", checked=valid)]
     if slot in {"reason", "chief_complaint"}:
-        spelled = _respelled(words)
+        spelled = respell_words(words)
         text = _free_text(spelled)
         if len(text) < 3:
             return []

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 
 from refloop.intake import values
 from refloop.intake.extraction import (
+    UNSURE,
     Found,
     known_name,
     name_confidence,
     name_text,
     parse_person,
+    respell_words,
 )
 from refloop.intake.reading import Box, PageText, Word
 
@@ -340,7 +342,15 @@ def _reason(text: Text, page: int) -> list[Found]:
     words = text.words_in(*match.span("value"))
     if len(value) < 3 or len(words) > 30:
         return []
-    return [_found("reason", value, words, page, WEAK)]
+    found = _found("reason", value, words, page, WEAK)
+    # Its misread words put right as a form's reason's are ("systclic"), and then checked.
+    for word, spelled in zip(words, respell_words(words), strict=True):
+        if spelled.text != word.text:
+            found.value = re.sub(
+                rf"(?<!\w){re.escape(word.text)}(?!\w)", spelled.text, found.value, count=1
+            )
+            found.confidence = min(found.confidence, UNSURE)
+    return [found]
 
 
 def _codes(text: Text, page: int) -> list[Found]:
