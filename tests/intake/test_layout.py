@@ -916,3 +916,8 @@ Fax: 800-555-0199
 """
     )
     assert values_of(page)["provider_fax"] == "(289) 677-8762"
+
+
+def test_lname_fname_with_its_comma_read_as_a_semicolon():
+    values = values_of(page_of("Name        Marguerite G Dubois\nLname; Fname   Kimura, Marcus"))
+    assert values["patient_last_name"] == "Dubois"

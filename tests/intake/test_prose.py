@@ -506,3 +506,10 @@ def test_a_letters_reason_has_its_misread_words_put_right_and_checked():
     found = found_by_field(letter("I am referring him for a new systclic murmur, please evaluate."))
     assert found["reason"].value == "a new systolic murmur, please evaluate"
     assert found["reason"].confidence < 0.8
+
+
+def test_a_patient_named_with_an_initials_period_and_dob_misread_opens_the_letter():
+    page = letter("Please see Tobias V: Castellanos, DB:1938-12-22, regarding low back pain.")
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == ("Tobias", "Castellanos")
+    assert values["patient_date_of_birth"] == "1938-12-22"

@@ -196,7 +196,7 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
             tokens.append(Word(part, word.conf, x0, word.y0, x0 + width, word.y1))
     tokens = [w for w in tokens if w.text.lower().strip(",.") not in TITLES]
     # A speck read as a colon after a name: "Yusuf G. Nwosu: MD".
-    tokens = [replace(w, text=w.text.rstrip(":;")) if len(w.text) > 2 else w for w in tokens]
+    tokens = [replace(w, text=w.text.rstrip(":;")) if len(w.text) > 1 else w for w in tokens]
     # A middle initial's period read as a comma ("Raymond M, Raghunathan") is no "Last, First".
     tokens = [
         Word(f"{w.text[0]}.", w.conf, w.x0, w.y0, w.x1, w.y1)

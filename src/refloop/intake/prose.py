@@ -16,7 +16,7 @@ formula, not a deadline: routine.
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from refloop.intake import values
 from refloop.intake.extraction import (
@@ -38,7 +38,8 @@ WEAK = 1
 # How far after a patient's name a "DOB"/"born" still belongs to that patient.
 DOB_REACH = 40
 
-NAME_WORD = r"(?:(?:St|Ste|Mt)\.|[A-Z][A-Za-z'\-]+|[A-Z]\.?)"
+# An initial's period may be read as a colon: "Tobias V: Castellanos".
+NAME_WORD = r"(?:(?:St|Ste|Mt)\.|[A-Z][A-Za-z'\-]+|[A-Z][.:]?)"
 # Lower-case words inside a surname: "Van der Graaf", "de la Cruz".
 NAME_PARTICLE = r"(?:van|von|der|den|de|del|della|da|di|du|la|le|dos|das|ter|ten)"
 # "Keisha K Brooks", "BROOKS, KEISHA", "Wilhelmina Van der Graaf", "Dolores St. Clair".
@@ -66,13 +67,16 @@ PLEASE_SEE = re.compile(
     r"(?i:please\s+(?:see|evaluate))\s+"
     + TITLE
     + NAME
-    + r"(?=,?\s*\(?(?i:DOB|D\.O\.B|date\s+of\s+birth|born))"
+    + r"(?=,?\s*\(?(?i:D[O0Q]?B\b|D\.O\.B|date\s+of\s+birth|born))"
 )
 # Words a name runs into on a subject line: "Re: Marcus Webb DOB: 3/9/58".
 NOT_NAME = {"dob", "d.o.b.", "d.o.b", "dob:", "mrn", "mrn:", "date", "age", "born", "sex", "id"}
 # What a surname may begin with: a name read up to one of these was cut short.
 PARTICLES = {"st", "ste", "saint", "mc", "mac", "de", "da", "di", "du", "van", "von", "la", "le"}
-BIRTH = re.compile(r"(?i:\bDOB\b|\bD\.O\.B\.?|date\s+of\s+birth|birth\s*date|\bborn(?:\s+on)?\b)")
+# "DOB" as a fax reads it too: "DB:", "D0B".
+BIRTH = re.compile(
+    r"(?i:\bD[O0Q]?B\b|\bD\.O\.B\.?|date\s+of\s+birth|birth\s*date|\bborn(?:\s+on)?\b)"
+)
 PATIENT_PHONE = re.compile(
     r"(?i:(?:she|he|they|the\s+patient|patient)\s+(?:can|may|could)\s+be\s+(?:reached|contacted)"
     r"(?:\s+by\s+phone)?\s+(?:at|on)"
@@ -270,7 +274,14 @@ def _born(text: Text, span: tuple[int, int], page: int, today: dt.date) -> list[
     born = BIRTH.search(text.text, span[0], span[1] + DOB_REACH)
     if not born:
         return []
-    date_words = _leading(text.words_from(born.end()), _is_date_part)
+    # The date may be glued to its label ("DB:1938-12-22,"): the word the label ends in,
+    # from where it ends.
+    glued = [
+        replace(w, text=w.text[born.end() - start :].lstrip(":. "))
+        for w, start in zip(text.words, text.starts, strict=True)
+        if start < born.end() < start + len(w.text) and w.text[born.end() - start :].strip(":. ")
+    ]
+    date_words = _leading(glued + text.words_from(born.end()), _is_date_part)
     read = values.read_date(" ".join(w.text for w in date_words), today=today)
     if not read:
         return []

@@ -176,7 +176,9 @@ def _pattern(wording: str) -> str:
     for ch in wording:
         if ch == " ":
             parts.append(r"[\s.,]*")
-        elif ch in ".,()":
+        elif ch == ",":
+            parts.append("[,;.]?")  # a comma read as a semicolon or a period: "Lname; Fname"
+        elif ch in ".()":
             parts.append(re.escape(ch) + "?")
         elif ch == "'":
             parts.append("['’]?")
