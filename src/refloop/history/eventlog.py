@@ -18,7 +18,6 @@ from refloop.history.mapping import Mappings
 from refloop.history.reading import Sheet
 from refloop.history.validation import (
     LOST_COLUMNS,
-    OUTCOMES,
     PROGRESS_EVERY,
     Booked,
     Checked,
@@ -340,17 +339,7 @@ class EventLogChecker(RowChecker):
             problems: list[str] = []
             booked_at = self._time(cell, "booked_at", problems, required=True)
             starts_at = self._time(cell, "appointment_at", problems, required=True)
-            outcome = cells.text(cell.get("appointment_outcome")).lower()
-            value = None
-            try:
-                value = cells.amount(cell.get("visit_value"))
-            except cells.CellProblem as problem:
-                problems.append(f"visit_value {problem.message}.")
-            if outcome and outcome not in OUTCOMES:
-                problems.append(
-                    f"appointment_outcome '{outcome}' is not an outcome; use one of "
-                    f"{', '.join(OUTCOMES)}, or leave it blank."
-                )
+            outcome, value = self._outcome_and_value(cell, problems)
             if value is not None and outcome != AppointmentOutcome.ATTENDED:
                 problems.append(
                     "visit_value is for an attended visit; make appointment_outcome attended "

@@ -624,9 +624,8 @@ class RowChecker:
             )
         return reason
 
-    def _appointment(
-        self, cell: dict, times: dict | None, problems: list[str]
-    ) -> tuple[str, Decimal | None]:
+    def _outcome_and_value(self, cell: dict, problems: list[str]) -> tuple[str, Decimal | None]:
+        """An appointment's outcome and visit value as written, each checked on its own."""
         outcome = cells.text(cell.get("appointment_outcome")).lower()
         value = None
         try:
@@ -638,6 +637,13 @@ class RowChecker:
                 f"appointment_outcome '{outcome}' is not an outcome; use one of "
                 f"{', '.join(OUTCOMES)}, or leave it blank."
             )
+        return outcome, value
+
+    def _appointment(
+        self, cell: dict, times: dict | None, problems: list[str]
+    ) -> tuple[str, Decimal | None]:
+        outcome, value = self._outcome_and_value(cell, problems)
+        if outcome and outcome not in OUTCOMES:
             return outcome, value
         if times is None:
             return outcome, value
