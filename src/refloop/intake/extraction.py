@@ -272,10 +272,13 @@ def name_confidence(words: list[Word]) -> float:
 
 def _one_letter_off_a_word(word: str, known: frozenset[str]) -> bool:
     meant = respelled(word, known)
-    return (
-        meant is not None
-        and len(meant) == len(word)
-        and sum(a != b for a, b in zip(meant.lower(), word.lower(), strict=True)) == 1
+    return meant is not None and _one_letter_apart(word, meant)
+
+
+def _one_letter_apart(read: str, meant: str) -> bool:
+    """The same length, one letter different: a misread letter, nothing lost or added."""
+    return len(read) == len(meant) and (
+        sum(a != b for a, b in zip(read.lower(), meant.lower(), strict=True)) == 1
     )
 
 
@@ -331,11 +334,7 @@ def respell_words(words: list[Word]) -> list[Word]:
 
 
 def _one_letter_to_a_condition(read: str, meant: str) -> bool:
-    return (
-        len(read) == len(meant)
-        and sum(a != b for a, b in zip(read.lower(), meant.lower(), strict=True)) == 1
-        and is_medical_word(meant)
-    )
+    return _one_letter_apart(read, meant) and is_medical_word(meant)
 
 
 def _free_text(words: list[Word]) -> str:
