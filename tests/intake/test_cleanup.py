@@ -15,6 +15,7 @@ from refloop.intake import cleanup, reading
 DPI = 200
 SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
 def font(size_pt: float, path: str = SANS) -> ImageFont.FreeTypeFont:
@@ -262,17 +263,40 @@ def test_the_review_image_and_the_ocr_image_share_coordinates():
     assert cleaned.upright.size == cleaned.image.size == skewed.size
 
 
-def test_a_black_banner_with_white_text_is_left_whole():
+def test_white_text_on_a_black_band_is_read_and_the_rule_below_still_goes():
     page = Image.new("L", (900, 160), 255)
     draw = ImageDraw.Draw(page)
     draw.rectangle((40, 40, 860, 90), fill=0)  # a section heading in reverse video
     draw.text((60, 48), "Referring Provider", font=font(12), fill=255)
     draw.line((40, 130, 860, 130), fill=0, width=2)
 
-    after = ink(cleanup.clean(page, dpi=DPI).image)
+    cleaned = cleanup.clean(fax(page), dpi=DPI)
+    after = ink(cleaned.image)
 
-    assert (after[40:91, 40:861] == ink(page)[40:91, 40:861]).all()
+    assert {"Referring", "Provider"} <= set(words_read(cleaned.image))
+    # Black on white now: the band's corners are white, its letters black.
+    assert not after[42:46, 42:50].any() and after[48:88, 60:400].any()
     assert not after[129:132, 40:861].any()
+
+
+def test_a_band_joined_to_a_tables_rules_is_read_but_bold_black_text_is_left_alone():
+    page = Image.new("L", (1000, 330), 255)
+    draw = ImageDraw.Draw(page)
+    # A boxed form: the band is a row of the ruled table, its borders touching the grid's.
+    draw.rectangle((40, 20, 960, 310), outline=0, width=2)
+    draw.rectangle((40, 120, 960, 165), fill=0)
+    draw.line((500, 165, 500, 310), fill=0, width=2)
+    draw.line((40, 240, 960, 240), fill=0, width=2)
+    draw.text((60, 126), "REFERRED TO", font=font(11), fill=255)
+    # A form's title in large bold type: dense ink, but no band.
+    draw.text((60, 30), "CONSULTATION REQUEST", font=font(20, BOLD), fill=0)
+    draw.text((60, 180), "Marcus Webb", font=font(11), fill=0)
+
+    cleaned = cleanup.clean(fax(page), dpi=DPI)
+
+    read = words_read(cleaned.image)
+    assert {"REFERRED", "TO", "Marcus", "Webb"} <= set(read)
+    assert {"CONSULTATION", "REQUEST"} <= set(read)
 
 
 def test_an_x_drawn_beside_a_word_is_a_mark_but_the_letter_x_is_not():

@@ -325,7 +325,8 @@ def test_a_box_the_ocr_read_into_its_option_still_marks_that_option():
     assert fields["urgency"]["value"] == "urgent"
     assert not fields["urgency"]["review"]
     unmarked = page_of("Priority: ORoutine   ClUrgent", marks=[(0, 10, False), (0, 21, False)])
-    assert values_of(unmarked)["urgency"] == "routine"
+    # Nothing marked, nothing read: a person chooses (the review form starts at routine).
+    assert values_of(unmarked)["urgency"] == ""
     assert fields_of(unmarked)["urgency"]["review"]
 
 
@@ -354,7 +355,7 @@ Please call if you have urgent questions.
 """
     )
     fields = fields_of(page)
-    assert fields["urgency"]["value"] == "routine"
+    assert fields["urgency"]["value"] == ""
     assert fields["urgency"]["review"]
 
 
@@ -921,3 +922,71 @@ Fax: 800-555-0199
 def test_lname_fname_with_its_comma_read_as_a_semicolon():
     values = values_of(page_of("Name        Marguerite G Dubois\nLname; Fname   Kimura, Marcus"))
     assert values["patient_last_name"] == "Dubois"
+
+
+def test_a_word_whose_box_is_thinner_than_its_line_keeps_its_place_in_the_line():
+    page = page_of("Diagnosis (ICD-10)   M54,16; M54.50")
+    first = next(w for w in page.lines[0] if w.text == "M54,16;")
+    # OCR gave the first code a box only a comma high, just below the line's foot.
+    thin = replace(first, y0=first.y1 + 0.0005, y1=first.y1 + 0.0025)
+    page.lines[0] = [thin if w is first else w for w in page.lines[0]]
+    assert values_of(page)["icd10_codes"] == "M54.16, M54.50"
+
+
+def test_labels_of_a_hand_filled_form_without_colons_and_the_blocks_they_open():
+    page = page_of(
+        """
+PATIENT REFERRAL
+Oak Hollow Health Partners   Tel 415.557.4077   Fax 415.940.1490
+Last/ / First.  Huang / Winston        DOB 11/16/1944
+Phone  683.699.5607      Insurance  UnitedHealthcare Choice Plus
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_last_name"], values["patient_first_name"]) == ("Huang", "Winston")
+    assert values["insurance"] == "UnitedHealthcare Choice Plus"
+    # The first person under a title is the patient: the phone below is hers, not the
+    # letterhead's.
+    assert values["patient_phone"] == "(683) 699-5607"
+    assert values["provider_phone"] == "(415) 557-4077"
+    # A word that is no plan after a one-word label is not taken without a colon.
+    assert values_of(page_of("Insurance changed last month"))["insurance"] == ""
+
+
+def test_an_npi_after_the_patients_block_opens_the_referrers_though_its_heading_was_lost():
+    page = page_of(
+        """
+Patient
+Name            Colleen A Huang
+Phone           850-322-0324
+Lname, Fname    Bergstrom, Gregory
+NPI             2783376017
+Phone           482-748-9014
+"""
+    )
+    values = values_of(page)
+    assert values["patient_phone"] == "(850) 322-0324"
+    assert values["provider_phone"] == "(482) 748-9014"
+
+
+def test_misread_label_wordings_te_for_tel_and_dgb_for_dob():
+    page = page_of("Te! 842.546.5307   Fax 842.346.7472\nPatient Name: Ana Lee\nDGB 04/14/1956")
+    values = values_of(page)
+    assert values["provider_phone"] == "(842) 546-5307"
+    assert values["patient_date_of_birth"] == "1956-04-14"
+
+
+def test_a_filled_box_read_as_a_glyph_marks_its_option_and_no_urgency_is_no_guess():
+    assert values_of(page_of("Urgency @Routine Urgent STAT"))["urgency"] == "routine"
+    assert values_of(page_of("Priority: Routine ©Urgent STAT"))["urgency"] == "urgent"
+    unstated = fields_of(page_of("Patient Name: Ana Lee\nReason for referral: knee pain"))
+    assert (unstated["urgency"]["value"], unstated["urgency"]["review"]) == ("", True)
+
+
+def test_an_office_number_read_without_its_area_code_takes_the_fax_numbers_flagged():
+    page = page_of(
+        "REFERRING PROVIDER\nName: Felicia Adeyemi, MD\nPhone: 521 1573\nFax: 568 504 6528"
+    )
+    fields = fields_of(page)
+    assert fields["provider_phone"]["value"] == "(568) 521-1573"
+    assert fields["provider_phone"]["review"]

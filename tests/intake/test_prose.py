@@ -513,3 +513,57 @@ def test_a_patient_named_with_an_initials_period_and_dob_misread_opens_the_lette
     values = values_of(page)
     assert (values["patient_first_name"], values["patient_last_name"]) == ("Tobias", "Castellanos")
     assert values["patient_date_of_birth"] == "1938-12-22"
+
+
+def test_the_subject_line_names_the_patient_and_the_sentence_below_gives_her_birth_date():
+    page = letter(
+        "RE: Referral for Okonkwo, Priya\n"
+        "Dear Dr. Sato,\n"
+        "Thank you for seeing my patient, Priya Okonkwo, born Aug 20,1993, whom I am\n"
+        "referring for exertional chest pain."
+    )
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == ("Priya", "Okonkwo")
+    assert values["patient_date_of_birth"] == "1993-08-20"
+
+
+def test_the_only_birth_date_a_letter_states_is_its_patients_shown_for_a_check():
+    # The name in the sentence is garbled by a speck ("Alonzo. O'Donnell"), so the birth
+    # date is not right after a name: the one the letter states is still the patient's.
+    page = letter(
+        "RE: Referral for O'Donnell, Alonzo\n"
+        "Dear Dr. Ellsworth,\n"
+        "Thank you for seeing my patient, Alonzo. O'Donnell, born August 8, 1988, whom I am\n"
+        "referring for claudication."
+    )
+    found = found_by_field(page)
+    assert found["patient_date_of_birth"].value == "1988-08-08"
+    assert found["patient_date_of_birth"].confidence < 0.8
+    # Two birth dates: whose is whose, the letter does not say.
+    two = letter(
+        "RE: Referral for O'Donnell, Alonzo\n"
+        "Dear Dr. Ellsworth,\n"
+        "I am writing about claudication. His mother, born March 2, 1950, and his brother,\n"
+        "born May 5, 1985, have the same."
+    )
+    assert "patient_date_of_birth" not in values_of(two)
+
+
+def test_a_speck_after_referring_and_to_read_as_ta_still_read_as_prose():
+    page = letter(
+        "I am referring. for iron deficiency anemia with melena. The best number ta reach\n"
+        "her is 793.208.0972."
+    )
+    values = values_of(page)
+    assert values["reason"] == "iron deficiency anemia with melena"
+    assert values["patient_phone"] == "(793) 208-0972"
+
+
+def test_a_reason_ends_before_a_label_its_period_read_as_a_comma_runs_into():
+    page = letter(
+        "I am referring him for suspected obstructive sleep apnea, Relevant diagnoses: G47.33."
+    )
+    assert values_of(page)["reason"] == "suspected obstructive sleep apnea"
+    # A capital inside the reason is not a label without its colon.
+    page = letter("I am referring her for anemia, Crohn disease and weight loss.")
+    assert values_of(page)["reason"] == "anemia, Crohn disease and weight loss"

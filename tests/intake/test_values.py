@@ -389,3 +389,17 @@ def test_bare_digits_listed_after_a_code_are_a_code_with_its_letter_misread():
     # Not listed after a code: a number ("Room 110"), or a year after one.
     assert values.read_codes("Room 110").codes == []
     assert values.read_codes("E11.65, 2026").codes == ["E11.65"]
+
+
+def test_a_speck_glued_to_a_months_name_is_no_part_of_the_date():
+    today = dt.date(2026, 6, 1)
+    assert values.read_date("Jul!11,2003", today=today).iso == "2003-07-11"
+    assert values.read_date("May! 18,2026", today=today).iso == "2026-05-18"
+    # A word that only begins like a month is not one.
+    assert values.read_date("Mayo!1 2", today=today) is None
+
+
+def test_a_codes_dot_read_as_a_comma_after_its_zero_read_as_a_letter_o():
+    assert values.read_codes("RO7,9, R94.31").codes == ["R07.9", "R94.31"]
+    # "I10,E11.65" stays a list.
+    assert values.read_codes("I10,E11.65").codes == ["I10", "E11.65"]

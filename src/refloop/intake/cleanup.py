@@ -15,7 +15,7 @@ from PIL import Image
 
 from refloop.intake.reading import Box, Mark
 
-STEPS = ("streaks", "deskew", "shading", "despeckle", "rules")
+STEPS = ("streaks", "deskew", "inverse", "shading", "despeckle", "rules")
 
 MAX_SKEW_DEGREES = 5.0
 MIN_ROTATION_DEGREES = 0.2  # below this a rotation blurs more than it straightens
@@ -25,6 +25,11 @@ WHITE = 255
 # filled box, left alone.
 SHADE_LEVEL = 235
 SOLID_LEVEL = 60
+BAND_RULE_INCHES = 0.02  # thicker than a ruling line: what an opening this wide keeps
+BAND_MIN_INCHES = (1.0, 0.08)  # a band of white text is at least this wide and high
+BAND_MAX_HIGH = 0.45  # inches: a band holds one line of text
+BAND_INK = 0.6  # of a band's pixels black as printed (its white letters the rest)
+BAND_EDGE_INCHES = 0.01  # the outline a band leaves, as thick as a ruling line
 TEXT_ON_SHADE = 0.62  # of the local background: darker than this is ink on a shaded cell
 SPECK_INCHES = 0.014  # a speck is at most this wide (about 3 px at 200 dpi)
 SPECK_COMPANY_INCHES = 0.04  # a dot this near a larger mark is part of it (i, :, 11.65)
@@ -92,6 +97,9 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
             gray = _rotate(gray, -angle)
     upright = gray
     bars = _bars(gray <= _ink_level(gray), dpi)
+    if "inverse" in steps:
+        gray = _invert_bands(gray, dpi)
+        bars = _bars(gray <= _ink_level(gray), dpi)
     out = _flatten_shading(gray, bars, dpi) if "shading" in steps else gray.copy()
     ink = out <= _ink_level(out)
     horizontal, vertical = _rules(ink, dpi)
@@ -275,6 +283,51 @@ def _bars(ink: np.ndarray, dpi: float) -> np.ndarray:
     density = cv2.boxFilter(ink.astype(np.float32), -1, (width, height))
     dense = (density > BAR_DENSITY).astype(np.uint8)
     return cv2.dilate(dense, _rect(width // 2 | 1, height // 2 | 1)).astype(bool)
+
+
+def _invert_bands(gray: np.ndarray, dpi: float) -> np.ndarray:
+    """White text on a black band ("REFERRING PROVIDER" as a form's section heading) made
+    black on white, so that OCR reads it.
+
+    Strokes as thin as a ruling line and a shade's dither dots are opened away first; what
+    is left black in unbroken runs an inch long is a band's rows above, below and beside its
+    letters (no word of black text is solid that far), joined into one shape around them. A
+    shape one line high whose box was mostly black as printed is a band (heavy ruling lines
+    make shapes too, but thin ones).
+    """
+    level = _ink_level(gray)
+    ink = gray <= level
+    thin = _px(BAND_RULE_INCHES, dpi, 3)
+    runs = _open(_open(ink, _rect(thin, thin)), _rect(_px(BAND_MIN_INCHES[0], dpi), 1))
+    if not runs.any():
+        return gray
+    count, _, stats, _ = cv2.connectedComponentsWithStats(runs.astype(np.uint8), connectivity=8)
+    out = gray
+    for x, y, w, h, _area in stats[1:count]:
+        if not BAND_MIN_INCHES[1] * dpi <= h <= BAND_MAX_HIGH * dpi:
+            continue
+        # Rows the box takes in beyond the band (a slanted rule joined to its edge) stay.
+        rows = np.flatnonzero(ink[y : y + h, x : x + w].mean(axis=1) >= BAND_INK)
+        if not rows.size:
+            continue
+        y, h = y + rows[0], rows[-1] - rows[0] + 1
+        if h < BAND_MIN_INCHES[1] * dpi or ink[y : y + h, x : x + w].mean() < BAND_INK:
+            continue
+        if out is gray:
+            out = gray.copy()
+        # Its letters (lighter than ink) black, the band white: as crisp as printed text.
+        out[y : y + h, x : x + w] = np.where(ink[y : y + h, x : x + w], WHITE, 0)
+        # Its edges kept as ruling lines: a band divides a form's table as a rule does, so
+        # the cells above and below stay apart (the rules step then takes them off).
+        edge = _px(BAND_EDGE_INCHES, dpi, 2)
+        for rows, cols in (
+            (slice(y, y + edge), slice(x, x + w)),
+            (slice(y + h - edge, y + h), slice(x, x + w)),
+            (slice(y, y + h), slice(x, x + edge)),
+            (slice(y, y + h), slice(x + w - edge, x + w)),
+        ):
+            out[rows, cols] = 0
+    return out
 
 
 def _flatten_shading(gray: np.ndarray, bars: np.ndarray, dpi: float) -> np.ndarray:

@@ -515,7 +515,9 @@ def _heading(
     if not all(layout.heading_shaped(s.text) for s in others):
         return None
     if labels:
-        return kind or OTHER if all(items[s.index] for s in others) else None
+        # A row of field labels over their values ("NAME   SPECIALTY", "DOB   PHONE") is
+        # no heading: the section above goes on. A row of parties' headings opens theirs.
+        return kind if all(items[s.index] for s in others) else None
     return kind
 
 
@@ -786,11 +788,20 @@ def _switch_section(
             kind = ANOTHER_CLINICIAN if CLINICIAN in seen else CLINICIAN
         elif current == CLINICIAN:
             kind = OTHER  # a person after the clinician's block: whose, nobody said
+        elif current in {TOP, OTHER} and item.words and not seen & {PATIENT, CLINICIAN}:
+            # A form's first person, no party's heading above (a title, a letterhead): the
+            # patient, and the lines after are the patient's ("Phone" below "Last / First"
+            # is not the letterhead's).
+            kind = PATIENT
         else:
             return False
     elif item.slot in PATIENT_SLOTS:
         kind = PATIENT
     elif item.slot == "from" or (item.slot == "provider_name" and not item.weak):
+        kind = PROVIDER
+    elif item.slot == "npi" and current == PATIENT:
+        # A patient has no NPI: the block it opens is a clinician's, its heading lost
+        # (a shaded bar OCR did not read).
         kind = PROVIDER
     elif item.slot == "to":
         kind = RECIPIENT
@@ -1193,7 +1204,11 @@ def _urgency(words: list[Word], context: _Context, found) -> list[Found]:
         before = words[index - 1].text.lower() if index else ""
         if mark is not None:
             state: bool | None = mark.marked
-        elif any(text.startswith(t) for t in vocabulary.MARKED_TOKENS if len(t) > 1):
+        elif any(
+            text.startswith(t) and len(text) > len(t)
+            for t in vocabulary.MARKED_TOKENS
+            if len(t) > 1 or not t.isalnum()
+        ):
             state = True
         elif before in vocabulary.MARKED_TOKENS:
             state = True
@@ -1367,16 +1382,27 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
             # Read but failed its check (a bad NPI check digit, an impossible date).
             best = max(options, key=lambda f: (f.priority, f.confidence))
             fields[name] = _field(best.value, min(best.confidence, 0.3), True, best.page, best.box)
-        elif name == "urgency":
-            # Nothing says how urgent: routine is the default, and a person confirms it.
-            fields[name] = _field("routine", 0.5, True, None)
         elif name == "provider_npi" and not any(_may_hold_an_npi(r.text) for r in readings):
             # Most letters carry no NPI: where nothing on the pages is labelled one or could
             # be one, nothing was missed and there is nothing to check.
             fields[name] = _field("", 0.0, False, None)
         else:
             fields[name] = _field("", 0.0, True, None)
+    _office_area_code(fields)
     return fields
+
+
+def _office_area_code(fields: dict[str, dict]) -> None:
+    """An office number read without its area code ("Phone: 521 1573") beside the same
+    office's other number read whole: an office's phone and fax almost always share an area
+    code, so it is offered with that one, flagged for a person to confirm."""
+    for name, other in (("provider_phone", "provider_fax"), ("provider_fax", "provider_phone")):
+        short, whole = _digits(fields[name]["value"]), _digits(fields[other]["value"])
+        if len(short) != 7 or len(whole) != 10:
+            continue
+        value, valid = read_phone(whole[:3] + short)
+        if valid:
+            fields[name] |= {"value": value, "review": True}
 
 
 # "NPI", and as OCR misreads it: "NP!", "NPl", "NP1", "INPI", "N P I".

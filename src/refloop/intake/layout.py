@@ -200,7 +200,11 @@ def _rows(words: list[Word], model: Layout) -> list[list[Word]]:
     rows: list[tuple[float, list[Word]]] = []
     for word in sorted(words, key=model.row):
         centre = model.row(word)
-        tolerance = max(model.text_height, word.y1 - word.y0) * 0.5
+        high = word.y1 - word.y0
+        # A box much thinner than the text (only a comma's or a stroke's height read) says
+        # little of where its word's middle is: it joins the line its box overlaps.
+        thin = high < model.text_height / 2
+        tolerance = (model.text_height + high) / 2 if thin else max(model.text_height, high) / 2
         if rows and abs(centre - rows[-1][0]) <= tolerance:
             mean, members = rows[-1]
             members.append(word)

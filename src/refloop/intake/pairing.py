@@ -11,7 +11,7 @@ followed by what its field looks like, or standing alone.
 import re
 from dataclasses import dataclass, field
 
-from refloop.intake import vocabulary
+from refloop.intake import values, vocabulary
 from refloop.intake.layout import Layout, Line, Segment, heading_shaped
 from refloop.intake.reading import Word
 
@@ -33,6 +33,7 @@ RULE_GLYPH = re.compile(r"[iIl|!]")
 # The most words a label's wording has ("Reason for Referral / Clinical Question").
 MAX_LABEL_WORDS = 6
 NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
+NAME_SEPARATORS = {"/", ",", "|"}
 UNKNOWN_LABEL = re.compile(r"^[A-Za-z][A-Za-z /#&'()\-]{0,30}:")
 ENUMERATOR = re.compile(r"^\(?#?\d{1,2}[.)]?$")
 CODE_START = re.compile(r"^[A-Z0-9$§][0-9OIl][0-9A-Z]{1,2}(?:[.:,]|$)")
@@ -164,10 +165,15 @@ def _stands_without_colon(slot: str, label: str, first: int, rest: list[Word]) -
             and len(rest) > 1
             and bool(vocabulary.urgency_level(rest[1].text))
         )
-    if slot in NAME_SLOTS and 2 <= len(rest) <= 5:
+    if slot in NAME_SLOTS:
         # A first and a last name at least: "PATIENT REFERRAL" is a heading, not a name.
-        return all(NAME_TOKEN.fullmatch(w.text) for w in rest)
-    return len(re.findall(r"[A-Za-z]+", label)) >= 2 and slot not in NAME_SLOTS
+        # "Last / First Lindqvist / Shonda": the form's own separator between them.
+        names = [w for w in rest if w.text not in NAME_SEPARATORS]
+        return 2 <= len(names) <= 5 and all(NAME_TOKEN.fullmatch(w.text) for w in names)
+    if slot == "insurance":
+        # "Insurance Anthem Blue Cross HMO" on a form's line: a plan's name says it is one.
+        return values.read_plan(" ".join(w.text for w in rest)).known
+    return len(re.findall(r"[A-Za-z]+", label)) >= 2
 
 
 def starts_with_label(segment: Segment, items: dict[int, list[Item]]) -> bool:

@@ -83,7 +83,8 @@ PATIENT_PHONE = re.compile(
     r"|(?:her|his|their|the\s+patient's|patient's)[.,]?\s+(?:cell(?:\s*phone)?|mobile|home(?:\s+phone)?"
     r"|phone|telephone|contact)(?:\s+(?:number|no\.?|#))?\s+is"
     r"|(?:reach|contact|call)\s+(?:her|him|them|the\s+patient)\s+(?:at|on)"
-    r"|(?:best\s+)?(?:number|phone)\s+to\s+reach\s+(?:her|him|them|the\s+patient)\W{0,2}\s+is)"
+    # "to" as a fax reads it: "ta", "t0".
+    r"|(?:best\s+)?(?:number|phone)\s+t[oa0]\s+reach\s+(?:her|him|them|the\s+patient)\W{0,2}\s+is)"
     r"\b"
 )
 OFFICE_PHONE = re.compile(
@@ -108,7 +109,9 @@ REASON = re.compile(
     r"(?i:for\s+(?:further\s+|a\s+|an\s+)?(?:evaluation|consultation|management|assessment"
     r"|treatment)(?:\s+and\s+(?:management|treatment|evaluation|recommendations))?"
     r"\s+(?:of|for|regarding)"
-    r"|referred\s+(?:to\s+you\s+)?for|referring\s+(?:(?:him|her|them)\s+)?(?:to\s+you\s+)?for"
+    # A speck read as a period after the verb: "whom I am referring. for iron …".
+    r"|referred[.,]?\s+(?:to\s+you\s+)?for"
+    r"|referring[.,]?\s+(?:(?:him|her|them)\s+)?(?:to\s+you\s+)?for"
     r"|\bto\s+(?:you|your\s+(?:clinic|practice|office|service|department))\s+for"
     r"|(?:consult(?:ation)?|evaluation)\s+regarding"
     # "Please see NAME, DOB: 07/14/1996, regarding …"
@@ -116,8 +119,9 @@ REASON = re.compile(
     r"|(?:\bDOB\b|date\s+of\s+birth|\bborn\b)[^,]{0,30}(?:,\s*\d{4})?,\s+(?:regarding|for))"
     # A space read as a period: "referring her for.knee pain".
     r"(?:\s+|\.(?=[a-z]))"
-    # A sentence's period read as a colon ("… pain: His symptoms began …") ends it too.
-    r"(?P<value>.+?)(?=\.(?:\s|$)|:\s+[A-Z][a-z]|$)"
+    # A sentence's period read as a colon ("… pain: His symptoms began …") ends it too,
+    # and read as a comma before a label of the letter's own ("…, Relevant diagnoses: …").
+    r"(?P<value>.+?)(?=\.(?:\s|$)|:\s+[A-Z][a-z]|,\s+[A-Z][a-z]+(?:\s+[a-z]+){0,2}:|$)"
 )
 # "referred for evaluation of X": the reason is X.
 REASON_LEAD = re.compile(
@@ -244,6 +248,7 @@ def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
         for match in pattern.finditer(text.text)
     ]
     unnamed: list[Found] = []
+    named: list[Found] = []
     for match in sorted(matches, key=lambda m: m.start()):
         span = match.span("name")
         words = text.words_in(*span)
@@ -259,14 +264,45 @@ def _patient(text: Text, page: int, today: dt.date) -> list[Found]:
             unnamed = unnamed or born
             continue
         first, last = person
-        out = [
+        if named:
+            # "RE: Referral for Okonkwo, Priya" names her; "… my patient, Priya Okonkwo,
+            # born Aug 20, 1993" gives her birth date: the same surname, the same patient.
+            if born and _same_surname(named[1].value, name_text(last)):
+                return named + born
+            continue
+        named = [
             _found("patient_first_name", name_text(first), first, page, STRONG),
             _found("patient_last_name", name_text(last), last, page, STRONG),
         ]
-        out[0].confidence, out[1].confidence = name_confidence(first), name_confidence(last)
-        out[0].checked, out[1].checked = known_name(first), known_name(last)
-        return out + born
+        named[0].confidence, named[1].confidence = name_confidence(first), name_confidence(last)
+        named[0].checked, named[1].checked = known_name(first), known_name(last)
+        if born:
+            return named + born
+    if named:
+        # "RE: Referral for O'Donnell, Alonzo" … "my patient, Alonzo. O'Donnell, born August
+        # 8, 1988": the one birth date the letter states is the patient it names.
+        return named + _only_birth_date(text, page, today)
     return unnamed
+
+
+def _only_birth_date(text: Text, page: int, today: dt.date) -> list[Found]:
+    """The birth date the page states, where it states one only (however often), shown for
+    a check since no name stands right before it."""
+    dates = [
+        found
+        for match in BIRTH.finditer(text.text)
+        for found in _born(text, (match.start(), match.start()), page, today)
+    ]
+    if len({d.value for d in dates}) != 1:
+        return []
+    return [replace(dates[0], confidence=min(dates[0].confidence, UNSURE))]
+
+
+def _same_surname(one: str, other: str) -> bool:
+    def letters(name: str) -> str:
+        return "".join(c for c in name.casefold() if c.isalpha())
+
+    return letters(one) == letters(other)
 
 
 def _born(text: Text, span: tuple[int, int], page: int, today: dt.date) -> list[Found]:

@@ -46,6 +46,9 @@ DIGIT_LOOKALIKES = str.maketrans(
 _DIGITISH = r"[\dOoDlIi|SsBZzG]"
 # A run of digits, lookalikes and date separators, between spaces or punctuation.
 _DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])[\dOoDlIi|SsBZzG/.\-]+(?![A-Za-z0-9])")
+_MONTH_SPECK = re.compile(
+    r"(?i)\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?[!|'](?=\s*\d)"
+)
 _MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>\d{4}|\d{2})"
@@ -104,6 +107,8 @@ def _repair_digits(text: str) -> str:
     # A handwritten slash read as a bracket between digits, beside a slash read right:
     # "3(23/06".
     text = re.sub(r"(?<=\d)[()](?=\d{1,2}/\d)|(?:(?<=/\d)|(?<=/\d\d))[()](?=\d)", "/", text)
+    # A speck glued to a month's name: "Jul!11,2003", "May! 18".
+    text = _MONTH_SPECK.sub(r"\1 ", text)
     return _DIGIT_RUN.sub(repair, text)
 
 
@@ -167,7 +172,7 @@ _COLON_FOR_DOT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9$][0-9OoIl|][0-9A-Za-z]
 # A code's dot read as a comma: "F41,1". Only where the category before it is no code a
 # referral bills and the whole is one: "I10,E11.65" is a list.
 _COMMA_FOR_DOT = re.compile(
-    r"(?<![A-Za-z0-9])([A-Z][0-9][0-9A-Z]),([0-9][0-9A-Z]{0,3})(?![0-9A-Za-z.])"
+    r"(?<![A-Za-z0-9])([A-Z][0-9OoIl][0-9A-Z]),([0-9][0-9A-Z]{0,3})(?![0-9A-Za-z.])"
 )
 # A numbered list's number glued to its code: "1.E11.65".
 _LIST_NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,2}[.)](?=[A-Za-z$§][0-9OoIl|])")
@@ -384,6 +389,8 @@ def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
 
 def _comma_for_dot(match: re.Match) -> str:
     category, rest = match.groups()
+    # Its second character is always a digit: "RO7,9" is R07.9.
+    category = category[0] + AS_DIGIT.get(category[1].upper(), category[1]) + category[2]
     if category in _has_codes_below() and is_known_code(category + rest):
         return f"{category}.{rest}"
     return match.group()

@@ -28,6 +28,8 @@ LABELS: dict[str, tuple[str, ...]] = {
     "first_name": ("first name", "patient first name", "fname", "given name"),
     "dob": (
         "date of birth", "birth date", "birthdate", "dob", "d.o.b.", "pt dob", "patient dob",
+        # As a fax reads its O: "DGB", "DQB", "DCB" (a 0 is folded to o already).
+        "dgb", "dqb", "dcb",
         "patient date of birth",
     ),
     "patient_phone": (
@@ -178,11 +180,15 @@ def _pattern(wording: str) -> str:
             parts.append(r"[\s.,]*")
         elif ch == ",":
             parts.append("[,;.]?")  # a comma read as a semicolon or a period: "Lname; Fname"
-        elif ch in ".()":
-            parts.append(re.escape(ch) + "?")
+        elif ch == ".":
+            parts.append(r"\.?")
+        elif ch in "()":
+            parts.append(r"[({\[]?" if ch == "(" else r"[)}\]]?")  # "Code(s}": a brace read
         elif ch == "'":
             parts.append("['’]?")
-        elif ch in "/#-":
+        elif ch == "/":
+            parts.append(r"\s*(?:/\s*){0,2}")  # "Last/ / First": a slash read twice
+        elif ch in "#-":
             parts.append(r"\s*" + re.escape(ch) + r"?\s*")
         else:
             parts.append(re.escape(ch))
@@ -253,15 +259,19 @@ _TOLERANT_SECTIONS = _Tolerant(SECTION_OF)
 
 # An i or an l that OCR read as punctuation ("NP!", "Emai|", "[CD-10"), which normalized()
 # drops.
-LETTERS_READ_AS_PUNCTUATION = str.maketrans({"!": "i", "|": "l", "[": "i"})
+LETTERS_READ_AS_PUNCTUATION = (
+    str.maketrans({"!": "i", "|": "l", "[": "i"}),
+    str.maketrans({"!": "l", "|": "i", "[": "l"}),  # "Te!" is "Tel"
+)
 
 
 def misread_slot(text: str) -> str | None:
     """The slot of the label wording `text` is with a few letters misread, if it is one."""
     key = normalized(text)
-    lettered = normalized(text.translate(LETTERS_READ_AS_PUNCTUATION))
-    if lettered != key and lettered in SLOT_OF:
-        return SLOT_OF[lettered]
+    for letters in LETTERS_READ_AS_PUNCTUATION:
+        lettered = normalized(text.translate(letters))
+        if lettered != key and lettered in SLOT_OF:
+            return SLOT_OF[lettered]
     return None if key in SLOT_OF else _TOLERANT_LABELS.nearest(key)
 
 
@@ -369,6 +379,12 @@ MARKED_TOKENS = {
     "⊠",
     "[*]",
     "*",
+    # A filled box or a filled circle read as a glyph: "@Routine", "© Urgent".
+    "@",
+    "©",
+    "®",
+    "●",
+    "•",
 }
 EMPTY_TOKENS = {"[]", "[", "]", "☐", "□", "()", "o", "0", "|_|"}
 
@@ -380,8 +396,9 @@ LAB_LOOKALIKES = {"aic": "A1c", "alc": "A1c", "hbaic": "HbA1c", "hbalc": "HbA1c"
 def urgency_level(text: str) -> str | None:
     """The urgency an option word names, its checkbox read into it or not."""
     bare = text.lower().strip(".,!:;()")
-    for token in MARKED_TOKENS | EMPTY_TOKENS:
-        if len(token) > 1 and bare.startswith(token) and len(bare) > len(token):
+    for token in sorted(MARKED_TOKENS | EMPTY_TOKENS, key=len, reverse=True):
+        glyph = len(token) > 1 or not token.isalnum()
+        if glyph and bare.startswith(token) and len(bare) > len(token):
             bare = bare[len(token) :]
             break
     level = URGENCY_WORDS.get(bare.strip(".,!:;()[]"))
