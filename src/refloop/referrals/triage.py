@@ -15,7 +15,6 @@ from django.db import connection
 
 from refloop.core.models import User
 from refloop.core.roles import Role
-from refloop.patients.models import Patient
 from refloop.practice.models import Department, Organization
 from refloop.practice.selectors import suggest_department
 from refloop.referrals.models import Direction, Fit, Referral, kind_label
@@ -158,18 +157,15 @@ def possible_duplicate(referral: Referral) -> Referral | None:
     patient = referral.patient
     # Only the patient's identity goes to the database, so it is read through the identity
     # index whatever the planner knows: given the practice and the dates too, SQLite walked
-    # every referral the practice sent in those two months. A patient has few referrals.
-    same_patient = Patient.objects.filter(
-        name_key=patient.name_key, birth_key=patient.birth_key
-    ).values("pk")
+    # every referral the practice sent in those two months. A patient has few referrals,
+    # so the rule's few columns come back and the whole row only for a match: building every
+    # earlier referral of the patient was most of an intake's duplicate check.
     earliest = referral.received_at - DUPLICATE_WINDOW
     latest = referral.received_at + DUPLICATE_WINDOW
-    # The few columns the rule reads, and the whole row only for a match: building every
-    # earlier referral of the patient was most of an intake's duplicate check.
     matches = [
         (received_at, pk)
         for pk, direction, merged_into_id, practice_id, received_at in Referral.objects.filter(
-            patient_id__in=same_patient
+            patient__name_key=patient.name_key, patient__birth_key=patient.birth_key
         ).values_list("pk", "direction", "merged_into_id", "referring_practice_id", "received_at")
         if pk != referral.pk
         and direction == Direction.INBOUND
