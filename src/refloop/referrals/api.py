@@ -8,6 +8,7 @@ import hashlib
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import HttpResponse
 from ninja import File, Form, Header, Query, Router
@@ -67,7 +68,7 @@ def _lookup(source: type[models.Model] | models.QuerySet, pk: int | None, field:
         # get(), not first(): a primary key needs no ORDER BY, and compiling one was a third
         # of the lookup's time.
         return rows.get(pk=pk)
-    except rows.model.DoesNotExist:
+    except ObjectDoesNotExist:
         raise InvalidInput(
             f"{field} names no {rows.model._meta.verbose_name}.", field=field
         ) from None

@@ -248,8 +248,8 @@ def create_inbound_referral(
             referral.save()
             record_events(referral, events)
             _claim_idempotency_key(acting_user, idempotency_key, fingerprint, referral)
-    except _KeyTaken:
-        return _replay(acting_user, idempotency_key or "", fingerprint), False
+    except _KeyTaken as taken:
+        return taken.replay(), False
     return referral, True
 
 
@@ -327,7 +327,14 @@ def _check_idempotency_key(key: str | None) -> None:
 
 
 class _KeyTaken(Exception):
-    """The idempotency key was already claimed: roll back and replay."""
+    """The idempotency key was already claimed: roll back, then `replay()`."""
+
+    def __init__(self, user: User, key: str, fingerprint: str):
+        super().__init__(key)
+        self.user, self.key, self.fingerprint = user, key, fingerprint
+
+    def replay(self) -> Referral:
+        return _replay(self.user, self.key, self.fingerprint)
 
 
 def _claim_idempotency_key(
@@ -346,7 +353,7 @@ def _claim_idempotency_key(
             user=acting_user, key=key, fingerprint=fingerprint, referral=referral
         )
     except IntegrityError as error:
-        raise _KeyTaken from error
+        raise _KeyTaken(acting_user, key, fingerprint) from error
 
 
 def _replay(acting_user: User, key: str, fingerprint: str) -> Referral:
@@ -421,8 +428,8 @@ def create_outbound_referral(
                 referral, "referral.drafted", actor=acting_user, at=now, to_state=State.DRAFT
             )
             _claim_idempotency_key(acting_user, idempotency_key, fingerprint, referral)
-    except _KeyTaken:
-        return _replay(acting_user, idempotency_key or "", fingerprint)
+    except _KeyTaken as taken:
+        return taken.replay()
     return referral
 
 
