@@ -6,12 +6,15 @@ import pytest
 
 from refloop.core.models import AuditEntry
 from refloop.demo import factories as f
+from refloop.patients.models import Patient
+from refloop.referrals import selectors
 from refloop.referrals.models import (
     Appointment,
     AppointmentOutcome,
     Attachment,
     Referral,
     ReferralChannel,
+    ReferralEvent,
     State,
 )
 from tests import samples
@@ -203,6 +206,43 @@ def test_idempotent_replay_returns_the_same_referral(api, cora, provider_a, spin
     assert again["Idempotent-Replayed"] == "true"
     assert not first.has_header("Idempotent-Replayed")
     assert Referral.objects.count() == 1
+
+
+def test_a_replay_rolls_back_all_it_wrote_before_finding_the_key_taken(
+    api, cora, provider_a, spine
+):
+    # The key is claimed by the intake's last write, so a replay has by then written a
+    # patient, a referral, its events and their audit records, and moved the round-robin.
+    for _ in range(2):  # two, so a second routing would move the pointer
+        f.UserFactory(role="coordinator", departments=[spine])
+    client = api(cora)
+    body = new_referral_body(provider_a, spine)
+    first = client.post("/api/v1/referrals", body, **{"Idempotency-Key": "fax-0043"})
+
+    def written():
+        spine.refresh_from_db()
+        return (
+            Patient.objects.count(),
+            Referral.objects.count(),
+            ReferralEvent.objects.count(),
+            AuditEntry.objects.exclude(action="referral.read").count(),
+            spine.last_routed_to_id,
+        )
+
+    before = written()
+    again = client.post("/api/v1/referrals", body, **{"Idempotency-Key": "fax-0043"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert before[4] is not None
+    assert written() == before
+
+
+@pytest.mark.parametrize("user", ["ada", "cora", "cliff", "hana", "lia", "andy", "pam", "pete"])
+def test_visibility_answered_from_the_row_agrees_with_the_query(request, user, referral):
+    who = request.getfixturevalue(user)
+    fresh = Referral.objects.get(pk=referral.pk)  # not marked as read for anyone
+    expected = selectors.visible_referrals(who).filter(pk=referral.pk).exists()
+    assert selectors.is_visible(who, fresh) is expected
 
 
 def test_idempotency_key_reused_for_a_different_body_is_refused(api, cora, provider_a, spine):

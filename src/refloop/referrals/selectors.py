@@ -146,9 +146,23 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
 
 def is_visible(user, referral: Referral) -> bool:
     """Whether `user` may see `referral`: without a query when it was read through
-    get_referral for them and has not changed since (the page's panels each asked again)."""
+    get_referral for them and has not changed since (the page's panels each asked again),
+    or when the rule reads nothing but the row in hand (every referral, or those of the
+    user's own practice: an intake's answer asked for the referral it had just written)."""
     if user is not None and getattr(referral, "_read_as", None) == (user.pk, referral.version):
         return True
+    if referral.pk is None:
+        return False
+    if can(user, Capability.VIEW_REFERRALS) or can(user, Capability.VIEW_REFERRAL_SUMMARIES):
+        scope = referral_scope(user)
+        if scope == ReferralScope.ALL:
+            return True
+        if scope == ReferralScope.PRACTICE:
+            return (
+                user.partner_practice_id is not None
+                and referral.direction == Direction.INBOUND
+                and referral.referring_practice_id == user.partner_practice_id
+            )
     return visible_referrals(user).filter(pk=referral.pk).exists()
 
 

@@ -196,57 +196,60 @@ def create_inbound_referral(
     codes = normalize_icd10(icd10_codes)
     assignee = _staff_assignee(assignee)
 
-    with transaction.atomic():
-        key_row, earlier = _claim_idempotency_key(acting_user, idempotency_key, fingerprint)
-        if earlier is not None:
-            return earlier, False
-        if patient_row.pk is None:
-            patient_row.save()
-        # Triaged before it is written, so the referral is one INSERT with its department,
-        # owner and fit, and its first events and their audit records one INSERT each.
-        referral = Referral(
-            direction=Direction.INBOUND,
-            state=State.RECEIVED,
-            patient=patient_row,
-            source_type=source_type,
-            source_other=source_other.strip() if source_type == SourceType.OTHER else "",
-            referring_practice=referring_practice,
-            referring_provider=referring_provider,
-            advocate_patient=advocate_patient,
-            campaign=campaign,
-            channel=channel,
-            urgency=urgency,
-            reason=reason.strip(),
-            icd10_codes=codes,
-            department=department,
-            assignee=assignee,
-            received_at=received_at,
-            state_changed_at=received_at,
-            first_contact_due_at=clocks.first_contact_due(org, urgency, received_at),
-            created_by=acting_user,
-        )
-        events = [
-            NewEvent(
-                "referral.received",
-                acting_user,
-                received_at,
-                to_state=State.RECEIVED,
-                data={"channel": channel, "source_type": source_type},
+    # The key is claimed by the transaction's last write, with the referral it names: a
+    # replay (or a concurrent request, which waits on the unique key) rolls back all it
+    # wrote and answers the first request's referral.
+    try:
+        with transaction.atomic():
+            if patient_row.pk is None:
+                patient_row.save()
+            # Triaged before it is written, so the referral is one INSERT with its department,
+            # owner and fit, and its first events and their audit records one INSERT each.
+            referral = Referral(
+                direction=Direction.INBOUND,
+                state=State.RECEIVED,
+                patient=patient_row,
+                source_type=source_type,
+                source_other=source_other.strip() if source_type == SourceType.OTHER else "",
+                referring_practice=referring_practice,
+                referring_provider=referring_provider,
+                advocate_patient=advocate_patient,
+                campaign=campaign,
+                channel=channel,
+                urgency=urgency,
+                reason=reason.strip(),
+                icd10_codes=codes,
+                department=department,
+                assignee=assignee,
+                received_at=received_at,
+                state_changed_at=received_at,
+                first_contact_due_at=clocks.first_contact_due(org, urgency, received_at),
+                created_by=acting_user,
             )
-        ]
-        if assignee is not None:
-            events.append(
+            events = [
                 NewEvent(
-                    "referral.assigned",
+                    "referral.received",
                     acting_user,
                     received_at,
-                    data={"assignee": assignee.get_username()},
+                    to_state=State.RECEIVED,
+                    data={"channel": channel, "source_type": source_type},
                 )
-            )
-        events += _triage(referral, at=received_at)
-        referral.save()
-        record_events(referral, events)
-        _bind_idempotency_key(key_row, referral)
+            ]
+            if assignee is not None:
+                events.append(
+                    NewEvent(
+                        "referral.assigned",
+                        acting_user,
+                        received_at,
+                        data={"assignee": assignee.get_username()},
+                    )
+                )
+            events += _triage(referral, at=received_at)
+            referral.save()
+            record_events(referral, events)
+            _claim_idempotency_key(acting_user, idempotency_key, fingerprint, referral)
+    except _KeyTaken as taken:
+        return taken.replay(), False
     return referral, True
 
 
@@ -323,28 +326,34 @@ def _check_idempotency_key(key: str | None) -> None:
         )
 
 
-def _claim_idempotency_key(
-    acting_user: User | None, key: str | None, fingerprint: str
-) -> tuple[IdempotencyKey | None, Referral | None]:
-    """Claim `key` for a new request: (row, None); or (None, referral) for a replay of one.
+class _KeyTaken(Exception):
+    """The idempotency key was already claimed: roll back, then `replay()`."""
 
-    Called inside the creating transaction, so a concurrent replay waits on the unique
-    key and then finds the referral the first request made.
+    def __init__(self, user: User, key: str, fingerprint: str):
+        super().__init__(key)
+        self.user, self.key, self.fingerprint = user, key, fingerprint
+
+    def replay(self) -> Referral:
+        return _replay(self.user, self.key, self.fingerprint)
+
+
+def _claim_idempotency_key(
+    acting_user: User | None, key: str | None, fingerprint: str, referral: Referral
+) -> None:
+    """Claim `key` for `referral`, as the last write of the transaction that created it.
+
+    Raises _KeyTaken, which the caller lets roll its transaction back, when an earlier
+    request holds the key; a concurrent one holding it makes this wait on the unique key
+    until it commits.
     """
     if not key or acting_user is None:
-        return None, None
+        return
     try:
-        with transaction.atomic():
-            row = IdempotencyKey.objects.create(user=acting_user, key=key, fingerprint=fingerprint)
-    except IntegrityError:
-        return None, _replay(acting_user, key, fingerprint)
-    return row, None
-
-
-def _bind_idempotency_key(row: IdempotencyKey | None, referral: Referral) -> None:
-    if row is not None:
-        row.referral = referral
-        row.save(update_fields=["referral"])
+        IdempotencyKey.objects.create(
+            user=acting_user, key=key, fingerprint=fingerprint, referral=referral
+        )
+    except IntegrityError as error:
+        raise _KeyTaken(acting_user, key, fingerprint) from error
 
 
 def _replay(acting_user: User, key: str, fingerprint: str) -> Referral:
@@ -366,7 +375,6 @@ def _replay(acting_user: User, key: str, fingerprint: str) -> Referral:
     return existing.referral
 
 
-@transaction.atomic
 def create_outbound_referral(
     *,
     acting_user: User,
@@ -393,30 +401,35 @@ def create_outbound_referral(
     if receiving_practice is None:
         raise InvalidInput("receiving_practice_id is required.", field="receiving_practice_id")
     _check_idempotency_key(idempotency_key)
-    key_row, earlier = _claim_idempotency_key(acting_user, idempotency_key, fingerprint)
-    if earlier is not None:
-        return earlier
     if isinstance(patient, dict):
         patient = _unsaved_patient(patient, now=now, org=Organization.current())
-        patient.save()
-    referral = Referral.objects.create(
-        direction=Direction.OUTBOUND,
-        state=State.DRAFT,
-        patient=patient,
-        source_type=SourceType.PROVIDER,
-        channel=ReferralChannel.API,
-        urgency=urgency,
-        reason=reason.strip(),
-        icd10_codes=normalize_icd10(icd10_codes),
-        department=department,
-        receiving_practice=receiving_practice,
-        receiving_provider=receiving_provider,
-        received_at=now,
-        state_changed_at=now,
-        created_by=acting_user,
-    )
-    record_event(referral, "referral.drafted", actor=acting_user, at=now, to_state=State.DRAFT)
-    _bind_idempotency_key(key_row, referral)
+    codes = normalize_icd10(icd10_codes)
+    try:
+        with transaction.atomic():
+            if patient.pk is None:
+                patient.save()
+            referral = Referral.objects.create(
+                direction=Direction.OUTBOUND,
+                state=State.DRAFT,
+                patient=patient,
+                source_type=SourceType.PROVIDER,
+                channel=ReferralChannel.API,
+                urgency=urgency,
+                reason=reason.strip(),
+                icd10_codes=codes,
+                department=department,
+                receiving_practice=receiving_practice,
+                receiving_provider=receiving_provider,
+                received_at=now,
+                state_changed_at=now,
+                created_by=acting_user,
+            )
+            record_event(
+                referral, "referral.drafted", actor=acting_user, at=now, to_state=State.DRAFT
+            )
+            _claim_idempotency_key(acting_user, idempotency_key, fingerprint, referral)
+    except _KeyTaken as taken:
+        return taken.replay()
     return referral
 
 

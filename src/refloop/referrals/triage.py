@@ -15,7 +15,6 @@ from django.db import connection
 
 from refloop.core.models import User
 from refloop.core.roles import Role
-from refloop.patients.models import Patient
 from refloop.practice.models import Department, Organization
 from refloop.practice.selectors import suggest_department
 from refloop.referrals.models import Direction, Fit, Referral, kind_label
@@ -158,22 +157,25 @@ def possible_duplicate(referral: Referral) -> Referral | None:
     patient = referral.patient
     # Only the patient's identity goes to the database, so it is read through the identity
     # index whatever the planner knows: given the practice and the dates too, SQLite walked
-    # every referral the practice sent in those two months. A patient has few referrals.
-    same_patient = Patient.objects.filter(
-        name_key=patient.name_key, birth_key=patient.birth_key
-    ).values("pk")
+    # every referral the practice sent in those two months. A patient has few referrals,
+    # so the rule's few columns come back and the whole row only for a match: building every
+    # earlier referral of the patient was most of an intake's duplicate check.
     earliest = referral.received_at - DUPLICATE_WINDOW
     latest = referral.received_at + DUPLICATE_WINDOW
     matches = [
-        other
-        for other in Referral.objects.filter(patient_id__in=same_patient)
-        if other.pk != referral.pk
-        and other.direction == Direction.INBOUND
-        and other.merged_into_id is None
-        and other.referring_practice_id == referral.referring_practice_id
-        and earliest <= other.received_at <= latest
+        (received_at, pk)
+        for pk, direction, merged_into_id, practice_id, received_at in Referral.objects.filter(
+            patient__name_key=patient.name_key, patient__birth_key=patient.birth_key
+        ).values_list("pk", "direction", "merged_into_id", "referring_practice_id", "received_at")
+        if pk != referral.pk
+        and direction == Direction.INBOUND
+        and merged_into_id is None
+        and practice_id == referral.referring_practice_id
+        and earliest <= received_at <= latest
     ]
-    return max(matches, key=lambda other: (other.received_at, other.pk), default=None)
+    if not matches:
+        return None
+    return Referral.objects.get(pk=max(matches)[1])
 
 
 def triage_new_referral(
