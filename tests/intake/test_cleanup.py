@@ -279,6 +279,19 @@ def test_white_text_on_a_black_band_is_read_and_the_rule_below_still_goes():
     assert not after[129:132, 40:861].any()
 
 
+def test_a_dark_band_a_fax_dithered_into_dots_is_read_without_its_dots():
+    page = Image.new("L", (900, 160), 255)
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((40, 40, 860, 90), fill=55)  # dark grey: a fax sends it as dots
+    draw.text((60, 50), "Receiving Provider", font=font(12), fill=255)
+
+    cleaned = cleanup.clean(fax(page), dpi=DPI)
+
+    assert {"Receiving", "Provider"} <= set(words_read(cleaned.image))
+    # The band's dots are gone with it: right of its words it is white.
+    assert not ink(cleaned.image)[50:80, 500:850].any()
+
+
 def test_a_band_joined_to_a_tables_rules_is_read_but_bold_black_text_is_left_alone():
     page = Image.new("L", (1000, 330), 255)
     draw = ImageDraw.Draw(page)

@@ -30,6 +30,7 @@ BAND_MIN_INCHES = (1.0, 0.08)  # a band of white text is at least this wide and 
 BAND_MAX_HIGH = 0.45  # inches: a band holds one line of text
 BAND_INK = 0.6  # of a band's pixels black as printed (its white letters the rest)
 BAND_EDGE_INCHES = 0.01  # the outline a band leaves, as thick as a ruling line
+BAND_DOT_INCHES = 0.012  # a fax's dither dots are smaller than this
 TEXT_ON_SHADE = 0.62  # of the local background: darker than this is ink on a shaded cell
 SPECK_INCHES = 0.014  # a speck is at most this wide (about 3 px at 200 dpi)
 SPECK_COMPANY_INCHES = 0.04  # a dot this near a larger mark is part of it (i, :, 11.65)
@@ -295,10 +296,13 @@ def _invert_bands(gray: np.ndarray, dpi: float) -> np.ndarray:
     shape one line high whose box was mostly black as printed is a band (heavy ruling lines
     make shapes too, but thin ones).
     """
-    level = _ink_level(gray)
-    ink = gray <= level
+    ink = gray <= _ink_level(gray)
+    # A band a fax dithered is black with white dots: closed up, it is solid again (its
+    # letters too, which only finding it needs).
+    dots = _px(BAND_DOT_INCHES, dpi, 2)
+    solid = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_CLOSE, _rect(dots, dots)) > 0
     thin = _px(BAND_RULE_INCHES, dpi, 3)
-    runs = _open(_open(ink, _rect(thin, thin)), _rect(_px(BAND_MIN_INCHES[0], dpi), 1))
+    runs = _open(_open(solid, _rect(thin, thin)), _rect(_px(BAND_MIN_INCHES[0], dpi), 1))
     if not runs.any():
         return gray
     count, _, stats, _ = cv2.connectedComponentsWithStats(runs.astype(np.uint8), connectivity=8)
@@ -307,16 +311,21 @@ def _invert_bands(gray: np.ndarray, dpi: float) -> np.ndarray:
         if not BAND_MIN_INCHES[1] * dpi <= h <= BAND_MAX_HIGH * dpi:
             continue
         # Rows the box takes in beyond the band (a slanted rule joined to its edge) stay.
-        rows = np.flatnonzero(ink[y : y + h, x : x + w].mean(axis=1) >= BAND_INK)
+        rows = np.flatnonzero(solid[y : y + h, x : x + w].mean(axis=1) >= BAND_INK)
         if not rows.size:
             continue
         y, h = y + rows[0], rows[-1] - rows[0] + 1
-        if h < BAND_MIN_INCHES[1] * dpi or ink[y : y + h, x : x + w].mean() < BAND_INK:
+        if h < BAND_MIN_INCHES[1] * dpi or solid[y : y + h, x : x + w].mean() < BAND_INK:
             continue
         if out is gray:
             out = gray.copy()
-        # Its letters (lighter than ink) black, the band white: as crisp as printed text.
-        out[y : y + h, x : x + w] = np.where(ink[y : y + h, x : x + w], WHITE, 0)
+        # Its letters (lighter than ink) black, the band white: as crisp as printed text;
+        # a dither's white dots, too small for a stroke, are no letters.
+        white = (~ink[y : y + h, x : x + w]).astype(np.uint8)
+        n, labels, sizes, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
+        strokes = np.flatnonzero(sizes[:, cv2.CC_STAT_AREA] > dots * dots)
+        letters = np.isin(labels, strokes[strokes > 0])
+        out[y : y + h, x : x + w] = np.where(letters, 0, WHITE)
         # Its edges kept as ruling lines: a band divides a form's table as a rule does, so
         # the cells above and below stay apart (the rules step then takes them off).
         edge = _px(BAND_EDGE_INCHES, dpi, 2)
