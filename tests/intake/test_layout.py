@@ -990,3 +990,24 @@ def test_an_office_number_read_without_its_area_code_takes_the_fax_numbers_flagg
     fields = fields_of(page)
     assert fields["provider_phone"]["value"] == "(568) 521-1573"
     assert fields["provider_phone"]["review"]
+
+
+def test_a_name_row_right_before_a_birth_date_is_the_patients_though_its_heading_was_lost():
+    page = page_of(
+        """
+Referred To
+Provider        Nwosu, Yusuf
+Phone           702-899-6590
+Name            Santiago Ramanathan
+Date of Birth   09/26/1992
+Phone           577-816-1038
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == (
+        "Santiago",
+        "Ramanathan",
+    )
+    assert values["patient_phone"] == "(577) 816-1038"
+    # The clinic referred to keeps its own name: "Provider" there is not the patient.
+    assert values["provider_name"] != "Santiago Ramanathan"

@@ -417,6 +417,8 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     # Readings above any party's section: a letterhead, the report's if a report follows.
     letterhead: list[Found] = []
     above_parties, parties = True, set()
+    # A generic "Name" read in no patient's section, while the line after may show whose.
+    unclaimed_name: tuple[pairing.Item, list[Found]] | None = None
     body: list[str] = []
     for number, line in enumerate(model.lines):
         words = [w for s in line.segments for w in s.words]
@@ -446,11 +448,29 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
             # A party's label across the page, specks beside it, switches both columns.
             spread = "both" if len(line.segments) > 1 and _alone(segment, line) else column
             for item in items[segment.index]:
+                before = sections["left" if column == "both" else column]
                 if _switch_section(sections, spread, item, parties):
                     parties.update(sections.values())
                 section = sections["left" if column == "both" else column]
+                if (
+                    section == PATIENT
+                    and before != PATIENT
+                    and item.slot == "dob"
+                    and unclaimed_name is not None
+                    and unclaimed_name[0].segment.line == segment.line - 1
+                ):
+                    # "Name  Santiago Ramanathan" then "Date of Birth …", the "Patient"
+                    # heading above them lost (a shaded bar): the name was the patient's.
+                    named, readings = unclaimed_name
+                    found[:] = [f for f in found if all(f is not r for r in readings)]
+                    found.extend(_readings(named, PATIENT, context))
                 readings = _readings(item, section, context)
                 found.extend(readings)
+                unclaimed_name = (
+                    (item, readings)
+                    if item.slot == "name" and section not in {PATIENT, TOP} and item.words
+                    else None
+                )
                 if above_parties and section in {TOP, OTHER}:
                     letterhead.extend(readings)
             if SIGN_OFF.match(segment.text) and not items[segment.index]:
