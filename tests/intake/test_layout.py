@@ -1011,3 +1011,22 @@ Phone           577-816-1038
     assert values["patient_phone"] == "(577) 816-1038"
     # The clinic referred to keeps its own name: "Provider" there is not the patient.
     assert values["provider_name"] != "Santiago Ramanathan"
+
+
+def test_a_cover_sheets_from_opens_the_senders_numbers_though_its_name_stands_apart():
+    page = page_of(
+        """
+FACSIMILE TRANSMITTAL
+To:        Dr. Catherine Moreau / Regional Cardiology Clinic
+Fax:       318.310.1755
+Phone: 318.942.6891
+From:      Good Shepherd Clinic
+Fax:       737.433.2878
+Phone: 737.742.1422
+"""
+    )
+    values = values_of(page)
+    assert (values["provider_phone"], values["provider_fax"]) == (
+        "(737) 742-1422",
+        "(737) 433-2878",
+    )

@@ -800,8 +800,8 @@ def _switch_section(
     """A label that names a party ("Patient name", "Referring physician", "Referred to")
     makes the lines after it that party's, and so does a name with a clinician's title or
     credentials where no heading said whose block it is; whether it did."""
-    if not item.words:
-        return False
+    if not item.words and item.slot != "from":
+        return False  # a cover sheet's "From:" opens the sender's lines, its value or not
     current = sections["left" if column == "both" else column]
     if item.slot in {"name", "last_first"} and current in {PATIENT, TOP, OTHER, CLINICIAN}:
         if _a_clinician(item.words):
