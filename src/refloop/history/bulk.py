@@ -61,7 +61,7 @@ class Table:
             quote(c) for c in constant_columns
         ]
         self.width = len(self.columns)
-        self._json_memo: dict[tuple, object] = {}
+        self._json_memo: dict[int | tuple, object] = {}
         self.per_statement = max(1, min(MAX_PARAMS, _param_limit()) // self.width)
 
     def insert(self, rows: Sequence[Sequence], *, ids: bool = False) -> list[int]:
@@ -86,6 +86,11 @@ class Table:
         """Equal values (the timeline's {"imported": true}, an arrival's channel and source)
         are serialized once per insert; never one with a value to encrypt, whose every
         copy must have its own nonce."""
+        # First by identity (one shared object for every imported transition), which is
+        # safe while every row of this insert is alive; then by content.
+        converted = self._json_memo.get(id(value))
+        if converted is not None:
+            return converted
         if not isinstance(value, dict) or not sealed.isdisjoint(value):
             return convert(value)
         try:
@@ -96,6 +101,7 @@ class Table:
             return convert(value)
         if converted is None:
             converted = self._json_memo[key] = convert(value)
+        self._json_memo[id(value)] = converted
         return converted
 
     def _insert(self, rows: list[list], *, ids: bool) -> list[int]:
