@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from refloop.analytics.models import ReferralFact
 from refloop.core.models import AuditEntry
 from refloop.referrals.models import Referral
 
@@ -35,7 +36,9 @@ def test_import_history_imports_and_summarizes(history_file):
     out, err = run("import", "history", str(path))
     assert "Imported 2 referrals (2 new patients, 1 new practice, 1 new provider)." in out
     assert "(100%)" in err
+    assert "Analytics updated for 2 of 2 referrals (100%)" in err
     assert Referral.objects.count() == 2
+    assert ReferralFact.objects.count() == 2
     entry = AuditEntry.objects.get(action="history.imported")
     assert entry.channel == "cli" and entry.actor is None
 

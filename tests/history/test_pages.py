@@ -193,3 +193,67 @@ def test_portal_users_and_strangers_are_kept_out(client, pam):
     assert client.get(url).status_code == 302  # to the sign-in page
     client.force_login(pam)
     assert client.get(url).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_follows_the_analytics_facts_after_the_rows_commit(admin_client, monkeypatch):
+    from django.db import connection
+
+    from refloop.analytics.models import ReferralFact
+    from refloop.history import services
+
+    seen = []
+    rebuild = services.rebuild
+
+    def watched(ids):
+        # Outside any transaction: each chunk's facts and the progress before it have
+        # committed, so another connection (the page's) sees them.
+        assert not connection.in_atomic_block
+        progress_url = reverse("history_run_progress", args=[ImportRun.objects.get().pk])
+        partial = admin_client.get(progress_url, headers={"HX-Request": "true"})
+        seen.append((ReferralFact.objects.count(), partial.content.decode()))
+        rebuild(ids)
+
+    monkeypatch.setattr(services, "FACTS_CHUNK", 1)
+    monkeypatch.setattr(services, "rebuild", watched)
+    run = upload_and_run(admin_client, [good_row(), declined_row()])
+
+    assert [facts for facts, _ in seen] == [0, 1]
+    assert "Imported 2 referrals; updating the analytics: 0 of 2 (0%)" in seen[0][1]
+    assert "updating the analytics: 1 of 2 (50%)" in seen[1][1]
+    assert 'value="1" max="2"' in seen[1][1] and "hx-get" in seen[1][1]
+    assert run.status == RunStatus.DONE
+    assert (run.total_rows, run.done_rows, run.imported_rows) == (2, 2, 2)
+    assert ReferralFact.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_facts_that_fail_after_the_rows_commit_are_left_to_the_catch_up(admin_client, monkeypatch):
+    from refloop.analytics import facts
+    from refloop.analytics.models import ReferralFact
+    from refloop.history import services
+
+    def broken(ids):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "rebuild", broken)
+    run = upload_and_run(admin_client, [good_row(), declined_row()])
+    assert run.status == RunStatus.DONE and run.imported_rows == 2
+    assert Referral.objects.count() == 2 and not ReferralFact.objects.exists()
+
+    assert facts.catch_up() == 2
+    assert ReferralFact.objects.count() == 2
+
+
+def test_a_run_stopped_while_building_facts_is_not_imported_twice(admin_client):
+    from refloop.history.runs import process_run
+
+    upload(admin_client, [good_row()])
+    run = ImportRun.objects.get()
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.ANALYZING, total_rows=1, imported_rows=1, done_rows=0
+    )
+    assert process_run(run.pk) == RunStatus.DONE
+    run.refresh_from_db()
+    assert (run.done_rows, run.imported_rows) == (1, 1) and run.finished_at is not None
+    assert not Referral.objects.exists()

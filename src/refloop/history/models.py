@@ -14,7 +14,9 @@ from refloop.core.storage import documents_storage
 class RunStatus(models.TextChoices):
     VALIDATING = "validating"  # queued or being checked
     INVALID = "invalid"  # the file has errors; nothing was imported
-    IMPORTING = "importing"
+    IMPORTING = "importing"  # writing the rows, all in one transaction
+    # Imported; building the analytics facts (done_rows of imported_rows so far).
+    ANALYZING = "analyzing", "Updating analytics"
     DONE = "done"
     FAILED = "failed"  # stopped on an unexpected error; nothing was imported
 

@@ -88,6 +88,11 @@ def process_run(run_id: int) -> str:
     run = ImportRun.objects.select_related("uploaded_by").get(pk=run_id)
     if run.finished:
         return run.status
+    if run.status == RunStatus.ANALYZING:
+        # Its rows committed before the worker stopped; importing them again would add
+        # them twice. The catch-up job builds the facts left to build.
+        run.done_rows = run.total_rows
+        return _finish(run, RunStatus.DONE)
     finished = False
     try:
         status = _check_and_import(run)
@@ -119,10 +124,21 @@ def _check_and_import(run: ImportRun) -> str:
         return _finish(run, RunStatus.INVALID)
     run.status = RunStatus.IMPORTING
     run.save(update_fields=["status", "total_rows", "done_rows", "errors"])
-    # The import is one transaction, so progress written inside it would show only at the
-    # end; the page shows the write as under way instead.
+
+    def analyzed_so_far(done: int, total: int) -> None:
+        # Called between the fact rebuild's committed chunks, so the page sees it move.
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.ANALYZING, done_rows=done, imported_rows=total
+        )
+
+    # The write is one transaction, so progress written inside it would show only at the
+    # end; the page shows the write as under way, then the facts' progress.
     result = import_history(
-        checked, acting_user=run.uploaded_by, only_good=run.only_good, run_id=run.pk
+        checked,
+        acting_user=run.uploaded_by,
+        only_good=run.only_good,
+        run_id=run.pk,
+        analytics_progress=analyzed_so_far,
     )
     run.imported_rows = result.imported
     return _finish(run, RunStatus.DONE)

@@ -7,6 +7,7 @@ looked up once per file, and rows are written a chunk at a time with multi-row I
 suppressed: a referral closed two years ago must not notify anyone today.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,10 +37,14 @@ from refloop.referrals.models import (
     new_referral_number,
 )
 
+log = logging.getLogger(__name__)
+
 ACTOR_LABEL = "History import"
 OUTREACH_STATES = (State.CONTACTING, State.NO_SHOW)
 IMPORTED_NOTE = "Imported from history"
 CHUNK = 2000
+# Referrals whose facts are built (and committed) at a time after the import.
+FACTS_CHUNK = 5000
 LOOKUP_CHUNK = 500
 Progress = Callable[[int, int], None]
 # The data of an imported transition; one object, so it is serialized once per chunk.
@@ -126,9 +131,12 @@ def import_history(
     only_good: bool = False,
     run_id: int | None = None,
     progress: Progress | None = None,
+    analytics_progress: Progress | None = None,
     now: datetime | None = None,
 ) -> ImportResult:
-    """Write the good rows of `checked`; all of them or none.
+    """Write the good rows of `checked`; all of them or none. Then build their analytics
+    facts, a chunk of referrals at a time, each chunk committed (when no transaction
+    encloses the import), so that `analytics_progress` can be shown as it goes.
 
     A file with errors is refused (HistoryFileInvalid) unless `only_good`; a problem with
     the file as a whole (its header) is refused either way. `acting_user` None is the
@@ -165,8 +173,28 @@ def import_history(
             },
             now=now,
         )
-        rebuild(result.referral_ids)
+    _build_facts(result.referral_ids, analytics_progress)
     return result
+
+
+def _build_facts(referral_ids: list[int], progress: Progress | None) -> None:
+    """The imported referrals' facts, after their rows have committed: the import is whole
+    without them (the dashboards read facts, and the worker's catch-up job builds whatever
+    facts are missing, should this stop half way). Each chunk's rebuild also refreshes its
+    patients' first-referral marks over all their facts, so the end result is the same as
+    one rebuild of every id."""
+    total = len(referral_ids)
+    if progress is not None:
+        progress(0, total)
+    try:
+        for start in range(0, total, FACTS_CHUNK):
+            rebuild(referral_ids[start : start + FACTS_CHUNK])
+            if progress is not None:
+                progress(min(start + FACTS_CHUNK, total), total)
+    except Exception:
+        # The referrals have committed: the import stands, and the catch-up job builds
+        # the facts this left out (as after any failed rebuild; see facts.mark_stale).
+        log.exception("history import: analytics facts left to the catch-up job")
 
 
 class _Writer:

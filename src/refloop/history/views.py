@@ -73,10 +73,12 @@ def import_page(request):
 def _run_context(run: ImportRun, page_number) -> dict:
     paginator = Paginator(run.errors, ERRORS_PER_PAGE)
     percent = round(100 * run.done_rows / run.total_rows) if run.total_rows else 0
+    analyzed = round(100 * run.done_rows / run.imported_rows) if run.imported_rows else 0
     return {
         "run": run,
         "errors": paginator.get_page(page_number),
         "percent": percent,
+        "analyzed_percent": analyzed,
         "poll_seconds": POLL_SECONDS,
         "zone": Organization.current().zone,
         "statuses": RunStatus,

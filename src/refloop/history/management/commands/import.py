@@ -85,7 +85,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             mapping.remember(entries)
             result = import_history(
-                checked, only_good=only_good, progress=Percent(self, "Imported")
+                checked,
+                only_good=only_good,
+                progress=Percent(self, "Imported"),
+                analytics_progress=Percent(self, "Analytics updated for", unit="referrals"),
             )
         skipped = (
             f"; {_count(checked.bad_rows, 'bad row')} skipped (listed above)"
@@ -134,11 +137,13 @@ def _refusal(checked: Checked) -> str:
 class Percent:
     """Prints progress at each tenth of the rows, on one line per step."""
 
-    def __init__(self, command: BaseCommand, verb: str):
-        self.command, self.verb, self.shown = command, verb, -1
+    def __init__(self, command: BaseCommand, verb: str, *, unit: str = "rows"):
+        self.command, self.verb, self.unit, self.shown = command, verb, unit, -1
 
     def __call__(self, done: int, total: int) -> None:
         tenth = done * 10 // total if total else 10
         if tenth > self.shown:
             self.shown = tenth
-            self.command.stderr.write(f"  {self.verb} {done:,} of {total:,} rows ({tenth * 10}%)")
+            self.command.stderr.write(
+                f"  {self.verb} {done:,} of {total:,} {self.unit} ({tenth * 10}%)"
+            )
