@@ -322,20 +322,20 @@ def _invert_bands(gray: np.ndarray, dpi: float) -> np.ndarray:
         # Its letters (lighter than ink) black, the band white: as crisp as printed text;
         # a dither's white dots, too small for a stroke, are no letters.
         white = (~ink[y : y + h, x : x + w]).astype(np.uint8)
-        n, labels, sizes, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
+        _, labels, sizes, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
         strokes = np.flatnonzero(sizes[:, cv2.CC_STAT_AREA] > dots * dots)
         letters = np.isin(labels, strokes[strokes > 0])
         out[y : y + h, x : x + w] = np.where(letters, 0, WHITE)
         # Its edges kept as ruling lines: a band divides a form's table as a rule does, so
         # the cells above and below stay apart (the rules step then takes them off).
         edge = _px(BAND_EDGE_INCHES, dpi, 2)
-        for rows, cols in (
+        for across, down in (
             (slice(y, y + edge), slice(x, x + w)),
             (slice(y + h - edge, y + h), slice(x, x + w)),
             (slice(y, y + h), slice(x, x + edge)),
             (slice(y, y + h), slice(x + w - edge, x + w)),
         ):
-            out[rows, cols] = 0
+            out[across, down] = 0
     return out
 
 

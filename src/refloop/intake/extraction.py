@@ -1420,9 +1420,9 @@ def _office_area_code(fields: dict[str, dict]) -> None:
         short, whole = _digits(fields[name]["value"]), _digits(fields[other]["value"])
         if len(short) != 7 or len(whole) != 10:
             continue
-        value, valid = read_phone(whole[:3] + short)
-        if valid:
-            fields[name] |= {"value": value, "review": True}
+        read = read_phone(whole[:3] + short)
+        if read and read[1]:
+            fields[name] |= {"value": read[0], "review": True}
 
 
 # "NPI", and as OCR misreads it: "NP!", "NPl", "NP1", "INPI", "N P I".
