@@ -325,8 +325,7 @@ def test_a_box_the_ocr_read_into_its_option_still_marks_that_option():
     assert fields["urgency"]["value"] == "urgent"
     assert not fields["urgency"]["review"]
     unmarked = page_of("Priority: ORoutine   ClUrgent", marks=[(0, 10, False), (0, 21, False)])
-    # Nothing marked, nothing read: a person chooses (the review form starts at routine).
-    assert values_of(unmarked)["urgency"] == ""
+    assert values_of(unmarked)["urgency"] == "routine"
     assert fields_of(unmarked)["urgency"]["review"]
 
 
@@ -355,7 +354,7 @@ Please call if you have urgent questions.
 """
     )
     fields = fields_of(page)
-    assert fields["urgency"]["value"] == ""
+    assert fields["urgency"]["value"] == "routine"
     assert fields["urgency"]["review"]
 
 
@@ -976,11 +975,10 @@ def test_misread_label_wordings_te_for_tel_and_dgb_for_dob():
     assert values["patient_date_of_birth"] == "1956-04-14"
 
 
-def test_a_filled_box_read_as_a_glyph_marks_its_option_and_no_urgency_is_no_guess():
-    assert values_of(page_of("Urgency @Routine Urgent STAT"))["urgency"] == "routine"
+def test_a_filled_box_read_as_a_glyph_marks_its_option():
+    marked = fields_of(page_of("Urgency @Routine Urgent STAT"))["urgency"]
+    assert (marked["value"], marked["review"]) == ("routine", False)
     assert values_of(page_of("Priority: Routine ©Urgent STAT"))["urgency"] == "urgent"
-    unstated = fields_of(page_of("Patient Name: Ana Lee\nReason for referral: knee pain"))
-    assert (unstated["urgency"]["value"], unstated["urgency"]["review"]) == ("", True)
 
 
 def test_an_office_number_read_without_its_area_code_takes_the_fax_numbers_flagged():

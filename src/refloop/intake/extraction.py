@@ -1402,6 +1402,10 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
             # Read but failed its check (a bad NPI check digit, an impossible date).
             best = max(options, key=lambda f: (f.priority, f.confidence))
             fields[name] = _field(best.value, min(best.confidence, 0.3), True, best.page, best.box)
+        elif name == "urgency":
+            # Nothing says how urgent: most referrals are routine, and a person confirms it
+            # (a form's mark the reader missed is routine far more often than not).
+            fields[name] = _field("routine", 0.5, True, None)
         elif name == "provider_npi" and not any(_may_hold_an_npi(r.text) for r in readings):
             # Most letters carry no NPI: where nothing on the pages is labelled one or could
             # be one, nothing was missed and there is nothing to check.

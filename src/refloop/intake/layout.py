@@ -116,6 +116,11 @@ class Layout:
 def build(page: PageText) -> Layout:
     cleaned = [c for c in (_clean(word) for word in page.words) if c is not None]
     words = [w for word in cleaned for w in (_clean(p) for p in _unglue(word)) if w]
+    if words:
+        # A sliver of a ruling line read as a letter with no confidence at all ("a", a
+        # pixel high) is no word, and would pull a line's words apart.
+        high = statistics.median(w.y1 - w.y0 for w in words)
+        words = [w for w in words if w.conf > 0 or w.y1 - w.y0 >= high / 4]
     if not words:
         return Layout([], [], list(page.cells), list(page.marks))
     heights = [w.y1 - w.y0 for w in words]
