@@ -1028,3 +1028,17 @@ Phone: 737.742.1422
         "(737) 742-1422",
         "(737) 433-2878",
     )
+
+
+def test_a_sliver_of_a_rule_read_as_a_letter_with_no_confidence_is_no_word():
+    page = page_of("Insurance   Oscar Silver EPO        a")
+    sliver = page.lines[0][-1]
+    # A pixel high, read at confidence 0: what OCR makes of a ruling line's remnant.
+    page.lines[0][-1] = replace(sliver, conf=0.0, y0=sliver.y0 - 0.004, y1=sliver.y0 - 0.0036)
+    words = [w.text for line in layout.build(page).lines for s in line.segments for w in s.words]
+    assert "a" not in words and "Oscar" in words
+    # A real one-letter word, read with some confidence, stays.
+    kept = page_of("Priority  a  Routine")
+    assert "a" in [
+        w.text for line in layout.build(kept).lines for s in line.segments for w in s.words
+    ]

@@ -290,8 +290,8 @@ def _invert_bands(gray: np.ndarray, dpi: float) -> np.ndarray:
     """White text on a black band ("REFERRING PROVIDER" as a form's section heading) made
     black on white, so that OCR reads it.
 
-    Strokes as thin as a ruling line and a shade's dither dots are opened away first; what
-    is left black in unbroken runs an inch long is a band's rows above, below and beside its
+    A dither's white dots are closed up and strokes as thin as a ruling line opened away
+    first; what is left black in unbroken runs an inch long is a band's rows above, below and beside its
     letters (no word of black text is solid that far), joined into one shape around them. A
     shape one line high whose box was mostly black as printed is a band (heavy ruling lines
     make shapes too, but thin ones).
