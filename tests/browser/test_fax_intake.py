@@ -102,6 +102,9 @@ def test_a_scanned_two_patient_fax_becomes_a_referral_through_the_review_queue(
 
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Document #{document.pk}")
     expect(page.locator("#page-image")).to_be_visible()
+    # Visible is not loaded: wait for the page image to arrive (a slow server under load),
+    # then check it decoded to a picture (a broken image also ends "complete", width 0).
+    page.wait_for_function("() => document.querySelector('#page-image').complete")
     assert page.locator("#page-image").evaluate("img => img.naturalWidth") > 0
     first_page, last_page = first["pages"]
     if last_page > first_page:
