@@ -1224,11 +1224,7 @@ def _urgency(words: list[Word], context: _Context, found) -> list[Found]:
         before = words[index - 1].text.lower() if index else ""
         if mark is not None:
             state: bool | None = mark.marked
-        elif any(
-            text.startswith(t) and len(text) > len(t)
-            for t in vocabulary.MARKED_TOKENS
-            if len(t) > 1 or not t.isalnum()
-        ):
+        elif vocabulary.glued_box(text) in vocabulary.MARKED_TOKENS:
             state = True
         elif before in vocabulary.MARKED_TOKENS:
             state = True

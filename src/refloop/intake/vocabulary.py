@@ -393,14 +393,24 @@ EMPTY_TOKENS = {"[]", "[", "]", "☐", "□", "()", "o", "0", "|_|"}
 LAB_LOOKALIKES = {"aic": "A1c", "alc": "A1c", "hbaic": "HbA1c", "hbalc": "HbA1c"}
 
 
+# A checkbox drawn as text that OCR glued to its option's word ("[x]Urgent", "@Routine"):
+# the longest first; a lone letter ("x", "o") only apart from the word, never glued to it.
+_GLUED_BOXES = sorted(
+    (t for t in MARKED_TOKENS | EMPTY_TOKENS if len(t) > 1 or not t.isalnum()),
+    key=len,
+    reverse=True,
+)
+
+
+def glued_box(text: str) -> str | None:
+    """The checkbox glued to the start of a word (lower case), if one is."""
+    return next((t for t in _GLUED_BOXES if text.startswith(t) and len(text) > len(t)), None)
+
+
 def urgency_level(text: str) -> str | None:
     """The urgency an option word names, its checkbox read into it or not."""
     bare = text.lower().strip(".,!:;()")
-    for token in sorted(MARKED_TOKENS | EMPTY_TOKENS, key=len, reverse=True):
-        glyph = len(token) > 1 or not token.isalnum()
-        if glyph and bare.startswith(token) and len(bare) > len(token):
-            bare = bare[len(token) :]
-            break
+    bare = bare[len(glued_box(bare) or "") :]
     level = URGENCY_WORDS.get(bare.strip(".,!:;()[]"))
     # A checkbox read as a letter or two glued to its option ("ClUrgent", "ORoutine",
     # "CISTAT", whose box's side is a capital too): the option starts at a capital, and is
