@@ -5,6 +5,7 @@ Pages are drawn here with Pillow at fax resolution (about 200 dpi), small enough
 """
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -467,3 +468,20 @@ def test_an_empty_box_with_a_little_fax_noise_beside_a_ticked_one_is_not_marked(
     marks = sorted(cleanup.clean(fax(page), dpi=DPI).marks, key=lambda m: m.box.x0)
 
     assert [m.marked for m in marks] == [False, True, False]
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_light_dithered_label_cells_are_flattened_and_the_rule_beside_each_label_goes():
+    # A boxed form from the independent fax set (faxgen seed 6614, a 200-dpi rendering,
+    # skewed 2.3 degrees): its label cells are a light grey a fax dithered into sparse
+    # dots, each bold label close to its cell's left rule. OCR read "«DOB:", "(Reason",
+    # and lost whole rows to the dots.
+    page = Image.open(DATA / "boxed_form_dithered_label_cells.png").convert("L")
+    cleaned = np.asarray(cleanup.clean(page, dpi=DPI).image)
+
+    # Right of the labels, the label cells are white: no dots left (a fifth was grey).
+    assert (cleaned[40:250, 170:300] < 230).mean() < 0.03
+    # Left of the labels, no tick of the rule is left (it stood in a sixth of the rows).
+    assert (cleaned[40:250, 33:38] < 128).mean() < 0.02

@@ -25,6 +25,7 @@ WHITE = 255
 # filled box, left alone.
 SHADE_LEVEL = 235
 SOLID_LEVEL = 60
+DITHER_INCHES = 0.035  # a fax's dither repeats within this
 BAND_RULE_INCHES = 0.02  # thicker than a ruling line: what an opening this wide keeps
 BAND_MIN_INCHES = (1.0, 0.08)  # a band of white text is at least this wide and high
 BAND_MAX_HIGH = 0.45  # inches: a band holds one line of text
@@ -107,7 +108,10 @@ def clean(image: Image.Image, *, dpi: float, steps: tuple[str, ...] = STEPS) -> 
     rules = horizontal | vertical
     drawn = ink.copy()
     if "rules" in steps:
-        removed = _rule_pixels(ink, horizontal, vertical, dpi) & ~bars
+        # A bar's rows are long runs, whitened they would leave its letters as outlines;
+        # a bar is one line high, no vertical rule, and a vertical rule beside a bold label
+        # (which passes for a bar) would be left as a tick ("«DOB:").
+        removed = _rule_pixels(ink, horizontal, vertical, dpi) & ~(bars & ~vertical)
         out[removed] = WHITE
         ink &= ~removed
     # After the rules, so that what is left of a rule's ragged edge goes too.
@@ -349,7 +353,13 @@ def _flatten_shading(gray: np.ndarray, bars: np.ndarray, dpi: float) -> np.ndarr
     """
     smooth = cv2.GaussianBlur(gray, (0, 0), max(0.8, dpi / 200))
     width = _px(0.12, dpi, 5) | 1
-    background = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, _rect(width, width))
+    # A light dither is sparse black dots on white: only averaged over a few of its periods
+    # does it read as the grey it stands for (a light blur leaves white between the dots,
+    # and the closing below keeps the white).
+    period = _px(DITHER_INCHES, dpi, 3)
+    background = cv2.morphologyEx(
+        cv2.blur(gray, (period, period)), cv2.MORPH_CLOSE, _rect(width, width)
+    )
     shaded = (background < SHADE_LEVEL) & (background > SOLID_LEVEL) & ~bars
     if not shaded.any():
         return gray.copy()
