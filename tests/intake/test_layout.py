@@ -1042,3 +1042,115 @@ def test_a_sliver_of_a_rule_read_as_a_letter_with_no_confidence_is_no_word():
     assert "a" in [
         w.text for line in layout.build(kept).lines for s in line.segments for w in s.words
     ]
+
+
+def test_short_labels_of_numbers_read_a_letter_off_alone_in_their_cells():
+    page = page_of(
+        """
+PATIENT
+Patient Name:    Ana Lee              Cel:        248 666 7365
+REFERRING PROVIDER
+Name:            Gregory Castillo     NPE         2855439776
+Phone:           864 543 5433         Fa          864 805 2774
+"""
+    )
+    values = values_of(page)
+    assert values["patient_phone"] == "(248) 666-7365"
+    assert values["provider_npi"] == "2855439776"
+    assert values["provider_fax"] == "(864) 805-2774"
+
+
+def test_a_short_word_a_letter_off_a_label_reads_nothing_that_does_not_fit():
+    page = page_of(
+        """
+REFERRING PROVIDER
+Name:            Gregory Castillo     Fa          Lakeview Clinic
+"""
+    )
+    assert values_of(page)["provider_fax"] == ""
+
+
+def test_a_period_read_as_a_semicolon_and_a_bracket_before_the_colon_keep_their_labels():
+    page = page_of(
+        """
+Ins; Plan:          Humana Gold Plus HMO
+Reason for Referral: Exertional chest pain with abnormal ECG
+ICD-10 Codes):       R07.9, R94.31
+"""
+    )
+    values = values_of(page)
+    assert values["insurance"] == "Humana Gold Plus HMO"
+    assert values["reason"] == "Exertional chest pain with abnormal ECG"
+    assert values["icd10_codes"] == "R07.9, R94.31"
+
+
+def test_an_irish_names_apostrophe_read_as_an_r_is_put_back():
+    values = values_of(page_of("Patient Name: OrDonnell, Rashad\nDOB: 05/23/1944"))
+    assert (values["patient_last_name"], values["patient_first_name"]) == ("O'Donnell", "Rashad")
+
+
+def test_a_name_read_with_look_alike_letters_is_put_back_and_still_flagged():
+    fields = fields_of(page_of("Patient Name: Comelius Brooks\nDOB: 05/23/1944"))
+    assert fields["patient_first_name"]["value"] == "Cornelius"
+    assert fields["patient_first_name"]["review"]
+
+
+def test_a_box_side_read_as_a_word_before_a_reason_and_a_plan_types_letter_misread():
+    page = page_of(
+        "Reason for Referral: i Thyroid nodule found on ultrasound\n"
+        "Insurance: Blue Cross Blue Shield PRO"
+    )
+    fields = fields_of(page)
+    assert fields["reason"]["value"] == "Thyroid nodule found on ultrasound"
+    assert fields["insurance"]["value"] == "Blue Cross Blue Shield PPO"
+    assert fields["insurance"]["review"]
+
+
+def test_a_first_names_capital_i_read_small_after_a_colonless_label():
+    values = values_of(page_of("Patient   Dubois, ingrid      Sex F\nDOB   1942-11-10"))
+    assert (values["patient_last_name"], values["patient_first_name"]) == ("Dubois", "Ingrid")
+
+
+def test_a_code_columns_heading_with_its_capital_i_read_as_a_bracket():
+    page = page_of(
+        """
+Diagnoses
+#   (CD-10    Description
+1   Mi0.9     Recurrent gout flares.
+"""
+    )
+    assert values_of(page)["icd10_codes"] == "M10.9"
+
+
+def test_a_speck_read_as_a_bang_between_a_first_name_and_an_initial():
+    values = values_of(page_of("REFERRING PROVIDER\nPhysician Name: Sofia!W. Whitfield, MD"))
+    assert values["provider_name"] == "Sofia Whitfield"
+
+
+def test_an_npi_column_read_with_a_digit_doubled_is_put_right_and_flagged():
+    page = page_of(
+        """
+REQUESTING PROVIDER
+Requesting Provider         NPI
+Gregory Galloway, NP        16811820472
+"""
+    )
+    npi = fields_of(page)["provider_npi"]
+    assert (npi["value"], npi["review"]) == ("1681820472", True)
+
+
+def test_specks_read_as_a_line_between_two_rows_of_a_code_table_do_not_end_it():
+    page = page_of(
+        """
+Diagnoses
+#    ICD-10     Description
+1    R07.9      Exertional chest pain with abnormal ECG
+2    R94.31     Secondary diagnosis
+Providers
+"""
+    )
+    # A speck far right of the code column, read as a line of its own between the rows.
+    speck = Word("a", 0.3, _x(70), _y(2) + TEXT_H + 0.001, _x(71), _y(3) - 0.001)
+    lines = [*page.lines[:3], [speck], *page.lines[3:]]
+    specked = replace(page, lines=lines)
+    assert values_of(specked)["icd10_codes"] == "R07.9, R94.31"

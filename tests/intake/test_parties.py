@@ -159,8 +159,12 @@ Providers
     # "£" read as "E": a repair is trusted only because the code's title names the
     # condition written beside it (hyperthyroidism is thyrotoxicosis).
     assert not fields["icd10_codes"]["review"]
+    # Its I read as a bracket ("(CD-10"), the heading is found too; a repair the row's
+    # description does not name is shown for a check.
     misread = page_of("Diagnoses\n#    (CD-10     Description\n1    Mt7.12     Knee pain")
-    fields = fields_of(misread)
+    assert values_of(misread)["icd10_codes"] == "M17.12"
+    unnamed = page_of("Diagnoses\n#    (CD-10     Description\n1    Mt7.12     Chest pain")
+    fields = fields_of(unnamed)
     assert fields["icd10_codes"]["value"] == "" or fields["icd10_codes"]["review"]
 
 

@@ -567,3 +567,13 @@ def test_a_reason_ends_before_a_label_its_period_read_as_a_comma_runs_into():
     # A capital inside the reason is not a label without its colon.
     page = letter("I am referring her for anemia, Crohn disease and weight loss.")
     assert values_of(page)["reason"] == "anemia, Crohn disease and weight loss"
+
+
+def test_a_birth_dates_colon_read_as_an_i_and_through_read_thnough():
+    page = letter(
+        "I am writing to refer Augustin Ferreira (date of birthiMar 25,1967) to your practice\n"
+        "for first unprovoked seizure. He is insured thnough Highmark BCBS Community Blue."
+    )
+    values = values_of(page)
+    assert values["patient_date_of_birth"] == "1967-03-25"
+    assert values["insurance"] == "Highmark BCBS Community Blue"

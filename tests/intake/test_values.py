@@ -391,6 +391,14 @@ def test_bare_digits_listed_after_a_code_are_a_code_with_its_letter_misread():
     assert values.read_codes("E11.65, 2026").codes == ["E11.65"]
 
 
+def test_a_code_read_as_digits_after_its_list_number_is_repaired_and_flagged():
+    read = values.read_codes("1.110")
+    assert (read.codes, read.repaired) == (["I10"], ["I10"])
+    # A decimal number is no list: "2.5 mg", "10.110" stay numbers.
+    assert values.read_codes("dose 2.500 mg").codes == []
+    assert values.read_codes("10.110").codes == []
+
+
 def test_a_speck_glued_to_a_months_name_is_no_part_of_the_date():
     today = dt.date(2026, 6, 1)
     assert values.read_date("Jul!11,2003", today=today).iso == "2003-07-11"
@@ -403,3 +411,9 @@ def test_a_codes_dot_read_as_a_comma_after_its_zero_read_as_a_letter_o():
     assert values.read_codes("RO7,9, R94.31").codes == ["R07.9", "R94.31"]
     # "I10,E11.65" stays a list.
     assert values.read_codes("I10,E11.65").codes == ["I10", "E11.65"]
+
+
+def test_an_npi_read_with_a_digit_doubled_is_the_one_its_check_digit_confirms():
+    assert values.npi_undoubled("16811820472") == "1681820472"
+    assert values.npi_undoubled("1681820472") is None  # ten digits: nothing to take out
+    assert values.npi_undoubled("12345678901") is None  # no doubled digit

@@ -23,6 +23,7 @@ from refloop.intake.values import (
     date_spans,
     is_known_code,
     is_medical_word,
+    npi_undoubled,
     read_codes,
     read_date,
     read_phone,
@@ -187,7 +188,7 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
     tokens = []
     for word in words:
         # "Henry.Lindgren": a speck read as a period between two names.
-        parts = re.split(r"(?<=[a-z])[.:](?=[A-Z])", word.text)
+        parts = re.split(r"(?<=[a-z])[.:!|](?=[A-Z])", word.text)  # "Sofia!W."
         if len(words) == 1 and len(parts) == 1:
             parts = re.split(r"(?<=[a-z])(?=[A-Z])", word.text)  # "GloriaBaker"
         width = (word.x1 - word.x0) / len(parts)
@@ -204,6 +205,19 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
         else w
         for i, w in enumerate(tokens)
     ]
+    # "Comelius": a name the dictionary lacks, read with OCR's look-alike letters for one
+    # it holds (Cornelius); still flagged, as any name the dictionary lacked.
+    tokens = [
+        w
+        if (meant := _lookalikes_undone(w.text)) == w.text
+        else replace(w, text=meant, conf=min(w.conf, UNSURE))
+        for w in tokens
+    ]
+    # "Dubois, ingrid": a name's capital I read as its small letter or as an l.
+    if any(w.text[:1].isupper() for w in tokens):
+        tokens = [
+            replace(w, text="I" + w.text[1:]) if _small_capital_i(w.text) else w for w in tokens
+        ]
     # What follows a name in brackets is not the name: "Rebecca Kaplan (Cardiology)".
     bracket = next((i for i, w in enumerate(tokens) if w.text.startswith("(")), None)
     tokens = tokens[:bracket] if bracket else tokens
@@ -248,6 +262,35 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
     if not first or not last:
         return None
     return first[:1], last
+
+
+def _small_capital_i(text: str) -> bool:
+    return (
+        bool(re.fullmatch(r"[il][a-z]{3,}[.,]?", text))
+        and text.lower().strip(",.") not in SURNAME_PARTICLES
+    )
+
+
+# Letters OCR reads as others that look alike, each way: m and rn, d and cl, w and vv.
+LOOKALIKE_LETTERS = (("m", "rn"), ("rn", "m"), ("d", "cl"), ("cl", "d"), ("w", "vv"))
+
+
+def _lookalikes_undone(text: str) -> str:
+    """A word the engine's dictionary lacks, put back to the one word it holds that the
+    word is with one look-alike swapped ("Comelius" to "Cornelius"); otherwise as read."""
+    known = engine_words()
+    bare = text.strip(",.")
+    if not known or len(bare) < 4 or bare.lower() in known:
+        return text
+    meant = set()
+    for seen, instead in LOOKALIKE_LETTERS:
+        start = bare.find(seen, 1)  # a capital's look-alike is another matter
+        while start != -1:
+            candidate = bare[:start] + instead + bare[start + len(seen) :]
+            if candidate.lower() in known:
+                meant.add(candidate)
+            start = bare.find(seen, start + 1)
+    return text.replace(bare, meant.pop()) if len(meant) == 1 else text
 
 
 def name_confidence(words: list[Word]) -> float:
@@ -304,7 +347,8 @@ def name_text(words: list[Word]) -> str:
     if text.isupper() or text.islower():
         text = "-".join(part.capitalize() for part in text.split("-"))
         text = " ".join(part[:1].upper() + part[1:] for part in text.split(" "))
-    return text
+    # "O'Donnell" read with its apostrophe as an r or a quote mark: "OrDonnell", "O`Brien".
+    return re.sub(r"\bO[r`´’‘](?=[A-Z][a-z])", "O'", text)
 
 
 def respell_words(words: list[Word]) -> list[Word]:
@@ -342,8 +386,11 @@ def _free_text(words: list[Word]) -> str:
     for index, token in enumerate(tokens):
         # A speck read as a period between two words: "controlled.asthma".
         token = re.sub(r"(?<=[a-z]{3})\.(?=[a-z]{3})", " ", token)
-        # A box's side read as a letter glued to the word after it: "iBlue", "|Cross".
+        # A box's side read as a letter glued to the word after it: "iBlue", "|Cross";
+        # or as a word of its own before the first ("i Thyroid nodule").
         token = re.sub(r"^[|!il](?=[A-Z][a-z]{2,}$)", "", token)
+        if index == 0 and re.fullmatch(r"[|!il]", token) and "".join(tokens[1:2])[:1].isupper():
+            token = ""
         if index == len(tokens) - 1:
             tokens[index] = token
             break
@@ -724,7 +771,8 @@ def _fits(slot: str, words: list[Word], today: dt.date, model: layout.Layout) ->
     if slot in {"patient_phone", "provider_phone", "provider_fax", "phone", "fax"}:
         return len(_digits(" ".join(w.text for w in words[:4]))) >= 7
     if slot == "npi":
-        return len(_digits(" ".join(w.text for w in words[:2]))) == 10
+        digits = _digits(" ".join(w.text for w in words[:2]))
+        return len(digits) == 10 or npi_undoubled(digits) is not None
     if slot in {"patient_name", "last_first", "name", "provider_name", "from"}:
         return parse_person(words) is not None
     if slot in {"first_name", "last_name"}:
@@ -977,6 +1025,9 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         digits = _digits(" ".join(w.text for w in used))
         if not digits:
             return []
+        if (undoubled := npi_undoubled(digits)) is not None:
+            # A digit read twice: the number its check digit confirms, for a person to see.
+            return [found("provider_npi", undoubled, used, confidence=UNSURE, note="npi")]
         valid = is_valid_npi(digits)
         return [found("provider_npi", digits, used, valid=valid, note="npi", checked=valid)]
     if slot in {"reason", "chief_complaint"}:

@@ -32,7 +32,8 @@ WRAP_WITHIN = 0.15
 RULE_GLYPH = re.compile(r"[iIl|!]")
 # The most words a label's wording has ("Reason for Referral / Clinical Question").
 MAX_LABEL_WORDS = 6
-NAME_TOKEN = re.compile(r"[A-Z][A-Za-z'\-]*[.,]?")
+# A capital I may be read small or as an l: "Dubois, ingrid".
+NAME_TOKEN = re.compile(r"(?:[A-Z]|[il](?=[a-z]{3}))[A-Za-z'\-]*[.,]?")
 NAME_SEPARATORS = {"/", ",", "|"}
 UNKNOWN_LABEL = re.compile(r"^[A-Za-z][A-Za-z /#&'()\-]{0,30}:")
 ENUMERATOR = re.compile(r"^\(?#?\d{1,2}[.)]?$")
@@ -93,7 +94,8 @@ def _exact_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
             if not following or vocabulary.slot_of(following.group()) != slot:
                 break
             end_char = following.end()
-        colon = re.match(r"\s*[:#]", text[end_char:])
+        # "ICD-10 Code(s)" read "ICD-10 Codes):": a bracket left over before the colon.
+        colon = re.match(r"\s*[)}\]]?[:#]", text[end_char:])
         if not colon and match.start() == 0:
             # OCR reads a label's colon as a semicolon ("Reason for referral; ...").
             colon = re.match(r";", text[end_char:])
@@ -138,6 +140,10 @@ def _misread_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
                 continue
             label = " ".join(texts).rstrip(":;")
             slot = vocabulary.misread_slot(label)
+            if slot is None and first == 0 and after == len(words) == 1:
+                # A short label of a number alone in its cell, one letter off ("NPE"):
+                # its value, beside or below, must fit the slot to be read.
+                slot = vocabulary.clipped_slot(label, NUMERIC_SLOTS - {"other", "codes", "dob"})
             if slot is None:
                 continue
             if not colon and not _stands_without_colon(slot, label, first, words[after:]):
@@ -348,7 +354,9 @@ def _code_rows(item: Item, last: Segment, model: Layout) -> list[Segment]:
         words = [w for s in line.segments for w in s.words if x0 <= (w.x0 + w.x1) / 2 <= x1]
         if len(words) > 1 and (words[0].text.endswith(":") or ENUMERATOR.match(words[0].text)):
             words = words[1:]  # a prefix the list repeats ("ICD10:") or its number ("2.")
-        if not words or not CODE_START.match(words[0].text.upper()):
+        if not words:
+            continue  # specks beside the column read as a line of their own
+        if not CODE_START.match(words[0].text.upper()):
             break
         more.append(Segment(words, number, -1, line.top, line.bottom))
         bottom = line.bottom

@@ -97,7 +97,7 @@ OFFICE_FAX = re.compile(
     r"|[;,]\s*fax|\b(?:our|my)\s+(?:office\s+)?fax(?:\s+number)?\s+is)\b"
 )
 INSURANCE = re.compile(
-    r"(?i:insured\s+(?:through|with|by|under)"
+    r"(?i:insured\s+(?:th[rn]ough|with|by|under)"  # "thnough": its r read as an n
     r"|(?:her|his|their|the\s+patient's|patient's)\s+(?:primary\s+)?(?:insurance(?:\s+(?:carrier"
     r"|plan|company))?|insurer|health\s+plan|coverage)\s+is(?:\s+with)?"
     r"|covered\s+(?:by|under|through)|(?:coverage|insurance)\s+(?:through|with|from))\s+"
@@ -313,9 +313,9 @@ def _born(text: Text, span: tuple[int, int], page: int, today: dt.date) -> list[
     # The date may be glued to its label ("DB:1938-12-22,"): the word the label ends in,
     # from where it ends.
     glued = [
-        replace(w, text=w.text[born.end() - start :].lstrip(":. "))
+        replace(w, text=_after_label(w.text[born.end() - start :]))
         for w, start in zip(text.words, text.starts, strict=True)
-        if start < born.end() < start + len(w.text) and w.text[born.end() - start :].strip(":. ")
+        if start < born.end() < start + len(w.text) and _after_label(w.text[born.end() - start :])
     ]
     date_words = _leading(glued + text.words_from(born.end()), _is_date_part)
     read = values.read_date(" ".join(w.text for w in date_words), today=today)
@@ -324,6 +324,12 @@ def _born(text: Text, span: tuple[int, int], page: int, today: dt.date) -> list[
     reading = _found("patient_date_of_birth", read.iso, date_words, page, STRONG)
     reading.valid = read.plausible
     return [reading]
+
+
+def _after_label(rest: str) -> str:
+    """What follows a label inside its word: "DB:1938-12-22," or "birthiMar", its colon
+    read as an i."""
+    return re.sub(r"^[il!|](?=[A-Z])", "", rest.lstrip(":. "))
 
 
 def _is_date_part(word: Word) -> bool:

@@ -176,6 +176,9 @@ _COMMA_FOR_DOT = re.compile(
 )
 # A numbered list's number glued to its code: "1.E11.65".
 _LIST_NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,2}[.)](?=[A-Za-z$§][0-9OoIl|])")
+# A list's item standing alone: at the start, or after a comma, up to the end or a comma
+# ("2.500 mg" in a sentence is a number).
+_LISTED_DIGITS = re.compile(r"(?:^|(?<=[,;]))\s*\d[.)](\d{3})(?=\.?\s*(?:[,;]|$))", re.MULTILINE)
 # What each character may have been before OCR misread it (the first character of a code
 # is always a letter, the second always a digit).
 AS_LETTER = {"1": "I", "5": "S", "$": "S", "§": "S", "0": "O", "8": "B", "2": "Z", "6": "G",
@@ -362,6 +365,8 @@ def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
     read = CodesRead()
     text = _COMMA_FOR_DOT.sub(_comma_for_dot, _COLON_FOR_DOT.sub(r"\1.", text))
     text = _LIST_NUMBER.sub("", text)
+    guessed = []
+    text = _LISTED_DIGITS.sub(functools.partial(_listed_code, guessed=guessed), text)
     previous_end = None
     for match in _TOKEN.finditer(text):
         token = match.group()
@@ -375,6 +380,8 @@ def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
         previous_end = match.end() if code else None
         if code is None or code in read.codes:
             continue
+        if code in guessed:
+            how = "repaired"
         read.codes.append(code)
         if code in _has_codes_below():
             read.short.append(code)
@@ -385,6 +392,16 @@ def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
         elif how == "ambiguous":
             read.ambiguous.append(code)
     return read
+
+
+def _listed_code(match: re.Match, guessed: list[str]) -> str:
+    """ "1.110": a list's number glued to a three-character code read as digits (I10)."""
+    letter = AS_LETTER.get(match.group(1)[0])
+    code = letter + match.group(1)[1:] if letter else ""
+    if not code or not is_known_code(code):
+        return match.group()
+    guessed.append(code)
+    return code
 
 
 def _comma_for_dot(match: re.Match) -> str:
@@ -529,6 +546,16 @@ def read_phones(text: str) -> list[str]:
 _NPI = re.compile(rf"(?<![\dA-Za-z]){_DIGITISH}(?:[\s\-]?{_DIGITISH}){{9}}(?![\dA-Za-z])")
 
 
+def npi_undoubled(digits: str) -> str | None:
+    """An NPI read with one digit doubled ("16811820472" for 1681820472): the one ten-digit
+    number, a doubled digit taken out, whose check digit holds; None if none or several."""
+    if len(digits) != 11:
+        return None
+    meant = {digits[:i] + digits[i + 1 :] for i in range(1, 11) if digits[i] == digits[i - 1]}
+    valid = [n for n in meant if is_valid_npi(n)]
+    return valid[0] if len(valid) == 1 else None
+
+
 def read_npi(text: str) -> tuple[str, bool] | None:
     """The first ten-digit number in `text` and whether its check digit holds."""
     for match in _NPI.finditer(_repair_digits(text)):
@@ -638,6 +665,12 @@ def _plan_word(token: str) -> tuple[list[str], bool] | None:
     same = {w for w in words if folded(w) == folded(key)}
     if len(same) == 1:
         return [words[same.pop()]], False
+    if len(key) == 3 and token.isupper():
+        # A plan type's letters, one misread: "PRO" for PPO, "HMQ" for HMO; shown, flagged.
+        types = [w for w in words if len(w) == 3 and words[w].isupper()]
+        near_type = [w for w in types if sum(a != b for a, b in zip(key, w, strict=True)) == 1]
+        if len(near_type) == 1:
+            return [words[near_type[0]]], True
     if len(key) < 4:
         return None
     # Its first letter lost at a box's edge or to a stroke: "aiser" of Kaiser.

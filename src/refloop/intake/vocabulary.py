@@ -181,7 +181,7 @@ def _pattern(wording: str) -> str:
         elif ch == ",":
             parts.append("[,;.]?")  # a comma read as a semicolon or a period: "Lname; Fname"
         elif ch == ".":
-            parts.append(r"\.?")
+            parts.append(r"[.;,]?")  # "Ins; Plan": a period read as a semicolon or a comma
         elif ch in "()":
             parts.append(r"[({\[]?" if ch == "(" else r"[)}\]]?")  # "Code(s}": a brace read
         elif ch == "'":
@@ -214,6 +214,9 @@ def folded(key: str) -> str:
     for seen, meant in OCR_FOLDS:
         key = key.replace(seen, meant)
     return key
+
+
+SHORT_LABEL = 5  # letters: "Phone", "Cell", "NPI", "Fax"
 
 
 def edits_allowed(key: str) -> int:
@@ -275,6 +278,26 @@ def misread_slot(text: str) -> str | None:
     return None if key in SLOT_OF else _TOLERANT_LABELS.nearest(key)
 
 
+def clipped_slot(text: str, slots: set[str]) -> str | None:
+    """The slot among `slots` of a short label read one letter off, its first letter right
+    ("NPE" for NPI, "Fa" for Fax, "Cel" for Cell), where no other short wording is as near;
+    None otherwise. Three letters are too few to tell a misreading from another word, so
+    the caller takes it only for a wording alone in its cell, and only a value that fits the
+    slot (ten digits with the NPI's check digit, a phone number) confirms it."""
+    key = folded(normalized(text))
+    if not 2 <= len(key) <= SHORT_LABEL:
+        return None
+    near = {
+        slot
+        for wording, slot in SLOT_OF.items()
+        if slot in slots
+        and len(wording) <= SHORT_LABEL
+        and wording[0] == key[0]
+        and Levenshtein.distance(key, folded(wording)) == 1
+    }
+    return near.pop() if len(near) == 1 else None
+
+
 def folded_slot(text: str) -> str | None:
     """The slot of the label wording `text` is once OCR's look-alikes are folded away, with
     no letter otherwise wrong ("Member 1D"); None for any other text."""
@@ -295,14 +318,18 @@ def header_slot(word: str) -> str | None:
     key = folded(normalized(word).rstrip("#"))
     if len(key) < 3:
         return None
-    # A short word off by its first letter is another word ("Tax" is no "Fax").
+    # A short word off by its first letter is another word ("Tax" is no "Fax"), but a
+    # heading may lose its first letter: "(CD-10", its I read as a bracket, then dropped.
     near = {
-        slot
-        for heading, slot in COLUMN_HEADINGS.items()
-        if Levenshtein.distance(key, folded(heading)) <= 1
-        and (len(key) >= 5 or key[0] == folded(heading)[0])
+        slot for heading, slot in COLUMN_HEADINGS.items() if _heading_misread(key, folded(heading))
     }
     return near.pop() if len(near) == 1 else None
+
+
+def _heading_misread(key: str, meant: str) -> bool:
+    if Levenshtein.distance(key, meant) > 1:
+        return False
+    return len(key) >= 5 or key[0] == meant[0] or (len(key) >= 4 and key == meant[1:])
 
 
 def slot_of(label_text: str) -> str:
