@@ -548,7 +548,9 @@ def reference(scopes: dict, plan: Plan) -> tuple[dict, list[str]]:
         shutil.rmtree(folder, ignore_errors=True)
     ctx = duck.Context(ref)
     windows = {
-        key: duck.Window(scope.period.start, scope.period.end, scope.zone, scope.filters.department)
+        key: duck.Window(
+            scope.period.start, scope.period.end, scope.zone, scope.filters.department, scope.now
+        )
         for key, scope in scopes.items()
     }
     result: dict = {
