@@ -5,7 +5,9 @@ both give the same answers.
 
 Nothing here calls refloop's metric code: the SQL is written from the definitions, over the
 fact columns. Only the SLA hours (a setting) and names for the Sankey come from refloop's
-tables; the bottleneck sentences are wording and are not compared, their figures are.
+tables. Sentences and notes are wording and are not compared, their figures are; the one
+exception is the bottleneck finder's changes (its rank tests over every day, group and
+measure), which are not recomputed: a run that finds any says so (`unchecked`).
 """
 
 import csv
@@ -695,7 +697,9 @@ def lost_by_stage(ref: Reference, w: Window) -> dict[str, int]:
 
 def bottlenecks(ref: Reference, w: Window, now_found: dict, compared: bool) -> dict:
     """The bottleneck finder's figures: each stage's median wait in the period and, when
-    the data covers both periods, in the one before; losses by stage, now and before."""
+    the data covers both periods, in the one before; the longest; losses by stage, now and
+    before. Its changes (rank tests over every day, group and measure) are not recomputed
+    here: see `unchecked`."""
     before_found = overall(ref, w.previous()) if compared else None
     stages = []
     for key, column in STAGE_COLUMNS:
@@ -710,7 +714,11 @@ def bottlenecks(ref: Reference, w: Window, now_found: dict, compared: bool) -> d
                 "previous_median_hours": before["p50"],
             }
         )
+    measured = [stage for stage in stages if stage["median_hours"] is not None]
+    longest = max(measured, key=lambda stage: stage["median_hours"], default=None)
     return {
+        # With no change to say, the finder names the stage with the longest median wait.
+        "longest_wait": longest["stage"] if longest else None,
         "stages": stages,
         "lost_by_stage": lost_by_stage(ref, w),
         "previous_lost_by_stage": lost_by_stage(ref, w.previous()) if compared else {},
@@ -1025,6 +1033,12 @@ def compare(built: dict, reference: dict) -> list[str]:
     tie = reference["flows"].get("tie_at_cutoff")
     ours, theirs = comparable(built), comparable(reference)
     found = differences(ours, theirs, "dashboard")
+    if not built["bottlenecks"]["findings"]:
+        found += differences(
+            built["bottlenecks"]["stage"],
+            reference["bottlenecks"]["longest_wait"],
+            "dashboard.bottlenecks.stage (no change said: the longest median wait)",
+        )
     if tie:
         flows = [d for d in found if d.startswith("dashboard.flows")]
         found = [d for d in found if not d.startswith("dashboard.flows")]
@@ -1034,3 +1048,15 @@ def compare(built: dict, reference: dict) -> list[str]:
                 f"{SANKEY_PRACTICES}th place: which one is named depends on row order (info)"
             )
     return found
+
+
+def unchecked(built: dict) -> list[str]:
+    """What refloop's dashboard reports that the reference does not recompute (said with
+    the comparison, not counted as a disagreement)."""
+    findings = built["bottlenecks"]["findings"]
+    if not findings:
+        return []
+    return [
+        f"dashboard.bottlenecks.findings: {len(findings)} change(s) said by refloop's rank test "
+        "(and the stage they name) are not recomputed by the reference"
+    ]
