@@ -243,10 +243,16 @@ def environment() -> dict:
 
 
 def sources() -> dict:
-    paths = sorted((REPO_DIR / "src" / "refloop" / "analytics").glob("*.py"))
+    # The package Python imports, which is not this checkout's src/ when the virtualenv
+    # installed another one (a worktree sharing a venv: put PYTHONPATH=src in front).
+    import refloop.analytics
+
+    folder = Path(refloop.analytics.__file__).resolve().parent
+    paths = sorted(folder.glob("*.py"))
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in paths)).hexdigest()
     newest = max(dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) for path in paths)
     return {
+        "analytics_sources": str(folder),
         "analytics_sources_sha256": digest[:16],
         "analytics_sources_newest": newest.isoformat(timespec="seconds"),
     }
@@ -634,8 +640,8 @@ def reference(scopes: dict, plan: Plan) -> tuple[dict, list[str]]:
 def report(outcome: dict) -> None:
     env = outcome["environment"]
     say(
-        f"  analytics sources {env['analytics_sources_sha256']} (newest file "
-        f"{env['analytics_sources_newest']})"
+        f"  analytics sources {env['analytics_sources']} {env['analytics_sources_sha256']} "
+        f"(newest file {env['analytics_sources_newest']})"
     )
     busy = max(env["load_average_before"][0], env["load_average_after"][0]) > env["cpus"]
     say(
