@@ -5,7 +5,9 @@ both give the same answers.
 
 Nothing here calls refloop's metric code: the SQL is written from the definitions, over the
 fact columns. Only the SLA hours (a setting) and names for the Sankey come from refloop's
-tables; the bottleneck sentences are wording and are not compared, their figures are.
+tables. Sentences and notes are wording and are not compared, their figures are; the one
+exception is the bottleneck finder's changes (its rank tests over every day, group and
+measure), which are not recomputed: a run that finds any says so (`unchecked`).
 """
 
 import csv
@@ -31,6 +33,15 @@ FUNNEL_STATES = (
     "cancelled",
 )
 DWELL_STATES = FUNNEL_STATES[:8]
+# The funnel's milestones (every referral on its way to a closed loop passes them, in this
+# order) and the optional states taken between one and the next, by the one before.
+MILESTONES = ("received", "accepted", "scheduled", "seen", "loop_closed")
+DETOURS = {
+    "in_review": "received",
+    "pending_info": "received",
+    "contacting": "accepted",
+    "no_show": "scheduled",
+}
 LOST_STATES = ("declined", "unreachable", "cancelled")
 REFERRED = ("provider", "patient")
 SOURCE_ORDER = ("provider", "patient", "self", "marketing", "other")
@@ -49,7 +60,7 @@ STAGE_COLUMNS = (
     ("seen", "dwell_seen"),
 )
 SANKEY_PRACTICES = 12
-MIN_GROUP = 5  # the bottleneck finder compares groups of at least this many
+SEGMENTS = ("loyal", "semi_loyal", "new", "non_referring", "receiver")
 
 # The fact columns the reference reads, with their DuckDB types. Booleans travel as 0/1
 # and instants as naive UTC text, the same from both databases.
@@ -241,16 +252,29 @@ def utc(day: dt.date, zone, minus_days: int = 0) -> dt.datetime:
 
 
 class Window:
-    """One scope: [start, end) local dates, an optional department, the practice's zone."""
+    """One scope: [start, end) local dates, an optional department, the practice's zone,
+    and the instant the figures are as of (`now`: what the data covers ends today)."""
 
-    def __init__(self, start: dt.date, end: dt.date, zone, department: int | None) -> None:
+    def __init__(
+        self,
+        start: dt.date,
+        end: dt.date,
+        zone,
+        department: int | None,
+        now: dt.datetime | None = None,
+    ) -> None:
         self.start_day, self.end_day, self.zone, self.department = start, end, zone, department
         self.start, self.end = utc(start, zone), utc(end, zone)
+        self.now = now or dt.datetime.now(dt.UTC)
 
     def previous(self) -> "Window":
         days = (self.end_day - self.start_day).days
         return Window(
-            self.start_day - dt.timedelta(days=days), self.start_day, self.zone, self.department
+            self.start_day - dt.timedelta(days=days),
+            self.start_day,
+            self.zone,
+            self.department,
+            self.now,
         )
 
     def months(self) -> list[int]:
@@ -270,6 +294,75 @@ class Window:
             sql += f" AND {a}department_id = ?"
             params.append(self.department)
         return sql, params
+
+
+# --- what the data covers (the comparison rule, the volume series' month labels) ----------
+
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def data_span(ref: "Reference", w: Window) -> tuple[dt.date | None, dt.date]:
+    """[first local day with a referral on record, in or out; tomorrow): the days the data
+    covers, today counting to date."""
+    first = ref.all("SELECT min(received_at) FROM referral_fact")[0][0]
+    start = first.replace(tzinfo=dt.UTC).astimezone(w.zone).date() if first else None
+    return start, w.now.astimezone(w.zone).date() + dt.timedelta(days=1)
+
+
+def comparison(ref: "Reference", w: Window) -> dict:
+    """A period is compared with the one before only when the data covers both whole."""
+    start, end = data_span(ref, w)
+    before = w.previous()
+    return {
+        "compared": start is not None and start <= before.start_day and w.end_day <= end,
+        "data_from": start,
+        "previous_start": before.start_day,
+        "previous_end": before.end_day,
+    }
+
+
+def month_periods(ref: "Reference", w: Window) -> list[dict]:
+    """Per month the window touches: the days both the window and the data cover, whether
+    that is less than the month, and its label ("Nov 2025 (from 21 Nov)")."""
+    data_start, data_end = data_span(ref, w)
+    rows = []
+    for yyyymm in w.months():
+        year, month = divmod(yyyymm, 100)
+        first = dt.date(year, month, 1)
+        after = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+        name = f"{MONTH_NAMES[month - 1]} {year}"
+        lo = max(first, w.start_day, data_start) if data_start else None
+        hi = min(after, w.end_day, data_end)
+        if lo is None or lo >= hi:
+            rows.append(
+                {
+                    "month": yyyymm,
+                    "label": f"{name} (no data)",
+                    "partial": True,
+                    "counted_from": None,
+                    "counted_to": None,
+                }
+            )
+            continue
+        last = hi - dt.timedelta(days=1)
+        if (lo, hi) == (first, after):
+            label = name
+        elif lo == first:
+            label = f"{name} (to {last.day} {MONTH_NAMES[last.month - 1]})"
+        elif hi == after:
+            label = f"{name} (from {lo.day} {MONTH_NAMES[lo.month - 1]})"
+        else:
+            label = f"{name} ({lo.day}\u2013{last.day} {MONTH_NAMES[last.month - 1]})"
+        rows.append(
+            {
+                "month": yyyymm,
+                "label": label,
+                "partial": (lo, hi) != (first, after),
+                "counted_from": lo,
+                "counted_to": hi,
+            }
+        )
+    return rows
 
 
 def _rate(part, whole):
@@ -490,7 +583,47 @@ def funnel(ref: Reference, w: Window, found: dict, lost_figures: dict) -> dict:
             entry["median_dwell_hours"] = found[f"dwell_{state}"]["p50"]
             entry["left"] = found[f"dwell_{state}"]["count"]
         rows.append(entry)
-    return {"referrals": found["volume"], "states": rows}
+    # The funnel proper, on the milestones every referral passes on its way to a closed
+    # loop: a referral has passed every milestone up to the latest one it was ever in (a
+    # history may skip one), and is lost after, or still on its way from, that latest one.
+    latest = " ".join(
+        f"WHEN (reached >> {FUNNEL_STATES.index(m)}) & 1 = 1 THEN {i}"
+        for i, m in reversed(list(enumerate(MILESTONES)))
+    )
+    by_latest = ref.all(
+        f"SELECT CASE {latest} ELSE 0 END AS latest, "  # noqa: S608
+        f"state IN ('declined', 'unreachable', 'cancelled') AS gone, count(*) "
+        f"FROM referral_fact WHERE {where} GROUP BY ALL",
+        params,
+    )
+    milestones = []
+    for i, milestone in enumerate(MILESTONES):
+        entry = {
+            "state": milestone,
+            "reached": sum(n for at, _, n in by_latest if at >= i),
+            "lost_here": sum(n for at, gone, n in by_latest if at == i and gone),
+            "now_here": sum(n for at, gone, n in by_latest if at == i and not gone),
+        }
+        if milestone in DWELL_STATES:
+            entry["median_dwell_hours"] = found[f"dwell_{milestone}"]["p50"]
+            entry["left"] = found[f"dwell_{milestone}"]["count"]
+        milestones.append(entry)
+    passed = {entry["state"]: entry["reached"] for entry in milestones}
+    state_rows = {entry["state"]: entry for entry in rows}
+    detours = [
+        {
+            **state_rows[state],
+            "after": after,
+            "share": _rate(state_rows[state]["reached"], passed[after]),
+        }
+        for state, after in DETOURS.items()
+    ]
+    return {
+        "referrals": found["volume"],
+        "states": rows,
+        "milestones": milestones,
+        "detours": detours,
+    }
 
 
 # --- the rest of the dashboard --------------------------------------------------------
@@ -507,7 +640,13 @@ def volume_series(ref: Reference, w: Window, by: str) -> dict:
     ):
         if month in index:
             series[key][index[month]] = n
-    return {"months": months, "series": dict(sorted(series.items()))}
+    periods = month_periods(ref, w)
+    return {
+        "months": months,
+        "labels": [p["label"] for p in periods],
+        "periods": periods,
+        "series": dict(sorted(series.items())),
+    }
 
 
 def sla(ref: Reference, w: Window, sla_hours: dict[str, float]) -> dict:
@@ -545,46 +684,6 @@ def sla(ref: Reference, w: Window, sla_hours: dict[str, float]) -> dict:
     return {"by_urgency": rows}
 
 
-DIMENSIONS = (
-    ("urgency", "department_id"),
-    ("department_id",),
-    ("assignee_id",),
-    ("channel",),
-    ("practice_id",),
-)
-
-
-def grouped_medians(ref: Reference, w: Window, column: str) -> dict[tuple, dict[tuple, dict]]:
-    """{dimension: {key: {"count", "p50"}}} for the five bottleneck groupings, in one
-    GROUPING SETS query."""
-    where, params = w.cohort()
-    sets = ", ".join("(" + ", ".join(d) + ")" for d in DIMENSIONS)
-    rows = ref.all(
-        f"""
-        SELECT GROUPING(urgency, department_id, assignee_id, channel, practice_id) AS g,
-               urgency, department_id, assignee_id, channel, practice_id,
-               count({column}), quantile_cont({column}, 0.5)
-        FROM referral_fact WHERE {where} AND {column} IS NOT NULL
-        GROUP BY GROUPING SETS ({sets})
-        """,  # noqa: S608
-        params,
-    )
-    names = ("urgency", "department_id", "assignee_id", "channel", "practice_id")
-    by_mask = {}
-    for dimension in DIMENSIONS:
-        mask = 0
-        for i, name in enumerate(names):
-            if name not in dimension:
-                mask |= 1 << (len(names) - 1 - i)
-        by_mask[mask] = dimension
-    result: dict[tuple, dict[tuple, dict]] = {d: {} for d in DIMENSIONS}
-    for g, *values, count, p50 in rows:
-        dimension = by_mask[g]
-        key = tuple(values[names.index(n)] for n in dimension)
-        result[dimension][key] = {"count": count, "p50": p50}
-    return result
-
-
 def lost_by_stage(ref: Reference, w: Window) -> dict[str, int]:
     where, params = w.cohort()
     return dict(
@@ -596,13 +695,16 @@ def lost_by_stage(ref: Reference, w: Window) -> dict[str, int]:
     )
 
 
-def bottlenecks(ref: Reference, w: Window, now_found: dict, before_found: dict) -> dict:
-    """The bottleneck finder's figures: each stage's median wait now and before, losses
-    by stage, and for the stage whose median grew most (else the longest) the groups
-    whose median grew. Its sentences are wording and are not compared."""
+def bottlenecks(ref: Reference, w: Window, now_found: dict, compared: bool) -> dict:
+    """The bottleneck finder's figures: each stage's median wait in the period and, when
+    the data covers both periods, in the one before; the longest; losses by stage, now and
+    before. Its changes (rank tests over every day, group and measure) are not recomputed
+    here: see `unchecked`."""
+    before_found = overall(ref, w.previous()) if compared else None
     stages = []
     for key, column in STAGE_COLUMNS:
-        now, before = now_found[column], before_found[column]
+        now = now_found[column]
+        before = before_found[column] if before_found else {"count": 0, "p50": None}
         stages.append(
             {
                 "stage": key,
@@ -612,43 +714,21 @@ def bottlenecks(ref: Reference, w: Window, now_found: dict, before_found: dict) 
                 "previous_median_hours": before["p50"],
             }
         )
-    grew = [
-        s
-        for s in stages
-        if s["count"] >= MIN_GROUP
-        and s["previous_count"] >= MIN_GROUP
-        and s["median_hours"] > s["previous_median_hours"]
-    ]
-    measured = [s for s in stages if s["median_hours"] is not None]
-    if grew:
-        chosen = max(grew, key=lambda s: s["median_hours"] - s["previous_median_hours"])
-    else:
-        chosen = max(measured, key=lambda s: s["median_hours"], default=None)
-    rising = []
-    if chosen is not None:
-        column = dict(STAGE_COLUMNS)[chosen["stage"]]
-        now_groups = grouped_medians(ref, w, column)
-        before_groups = grouped_medians(ref, w.previous(), column)
-        for dimension in DIMENSIONS:
-            for key, figures in now_groups[dimension].items():
-                earlier = before_groups[dimension].get(key)
-                if figures["count"] < MIN_GROUP or earlier is None or earlier["count"] < MIN_GROUP:
-                    continue
-                if figures["p50"] > earlier["p50"] and all(v not in (None, "") for v in key):
-                    rising.append((figures["p50"] - earlier["p50"], dimension, key))
-        rising.sort(key=lambda item: -item[0])
+    measured = [stage for stage in stages if stage["median_hours"] is not None]
+    longest = max(measured, key=lambda stage: stage["median_hours"], default=None)
     return {
-        "stage": chosen["stage"] if chosen else None,
-        "rising_groups": rising[:5],
+        # With no change to say, the finder names the stage with the longest median wait.
+        "longest_wait": longest["stage"] if longest else None,
         "stages": stages,
         "lost_by_stage": lost_by_stage(ref, w),
-        "previous_lost_by_stage": lost_by_stage(ref, w.previous()),
+        "previous_lost_by_stage": lost_by_stage(ref, w.previous()) if compared else {},
     }
 
 
-def referrers(ref: Reference, w: Window, practices: list[tuple]) -> list[dict]:
-    """Every practice: period volume and conversion, the previous period's volume, the
-    monthly trend, median hours to first contact, segment and drift as of the end."""
+def referrers(ref: Reference, w: Window, practices: list[tuple], compared: bool) -> list[dict]:
+    """Every practice: period volume and conversion, the previous period's volume (None
+    unless the data covers both periods), the monthly trend, median hours to first
+    contact, segment and drift as of the end."""
     where, params = w.cohort()
     period = {
         pk: (n, seen, contacted, median)
@@ -677,7 +757,8 @@ def referrers(ref: Reference, w: Window, practices: list[tuple]) -> list[dict]:
         trend[pk][month] = n
 
     # Segments as of the period's end: four 3-month blocks, and "new" for a first
-    # referral ever in the last 90 days.
+    # referral ever in the last 90 days; a practice that never sent us one before the end
+    # but was sent ours is a receiver, not a lapsed referrer.
     edges = [utc(shift_months(w.end_day, 3 * i), w.zone) for i in range(4, -1, -1)]
     new_since = utc(w.end_day, w.zone, minus_days=90)
     recent_start = new_since
@@ -694,19 +775,25 @@ def referrers(ref: Reference, w: Window, practices: list[tuple]) -> list[dict]:
                 WHEN received_at < ? THEN 0 WHEN received_at < ? THEN 1
                 WHEN received_at < ? THEN 2 ELSE 3 END) AS active
             FROM window_rows WHERE received_at >= ? GROUP BY practice_id
+        ), sent_to AS (
+            SELECT DISTINCT receiving_practice_id AS practice_id FROM referral_fact
+            WHERE direction = 'outbound' AND sent_at < ? AND receiving_practice_id IS NOT NULL
         )
         SELECT p.id, CASE
             WHEN f.first >= ? THEN 'new'
             WHEN coalesce(b.active, 0) >= 3 THEN 'loyal'
             WHEN coalesce(b.active, 0) >= 1 THEN 'semi_loyal'
+            WHEN f.first IS NULL AND s.practice_id IS NOT NULL THEN 'receiver'
             ELSE 'non_referring' END
         FROM practice p LEFT JOIN firsts f ON f.practice_id = p.id
         LEFT JOIN blocks b ON b.practice_id = p.id
+        LEFT JOIN sent_to s ON s.practice_id = p.id
         """,
-        [edges[4], edges[1], edges[2], edges[3], edges[0], new_since],
+        [edges[4], edges[1], edges[2], edges[3], edges[0], edges[4], new_since],
     )
     segment = dict(segment_rows)
-    # Declining: recent 90 days against the 365 before; P(X <= recent) for Poisson.
+    # Declining: recent 90 days against the 365 before; P(X <= recent) for Poisson, the
+    # exact tail for every practice (1 when nothing was expected); the flag needs prior >= 6.
     drift = {
         pk: (recent, prior, p)
         for pk, recent, prior, p in ref.all(
@@ -721,13 +808,13 @@ def referrers(ref: Reference, w: Window, practices: list[tuple]) -> list[dict]:
             ), terms AS (
                 SELECT practice_id, prior * 90 / 365.0 AS expected,
                        unnest(range(0, recent + 1)) AS i
-                FROM counts WHERE prior >= 6
+                FROM counts WHERE prior > 0
             ), cdf AS (
                 SELECT practice_id,
                        least(1.0, sum(exp(i * ln(expected) - expected - lgamma(i + 1)))) AS p
                 FROM terms GROUP BY practice_id
             )
-            SELECT c.practice_id, c.recent, c.prior, cdf.p
+            SELECT c.practice_id, c.recent, c.prior, coalesce(cdf.p, 1.0)
             FROM counts c LEFT JOIN cdf USING (practice_id)
             """,
             [recent_start, recent_start, prior_start, edges[4]],
@@ -736,7 +823,7 @@ def referrers(ref: Reference, w: Window, practices: list[tuple]) -> list[dict]:
     result = []
     for pk, name, in_network in practices:
         n, seen, contacted, median = period.get(pk, (0, 0, 0, None))
-        recent, prior, p = drift.get(pk, (0, 0, None))
+        recent, prior, p = drift.get(pk, (0, 0, 1.0))
         expected = prior * 90 / 365
         result.append(
             {
@@ -744,13 +831,13 @@ def referrers(ref: Reference, w: Window, practices: list[tuple]) -> list[dict]:
                 "practice": name,
                 "in_network": bool(in_network),
                 "volume": n,
-                "previous_volume": before.get(pk, 0),
+                "previous_volume": before.get(pk, 0) if compared else None,
                 "trend": [trend[pk].get(m, 0) for m in months],
                 "segment": segment[pk],
-                "declining": p is not None and p < 0.05,
+                "declining": prior >= 6 and p < 0.05,
                 "recent_90_days": recent,
                 "prior_365_days": prior,
-                "expected_90_days": round(expected, 2),
+                "expected_90_days": expected,
                 "p_value": p,
                 "conversion": _rate(int(seen or 0), n),
                 "contacted": contacted,
@@ -772,13 +859,9 @@ def flows(ref: Reference, w: Window, names: dict, departments: dict) -> dict:
     for practice_id, _, _, n in rows:
         if practice_id:
             totals[practice_id] += n
-    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    # The busiest dozen by count, ties by name and then id.
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], names.get(kv[0], ""), kv[0]))
     busiest = {pk for pk, _ in ranked[:SANKEY_PRACTICES]}
-    # A tie at the cut-off makes the busiest dozen depend on row order: note it.
-    tie = (
-        len(ranked) > SANKEY_PRACTICES
-        and ranked[SANKEY_PRACTICES - 1][1] == ranked[SANKEY_PRACTICES][1]
-    )
     links: dict[tuple, int] = defaultdict(int)
     for practice_id, source_type, department_id, n in rows:
         if practice_id in busiest:
@@ -790,7 +873,6 @@ def flows(ref: Reference, w: Window, names: dict, departments: dict) -> dict:
         target = ("department", department_id, departments.get(department_id, "No department"))
         links[(source, target)] += n
     return {
-        "tie_at_cutoff": tie,
         "links": [
             {
                 "source": s[2],
@@ -830,21 +912,22 @@ def dashboard(ref: Reference, w: Window, ctx: Context) -> dict:
     """dashboard.build's figures."""
     found = overall(ref, w)
     figures = metrics(ref, w, found)
-    network = referrers(ref, w, ctx.practices)
-    by_segment: dict[str, list[dict]] = {
-        s: [] for s in ("loyal", "semi_loyal", "new", "non_referring")
-    }
+    compared = comparison(ref, w)
+    network = referrers(ref, w, ctx.practices, compared["compared"])
+    by_segment: dict[str, list[dict]] = {s: [] for s in SEGMENTS}
     for row in network:
         by_segment[row["segment"]].append(
             {"practice_id": row["practice_id"], "practice": row["practice"]}
         )
     return {
         "metrics": figures,
+        "comparison": compared,
+        "previous_metrics": metrics(ref, w.previous()) if compared["compared"] else None,
         "funnel": funnel(ref, w, found, figures["lost"]),
         "by_source_type": volume_series(ref, w, "source_type"),
         "by_channel": volume_series(ref, w, "channel"),
         "sla": sla(ref, w, ctx.sla_hours),
-        "bottlenecks": bottlenecks(ref, w, found, overall(ref, w.previous())),
+        "bottlenecks": bottlenecks(ref, w, found, compared["compared"]),
         "referrers": network,
         "declining": [row for row in network if row["declining"]],
         "segments": by_segment,
@@ -916,6 +999,10 @@ def comparable(built: dict) -> dict:
     result = {
         key: built[key] for key in ("metrics", "funnel", "by_source_type", "by_channel", "sla")
     }
+    # The comparison's figures (its note is wording), and the period before's metrics.
+    result["comparison"] = {k: v for k, v in built["comparison"].items() if k != "note"}
+    previous = built["previous_metrics"]
+    result["previous_metrics"] = comparable_metrics(previous) if previous else None
     result["bottlenecks"] = {
         key: built["bottlenecks"][key]
         for key in ("stages", "lost_by_stage", "previous_lost_by_stage")
@@ -938,15 +1025,25 @@ def comparable(built: dict) -> dict:
 
 
 def compare(built: dict, reference: dict) -> list[str]:
-    tie = reference["flows"].get("tie_at_cutoff")
     ours, theirs = comparable(built), comparable(reference)
     found = differences(ours, theirs, "dashboard")
-    if tie:
-        flows = [d for d in found if d.startswith("dashboard.flows")]
-        found = [d for d in found if not d.startswith("dashboard.flows")]
-        if flows:
-            found.append(
-                f"dashboard.flows: {len(flows)} link(s) differ, but two practices tie at the "
-                f"{SANKEY_PRACTICES}th place: which one is named depends on row order (info)"
-            )
+    if not built["bottlenecks"]["findings"]:
+        found += differences(
+            built["bottlenecks"]["stage"],
+            reference["bottlenecks"]["longest_wait"],
+            "dashboard.bottlenecks.stage (no change said: the longest median wait)",
+        )
     return found
+
+
+def unchecked(built: dict) -> list[str]:
+    """What refloop's dashboard reports that the reference does not recompute (said with
+    the comparison, not counted as a disagreement)."""
+    findings = built["bottlenecks"]["findings"]
+    if not findings:
+        return []
+    return [
+        f"dashboard.bottlenecks.findings: {len(findings)} change(s) said by refloop's rank test "
+        "(and the stage they name) are not recomputed by the reference:",
+        *(f"    {finding['sentence']} (p {finding['p']:.2g})" for finding in findings),
+    ]

@@ -376,3 +376,21 @@ def test_grouping_sets_give_the_same_medians_as_one_grouping_at_a_time(march):
             assert together[grouping][key]["p50"] == pytest.approx(figures["p50"])
     # Spine holds R1, R2 and R5 (4, 10, 2 hours); Hand holds R6 (54).
     assert {v["count"] for v in together[("department_id",)].values()} == {3, 1}
+
+
+def test_the_flows_name_the_busiest_practices_ties_broken_by_name(cora, spine):
+    """Thirteen practices with one referral each tie for the Sankey's twelve names: the
+    twelve first by name are named, whatever order the database returns its rows in
+    (created here in reverse name order, so row order by id picks the other way)."""
+    from refloop.analytics import dashboard
+
+    h = History(cora, spine)
+    letters = "ABCDEFGHIJKLM"
+    for day, letter in enumerate(reversed(letters), start=2):
+        practice = f.PracticeFactory(name=f"Practice {letter}")
+        h.referral(f"2026-03-{day:02d} 09:00", provider=f.ProviderFactory(practice=practice))
+    h.rebuild()
+    links = dashboard.flows(scope())["links"]
+    named = {link["source"] for link in links if link["source_kind"] == "practice"}
+    assert named == {f"Practice {letter}" for letter in letters[:12]}
+    assert [link["referrals"] for link in links if link["source_kind"] == "others"] == [1]

@@ -98,8 +98,14 @@ def flows(scope: Scope) -> dict:
     for row in rows:
         if row["practice_id"]:
             totals[row["practice_id"]] += row["n"]
-    busiest = sorted(totals, key=lambda pk: -totals[pk])[:SANKEY_PRACTICES]
-    names = dict(Practice.objects.filter(pk__in=busiest).values_list("pk", "name"))
+    # Ties at the cut-off go by name (then id), not by the order the database returned the
+    # rows in: the same data draws the same diagram on SQLite and PostgreSQL.
+    counts = sorted(totals.values(), reverse=True)
+    cutoff = counts[SANKEY_PRACTICES - 1] if len(counts) >= SANKEY_PRACTICES else 0
+    candidates = [pk for pk, n in totals.items() if n >= cutoff]
+    known = dict(Practice.objects.filter(pk__in=candidates).values_list("pk", "name"))
+    busiest = sorted(candidates, key=lambda pk: (-totals[pk], known.get(pk, ""), pk))
+    names = {pk: known[pk] for pk in busiest[:SANKEY_PRACTICES] if pk in known}
     departments = dict(Department.objects.values_list("pk", "name"))
     links: dict[tuple, int] = defaultdict(int)
     for row in rows:

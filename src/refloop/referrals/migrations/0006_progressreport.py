@@ -6,24 +6,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('referrals', '0005_triage_and_duplicates'),
+        ("referrals", "0005_triage_and_duplicates"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProgressReport',
+            name="ProgressReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('findings', models.TextField()),
-                ('plan', models.TextField()),
-                ('medications', models.TextField(blank=True)),
-                ('follow_up', models.TextField(blank=True, help_text='Recommendations for the referring provider')),
-                ('entered_at', models.DateTimeField()),
-                ('entered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('referral', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='progress_report', to='referrals.referral')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("findings", models.TextField()),
+                ("plan", models.TextField()),
+                ("medications", models.TextField(blank=True)),
+                (
+                    "follow_up",
+                    models.TextField(
+                        blank=True, help_text="Recommendations for the referring provider"
+                    ),
+                ),
+                ("entered_at", models.DateTimeField()),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "referral",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="progress_report",
+                        to="referrals.referral",
+                    ),
+                ),
             ],
         ),
     ]
