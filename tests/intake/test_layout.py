@@ -1154,3 +1154,23 @@ Providers
     lines = [*page.lines[:3], [speck], *page.lines[3:]]
     specked = replace(page, lines=lines)
     assert values_of(specked)["icd10_codes"] == "R07.9, R94.31"
+
+
+def test_the_one_number_alone_in_the_patients_block_is_their_phone_when_its_label_was_lost():
+    page = page_of(
+        """
+PATIENT
+LAST NAME              FIRST NAME
+Whitcombe              Ignacio
+DOB
+10-01-1996             (722) 888-0056
+ORDERING PROVIDER
+NAME                   NPI
+Stanley Bergstrom      2210150639
+"""
+    )
+    phone = fields_of(page)["patient_phone"]
+    assert (phone["value"], phone["review"]) == ("(722) 888-0056", True)
+    # Two numbers alone: which is the patient's, nothing says.
+    two = page_of("PATIENT\nName: Ana Lee\n(722) 888-0056      (722) 888-0057")
+    assert values_of(two)["patient_phone"] == ""

@@ -417,3 +417,10 @@ def test_an_npi_read_with_a_digit_doubled_is_the_one_its_check_digit_confirms():
     assert values.npi_undoubled("16811820472") == "1681820472"
     assert values.npi_undoubled("1681820472") is None  # ten digits: nothing to take out
     assert values.npi_undoubled("12345678901") is None  # no doubled digit
+
+
+def test_a_j_read_as_a_1_is_repaired_where_no_i_code_is_one_and_named_where_both_are():
+    assert values.read_codes("145.909").codes == ["J45.909"]
+    # Both I20.9 and J20.9 exist: a 1 is an I unless the text around names the J code's.
+    assert values.read_codes("120.9").codes == ["I20.9"]
+    assert values.read_codes("120.9", about=("acute bronchitis",)).codes == ["J20.9"]

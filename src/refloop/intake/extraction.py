@@ -467,6 +467,8 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     # A generic "Name" read in no patient's section, while the line after may show whose.
     unclaimed_name: tuple[pairing.Item, list[Found]] | None = None
     body: list[str] = []
+    # Phone numbers in the patient's section whose label OCR lost ("CELL" in a small cell).
+    unlabelled_phones: list[list[Word]] = []
     for number, line in enumerate(model.lines):
         words = [w for s in line.segments for w in s.words]
         line_text = " ".join(w.text for w in words)
@@ -520,6 +522,13 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
                 )
                 if above_parties and section in {TOP, OTHER}:
                     letterhead.extend(readings)
+            if (
+                sections["left" if column == "both" else column] == PATIENT
+                and not items[segment.index]
+                and segment.index not in taken
+                and PHONE_ALONE.fullmatch(segment.text)
+            ):
+                unlabelled_phones.append(segment.words)
             if SIGN_OFF.match(segment.text) and not items[segment.index]:
                 sections = {"left": PROVIDER, "right": PROVIDER}
                 signature = _signature_below(segment, model, items)
@@ -533,6 +542,13 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
             if reading.field in PROVIDER_FIELDS and reading.priority == 1:
                 reading.confidence = min(reading.confidence, UNSURE)
     _fallbacks(found, model, page.number, today)
+    if len(unlabelled_phones) == 1 and not any(f.field == "patient_phone" for f in found):
+        # One number alone in the patient's block, where no label gave the patient's phone:
+        # most likely it, and shown for a check.
+        read = parse_phone(unlabelled_phones[0])
+        if read and read[1]:
+            found.append(Found("patient_phone", read[0], UNSURE, page.number, 0, note="phone",
+                               box=_box(unlabelled_phones[0])))  # fmt: skip
     # Letters: what their sentences state (imported here: prose builds on this module).
     from refloop.intake import prose
 
@@ -541,6 +557,9 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     _codes_complete(found, page)
     _not_the_provider(found)
     return PageReading(page.number, found, context.is_cover, context.cities, "\n".join(body))
+
+
+PHONE_ALONE = re.compile(r"\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
 
 
 def _alone(segment: layout.Segment, line: layout.Line) -> bool:

@@ -190,6 +190,7 @@ AS_EITHER = {**AS_DIGIT, **{k: v for k, v in AS_LETTER.items() if k.isdigit()}}
 # its flag read as a t ("Mt7.12" for M17.12). Tried too, so a code may have two repairs; a
 # description beside it that names one's condition chooses it.
 ALSO_AS_DIGIT = {"T": "1", "Y": "4"}  # and a 4 written open at the top read as a y
+ALSO_AS_LETTER = {"1": "J"}  # a J with a short hook: "145.909" for J45.909
 
 
 @dataclass
@@ -445,7 +446,10 @@ def _read_code(token: str, about: tuple[str, ...] = ()) -> tuple[str | None, str
         return _dotted(bare), "known"
     repairs = sorted({c for c in _variants(bare) if is_known_code(c)})
     if len(repairs) > 1:
-        repairs = _named(repairs, about) or repairs
+        # Unnamed, a 1 is an I before it is a J ("120.9" is I20.9, not J20.9).
+        unusual = ALSO_AS_LETTER.get(bare[0])
+        usual = [c for c in repairs if c[0] != unusual] if unusual else repairs
+        repairs = _named(repairs, about) or usual
     if not repairs and CODE_SHAPE.match(bare):
         # A code's shape the code set lacks, no look-alike of it one: a digit misread as
         # another ("N16.4" for N18.4), put right where the text around names one's condition.
@@ -479,13 +483,14 @@ def _named(codes: list[str], about: tuple[str, ...]) -> list[str]:
 def _variants(bare: str) -> list[str]:
     options = []
     for position, char in enumerate(bare):
+        also = ALSO_AS_LETTER if position == 0 else ALSO_AS_DIGIT
         if position == 0:
             swaps = AS_LETTER
         elif position == 1:
             swaps = AS_DIGIT
         else:
             swaps = AS_EITHER
-        options.append({char, swaps.get(char, char), ALSO_AS_DIGIT.get(char, char)})
+        options.append({char, swaps.get(char, char), also.get(char, char)})
     return [
         "".join(chars) for chars in itertools.product(*options) if CODE_SHAPE.match("".join(chars))
     ]
