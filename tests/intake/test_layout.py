@@ -1174,3 +1174,26 @@ Stanley Bergstrom      2210150639
     # Two numbers alone: which is the patient's, nothing says.
     two = page_of("PATIENT\nName: Ana Lee\n(722) 888-0056      (722) 888-0057")
     assert values_of(two)["patient_phone"] == ""
+
+
+def test_a_symbol_glued_to_a_middle_initial_and_a_comma_after_a_label():
+    page = page_of(
+        """
+Attending physician: Oluwaseun §S. Fitzgerald, MD
+Primary care physician: Gregory Ellsworth, NP
+Reason for-referral: New onset atrial fibrillation
+"""
+    )
+    values = values_of(page)
+    assert values["provider_name"] == "Oluwaseun Fitzgerald"
+    assert values["reason"] == "New onset atrial fibrillation"
+    table = page_of(
+        """
+Role                 Name                 NPI
+Ordering Provider    Ostrowski, Naomi     1444310738
+Referred To,         Ellsworth, Arjun     1481851511
+"""
+    )
+    values = values_of(table)
+    assert values["provider_npi"] == "1444310738"
+    assert "Referred" not in values["provider_name"]

@@ -424,3 +424,10 @@ def test_a_j_read_as_a_1_is_repaired_where_no_i_code_is_one_and_named_where_both
     # Both I20.9 and J20.9 exist: a 1 is an I unless the text around names the J code's.
     assert values.read_codes("120.9").codes == ["I20.9"]
     assert values.read_codes("120.9", about=("acute bronchitis",)).codes == ["J20.9"]
+
+
+def test_a_plans_numeral_misread_and_cut_as_a_speck_leaves_the_plan_flagged():
+    cut = values.read_plan("Aetna Choice POS I")
+    assert (cut.value, cut.repaired) == ("Aetna Choice POS", True)
+    # A speck that is no numeral is cut as before, with nothing to check.
+    assert values.read_plan("Humana Gold Plus HMO 7").repaired is False

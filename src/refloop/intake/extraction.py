@@ -195,6 +195,8 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
         for i, part in enumerate(parts):
             x0 = word.x0 + i * width
             tokens.append(Word(part, word.conf, x0, word.y0, x0 + width, word.y1))
+    # A speck read as a symbol glued to a word's front: "Oluwaseun §S. Fitzgerald".
+    tokens = [replace(w, text=re.sub(r"^[^\w'(\s]+(?=[A-Za-z])", "", w.text)) for w in tokens]
     tokens = [w for w in tokens if w.text.lower().strip(",.") not in TITLES]
     # A speck read as a colon after a name: "Yusuf G. Nwosu: MD".
     tokens = [replace(w, text=w.text.rstrip(":;")) if len(w.text) > 1 else w for w in tokens]
@@ -1095,7 +1097,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
             return []
         plan = read_plan(text)
         return [found("insurance", plan.value, words, confidence=min(conf, 0.5) if plan.repaired
-                      else conf, checked=plan.known)]  # fmt: skip
+                      else conf, checked=plan.known, repaired=plan.repaired)]  # fmt: skip
     return []
 
 

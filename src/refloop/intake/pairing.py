@@ -102,9 +102,10 @@ def _exact_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
         if colon:
             end_char += colon.end()
         after = next((i for i, s in enumerate(starts) if s >= end_char), len(words))
-        # A label ending inside a word is part of a longer word, unless a colon follows.
+        # A label ending inside a word is part of a longer word, unless a colon follows
+        # (a speck read as a comma after it is nothing: "Referred To,").
         last_word_end = starts[after - 1] + len(words[after - 1].text)
-        if text[end_char:last_word_end].strip(":#.-") and not colon:
+        if text[end_char:last_word_end].strip(":#.-,;") and not colon:
             continue
         rest = words[after:]
         label_text = text[match.start() : end_char]

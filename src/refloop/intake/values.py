@@ -599,12 +599,15 @@ def read_plan(text: str) -> PlanRead:
     out: list[str] = []
     known, repaired, seen_plan_word = True, False, False
     tokens = text.split()
+    cut = False
     # A speck read as a short word at either end of a name that has plan words: "so Kaiser
     # Permanente Gold" (a box's corner), "Humana Gold Plus HMO 7".
     if any(t.strip(",;:.").lower() in _plan_words() for t in tokens):
         while len(tokens) > 1 and _speck_word(tokens[0]):
             tokens.pop(0)
         while len(tokens) > 1 and _speck_word(tokens[-1]) and not _numbered(tokens):
+            # A speck, or the name's last part misread ("POS I" for POS II): shown, flagged.
+            cut = cut or bool(re.fullmatch(r"[IVXl|1]+", tokens[-1]))
             tokens.pop()
     # "Open-Access": plan words joined by a speck read as a hyphen.
     tokens = [
@@ -637,7 +640,7 @@ def read_plan(text: str) -> PlanRead:
         out.extend(w.upper() if core.isupper() and len(core) > 1 else w for w in words)
         repaired = repaired or bent
         seen_plan_word = True
-    return PlanRead(" ".join(out), known and bool(out), repaired)
+    return PlanRead(" ".join(out), known and bool(out), repaired or cut)
 
 
 def _numbered(tokens: list[str]) -> bool:

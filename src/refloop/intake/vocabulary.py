@@ -177,7 +177,7 @@ def _pattern(wording: str) -> str:
     parts = []
     for ch in wording:
         if ch == " ":
-            parts.append(r"[\s.,]*")
+            parts.append(r"(?:[\s.,]*|-)")  # "Reason for-referral": a space read as a hyphen
         elif ch == ",":
             parts.append("[,;.]?")  # a comma read as a semicolon or a period: "Lname; Fname"
         elif ch == ".":
