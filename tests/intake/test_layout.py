@@ -1197,3 +1197,41 @@ Referred To,         Ellsworth, Arjun     1481851511
     values = values_of(table)
     assert values["provider_npi"] == "1444310738"
     assert "Referred" not in values["provider_name"]
+
+
+def test_a_numbered_code_list_goes_on_past_a_pound_sign_and_a_z_read_as_a_2():
+    page = page_of(
+        """
+Discharge Diagnoses
+1, E11.65
+2. £66.01
+3. 268.41
+Hospital Course
+"""
+    )
+    assert values_of(page)["icd10_codes"] == "E11.65, E66.01, Z68.41"
+
+
+def test_credentials_misread_after_a_name_in_mixed_case_are_not_its_first_name():
+    page = page_of("REFERRING PROVIDER\nName    Miriam Bergstrom, BO      NPI   1148720315")
+    assert values_of(page)["provider_name"] == "Miriam Bergstrom"
+    # In capitals throughout, a short first name after the comma is one.
+    assert (
+        values_of(page_of("Patient Name: LEE, BO\nDOB: 01/02/1990"))["patient_first_name"] == "Bo"
+    )
+
+
+def test_a_heading_with_a_bracket_read_before_it_still_opens_its_section():
+    page = page_of(
+        """
+PATIENT
+Last Name:     Achterberg       First Name:     Emeka
+[REFERRING PROVIDER
+Name        Miriam Bergstrom, DO       NPI   1148720315
+"""
+    )
+    assert layout.heading_shaped("[REFERRING PROVIDER")
+    assert layout.heading_shaped("|Patient Information")
+    values = values_of(page)
+    assert values["provider_name"] == "Miriam Bergstrom"
+    assert values["patient_first_name"] == "Emeka"

@@ -237,6 +237,9 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
         if word.text.endswith(",") and not all(
             re.fullmatch(r"[A-Za-z][A-Za-z'\-]+", w.text.strip(",."))
             and w.text.lower().strip(",.") not in CREDENTIALS
+            # "Miriam Bergstrom, BO": short capitals after a name in mixed case are its
+            # credentials misread (DO), not a first name.
+            and not (len(w.text.strip(",.")) <= 3 and w.text.isupper() and not word.text.isupper())
             for w in after
         ):
             tokens = tokens[: index + 1]

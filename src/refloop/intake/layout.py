@@ -257,7 +257,8 @@ def is_heading(segment: Segment, line: Line) -> bool:
 
 
 def heading_shaped(text: str) -> bool:
-    text = text.rstrip(":").strip()
+    # A band's or a box's edge read as a bracket before it: "[REFERRING PROVIDER".
+    text = text.rstrip(":").strip().lstrip("[|({!«‘'\"\\")
     if text.endswith(".") and text.upper() == text:
         text = text[:-1]  # a speck after a heading in capitals: "OFFICE VISIT NOTE."
     words = text.split()
