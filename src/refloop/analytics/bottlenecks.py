@@ -244,6 +244,17 @@ _DECLINE_DIMENSIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class _Try:
+    """One measure of one group, to test: the positions of its samples in a table read."""
+
+    measure: str
+    subject: str
+    samples: np.ndarray
+    table: dict[str, np.ndarray]
+    values: np.ndarray  # the measure, for every row of the table
+
+
 def _start_of(scope: Scope, compared: bool) -> date:
     return scope.period.previous().start if compared else scope.period.start
 
@@ -448,59 +459,68 @@ def _findings(scope: Scope, *, compared: bool) -> list[dict]:
     by_code = np.array([sla.get(u, np.nan) for u in URGENCIES] + [np.nan], dtype=float)
     urgency = referrals["urgency"]
     targets = by_code[np.where(np.isnan(urgency), len(URGENCIES), urgency).astype(np.int64)]
-    candidates: list[_Candidate] = []
-    tests = 0
-    referral_groups = _groups(referrals, (*DIMENSIONS, ()))
+    # Every group and measure tried, in the order they always were: of two changes ranked
+    # equal, the first tried is named.
+    tries: list[_Try] = []
+    referral_groups = [
+        (subject, positions)
+        for dimension, key, positions in _groups(referrals, (*DIMENSIONS, ()))
+        if len(positions) >= 2 * shifts.MIN_COUNT
+        and (subject := "Referrals" if dimension == () else _subject(dimension, key, names))
+    ]
     for stage in STAGES:
         values = referrals[f"clock_{stage.key}"]
-        for dimension, key, positions in referral_groups:
-            subject = "Referrals" if dimension == () else _subject(dimension, key, names)
+        for subject, positions in referral_groups:
             measured = positions[~np.isnan(values[positions])]
-            if subject is None or len(measured) < 2 * shifts.MIN_COUNT:
+            if len(measured) >= 2 * shifts.MIN_COUNT:
+                tries.append(_Try(stage.key, subject, measured, referrals, values))
+    for dimension, key, positions in _groups(referrals, _DECLINE_DIMENSIONS):
+        subject = "Referrals" if dimension == () else _subject(dimension, key, names)
+        if subject is not None and len(positions) >= 2 * shifts.MIN_COUNT:
+            tries.append(_Try("declined", subject, positions, referrals, referrals["declined"]))
+    for dimension, key, positions in _groups(appointments, _APPOINTMENT_DIMENSIONS):
+        subject = _subject_of_appointments(dimension, key, names)
+        if subject is not None and len(positions) >= 2 * shifts.MIN_COUNT:
+            no_show = appointments["no_show"]
+            tries.append(_Try("no_show", subject, positions, appointments, no_show))
+    tests = len(tries)
+
+    candidates: list[_Candidate] = []
+    for measure in dict.fromkeys(t.measure for t in tries):
+        batch = [t for t in tries if t.measure == measure]
+        rate = measure in ("declined", "no_show")
+        # Large groups always go to the test; the many small ones are screened together.
+        screened = np.array([len(t.samples) > shifts.MOST_TESTED for t in batch])
+        small = [t for t, large in zip(batch, screened, strict=True) if not large]
+        if small:
+            screened[~screened] = shifts.could_be_significant(
+                np.concatenate([t.table["day"][t.samples] for t in small]),
+                np.concatenate([t.values[t.samples] for t in small]),
+                np.array([len(t.samples) for t in small], dtype=np.int64),
+                first_split=first_split,
+                tests=tests,
+            )
+        for one, kept in zip(batch, screened, strict=True):
+            if not kept:
                 continue
-            tests += 1
+            days = one.table["day"][one.samples]
             shift = shifts.strongest_rise(
-                referrals["day"][measured], values[measured], first_split=first_split
+                days, one.values[one.samples], first_split=first_split, rate=rate
             )
             if shift is None:
                 continue
-            candidate = _Candidate(stage.key, subject, shift, measured[shift.rows], "referrals")
-            candidate.whole_period = _whole(shift, referrals["day"][measured], first_split)
-            if stage.key == "first_contact":
-                due = targets[candidate.rows]
-                candidate.over_sla = bool(np.median(values[candidate.rows] / due) > 1)
+            rows = one.samples[shift.rows]
+            table = "appointments" if measure == "no_show" else "referrals"
+            candidate = _Candidate(measure, one.subject, shift, rows, table)
+            candidate.whole_period = _whole(shift, days, first_split)
+            if measure == "first_contact":
+                due = targets[rows]
+                candidate.over_sla = bool(np.median(one.values[rows] / due) > 1)
                 if len(np.unique(due)) == 1:
                     candidate.sla_hours = float(due[0])
-            candidates.append(candidate)
-
-    declined = referrals["declined"]
-    for dimension, key, positions in _groups(referrals, _DECLINE_DIMENSIONS):
-        subject = "Referrals" if dimension == () else _subject(dimension, key, names)
-        if subject is None or len(positions) < 2 * shifts.MIN_COUNT:
-            continue
-        tests += 1
-        shift = shifts.strongest_rise(
-            referrals["day"][positions], declined[positions], first_split=first_split, rate=True
-        )
-        if shift is not None:
-            rows = positions[shift.rows]
-            reason = _most_common_reason(referrals["reason"][rows[declined[rows] == 1]])
-            candidate = _Candidate("declined", subject, shift, rows, "referrals", reason=reason)
-            candidate.whole_period = _whole(shift, referrals["day"][positions], first_split)
-            candidates.append(candidate)
-
-    for dimension, key, positions in _groups(appointments, _APPOINTMENT_DIMENSIONS):
-        subject = _subject_of_appointments(dimension, key, names)
-        if subject is None or len(positions) < 2 * shifts.MIN_COUNT:
-            continue
-        tests += 1
-        no_show = appointments["no_show"]
-        shift = shifts.strongest_rise(
-            appointments["day"][positions], no_show[positions], first_split=first_split, rate=True
-        )
-        if shift is not None:
-            candidate = _Candidate("no_show", subject, shift, positions[shift.rows], "appointments")
-            candidate.whole_period = _whole(shift, appointments["day"][positions], first_split)
+            elif measure == "declined":
+                declined = rows[one.values[rows] == 1]
+                candidate.reason = _most_common_reason(referrals["reason"][declined])
             candidates.append(candidate)
 
     worth = [
