@@ -21,6 +21,12 @@ The rule (on docs/design.md's clocks and rates; the statistics in analytics.shif
   rise times the referrals (or appointments) it concerns. A group made mostly of the
   referrals of one already named for the same measure is not named again.
 - With no change to say, the longest wait, without a comparison.
+
+The reads: one statement per fact table, in time order, returning numbers only (seconds
+since 1970, ids, codes and 0/1 flags computed by the database, the clocks) on a plain
+cursor, kept as numpy columns; the days, groups and tests are array operations over them,
+and the many small groups of a measure are screened together before any is tested alone
+(shifts.could_be_significant).
 """
 
 from dataclasses import dataclass

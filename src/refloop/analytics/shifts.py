@@ -17,6 +17,10 @@ The rule (the statistical half of analytics.bottlenecks' rule):
   in the same read (Bonferroni), is under ALPHA;
 - and only when it matters: a median (or a rate) at least MIN_RISE higher than before
   (a wait going from 13.9 to 14.0 days is real on a thousand referrals, and says nothing).
+
+Many small groups are first screened together (could_be_significant: the same test, for
+all of them in a few array operations), and only those that could pass are tested one by
+one: the answer is the same, without a sort per practice.
 """
 
 import math
