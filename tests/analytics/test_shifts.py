@@ -60,3 +60,39 @@ def test_too_few_on_either_side_of_every_day_is_no_answer():
     days = np.arange(40)
     late = shifts.strongest_rise(days, days.astype(float), first_split=35)
     assert late is None  # a split on day 35 or later leaves fewer than 10 after it
+
+
+def test_the_screen_keeps_every_group_with_a_rise_that_is_not_noise_and_drops_quiet_ones():
+    """could_be_significant, over hundreds of groups at once (waits with ties, 0/1 rates,
+    some with a planted rise, some tiny, some over MOST_TESTED), keeps each group in
+    which strongest_rise finds a significant rise, and drops most of the others."""
+    rng = np.random.default_rng(4)
+    tests = 400
+    groups = []
+    for g in range(tests):
+        n = int(rng.choice([15, 25, 60, 300, 1500, shifts.MOST_TESTED + 50]))
+        days = np.sort(rng.integers(0, 365, n))
+        if g % 2:
+            values = (rng.random(n) < np.where(days >= 200, 0.1 + 0.4 * (g % 3 == 0), 0.1)) * 1.0
+        else:
+            values = np.round(rng.lognormal(3, 0.5, n) * np.where(days >= 150, 1 + (g % 5 == 0), 1))
+        groups.append((days, values))
+    sizes = np.array([len(v) for _, v in groups])
+    for rate in (False, True):
+        chosen = [i for i in range(tests) if (i % 2 == 1) == rate]
+        kept = shifts.could_be_significant(
+            np.concatenate([groups[i][0] for i in chosen]),
+            np.concatenate([groups[i][1] for i in chosen]),
+            sizes[chosen],
+            first_split=30,
+            tests=tests,
+        )
+        significant = []
+        for i in chosen:
+            found = shifts.strongest_rise(*groups[i], first_split=30, rate=rate)
+            significant.append(found is not None and found.significant(tests))
+        significant = np.array(significant)
+        assert significant.any() and (kept | ~significant).all()
+        assert kept[sizes[chosen] > shifts.MOST_TESTED].all()
+        quiet = ~significant & (sizes[chosen] <= shifts.MOST_TESTED)
+        assert kept[quiet].mean() < 0.5

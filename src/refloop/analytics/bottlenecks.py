@@ -21,12 +21,20 @@ The rule (on docs/design.md's clocks and rates; the statistics in analytics.shif
   rise times the referrals (or appointments) it concerns. A group made mostly of the
   referrals of one already named for the same measure is not named again.
 - With no change to say, the longest wait, without a comparison.
+
+The reads: one statement per fact table, in time order, returning numbers only (seconds
+since 1970, ids, codes and 0/1 flags computed by the database, the clocks) on a plain
+cursor, kept as numpy columns; the days, groups and tests are array operations over them,
+and the many small groups of a measure are screened together before any is tested alone
+(shifts.could_be_significant).
 """
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
+from django.db import connection
+from django.db.models import Case, F, Func, IntegerField, QuerySet, Value, When
 
 from refloop.analytics import coverage, metrics, shifts
 from refloop.analytics.metrics import Period, Scope
@@ -222,7 +230,11 @@ class _Candidate:
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_REFERRAL_KEYS = ("urgency", "department_id", "assignee_id", "channel", "practice_id")
+# The text columns the reads return as codes: each value's position in its tuple.
+URGENCIES = tuple(Urgency.values)
+CHANNELS = tuple(ReferralChannel.values)
+DECLINE_REASONS = tuple(DeclineReason.values)
+_CODED = {"urgency": URGENCIES, "channel": CHANNELS}
 # All referrals (appointments) last: of two groups with the same rise, the narrower is named.
 _APPOINTMENT_DIMENSIONS: tuple[tuple[str, ...], ...] = (
     ("location_id",),
@@ -238,75 +250,137 @@ _DECLINE_DIMENSIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class _Try:
+    """One measure of one group, to test: the positions of its samples in a table read."""
+
+    measure: str
+    subject: str
+    samples: np.ndarray
+    table: dict[str, np.ndarray]
+    values: np.ndarray  # the measure, for every row of the table
+
+
 def _start_of(scope: Scope, compared: bool) -> date:
     return scope.period.previous().start if compared else scope.period.start
 
 
-def _columns(rows: list[tuple], names: tuple[str, ...]) -> dict[str, np.ndarray | list]:
-    """Rows read with values_list, as one list per column."""
-    columns = zip(*rows, strict=True) if rows else ([] for _ in names)
-    return {name: list(column) for name, column in zip(names, columns, strict=True)}
+class _Epoch(Func):
+    """A moment as whole seconds since 1970 (UTC), computed by the database: the day is
+    then found from plain integers (_local_days), with no datetime made per row."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores a moment as naive UTC text; strftime('%s') reads it as UTC. The
+        # percent sign is doubled twice: once for this template, once for the statement
+        # (whose %s are the parameters').
+        template = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def _read_referrals(scope: Scope, since: date) -> dict[str, np.ndarray | list]:
-    """The scope's inbound referrals received from `since` to the period's end, one read:
-    their local day, the groups' keys, their state and every stage's clock."""
+def _code(column: str, values) -> Case:
+    """A text column as the position of its value in `values` (NULL for any other value,
+    the empty one included): the read returns numbers only, and a group of NULL is never
+    named (_subject), as a group of "" was not."""
+    return Case(
+        *(When(**{column: value}, then=Value(at)) for at, value in enumerate(values)),
+        default=Value(None),
+        output_field=IntegerField(),
+    )
+
+
+def _flag(column: str, value: str) -> Case:
+    return Case(
+        When(**{column: value}, then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
+
+
+def _numbers(qs: QuerySet, columns: dict) -> dict[str, np.ndarray]:
+    """The queryset's rows as one float array per column (NULL: nan), read in one
+    statement on a plain cursor: no model, no converter and no Python object kept per row
+    (a row is a tuple of numbers until numpy takes the lot)."""
+    # Annotated under names no model field has ("urgency" is one, coded here).
+    aliases = {f"finder_{name}": expression for name, expression in columns.items()}
+    sql, params = qs.annotate(**aliases).values_list(*aliases).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    table = np.array(rows, dtype=float).reshape(len(rows), len(columns))
+    return {name: table[:, at] for at, name in enumerate(columns)}
+
+
+def _read_referrals(scope: Scope, since: date) -> dict[str, np.ndarray]:
+    """The scope's inbound referrals received from `since` to the period's end, one read
+    in time order (no sort per group: shifts.strongest_rise): their local day, the
+    groups' keys (ids, and the urgency and channel as codes: URGENCIES, CHANNELS), 1 for a
+    declined referral and its reason (DECLINE_REASONS), and every stage's clock."""
     start, end = Period(since, scope.period.end).bounds(scope.zone)
-    columns = (
-        "received_at",
-        *_REFERRAL_KEYS,
-        "state",
-        "lost_reason",
-        *(stage.column for stage in STAGES),
-    )
-    rows = list(
-        scope.filters.referrals(
-            metrics.inbound().filter(received_at__gte=start, received_at__lt=end)
-        )
-        .order_by("received_at")  # in time order: no sort per group (shifts.strongest_rise)
-        .values_list(*columns)
-    )
-    table = _columns(rows, columns)
-    table["day"] = _local_days(table.pop("received_at"), scope.zone)
-    for stage in STAGES:
-        table[stage.column] = np.array(table[stage.column], dtype=float)  # None: nan
+    qs = scope.filters.referrals(
+        metrics.inbound().filter(received_at__gte=start, received_at__lt=end)
+    ).order_by("received_at", "pk")
+    columns = {
+        "epoch": _Epoch("received_at"),
+        "urgency": _code("urgency", URGENCIES),
+        "department_id": F("department_id"),
+        "assignee_id": F("assignee_id"),
+        "channel": _code("channel", CHANNELS),
+        "practice_id": F("practice_id"),
+        "declined": _flag("state", "declined"),
+        "reason": _code("lost_reason", DECLINE_REASONS),
+        **{f"clock_{stage.key}": F(stage.column) for stage in STAGES},
+    }
+    table = _numbers(qs, columns)
+    table["day"] = _local_days(table.pop("epoch"), scope.zone)
     return table
 
 
-def _read_appointments(scope: Scope, since: date) -> dict[str, np.ndarray | list]:
+def _read_appointments(scope: Scope, since: date) -> dict[str, np.ndarray]:
     """The scope's appointments dated from `since` to the period's end that were kept or
-    missed, one read: their local day, the groups' keys and 1 for a no-show."""
+    missed, one read in time order: their local day, the groups' keys and 1 for a
+    no-show."""
     start, end = Period(since, scope.period.end).bounds(scope.zone)
-    columns = ("starts_at", "outcome", "location_id", "department_id", "practice_id")
-    rows = list(
-        scope.filters.appointments(
-            AppointmentFact.objects.filter(
-                starts_at__gte=start, starts_at__lt=end, outcome__in=("attended", "no_show")
-            )
+    qs = scope.filters.appointments(
+        AppointmentFact.objects.filter(
+            starts_at__gte=start, starts_at__lt=end, outcome__in=("attended", "no_show")
         )
-        .order_by("starts_at")
-        .values_list(*columns)
-    )
-    table = _columns(rows, columns)
-    table["day"] = _local_days(table.pop("starts_at"), scope.zone)
-    table["no_show"] = np.array([o == "no_show" for o in table.pop("outcome")], dtype=float)
+    ).order_by("starts_at", "pk")
+    columns = {
+        "epoch": _Epoch("starts_at"),
+        "no_show": _flag("outcome", "no_show"),
+        "location_id": F("location_id"),
+        "department_id": F("department_id"),
+        "practice_id": F("practice_id"),
+    }
+    table = _numbers(qs, columns)
+    table["day"] = _local_days(table.pop("epoch"), scope.zone)
     return table
+
+
+def _first_seen_codes(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's value as a code numbering the values in the order they first appear
+    (so groups come out in that order, as they always have: of two changes ranked equal,
+    the first found is named), and the values by code."""
+    values, first, inverse = np.unique(column, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values))
+    return rank[inverse.reshape(-1)], values[order]
 
 
 def _groups(table: dict, dimensions) -> list[tuple[tuple[str, ...], tuple, np.ndarray]]:
     """(dimension, key, positions) of every group of the table's rows: each column coded
-    once, each dimension's rows sorted by their combined code (no loop over rows per
-    dimension)."""
+    once, each dimension's rows sorted by their combined code (no loop over rows). A key
+    holds the column's numbers (nan: none)."""
     count = len(table["day"])
-    coded: dict[str, tuple[np.ndarray, list]] = {}
-    for name in {name for dimension in dimensions for name in dimension}:
-        index: dict = {}
-        codes = np.fromiter(
-            (index.setdefault(value, len(index)) for value in table[name]),
-            dtype=np.int64,
-            count=count,
-        )
-        coded[name] = (codes, list(index))
+    coded = {
+        name: _first_seen_codes(table[name])
+        for name in {name for dimension in dimensions for name in dimension}
+    }
     found = []
     for dimension in dimensions:
         combined = np.zeros(count, dtype=np.int64)
@@ -316,29 +390,60 @@ def _groups(table: dict, dimensions) -> list[tuple[tuple[str, ...], tuple, np.nd
         order = np.argsort(combined, kind="stable")
         edges = np.flatnonzero(np.diff(combined[order])) + 1
         for positions in np.split(order, edges) if count else []:
-            code, key = int(combined[positions[0]]), []
-            for name in reversed(dimension):
-                codes, values = coded[name]
-                code, at = divmod(code, len(values))
-                key.append(values[at])
-            found.append((dimension, tuple(reversed(key)), positions))
+            first = positions[0]
+            key = tuple(_value(name, table[name][first]) for name in dimension)
+            found.append((dimension, key, positions))
     return found
 
 
-def _offset(timestamp: int, zone) -> float:
+def _value(name: str, number: float) -> int | str | None:
+    """A key's value as the read gave it (a number: an id, or a code) back as the column's
+    own: an id, an urgency or channel; None for none."""
+    if np.isnan(number):
+        return None
+    if name in _CODED:
+        return _CODED[name][int(number)]
+    return int(number)
+
+
+def _offset(timestamp: int, zone) -> int:
     offset = datetime.fromtimestamp(timestamp, UTC).astimezone(zone).utcoffset()
-    return offset.total_seconds() if offset else 0.0
+    return int(offset.total_seconds()) if offset else 0
 
 
-def _local_days(moments: list | np.ndarray, zone) -> np.ndarray:
-    """The local date (as an ordinal) of each moment: the zone's offset looked up once per
-    quarter hour the moments fall in (every zone's changes fall on a quarter hour), not
-    once per moment."""
-    seconds = np.fromiter((m.timestamp() for m in moments), dtype=np.float64, count=len(moments))
-    quarters, inverse = np.unique(np.floor(seconds / 900).astype(np.int64), return_inverse=True)
-    offsets = np.array([_offset(int(q) * 900, zone) for q in quarters], dtype=np.float64)
-    local = seconds + offsets[inverse] if len(moments) else seconds
-    return (np.floor(local / 86400).astype(np.int64) + _EPOCH_ORDINAL).reshape(-1)
+def _offsets(first: int, last: int, zone) -> tuple[np.ndarray, np.ndarray]:
+    """The zone's offset changes between two moments (seconds since 1970): the moments
+    they take effect (every zone's changes fall on a quarter hour) and the offsets from
+    the first moment and from each change on. Found day by day, then to the quarter hour
+    by bisection: a few hundred lookups for years of data."""
+    quarter, day = 900, 86400
+    changes, offsets = [], [_offset(first, zone)]
+    at = first - first % quarter
+    while at <= last:
+        step = min(day, last - at + quarter)
+        ahead = at + step - step % quarter
+        if _offset(ahead, zone) != offsets[-1]:
+            low, high = at, ahead  # the change is after low, at or before high
+            while high - low > quarter:
+                middle = low + (high - low) // (2 * quarter) * quarter
+                if _offset(middle, zone) == offsets[-1]:
+                    low = middle
+                else:
+                    high = middle
+            changes.append(high)
+            offsets.append(_offset(high, zone))
+        at = ahead
+    return np.array(changes, dtype=np.int64), np.array(offsets, dtype=np.int64)
+
+
+def _local_days(seconds: np.ndarray, zone) -> np.ndarray:
+    """The local date (as an ordinal) of each moment given in seconds since 1970."""
+    whole = seconds.astype(np.int64)
+    if not len(whole):
+        return whole
+    changes, offsets = _offsets(int(whole.min()), int(whole.max()), zone)
+    local = whole + offsets[np.searchsorted(changes, whole, side="right")]
+    return local // 86400 + _EPOCH_ORDINAL
 
 
 def _lower(subject: str) -> str:
@@ -356,63 +461,72 @@ def _findings(scope: Scope, *, compared: bool) -> list[dict]:
     org = Organization.current()
     sla = {u: org.first_contact_sla(u).total_seconds() / 3600 for u in Urgency.values}
 
-    targets = np.array([sla.get(u, np.nan) for u in referrals["urgency"]], dtype=float)
-    candidates: list[_Candidate] = []
-    tests = 0
-    referral_groups = _groups(referrals, (*DIMENSIONS, ()))
+    # Each referral's first-contact target: its urgency's code picks it (none: nan).
+    by_code = np.array([sla.get(u, np.nan) for u in URGENCIES] + [np.nan], dtype=float)
+    urgency = referrals["urgency"]
+    targets = by_code[np.where(np.isnan(urgency), len(URGENCIES), urgency).astype(np.int64)]
+    # Every group and measure tried, in the order they always were: of two changes ranked
+    # equal, the first tried is named.
+    tries: list[_Try] = []
+    referral_groups = [
+        (subject, positions)
+        for dimension, key, positions in _groups(referrals, (*DIMENSIONS, ()))
+        if len(positions) >= 2 * shifts.MIN_COUNT
+        and (subject := "Referrals" if dimension == () else _subject(dimension, key, names))
+    ]
     for stage in STAGES:
-        values = referrals[stage.column]
-        assert isinstance(values, np.ndarray)
-        for dimension, key, positions in referral_groups:
-            subject = "Referrals" if dimension == () else _subject(dimension, key, names)
+        values = referrals[f"clock_{stage.key}"]
+        for subject, positions in referral_groups:
             measured = positions[~np.isnan(values[positions])]
-            if subject is None or len(measured) < 2 * shifts.MIN_COUNT:
+            if len(measured) >= 2 * shifts.MIN_COUNT:
+                tries.append(_Try(stage.key, subject, measured, referrals, values))
+    for dimension, key, positions in _groups(referrals, _DECLINE_DIMENSIONS):
+        subject = "Referrals" if dimension == () else _subject(dimension, key, names)
+        if subject is not None and len(positions) >= 2 * shifts.MIN_COUNT:
+            tries.append(_Try("declined", subject, positions, referrals, referrals["declined"]))
+    for dimension, key, positions in _groups(appointments, _APPOINTMENT_DIMENSIONS):
+        subject = _subject_of_appointments(dimension, key, names)
+        if subject is not None and len(positions) >= 2 * shifts.MIN_COUNT:
+            no_show = appointments["no_show"]
+            tries.append(_Try("no_show", subject, positions, appointments, no_show))
+    tests = len(tries)
+
+    candidates: list[_Candidate] = []
+    for measure in dict.fromkeys(t.measure for t in tries):
+        batch = [t for t in tries if t.measure == measure]
+        rate = measure in ("declined", "no_show")
+        # Large groups always go to the test; the many small ones are screened together.
+        screened = np.array([len(t.samples) > shifts.MOST_TESTED for t in batch])
+        small = [t for t, large in zip(batch, screened, strict=True) if not large]
+        if small:
+            screened[~screened] = shifts.could_be_significant(
+                np.concatenate([t.table["day"][t.samples] for t in small]),
+                np.concatenate([t.values[t.samples] for t in small]),
+                np.array([len(t.samples) for t in small], dtype=np.int64),
+                first_split=first_split,
+                tests=tests,
+            )
+        for one, kept in zip(batch, screened, strict=True):
+            if not kept:
                 continue
-            tests += 1
+            days = one.table["day"][one.samples]
             shift = shifts.strongest_rise(
-                referrals["day"][measured], values[measured], first_split=first_split
+                days, one.values[one.samples], first_split=first_split, rate=rate
             )
             if shift is None:
                 continue
-            candidate = _Candidate(stage.key, subject, shift, measured[shift.rows], "referrals")
-            candidate.whole_period = _whole(shift, referrals["day"][measured], first_split)
-            if stage.key == "first_contact":
-                due = targets[candidate.rows]
-                candidate.over_sla = bool(np.median(values[candidate.rows] / due) > 1)
+            rows = one.samples[shift.rows]
+            table = "appointments" if measure == "no_show" else "referrals"
+            candidate = _Candidate(measure, one.subject, shift, rows, table)
+            candidate.whole_period = _whole(shift, days, first_split)
+            if measure == "first_contact":
+                due = targets[rows]
+                candidate.over_sla = bool(np.median(one.values[rows] / due) > 1)
                 if len(np.unique(due)) == 1:
                     candidate.sla_hours = float(due[0])
-            candidates.append(candidate)
-
-    declined = np.array([state == "declined" for state in referrals["state"]], dtype=float)
-    for dimension, key, positions in _groups(referrals, _DECLINE_DIMENSIONS):
-        subject = "Referrals" if dimension == () else _subject(dimension, key, names)
-        if subject is None or len(positions) < 2 * shifts.MIN_COUNT:
-            continue
-        tests += 1
-        shift = shifts.strongest_rise(
-            referrals["day"][positions], declined[positions], first_split=first_split, rate=True
-        )
-        if shift is not None:
-            rows = positions[shift.rows]
-            reasons = [referrals["lost_reason"][i] for i in rows if declined[i]]
-            reason = max(set(reasons), key=reasons.count) if reasons else ""
-            candidate = _Candidate("declined", subject, shift, rows, "referrals", reason=reason)
-            candidate.whole_period = _whole(shift, referrals["day"][positions], first_split)
-            candidates.append(candidate)
-
-    for dimension, key, positions in _groups(appointments, _APPOINTMENT_DIMENSIONS):
-        subject = _subject_of_appointments(dimension, key, names)
-        if subject is None or len(positions) < 2 * shifts.MIN_COUNT:
-            continue
-        tests += 1
-        no_show = appointments["no_show"]
-        assert isinstance(no_show, np.ndarray)
-        shift = shifts.strongest_rise(
-            appointments["day"][positions], no_show[positions], first_split=first_split, rate=True
-        )
-        if shift is not None:
-            candidate = _Candidate("no_show", subject, shift, positions[shift.rows], "appointments")
-            candidate.whole_period = _whole(shift, appointments["day"][positions], first_split)
+            elif measure == "declined":
+                declined = rows[one.values[rows] == 1]
+                candidate.reason = _most_common_reason(referrals["reason"][declined])
             candidates.append(candidate)
 
     worth = [
@@ -427,6 +541,17 @@ def _findings(scope: Scope, *, compared: bool) -> list[dict]:
         if len(said) == MOST_FINDINGS:
             break
     return [_finding(c, scope, compared=compared, tests=tests) for c in said]
+
+
+def _most_common_reason(codes: np.ndarray) -> str:
+    """The reason most of these declines give ("" when most give none); of reasons given
+    equally often, the first in DECLINE_REASONS."""
+    if not len(codes):
+        return ""
+    given = codes[~np.isnan(codes)].astype(np.int64)
+    counts = np.bincount(given, minlength=len(DECLINE_REASONS))
+    best = int(np.argmax(counts))
+    return DECLINE_REASONS[best] if counts[best] > len(codes) - len(given) else ""
 
 
 def _whole(shift: shifts.Shift, days: np.ndarray, first_split: int) -> bool:
