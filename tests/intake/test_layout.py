@@ -1235,3 +1235,15 @@ Name        Miriam Bergstrom, DO       NPI   1148720315
     values = values_of(page)
     assert values["provider_name"] == "Miriam Bergstrom"
     assert values["patient_first_name"] == "Emeka"
+
+
+def test_a_speck_read_as_a_digit_before_a_column_label_leaves_it_a_label():
+    page = page_of(
+        """
+PATIENT
+4 LAST NAME.          FIRST NAME
+Abernathy             Tobias
+"""
+    )
+    values = values_of(page)
+    assert (values["patient_last_name"], values["patient_first_name"]) == ("Abernathy", "Tobias")

@@ -577,3 +577,14 @@ def test_a_birth_dates_colon_read_as_an_i_and_through_read_thnough():
     values = values_of(page)
     assert values["patient_date_of_birth"] == "1967-03-25"
     assert values["insurance"] == "Highmark BCBS Community Blue"
+
+
+def test_a_speck_read_as_a_period_inside_a_reason_does_not_end_it():
+    page = letter(
+        "I am referring my patient Delphine Szymanski, DOB 1961-08-20, for evaluation of\n"
+        "chronic migraine. not responding to two preventives. Diagnosis codes G43.909."
+    )
+    assert values_of(page)["reason"] == "chronic migraine not responding to two preventives"
+    # A label misread with a small letter after the period ends it.
+    page = letter("I am referring her for anxiety, medication management. iCD-10: F41.1")
+    assert values_of(page)["reason"] == "anxiety, medication management"

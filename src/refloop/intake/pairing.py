@@ -109,7 +109,10 @@ def _exact_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
             continue
         rest = words[after:]
         label_text = text[match.start() : end_char]
-        if not colon and not _stands_without_colon(slot, label_text, first, rest):
+        # Specks read as a character before a label ("4 LAST NAME.") do not move it off
+        # the start of its segment.
+        leads = 0 if all(_speck(w) for w in words[:first]) else first
+        if not colon and not _stands_without_colon(slot, label_text, leads, rest):
             continue
         if found and first < found[-1][1]:
             continue
@@ -154,6 +157,10 @@ def _misread_labels(segment: Segment) -> list[tuple[int, int, str, bool]]:
             break
         first += 1
     return found
+
+
+def _speck(word: Word) -> bool:
+    return len(re.sub(r"[^A-Za-z0-9]", "", word.text)) <= 1
 
 
 def _stands_without_colon(slot: str, label: str, first: int, rest: list[Word]) -> bool:

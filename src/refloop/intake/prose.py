@@ -121,7 +121,9 @@ REASON = re.compile(
     r"(?:\s+|\.(?=[a-z]))"
     # A sentence's period read as a colon ("… pain: His symptoms began …") ends it too,
     # and read as a comma before a label of the letter's own ("…, Relevant diagnoses: …").
-    r"(?P<value>.+?)(?=\.(?:\s|$)|:\s+[A-Z][a-z]|,\s+[A-Z][a-z]+(?:\s+[a-z]+){0,2}:|$)"
+    # A period before a word in lower case is a speck, not the sentence's end ("chronic
+    # migraine. not responding to two preventives"; "iCD-10:" is a label misread).
+    r"(?P<value>.+?)(?=\.(?:\s+(?![a-z]+\s)|$)|:\s+[A-Z][a-z]|,\s+[A-Z][a-z]+(?:\s+[a-z]+){0,2}:|$)"
 )
 # "referred for evaluation of X": the reason is X.
 REASON_LEAD = re.compile(
@@ -392,6 +394,8 @@ def _reason(text: Text, page: int) -> list[Found]:
     if not match:
         return []
     value = REASON_LEAD.sub("", match.group("value").strip())
+    # The speck read as a period the sentence went on past ("migraine. not responding").
+    value = re.sub(r"(?<=[a-z]{3})\.(?=\s+[a-z]+\s)", "", value)
     words = text.words_in(*match.span("value"))
     if len(value) < 3 or len(words) > 30:
         return []
