@@ -36,19 +36,13 @@ REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import history_import  # noqa: E402 (its database helpers; bench/ is on the path above)
+from facts_rebuild import child_env  # noqa: E402 (a child on a given src, as there)
 
 RUNS = 5
 
 
 def say(line: str = "") -> None:
     print(line, flush=True)
-
-
-def child_env(src: Path, data_dir: Path, url: str | None) -> dict[str, str]:
-    env = history_import.child_env(data_dir, url)
-    env["DJANGO_SETTINGS_MODULE"] = "benchsite.settings"
-    env["PYTHONPATH"] = os.pathsep.join([str(src), str(BENCH_DIR)])
-    return env
 
 
 def main(argv: list[str] | None = None) -> int:
