@@ -564,7 +564,8 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     return PageReading(page.number, found, context.is_cover, context.cities, "\n".join(body))
 
 
-PHONE_ALONE = re.compile(r"\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}")
+# Written as a phone number is, its groups apart: ten bare digits are an ID ("3165550142").
+PHONE_ALONE = re.compile(r"(?:\(\d{3}\)\s?|\d{3}[\s.\-])\d{3}[\s.\-]\d{4}")
 
 
 def _alone(segment: layout.Segment, line: layout.Line) -> bool:
