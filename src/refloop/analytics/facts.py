@@ -71,6 +71,68 @@ def _flush() -> None:
     rebuild(ids)
 
 
+def referral_created(referral: Referral, events: list[ReferralEvent]) -> None:
+    """The fact of an inbound referral created in the current transaction, from the values in
+    hand, written by one statement there (the rebuild after commit read it back through nine).
+
+    Call only where it was just created with `events` (refloop.referrals.services): it has
+    no appointments and no other events yet, so its fact is what `rebuild` would write. Its
+    patient-level columns come from the patient's other facts in the same statement: not
+    the patient's first inbound referral (an earlier fact exists), or the first and only
+    one (value 0: no visits yet). Otherwise, a referral backdated before the patient's
+    first, the older first would have to give up its mark and value: nothing is written
+    and the rebuild after commit (queued by the events) does it. Any event recorded later
+    in the transaction queues the rebuild again."""
+    if referral.direction != Direction.INBOUND or not connection.in_atomic_block:
+        return
+    patient = referral.patient
+    provider = referral.referring_provider if referral.referring_provider_id else None
+    row = {name: getattr(referral, name) for name in _REFERRAL_FIELDS if "__" not in name}
+    row["referring_provider__npi"] = provider.npi if provider is not None else None
+    row["patient__name_key"] = patient.name_key
+    row["patient__birth_key"] = patient.birth_key
+    moves = sorted(
+        ((e.from_state, e.to_state, e.at) for e in events if e.to_state),
+        key=lambda move: move[2],
+    )
+    fact = _referral_fact(row, moves, [], Organization.current().zone)
+
+    table = ReferralFact._meta.db_table
+    same = f"SELECT 1 FROM {table} o WHERE o.patient_key = %s AND o.direction = 'inbound'"  # noqa: S608 (our table; values are parameters)
+    earlier = f"{same} AND (o.received_at < %s OR (o.received_at = %s AND o.referral_id < %s))"
+    defaults = {f.attname: f.get_default() for f in ReferralFact._meta.concrete_fields}
+    filled = defaults | fact
+    key = fact["patient_key"]
+    selected, params = [], []
+    for name, adapt in _adapters(ReferralFact):
+        if name == "first_of_patient":
+            selected.append(f"NOT EXISTS ({same})")
+            params.append(key)
+        elif name == "patient_value":
+            selected.append(f"CASE WHEN EXISTS ({same}) THEN NULL ELSE 0 END")
+            params.append(key)
+        else:
+            selected.append("%s")
+            params.append(adapt(filled[name]) if adapt else filled[name])
+    at = (
+        _sqlite_datetime(fact["received_at"])
+        if connection.vendor == "sqlite"
+        else fact["received_at"]
+    )
+    columns = ", ".join(
+        connection.ops.quote_name(f.column) for f in ReferralFact._meta.concrete_fields
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {', '.join(selected)}"  # noqa: S608
+            f" WHERE NOT EXISTS ({same}) OR EXISTS ({earlier})",
+            [*params, key, key, at, at, referral.pk],
+        )
+        written = cursor.rowcount == 1
+    if written:
+        _pending().discard(referral.pk)
+
+
 def _hours(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
@@ -385,6 +447,23 @@ def _decimal_adapter(ops, field) -> Callable[[Any], Any]:
     return lambda value: ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
 
 
+def _adapters(model) -> list[tuple[str, Callable[[Any], Any] | None]]:
+    """Each concrete field's attribute name and how its value goes to the driver (None: as
+    it is), in the table's column order."""
+    ops = connection.ops
+    adapters: list[tuple[str, Callable[[Any], Any] | None]] = []
+    for f in model._meta.concrete_fields:
+        if f.get_internal_type() == "DateTimeField":
+            adapters.append(
+                (f.attname, _sqlite_datetime if connection.vendor == "sqlite" else None)
+            )
+        elif f.get_internal_type() == "DecimalField":
+            adapters.append((f.attname, _decimal_adapter(ops, f)))
+        else:
+            adapters.append((f.attname, None))
+    return adapters
+
+
 def _insert(model, rows: list[dict]) -> None:
     """Write the rows (values by attribute name; a missing one takes the field's default)
     with executemany, or COPY on PostgreSQL: bulk_create compiles SQL per object, which
@@ -394,16 +473,7 @@ def _insert(model, rows: list[dict]) -> None:
     ops = connection.ops
     fields = model._meta.concrete_fields
     defaults = {f.attname: f.get_default() for f in fields}
-    adapters: list[tuple[str, Callable[[Any], Any] | None]] = []
-    for f in fields:
-        if f.get_internal_type() == "DateTimeField":
-            adapters.append(
-                (f.attname, _sqlite_datetime if connection.vendor == "sqlite" else None)
-            )
-        elif f.get_internal_type() == "DecimalField":
-            adapters.append((f.attname, _decimal_adapter(ops, f)))
-        else:
-            adapters.append((f.attname, None))
+    adapters = _adapters(model)
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     sql = (
         f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
