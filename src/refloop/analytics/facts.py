@@ -119,12 +119,9 @@ def referral_created(referral: Referral, events: list[ReferralEvent]) -> None:
         if connection.vendor == "sqlite"
         else fact["received_at"]
     )
-    columns = ", ".join(
-        connection.ops.quote_name(f.column) for f in ReferralFact._meta.concrete_fields
-    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {', '.join(selected)}"  # noqa: S608
+            f"INSERT INTO {table} ({_columns(ReferralFact)}) SELECT {', '.join(selected)}"  # noqa: S608
             f" WHERE NOT EXISTS ({same}) OR EXISTS ({earlier})",
             [*params, key, key, at, at, referral.pk],
         )
@@ -464,17 +461,21 @@ def _adapters(model) -> list[tuple[str, Callable[[Any], Any] | None]]:
     return adapters
 
 
+def _columns(model) -> str:
+    """The concrete fields' columns, quoted, in the order `_adapters` gives their values."""
+    return ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
+
+
 def _insert(model, rows: list[dict]) -> None:
     """Write the rows (values by attribute name; a missing one takes the field's default)
     with executemany, or COPY on PostgreSQL: bulk_create compiles SQL per object, which
     made it most of a rebuild's time."""
     if not rows:
         return
-    ops = connection.ops
     fields = model._meta.concrete_fields
     defaults = {f.attname: f.get_default() for f in fields}
     adapters = _adapters(model)
-    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    columns = _columns(model)
     sql = (
         f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     )
