@@ -83,7 +83,11 @@ def referral_created(referral: Referral, events: list[ReferralEvent]) -> None:
     one (value 0: no visits yet). Otherwise, a referral backdated before the patient's
     first, the older first would have to give up its mark and value: nothing is written
     and the rebuild after commit (queued by the events) does it. Any event recorded later
-    in the transaction queues the rebuild again."""
+    in the transaction queues the rebuild again.
+
+    Two intakes of one patient in flight at once on PostgreSQL may each see no earlier fact
+    and both be marked first, as two concurrent rebuilds could (here over the intake's whole
+    transaction rather than the rebuild's); the next rebuild of either referral mends it."""
     if referral.direction != Direction.INBOUND or not connection.in_atomic_block:
         return
     patient = referral.patient
