@@ -5,6 +5,7 @@
 bulk after imports and the demo seed, and from the worker's catch-up job for rows left behind.
 """
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -69,6 +70,82 @@ def _flush() -> None:
     ids = list(pending)
     pending.clear()
     rebuild(ids)
+
+
+def referral_created(referral: Referral, events: list[ReferralEvent]) -> None:
+    """The fact of an inbound referral created in the current transaction, from the values in
+    hand, written by one statement there (the rebuild after commit read it back through nine).
+
+    Call only where it was just created with `events` (refloop.referrals.services): it has
+    no appointments and no other events yet, so its fact is what `rebuild` would write. Its
+    patient-level columns come from the patient's other facts in the same statement: not
+    the patient's first inbound referral (an earlier fact exists), or the first and only
+    one (value 0: no visits yet). Otherwise, a referral backdated before the patient's
+    first, the older first would have to give up its mark and value: nothing is written
+    and the rebuild after commit (queued by the events) does it. Any event recorded later
+    in the transaction queues the rebuild again.
+
+    Two intakes of one patient in flight at once on PostgreSQL may each see no earlier fact
+    and both be marked first, as two concurrent rebuilds could (here over the intake's whole
+    transaction rather than the rebuild's); the next rebuild of either referral mends it."""
+    if referral.direction != Direction.INBOUND or not connection.in_atomic_block:
+        return
+    patient = referral.patient
+    provider = referral.referring_provider if referral.referring_provider_id else None
+    row = {name: getattr(referral, name) for name in _REFERRAL_FIELDS if "__" not in name}
+    row["referring_provider__npi"] = provider.npi if provider is not None else None
+    row["patient__name_key"] = patient.name_key
+    row["patient__birth_key"] = patient.birth_key
+    moves = sorted(
+        ((e.from_state, e.to_state, e.at) for e in events if e.to_state),
+        key=lambda move: move[2],
+    )
+    fact = _referral_fact(row, moves, [], Organization.current().zone)
+
+    sql, adapters, defaults = _in_hand_statement(connection.vendor)
+    filled = defaults | fact
+    key = fact["patient_key"]
+    params = [
+        key if name in _PATIENT_COLUMNS else adapt(filled[name]) if adapt else filled[name]
+        for name, adapt in adapters
+    ]
+    at = (
+        _sqlite_datetime(fact["received_at"])
+        if connection.vendor == "sqlite"
+        else fact["received_at"]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, key, key, at, at, referral.pk])
+        written = cursor.rowcount == 1
+    if written:
+        _pending().discard(referral.pk)
+
+
+# Computed from the patient's other facts by the in-hand statement, each from the patient key.
+_PATIENT_COLUMNS = ("first_of_patient", "patient_value")
+
+
+@functools.cache
+def _in_hand_statement(vendor: str) -> tuple[str, list, dict[str, Any]]:
+    """`referral_created`'s INSERT, each column's adapter and the fields' defaults, built once
+    per database kind (quoting and adapting forty-odd columns was a third of its time).
+    Its parameters: each column's value (the patient key for _PATIENT_COLUMNS), then the
+    patient key twice, the received time twice and the referral's id."""
+    table = ReferralFact._meta.db_table
+    same = f"SELECT 1 FROM {table} o WHERE o.patient_key = %s AND o.direction = 'inbound'"  # noqa: S608 (our table; values are parameters)
+    earlier = f"{same} AND (o.received_at < %s OR (o.received_at = %s AND o.referral_id < %s))"
+    computed = {
+        "first_of_patient": f"NOT EXISTS ({same})",
+        "patient_value": f"CASE WHEN EXISTS ({same}) THEN NULL ELSE 0 END",
+    }
+    adapters = _adapters(ReferralFact)
+    selected = ", ".join(computed.get(name, "%s") for name, _ in adapters)
+    sql = (
+        f"INSERT INTO {table} ({_columns(ReferralFact)}) SELECT {selected}"  # noqa: S608
+        f" WHERE NOT EXISTS ({same}) OR EXISTS ({earlier})"
+    )
+    defaults = {f.attname: f.get_default() for f in ReferralFact._meta.concrete_fields}
+    return sql, adapters, defaults
 
 
 def _hours(start: datetime | None, end: datetime | None) -> float | None:
@@ -385,17 +462,12 @@ def _decimal_adapter(ops, field) -> Callable[[Any], Any]:
     return lambda value: ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
 
 
-def _insert(model, rows: list[dict]) -> None:
-    """Write the rows (values by attribute name; a missing one takes the field's default)
-    with executemany, or COPY on PostgreSQL: bulk_create compiles SQL per object, which
-    made it most of a rebuild's time."""
-    if not rows:
-        return
+def _adapters(model) -> list[tuple[str, Callable[[Any], Any] | None]]:
+    """Each concrete field's attribute name and how its value goes to the driver (None: as
+    it is), in the table's column order."""
     ops = connection.ops
-    fields = model._meta.concrete_fields
-    defaults = {f.attname: f.get_default() for f in fields}
     adapters: list[tuple[str, Callable[[Any], Any] | None]] = []
-    for f in fields:
+    for f in model._meta.concrete_fields:
         if f.get_internal_type() == "DateTimeField":
             adapters.append(
                 (f.attname, _sqlite_datetime if connection.vendor == "sqlite" else None)
@@ -404,7 +476,24 @@ def _insert(model, rows: list[dict]) -> None:
             adapters.append((f.attname, _decimal_adapter(ops, f)))
         else:
             adapters.append((f.attname, None))
-    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    return adapters
+
+
+def _columns(model) -> str:
+    """The concrete fields' columns, quoted, in the order `_adapters` gives their values."""
+    return ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Write the rows (values by attribute name; a missing one takes the field's default)
+    with executemany, or COPY on PostgreSQL: bulk_create compiles SQL per object, which
+    made it most of a rebuild's time."""
+    if not rows:
+        return
+    fields = model._meta.concrete_fields
+    defaults = {f.attname: f.get_default() for f in fields}
+    adapters = _adapters(model)
+    columns = _columns(model)
     sql = (
         f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     )

@@ -10,10 +10,12 @@ To answer "what happens when a referral is scheduled?", read `REACTIONS["referra
 and `REACTIONS[EVERY_KIND]`.
 """
 
+from django.utils.module_loading import import_string
+
 from refloop.core import reactions
 from refloop.core.reactions import EVERY_KIND
 from refloop.referrals import effects
-from refloop.referrals.models import ReferralEvent
+from refloop.referrals.models import Referral, ReferralEvent
 
 REACTIONS: dict[str, tuple[str, ...]] = {
     EVERY_KIND: ("refloop.analytics.facts.event_recorded",),
@@ -58,6 +60,12 @@ IN_TRANSACTION = frozenset(
 )
 
 
+# Run inside the transaction that created an inbound referral, once its first events are
+# recorded (refloop.referrals.services): its analytics fact, written from the values in hand
+# instead of read back by the rebuild after commit (a quarter of an intake's time).
+ON_CREATED: tuple[str, ...] = ("refloop.analytics.facts.referral_created",)
+
+
 def handlers_for(kind: str) -> list[str]:
     return reactions.handlers_for(REACTIONS, kind)
 
@@ -74,6 +82,15 @@ def event_recorded(event: ReferralEvent) -> None:
         if path in IN_TRANSACTION:
             reactions.handler(path)(event)
     reactions.queue_after_commit(event, [p for p in paths if p not in IN_TRANSACTION])
+
+
+def referral_created(referral: Referral, events: list[ReferralEvent]) -> None:
+    """Inside the transaction that created `referral` with `events` (nothing else recorded
+    for it yet): run the ON_CREATED handlers. Historical loads get none, as with events."""
+    if effects.is_suppressed():
+        return
+    for path in ON_CREATED:
+        import_string(path)(referral, events)
 
 
 def run_now(event: ReferralEvent, *, within: str = "refloop.") -> list[str]:

@@ -21,7 +21,7 @@ from refloop.core.validation import validated
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient
 from refloop.practice.models import Department, Organization
-from refloop.referrals import clocks, lifecycle, transitions, triage
+from refloop.referrals import clocks, lifecycle, reactions, transitions, triage
 from refloop.referrals.models import (
     Attachment,
     AttachmentKind,
@@ -246,7 +246,7 @@ def create_inbound_referral(
                 )
             events += _triage(referral, at=received_at)
             referral.save()
-            record_events(referral, events)
+            reactions.referral_created(referral, record_events(referral, events))
             _claim_idempotency_key(acting_user, idempotency_key, fingerprint, referral)
     except _KeyTaken as taken:
         return taken.replay(), False
