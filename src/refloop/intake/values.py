@@ -366,7 +366,7 @@ def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
     read = CodesRead()
     text = _COMMA_FOR_DOT.sub(_comma_for_dot, _COLON_FOR_DOT.sub(r"\1.", text))
     text = _LIST_NUMBER.sub("", text)
-    guessed = []
+    guessed: list[str] = []
     text = _LISTED_DIGITS.sub(functools.partial(_listed_code, guessed=guessed), text)
     previous_end = None
     for match in _TOKEN.finditer(text):
