@@ -1247,3 +1247,10 @@ Abernathy             Tobias
     )
     values = values_of(page)
     assert (values["patient_last_name"], values["patient_first_name"]) == ("Abernathy", "Tobias")
+
+
+def test_a_reason_cut_short_on_a_word_that_leads_on_is_flagged():
+    cut = fields_of(page_of("Reason for Referral: Gallstones with"))["reason"]
+    assert (cut.get("value"), cut["review"]) == ("Gallstones with", True)
+    whole = fields_of(page_of("Reason for Referral: Gallstones with recurrent epigastric pain"))
+    assert not whole["reason"]["review"]

@@ -588,3 +588,8 @@ def test_a_speck_read_as_a_period_inside_a_reason_does_not_end_it():
     # A label misread with a small letter after the period ends it.
     page = letter("I am referring her for anxiety, medication management. iCD-10: F41.1")
     assert values_of(page)["reason"] == "anxiety, medication management"
+
+
+def test_a_plan_in_a_sentence_cut_of_its_numeral_is_flagged():
+    page = letter("I am referring her for knee pain. She is insured with Aetna Choice POS I.")
+    assert merge([read_page(page, today=TODAY)])["insurance"]["review"]

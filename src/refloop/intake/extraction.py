@@ -564,6 +564,12 @@ def read_page(page: PageText, *, today: dt.date) -> PageReading:
     return PageReading(page.number, found, context.is_cover, context.cities, "\n".join(body))
 
 
+# A reason ending on a word that leads on ("Gallstones with"): the rest was on a line OCR
+# lost or a speck ended it early, so what is shown is cut short.
+CUT_SHORT = re.compile(
+    r"\b(?:with|and|or|of|for|to|the|a|an|in|on|at|by|without|due|from|after|including)$",
+    re.IGNORECASE,
+)
 # Written as a phone number is, its groups apart: ten bare digits are an ID ("3165550142").
 PHONE_ALONE = re.compile(r"(?:\(\d{3}\)\s?|\d{3}[\s.\-])\d{3}[\s.\-]\d{4}")
 
@@ -1468,6 +1474,7 @@ def merge(readings: list[PageReading]) -> dict[str, dict]:
                 or disagree
                 or best.priority == 0
                 or best.unsure
+                or (name == "reason" and bool(CUT_SHORT.search(best.value)))
             )
             fields[name] = _field(best.value, best.confidence, review, best.page, best.box)
         elif options:

@@ -385,7 +385,7 @@ def _insurance(text: Text, page: int) -> list[Found]:
     reading = _found("insurance", plan.value, words, page, WEAK)
     if plan.repaired:
         reading.confidence = min(reading.confidence, 0.5)
-    reading.checked = plan.known
+    reading.checked, reading.repaired = plan.known, plan.repaired
     return [reading]
 
 
