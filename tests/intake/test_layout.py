@@ -755,23 +755,53 @@ Interpreted by: Raymond Bergstrom, MD NPI 1234567893
     assert "Bergstrom" not in values["provider_name"]
 
 
-def test_a_letterheads_office_number_and_an_npi_label_read_with_an_exclamation_mark():
+# The NPI label's I read as punctuation, and "Please" with its l read as an i.
+@pytest.mark.parametrize(("npi", "please"), [("NP!", "Please"), ("NP}", "Piease"), ("NP]", "Please")])
+def test_a_letterheads_office_number_and_an_npi_label_read_with_an_exclamation_mark(npi, please):
     page = page_of(
-        """
+        f"""
 PORT ELIAS FAMILY MEDICINE
 1315 Main St - Port Elias, ME 04101
 Office (276)203-0572 - Fax (276)789-0307
 Dear Dr. Hassan,
-Please see Augustin Winslow, DOB: 26-Apr-1998, regarding a new systolic murmur.
+{please} see Augustin Winslow, DOB: 26-Apr-1998, regarding a new systolic murmur.
 Sincerely,
 Catherine Bergstrom, DO
-NP! 1234567893
+{npi} 1234567893
 """
     )
     values = values_of(page)
+    assert (values["patient_first_name"], values["patient_last_name"]) == ("Augustin", "Winslow")
     assert values["provider_phone"] == "(276) 203-0572"
     assert values["provider_fax"] == "(276) 789-0307"
     assert values["provider_npi"] == "1234567893"
+
+
+@pytest.mark.parametrize(
+    ("phone", "npi"),
+    [
+        ("Phone.{(276)203-0572", "INPI 1234567893"),  # a speck read as an I before the label
+        ("Phone (276)203-0572", "NPI.1234567893"),  # the space after the label read as a period
+    ],
+)
+def test_a_sign_offs_name_and_npi_with_specks_glued_on(phone, npi):
+    page = page_of(
+        f"""
+PORT ELIAS FAMILY MEDICINE
+{phone} - Fax (276)789-0307
+Dear Dr. Hassan,
+Please see Augustin Winslow, DOB: 26-Apr-1998, regarding a new systolic murmur.
+Sincerely,
+ICatherine Bergstrom, DO
+{npi}
+"""
+    )
+    fields = fields_of(page)
+    assert fields["provider_phone"]["value"] == "(276) 203-0572"
+    assert fields["provider_npi"]["value"] == "1234567893"
+    # A speck read as an I glued to the name's front: taken off, and shown for a check.
+    assert fields["provider_name"]["value"] == "Catherine Bergstrom"
+    assert fields["provider_name"]["review"]
 
 
 def test_a_code_column_misread_is_repaired_by_the_description_on_its_row():
@@ -850,6 +880,34 @@ Referral Date 05/17/2026
         page_of("Patient Name Thaddeus Rasmussen\nSeen for 03/14/2015 and on 04/02/2016")
     )
     assert history["patient_date_of_birth"]["value"] == ""
+
+
+def test_a_birth_date_below_its_label_misread_is_shown_for_a_check():
+    # A form's header row above its values, the DOB label in a shaded cell read as "oon".
+    page = page_of(
+        """
+PATIENT NAME                    SEX
+St. Clair, Lamar                M
+oon                             HOME PHONE
+01/22/1968                      415 255 4431
+"""
+    )
+    fields = fields_of(page)
+    assert fields["patient_date_of_birth"]["value"] == "1968-01-22"
+    assert fields["patient_date_of_birth"]["review"]
+    assert fields["patient_phone"]["value"] == "(415) 255-4431"
+    # A date in another column than the misread word's is not its value.
+    aside = fields_of(
+        page_of(
+            """
+PATIENT NAME                    SEX
+St. Clair, Lamar                M
+oon                             SEEN
+HOME PHONE                      01/22/1968
+"""
+        )
+    )
+    assert aside["patient_date_of_birth"]["value"] == ""
 
 
 def test_a_lab_name_read_with_a_letter_for_its_digit_is_put_right_for_a_check():

@@ -261,6 +261,10 @@ def test_urgent_and_stat_as_the_letter_heads_its_request():
     stat = letter("STAT referral: please call my office today to arrange the visit.")
     assert values_of(urgent)["urgency"] == "urgent"
     assert values_of(stat)["urgency"] == "stat"
+    # "referral" with a letter too many or a letter misread by OCR.
+    for slip in ("refierral", "reterral", "referal"):
+        misread = letter(f"STAT {slip}, please call my office today to arrange the visit.")
+        assert values_of(misread)["urgency"] == "stat", slip
     within = letter("This is an urgent referral; please see the patient within the week.")
     assert values_of(within)["urgency"] == "urgent"
 

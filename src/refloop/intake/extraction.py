@@ -197,6 +197,11 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
             tokens.append(Word(part, word.conf, x0, word.y0, x0 + width, word.y1))
     # A speck read as a symbol glued to a word's front: "Oluwaseun §S. Fitzgerald".
     tokens = [replace(w, text=re.sub(r"^[^\w'(\s]+(?=[A-Za-z])", "", w.text)) for w in tokens]
+    # ... or as an I: "ICatherine Lockhart", where Catherine is a word and ICatherine none.
+    tokens = [
+        replace(w, text=w.text[1:], conf=min(w.conf, UNSURE)) if _i_glued_on(w.text) else w
+        for w in tokens
+    ]
     tokens = [w for w in tokens if w.text.lower().strip(",.") not in TITLES]
     # A speck read as a colon after a name: "Yusuf G. Nwosu: MD".
     tokens = [replace(w, text=w.text.rstrip(":;")) if len(w.text) > 1 else w for w in tokens]
@@ -267,6 +272,17 @@ def parse_person(words: list[Word]) -> tuple[list[Word], list[Word]] | None:
     if not first or not last:
         return None
     return first[:1], last
+
+
+def _i_glued_on(text: str) -> bool:
+    known = engine_words()
+    bare = text.strip(",.")
+    return (
+        bool(known)
+        and bool(re.fullmatch(r"[Il][A-Z][a-z]{2,}", bare))
+        and bare.lower() not in known
+        and bare[1:].lower() in known
+    )
 
 
 def _small_capital_i(text: str) -> bool:
@@ -1413,21 +1429,33 @@ def _fallbacks(found: list[Found], model: layout.Layout, page: int, today: dt.da
 
 def _birth_date_after_a_lost_label(model: layout.Layout, page: int, today: dt.date) -> list[Found]:
     """A date years ago after a word DOB's misreading could be ("pos 03/10/1966", "poB
-    13-Oct-2003": three letters, an o amid them, two at most wrong): a birth date, since the
-    other dates on a form are recent (the referral's, a visit's)."""
-    for line in model.lines:
+    13-Oct-2003": three letters, an o amid them, two at most wrong), or below it where a
+    form's header row stands over its values ("oon" over "01/22/1968"): a birth date, since
+    the other dates on a form are recent (the referral's, a visit's)."""
+    for number, line in enumerate(model.lines):
         words = [w for s in line.segments for w in s.words]
-        for index, first in enumerate(words[:-1]):
+        below = (
+            [w for s in model.lines[number + 1].segments for w in s.words]
+            if number + 1 < len(model.lines)
+            else []
+        )
+        for index, first in enumerate(words):
             if not _dob_misread(first.text):
                 continue
-            rest = words[index + 1 : index + 2]
-            read = read_date(rest[0].text, today=today)
-            if read and read.plausible and int(read.iso[:4]) <= today.year - MIN_AGE_YEARS:
-                return [
-                    Found("patient_date_of_birth", read.iso, min(_conf(rest), UNSURE), page,
-                          0, note="date", box=_box(rest))
-                ]  # fmt: skip
+            after = words[index + 1 : index + 2]
+            under = [w for w in below if first.x0 - COLUMN_SLACK <= w.x0 <= first.x1]
+            for rest in (after, under[:1]):
+                read = read_date(rest[0].text, today=today) if rest else None
+                if read and read.plausible and int(read.iso[:4]) <= today.year - MIN_AGE_YEARS:
+                    return [
+                        Found("patient_date_of_birth", read.iso, min(_conf(rest), UNSURE),
+                              page, 0, note="date", box=_box(rest))
+                    ]  # fmt: skip
     return []
+
+
+# How far left of its label a value below it may start (a fraction of the page's width).
+COLUMN_SLACK = 0.02
 
 
 def _dob_misread(text: str) -> bool:

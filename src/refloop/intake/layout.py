@@ -23,6 +23,8 @@ JUNK = "‘’“”'`\"|\\_~«»—•·"
 GLUED_LABEL = re.compile(
     r"^((?=[^:#;]*[A-Za-z][^:#;]*[A-Za-z])[A-Za-z1][A-Za-z0-9\-/']*[A-Za-z0-9][:#;])[.,\-:;]*(\S+)$"
 )
+# A word, a period or comma, perhaps a speck, then a number: "NPI.1180994562".
+GLUED_BEFORE_NUMBER = re.compile(r"^([A-Za-z]{2,})[.,][{}\[\]]?(\(?\d{3}\S*)$")
 SMALL_WORDS = {"of", "for", "and", "to", "the", "a", "an", "in", "on", "by", "&", "/", "or"}
 
 
@@ -169,8 +171,9 @@ def _clean(word: Word) -> Word | None:
 
 def _unglue(word: Word) -> list[Word]:
     """OCR sometimes loses the space after a colon: "NPI:-1036426215" is two words, and so
-    is "ICD10;E66.01" (a colon read as a semicolon)."""
-    match = GLUED_LABEL.match(word.text)
+    is "ICD10;E66.01" (a colon read as a semicolon), "NPI.1180994562" and "Phone.{(755)"
+    (the space read as a period, a speck after it)."""
+    match = GLUED_LABEL.match(word.text) or GLUED_BEFORE_NUMBER.match(word.text)
     if not match:
         return [word]
     label, value = match.groups()

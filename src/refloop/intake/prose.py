@@ -54,7 +54,7 @@ PATIENT_INTRO = re.compile(
     r"\s+(?:refer(?:ring)?|send(?:ing)?)"
     r"|thank\s+you\s+for\s+(?:seeing|evaluating|agreeing\s+to\s+see)"
     # "Please see the attached notes" names no one: only "please see my patient NAME".
-    r"|please\s+(?:see|evaluate)(?=\s+(?:my|our|this)\s+(?:mutual\s+)?patient))"
+    r"|p[li1]ease\s+(?:see|evaluate)(?=\s+(?:my|our|this)\s+(?:mutual\s+)?patient))"
     r"\s+(?i:to\s+you\s+)?(?i:(?:my|our|a|the|this)\s+)?(?i:(?:mutual\s+)?patient,?\s+)?"
     + TITLE
     + NAME
@@ -64,7 +64,7 @@ SUBJECT = re.compile(
 )
 # "Please see Keisha Brooks, DOB: …": a birth date right after the name says it is a patient.
 PLEASE_SEE = re.compile(
-    r"(?i:please\s+(?:see|evaluate))\s+"
+    r"(?i:p[li1]ease\s+(?:see|evaluate))\s+"  # "Piease": its l read as an i
     + TITLE
     + NAME
     + r"(?=,?\s*\(?(?i:D[O0Q]?B\b|D\.O\.B|date\s+of\s+birth|born))"
@@ -142,7 +142,7 @@ URGENCY = [
         re.compile(
             r"(?i:\b(?:seen|see|evaluated?|scheduled?)\b[^.]{0,40}?"
             r"\b(?:stat|emergently|same[\s-]day|within\s+24\s+hours))\b"
-            r"|(?i:\bstat\s+(?:referral|consult(?:ation)?|request)\b)|\bSTAT\b\s*:"
+            r"|(?i:\bstat\s+(?:re\w{0,3}rr?al|consult(?:ation)?|request)\b)|\bSTAT\b\s*:"
         ),
     ),
     (

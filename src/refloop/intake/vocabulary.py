@@ -260,17 +260,19 @@ _TOLERANT_LABELS = _Tolerant({k: slot for k, slot in SLOT_OF.items() if k not in
 _TOLERANT_SECTIONS = _Tolerant(SECTION_OF)
 
 
-# An i or an l that OCR read as punctuation ("NP!", "Emai|", "[CD-10"), which normalized()
-# drops.
+# An i or an l that OCR read as punctuation ("NP!", "Emai|", "[CD-10", "NP}"), which
+# normalized() drops.
 LETTERS_READ_AS_PUNCTUATION = (
-    str.maketrans({"!": "i", "|": "l", "[": "i"}),
-    str.maketrans({"!": "l", "|": "i", "[": "l"}),  # "Te!" is "Tel"
+    str.maketrans({"!": "i", "|": "l", "[": "i", "]": "i", "}": "i"}),
+    str.maketrans({"!": "l", "|": "i", "[": "l", "]": "l", "}": "l"}),  # "Te!" is "Tel"
 )
 
 
 def misread_slot(text: str) -> str | None:
     """The slot of the label wording `text` is with a few letters misread, if it is one."""
     key = normalized(text)
+    if re.fullmatch(r"[Il|][A-Z]{2,}", text) and key[1:] in SLOT_OF and key not in SLOT_OF:
+        return SLOT_OF[key[1:]]  # "INPI": a speck read as an I before a label in capitals
     for letters in LETTERS_READ_AS_PUNCTUATION:
         lettered = normalized(text.translate(letters))
         if lettered != key and lettered in SLOT_OF:
