@@ -756,7 +756,9 @@ Interpreted by: Raymond Bergstrom, MD NPI 1234567893
 
 
 # The NPI label's I read as punctuation, and "Please" with its l read as an i.
-@pytest.mark.parametrize(("npi", "please"), [("NP!", "Please"), ("NP}", "Piease"), ("NP]", "Please")])
+@pytest.mark.parametrize(
+    ("npi", "please"), [("NP!", "Please"), ("NP}", "Piease"), ("NP]", "Please")]
+)
 def test_a_letterheads_office_number_and_an_npi_label_read_with_an_exclamation_mark(npi, please):
     page = page_of(
         f"""
