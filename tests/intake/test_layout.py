@@ -912,6 +912,15 @@ HOME PHONE                      01/22/1968
     assert aside["patient_date_of_birth"]["value"] == ""
 
 
+def test_a_birth_date_whose_last_digit_ocr_split_off_is_read_whole_for_a_check():
+    fields = fields_of(
+        page_of("Patient Greenleaf, Hollis\nDOB 1936-11-1 1 Home Phone (342) 719-7286")
+    )
+    assert fields["patient_date_of_birth"]["value"] == "1936-11-11"
+    assert fields["patient_date_of_birth"]["review"]
+    assert fields["patient_phone"]["value"] == "(342) 719-7286"
+
+
 def test_a_lab_name_read_with_a_letter_for_its_digit_is_put_right_for_a_check():
     fields = fields_of(page_of("Reason for Referral: Uncontrolled type 2 diabetes, Aic 10.2"))
     assert fields["reason"]["value"] == "Uncontrolled type 2 diabetes, A1c 10.2"

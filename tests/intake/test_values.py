@@ -241,6 +241,18 @@ def test_a_date_says_whether_it_reads_one_way_only(text, one_style):
     assert values.read_date(text, today=TODAY, compact=True).one_style is one_style
 
 
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [("1936-11-1 1 Home Phone", "1936-11-11"), ("03/04/19 60", "1960-03-04")],
+)
+def test_a_dates_last_digits_split_off_by_a_gap_are_read_with_it_and_doubted(text, iso):
+    read = values.read_date(text, today=TODAY)
+    assert (read.iso, read.doubtful, read.one_style) == (iso, True, False)
+    # A number after a whole date is not part of it.
+    assert values.read_date("05/02/1984 42 y", today=TODAY).iso == "1984-05-02"
+    assert not values.read_date("1984-05-02 42 y", today=TODAY).doubtful
+
+
 # ---- insurance plans -------------------------------------------------------------------
 
 
@@ -385,6 +397,9 @@ def test_plan_words_joined_by_a_hyphen_are_the_plans_words():
 
 def test_bare_digits_listed_after_a_code_are_a_code_with_its_letter_misread():
     read = values.read_codes("N18.4, 110.")
+    assert (read.codes, read.repaired) == (["N18.4", "I10"], ["I10"])
+    # The list's comma written, or read, as a semicolon.
+    read = values.read_codes("N18.4; 110")
     assert (read.codes, read.repaired) == (["N18.4", "I10"], ["I10"])
     # Not listed after a code: a number ("Room 110"), or a year after one.
     assert values.read_codes("Room 110").codes == []

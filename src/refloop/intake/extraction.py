@@ -1060,8 +1060,10 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         read = read_date(" ".join(w.text for w in words), today=context.today, compact=True)
         if not read:
             return []
-        return [found("patient_date_of_birth", read.iso, words, valid=read.plausible,
-                      note="date", checked=read.one_style)]  # fmt: skip
+        dob = found("patient_date_of_birth", read.iso, words, valid=read.plausible,
+                    note="date", checked=read.one_style)  # fmt: skip
+        dob.confidence = min(dob.confidence, UNSURE) if read.doubtful else dob.confidence
+        return [dob]
     if slot in {"patient_phone", "provider_phone", "provider_fax"}:
         parsed = parse_phone(words)
         if not parsed:

@@ -74,19 +74,37 @@ class DateRead:
     # after a month and day that are the same number. 03/04/1990 (March or April?), a
     # two-digit year and bare digits ("031490") could be read another way.
     one_style: bool = field(default=False, compare=False)
+    # Read with digits after a gap as its last ones ("1936-11-1 1"): shown for a check.
+    doubtful: bool = field(default=False, compare=False)
 
 
 def read_date(text: str, *, today: dt.date, compact: bool = False) -> DateRead | None:
     """The first date in `text`, as ISO, and whether it can be a birth date."""
     text = _repair_digits(text)
-    matches = [m for pattern in DATE_PATTERNS for m in pattern.finditer(text)]
-    matches = [m for m in matches if _month_of(m) is not None]
+    matches = _date_matches(text)
     if matches:
         match = min(matches, key=lambda m: (m.start(), -len(m.group())))
+        # A date's last digit or two split off by a gap OCR put in ("1936-11-1 1"): read
+        # whole where the digits make the same date longer, and doubted.
+        split = re.match(r" (\d{1,2})(?!\d)", text[match.end() :])
+        if split:
+            joined = text[: match.end()] + split.group(1) + text[match.end() + split.end() :]
+            longer = [
+                m
+                for m in _date_matches(joined)
+                if m.start() == match.start() and m.end() == match.end() + len(split.group(1))
+            ]
+            if longer and (read := _date(longer[0], today)).plausible:
+                return replace(read, one_style=False, doubtful=True)
         return _date(match, today)
     if compact and (digits := COMPACT.search(text)):
         return _compact_date(digits.group(1), today)
     return None
+
+
+def _date_matches(text: str) -> list[re.Match]:
+    matches = [m for pattern in DATE_PATTERNS for m in pattern.finditer(text)]
+    return [m for m in matches if _month_of(m) is not None]
 
 
 def date_spans(text: str) -> list[tuple[int, int]]:
@@ -372,8 +390,12 @@ def read_codes(text: str, *, about: tuple[str, ...] = ()) -> CodesRead:
     for match in _TOKEN.finditer(text):
         token = match.group()
         code, how = _read_code(token, about)
-        # A code after a code and a comma is a code, bare digits too: "N18.4, 110." is I10.
-        listed = previous_end is not None and text[previous_end : match.start()].strip() == ","
+        # A code after a code and a comma is a code, bare digits too: "N18.4, 110." is I10
+        # (and "N18.4; 110": a semicolon between them).
+        listed = previous_end is not None and text[previous_end : match.start()].strip() in {
+            ",",
+            ";",
+        }
         if code is None and listed and re.fullmatch(r"\d{3}\.?", token):
             letter = AS_LETTER.get(token[0])
             if letter and is_known_code(letter + token[1:3]):
