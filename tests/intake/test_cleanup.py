@@ -438,16 +438,20 @@ def test_a_line_of_print_no_word_covers_is_unread_but_specks_and_bars_are_not():
     draw.text((420, 60), "COPD with frequent exacerbations", font=font(11), fill=0)
     draw.text((60, 200), "Provider: Dr. Marcus Nwosu", font=font(11), fill=0)
     draw.rectangle((60, 330, 940, 370), fill=0)  # a black bar: no text to read
+    # Bold print a fax made heavier: over half its line's box is ink, and it is text.
+    heavy = ImageFont.truetype(BOLD, round(10 * DPI / 72))
+    draw.text((60, 420), "Insurance: Aetna Choice", font=heavy, fill=0, stroke_width=2)
     noisy = _faxed(page, 0, specks=300)
     # The engine read the first line's label and the third line, not the rest.
     read = [reading.Box(60 / 1000, 55 / 500, 400 / 1000, 100 / 500)]
     read.append(reading.Box(55 / 1000, 195 / 500, 500 / 1000, 240 / 500))
 
-    unread = cleanup.unread_lines(noisy, read, dpi=DPI)
+    unread = sorted(cleanup.unread_lines(noisy, read, dpi=DPI), key=lambda box: box.y0)
 
-    assert len(unread) == 1
+    assert len(unread) == 2
     assert unread[0].x0 == pytest.approx(420 / 1000, abs=0.02)
     assert unread[0].y0 == pytest.approx(60 / 500, abs=0.03)
+    assert unread[1].y0 == pytest.approx(420 / 500, abs=0.03)
 
 
 def test_an_empty_box_with_a_little_fax_noise_beside_a_ticked_one_is_not_marked():

@@ -87,3 +87,37 @@ def test_a_line_the_page_pass_left_unread_is_read_on_a_second_look():
     assert texts(lines) == [["Last", "Name:", "Blackwood"]]
     blackwood = lines[0][2]
     assert blackwood.x0 == pytest.approx(600 / 1400, abs=0.02)
+
+
+def test_a_passs_own_words_do_not_stand_in_each_others_way():
+    # The engine boxed "Reason" over the whole "Reason for referral:".
+    first = [line(Word("Priority:", 0.9, 0.07, 0.70, 0.12, 0.72))]
+    second = [
+        Word("Reason", 0.96, 0.07, 0.50, 0.19, 0.52),
+        Word("for", 0.96, 0.12, 0.50, 0.14, 0.52),
+        Word("referral:", 0.96, 0.15, 0.50, 0.19, 0.52),
+    ]
+
+    assert texts(fuse(first, second)) == [["Reason", "for", "referral:"], ["Priority:"]]
+
+
+def test_a_line_read_on_a_second_look_keeps_its_doubtful_words():
+    from pathlib import Path
+
+    from PIL import Image
+
+    from refloop.intake.reading import ocr_lines, second_look
+
+    # Rows of a faxed discharge summary (faxgen seed 7014) in a condensed bold face the
+    # fax blotted: the page pass read the rows around "Reason for referral: Exertional
+    # chest pain with abnormal ECG" and not it. Read alone, the engine boxed "Reason" over
+    # the whole label and doubted "Exertional"; a value cut to "chest pain with abnormal
+    # ECG" would look whole.
+    page = Image.open(Path(__file__).parent / "data" / "discharge_rows_heavy_bold.png")
+    page = page.convert("L")
+    first = ocr_lines(page)
+    assert not any("abnormal" in w.text for row in first for w in row)
+
+    read = [" ".join(w.text for w in row) for row in second_look(page, first, dpi=200)]
+
+    assert "Reason for referral: Exertional chest pain with abnormal ECG" in read

@@ -63,7 +63,7 @@ INK_FOR_LINES = 128
 UNREAD_WORD_GAP_INCHES = 0.08
 UNREAD_LINE_HEIGHT_INCHES = (0.06, 0.4)
 UNREAD_LINE_WIDTH_INCHES = 0.15
-UNREAD_DENSITY = (0.05, 0.5)
+UNREAD_DENSITY = (0.05, 0.7)  # bold print a fax made heavier is over half ink; a bar is all
 # A scanner's streak: a column or two inked over most of the page's height, margins included
 # (a speck of dirt on the glass or the sensor draws it as the paper feeds past). Printed
 # rules stop at their table; a column of text is never this dense.

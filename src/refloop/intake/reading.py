@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, ImageSequence, UnidentifiedImageError
 
 TESSERACT = os.environ.get("REFLOOP_TESSERACT", "tesseract")
 OCR_TIMEOUT_SECONDS = 120
@@ -42,8 +42,11 @@ FUSE_BETTER_BY = 0.3
 # Re-reading the words it read with low confidence the same way did not pay: as often
 # worse as better ("Tricare" -> "Ticare"), the two confidences not being comparable.
 SECOND_LOOK = True
-REREAD_SCALE = 2
 REREAD_PAD_INCHES = 0.04
+REREAD_RIM_INCHES = 0.01  # above and below the line's ink
+# (enlargement, strokes thinned, segmentation mode) tried in turn until a word reads with
+# confidence: a single line (7), then a raw line without the engine's line-finding (13).
+REREAD_TRIES = ((2, False, 7), (3, False, 13), (2, True, 7))
 MAX_REREADS = 20  # a page of noise must not cost a minute
 # The words Tesseract doubts read again by a second engine (refloop.intake.recognizer),
 # where it is installed.
@@ -434,31 +437,56 @@ def second_look(image: Image.Image, lines: list[list[Word]], *, dpi: float) -> l
 
     read = [Box(w.x0, w.y0, w.x1, w.y1) for line in lines for w in line]
     unread = cleanup.unread_lines(image, read, dpi=dpi)
-    extra = [word for box in unread[:MAX_REREADS] for word in _read_region(image, box, dpi)]
-    return fuse(lines, extra) if extra else lines
+    # A line read with at least one word the engine trusts is taken whole: its doubtful
+    # words ("Exertional" at 0.1 before "chest pain ...") are shown doubtful, not dropped
+    # to leave a shorter value that looks whole. A line of no trusted word is noise.
+    extra = [
+        word
+        for words in (_read_region(image, box, dpi) for box in unread[:MAX_REREADS])
+        if _trusted(words)
+        for word in words
+    ]
+    return fuse(lines, extra, least_conf=0.0) if extra else lines
+
+
+def _trusted(words: list[Word]) -> bool:
+    return any(w.conf >= FUSE_MIN_CONF and any(c.isalnum() for c in w.text) for w in words)
 
 
 def _read_region(image: Image.Image, box: Box, dpi: float) -> list[Word]:
-    """The words of one region read as a single line, in fractions of the whole page."""
+    """The words of one region read as a single line, in fractions of the whole page.
+
+    The crop is cut at the line's own ink above and below (a neighbour line's descenders
+    in it made the engine read nothing) and set on a white margin. Where the engine reads
+    nothing it can trust, it tries again larger, then with the strokes thinned: heavy bold
+    print a fax blotted ("Insurance:" in a condensed bold face) reads only so."""
     width, height = image.size
     pad = round(REREAD_PAD_INCHES * dpi)
-    left, top = max(0, round(box.x0 * width) - pad), max(0, round(box.y0 * height) - pad)
-    right = min(width, round(box.x1 * width) + pad)
-    bottom = min(height, round(box.y1 * height) + pad)
-    crop = image.crop((left, top, right, bottom))
-    crop = crop.resize(
-        (crop.width * REREAD_SCALE, crop.height * REREAD_SCALE), Image.Resampling.LANCZOS
-    )
-    words = [word for line in _tsv_lines(tesseract_tsv(crop, psm=7), crop.size) for word in line]
-    span_x, span_y = (right - left) / width, (bottom - top) / height
+    rim = round(REREAD_RIM_INCHES * dpi)
+    left, right = max(0, round(box.x0 * width) - pad), min(width, round(box.x1 * width) + pad)
+    top, bottom = max(0, round(box.y0 * height) - rim), min(height, round(box.y1 * height) + rim)
+    crop = ImageOps.expand(image.crop((left, top, right, bottom)), border=pad, fill=255)
+    words: list[Word] = []
+    for scale, thin, psm in REREAD_TRIES:
+        larger = crop.resize((crop.width * scale, crop.height * scale), Image.Resampling.LANCZOS)
+        if thin:
+            larger = larger.filter(ImageFilter.MaxFilter(3))
+        words = [
+            w for line in _tsv_lines(tesseract_tsv(larger, psm=psm), larger.size) for w in line
+        ]
+        if _trusted(words):
+            break
+    # Back from the enlarged, bordered crop to fractions of the page.
+    span_x, span_y = crop.width / width, crop.height / height
+    origin_x, origin_y = (left - pad) / width, (top - pad) / height
     return [
         Word(
             w.text,
             w.conf,
-            left / width + w.x0 * span_x,
-            top / height + w.y0 * span_y,
-            left / width + w.x1 * span_x,
-            top / height + w.y1 * span_y,
+            origin_x + w.x0 * span_x,
+            origin_y + w.y0 * span_y,
+            origin_x + w.x1 * span_x,
+            origin_y + w.y1 * span_y,
         )
         for w in words
     ]
@@ -496,21 +524,27 @@ def _tsv_lines(tsv: str, size: tuple[int, int]) -> list[list[Word]]:
     return [sorted(line, key=lambda w: w.x0) for line in lines.values()]
 
 
-def fuse(lines: list[list[Word]], extra: list[Word]) -> list[list[Word]]:
+def fuse(
+    lines: list[list[Word]], extra: list[Word], *, least_conf: float = FUSE_MIN_CONF
+) -> list[list[Word]]:
     """The lines with another pass's words added by position: a word where the lines have
-    none, or in place of the one word there that was read with much less confidence."""
+    none, or in place of the one word there that was read with much less confidence. The
+    pass's own words do not stand in each other's way: the engine may box a word over its
+    neighbours ("Reason" boxed over "Reason for referral:")."""
     lines = [list(line) for line in lines]
+    added: set[int] = set()
     for word in extra:
-        if word.conf < FUSE_MIN_CONF or not any(c.isalnum() for c in word.text):
+        if word.conf < least_conf or not any(c.isalnum() for c in word.text):
             continue
         hits = [
             (line, index)
             for line in lines
             for index, mine in enumerate(line)
-            if _overlap(word, mine) > FUSE_OVERLAP
+            if id(mine) not in added and _overlap(word, mine) > FUSE_OVERLAP
         ]
         if not hits:
             _place(lines, word)
+            added.add(id(word))
         elif len(hits) == 1 and hits[0][0][hits[0][1]].conf < word.conf - FUSE_BETTER_BY:
             line, index = hits[0]
             line[index] = word
