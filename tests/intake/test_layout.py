@@ -806,6 +806,40 @@ ICatherine Bergstrom, DO
     assert fields["provider_name"]["review"]
 
 
+def test_a_code_table_row_whose_code_lost_its_point_keeps_the_list_doubtful():
+    # "R94.31" read "RO43L": no code, but a row of the table all the same.
+    page = page_of(
+        """
+Diagnoses
+#       ICD-10    Description
+1       R07.9     Chest pain, unspecified
+20      RO43L     Secondary diagnosis
+Providers
+"""
+    )
+    codes = fields_of(page)["icd10_codes"]
+    assert codes["value"] == "R07.9"
+    assert codes["review"]
+
+
+def test_a_coverage_row_whose_headings_ocr_lost_gives_the_plan_for_a_check():
+    # An EHR order's coverage table: its shaded heading and header row read as specks.
+    page = page_of(
+        """
+Patient Szymanski, Cornelius              Sex M
+Cer
+Highmark BCBS Community Blue     2028967553     4134995     Self
+"""
+    )
+    insurance = fields_of(page)["insurance"]
+    assert insurance["value"] == "Highmark BCBS Community Blue"
+    assert insurance["review"]
+    # Plan words in a sentence, or a payer's name with no member number beside it, are no
+    # patient's plan.
+    for text in ("Aetna Choice POS II accepted here", "Aetna Choice POS II     Self"):
+        assert fields_of(page_of(text))["insurance"]["value"] == "", text
+
+
 def test_a_code_column_misread_is_repaired_by_the_description_on_its_row():
     page = page_of(
         """

@@ -269,6 +269,18 @@ def test_urgent_and_stat_as_the_letter_heads_its_request():
     assert values_of(within)["urgency"] == "urgent"
 
 
+def test_a_phone_number_glued_to_the_word_before_it_is_read_whole():
+    page = letter(
+        """
+Dear Dr. Carrington,
+I am referring my patient Dolores Gallagher, DOB 12/27/1941, for memory loss.
+Her phone number is.209 882.2278, She is insured with Aetna Choice POS II.
+Sincerely,
+"""
+    )
+    assert values_of(page)["patient_phone"] == "(209) 882-2278"
+
+
 def test_ocr_slips_in_a_letter_are_read_through():
     page = letter(
         """

@@ -251,6 +251,10 @@ def test_a_dates_last_digits_split_off_by_a_gap_are_read_with_it_and_doubted(tex
     # A number after a whole date is not part of it.
     assert values.read_date("05/02/1984 42 y", today=TODAY).iso == "1984-05-02"
     assert not values.read_date("1984-05-02 42 y", today=TODAY).doubtful
+    # Year first is written with two-digit months and days: one digit is one lost, the
+    # other far away in a box the engine drew wide.
+    lost = values.read_date("1936-11-1", today=TODAY)
+    assert (lost.iso, lost.doubtful, lost.one_style) == ("1936-11-01", True, False)
 
 
 # ---- insurance plans -------------------------------------------------------------------

@@ -1413,6 +1413,8 @@ def _fallbacks(found: list[Found], model: layout.Layout, page: int, today: dt.da
     ("URGENT CARE CENTER"), so there is none here."""
     if not any(f.field == "patient_date_of_birth" for f in found):
         found.extend(_birth_date_after_a_lost_label(model, page, today))
+    if not any(f.field == "insurance" for f in found):
+        found.extend(_plan_in_a_coverage_row(model, page))
     if any(f.field == "icd10_codes" for f in found):
         return
     coded = [
@@ -1458,6 +1460,30 @@ def _birth_date_after_a_lost_label(model: layout.Layout, page: int, today: dt.da
 
 # How far left of its label a value below it may start (a fraction of the page's width).
 COLUMN_SLACK = 0.02
+
+
+def _plan_in_a_coverage_row(model: layout.Layout, page: int) -> list[Found]:
+    """A coverage table's row whose heading and column headings OCR lost ("Cer" for
+    "Coverage"): a plan's name opening its line, a payer's name first and every word a plan
+    word, with a member number in the next cell. Shown, and flagged."""
+    for line in model.lines:
+        if len(line.segments) < 2:
+            continue
+        first, beside = line.segments[0], line.segments[1]
+        words = first.text.split()
+        if len(words) < 2 or words[0].lower() not in vocabulary.PAYERS:
+            continue
+        if not any(MEMBER_NUMBER.fullmatch(w.text) for w in beside.words):
+            continue
+        plan = read_plan(first.text)
+        if plan.known:
+            return [Found("insurance", plan.value, min(_conf(first.words), UNSURE), page, 0,
+                          box=_box(first.words))]  # fmt: skip
+    return []
+
+
+# A member number: letters and digits, five digits at least ("X191116815", "2028967553").
+MEMBER_NUMBER = re.compile(r"(?=(?:[A-Za-z]*\d){5})[A-Za-z0-9\-]{6,20}")
 
 
 def _dob_misread(text: str) -> bool:

@@ -37,7 +37,8 @@ NAME_TOKEN = re.compile(r"(?:[A-Z]|[il](?=[a-z]{3}))[A-Za-z'\-]*[.,]?")
 NAME_SEPARATORS = {"/", ",", "|"}
 UNKNOWN_LABEL = re.compile(r"^[A-Za-z][A-Za-z /#&'()\-]{0,30}:")
 ENUMERATOR = re.compile(r"^\(?#?\d{1,2}[.),]?$")  # "2.", "(3)", "1," (its period a speck)
-CODE_START = re.compile(r"^[A-Z0-9$§£][0-9OIl][0-9A-Z]{1,2}(?:[.:,]|$)")  # "£66.01": E66.01
+# "£66.01": E66.01; "RO43L": R94.31 with its point lost, a code's shape all the same.
+CODE_START = re.compile(r"^[A-Z0-9$§£][0-9OIl][0-9A-Z]{1,2}(?:[.:,]|$|[0-9A-Z]{1,3}$)")
 
 
 @dataclass

@@ -189,6 +189,17 @@ class Text:
     def words_from(self, offset: int) -> list[Word]:
         return [w for w, s in zip(self.words, self.starts, strict=True) if s >= offset]
 
+    def words_after(self, offset: int) -> list[Word]:
+        """The words from `offset` on, with the rest of a word it falls inside: "is.209"
+        (a space read as a period) goes on with "209"."""
+        out = []
+        for w, s in zip(self.words, self.starts, strict=True):
+            if s >= offset:
+                out.append(w)
+            elif s + len(w.text) > offset and (rest := w.text[offset - s :].lstrip(".,:;")):
+                out.append(replace(w, text=rest))
+        return out
+
     def words_in(self, start: int, end: int) -> list[Word]:
         return [
             w
@@ -363,7 +374,7 @@ def _phones(text: Text, page: int, recipient_lines: set[int]) -> list[Found]:
         for match in pattern.finditer(text.text):
             if text.line_at(match.start()) in recipient_lines:
                 continue
-            words = _leading(text.words_from(match.end()), _has_digit)
+            words = _leading(text.words_after(match.end()), _has_digit)
             read = values.read_phone(" ".join(w.text for w in words))
             if read:
                 reading = _found(field, read[0], words, page, priority)

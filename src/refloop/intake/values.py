@@ -96,10 +96,17 @@ def read_date(text: str, *, today: dt.date, compact: bool = False) -> DateRead |
             ]
             if longer and (read := _date(longer[0], today)).plausible:
                 return replace(read, one_style=False, doubtful=True)
-        return _date(match, today)
+        read = _date(match, today)
+        if YEAR_FIRST_SHORT.fullmatch(match.group()):
+            return replace(read, one_style=False, doubtful=True)
+        return read
     if compact and (digits := COMPACT.search(text)):
         return _compact_date(digits.group(1), today)
     return None
+
+
+# A year-first date with a one-digit month or day ("1936-11-1"): a digit lost.
+YEAR_FIRST_SHORT = re.compile(r"\d{4}[/.\-](?:\d[/.\-]\d{1,2}|\d{2}[/.\-]\d)")
 
 
 def _date_matches(text: str) -> list[re.Match]:

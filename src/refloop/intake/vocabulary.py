@@ -451,6 +451,16 @@ def urgency_level(text: str) -> str | None:
     return level
 
 
+# Payers' own names, which a plan's name starts with ("Highmark BCBS Community Blue").
+PAYERS = frozenset(
+    """
+aetna anthem amerigroup amerihealth ambetter bcbs bluecross blue cigna humana kaiser medicare
+medicaid tricare unitedhealthcare united molina centene wellcare wellpoint highmark oscar
+optum oxford carefirst premera regence geisinger emblemhealth fidelis caresource coventry
+magellan healthpartners horizon excellus moda pacificsource selecthealth devoted clover
+sentara
+""".split()
+)
 # The words US health plans are named with, as their payers write them: the payers, the
 # metal levels and network types, Medicare's parts. A plan name read from a fax is
 # repaired against them (values.read_plan) as ICD-10 codes are against the code set.
