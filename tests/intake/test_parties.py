@@ -166,6 +166,15 @@ Providers
     unnamed = page_of("Diagnoses\n#    (CD-10     Description\n1    Mt7.12     Chest pain")
     fields = fields_of(unnamed)
     assert fields["icd10_codes"]["value"] == "" or fields["icd10_codes"]["review"]
+    # Its letters all misread in a shaded cell ("Tep-10"): the "-10" and a column of codes
+    # below say what it was.
+    garbled = page_of("Diagnoses\n#    Tep-10     Description\n1    RO1.1      New systolic murmur")
+    assert values_of(garbled)["icd10_codes"] == "R01.1"
+    # A word ending in 10 over no codes is no such heading.
+    assert (
+        values_of(page_of("Diagnoses\n#    Tep-10     Description\n1    Notes"))["icd10_codes"]
+        == ""
+    )
 
 
 def test_a_fax_heading_misread_beside_a_phone_heading_still_leads_its_number():

@@ -325,6 +325,8 @@ def header_slot(word: str) -> str | None:
     near = {
         slot for heading, slot in COLUMN_HEADINGS.items() if _heading_misread(key, folded(heading))
     }
+    if not near and re.fullmatch(r"[^\W\d_]{2,3}-10", word.strip("\"'‘“(")):
+        return "codes"  # "Tep-10": ICD-10 with its letters lost in a shaded cell
     return near.pop() if len(near) == 1 else None
 
 
