@@ -820,6 +820,19 @@ Providers
     codes = fields_of(page)["icd10_codes"]
     assert codes["value"] == "R07.9"
     assert codes["review"]
+    # "I10" read as "10" on the table's second numbered row.
+    lost_letter = page_of(
+        """
+Diagnoses
+#       ICD-10    Description
+1       N18.4     Chronic kidney disease, stage 4 (severe)
+2       10        Secondary diagnosis
+Providers
+"""
+    )
+    codes = fields_of(lost_letter)["icd10_codes"]
+    assert codes["value"] == "N18.4"
+    assert codes["review"]
 
 
 def test_a_coverage_row_whose_headings_ocr_lost_gives_the_plan_for_a_check():
@@ -953,6 +966,20 @@ def test_a_birth_date_whose_last_digit_ocr_split_off_is_read_whole_for_a_check()
     assert fields["patient_date_of_birth"]["value"] == "1936-11-11"
     assert fields["patient_date_of_birth"]["review"]
     assert fields["patient_phone"]["value"] == "(342) 719-7286"
+
+
+def test_a_surname_whose_end_ocr_boxed_apart_is_read_whole():
+    # "Pettigrew" read as "Pett" and, a wide gap on, "igrew": no name starts in lower case.
+    fields = fields_of(page_of("Patient Leopold Pett          igrew\nDOB: 12/30/1974"))
+    assert fields["patient_last_name"]["value"] == "Pettigrew"
+    # A word in lower case in the next cell is no part of the name ("Sex  male").
+    other = fields_of(page_of("Patient Leopold Pettigrew          male\nDOB: 12/30/1974"))
+    assert other["patient_last_name"]["value"] == "Pettigrew"
+
+
+def test_a_speck_read_as_punctuation_after_a_reasons_comma_is_dropped():
+    reason = values_of(page_of("Reason for referral: Kidney stone,.7 mm, left"))["reason"]
+    assert reason == "Kidney stone, 7 mm, left"
 
 
 def test_a_lab_name_read_with_a_letter_for_its_digit_is_put_right_for_a_check():
@@ -1290,6 +1317,12 @@ Reason for-referral: New onset atrial fibrillation
     values = values_of(page)
     assert values["provider_name"] == "Oluwaseun Fitzgerald"
     assert values["reason"] == "New onset atrial fibrillation"
+    # The space between a label's words read as a bracket: still the attending's label, so
+    # the primary care physician below is not taken for the referrer.
+    bracket = page_of(
+        "Attending)physician: Catherine G. Kaplan, MD\nPrimary care physician: Elena Lockhart, DO"
+    )
+    assert values_of(bracket)["provider_name"] == "Catherine Kaplan"
     table = page_of(
         """
 Role                 Name                 NPI

@@ -450,3 +450,7 @@ def test_a_plans_numeral_misread_and_cut_as_a_speck_leaves_the_plan_flagged():
     assert (cut.value, cut.repaired) == ("Aetna Choice POS", True)
     # A speck that is no numeral is cut as before, with nothing to check.
     assert values.read_plan("Humana Gold Plus HMO 7").repaired is False
+    # Its two I's read as other strokes ("il", "ll", "11"): put back, and shown for a check.
+    for read in ("il", "ll", "11", "I|"):
+        plan = values.read_plan(f"Aetna Choice POS {read}")
+        assert (plan.value, plan.repaired) == ("Aetna Choice POS II", True), read

@@ -417,7 +417,7 @@ def _free_text(words: list[Word]) -> str:
             break
         # Specks read as punctuation: "sprain,-right", "degeneration. with".
         token = re.sub(r"([,;])[.\-,;:]+$", r"\1", token)
-        token = re.sub(r"([a-z][,;])[.\-]+(?=[a-z])", r"\1 ", token)
+        token = re.sub(r"([a-z][,;])[.\-]+(?=[a-z0-9])", r"\1 ", token)  # "stone,.7 mm"
         if token.endswith(".") and tokens[index + 1][:1].islower() and len(token) > 3:
             token = token[:-1]
         if token.endswith(":"):  # not a label, so a speck: "Blue Shield: PPO"
@@ -1026,6 +1026,7 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
     if slot == "last_first" and any("/" in w.text for w in words):
         words = _slash_as_comma(words)  # "ABERNATHY / TOBIAS"
     if slot in {"patient_name", "last_first"}:
+        words = _with_its_tail(words, context.model)
         person = parse_person(words)
         if person and slot == "last_first" and not any(w.text.endswith(",") for w in words):
             first, last = person
@@ -1127,6 +1128,32 @@ def _values(slot: str, words: list[Word], priority: int, context: _Context) -> l
         return [found("insurance", plan.value, words, confidence=min(conf, 0.5) if plan.repaired
                       else conf, checked=plan.known, repaired=plan.repaired)]  # fmt: skip
     return []
+
+
+def _with_its_tail(words: list[Word], model: layout.Layout) -> list[Word]:
+    """A name whose last word's end OCR boxed apart, in the next cell of its line ("Pett"
+    ... "igrew"): the end put back, the word doubted. Only a piece no word of the language
+    is ("male" is one) after a capitalised word."""
+    if not words or not re.fullmatch(r"[A-Z][a-z]+", words[-1].text):
+        return words
+    held = next((s for s in model.segments if any(w is words[-1] for w in s.words)), None)
+    if held is None:
+        return words
+    beside = [s for s in model.lines[held.line].segments if s.x0 > held.x1]
+    if not beside:
+        return words
+    tail = beside[0].words[0]
+    known = engine_words()
+    if (
+        not re.fullmatch(r"[a-z]{3,}", tail.text)
+        or tail.text in SURNAME_PARTICLES
+        or tail.text in known
+        or (words[-1].text + tail.text).lower() not in known
+    ):
+        return words
+    whole = Word(words[-1].text + tail.text, min(words[-1].conf, tail.conf, UNSURE),
+                 words[-1].x0, words[-1].y0, tail.x1, max(words[-1].y1, tail.y1))  # fmt: skip
+    return [*words[:-1], whole]
 
 
 def _around(words: list[Word], model: layout.Layout) -> tuple[str, str]:

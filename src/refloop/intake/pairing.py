@@ -36,6 +36,7 @@ MAX_LABEL_WORDS = 6
 NAME_TOKEN = re.compile(r"(?:[A-Z]|[il](?=[a-z]{3}))[A-Za-z'\-]*[.,]?")
 NAME_SEPARATORS = {"/", ",", "|"}
 UNKNOWN_LABEL = re.compile(r"^[A-Za-z][A-Za-z /#&'()\-]{0,30}:")
+CODE_DIGITS = re.compile(r"\d{2,3}(?:[.,]\d{1,4})?")
 ENUMERATOR = re.compile(r"^\(?#?\d{1,2}[.),]?$")  # "2.", "(3)", "1," (its period a speck)
 # "£66.01": E66.01; "RO43L": R94.31 with its point lost, a code's shape all the same.
 CODE_START = re.compile(r"^[A-Z0-9$§£][0-9OIl][0-9A-Z]{1,2}(?:[.:,]|$|[0-9A-Z]{1,3}$)")
@@ -365,7 +366,12 @@ def _code_rows(item: Item, last: Segment, model: Layout) -> list[Segment]:
             words = words[1:]  # a prefix the list repeats ("ICD10:") or its number ("2.")
         if not words:
             continue  # specks beside the column read as a line of their own
-        if not CODE_START.match(words[0].text.upper()):
+        # A numbered row of the table with digits where its code stands ("2  10  Secondary
+        # diagnosis": I10 with its letter lost) is a code misread, not the table's end.
+        numbered = ENUMERATOR.match(line.segments[0].words[0].text)
+        if not CODE_START.match(words[0].text.upper()) and not (
+            numbered and CODE_DIGITS.fullmatch(words[0].text)
+        ):
             break
         more.append(Segment(words, number, -1, line.top, line.bottom))
         bottom = line.bottom

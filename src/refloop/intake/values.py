@@ -631,6 +631,15 @@ def read_plan(text: str) -> PlanRead:
     cut = False
     # A speck read as a short word at either end of a name that has plan words: "so Kaiser
     # Permanente Gold" (a box's corner), "Humana Gold Plus HMO 7".
+    numeral = False
+    if (
+        len(tokens) > 1
+        and tokens[-2].strip(",;:.").upper() in NETWORK_TYPES
+        and _NUMERAL_MISREAD.fullmatch(tokens[-1].strip(",;:."))
+        and tokens[-1].strip(",;:.") not in {"II", "III"}
+    ):
+        # "POS il": the option's numeral with its I's read as other strokes.
+        tokens[-1], numeral = "I" * len(tokens[-1].strip(",;:.")), True
     if any(t.strip(",;:.").lower() in _plan_words() for t in tokens):
         while len(tokens) > 1 and _speck_word(tokens[0]):
             tokens.pop(0)
@@ -669,7 +678,11 @@ def read_plan(text: str) -> PlanRead:
         out.extend(w.upper() if core.isupper() and len(core) > 1 else w for w in words)
         repaired = repaired or bent
         seen_plan_word = True
-    return PlanRead(" ".join(out), known and bool(out), repaired or cut)
+    return PlanRead(" ".join(out), known and bool(out), repaired or cut or numeral)
+
+
+NETWORK_TYPES = {"POS", "HMO", "PPO", "EPO"}
+_NUMERAL_MISREAD = re.compile(r"[IiLl1|!]{2,3}")
 
 
 def _numbered(tokens: list[str]) -> bool:

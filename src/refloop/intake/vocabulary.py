@@ -177,7 +177,9 @@ def _pattern(wording: str) -> str:
     parts = []
     for ch in wording:
         if ch == " ":
-            parts.append(r"(?:[\s.,]*|-)")  # "Reason for-referral": a space read as a hyphen
+            # "Reason for-referral", "Attending)physician": a space read as a hyphen or a
+            # bracket.
+            parts.append(r"(?:[\s.,]*|-|\s*[()]\s*)")
         elif ch == ",":
             parts.append("[,;.]?")  # a comma read as a semicolon or a period: "Lname; Fname"
         elif ch == ".":
