@@ -197,7 +197,7 @@ def _pattern(wording: str) -> str:
     return "".join(parts)
 
 
-_ALL = sorted({w for wordings in LABELS.values() for w in wordings}, key=len, reverse=True)
+_ALL = sorted({w for wordings in LABELS.values() for w in wordings}, key=lambda w: (-len(w), w))
 LABEL_RE = re.compile(
     r"(?<![A-Za-z0-9])(?:"
     + "|".join(_pattern(w) for w in _ALL)
