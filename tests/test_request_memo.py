@@ -53,3 +53,12 @@ def test_each_request_reads_it_once_afresh(client, db):
         second = client.get("/outreach/")
     assert _organization_reads(seen.captured_queries) == 2
     assert second.status_code == 200
+
+
+def test_an_installation_without_its_organization_row_gets_one_on_first_read(db):
+    Organization.objects.all().delete()
+    created = Organization.current()
+    assert (created.pk, created.name) == (1, "Our practice")
+    with CaptureQueriesContext(connection) as seen:
+        assert Organization.current().pk == 1
+    assert len(seen.captured_queries) == 1  # found by its key, no ORDER BY and no insert

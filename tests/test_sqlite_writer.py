@@ -106,3 +106,46 @@ def test_a_writer_that_waits_past_the_timeout_is_told_the_database_is_locked(tmp
     first.rollback()
     first.close()
     assert errors and "locked" in errors[0]
+
+
+def test_a_write_outside_a_transaction_queues_behind_another_threads_transaction(sqlite, tmp_path):
+    """An autocommit write (the task an intake queues after its commit) is a write
+    transaction of its own: it waits on the lock, not in SQLite's busy handler, which here
+    is told not to wait at all, so a write that skipped the lock would fail at once."""
+    trying, results = threading.Event(), []
+
+    def second():
+        other = ConnectionHandler({"default": sqlite_database(tmp_path / "writer.sqlite3")})[
+            "default"
+        ]
+        other.ensure_connection()
+        other.connection.execute("PRAGMA busy_timeout = 0")
+        trying.set()
+        try:
+            _insert(other, 2)
+            results.append("inserted")
+        except OperationalError as error:
+            results.append(str(error))
+        other.close()
+
+    _begin(sqlite)
+    _insert(sqlite, 1)
+    thread = threading.Thread(target=second)
+    thread.start()
+    trying.wait()
+    thread.join(0.3)  # the second writer has had time to try; it must still be waiting
+    assert results == []
+    sqlite.commit()
+    sqlite.set_autocommit(True)
+    thread.join()
+    assert results == ["inserted"]
+    with sqlite.cursor() as cursor:
+        cursor.execute("SELECT n FROM t ORDER BY n")
+        assert cursor.fetchall() == [(1,), (2,)]
+
+
+def test_statements_keep_their_parameters_and_literal_percent_signs(sqlite):
+    for _ in range(2):  # the second time from the converted statements kept
+        with sqlite.cursor() as cursor:
+            cursor.execute("SELECT %s || '%%', %s", ["a", 1])
+            assert cursor.fetchone() == ("a%", 1)

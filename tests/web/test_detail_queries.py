@@ -89,3 +89,23 @@ def test_the_detail_page_costs_the_same_statements_for_a_short_and_a_long_histor
         assert client.get(f"/referrals/{short.pk}/").status_code == 200
     with django_assert_num_queries(len(short_page)):
         assert client.get(f"/referrals/{long.pk}/").status_code == 200
+
+
+def test_the_api_detail_costs_the_same_statements_for_a_short_and_a_long_history(
+    api, cora, pam, spine, provider_a, clinic, django_assert_num_queries
+):
+    """GET /api/v1/referrals/{id}: events, appointments, contact attempts and documents are
+    read by a statement each, whatever their number."""
+    short = _with_history(cora, pam, spine, provider_a, clinic, 1)
+    long = _with_history(cora, pam, spine, provider_a, clinic, 20)
+    assert long.events.count() > short.events.count() + 50
+    client = api(cora)
+    client.get(f"/api/v1/referrals/{short.pk}")  # the token's first use is written
+    with CaptureQueriesContext(connection) as short_detail:
+        answer = client.get(f"/api/v1/referrals/{short.pk}")
+    assert answer.status_code == 200
+    with django_assert_num_queries(len(short_detail)):
+        answer = client.get(f"/api/v1/referrals/{long.pk}")
+    assert answer.status_code == 200
+    assert len(answer.json()["events"]) == long.events.count()
+    assert len(answer.json()["contact_attempts"]) == long.contact_attempts.count()

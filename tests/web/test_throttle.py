@@ -230,3 +230,33 @@ def test_the_api_documents_429_on_every_operation(db):
         if operation.get("security")
     ]
     assert secured and all("429" in operation["responses"] for operation in secured)
+
+
+def test_an_address_is_refused_on_its_own_failures_of_any_kind_until_they_age_out(limits, db):
+    """The address count: every kind of failure from that address within the window, and
+    nothing else (other addresses, other actions, older failures)."""
+    from refloop.core import audit, context, throttle
+    from refloop.core.audit import Touch
+
+    def record(action: str, address: str, minutes_ago: int = 0) -> None:
+        with (
+            context.using(context.RequestContext(ip_address=address, channel="api")),
+            time_machine.travel(NOW - timedelta(minutes=minutes_ago), tick=False),
+        ):
+            audit.record(action, Touch("user", ""), actor=None)
+
+    ipv6 = "2001:db8::66"
+    request = Client(REMOTE_ADDR=ipv6).get("/").wsgi_request
+    record("auth.login_failed", ipv6, minutes_ago=16)  # aged out
+    for action in ("auth.login_failed", "auth.mfa_failed", "auth.password_reset_failed"):
+        record(action, ipv6)
+    record("auth.token_failed", ipv6, minutes_ago=14)
+    record("referral.read", ipv6)
+    for _ in range(3):
+        record("auth.token_failed", COLLEAGUE)
+    assert throttle.refusal_for(request) is None  # 4 of 6
+    record("auth.token_failed", ipv6)
+    assert throttle.refusal_for(request) is None  # 5 of 6
+    record("auth.login_failed", ipv6)
+    assert throttle.refusal_for(request).scope == "address"
+    assert throttle.refusal_for(request, now=NOW + timedelta(minutes=1, seconds=1)) is None

@@ -47,7 +47,10 @@ def patient_key(name_key: str, birth_key: str) -> str:
 
 def _pending() -> set[int]:
     # Per connection, so per thread: a web server thread's ids never leak into another's.
-    return connection.__dict__.setdefault("refloop_stale_facts", set())
+    # The thread's own connection object: `django.db.connection` is one proxy for every
+    # thread, and a set kept on it let one thread's commit rebuild another's referral
+    # before that one committed (reading no referral, then deleting its new fact).
+    return transaction.get_connection().__dict__.setdefault("refloop_stale_facts", set())
 
 
 def mark_stale(referral_id: int) -> None:
@@ -85,9 +88,10 @@ def referral_created(referral: Referral, events: list[ReferralEvent]) -> None:
     and the rebuild after commit (queued by the events) does it. Any event recorded later
     in the transaction queues the rebuild again.
 
-    Two intakes of one patient in flight at once on PostgreSQL may each see no earlier fact
-    and both be marked first, as two concurrent rebuilds could (here over the intake's whole
-    transaction rather than the rebuild's); the next rebuild of either referral mends it."""
+    Two intakes of one patient in flight at once on PostgreSQL would each see no earlier
+    fact and both be marked first: there the patient key's advisory lock is taken first and
+    held to commit, so the second waits and its statement, with a snapshot taken after, sees
+    the first's fact. (SQLite runs one write transaction at a time.)"""
     if referral.direction != Direction.INBOUND or not connection.in_atomic_block:
         return
     patient = referral.patient
@@ -115,10 +119,18 @@ def referral_created(referral: Referral, events: list[ReferralEvent]) -> None:
         else fact["received_at"]
     )
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(key)])
         cursor.execute(sql, [*params, key, key, at, at, referral.pk])
         written = cursor.rowcount == 1
     if written:
         _pending().discard(referral.pk)
+
+
+def _lock_id(key: str) -> int:
+    """The patient key's advisory lock number: its first 64 bits, as PostgreSQL's signed bigint
+    (the key is a keyed hash: collisions between patients are as rare as they come)."""
+    return int(key[:16], 16) - (1 << 63)
 
 
 # Computed from the patient's other facts by the in-hand statement, each from the patient key.

@@ -19,6 +19,7 @@ first in AUTHENTICATION_BACKENDS, so a form added later (the admin's included) c
 skip it; other entry points call `check` and `failed`.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +28,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -67,12 +69,10 @@ def refusal_for(
     """Why this attempt is refused now, or None when it may go ahead."""
     window = timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     address = client_address(request) if request is not None else None
-    failures = AuditEntry.objects.filter(
-        action__in=FAILURES, at__gte=(now or timezone.now()) - window
-    )
+    since = (now or timezone.now()) - window
     wait = int(window.total_seconds())
     minutes = settings.LOGIN_FAILURE_WINDOW_MINUTES
-    if address and failures.filter(ip_address=address).count() >= (
+    if address and _address_failures(address, since=since) >= (
         settings.LOGIN_ADDRESS_FAILURE_LIMIT
     ):
         return Refusal(
@@ -81,8 +81,10 @@ def refusal_for(
             wait,
         )
     if username:
-        counts = failures.filter(
-            action__in=("auth.login_failed", "auth.mfa_failed"), detail__username=username[:150]
+        counts = AuditEntry.objects.filter(
+            action__in=("auth.login_failed", "auth.mfa_failed"),
+            at__gte=since,
+            detail__username=username[:150],
         ).aggregate(
             everywhere=Count("pk"),
             here=Count("pk", filter=Q(ip_address=address)) if address else Count("pk"),
@@ -98,6 +100,32 @@ def refusal_for(
                 wait,
             )
     return None
+
+
+def _address_failures(address: str, *, since: datetime) -> int:
+    """Failures of any kind from `address` since `since`: every API request asks, so the
+    statement is written once rather than built by the ORM each time (building it cost more
+    than running it; the same SQL as `failures.filter(ip_address=address).count()`)."""
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _address_failures_sql(),
+            [
+                *FAILURES,
+                ops.adapt_datetimefield_value(since),
+                ops.adapt_ipaddressfield_value(address),
+            ],
+        )
+        return cursor.fetchone()[0]
+
+
+@functools.cache
+def _address_failures_sql() -> str:
+    actions = ", ".join("%s" for _ in FAILURES)
+    return (
+        f"SELECT COUNT(*) FROM {AuditEntry._meta.db_table} WHERE action IN ({actions})"  # noqa: S608 (our names; values are parameters)
+        " AND at >= %s AND ip_address = %s"
+    )
 
 
 def check(request: HttpRequest | None, username: str | None = None) -> None:

@@ -76,10 +76,10 @@ class Organization(models.Model):
 
     @classmethod
     def _load(cls) -> "Organization":
-        org = cls.objects.filter(pk=1).first()
-        if org is None:
-            org, _ = cls.objects.get_or_create(pk=1, defaults={"name": "Our practice"})
-        return org
+        try:  # get(), not first(): compiling first()'s ORDER BY was a third of the read
+            return cls.objects.get(pk=1)
+        except cls.DoesNotExist:
+            return cls.objects.get_or_create(pk=1, defaults={"name": "Our practice"})[0]
 
     @cached_property
     def zone(self) -> ZoneInfo:

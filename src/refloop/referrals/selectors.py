@@ -42,7 +42,14 @@ from refloop.patients.models import (
 from refloop.practice.models import Organization
 from refloop.referrals import lifecycle
 from refloop.referrals.clocks import FIRST_CONTACT, REPORT, clock_q
-from refloop.referrals.models import Appointment, Attachment, Direction, Referral, ReferralEvent
+from refloop.referrals.models import (
+    Appointment,
+    Attachment,
+    ContactAttempt,
+    Direction,
+    Referral,
+    ReferralEvent,
+)
 from refloop.referrals.timeline import touch
 
 
@@ -115,8 +122,12 @@ def get_referral(user, referral_id: int, *, now=None) -> Referral:
         visible_referrals(user)
         .select_related("patient", *_SHOWN_WITH, "receiving_practice", "receiving_provider")
         .prefetch_related(
-            "contact_attempts",
-            "attachments",
+            # With who recorded or uploaded each (the API's detail names them): a statement
+            # a row otherwise.
+            Prefetch(
+                "contact_attempts", queryset=ContactAttempt.objects.select_related("recorded_by")
+            ),
+            Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
             # With what the appointments panel shows (appointments_of).
             Prefetch(
                 "appointments",
