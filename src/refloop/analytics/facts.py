@@ -34,6 +34,9 @@ from refloop.referrals.models import Appointment, Direction, Referral, ReferralE
 log = logging.getLogger(__name__)
 
 CHUNK = 2000
+# A full rebuild's chunk: read by id range, so not bound by how many parameters a
+# statement may take; fewer, larger statements.
+FULL_CHUNK = 10_000
 HOUR = 3600.0
 
 
@@ -275,12 +278,18 @@ _APPOINTMENT_FIELDS = (
 )
 
 
-def _by_ids(sql: str, ids: list[int]) -> list[tuple]:
-    """Run `sql`, whose `{ids}` stands for the list of ids; its rows, if any. Plain SQL, not the ORM: a
-    2,000-id `__in` lookup and the ORM's per-value datetime conversion were over half of
-    a rebuild's time."""
+def _by_ids(sql: str, ids: list[int], *, span: bool = False) -> list[tuple]:
+    """Run `sql`, whose `{ids}` stands for `column IN (the ids)`; its rows, if any. Plain
+    SQL, not the ORM: a 2,000-id `__in` lookup and the ORM's per-value datetime conversion
+    were over half of a rebuild's time. `span`: `{ids}` is `column BETWEEN` the first and
+    the last id instead (a full rebuild's sorted chunk of every referral: one index range
+    read, not a look-up per id); the caller keeps only the rows of its ids."""
+    if span:
+        where, params = "BETWEEN %s AND %s", [ids[0], ids[-1]]
+    else:
+        where, params = f"IN ({', '.join(['%s'] * len(ids))})", ids
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(ids=", ".join(["%s"] * len(ids))), ids)
+        cursor.execute(sql.format(ids=where), params)
         return cursor.fetchall() if cursor.description else []
 
 
@@ -298,9 +307,12 @@ def _amount(value) -> Decimal | None:
     return Decimal(str(value))
 
 
-def _read(ids: list[int]) -> tuple[list[dict], dict[int, list], dict[int, list[dict]]]:
+def _read(
+    ids: list[int], *, span: bool = False
+) -> tuple[list[dict], dict[int, list], dict[int, list[dict]]]:
     """The referrals (merged duplicates left out), their transitions in time order and
-    their appointments, of a chunk of ids."""
+    their appointments, of a chunk of ids (sorted; `span`: see `_by_ids`)."""
+    wanted = set(ids)
     referral = Referral._meta.db_table
     patient = Patient._meta.db_table
     provider = Provider._meta.db_table
@@ -311,9 +323,12 @@ def _read(ids: list[int]) -> tuple[list[dict], dict[int, list], dict[int, list[d
         f"SELECT {', '.join(columns)} FROM {referral} r"  # noqa: S608 (our names; ids are parameters)
         f" JOIN {patient} p ON p.id = r.patient_id"
         f" LEFT JOIN {provider} v ON v.id = r.referring_provider_id"
-        f" WHERE r.id IN ({{ids}}) AND r.merged_into_id IS NULL",
+        f" WHERE r.id {{ids}} AND r.merged_into_id IS NULL",
         ids,
+        span=span,
     ):
+        if values[0] not in wanted:
+            continue  # a referral that committed after the full rebuild listed them
         row = dict(zip(_REFERRAL_FIELDS, values, strict=True))
         for name in _REFERRAL_TIMES:
             row[name] = _utc(row[name])
@@ -321,16 +336,21 @@ def _read(ids: list[int]) -> tuple[list[dict], dict[int, list], dict[int, list[d
     moves: dict[int, list] = defaultdict(list)
     for referral_id, from_state, to_state, at in _by_ids(
         f"SELECT referral_id, from_state, to_state, at FROM {ReferralEvent._meta.db_table}"  # noqa: S608
-        f" WHERE referral_id IN ({{ids}}) AND to_state <> '' ORDER BY referral_id, at, id",
+        f" WHERE referral_id {{ids}} AND to_state <> '' ORDER BY referral_id, at, id",
         ids,
+        span=span,
     ):
-        moves[referral_id].append((from_state, to_state, _utc(at)))
+        if referral_id in wanted:
+            moves[referral_id].append((from_state, to_state, _utc(at)))
     appointments: dict[int, list[dict]] = defaultdict(list)
     for values in _by_ids(
         f"SELECT {', '.join(_APPOINTMENT_FIELDS)} FROM {Appointment._meta.db_table}"  # noqa: S608
-        f" WHERE referral_id IN ({{ids}})",
+        f" WHERE referral_id {{ids}}",
         ids,
+        span=span,
     ):
+        if values[1] not in wanted:
+            continue
         appointment = dict(zip(_APPOINTMENT_FIELDS, values, strict=True))
         appointment["starts_at"] = _utc(appointment["starts_at"])
         appointment["visit_value"] = _amount(appointment["visit_value"])
@@ -338,8 +358,10 @@ def _read(ids: list[int]) -> tuple[list[dict], dict[int, list], dict[int, list[d
     return rows, moves, appointments
 
 
-def _rebuild_chunk(ids: list[int], zone) -> set[str]:
-    rows, moves, appointments = _read(ids)
+def _rebuild_chunk(ids: list[int], zone, *, fresh: bool = False) -> set[str]:
+    """`fresh`: the fact tables were emptied in this transaction and `ids` is a sorted chunk
+    of every referral (a full rebuild): nothing to delete first, and read by id range."""
+    rows, moves, appointments = _read(ids, span=fresh)
     facts = [_referral_fact(row, moves[row["id"]], appointments[row["id"]], zone) for row in rows]
     appointment_facts = [
         {
@@ -358,8 +380,9 @@ def _rebuild_chunk(ids: list[int], zone) -> set[str]:
         for fact in facts
         for a in appointments[fact["referral_id"]]
     ]
-    for model in (AppointmentFact, ReferralFact):
-        _by_ids(f"DELETE FROM {model._meta.db_table} WHERE referral_id IN ({{ids}})", ids)  # noqa: S608
+    if not fresh:
+        for model in (AppointmentFact, ReferralFact):
+            _by_ids(f"DELETE FROM {model._meta.db_table} WHERE referral_id {{ids}}", ids)  # noqa: S608
     _insert(ReferralFact, facts)
     _insert(AppointmentFact, appointment_facts)
     return {fact["patient_key"] for fact in facts if fact["direction"] == Direction.INBOUND}
@@ -518,17 +541,20 @@ def rebuild(
     everything: bool = False,
 ) -> int:
     """Write the facts of these referrals (and of their patients' other referrals'
-    first-referral marks). Merged duplicates get none. Returns how many were written."""
+    first-referral marks). Merged duplicates get none. Returns how many were written.
+    `everything`: these are all the referrals and the fact tables were emptied in the
+    enclosing transaction (`rebuild_all`)."""
     ids = sorted(set(referral_ids))
     if not ids:
         return 0
     zone = Organization.current().zone
     keys: set[str] = set()
+    chunk = FULL_CHUNK if everything else CHUNK
     with transaction.atomic():
-        for start in range(0, len(ids), CHUNK):
-            keys |= _rebuild_chunk(ids[start : start + CHUNK], zone)
+        for start in range(0, len(ids), chunk):
+            keys |= _rebuild_chunk(ids[start : start + chunk], zone, fresh=everything)
             if progress is not None:
-                progress(min(start + CHUNK, len(ids)), len(ids))
+                progress(min(start + chunk, len(ids)), len(ids))
         if everything:
             _analyze()
         _refresh_patients(None if everything else sorted(keys))
