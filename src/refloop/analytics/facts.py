@@ -95,7 +95,7 @@ def referral_created(referral: Referral, events: list[ReferralEvent]) -> None:
         return
     patient = referral.patient
     provider = referral.referring_provider if referral.referring_provider_id else None
-    row = {name: getattr(referral, name) for name in _REFERRAL_FIELDS if "__" not in name}
+    row = {name: getattr(referral, name) for name in REFERRAL_FIELDS if "__" not in name}
     row["referring_provider__npi"] = provider.npi if provider is not None else None
     row["patient__name_key"] = patient.name_key
     row["patient__birth_key"] = patient.birth_key
@@ -232,7 +232,7 @@ def _referral_fact(row: dict, moves, appointments: list[dict], zone) -> dict:
     return fact
 
 
-_REFERRAL_FIELDS = (
+REFERRAL_FIELDS = (
     "id",
     "version",
     "direction",
@@ -267,7 +267,7 @@ _REFERRAL_TIMES = (
     "seen_at",
     "closed_at",
 )
-_APPOINTMENT_FIELDS = (
+APPOINTMENT_FIELDS = (
     "id",
     "referral_id",
     "starts_at",
@@ -316,7 +316,7 @@ def _read(
     referral = Referral._meta.db_table
     patient = Patient._meta.db_table
     provider = Provider._meta.db_table
-    own = [f"r.{name}" for name in _REFERRAL_FIELDS if "__" not in name]
+    own = [f"r.{name}" for name in REFERRAL_FIELDS if "__" not in name]
     columns = own[:12] + ["v.npi"] + own[12:] + ["p.name_key", "p.birth_key"]
     rows = []
     for values in _by_ids(
@@ -329,7 +329,7 @@ def _read(
     ):
         if values[0] not in wanted:
             continue  # a referral that committed after the full rebuild listed them
-        row = dict(zip(_REFERRAL_FIELDS, values, strict=True))
+        row = dict(zip(REFERRAL_FIELDS, values, strict=True))
         for name in _REFERRAL_TIMES:
             row[name] = _utc(row[name])
         rows.append(row)
@@ -344,14 +344,14 @@ def _read(
             moves[referral_id].append((from_state, to_state, _utc(at)))
     appointments: dict[int, list[dict]] = defaultdict(list)
     for values in _by_ids(
-        f"SELECT {', '.join(_APPOINTMENT_FIELDS)} FROM {Appointment._meta.db_table}"  # noqa: S608
+        f"SELECT {', '.join(APPOINTMENT_FIELDS)} FROM {Appointment._meta.db_table}"  # noqa: S608
         f" WHERE referral_id {{ids}}",
         ids,
         span=span,
     ):
         if values[1] not in wanted:
             continue
-        appointment = dict(zip(_APPOINTMENT_FIELDS, values, strict=True))
+        appointment = dict(zip(APPOINTMENT_FIELDS, values, strict=True))
         appointment["starts_at"] = _utc(appointment["starts_at"])
         appointment["visit_value"] = _amount(appointment["visit_value"])
         appointments[appointment["referral_id"]].append(appointment)
@@ -362,7 +362,24 @@ def _rebuild_chunk(ids: list[int], zone, *, fresh: bool = False) -> set[str]:
     """`fresh`: the fact tables were emptied in this transaction and `ids` is a sorted chunk
     of every referral (a full rebuild): nothing to delete first, and read by id range."""
     rows, moves, appointments = _read(ids, span=fresh)
-    facts = [_referral_fact(row, moves[row["id"]], appointments[row["id"]], zone) for row in rows]
+    return _write_chunk(ids, rows, moves, appointments, zone, fresh=fresh)
+
+
+def _write_chunk(
+    ids: list[int],
+    rows: list[dict],
+    moves: dict[int, list],
+    appointments: dict[int, list[dict]],
+    zone,
+    *,
+    fresh: bool,
+) -> set[str]:
+    """The facts of `ids` from their values (`_read`'s three parts), in place of any they
+    had; the patient keys of the inbound ones."""
+    facts = [
+        _referral_fact(row, moves.get(row["id"], []), appointments.get(row["id"], []), zone)
+        for row in rows
+    ]
     appointment_facts = [
         {
             "appointment_id": a["id"],
@@ -378,7 +395,7 @@ def _rebuild_chunk(ids: list[int], zone, *, fresh: bool = False) -> set[str]:
             "practice_id": fact["practice_id"],
         }
         for fact in facts
-        for a in appointments[fact["referral_id"]]
+        for a in appointments.get(fact["referral_id"], [])
     ]
     if not fresh:
         for model in (AppointmentFact, ReferralFact):
@@ -559,6 +576,27 @@ def rebuild(
             _analyze()
         _refresh_patients(None if everything else sorted(keys))
     return len(ids)
+
+
+def rebuild_in_hand(
+    referrals: list[dict], moves: dict[int, list], appointments: dict[int, list[dict]]
+) -> int:
+    """What `rebuild` of these referrals writes, from the values a loader has just written
+    (the history import) instead of reading them back, which was a third of an import.
+
+    `referrals`: each one's values by REFERRAL_FIELDS name, times aware; `moves`: by id,
+    its transitions (from_state, to_state, at), in the order `rebuild` reads them (by time,
+    then as written); `appointments`: by id, each by APPOINTMENT_FIELDS name. Returns how
+    many were written."""
+    if not referrals:
+        return 0
+    ids = sorted(row["id"] for row in referrals)
+    with transaction.atomic():
+        keys = _write_chunk(
+            ids, referrals, moves, appointments, Organization.current().zone, fresh=False
+        )
+        _refresh_patients(sorted(keys))
+    return len(referrals)
 
 
 def _analyze() -> None:
