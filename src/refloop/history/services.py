@@ -19,7 +19,7 @@ from django.utils import timezone
 from refloop.analytics.facts import REFERRAL_FIELDS, rebuild_in_hand
 from refloop.core import audit
 from refloop.core.roles import Capability, require
-from refloop.history.bulk import Table
+from refloop.history.bulk import Table, collector_paused
 from refloop.history.validation import Checked, Row
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient, birth_key, last_name_key, name_key
@@ -142,6 +142,7 @@ class ImportResult:
     referral_ids: list[int] = field(default_factory=list)
 
 
+@collector_paused()
 def import_history(
     checked: Checked,
     *,
