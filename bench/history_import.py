@@ -263,15 +263,13 @@ def _import(path: Path, rows: int) -> dict:
     from refloop.history.validation import check_file
 
     phases: dict[str, tuple[float, float]] = {}
-    rebuild = services.rebuild
+    build_facts = services._build_facts
 
-    def timed_rebuild(ids):
-        # Called once per chunk of referrals: the phase is their sum.
-        wall, cpu = _timed(lambda: rebuild(ids))
-        before = phases.get("analytics_rebuild", (0.0, 0.0))
-        phases["analytics_rebuild"] = (before[0] + wall, before[1] + cpu)
+    def timed_build_facts(*args):
+        # The facts of every imported referral, all chunks, after the rows commit.
+        phases["analytics_rebuild"] = _timed(lambda: build_facts(*args))
 
-    services.rebuild = timed_rebuild
+    services._build_facts = timed_build_facts
     checked = []
     phases["read_and_check"] = _timed(
         lambda: checked.append(check_file(path.read_bytes(), path.name))

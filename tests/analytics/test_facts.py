@@ -102,3 +102,66 @@ def test_the_received_month_is_local(cora, spine):
     )
     facts.rebuild([referral.pk])
     assert ReferralFact.objects.get(pk=referral.pk).received_month == 202602
+
+
+def _imported_history(rows: int) -> list[int]:
+    """`rows` referrals of a generated practice history (every path, patients referred
+    again, appointments), through the history import; their ids."""
+    from django.utils import timezone
+
+    from refloop.demo.history_rows import history_rows
+    from refloop.history.services import import_history
+    from refloop.history.validation import check_file
+    from tests.history.conftest import csv_bytes
+
+    generated = history_rows(rows, departments=["spine", "hand"], now=timezone.now(), seed=19)
+    checked = check_file(csv_bytes(generated), "history.csv")
+    assert not checked.errors
+    return import_history(checked).referral_ids
+
+
+def _all_facts() -> tuple[list[dict], list[dict]]:
+    return (
+        list(ReferralFact.objects.order_by("referral_id").values()),
+        list(AppointmentFact.objects.order_by("appointment_id").values()),
+    )
+
+
+def test_a_full_rebuild_writes_what_the_rebuild_of_each_chunk_writes_without_deleting(
+    cora, spine, hand, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from refloop.referrals.services import merge_duplicate
+
+    ids = _imported_history(120)
+    # A merged duplicate inside the id range: it has no facts either way.
+    transitions.transition(
+        ids[40], to="cancelled", acting_user=cora, fields={"reason": "duplicate"}
+    )
+    merge_duplicate(ids[40], into=ids[41], acting_user=cora)
+    facts.rebuild(ids)
+    by_chunks = _all_facts()
+    assert len(by_chunks[0]) == len(ids) - 1 and by_chunks[1]
+
+    monkeypatch.setattr(facts, "FULL_CHUNK", 7)  # many chunks, one split at the merged one
+    seen = []
+    with CaptureQueriesContext(connection) as captured:
+        assert facts.rebuild_all(progress=lambda done, total: seen.append(done)) == len(ids)
+    assert _all_facts() == by_chunks
+    assert seen == [min(n, len(ids)) for n in range(7, len(ids) + 7, 7)]
+    statements = [q["sql"] for q in captured.captured_queries]
+    fact_tables = (ReferralFact._meta.db_table, AppointmentFact._meta.db_table)
+    deletes = [s for s in statements if s.startswith("DELETE") and any(t in s for t in fact_tables)]
+    assert len(deletes) == 2  # each table emptied once, not once per chunk
+    assert not any(" IN (" in s for s in statements if "referral_id" in s and "SELECT" in s)
+
+
+def test_a_read_by_id_range_keeps_only_the_chunks_referrals(cora, spine, hand):
+    ids = sorted(_imported_history(12))
+    chunk = ids[:3] + ids[4:8]  # one left out of the range, as one listed after the start
+    rows, moves, appointments = facts._read(chunk, span=True)
+    assert [row["id"] for row in rows] == chunk
+    assert set(moves) <= set(chunk) and set(appointments) <= set(chunk)
+    assert facts._read(chunk) == (rows, moves, appointments)

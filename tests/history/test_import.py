@@ -262,3 +262,39 @@ def test_a_realistic_file_imports_cleanly_with_facts_for_analytics():
     assert ReferralFact.objects.filter(referral_id__in=result.referral_ids).count() == 300
     states = set(Referral.objects.values_list("state", flat=True))
     assert {"loop_closed", "declined", "unreachable", "cancelled", "scheduled"} <= states
+
+
+def test_the_cycle_collector_is_off_while_a_file_is_checked_and_written_then_on_again(
+    monkeypatch,
+):
+    import gc
+
+    from refloop.history import validation
+
+    seen = []
+    check_sheet, write = validation.check_sheet, services._Writer.write
+
+    def checking(*args, **kwargs):
+        seen.append(("check", gc.isenabled()))
+        return check_sheet(*args, **kwargs)
+
+    def writing(self, rows):
+        seen.append(("write", gc.isenabled()))
+        write(self, rows)
+
+    monkeypatch.setattr(validation, "check_sheet", checking)
+    monkeypatch.setattr(services._Writer, "write", writing)
+    assert gc.isenabled()
+    load([good_row()])
+    assert seen == [("check", False), ("write", False)]
+    assert gc.isenabled()
+    with pytest.raises(HistoryFileInvalid):
+        load([good_row(received_at="not a time")])
+    assert gc.isenabled()
+    # Left off when it was off: the caller's choice stands.
+    gc.disable()
+    try:
+        load([declined_row()])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -203,19 +203,19 @@ def test_the_page_follows_the_analytics_facts_after_the_rows_commit(admin_client
     from refloop.history import services
 
     seen = []
-    rebuild = services.rebuild
+    rebuild = services.rebuild_in_hand
 
-    def watched(ids):
+    def watched(referrals, moves, appointments):
         # Outside any transaction: each chunk's facts and the progress before it have
         # committed, so another connection (the page's) sees them.
         assert not connection.in_atomic_block
         progress_url = reverse("history_run_progress", args=[ImportRun.objects.get().pk])
         partial = admin_client.get(progress_url, headers={"HX-Request": "true"})
         seen.append((ReferralFact.objects.count(), partial.content.decode()))
-        rebuild(ids)
+        rebuild(referrals, moves, appointments)
 
     monkeypatch.setattr(services, "FACTS_CHUNK", 1)
-    monkeypatch.setattr(services, "rebuild", watched)
+    monkeypatch.setattr(services, "rebuild_in_hand", watched)
     run = upload_and_run(admin_client, [good_row(), declined_row()])
 
     assert [facts for facts, _ in seen] == [0, 1]
@@ -233,10 +233,10 @@ def test_facts_that_fail_after_the_rows_commit_are_left_to_the_catch_up(admin_cl
     from refloop.analytics.models import ReferralFact
     from refloop.history import services
 
-    def broken(ids):
+    def broken(referrals, moves, appointments):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "rebuild", broken)
+    monkeypatch.setattr(services, "rebuild_in_hand", broken)
     run = upload_and_run(admin_client, [good_row(), declined_row()])
     assert run.status == RunStatus.DONE and run.imported_rows == 2
     assert Referral.objects.count() == 2 and not ReferralFact.objects.exists()

@@ -34,6 +34,9 @@ from refloop.referrals.models import Appointment, Direction, Referral, ReferralE
 log = logging.getLogger(__name__)
 
 CHUNK = 2000
+# A full rebuild's chunk: read by id range, so not bound by how many parameters a
+# statement may take; fewer, larger statements.
+FULL_CHUNK = 10_000
 HOUR = 3600.0
 
 
@@ -96,7 +99,7 @@ def referral_created(referral: Referral, events: list[ReferralEvent]) -> None:
         return
     patient = referral.patient
     provider = referral.referring_provider if referral.referring_provider_id else None
-    row = {name: getattr(referral, name) for name in _REFERRAL_FIELDS if "__" not in name}
+    row = {name: getattr(referral, name) for name in REFERRAL_FIELDS if "__" not in name}
     row["referring_provider__npi"] = provider.npi if provider is not None else None
     row["patient__name_key"] = patient.name_key
     row["patient__birth_key"] = patient.birth_key
@@ -241,7 +244,7 @@ def _referral_fact(row: dict, moves, appointments: list[dict], zone) -> dict:
     return fact
 
 
-_REFERRAL_FIELDS = (
+REFERRAL_FIELDS = (
     "id",
     "version",
     "direction",
@@ -276,7 +279,7 @@ _REFERRAL_TIMES = (
     "seen_at",
     "closed_at",
 )
-_APPOINTMENT_FIELDS = (
+APPOINTMENT_FIELDS = (
     "id",
     "referral_id",
     "starts_at",
@@ -287,12 +290,18 @@ _APPOINTMENT_FIELDS = (
 )
 
 
-def _by_ids(sql: str, ids: list[int]) -> list[tuple]:
-    """Run `sql`, whose `{ids}` stands for the list of ids; its rows, if any. Plain SQL, not the ORM: a
-    2,000-id `__in` lookup and the ORM's per-value datetime conversion were over half of
-    a rebuild's time."""
+def _by_ids(sql: str, ids: list[int], *, span: bool = False) -> list[tuple]:
+    """Run `sql`, whose `{ids}` stands for `column IN (the ids)`; its rows, if any. Plain
+    SQL, not the ORM: a 2,000-id `__in` lookup and the ORM's per-value datetime conversion
+    were over half of a rebuild's time. `span`: `{ids}` is `column BETWEEN` the first and
+    the last id instead (a full rebuild's sorted chunk of every referral: one index range
+    read, not a look-up per id); the caller keeps only the rows of its ids."""
+    if span:
+        where, params = "BETWEEN %s AND %s", [ids[0], ids[-1]]
+    else:
+        where, params = f"IN ({', '.join(['%s'] * len(ids))})", ids
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(ids=", ".join(["%s"] * len(ids))), ids)
+        cursor.execute(sql.format(ids=where), params)
         return cursor.fetchall() if cursor.description else []
 
 
@@ -310,49 +319,79 @@ def _amount(value) -> Decimal | None:
     return Decimal(str(value))
 
 
-def _read(ids: list[int]) -> tuple[list[dict], dict[int, list], dict[int, list[dict]]]:
+def _read(
+    ids: list[int], *, span: bool = False
+) -> tuple[list[dict], dict[int, list], dict[int, list[dict]]]:
     """The referrals (merged duplicates left out), their transitions in time order and
-    their appointments, of a chunk of ids."""
+    their appointments, of a chunk of ids (sorted; `span`: see `_by_ids`)."""
+    wanted = set(ids)
     referral = Referral._meta.db_table
     patient = Patient._meta.db_table
     provider = Provider._meta.db_table
-    own = [f"r.{name}" for name in _REFERRAL_FIELDS if "__" not in name]
+    own = [f"r.{name}" for name in REFERRAL_FIELDS if "__" not in name]
     columns = own[:12] + ["v.npi"] + own[12:] + ["p.name_key", "p.birth_key"]
     rows = []
     for values in _by_ids(
         f"SELECT {', '.join(columns)} FROM {referral} r"  # noqa: S608 (our names; ids are parameters)
         f" JOIN {patient} p ON p.id = r.patient_id"
         f" LEFT JOIN {provider} v ON v.id = r.referring_provider_id"
-        f" WHERE r.id IN ({{ids}}) AND r.merged_into_id IS NULL",
+        f" WHERE r.id {{ids}} AND r.merged_into_id IS NULL",
         ids,
+        span=span,
     ):
-        row = dict(zip(_REFERRAL_FIELDS, values, strict=True))
+        if values[0] not in wanted:
+            continue  # a referral that committed after the full rebuild listed them
+        row = dict(zip(REFERRAL_FIELDS, values, strict=True))
         for name in _REFERRAL_TIMES:
             row[name] = _utc(row[name])
         rows.append(row)
     moves: dict[int, list] = defaultdict(list)
     for referral_id, from_state, to_state, at in _by_ids(
         f"SELECT referral_id, from_state, to_state, at FROM {ReferralEvent._meta.db_table}"  # noqa: S608
-        f" WHERE referral_id IN ({{ids}}) AND to_state <> '' ORDER BY referral_id, at, id",
+        f" WHERE referral_id {{ids}} AND to_state <> '' ORDER BY referral_id, at, id",
         ids,
+        span=span,
     ):
-        moves[referral_id].append((from_state, to_state, _utc(at)))
+        if referral_id in wanted:
+            moves[referral_id].append((from_state, to_state, _utc(at)))
     appointments: dict[int, list[dict]] = defaultdict(list)
     for values in _by_ids(
-        f"SELECT {', '.join(_APPOINTMENT_FIELDS)} FROM {Appointment._meta.db_table}"  # noqa: S608
-        f" WHERE referral_id IN ({{ids}})",
+        f"SELECT {', '.join(APPOINTMENT_FIELDS)} FROM {Appointment._meta.db_table}"  # noqa: S608
+        f" WHERE referral_id {{ids}}",
         ids,
+        span=span,
     ):
-        appointment = dict(zip(_APPOINTMENT_FIELDS, values, strict=True))
+        if values[1] not in wanted:
+            continue
+        appointment = dict(zip(APPOINTMENT_FIELDS, values, strict=True))
         appointment["starts_at"] = _utc(appointment["starts_at"])
         appointment["visit_value"] = _amount(appointment["visit_value"])
         appointments[appointment["referral_id"]].append(appointment)
     return rows, moves, appointments
 
 
-def _rebuild_chunk(ids: list[int], zone) -> set[str]:
-    rows, moves, appointments = _read(ids)
-    facts = [_referral_fact(row, moves[row["id"]], appointments[row["id"]], zone) for row in rows]
+def _rebuild_chunk(ids: list[int], zone, *, fresh: bool = False) -> set[str]:
+    """`fresh`: the fact tables were emptied in this transaction and `ids` is a sorted chunk
+    of every referral (a full rebuild): nothing to delete first, and read by id range."""
+    rows, moves, appointments = _read(ids, span=fresh)
+    return _write_chunk(ids, rows, moves, appointments, zone, fresh=fresh)
+
+
+def _write_chunk(
+    ids: list[int],
+    rows: list[dict],
+    moves: dict[int, list],
+    appointments: dict[int, list[dict]],
+    zone,
+    *,
+    fresh: bool,
+) -> set[str]:
+    """The facts of `ids` from their values (`_read`'s three parts), in place of any they
+    had; the patient keys of the inbound ones."""
+    facts = [
+        _referral_fact(row, moves.get(row["id"], []), appointments.get(row["id"], []), zone)
+        for row in rows
+    ]
     appointment_facts = [
         {
             "appointment_id": a["id"],
@@ -368,10 +407,11 @@ def _rebuild_chunk(ids: list[int], zone) -> set[str]:
             "practice_id": fact["practice_id"],
         }
         for fact in facts
-        for a in appointments[fact["referral_id"]]
+        for a in appointments.get(fact["referral_id"], [])
     ]
-    for model in (AppointmentFact, ReferralFact):
-        _by_ids(f"DELETE FROM {model._meta.db_table} WHERE referral_id IN ({{ids}})", ids)  # noqa: S608
+    if not fresh:
+        for model in (AppointmentFact, ReferralFact):
+            _by_ids(f"DELETE FROM {model._meta.db_table} WHERE referral_id {{ids}}", ids)  # noqa: S608
     _insert(ReferralFact, facts)
     _insert(AppointmentFact, appointment_facts)
     return {fact["patient_key"] for fact in facts if fact["direction"] == Direction.INBOUND}
@@ -530,21 +570,45 @@ def rebuild(
     everything: bool = False,
 ) -> int:
     """Write the facts of these referrals (and of their patients' other referrals'
-    first-referral marks). Merged duplicates get none. Returns how many were written."""
+    first-referral marks). Merged duplicates get none. Returns how many were written.
+    `everything`: these are all the referrals and the fact tables were emptied in the
+    enclosing transaction (`rebuild_all`)."""
     ids = sorted(set(referral_ids))
     if not ids:
         return 0
     zone = Organization.current().zone
     keys: set[str] = set()
+    chunk = FULL_CHUNK if everything else CHUNK
     with transaction.atomic():
-        for start in range(0, len(ids), CHUNK):
-            keys |= _rebuild_chunk(ids[start : start + CHUNK], zone)
+        for start in range(0, len(ids), chunk):
+            keys |= _rebuild_chunk(ids[start : start + chunk], zone, fresh=everything)
             if progress is not None:
-                progress(min(start + CHUNK, len(ids)), len(ids))
+                progress(min(start + chunk, len(ids)), len(ids))
         if everything:
             _analyze()
         _refresh_patients(None if everything else sorted(keys))
     return len(ids)
+
+
+def rebuild_in_hand(
+    referrals: list[dict], moves: dict[int, list], appointments: dict[int, list[dict]]
+) -> int:
+    """What `rebuild` of these referrals writes, from the values a loader has just written
+    (the history import) instead of reading them back, which was a third of an import.
+
+    `referrals`: each one's values by REFERRAL_FIELDS name, times aware; `moves`: by id,
+    its transitions (from_state, to_state, at), in the order `rebuild` reads them (by time,
+    then as written); `appointments`: by id, each by APPOINTMENT_FIELDS name. Returns how
+    many were written."""
+    if not referrals:
+        return 0
+    ids = sorted(row["id"] for row in referrals)
+    with transaction.atomic():
+        keys = _write_chunk(
+            ids, referrals, moves, appointments, Organization.current().zone, fresh=False
+        )
+        _refresh_patients(sorted(keys))
+    return len(referrals)
 
 
 def _analyze() -> None:

@@ -11,14 +11,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
-from refloop.analytics.facts import rebuild
+from refloop.analytics.facts import REFERRAL_FIELDS, rebuild_in_hand
 from refloop.core import audit
 from refloop.core.roles import Capability, require
-from refloop.history.bulk import Table
+from refloop.history.bulk import Table, collector_paused
 from refloop.history.validation import Checked, Row
 from refloop.network.models import Practice, Provider
 from refloop.patients.models import Patient, birth_key, last_name_key, name_key
@@ -76,6 +77,7 @@ REFERRAL_COLUMNS = (
     "end_reason",
     "created_by_id",
 )
+PROVIDER_POSITION = REFERRAL_COLUMNS.index("referring_provider_id")
 EVENT_COLUMNS = (
     "referral_id",
     "kind",
@@ -106,6 +108,22 @@ PATIENT_COLUMNS = (
 )
 
 
+class Written(NamedTuple):
+    """What a referral's analytics fact is built from, kept from writing it: its values in
+    REFERRAL_COLUMNS order, its patient's blind indexes and its provider's NPI, its
+    transitions (from_state, to_state, at) in timeline order, and its appointments, each
+    (pk, values in APPOINTMENT_COLUMNS order). Mostly references to the checked rows'
+    values, so a large file's import holds little more."""
+
+    referral_id: int
+    values: tuple
+    name_key: str
+    birth_key: str
+    npi: str | None
+    moves: list[tuple[str, str, datetime]]
+    appointments: list[tuple[int, tuple]]
+
+
 class HistoryFileInvalid(Exception):
     """The file has errors and the user did not ask to import only the good rows."""
 
@@ -124,6 +142,7 @@ class ImportResult:
     referral_ids: list[int] = field(default_factory=list)
 
 
+@collector_paused()
 def import_history(
     checked: Checked,
     *,
@@ -173,22 +192,23 @@ def import_history(
             },
             now=now,
         )
-    _build_facts(result.referral_ids, analytics_progress)
+    _build_facts(writer, analytics_progress)
     return result
 
 
-def _build_facts(referral_ids: list[int], progress: Progress | None) -> None:
+def _build_facts(writer: "_Writer", progress: Progress | None) -> None:
     """The imported referrals' facts, after their rows have committed: the import is whole
     without them (the dashboards read facts, and the worker's catch-up job builds whatever
-    facts are missing, should this stop half way). Each chunk's rebuild also refreshes its
-    patients' first-referral marks over all their facts, so the end result is the same as
-    one rebuild of every id."""
-    total = len(referral_ids)
+    facts are missing, should this stop half way). Built from the values written, not read
+    back (what `rebuild` of their ids writes). Each chunk also refreshes its patients'
+    first-referral marks over all their facts, so the end result is the same as one
+    rebuild of every id."""
+    total = len(writer.written)
     if progress is not None:
         progress(0, total)
     try:
         for start in range(0, total, FACTS_CHUNK):
-            rebuild(referral_ids[start : start + FACTS_CHUNK])
+            rebuild_in_hand(*writer.fact_values(writer.written[start : start + FACTS_CHUNK]))
             if progress is not None:
                 progress(min(start + FACTS_CHUNK, total), total)
     except Exception:
@@ -217,6 +237,13 @@ class _Writer:
         self.attempts = Table(ContactAttempt, ATTEMPT_COLUMNS)
         self.appointments = Table(Appointment, APPOINTMENT_COLUMNS)
         self.new_patients = Table(Patient, PATIENT_COLUMNS)
+        self.written: list[Written] = []
+        # The fact's referral values the import leaves at their defaults (version 1, ...).
+        self.fact_defaults = {
+            f.attname: f.get_default()
+            for f in Referral._meta.concrete_fields
+            if f.attname in REFERRAL_FIELDS and f.attname not in (*REFERRAL_COLUMNS, "id")
+        }
 
     # -- once per file --
 
@@ -252,38 +279,78 @@ class _Writer:
     # -- a chunk of rows --
 
     def write(self, rows: list[Row]) -> None:
-        patient_ids = self._patients(rows)
+        patient_ids, patient_keys = self._patients(rows)
         numbers = self._numbers(rows)
-        referral_ids = self.referrals.insert(
-            [
-                self._referral(row, pid, no)
-                for row, pid, no in zip(rows, patient_ids, numbers, strict=True)
-            ],
-            ids=True,
-        )
+        referral_values = [
+            self._referral(row, pid, no)
+            for row, pid, no in zip(rows, patient_ids, numbers, strict=True)
+        ]
+        referral_ids = self.referrals.insert(referral_values, ids=True)
         attempt_rows: list[tuple] = []
         attempt_of: list[int] = []  # the position in `rows` of each attempt's row
-        appointment_rows, event_rows = [], []
+        appointment_rows: list[tuple] = []
+        appointment_of: list[int] = []
+        event_rows: list[tuple] = []
         for position, (row, referral_id) in enumerate(zip(rows, referral_ids, strict=True)):
             for attempt in self._attempts(row, referral_id):
                 attempt_rows.append(attempt)
                 attempt_of.append(position)
-            appointment_rows.extend(self._appointments(row, referral_id))
+            for appointment in self._appointments(row, referral_id):
+                appointment_rows.append(appointment)
+                appointment_of.append(position)
         attempts: dict[int, list[tuple[int, tuple]]] = {}
         for position, attempt, pk in zip(
             attempt_of, attempt_rows, self.attempts.insert(attempt_rows, ids=True), strict=True
         ):
             attempts.setdefault(position, []).append((pk, attempt))
+        appointments: dict[int, list[tuple[int, tuple]]] = {}
+        appointment_ids = self.appointments.insert(appointment_rows, ids=True)
+        for position, appointment, pk in zip(
+            appointment_of, appointment_rows, appointment_ids, strict=True
+        ):
+            appointments.setdefault(position, []).append((pk, appointment))
         for position, (row, referral_id) in enumerate(zip(rows, referral_ids, strict=True)):
-            event_rows.extend(self._events(row, referral_id, attempts.get(position, ())))
-        self.appointments.insert(appointment_rows)
+            events = self._events(row, referral_id, attempts.get(position, ()))
+            event_rows.extend(events)
+            values = referral_values[position]
+            self.written.append(
+                Written(
+                    referral_id,
+                    values,
+                    *patient_keys[position],
+                    row.npi if values[PROVIDER_POSITION] is not None else None,
+                    # As the facts read a timeline: transitions by time, ties as written.
+                    sorted(((e[2], e[3], e[6]) for e in events if e[3]), key=lambda m: m[2]),
+                    appointments.get(position, []),
+                )
+            )
         self.events.insert(event_rows)
         self.result.imported += len(rows)
         self.result.referral_ids.extend(referral_ids)
 
-    def _patients(self, rows: list[Row]) -> list[int]:
+    def fact_values(
+        self, written: list[Written]
+    ) -> tuple[list[dict], dict[int, list], dict[int, list[dict]]]:
+        """`rebuild_in_hand`'s arguments for these referrals: what `rebuild` would read."""
+        referrals, moves, appointments = [], {}, {}
+        for one in written:
+            values = dict(zip(REFERRAL_COLUMNS, one.values, strict=True))
+            values.update(self.fact_defaults)
+            values["id"] = one.referral_id
+            values["referring_provider__npi"] = one.npi
+            values["patient__name_key"] = one.name_key
+            values["patient__birth_key"] = one.birth_key
+            referrals.append(values)
+            moves[one.referral_id] = one.moves
+            appointments[one.referral_id] = [
+                {"id": pk, **dict(zip(APPOINTMENT_COLUMNS, booked, strict=True))}
+                for pk, booked in one.appointments
+            ]
+        return referrals, moves, appointments
+
+    def _patients(self, rows: list[Row]) -> tuple[list[int], list[tuple[str, str]]]:
         """Each row's patient: on record (normalized name and date of birth, compared
-        through their blind indexes), or added."""
+        through their blind indexes), or added; and its (name, birth) blind indexes."""
         keys = [
             (self._name_key(r.first_name, r.last_name), self._birth_key(r.date_of_birth))
             for r in rows
@@ -307,7 +374,7 @@ class _Writer:
         new_ids = self.new_patients.insert(list(new_rows.values()), ids=True)
         self.patients.update(zip(new_rows, new_ids, strict=True))
         self.result.patients_created += len(new_ids)
-        return [self.patients[key] for key in keys]
+        return [self.patients[key] for key in keys], keys
 
     def _name_key(self, first_name: str, last_name: str) -> str:
         """The name's blind index, remembered: the same names recur across thousands of rows."""

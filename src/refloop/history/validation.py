@@ -16,6 +16,7 @@ from django.utils import timezone
 from refloop.core.models import User
 from refloop.core.roles import ASSIGNABLE_ROLES
 from refloop.history import cells, mapping, ordering
+from refloop.history.bulk import collector_paused
 from refloop.history.layout import (
     COLUMN_NAMES,
     END_REASONS,
@@ -143,6 +144,7 @@ class Checked:
         return len({e.line for e in self.errors if e.line is not None and e.line > 1})
 
 
+@collector_paused()
 def check_file(
     content: bytes,
     file_name: str,
