@@ -11,9 +11,7 @@ counted here (bench/intake.py measures both).
 import argparse
 import functools
 import os
-import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections import defaultdict
@@ -23,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import intake  # noqa: E402
 import loadgen  # noqa: E402
-from profile_intake import call, requests  # noqa: E402
+from profile_intake import call, in_throwaway_database, requests  # noqa: E402
 
 # (module, attribute, label): each is timed wherever it is referenced (a `from x import y`
 # binding included). Nested phases are counted in their callers too.
@@ -102,18 +100,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=300, help="requests measured")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="refloop-phases-"))
-    try:
-        with intake.database(args.db, data_dir) as env:
-            for name in [k for k in os.environ if k.startswith("REFLOOP_")]:
-                del os.environ[name]
-            os.environ.update(env)
-            measure(args)
-            from django.db import connections
-
-            connections.close_all()
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    in_throwaway_database(args.db, "refloop-phases-", lambda: measure(args))
 
 
 def measure(args) -> None:

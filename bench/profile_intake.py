@@ -95,13 +95,19 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30, help="functions to list")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="refloop-profile-"))
+    in_throwaway_database(args.db, "refloop-profile-", lambda: profile(args))
+
+
+def in_throwaway_database(db: str, prefix: str, work) -> None:
+    """`work()` in this process with refloop's settings pointed at a throwaway database of
+    `db` (and a throwaway data folder), both gone afterwards."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        with intake.database(args.db, data_dir) as env:
+        with intake.database(db, data_dir) as env:
             for name in [k for k in os.environ if k.startswith("REFLOOP_")]:
                 del os.environ[name]
             os.environ.update(env)
-            profile(args)
+            work()
             # Close Django's connections so the throwaway PostgreSQL database can be dropped.
             from django.db import connections
 
